@@ -1,0 +1,54 @@
+"""Shared fixtures: every test of the core runs on each array namespace without being written
+twice -- numpy; array_api_strict on a non-default device (which refuses every silent conversion
+to NumPy); and cupy (marked ``gpu``, skipped with the reason where CuPy cannot run)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from xpnet.backend import cupy_unavailable_reason, from_namespace, get_backend
+
+REPO = Path(__file__).resolve().parent.parent
+BACKEND_PARAMS = ["numpy", "strict", pytest.param("cupy", marks=pytest.mark.gpu)]
+
+
+def make_backend(name: str):
+    """The Backend called ``name`` ("numpy", "strict" or "cupy"), or skip the test."""
+    if name == "numpy":
+        return get_backend("numpy")
+    if name == "strict":
+        xs = pytest.importorskip("array_api_strict", reason="array_api_strict is not installed")
+        return from_namespace(xs, name="array_api_strict", device=xs.Device("device1"),
+                              host_device=xs.Device("CPU_DEVICE"))
+    reason = cupy_unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"CuPy unusable: {reason}")
+    return get_backend("cupy")
+
+
+@pytest.fixture(params=BACKEND_PARAMS)
+def backend(request):
+    """Each backend in turn: numpy, array_api_strict("device1"), cupy."""
+    return make_backend(request.param)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+def mnist_dir() -> Path | None:
+    """Where the real MNIST IDX files are for the tests: $XPNET_DATA_DIR/mnist, or the
+    project's ../shared/data/mnist."""
+    candidates = []
+    if os.environ.get("XPNET_DATA_DIR"):
+        candidates.append(Path(os.environ["XPNET_DATA_DIR"]) / "mnist")
+    candidates.append(REPO.parent / "shared" / "data" / "mnist")
+    for path in candidates:
+        if (path / "train-images-idx3-ubyte.gz").exists():
+            return path
+    return None

@@ -1,0 +1,13 @@
+"""xpnet: fully-connected neural networks with one vectorized backpropagation code path for
+NumPy (CPU) and CuPy (CUDA GPU).
+
+Importing xpnet probes nothing and downloads nothing; the backend is chosen when a Network is
+built (``backend="auto" | "numpy" | "cupy"`` or ``$XPNET_BACKEND``).
+"""
+
+from .backend import Backend, BackendUnavailable, get_backend
+from .network import Network, one_hot
+
+__version__ = "0.1.0"
+
+__all__ = ["Backend", "BackendUnavailable", "Network", "get_backend", "one_hot", "__version__"]

@@ -1,0 +1,147 @@
+"""Activation functions g and their derivatives, written once against an array namespace ``xp``.
+
+Each activation maps the weighted input z to a = g(z) and, for backprop, turns dC/da into
+dC/dz. For the elementwise activations that is the lecture's Hadamard product
+``dC/dz = dC/da * g'(z)``; softmax couples the units of a sample, so it applies its Jacobian:
+``dC/dz = a * (dC/da - sum_j a_j dC/da_j)``. Arrays hold samples as rows.
+"""
+
+from __future__ import annotations
+
+
+class Activation:
+    """An elementwise activation: ``forward`` gives g(z), ``derivative`` gives g'(z).
+
+    ``derivative`` receives both z and a = g(z), because several derivatives are cheapest
+    written with the output (sigma' = a (1 - a), tanh' = 1 - a^2).
+    """
+
+    name = ""
+
+    def forward(self, xp, z):
+        raise NotImplementedError
+
+    def derivative(self, xp, z, a):
+        raise NotImplementedError
+
+    def backward(self, xp, z, a, grad_a):
+        """dC/dz from dC/da: the Hadamard product grad_a * g'(z)."""
+        return grad_a * self.derivative(xp, z, a)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Sigmoid(Activation):
+    """sigma(z) = 1 / (1 + e^{-z}) = (1 + tanh(z/2)) / 2; sigma'(z) = sigma(z) (1 - sigma(z)).
+
+    The tanh form never overflows (e^{-z} does for z < -88 in float32) and costs a single
+    transcendental function.
+    """
+
+    name = "sigmoid"
+
+    def forward(self, xp, z):
+        return 0.5 * xp.tanh(0.5 * z) + 0.5
+
+    def derivative(self, xp, z, a):
+        return a * (1.0 - a)
+
+
+class Tanh(Activation):
+    """tanh(z); tanh'(z) = 1 - tanh(z)^2."""
+
+    name = "tanh"
+
+    def forward(self, xp, z):
+        return xp.tanh(z)
+
+    def derivative(self, xp, z, a):
+        return 1.0 - a * a
+
+
+class ReLU(Activation):
+    """max(0, z); relu'(z) = 1 for z > 0, else 0 (the subgradient 0 at z = 0)."""
+
+    name = "relu"
+
+    def forward(self, xp, z):
+        return xp.maximum(z, 0.0)
+
+    def derivative(self, xp, z, a):
+        return xp.astype(z > 0.0, z.dtype)
+
+    def backward(self, xp, z, a, grad_a):
+        return xp.where(z > 0.0, grad_a, 0.0)
+
+
+class LeakyReLU(Activation):
+    """z for z > 0, else slope * z; the derivative is 1 or slope."""
+
+    name = "leaky_relu"
+
+    def __init__(self, slope: float = 0.01):
+        self.slope = float(slope)
+
+    def forward(self, xp, z):
+        return xp.where(z > 0.0, z, self.slope * z)
+
+    def derivative(self, xp, z, a):
+        one = xp.ones_like(z)
+        return xp.where(z > 0.0, one, self.slope * one)
+
+    def backward(self, xp, z, a, grad_a):
+        return xp.where(z > 0.0, grad_a, self.slope * grad_a)
+
+    def __repr__(self) -> str:
+        return f"LeakyReLU(slope={self.slope})"
+
+
+class Identity(Activation):
+    """g(z) = z; g'(z) = 1 (a linear output for regression)."""
+
+    name = "identity"
+
+    def forward(self, xp, z):
+        return z
+
+    def derivative(self, xp, z, a):
+        return xp.ones_like(z)
+
+    def backward(self, xp, z, a, grad_a):
+        return grad_a
+
+
+class Softmax(Activation):
+    """softmax(z)_j = e^{z_j - m} / sum_k e^{z_k - m}, with m = max_k z_k so no exp overflows.
+
+    Not elementwise: da_j/dz_k = a_j (delta_jk - a_k), so backward applies the Jacobian
+    ``dC/dz = a * (dC/da - sum_j a_j dC/da_j)`` row by row.
+    """
+
+    name = "softmax"
+
+    def forward(self, xp, z):
+        e = xp.exp(z - xp.max(z, axis=1, keepdims=True))
+        return e / xp.sum(e, axis=1, keepdims=True)
+
+    def derivative(self, xp, z, a):
+        raise TypeError("softmax has a Jacobian, not an elementwise derivative; use backward()")
+
+    def backward(self, xp, z, a, grad_a):
+        return a * (grad_a - xp.sum(a * grad_a, axis=1, keepdims=True))
+
+
+HIDDEN = {cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Identity)}
+OUTPUT = {cls.name: cls for cls in (Sigmoid, Softmax, Identity)}
+
+
+def get_activation(name: str | Activation, *, output: bool = False) -> Activation:
+    """The activation called ``name`` (for a hidden layer, or the output layer if ``output``)."""
+    if isinstance(name, Activation):
+        return name
+    table = OUTPUT if output else HIDDEN
+    if name not in table:
+        kind = "output" if output else "hidden"
+        raise ValueError(f"unknown {kind} activation {name!r}; choose one of {sorted(table)}")
+    return table[name]()

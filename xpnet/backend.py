@@ -1,0 +1,194 @@
+"""The array backend: the only module of xpnet that knows NumPy from CuPy.
+
+Every other module receives a :class:`Backend` and computes with its array namespace ``xp``
+(``numpy``, ``cupy``, or any namespace of the Python array API standard, such as
+``array_api_strict`` in the tests). The model, loss, backprop and optimizer code is written once
+against ``xp``; host<->device traffic goes through :meth:`Backend.asarray` and
+:meth:`Backend.to_numpy` only, so it is visible and easy to keep out of the training loop.
+
+Choosing a backend::
+
+    get_backend()            # XPNET_BACKEND if set, else "auto"
+    get_backend("auto")      # CuPy if it imports, sees a GPU and compiles a kernel; else NumPy
+    get_backend("numpy")
+    get_backend("cupy")      # raises BackendUnavailable quoting the CUDA error
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+BACKEND_NAMES = ("auto", "numpy", "cupy")
+FLOAT_DTYPES = ("float32", "float64")
+CUDA_HINT = (
+    'install CuPy for your CUDA version with pip install "xpnet[cuda12]" or "xpnet[cuda13]", '
+    "and check that the NVIDIA driver works (nvidia-smi); or choose backend='numpy'"
+)
+
+
+class BackendUnavailable(RuntimeError):
+    """The requested backend cannot run on this machine."""
+
+
+@dataclass(frozen=True, eq=False)
+class Backend:
+    """An array namespace ``xp`` with the few operations that cross the host/device boundary.
+
+    ``device`` is passed to ``xp.asarray`` for namespaces with several devices (array API);
+    ``host_device`` is where :meth:`to_numpy` moves arrays before reading them.
+    """
+
+    name: str
+    xp: Any
+    device: Any = None
+    host_device: Any = None
+
+    @property
+    def float_dtype(self):
+        """The default float dtype, float32."""
+        return self.xp.float32
+
+    def dtype(self, name: str):
+        """The namespace's dtype for ``"float32"`` or ``"float64"``."""
+        if name not in FLOAT_DTYPES:
+            raise TypeError(f"dtype must be one of {FLOAT_DTYPES}, got {name!r}")
+        return getattr(self.xp, name)
+
+    # -- host <-> device ------------------------------------------------------------------
+    def asarray(self, a, dtype: str | None = None):
+        """Host -> device. Host input is cast on the host first, so every backend receives the
+        same bits; an array already on this backend is returned as is (cast only if needed)."""
+        if self.owns(a):
+            if dtype is None or a.dtype == self.dtype(dtype):
+                return a
+            return self.xp.astype(a, self.dtype(dtype))
+        host = np.asarray(a, dtype=dtype)
+        if self.name == "numpy":
+            return host
+        if self.device is None:
+            return self.xp.asarray(host)
+        return self.xp.asarray(host, device=self.device)
+
+    def to_numpy(self, a) -> np.ndarray:
+        """Device -> host: a NumPy array (a copy when the data lives on a GPU)."""
+        if self.name == "numpy":
+            return np.asarray(a)
+        if self.name == "cupy":
+            return self.xp.asnumpy(a)
+        if self.host_device is not None:
+            a = self.xp.asarray(a, device=self.host_device)
+        return np.asarray(a)
+
+    def zeros(self, shape, dtype: str = "float32"):
+        """A new zero-filled array on this backend's device."""
+        if self.device is None:
+            return self.xp.zeros(shape, dtype=self.dtype(dtype))
+        return self.xp.zeros(shape, dtype=self.dtype(dtype), device=self.device)
+
+    def is_integer(self, a) -> bool:
+        """Whether ``a`` holds integers (labels), for any namespace."""
+        isdtype = getattr(self.xp, "isdtype", None)
+        if isdtype is not None:
+            return isdtype(a.dtype, "integral")
+        return np.issubdtype(np.dtype(str(a.dtype)), np.integer)
+
+    def owns(self, a) -> bool:
+        """Whether ``a`` is an array of this backend's namespace."""
+        return _namespace_of(a) is self.xp
+
+    def synchronize(self) -> None:
+        """Wait for the device to finish queued work (a no-op on the CPU)."""
+        if self.name == "cupy":
+            self.xp.cuda.get_current_stream().synchronize()
+
+    # -- fast paths, each with the generic expression as its reference ----------------------
+    def matmul_into(self, a, b, out):
+        """``out[...] = a @ b`` without a temporary where the namespace allows it."""
+        if self.name in ("numpy", "cupy"):
+            self.xp.matmul(a, b, out=out)
+        else:
+            out[...] = a @ b
+        return out
+
+    def host_rng(self, seed):
+        """A host ``numpy.random.Generator``: one seed gives the same numbers on every backend."""
+        return np.random.default_rng(seed)
+
+    def __repr__(self) -> str:
+        where = "" if self.device is None else f", device={self.device!r}"
+        return f"Backend({self.name!r}{where})"
+
+
+def _namespace_of(a):
+    get = getattr(a, "__array_namespace__", None)
+    if get is None:
+        return None
+    try:
+        return get()
+    except Exception:  # an array that refuses (e.g. an old CuPy) has no namespace for us
+        return None
+
+
+@functools.cache
+def _numpy_backend() -> Backend:
+    return Backend("numpy", np)
+
+
+@functools.cache
+def _cupy_backend_or_reason() -> Backend | str:
+    """Import CuPy, find a device and compile and run a tiny kernel (wheels can import and see
+    a GPU yet lack NVRTC). Cached: the probe runs once per process."""
+    try:
+        import cupy
+    except Exception as e:  # ImportError, or a broken CUDA library raising OSError
+        return f"CuPy cannot be imported ({type(e).__name__}: {e})"
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:
+        return f"CuPy sees no CUDA device ({type(e).__name__}: {e})"
+    if count < 1:
+        return "CuPy sees no CUDA device (getDeviceCount() == 0)"
+    try:
+        probe = cupy.ElementwiseKernel("float32 x", "float32 y", "y = 2 * x + 1", "xpnet_probe")
+        got = probe(cupy.arange(4, dtype=cupy.float32)).get()
+        if not np.array_equal(got, np.array([1, 3, 5, 7], dtype=np.float32)):
+            return f"a test kernel gave wrong results on the GPU: {got}"
+    except Exception as e:
+        return f"CuPy cannot compile or run a kernel ({type(e).__name__}: {e})"
+    return Backend("cupy", cupy)
+
+
+def cupy_unavailable_reason() -> str | None:
+    """Why CuPy cannot be used here, or None when it works."""
+    found = _cupy_backend_or_reason()
+    return found if isinstance(found, str) else None
+
+
+def get_backend(backend: str | Backend | None = None) -> Backend:
+    """Resolve ``backend`` ("auto", "numpy", "cupy", a Backend, or None for $XPNET_BACKEND)."""
+    if isinstance(backend, Backend):
+        return backend
+    if backend is None:
+        backend = os.environ.get("XPNET_BACKEND", "auto") or "auto"
+    if not isinstance(backend, str) or backend.lower() not in BACKEND_NAMES:
+        raise ValueError(f"backend must be one of {BACKEND_NAMES} or a Backend, got {backend!r}")
+    backend = backend.lower()
+    if backend == "numpy":
+        return _numpy_backend()
+    found = _cupy_backend_or_reason()
+    if isinstance(found, Backend):
+        return found
+    if backend == "cupy":
+        raise BackendUnavailable(f"backend 'cupy' is unavailable: {found}. To fix: {CUDA_HINT}.")
+    return _numpy_backend()
+
+
+def from_namespace(xp, *, name: str | None = None, device=None, host_device=None) -> Backend:
+    """A Backend over any array API namespace, e.g. ``array_api_strict`` on a non-default
+    device (used by the tests to prove the generic code never leaves the namespace)."""
+    return Backend(name or getattr(xp, "__name__", "array_api"), xp, device, host_device)

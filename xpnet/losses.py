@@ -1,0 +1,106 @@
+"""Loss functions: the value L = (1/B) sum_i C_i over a batch and the output error delta_L.
+
+Targets ``y`` are one-hot rows (a probability vector per sample). The cross-entropies are
+computed from the weighted input z of the output layer (the logits), never from log(a), so a
+saturated output gives a large finite loss instead of inf or NaN; paired with their canonical
+output activation their output error is simply ``delta_L = a_L - y``.
+"""
+
+from __future__ import annotations
+
+from .activations import Activation
+
+
+class Loss:
+    """``value`` is the batch mean of C_i; ``delta`` is dC_i/dz_L for each sample (row)."""
+
+    name = ""
+    #: the output activation this loss requires, or None if any output works
+    output: str | None = None
+
+    def value(self, xp, z, a, y):
+        raise NotImplementedError
+
+    def delta(self, xp, z, a, y, output: Activation):
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Quadratic(Loss):
+    """C_i = 1/2 ||a_L - y||^2, so L = 1/(2B) sum_i ||a_L - y||^2 (the lecture's loss).
+
+    delta_L = (a_L - y) * g'(z_L): the output activation applies its derivative (or, for
+    softmax, its Jacobian) to dC/da_L = a_L - y.
+    """
+
+    name = "quadratic"
+
+    def value(self, xp, z, a, y):
+        diff = a - y
+        return xp.sum(diff * diff) / (2 * a.shape[0])
+
+    def delta(self, xp, z, a, y, output):
+        return output.backward(xp, z, a, a - y)
+
+
+class BinaryCrossEntropy(Loss):
+    """C_i = -sum_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)] with a = sigma(z) (logistic loss).
+
+    From the logits: C_i = sum_j softplus(z_j) - y_j z_j, softplus(z) = max(z, 0) +
+    ln(1 + e^{-|z|}), which never overflows. sigma' cancels: delta_L = a_L - y.
+    """
+
+    name = "binary_cross_entropy"
+    output = "sigmoid"
+
+    def value(self, xp, z, a, y):
+        softplus = xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))
+        return xp.sum(softplus - y * z) / a.shape[0]
+
+    def delta(self, xp, z, a, y, output):
+        return a - y
+
+
+class SoftmaxCrossEntropy(Loss):
+    """C_i = -sum_j y_j ln a_j with a = softmax(z).
+
+    From the logits: ln a_j = z_j - logsumexp(z), with the max subtracted before exp.
+    The softmax Jacobian cancels: delta_L = a_L - y (for rows of y that sum to 1).
+    """
+
+    name = "softmax_cross_entropy"
+    output = "softmax"
+
+    def value(self, xp, z, a, y):
+        m = xp.max(z, axis=1, keepdims=True)
+        logsumexp = m + xp.log(xp.sum(xp.exp(z - m), axis=1, keepdims=True))
+        return xp.sum(y * (logsumexp - z)) / a.shape[0]
+
+    def delta(self, xp, z, a, y, output):
+        return a - y
+
+
+LOSSES = {cls.name: cls for cls in (Quadratic, BinaryCrossEntropy, SoftmaxCrossEntropy)}
+#: the loss chosen when none is given: the canonical pairing for each output activation
+DEFAULT_LOSS = {"softmax": "softmax_cross_entropy", "sigmoid": "binary_cross_entropy",
+                "identity": "quadratic"}
+
+
+def get_loss(name: str | Loss | None, output: Activation) -> Loss:
+    """The loss called ``name`` (None: the canonical loss of ``output``), checked against it."""
+    if name is None:
+        name = DEFAULT_LOSS[output.name]
+    loss = name if isinstance(name, Loss) else None
+    if loss is None:
+        if name not in LOSSES:
+            raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
+        loss = LOSSES[name]()
+    if loss.output is not None and loss.output != output.name:
+        raise ValueError(
+            f"loss {loss.name!r} is computed from the logits of a {loss.output!r} output layer, "
+            f"but the output activation is {output.name!r}; use output={loss.output!r} "
+            f"or loss='quadratic'"
+        )
+    return loss

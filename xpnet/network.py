@@ -1,0 +1,302 @@
+"""A fully-connected network and the backpropagation algorithm, vectorized over a batch.
+
+Notation follows the lecture. Layer l = 1..L has weights W^(l) of shape (n_l, n_{l-1}) -- w_jk
+connects neuron k of layer l-1 to neuron j of layer l -- and biases b^(l) of shape (n_l,).
+The lecture writes one sample as a column vector; a batch of B samples holds them as the ROWS
+of a matrix, so each equation is transposed:
+
+=====================================  ==========================================
+one sample (columns, the lecture)      a batch (rows, the code)
+=====================================  ==========================================
+z = W a + b                            Z_l = A_{l-1} W_l^T + b_l
+a = g(z)                               A_l = g(Z_l)
+delta_L = (a_L - y) * g'(z_L)          D_L = (A_L - Y) * g'(Z_L)          (quadratic)
+delta_l = (W_{l+1}^T delta_{l+1})      D_l = (D_{l+1} W_{l+1}) * g'(Z_l)
+          * g'(z_l)
+dC/dW_l = delta_l a_{l-1}^T            dL/dW_l = D_l^T A_{l-1}
+dC/db_l = delta_l                      dL/db_l = sum over rows of D_l
+=====================================  ==========================================
+
+The batch loss is the mean L = (1/B) sum_i C_i, so its gradient is the mean of the per-sample
+gradients; the 1/B is applied once, to D_L, and every later line reads as the lecture's.
+
+All parameters live in ONE flat vector ``theta`` (W_1, b_1, W_2, b_2, ... each row-major) and
+all gradients in ONE flat vector ``grad`` of the same layout. ``weights[l-1]`` and
+``biases[l-1]`` are views into theta, and backprop writes into the matching views of grad, so
+an optimizer updates every layer in one vectorized pass over theta.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from .activations import get_activation
+from .backend import FLOAT_DTYPES, Backend, get_backend
+from .losses import get_loss
+
+INITS = ("auto", "normal", "scaled", "xavier", "he")
+
+
+class Network:
+    """A fully-connected feed-forward network, e.g. ``Network([784, 30, 10])``.
+
+    Parameters
+    ----------
+    sizes : the number of neurons in each layer, input first (at least two layers).
+    activation : hidden activation g: "sigmoid", "tanh", "relu", "leaky_relu" or "identity".
+    output : output activation: "softmax", "sigmoid" or "identity".
+    loss : "quadratic", "binary_cross_entropy" (sigmoid output) or "softmax_cross_entropy"
+        (softmax output); None picks the one that matches ``output`` (identity: quadratic).
+    init : weight initialisation (see :meth:`initial_theta`); "auto" is "he" for ReLU-type
+        hidden layers and "scaled" otherwise.
+    backend : "auto", "numpy", "cupy", a :class:`Backend`, or None for $XPNET_BACKEND.
+    dtype : "float32" (default) or "float64".
+    seed : seed of the host random generator that draws the initial weights; one seed gives
+        bitwise-identical weights on every backend.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str = "sigmoid",
+        output: str = "softmax",
+        loss: str | None = None,
+        init: str = "auto",
+        backend: str | Backend | None = None,
+        dtype: str = "float32",
+        seed: int | None = 0,
+    ):
+        self.sizes = _check_sizes(sizes)
+        if dtype not in FLOAT_DTYPES:
+            raise TypeError(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
+        if init not in INITS:
+            raise ValueError(f"unknown init {init!r}; choose one of {list(INITS)}")
+        self.dtype = dtype
+        self.hidden = get_activation(activation)
+        self.output = get_activation(output, output=True)
+        self.loss = get_loss(loss, self.output)
+        self.init = init if init != "auto" else (
+            "he" if self.hidden.name in ("relu", "leaky_relu") else "scaled")
+        self.seed = seed
+        self.backend = get_backend(backend)
+        self.xp = self.backend.xp
+        self.theta = self.backend.zeros(self.num_params, dtype)
+        self.grad = self.backend.zeros(self.num_params, dtype)
+        self.weights, self.biases = self._views(self.theta)
+        self.weight_grads, self.bias_grads = self._views(self.grad)
+        self._class_ids = self.backend.asarray(list(range(self.sizes[-1])))
+        self.initialize(seed)
+
+    # -- parameters ---------------------------------------------------------------------
+    @property
+    def num_layers(self) -> int:
+        """L, the number of layers with weights (the input layer l = 0 has none)."""
+        return len(self.sizes) - 1
+
+    @property
+    def num_params(self) -> int:
+        return sum(n * m + n for m, n in zip(self.sizes[:-1], self.sizes[1:]))
+
+    def _views(self, flat):
+        """Per-layer (W_l, b_l) views into a flat vector of theta's layout."""
+        weights, biases, offset = [], [], 0
+        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
+            weights.append(self.xp.reshape(flat[offset:offset + n_out * n_in], (n_out, n_in)))
+            offset += n_out * n_in
+            biases.append(flat[offset:offset + n_out])
+            offset += n_out
+        return weights, biases
+
+    def initial_theta(self, seed: int | None):
+        """Draw theta on the host (NumPy's Generator, float64, then cast to the dtype).
+
+        - "normal": W, b ~ N(0, 1) (the lecture; Nielsen ch. 1)
+        - "scaled": W ~ N(0, 1/n_in), b ~ N(0, 1) (Nielsen ch. 3)
+        - "xavier": W ~ N(0, 2/(n_in + n_out)), b = 0 (Glorot and Bengio)
+        - "he": W ~ N(0, 2/n_in), b = 0 (He et al., for ReLU)
+
+        Returns a list of host arrays in theta's layout (W_1, b_1, W_2, b_2, ...).
+        """
+        rng = self.backend.host_rng(seed)
+        chunks = []
+        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
+            w_std = {"normal": 1.0, "scaled": 1.0 / math.sqrt(n_in),
+                     "xavier": math.sqrt(2.0 / (n_in + n_out)),
+                     "he": math.sqrt(2.0 / n_in)}[self.init]
+            chunks.append(rng.standard_normal(n_out * n_in) * w_std)
+            biases = rng.standard_normal(n_out)
+            chunks.append(biases if self.init in ("normal", "scaled") else biases * 0.0)
+        return chunks
+
+    def initialize(self, seed: int | None = 0) -> None:
+        """(Re)draw the initial weights and biases into theta."""
+        offset = 0
+        for chunk in self.initial_theta(seed):
+            self.theta[offset:offset + chunk.size] = self.backend.asarray(chunk, self.dtype)
+            offset += chunk.size
+
+    def set_theta(self, values) -> None:
+        """Copy ``values`` (any array of num_params numbers) into theta, keeping the views."""
+        values = self.backend.asarray(values, self.dtype)
+        if tuple(values.shape) != (self.num_params,):
+            raise ValueError(f"theta must have shape ({self.num_params},), got {values.shape}")
+        self.theta[...] = values
+
+    # -- forward and backward -------------------------------------------------------------
+    def _feedforward(self, X):
+        """z_l and a_l of every layer for a batch X (rows are samples); a_0 = X."""
+        xp = self.xp
+        zs, activations = [], [X]
+        for l, (W, b) in enumerate(zip(self.weights, self.biases), start=1):
+            z = activations[-1] @ W.T  # Z_l = A_{l-1} W_l^T + b_l
+            z += b
+            g = self.output if l == self.num_layers else self.hidden
+            zs.append(z)
+            activations.append(g.forward(xp, z))  # A_l = g(Z_l)
+        return zs, activations
+
+    def _backprop(self, X, Y):
+        """The batch loss and its gradient, written into ``self.grad`` (no input checks)."""
+        xp, L = self.xp, self.num_layers
+        zs, activations = self._feedforward(X)
+        loss = self.loss.value(xp, zs[-1], activations[-1], Y)
+        # delta_L = dC/dz_L for every sample, times 1/B because L is the batch mean
+        delta = self.loss.delta(xp, zs[-1], activations[-1], Y, self.output)
+        delta *= 1.0 / X.shape[0]
+        for l in range(L, 0, -1):  # l = L, L-1, ..., 1; layer l's arrays sit at index l-1
+            # dC/dW_l = delta_l a_{l-1}^T  ->  dL/dW_l = D_l^T A_{l-1}, summed over the batch
+            self.backend.matmul_into(delta.T, activations[l - 1], self.weight_grads[l - 1])
+            self.bias_grads[l - 1][...] = xp.sum(delta, axis=0)  # dC/db_l = delta_l
+            if l > 1:
+                # delta_{l-1} = (W_l^T delta_l) * g'(z_{l-1})  ->  D_{l-1} = (D_l W_l) * g'
+                delta = self.hidden.backward(
+                    xp, zs[l - 2], activations[l - 1], delta @ self.weights[l - 1])
+        return loss, self.grad
+
+    def forward(self, X):
+        """The output a_L for a batch X of shape (B, n_0), on the backend's device."""
+        return self._feedforward(self._check_X(X))[1][-1]
+
+    def loss_and_gradient(self, X, y):
+        """(L, grad): the batch-mean loss (a 0-d device array; ``float()`` reads it) and the
+        gradient dL/dtheta in theta's flat layout.
+
+        ``grad`` is ``self.grad``, overwritten by the next call: copy it to keep it.
+        ``y`` holds class indices (B,) or one-hot / target rows (B, n_L).
+        """
+        X = self._check_X(X)
+        return self._backprop(X, self._targets(y, X.shape[0]))
+
+    def predict(self, X):
+        """The predicted class of each row of X: argmax_j a_L[j] (a device array)."""
+        return self.xp.argmax(self.forward(X), axis=1)
+
+    def accuracy(self, X, y) -> float:
+        """The fraction of rows of X whose predicted class equals the label."""
+        X = self._check_X(X)
+        labels = self._labels(y, X.shape[0])
+        hits = self.xp.sum(self.xp.astype(self.predict(X) == labels, self.xp.int64))
+        return float(hits) / X.shape[0]
+
+    # -- input checks ---------------------------------------------------------------------
+    def _check_X(self, X):
+        X = self.backend.asarray(X, self.dtype)
+        if X.ndim != 2:
+            raise ValueError(
+                f"X must be a 2-D array of shape (samples, {self.sizes[0]}), got shape "
+                f"{tuple(X.shape)}; for one sample use X.reshape(1, -1)")
+        if X.shape[1] != self.sizes[0]:
+            raise ValueError(
+                f"X has {X.shape[1]} features per sample but the input layer has "
+                f"{self.sizes[0]} neurons; expected shape (samples, {self.sizes[0]})")
+        if not bool(self.xp.all(self.xp.isfinite(X))):
+            raise ValueError("X contains NaN or inf; clean or impute the data before training")
+        return X
+
+    def _labels(self, y, n: int):
+        """Class indices (n,) on the device from indices or one-hot rows, checked."""
+        y = self.backend.asarray(y)
+        k = self.sizes[-1]
+        if len(y.shape) == 2:
+            self._check_length(y, n)
+            if y.shape[1] != k:
+                raise ValueError(f"one-hot y has {y.shape[1]} columns; expected {k} (one per "
+                                 "output neuron)")
+            return self.xp.argmax(y, axis=1)
+        if len(y.shape) != 1:
+            raise ValueError(f"y must be class indices of shape ({n},) or one-hot of shape "
+                             f"({n}, {k}), got shape {tuple(y.shape)}")
+        self._check_length(y, n)
+        return _checked_labels(self.backend, y, k)
+
+    def _targets(self, y, n: int):
+        """Target rows Y (n, n_L) in the network's dtype: one-hot for class indices."""
+        y_dev = self.backend.asarray(y)
+        if len(y_dev.shape) == 2:
+            self._check_length(y_dev, n)
+            if y_dev.shape[1] != self.sizes[-1]:
+                raise ValueError(f"y has {y_dev.shape[1]} columns; expected {self.sizes[-1]} "
+                                 "(one per output neuron)")
+            Y = self.backend.asarray(y_dev, self.dtype)
+            if not bool(self.xp.all(self.xp.isfinite(Y))):
+                raise ValueError("y contains NaN or inf")
+            return Y
+        return self.one_hot(self._labels(y_dev, n))
+
+    def one_hot(self, labels):
+        """One-hot rows Y[i, j] = (labels[i] == j) in the network's dtype (labels unchecked)."""
+        return self.xp.astype(self.xp.reshape(labels, (-1, 1)) == self._class_ids,
+                              self.backend.dtype(self.dtype))
+
+    @staticmethod
+    def _check_length(y, n):
+        if y.shape[0] != n:
+            raise ValueError(f"X has {n} samples but y has {y.shape[0]}; they must match")
+
+    def config(self) -> dict:
+        """The architecture as plain JSON-able values (what :class:`Network` was built with)."""
+        return {"sizes": list(self.sizes), "activation": self.hidden.name,
+                "output": self.output.name, "loss": self.loss.name, "init": self.init,
+                "dtype": self.dtype}
+
+    def __repr__(self) -> str:
+        return (f"Network({self.sizes}, activation={self.hidden.name!r}, "
+                f"output={self.output.name!r}, loss={self.loss.name!r}, "
+                f"backend={self.backend.name!r}, dtype={self.dtype!r})")
+
+
+def _check_sizes(sizes) -> list[int]:
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        raise TypeError(f"sizes must be a list of layer widths such as [784, 30, 10], "
+                        f"got {sizes!r}") from None
+    if len(sizes) < 2:
+        raise ValueError(f"sizes needs at least two layers (input and output), got {sizes}")
+    for n in sizes:
+        if isinstance(n, bool) or not isinstance(n, int) and not hasattr(n, "__index__"):
+            raise TypeError(f"layer sizes must be integers, got {n!r} in {sizes}")
+        if n < 1:
+            raise ValueError(f"layer sizes must be positive, got {n} in {sizes}")
+    return [int(n) for n in sizes]
+
+
+def _checked_labels(backend: Backend, y, k: int):
+    """``y`` as 1-D integer class indices in 0..k-1, or a clear error."""
+    xp = backend.xp
+    if y.ndim != 1 or not backend.is_integer(y):
+        raise TypeError(f"class indices must be a 1-D array of integers, got dtype {y.dtype} "
+                        f"of shape {tuple(y.shape)}; use y.astype(int), or pass one-hot rows")
+    if y.shape[0] and (bool(xp.min(y) < 0) or bool(xp.max(y) >= k)):
+        raise ValueError(f"labels must lie in 0..{k - 1} (one per output neuron), got values "
+                         f"from {int(xp.min(y))} to {int(xp.max(y))}")
+    return y
+
+
+def one_hot(y, num_classes: int, backend: str | Backend | None = "numpy", dtype="float32"):
+    """One-hot rows for class indices: ``one_hot([2, 0], 3) -> [[0, 0, 1], [1, 0, 0]]``."""
+    backend = get_backend(backend)
+    labels = _checked_labels(backend, backend.asarray(y), num_classes)
+    ids = backend.asarray(list(range(num_classes)))
+    return backend.xp.astype(backend.xp.reshape(labels, (-1, 1)) == ids, backend.dtype(dtype))
