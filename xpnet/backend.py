@@ -80,9 +80,10 @@ class Backend:
             return np.asarray(a)
         if self.name == "cupy":
             return self.xp.asnumpy(a)
-        if self.host_device is not None:
-            a = self.xp.asarray(a, device=self.host_device)
-        return np.asarray(a)
+        host = self.host_device
+        if host is None and hasattr(self.xp, "__array_namespace_info__"):
+            host = self.xp.__array_namespace_info__().default_device()
+        return np.asarray(a if host is None else self.xp.asarray(a, device=host))
 
     def zeros(self, shape, dtype: str = "float32"):
         """A new zero-filled array on this backend's device."""
@@ -114,6 +115,13 @@ class Backend:
         else:
             out[...] = a @ b
         return out
+
+    def fuse(self, fn):
+        """``fn`` compiled into one elementwise GPU kernel on CuPy (``cupy.fuse``); ``fn`` itself
+        elsewhere. ``fn`` takes ``xp`` as its first argument, so one definition serves both."""
+        if self.name == "cupy":
+            return self.xp.fuse(functools.partial(fn, self.xp))
+        return functools.partial(fn, self.xp)
 
     def host_rng(self, seed):
         """A host ``numpy.random.Generator``: one seed gives the same numbers on every backend."""
@@ -186,6 +194,16 @@ def get_backend(backend: str | Backend | None = None) -> Backend:
     if backend == "cupy":
         raise BackendUnavailable(f"backend 'cupy' is unavailable: {found}. To fix: {CUDA_HINT}.")
     return _numpy_backend()
+
+
+def backend_of(a) -> Backend:
+    """The Backend that holds array ``a`` (DeZero's ``get_array_module``)."""
+    xp = _namespace_of(a)
+    if xp is None or xp is np:
+        return _numpy_backend()
+    if getattr(xp, "__name__", "") == "cupy":
+        return get_backend("cupy")
+    return from_namespace(xp, device=getattr(a, "device", None))
 
 
 def from_namespace(xp, *, name: str | None = None, device=None, host_device=None) -> Backend:
