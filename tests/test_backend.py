@@ -1,0 +1,78 @@
+"""Backend selection, host<->device round trips, and the xp rule."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import xpnet
+from xpnet.backend import BackendUnavailable, backend_of, cupy_unavailable_reason, get_backend
+
+# the modules written once against xp: they must never name numpy or cupy
+GENERIC_MODULES = ["activations", "losses", "network", "optim", "schedules", "training"]
+
+
+def test_import_probes_and_imports_no_gpu_library():
+    code = "import sys, xpnet; print('cupy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_numpy_backend_round_trip():
+    b = get_backend("numpy")
+    a = b.asarray([1.5, 2.5], "float32")
+    assert a.dtype == np.float32 and b.to_numpy(a) is not None
+    assert b.asarray(a, "float32") is a  # already on the backend: no copy
+    assert b.float_dtype == np.float32
+
+
+def test_backend_round_trip_keeps_values(backend):
+    host = np.arange(6, dtype=np.float64).reshape(2, 3) / 7
+    dev = backend.asarray(host, "float64")
+    assert backend.owns(dev)
+    np.testing.assert_array_equal(backend.to_numpy(dev), host)
+    assert backend_of(dev).name == backend.name
+    backend.synchronize()
+
+
+def test_environment_variable_selects_backend(monkeypatch):
+    monkeypatch.setenv("XPNET_BACKEND", "numpy")
+    assert get_backend().name == "numpy"
+    monkeypatch.setenv("XPNET_BACKEND", "nonsense")
+    with pytest.raises(ValueError, match="'auto', 'numpy', 'cupy'"):
+        get_backend()
+
+
+def test_auto_falls_back_to_numpy_without_cupy():
+    if cupy_unavailable_reason() is None:
+        pytest.skip("CuPy works here: auto picks it")
+    assert get_backend("auto").name == "numpy"
+
+
+def test_asking_for_unusable_cupy_says_why_and_how_to_fix():
+    reason = cupy_unavailable_reason()
+    if reason is None:
+        pytest.skip("CuPy works here")
+    with pytest.raises(BackendUnavailable, match=r'xpnet\[cuda12\]') as info:
+        xpnet.Network([2, 2], backend="cupy")
+    assert reason in str(info.value)
+
+
+@pytest.mark.parametrize("module", GENERIC_MODULES)
+def test_generic_modules_never_import_numpy_or_cupy(module):
+    path = Path(xpnet.__file__).parent / f"{module}.py"
+    if not path.exists():
+        pytest.skip(f"{module}.py not written yet")
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        for name in names:
+            assert name.split(".")[0] not in ("numpy", "cupy"), f"{module}.py imports {name}"

@@ -1,0 +1,216 @@
+"""The network and backprop: gradients against finite differences, the lecture's per-sample form,
+backend parity, learning on small problems, and the errors bad input gets."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from xpnet import Network, one_hot
+from xpnet.activations import HIDDEN
+from xpnet.losses import LOSSES
+
+# every valid (output activation, loss) pairing: the cross-entropies need their canonical output
+OUTPUT_LOSS = [(out, loss) for out in ("sigmoid", "softmax", "identity") for loss in LOSSES
+               if LOSSES[loss].output in (None, out)]
+SIZES = [3, 5, 4, 3]
+
+
+def numeric_gradient(net, X, Y, eps=1e-6):
+    """Central differences (L(theta + eps e_i) - L(theta - eps e_i)) / 2 eps, one i at a time."""
+    grad = np.empty(net.num_params)
+    for i in range(net.num_params):
+        old = float(net.theta[i])
+        net.theta[i] = old + eps
+        up = float(net.loss_and_gradient(X, Y)[0])
+        net.theta[i] = old - eps
+        down = float(net.loss_and_gradient(X, Y)[0])
+        net.theta[i] = old
+        grad[i] = (up - down) / (2 * eps)
+    return grad
+
+
+def relative_error(a, b):
+    return np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-30)
+
+
+def problem(rng, n=6, sizes=SIZES):
+    X = rng.normal(size=(n, sizes[0]))
+    y = rng.integers(0, sizes[-1], size=n)
+    return X, y
+
+
+@pytest.mark.parametrize("backend_name", ["numpy", "strict"])
+@pytest.mark.parametrize(("hidden", "output_loss"), itertools.product(HIDDEN, OUTPUT_LOSS))
+def test_gradient_matches_central_differences(backend_name, hidden, output_loss, rng):
+    from conftest import make_backend
+
+    backend = make_backend(backend_name)
+    output, loss = output_loss
+    net = Network(SIZES, activation=hidden, output=output, loss=loss, init="normal",
+                  backend=backend, dtype="float64", seed=3)
+    X, y = problem(rng)
+    _, grad = net.loss_and_gradient(X, y)
+    analytic = backend.to_numpy(grad).copy()
+    assert relative_error(analytic, numeric_gradient(net, X, y)) < 1e-6
+
+
+@pytest.mark.parametrize("output_loss", OUTPUT_LOSS)
+def test_batch_gradient_is_mean_of_per_sample_gradients(output_loss, rng):
+    """The lecture's dL/dtheta = (1/N) sum_i dC_i/dtheta, one sample at a time."""
+    output, loss = output_loss
+    net = Network(SIZES, activation="tanh", output=output, loss=loss, dtype="float64",
+                  backend="numpy")
+    X, y = problem(rng, n=9)
+    batch = net.loss_and_gradient(X, y)[1].copy()
+    per_sample = [net.loss_and_gradient(X[i:i + 1], y[i:i + 1])[1].copy() for i in range(9)]
+    np.testing.assert_allclose(batch, np.mean(per_sample, axis=0), rtol=0, atol=1e-6)
+
+
+def test_parameters_are_views_of_one_flat_vector():
+    net = Network([4, 3, 2], backend="numpy")
+    assert [W.shape for W in net.weights] == [(3, 4), (2, 3)]
+    assert [b.shape for b in net.biases] == [(3,), (2,)]
+    net.set_theta(np.arange(net.num_params, dtype=np.float32))
+    # layout: W_1 row-major, b_1, W_2, b_2
+    np.testing.assert_array_equal(net.weights[0], np.arange(12).reshape(3, 4))
+    np.testing.assert_array_equal(net.biases[0], [12, 13, 14])
+    np.testing.assert_array_equal(net.weights[1], np.arange(15, 21).reshape(2, 3))
+    net.theta *= 2  # an in-place update of theta is seen by every layer
+    assert net.biases[1][1] == 2 * 22
+    _, grad = net.loss_and_gradient(np.ones((2, 4)), [0, 1])
+    assert grad is net.grad
+    assert np.shares_memory(net.weight_grads[0], net.grad)
+
+
+def test_same_seed_gives_identical_theta_on_every_backend(backend):
+    reference = Network([7, 6, 3], backend="numpy", seed=42)
+    net = Network([7, 6, 3], backend=backend, seed=42)
+    np.testing.assert_array_equal(backend.to_numpy(net.theta), reference.theta)
+    assert not np.array_equal(Network([7, 6, 3], backend="numpy", seed=43).theta,
+                              reference.theta)
+
+
+def test_float32_forward_is_bitwise_equal_on_numpy_and_strict(rng):
+    from conftest import make_backend
+
+    strict = make_backend("strict")
+    X = rng.normal(size=(32, 10)).astype(np.float32)
+    for hidden in HIDDEN:
+        a = Network([10, 8, 4], activation=hidden, backend="numpy", seed=1).forward(X)
+        b = Network([10, 8, 4], activation=hidden, backend=strict, seed=1).forward(X)
+        assert a.dtype == np.float32
+        np.testing.assert_array_equal(strict.to_numpy(b), a)
+
+
+@pytest.mark.parametrize("output_loss", OUTPUT_LOSS)
+def test_saturated_outputs_give_finite_loss_and_gradient(output_loss):
+    output, loss = output_loss
+    net = Network([2, 3], activation="sigmoid", output=output, loss=loss, backend="numpy")
+    net.set_theta(np.full(net.num_params, 1e4, dtype=np.float32))  # z ~ 1e8: exp overflows
+    with np.errstate(over="raise", divide="raise", invalid="raise"):  # overflow, log(0), NaN
+        value, grad = net.loss_and_gradient(np.array([[3.0, 5.0], [-4.0, -9.0]]), [0, 2])
+    assert np.isfinite(float(value)) and np.all(np.isfinite(grad))
+
+
+def gradient_descent(net, X, y, lr, steps):
+    for _ in range(steps):
+        _, grad = net.loss_and_gradient(X, y)
+        net.theta -= lr * grad  # theta <- theta - eta dL/dtheta
+
+
+def test_xor_is_learned(backend):
+    X = backend.asarray([[0, 0], [0, 1], [1, 0], [1, 1]], "float32")
+    y = backend.asarray([0, 1, 1, 0])
+    net = Network([2, 8, 2], activation="tanh", output="softmax", backend=backend, seed=0)
+    gradient_descent(net, X, y, lr=1.0, steps=500)
+    assert net.accuracy(X, y) == 1.0
+
+
+def two_moons(n, noise, rng):
+    """Two interleaving half circles, labels 0 and 1 (scikit-learn's make_moons)."""
+    t = rng.uniform(0, np.pi, size=n)
+    upper = np.stack([np.cos(t), np.sin(t)], axis=1)
+    lower = np.stack([1 - np.cos(t), 0.5 - np.sin(t)], axis=1)
+    label = rng.integers(0, 2, size=n)
+    X = np.where(label[:, None] == 0, upper, lower) + rng.normal(scale=noise, size=(n, 2))
+    return X.astype(np.float32), label
+
+
+def test_two_moons_reach_97_percent(rng):
+    X, y = two_moons(400, noise=0.1, rng=rng)
+    net = Network([2, 32, 2], activation="relu", backend="numpy", seed=0)
+    gradient_descent(net, X, y, lr=0.5, steps=1500)
+    assert net.accuracy(X, y) >= 0.97
+
+
+def test_labels_as_indices_or_one_hot_give_the_same_gradient(rng):
+    net = Network(SIZES, backend="numpy", dtype="float64")
+    X, y = problem(rng)
+    by_index = net.loss_and_gradient(X, y)[1].copy()
+    by_one_hot = net.loss_and_gradient(X, one_hot(y, SIZES[-1], dtype="float64"))[1]
+    np.testing.assert_array_equal(by_index, by_one_hot)
+    np.testing.assert_array_equal(one_hot([2, 0], 3), [[0, 0, 1], [1, 0, 0]])
+
+
+def test_predict_and_accuracy():
+    net = Network([2, 2], activation="identity", output="identity", backend="numpy")
+    net.set_theta([1, 0, 0, 1, 0, 0])  # W = I, b = 0: the output is the input
+    X = np.array([[3.0, 1.0], [0.0, 2.0], [5.0, 4.0]])
+    np.testing.assert_array_equal(net.predict(X), [0, 1, 0])
+    assert net.accuracy(X, [0, 1, 1]) == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"sizes": [784]}, ValueError, "at least two layers"),
+        ({"sizes": [784, 0, 10]}, ValueError, "positive"),
+        ({"sizes": [784, 2.5, 10]}, TypeError, "integers"),
+        ({"sizes": 784}, TypeError, "list of layer widths"),
+        ({"activation": "swish"}, ValueError, "'leaky_relu', 'relu', 'sigmoid'"),
+        ({"output": "tanh"}, ValueError, "unknown output activation"),
+        ({"loss": "hinge"}, ValueError, "'quadratic'"),
+        ({"init": "uniform"}, ValueError, "'xavier'"),
+        ({"dtype": "float16"}, TypeError, "float32"),
+        ({"output": "identity", "loss": "softmax_cross_entropy"}, ValueError, "output='softmax'"),
+        ({"backend": "tpu"}, ValueError, "'numpy'"),
+    ],
+)
+def test_bad_construction_arguments_are_named(kwargs, error, message):
+    kwargs = {"sizes": [4, 3, 2], "backend": "numpy"} | kwargs
+    with pytest.raises(error, match=message):
+        Network(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "error", "message"),
+    [
+        (np.zeros((5, 3)), np.zeros(5, int), ValueError, "3 features .* 4 neurons"),
+        (np.zeros(4), np.zeros(1, int), ValueError, "2-D array"),
+        (np.zeros((5, 4)), np.zeros(4, int), ValueError, "5 samples but y has 4"),
+        (np.zeros((2, 4)), np.array([0, 2]), ValueError, r"0\.\.1"),
+        (np.zeros((2, 4)), np.array([-1, 0]), ValueError, r"0\.\.1"),
+        (np.zeros((2, 4)), np.array([0.0, 1.0]), TypeError, "integers"),
+        (np.zeros((2, 4)), np.zeros((2, 3)), ValueError, "expected 2"),
+        (np.array([[0, 0, 0, np.nan]] * 2), np.zeros(2, int), ValueError, "NaN or inf"),
+        (np.array([[0, 0, np.inf, 0]] * 2), np.zeros(2, int), ValueError, "NaN or inf"),
+    ],
+)
+def test_bad_input_is_named(X, y, error, message):
+    net = Network([4, 3, 2], backend="numpy")
+    with pytest.raises(error, match=message):
+        net.loss_and_gradient(X, y)
+
+
+def test_bad_input_on_strict_backend_is_named_too():
+    from conftest import make_backend
+
+    strict = make_backend("strict")
+    net = Network([4, 3, 2], backend=strict)
+    with pytest.raises(ValueError, match=r"0\.\.1"):
+        net.accuracy(np.zeros((2, 4)), np.array([0, 5]))
+    with pytest.raises(ValueError, match="NaN"):
+        net.forward(np.full((1, 4), np.nan))
