@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,12 +117,17 @@ class Backend:
             out[...] = a @ b
         return out
 
-    def fuse(self, fn):
+    def fuse(self, fn, **static):
         """``fn`` compiled into one elementwise GPU kernel on CuPy (``cupy.fuse``); ``fn`` itself
-        elsewhere. ``fn`` takes ``xp`` as its first argument, so one definition serves both."""
+        elsewhere. ``fn`` takes ``xp`` as its first argument, so one definition serves both.
+
+        ``static`` keyword arguments are bound as they are: Python values (flags) that ``fn``
+        may branch on while the kernel is traced. Each distinct set gives its own kernel."""
+        bound = functools.partial(fn, self.xp, **static)
         if self.name == "cupy":
-            return self.xp.fuse(functools.partial(fn, self.xp))
-        return functools.partial(fn, self.xp)
+            # cupy.fuse names the kernel after fn.__name__, which a partial lacks
+            return self.xp.fuse(kernel_name=fn.__name__)(bound)
+        return bound
 
     def host_rng(self, seed):
         """A host ``numpy.random.Generator``: one seed gives the same numbers on every backend."""
@@ -135,6 +141,9 @@ class Backend:
 def _namespace_of(a):
     get = getattr(a, "__array_namespace__", None)
     if get is None:
+        # cupy.ndarray has no __array_namespace__ (CuPy 14): its namespace is the cupy module
+        if type(a).__module__.partition(".")[0] == "cupy":
+            return sys.modules.get("cupy")
         return None
     try:
         return get()

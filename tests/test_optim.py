@@ -1,0 +1,492 @@
+"""The optimizers: each against its formulas written out here, on NumPy (float64) and on
+array_api_strict (float32); against torch.optim; state-dict resumption; the lecture's momentum
+and Nesterov forms; convergence on a ravine and on Rosenbrock; bad hyperparameters; and, on a
+GPU, the fused CuPy kernels against the generic path."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import sys
+
+import numpy as np
+import pytest
+from conftest import REPO, make_backend
+
+from xpnet.optim import (
+    SGD,
+    Adagrad,
+    Adam,
+    AdamW,
+    Momentum,
+    Nesterov,
+    Optimizer,
+    RMSprop,
+    get_optimizer,
+)
+
+STEPS = 60
+SIZE = 16
+
+
+# -- the formulas, written out independently (float64 NumPy, one step at a time) --------------
+def clipped(g, clip_norm):
+    if clip_norm is None:
+        return g
+    return g * min(1.0, clip_norm / (np.linalg.norm(g) + 1e-6))
+
+
+def sgd_reference(theta, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                  nesterov=False, clip_norm=None):
+    b = None
+    for g in grads:
+        g = clipped(g, clip_norm) + weight_decay * theta
+        if momentum:
+            b = g if b is None else momentum * b + (1 - dampening) * g
+            g = g + momentum * b if nesterov else b
+        theta = theta - lr * g
+        yield theta
+
+
+def adagrad_reference(theta, grads, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                      initial_accumulator_value=0.0, eps=1e-10, clip_norm=None):
+    s = np.full_like(theta, initial_accumulator_value)
+    for t, g in enumerate(grads, start=1):
+        g = clipped(g, clip_norm) + weight_decay * theta
+        s = s + g**2
+        theta = theta - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(s) + eps)
+        yield theta
+
+
+def rmsprop_reference(theta, grads, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
+                      momentum=0.0, centered=False, clip_norm=None):
+    v, gbar, b = np.zeros_like(theta), np.zeros_like(theta), np.zeros_like(theta)
+    for g in grads:
+        g = clipped(g, clip_norm) + weight_decay * theta
+        v = alpha * v + (1 - alpha) * g**2
+        gbar = alpha * gbar + (1 - alpha) * g
+        d = np.sqrt(v - gbar**2 if centered else v) + eps
+        if momentum:
+            b = momentum * b + g / d
+            theta = theta - lr * b
+        else:
+            theta = theta - lr * g / d
+        yield theta
+
+
+def adam_reference(theta, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                   amsgrad=False, clip_norm=None, decoupled=False):
+    b1, b2 = betas
+    m, v, vmax = np.zeros_like(theta), np.zeros_like(theta), np.zeros_like(theta)
+    for t, g in enumerate(grads, start=1):
+        g = clipped(g, clip_norm)
+        if decoupled:
+            theta = theta * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * theta
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        vmax = np.maximum(vmax, v)
+        second = vmax if amsgrad else v
+        theta = theta - (lr / (1 - b1**t)) * m / (np.sqrt(second) / np.sqrt(1 - b2**t) + eps)
+        yield theta
+
+
+def adamw_reference(theta, grads, weight_decay=1e-2, **hyper):
+    return adam_reference(theta, grads, weight_decay=weight_decay, decoupled=True, **hyper)
+
+
+def lecture_momentum_reference(theta, grads, lr=1e-3, gamma=0.9, weight_decay=0.0,
+                               clip_norm=None):
+    v = np.zeros_like(theta)
+    for g in grads:
+        v = gamma * v + lr * (clipped(g, clip_norm) + weight_decay * theta)
+        theta = theta - v
+        yield theta
+
+
+def lecture_nesterov_reference(phi, grads, lr=1e-3, gamma=0.9, weight_decay=0.0,
+                               clip_norm=None):
+    """The lecture's literal algorithm; the gradient (given) is the one at the look-ahead
+    point phi = theta - gamma v, which is what the optimizer stores."""
+    theta, v = phi, np.zeros_like(phi)
+    for g in grads:
+        v = gamma * v + lr * (clipped(g, clip_norm) + weight_decay * phi)
+        theta = theta - v
+        phi = theta - gamma * v
+        yield phi
+
+
+# every option toggled at least once, with the reference that computes it
+CASES = [
+    (SGD, sgd_reference, {"lr": 0.1}),
+    (SGD, sgd_reference, {"lr": 0.1, "weight_decay": 0.05}),
+    (SGD, sgd_reference, {"lr": 0.1, "momentum": 0.9}),
+    (SGD, sgd_reference, {"lr": 0.1, "momentum": 0.8, "dampening": 0.3, "weight_decay": 0.05}),
+    (SGD, sgd_reference, {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.05}),
+    (SGD, sgd_reference, {"lr": 0.1, "momentum": 0.9, "clip_norm": 3.0}),
+    (Adagrad, adagrad_reference, {"lr": 0.1}),
+    (Adagrad, adagrad_reference, {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.05,
+                                  "initial_accumulator_value": 0.2, "eps": 1e-6}),
+    (RMSprop, rmsprop_reference, {"lr": 0.01}),
+    (RMSprop, rmsprop_reference, {"lr": 0.01, "alpha": 0.9, "weight_decay": 0.05,
+                                  "momentum": 0.5}),
+    (RMSprop, rmsprop_reference, {"lr": 0.01, "centered": True, "eps": 1e-6}),
+    (RMSprop, rmsprop_reference, {"lr": 0.01, "centered": True, "momentum": 0.9,
+                                  "weight_decay": 0.05, "clip_norm": 3.0}),
+    (Adam, adam_reference, {"lr": 0.01}),
+    (Adam, adam_reference, {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6,
+                            "weight_decay": 0.05, "amsgrad": True}),
+    (Adam, adam_reference, {"lr": 0.01, "clip_norm": 3.0}),
+    (AdamW, adamw_reference, {"lr": 0.01}),
+    (AdamW, adamw_reference, {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True}),
+    (Momentum, lecture_momentum_reference, {"lr": 0.1, "gamma": 0.9, "weight_decay": 0.05}),
+    (Nesterov, lecture_nesterov_reference, {"lr": 0.1, "gamma": 0.9, "clip_norm": 3.0}),
+]
+IDS = [f"{cls.__name__}-" + ",".join(f"{k}={v}" for k, v in hyper.items())
+       for cls, _, hyper in CASES]
+
+
+def problem(seed=0, steps=STEPS):
+    """theta_0 and a sequence of random gradients whose norms vary (so amsgrad's running max
+    and the clipping both switch on and off)."""
+    rng = np.random.default_rng(seed)
+    theta = rng.standard_normal(SIZE)
+    grads = [rng.standard_normal(SIZE) * rng.uniform(0.1, 1.5) for _ in range(steps)]
+    return theta, grads
+
+
+def run(optimizer: Optimizer, backend, theta, grads, dtype="float64"):
+    """The trajectory (steps, SIZE) of ``optimizer`` on ``backend``, as float64 NumPy."""
+    theta = backend.asarray(np.array(theta, dtype=dtype))  # a copy: the caller's stays put
+    path = []
+    for g in grads:
+        optimizer.step(theta, backend.asarray(g, dtype))
+        path.append(backend.to_numpy(theta).astype(np.float64))
+    return np.array(path)
+
+
+@pytest.mark.parametrize(("cls", "reference", "hyper"), CASES, ids=IDS)
+def test_matches_formulas_float64(cls, reference, hyper):
+    theta, grads = problem()
+    got = run(cls(**hyper), make_backend("numpy"), theta, grads)
+    np.testing.assert_allclose(got, np.array(list(reference(theta, grads, **hyper))),
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("cls", "reference", "hyper"), CASES, ids=IDS)
+def test_matches_formulas_on_array_api_strict_float32(cls, reference, hyper):
+    """The same code on a non-default array API device in float32: never a silent conversion,
+    never a promotion to float64, and the float64 formulas to float32 rounding."""
+    backend = make_backend("strict")
+    theta, grads = problem()
+    theta32 = theta.astype(np.float32)
+    grads32 = [g.astype(np.float32) for g in grads]
+    optimizer = cls(**hyper)
+    got = run(optimizer, backend, theta32, grads32, "float32")
+    assert all(buffer.dtype == backend.xp.float32 for buffer in optimizer.state.values())
+    expected = np.array(list(reference(theta32.astype(np.float64),
+                                       [g.astype(np.float64) for g in grads32], **hyper)))
+    np.testing.assert_allclose(got, expected, rtol=2e-5, atol=2e-5)
+
+
+def test_grad_is_left_untouched_and_float32_stays_float32():
+    theta, grads = problem(steps=5)
+    theta, g = theta.astype(np.float32), grads[0].astype(np.float32)
+    before = g.copy()
+    optimizer = SGD(lr=np.float64(0.1), momentum=0.9, weight_decay=0.1, clip_norm=0.5)
+    optimizer.step(theta, g)
+    optimizer.lr = np.float64(0.05)  # as a careless schedule might set it
+    optimizer.step(theta, g)
+    np.testing.assert_array_equal(g, before)
+    assert theta.dtype == np.float32
+    assert optimizer.state["momentum_buffer"].dtype == np.float32
+
+
+@pytest.mark.parametrize(("cls", "reference", "hyper"), CASES, ids=IDS)
+def test_state_dict_resumes_bitwise(cls, reference, hyper):
+    """Stop after k steps, restore into a new optimizer (built with the defaults), continue:
+    the same trajectory as an uninterrupted run, bit for bit."""
+    theta, grads = problem(steps=30)
+    backend = make_backend("numpy")
+    whole = run(cls(**hyper), backend, theta, grads)
+
+    first = cls(**hyper)
+    head = run(first, backend, theta, grads[:12])
+    saved = json.loads(json.dumps(first.state_dict(), default=lambda a: a.tolist()))
+    saved["state"] = {name: np.array(a) for name, a in saved["state"].items()}
+    resumed = cls()
+    resumed.load_state_dict(saved)
+    tail = run(resumed, backend, head[-1], grads[12:])
+    np.testing.assert_array_equal(np.concatenate([head, tail]), whole)
+    assert resumed.t == 30
+
+
+def test_state_dict_is_plain_and_backend_independent():
+    """Saved on array_api_strict, resumed on NumPy: the same numbers."""
+    theta, grads = problem(steps=20)
+    theta, grads = theta.astype(np.float32), [g.astype(np.float32) for g in grads]
+    strict = make_backend("strict")
+    optimizer = Adam(lr=0.01, amsgrad=True)
+    head = run(optimizer, strict, theta, grads[:8], "float32")
+    state = optimizer.state_dict()
+    assert state["optimizer"] == "Adam" and state["t"] == 8 and type(state["t"]) is int
+    assert state["hyperparameters"] == {"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-8,
+                                        "weight_decay": 0.0, "amsgrad": True,
+                                        "clip_norm": None}
+    assert sorted(state["state"]) == ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
+    assert all(type(a) is np.ndarray and a.dtype == np.float32 for a in state["state"].values())
+    on_strict = run(optimizer, strict, head[-1].astype(np.float32), grads[8:], "float32")
+    resumed = Adam()
+    resumed.load_state_dict(state)
+    on_numpy = run(resumed, make_backend("numpy"), head[-1].astype(np.float32), grads[8:],
+                   "float32")
+    np.testing.assert_allclose(on_numpy, on_strict, rtol=1e-6, atol=1e-7)
+
+
+def test_state_dict_is_a_copy():
+    theta, grads = problem(steps=3)
+    optimizer = SGD(lr=0.1, momentum=0.9)
+    optimizer.step(theta, grads[0])
+    saved = optimizer.state_dict()["state"]["momentum_buffer"]
+    before = saved.copy()
+    optimizer.step(theta, grads[1])  # changes the live buffer, not the saved one
+    np.testing.assert_array_equal(saved, before)
+    assert not np.array_equal(optimizer.state["momentum_buffer"], before)
+
+
+# -- torch.optim ----------------------------------------------------------------------------
+TORCH_CASES = [case for case in CASES if case[0] not in (Momentum, Nesterov)]
+
+
+@pytest.mark.parametrize(("cls", "reference", "hyper"), TORCH_CASES,
+                         ids=[i for i, c in zip(IDS, CASES) if c in TORCH_CASES])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_trajectory_matches_torch_optim(cls, reference, hyper, dtype):
+    torch = pytest.importorskip("torch")
+    theta, grads = problem()
+    hyper = dict(hyper)
+    ours = run(cls(**hyper), make_backend("numpy"), theta, grads, dtype)
+
+    clip_norm = hyper.pop("clip_norm", None)
+    param = torch.nn.Parameter(torch.tensor(theta, dtype=getattr(torch, dtype)))
+    theirs_optimizer = getattr(torch.optim, cls.__name__)([param], **hyper)
+    theirs = []
+    for g in grads:
+        param.grad = torch.tensor(g, dtype=param.dtype)
+        if clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_([param], clip_norm)
+        theirs_optimizer.step()
+        theirs.append(param.detach().numpy().astype(np.float64))
+    tol = 1e-10 if dtype == "float64" else 2e-5
+    np.testing.assert_allclose(ours, np.array(theirs), rtol=tol, atol=tol)
+
+
+# -- the lecture's forms ----------------------------------------------------------------------
+def ill_conditioned_quadratic(n=10, condition=1000.0, seed=1):
+    """grad f for f(theta) = theta^T A theta / 2 - b^T theta, A's eigenvalues 1..condition."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    a = q @ np.diag(np.logspace(0, np.log10(condition), n)) @ q.T
+    b = rng.standard_normal(n)
+    return (lambda theta: a @ theta - b), rng.standard_normal(n)
+
+
+LR, GAMMA = 1e-3, 0.9  # lr * lambda_max = 1: fast but stable for both forms
+
+
+def test_lecture_momentum_is_sgd_momentum_with_constant_lr():
+    grad, theta0 = ill_conditioned_quadratic()
+    lecture, sgd = Momentum(lr=LR, gamma=GAMMA), SGD(lr=LR, momentum=GAMMA)
+    theta_l, theta_s = theta0.copy(), theta0.copy()
+    for _ in range(100):
+        lecture.step(theta_l, grad(theta_l))
+        sgd.step(theta_s, grad(theta_s))
+        np.testing.assert_allclose(theta_l, theta_s, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(lecture.state["velocity"],
+                                   LR * sgd.state["momentum_buffer"], rtol=0, atol=1e-10)
+    assert np.linalg.norm(grad(theta_s)) < 1e-2 * np.linalg.norm(grad(theta0))  # it moved
+
+
+@pytest.mark.parametrize("optimizer", [SGD(lr=LR, momentum=GAMMA, nesterov=True),
+                                       Nesterov(lr=LR, gamma=GAMMA)],
+                         ids=["SGD-nesterov", "lecture-Nesterov"])
+def test_nesterov_stores_the_lecture_look_ahead_points(optimizer):
+    """The lecture, literally: v <- gamma v + lr grad L(theta - gamma v); theta <- theta - v.
+    The optimizer's parameters are its look-ahead points theta - gamma v."""
+    grad, theta0 = ill_conditioned_quadratic()
+    theta, v = theta0.copy(), np.zeros_like(theta0)
+    stored = theta0.copy()
+    for _ in range(100):
+        v = GAMMA * v + LR * grad(theta - GAMMA * v)
+        theta = theta - v
+        optimizer.step(stored, grad(stored))
+        np.testing.assert_allclose(stored, theta - GAMMA * v, rtol=0, atol=1e-10)
+
+
+def test_lecture_and_sgd_momentum_part_when_the_lr_changes():
+    """v = lr * b holds for a constant lr only: after a cut of the lr, SGD scales its whole
+    buffer by the new lr at once, while the lecture's velocity keeps the old lr's steps."""
+    grad, theta0 = ill_conditioned_quadratic()
+    lecture, sgd = Momentum(lr=LR, gamma=GAMMA), SGD(lr=LR, momentum=GAMMA)
+    theta_l, theta_s = theta0.copy(), theta0.copy()
+    for step in range(20):
+        if step == 10:
+            lecture.lr = sgd.lr = LR / 10
+        lecture.step(theta_l, grad(theta_l))
+        sgd.step(theta_s, grad(theta_s))
+    assert np.abs(theta_l - theta_s).max() > 1e-3
+
+
+# -- convergence on the ravine and on Rosenbrock ------------------------------------------------
+def load_paths_script():
+    spec = importlib.util.spec_from_file_location("optimizer_paths",
+                                                  REPO / "scripts" / "optimizer_paths.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+PATHS = load_paths_script()
+TOL = PATHS.TOL  # 0.01: distance to the minimum
+# the stated number of steps within which each optimizer, with the settings of
+# scripts/optimizer_paths.py, comes within TOL of the minimum (and is still there)
+BUDGETS = {
+    "ravine": {"SGD": 400, "momentum": 150, "Nesterov": 150, "Adagrad": 150, "RMSprop": 1000,
+               "Adam": 250},
+    "rosenbrock": {"SGD": 12_000, "momentum": 1_200, "Nesterov": 1_200, "Adagrad": 6_500,
+                   "RMSprop": 6_500, "Adam": 4_000},
+}
+SURFACES = {"ravine": PATHS.RAVINE, "rosenbrock": PATHS.ROSENBROCK}
+
+
+@pytest.mark.parametrize(("surface", "label"),
+                         [(s, label) for s, budget in BUDGETS.items() for label in budget])
+def test_reaches_the_minimum_within_the_stated_steps(surface, label):
+    surface, steps = SURFACES[surface], BUDGETS[surface][label]
+    path = PATHS.descend(surface.settings[label](), surface, steps)
+    assert PATHS.steps_to_reach(path, surface.minimum, TOL) is not None, (
+        f"{label} is {np.linalg.norm(path[-1] - surface.minimum):.3g} from the minimum after "
+        f"{steps} steps")
+
+
+def test_momentum_and_nesterov_beat_sgd_on_the_ravine():
+    """The lecture's point: SGD zig-zags across a ravine; momentum runs along it. Even with SGD
+    at its best constant lr, momentum and Nesterov get within 1e-3 in under half the steps."""
+    ravine = PATHS.RAVINE
+    steps = {label: PATHS.steps_to_reach(PATHS.descend(ravine.settings[label](), ravine, 2000),
+                                         ravine.minimum, 1e-3)
+             for label in ("SGD", "momentum", "Nesterov")}
+    assert steps["momentum"] < steps["SGD"] / 2, steps
+    assert steps["Nesterov"] < steps["SGD"] / 2, steps
+
+
+# -- bad input --------------------------------------------------------------------------------
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: SGD(lr=-0.1), r"lr must be >= 0, got -0.1: a negative learning rate"),
+    (lambda: Adam(lr=float("nan")), r"lr must be finite"),
+    (lambda: SGD(lr=0.1, momentum=1.0), r"momentum must lie in \[0, 1\), got 1.0"),
+    (lambda: SGD(lr=0.1, momentum=-0.5), r"momentum must lie in \[0, 1\)"),
+    (lambda: RMSprop(momentum=1.5), r"momentum must lie in \[0, 1\)"),
+    (lambda: RMSprop(alpha=1.0), r"alpha must lie in \[0, 1\)"),
+    (lambda: Momentum(gamma=1.1), r"gamma must lie in \[0, 1\)"),
+    (lambda: Adam(betas=(1.0, 0.999)), r"betas\[0\] must lie in \[0, 1\), got 1.0"),
+    (lambda: AdamW(betas=(0.9, -0.1)), r"betas\[1\] must lie in \[0, 1\)"),
+    (lambda: Adam(betas=(0.9,)), r"betas must be a pair"),
+    (lambda: Adam(eps=0.0), r"eps must be > 0, got 0.0"),
+    (lambda: Adagrad(eps=-1e-10), r"eps must be > 0"),
+    (lambda: RMSprop(eps=0), r"eps must be > 0"),
+    (lambda: SGD(lr=0.1, nesterov=True), r"nesterov=True requires momentum > 0 and dampening"),
+    (lambda: SGD(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
+     r"nesterov=True requires momentum > 0 and dampening = 0"),
+    (lambda: SGD(lr=0.1, weight_decay=-1e-4), r"weight_decay must be >= 0"),
+    (lambda: Adagrad(lr_decay=-1), r"lr_decay must be >= 0"),
+    (lambda: SGD(lr=0.1, clip_norm=0.0), r"clip_norm must be > 0 or None"),
+    (lambda: get_optimizer("adamax"), r"unknown optimizer 'adamax'; choose one of \['sgd'"),
+])
+def test_bad_hyperparameters_say_why(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_non_numbers_are_type_errors():
+    with pytest.raises(TypeError, match="lr must be a number, got 'fast'"):
+        SGD(lr="fast")
+
+
+def test_eps_that_rounds_to_zero_in_the_parameters_dtype():
+    optimizer = Adam(eps=1e-50)
+    with pytest.raises(ValueError, match=r"eps=1e-50 rounds to 0 in float32"):
+        optimizer.step(np.zeros(3, np.float32), np.ones(3, np.float32))
+    Adam(eps=1e-50).step(np.zeros(3), np.ones(3))  # fine in float64
+
+
+@pytest.mark.parametrize(("theta", "grad", "error", "message"), [
+    (np.zeros(3), np.zeros(4), ValueError, r"grad must match theta: theta has shape \(3,\)"),
+    (np.zeros(3), np.zeros(3, np.float32), ValueError, r"grad must match theta"),
+    (np.zeros((2, 3)), np.zeros((2, 3)), ValueError, r"theta must be the flat 1-D"),
+    (np.zeros(3, np.int64), np.zeros(3, np.int64), TypeError, r"float32 or float64"),
+])
+def test_bad_arrays_say_why(theta, grad, error, message):
+    with pytest.raises(error, match=message):
+        SGD(lr=0.1).step(theta, grad)
+
+
+def test_load_state_dict_checks_its_input():
+    with pytest.raises(ValueError, match="this state dict is for 'SGD', not 'Adam'"):
+        Adam().load_state_dict(SGD().state_dict())
+    state = SGD(lr=0.1, momentum=0.9).state_dict()
+    state["hyperparameters"]["momentum"] = 2.0
+    with pytest.raises(ValueError, match=r"momentum must lie in \[0, 1\)"):
+        SGD().load_state_dict(state)
+
+
+def test_get_optimizer_names():
+    assert type(get_optimizer("sgd")) is SGD
+    momentum = get_optimizer("momentum", lr=0.1)
+    assert (momentum.momentum, momentum.nesterov, momentum.lr) == (0.9, False, 0.1)
+    nesterov = get_optimizer("Nesterov", momentum=0.5)
+    assert (nesterov.momentum, nesterov.nesterov) == (0.5, True)
+    assert type(get_optimizer("adamw")) is AdamW and get_optimizer("adamw").weight_decay == 1e-2
+    assert type(get_optimizer("lecture_nesterov", gamma=0.8)) is Nesterov
+    for name in ("adagrad", "rmsprop", "adam", "lecture_momentum"):
+        assert isinstance(get_optimizer(name), Optimizer)
+
+
+def test_pytorch_defaults():
+    assert (SGD().lr, SGD().momentum, SGD().dampening, SGD().weight_decay) == (1e-3, 0, 0, 0)
+    assert (Adagrad().lr, Adagrad().eps, Adagrad().lr_decay) == (1e-2, 1e-10, 0)
+    assert (RMSprop().lr, RMSprop().alpha, RMSprop().eps) == (1e-2, 0.99, 1e-8)
+    assert (Adam().lr, Adam().betas, Adam().eps, Adam().weight_decay) == (1e-3, (0.9, 0.999),
+                                                                          1e-8, 0)
+    assert AdamW().weight_decay == 1e-2
+
+
+def test_optimizer_modules_never_import_numpy_or_cupy():
+    """Only backend.py knows NumPy from CuPy."""
+    for name in ("optim.py", "schedules.py"):
+        tree = ast.parse((REPO / "xpnet" / name).read_text())
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                    if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom)}
+        assert not imported & {"numpy", "cupy"}, name
+
+
+# -- the fused CuPy kernels ---------------------------------------------------------------------
+@pytest.mark.gpu
+@pytest.mark.parametrize(("cls", "reference", "hyper"), CASES, ids=IDS)
+def test_fused_cupy_kernel_matches_the_generic_path(cls, reference, hyper):
+    cupy_backend = make_backend("cupy")
+    theta, grads = problem()
+    theta32 = theta.astype(np.float32)
+    grads32 = [g.astype(np.float32) for g in grads]
+    on_gpu = cls(**hyper)
+    fused = run(on_gpu, cupy_backend, theta32, grads32, "float32")
+    generic = run(cls(**hyper), make_backend("numpy"), theta32, grads32, "float32")
+    np.testing.assert_allclose(fused, generic, rtol=2e-5, atol=2e-6)
+    assert all(type(kernel).__module__.startswith("cupy") for kernel in on_gpu._kernels.values())
+    assert all(type(buffer).__module__.startswith("cupy") for buffer in on_gpu.state.values())
+    assert all(type(a) is np.ndarray for a in on_gpu.state_dict()["state"].values())

@@ -1,0 +1,161 @@
+"""Learning-rate schedules: values against their formulas (and torch.optim.lr_scheduler),
+scikit-learn's adaptive rule, state dicts and bad values."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from xpnet.schedules import (
+    Constant,
+    CosineAnnealing,
+    Exponential,
+    InverseScaling,
+    ReduceOnPlateau,
+    StepDecay,
+    get_schedule,
+)
+
+EPOCHS = range(40)
+
+
+@pytest.mark.parametrize(("schedule", "formula"), [
+    (Constant(0.1), lambda k: 0.1),
+    (StepDecay(0.1, step_size=7), lambda k: 0.1 * 0.1 ** (k // 7)),
+    (StepDecay(0.5, step_size=3, gamma=0.5), lambda k: 0.5 * 0.5 ** (k // 3)),
+    (Exponential(0.1, gamma=0.9), lambda k: 0.1 * 0.9**k),
+    (CosineAnnealing(0.1, t_max=30),
+     lambda k: 0.05 * (1 + math.cos(math.pi * min(k, 30) / 30))),
+    (CosineAnnealing(0.1, t_max=30, min_lr=0.01, warmup=5),
+     lambda k: 0.1 * (k + 1) / 6 if k < 5
+     else 0.01 + 0.045 * (1 + math.cos(math.pi * min(k - 5, 25) / 25))),
+    (InverseScaling(0.1), lambda k: 0.1 / math.sqrt(k + 1)),
+    (InverseScaling(0.1, power_t=0.25), lambda k: 0.1 / (k + 1) ** 0.25),
+], ids=lambda x: repr(x) if not callable(x) else "")
+def test_values_follow_the_formula(schedule, formula):
+    got = [schedule.lr_at(k) for k in EPOCHS]
+    assert all(type(lr) is float for lr in got)
+    np.testing.assert_allclose(got, [formula(k) for k in EPOCHS], rtol=1e-14, atol=1e-16)
+
+
+def test_cosine_warmup_rises_to_lr_then_falls_to_min_lr():
+    schedule = CosineAnnealing(1.0, t_max=10, min_lr=0.1, warmup=3)
+    lrs = [schedule.lr_at(k) for k in range(12)]
+    assert lrs[:4] == [0.25, 0.5, 0.75, 1.0]
+    assert all(a > b for a, b in zip(lrs[3:10], lrs[4:11]))
+    assert lrs[10] == lrs[11] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize(("ours", "theirs"), [
+    (lambda: StepDecay(0.1, step_size=7, gamma=0.3),
+     lambda torch, opt: torch.optim.lr_scheduler.StepLR(opt, step_size=7, gamma=0.3)),
+    (lambda: Exponential(0.1, gamma=0.9),
+     lambda torch, opt: torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)),
+    (lambda: CosineAnnealing(0.1, t_max=30, min_lr=0.001),
+     lambda torch, opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=30,
+                                                                   eta_min=0.001)),
+], ids=["StepLR", "ExponentialLR", "CosineAnnealingLR"])
+def test_matches_torch_lr_scheduler(ours, theirs):
+    torch = pytest.importorskip("torch")
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = theirs(torch, optimizer)
+    expected = []
+    for _ in range(31):
+        expected.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    schedule = ours()
+    np.testing.assert_allclose([schedule.lr_at(k) for k in range(31)], expected, rtol=1e-12)
+
+
+def sklearn_adaptive(lr, losses, n_iter_no_change=10, tol=1e-4):
+    """scikit-learn's MLP rule for learning_rate='adaptive', written out: the lr used in each
+    epoch, given the loss after each epoch (its stopping at lr <= 1e-6 left out)."""
+    best, count, used = math.inf, 0, []
+    for loss in losses:
+        used.append(lr)
+        count = count + 1 if loss > best - tol else 0
+        best = min(best, loss)
+        if count > n_iter_no_change:
+            lr /= 5.0
+            count = 0
+    return used
+
+
+@pytest.mark.parametrize("patience", [0, 2, 10])
+def test_reduce_on_plateau_is_sklearn_adaptive(patience):
+    rng = np.random.default_rng(patience)
+    # a loss that falls, then stalls with noise, with the odd small improvement below tol
+    losses = list(np.exp(-np.arange(15) / 5.0)) + list(0.05 + 1e-3 * rng.random(60))
+    schedule = ReduceOnPlateau(0.1, patience=patience)
+    used = []
+    for loss in losses:
+        used.append(schedule.lr_at(len(used)))
+        schedule.update(loss)
+    expected = sklearn_adaptive(0.1, losses, n_iter_no_change=patience)
+    np.testing.assert_allclose(used, expected, rtol=1e-12)
+    assert min(used) < 0.1  # it did reduce
+
+
+def test_reduce_on_plateau_max_mode_and_floor():
+    schedule = ReduceOnPlateau(1.0, factor=0.5, patience=1, tol=0.01, mode="max", min_lr=0.3)
+    for score in [0.5, 0.6, 0.605, 0.6]:  # two epochs not 0.01 above the best 0.6: halve
+        schedule.update(score)
+    assert schedule.lr_at(4) == 0.5
+    for score in [0.6, 0.7, 0.6, 0.6]:  # 0.7 resets the count; two more flat epochs
+        schedule.update(score)
+    assert schedule.lr_at(8) == 0.3  # 0.25, floored at min_lr
+    assert Constant(0.1).update(3.0) is None  # the fixed schedules ignore the metric
+
+
+def test_state_dict_round_trip():
+    schedule = ReduceOnPlateau(0.1, patience=1)
+    for loss in [1.0, 0.9, 0.95, 0.95, 0.97]:
+        schedule.update(loss)
+    state = json.loads(json.dumps(schedule.state_dict()))
+    resumed = get_schedule("plateau", lr=1.0)
+    resumed.load_state_dict(state)
+    assert resumed.state_dict() == schedule.state_dict()
+    for loss in [0.99, 0.99, 0.5]:
+        schedule.update(loss)
+        resumed.update(loss)
+        assert resumed.lr_at(0) == schedule.lr_at(0)
+
+    cosine = CosineAnnealing(0.1, t_max=20, warmup=2)
+    copy = CosineAnnealing(1.0, t_max=5)
+    copy.load_state_dict(json.loads(json.dumps(cosine.state_dict())))
+    assert [copy.lr_at(k) for k in range(25)] == [cosine.lr_at(k) for k in range(25)]
+    with pytest.raises(ValueError, match="for 'CosineAnnealing', not 'Constant'"):
+        Constant(0.1).load_state_dict(cosine.state_dict())
+
+
+def test_get_schedule_names():
+    assert type(get_schedule("step", lr=0.1, step_size=5)) is StepDecay
+    assert type(get_schedule("adaptive", lr=0.1)) is ReduceOnPlateau
+    assert get_schedule("Cosine", lr=0.1, t_max=3).lr_at(np.int64(3)) == 0.0
+    assert type(Constant(np.float32(0.5)).lr_at(0)) is float
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: get_schedule("linear", lr=0.1), r"unknown schedule 'linear'; choose one of "
+                                             r"\['constant', 'step', 'exponential'"),
+    (lambda: Constant(-0.1), r"lr must be a finite number >= 0, got -0.1"),
+    (lambda: Constant("big"), r"lr must be a number"),
+    (lambda: StepDecay(0.1, step_size=0), r"step_size must be an int >= 1, got 0"),
+    (lambda: StepDecay(0.1, step_size=2.5), r"step_size must be an int >= 1"),
+    (lambda: Exponential(0.1, gamma=1.5), r"gamma must lie in \(0, 1\]"),
+    (lambda: Exponential(0.1, gamma=0.0), r"gamma must lie in \(0, 1\]"),
+    (lambda: CosineAnnealing(0.1, t_max=10, warmup=10), r"warmup must be < t_max = 10"),
+    (lambda: CosineAnnealing(0.1, t_max=10, min_lr=0.2), r"min_lr must be <= lr"),
+    (lambda: InverseScaling(0.1, power_t=-1), r"power_t must be a finite number >= 0"),
+    (lambda: ReduceOnPlateau(0.1, factor=1.0), r"factor must lie in \(0, 1\)"),
+    (lambda: ReduceOnPlateau(0.1, patience=-1), r"patience must be an int >= 0"),
+    (lambda: ReduceOnPlateau(0.1, mode="best"), r"mode must be 'min' \(a loss\) or 'max'"),
+    (lambda: Constant(0.1).lr_at(-1), r"index must be an int >= 0, got -1"),
+])
+def test_bad_values_say_why(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

@@ -1,0 +1,593 @@
+"""Optimizers that update the flat parameter vector theta in place, written once for every backend.
+
+PyTorch's names, defaults and update rules (``torch.optim``), so trajectories can be checked
+against PyTorch, plus the lecture's own momentum and Nesterov forms. Notation: lr, weight decay
+lambda, g the gradient, t the step counting from 1.
+
+Use::
+
+    opt = Adam(lr=1e-3)                      # or get_optimizer("adam", lr=1e-3)
+    for X, y in batches:
+        loss, grad = net.loss_and_gradient(X, y)
+        opt.step(net.theta, grad)            # theta updated in place; grad is not modified
+    opt.lr = 1e-4                            # hyperparameters are plain attributes
+
+How an update runs. Each rule is ONE function ``_xxx_update(xp, theta, g, *buffers, *scalars,
+**variant)`` applied to the whole flat vectors, so a step is one vectorized pass over every
+layer. :meth:`Backend.fuse` turns it into a single fused elementwise kernel on CuPy
+(``cupy.fuse``) and calls it as plain array code elsewhere, so the GPU kernel and the NumPy
+reference are generated from the same lines. To stay fusable a rule uses only elementwise
+operations, updates its arrays with in-place operators, and never branches on array values:
+
+- ``variant`` holds Python bools fixed when the kernel is built (momentum on or off, centered,
+  amsgrad, ...); each distinct variant is built once per optimizer and cached.
+- ``scalars`` are Python floats computed on the host for each step (bias corrections, the
+  decayed lr). Every scalar meets the arrays directly: an expression such as ``1 - beta1``
+  computed inside the rule would be a float64 scalar under ``cupy.fuse`` and promote float32
+  arithmetic to float64, while a Python float is "weak" and keeps the arrays' dtype on NumPy,
+  CuPy and the array API alike. The step counter t is a host int.
+- State buffers are made once, at the first step, with ``xp.zeros_like(theta)``, so they have
+  theta's dtype and device; a rule receives None for a buffer its variant does not use.
+
+``state_dict()`` holds only Python scalars and NumPy arrays; ``load_state_dict()`` into a new
+optimizer continues a run bitwise identically (the buffers are moved to theta's backend at the
+next step).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+from .backend import FLOAT_DTYPES, backend_of
+
+
+class Optimizer:
+    """Base class: the step, gradient clipping, state buffers and the state dict.
+
+    A subclass gives its update rule and what it needs each step:
+
+    - ``update_rule``: the rule function (see the module docstring);
+    - ``buffers``: the names of its state buffers, in the order the rule takes them;
+    - ``_uses(name)``: whether the current hyperparameters need buffer ``name``;
+    - ``_variant()``: the rule's trace-time flags as a dict of bools;
+    - ``_scalars()``: the rule's Python-float arguments for step ``self.t``;
+    - ``_check()``: validation of its hyperparameters (calling ``super()._check()``).
+
+    The hyperparameters are the arguments of the subclass's ``__init__``, kept as public
+    attributes of the same names; changing one between steps (a schedule setting ``lr``) takes
+    effect at the next step.
+
+    ``clip_norm``: if set, the gradient is first scaled by min(1, clip_norm / (||g|| + 1e-6)),
+    ||g|| the Euclidean norm of the whole flat gradient (``torch.nn.utils.clip_grad_norm_``).
+    The norm and the factor stay on the device as a 0-d array (no host sync), and the scaling
+    happens inside the update kernel, so the caller's gradient is left untouched.
+    """
+
+    update_rule = None
+    buffers: tuple[str, ...] = ()
+    hyperparameters: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.hyperparameters = tuple(inspect.signature(cls.__init__).parameters)[1:]
+
+    def __init__(self, lr: float, weight_decay: float = 0.0, clip_norm: float | None = None):
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.clip_norm = clip_norm
+        self._check()
+        self.t = 0
+        self.state = {}  # buffer name -> array on theta's device, made at the first step
+        self._backend = None  # theta's, found at the first step
+        self._dtype = None  # theta's dtype as "float32" / "float64"
+        self._kernels = {}  # (clipping, variant) -> the rule, xp and variant bound, fused
+        self._loaded = {}  # host arrays from load_state_dict, moved to the device at a step
+
+    # -- the step ---------------------------------------------------------------------------
+    def step(self, theta, grad) -> None:
+        """Update the flat parameter vector ``theta`` in place from the flat gradient ``grad``
+        (two 1-D arrays of the same shape and float dtype, on the same backend)."""
+        if self._backend is None:
+            self._start(theta)
+        if grad.shape != theta.shape or grad.dtype != theta.dtype:
+            raise ValueError(f"grad must match theta: theta has shape {tuple(theta.shape)} and "
+                             f"dtype {theta.dtype}, grad has shape {tuple(grad.shape)} and dtype "
+                             f"{grad.dtype}")
+        self._make_buffers(theta)
+        self.t += 1
+        clipping = self.clip_norm is not None
+        arrays = [theta, grad, self._grad_scale(grad)] if clipping else [theta, grad]
+        arrays += [self.state.get(name) for name in self.buffers]
+        self._kernel(clipping)(*arrays, *self._scalars())
+
+    def _start(self, theta) -> None:
+        """First step: learn theta's backend and dtype, and check what depends on them."""
+        if len(theta.shape) != 1:
+            raise ValueError(f"theta must be the flat 1-D parameter vector, got shape "
+                             f"{tuple(theta.shape)}")
+        backend = backend_of(theta)
+        names = [name for name in FLOAT_DTYPES if theta.dtype == backend.dtype(name)]
+        if not names:
+            raise TypeError(f"theta must be float32 or float64, got {theta.dtype}")
+        self._dtype = names[0]
+        self._check_dtype(backend)
+        self._backend = backend
+
+    def _check_dtype(self, backend) -> None:
+        """Checks that need theta's dtype, made once at the first step (see Adagrad, Adam)."""
+
+    def _make_buffers(self, theta) -> None:
+        """Allocate the buffers the current hyperparameters need and that do not exist yet:
+        once, at the first step (or the first step after load_state_dict or after a change of
+        hyperparameters that needs a new buffer)."""
+        for name in self.buffers:
+            if name not in self.state and self._uses(name):
+                buffer = self._backend.xp.zeros_like(theta)
+                if name in self._loaded:
+                    saved = self._loaded.pop(name)
+                    if tuple(saved.shape) != tuple(theta.shape):
+                        raise ValueError(f"the loaded state {name!r} has shape {saved.shape}, "
+                                         f"but theta has shape {tuple(theta.shape)}")
+                    buffer[...] = self._backend.asarray(saved, self._dtype)
+                else:
+                    self._initialize_buffer(name, buffer)
+                self.state[name] = buffer
+        self._loaded.clear()
+
+    def _initialize_buffer(self, name: str, buffer) -> None:
+        """Set a new buffer's initial value in place (zero unless a subclass says otherwise)."""
+
+    def _grad_scale(self, grad):
+        """min(1, clip_norm / (||grad|| + 1e-6)) as a 0-d device array: no host sync."""
+        xp = self._backend.xp
+        norm = xp.sqrt(xp.sum(grad * grad))
+        return xp.minimum(float(self.clip_norm) / (norm + 1e-6), 1.0)
+
+    def _kernel(self, clipping: bool):
+        variant = self._variant()
+        key = (clipping, *sorted(variant.items()))
+        if key not in self._kernels:
+            rule = type(self).update_rule
+            self._kernels[key] = (self._backend.fuse(_with_clipped_grad, rule=rule, **variant)
+                                  if clipping else self._backend.fuse(rule, **variant))
+        return self._kernels[key]
+
+    # -- what a subclass provides -----------------------------------------------------------
+    def _uses(self, name: str) -> bool:
+        return True
+
+    def _variant(self) -> dict:
+        return {}
+
+    def _scalars(self) -> tuple:
+        raise NotImplementedError
+
+    def _check(self) -> None:
+        _check_range("lr", self.lr, 0.0, why="a negative learning rate climbs the loss")
+        _check_range("weight_decay", self.weight_decay, 0.0,
+                     why="a negative weight decay pushes the weights away from zero")
+        if self.clip_norm is not None and not _number("clip_norm", self.clip_norm) > 0:
+            raise ValueError(f"clip_norm must be > 0 or None (no clipping), got "
+                             f"{self.clip_norm!r}")
+
+    # -- saving and resuming ----------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """``{"optimizer": class name, "hyperparameters": {name: value}, "t": steps taken,
+        "state": {buffer name: NumPy array}}``: plain Python and NumPy, whatever the backend."""
+        state = {name: saved.copy() for name, saved in self._loaded.items()}
+        for name, buffer in self.state.items():
+            # .copy(): on the CPU to_numpy may return a view of the live buffer
+            state[name] = self._backend.to_numpy(buffer).copy()
+        return {"optimizer": type(self).__name__,
+                "hyperparameters": {name: getattr(self, name) for name in self.hyperparameters},
+                "t": self.t, "state": state}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore hyperparameters, step count and buffers saved by :meth:`state_dict`; the
+        next :meth:`step` continues the saved run exactly."""
+        kind = state_dict.get("optimizer")
+        if kind != type(self).__name__:
+            raise ValueError(f"this state dict is for {kind!r}, not {type(self).__name__!r}")
+        unknown = set(state_dict["hyperparameters"]) - set(self.hyperparameters)
+        unknown |= {f"state[{name!r}]" for name in set(state_dict["state"]) - set(self.buffers)}
+        if unknown:
+            raise ValueError(f"unknown entries {sorted(unknown)} for {type(self).__name__}")
+        hyperparameters = {name: getattr(self, name) for name in self.hyperparameters}
+        hyperparameters.update({name: tuple(value) if isinstance(value, list) else value
+                                for name, value in state_dict["hyperparameters"].items()})
+        type(self)(**hyperparameters)  # validates them, leaving self as it is if they are bad
+        for name, value in hyperparameters.items():
+            setattr(self, name, value)
+        self.t = int(state_dict["t"])
+        self.state = {}
+        self._loaded = dict(state_dict["state"])
+        if self._backend is not None:
+            self._check_dtype(self._backend)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)
+        return f"{type(self).__name__}({args})"
+
+
+def _with_clipped_grad(xp, theta, g, grad_scale, *args, rule, **variant):
+    """``rule`` on the clipped gradient g * grad_scale, in the same fused kernel."""
+    rule(xp, theta, g * grad_scale, *args, **variant)
+
+
+# -- SGD ------------------------------------------------------------------------------------
+def _sgd_update(xp, theta, g, momentum_buffer, lr, weight_decay, momentum, buffer_decay,
+                grad_weight, *, decay, use_momentum, nesterov):
+    # g is the caller's gradient: rebind it (g = ...), never update it in place
+    if decay:
+        g = g + weight_decay * theta
+    if use_momentum:
+        momentum_buffer *= buffer_decay
+        momentum_buffer += grad_weight * g
+        g = g + momentum * momentum_buffer if nesterov else momentum_buffer
+    theta -= lr * g
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum (``torch.optim.SGD``)::
+
+        g <- g + lambda * theta                              (weight_decay lambda)
+        b_1 = g_1,  b <- mu * b + (1 - dampening) * g        (momentum mu > 0)
+        g <- g + mu * b  if nesterov  else  b
+        theta <- theta - lr * g
+
+    ``nesterov=True`` is Nesterov's accelerated gradient in the form with one gradient per
+    step, taken at the stored parameters (which are the look-ahead points of the lecture's
+    form); it needs momentum > 0 and dampening = 0.
+    """
+
+    update_rule = _sgd_update
+    buffers = ("momentum_buffer",)
+
+    def __init__(self, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False,
+                 clip_norm: float | None = None):
+        self.momentum = momentum
+        self.dampening = dampening
+        self.nesterov = nesterov
+        super().__init__(lr, weight_decay, clip_norm)
+
+    def _check(self):
+        super()._check()
+        _check_fraction("momentum", self.momentum)
+        _check_range("dampening", self.dampening, 0.0, 1.0)
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError(f"nesterov=True requires momentum > 0 and dampening = 0, got "
+                             f"momentum={self.momentum!r}, dampening={self.dampening!r}: the "
+                             "look-ahead is taken along the momentum")
+
+    def _uses(self, name):
+        return self.momentum != 0
+
+    def _variant(self):
+        return {"decay": self.weight_decay != 0, "use_momentum": self.momentum != 0,
+                "nesterov": bool(self.nesterov)}
+
+    def _scalars(self):
+        momentum = float(self.momentum)
+        first = self.t == 1  # b_1 = g_1: from b = 0, decay 0 and weight 1 give exactly g_1
+        return (float(self.lr), float(self.weight_decay), momentum,
+                0.0 if first else momentum, 1.0 if first else 1.0 - float(self.dampening))
+
+
+# -- the lecture's momentum and Nesterov forms ------------------------------------------------
+def _lecture_momentum_update(xp, theta, g, velocity, lr, weight_decay, gamma, *, decay,
+                             nesterov):
+    if decay:
+        g = g + weight_decay * theta
+    velocity *= gamma
+    velocity += lr * g
+    if nesterov:
+        theta -= gamma * velocity + lr * g
+    else:
+        theta -= velocity
+
+
+class Momentum(Optimizer):
+    """The lecture's SGD with momentum, the velocity in parameter units::
+
+        v <- gamma * v + lr * g;   theta <- theta - v
+
+    With a constant lr this is ``SGD(lr, momentum=gamma)`` with v = lr * b. The two differ once
+    lr changes: here v remembers the lr of every past step, so a smaller lr slows the motion
+    gradually, while SGD multiplies its whole buffer b by the current lr at once.
+    """
+
+    update_rule = _lecture_momentum_update
+    buffers = ("velocity",)
+    nesterov = False
+
+    def __init__(self, lr: float = 1e-3, gamma: float = 0.9, weight_decay: float = 0.0,
+                 clip_norm: float | None = None):
+        self.gamma = gamma
+        super().__init__(lr, weight_decay, clip_norm)
+
+    def _check(self):
+        super()._check()
+        _check_fraction("gamma", self.gamma)
+
+    def _variant(self):
+        return {"decay": self.weight_decay != 0, "nesterov": self.nesterov}
+
+    def _scalars(self):
+        return float(self.lr), float(self.weight_decay), float(self.gamma)
+
+
+class Nesterov(Momentum):
+    """The lecture's Nesterov momentum, ``v <- gamma v + lr grad L(theta - gamma v);
+    theta <- theta - v``, with one gradient per step taken at the stored parameters.
+
+    The stored parameters are the lecture's look-ahead points phi = theta - gamma * v, where
+    the gradient is evaluated; substituting gives the update actually run::
+
+        v <- gamma * v + lr * g(phi);   phi <- phi - (gamma * v + lr * g(phi))
+
+    (the form of PyTorch and scikit-learn; not Chainer's NesterovAG, whose mu^2 factor drifts
+    from the lecture's algorithm). With a constant lr it is ``SGD(lr, momentum=gamma,
+    nesterov=True)`` with v = lr * b; phi and theta meet at a minimum, where v = 0.
+    """
+
+    nesterov = True
+
+
+# -- Adagrad ----------------------------------------------------------------------------------
+def _adagrad_update(xp, theta, g, sum_sq, decayed_lr, weight_decay, eps, *, decay):
+    if decay:
+        g = g + weight_decay * theta
+    sum_sq += g * g
+    theta -= decayed_lr * g / (xp.sqrt(sum_sq) + eps)
+
+
+class _Adaptive(Optimizer):
+    """An optimizer that divides by sqrt(accumulated g^2) + eps: checks eps, at construction
+    and, at the first step, against the parameters' dtype."""
+
+    def _check(self):
+        super()._check()
+        if not _number("eps", self.eps) > 0:
+            raise ValueError(f"eps must be > 0, got {self.eps!r}: it keeps the denominator "
+                             "sqrt(...) + eps away from zero")
+
+    def _check_dtype(self, backend):
+        # cast on the host, exactly as the arithmetic will round it
+        if float(backend.asarray(float(self.eps), self._dtype)) == 0.0:
+            raise ValueError(f"eps={self.eps!r} rounds to 0 in {self._dtype}, so it no longer "
+                             "guards the division: use a larger eps (float32's smallest "
+                             "positive number is about 1.4e-45) or float64 parameters")
+
+
+class Adagrad(_Adaptive):
+    """Adagrad (``torch.optim.Adagrad``)::
+
+        g <- g + lambda * theta
+        lr_t = lr / (1 + (t - 1) * lr_decay)
+        s <- s + g^2                          (s starts at initial_accumulator_value)
+        theta <- theta - lr_t * g / (sqrt(s) + eps)
+    """
+
+    update_rule = _adagrad_update
+    buffers = ("sum",)
+
+    def __init__(self, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10,
+                 clip_norm: float | None = None):
+        self.lr_decay = lr_decay
+        self.initial_accumulator_value = initial_accumulator_value
+        self.eps = eps
+        super().__init__(lr, weight_decay, clip_norm)
+
+    def _check(self):
+        super()._check()
+        _check_range("lr_decay", self.lr_decay, 0.0, why="a negative decay grows the lr")
+        _check_range("initial_accumulator_value", self.initial_accumulator_value, 0.0,
+                     why="the accumulated squares must stay >= 0 for their square root")
+
+    def _initialize_buffer(self, name, buffer):
+        buffer += float(self.initial_accumulator_value)
+
+    def _variant(self):
+        return {"decay": self.weight_decay != 0}
+
+    def _scalars(self):
+        decayed_lr = float(self.lr) / (1.0 + (self.t - 1) * float(self.lr_decay))
+        return decayed_lr, float(self.weight_decay), float(self.eps)
+
+
+# -- RMSprop ----------------------------------------------------------------------------------
+def _rmsprop_update(xp, theta, g, square_avg, grad_avg, momentum_buffer, lr, weight_decay,
+                    alpha, one_minus_alpha, eps, momentum, *, decay, centered, use_momentum):
+    if decay:
+        g = g + weight_decay * theta
+    square_avg *= alpha
+    square_avg += one_minus_alpha * (g * g)
+    if centered:
+        grad_avg *= alpha
+        grad_avg += one_minus_alpha * g
+        denominator = xp.sqrt(square_avg - grad_avg * grad_avg) + eps
+    else:
+        denominator = xp.sqrt(square_avg) + eps
+    if use_momentum:
+        momentum_buffer *= momentum
+        momentum_buffer += g / denominator
+        theta -= lr * momentum_buffer
+    else:
+        theta -= lr * g / denominator
+
+
+class RMSprop(_Adaptive):
+    """RMSprop (``torch.optim.RMSprop``)::
+
+        g <- g + lambda * theta
+        v <- alpha * v + (1 - alpha) * g^2
+        centered:  gbar <- alpha * gbar + (1 - alpha) * g,  d = sqrt(v - gbar^2) + eps
+        else:      d = sqrt(v) + eps
+        momentum mu > 0:  b <- mu * b + g / d,  theta <- theta - lr * b
+        else:             theta <- theta - lr * g / d
+    """
+
+    update_rule = _rmsprop_update
+    buffers = ("square_avg", "grad_avg", "momentum_buffer")
+
+    def __init__(self, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 clip_norm: float | None = None):
+        self.alpha = alpha
+        self.eps = eps
+        self.momentum = momentum
+        self.centered = centered
+        super().__init__(lr, weight_decay, clip_norm)
+
+    def _check(self):
+        super()._check()
+        _check_fraction("alpha", self.alpha)
+        _check_fraction("momentum", self.momentum)
+
+    def _uses(self, name):
+        return {"square_avg": True, "grad_avg": bool(self.centered),
+                "momentum_buffer": self.momentum != 0}[name]
+
+    def _variant(self):
+        return {"decay": self.weight_decay != 0, "centered": bool(self.centered),
+                "use_momentum": self.momentum != 0}
+
+    def _scalars(self):
+        alpha = float(self.alpha)
+        return (float(self.lr), float(self.weight_decay), alpha, 1.0 - alpha, float(self.eps),
+                float(self.momentum))
+
+
+# -- Adam and AdamW ---------------------------------------------------------------------------
+def _adam_update(xp, theta, g, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, weight_decay,
+                 shrink, beta1, one_minus_beta1, beta2, one_minus_beta2, sqrt_bias_correction2,
+                 eps, *, decay, decoupled, amsgrad):
+    if decoupled:
+        theta *= shrink
+    if decay:
+        g = g + weight_decay * theta
+    exp_avg *= beta1
+    exp_avg += one_minus_beta1 * g
+    exp_avg_sq *= beta2
+    exp_avg_sq += one_minus_beta2 * (g * g)
+    if amsgrad:
+        max_exp_avg_sq[...] = xp.maximum(max_exp_avg_sq, exp_avg_sq)
+        exp_avg_sq = max_exp_avg_sq
+    theta -= step_size * exp_avg / (xp.sqrt(exp_avg_sq) / sqrt_bias_correction2 + eps)
+
+
+class Adam(_Adaptive):
+    """Adam (``torch.optim.Adam``), eps added after the bias correction as PyTorch does::
+
+        g <- g + lambda * theta
+        m <- b1 * m + (1 - b1) * g
+        v <- b2 * v + (1 - b2) * g^2          (amsgrad: use vmax <- max(vmax, v) for v)
+        theta <- theta - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+
+    (Chainer, DeZero and scikit-learn put eps elsewhere, so their trajectories differ slightly.)
+    """
+
+    update_rule = _adam_update
+    buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    decoupled_weight_decay = False
+
+    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
+                 clip_norm: float | None = None):
+        self.betas = betas
+        self.eps = eps
+        self.amsgrad = amsgrad
+        super().__init__(lr, weight_decay, clip_norm)
+
+    def _check(self):
+        super()._check()
+        if len(tuple(self.betas)) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
+        for i, beta in enumerate(self.betas):
+            _check_fraction(f"betas[{i}]", beta)
+
+    def _uses(self, name):
+        return name != "max_exp_avg_sq" or bool(self.amsgrad)
+
+    def _variant(self):
+        decay = self.weight_decay != 0
+        decoupled = self.decoupled_weight_decay
+        return {"decay": decay and not decoupled, "decoupled": decay and decoupled,
+                "amsgrad": bool(self.amsgrad)}
+
+    def _scalars(self):
+        lr, weight_decay = float(self.lr), float(self.weight_decay)
+        beta1, beta2 = (float(beta) for beta in self.betas)
+        step_size = lr / (1.0 - beta1 ** self.t)
+        sqrt_bias_correction2 = math.sqrt(1.0 - beta2 ** self.t)
+        return (step_size, weight_decay, 1.0 - lr * weight_decay, beta1, 1.0 - beta1, beta2,
+                1.0 - beta2, sqrt_bias_correction2, float(self.eps))
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (``torch.optim.AdamW``): first
+    theta <- theta * (1 - lr * lambda), then the Adam step with lambda left out of g."""
+
+    decoupled_weight_decay = True
+
+    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
+                 clip_norm: float | None = None):
+        super().__init__(lr, betas, eps, weight_decay, amsgrad, clip_norm)
+
+
+# -- by name ----------------------------------------------------------------------------------
+OPTIMIZERS = {
+    "sgd": (SGD, {}),
+    "momentum": (SGD, {"momentum": 0.9}),
+    "nesterov": (SGD, {"momentum": 0.9, "nesterov": True}),
+    "adagrad": (Adagrad, {}),
+    "rmsprop": (RMSprop, {}),
+    "adam": (Adam, {}),
+    "adamw": (AdamW, {}),
+    "lecture_momentum": (Momentum, {}),
+    "lecture_nesterov": (Nesterov, {}),
+}
+
+
+def get_optimizer(name: str, **hyperparameters) -> Optimizer:
+    """The optimizer called ``name`` with the given hyperparameters, e.g.
+    ``get_optimizer("nesterov", lr=0.1)``. "momentum" and "nesterov" are SGD with momentum
+    0.9 (and nesterov=True) unless told otherwise; "lecture_momentum" and "lecture_nesterov"
+    are the lecture's forms (:class:`Momentum`, :class:`Nesterov`)."""
+    if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {list(OPTIMIZERS)}")
+    cls, defaults = OPTIMIZERS[name.lower()]
+    return cls(**{**defaults, **hyperparameters})
+
+
+# -- validation -------------------------------------------------------------------------------
+def _number(name: str, value) -> float:
+    """``value`` as a float, or a TypeError / ValueError that names the hyperparameter."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return number
+
+
+def _check_range(name: str, value, lower: float, upper: float | None = None, why: str = ""):
+    number = _number(name, value)
+    if number < lower or (upper is not None and number > upper):
+        bounds = f">= {lower:g}" if upper is None else f"in [{lower:g}, {upper:g}]"
+        raise ValueError(f"{name} must be {bounds}, got {value!r}" + (f": {why}" if why else ""))
+
+
+def _check_fraction(name: str, value):
+    """A decay factor in [0, 1): at 1 the average never forgets (and never moves from 0)."""
+    number = _number(name, value)
+    if not 0.0 <= number < 1.0:
+        raise ValueError(f"{name} must lie in [0, 1), got {value!r}: it is the factor by which "
+                         "an average decays each step, and at >= 1 it never forgets")

@@ -1,0 +1,238 @@
+"""Learning-rate schedules: the lr for each epoch (or step) as a Python float.
+
+A schedule only computes numbers; the training loop copies them into the optimizer, whose
+``lr`` is a plain attribute. Per epoch::
+
+    opt = get_optimizer("momentum", lr=0.1)
+    schedule = get_schedule("cosine", lr=0.1, t_max=epochs, warmup=2)
+    for epoch in range(epochs):
+        opt.lr = schedule.lr_at(epoch)          # before the epoch's first step
+        for X, y in batches:
+            loss, grad = net.loss_and_gradient(X, y)
+            opt.step(net.theta, grad)
+        schedule.update(monitored_value)        # after the epoch, e.g. the validation loss
+
+- ``lr_at(index)`` gives the lr for index 0, 1, 2, ...: the epoch, or, called before every
+  ``opt.step`` with the step count, the step (then t_max, step_size, ... count steps too).
+  The fixed schedules are pure functions of the index.
+- ``update(value)`` reports the monitored value once per epoch. Only :class:`ReduceOnPlateau`
+  uses it (its ``lr_at`` returns the current, reduced, lr and ignores the index); the others
+  ignore it, so a loop can call both methods whatever the schedule.
+- ``state_dict()`` / ``load_state_dict()``: plain Python values, for checkpoints.
+
+Unknown names and impossible values raise ValueError saying why.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+import operator
+
+
+class Schedule:
+    """Base class: hyperparameters are the ``__init__`` arguments, kept as attributes."""
+
+    hyperparameters: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.hyperparameters = tuple(inspect.signature(cls.__init__).parameters)[1:]
+
+    def __init__(self, lr: float):
+        self.lr = _at_least("lr", lr, 0.0)
+
+    def lr_at(self, index: int) -> float:
+        """The learning rate for epoch (or step) ``index`` = 0, 1, 2, ..."""
+        return float(self._lr(_integer("index", index, 0)))
+
+    def _lr(self, index: int) -> float:
+        raise NotImplementedError
+
+    def update(self, value: float) -> None:
+        """Report the monitored value after an epoch (used by :class:`ReduceOnPlateau`)."""
+
+    def state_dict(self) -> dict:
+        """``{"schedule": class name, "hyperparameters": {...}}`` plus any running state."""
+        return {"schedule": type(self).__name__,
+                "hyperparameters": {name: getattr(self, name) for name in self.hyperparameters}}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        kind = state_dict.get("schedule")
+        if kind != type(self).__name__:
+            raise ValueError(f"this state dict is for {kind!r}, not {type(self).__name__!r}")
+        self.__init__(**state_dict["hyperparameters"])  # validates them again
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)
+        return f"{type(self).__name__}({args})"
+
+
+class Constant(Schedule):
+    """lr_k = lr."""
+
+    def _lr(self, index):
+        return self.lr
+
+
+class StepDecay(Schedule):
+    """lr_k = lr * gamma^floor(k / step_size) (``torch.optim.lr_scheduler.StepLR``)."""
+
+    def __init__(self, lr: float, step_size: int, gamma: float = 0.1):
+        super().__init__(lr)
+        self.step_size = _integer("step_size", step_size, 1)
+        self.gamma = _decay("gamma", gamma)
+
+    def _lr(self, index):
+        return self.lr * self.gamma ** (index // self.step_size)
+
+
+class Exponential(Schedule):
+    """lr_k = lr * gamma^k (``torch.optim.lr_scheduler.ExponentialLR``)."""
+
+    def __init__(self, lr: float, gamma: float):
+        super().__init__(lr)
+        self.gamma = _decay("gamma", gamma)
+
+    def _lr(self, index):
+        return self.lr * self.gamma ** index
+
+
+class CosineAnnealing(Schedule):
+    """Cosine annealing from lr to min_lr over t_max (``CosineAnnealingLR``, T_max = t_max,
+    eta_min = min_lr), after an optional linear warm-up of ``warmup`` epochs::
+
+        k < warmup:  lr_k = lr * (k + 1) / (warmup + 1)
+        k >= warmup: lr_k = min_lr + (lr - min_lr) * (1 + cos(pi * p)) / 2,
+                     p = min(1, (k - warmup) / (t_max - warmup))
+    """
+
+    def __init__(self, lr: float, t_max: int, min_lr: float = 0.0, warmup: int = 0):
+        super().__init__(lr)
+        self.t_max = _integer("t_max", t_max, 1)
+        self.min_lr = _at_least("min_lr", min_lr, 0.0)
+        if self.min_lr > self.lr:
+            raise ValueError(f"min_lr must be <= lr, got min_lr={min_lr!r} > lr={lr!r}")
+        self.warmup = _integer("warmup", warmup, 0)
+        if self.warmup >= self.t_max:
+            raise ValueError(f"warmup must be < t_max = {t_max}, got {warmup!r}: the cosine "
+                             "needs at least one epoch")
+
+    def _lr(self, index):
+        if index < self.warmup:
+            return self.lr * (index + 1) / (self.warmup + 1)
+        progress = min(1.0, (index - self.warmup) / (self.t_max - self.warmup))
+        return self.min_lr + (self.lr - self.min_lr) * (1.0 + math.cos(math.pi * progress)) / 2
+
+
+class InverseScaling(Schedule):
+    """lr_k = lr / (k + 1)^power_t: scikit-learn's ``invscaling``, lr0 / t^power_t with t
+    counting from 1. scikit-learn's t counts the training samples seen; to reproduce it,
+    call ``lr_at(samples_seen)`` before each epoch."""
+
+    def __init__(self, lr: float, power_t: float = 0.5):
+        super().__init__(lr)
+        self.power_t = _at_least("power_t", power_t, 0.0)
+
+    def _lr(self, index):
+        return self.lr / (index + 1) ** self.power_t
+
+
+class ReduceOnPlateau(Schedule):
+    """scikit-learn's ``adaptive`` rate: lr until the monitored value stops improving, then the
+    lr times ``factor`` (1/5).
+
+    After each epoch ``update(value)`` counts the epochs whose value failed to improve on the
+    best so far by at least ``tol`` ("min": value > best - tol; "max", for a score:
+    value < best + tol), resetting the count on an improvement. When the count exceeds
+    ``patience`` (scikit-learn's n_iter_no_change), lr <- max(lr * factor, min_lr) and the
+    count starts again. (scikit-learn stops training once the lr is at most 1e-6; here
+    stopping is left to the training loop.) ``lr_at`` returns the current lr.
+    """
+
+    def __init__(self, lr: float, factor: float = 0.2, patience: int = 10, tol: float = 1e-4,
+                 mode: str = "min", min_lr: float = 0.0):
+        super().__init__(lr)
+        self.factor = _at_least("factor", factor, 0.0)
+        if not 0 < self.factor < 1:
+            raise ValueError(f"factor must lie in (0, 1), got {factor!r}: it divides the lr")
+        self.patience = _integer("patience", patience, 0)
+        self.tol = _at_least("tol", tol, 0.0)
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' (a loss) or 'max' (a score), got {mode!r}")
+        self.mode = mode
+        self.min_lr = _at_least("min_lr", min_lr, 0.0)
+        self.current_lr = self.lr
+        self.best = math.inf if mode == "min" else -math.inf
+        self.epochs_without_improvement = 0
+
+    def _lr(self, index):
+        return self.current_lr
+
+    def update(self, value: float) -> None:
+        value = float(value)
+        sign = 1.0 if self.mode == "min" else -1.0  # compare -score as a loss
+        if sign * value > sign * self.best - self.tol:
+            self.epochs_without_improvement += 1
+        else:
+            self.epochs_without_improvement = 0
+        if sign * value < sign * self.best:
+            self.best = value
+        if self.epochs_without_improvement > self.patience:
+            self.current_lr = max(self.current_lr * self.factor, self.min_lr)
+            self.epochs_without_improvement = 0
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "current_lr": self.current_lr, "best": self.best,
+                "epochs_without_improvement": self.epochs_without_improvement}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        super().load_state_dict(state_dict)
+        self.current_lr = float(state_dict["current_lr"])
+        self.best = float(state_dict["best"])
+        self.epochs_without_improvement = int(state_dict["epochs_without_improvement"])
+
+
+SCHEDULES = {
+    "constant": Constant,
+    "step": StepDecay,
+    "exponential": Exponential,
+    "cosine": CosineAnnealing,
+    "invscaling": InverseScaling,
+    "plateau": ReduceOnPlateau,
+    "adaptive": ReduceOnPlateau,  # scikit-learn's name
+}
+
+
+def get_schedule(name: str, **kwargs) -> Schedule:
+    """The schedule called ``name``, e.g. ``get_schedule("step", lr=0.1, step_size=10)``."""
+    if not isinstance(name, str) or name.lower() not in SCHEDULES:
+        raise ValueError(f"unknown schedule {name!r}; choose one of {list(SCHEDULES)}")
+    return SCHEDULES[name.lower()](**kwargs)
+
+
+def _at_least(name: str, value, lower: float) -> float:
+    """``value`` as a Python float >= lower (a NumPy scalar would promote float32 arrays)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value) or value < lower:
+        raise ValueError(f"{name} must be a finite number >= {lower:g}, got {value!r}")
+    return float(value)
+
+
+def _integer(name: str, value, lower: int) -> int:
+    try:
+        number = None if isinstance(value, bool) else operator.index(value)
+    except TypeError:
+        number = None
+    if number is None or number < lower:
+        raise ValueError(f"{name} must be an int >= {lower}, got {value!r}")
+    return number
+
+
+def _decay(name: str, value) -> float:
+    value = _at_least(name, value, 0.0)
+    if not 0 < value <= 1:
+        raise ValueError(f"{name} must lie in (0, 1], got {value!r}: it multiplies the lr")
+    return value
