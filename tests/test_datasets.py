@@ -1,0 +1,381 @@
+"""xpnet.datasets: the IDX reader, the search path, checksum verification and the mirror download.
+
+Downloads are served by a local HTTP server on 127.0.0.1 (good, corrupt, truncated, bad-gzip and
+404 mirrors) with small synthetic IDX files; nothing here touches the internet. The real-MNIST
+tests read ../shared/data/mnist (or $XPNET_DATA_DIR/mnist) and fail instead of skipping in CI.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import socket
+import struct
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import mnist_dir
+
+from xpnet import datasets
+from xpnet.datasets import (
+    FILES,
+    DatasetError,
+    DatasetNotFoundError,
+    download,
+    load,
+    load_fashion_mnist,
+    load_mnist,
+    read_idx,
+)
+
+N_TRAIN, N_TEST = 30, 12
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """``array`` (uint8) in IDX format."""
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.tobytes()
+
+
+def make_synthetic() -> dict[str, bytes]:
+    """A tiny dataset in MNIST's layout: decompressed IDX content by file stem."""
+    rng = np.random.default_rng(7)
+    train_images = rng.integers(0, 256, (N_TRAIN, 28, 28), dtype=np.uint8)
+    train_images[0, 0, :2] = (0, 255)  # the extremes must map to exactly 0.0 and 1.0
+    arrays = [train_images, rng.integers(0, 10, N_TRAIN, dtype=np.uint8),
+              rng.integers(0, 256, (N_TEST, 28, 28), dtype=np.uint8),
+              rng.integers(0, 10, N_TEST, dtype=np.uint8)]
+    return {stem: idx_bytes(array) for stem, array in zip(FILES, arrays, strict=True)}
+
+
+SYNTHETIC = make_synthetic()
+SYNTHETIC_SHA256 = {stem: hashlib.sha256(data).hexdigest() for stem, data in SYNTHETIC.items()}
+
+
+def write_dataset(folder: Path, *, compress: bool = True, contents=SYNTHETIC) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem, data in contents.items():
+        if compress:
+            (folder / f"{stem}.gz").write_bytes(gzip.compress(data))
+        else:
+            (folder / stem).write_bytes(data)
+    return folder
+
+
+def flipped(data: bytes, at: int = -1) -> bytes:
+    """``data`` with the byte at ``at`` inverted."""
+    damaged = bytearray(data)
+    damaged[at] ^= 0xFF
+    return bytes(damaged)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch):
+    """Each test's own empty cache and no $XPNET_DATA_DIR."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("XPNET_DATA_DIR", raising=False)
+
+
+# -- the local mirror server ----------------------------------------------------------------------
+def _served_body(mirror: str, data: bytes) -> tuple[bytes, int]:
+    """What ``mirror`` sends for a file whose content is ``data``, and the Content-Length it
+    announces."""
+    good = gzip.compress(data)
+    if mirror == "good":
+        return good, len(good)
+    if mirror == "corrupt":  # a valid gzip stream of altered content: only the SHA-256 can tell
+        body = gzip.compress(flipped(data))
+        return body, len(body)
+    if mirror == "badgzip":
+        body = flipped(good, len(good) // 2)
+        return body, len(body)
+    if mirror == "truncated":  # the connection closes halfway through the announced length
+        return good[: len(good) // 2], len(good)
+    raise KeyError(mirror)
+
+
+class MirrorHandler(BaseHTTPRequestHandler):
+    """Serves ``/<mirror>/<stem>.gz`` for the mirrors of _served_body; anything else is a 404."""
+
+    requests: list[str] = []
+
+    def do_GET(self):
+        self.requests.append(self.path)
+        _, mirror, filename = self.path.split("/", 2)
+        stem = filename.removesuffix(".gz")
+        if stem not in SYNTHETIC or mirror == "missing":
+            self.send_error(404)
+            return
+        body, length = _served_body(mirror, SYNTHETIC[stem])
+        self.send_response(200)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), MirrorHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def requests():
+    """The paths requested from the server during this test."""
+    MirrorHandler.requests.clear()
+    return MirrorHandler.requests
+
+
+def closed_port_url() -> str:
+    """A loopback URL where nothing listens (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+# -- IDX reader -----------------------------------------------------------------------------------
+def test_read_idx_detects_gzip_by_content_not_name(tmp_path):
+    data = SYNTHETIC[FILES[0]]
+    (tmp_path / "raw.gz").write_bytes(data)
+    (tmp_path / "compressed").write_bytes(gzip.compress(data))
+    for name in ("raw.gz", "compressed"):
+        images = read_idx(tmp_path / name)
+        assert images.shape == (N_TRAIN, 28, 28) and images.dtype == np.uint8
+        assert images.tobytes() == data[16:]
+
+
+GOOD_LABELS = SYNTHETIC[FILES[1]]
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\0\0", "too short for an IDX header"),
+    (b"\x01\x02" + GOOD_LABELS[2:], "not an IDX file"),
+    (GOOD_LABELS[:2] + b"\x0d" + GOOD_LABELS[3:], "data type 0x0d is not supported"),
+    (b"\0\0\x08\0", "declares 0 dimensions"),
+    (b"\0\0\x08\x03\0\0\0\x01", "shorter than the header"),
+    (GOOD_LABELS[:-1], "truncated"),
+    (GOOD_LABELS + b"\0\0", "2 unexpected bytes"),
+])
+def test_read_idx_rejects_malformed_files(tmp_path, content, message):
+    path = tmp_path / "labels"
+    path.write_bytes(content)
+    with pytest.raises(DatasetError, match=message) as caught:
+        read_idx(path)
+    assert str(path) in str(caught.value) and "Delete the file" in str(caught.value)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped byte", "crc"])
+def test_corrupt_gzip_is_a_dataset_error(tmp_path, damage):
+    good = gzip.compress(GOOD_LABELS)
+    bad = {"truncated": good[: len(good) // 2], "flipped byte": flipped(good, 20),
+           "crc": flipped(good, -6)}[damage]
+    path = tmp_path / "labels.gz"
+    path.write_bytes(bad)
+    with pytest.raises(DatasetError, match="corrupt gzip stream") as caught:
+        read_idx(path)
+    assert str(path) in str(caught.value)
+
+
+# -- loading from folders -------------------------------------------------------------------------
+@pytest.mark.parametrize("layout", ["gzip, directly", "raw, in <name>/"])
+def test_load_from_data_dir(tmp_path, layout):
+    compress = layout.startswith("gzip")
+    folder = tmp_path / "data" if compress else tmp_path / "data" / "mnist"
+    write_dataset(folder, compress=compress)
+    (x_train, y_train), (x_test, y_test) = load_mnist(
+        data_dir=tmp_path / "data", checksums=SYNTHETIC_SHA256, download=False)
+    assert x_train.shape == (N_TRAIN, 784) and x_test.shape == (N_TEST, 784)
+    assert x_train.dtype == np.float32 and y_train.dtype == np.int64
+    assert x_train.min() == 0.0 and x_train.max() == 1.0
+    expected = np.frombuffer(SYNTHETIC[FILES[0]], np.uint8, offset=16).reshape(N_TRAIN, 784)
+    np.testing.assert_array_equal(x_train, expected / np.float32(255))
+    np.testing.assert_array_equal(y_test, np.frombuffer(SYNTHETIC[FILES[3]], np.uint8, offset=8))
+
+
+def test_images_and_validation_split(tmp_path):
+    write_dataset(tmp_path)
+    (x_train, y_train), (x_test, _) = load("mnist", data_dir=tmp_path, flatten=False,
+                                           checksums=SYNTHETIC_SHA256)
+    assert x_train.shape == (N_TRAIN, 28, 28) and x_test.shape == (N_TEST, 28, 28)
+    train, valid, test = load("mnist", data_dir=tmp_path, validation=5,
+                              checksums=SYNTHETIC_SHA256)
+    assert len(train[0]) == len(train[1]) == N_TRAIN - 5 and len(test[1]) == N_TEST
+    np.testing.assert_array_equal(valid[1], y_train[-5:])  # the last training examples
+    np.testing.assert_array_equal(valid[0], x_train[-5:].reshape(5, 784))
+    for bad in (-1, N_TRAIN, True, 2.5):  # True asks for 10,000: more than the 30 examples
+        with pytest.raises((ValueError, TypeError)):
+            load("mnist", data_dir=tmp_path, validation=bad, checksums=SYNTHETIC_SHA256)
+
+
+def test_recompressed_copies_are_accepted(tmp_path):
+    for stem, data in SYNTHETIC.items():
+        (tmp_path / f"{stem}.gz").write_bytes(gzip.compress(data, compresslevel=1, mtime=0))
+    assert len(load("mnist", data_dir=tmp_path, checksums=SYNTHETIC_SHA256)) == 2
+
+
+def test_checksum_mismatch_names_file_and_both_hashes(tmp_path):
+    altered = dict(SYNTHETIC)
+    altered[FILES[2]] = flipped(SYNTHETIC[FILES[2]])
+    write_dataset(tmp_path, compress=False, contents=altered)
+    with pytest.raises(DatasetError) as caught:
+        load("mnist", data_dir=tmp_path, checksums=SYNTHETIC_SHA256, download=False)
+    message = str(caught.value)
+    assert str(tmp_path / FILES[2]) in message and "Delete the file" in message
+    assert SYNTHETIC_SHA256[FILES[2]] in message
+    assert hashlib.sha256(altered[FILES[2]]).hexdigest() in message
+
+
+def test_search_order(tmp_path, monkeypatch):
+    damaged = dict(SYNTHETIC)
+    damaged[FILES[1]] = flipped(SYNTHETIC[FILES[1]])
+    write_dataset(tmp_path / "env" / "mnist")
+    monkeypatch.setenv("XPNET_DATA_DIR", str(tmp_path / "env"))
+    write_dataset(tmp_path / "cache" / "xpnet" / "mnist", contents=damaged)
+    # $XPNET_DATA_DIR comes before the damaged cache ...
+    assert len(load("mnist", checksums=SYNTHETIC_SHA256, download=False)) == 2
+    # ... and an explicit data_dir before $XPNET_DATA_DIR.
+    write_dataset(tmp_path / "explicit", contents=damaged)
+    with pytest.raises(DatasetError, match=str(tmp_path / "explicit")):
+        load("mnist", data_dir=tmp_path / "explicit", checksums=SYNTHETIC_SHA256)
+    assert datasets.search_dirs("mnist", tmp_path / "explicit")[:4] == [
+        tmp_path / "explicit", tmp_path / "explicit" / "mnist", tmp_path / "env" / "mnist",
+        tmp_path / "cache" / "xpnet" / "mnist"]
+
+
+def test_missing_without_download_lists_places_and_remedies(tmp_path, server, requests):
+    with pytest.raises(DatasetNotFoundError) as caught:
+        load("mnist", data_dir=tmp_path / "nowhere", download=False, mirrors=[f"{server}/good"])
+    message = str(caught.value)
+    for folder in datasets.search_dirs("mnist", tmp_path / "nowhere"):
+        assert str(folder) in message
+    for remedy in ("--data-dir", "XPNET_DATA_DIR", str(tmp_path / "cache" / "xpnet" / "mnist"),
+                   "xpnet download mnist", "download=False"):
+        assert remedy in message
+    assert requests == []
+
+
+def test_unknown_dataset_name():
+    with pytest.raises(ValueError, match="unknown dataset 'cifar'"):
+        load("cifar")
+
+
+# -- download -------------------------------------------------------------------------------------
+def test_download_falls_through_bad_mirrors_to_the_good_one(tmp_path, server, requests):
+    bad = [f"{server}/missing", f"{server}/corrupt", f"{server}/truncated", f"{server}/badgzip",
+           closed_port_url()]
+    (x_train, _), _ = load("mnist", mirrors=[*bad, f"{server}/good/"],
+                           checksums=SYNTHETIC_SHA256, progress=False)
+    assert x_train.shape == (N_TRAIN, 784)
+    cache = tmp_path / "cache" / "xpnet" / "mnist"
+    assert leftovers(cache) == sorted(f"{stem}.gz" for stem in FILES)  # no temporary files
+    for stem in FILES:
+        assert gzip.decompress((cache / f"{stem}.gz").read_bytes()) == SYNTHETIC[stem]
+    assert requests[:5] == [f"/{m}/{FILES[0]}.gz"
+                            for m in ("missing", "corrupt", "truncated", "badgzip", "good")]
+    requests.clear()  # the cache now answers without the network
+    load("mnist", mirrors=[f"{server}/good"], checksums=SYNTHETIC_SHA256)
+    assert requests == []
+
+
+def test_every_mirror_failing_leaves_nothing_and_lists_every_url(tmp_path, server, requests):
+    reasons = {"missing": "HTTP 404", "corrupt": "SHA-256 of the decompressed content",
+               "truncated": "truncated download", "badgzip": "corrupt gzip stream"}
+    mirrors = [f"{server}/{mirror}" for mirror in reasons]
+    with pytest.raises(DatasetNotFoundError) as caught:
+        load_mnist(mirrors=[*mirrors, closed_port_url()], checksums=SYNTHETIC_SHA256,
+                   progress=False)
+    message = str(caught.value)
+    for mirror, reason in reasons.items():
+        assert f"{server}/{mirror}/{FILES[0]}.gz: {reason}" in message
+    assert "refused" in message.lower()
+    for remedy in ("--data-dir", "XPNET_DATA_DIR", str(tmp_path / "cache" / "xpnet" / "mnist")):
+        assert remedy in message
+    assert leftovers(tmp_path / "cache" / "xpnet" / "mnist") == []
+    assert len(requests) == len(reasons)  # it stops after the first file that no mirror has
+
+
+def test_download_function_into_data_dir_keeps_intact_and_replaces_damaged(
+        tmp_path, server, requests, capsys):
+    folder = download("mnist", data_dir=tmp_path, mirrors=[f"{server}/good"],
+                      checksums=SYNTHETIC_SHA256, progress=True)
+    assert folder == tmp_path / "mnist"
+    assert len(requests) == len(FILES)
+    assert "B/s" in capsys.readouterr().err  # the tqdm bytes bar
+    damaged_path = folder / f"{FILES[3]}.gz"
+    damaged_path.write_bytes(gzip.compress(flipped(SYNTHETIC[FILES[3]])))
+    requests.clear()
+    download("mnist", data_dir=tmp_path, mirrors=[f"{server}/good"],
+             checksums=SYNTHETIC_SHA256, progress=False)
+    assert requests == [f"/good/{FILES[3]}.gz"]
+    assert capsys.readouterr().err == ""
+    assert gzip.decompress(damaged_path.read_bytes()) == SYNTHETIC[FILES[3]]
+
+
+def test_damaged_file_survives_a_failed_download(tmp_path, server):
+    folder = write_dataset(tmp_path / "mnist")
+    before = flipped(gzip.compress(SYNTHETIC[FILES[0]]), 20)
+    (folder / f"{FILES[0]}.gz").write_bytes(before)
+    with pytest.raises(DatasetNotFoundError):
+        download("mnist", data_dir=tmp_path, mirrors=[f"{server}/corrupt"],
+                 checksums=SYNTHETIC_SHA256, progress=False)
+    assert (folder / f"{FILES[0]}.gz").read_bytes() == before
+    assert leftovers(folder) == sorted(f"{stem}.gz" for stem in FILES)
+
+
+# -- real data ------------------------------------------------------------------------------------
+MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+@pytest.fixture(scope="module")
+def real_mnist_dir() -> Path:
+    path = mnist_dir()
+    if path is None:
+        where = "../shared/data/mnist/ or $XPNET_DATA_DIR/mnist/"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must provide the real MNIST files in {where}")
+        pytest.skip(f"real MNIST files not found in {where}")
+    return path
+
+
+def test_real_mnist(real_mnist_dir):
+    (x_train, y_train), (x_test, y_test) = load_mnist(data_dir=real_mnist_dir, download=False)
+    assert x_train.shape == (60_000, 784) and x_test.shape == (10_000, 784)
+    assert x_train.dtype == x_test.dtype == np.float32 and y_train.dtype == np.int64
+    assert x_train.min() == 0.0 and x_train.max() == 1.0
+    assert np.bincount(y_train).tolist() == MNIST_TRAIN_COUNTS
+    assert np.bincount(y_test).tolist() == MNIST_TEST_COUNTS
+
+
+def test_real_mnist_nielsen_split_of_images(real_mnist_dir):
+    train, valid, test = load_mnist(data_dir=real_mnist_dir, validation=True, flatten=False,
+                                    download=False)
+    assert [len(x) for x, _ in (train, valid, test)] == [50_000, 10_000, 10_000]
+    assert valid[0].shape == (10_000, 28, 28)
+    assert (np.bincount(train[1]) + np.bincount(valid[1])).tolist() == MNIST_TRAIN_COUNTS
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+                    reason="Debian's dataset-fashion-mnist package is not installed")
+def test_debian_fashion_mnist_matches_the_checksums():
+    (_, y_train), (x_test, y_test) = load_fashion_mnist(download=False)
+    assert x_test.shape == (10_000, 784)
+    assert np.bincount(y_train).tolist() == [6000] * 10
+    assert np.bincount(y_test).tolist() == [1000] * 10

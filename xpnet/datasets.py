@@ -1,0 +1,404 @@
+"""MNIST and Fashion-MNIST as host NumPy arrays.
+
+The four IDX files of a dataset are looked for, in order, in: an explicit ``data_dir`` (the files
+directly in it, or in ``data_dir/<name>/``); ``$XPNET_DATA_DIR/<name>/``; the user cache
+``$XDG_CACHE_HOME/xpnet/<name>/`` (by default ``~/.cache/xpnet/<name>/``); the system dataset
+folders (Debian's ``dataset-fashion-mnist`` installs ``/usr/share/datasets/fashion-mnist/``).
+The first folder that holds all four is used; if none does, they are downloaded into the cache
+(or into ``data_dir/<name>/`` when a ``data_dir`` is given). ``<name>`` is ``"mnist"`` or
+``"fashion-mnist"``.
+
+Each file may be gzip-compressed (``train-images-idx3-ubyte.gz``) or not
+(``train-images-idx3-ubyte``); it is verified by the SHA-256 of its decompressed content, so a
+re-compressed copy is accepted and a damaged one is not. Nothing is read or downloaded at import.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import math
+import operator
+import os
+import struct
+import tempfile
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Mapping, Sequence
+from http.client import HTTPException
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+from tqdm import tqdm
+
+DATASETS = ("mnist", "fashion-mnist")
+TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+"""The IDX files of each dataset, in the order train images, train labels, test images, test
+labels; published and downloaded with a ``.gz`` suffix."""
+
+# SHA-256 of the decompressed IDX files. MNIST: computed from the original .gz files (whose MD5s
+# match the ones published on the MNIST page). Fashion-MNIST: computed from Debian's re-gzipped
+# copies (package dataset-fashion-mnist 0.0~git20200523.55506a9-1); the same values are
+# published by projects that derived them from the .gz files with Zalando's published MD5s.
+CHECKSUMS = {
+    "mnist": {
+        "train-images-idx3-ubyte":
+            "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "train-labels-idx1-ubyte":
+            "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "t10k-images-idx3-ubyte":
+            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "t10k-labels-idx1-ubyte":
+            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    },
+    "fashion-mnist": {
+        "train-images-idx3-ubyte":
+            "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        "train-labels-idx1-ubyte":
+            "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "t10k-images-idx3-ubyte":
+            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        "t10k-labels-idx1-ubyte":
+            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    },
+}
+
+# Base URLs, tried in order: the mirrors that torchvision (ossci-datasets) and TensorFlow/Keras
+# (storage.googleapis.com) download from, then the publishers' own sites.
+MIRRORS = {
+    "mnist": (
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        "http://yann.lecun.com/exdb/mnist/",
+    ),
+    "fashion-mnist": (
+        "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
+    ),
+}
+
+SYSTEM_DATA_DIRS = (Path("/usr/local/share/datasets"), Path("/usr/share/datasets"))
+NIELSEN_VALIDATION_SIZE = 10_000
+DOWNLOAD_TIMEOUT_S = 30  # per connect or read, so a dead mirror cannot hang the download
+_CHUNK_BYTES = 1 << 16
+_GZIP_MAGIC = b"\x1f\x8b"
+_IDX_UNSIGNED_BYTE = 0x08
+
+
+class DatasetError(ValueError):
+    """A dataset file is malformed, damaged or not the expected one; the message names the file,
+    what is wrong and what to do."""
+
+
+class DatasetNotFoundError(DatasetError):
+    """No folder holds the dataset and it could not be downloaded; the message lists every folder
+    looked in, every URL tried, and how to supply the files."""
+
+
+# -- IDX files ------------------------------------------------------------------------------------
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """The unsigned-byte array in IDX file ``path`` (read-only, the header's shape), gzip or raw:
+    told apart by the gzip magic bytes, not by the file name."""
+    path = Path(path)
+    return _parse_idx(_decompress(path.read_bytes(), path), path)
+
+
+def _parse_idx(data: bytes, source: str | os.PathLike) -> np.ndarray:
+    """The array in the IDX bytes ``data``, after checking the magic number, the number of
+    dimensions and that the length is exactly what the header promises. ``source`` (a Path or
+    a URL) names the data in errors."""
+    if len(data) < 4:
+        raise _damaged(source, f"only {len(data)} bytes, too short for an IDX header")
+    if data[:2] != b"\0\0":
+        raise _damaged(source, f"not an IDX file (magic number 0x{data[:4].hex()} does not "
+                               "start with two zero bytes)")
+    if data[2] != _IDX_UNSIGNED_BYTE:
+        raise _damaged(source, f"IDX data type 0x{data[2]:02x} is not supported (only unsigned "
+                               f"bytes, 0x{_IDX_UNSIGNED_BYTE:02x})")
+    ndim = data[3]
+    header_bytes = 4 + 4 * ndim
+    if ndim == 0:
+        raise _damaged(source, "the IDX header declares 0 dimensions")
+    if len(data) < header_bytes:
+        raise _damaged(source, f"truncated: {len(data)} bytes, shorter than the header of "
+                               f"{ndim} dimensions")
+    shape = struct.unpack(f">{ndim}I", data[4:header_bytes])
+    expected = header_bytes + math.prod(shape)
+    if len(data) < expected:
+        raise _damaged(source, f"truncated: {len(data):,} bytes, but the header's shape "
+                               f"{shape} needs {expected:,}")
+    if len(data) > expected:
+        raise _damaged(source, f"{len(data) - expected:,} unexpected bytes after the "
+                               f"{expected:,} that the header's shape {shape} accounts for")
+    return np.frombuffer(data, dtype=np.uint8, offset=header_bytes).reshape(shape)
+
+
+def _decompress(raw: bytes, source: str | os.PathLike) -> bytes:
+    """``raw`` gunzipped if it starts with the gzip magic bytes, else as is."""
+    if raw[:2] != _GZIP_MAGIC:
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as error:  # what gzip raises for each kind of damage
+        raise _damaged(source, f"corrupt gzip stream ({error})") from None
+
+
+def _check_sha256(data: bytes, expected: str, source: str | os.PathLike) -> None:
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise _damaged(source, f"SHA-256 of the decompressed content is {actual}, expected "
+                               f"{expected} (the file is damaged or from another dataset)")
+
+
+def _damaged(source: str | os.PathLike, problem: str) -> DatasetError:
+    """The error for a bad file or download; for a local file it also says what to do."""
+    if isinstance(source, os.PathLike):
+        problem += (". Delete the file and download it again (`xpnet download`, or "
+                    "download=True), or replace it with an intact copy.")
+    return DatasetError(f"{source}: {problem}")
+
+
+def _read_verified(path: Path, expected_sha256: str) -> np.ndarray:
+    data = _decompress(path.read_bytes(), path)
+    _check_sha256(data, expected_sha256, path)
+    return _parse_idx(data, path)
+
+
+# -- where the files are --------------------------------------------------------------------------
+def cache_dir(name: str) -> Path:
+    """The user cache folder of dataset ``name``: ``$XDG_CACHE_HOME/xpnet/<name>/``, by default
+    ``~/.cache/xpnet/<name>/``."""
+    _check_name(name)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xpnet" / name
+
+
+def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
+    """The folders searched for dataset ``name``, in order."""
+    _check_name(name)
+    dirs = []
+    if data_dir is not None:
+        dirs += [Path(data_dir).expanduser(), Path(data_dir).expanduser() / name]
+    if os.environ.get("XPNET_DATA_DIR"):
+        dirs.append(Path(os.environ["XPNET_DATA_DIR"]).expanduser() / name)
+    dirs.append(cache_dir(name))
+    dirs += [root / name for root in SYSTEM_DATA_DIRS]
+    return dirs
+
+
+def _check_name(name: str) -> None:
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
+
+
+def _existing_file(folder: Path, stem: str) -> Path | None:
+    """``stem.gz`` or ``stem`` in ``folder``, whichever exists (the compressed one first)."""
+    for path in (folder / f"{stem}.gz", folder / stem):
+        if path.is_file():
+            return path
+    return None
+
+
+def _complete_dataset(folder: Path) -> dict[str, Path] | None:
+    """The four files in ``folder`` by stem, or None if any is missing."""
+    paths = {stem: _existing_file(folder, stem) for stem in FILES}
+    return None if None in paths.values() else paths
+
+
+# -- download -------------------------------------------------------------------------------------
+def download(
+    name: str,
+    data_dir: str | os.PathLike | None = None,
+    mirrors: Sequence[str] | None = None,
+    progress: bool | None = None,
+    checksums: Mapping[str, str] | None = None,
+) -> Path:
+    """Download dataset ``name`` into ``data_dir/<name>/`` (by default the user cache) and return
+    that folder. Files already there and intact are kept; the others are fetched from
+    ``mirrors`` (base URLs, by default ``MIRRORS[name]``) in order, and checked against
+    ``checksums`` (stem -> SHA-256 of the decompressed file, by default ``CHECKSUMS[name]``).
+    ``progress``: show tqdm bars (None: only on a terminal). Raises DatasetNotFoundError when a
+    file fails from every mirror."""
+    folder = _download_dir(name, data_dir)
+    _download_into(name, folder, mirrors, checksums, progress, looked_in=[folder])
+    return folder
+
+
+def _download_dir(name: str, data_dir: str | os.PathLike | None) -> Path:
+    _check_name(name)
+    return Path(data_dir).expanduser() / name if data_dir is not None else cache_dir(name)
+
+
+def _download_into(name, folder, mirrors, checksums, progress, looked_in) -> None:
+    bases = MIRRORS[name] if mirrors is None else mirrors
+    sums = CHECKSUMS[name] if checksums is None else checksums
+    folder.mkdir(parents=True, exist_ok=True)
+    failures: list[str] = []
+    for stem in FILES:
+        existing = _existing_file(folder, stem)
+        if existing is not None and _is_intact(existing, sums[stem]):
+            continue
+        # Stop at the first file that no mirror delivers: the others would fail the same way,
+        # each after its own timeouts.
+        if not _download_file(f"{stem}.gz", folder, bases, sums[stem], progress, failures):
+            raise _not_found(name, looked_in, failures)
+
+
+def _is_intact(path: Path, expected_sha256: str) -> bool:
+    try:
+        _read_verified(path, expected_sha256)
+    except DatasetError:
+        return False
+    return True
+
+
+def _download_file(filename, folder, bases, expected_sha256, progress, failures) -> bool:
+    """Fetch ``filename`` from the first of ``bases`` that delivers it intact into ``folder``;
+    each failure is appended to ``failures``. Only a verified file gets the final name."""
+    fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
+    os.close(fd)
+    temp = Path(temp_name)
+    try:
+        for base in bases:
+            url = f"{base.rstrip('/')}/{filename}"
+            try:
+                _fetch(url, temp, progress)
+                _check_sha256(_decompress(temp.read_bytes(), url), expected_sha256, url)
+            except (OSError, HTTPException, DatasetError) as error:  # URLError is an OSError
+                failures.append(_failure_line(url, error))
+                continue
+            os.replace(temp, folder / filename)
+            return True
+        return False
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _fetch(url: str, destination: Path, progress: bool | None) -> None:
+    """Stream ``url`` into ``destination`` with a bytes progress bar; a body shorter than its
+    Content-Length is an error (urllib returns it silently)."""
+    request = urllib.request.Request(url, headers={"User-Agent": "xpnet"})
+    with (urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response,
+          destination.open("wb") as out):
+        length = response.headers.get("Content-Length")
+        total = int(length) if length is not None else None
+        received = 0
+        parts = urlsplit(url)
+        with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                  desc=f"{Path(parts.path).name} from {parts.hostname}",
+                  disable=None if progress is None else not progress) as bar:
+            while chunk := response.read(_CHUNK_BYTES):
+                out.write(chunk)
+                received += len(chunk)
+                bar.update(len(chunk))
+    if total is not None and received != total:
+        raise DatasetError(f"{url}: truncated download, {received:,} of {total:,} bytes")
+
+
+def _failure_line(url: str, error: Exception) -> str:
+    if isinstance(error, DatasetError):  # its message starts with the URL
+        return str(error)
+    if isinstance(error, urllib.error.HTTPError):
+        return f"{url}: HTTP {error.code} {error.reason}"
+    if isinstance(error, urllib.error.URLError):
+        return f"{url}: {error.reason}"
+    return f"{url}: {type(error).__name__}: {error}"
+
+
+def _not_found(name: str, looked_in: Sequence[Path], failures: Sequence[str] | None):
+    files = ", ".join(f"{stem}.gz" for stem in FILES)
+    lines = [f"{TITLES[name]} not found: no folder holds all of {files} "
+             "(gzip or uncompressed).", "Looked in:"]
+    lines += [f"  {folder}" for folder in looked_in]
+    if failures is None:
+        lines.append("Downloading was not allowed (download=False).")
+    else:
+        lines.append("Downloading failed:")
+        lines += [f"  {failure}" for failure in failures]
+    lines += [
+        "To supply the files, put them in a folder passed with --data-dir (data_dir=), or in "
+        f"$XPNET_DATA_DIR/{name}/, or in the cache folder {cache_dir(name)}/; or run "
+        f"`xpnet download {name}` on a machine with internet access and copy that folder.",
+    ]
+    return DatasetNotFoundError("\n".join(lines))
+
+
+# -- loading --------------------------------------------------------------------------------------
+def load(
+    name: str,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    validation: bool | int = False,
+    flatten: bool = True,
+    download: bool = True,
+    mirrors: Sequence[str] | None = None,
+    checksums: Mapping[str, str] | None = None,
+    progress: bool | None = None,
+):
+    """Dataset ``name`` ("mnist" or "fashion-mnist") as ``(X_train, y_train), (X_test, y_test)``.
+
+    X: float32 in [0, 1], shape (N, 784), or (N, 28, 28) with ``flatten=False``; y: int64 class
+    indices. ``validation=True`` splits off the last 10,000 training examples (Nielsen's split),
+    an int that many, and returns ``(train, validation, test)``. ``download=False`` raises
+    DatasetNotFoundError instead of downloading; ``mirrors``, ``checksums`` and ``progress`` are
+    as for :func:`download`. Every file is verified by its SHA-256 before use.
+    """
+    looked_in = search_dirs(name, data_dir)
+    sums = CHECKSUMS[name] if checksums is None else checksums
+    paths = next(filter(None, map(_complete_dataset, looked_in)), None)
+    if paths is None:
+        if not download:
+            raise _not_found(name, looked_in, failures=None)
+        folder = _download_dir(name, data_dir)
+        _download_into(name, folder, mirrors, sums, progress, looked_in)
+        paths = _complete_dataset(folder)
+    train_images, train_labels, test_images, test_labels = (
+        _read_verified(paths[stem], sums[stem]) for stem in FILES)
+    train = _examples(train_images, train_labels, paths[FILES[0]], paths[FILES[1]], flatten)
+    test = _examples(test_images, test_labels, paths[FILES[2]], paths[FILES[3]], flatten)
+    n_validation = _validation_size(validation, len(train[1]))
+    if n_validation == 0:
+        return train, test
+    split = len(train[1]) - n_validation
+    return ((train[0][:split], train[1][:split]), (train[0][split:], train[1][split:]), test)
+
+
+def load_mnist(**options):
+    """MNIST handwritten digits; keyword options as for :func:`load`."""
+    return load("mnist", **options)
+
+
+def load_fashion_mnist(**options):
+    """Fashion-MNIST (Zalando's clothing images, MNIST's format); options as for :func:`load`."""
+    return load("fashion-mnist", **options)
+
+
+def _examples(images, labels, images_path, labels_path, flatten):
+    """``(X, y)`` from the raw IDX arrays, after checking that they match."""
+    if images.ndim != 3:
+        raise _damaged(images_path, f"expected images (3 dimensions), found shape {images.shape}")
+    if labels.ndim != 1:
+        raise _damaged(labels_path, f"expected labels (1 dimension), found shape {labels.shape}")
+    if len(images) != len(labels):
+        raise DatasetError(f"{images_path} holds {len(images)} images but {labels_path} holds "
+                           f"{len(labels)} labels: the two files are from different sets")
+    if flatten:
+        images = images.reshape(len(images), -1)
+    # One pass to float32; dividing (not multiplying by 1/255) maps 255 to exactly 1.0.
+    return np.divide(images, np.float32(255), dtype=np.float32), labels.astype(np.int64)
+
+
+def _validation_size(validation: bool | int, n_train: int) -> int:
+    size = NIELSEN_VALIDATION_SIZE if validation is True else operator.index(validation)
+    if size and not 0 < size < n_train:
+        raise ValueError(f"validation={validation!r}: the validation set must be smaller than "
+                         f"the {n_train} training examples and not negative")
+    return size
