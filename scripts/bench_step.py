@@ -30,8 +30,8 @@ def batches(n, batch_size):
 
 def xpnet_epoch(net, X, Y, lr, batch_size):
     for s in batches(len(X), batch_size):
-        _, grad = net._backprop(X[s], Y[s])  # the unchecked step fit() runs
-        net.theta -= lr * grad
+        net._backprop(X[s], Y[s])  # the unchecked step fit() runs; it fills net.grad
+        net.theta -= lr * net.grad
 
 
 def lean_epoch(params, X, Y, lr, batch_size):

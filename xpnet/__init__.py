@@ -6,8 +6,13 @@ built (``backend="auto" | "numpy" | "cupy"`` or ``$XPNET_BACKEND``).
 """
 
 from .backend import Backend, BackendUnavailable, get_backend
+from .checkpoint import CheckpointError, load, save
 from .network import Network, one_hot
+from .training import DivergenceError, EarlyStopping, History
 
 __version__ = "0.1.0"
 
-__all__ = ["Backend", "BackendUnavailable", "Network", "get_backend", "one_hot", "__version__"]
+__all__ = [
+    "Backend", "BackendUnavailable", "CheckpointError", "DivergenceError", "EarlyStopping",
+    "History", "Network", "get_backend", "load", "one_hot", "save", "__version__",
+]

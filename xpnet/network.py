@@ -157,7 +157,10 @@ class Network:
         return zs, activations
 
     def _backprop(self, X, Y):
-        """The batch loss and its gradient, written into ``self.grad`` (no input checks)."""
+        """The batch loss and the output a_L; the gradient is written into ``self.grad``.
+
+        No input checks: the training loop checks its data once, before the first epoch.
+        """
         xp, L = self.xp, self.num_layers
         zs, activations = self._feedforward(X)
         loss = self.loss.value(xp, zs[-1], activations[-1], Y)
@@ -172,7 +175,7 @@ class Network:
                 # delta_{l-1} = (W_l^T delta_l) * g'(z_{l-1})  ->  D_{l-1} = (D_l W_l) * g'
                 delta = self.hidden.backward(
                     xp, zs[l - 2], activations[l - 1], delta @ self.weights[l - 1])
-        return loss, self.grad
+        return loss, activations[-1]
 
     def forward(self, X):
         """The output a_L for a batch X of shape (B, n_0), on the backend's device."""
@@ -186,7 +189,8 @@ class Network:
         ``y`` holds class indices (B,) or one-hot / target rows (B, n_L).
         """
         X = self._check_X(X)
-        return self._backprop(X, self._targets(y, X.shape[0]))
+        loss, _ = self._backprop(X, self._targets(y, X.shape[0]))
+        return loss, self.grad
 
     def predict(self, X):
         """The predicted class of each row of X: argmax_j a_L[j] (a device array)."""
@@ -253,6 +257,32 @@ class Network:
     def _check_length(y, n):
         if y.shape[0] != n:
             raise ValueError(f"X has {n} samples but y has {y.shape[0]}; they must match")
+
+    # -- training and files (see training.py and checkpoint.py) ---------------------------
+    def fit(self, X, y, **options):
+        """Train by mini-batch gradient descent and return the :class:`~xpnet.training.History`.
+
+        Options (all keyword): ``optimizer`` ("adam" or an Optimizer), ``epochs``,
+        ``batch_size``, ``validation_data=(Xv, yv)`` or ``validation_split``, ``shuffle``,
+        ``seed``, ``schedule``, ``early_stopping`` (True or an EarlyStopping), ``progress``
+        (None: bars on a terminal or notebook only), ``checkpoint=PATH``, ``resume=PATH``,
+        ``drop_last``. See :func:`xpnet.training.fit`.
+        """
+        from .training import fit
+
+        return fit(self, X, y, **options)
+
+    def evaluate(self, X, y, batch_size: int = 1024) -> tuple[float, float]:
+        """(mean loss, accuracy) on X, y, computed in batches on the device."""
+        from .training import evaluate
+
+        return evaluate(self, X, y, batch_size)
+
+    def save(self, path):
+        """Write the network to ``path`` (.npz, atomically); ``xpnet.load`` reads it back."""
+        from .checkpoint import save
+
+        return save(path, self)
 
     def config(self) -> dict:
         """The architecture as plain JSON-able values (what :class:`Network` was built with)."""

@@ -1,0 +1,107 @@
+"""save/load: any backend, no pickles, atomic writes, and a clear error for every bad file."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import xpnet
+from xpnet.checkpoint import CheckpointError, atomic_write, read, save
+
+
+@pytest.fixture
+def net():
+    return xpnet.Network([4, 6, 3], activation="relu", seed=5, backend="numpy")
+
+
+def test_save_and_load_on_every_backend(net, tmp_path, backend):
+    path = net.save(tmp_path / "model.npz")
+    loaded = xpnet.load(path, backend=backend)
+    assert loaded.config() == net.config()
+    np.testing.assert_array_equal(backend.to_numpy(loaded.theta), net.theta)
+    X = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    np.testing.assert_allclose(backend.to_numpy(loaded.forward(X)), net.forward(X), rtol=1e-6)
+
+
+def test_optimizer_state_round_trips(net, tmp_path):
+    from xpnet.checkpoint import optimizer_state
+    from xpnet.optim import Adam
+
+    opt = Adam(lr=0.01)
+    for _ in range(3):
+        _, grad = net.loss_and_gradient(np.ones((2, 4)), [0, 2])
+        opt.step(net.theta, grad)
+    header, arrays = read(save(tmp_path / "c.npz", net, optimizer=opt))
+    restored = Adam(lr=0.01)
+    restored.load_state_dict(optimizer_state(header, arrays))
+    for a, b in zip(_arrays(restored.state_dict()), _arrays(opt.state_dict()), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def _arrays(tree):
+    if isinstance(tree, dict):
+        return [a for key in sorted(tree) for a in _arrays(tree[key])]
+    return [tree] if isinstance(tree, np.ndarray) else []
+
+
+def rewrite(path, **arrays):
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def test_not_a_checkpoint(tmp_path):
+    path = tmp_path / "notes.npz"
+    path.write_text("hello")
+    with pytest.raises(CheckpointError, match="not a readable xpnet checkpoint"):
+        xpnet.load(path)
+    rewrite(path, weights=np.zeros(3))
+    with pytest.raises(CheckpointError, match="no xpnet header"):
+        xpnet.load(path)
+
+
+def test_truncated_file(net, tmp_path):
+    path = net.save(tmp_path / "model.npz")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="damaged or truncated|not a readable"):
+        xpnet.load(path)
+
+
+def test_wrong_shapes(net, tmp_path):
+    path = net.save(tmp_path / "model.npz")
+    header, arrays = read(path)
+    rewrite(path, header=np.array(json.dumps(header)), theta=arrays["theta"][:-1])
+    with pytest.raises(CheckpointError, match="theta has shape"):
+        xpnet.load(path)
+
+
+def test_newer_format_version(net, tmp_path):
+    path = net.save(tmp_path / "model.npz")
+    header, arrays = read(path)
+    rewrite(path, header=np.array(json.dumps(header | {"version": 99})), theta=arrays["theta"])
+    with pytest.raises(CheckpointError, match="newer xpnet .*version 99.*upgrade"):
+        xpnet.load(path)
+
+
+def test_pickled_content_is_never_loaded(tmp_path):
+    path = tmp_path / "evil.npz"
+    rewrite(path, header=np.array([{"format": "xpnet-checkpoint"}], dtype=object),
+            theta=np.zeros(3))
+    with pytest.raises(CheckpointError, match="plain arrays"):
+        xpnet.load(path)
+
+
+def test_failed_save_keeps_the_previous_checkpoint(net, tmp_path):
+    path = net.save(tmp_path / "model.npz")
+    before = path.read_bytes()
+
+    def crash(f):
+        f.write(b"half a file")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(path, crash)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]  # no temp file left

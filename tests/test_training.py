@@ -1,0 +1,213 @@
+"""fit(): the hot loop, history, validation, early stopping, divergence, checkpoints and resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+from conftest import make_backend
+
+import xpnet
+from xpnet.backend import Backend
+from xpnet.optim import SGD, Adam
+from xpnet.training import DivergenceError, EarlyStopping, History
+
+
+def blobs(n=300, d=5, k=3, seed=0):
+    """k Gaussian blobs in d dimensions: an easy classification set."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=3.0, size=(k, d))
+    y = rng.integers(0, k, size=n)
+    return (centers[y] + rng.normal(size=(n, d))).astype(np.float32), y
+
+
+def small_net(backend="numpy", seed=0, **kw):
+    return xpnet.Network([5, 16, 3], activation="tanh", backend=backend, seed=seed, **kw)
+
+
+def test_fit_learns_and_fills_every_history_field():
+    X, y = blobs()
+    net = small_net()
+    history = net.fit(X, y, optimizer=Adam(lr=0.01), epochs=5, batch_size=32,
+                      validation_split=0.2, progress=False)
+    assert isinstance(history, History) and len(history) == 5
+    for row in history.rows:
+        assert all(row[key] is not None for key in row), row
+        assert row["seconds"] > 0 and row["samples_per_second"] > 0 and row["lr"] == 0.01
+    assert history["epoch"] == [1, 2, 3, 4, 5]
+    assert history["loss"][-1] < history["loss"][0]
+    assert history["val_accuracy"][-1] > 0.9
+    loss, accuracy = net.evaluate(X, y)
+    assert accuracy == pytest.approx(net.accuracy(X, y))
+    assert loss == pytest.approx(float(net.loss_and_gradient(X, y)[0]), rel=1e-5)
+    assert set(history.to_dict()) >= {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
+
+
+def test_one_full_batch_epoch_is_one_gradient_step():
+    X, y = blobs(n=50)
+    net, reference = small_net(), small_net()
+    net.fit(X, y, optimizer=SGD(lr=0.5), epochs=1, batch_size=50, shuffle=False,
+            progress=False)
+    _, grad = reference.loss_and_gradient(X, y)
+    reference.theta -= 0.5 * grad
+    np.testing.assert_array_equal(net.theta, reference.theta)
+
+
+def test_partial_last_batch_is_used_or_dropped():
+    X, y = blobs(n=70)
+    kept = small_net().fit(X, y, optimizer="sgd", epochs=1, batch_size=32, progress=False)
+    dropped = small_net().fit(X, y, optimizer="sgd", epochs=1, batch_size=32, drop_last=True,
+                              progress=False)
+    def seen(history):
+        return history.rows[0]["samples_per_second"] * history.rows[0]["seconds"]
+
+    # 70 samples: 32 + 32 + 6 when kept; 64 when the partial batch is dropped
+    assert seen(kept) == pytest.approx(70) and seen(dropped) == pytest.approx(64)
+    net = small_net()
+    net.fit(X, y, optimizer=SGD(lr=0.1), epochs=1, batch_size=32, shuffle=False,
+            drop_last=True, progress=False)
+    reference = small_net()
+    for s in (slice(0, 32), slice(32, 64)):
+        _, grad = reference.loss_and_gradient(X[s], y[s])
+        reference.theta -= 0.1 * grad
+    np.testing.assert_array_equal(net.theta, reference.theta)
+
+
+def test_same_history_on_numpy_and_strict():
+    X, y = blobs(n=200)
+    runs = [small_net(backend=b).fit(X, y, optimizer=Adam(lr=0.01), epochs=3, batch_size=16,
+                                     validation_split=0.25, seed=7, progress=False)
+            for b in ("numpy", make_backend("strict"))]
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(runs[0][key], runs[1][key], rtol=1e-6)
+
+
+def test_resume_ends_with_the_same_theta_as_an_uninterrupted_run(tmp_path):
+    X, y = blobs()
+    options = {"epochs": 4, "batch_size": 20, "validation_split": 0.2, "seed": 3,
+               "progress": False, "early_stopping": EarlyStopping(patience=10)}
+    straight = small_net()
+    full = straight.fit(X, y, optimizer=Adam(lr=0.01), **options)
+
+    path = tmp_path / "run.npz"
+    first = small_net()
+    first.fit(X, y, optimizer=Adam(lr=0.01), checkpoint=path, **(options | {"epochs": 2,
+              "early_stopping": EarlyStopping(patience=10)}))
+    assert (tmp_path / "run.history.json").exists()
+    resumed_net = small_net(seed=99)  # other initial weights: all of them come from the file
+    resumed = resumed_net.fit(X, y, optimizer=Adam(lr=0.01), resume=path,
+                              **(options | {"early_stopping": EarlyStopping(patience=10)}))
+    np.testing.assert_array_equal(resumed_net.theta, straight.theta)
+    assert resumed["loss"] == full["loss"]
+
+
+def test_early_stopping_restores_the_best_epoch():
+    X, y = blobs(n=200)
+    flipped = (y + 1) % 3  # validation labels the training makes ever more wrong
+    best = small_net()
+    best.fit(X, y, optimizer=SGD(lr=0.5), epochs=1, batch_size=200, progress=False)
+    net = small_net()
+    history = net.fit(X, y, optimizer=SGD(lr=0.5), epochs=20, batch_size=200,
+                      validation_data=(X, flipped), progress=False,
+                      early_stopping=EarlyStopping(monitor="val_loss", patience=2))
+    assert history.stopped_early and len(history) == 3
+    assert history["val_loss"][0] == min(history["val_loss"])
+    np.testing.assert_array_equal(net.theta, best.theta)
+
+
+def test_divergence_names_epoch_and_step_and_keeps_finite_weights():
+    X, y = blobs()
+    X *= 1e3
+    net = xpnet.Network([5, 16, 3], activation="relu", backend="numpy")
+    with np.errstate(all="ignore"), pytest.raises(DivergenceError,
+                                                   match=r"epoch 1, step \d+ .*smaller"):
+        net.fit(X, y, optimizer=SGD(lr=1e12), epochs=3, batch_size=10, progress=False)
+    assert np.all(np.isfinite(net.theta))
+
+
+def count_device_reads(monkeypatch):
+    """Count every device -> host conversion of array_api_strict arrays and Backend.to_numpy."""
+    import array_api_strict
+
+    count = {"n": 0}
+    array_class = type(array_api_strict.asarray(0.0))
+    for name in ("__float__", "__int__", "__bool__", "__index__", "__array__", "__complex__"):
+        original = getattr(array_class, name, None)
+        if original is None:
+            continue
+
+        def counted(self, *args, _original=original, **kwargs):
+            count["n"] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(array_class, name, counted)
+    to_numpy = Backend.to_numpy
+
+    def counted_to_numpy(self, a):
+        count["n"] += 1
+        return to_numpy(self, a)
+
+    monkeypatch.setattr(Backend, "to_numpy", counted_to_numpy)
+    return count
+
+
+def test_no_device_read_per_batch(monkeypatch):
+    """The host reads the device a fixed number of times per epoch, however many batches."""
+    strict = make_backend("strict")
+    X, y = blobs(n=400)
+    reads = []
+    for batch_size in (40, 4):  # 10 batches, then 100 batches
+        net = small_net(backend=strict)
+        data = (strict.asarray(X), strict.asarray(y))
+        count = count_device_reads(monkeypatch)
+        net.fit(*data, optimizer=SGD(lr=0.1), epochs=1, batch_size=batch_size, progress=False)
+        reads.append(count["n"])
+        monkeypatch.undo()
+    assert reads[0] == reads[1] and reads[0] <= 20, reads
+
+
+def test_progress_is_silent_when_not_a_terminal_and_with_tqdm_disable(capsys, monkeypatch):
+    X, y = blobs(n=60)
+    small_net().fit(X, y, epochs=1, progress=None)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    small_net().fit(X, y, epochs=1, progress=True)
+    assert capsys.readouterr().err == ""
+    monkeypatch.delenv("TQDM_DISABLE")
+    small_net().fit(X, y, epochs=1, progress=True)
+    assert "epoch" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
+def test_ctrl_c_stops_after_the_batch_and_returns_history(tmp_path):
+    X, y = blobs(n=3000)
+    net = small_net()
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        history = net.fit(X, y, optimizer="sgd", epochs=1000, batch_size=1,
+                          checkpoint=tmp_path / "c.npz", progress=False)
+    finally:
+        timer.cancel()
+    assert history.interrupted and 1 <= len(history) < 1000
+    assert np.all(np.isfinite(net.theta))
+    restored = xpnet.load(tmp_path / "c.npz")
+    np.testing.assert_array_equal(restored.theta, net.theta)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"epochs": -1}, "epochs"),
+        ({"validation_split": 1.5}, "validation_split"),
+        ({"optimizer": "adamax"}, "adam"),
+        ({"batch_size": 500, "drop_last": True}, "no batch"),
+    ],
+)
+def test_bad_fit_options_are_named(options, message):
+    X, y = blobs(n=50)
+    with pytest.raises(ValueError, match=message):
+        small_net().fit(X, y, progress=False, **options)

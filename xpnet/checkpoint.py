@@ -1,0 +1,167 @@
+"""Save and load networks and training state as one ``.npz`` file, safely.
+
+Layout: the array ``theta`` (the flat parameter vector), optional arrays of optimizer state
+under ``optimizer/<name>``, and ``header``: one JSON string with the format name and version,
+the architecture, the optimizer's and schedule's scalar state and the training state (epoch,
+RNG state, history). Files are read with ``allow_pickle=False``, so loading never executes
+code, and written atomically (temporary file, fsync, rename), so a failed save never damages
+the previous checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .backend import Backend, get_backend
+
+FORMAT = "xpnet-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A file that is not a readable xpnet checkpoint of this or an older version."""
+
+
+def _split_arrays(tree, prefix, arrays):
+    """Replace the NumPy arrays in a state dict by {"__array__": key}, collecting them."""
+    if isinstance(tree, dict):
+        return {k: _split_arrays(v, f"{prefix}/{k}", arrays) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return [_split_arrays(v, f"{prefix}/{i}", arrays) for i, v in enumerate(tree)]
+    if isinstance(tree, np.ndarray):
+        arrays[prefix] = tree
+        return {"__array__": prefix}
+    if isinstance(tree, np.generic):
+        return tree.item()
+    return tree
+
+
+def _join_arrays(tree, arrays):
+    """The inverse of :func:`_split_arrays`."""
+    if isinstance(tree, dict):
+        if set(tree) == {"__array__"}:
+            return arrays[tree["__array__"]]
+        return {k: _join_arrays(v, arrays) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_join_arrays(v, arrays) for v in tree]
+    return tree
+
+
+def save(path, net, *, optimizer=None, schedule=None, training: dict | None = None) -> Path:
+    """Write ``net`` (and optionally optimizer, schedule and training state) to ``path``."""
+    import xpnet
+
+    path = Path(path)
+    arrays = {"theta": net.backend.to_numpy(net.theta)}
+    header = {
+        "format": FORMAT, "version": VERSION, "xpnet_version": xpnet.__version__,
+        "network": net.config(),
+        "optimizer": None if optimizer is None else {
+            "name": type(optimizer).__name__,
+            "state": _split_arrays(optimizer.state_dict(), "optimizer", arrays)},
+        "schedule": None if schedule is None else {
+            "name": type(schedule).__name__, "state": schedule.state_dict()},
+        "training": _split_arrays(training or {}, "training", arrays),
+    }
+    arrays["header"] = np.array(json.dumps(header))
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+    return path
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, fsync it, then rename it over
+    ``path``: readers see the old file or the new one, never a half-written one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def read(path) -> tuple[dict, dict]:
+    """(header, arrays) of a checkpoint, checked; arrays are host NumPy arrays."""
+    path = Path(path)
+    what = f"{path} is not a readable xpnet checkpoint"
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, EOFError) as e:
+        raise CheckpointError(f"{what}: the archive is damaged or truncated ({e})") from None
+    except (ValueError, OSError, KeyError) as e:
+        raise CheckpointError(f"{what}: not an .npz archive of plain arrays ({e})") from None
+    if "header" not in arrays or "theta" not in arrays:
+        raise CheckpointError(f"{what}: it has no xpnet header (found {sorted(arrays)})")
+    try:
+        header = json.loads(str(arrays.pop("header")))
+    except ValueError as e:
+        raise CheckpointError(f"{what}: its header is not valid JSON ({e})") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise CheckpointError(f"{what}: its header does not name the format {FORMAT!r}")
+    version = header.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise CheckpointError(
+            f"{path} was written by a newer xpnet (format version {version}); this xpnet reads "
+            f"versions up to {VERSION}: upgrade xpnet (pip install -U xpnet)")
+    return header, arrays
+
+
+def load(path, backend: str | Backend | None = None):
+    """The Network saved at ``path``, on ``backend`` (any backend, whatever it was saved on)."""
+    return restore(read(path), backend)[0]
+
+
+def restore(checkpoint: tuple[dict, dict], backend=None):
+    """(network, header, arrays) from :func:`read`'s result, the network's theta checked."""
+    from .network import Network
+
+    header, arrays = checkpoint
+    try:
+        net = Network(**header["network"], backend=get_backend(backend), seed=None)
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"the checkpoint's architecture is invalid: {e}") from None
+    check_theta(arrays["theta"], net)
+    net.set_theta(arrays["theta"])
+    return net, header, arrays
+
+
+def check_theta(theta: np.ndarray, net) -> None:
+    """Raise CheckpointError unless ``theta`` fits ``net``'s architecture."""
+    if theta.shape != (net.num_params,) or not np.issubdtype(theta.dtype, np.floating):
+        raise CheckpointError(
+            f"the checkpoint's theta has shape {theta.shape} and dtype {theta.dtype}, but the "
+            f"architecture {net.sizes} needs ({net.num_params},) floats: the file is damaged")
+
+
+def training_state(header: dict, arrays: dict) -> dict:
+    """The training state stored in a checkpoint (epoch, RNG, history, ...), arrays as NumPy."""
+    return _join_arrays(header.get("training", {}), arrays)
+
+
+def optimizer_state(header: dict, arrays: dict) -> dict | None:
+    """The optimizer's state dict stored in a checkpoint (arrays as NumPy), or None."""
+    stored = header.get("optimizer")
+    return None if stored is None else _join_arrays(stored["state"], arrays)
