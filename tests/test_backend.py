@@ -76,3 +76,21 @@ def test_generic_modules_never_import_numpy_or_cupy(module):
             names = [node.module]
         for name in names:
             assert name.split(".")[0] not in ("numpy", "cupy"), f"{module}.py imports {name}"
+
+
+def test_blocked_numpy_update_is_bitwise_the_plain_update():
+    """NumPy runs optimizer updates block by block (a cache optimisation): same bits."""
+    from xpnet.backend import UPDATE_BLOCK, from_namespace
+    from xpnet.optim import _adam_update
+
+    n = 3 * UPDATE_BLOCK + 123  # several blocks and a partial one
+    grads = np.random.default_rng(1).normal(size=(3, n)).astype(np.float32)
+    results = []
+    for backend in (get_backend("numpy"), from_namespace(np, name="numpy-unblocked")):
+        update = backend.fuse_update(_adam_update, decay=True, decoupled=False, amsgrad=False)
+        theta, m, v = (np.ones(n, np.float32) for _ in range(3))
+        for g in grads:
+            update(theta, g, m, v, None, 0.1, 0.01, 1.0, 0.9, 0.1, 0.999, 0.001, 0.5, 1e-8)
+        results.append(theta)
+    np.testing.assert_array_equal(results[0], results[1])
+    assert not np.array_equal(results[0], np.ones(n, np.float32))

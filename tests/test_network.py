@@ -43,7 +43,7 @@ def problem(rng, n=6, sizes=SIZES):
 
 
 @pytest.mark.parametrize("backend_name", ["numpy", "strict"])
-@pytest.mark.parametrize(("hidden", "output_loss"), itertools.product(HIDDEN, OUTPUT_LOSS))
+@pytest.mark.parametrize(("hidden", "output_loss"), list(itertools.product(HIDDEN, OUTPUT_LOSS)))
 def test_gradient_matches_central_differences(backend_name, hidden, output_loss, rng):
     from conftest import make_backend
 

@@ -17,6 +17,9 @@ class Activation:
     """
 
     name = ""
+    #: whether forward and backward are elementwise expressions that CuPy can fuse into one
+    #: kernel each (softmax has row reductions; the identity has nothing to fuse)
+    fusable = True
 
     def forward(self, xp, z):
         raise NotImplementedError
@@ -101,6 +104,7 @@ class Identity(Activation):
     """g(z) = z; g'(z) = 1 (a linear output for regression)."""
 
     name = "identity"
+    fusable = False
 
     def forward(self, xp, z):
         return z
@@ -120,6 +124,7 @@ class Softmax(Activation):
     """
 
     name = "softmax"
+    fusable = False
 
     def forward(self, xp, z):
         e = xp.exp(z - xp.max(z, axis=1, keepdims=True))

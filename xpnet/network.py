@@ -28,6 +28,7 @@ an optimizer updates every layer in one vectorized pass over theta.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -81,6 +82,11 @@ class Network:
         self.seed = seed
         self.backend = get_backend(backend)
         self.xp = self.backend.xp
+        # g and dC/dz = dC/da * g'(z) of each layer l = 1..L at index l-1: one fused kernel
+        # each on CuPy for the elementwise activations, the same functions called plainly elsewhere
+        layers = [self.hidden] * (len(self.sizes) - 2) + [self.output]
+        self._g = [self._compiled(g.forward, g) for g in layers]
+        self._g_backward = [self._compiled(g.backward, g) for g in layers]
         self.theta = self.backend.zeros(self.num_params, dtype)
         self.grad = self.backend.zeros(self.num_params, dtype)
         self.weights, self.biases = self._views(self.theta)
@@ -107,6 +113,11 @@ class Network:
             biases.append(flat[offset:offset + n_out])
             offset += n_out
         return weights, biases
+
+    def _compiled(self, fn, activation):
+        if activation.fusable:
+            return self.backend.fuse(fn)
+        return functools.partial(fn, self.xp)
 
     def initial_theta(self, seed: int | None):
         """Draw theta on the host (NumPy's Generator, float64, then cast to the dtype).
@@ -146,14 +157,12 @@ class Network:
     # -- forward and backward -------------------------------------------------------------
     def _feedforward(self, X):
         """z_l and a_l of every layer for a batch X (rows are samples); a_0 = X."""
-        xp = self.xp
         zs, activations = [], [X]
-        for l, (W, b) in enumerate(zip(self.weights, self.biases), start=1):
+        for W, b, g in zip(self.weights, self.biases, self._g):
             z = activations[-1] @ W.T  # Z_l = A_{l-1} W_l^T + b_l
             z += b
-            g = self.output if l == self.num_layers else self.hidden
             zs.append(z)
-            activations.append(g.forward(xp, z))  # A_l = g(Z_l)
+            activations.append(g(z))  # A_l = g(Z_l)
         return zs, activations
 
     def _backprop(self, X, Y):
@@ -170,11 +179,11 @@ class Network:
         for l in range(L, 0, -1):  # l = L, L-1, ..., 1; layer l's arrays sit at index l-1
             # dC/dW_l = delta_l a_{l-1}^T  ->  dL/dW_l = D_l^T A_{l-1}, summed over the batch
             self.backend.matmul_into(delta.T, activations[l - 1], self.weight_grads[l - 1])
-            self.bias_grads[l - 1][...] = xp.sum(delta, axis=0)  # dC/db_l = delta_l
+            self.backend.sum_rows_into(delta, self.bias_grads[l - 1])  # dC/db_l = delta_l
             if l > 1:
                 # delta_{l-1} = (W_l^T delta_l) * g'(z_{l-1})  ->  D_{l-1} = (D_l W_l) * g'
-                delta = self.hidden.backward(
-                    xp, zs[l - 2], activations[l - 1], delta @ self.weights[l - 1])
+                delta = self._g_backward[l - 2](zs[l - 2], activations[l - 1],
+                                                delta @ self.weights[l - 1])
         return loss, activations[-1]
 
     def forward(self, X):

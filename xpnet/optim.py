@@ -149,8 +149,9 @@ class Optimizer:
         key = (clipping, *sorted(variant.items()))
         if key not in self._kernels:
             rule = type(self).update_rule
-            self._kernels[key] = (self._backend.fuse(_with_clipped_grad, rule=rule, **variant)
-                                  if clipping else self._backend.fuse(rule, **variant))
+            self._kernels[key] = (
+                self._backend.fuse_update(_with_clipped_grad, rule=rule, **variant)
+                if clipping else self._backend.fuse_update(rule, **variant))
         return self._kernels[key]
 
     # -- what a subclass provides -----------------------------------------------------------

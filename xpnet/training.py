@@ -145,13 +145,13 @@ class _Data:
 
 def _hits(xp, output, labels):
     """The number of rows whose argmax is the label, as a device scalar."""
-    return xp.sum(xp.astype(xp.argmax(output, axis=1) == labels, output.dtype))
+    return xp.count_nonzero(xp.argmax(output, axis=1) == labels)
 
 
 def _evaluate(net, data: _Data, batch_size: int):
     """Mean loss and accuracy of ``data``, computed in batches on the device; one sync."""
     xp = net.xp
-    loss_sum = hits = 0.0
+    loss_sum = hits = 0
     for start in range(0, data.n, batch_size):
         stop = min(start + batch_size, data.n)
         zs, activations = net._feedforward(data.X[start:stop, ...])
@@ -284,8 +284,8 @@ class _Loop:
             self.optimizer.lr = self.schedule.lr_at(epoch)
         order = self.rng.permutation(train.n) if shuffle else range(train.n)
         order = backend.asarray(order)  # the one host -> device transfer of the epoch
-        batch_losses = backend.zeros(n_batches, net.dtype)  # loss x batch size, per batch
-        hits = backend.zeros((), net.dtype)
+        batch_losses = backend.zeros(n_batches, net.dtype)  # the mean loss of each batch
+        hits = xp.zeros_like(train.labels[0])
         self.snapshot[...] = net.theta
         start = time.perf_counter()
         next_sync, steps = start + SYNC_SECONDS, 0
@@ -296,7 +296,7 @@ class _Loop:
                 X, Y = xp.take(train.X, idx, axis=0), xp.take(train.Y, idx, axis=0)
                 loss, output = net._backprop(X, Y)
                 self.optimizer.step(net.theta, net.grad)
-                batch_losses[step] = loss * X.shape[0]
+                batch_losses[step] = loss
                 hits += _hits(xp, output, xp.take(train.labels, idx, axis=0))
                 steps = step + 1
                 if interrupt["stop"]:
@@ -305,7 +305,7 @@ class _Loop:
                     self._check_finite(batch_losses, epoch, steps, n_batches)
                     seen = min(steps * batch_size, train.n)
                     bar.update(steps - bar.n)
-                    bar.set_postfix(loss=float(xp.sum(batch_losses)) / seen,
+                    bar.set_postfix(loss=self._mean_loss(batch_losses, steps, batch_size, seen),
                                     acc=float(hits) / seen, refresh=False)
                     next_sync = time.perf_counter() + SYNC_SECONDS
             self._check_finite(batch_losses, epoch, steps, n_batches)
@@ -313,10 +313,17 @@ class _Loop:
         backend.synchronize()
         seconds = time.perf_counter() - start
         seen = min(steps * batch_size, train.n)
-        return {"epoch": epoch + 1, "loss": float(xp.sum(batch_losses)) / seen,
+        return {"epoch": epoch + 1, "loss": self._mean_loss(batch_losses, steps, batch_size, seen),
                 "accuracy": float(hits) / seen, "val_loss": None, "val_accuracy": None,
                 "lr": float(self.optimizer.lr), "seconds": seconds,
                 "samples_per_second": seen / seconds if seconds > 0 else math.inf}
+
+    def _mean_loss(self, batch_losses, steps, batch_size, seen) -> float:
+        """The mean loss over the samples seen, from the mean of each batch: every batch has
+        batch_size samples but the last one, which has the rest."""
+        full = float(self.net.xp.sum(batch_losses[:steps - 1]))
+        last = float(batch_losses[steps - 1])
+        return (full * batch_size + last * (seen - (steps - 1) * batch_size)) / seen
 
     def _check_finite(self, batch_losses, epoch, steps, n_batches):
         """Raise DivergenceError, with theta back at its last finite value, if a loss so far
