@@ -16,6 +16,7 @@ Choosing a backend::
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -164,6 +165,22 @@ class Backend:
             return None
 
         return blocked
+
+    @contextlib.contextmanager
+    def cpu_threads(self, threads: int | None):
+        """Within the block NumPy's BLAS uses ``threads`` threads (None: leave it as it is).
+
+        Small matrix products gain nothing from a second thread and lose much when another
+        process holds that core, so the training loop chooses per workload (see
+        ``training.choose_threads``). A no-op for GPU backends.
+        """
+        if threads is None or self.name != "numpy":
+            yield
+            return
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=int(threads), user_api="blas"):
+            yield
 
     def host_rng(self, seed):
         """A host ``numpy.random.Generator``: one seed gives the same numbers on every backend."""
