@@ -272,3 +272,19 @@ def from_namespace(xp, *, name: str | None = None, device=None, host_device=None
     """A Backend over any array API namespace, e.g. ``array_api_strict`` on a non-default
     device (used by the tests to prove the generic code never leaves the namespace)."""
     return Backend(name or getattr(xp, "__name__", "array_api"), xp, device, host_device)
+
+
+def gpu_description() -> str | None:
+    """The CUDA device the cupy backend computes on (name, memory, CuPy and CUDA runtime
+    versions), or None where that backend cannot run (:func:`cupy_unavailable_reason` says why)."""
+    found = _cupy_backend_or_reason()
+    if isinstance(found, str):
+        return None
+    cupy = found.xp
+    device = cupy.cuda.Device()
+    name = cupy.cuda.runtime.getDeviceProperties(device.id)["name"]
+    free, total = device.mem_info
+    runtime = cupy.cuda.runtime.runtimeGetVersion()
+    return (f"{name.decode() if isinstance(name, bytes) else name} (device {device.id}), "
+            f"{total / 2**30:.1f} GiB ({free / 2**30:.1f} GiB free); CuPy {cupy.__version__}, "
+            f"CUDA runtime {runtime // 1000}.{runtime % 1000 // 10}")

@@ -1,0 +1,227 @@
+"""The xpnet command end to end: training on real MNIST (the CI training check: one epoch of
+784-100-10 reaches >= 90% test accuracy), evaluate, plot, info, download, and one clear line
+with exit status 2, never a traceback, for every bad option value or missing data.
+
+Downloads only ever go to a closed port on 127.0.0.1. The real-MNIST tests read
+../shared/data/mnist (or $XPNET_DATA_DIR/mnist) and fail instead of skipping in CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, mnist_dir
+
+from xpnet import cli, datasets
+from xpnet.backend import cupy_unavailable_reason
+
+ACCURACY = re.compile(r"accuracy (\d+\.\d+)%")
+
+
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens: every download from it fails at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/"
+
+
+@pytest.fixture(autouse=True)
+def offline(tmp_path, monkeypatch):
+    """An empty cache, no $XPNET_DATA_DIR, and every known mirror replaced by a closed port."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("XPNET_DATA_DIR", raising=False)
+    monkeypatch.setattr(datasets, "MIRRORS", {name: (closed_port_url(),)
+                                              for name in datasets.DATASETS})
+
+
+@pytest.fixture(scope="module")
+def mnist() -> Path:
+    path = mnist_dir()
+    if path is None:
+        where = "../shared/data/mnist/ or $XPNET_DATA_DIR/mnist/"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must provide the real MNIST files in {where}")
+        pytest.skip(f"real MNIST files not found in {where}")
+    return path
+
+
+def xpnet(capsys, *argv) -> tuple[int, str, str]:
+    """Run ``xpnet ARGV`` in this process: (exit status, stdout, stderr)."""
+    try:
+        status = cli.main([str(arg) for arg in argv])
+    except SystemExit as exit_:  # argparse's own errors and --help
+        status = exit_.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def python_m_xpnet(*argv, **env) -> subprocess.CompletedProcess:
+    """Run ``python -m xpnet ARGV`` in a fresh process, as a user would."""
+    return subprocess.run([sys.executable, "-m", "xpnet", *map(str, argv)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "XPNET_BACKEND": "numpy", **env})
+
+
+def test_python_m_xpnet_help():
+    result = python_m_xpnet("--help")
+    assert result.returncode == 0
+    assert all(command in result.stdout for command in
+               ("train", "evaluate", "plot", "info", "download"))
+
+
+# -- the training check and the files it writes ----------------------------------------------
+@pytest.fixture(scope="module")
+def run(mnist, tmp_path_factory):
+    """One epoch of 784-100-10 with the other defaults, by `python -m xpnet train`."""
+    folder = tmp_path_factory.mktemp("run")
+    result = python_m_xpnet("train", "--layers", "784,100,10", "--epochs", 1, "--data-dir",
+                            mnist, "--no-download", "--save", folder / "model.npz",
+                            "--history", folder / "history.json")
+    assert result.returncode == 0, result.stderr
+    return folder, result
+
+
+def test_one_epoch_of_784_100_10_reaches_90_percent(run):
+    _, result = run
+    assert "Traceback" not in result.stderr
+    assert re.search(r"epoch 1/1: loss=.*val_accuracy=", result.stderr)  # fit's epoch line
+    accuracy = float(ACCURACY.search(result.stdout).group(1))
+    assert accuracy >= 90.0, result.stdout
+
+
+def test_evaluate_reports_what_train_reported_and_the_confusion_matrix(run, mnist, capsys):
+    folder, trained = run
+    status, out, err = xpnet(capsys, "evaluate", folder / "model.npz", "--data-dir", mnist,
+                             "--no-download", "--backend", "numpy")
+    assert status == 0, err
+    accuracy = ACCURACY.search(out).group(1)
+    assert accuracy == ACCURACY.search(trained.stdout).group(1)
+    rows = [line.split() for line in out.splitlines() if re.fullmatch(r"\s*\d+(\s+\d+){10}",
+                                                                      line)]
+    counts = [[int(n) for n in row[1:]] for row in rows]
+    assert [int(row[0]) for row in rows] == list(range(10))
+    assert sum(map(sum, counts)) == 10_000
+    assert f"{sum(counts[i][i] for i in range(10)) / 100:.2f}" == accuracy
+
+
+def test_plot_writes_the_learning_curves(run, capsys):
+    folder, _ = run
+    history = json.loads((folder / "history.json").read_text())
+    assert len(history["val_loss"]) == 1 and 0.9 <= history["test_accuracy"] <= 1
+    status, out, err = xpnet(capsys, "plot", folder / "history.json", "-o", folder / "c.png")
+    assert status == 0, err
+    assert (folder / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_resume_continues_the_saved_run(run, mnist, tmp_path, capsys):
+    folder, _ = run
+    checkpoint = tmp_path / "model.npz"
+    checkpoint.write_bytes((folder / "model.npz").read_bytes())
+    status, out, err = xpnet(capsys, "train", "--layers", "784,100,10", "--epochs", 2,
+                             "--data-dir", mnist, "--no-progress", "--resume", checkpoint,
+                             "--history", tmp_path / "h.json")
+    assert status == 0, err
+    assert "resumed from" in err and "epoch 2/2" in err and "epoch 1/2" not in err
+    assert json.loads((tmp_path / "h.json").read_text())["epoch"] == [1, 2]
+
+
+def test_early_stopping_saves_the_weights_it_restores(mnist, tmp_path, capsys):
+    # 100 training images overfit within a few epochs, so the validation loss turns up
+    model = tmp_path / "model.npz"
+    status, out, err = xpnet(capsys, "train", "--layers", "784,100,10", "--validation",
+                             59_900, "--epochs", 20, "--lr", 0.01, "--early-stopping", 2,
+                             "--data-dir", mnist, "--no-progress", "--save", model)
+    assert status == 0, err
+    assert "restored the weights of epoch" in err
+    status, evaluated, _ = xpnet(capsys, "evaluate", model, "--data-dir", mnist)
+    assert ACCURACY.search(evaluated).group(1) == ACCURACY.search(out).group(1)
+
+
+# -- the other commands --------------------------------------------------------------------
+def test_info_names_versions_backends_and_blas(capsys):
+    status, out, _ = xpnet(capsys, "info")
+    assert status == 0
+    assert "xpnet 0." in out and "numpy 2." in out and "BLAS: " in out
+    reason = cupy_unavailable_reason()
+    assert ("cupy works" if reason is None else reason) in out
+
+
+def test_plot_without_matplotlib_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    history = tmp_path / "h.json"
+    history.write_text(json.dumps({"epoch": [1], "loss": [0.5], "accuracy": [0.9]}))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+    status, _, err = xpnet(capsys, "plot", history)
+    assert status == 2 and 'pip install "xpnet[plot]"' in err
+
+
+def test_plot_rejects_a_file_that_is_not_a_history(tmp_path, capsys):
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"loss": [1.0]}))
+    status, _, err = xpnet(capsys, "plot", other)
+    assert status == 2 and "not a training history" in err
+
+
+@pytest.mark.parametrize("no_download", [False, True])
+def test_missing_data_is_one_clear_error(tmp_path, capsys, no_download):
+    options = ["--no-download"] if no_download else ["--mirror", closed_port_url()]
+    status, _, err = xpnet(capsys, "train", "--data-dir", tmp_path / "empty", "--no-progress",
+                           *options)
+    assert status == 2
+    assert err.startswith("xpnet: error: MNIST not found") and "--data-dir" in err
+    assert ("not allowed" if no_download else "127.0.0.1") in err
+    assert "Traceback" not in err
+
+
+def test_download_failure_lists_the_mirror_tried(tmp_path, capsys):
+    url = closed_port_url()
+    status, _, err = xpnet(capsys, "download", "mnist", "--data-dir", tmp_path, "--mirror", url,
+                           "--no-progress")
+    assert status == 2 and "MNIST not found" in err and url in err
+
+
+# -- bad option values ---------------------------------------------------------------------
+BAD_OPTIONS = [
+    (["train", "--layers", "784,0,10"], "layer sizes must be positive"),
+    (["train", "--layers", "784,x,10"], "comma-separated widths"),
+    (["train", "--layers", "100,10"], "first layer must have 784"),
+    (["train", "--optimizer", "adamx"], "invalid choice: 'adamx'"),
+    (["train", "--lr", "-1"], "lr must be >= 0"),
+    (["train", "--optimizer", "sgd", "--betas", "0.9,0.99"], "--betas does not apply"),
+    (["train", "--betas", "0.9"], "two numbers"),
+    (["train", "--epochs", "0"], "must be at least 1"),
+    (["train", "--schedule", "linear"], "invalid choice: 'linear'"),
+    (["train", "--output", "sigmoid", "--loss", "softmax_cross_entropy"], "output activation"),
+    (["evaluate", "missing.npz"], "missing.npz: No such file"),
+    (["download", "cifar"], "unknown dataset 'cifar'"),
+    pytest.param(["train", "--backend", "cupy"], "backend 'cupy' is unavailable",
+                 marks=pytest.mark.skipif(cupy_unavailable_reason() is None,
+                                          reason="CuPy works here")),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_OPTIONS)
+def test_bad_option_values_exit_2_with_a_clear_message(argv, message, capsys):
+    status, _, err = xpnet(capsys, *argv)
+    assert status == 2
+    assert "error: " in err and message in err and "Traceback" not in err
+
+
+def test_a_checkpoint_that_is_not_one_is_refused(tmp_path, capsys):
+    fake = tmp_path / "model.npz"
+    fake.write_text("not an archive")
+    status, _, err = xpnet(capsys, "evaluate", fake)
+    assert status == 2 and "not a readable xpnet checkpoint" in err
+
+
+def test_errors_in_a_real_process_are_one_line_without_traceback():
+    result = python_m_xpnet("train", "--lr", "-1")
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("xpnet: error: lr must be >= 0")

@@ -1,0 +1,419 @@
+"""The ``xpnet`` command (also ``python -m xpnet``): train, evaluate, plot, info, download.
+
+Plain ``xpnet train`` runs the defaults chosen by measurement on a 2-core CPU (docs/results.md):
+a 784-512-256-10 ReLU network with softmax cross-entropy, Adam (lr 0.001) with a cosine
+schedule, 10 epochs of batches of 128, trained on 50,000 MNIST images with the last 10,000
+held out for validation (Nielsen's split). The lecture's network is::
+
+    xpnet train --layers 784,30,10 --activation sigmoid --output sigmoid --loss quadratic \\
+        --optimizer sgd --lr 3.0 --batch-size 10 --epochs 30
+
+Every bad option value, missing file or unusable backend ends with ``xpnet: error: ...`` on
+stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, checkpoint, datasets, optim, schedules
+from .activations import HIDDEN, OUTPUT
+from .backend import (
+    BACKEND_NAMES,
+    BackendUnavailable,
+    cupy_unavailable_reason,
+    get_backend,
+    gpu_description,
+)
+from .losses import LOSSES
+from .network import INITS, Network
+from .training import DivergenceError, EarlyStopping
+
+log = logging.getLogger("xpnet")
+
+#: MNIST and Fashion-MNIST: 28x28 pixels in, 10 classes out
+INPUTS, CLASSES = 784, 10
+USAGE_ERROR = 2
+
+#: the optimizer options, named as the hyperparameters they set (PyTorch's names)
+HYPERPARAMETERS = {
+    "lr": (float, "learning rate (default: the optimizer's, PyTorch's: adam 0.001)"),
+    "momentum": (float, "momentum coefficient of sgd, momentum, nesterov, rmsprop and the "
+                        "lecture_* forms (default: 0.9 for momentum and nesterov)"),
+    "betas": (None, "adam/adamw: the two decay rates B1,B2 (default: 0.9,0.999)"),
+    "eps": (float, "adagrad/rmsprop/adam/adamw: the term added to the denominator"),
+    "alpha": (float, "rmsprop: the decay rate of the squared-gradient average (default: 0.99)"),
+    "weight_decay": (float, "L2 penalty (adamw: decoupled; default: 0, adamw 0.01)"),
+    "clip_norm": (float, "scale each gradient down to at most this Euclidean norm"),
+}
+
+#: a schedule's arguments beyond lr, derived from the number of epochs of the run
+SCHEDULE_ARGUMENTS = {
+    schedules.Constant: lambda epochs: {},
+    schedules.StepDecay: lambda epochs: {"step_size": max(1, epochs // 3)},  # /10 each third
+    schedules.Exponential: lambda epochs: {"gamma": 0.01 ** (1 / epochs)},  # /100 over the run
+    schedules.CosineAnnealing: lambda epochs: {"t_max": epochs},
+    schedules.InverseScaling: lambda epochs: {},
+    schedules.ReduceOnPlateau: lambda epochs: {"patience": max(1, epochs // 10)},
+}
+
+
+# -- option types ---------------------------------------------------------------------------------
+def _int_at_least(lower: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < lower:
+            raise argparse.ArgumentTypeError(f"must be at least {lower}, got {value}")
+        return value
+
+    return parse
+
+
+def _layer_sizes(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated widths such as {INPUTS},100,{CLASSES}, got {text!r}"
+        ) from None
+
+
+def _betas(text: str) -> tuple[float, float]:
+    try:
+        beta1, beta2 = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two numbers B1,B2 such as 0.9,0.999, "
+                                         f"got {text!r}") from None
+    return beta1, beta2
+
+
+# -- the parser -----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xpnet", description="Fully-connected neural networks on NumPy or CuPy: train "
+        "and evaluate them on MNIST and Fashion-MNIST.")
+    parser.add_argument("--version", action="version", version=f"xpnet {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a network",
+                                description="Train a network and report its test accuracy.")
+    _add_data_options(train, load=True)
+    net = train.add_argument_group("network")
+    net.add_argument("--layers", type=_layer_sizes, default=[INPUTS, 512, 256, CLASSES],
+                     metavar=f"{INPUTS},...,{CLASSES}", help="layer widths, input first "
+                     f"(default: {INPUTS},512,256,{CLASSES})")
+    net.add_argument("--activation", choices=sorted(HIDDEN), default="relu",
+                     help="hidden activation (default: %(default)s)")
+    net.add_argument("--output", choices=sorted(OUTPUT), default="softmax",
+                     help="output activation (default: %(default)s)")
+    net.add_argument("--loss", choices=sorted(LOSSES),
+                     help="default: the output's own (softmax: softmax_cross_entropy)")
+    net.add_argument("--init", choices=INITS, default="auto", help="initial weights (auto: "
+                     "he for ReLU, N(0, 1/n_in) otherwise)")
+    opt = train.add_argument_group("optimizer")
+    opt.add_argument("--optimizer", choices=list(optim.OPTIMIZERS), default="adam",
+                     help="default: %(default)s")
+    for name, (kind, text) in HYPERPARAMETERS.items():
+        opt.add_argument(_flag(name), type=kind or _betas, help=text)
+    opt.add_argument("--schedule", choices=list(schedules.SCHEDULES), default="cosine",
+                     help="learning rate per epoch, spread over --epochs (default: %(default)s)")
+    run = train.add_argument_group("run")
+    run.add_argument("--epochs", type=_int_at_least(1), default=10, help="default: %(default)s")
+    run.add_argument("--batch-size", type=_int_at_least(1), default=128,
+                     help="default: %(default)s")
+    run.add_argument("--validation", type=_int_at_least(0), default=10_000, metavar="N",
+                     help="hold out the last N training images for validation "
+                     "(default: %(default)s, Nielsen's split; 0: train on all)")
+    run.add_argument("--early-stopping", type=_int_at_least(1), metavar="PATIENCE",
+                     help="stop after PATIENCE epochs without a better validation loss, "
+                     "keeping the best weights")
+    run.add_argument("--seed", type=int, default=0, help="seed of the initial weights and "
+                     "the shuffling (default: %(default)s)")
+    run.add_argument("--threads", type=_int_at_least(1),
+                     help="BLAS threads on the CPU (default: $XPNET_NUM_THREADS, else chosen "
+                     "per network size)")
+    files = train.add_argument_group("files")
+    files.add_argument("--save", type=Path, metavar="PATH",
+                       help="write a checkpoint (.npz) after every epoch")
+    files.add_argument("--resume", type=Path, metavar="PATH", help="continue the run saved in "
+                       "PATH, given the same options (it keeps saving there unless --save)")
+    files.add_argument("--history", type=Path, metavar="PATH",
+                       help="write the per-epoch history and the test result as JSON")
+    train.set_defaults(run=cmd_train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="test a saved network",
+        description="Test loss, accuracy and confusion matrix of a saved network.")
+    _add_data_options(evaluate, load=True)
+    evaluate.add_argument("model", type=Path, metavar="MODEL", help="a .npz from --save")
+    evaluate.add_argument("--batch-size", type=_int_at_least(1), default=1024,
+                          help="default: %(default)s")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    plot = commands.add_parser("plot", help="draw learning curves",
+                               description="Draw loss and accuracy per epoch as a PNG.")
+    plot.add_argument("history", type=Path, metavar="HISTORY.json",
+                      help="a history from train --history")
+    plot.add_argument("-o", "--output", type=Path, metavar="PNG",
+                      help="default: HISTORY with the suffix .png")
+    plot.set_defaults(run=cmd_plot)
+
+    info = commands.add_parser("info", help="versions, backends, GPU and BLAS",
+                               description="Versions, usable backends, GPU and BLAS.")
+    info.set_defaults(run=cmd_info)
+
+    download = commands.add_parser(
+        "download", help="download datasets",
+        description="Download and verify datasets into the cache (or --data-dir).")
+    _add_data_options(download, load=False)
+    # no choices=: argparse (< 3.12) rejects an empty "*" list against them; download() checks
+    download.add_argument("datasets", nargs="*", metavar="DATASET",
+                          help=f"{' or '.join(datasets.DATASETS)} (default: both)")
+    download.set_defaults(run=cmd_download)
+    return parser
+
+
+def _add_data_options(parser: argparse.ArgumentParser, *, load: bool) -> None:
+    """Where the data come from; with ``load``, also which dataset and on which backend."""
+    group = parser.add_argument_group("data")
+    if load:
+        group.add_argument("--dataset", choices=datasets.DATASETS, default="mnist",
+                           help="default: %(default)s")
+    group.add_argument("--data-dir", type=Path, metavar="DIR", help=(
+        "folder holding the IDX files (or DIR/<dataset>/); default: $XPNET_DATA_DIR/<dataset>, "
+        "the cache, system folders" if load else "download into DIR/<dataset>/ (default: the "
+        "cache, ~/.cache/xpnet/<dataset>/)"))
+    group.add_argument("--mirror", action="append", metavar="URL", help="base URL to download "
+                       "from instead of the known mirrors (repeat for several)")
+    if load:
+        group.add_argument("--no-download", action="store_true",
+                           help="fail instead of downloading missing data")
+        group.add_argument("--backend", choices=BACKEND_NAMES,
+                           help="default: $XPNET_BACKEND, else auto (CuPy if it works here)")
+    group.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+# -- commands -------------------------------------------------------------------------------------
+def cmd_train(args) -> None:
+    started = time.perf_counter()
+    sizes = args.layers
+    if sizes[0] != INPUTS or sizes[-1] != CLASSES:
+        raise ValueError(f"--layers {','.join(map(str, sizes))}: the first layer must have "
+                         f"{INPUTS} neurons (28x28 pixels) and the last {CLASSES} (the classes)")
+    net = Network(sizes, activation=args.activation, output=args.output, loss=args.loss,
+                  init=args.init, backend=args.backend, seed=args.seed)
+    optimizer = _optimizer(args)
+    schedule_class = schedules.SCHEDULES[args.schedule]
+    schedule = schedules.get_schedule(args.schedule, lr=optimizer.lr,
+                                      **SCHEDULE_ARGUMENTS[schedule_class](args.epochs))
+    stopping = EarlyStopping(patience=args.early_stopping) if args.early_stopping else None
+    train, validation, test = _load(args, validation=args.validation)
+    log.info("%s: %s training, %s validation, %s test images", datasets.TITLES[args.dataset],
+             f"{len(train[1]):,}", f"{len(validation[1]) if validation else 0:,}",
+             f"{len(test[1]):,}")
+    log.info("%r\n%r with %r\n%d epochs of batches of %d", net, optimizer, schedule,
+             args.epochs, args.batch_size)
+    save_to = args.save or args.resume
+    # NumPy's overflow warnings would only repeat what DivergenceError says, without the step
+    with np.errstate(over="ignore", invalid="ignore"):
+        history = net.fit(*train, optimizer=optimizer, epochs=args.epochs,
+                          batch_size=args.batch_size, validation_data=validation,
+                          seed=args.seed, schedule=schedule, early_stopping=stopping,
+                          progress=False if args.no_progress else None, checkpoint=save_to,
+                          resume=args.resume, threads=args.threads)
+    if save_to and stopping and stopping.best_epoch + 1 != len(history):  # fit restored them
+        _save_restored_weights(save_to, net, optimizer, schedule)
+    test_loss, test_accuracy = net.evaluate(*test)
+    epochs = f"{len(history)} epoch{'s' if len(history) != 1 else ''}"
+    print(f"test accuracy {100 * test_accuracy:.2f}% (loss {test_loss:.4f}) on the "
+          f"{len(test[1]):,} {datasets.TITLES[args.dataset]} test images; {epochs} in "
+          f"{sum(history['seconds']):.1f} s, {time.perf_counter() - started:.1f} s in total")
+    if history.interrupted:
+        print(f"interrupted after epoch {history['epoch'][-1]}")
+    if save_to:
+        print(f"saved to {save_to}: `xpnet evaluate {save_to}` tests it, `xpnet train "
+              f"--resume {save_to}` (with the same options) continues")
+    if args.history:
+        _write_history(args.history, history, test_loss, test_accuracy)
+        print(f"history written to {args.history}: `xpnet plot {args.history}` draws it")
+
+
+def _optimizer(args) -> optim.Optimizer:
+    """The optimizer named by --optimizer with the hyperparameter options given."""
+    cls, _ = optim.OPTIMIZERS[args.optimizer]
+    # the lecture's forms call the momentum coefficient gamma
+    renamed = {"momentum": "gamma"} if "gamma" in cls.hyperparameters else {}
+    accepted = [name for name in HYPERPARAMETERS
+                if renamed.get(name, name) in cls.hyperparameters]
+    given = {name: getattr(args, name) for name in HYPERPARAMETERS
+             if getattr(args, name) is not None}
+    for name in given:
+        if name not in accepted:
+            raise ValueError(f"{_flag(name)} does not apply to --optimizer {args.optimizer}, "
+                             f"which takes {', '.join(map(_flag, accepted))}")
+    return optim.get_optimizer(args.optimizer,
+                               **{renamed.get(name, name): value for name, value in given.items()})
+
+
+def _flag(name: str) -> str:
+    return f"--{name.replace('_', '-')}"
+
+
+def _load(args, validation: int = 0):
+    """(train, validation or None, test) of --dataset, each an (X, y) pair of host arrays."""
+    parts = datasets.load(args.dataset, data_dir=args.data_dir, validation=validation,
+                          download=not args.no_download, mirrors=args.mirror,
+                          progress=False if args.no_progress else None)
+    return parts if validation else (parts[0], None, parts[1])
+
+
+def _save_restored_weights(path, net, optimizer, schedule) -> None:
+    """Early stopping gave the network an earlier epoch's weights: put them into the last
+    checkpoint, keeping its training state, so that `evaluate` tests what `train` reported."""
+    header, arrays = checkpoint.read(path)
+    checkpoint.save(path, net, optimizer=optimizer, schedule=schedule,
+                    training=checkpoint.training_state(header, arrays))
+
+
+def _write_history(path: Path, history, test_loss: float, test_accuracy: float) -> None:
+    columns = {**history.to_dict(), "test_loss": test_loss, "test_accuracy": test_accuracy}
+    text = json.dumps(columns, indent=1).encode()
+    checkpoint.atomic_write(path, lambda f: f.write(text))
+
+
+def cmd_evaluate(args) -> None:
+    net = checkpoint.load(args.model, backend=args.backend)
+    _, _, (X, y) = _load(args)
+    loss, accuracy = net.evaluate(X, y, batch_size=args.batch_size)
+    counts = confusion_matrix(net, X, y, args.batch_size)
+    print(f"{net}\n{datasets.TITLES[args.dataset]} test set, {len(y):,} images: loss "
+          f"{loss:.4f}, accuracy {100 * accuracy:.2f}%")
+    print("confusion matrix (rows: true class, columns: predicted class)")
+    width = len(str(int(counts.max())))
+    print(" " * width + "".join(f" {j:>{width}}" for j in range(len(counts))))
+    for i, row in enumerate(counts):
+        print(f"{i:>{width}}" + "".join(f" {int(n):>{width}}" for n in row))
+
+
+def confusion_matrix(net, X, y, batch_size: int = 1024):
+    """counts[i, j]: the samples of class i that ``net`` predicts as class j, accumulated on the
+    device (one-hot(labels)^T one-hot(predictions), exact in float up to 2^24 samples) and
+    returned as a host array."""
+    X = net.backend.asarray(X, net.dtype)
+    labels = net.backend.asarray(y)
+    counts = net.backend.zeros((net.sizes[-1], net.sizes[-1]), net.dtype)
+    for start in range(0, X.shape[0], batch_size):
+        batch = slice(start, start + batch_size)
+        predicted = net.predict(X[batch, ...])
+        counts += net.one_hot(labels[batch]).T @ net.one_hot(predicted)
+    return net.backend.to_numpy(counts)
+
+
+def cmd_plot(args) -> None:
+    from .plotting import plot_history
+
+    try:
+        history = json.loads(args.history.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{args.history} is not JSON ({e}); expected the file that "
+                         "`xpnet train --history PATH` writes") from None
+    if not isinstance(history, dict):
+        raise ValueError(f"{args.history} is not a training history")
+    title = args.history.stem
+    if history.get("test_accuracy") is not None:
+        title += f": test accuracy {100 * history['test_accuracy']:.2f}%"
+    out = plot_history(history, args.output or args.history.with_suffix(".png"), title)
+    print(f"learning curves drawn to {out}")
+
+
+def cmd_info(args) -> None:
+    print(f"xpnet {__version__}, Python {platform.python_version()} "
+          f"({platform.python_implementation()}) on {platform.system()} {platform.machine()}, "
+          f"{os.cpu_count()} CPUs")
+    print(f"numpy {np.__version__}, cupy {_installed_version('cupy')}")
+    reason = cupy_unavailable_reason()
+    print("backends: numpy works; cupy " + ("works" if reason is None else
+                                            f"does not: {reason}"))
+    print(f"auto chooses {get_backend('auto').name}; $XPNET_BACKEND is "
+          f"{os.environ.get('XPNET_BACKEND') or 'unset (auto)'}")
+    print(f"GPU: {gpu_description() or 'none usable'}")
+    print(f"BLAS: {blas_description()}")
+
+
+def _installed_version(prefix: str) -> str:
+    """The version of the installed distribution whose name starts with ``prefix`` (CuPy's
+    wheels are named per CUDA version, cupy-cuda12x ...), found without importing it."""
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"] or ""
+        if name.lower().startswith(prefix):
+            return f"{dist.version} ({name})"
+    return "not installed"
+
+
+def blas_description() -> str:
+    """The BLAS libraries NumPy uses and their threads, as threadpoolctl finds them loaded."""
+    from threadpoolctl import threadpool_info
+
+    found = [f"{lib['internal_api']} {lib['version']} ({lib.get('architecture') or '?'}), "
+             f"{lib['num_threads']} threads" for lib in threadpool_info()
+             if lib["user_api"] == "blas"]
+    return "; ".join(found) or "none found by threadpoolctl"
+
+
+def cmd_download(args) -> None:
+    names = args.datasets or datasets.DATASETS
+    unknown = [name for name in names if name not in datasets.DATASETS]
+    if unknown:  # before any download starts
+        raise ValueError(f"unknown dataset {unknown[0]!r}: choose from "
+                         f"{', '.join(datasets.DATASETS)}")
+    for name in names:
+        folder = datasets.download(name, data_dir=args.data_dir, mirrors=args.mirror,
+                                   progress=False if args.no_progress else None)
+        print(f"{datasets.TITLES[name]}: verified in {folder}")
+
+
+# -- entry point ----------------------------------------------------------------------------------
+#: what a command raises for bad input or an unusable environment: reported in one message
+USER_ERRORS = (ValueError, TypeError, OSError, ImportError, BackendUnavailable, DivergenceError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: sys.argv[1:]); returns the exit status."""
+    args = build_parser().parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    level = log.level
+    log.setLevel(logging.INFO)
+    try:
+        args.run(args)
+    except BrokenPipeError:  # the reader left (`xpnet evaluate M | head`): not our error
+        # point stdout at devnull so that the interpreter's final flush cannot fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except USER_ERRORS as error:
+        # DatasetError and CheckpointError are ValueErrors; their messages say what to do
+        if isinstance(error, OSError) and error.filename:
+            error = f"{error.filename}: {error.strerror}"
+        print(f"xpnet: error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("xpnet: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+    return 0

@@ -1,0 +1,50 @@
+"""Learning curves as a PNG. matplotlib is optional (``pip install "xpnet[plot]"``) and imported
+only when a figure is drawn, so ``import xpnet`` never needs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PLOT_INSTALL_HINT = 'pip install "xpnet[plot]"'
+
+
+def _pyplot():
+    """matplotlib.pyplot on the file-only Agg backend (no display needed), or a clear error."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError(f"drawing needs matplotlib, which is not installed: "
+                          f"{PLOT_INSTALL_HINT}") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_history(history: dict, path, title: str | None = None) -> Path:
+    """Draw loss and accuracy per epoch, training and validation, side by side into the PNG
+    ``path``. ``history`` holds columns as :meth:`xpnet.History.to_dict` writes them;
+    validation curves are left out where they are None (training without validation)."""
+    missing = [key for key in ("epoch", "loss", "accuracy") if key not in history]
+    if missing:
+        raise ValueError(f"not a training history: no {', '.join(missing)} column; expected "
+                         "the JSON that `xpnet train --history PATH` writes")
+    if not history["epoch"]:
+        raise ValueError("the history holds no epoch: nothing to draw")
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        ax.plot(history["epoch"], history[metric], marker="o", label="training")
+        validation = history.get(f"val_{metric}") or []
+        if validation and None not in validation:
+            ax.plot(history["epoch"], validation, marker="o", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
