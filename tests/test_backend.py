@@ -83,7 +83,7 @@ def test_blocked_numpy_update_is_bitwise_the_plain_update():
     from xpnet.backend import UPDATE_BLOCK, from_namespace
     from xpnet.optim import _adam_update
 
-    n = 3 * UPDATE_BLOCK + 123  # several blocks and a partial one
+    n = 9 * UPDATE_BLOCK + 123  # enough blocks to be blocked, and a partial one
     grads = np.random.default_rng(1).normal(size=(3, n)).astype(np.float32)
     results = []
     for backend in (get_backend("numpy"), from_namespace(np, name="numpy-unblocked")):

@@ -67,6 +67,7 @@ class ReLU(Activation):
     """max(0, z); relu'(z) = 1 for z > 0, else 0 (the subgradient 0 at z = 0)."""
 
     name = "relu"
+    fusable = False  # cupy.fuse cannot trace astype, which the mask needs
 
     def forward(self, xp, z):
         return xp.maximum(z, 0.0)
@@ -80,6 +81,7 @@ class LeakyReLU(Activation):
     """z for z > 0, else slope * z (0 <= slope < 1); the derivative is 1 or slope."""
 
     name = "leaky_relu"
+    fusable = False  # as ReLU
 
     def __init__(self, slope: float = 0.01):
         if not 0.0 <= slope < 1.0:
