@@ -178,11 +178,12 @@ def main():
           + (f" (cupy {xp.__version__})" if gpu else ""))
     print(f"# sgemm rate: {rate / 1e9:.1f} GFLOP/s; {args.epochs} timed epochs after a warm-up; "
           f"threads: {args.threads or 'default'}")
+    X, y, data = training_data()
+    print(f"# data: {data}")
     print("| workload | xpnet s/epoch | PyTorch s/epoch | xpnet/PyTorch | xpnet samples/s "
           "| compute floor s | xpnet/floor | peak RSS MiB | grew after epoch 1 |")
     print("|---|---|---|---|---|---|---|---|---|")
-    X, y, data = training_data()
-    print(f"# data: {data}")
+
     for w in workloads:
         xp_epoch, _ = make_xpnet_runner(w, X, y, backend)
         runners = {"xpnet": xp_epoch}
@@ -201,7 +202,7 @@ def main():
         floor = w.flops_per_epoch() / rate
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"| {w.name} | {t_x:.3f} | {t_t:.3f} | {t_x / t_t:.2f} | {N_SAMPLES / t_x:,.0f} "
-              f"| {floor:.3f} | {t_x / floor:.1f} | {peak:.0f} | {'yes' if grew else 'no'} |",
+              f"| {floor:.3g} | {t_x / floor:.1f} | {peak:.0f} | {'yes' if grew else 'no'} |",
               flush=True)
     if limits is not None:
         limits.restore_original_limits()
