@@ -52,3 +52,16 @@ def mnist_dir() -> Path | None:
         if (path / "train-images-idx3-ubyte.gz").exists():
             return path
     return None
+
+
+@pytest.fixture(scope="session")
+def mnist() -> Path:
+    """The folder of the real MNIST files; skipped where they are missing, but a failure in
+    CI (CI=true), so that CI never silently skips the tests on real data."""
+    path = mnist_dir()
+    if path is None:
+        where = "../shared/data/mnist/ or $XPNET_DATA_DIR/mnist/"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must provide the real MNIST files in {where}")
+        pytest.skip(f"real MNIST files not found in {where}")
+    return path

@@ -14,10 +14,9 @@ import re
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from conftest import REPO, mnist_dir
+from conftest import REPO
 
 from xpnet import cli, datasets
 from xpnet.backend import cupy_unavailable_reason
@@ -39,17 +38,6 @@ def offline(tmp_path, monkeypatch):
     monkeypatch.delenv("XPNET_DATA_DIR", raising=False)
     monkeypatch.setattr(datasets, "MIRRORS", {name: (closed_port_url(),)
                                               for name in datasets.DATASETS})
-
-
-@pytest.fixture(scope="module")
-def mnist() -> Path:
-    path = mnist_dir()
-    if path is None:
-        where = "../shared/data/mnist/ or $XPNET_DATA_DIR/mnist/"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must provide the real MNIST files in {where}")
-        pytest.skip(f"real MNIST files not found in {where}")
-    return path
 
 
 def xpnet(capsys, *argv) -> tuple[int, str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import socket
 import struct
 import threading
@@ -18,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import mnist_dir
 
 from xpnet import datasets
 from xpnet.datasets import (
@@ -344,19 +342,8 @@ MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
-@pytest.fixture(scope="module")
-def real_mnist_dir() -> Path:
-    path = mnist_dir()
-    if path is None:
-        where = "../shared/data/mnist/ or $XPNET_DATA_DIR/mnist/"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must provide the real MNIST files in {where}")
-        pytest.skip(f"real MNIST files not found in {where}")
-    return path
-
-
-def test_real_mnist(real_mnist_dir):
-    (x_train, y_train), (x_test, y_test) = load_mnist(data_dir=real_mnist_dir, download=False)
+def test_real_mnist(mnist):
+    (x_train, y_train), (x_test, y_test) = load_mnist(data_dir=mnist, download=False)
     assert x_train.shape == (60_000, 784) and x_test.shape == (10_000, 784)
     assert x_train.dtype == x_test.dtype == np.float32 and y_train.dtype == np.int64
     assert x_train.min() == 0.0 and x_train.max() == 1.0
@@ -364,8 +351,8 @@ def test_real_mnist(real_mnist_dir):
     assert np.bincount(y_test).tolist() == MNIST_TEST_COUNTS
 
 
-def test_real_mnist_nielsen_split_of_images(real_mnist_dir):
-    train, valid, test = load_mnist(data_dir=real_mnist_dir, validation=True, flatten=False,
+def test_real_mnist_nielsen_split_of_images(mnist):
+    train, valid, test = load_mnist(data_dir=mnist, validation=True, flatten=False,
                                     download=False)
     assert [len(x) for x, _ in (train, valid, test)] == [50_000, 10_000, 10_000]
     assert valid[0].shape == (10_000, 28, 28)
