@@ -15,10 +15,12 @@ import socket
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from conftest import REPO
 
 from xpnet import cli, datasets
+from xpnet import load as xpnet_load
 from xpnet.backend import cupy_unavailable_reason
 
 ACCURACY = re.compile(r"accuracy (\d+\.\d+)%")
@@ -108,16 +110,26 @@ def test_plot_writes_the_learning_curves(run, capsys):
     assert (folder / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_resume_continues_the_saved_run(run, mnist, tmp_path, capsys):
-    folder, _ = run
+def test_resume_continues_the_saved_run(mnist, tmp_path, capsys):
+    options = ["--layers", "784,100,10", "--data-dir", mnist, "--no-progress",
+               "--schedule", "constant", "--history", tmp_path / "h.json"]
     checkpoint = tmp_path / "model.npz"
-    checkpoint.write_bytes((folder / "model.npz").read_bytes())
-    status, out, err = xpnet(capsys, "train", "--layers", "784,100,10", "--epochs", 2,
-                             "--data-dir", mnist, "--no-progress", "--resume", checkpoint,
-                             "--history", tmp_path / "h.json")
+    assert xpnet(capsys, "train", *options, "--epochs", 1, "--save", checkpoint)[0] == 0
+    first = xpnet_load(checkpoint).theta.copy()
+    status, out, err = xpnet(capsys, "train", *options, "--epochs", 2, "--resume", checkpoint)
     assert status == 0, err
     assert "resumed from" in err and "epoch 2/2" in err and "epoch 1/2" not in err
-    assert json.loads((tmp_path / "h.json").read_text())["epoch"] == [1, 2]
+    history = json.loads((tmp_path / "h.json").read_text())
+    assert history["epoch"] == [1, 2] and history["lr"][1] > 0
+    assert not np.array_equal(xpnet_load(checkpoint).theta, first)  # epoch 2 trained
+
+
+def test_resume_with_other_options_is_refused(run, mnist, tmp_path, capsys):
+    folder, _ = run  # one epoch, cosine over 1 epoch
+    status, _, err = xpnet(capsys, "train", "--layers", "784,100,10", "--epochs", 3,
+                           "--data-dir", mnist, "--no-progress", "--resume",
+                           folder / "model.npz", "--save", tmp_path / "other.npz")
+    assert status == 2 and "t_max: 1 in the file, 3 now" in err and "Traceback" not in err
 
 
 def test_early_stopping_saves_the_weights_it_restores(mnist, tmp_path, capsys):

@@ -155,7 +155,11 @@ def count_device_reads(monkeypatch):
 
 
 def test_no_device_read_per_batch(monkeypatch):
-    """The host reads the device a fixed number of times per epoch, however many batches."""
+    """The host reads the device a fixed number of times per epoch, however many batches
+    (the progress refresh, every SYNC_SECONDS, is turned off so a slow machine cannot add
+    reads)."""
+    from xpnet import training
+
     strict = make_backend("strict")
     X, y = blobs(n=400)
     reads = []
@@ -163,6 +167,7 @@ def test_no_device_read_per_batch(monkeypatch):
         net = small_net(backend=strict)
         data = (strict.asarray(X), strict.asarray(y))
         count = count_device_reads(monkeypatch)
+        monkeypatch.setattr(training, "SYNC_SECONDS", float("inf"))
         net.fit(*data, optimizer=SGD(lr=0.1), epochs=1, batch_size=batch_size, progress=False)
         reads.append(count["n"])
         monkeypatch.undo()
@@ -211,3 +216,108 @@ def test_bad_fit_options_are_named(options, message):
     X, y = blobs(n=50)
     with pytest.raises(ValueError, match=message):
         small_net().fit(X, y, progress=False, **options)
+
+
+def test_more_bad_fit_input_is_named(monkeypatch):
+    X, y = blobs(n=50)
+    with pytest.raises(ValueError, match="batch_size must be an integer"):
+        small_net().fit(X, y, batch_size=32.0, progress=False)
+    with pytest.raises(TypeError, match="get_schedule"):
+        small_net().fit(X, y, schedule="cosine", progress=False)
+    with pytest.raises(ValueError, match="can monitor one of"):
+        EarlyStopping(monitor="val_acc")
+    with pytest.raises(ValueError, match="no samples"):
+        small_net().fit(X[:0], y[:0], progress=False)
+    monkeypatch.setenv("XPNET_NUM_THREADS", "two")
+    with pytest.raises(ValueError, match="XPNET_NUM_THREADS"):
+        small_net().fit(X, y, progress=False)
+
+
+def interrupting(optimizer, at: int):
+    """``optimizer``, pressing Ctrl-C (SIGINT to this process) during its step number ``at``."""
+    step = optimizer.step
+
+    def step_then_interrupt(theta, grad):
+        step(theta, grad)
+        if optimizer.t == at:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    optimizer.step = step_then_interrupt
+    return optimizer
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
+def test_resume_after_ctrl_c_mid_epoch_ends_with_the_same_theta(tmp_path):
+    X, y = blobs(n=200)
+    options = {"epochs": 3, "batch_size": 10, "seed": 5, "progress": False}
+    straight = small_net()
+    straight.fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), **options)
+
+    path = tmp_path / "run.npz"
+    net = small_net()
+    history = net.fit(X, y, optimizer=interrupting(SGD(lr=0.1, momentum=0.9), at=33),
+                      checkpoint=path, **options)  # stops in epoch 2, after its 13th batch
+    assert history.interrupted and len(history) == 2
+    resumed = small_net(seed=1)
+    rest = resumed.fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), resume=path, **options)
+    np.testing.assert_array_equal(resumed.theta, straight.theta)
+    assert rest["epoch"] == [1, 2, 3]  # the file's history holds the complete epoch 1 only
+
+
+def test_resume_with_other_options_is_refused(tmp_path):
+    from xpnet.checkpoint import CheckpointError
+    from xpnet.schedules import get_schedule
+
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+    small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=1, batch_size=10, progress=False,
+                    schedule=get_schedule("cosine", lr=0.1, t_max=2), checkpoint=path)
+    for options, named in [({"batch_size": 20}, "batch_size: 10 in the file, 20 now"),
+                           ({"schedule": get_schedule("cosine", lr=0.1, t_max=4)},
+                            "schedule t_max: 2 in the file, 4 now"),
+                           ({"optimizer": SGD(lr=0.1, momentum=0.5)}, "momentum: 0.0")]:
+        kwargs = {"optimizer": SGD(lr=0.1), "batch_size": 10,
+                  "schedule": get_schedule("cosine", lr=0.1, t_max=2)} | options
+        net = small_net(seed=7)
+        before = net.theta.copy()
+        with pytest.raises(CheckpointError, match=named):
+            net.fit(X, y, epochs=2, progress=False, resume=path, **kwargs)
+        np.testing.assert_array_equal(net.theta, before)  # nothing changed
+
+
+def test_restored_best_weights_are_what_the_checkpoint_holds(tmp_path):
+    X, y = blobs(n=200)
+    path = tmp_path / "best.npz"
+    net = small_net()
+    history = net.fit(X, y, optimizer=SGD(lr=0.5), epochs=20, batch_size=200, progress=False,
+                      validation_data=(X, (y + 1) % 3), checkpoint=path,
+                      early_stopping=EarlyStopping(patience=2))
+    assert history.finished
+    np.testing.assert_array_equal(xpnet.load(path).theta, net.theta)
+    again = small_net().fit(X, y, optimizer=SGD(lr=0.5), epochs=20, batch_size=200,
+                            progress=False, validation_data=(X, (y + 1) % 3), resume=path,
+                            early_stopping=EarlyStopping(patience=2))
+    assert again.finished and len(again) == len(history)  # nothing left to resume
+
+
+def test_early_stopping_object_can_be_reused():
+    X, y = blobs(n=200)
+    stopping = EarlyStopping(monitor="val_loss", patience=2)
+    for _ in range(2):
+        history = small_net().fit(X, y, optimizer=SGD(lr=0.5), epochs=20, batch_size=200,
+                                  validation_data=(X, (y + 1) % 3), progress=False,
+                                  early_stopping=stopping)
+        assert len(history) == 3 and stopping.best_epoch == 0
+    assert stopping.monitor == "val_loss"
+
+
+def test_after_divergence_a_smaller_lr_trains_on():
+    X, y = blobs()
+    X *= 1e3
+    net = xpnet.Network([5, 16, 3], activation="relu", backend="numpy")
+    opt = SGD(lr=1e12, momentum=0.9)
+    with np.errstate(all="ignore"), pytest.raises(DivergenceError, match="state .* was reset"):
+        net.fit(X, y, optimizer=opt, epochs=1, batch_size=10, progress=False)
+    opt.lr = 1e-6
+    history = net.fit(X, y, optimizer=opt, epochs=1, batch_size=10, progress=False)
+    assert np.isfinite(history["loss"][0]) and np.all(np.isfinite(net.theta))

@@ -234,8 +234,6 @@ def cmd_train(args) -> None:
                           seed=args.seed, schedule=schedule, early_stopping=stopping,
                           progress=False if args.no_progress else None, checkpoint=save_to,
                           resume=args.resume, threads=args.threads)
-    if save_to and stopping and stopping.best_epoch + 1 != len(history):  # fit restored them
-        _save_restored_weights(save_to, net, optimizer, schedule)
     test_loss, test_accuracy = net.evaluate(*test)
     epochs = f"{len(history)} epoch{'s' if len(history) != 1 else ''}"
     print(f"test accuracy {100 * test_accuracy:.2f}% (loss {test_loss:.4f}) on the "
@@ -278,14 +276,6 @@ def _load(args, validation: int = 0):
                           download=not args.no_download, mirrors=args.mirror,
                           progress=False if args.no_progress else None)
     return parts if validation else (parts[0], None, parts[1])
-
-
-def _save_restored_weights(path, net, optimizer, schedule) -> None:
-    """Early stopping gave the network an earlier epoch's weights: put them into the last
-    checkpoint, keeping its training state, so that `evaluate` tests what `train` reported."""
-    header, arrays = checkpoint.read(path)
-    checkpoint.save(path, net, optimizer=optimizer, schedule=schedule,
-                    training=checkpoint.training_state(header, arrays))
 
 
 def _write_history(path: Path, history, test_loss: float, test_accuracy: float) -> None:

@@ -206,6 +206,13 @@ class Optimizer:
         if self._backend is not None:
             self._check_dtype(self._backend)
 
+    def reset(self) -> None:
+        """Forget the run: step count and buffers, as in a new optimizer with the same
+        hyperparameters (the training loop does this after a divergence)."""
+        self.t = 0
+        self.state = {}
+        self._loaded = {}
+
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)
         return f"{type(self).__name__}({args})"

@@ -44,6 +44,11 @@ class DivergenceError(FloatingPointError):
     """The training loss became NaN or inf."""
 
 
+#: what early stopping may watch (the val_ ones fall back to the training figures without
+#: validation data)
+MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
+
+
 @dataclass
 class EarlyStopping:
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
@@ -62,6 +67,9 @@ class EarlyStopping:
     wait: int = 0
 
     def __post_init__(self):
+        if self.monitor not in MONITORS:
+            raise ValueError(f"early stopping can monitor one of {MONITORS}, not "
+                             f"{self.monitor!r}")
         if self.patience < 1:
             raise ValueError(f"patience must be at least 1 epoch, got {self.patience}")
         if self.min_delta < 0:
@@ -84,6 +92,10 @@ class EarlyStopping:
     def should_stop(self) -> bool:
         return self.wait >= self.patience
 
+    def reset(self) -> None:
+        """Forget earlier fits: a new fit starts with no best epoch."""
+        self.best, self.best_epoch, self.wait = math.inf, -1, 0
+
     def state_dict(self) -> dict:
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
 
@@ -102,7 +114,10 @@ class History:
 
     rows: list[dict] = field(default_factory=list)
     stopped_early: bool = False
+    #: Ctrl-C stopped the run; the last row covers the batches of a partial epoch
     interrupted: bool = False
+    #: early stopping gave the network the best epoch's weights: the run cannot continue
+    finished: bool = False
 
     def __getitem__(self, key: str) -> list:
         return [row[key] for row in self.rows]
@@ -132,6 +147,8 @@ class _Data:
 
     def __init__(self, net, X, y):
         self.X = net._check_X(X)
+        if self.X.shape[0] == 0:
+            raise ValueError("X has no samples: give at least one row to train or evaluate on")
         self.Y = net._targets(y, self.X.shape[0])
         self.labels = net.xp.argmax(self.Y, axis=1)
         self.n = self.X.shape[0]
@@ -209,12 +226,12 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     ``threads``: BLAS threads on the CPU; None takes $XPNET_NUM_THREADS or
     :func:`choose_threads`'s choice for this network and batch size.
     """
-    if epochs < 0 or batch_size < 1:
-        raise ValueError(f"epochs must be >= 0 and batch_size >= 1, got {epochs}, {batch_size}")
-    if not 0.0 <= validation_split < 1.0:
-        raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+    _check_options(epochs, batch_size, validation_split, schedule)
     if isinstance(optimizer, str):
         optimizer = get_optimizer(optimizer)
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a name such as 'adam' or an xpnet.optim "
+                        f"optimizer, got {optimizer!r}")
     if early_stopping is True:
         early_stopping = EarlyStopping()
     train = _Data(net, X, y)
@@ -227,29 +244,37 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
             raise ValueError(f"validation_split={validation_split} of {train.n} samples leaves "
                              "no training or no validation samples")
         train, val = train.split(train.n - n_val)  # Keras's choice: the last samples
-    if early_stopping and early_stopping.monitor.startswith("val_") and val is None:
-        early_stopping.monitor = early_stopping.monitor[len("val_"):]
-        log.warning("early stopping monitors %s: no validation data", early_stopping.monitor)
     n_batches = train.n // batch_size if drop_last else math.ceil(train.n / batch_size)
     if n_batches == 0:
-        raise ValueError(f"batch_size={batch_size} with drop_last leaves no batch of "
-                         f"{train.n} samples")
+        raise ValueError(f"batch_size={batch_size} with drop_last=True leaves no batch of "
+                         f"the {train.n} samples")
 
-    loop = _Loop(net, optimizer, schedule, early_stopping, seed)
-    history = History()
-    start_epoch = 0
+    loop = _Loop(net, optimizer, schedule, early_stopping, val is not None, seed)
+    settings = {"batch_size": batch_size, "shuffle": shuffle, "seed": seed,
+                "drop_last": drop_last}
+    history, start_epoch = History(), 0
     if resume is not None:
-        start_epoch, history = loop.resume(resume)
-    settings = {"batch_size": batch_size, "shuffle": shuffle, "seed": seed}
+        start_epoch, history = loop.resume(resume, settings)
+        if history.finished:
+            log.info("%s holds a finished run: nothing to resume", resume)
+            return history
+    elif early_stopping:
+        early_stopping.reset()
     show = _show_progress(progress)
-    if threads is None:
-        threads = int(os.environ.get("XPNET_NUM_THREADS") or choose_threads(net, batch_size))
-    with net.backend.cpu_threads(threads), _stop_on_interrupt() as interrupt, \
-            logging_redirect_tqdm(loggers=[log]), tqdm(
+    with net.backend.cpu_threads(_threads(threads, net, batch_size)), \
+            _stop_on_interrupt() as interrupt, logging_redirect_tqdm(loggers=[log]), tqdm(
             total=epochs, initial=start_epoch, desc="epochs", unit="epoch", disable=not show,
             dynamic_ncols=True) as epoch_bar:
         for epoch in range(start_epoch, epochs):
             row = loop.epoch(epoch, train, batch_size, n_batches, shuffle, interrupt, show)
+            if interrupt["stop"]:  # a partial epoch: saved so that resume finishes it
+                history.interrupted = True
+                if checkpoint is not None:
+                    loop.save(checkpoint, history, settings, epochs_done=epoch)
+                history.rows.append(row)
+                log.info("interrupted in epoch %d after %d of %d batches", epoch + 1,
+                         loop.steps_done, n_batches)
+                break
             if val is not None:
                 row["val_loss"], row["val_accuracy"] = _evaluate(net, val, 1024)
             history.rows.append(row)
@@ -257,19 +282,36 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
             epoch_bar.set_postfix(_postfix(row), refresh=True)
             log.info("epoch %d/%d: %s", epoch + 1, epochs,
                      ", ".join(f"{k}={v:.4g}" for k, v in _postfix(row).items()))
-            if interrupt["stop"]:
-                history.interrupted = True
-            elif loop.end_of_epoch(row, epoch):
-                history.stopped_early = True
+            history.stopped_early = loop.end_of_epoch(row, epoch)
             if checkpoint is not None:
-                loop.save(checkpoint, epoch + 1, history, settings)
-            if history.interrupted or history.stopped_early:
+                loop.save(checkpoint, history, settings, epochs_done=epoch + 1)
+            if history.stopped_early:
                 break
-    if early_stopping and early_stopping.restore_best and loop.best_theta is not None:
-        net.theta[...] = loop.best_theta
-        log.info("restored the weights of epoch %d (%s=%.4g)", early_stopping.best_epoch + 1,
-                 early_stopping.monitor, early_stopping.best)
+    if not history.interrupted and loop.restore_best():
+        history.finished = True
+        if checkpoint is not None:  # the file holds what the network now holds
+            loop.save(checkpoint, history, settings, epochs_done=len(history))
     return history
+
+
+def _check_options(epochs, batch_size, validation_split, schedule) -> None:
+    for name, value, lowest in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+            raise ValueError(f"{name} must be an integer >= {lowest}, got {value!r}")
+    if not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+    if schedule is not None and not hasattr(schedule, "lr_at"):
+        raise TypeError(f"schedule must be an xpnet.schedules schedule, e.g. "
+                        f"get_schedule('cosine', lr=0.1, t_max=epochs), got {schedule!r}")
+
+
+def _threads(threads, net, batch_size) -> int:
+    if threads is None:
+        threads = os.environ.get("XPNET_NUM_THREADS") or choose_threads(net, batch_size)
+    if not str(threads).isdigit() or int(threads) < 1:
+        raise ValueError(f"BLAS threads (threads= or $XPNET_NUM_THREADS) must be a positive "
+                         f"integer, got {threads!r}")
+    return int(threads)
 
 
 def choose_threads(net, batch_size: int) -> int:
@@ -289,12 +331,24 @@ def _postfix(row: dict) -> dict:
 
 
 class _Loop:
-    """The state of one fit: optimizer, schedule, early stopping, the host shuffling RNG."""
+    """The state of one fit: optimizer, schedule, early stopping, the host shuffling RNG, and
+    where in an epoch a resumed run starts."""
 
-    def __init__(self, net, optimizer, schedule, early_stopping, seed):
+    def __init__(self, net, optimizer, schedule, early_stopping, has_validation, seed):
         self.net, self.optimizer, self.schedule = net, optimizer, schedule
         self.early_stopping = early_stopping
+        # without validation data early stopping watches the training figure of the same name
+        self.monitor = None
+        if early_stopping:
+            self.monitor = early_stopping.monitor
+            if self.monitor.startswith("val_") and not has_validation:
+                self.monitor = self.monitor[len("val_"):]
+                log.warning("early stopping monitors %s: there is no validation data",
+                            self.monitor)
         self.rng = net.backend.host_rng(seed)
+        self.epoch_rng_state = self.rng.bit_generator.state  # before the epoch's permutation
+        self.start_step = 0  # the first batch of the next epoch (a resumed partial epoch)
+        self.steps_done = 0  # batches done in the current epoch
         self.best_theta = None
         # the weights at the last moment they were known to be finite (divergence fallback)
         self.snapshot = net.xp.zeros_like(net.theta)
@@ -303,64 +357,74 @@ class _Loop:
         net, xp, backend = self.net, self.net.xp, self.net.backend
         if self.schedule is not None:
             self.optimizer.lr = self.schedule.lr_at(epoch)
+        first, self.start_step = self.start_step, 0
+        self.epoch_rng_state = self.rng.bit_generator.state
         order = self.rng.permutation(train.n) if shuffle else range(train.n)
         order = backend.asarray(order)  # the one host -> device transfer of the epoch
         batch_losses = backend.zeros(n_batches, net.dtype)  # the mean loss of each batch
         hits = xp.zeros_like(train.labels[0])
         self.snapshot[...] = net.theta
         start = time.perf_counter()
-        next_sync, steps = start + SYNC_SECONDS, 0
-        with tqdm(total=n_batches, desc=f"epoch {epoch + 1}", unit="batch", leave=False,
-                  disable=not show, dynamic_ncols=True) as bar:
-            for step in range(n_batches):
+        next_sync, self.steps_done = start + SYNC_SECONDS, first
+        with tqdm(total=n_batches, initial=first, desc=f"epoch {epoch + 1}", unit="batch",
+                  leave=False, disable=not show, dynamic_ncols=True) as bar:
+            for step in range(first, n_batches):
                 idx = order[step * batch_size:min((step + 1) * batch_size, train.n)]
                 X, Y = xp.take(train.X, idx, axis=0), xp.take(train.Y, idx, axis=0)
                 loss, output = net._backprop(X, Y)
                 self.optimizer.step(net.theta, net.grad)
                 batch_losses[step] = loss
                 hits += _hits(xp, output, xp.take(train.labels, idx, axis=0))
-                steps = step + 1
+                self.steps_done = step + 1
                 if interrupt["stop"]:
                     break
                 if time.perf_counter() >= next_sync:  # the only syncs mid-epoch
-                    self._check_finite(batch_losses, epoch, steps, n_batches)
-                    seen = min(steps * batch_size, train.n)
-                    bar.update(steps - bar.n)
-                    bar.set_postfix(loss=self._mean_loss(batch_losses, steps, batch_size, seen),
-                                    acc=float(hits) / seen, refresh=False)
+                    self._check_finite(batch_losses, epoch, n_batches)
+                    loss, accuracy = self._means(batch_losses, hits, first, batch_size, train.n)
+                    bar.update(self.steps_done - bar.n)
+                    bar.set_postfix(loss=loss, acc=accuracy, refresh=False)
                     next_sync = time.perf_counter() + SYNC_SECONDS
-            self._check_finite(batch_losses, epoch, steps, n_batches)
-            bar.update(steps - bar.n)
+            self._check_finite(batch_losses, epoch, n_batches)
+            bar.update(self.steps_done - bar.n)
         backend.synchronize()
         seconds = time.perf_counter() - start
-        seen = min(steps * batch_size, train.n)
-        return {"epoch": epoch + 1, "loss": self._mean_loss(batch_losses, steps, batch_size, seen),
-                "accuracy": float(hits) / seen, "val_loss": None, "val_accuracy": None,
-                "lr": float(self.optimizer.lr), "seconds": seconds,
+        seen = min(self.steps_done * batch_size, train.n) - first * batch_size
+        loss, accuracy = self._means(batch_losses, hits, first, batch_size, train.n)
+        return {"epoch": epoch + 1, "loss": loss, "accuracy": accuracy, "val_loss": None,
+                "val_accuracy": None, "lr": float(self.optimizer.lr), "seconds": seconds,
                 "samples_per_second": seen / seconds if seconds > 0 else math.inf}
 
-    def _mean_loss(self, batch_losses, steps, batch_size, seen) -> float:
-        """The mean loss over the samples seen, from the mean of each batch: every batch has
-        batch_size samples but the last one, which has the rest."""
-        full = float(self.net.xp.sum(batch_losses[:steps - 1]))
-        last = float(batch_losses[steps - 1])
-        return (full * batch_size + last * (seen - (steps - 1) * batch_size)) / seen
+    def _means(self, batch_losses, hits, first, batch_size, n) -> tuple[float, float]:
+        """Mean loss and accuracy over the batches first .. steps_done-1 of the epoch, from
+        the mean loss of each batch: all have batch_size samples but the last, which has the
+        rest."""
+        steps = self.steps_done
+        seen = min(steps * batch_size, n) - first * batch_size
+        last_size = min(steps * batch_size, n) - (steps - 1) * batch_size
+        full = float(self.net.xp.sum(batch_losses[first:steps - 1]))
+        loss = (full * batch_size + float(batch_losses[steps - 1]) * last_size) / seen
+        return loss, float(hits) / seen
 
-    def _check_finite(self, batch_losses, epoch, steps, n_batches):
-        """Raise DivergenceError, with theta back at its last finite value, if a loss so far
-        is NaN or inf; else remember the current theta as finite."""
+    def _check_finite(self, batch_losses, epoch, n_batches):
+        """Raise DivergenceError, with theta back at its last finite value and the optimizer
+        reset, if a loss so far or theta is NaN or inf; else remember theta as finite."""
         xp, net = self.net.xp, self.net
-        if bool(xp.isfinite(xp.sum(batch_losses))) and bool(xp.all(xp.isfinite(net.theta))):
+        loss_finite = bool(xp.isfinite(xp.sum(batch_losses)))
+        if loss_finite and bool(xp.all(xp.isfinite(net.theta))):
             self.snapshot[...] = net.theta
             return
-        losses = net.backend.to_numpy(batch_losses[:steps])
-        bad = next((i for i, v in enumerate(losses.tolist()) if not math.isfinite(v)), steps - 1)
         net.theta[...] = self.snapshot
+        self.optimizer.reset()  # its buffers hold the same NaN or inf
+        if loss_finite:
+            what = f"the weights became NaN or inf in epoch {epoch + 1} by step {self.steps_done}"
+        else:
+            losses = net.backend.to_numpy(batch_losses[:self.steps_done]).tolist()
+            bad = next(i for i, v in enumerate(losses) if not math.isfinite(v))
+            what = f"the training loss became {losses[bad]} at epoch {epoch + 1}, step {bad + 1}"
         raise DivergenceError(
-            f"the training loss became {losses[bad] if bad < len(losses) else 'inf'} at epoch "
-            f"{epoch + 1}, step {bad + 1} of {n_batches}: the learning rate "
-            f"(lr={self.optimizer.lr:g}) is probably too large; try a smaller one. The network "
-            "keeps the last weights seen finite.")
+            f"{what} of {n_batches}: the learning rate (lr={self.optimizer.lr:g}) is probably "
+            "too large; try a smaller one. The network keeps the last weights seen finite; "
+            "the optimizer's state (momentum, moments) was reset.")
 
     def end_of_epoch(self, row: dict, epoch: int) -> bool:
         """Schedule and early-stopping bookkeeping; True when training should stop."""
@@ -369,19 +433,34 @@ class _Loop:
         es = self.early_stopping
         if not es:
             return False
-        if es.monitor not in row or row[es.monitor] is None:
-            raise ValueError(f"early stopping monitors {es.monitor!r}, which is not one of "
-                             f"{[k for k, v in row.items() if v is not None]}")
-        if es.update(row[es.monitor], epoch) and es.restore_best:
+        if es.update(row[self.monitor], epoch) and es.restore_best:
             if self.best_theta is None:
                 self.best_theta = self.net.xp.zeros_like(self.net.theta)
             self.best_theta[...] = self.net.theta
         return es.should_stop
 
-    def save(self, path, epochs_done: int, history: History, settings: dict) -> None:
-        training = {"epoch": epochs_done, "rng": self.rng.bit_generator.state,
-                    "history": history.to_dict(), "settings": settings,
-                    "interrupted": history.interrupted}
+    def restore_best(self) -> bool:
+        """Give the network the best epoch's weights, if early stopping keeps them and they
+        are not the current ones; True if it did."""
+        es = self.early_stopping
+        if not es or not es.restore_best or self.best_theta is None:
+            return False
+        if bool(self.net.xp.all(self.net.theta == self.best_theta)):
+            return False
+        self.net.theta[...] = self.best_theta
+        log.info("restored the weights of epoch %d (%s=%.4g)", es.best_epoch + 1,
+                 self.monitor, es.best)
+        return True
+
+    def save(self, path, history: History, settings: dict, epochs_done: int) -> None:
+        """Write the run to ``path`` (and its history beside it): after ``epochs_done`` whole
+        epochs and, when interrupted, ``steps_done`` batches into the next, with the RNG as
+        it was when that epoch drew its permutation."""
+        partial = history.interrupted
+        training = {
+            "epoch": epochs_done, "step": self.steps_done if partial else 0,
+            "rng": self.epoch_rng_state if partial else self.rng.bit_generator.state,
+            "history": history.to_dict(), "settings": settings, "finished": history.finished}
         if self.early_stopping:
             training["early_stopping"] = self.early_stopping.state_dict()
             if self.best_theta is not None:
@@ -390,26 +469,81 @@ class _Loop:
                   training=training)
         history.save(Path(path).with_suffix(".history.json"))
 
-    def resume(self, path) -> tuple[int, History]:
-        """Restore theta, optimizer, schedule, RNG and early stopping from a checkpoint."""
+    def resume(self, path, settings: dict) -> tuple[int, History]:
+        """Restore theta, optimizer, schedule, RNG and early stopping from a checkpoint made
+        with the same options; everything is checked before anything changes."""
         header, arrays = ckpt.read(path)
+        try:
+            training = ckpt.training_state(header, arrays)
+            optimizer_state = ckpt.optimizer_state(header, arrays)
+            history = History.from_dict(training["history"])
+            epochs_done, step, rng = training["epoch"], training.get("step", 0), training["rng"]
+            saved_settings = training["settings"]
+        except (KeyError, TypeError, IndexError) as e:
+            raise ckpt.CheckpointError(f"{path} is not a checkpoint of a training run, or it "
+                                       f"is damaged (no {e} in its training state)") from None
         if header["network"] != self.net.config():
             raise ckpt.CheckpointError(
                 f"{path} holds a network {header['network']}, but this one is "
                 f"{self.net.config()}; build the network with the same architecture")
         ckpt.check_theta(arrays["theta"], self.net)
+        differences = _differences("", saved_settings, settings)
+        if optimizer_state is not None:
+            differences += self._optimizer_differences(optimizer_state)
+        saved_schedule = (header.get("schedule") or {}).get("name")
+        if saved_schedule != (type(self.schedule).__name__ if self.schedule else None):
+            differences.append(f"schedule: {saved_schedule} in the file, "
+                               f"{type(self.schedule).__name__ if self.schedule else None} now")
+        elif self.schedule is not None:
+            differences += _differences("schedule ", header["schedule"]["state"],
+                                        self.schedule.state_dict(), only="hyperparameters")
+        if differences:
+            raise ckpt.CheckpointError(
+                f"{path} was saved by a run with other options, so resuming would not continue "
+                f"it: {'; '.join(differences)}. Resume with the options it was saved with, or "
+                f"start a new run from its weights with xpnet.load({str(path)!r}).")
         self.net.set_theta(arrays["theta"])
-        training = ckpt.training_state(header, arrays)
-        state = ckpt.optimizer_state(header, arrays)
-        if state is not None:
-            self.optimizer.load_state_dict(state)
+        if optimizer_state is not None:
+            self.optimizer.load_state_dict(optimizer_state)
         if self.schedule is not None and header.get("schedule"):
             self.schedule.load_state_dict(header["schedule"]["state"])
-        self.rng.bit_generator.state = training["rng"]
-        if self.early_stopping and "early_stopping" in training:
-            self.early_stopping.load_state_dict(training["early_stopping"])
+        self.rng.bit_generator.state = rng
+        self.start_step = step
+        if self.early_stopping:
+            self.early_stopping.reset()
+            if "early_stopping" in training:
+                self.early_stopping.load_state_dict(training["early_stopping"])
             if "best_theta" in training:
                 self.best_theta = self.net.backend.asarray(training["best_theta"],
                                                            self.net.dtype)
-        log.info("resumed from %s after epoch %d", path, training["epoch"])
-        return training["epoch"], History.from_dict(training["history"])
+        history.finished = bool(training.get("finished"))
+        log.info("resumed from %s after epoch %d%s", path, epochs_done,
+                 f" and {step} batches" if step else "")
+        return epochs_done, history
+
+    def _optimizer_differences(self, saved: dict) -> list[str]:
+        if saved.get("optimizer") != type(self.optimizer).__name__:
+            return [f"optimizer: {saved.get('optimizer')} in the file, "
+                    f"{type(self.optimizer).__name__} now"]
+        shape = tuple(self.net.theta.shape)
+        bad = [name for name, a in saved.get("state", {}).items() if tuple(a.shape) != shape]
+        if bad:
+            raise ckpt.CheckpointError(f"the optimizer state {bad} in the checkpoint does not "
+                                       f"match theta's shape {shape}: the file is damaged")
+        current = self.optimizer.state_dict()
+        if self.schedule is not None:  # the schedule sets lr each epoch
+            current["hyperparameters"]["lr"] = saved["hyperparameters"].get("lr")
+        return _differences("", saved, current, only="hyperparameters")
+
+
+def _differences(prefix: str, saved: dict, now: dict, only: str | None = None) -> list[str]:
+    """'name: A in the file, B now' for each entry whose value differs."""
+    if only is not None:
+        saved, now = saved.get(only, {}), now.get(only, {})
+
+    def plain(value):  # JSON turned tuples into lists
+        return list(value) if isinstance(value, (tuple, list)) else value
+
+    return [f"{prefix}{key}: {saved.get(key)!r} in the file, {now.get(key)!r} now"
+            for key in sorted(set(saved) | set(now))
+            if plain(saved.get(key)) != plain(now.get(key))]
