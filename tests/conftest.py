@@ -65,3 +65,15 @@ def mnist() -> Path:
             pytest.fail(f"CI must provide the real MNIST files in {where}")
         pytest.skip(f"real MNIST files not found in {where}")
     return path
+
+
+@pytest.fixture
+def umask():
+    """``umask(mask)`` sets the process umask for the test; the old one is restored after.
+    Skipped where files have no POSIX permission bits."""
+    if os.name != "posix":
+        pytest.skip("POSIX permission bits only")
+    old = os.umask(0o022)
+    os.umask(old)
+    yield os.umask
+    os.umask(old)

@@ -105,3 +105,29 @@ def test_failed_save_keeps_the_previous_checkpoint(net, tmp_path):
         atomic_write(path, crash)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]  # no temp file left
+
+
+def _mode(path) -> int:
+    import stat
+
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_saved_files_get_the_mode_of_a_plain_open(net, tmp_path, umask):
+    """Not mkstemp's 0o600: 0o666 less the umask, as open() gives a new file."""
+    umask(0o022)
+    path = net.save(tmp_path / "model.npz")
+    assert _mode(path) == 0o644
+    atomic_write(tmp_path / "history.json", lambda f: f.write(b"{}"))
+    assert _mode(tmp_path / "history.json") == 0o644
+    umask(0o077)
+    assert _mode(net.save(tmp_path / "private.npz")) == 0o600
+
+
+def test_overwriting_keeps_the_mode_of_the_file_replaced(net, tmp_path, umask):
+    umask(0o022)
+    path = net.save(tmp_path / "model.npz")
+    path.chmod(0o640)
+    net.save(path)
+    assert _mode(path) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]  # no temporary left

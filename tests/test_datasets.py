@@ -366,3 +366,14 @@ def test_debian_fashion_mnist_matches_the_checksums():
     assert x_test.shape == (10_000, 784)
     assert np.bincount(y_train).tolist() == [6000] * 10
     assert np.bincount(y_test).tolist() == [1000] * 10
+
+
+def test_downloaded_files_get_the_mode_of_a_plain_open(tmp_path, server, umask):
+    """Not mkstemp's 0o600, which the rename would keep: 0o666 less the umask."""
+    import stat
+
+    umask(0o022)
+    folder = download("mnist", data_dir=tmp_path, mirrors=[f"{server}/good"],
+                      checksums=SYNTHETIC_SHA256, progress=False)
+    for stem in FILES:
+        assert stat.S_IMODE((folder / f"{stem}.gz").stat().st_mode) == 0o644

@@ -214,3 +214,131 @@ def test_bad_input_on_strict_backend_is_named_too():
         net.accuracy(np.zeros((2, 4)), np.array([0, 5]))
     with pytest.raises(ValueError, match="NaN"):
         net.forward(np.full((1, 4), np.nan))
+
+
+# -- binary classification with one output neuron -------------------------------------------------
+def linearly_separable(rng, n=200):
+    X = rng.normal(size=(n, 2)).astype(np.float32)
+    return X, (X[:, 0] - 2 * X[:, 1] + 0.3 > 0).astype(np.int64)
+
+
+def test_one_output_neuron_learns_a_linearly_separable_set(backend, rng):
+    X, y = linearly_separable(rng)
+    net = Network([2, 4, 1], output="sigmoid", backend=backend, seed=0)
+    gradient_descent(net, backend.asarray(X), backend.asarray(y), lr=1.0, steps=200)
+    assert net.accuracy(X, y) >= 0.95
+    predicted = backend.to_numpy(net.predict(X))
+    assert set(np.unique(predicted)) == {0, 1}
+    assert np.mean(predicted == y) == net.accuracy(X, y)
+    # (n, 1) target rows give the same classes: y > 0.5
+    assert net.accuracy(X, y.reshape(-1, 1).astype(np.float32)) == net.accuracy(X, y)
+
+
+@pytest.mark.parametrize(("bias", "expected"), [(-3.0, 0.25), (3.0, 0.75)])
+def test_one_output_neuron_reports_the_true_accuracy(backend, bias, expected):
+    """All outputs on one side of 0.5: the accuracy is the share of that class, not 1.0 (an
+    argmax over one column always says class 0)."""
+    net = Network([2, 4, 1], output="sigmoid", backend=backend)
+    net.set_theta(np.zeros(net.num_params))
+    net.biases[-1][...] = backend.asarray([bias], "float32")  # a_L = sigmoid(bias) for all
+    X = np.array([[0.0, 1.0], [2.0, -1.0], [-3.0, 0.5], [1.0, 1.0]])
+    y = np.array([1, 1, 1, 0])
+    assert net.accuracy(X, y) == expected
+    assert net.accuracy(X, y.reshape(-1, 1).astype(np.float64)) == expected
+    np.testing.assert_array_equal(backend.to_numpy(net.predict(X)), [int(bias > 0)] * 4)
+
+
+def test_one_output_neuron_thresholds_at_one_half():
+    net = Network([1, 1], activation="identity", output="identity", backend="numpy")
+    net.set_theta([1.0, 0.0])  # a_L = x
+    X = np.array([[0.2], [0.5], [0.51], [3.0], [-1.0]])
+    np.testing.assert_array_equal(net.predict(X), [0, 0, 1, 1, 0])
+    np.testing.assert_array_equal(net.classes(np.array([[0.5], [0.6]])), [0, 1])
+    assert net.num_classes == 2
+    np.testing.assert_array_equal(net.one_hot(np.array([1, 0])), [[0, 1], [1, 0]])
+    many = Network([1, 3], backend="numpy")
+    np.testing.assert_array_equal(many.classes(np.array([[0.1, 0.7, 0.2], [3.0, 0.0, 1.0]])),
+                                  [1, 0])
+    with pytest.raises(ValueError, match=r"shape \(B, 3\)"):
+        many.classes(np.zeros((2, 1)))
+
+
+def test_one_output_neuron_targets_are_the_labels_as_a_column(backend):
+    net = Network([2, 1], output="sigmoid", backend=backend)
+    Y = net._targets(np.array([1, 0, 1]), 3)
+    assert tuple(Y.shape) == (3, 1)
+    np.testing.assert_array_equal(backend.to_numpy(Y), [[1.0], [0.0], [1.0]])
+
+
+@pytest.mark.parametrize("labels", [np.array([0, 2]), np.array([-1, 1])])
+def test_one_output_neuron_rejects_labels_outside_0_1(labels):
+    net = Network([2, 4, 1], output="sigmoid", backend="numpy")
+    for call in (lambda: net.loss_and_gradient(np.zeros((2, 2)), labels),
+                 lambda: net.accuracy(np.zeros((2, 2)), labels)):
+        with pytest.raises(ValueError, match=r"labels must lie in 0\.\.1"):
+            call()
+
+
+@pytest.mark.parametrize("backend_name", ["numpy", "strict"])
+@pytest.mark.parametrize("loss", ["binary_cross_entropy", "quadratic"])
+def test_one_output_neuron_gradient_matches_central_differences(backend_name, loss, rng):
+    from conftest import make_backend
+
+    backend = make_backend(backend_name)
+    net = Network([3, 5, 1], activation="tanh", output="sigmoid", loss=loss, init="normal",
+                  backend=backend, dtype="float64", seed=3)
+    X = rng.normal(size=(6, 3))
+    y = np.array([0, 1, 1, 0, 1, 0])
+    _, grad = net.loss_and_gradient(X, y)
+    analytic = backend.to_numpy(grad).copy()
+    assert relative_error(analytic, numeric_gradient(net, X, y)) < 1e-6
+    # labels and (n, 1) target rows are the same targets
+    by_rows = backend.to_numpy(net.loss_and_gradient(X, y.reshape(-1, 1).astype(float))[1])
+    np.testing.assert_array_equal(by_rows, analytic)
+
+
+# -- empty input ----------------------------------------------------------------------------------
+def test_no_samples_is_a_clear_error(backend):
+    net = Network([4, 3, 2], backend=backend)
+    X, y = np.zeros((0, 4), np.float32), np.zeros(0, np.int64)
+    with pytest.raises(ValueError, match="X has no samples"):
+        net.accuracy(X, y)
+    with pytest.raises(ValueError, match="X has no samples"):
+        net.loss_and_gradient(X, y)
+    assert tuple(net.forward(X).shape) == (0, 2)
+    assert tuple(net.predict(X).shape) == (0,)
+
+
+# -- inference in batches -------------------------------------------------------------------------
+def test_inference_runs_in_batches_without_the_training_pass(backend, rng, monkeypatch):
+    net = Network([5, 7, 6, 3], activation="relu", backend=backend, seed=2)
+    X = backend.asarray(rng.normal(size=(10, 5)), "float32")
+    y = rng.integers(0, 3, size=10)
+    whole = backend.to_numpy(net._feedforward(X)[1][-1])
+    expected_accuracy = float(np.mean(np.argmax(whole, axis=1) == y))
+
+    def no_training_pass(X):
+        raise AssertionError("inference must not keep every layer's z and a")
+
+    rows = []
+    infer = net._infer
+    monkeypatch.setattr(net, "_feedforward", no_training_pass)
+    monkeypatch.setattr(net, "_infer", lambda X: rows.append(X.shape[0]) or infer(X))
+    # one batch: bitwise the training pass's output
+    np.testing.assert_array_equal(backend.to_numpy(net.forward(X)), whole)
+    assert rows == [10]
+    rows.clear()
+    np.testing.assert_allclose(backend.to_numpy(net.forward(X, batch_size=3)), whole,
+                               rtol=1e-6, atol=1e-7)
+    assert rows == [3, 3, 3, 1]
+    np.testing.assert_array_equal(backend.to_numpy(net.predict(X, batch_size=4)),
+                                  np.argmax(whole, axis=1))
+    assert net.accuracy(X, y, batch_size=3) == pytest.approx(expected_accuracy)
+    assert net.accuracy(X, y) == pytest.approx(expected_accuracy)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True, None])
+def test_bad_inference_batch_size_is_named(batch_size):
+    net = Network([2, 2], backend="numpy")
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        net.forward(np.zeros((3, 2)), batch_size=batch_size)

@@ -96,6 +96,12 @@ class Backend:
             return self.xp.zeros(shape, dtype=self.dtype(dtype))
         return self.xp.zeros(shape, dtype=self.dtype(dtype), device=self.device)
 
+    def concat(self, arrays, axis: int = 0):
+        """The arrays joined along an existing axis, on the device: the array API's
+        ``xp.concat``, or ``concatenate`` where a namespace lacks that name (older CuPy)."""
+        join = getattr(self.xp, "concat", None) or self.xp.concatenate
+        return join(tuple(arrays), axis=axis)
+
     def is_integer(self, a) -> bool:
         """Whether ``a`` holds integers (labels), for any namespace."""
         isdtype = getattr(self.xp, "isdtype", None)

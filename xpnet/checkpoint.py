@@ -4,21 +4,20 @@ Layout: the array ``theta`` (the flat parameter vector), optional arrays of opti
 under ``optimizer/<name>``, and ``header``: one JSON string with the format name and version,
 the architecture, the optimizer's and schedule's scalar state and the training state (epoch,
 RNG state, history). Files are read with ``allow_pickle=False``, so loading never executes
-code, and written atomically (temporary file, fsync, rename), so a failed save never damages
-the previous checkpoint.
+code, and written atomically (temporary file, fsync, rename; see :mod:`xpnet.files`), so a
+failed save never damages the previous checkpoint.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .backend import Backend, get_backend
+from .files import atomic_write  # also xpnet.checkpoint.atomic_write, as before
 
 FORMAT = "xpnet-checkpoint"
 VERSION = 1
@@ -72,32 +71,6 @@ def save(path, net, *, optimizer=None, schedule=None, training: dict | None = No
     arrays["header"] = np.array(json.dumps(header))
     atomic_write(path, lambda f: np.savez(f, **arrays))
     return path
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, fsync it, then rename it over
-    ``path``: readers see the old file or the new one, never a half-written one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
 
 
 def read(path) -> tuple[dict, dict]:

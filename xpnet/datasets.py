@@ -21,7 +21,6 @@ import math
 import operator
 import os
 import struct
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -32,6 +31,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 from tqdm import tqdm
+
+from .files import create_temp
 
 DATASETS = ("mnist", "fashion-mnist")
 TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
@@ -263,9 +264,8 @@ def _is_intact(path: Path, expected_sha256: str) -> bool:
 def _download_file(filename, folder, bases, expected_sha256, progress, failures) -> bool:
     """Fetch ``filename`` from the first of ``bases`` that delivers it intact into ``folder``;
     each failure is appended to ``failures``. Only a verified file gets the final name."""
-    fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
+    fd, temp = create_temp(folder, prefix=f".{filename}.", suffix=".part")  # open()'s mode
     os.close(fd)
-    temp = Path(temp_name)
     try:
         for base in bases:
             url = f"{base.rstrip('/')}/{filename}"

@@ -24,12 +24,22 @@ All parameters live in ONE flat vector ``theta`` (W_1, b_1, W_2, b_2, ... each r
 all gradients in ONE flat vector ``grad`` of the same layout. ``weights[l-1]`` and
 ``biases[l-1]`` are views into theta, and backprop writes into the matching views of grad, so
 an optimizer updates every layer in one vectorized pass over theta.
+
+Training keeps every layer's z_l and a_l for backprop (``_feedforward``); inference
+(``forward``, ``predict``, ``accuracy``) runs X through the layers in batches of rows and keeps
+only the current layer's activation (``_infer``), so a large X never holds every layer at once.
+
+Classification: with n_L > 1 output neurons the class of a row is argmax_j a_L[j]; with one
+output neuron (binary classification, e.g. a sigmoid output) the classes are 0 and 1, a target
+is y itself as a (B, 1) row, and the class is a_L > 0.5 (for a sigmoid: z_L > 0).
+:meth:`Network.classes` is that rule, for outputs and target rows alike.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import operator
 from collections.abc import Sequence
 
 from .activations import get_activation
@@ -91,7 +101,7 @@ class Network:
         self.grad = self.backend.zeros(self.num_params, dtype)
         self.weights, self.biases = self._views(self.theta)
         self.weight_grads, self.bias_grads = self._views(self.grad)
-        self._class_ids = self.backend.asarray(list(range(self.sizes[-1])))
+        self._class_ids = self.backend.asarray(list(range(self.num_classes)))
         self.initialize(seed)
 
     # -- parameters ---------------------------------------------------------------------
@@ -99,6 +109,12 @@ class Network:
     def num_layers(self) -> int:
         """L, the number of layers with weights (the input layer l = 0 has none)."""
         return len(self.sizes) - 1
+
+    @property
+    def num_classes(self) -> int:
+        """The number of classes: one per output neuron, or 2 (0 and 1) for a single output
+        neuron, whose class is a_L > 0.5."""
+        return max(self.sizes[-1], 2)
 
     @property
     def num_params(self) -> int:
@@ -186,9 +202,31 @@ class Network:
                                                 delta @ self.weights[l - 1])
         return loss, activations[-1]
 
-    def forward(self, X):
-        """The output a_L for a batch X of shape (B, n_0), on the backend's device."""
-        return self._feedforward(self._check_X(X))[1][-1]
+    def _infer(self, X):
+        """(z_L, a_L) for a batch X, keeping only the current layer's activation: inference.
+        The same operations as :meth:`_feedforward`, so bitwise the same output."""
+        z = a = X
+        for W, b, g in zip(self.weights, self.biases, self._g):
+            z = a @ W.T  # Z_l = A_{l-1} W_l^T + b_l
+            z += b
+            a = g(z)  # A_l = g(Z_l); A_{l-1} is released
+        return z, a
+
+    def _in_batches(self, X, batch_size: int, fn):
+        """``fn`` of each batch of ``batch_size`` rows of X, concatenated on the device (X in
+        one batch: ``fn(X)`` itself)."""
+        n = X.shape[0]
+        if n <= batch_size:
+            return fn(X)
+        return self.backend.concat([fn(X[start:min(start + batch_size, n), ...])
+                                    for start in range(0, n, batch_size)])
+
+    def forward(self, X, batch_size: int = 1024):
+        """The output a_L (B, n_L) for X of shape (B, n_0), on the backend's device, computed
+        ``batch_size`` rows at a time (only the current layer's activations are kept)."""
+        batch_size = _check_batch_size(batch_size)
+        return self._in_batches(self._check_X(X, allow_empty=True), batch_size,
+                                lambda batch: self._infer(batch)[1])
 
     def loss_and_gradient(self, X, y):
         """(L, grad): the batch-mean loss (a 0-d device array; ``float()`` reads it) and the
@@ -201,19 +239,43 @@ class Network:
         loss, _ = self._backprop(X, self._targets(y, X.shape[0]))
         return loss, self.grad
 
-    def predict(self, X):
-        """The predicted class of each row of X: argmax_j a_L[j] (a device array)."""
-        return self.xp.argmax(self.forward(X), axis=1)
+    def classes(self, A):
+        """The class index of each row of A (B, n_L), output rows a_L or target rows: argmax_j
+        A[:, j]; with one output neuron, A[:, 0] > 0.5 (class 1; for a sigmoid: z_L > 0).
+        An integer device array (B,); no sync."""
+        if A.ndim != 2 or A.shape[1] != self.sizes[-1]:
+            raise ValueError(f"expected rows of {self.sizes[-1]} outputs, shape (B, "
+                             f"{self.sizes[-1]}), got shape {tuple(A.shape)}")
+        xp = self.xp
+        if self.sizes[-1] == 1:
+            return xp.astype(A[:, 0] > 0.5, xp.int64)
+        return xp.argmax(A, axis=1)
 
-    def accuracy(self, X, y) -> float:
-        """The fraction of rows of X whose predicted class equals the label."""
+    def predict(self, X, batch_size: int = 1024):
+        """The predicted class of each row of X (a device array; see :meth:`classes`),
+        computed ``batch_size`` rows at a time."""
+        batch_size = _check_batch_size(batch_size)
+        return self._in_batches(self._check_X(X, allow_empty=True), batch_size,
+                                lambda batch: self.classes(self._infer(batch)[1]))
+
+    def accuracy(self, X, y, batch_size: int = 1024) -> float:
+        """The fraction of rows of X whose predicted class equals the label, computed
+        ``batch_size`` rows at a time on the device (one sync)."""
+        batch_size = _check_batch_size(batch_size)
         X = self._check_X(X)
-        labels = self._labels(y, X.shape[0])
-        hits = self.xp.sum(self.xp.astype(self.predict(X) == labels, self.xp.int64))
-        return float(hits) / X.shape[0]
+        n = X.shape[0]
+        labels = self._labels(y, n)
+        hits = 0
+        for start in range(0, n, batch_size):
+            batch = slice(start, min(start + batch_size, n))
+            predicted = self.classes(self._infer(X[batch, ...])[1])
+            hits = hits + self.xp.count_nonzero(predicted == labels[batch])
+        return float(hits) / n
 
     # -- input checks ---------------------------------------------------------------------
-    def _check_X(self, X):
+    def _check_X(self, X, *, allow_empty: bool = False):
+        """X as a device array in the network's dtype, checked: 2-D, n_0 features, finite, and
+        at least one sample unless ``allow_empty``."""
         X = self.backend.asarray(X, self.dtype)
         if X.ndim != 2:
             raise ValueError(
@@ -223,12 +285,14 @@ class Network:
             raise ValueError(
                 f"X has {X.shape[1]} features per sample but the input layer has "
                 f"{self.sizes[0]} neurons; expected shape (samples, {self.sizes[0]})")
+        if X.shape[0] == 0 and not allow_empty:
+            raise ValueError(f"X has no samples (shape {tuple(X.shape)}); at least one is needed")
         if not bool(self.xp.all(self.xp.isfinite(X))):
             raise ValueError("X contains NaN or inf; clean or impute the data before training")
         return X
 
     def _labels(self, y, n: int):
-        """Class indices (n,) on the device from indices or one-hot rows, checked."""
+        """Class indices (n,) on the device from indices or one-hot (target) rows, checked."""
         y = self.backend.asarray(y)
         k = self.sizes[-1]
         if len(y.shape) == 2:
@@ -236,15 +300,19 @@ class Network:
             if y.shape[1] != k:
                 raise ValueError(f"one-hot y has {y.shape[1]} columns; expected {k} (one per "
                                  "output neuron)")
-            return self.xp.argmax(y, axis=1)
+            # one output neuron: targets compare with 0.5 as floats, whatever their dtype
+            return self.classes(self.backend.asarray(y, self.dtype) if k == 1 else y)
         if len(y.shape) != 1:
             raise ValueError(f"y must be class indices of shape ({n},) or one-hot of shape "
                              f"({n}, {k}), got shape {tuple(y.shape)}")
         self._check_length(y, n)
-        return _checked_labels(self.backend, y, k)
+        return _checked_labels(self.backend, y, self.num_classes,
+                               "one per output neuron" if k > 1 else
+                               "one output neuron: class 1 where a_L > 0.5")
 
     def _targets(self, y, n: int):
-        """Target rows Y (n, n_L) in the network's dtype: one-hot for class indices."""
+        """Target rows Y (n, n_L) in the network's dtype: one-hot for class indices; with one
+        output neuron the 0/1 labels themselves, as a column."""
         y_dev = self.backend.asarray(y)
         if len(y_dev.shape) == 2:
             self._check_length(y_dev, n)
@@ -255,10 +323,15 @@ class Network:
             if not bool(self.xp.all(self.xp.isfinite(Y))):
                 raise ValueError("y contains NaN or inf")
             return Y
-        return self.one_hot(self._labels(y_dev, n))
+        labels = self._labels(y_dev, n)
+        if self.sizes[-1] == 1:
+            return self.xp.reshape(self.xp.astype(labels, self.backend.dtype(self.dtype)),
+                                   (-1, 1))
+        return self.one_hot(labels)
 
     def one_hot(self, labels):
-        """One-hot rows Y[i, j] = (labels[i] == j) in the network's dtype (labels unchecked)."""
+        """One-hot rows Y[i, j] = (labels[i] == j), j < num_classes, in the network's dtype
+        (labels unchecked)."""
         return self.xp.astype(self.xp.reshape(labels, (-1, 1)) == self._class_ids,
                               self.backend.dtype(self.dtype))
 
@@ -322,14 +395,24 @@ def _check_sizes(sizes) -> list[int]:
     return [int(n) for n in sizes]
 
 
-def _checked_labels(backend: Backend, y, k: int):
+def _check_batch_size(batch_size) -> int:
+    try:
+        size = operator.index(batch_size)
+    except TypeError:
+        size = 0
+    if isinstance(batch_size, bool) or size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return size
+
+
+def _checked_labels(backend: Backend, y, k: int, meaning: str = "one per output neuron"):
     """``y`` as 1-D integer class indices in 0..k-1, or a clear error."""
     xp = backend.xp
     if y.ndim != 1 or not backend.is_integer(y):
         raise TypeError(f"class indices must be a 1-D array of integers, got dtype {y.dtype} "
                         f"of shape {tuple(y.shape)}; use y.astype(int), or pass one-hot rows")
     if y.shape[0] and (bool(xp.min(y) < 0) or bool(xp.max(y) >= k)):
-        raise ValueError(f"labels must lie in 0..{k - 1} (one per output neuron), got values "
+        raise ValueError(f"labels must lie in 0..{k - 1} ({meaning}), got values "
                          f"from {int(xp.min(y))} to {int(xp.max(y))}")
     return y
 

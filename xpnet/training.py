@@ -150,7 +150,7 @@ class _Data:
         if self.X.shape[0] == 0:
             raise ValueError("X has no samples: give at least one row to train or evaluate on")
         self.Y = net._targets(y, self.X.shape[0])
-        self.labels = net.xp.argmax(self.Y, axis=1)
+        self.labels = net.classes(self.Y)
         self.n = self.X.shape[0]
 
     def split(self, n_first: int):
@@ -162,9 +162,9 @@ class _Data:
         return first, rest
 
 
-def _hits(xp, output, labels):
-    """The number of rows whose argmax is the label, as a device scalar."""
-    return xp.count_nonzero(xp.argmax(output, axis=1) == labels)
+def _hits(net, output, labels):
+    """The number of rows whose predicted class is the label, as a device scalar."""
+    return net.xp.count_nonzero(net.classes(output) == labels)
 
 
 def _evaluate(net, data: _Data, batch_size: int):
@@ -173,10 +173,10 @@ def _evaluate(net, data: _Data, batch_size: int):
     loss_sum = hits = 0
     for start in range(0, data.n, batch_size):
         stop = min(start + batch_size, data.n)
-        zs, activations = net._feedforward(data.X[start:stop, ...])
-        loss_sum = loss_sum + net.loss.value(xp, zs[-1], activations[-1],
-                                             data.Y[start:stop, ...]) * (stop - start)
-        hits = hits + _hits(xp, activations[-1], data.labels[start:stop])
+        z, output = net._infer(data.X[start:stop, ...])
+        loss_sum = loss_sum + net.loss.value(xp, z, output, data.Y[start:stop, ...]) * (
+            stop - start)
+        hits = hits + _hits(net, output, data.labels[start:stop])
     return float(loss_sum) / data.n, float(hits) / data.n
 
 
@@ -374,7 +374,7 @@ class _Loop:
                 loss, output = net._backprop(X, Y)
                 self.optimizer.step(net.theta, net.grad)
                 batch_losses[step] = loss
-                hits += _hits(xp, output, xp.take(train.labels, idx, axis=0))
+                hits += _hits(net, output, xp.take(train.labels, idx, axis=0))
                 self.steps_done = step + 1
                 if interrupt["stop"]:
                     break

@@ -1,0 +1,78 @@
+"""Files written safely: through a temporary file and a rename, with ordinary permissions.
+
+``tempfile.mkstemp`` creates its file with mode 0o600 (only the owner may read it), and a
+rename keeps that mode, so a checkpoint or dataset written that way could not be read by the
+group or others. The temporary files here are created as ``open(path, "x")`` creates a file:
+mode 0o666 less the umask (and any default ACL of the folder), applied by the OS itself.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+_NAME_ATTEMPTS = 100
+
+
+def create_temp(folder: str | os.PathLike, prefix: str = "", suffix: str = "") -> tuple[int, Path]:
+    """A new empty file with a random name in ``folder``, open for writing: ``(fd, path)``.
+
+    Like ``tempfile.mkstemp`` (created exclusively, never an existing file or link), but with
+    the mode that ``open()`` gives a new file rather than 0o600.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(_NAME_ATTEMPTS):
+        path = Path(folder) / f"{prefix}{secrets.token_hex(8)}{suffix}"
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, f"no unused temporary file name in {folder}")
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, fsync it, then rename it over
+    ``path``: readers see the old file or the new one, never a half-written one.
+
+    The new file gets the permissions that writing ``path`` with ``open(path, "wb")`` would
+    leave: those of the file it replaces, else 0o666 less the umask.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = create_temp(path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _keep_mode(path, f.fileno())
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def _keep_mode(path: Path, fd: int) -> None:
+    """Give the open file ``fd`` the permission bits of ``path``, if that exists."""
+    if os.chmod not in os.supports_fd:  # Windows: no permission bits to keep
+        return
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:  # no file yet: keep the mode the OS gave the new one
+        return
+    os.chmod(fd, mode)
