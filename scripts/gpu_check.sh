@@ -9,6 +9,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 out="${OUT:-/tmp/xpnet-gpu-check}"
+# MNIST for the benchmark and the training run: $XPNET_DATA_DIR, else a copy carried in .gpu_data
+export XPNET_DATA_DIR="${XPNET_DATA_DIR:-.gpu_data}"
 mkdir -p "$out"
 status=0
 
@@ -31,10 +33,9 @@ echo "## benchmark: xpnet (CuPy) vs PyTorch CUDA eager"
 timeout 240 python3 scripts/bench.py --backend cupy --epochs 5 2>&1 | tee "$out/bench-gpu.md" \
     || status=1
 
-data="${XPNET_DATA_DIR:-.gpu_data}"
-if [ -e "$data/mnist/train-images-idx3-ubyte.gz" ]; then
+if [ -e "$XPNET_DATA_DIR/mnist/train-images-idx3-ubyte.gz" ]; then
     echo "## xpnet train (defaults) on MNIST, CuPy"
-    XPNET_DATA_DIR="$data" timeout 180 python3 -m xpnet train --backend cupy --no-progress \
+    timeout 180 python3 -m xpnet train --backend cupy --no-progress \
         >"$out/train-gpu.log" 2>&1 || status=1
     tail -n 4 "$out/train-gpu.log"
 fi
