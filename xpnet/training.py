@@ -146,9 +146,7 @@ class _Data:
     """X, the target rows Y and the class labels of a data set, on the device, checked once."""
 
     def __init__(self, net, X, y):
-        self.X = net._check_X(X)
-        if self.X.shape[0] == 0:
-            raise ValueError("X has no samples: give at least one row to train or evaluate on")
+        self.X = net._check_X(X)  # raises for no samples too
         self.Y = net._targets(y, self.X.shape[0])
         self.labels = net.classes(self.Y)
         self.n = self.X.shape[0]
