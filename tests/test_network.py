@@ -7,6 +7,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from xpnet import Network, one_hot
 from xpnet.activations import HIDDEN
@@ -176,6 +178,7 @@ def test_predict_and_accuracy():
         ({"init": "uniform"}, ValueError, "'xavier'"),
         ({"dtype": "float16"}, TypeError, "float32"),
         ({"output": "identity", "loss": "softmax_cross_entropy"}, ValueError, "output='softmax'"),
+        ({"sizes": [4, 1], "output": "softmax"}, ValueError, "output='sigmoid'"),
         ({"backend": "tpu"}, ValueError, "'numpy'"),
     ],
 )
@@ -195,6 +198,7 @@ def test_bad_construction_arguments_are_named(kwargs, error, message):
         (np.zeros((2, 4)), np.array([-1, 0]), ValueError, r"0\.\.1"),
         (np.zeros((2, 4)), np.array([0.0, 1.0]), TypeError, "integers"),
         (np.zeros((2, 4)), np.zeros((2, 3)), ValueError, "expected 2"),
+        (np.zeros((2, 4)), np.zeros((2, 2)), ValueError, "sums to 1"),
         (np.array([[0, 0, 0, np.nan]] * 2), np.zeros(2, int), ValueError, "NaN or inf"),
         (np.array([[0, 0, np.inf, 0]] * 2), np.zeros(2, int), ValueError, "NaN or inf"),
     ],
@@ -342,3 +346,21 @@ def test_bad_inference_batch_size_is_named(batch_size):
     net = Network([2, 2], backend="numpy")
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         net.forward(np.zeros((3, 2)), batch_size=batch_size)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)  # the same examples in every CI run
+@given(sizes=st.lists(st.integers(1, 5), min_size=2, max_size=4), batch=st.integers(1, 4),
+       hidden=st.sampled_from(sorted(HIDDEN)), output_loss=st.sampled_from(OUTPUT_LOSS),
+       seed=st.integers(0, 2**16))
+def test_gradient_is_right_for_any_architecture(sizes, batch, hidden, output_loss, seed):
+    """Central differences agree for any layer widths (one output unit included) and batch."""
+    output, loss = output_loss
+    assume(output != "softmax" or sizes[-1] > 1)  # refused: a softmax of one unit is constant
+    net = Network(sizes, activation=hidden, output=output, loss=loss, init="normal",
+                  backend="numpy", dtype="float64", seed=seed)
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(batch, sizes[0]))
+    y = rng.integers(0, max(sizes[-1], 2), size=batch)
+    analytic = net.loss_and_gradient(X, y)[1].copy()
+    numeric = numeric_gradient(net, X, y)
+    assert np.allclose(analytic, numeric, rtol=1e-5, atol=1e-7)

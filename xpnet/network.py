@@ -87,6 +87,9 @@ class Network:
         self.hidden = get_activation(activation)
         self.output = get_activation(output, output=True)
         self.loss = get_loss(loss, self.output)
+        if self.output.name == "softmax" and self.sizes[-1] == 1:
+            raise ValueError("a softmax over one output neuron is always 1: use "
+                             "output='sigmoid' for one neuron (binary classification)")
         self.init = init if init != "auto" else (
             "he" if self.hidden.name in ("relu", "leaky_relu") else "scaled")
         self.seed = seed
@@ -322,6 +325,10 @@ class Network:
             Y = self.backend.asarray(y_dev, self.dtype)
             if not bool(self.xp.all(self.xp.isfinite(Y))):
                 raise ValueError("y contains NaN or inf")
+            if self.loss.name == "softmax_cross_entropy" and n and not bool(self.xp.all(
+                    self.xp.abs(self.xp.sum(Y, axis=1) - 1.0) < 1e-3)):
+                raise ValueError("softmax_cross_entropy needs target rows that are probability "
+                                 "vectors (each row sums to 1), such as one-hot rows")
             return Y
         labels = self._labels(y_dev, n)
         if self.sizes[-1] == 1:
