@@ -157,6 +157,12 @@ def problem(seed=0, steps=STEPS):
     return theta, grads
 
 
+def problem32():
+    """The same problem in float32."""
+    theta, grads = problem()
+    return theta.astype(np.float32), [g.astype(np.float32) for g in grads]
+
+
 def run(optimizer: Optimizer, backend, theta, grads, dtype="float64"):
     """The trajectory (steps, SIZE) of ``optimizer`` on ``backend``, as float64 NumPy."""
     theta = backend.asarray(np.array(theta, dtype=dtype))  # a copy: the caller's stays put
@@ -180,9 +186,7 @@ def test_matches_formulas_on_array_api_strict_float32(cls, reference, hyper):
     """The same code on a non-default array API device in float32: never a silent conversion,
     never a promotion to float64, and the float64 formulas to float32 rounding."""
     backend = make_backend("strict")
-    theta, grads = problem()
-    theta32 = theta.astype(np.float32)
-    grads32 = [g.astype(np.float32) for g in grads]
+    theta32, grads32 = problem32()
     optimizer = cls(**hyper)
     got = run(optimizer, backend, theta32, grads32, "float32")
     assert all(buffer.dtype == backend.xp.float32 for buffer in optimizer.state.values())
@@ -480,9 +484,7 @@ def test_optimizer_modules_never_import_numpy_or_cupy():
 @pytest.mark.parametrize(("cls", "reference", "hyper"), CASES, ids=IDS)
 def test_fused_cupy_kernel_matches_the_generic_path(cls, reference, hyper):
     cupy_backend = make_backend("cupy")
-    theta, grads = problem()
-    theta32 = theta.astype(np.float32)
-    grads32 = [g.astype(np.float32) for g in grads]
+    theta32, grads32 = problem32()
     on_gpu = cls(**hyper)
     fused = run(on_gpu, cupy_backend, theta32, grads32, "float32")
     generic = run(cls(**hyper), make_backend("numpy"), theta32, grads32, "float32")
