@@ -174,20 +174,28 @@ class Backend:
         return blocked
 
     @contextlib.contextmanager
-    def cpu_threads(self, threads: int | None):
-        """Within the block NumPy's BLAS uses ``threads`` threads (None: leave it as it is).
-
-        Small matrix products gain nothing from a second thread and lose much when another
-        process holds that core, so the training loop chooses per workload (see
-        ``training.choose_threads``). A no-op for GPU backends.
+    def cpu_threads(self):
+        """A block within which the function it yields, ``set_threads(n)``, sets how many
+        threads NumPy's BLAS uses; the number it had is restored at the end. The training loop
+        times its steps to choose (``xpnet.threads``). GPU and other backends yield None.
         """
-        if threads is None or self.name != "numpy":
-            yield
+        if self.name != "numpy":
+            yield None
             return
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController
 
-        with threadpool_limits(limits=int(threads), user_api="blas"):
-            yield
+        blas = ThreadpoolController().select(user_api="blas").lib_controllers
+        before = [lib.num_threads for lib in blas]
+
+        def set_threads(n: int) -> None:
+            for lib in blas:
+                lib.set_num_threads(n)
+
+        try:
+            yield set_threads
+        finally:
+            for lib, n in zip(blas, before):
+                lib.set_num_threads(n)
 
     def host_rng(self, seed):
         """A host ``numpy.random.Generator``: one seed gives the same numbers on every backend."""

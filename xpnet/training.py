@@ -31,13 +31,12 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import checkpoint as ckpt
 from .optim import Optimizer, get_optimizer
+from .threads import ThreadChooser
 
 log = logging.getLogger("xpnet")
 
 #: how often (seconds) the host reads the running loss: progress refresh and divergence check
 SYNC_SECONDS = 0.5
-#: FLOPs of the largest per-batch matrix product from which a second BLAS thread pays off
-PARALLEL_GEMM_FLOPS = 2**26
 
 
 class DivergenceError(FloatingPointError):
@@ -221,10 +220,12 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         threads: int | None = None) -> History:
     """Train ``net`` by mini-batch gradient descent; see :meth:`xpnet.Network.fit`.
 
-    ``threads``: BLAS threads on the CPU; None takes $XPNET_NUM_THREADS or
-    :func:`choose_threads`'s choice for this network and batch size.
+    ``threads``: BLAS threads on the CPU; None takes $XPNET_NUM_THREADS, or else chooses by
+    timing the training steps with 1 thread and with every core, again every 10 seconds
+    (:class:`xpnet.threads.ThreadChooser`).
     """
     _check_options(epochs, batch_size, validation_split, schedule)
+    threads = _threads(threads)
     if isinstance(optimizer, str):
         optimizer = get_optimizer(optimizer)
     if not isinstance(optimizer, Optimizer):
@@ -259,10 +260,12 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     elif early_stopping:
         early_stopping.reset()
     show = _show_progress(progress)
-    with net.backend.cpu_threads(_threads(threads, net, batch_size)), \
+    with net.backend.cpu_threads() as set_threads, \
             _stop_on_interrupt() as interrupt, logging_redirect_tqdm(loggers=[log]), tqdm(
             total=epochs, initial=start_epoch, desc="epochs", unit="epoch", disable=not show,
             dynamic_ncols=True) as epoch_bar:
+        if set_threads is not None:
+            loop.threads = ThreadChooser(set_threads, threads)
         for epoch in range(start_epoch, epochs):
             row = loop.epoch(epoch, train, batch_size, n_batches, shuffle, interrupt, show)
             if interrupt["stop"]:  # a partial epoch: saved so that resume finishes it
@@ -303,24 +306,16 @@ def _check_options(epochs, batch_size, validation_split, schedule) -> None:
                         f"get_schedule('cosine', lr=0.1, t_max=epochs), got {schedule!r}")
 
 
-def _threads(threads, net, batch_size) -> int:
+def _threads(threads) -> int | None:
+    """The BLAS threads asked for (``threads=`` or $XPNET_NUM_THREADS), or None: measure."""
     if threads is None:
-        threads = os.environ.get("XPNET_NUM_THREADS") or choose_threads(net, batch_size)
-    if not str(threads).isdigit() or int(threads) < 1:
+        threads = os.environ.get("XPNET_NUM_THREADS") or None
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not str(threads).isdigit() or int(threads) < 1:
         raise ValueError(f"BLAS threads (threads= or $XPNET_NUM_THREADS) must be a positive "
                          f"integer, got {threads!r}")
     return int(threads)
-
-
-def choose_threads(net, batch_size: int) -> int:
-    """BLAS threads for training ``net``: 1 while the largest per-batch matrix product is
-    small (measured on 2-core x86-64: a second thread does not speed up a 784-100-10 network
-    at batch 128, and costs several times when another process holds the second core);
-    else every core this process may use."""
-    largest = max(n_in * n_out for n_in, n_out in zip(net.sizes[:-1], net.sizes[1:]))
-    if 2 * batch_size * largest < PARALLEL_GEMM_FLOPS:
-        return 1
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def _postfix(row: dict) -> dict:
@@ -348,6 +343,7 @@ class _Loop:
         self.start_step = 0  # the first batch of the next epoch (a resumed partial epoch)
         self.steps_done = 0  # batches done in the current epoch
         self.best_theta = None
+        self.threads = None  # the ThreadChooser on the CPU
         # the weights at the last moment they were known to be finite (divergence fallback)
         self.snapshot = net.xp.zeros_like(net.theta)
 
@@ -362,6 +358,8 @@ class _Loop:
         batch_losses = backend.zeros(n_batches, net.dtype)  # the mean loss of each batch
         hits = xp.zeros_like(train.labels[0])
         self.snapshot[...] = net.theta
+        if self.threads is not None:
+            self.threads.pause()  # validation and checkpoints since the last step
         start = time.perf_counter()
         next_sync, self.steps_done = start + SYNC_SECONDS, first
         with tqdm(total=n_batches, initial=first, desc=f"epoch {epoch + 1}", unit="batch",
@@ -374,6 +372,8 @@ class _Loop:
                 batch_losses[step] = loss
                 hits += _hits(net, output, xp.take(train.labels, idx, axis=0))
                 self.steps_done = step + 1
+                if self.threads is not None:
+                    self.threads.step_done()
                 if interrupt["stop"]:
                     break
                 if time.perf_counter() >= next_sync:  # the only syncs mid-epoch
