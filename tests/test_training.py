@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
+import sys
 import threading
 
 import numpy as np
@@ -321,3 +323,19 @@ def test_after_divergence_a_smaller_lr_trains_on():
     opt.lr = 1e-6
     history = net.fit(X, y, optimizer=opt, epochs=1, batch_size=10, progress=False)
     assert np.isfinite(history["loss"][0]) and np.all(np.isfinite(net.theta))
+
+
+def test_a_logged_message_is_printed_once_when_the_root_logger_prints(capsys):
+    handler = logging.StreamHandler(sys.stderr)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        net = xpnet.Network([2, 2], output="softmax", backend="numpy")
+        net.fit(np.zeros((4, 2), np.float32), [0, 1, 0, 1], epochs=1, progress=True)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    captured = capsys.readouterr()
+    assert (captured.out + captured.err).count("epoch 1/1: loss=") == 1

@@ -182,6 +182,15 @@ def evaluate(net, X, y, batch_size: int = 1024) -> tuple[float, float]:
     return _evaluate(net, _Data(net, X, y), batch_size)
 
 
+def _console_loggers() -> list[logging.Logger]:
+    """The loggers on the way from xpnet's to the root that print to the console: their
+    output goes through tqdm while bars are shown (a logger without such a handler is left
+    alone, so that no message is printed twice)."""
+    return [logger for logger in (log, logging.root)
+            if any(isinstance(h, logging.StreamHandler) and h.stream in (sys.stdout, sys.stderr)
+                   for h in logger.handlers)]
+
+
 def _show_progress(progress: bool | None) -> bool:
     if os.environ.get("TQDM_DISABLE", "").lower() not in ("", "0", "false"):
         return False
@@ -261,7 +270,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         early_stopping.reset()
     show = _show_progress(progress)
     with net.backend.cpu_threads() as set_threads, \
-            _stop_on_interrupt() as interrupt, logging_redirect_tqdm(loggers=[log]), tqdm(
+            _stop_on_interrupt() as interrupt, logging_redirect_tqdm(_console_loggers()), tqdm(
             total=epochs, initial=start_epoch, desc="epochs", unit="epoch", disable=not show,
             dynamic_ncols=True) as epoch_bar:
         if set_threads is not None:
