@@ -225,13 +225,13 @@ def _with_clipped_grad(xp, theta, g, grad_scale, *args, rule, **variant):
 
 # -- SGD ------------------------------------------------------------------------------------
 def _sgd_update(xp, theta, g, momentum_buffer, lr, weight_decay, momentum, buffer_decay,
-                grad_weight, *, decay, use_momentum, nesterov):
+                grad_weight, *, decay, use_momentum, dampened, nesterov):
     # g is the caller's gradient: rebind it (g = ...), never update it in place
     if decay:
         g = g + weight_decay * theta
     if use_momentum:
         momentum_buffer *= buffer_decay
-        momentum_buffer += grad_weight * g
+        momentum_buffer += grad_weight * g if dampened else g  # (no product by 1)
         g = g + momentum * momentum_buffer if nesterov else momentum_buffer
     theta -= lr * g
 
@@ -274,7 +274,7 @@ class SGD(Optimizer):
 
     def _variant(self):
         return {"decay": self.weight_decay != 0, "use_momentum": self.momentum != 0,
-                "nesterov": bool(self.nesterov)}
+                "dampened": self.dampening != 0, "nesterov": bool(self.nesterov)}
 
     def _scalars(self):
         momentum = float(self.momentum)
