@@ -34,6 +34,10 @@ from xpnet import datasets
 from xpnet.optim import SGD, Adam
 
 N_SAMPLES = 60_000
+#: a pause before each timed epoch: the idle threads of the library that ran before (OpenBLAS's,
+#: PyTorch's OpenMP ones) spin on the cores for up to ~0.1 s after their last task, which
+#: would slow whichever library runs next
+IDLE_SECONDS = 0.3
 
 
 @dataclass
@@ -195,6 +199,7 @@ def main():
         times = {name: [] for name in runners}
         for i in range(1, args.epochs + 1):
             for name, run in runners.items():
+                time.sleep(IDLE_SECONDS)
                 times[name].append(run(i))
         grew = rss_mib() > after_first[0] + 16 or _pool_bytes(xp, gpu) > after_first[1]
         t_x = statistics.median(times["xpnet"])
