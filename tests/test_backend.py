@@ -14,7 +14,7 @@ import xpnet
 from xpnet.backend import BackendUnavailable, backend_of, cupy_unavailable_reason, get_backend
 
 # the modules written once against xp: they must never name numpy or cupy
-GENERIC_MODULES = ["activations", "losses", "network", "optim", "schedules", "training"]
+GENERIC_MODULES = ["activations", "losses", "network", "optim", "schedules", "threads", "training"]
 
 
 def test_import_probes_and_imports_no_gpu_library():
@@ -94,3 +94,21 @@ def test_blocked_numpy_update_is_bitwise_the_plain_update():
         results.append(theta)
     np.testing.assert_array_equal(results[0], results[1])
     assert not np.array_equal(results[0], np.ones(n, np.float32))
+
+
+@pytest.mark.parametrize("transposed", [False, True], ids=["rows", "columns"])
+def test_product_and_row_sum_fast_paths_match_the_plain_expressions(backend, transposed):
+    """matmul_into and sum_rows_into (BLAS gemv on NumPy) against a @ b and xp.sum, for the
+    row-major arrays and for the transposed views that backprop hands them."""
+    rng = np.random.default_rng(0)
+    a_host, b_host = rng.normal(size=(37, 5)), rng.normal(size=(37, 9))
+    a, b = backend.asarray(a_host, "float64"), backend.asarray(b_host, "float64")
+    if transposed:  # the same values, held as the transpose of a (n, B) array
+        a = backend.asarray(a_host.T.copy(), "float64").T
+    out = backend.zeros((5, 9), "float64")
+    backend.matmul_into(a.T, b, out)
+    np.testing.assert_allclose(backend.to_numpy(out), a_host.T @ b_host, rtol=1e-12, atol=1e-12)
+    row_sum = backend.zeros((5,), "float64")
+    backend.sum_rows_into(a, row_sum)
+    np.testing.assert_allclose(backend.to_numpy(row_sum), a_host.sum(axis=0), rtol=1e-12,
+                               atol=1e-12)
