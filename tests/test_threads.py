@@ -117,3 +117,10 @@ def test_a_bad_thread_count_in_the_environment_is_refused(monkeypatch, bad):
     net = xpnet.Network([2, 2], output="softmax", backend="numpy")
     with pytest.raises(ValueError, match="XPNET_NUM_THREADS"):
         net.fit(np.zeros((4, 2), np.float32), [0, 1, 0, 1], epochs=1, progress=False)
+
+
+def test_more_threads_are_chosen_only_when_clearly_faster():
+    machine = FakeMachine({1: 0.00100, 2: 0.00098})  # 2% faster: within the noise
+    chooser = chooser_on(machine)
+    machine.run(chooser, 100)
+    assert chooser.threads == 1

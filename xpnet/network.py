@@ -361,8 +361,9 @@ class Network:
         ``batch_size``, ``validation_data=(Xv, yv)`` or ``validation_split``, ``shuffle``,
         ``seed``, ``schedule``, ``early_stopping`` (True or an EarlyStopping), ``progress``
         (None: bars on a terminal or notebook only), ``checkpoint=PATH``, ``resume=PATH``,
-        ``drop_last``, ``threads`` (BLAS threads on the CPU; None: xpnet's choice per
-        workload, or $XPNET_NUM_THREADS). See :func:`xpnet.training.fit`.
+        ``drop_last``, ``threads`` (BLAS threads on the CPU; None: $XPNET_NUM_THREADS, else
+        chosen by timing the steps; fix it for bitwise-reproducible runs). See
+        :func:`xpnet.training.fit`.
         """
         from .training import fit
 

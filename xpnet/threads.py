@@ -8,7 +8,14 @@ advance gets both cases right, so :class:`ThreadChooser` times real training ste
 candidate number of threads, keeps the fastest, and times them again every
 ``retry_seconds``, which notices a core taken or freed later. The trial steps are ordinary
 training steps: nothing is computed twice, and a candidate more than twice as slow as the best
-so far is dropped after one step.
+so far is dropped after one step. More threads must be at least ``MARGIN`` faster to be
+chosen: where the counts are level, fewer threads leave the cores to other work, and the
+choice does not flip from run to run with the timing noise.
+
+Reproducibility: a BLAS may round differently with different numbers of threads (OpenBLAS
+does for a (100, 784) x (784, 128) product), so two runs whose choices differ can differ in
+the last bits. Fix the number (``fit(threads=N)``, ``XPNET_NUM_THREADS``, ``--threads``) for
+bitwise-reproducible runs and resumes.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ import time
 from collections.abc import Callable
 
 log = logging.getLogger("xpnet")
+
+#: how much faster (per step) more threads must be than fewer to be chosen
+MARGIN = 0.05
 
 
 def available_cores() -> int:
@@ -86,7 +96,7 @@ class ThreadChooser:
         if self._trying + 1 < len(self.candidates):
             self._try(self._trying + 1, now)
             return
-        chosen = min(self.seconds_per_step, key=self.seconds_per_step.get)
+        chosen = self._fastest()
         if chosen != self.threads:
             log.info("BLAS threads: %d (ms per step: %s)", chosen, ", ".join(
                 f"{n} -> {1e3 * s:.3g}" for n, s in self.seconds_per_step.items()))
@@ -98,6 +108,16 @@ class ThreadChooser:
         """Time that is not a training step follows: the candidate on trial restarts its
         timing at the next step."""
         self._started, self._steps = None, 0
+
+    def _fastest(self) -> int:
+        """The timed candidate with the fewest threads that no candidate with more beats by
+        MARGIN."""
+        chosen = None
+        for n in sorted(self.seconds_per_step):
+            if chosen is None or \
+                    self.seconds_per_step[n] < (1.0 - MARGIN) * self.seconds_per_step[chosen]:
+                chosen = n
+        return chosen
 
     def _try(self, index: int, now: float) -> None:
         self._trying, self._started, self._steps = index, now, 0

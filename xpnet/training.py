@@ -231,7 +231,8 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
 
     ``threads``: BLAS threads on the CPU; None takes $XPNET_NUM_THREADS, or else chooses by
     timing the training steps with 1 thread and with every core, again every 10 seconds
-    (:class:`xpnet.threads.ThreadChooser`).
+    (:class:`xpnet.threads.ThreadChooser`). Fix it for bitwise-reproducible runs: a BLAS may
+    round differently with another number of threads.
     """
     _check_options(epochs, batch_size, validation_split, schedule)
     threads = _threads(threads)
