@@ -70,18 +70,22 @@ GPU_WORKLOADS += [Workload((784, 4096, 4096, 10), "relu", 1024, opt)
 LR = {"momentum": 0.01, "adam": 1e-3}
 
 
-def make_xpnet_runner(w: Workload, X, y, backend):
+def make_xpnet_runner(w: Workload, X, y, backend, threads: int | None):
     net = xpnet.Network(list(w.sizes), activation=w.activation, output="softmax",
                         backend=backend, seed=0)
     opt = SGD(lr=LR["momentum"], momentum=0.9) if w.optimizer == "momentum" else Adam(lr=1e-3)
     X_dev, y_dev = net.backend.asarray(X), net.backend.asarray(y)  # on the device once
 
+    chosen = set()  # the BLAS threads xpnet ended each timed epoch with
+
     def epoch(i):
         history = net.fit(X_dev, y_dev, optimizer=opt, epochs=1, batch_size=w.batch_size,
-                          seed=i, progress=False)
+                          seed=i, progress=False, threads=threads)
+        if i > 0 and history.threads is not None:
+            chosen.add(history.threads)
         return history.rows[0]["seconds"]
 
-    return epoch, net
+    return epoch, chosen
 
 
 def make_torch_runner(w: Workload, X, y, device):
@@ -185,11 +189,11 @@ def main():
     X, y, data = training_data()
     print(f"# data: {data}")
     print("| workload | xpnet s/epoch | PyTorch s/epoch | xpnet/PyTorch | xpnet samples/s "
-          "| compute floor s | xpnet/floor | peak RSS MiB | grew after epoch 1 |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| compute floor s | xpnet/floor | peak RSS MiB | grew after epoch 1 | xpnet threads |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
 
     for w in workloads:
-        xp_epoch, _ = make_xpnet_runner(w, X, y, backend)
+        xp_epoch, xp_threads = make_xpnet_runner(w, X, y, backend, args.threads)
         runners = {"xpnet": xp_epoch}
         if torch is not None:
             runners["torch"] = make_torch_runner(w, X, y, "cuda" if gpu else "cpu")
@@ -207,8 +211,8 @@ def main():
         floor = w.flops_per_epoch() / rate
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"| {w.name} | {t_x:.3f} | {t_t:.3f} | {t_x / t_t:.2f} | {N_SAMPLES / t_x:,.0f} "
-              f"| {floor:.3g} | {t_x / floor:.1f} | {peak:.0f} | {'yes' if grew else 'no'} |",
-              flush=True)
+              f"| {floor:.3g} | {t_x / floor:.1f} | {peak:.0f} | {'yes' if grew else 'no'} "
+              f"| {', '.join(map(str, sorted(xp_threads))) or '-'} |", flush=True)
     if limits is not None:
         limits.restore_original_limits()
 

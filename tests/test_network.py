@@ -364,3 +364,11 @@ def test_gradient_is_right_for_any_architecture(sizes, batch, hidden, output_los
     analytic = net.loss_and_gradient(X, y)[1].copy()
     numeric = numeric_gradient(net, X, y)
     assert np.allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("rows", [5, 3000])
+def test_forward_returns_row_major_outputs_on_numpy(rows):
+    # the products run as the lecture writes them, (W @ a.T).T: a transposed view inside
+    X = np.random.default_rng(0).random((rows, 6), dtype=np.float32)
+    out = Network([6, 4, 3], backend="numpy").forward(X, batch_size=1024)
+    assert out.shape == (rows, 3) and out.flags.c_contiguous

@@ -89,8 +89,9 @@ def test_same_history_on_numpy_and_strict():
 
 def test_resume_ends_with_the_same_theta_as_an_uninterrupted_run(tmp_path):
     X, y = blobs()
+    # fixed BLAS threads: the documented condition for a bitwise resume
     options = {"epochs": 4, "batch_size": 20, "validation_split": 0.2, "seed": 3,
-               "progress": False, "early_stopping": EarlyStopping(patience=10)}
+               "progress": False, "early_stopping": EarlyStopping(patience=10), "threads": 1}
     straight = small_net()
     full = straight.fit(X, y, optimizer=Adam(lr=0.01), **options)
 
@@ -251,7 +252,7 @@ def interrupting(optimizer, at: int):
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
 def test_resume_after_ctrl_c_mid_epoch_ends_with_the_same_theta(tmp_path):
     X, y = blobs(n=200)
-    options = {"epochs": 3, "batch_size": 10, "seed": 5, "progress": False}
+    options = {"epochs": 3, "batch_size": 10, "seed": 5, "progress": False, "threads": 1}
     straight = small_net()
     straight.fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), **options)
 

@@ -102,6 +102,13 @@ class Backend:
         join = getattr(self.xp, "concat", None) or self.xp.concatenate
         return join(tuple(arrays), axis=axis)
 
+    def row_major(self, a):
+        """``a`` with C-ordered (row-major) memory, copied only if it is not: the layout users
+        of NumPy and CuPy expect from a result. Other namespaces expose no layout."""
+        if self.name in ("numpy", "cupy"):
+            return self.xp.ascontiguousarray(a)
+        return a
+
     def is_integer(self, a) -> bool:
         """Whether ``a`` holds integers (labels), for any namespace."""
         isdtype = getattr(self.xp, "isdtype", None)
@@ -179,16 +186,20 @@ class Backend:
 
     @contextlib.contextmanager
     def cpu_threads(self):
-        """A block within which the function it yields, ``set_threads(n)``, sets how many
-        threads NumPy's BLAS uses; the number it had is restored at the end. The training loop
-        times its steps to choose (``xpnet.threads``). GPU and other backends yield None.
+        """A block within which NumPy's BLAS threads may be changed; it yields
+        ``(set_threads, limit)``: ``set_threads(n)`` sets the number, and ``limit`` is the
+        number the BLAS had on entry (what $OPENBLAS_NUM_THREADS or an enclosing
+        ``threadpoolctl.threadpool_limits`` allows), which is restored at the end. The training
+        loop times its steps to choose (``xpnet.threads``). Other backends yield (None, None).
         """
-        if self.name != "numpy":
-            yield None
-            return
-        from threadpoolctl import ThreadpoolController
+        blas = []
+        if self.name == "numpy":
+            from threadpoolctl import ThreadpoolController
 
-        blas = ThreadpoolController().select(user_api="blas").lib_controllers
+            blas = ThreadpoolController().select(user_api="blas").lib_controllers
+        if not blas:
+            yield None, None
+            return
         before = [lib.num_threads for lib in blas]
 
         def set_threads(n: int) -> None:
@@ -196,7 +207,7 @@ class Backend:
                 lib.set_num_threads(n)
 
         try:
-            yield set_threads
+            yield set_threads, min(before)
         finally:
             for lib, n in zip(blas, before):
                 lib.set_num_threads(n)

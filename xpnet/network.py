@@ -234,8 +234,9 @@ class Network:
         """The output a_L (B, n_L) for X of shape (B, n_0), on the backend's device, computed
         ``batch_size`` rows at a time (only the current layer's activations are kept)."""
         batch_size = _check_batch_size(batch_size)
-        return self._in_batches(self._check_X(X, allow_empty=True), batch_size,
-                                lambda batch: self._infer(batch)[1])
+        outputs = self._in_batches(self._check_X(X, allow_empty=True), batch_size,
+                                   lambda batch: self._infer(batch)[1])
+        return self.backend.row_major(outputs)  # _infer gives a transposed view
 
     def loss_and_gradient(self, X, y):
         """(L, grad): the batch-mean loss (a 0-d device array; ``float()`` reads it) and the

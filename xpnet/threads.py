@@ -52,24 +52,26 @@ class ThreadChooser:
     """Sets the BLAS threads of a training loop, by measurement or as given.
 
     ``set_threads(n)`` changes the number of threads (see ``Backend.cpu_threads``). The loop
-    calls :meth:`step_done` after each training step and :meth:`pause` before time that is
-    not a training step (validation, checkpoints). ``threads``: a fixed number, or None to
-    choose among :func:`candidates` of ``cores`` by timing.
+    calls :meth:`step_done` after each training step and :meth:`pause` after time that was
+    not a training step (validation, checkpoints), just before the next step. ``threads``: a
+    fixed number, or None to choose among :func:`candidates` of ``cores`` by timing.
     """
 
     def __init__(self, set_threads: Callable[[int], None], threads: int | None = None, *,
-                 cores: int | None = None, trial_steps: int = 8, trial_seconds: float = 0.02,
+                 cores: int | None = None, trial_steps: int = 8, trial_seconds: float = 0.05,
                  retry_seconds: float = 10.0, clock: Callable[[], float] = time.perf_counter):
         self.set_threads = set_threads
         self.candidates = (threads,) if threads else candidates(cores or available_cores())
         self.trial_steps, self.trial_seconds = trial_steps, trial_seconds
         self.retry_seconds, self.clock = retry_seconds, clock
-        self.threads = self.candidates[0]  # one thread until a trial says otherwise
-        self.set_threads(self.threads)
+        #: the number of threads chosen (by the latest trial) or given; one until a trial ends
+        self.chosen = self.candidates[0]
+        self.set_threads(self.chosen)
         #: seconds per step of each candidate in the latest trial
         self.seconds_per_step: dict[int, float] = {}
         self._trying = None  # index of the candidate being timed, None between trials
-        self._started, self._steps = None, 0  # when its timing started, steps timed since
+        self._last = None  # when the last timed step ended (None: do not time the next step)
+        self._elapsed, self._steps = 0.0, 0  # the candidate's timed steps so far
         self._next_trial = -math.inf  # the first trial starts after the first step
 
     def step_done(self) -> None:
@@ -80,34 +82,36 @@ class ThreadChooser:
         if self._trying is None:
             if now >= self._next_trial:
                 self.seconds_per_step = {}
-                self._try(0, now)
+                self._try(0)
             return
-        if self._started is None:  # timing restarts after a pause
-            self._started = now
+        if self._last is None:  # the first step with a new count: waking threads, not timed
+            self._last = now
             return
+        self._elapsed += now - self._last
+        self._last = now
         self._steps += 1
-        elapsed = now - self._started
-        per_step = elapsed / self._steps
+        per_step = self._elapsed / self._steps
         best = min(self.seconds_per_step.values(), default=math.inf)
-        if (self._steps < self.trial_steps or elapsed < self.trial_seconds) and \
+        if (self._steps < self.trial_steps or self._elapsed < self.trial_seconds) and \
                 per_step <= 2.0 * best:
             return
         self.seconds_per_step[self.candidates[self._trying]] = per_step
         if self._trying + 1 < len(self.candidates):
-            self._try(self._trying + 1, now)
+            self._try(self._trying + 1)
             return
         chosen = self._fastest()
-        if chosen != self.threads:
+        if chosen != self.chosen:
             log.info("BLAS threads: %d (ms per step: %s)", chosen, ", ".join(
                 f"{n} -> {1e3 * s:.3g}" for n, s in self.seconds_per_step.items()))
-        self.threads, self._trying = chosen, None
+        self.chosen, self._trying = chosen, None
         self.set_threads(chosen)
         self._next_trial = now + self.retry_seconds
 
     def pause(self) -> None:
-        """Time that is not a training step follows: the candidate on trial restarts its
-        timing at the next step."""
-        self._started, self._steps = None, 0
+        """Time that was not a training step has passed: a trial goes on timing from the next
+        step, keeping the steps it has timed (an epoch of a few steps still finishes one)."""
+        if self._last is not None:
+            self._last = self.clock()
 
     def _fastest(self) -> int:
         """The timed candidate with the fewest threads that no candidate with more beats by
@@ -119,6 +123,6 @@ class ThreadChooser:
                 chosen = n
         return chosen
 
-    def _try(self, index: int, now: float) -> None:
-        self._trying, self._started, self._steps = index, now, 0
+    def _try(self, index: int) -> None:
+        self._trying, self._last, self._elapsed, self._steps = index, None, 0.0, 0
         self.set_threads(self.candidates[index])

@@ -31,7 +31,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import checkpoint as ckpt
 from .optim import Optimizer, get_optimizer
-from .threads import ThreadChooser
+from .threads import ThreadChooser, available_cores
 
 log = logging.getLogger("xpnet")
 
@@ -117,6 +117,8 @@ class History:
     interrupted: bool = False
     #: early stopping gave the network the best epoch's weights: the run cannot continue
     finished: bool = False
+    #: the BLAS threads chosen by timing the steps, or given (None off the CPU)
+    threads: int | None = None
 
     def __getitem__(self, key: str) -> list:
         return [row[key] for row in self.rows]
@@ -185,7 +187,8 @@ def evaluate(net, X, y, batch_size: int = 1024) -> tuple[float, float]:
 def _console_loggers() -> list[logging.Logger]:
     """The loggers on the way from xpnet's to the root that print to the console: their
     output goes through tqdm while bars are shown (a logger without such a handler is left
-    alone, so that no message is printed twice)."""
+    alone, so that no message is printed twice; with none, xpnet's logger gets tqdm's
+    handler, in place of Python's last-resort printing to stderr)."""
     return [logger for logger in (log, logging.root)
             if any(isinstance(h, logging.StreamHandler) and h.stream in (sys.stdout, sys.stderr)
                    for h in logger.handlers)]
@@ -230,7 +233,8 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     """Train ``net`` by mini-batch gradient descent; see :meth:`xpnet.Network.fit`.
 
     ``threads``: BLAS threads on the CPU; None takes $XPNET_NUM_THREADS, or else chooses by
-    timing the training steps with 1 thread and with every core, again every 10 seconds
+    timing the training steps with 1, 2, 4, ... threads up to every core (or the limit already
+    set, e.g. by $OPENBLAS_NUM_THREADS), again every 10 seconds
     (:class:`xpnet.threads.ThreadChooser`). Fix it for bitwise-reproducible runs: a BLAS may
     round differently with another number of threads.
     """
@@ -270,12 +274,14 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     elif early_stopping:
         early_stopping.reset()
     show = _show_progress(progress)
-    with net.backend.cpu_threads() as set_threads, \
-            _stop_on_interrupt() as interrupt, logging_redirect_tqdm(_console_loggers()), tqdm(
+    with net.backend.cpu_threads() as (set_threads, thread_limit), \
+            _stop_on_interrupt() as interrupt, logging_redirect_tqdm(_console_loggers()
+                                                                     or [log]), tqdm(
             total=epochs, initial=start_epoch, desc="epochs", unit="epoch", disable=not show,
             dynamic_ncols=True) as epoch_bar:
-        if set_threads is not None:
-            loop.threads = ThreadChooser(set_threads, threads)
+        if set_threads is not None:  # at most the threads the caller's settings allow
+            loop.threads = ThreadChooser(set_threads, threads,
+                                         cores=min(available_cores(), thread_limit))
         for epoch in range(start_epoch, epochs):
             row = loop.epoch(epoch, train, batch_size, n_batches, shuffle, interrupt, show)
             if interrupt["stop"]:  # a partial epoch: saved so that resume finishes it
@@ -298,6 +304,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
                 loop.save(checkpoint, history, settings, epochs_done=epoch + 1)
             if history.stopped_early:
                 break
+    history.threads = loop.threads.chosen if loop.threads is not None else None
     if not history.interrupted and loop.restore_best():
         history.finished = True
         if checkpoint is not None:  # the file holds what the network now holds
