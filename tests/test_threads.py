@@ -134,3 +134,18 @@ def test_more_threads_are_chosen_only_when_clearly_faster():
     chooser = chooser_on(machine)
     machine.run(chooser, 100)
     assert chooser.chosen == 1
+
+
+def test_trials_come_again_sooner_after_a_change_and_then_less_often():
+    machine = FakeMachine({1: 0.001, 2: 0.0007})
+    chooser = chooser_on(machine, retry_seconds=8.0)
+    starts = []
+    for _ in range(40000):  # 28 s of steps
+        before = chooser._trying
+        machine.run(chooser, 1)
+        if before is None and chooser._trying is not None:
+            starts.append(machine.now)
+    # the first trial chooses 2 (a change): 1 s, then 2, 4, 8, 8 s between trials (plus the
+    # trials' own 0.1 s)
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert gaps[:5] == pytest.approx([1, 2, 4, 8, 8], abs=0.2)

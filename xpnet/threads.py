@@ -5,11 +5,13 @@ machine's load. Measured on a 2-core VM: a second thread made a 784-100-10 netwo
 128 1.15x faster while the other core was idle, and 2.5-4x slower while another process held
 that core (each matrix product waits for the thread that cannot run). No rule written in
 advance gets both cases right, so :class:`ThreadChooser` times real training steps with each
-candidate number of threads, keeps the fastest, and times them again every
-``retry_seconds``, which notices a core taken or freed later. The trial steps are ordinary
-training steps: nothing is computed twice, and a candidate more than twice as slow as the best
-so far is dropped after one step. More threads must be at least ``MARGIN`` faster to be
-chosen: where the counts are level, fewer threads leave the cores to other work, and the
+candidate number of threads and keeps the fastest. It times them again 1 s later, then at
+intervals that double up to ``retry_seconds`` (back to 1 s when the choice changes): that
+corrects a choice made in a noisy moment, and notices a core taken or freed later. The trial
+steps are ordinary training steps, so nothing is computed twice; the first step after a change
+of threads is not timed (it wakes them), and a candidate more than twice as slow as the best so
+far is dropped after its first timed step. More threads must be at least ``MARGIN`` faster to
+be chosen: where the counts are level, fewer threads leave the cores to other work, and the
 choice does not flip from run to run with the timing noise.
 
 Reproducibility: a BLAS may round differently with different numbers of threads (OpenBLAS
@@ -30,6 +32,8 @@ log = logging.getLogger("xpnet")
 
 #: how much faster (per step) more threads must be than fewer to be chosen
 MARGIN = 0.05
+#: the wait before the trial that follows the first one, or a change of choice
+FIRST_RETRY_SECONDS = 1.0
 
 
 def available_cores() -> int:
@@ -73,6 +77,7 @@ class ThreadChooser:
         self._last = None  # when the last timed step ended (None: do not time the next step)
         self._elapsed, self._steps = 0.0, 0  # the candidate's timed steps so far
         self._next_trial = -math.inf  # the first trial starts after the first step
+        self._retry = min(FIRST_RETRY_SECONDS, retry_seconds)  # the wait before the next trial
 
     def step_done(self) -> None:
         """Count a finished training step; move the trial on, or start one when it is due."""
@@ -100,12 +105,14 @@ class ThreadChooser:
             self._try(self._trying + 1)
             return
         chosen = self._fastest()
-        if chosen != self.chosen:
-            log.info("BLAS threads: %d (ms per step: %s)", chosen, ", ".join(
-                f"{n} -> {1e3 * s:.3g}" for n, s in self.seconds_per_step.items()))
+        log.log(logging.INFO if chosen != self.chosen else logging.DEBUG,
+                "BLAS threads: %d (ms per step: %s)", chosen, ", ".join(
+                    f"{n} -> {1e3 * s:.3g}" for n, s in self.seconds_per_step.items()))
+        self._retry = (min(FIRST_RETRY_SECONDS, self.retry_seconds) if chosen != self.chosen
+                       else min(2.0 * self._retry, self.retry_seconds))
         self.chosen, self._trying = chosen, None
         self.set_threads(chosen)
-        self._next_trial = now + self.retry_seconds
+        self._next_trial = now + self._retry
 
     def pause(self) -> None:
         """Time that was not a training step has passed: a trial goes on timing from the next

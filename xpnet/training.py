@@ -234,9 +234,9 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
 
     ``threads``: BLAS threads on the CPU; None takes $XPNET_NUM_THREADS, or else chooses by
     timing the training steps with 1, 2, 4, ... threads up to every core (or the limit already
-    set, e.g. by $OPENBLAS_NUM_THREADS), again every 10 seconds
-    (:class:`xpnet.threads.ThreadChooser`). Fix it for bitwise-reproducible runs: a BLAS may
-    round differently with another number of threads.
+    set, e.g. by $OPENBLAS_NUM_THREADS), again after 1 s and then at doubling intervals up to
+    every 10 s (:class:`xpnet.threads.ThreadChooser`). Fix it for bitwise-reproducible runs:
+    a BLAS may round differently with another number of threads.
     """
     _check_options(epochs, batch_size, validation_split, schedule)
     threads = _threads(threads)
