@@ -86,6 +86,26 @@ def test_one_epoch_of_784_100_10_reaches_90_percent(run):
     assert accuracy >= 90.0, result.stdout
 
 
+def test_train_records_the_dataset_and_evaluate_tests_on_it(run, tmp_path, capsys,
+                                                          monkeypatch):
+    folder, _ = run
+    header, _ = cli.checkpoint.read(folder / "model.npz")
+    assert cli.checkpoint.metadata(header) == {"dataset": "mnist"}
+
+    def load_of(args, validation=0):  # which dataset evaluate would load
+        raise ValueError(f"would load {args.dataset}")
+
+    monkeypatch.setattr(cli, "_load", load_of)
+    model = tmp_path / "fashion.npz"
+    xpnet_load(folder / "model.npz").save(model, metadata={"dataset": "fashion-mnist"})
+    for options, loaded in [((), "fashion-mnist"), (("--dataset", "mnist"), "mnist")]:
+        status, _, err = xpnet(capsys, "evaluate", model, *options)
+        assert status == 2 and err.strip().endswith(f"would load {loaded}"), err
+    xpnet_load(model).save(model, metadata={"dataset": "cifar-10"})
+    status, _, err = xpnet(capsys, "evaluate", model)
+    assert status == 2 and "trained on 'cifar-10'" in err and "--dataset" in err
+
+
 def test_evaluate_reports_what_train_reported_and_the_confusion_matrix(run, mnist, capsys):
     folder, trained = run
     status, out, err = xpnet(capsys, "evaluate", folder / "model.npz", "--data-dir", mnist,

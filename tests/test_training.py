@@ -274,12 +274,15 @@ def test_resume_with_other_options_is_refused(tmp_path):
     X, y = blobs(n=100)
     path = tmp_path / "run.npz"
     small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=1, batch_size=10, progress=False,
-                    schedule=get_schedule("cosine", lr=0.1, t_max=2), checkpoint=path)
+                    schedule=get_schedule("cosine", lr=0.1, t_max=2), checkpoint=path,
+                    metadata={"dataset": "blobs"})
     for options, named in [({"batch_size": 20}, "batch_size: 10 in the file, 20 now"),
+                           ({"metadata": {"dataset": "moons"}},
+                            "metadata dataset: 'blobs' in the file, 'moons' now"),
                            ({"schedule": get_schedule("cosine", lr=0.1, t_max=4)},
                             "schedule t_max: 2 in the file, 4 now"),
                            ({"optimizer": SGD(lr=0.1, momentum=0.5)}, "momentum: 0.0")]:
-        kwargs = {"optimizer": SGD(lr=0.1), "batch_size": 10,
+        kwargs = {"optimizer": SGD(lr=0.1), "batch_size": 10, "metadata": {"dataset": "blobs"},
                   "schedule": get_schedule("cosine", lr=0.1, t_max=2)} | options
         net = small_net(seed=7)
         before = net.theta.copy()
@@ -340,3 +343,16 @@ def test_a_logged_message_is_printed_once_when_the_root_logger_prints(capsys):
         root.setLevel(level)
     captured = capsys.readouterr()
     assert (captured.out + captured.err).count("epoch 1/1: loss=") == 1
+
+
+def test_metadata_is_kept_in_every_checkpoint_and_must_be_json(tmp_path):
+    from xpnet import checkpoint
+
+    X, y = blobs(n=60)
+    path = tmp_path / "run.npz"
+    small_net().fit(X, y, epochs=1, batch_size=20, progress=False, checkpoint=path,
+                    metadata={"dataset": "blobs", "note": [1, 2]})
+    header, _ = checkpoint.read(path)
+    assert checkpoint.metadata(header) == {"dataset": "blobs", "note": [1, 2]}
+    with pytest.raises(TypeError, match="metadata must be a dict of JSON values"):
+        small_net().fit(X, y, epochs=1, progress=False, metadata={"data": X})

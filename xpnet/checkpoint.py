@@ -52,8 +52,11 @@ def _join_arrays(tree, arrays):
     return tree
 
 
-def save(path, net, *, optimizer=None, schedule=None, training: dict | None = None) -> Path:
-    """Write ``net`` (and optionally optimizer, schedule and training state) to ``path``."""
+def save(path, net, *, optimizer=None, schedule=None, training: dict | None = None,
+         metadata: dict | None = None) -> Path:
+    """Write ``net`` (and optionally optimizer, schedule and training state) to ``path``.
+    ``metadata``: JSON-able facts about the run to keep with it, such as the dataset's name
+    (``xpnet evaluate`` tests on that dataset unless told otherwise)."""
     import xpnet
 
     path = Path(path)
@@ -67,6 +70,7 @@ def save(path, net, *, optimizer=None, schedule=None, training: dict | None = No
         "schedule": None if schedule is None else {
             "name": type(schedule).__name__, "state": schedule.state_dict()},
         "training": _split_arrays(training or {}, "training", arrays),
+        "metadata": dict(metadata or {}),
     }
     arrays["header"] = np.array(json.dumps(header))
     atomic_write(path, lambda f: np.savez(f, **arrays))
@@ -132,6 +136,12 @@ def check_theta(theta: np.ndarray, net) -> None:
 def training_state(header: dict, arrays: dict) -> dict:
     """The training state stored in a checkpoint (epoch, RNG, history, ...), arrays as NumPy."""
     return _join_arrays(header.get("training", {}), arrays)
+
+
+def metadata(header: dict) -> dict:
+    """The metadata saved with a checkpoint ({} for files written without any)."""
+    stored = header.get("metadata")
+    return stored if isinstance(stored, dict) else {}
 
 
 def optimizer_state(header: dict, arrays: dict) -> dict | None:

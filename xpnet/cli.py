@@ -157,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "evaluate", help="test a saved network",
         description="Test loss, accuracy and confusion matrix of a saved network.")
-    _add_data_options(evaluate, load=True)
+    _add_data_options(evaluate, load=True, default_dataset=None, dataset_help=(
+        "default: the one the model was trained on (recorded by train --save), else mnist"))
     evaluate.add_argument("model", type=Path, metavar="MODEL", help="a .npz from --save")
     evaluate.add_argument("--batch-size", type=_int_at_least(1), default=1024,
                           help="default: %(default)s")
@@ -186,12 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_data_options(parser: argparse.ArgumentParser, *, load: bool) -> None:
+def _add_data_options(parser: argparse.ArgumentParser, *, load: bool,
+                      default_dataset: str | None = "mnist",
+                      dataset_help: str = "default: %(default)s") -> None:
     """Where the data come from; with ``load``, also which dataset and on which backend."""
     group = parser.add_argument_group("data")
     if load:
-        group.add_argument("--dataset", choices=datasets.DATASETS, default="mnist",
-                           help="default: %(default)s")
+        group.add_argument("--dataset", choices=datasets.DATASETS, default=default_dataset,
+                           help=dataset_help)
     group.add_argument("--data-dir", type=Path, metavar="DIR", help=(
         "folder holding the IDX files (or DIR/<dataset>/); default: $XPNET_DATA_DIR/<dataset>, "
         "the cache, system folders" if load else "download into DIR/<dataset>/ (default: the "
@@ -233,7 +236,8 @@ def cmd_train(args) -> None:
                           batch_size=args.batch_size, validation_data=validation,
                           seed=args.seed, schedule=schedule, early_stopping=stopping,
                           progress=False if args.no_progress else None, checkpoint=save_to,
-                          resume=args.resume, threads=args.threads)
+                          resume=args.resume, threads=args.threads,
+                          metadata={"dataset": args.dataset})
     test_loss, test_accuracy = net.evaluate(*test)
     epochs = f"{len(history)} epoch{'s' if len(history) != 1 else ''}"
     print(f"test accuracy {100 * test_accuracy:.2f}% (loss {test_loss:.4f}) on the "
@@ -285,7 +289,14 @@ def _write_history(path: Path, history, test_loss: float, test_accuracy: float) 
 
 
 def cmd_evaluate(args) -> None:
-    net = checkpoint.load(args.model, backend=args.backend)
+    header, arrays = checkpoint.read(args.model)
+    net = checkpoint.restore((header, arrays), backend=args.backend)[0]
+    if args.dataset is None:  # the dataset it was trained on, as train --save recorded it
+        args.dataset = checkpoint.metadata(header).get("dataset", "mnist")
+        if args.dataset not in datasets.DATASETS:
+            raise ValueError(f"{args.model} was trained on {args.dataset!r}, which this xpnet "
+                             f"does not know; choose one with --dataset "
+                             f"({', '.join(datasets.DATASETS)})")
     _, _, (X, y) = _load(args)
     loss, accuracy = net.evaluate(X, y, batch_size=args.batch_size)
     counts = confusion_matrix(net, X, y, args.batch_size)

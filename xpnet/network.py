@@ -363,8 +363,8 @@ class Network:
         ``seed``, ``schedule``, ``early_stopping`` (True or an EarlyStopping), ``progress``
         (None: bars on a terminal or notebook only), ``checkpoint=PATH``, ``resume=PATH``,
         ``drop_last``, ``threads`` (BLAS threads on the CPU; None: $XPNET_NUM_THREADS, else
-        chosen by timing the steps; fix it for bitwise-reproducible runs). See
-        :func:`xpnet.training.fit`.
+        chosen by timing the steps; fix it for bitwise-reproducible runs), ``metadata`` (kept
+        in the checkpoints, e.g. ``{"dataset": "mnist"}``). See :func:`xpnet.training.fit`.
         """
         from .training import fit
 
@@ -376,11 +376,12 @@ class Network:
 
         return evaluate(self, X, y, batch_size)
 
-    def save(self, path):
-        """Write the network to ``path`` (.npz, atomically); ``xpnet.load`` reads it back."""
+    def save(self, path, metadata: dict | None = None):
+        """Write the network to ``path`` (.npz, atomically); ``xpnet.load`` reads it back.
+        ``metadata``: JSON-able facts to keep with it, e.g. ``{"dataset": "mnist"}``."""
         from .checkpoint import save
 
-        return save(path, self)
+        return save(path, self, metadata=metadata)
 
     def config(self) -> dict:
         """The architecture as plain JSON-able values (what :class:`Network` was built with)."""

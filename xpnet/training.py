@@ -229,7 +229,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         shuffle: bool = True, seed: int | None = 0, schedule=None,
         early_stopping: EarlyStopping | bool | None = None, progress: bool | None = None,
         checkpoint=None, resume=None, drop_last: bool = False,
-        threads: int | None = None) -> History:
+        threads: int | None = None, metadata: dict | None = None) -> History:
     """Train ``net`` by mini-batch gradient descent; see :meth:`xpnet.Network.fit`.
 
     ``threads``: BLAS threads on the CPU; None takes $XPNET_NUM_THREADS, or else chooses by
@@ -237,9 +237,18 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     set, e.g. by $OPENBLAS_NUM_THREADS), again after 1 s and then at doubling intervals up to
     every 10 s (:class:`xpnet.threads.ThreadChooser`). Fix it for bitwise-reproducible runs:
     a BLAS may round differently with another number of threads.
+
+    ``metadata``: JSON-able facts about the run written into every checkpoint (see
+    :func:`xpnet.checkpoint.save`), e.g. ``{"dataset": "mnist"}``.
     """
     _check_options(epochs, batch_size, validation_split, schedule)
     threads = _threads(threads)
+    if metadata is not None:
+        try:
+            json.dumps(metadata)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"metadata must be a dict of JSON values (str, numbers, lists, "
+                            f"dicts) to be kept in the checkpoints: {e}") from None
     if isinstance(optimizer, str):
         optimizer = get_optimizer(optimizer)
     if not isinstance(optimizer, Optimizer):
@@ -262,7 +271,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         raise ValueError(f"batch_size={batch_size} with drop_last=True leaves no batch of "
                          f"the {train.n} samples")
 
-    loop = _Loop(net, optimizer, schedule, early_stopping, val is not None, seed)
+    loop = _Loop(net, optimizer, schedule, early_stopping, val is not None, seed, metadata)
     settings = {"batch_size": batch_size, "shuffle": shuffle, "seed": seed,
                 "drop_last": drop_last}
     history, start_epoch = History(), 0
@@ -344,7 +353,8 @@ class _Loop:
     """The state of one fit: optimizer, schedule, early stopping, the host shuffling RNG, and
     where in an epoch a resumed run starts."""
 
-    def __init__(self, net, optimizer, schedule, early_stopping, has_validation, seed):
+    def __init__(self, net, optimizer, schedule, early_stopping, has_validation, seed,
+                 metadata=None):
         self.net, self.optimizer, self.schedule = net, optimizer, schedule
         self.early_stopping = early_stopping
         # without validation data early stopping watches the training figure of the same name
@@ -361,6 +371,7 @@ class _Loop:
         self.steps_done = 0  # batches done in the current epoch
         self.best_theta = None
         self.threads = None  # the ThreadChooser on the CPU
+        self.metadata = metadata  # what fit was asked to keep in the checkpoints
         # the weights at the last moment they were known to be finite (divergence fallback)
         self.snapshot = net.xp.zeros_like(net.theta)
 
@@ -481,7 +492,7 @@ class _Loop:
             if self.best_theta is not None:
                 training["best_theta"] = self.net.backend.to_numpy(self.best_theta)
         ckpt.save(path, self.net, optimizer=self.optimizer, schedule=self.schedule,
-                  training=training)
+                  training=training, metadata=self.metadata)
         history.save(Path(path).with_suffix(".history.json"))
 
     def resume(self, path, settings: dict) -> tuple[int, History]:
@@ -503,6 +514,9 @@ class _Loop:
                 f"{self.net.config()}; build the network with the same architecture")
         ckpt.check_theta(arrays["theta"], self.net)
         differences = _differences("", saved_settings, settings)
+        saved_metadata = ckpt.metadata(header)
+        if saved_metadata:  # e.g. the dataset: another one would not continue the run
+            differences += _differences("metadata ", saved_metadata, self.metadata or {})
         if optimizer_state is not None:
             differences += self._optimizer_differences(optimizer_state)
         saved_schedule = (header.get("schedule") or {}).get("name")
