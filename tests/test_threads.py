@@ -47,7 +47,7 @@ def test_candidates_are_powers_of_two_and_every_core(cores, expected):
 def test_the_faster_thread_count_is_chosen(fast):
     machine = FakeMachine({fast: 0.001, 3 - fast: 0.0013})
     chooser = chooser_on(machine)
-    machine.run(chooser, 100)
+    machine.run(chooser, 300)
     assert chooser.chosen == fast and machine.threads == fast
     assert chooser.seconds_per_step == pytest.approx({fast: 0.001, 3 - fast: 0.0013})
 
@@ -132,7 +132,7 @@ def test_fit_chooses_among_the_threads_the_caller_allows():
 def test_more_threads_are_chosen_only_when_clearly_faster():
     machine = FakeMachine({1: 0.00100, 2: 0.00098})  # 2% faster: within the noise
     chooser = chooser_on(machine)
-    machine.run(chooser, 100)
+    machine.run(chooser, 300)
     assert chooser.chosen == 1
 
 
@@ -149,3 +149,51 @@ def test_trials_come_again_sooner_after_a_change_and_then_less_often():
     # trials' own 0.1 s)
     gaps = [b - a for a, b in zip(starts, starts[1:])]
     assert gaps[:5] == pytest.approx([1, 2, 4, 8, 8], abs=0.2)
+
+
+def test_a_slow_phase_during_a_trial_does_not_decide_it():
+    # two threads are 10% faster, but the machine is 40% slower from 65 to 85 ms: timed in
+    # one turn each, that phase would fall on the two-thread steps and make them look slower
+    machine = FakeMachine({1: 0.0010, 2: 0.0009})
+    chooser = chooser_on(machine)
+    fast, slow = machine.seconds_per_step, {1: 0.0014, 2: 0.00126}
+    while machine.now < 0.3:
+        machine.seconds_per_step = slow if 0.065 <= machine.now < 0.085 else fast
+        machine.run(chooser, 1)
+    assert chooser.chosen == 2
+
+
+def test_a_chooser_goes_on_from_an_earlier_one_for_the_same_work():
+    machine = FakeMachine({1: 0.0010, 2: 0.0007})
+    first = chooser_on(machine)
+    machine.run(first, 300)
+    assert first.chosen == 2
+    machine.run(first, 100)
+    after = chooser_on(machine, after=first)  # the next fit(epochs=1)
+    assert machine.threads == 2 and after._next_trial == first._next_trial
+    machine.steps_at.clear()
+    machine.run(after, 100)  # no warm-up and no trial before the one first scheduled
+    assert machine.steps_at == {2: 100}
+    other = chooser_on(machine, after=first, cores=4)  # other candidates: starts afresh
+    assert other.chosen == 1
+
+
+def test_fit_goes_on_from_the_chooser_of_the_previous_fit_of_the_network(monkeypatch):
+    import xpnet.training
+
+    afters, made = [], []
+
+    class Recording(ThreadChooser):
+        def __init__(self, *args, **kwargs):
+            afters.append(kwargs.get("after"))
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(xpnet.training, "ThreadChooser", Recording)
+    rng = np.random.default_rng(0)
+    X = rng.random((64, 8), dtype=np.float32)
+    y = (X[:, 0] > 0.5).astype(int)
+    net = xpnet.Network([8, 4, 2], backend="numpy")
+    for batch_size in (16, 16, 32):  # 32: other work, no earlier chooser
+        net.fit(X, y, epochs=1, batch_size=batch_size, progress=False)
+    assert afters == [None, made[0], None]

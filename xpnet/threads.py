@@ -4,15 +4,19 @@ Whether more BLAS threads pay off depends on the matrix sizes, on the BLAS and o
 machine's load. Measured on a 2-core VM: a second thread made a 784-100-10 network at batch
 128 1.15x faster while the other core was idle, and 2.5-4x slower while another process held
 that core (each matrix product waits for the thread that cannot run). No rule written in
-advance gets both cases right, so :class:`ThreadChooser` times real training steps with each
-candidate number of threads and keeps the fastest. It times them again 1 s later, then at
-intervals that double up to ``retry_seconds`` (back to 1 s when the choice changes): that
-corrects a choice made in a noisy moment, and notices a core taken or freed later. The trial
-steps are ordinary training steps, so nothing is computed twice; the first step after a change
-of threads is not timed (it wakes them), and a candidate more than twice as slow as the best so
-far is dropped after its first timed step. More threads must be at least ``MARGIN`` faster to
-be chosen: where the counts are level, fewer threads leave the cores to other work, and the
-choice does not flip from run to run with the timing noise.
+advance gets both cases right, so :class:`ThreadChooser` times real training steps:
+
+- each candidate number of threads (1, 2, 4, ... and every core) in turns, forth and back
+  (1, 2, 2, 1), so that a machine speeding up or slowing down favours none;
+- the trial steps are ordinary training steps, so nothing is computed twice; the first step
+  after a change of threads is not timed (it wakes them), nor are a run's first WARMUP_STEPS;
+- a candidate more than twice as slow as the best so far is dropped after one timed step;
+- more threads must be at least MARGIN faster to be chosen: where the counts are level, fewer
+  threads leave the cores to other work, and the choice does not flip with the timing noise;
+- it times them again 1 s later, then at intervals that double up to ``retry_seconds`` (back
+  to 1 s when the choice changes): that corrects a choice made in a noisy moment, and notices
+  a core taken or freed later; a chooser for the same work run again (``after``) goes on with
+  the earlier one's choice and schedule.
 
 Reproducibility: a BLAS may round differently with different numbers of threads (OpenBLAS
 does for a (100, 784) x (784, 128) product), so two runs whose choices differ can differ in
@@ -31,9 +35,14 @@ from collections.abc import Callable
 log = logging.getLogger("xpnet")
 
 #: how much faster (per step) more threads must be than fewer to be chosen
-MARGIN = 0.05
+MARGIN = 0.03
 #: the wait before the trial that follows the first one, or a change of choice
 FIRST_RETRY_SECONDS = 1.0
+#: training steps before a chooser's first trial: the first steps of a run are slower
+WARMUP_STEPS = 3
+#: a trial times the candidates in this many turns, forth and back (1, 2, 2, 1 threads), so
+#: that a machine speeding up or slowing down favours neither
+ROUNDS = 2
 
 
 def available_cores() -> int:
@@ -62,7 +71,8 @@ class ThreadChooser:
     """
 
     def __init__(self, set_threads: Callable[[int], None], threads: int | None = None, *,
-                 cores: int | None = None, trial_steps: int = 8, trial_seconds: float = 0.05,
+                 cores: int | None = None, after: ThreadChooser | None = None,
+                 trial_steps: int = 8, trial_seconds: float = 0.08,
                  retry_seconds: float = 10.0, clock: Callable[[], float] = time.perf_counter):
         self.set_threads = set_threads
         self.candidates = (threads,) if threads else candidates(cores or available_cores())
@@ -70,14 +80,22 @@ class ThreadChooser:
         self.retry_seconds, self.clock = retry_seconds, clock
         #: the number of threads chosen (by the latest trial) or given; one until a trial ends
         self.chosen = self.candidates[0]
+        self._retry = min(FIRST_RETRY_SECONDS, retry_seconds)  # the wait before the next trial
+        self._next_trial = math.inf  # set after the warm-up steps
+        self._warmup = WARMUP_STEPS  # steps before the first trial
+        if after is not None and after.candidates == self.candidates:
+            # the same work run again (a loop of fit(epochs=1)): go on with the earlier
+            # chooser's choice and its schedule of trials
+            self.chosen, self._retry = after.chosen, after._retry
+            self._next_trial, self._warmup = after._next_trial, 0
         self.set_threads(self.chosen)
         #: seconds per step of each candidate in the latest trial
         self.seconds_per_step: dict[int, float] = {}
-        self._trying = None  # index of the candidate being timed, None between trials
+        self._trying = None  # the candidate being timed, None between trials
+        self._queue = []  # the candidates still to time in this trial, in order
+        self._timed = {}  # candidate -> [seconds, steps] timed in this trial
+        self._round = [0.0, 0]  # [seconds, steps] of the current candidate's current round
         self._last = None  # when the last timed step ended (None: do not time the next step)
-        self._elapsed, self._steps = 0.0, 0  # the candidate's timed steps so far
-        self._next_trial = -math.inf  # the first trial starts after the first step
-        self._retry = min(FIRST_RETRY_SECONDS, retry_seconds)  # the wait before the next trial
 
     def step_done(self) -> None:
         """Count a finished training step; move the trial on, or start one when it is due."""
@@ -85,25 +103,36 @@ class ThreadChooser:
             return
         now = self.clock()
         if self._trying is None:
+            if self._warmup:  # the first steps of a run are slow (caches, allocations)
+                self._warmup -= 1
+                if not self._warmup:
+                    self._next_trial = now
             if now >= self._next_trial:
-                self.seconds_per_step = {}
-                self._try(0)
+                self._queue = [n for turn in range(ROUNDS) for n in (
+                    self.candidates if turn % 2 == 0 else self.candidates[::-1])]
+                self._timed = {n: [0.0, 0] for n in self.candidates}
+                self._next_candidate()
             return
         if self._last is None:  # the first step with a new count: waking threads, not timed
             self._last = now
             return
-        self._elapsed += now - self._last
-        self._last = now
-        self._steps += 1
-        per_step = self._elapsed / self._steps
-        best = min(self.seconds_per_step.values(), default=math.inf)
-        if (self._steps < self.trial_steps or self._elapsed < self.trial_seconds) and \
-                per_step <= 2.0 * best:
+        seconds, self._last = now - self._last, now
+        for timed in (self._timed[self._trying], self._round):
+            timed[0] += seconds
+            timed[1] += 1
+        per_step = self._per_step(self._trying)
+        best = min((self._per_step(n) for n in self.candidates
+                    if n != self._trying and self._timed[n][1]), default=math.inf)
+        if per_step > 2.0 * best:  # far behind (a core taken): not timed again in this trial
+            self._queue = [n for n in self._queue if n != self._trying]
+        elif self._round[1] < self.trial_steps / ROUNDS or \
+                self._round[0] < self.trial_seconds / ROUNDS:
             return
-        self.seconds_per_step[self.candidates[self._trying]] = per_step
-        if self._trying + 1 < len(self.candidates):
-            self._try(self._trying + 1)
+        if self._queue:
+            self._next_candidate()
             return
+        self.seconds_per_step = {n: self._per_step(n) for n in self.candidates
+                                 if self._timed[n][1]}
         chosen = self._fastest()
         log.log(logging.INFO if chosen != self.chosen else logging.DEBUG,
                 "BLAS threads: %d (ms per step: %s)", chosen, ", ".join(
@@ -130,6 +159,13 @@ class ThreadChooser:
                 chosen = n
         return chosen
 
-    def _try(self, index: int) -> None:
-        self._trying, self._last, self._elapsed, self._steps = index, None, 0.0, 0
-        self.set_threads(self.candidates[index])
+    def _per_step(self, n: int) -> float:
+        seconds, steps = self._timed[n]
+        return seconds / steps
+
+    def _next_candidate(self) -> None:
+        following, self._trying = self._trying, self._queue.pop(0)
+        self._round = [0.0, 0]
+        if self._trying != following:  # (in 1, 2, 2, 1 the second 2 goes on timing)
+            self._last = None
+            self.set_threads(self._trying)

@@ -22,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,10 @@ SYNC_SECONDS = 0.5
 class DivergenceError(FloatingPointError):
     """The training loss became NaN or inf."""
 
+
+#: the latest ThreadChooser of each network and batch size: a loop of fit(epochs=1) calls
+#: goes on with the choice and the schedule of trials of the call before
+_THREAD_CHOOSERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 #: what early stopping may watch (the val_ ones fall back to the training figures without
 #: validation data)
@@ -289,8 +294,10 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
             total=epochs, initial=start_epoch, desc="epochs", unit="epoch", disable=not show,
             dynamic_ncols=True) as epoch_bar:
         if set_threads is not None:  # at most the threads the caller's settings allow
-            loop.threads = ThreadChooser(set_threads, threads,
-                                         cores=min(available_cores(), thread_limit))
+            cores = min(available_cores(), thread_limit)
+            earlier = _THREAD_CHOOSERS.setdefault(net, {})
+            loop.threads = ThreadChooser(set_threads, threads, cores=cores,
+                                         after=earlier.get(batch_size))
         for epoch in range(start_epoch, epochs):
             row = loop.epoch(epoch, train, batch_size, n_batches, shuffle, interrupt, show)
             if interrupt["stop"]:  # a partial epoch: saved so that resume finishes it
@@ -313,7 +320,9 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
                 loop.save(checkpoint, history, settings, epochs_done=epoch + 1)
             if history.stopped_early:
                 break
-    history.threads = loop.threads.chosen if loop.threads is not None else None
+    if loop.threads is not None:
+        history.threads = loop.threads.chosen
+        earlier[batch_size] = loop.threads  # the next fit of this work goes on from it
     if not history.interrupted and loop.restore_best():
         history.finished = True
         if checkpoint is not None:  # the file holds what the network now holds
