@@ -68,6 +68,8 @@ class ThreadChooser:
     calls :meth:`step_done` after each training step and :meth:`pause` after time that was
     not a training step (validation, checkpoints), just before the next step. ``threads``: a
     fixed number, or None to choose among :func:`candidates` of ``cores`` by timing.
+    ``after``: the chooser of an earlier run of the same work, whose choice and schedule of
+    trials this one goes on with (no warm-up, no trial before the one it had planned).
     """
 
     def __init__(self, set_threads: Callable[[int], None], threads: int | None = None, *,
