@@ -197,3 +197,45 @@ def test_fit_goes_on_from_the_chooser_of_the_previous_fit_of_the_network(monkeyp
     for batch_size in (16, 16, 32):  # 32: other work, no earlier chooser
         net.fit(X, y, epochs=1, batch_size=batch_size, progress=False)
     assert afters == [None, made[0], None]
+
+
+def test_a_chooser_after_one_still_warming_up_goes_on_warming_up():
+    machine = FakeMachine({1: 0.0010, 2: 0.0007})
+    first = chooser_on(machine)
+    machine.run(first, 1)  # a fit of one step: still warming up
+    after = chooser_on(machine, after=first)
+    machine.run(after, 500)
+    assert after.chosen == 2
+
+
+def test_the_first_trial_is_followed_by_another_one_second_later_whatever_it_chose():
+    machine = FakeMachine({1: 0.0010, 2: 0.0012})  # one thread wins: the choice stays 1
+    chooser = chooser_on(machine)
+    starts = []
+    for _ in range(9000):  # about 9 s
+        before = chooser._trying
+        machine.run(chooser, 1)
+        if before is None and chooser._trying is not None:
+            starts.append(machine.now)
+    assert [b - a for a, b in zip(starts, starts[1:])][:3] == pytest.approx([1, 2, 4], abs=0.2)
+
+
+def test_a_fit_with_fixed_threads_does_not_replace_the_remembered_choice(monkeypatch):
+    import xpnet.training
+
+    afters, made = [], []
+
+    class Recording(ThreadChooser):
+        def __init__(self, *args, **kwargs):
+            afters.append(kwargs.get("after"))
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(xpnet.training, "ThreadChooser", Recording)
+    rng = np.random.default_rng(0)
+    X = rng.random((64, 8), dtype=np.float32)
+    y = (X[:, 0] > 0.5).astype(int)
+    net = xpnet.Network([8, 4, 2], backend="numpy")
+    for threads in (None, 1, None):
+        net.fit(X, y, epochs=1, batch_size=16, progress=False, threads=threads)
+    assert afters[2] is made[0]

@@ -354,5 +354,18 @@ def test_metadata_is_kept_in_every_checkpoint_and_must_be_json(tmp_path):
                     metadata={"dataset": "blobs", "note": [1, 2]})
     header, _ = checkpoint.read(path)
     assert checkpoint.metadata(header) == {"dataset": "blobs", "note": [1, 2]}
-    with pytest.raises(TypeError, match="metadata must be a dict of JSON values"):
-        small_net().fit(X, y, epochs=1, progress=False, metadata={"data": X})
+    # what a checkpoint could not give back as it is: refused before training
+    for bad in ({"data": X}, "mnist", {1: "x"}, {"shape": (1, 2)}, {"loss": float("nan")}):
+        with pytest.raises(TypeError, match="metadata must be a dict with string keys"):
+            small_net().fit(X, y, epochs=1, progress=False, metadata=bad)
+
+
+def test_resume_without_metadata_goes_on_with_the_files(tmp_path):
+    from xpnet import checkpoint
+
+    X, y = blobs(n=60)
+    path = tmp_path / "run.npz"
+    options = {"batch_size": 20, "progress": False, "checkpoint": path}
+    small_net().fit(X, y, epochs=1, metadata={"dataset": "blobs"}, **options)
+    small_net().fit(X, y, epochs=2, resume=path, **options)
+    assert checkpoint.metadata(checkpoint.read(path)[0]) == {"dataset": "blobs"}

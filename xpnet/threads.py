@@ -82,14 +82,14 @@ class ThreadChooser:
         self.retry_seconds, self.clock = retry_seconds, clock
         #: the number of threads chosen (by the latest trial) or given; one until a trial ends
         self.chosen = self.candidates[0]
-        self._retry = min(FIRST_RETRY_SECONDS, retry_seconds)  # the wait before the next trial
+        self._retry = None  # the wait before the next trial (None: no trial yet)
         self._next_trial = math.inf  # set after the warm-up steps
         self._warmup = WARMUP_STEPS  # steps before the first trial
         if after is not None and after.candidates == self.candidates:
             # the same work run again (a loop of fit(epochs=1)): go on with the earlier
-            # chooser's choice and its schedule of trials
+            # chooser's choice, warm-up and schedule of trials
             self.chosen, self._retry = after.chosen, after._retry
-            self._next_trial, self._warmup = after._next_trial, 0
+            self._next_trial, self._warmup = after._next_trial, after._warmup
         self.set_threads(self.chosen)
         #: seconds per step of each candidate in the latest trial
         self.seconds_per_step: dict[int, float] = {}
@@ -139,8 +139,9 @@ class ThreadChooser:
         log.log(logging.INFO if chosen != self.chosen else logging.DEBUG,
                 "BLAS threads: %d (ms per step: %s)", chosen, ", ".join(
                     f"{n} -> {1e3 * s:.3g}" for n, s in self.seconds_per_step.items()))
-        self._retry = (min(FIRST_RETRY_SECONDS, self.retry_seconds) if chosen != self.chosen
-                       else min(2.0 * self._retry, self.retry_seconds))
+        first_or_changed = self._retry is None or chosen != self.chosen
+        self._retry = min(FIRST_RETRY_SECONDS if first_or_changed else 2.0 * self._retry,
+                          self.retry_seconds)
         self.chosen, self._trying = chosen, None
         self.set_threads(chosen)
         self._next_trial = now + self._retry

@@ -248,12 +248,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     """
     _check_options(epochs, batch_size, validation_split, schedule)
     threads = _threads(threads)
-    if metadata is not None:
-        try:
-            json.dumps(metadata)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"metadata must be a dict of JSON values (str, numbers, lists, "
-                            f"dicts) to be kept in the checkpoints: {e}") from None
+    _check_metadata(metadata)
     if isinstance(optimizer, str):
         optimizer = get_optimizer(optimizer)
     if not isinstance(optimizer, Optimizer):
@@ -322,7 +317,8 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
                 break
     if loop.threads is not None:
         history.threads = loop.threads.chosen
-        earlier[batch_size] = loop.threads  # the next fit of this work goes on from it
+        if threads is None:  # the next fit of this work goes on from it
+            earlier[batch_size] = loop.threads
     if not history.interrupted and loop.restore_best():
         history.finished = True
         if checkpoint is not None:  # the file holds what the network now holds
@@ -339,6 +335,22 @@ def _check_options(epochs, batch_size, validation_split, schedule) -> None:
     if schedule is not None and not hasattr(schedule, "lr_at"):
         raise TypeError(f"schedule must be an xpnet.schedules schedule, e.g. "
                         f"get_schedule('cosine', lr=0.1, t_max=epochs), got {schedule!r}")
+
+
+def _check_metadata(metadata) -> None:
+    """Metadata must come back from a checkpoint as it went in: a dict with string keys of
+    JSON values (no tuples, which come back as lists; no NaN)."""
+    if metadata is None:
+        return
+    try:
+        same = isinstance(metadata, dict) and all(isinstance(k, str) for k in metadata) and \
+            json.loads(json.dumps(metadata, allow_nan=False)) == metadata
+    except (TypeError, ValueError):
+        same = False
+    if not same:
+        raise TypeError(f"metadata must be a dict with string keys of JSON values (strings, "
+                        f"finite numbers, bools, None, lists and such dicts), so that the "
+                        f"checkpoints give it back as it is; got {metadata!r:.200}")
 
 
 def _threads(threads) -> int | None:
@@ -395,12 +407,11 @@ class _Loop:
         batch_losses = backend.zeros(n_batches, net.dtype)  # the mean loss of each batch
         hits = xp.zeros_like(train.labels[0])
         self.snapshot[...] = net.theta
-        if self.threads is not None:
-            self.threads.pause()  # validation and checkpoints since the last step
         start = time.perf_counter()
         next_sync, self.steps_done = start + SYNC_SECONDS, first
         with tqdm(total=n_batches, initial=first, desc=f"epoch {epoch + 1}", unit="batch",
                   leave=False, disable=not show, dynamic_ncols=True) as bar:
+            self._pause_thread_timing()  # validation, checkpoints, this set-up: not steps
             for step in range(first, n_batches):
                 idx = order[step * batch_size:min((step + 1) * batch_size, train.n)]
                 X, Y = xp.take(train.X, idx, axis=0), xp.take(train.Y, idx, axis=0)
@@ -419,6 +430,7 @@ class _Loop:
                     bar.update(self.steps_done - bar.n)
                     bar.set_postfix(loss=loss, acc=accuracy, refresh=False)
                     next_sync = time.perf_counter() + SYNC_SECONDS
+                    self._pause_thread_timing()
             self._check_finite(batch_losses, epoch, n_batches)
             bar.update(self.steps_done - bar.n)
         backend.synchronize()
@@ -428,6 +440,10 @@ class _Loop:
         return {"epoch": epoch + 1, "loss": loss, "accuracy": accuracy, "val_loss": None,
                 "val_accuracy": None, "lr": float(self.optimizer.lr), "seconds": seconds,
                 "samples_per_second": seen / seconds if seconds > 0 else math.inf}
+
+    def _pause_thread_timing(self) -> None:
+        if self.threads is not None:
+            self.threads.pause()
 
     def _means(self, batch_losses, hits, first, batch_size, n) -> tuple[float, float]:
         """Mean loss and accuracy over the batches first .. steps_done-1 of the epoch, from
@@ -524,8 +540,10 @@ class _Loop:
         ckpt.check_theta(arrays["theta"], self.net)
         differences = _differences("", saved_settings, settings)
         saved_metadata = ckpt.metadata(header)
-        if saved_metadata:  # e.g. the dataset: another one would not continue the run
-            differences += _differences("metadata ", saved_metadata, self.metadata or {})
+        if self.metadata is None:  # not given: the run goes on with the file's
+            self.metadata = saved_metadata
+        else:  # e.g. another dataset would not continue the run
+            differences += _differences("metadata ", saved_metadata, self.metadata)
         if optimizer_state is not None:
             differences += self._optimizer_differences(optimizer_state)
         saved_schedule = (header.get("schedule") or {}).get("name")
