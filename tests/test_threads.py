@@ -32,6 +32,17 @@ class FakeMachine:
             chooser.step_done()
 
 
+def trial_starts(machine, chooser, steps) -> list[float]:
+    """Run ``steps`` steps; the times at which the chooser began a trial."""
+    starts = []
+    for _ in range(steps):
+        before = chooser._trying
+        machine.run(chooser, 1)
+        if before is None and chooser._trying is not None:
+            starts.append(machine.now)
+    return starts
+
+
 def chooser_on(machine, threads=None, cores=2, **options):
     return ThreadChooser(machine.set_threads, threads, cores=cores, clock=machine.clock,
                          **options)
@@ -139,12 +150,7 @@ def test_more_threads_are_chosen_only_when_clearly_faster():
 def test_trials_come_again_sooner_after_a_change_and_then_less_often():
     machine = FakeMachine({1: 0.001, 2: 0.0007})
     chooser = chooser_on(machine, retry_seconds=8.0)
-    starts = []
-    for _ in range(40000):  # 28 s of steps
-        before = chooser._trying
-        machine.run(chooser, 1)
-        if before is None and chooser._trying is not None:
-            starts.append(machine.now)
+    starts = trial_starts(machine, chooser, steps=40000)  # 28 s of steps
     # the first trial chooses 2 (a change): 1 s, then 2, 4, 8, 8 s between trials (plus the
     # trials' own 0.1 s)
     gaps = [b - a for a, b in zip(starts, starts[1:])]
@@ -178,25 +184,43 @@ def test_a_chooser_goes_on_from_an_earlier_one_for_the_same_work():
     assert other.chosen == 1
 
 
-def test_fit_goes_on_from_the_chooser_of_the_previous_fit_of_the_network(monkeypatch):
+@pytest.fixture
+def fits_of_one_network(monkeypatch):
+    """fit(**options): one epoch of a tiny network, recording each ThreadChooser that fit
+    makes and the earlier chooser it was given (``after``)."""
     import xpnet.training
 
-    afters, made = [], []
+    made = []
 
     class Recording(ThreadChooser):
         def __init__(self, *args, **kwargs):
-            afters.append(kwargs.get("after"))
             super().__init__(*args, **kwargs)
-            made.append(self)
+            made.append((self, kwargs.get("after")))
 
     monkeypatch.setattr(xpnet.training, "ThreadChooser", Recording)
     rng = np.random.default_rng(0)
     X = rng.random((64, 8), dtype=np.float32)
     y = (X[:, 0] > 0.5).astype(int)
     net = xpnet.Network([8, 4, 2], backend="numpy")
+
+    def fit(**options):
+        net.fit(X, y, epochs=1, progress=False, **({"batch_size": 16} | options))
+
+    return fit, made
+
+
+def test_fit_goes_on_from_the_chooser_of_the_previous_fit_of_the_network(fits_of_one_network):
+    fit, made = fits_of_one_network
     for batch_size in (16, 16, 32):  # 32: other work, no earlier chooser
-        net.fit(X, y, epochs=1, batch_size=batch_size, progress=False)
-    assert afters == [None, made[0], None]
+        fit(batch_size=batch_size)
+    assert [after for _, after in made] == [None, made[0][0], None]
+
+
+def test_a_fit_with_fixed_threads_does_not_replace_the_remembered_choice(fits_of_one_network):
+    fit, made = fits_of_one_network
+    for threads in (None, 1, None):
+        fit(threads=threads)
+    assert made[2][1] is made[0][0]
 
 
 def test_a_chooser_after_one_still_warming_up_goes_on_warming_up():
@@ -211,31 +235,5 @@ def test_a_chooser_after_one_still_warming_up_goes_on_warming_up():
 def test_the_first_trial_is_followed_by_another_one_second_later_whatever_it_chose():
     machine = FakeMachine({1: 0.0010, 2: 0.0012})  # one thread wins: the choice stays 1
     chooser = chooser_on(machine)
-    starts = []
-    for _ in range(9000):  # about 9 s
-        before = chooser._trying
-        machine.run(chooser, 1)
-        if before is None and chooser._trying is not None:
-            starts.append(machine.now)
+    starts = trial_starts(machine, chooser, steps=9000)  # about 9 s
     assert [b - a for a, b in zip(starts, starts[1:])][:3] == pytest.approx([1, 2, 4], abs=0.2)
-
-
-def test_a_fit_with_fixed_threads_does_not_replace_the_remembered_choice(monkeypatch):
-    import xpnet.training
-
-    afters, made = [], []
-
-    class Recording(ThreadChooser):
-        def __init__(self, *args, **kwargs):
-            afters.append(kwargs.get("after"))
-            super().__init__(*args, **kwargs)
-            made.append(self)
-
-    monkeypatch.setattr(xpnet.training, "ThreadChooser", Recording)
-    rng = np.random.default_rng(0)
-    X = rng.random((64, 8), dtype=np.float32)
-    y = (X[:, 0] > 0.5).astype(int)
-    net = xpnet.Network([8, 4, 2], backend="numpy")
-    for threads in (None, 1, None):
-        net.fit(X, y, epochs=1, batch_size=16, progress=False, threads=threads)
-    assert afters[2] is made[0]
