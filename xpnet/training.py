@@ -283,16 +283,13 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     elif early_stopping:
         early_stopping.reset()
     show = _show_progress(progress)
+    console = _console_loggers() or [log]
     with net.backend.cpu_threads() as (set_threads, thread_limit), \
-            _stop_on_interrupt() as interrupt, logging_redirect_tqdm(_console_loggers()
-                                                                     or [log]), tqdm(
+            _stop_on_interrupt() as interrupt, logging_redirect_tqdm(console), tqdm(
             total=epochs, initial=start_epoch, desc="epochs", unit="epoch", disable=not show,
             dynamic_ncols=True) as epoch_bar:
-        if set_threads is not None:  # at most the threads the caller's settings allow
-            cores = min(available_cores(), thread_limit)
-            earlier = _THREAD_CHOOSERS.setdefault(net, {})
-            loop.threads = ThreadChooser(set_threads, threads, cores=cores,
-                                         after=earlier.get(batch_size))
+        if set_threads is not None:  # NumPy
+            loop.threads = _thread_chooser(net, batch_size, threads, set_threads, thread_limit)
         for epoch in range(start_epoch, epochs):
             row = loop.epoch(epoch, train, batch_size, n_batches, shuffle, interrupt, show)
             if interrupt["stop"]:  # a partial epoch: saved so that resume finishes it
@@ -318,7 +315,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     if loop.threads is not None:
         history.threads = loop.threads.chosen
         if threads is None:  # the next fit of this work goes on from it
-            earlier[batch_size] = loop.threads
+            _THREAD_CHOOSERS.setdefault(net, {})[batch_size] = loop.threads
     if not history.interrupted and loop.restore_best():
         history.finished = True
         if checkpoint is not None:  # the file holds what the network now holds
@@ -335,6 +332,14 @@ def _check_options(epochs, batch_size, validation_split, schedule) -> None:
     if schedule is not None and not hasattr(schedule, "lr_at"):
         raise TypeError(f"schedule must be an xpnet.schedules schedule, e.g. "
                         f"get_schedule('cosine', lr=0.1, t_max=epochs), got {schedule!r}")
+
+
+def _thread_chooser(net, batch_size: int, threads, set_threads, thread_limit) -> ThreadChooser:
+    """The BLAS threads of a fit: ``threads``, or timed among at most as many as the caller's
+    settings allow, going on from the last timed fit of this network and batch size."""
+    earlier = _THREAD_CHOOSERS.get(net, {}).get(batch_size)
+    return ThreadChooser(set_threads, threads, cores=min(available_cores(), thread_limit),
+                         after=earlier)
 
 
 def _check_metadata(metadata) -> None:
