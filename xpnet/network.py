@@ -19,7 +19,7 @@ dC/db_l = delta_l                      db = sum of the rows of delta
 =====================================  ============================================
 
 Written with the rows instead, the products read ``z = a @ W.T`` and ``delta @ W``: the same
-numbers, but OpenBLAS runs the lecture's orientation up to 1.4x faster with two threads (W times
+products, but OpenBLAS runs the lecture's orientation up to 1.4x faster with two threads (W times
 a block of columns), and the transposes are views, so nothing is copied. On NumPy the
 activations and deltas are then Fortran-ordered (B, n) arrays.
 
