@@ -369,3 +369,112 @@ def test_resume_without_metadata_goes_on_with_the_files(tmp_path):
     small_net().fit(X, y, epochs=1, metadata={"dataset": "blobs"}, **options)
     small_net().fit(X, y, epochs=2, resume=path, **options)
     assert checkpoint.metadata(checkpoint.read(path)[0]) == {"dataset": "blobs"}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
+@pytest.mark.parametrize("at", [20, 40, 60])  # the last batch of epochs 1, 2 and 3
+def test_ctrl_c_in_the_last_batch_of_an_epoch_saves_the_whole_epoch(tmp_path, at):
+    X, y = blobs(n=200)  # 20 batches of 10 an epoch
+    options = {"epochs": 3, "batch_size": 10, "seed": 5, "progress": False, "threads": 1}
+    straight = small_net()
+    straight.fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), **options)
+
+    path = tmp_path / "run.npz"
+    net = small_net()
+    history = net.fit(X, y, optimizer=interrupting(SGD(lr=0.1, momentum=0.9), at=at),
+                      checkpoint=path, **options)
+    assert len(history) == at // 20 and history["epoch"][-1] == at // 20
+    assert history.interrupted == (at < 60)  # in the last epoch's last batch, nothing is left
+    assert history["samples_per_second"][-1] > 0
+    resumed = small_net(seed=1)
+    rest = resumed.fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), resume=path, **options)
+    np.testing.assert_array_equal(resumed.theta, straight.theta)
+    assert rest["epoch"] == [1, 2, 3] and not rest.interrupted
+
+
+def test_resume_refuses_other_data_validation_or_early_stopping(tmp_path):
+    from xpnet.checkpoint import CheckpointError
+
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+    options = {"optimizer": SGD(lr=0.1), "batch_size": 10, "progress": False}
+    small_net().fit(X, y, epochs=1, checkpoint=path, **options)
+    for data, more, named in [
+            ((X[:90], y[:90]), {}, "training_samples: 100 in the file, 90 now"),
+            ((X, y), {"validation_split": 0.2}, "validation_samples: 0 in the file, 20 now"),
+            ((X, y), {"early_stopping": EarlyStopping(monitor="loss", patience=3)},
+             "early_stopping: None in the file")]:
+        net = small_net(seed=7)
+        before = net.theta.copy()
+        with pytest.raises(CheckpointError, match=named):
+            net.fit(*data, epochs=2, resume=path, **(options | more))
+        np.testing.assert_array_equal(net.theta, before)
+
+
+def test_resume_from_a_damaged_training_state_changes_nothing(tmp_path):
+    import json
+
+    from xpnet.checkpoint import CheckpointError, read
+
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+    small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=1, batch_size=10, progress=False,
+                    checkpoint=path)
+    header, arrays = read(path)
+    no_network = {k: v for k, v in header.items() if k != "network"}
+    bad_rng = json.loads(json.dumps(header))
+    bad_rng["training"]["rng"]["state"] = {"nonsense": 1}
+    for damaged, named in [(no_network, "network"), (bad_rng, "random generator state")]:
+        with open(path, "wb") as f:
+            np.savez(f, header=np.array(json.dumps(damaged)), **arrays)
+        net = small_net(seed=7)
+        before = net.theta.copy()
+        with pytest.raises(CheckpointError, match=f"damaged .*{named}"):
+            net.fit(X, y, optimizer=SGD(lr=0.1), epochs=2, batch_size=10, progress=False,
+                    resume=path)
+        np.testing.assert_array_equal(net.theta, before)
+
+
+def test_losses_whose_sum_overflows_are_not_a_divergence():
+    X = np.zeros((40, 2), np.float32)
+    Y = np.full((40, 1), 1.8e19, np.float32)  # each batch loss ~1.6e38: finite, sum is not
+    net = xpnet.Network([2, 1], activation="identity", output="identity", loss="quadratic",
+                        backend="numpy", seed=0)
+    with np.errstate(over="ignore"):
+        history = net.fit(X, Y, optimizer=SGD(lr=0.0), epochs=1, batch_size=1, progress=False)
+    assert history["loss"][0] > 1e38
+
+
+def test_numpy_integers_are_integers_for_fit():
+    X, y = blobs(n=50)
+    history = small_net().fit(X, y, epochs=np.int64(2), batch_size=np.int32(10), progress=False)
+    assert len(history) == 2
+    with pytest.raises(ValueError, match="batch_size must be an integer"):
+        small_net().fit(X, y, batch_size=10.0, progress=False)
+
+
+def test_early_stopping_without_restoring_still_finishes_the_run(tmp_path):
+    X, y = blobs(n=200)
+    path = tmp_path / "run.npz"
+    options = {"optimizer": SGD(lr=0.5), "epochs": 20, "batch_size": 200, "progress": False,
+               "validation_data": (X, (y + 1) % 3)}
+    history = small_net().fit(X, y, checkpoint=path,
+                              early_stopping=EarlyStopping(patience=2, restore_best=False),
+                              **options)
+    assert history.stopped_early and history.finished and len(history) == 3
+    again = small_net().fit(X, y, resume=path,
+                            early_stopping=EarlyStopping(patience=2, restore_best=False),
+                            **options)
+    assert again.finished and len(again) == 3  # no epoch trained after the stop
+
+
+def test_history_file_is_named_after_the_whole_checkpoint_name(tmp_path):
+    from xpnet.training import history_path
+
+    assert history_path(tmp_path / "run.npz") == tmp_path / "run.history.json"
+    assert history_path(tmp_path / "lr0.01") == tmp_path / "lr0.01.history.json"
+    X, y = blobs(n=50)
+    for name in ("lr0.01", "lr0.001"):
+        small_net().fit(X, y, epochs=1, checkpoint=tmp_path / name, progress=False)
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == [
+        "lr0.001.history.json", "lr0.01.history.json"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import operator
 import os
 import signal
 import sys
@@ -120,7 +121,8 @@ class History:
     stopped_early: bool = False
     #: Ctrl-C stopped the run; the last row covers the batches of a partial epoch
     interrupted: bool = False
-    #: early stopping gave the network the best epoch's weights: the run cannot continue
+    #: early stopping ended the run (and gave the network the best epoch's weights, when it
+    #: keeps them): resuming it has nothing to continue
     finished: bool = False
     #: the BLAS threads chosen by timing the steps, or given (None off the CPU)
     threads: int | None = None
@@ -272,11 +274,14 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
                          f"the {train.n} samples")
 
     loop = _Loop(net, optimizer, schedule, early_stopping, val is not None, seed, metadata)
+    # what a resumed run must share with the saved one to continue it
     settings = {"batch_size": batch_size, "shuffle": shuffle, "seed": seed,
-                "drop_last": drop_last}
+                "drop_last": drop_last, "training_samples": train.n,
+                "validation_samples": 0 if val is None else val.n,
+                "early_stopping": _stopping_settings(early_stopping)}
     history, start_epoch = History(), 0
     if resume is not None:
-        start_epoch, history = loop.resume(resume, settings)
+        start_epoch, history = loop.resume(resume, settings, n_batches)
         if history.finished:
             log.info("%s holds a finished run: nothing to resume", resume)
             return history
@@ -292,7 +297,8 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
             loop.threads = _thread_chooser(net, batch_size, threads, set_threads, thread_limit)
         for epoch in range(start_epoch, epochs):
             row = loop.epoch(epoch, train, batch_size, n_batches, shuffle, interrupt, show)
-            if interrupt["stop"]:  # a partial epoch: saved so that resume finishes it
+            if interrupt["stop"] and loop.steps_done < n_batches:
+                # a partial epoch: saved so that resume finishes it
                 history.interrupted = True
                 if checkpoint is not None:
                     loop.save(checkpoint, history, settings, epochs_done=epoch)
@@ -312,11 +318,16 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
                 loop.save(checkpoint, history, settings, epochs_done=epoch + 1)
             if history.stopped_early:
                 break
+            if interrupt["stop"] and epoch + 1 < epochs:  # during the epoch's last batch
+                history.interrupted = True
+                log.info("interrupted after epoch %d", epoch + 1)
+                break
     if loop.threads is not None:
         history.threads = loop.threads.chosen
         if threads is None:  # the next fit of this work goes on from it
             _THREAD_CHOOSERS.setdefault(net, {})[batch_size] = loop.threads
-    if not history.interrupted and loop.restore_best():
+    # a run that early stopping ended is finished, whether or not it restored the best weights
+    if not history.interrupted and (loop.restore_best() or history.stopped_early):
         history.finished = True
         if checkpoint is not None:  # the file holds what the network now holds
             loop.save(checkpoint, history, settings, epochs_done=len(history))
@@ -325,7 +336,11 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
 
 def _check_options(epochs, batch_size, validation_split, schedule) -> None:
     for name, value, lowest in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+        try:
+            number = operator.index(value)  # ints, NumPy integers; not floats
+        except TypeError:
+            number = None
+        if isinstance(value, bool) or number is None or number < lowest:
             raise ValueError(f"{name} must be an integer >= {lowest}, got {value!r}")
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
@@ -340,6 +355,13 @@ def _thread_chooser(net, batch_size: int, threads, set_threads, thread_limit) ->
     earlier = _THREAD_CHOOSERS.get(net, {}).get(batch_size)
     return ThreadChooser(set_threads, threads, cores=min(available_cores(), thread_limit),
                          after=earlier)
+
+
+def _stopping_settings(early_stopping) -> dict | None:
+    if not early_stopping:
+        return None
+    return {name: getattr(early_stopping, name)
+            for name in ("monitor", "patience", "min_delta", "restore_best")}
 
 
 def _check_metadata(metadata) -> None:
@@ -465,7 +487,7 @@ class _Loop:
         """Raise DivergenceError, with theta back at its last finite value and the optimizer
         reset, if a loss so far or theta is NaN or inf; else remember theta as finite."""
         xp, net = self.net.xp, self.net
-        loss_finite = bool(xp.isfinite(xp.sum(batch_losses)))
+        loss_finite = bool(xp.all(xp.isfinite(batch_losses)))  # (a sum could overflow)
         if loss_finite and bool(xp.all(xp.isfinite(net.theta))):
             self.snapshot[...] = net.theta
             return
@@ -523,24 +545,28 @@ class _Loop:
                 training["best_theta"] = self.net.backend.to_numpy(self.best_theta)
         ckpt.save(path, self.net, optimizer=self.optimizer, schedule=self.schedule,
                   training=training, metadata=self.metadata)
-        history.save(Path(path).with_suffix(".history.json"))
+        history.save(history_path(path))
 
-    def resume(self, path, settings: dict) -> tuple[int, History]:
+    def resume(self, path, settings: dict, n_batches: int) -> tuple[int, History]:
         """Restore theta, optimizer, schedule, RNG and early stopping from a checkpoint made
         with the same options; everything is checked before anything changes."""
         header, arrays = ckpt.read(path)
+        damaged = f"{path} is not a checkpoint of a training run, or it is damaged"
         try:
             training = ckpt.training_state(header, arrays)
             optimizer_state = ckpt.optimizer_state(header, arrays)
             history = History.from_dict(training["history"])
             epochs_done, step, rng = training["epoch"], training.get("step", 0), training["rng"]
-            saved_settings = training["settings"]
+            saved_settings, network = training["settings"], header["network"]
         except (KeyError, TypeError, IndexError) as e:
-            raise ckpt.CheckpointError(f"{path} is not a checkpoint of a training run, or it "
-                                       f"is damaged (no {e} in its training state)") from None
-        if header["network"] != self.net.config():
+            raise ckpt.CheckpointError(f"{damaged} (no {e} in its training state)") from None
+        try:  # on a scratch generator: a bad state must not change self.rng
+            type(self.rng.bit_generator)().state = rng
+        except (KeyError, TypeError, ValueError) as e:
+            raise ckpt.CheckpointError(f"{damaged} (its random generator state: {e})") from None
+        if network != self.net.config():
             raise ckpt.CheckpointError(
-                f"{path} holds a network {header['network']}, but this one is "
+                f"{path} holds a network {network}, but this one is "
                 f"{self.net.config()}; build the network with the same architecture")
         ckpt.check_theta(arrays["theta"], self.net)
         differences = _differences("", saved_settings, settings)
@@ -558,6 +584,9 @@ class _Loop:
         elif self.schedule is not None:
             differences += _differences("schedule ", header["schedule"]["state"],
                                         self.schedule.state_dict(), only="hyperparameters")
+        if not differences and not 0 <= step < n_batches:
+            raise ckpt.CheckpointError(f"{damaged} (it stopped after batch {step} of an epoch "
+                                       f"of {n_batches} batches)")
         if differences:
             raise ckpt.CheckpointError(
                 f"{path} was saved by a run with other options, so resuming would not continue "
@@ -595,6 +624,13 @@ class _Loop:
         if self.schedule is not None:  # the schedule sets lr each epoch
             current["hyperparameters"]["lr"] = saved["hyperparameters"].get("lr")
         return _differences("", saved, current, only="hyperparameters")
+
+
+def history_path(checkpoint) -> Path:
+    """The history file written beside a checkpoint: ``run.npz`` -> ``run.history.json``,
+    ``run.v1`` -> ``run.v1.history.json``."""
+    path = Path(checkpoint)
+    return path.with_name(path.name.removesuffix(".npz") + ".history.json")
 
 
 def _differences(prefix: str, saved: dict, now: dict, only: str | None = None) -> list[str]:
