@@ -131,3 +131,44 @@ def test_overwriting_keeps_the_mode_of_the_file_replaced(net, tmp_path, umask):
     net.save(path)
     assert _mode(path) == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]  # no temporary left
+
+
+def test_a_npy_or_text_file_is_not_taken_for_a_checkpoint(tmp_path):
+    npy = tmp_path / "weights.npy"
+    np.save(npy, np.zeros(3))
+    text = tmp_path / "notes.npz"
+    text.write_text("hello")
+    for path in (npy, text):
+        with pytest.raises(CheckpointError, match=r"not an \.npz \(zip\) archive") as caught:
+            xpnet.load(path)
+        assert "pickle" not in str(caught.value)  # no advice to unpickle it
+
+
+@pytest.mark.parametrize("version", [0, -1, True, "1"])
+def test_a_bad_format_version_is_not_called_newer(net, tmp_path, version):
+    path = net.save(tmp_path / "model.npz")
+    header, arrays = read(path)
+    rewrite(path, header=np.array(json.dumps(header | {"version": version})),
+            theta=arrays["theta"])
+    with pytest.raises(CheckpointError, match="no valid format version"):
+        xpnet.load(path)
+
+
+def test_atomic_write_refuses_what_open_would_refuse(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    folder = tmp_path / "model.npz"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError) as caught:
+        atomic_write(folder, lambda f: f.write(b"x"))
+    assert caught.value.filename == str(folder) and folder.is_dir()
+    protected = tmp_path / "kept.npz"
+    protected.write_bytes(b"old")
+    # root may write anyway, as open() would let it: pretend to be a user who may not
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    with pytest.raises(PermissionError) as caught:
+        atomic_write(protected, lambda f: f.write(b"new"))
+    assert caught.value.errno == errno.EACCES and caught.value.filename == str(protected)
+    assert protected.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.npz", "model.npz"]

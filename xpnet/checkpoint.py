@@ -21,6 +21,7 @@ from .files import atomic_write  # also xpnet.checkpoint.atomic_write, as before
 
 FORMAT = "xpnet-checkpoint"
 VERSION = 1
+_ZIP_MAGIC = b"PK\x03\x04"  # every .npz archive starts with a zip local file header
 
 
 class CheckpointError(ValueError):
@@ -81,6 +82,10 @@ def read(path) -> tuple[dict, dict]:
     """(header, arrays) of a checkpoint, checked; arrays are host NumPy arrays."""
     path = Path(path)
     what = f"{path} is not a readable xpnet checkpoint"
+    with path.open("rb") as f:  # np.load would take a .npy file, or guess at a pickle
+        if f.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+            raise CheckpointError(f"{what}: it is not an .npz (zip) archive, which is what "
+                                  "xpnet.save and `xpnet train --save` write")
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
@@ -99,7 +104,9 @@ def read(path) -> tuple[dict, dict]:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CheckpointError(f"{what}: its header does not name the format {FORMAT!r}")
     version = header.get("version")
-    if not isinstance(version, int) or version > VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise CheckpointError(f"{what}: its header has no valid format version ({version!r})")
+    if version > VERSION:
         raise CheckpointError(
             f"{path} was written by a newer xpnet (format version {version}); this xpnet reads "
             f"versions up to {VERSION}: upgrade xpnet (pip install -U xpnet)")

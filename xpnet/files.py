@@ -43,6 +43,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
     leave: those of the file it replaces, else 0o666 less the umask.
     """
     path = Path(path)
+    # what open(path, "wb") would refuse, the rename would do: refuse it the same way
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if path.exists() and not os.access(path, os.W_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = create_temp(path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
