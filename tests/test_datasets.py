@@ -377,3 +377,22 @@ def test_downloaded_files_get_the_mode_of_a_plain_open(tmp_path, server, umask):
                       checksums=SYNTHETIC_SHA256, progress=False)
     for stem in FILES:
         assert stat.S_IMODE((folder / f"{stem}.gz").stat().st_mode) == 0o644
+
+
+def test_a_folder_of_another_dataset_is_skipped_not_called_damaged(tmp_path, monkeypatch):
+    # another dataset: each file's last byte (a pixel or a label) one more, modulo 10
+    other = {stem: data[:-1] + bytes([(data[-1] + 1) % 10]) for stem, data in SYNTHETIC.items()}
+    other_sha256 = {stem: hashlib.sha256(data).hexdigest() for stem, data in other.items()}
+    monkeypatch.setattr(datasets, "CHECKSUMS",
+                        {"mnist": SYNTHETIC_SHA256, "fashion-mnist": other_sha256})
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())  # not this machine's real copies
+    write_dataset(tmp_path / "data")  # --data-dir holds MNIST's files
+    with pytest.raises(DatasetNotFoundError) as caught:
+        load("fashion-mnist", data_dir=tmp_path / "data", download=False)
+    message = str(caught.value)
+    assert "another dataset" in message and f"MNIST's {FILES[0]} file" in message
+    assert "Delete the file" not in message
+    write_dataset(tmp_path / "env" / "fashion-mnist", contents=other)
+    monkeypatch.setenv("XPNET_DATA_DIR", str(tmp_path / "env"))
+    (_, y_train), _ = load("fashion-mnist", data_dir=tmp_path / "data", download=False)
+    np.testing.assert_array_equal(y_train, np.frombuffer(other[FILES[1]], np.uint8, offset=8))

@@ -153,11 +153,20 @@ def _decompress(raw: bytes, source: str | os.PathLike) -> bytes:
         raise _damaged(source, f"corrupt gzip stream ({error})") from None
 
 
+class _OtherDatasetError(DatasetError):
+    """An intact file of another known dataset where this one's was expected."""
+
+
 def _check_sha256(data: bytes, expected: str, source: str | os.PathLike) -> None:
     actual = hashlib.sha256(data).hexdigest()
-    if actual != expected:
-        raise _damaged(source, f"SHA-256 of the decompressed content is {actual}, expected "
-                               f"{expected} (the file is damaged or from another dataset)")
+    if actual == expected:
+        return
+    other = next((f"{TITLES[name]}'s {stem}" for name, sums in CHECKSUMS.items()
+                  for stem, digest in sums.items() if digest == actual), None)
+    if other is not None:
+        raise _OtherDatasetError(f"{source} is {other} file, not the one expected here")
+    raise _damaged(source, f"SHA-256 of the decompressed content is {actual}, expected "
+                           f"{expected} (the file is damaged or from another dataset)")
 
 
 def _damaged(source: str | os.PathLike, problem: str) -> DatasetError:
@@ -238,8 +247,13 @@ def _download_dir(name: str, data_dir: str | os.PathLike | None) -> Path:
     return Path(data_dir).expanduser() / name if data_dir is not None else cache_dir(name)
 
 
-def _download_into(name, folder, mirrors, checksums, progress, looked_in) -> None:
+def _download_into(name, folder, mirrors, checksums, progress, looked_in,
+                   skipped=()) -> None:
     bases = MIRRORS[name] if mirrors is None else mirrors
+    for base in bases:  # before any download starts
+        if urlsplit(base).scheme not in ("http", "https", "ftp", "file"):
+            raise ValueError(f"mirror {base!r} is not a URL: give a base URL such as "
+                             "https://example.org/mnist/ or file:///srv/mnist/")
     sums = CHECKSUMS[name] if checksums is None else checksums
     folder.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
@@ -250,7 +264,7 @@ def _download_into(name, folder, mirrors, checksums, progress, looked_in) -> Non
         # Stop at the first file that no mirror delivers: the others would fail the same way,
         # each after its own timeouts.
         if not _download_file(f"{stem}.gz", folder, bases, sums[stem], progress, failures):
-            raise _not_found(name, looked_in, failures)
+            raise _not_found(name, looked_in, failures, skipped)
 
 
 def _is_intact(path: Path, expected_sha256: str) -> bool:
@@ -313,11 +327,15 @@ def _failure_line(url: str, error: Exception) -> str:
     return f"{url}: {type(error).__name__}: {error}"
 
 
-def _not_found(name: str, looked_in: Sequence[Path], failures: Sequence[str] | None):
+def _not_found(name: str, looked_in: Sequence[Path], failures: Sequence[str] | None,
+               skipped: Sequence[str] = ()):
     files = ", ".join(f"{stem}.gz" for stem in FILES)
     lines = [f"{TITLES[name]} not found: no folder holds all of {files} "
              "(gzip or uncompressed).", "Looked in:"]
     lines += [f"  {folder}" for folder in looked_in]
+    if skipped:
+        lines.append("Skipped, as they hold another dataset:")
+        lines += [f"  {line}" for line in skipped]
     if failures is None:
         lines.append("Downloading was not allowed (download=False).")
     else:
@@ -353,15 +371,21 @@ def load(
     """
     looked_in = search_dirs(name, data_dir)
     sums = CHECKSUMS[name] if checksums is None else checksums
-    paths = next(filter(None, map(_complete_dataset, looked_in)), None)
-    if paths is None:
+    arrays, skipped = None, []
+    for paths in filter(None, map(_complete_dataset, looked_in)):
+        try:
+            arrays = [_read_verified(paths[stem], sums[stem]) for stem in FILES]
+            break
+        except _OtherDatasetError as error:  # e.g. data_dir holds MNIST, not Fashion-MNIST
+            skipped.append(str(error))
+    if arrays is None:
         if not download:
-            raise _not_found(name, looked_in, failures=None)
+            raise _not_found(name, looked_in, failures=None, skipped=skipped)
         folder = _download_dir(name, data_dir)
-        _download_into(name, folder, mirrors, sums, progress, looked_in)
+        _download_into(name, folder, mirrors, sums, progress, looked_in, skipped)
         paths = _complete_dataset(folder)
-    train_images, train_labels, test_images, test_labels = (
-        _read_verified(paths[stem], sums[stem]) for stem in FILES)
+        arrays = [_read_verified(paths[stem], sums[stem]) for stem in FILES]
+    train_images, train_labels, test_images, test_labels = arrays
     train = _examples(train_images, train_labels, paths[FILES[0]], paths[FILES[1]], flatten)
     test = _examples(test_images, test_labels, paths[FILES[2]], paths[FILES[3]], flatten)
     n_validation = _validation_size(validation, len(train[1]))
