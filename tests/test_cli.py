@@ -220,6 +220,10 @@ BAD_OPTIONS = [
     (["train", "--output", "sigmoid", "--loss", "softmax_cross_entropy"], "output activation"),
     (["evaluate", "missing.npz"], "missing.npz: No such file"),
     (["download", "cifar"], "unknown dataset 'cifar'"),
+    (["download", "mnist", "--mirror", "/srv/mnist"], "'/srv/mnist' is not a URL"),
+    (["train", "--seed", "-1"], "--seed: must be at least 0"),
+    (["train", "--history", "/"], "--history / is a folder: give a file name"),
+    (["train", "--save", "/"], "--save / is a folder: give a file name"),
     pytest.param(["train", "--backend", "cupy"], "backend 'cupy' is unavailable",
                  marks=pytest.mark.skipif(cupy_unavailable_reason() is None,
                                           reason="CuPy works here")),
@@ -245,3 +249,32 @@ def test_errors_in_a_real_process_are_one_line_without_traceback():
     assert result.returncode == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("xpnet: error: lr must be >= 0")
+
+
+def test_running_out_of_memory_is_one_clear_error(capsys, monkeypatch):
+    def too_big(*args, **kwargs):
+        raise MemoryError("Unable to allocate 3.64 TiB for an array with shape (10**12,)")
+
+    monkeypatch.setattr(cli, "Network", too_big)
+    status, _, err = xpnet(capsys, "train", "--layers", "784,1000000,1000000,10")
+    assert status == 2 and "Traceback" not in err
+    assert err.startswith("xpnet: error: not enough memory (Unable to allocate")
+    assert "--layers" in err
+
+
+def test_plot_draws_the_validation_points_an_interrupted_run_has(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from xpnet import plotting
+
+    plt = plotting._pyplot()
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)  # keep the figure to look at it
+    history = {"epoch": [1, 2, 3], "loss": [0.9, 0.5, 0.4], "accuracy": [0.7, 0.8, 0.85],
+               "val_loss": [1.0, 0.6, None], "val_accuracy": [0.6, 0.7, None]}
+    plotting.plot_history(history, tmp_path / "curves.png")
+    for ax, column in zip(figures[0].axes, ("val_loss", "val_accuracy")):
+        training, validation = ax.get_lines()
+        assert list(training.get_xdata()) == [1, 2, 3]
+        assert list(validation.get_xdata()) == [1, 2]
+        assert list(validation.get_ydata()) == history[column][:2]
+    assert (tmp_path / "curves.png").stat().st_size > 0

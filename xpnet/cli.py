@@ -140,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--early-stopping", type=_int_at_least(1), metavar="PATIENCE",
                      help="stop after PATIENCE epochs without a better validation loss, "
                      "keeping the best weights")
-    run.add_argument("--seed", type=int, default=0, help="seed of the initial weights and "
-                     "the shuffling (default: %(default)s)")
+    run.add_argument("--seed", type=_int_at_least(0), default=0,
+                     help="seed of the initial weights and the shuffling (default: %(default)s)")
     run.add_argument("--threads", type=_int_at_least(1),
                      help="BLAS threads on the CPU (default: $XPNET_NUM_THREADS, else chosen "
                      "per network size)")
@@ -212,6 +212,11 @@ def _add_data_options(parser: argparse.ArgumentParser, *, load: bool,
 # -- commands -------------------------------------------------------------------------------------
 def cmd_train(args) -> None:
     started = time.perf_counter()
+    for option, path, example in (("--save", args.save, "model.npz"),
+                                  ("--history", args.history, "history.json")):
+        if path is not None and Path(path).is_dir():  # found now, not after training
+            raise ValueError(f"{option} {path} is a folder: give a file name, e.g. "
+                             f"{Path(path) / example}")
     sizes = args.layers
     if sizes[0] != INPUTS or sizes[-1] != CLASSES:
         raise ValueError(f"--layers {','.join(map(str, sizes))}: the first layer must have "
@@ -244,10 +249,11 @@ def cmd_train(args) -> None:
           f"{len(test[1]):,} {datasets.TITLES[args.dataset]} test images; {epochs} in "
           f"{sum(history['seconds']):.1f} s, {time.perf_counter() - started:.1f} s in total")
     if history.interrupted:
-        print(f"interrupted after epoch {history['epoch'][-1]}")
+        print(f"training was interrupted at epoch {history['epoch'][-1]}")
     if save_to:
-        print(f"saved to {save_to}: `xpnet evaluate {save_to}` tests it, `xpnet train "
-              f"--resume {save_to}` (with the same options) continues")
+        print(f"saved to {save_to}: `xpnet evaluate {save_to}` tests it" + (
+            "" if history.finished else
+            f", `xpnet train --resume {save_to}` (with the same options) continues"))
     if args.history:
         _write_history(args.history, history, test_loss, test_accuracy)
         print(f"history written to {args.history}: `xpnet plot {args.history}` draws it")
@@ -388,7 +394,8 @@ def cmd_download(args) -> None:
 
 # -- entry point ----------------------------------------------------------------------------------
 #: what a command raises for bad input or an unusable environment: reported in one message
-USER_ERRORS = (ValueError, TypeError, OSError, ImportError, BackendUnavailable, DivergenceError)
+USER_ERRORS = (ValueError, TypeError, OSError, ImportError, MemoryError, BackendUnavailable,
+               DivergenceError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -407,8 +414,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except USER_ERRORS as error:
         # DatasetError and CheckpointError are ValueErrors; their messages say what to do
-        if isinstance(error, OSError) and error.filename:
-            error = f"{error.filename}: {error.strerror}"
+        if isinstance(error, OSError) and error.filename:  # filename2: a rename's target
+            error = f"{error.filename2 or error.filename}: {error.strerror}"
+        elif isinstance(error, MemoryError):
+            error = f"not enough memory ({error}); try smaller --layers or --batch-size"
         print(f"xpnet: error: {error}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:

@@ -24,7 +24,7 @@ def _pyplot():
 def plot_history(history: dict, path, title: str | None = None) -> Path:
     """Draw loss and accuracy per epoch, training and validation, side by side into the PNG
     ``path``. ``history`` holds columns as :meth:`xpnet.History.to_dict` writes them;
-    validation curves are left out where they are None (training without validation)."""
+    validation points are left out where they are None (training without validation)."""
     missing = [key for key in ("epoch", "loss", "accuracy") if key not in history]
     if missing:
         raise ValueError(f"not a training history: no {', '.join(missing)} column; expected "
@@ -35,9 +35,11 @@ def plot_history(history: dict, path, title: str | None = None) -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
     for ax, metric in zip(axes, ("loss", "accuracy")):
         ax.plot(history["epoch"], history[metric], marker="o", label="training")
-        validation = history.get(f"val_{metric}") or []
-        if validation and None not in validation:
-            ax.plot(history["epoch"], validation, marker="o", label="validation")
+        # the epochs that have one (an interrupted run's partial epoch has none)
+        validation = [(epoch, value) for epoch, value in zip(
+            history["epoch"], history.get(f"val_{metric}") or []) if value is not None]
+        if validation:
+            ax.plot(*zip(*validation), marker="o", label="validation")
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
