@@ -11,6 +11,7 @@ a GPU, the CuPy memory pool) grew after the first epoch.
     python scripts/bench.py                      # CPU workloads, NumPy backend
     python scripts/bench.py --backend cupy       # GPU workloads, CuPy vs PyTorch CUDA eager
     python scripts/bench.py --only 784-100-10 --epochs 5 --threads 1
+    python scripts/bench.py --lean               # and a lean hand-written NumPy loop
 
 xpnet runs through the public ``Network.fit`` (one call per epoch; the figure is the epoch's
 training pass from its History). PyTorch runs the loop its tutorials teach, with the data
@@ -119,6 +120,102 @@ def make_torch_runner(w: Workload, X, y, device):
     return epoch
 
 
+def make_lean_runner(w: Workload, X, y):
+    """The same training written by hand as lean as NumPy allows, to show what NumPy and its
+    BLAS can reach on this machine: samples as columns (z = W a + b as written), every buffer
+    allocated once, in-place arithmetic, the optimizer in cache-sized blocks, no loss or
+    accuracy bookkeeping and no input checks. Same initial weights as xpnet's."""
+    net = xpnet.Network(list(w.sizes), activation=w.activation, output="softmax",
+                        backend="numpy", seed=0)
+    theta, grad = net.theta.copy(), np.zeros_like(net.theta)
+    (Ws, bs), (dWs, dbs) = net._views(theta), net._views(grad)
+    B, L, f32 = w.batch_size, len(w.sizes) - 1, np.float32
+    zs = [np.empty((n, B), f32) for n in w.sizes[1:]]
+    acts = [np.empty((n, B), f32) for n in w.sizes[1:]]
+    deltas = [np.empty((n, B), f32) for n in w.sizes[1:]]
+    Y_all = np.eye(w.sizes[-1], dtype=f32)[y]  # one-hot target rows
+    ones, block = np.ones(B, f32), 1 << 15
+    moments = [np.zeros_like(theta), np.zeros_like(theta)]
+    scratch = np.empty(block, f32)
+    t = [0]
+
+    def g(z, a):
+        if w.activation == "relu":
+            np.maximum(z, 0.0, out=a)
+        else:  # sigmoid as 0.5 tanh(z / 2) + 0.5, like xpnet's
+            np.multiply(z, 0.5, out=a)
+            np.tanh(a, out=a)
+            a *= 0.5
+            a += 0.5
+
+    def g_prime_times(z, a, d):  # d *= g'(z)
+        if w.activation == "relu":
+            d *= z > 0
+        else:
+            d *= a
+            d *= 1.0 - a
+
+    def step(idx):
+        b = len(idx)
+        a = X_batch = np.take(X, idx, axis=0).T  # (with out=, take would buffer: slower)
+        Y = np.take(Y_all, idx, axis=0).T
+        for l in range(L):
+            z = np.matmul(Ws[l], a, out=zs[l][:, :b])
+            z += bs[l][:, None]
+            a = acts[l][:, :b]
+            if l < L - 1:
+                g(z, a)
+            else:  # softmax over each column
+                np.subtract(z, z.max(axis=0), out=a)
+                np.exp(a, out=a)
+                a /= a.sum(axis=0)
+        d = np.subtract(a, Y, out=deltas[-1][:, :b])
+        d *= 1.0 / b
+        for l in range(L - 1, -1, -1):
+            a_prev = acts[l - 1][:, :b] if l > 0 else X_batch
+            np.matmul(d, a_prev.T, out=dWs[l])
+            np.matmul(d, ones[:b], out=dbs[l])
+            if l > 0:
+                d = np.matmul(Ws[l].T, d, out=deltas[l - 1][:, :b])
+                g_prime_times(zs[l - 1][:, :b], acts[l - 1][:, :b], d)
+        t[0] += 1
+        for s in range(0, theta.size, block):
+            update(theta[s:s + block], grad[s:s + block], moments[0][s:s + block],
+                   moments[1][s:s + block], scratch[:min(block, theta.size - s)])
+
+    def momentum(p, g_, v, _, tmp):  # v = 0.9 v + g; theta -= lr v
+        v *= 0.9
+        v += g_
+        np.multiply(v, LR["momentum"], out=tmp)
+        p -= tmp
+
+    def adam(p, g_, m, v, tmp):  # torch.optim.Adam's defaults
+        m *= 0.9
+        np.multiply(g_, 0.1, out=tmp)
+        m += tmp
+        v *= 0.999
+        np.multiply(g_, g_, out=tmp)
+        tmp *= 0.001
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp *= 1.0 / np.sqrt(1.0 - 0.999 ** t[0])
+        tmp += 1e-8
+        np.divide(m, tmp, out=tmp)
+        tmp *= LR["adam"] / (1.0 - 0.9 ** t[0])
+        p -= tmp
+
+    update = momentum if w.optimizer == "momentum" else adam
+
+    def epoch(i):
+        order = np.random.default_rng(i).permutation(len(X))
+        start = time.perf_counter()
+        for first in range(0, len(X), B):
+            step(order[first:first + B])
+        return time.perf_counter() - start
+
+    return epoch
+
+
 def sgemm_rate(xp, sync, n=2048, repeats=5) -> float:
     """FLOP/s of an n x n x n float32 matrix product (the machine's sgemm speed)."""
     a = xp.ones((n, n), dtype=xp.float32)
@@ -161,6 +258,9 @@ def main():
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for BLAS and PyTorch (default: xpnet's choice)")
     parser.add_argument("--only", default=None, help="run the workloads whose name has this")
+    parser.add_argument("--lean", action="store_true",
+                        help="also time the same training as a lean hand-written NumPy loop "
+                             "(CPU only)")
     args = parser.parse_args()
 
     backend = xpnet.get_backend(args.backend)
@@ -188,15 +288,20 @@ def main():
           f"threads: {args.threads or 'default'}")
     X, y, data = training_data()
     print(f"# data: {data}")
+    lean = args.lean and not gpu
+    lean_columns = " lean NumPy s/epoch | lean/PyTorch |" if lean else ""
     print("| workload | xpnet s/epoch | PyTorch s/epoch | xpnet/PyTorch | xpnet samples/s "
-          "| compute floor s | xpnet/floor | peak RSS MiB | grew after epoch 1 | xpnet threads |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| compute floor s | xpnet/floor | peak RSS MiB | grew after epoch 1 | xpnet threads |"
+          + lean_columns)
+    print("|---" * (10 + 2 * lean) + "|")
 
     for w in workloads:
         xp_epoch, xp_threads = make_xpnet_runner(w, X, y, backend, args.threads)
         runners = {"xpnet": xp_epoch}
         if torch is not None:
             runners["torch"] = make_torch_runner(w, X, y, "cuda" if gpu else "cpu")
+        if lean:
+            runners["lean"] = make_lean_runner(w, X, y)
         for run in runners.values():  # warm-up: kernels compiled, buffers allocated
             run(0)
         after_first = (rss_mib(), _pool_bytes(xp, gpu))
@@ -212,7 +317,9 @@ def main():
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"| {w.name} | {t_x:.3f} | {t_t:.3f} | {t_x / t_t:.2f} | {N_SAMPLES / t_x:,.0f} "
               f"| {floor:.3g} | {t_x / floor:.1f} | {peak:.0f} | {'yes' if grew else 'no'} "
-              f"| {', '.join(map(str, sorted(xp_threads))) or '-'} |", flush=True)
+              f"| {', '.join(map(str, sorted(xp_threads))) or '-'} |"
+              + (f" {statistics.median(times['lean']):.3f} "
+                 f"| {statistics.median(times['lean']) / t_t:.2f} |" if lean else ""), flush=True)
     if limits is not None:
         limits.restore_original_limits()
 
