@@ -478,3 +478,37 @@ def test_history_file_is_named_after_the_whole_checkpoint_name(tmp_path):
         small_net().fit(X, y, epochs=1, checkpoint=tmp_path / name, progress=False)
     assert sorted(p.name for p in tmp_path.glob("*.json")) == [
         "lr0.001.history.json", "lr0.01.history.json"]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "strict"])
+@pytest.mark.parametrize("tally_rows", [10, 64, 8192])  # counted in chunks, or all at once
+def test_the_epoch_loss_and_accuracy_are_those_of_every_sample(monkeypatch, backend,
+                                                               tally_rows):
+    """With lr = 0 every batch sees the same weights, so the epoch's figures must be the
+    mean cost and the accuracy of all the samples: whatever the order and the chunks in which
+    the training loop counts them, and with a smaller last batch (203 = 12 * 16 + 11)."""
+    import xpnet.training as training
+
+    monkeypatch.setattr(training, "TALLY_ROWS", tally_rows)
+    X, y = blobs(n=203)
+    net = small_net(backend=make_backend(backend) if backend == "strict" else backend)
+    history = net.fit(X, y, optimizer=SGD(lr=0.0), epochs=2, batch_size=16, progress=False)
+    loss, accuracy = net.evaluate(X, y)
+    np.testing.assert_allclose(history["loss"], [loss, loss], rtol=1e-5)
+    assert history["accuracy"] == [accuracy, accuracy]
+    assert 0.2 < accuracy < 1.0  # (so that a wrong count would show)
+
+
+@pytest.mark.parametrize("tally_rows", [32, 8192])
+def test_divergence_names_the_batch_counted_in_a_chunk(monkeypatch, tally_rows):
+    import xpnet.training as training
+
+    monkeypatch.setattr(training, "TALLY_ROWS", tally_rows)
+    X, y = blobs(n=200)
+    Y = np.eye(3, dtype=np.float32)[y]
+    Y[137] = 1e20  # its cost 1/2 ||a - y||^2 is inf in float32: batch 14 of 20, unshuffled
+    net = xpnet.Network([5, 16, 3], activation="tanh", output="identity", backend="numpy")
+    message = r"loss became inf at epoch 1, step 14 of 20"
+    with np.errstate(all="ignore"), pytest.raises(DivergenceError, match=message):
+        net.fit(X, Y, optimizer=SGD(lr=0.0), epochs=1, batch_size=10, shuffle=False,
+                progress=False)

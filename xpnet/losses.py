@@ -1,4 +1,5 @@
-"""Loss functions: the value L = (1/B) sum_i C_i over a batch and the output error delta_L.
+"""Loss functions: the cost C_i of each sample, their batch mean L = (1/B) sum_i C_i, and the
+output error delta_L.
 
 Targets ``y`` are one-hot rows (a probability vector per sample). The cross-entropies are
 computed from the weighted input z of the output layer (the logits), never from log(a), so a
@@ -12,14 +13,19 @@ from .activations import Activation
 
 
 class Loss:
-    """``value`` is the batch mean of C_i; ``delta`` is dC_i/dz_L for each sample (row)."""
+    """``per_sample`` is C_i for each sample (row), ``value`` their batch mean L, and ``delta``
+    is dC_i/dz_L for each sample."""
 
     name = ""
     #: the output activation this loss requires, or None if any output works
     output: str | None = None
 
-    def value(self, xp, z, a, y):
+    def per_sample(self, xp, z, a, y):
         raise NotImplementedError
+
+    def value(self, xp, z, a, y):
+        """L = (1/B) sum_i C_i."""
+        return xp.sum(self.per_sample(xp, z, a, y)) / a.shape[0]
 
     def delta(self, xp, z, a, y, output: Activation):
         raise NotImplementedError
@@ -37,9 +43,9 @@ class Quadratic(Loss):
 
     name = "quadratic"
 
-    def value(self, xp, z, a, y):
+    def per_sample(self, xp, z, a, y):
         diff = a - y
-        return xp.sum(diff * diff) / (2 * a.shape[0])
+        return 0.5 * xp.sum(diff * diff, axis=1)
 
     def delta(self, xp, z, a, y, output):
         return output.backward(xp, z, a, a - y)
@@ -55,9 +61,9 @@ class BinaryCrossEntropy(Loss):
     name = "binary_cross_entropy"
     output = "sigmoid"
 
-    def value(self, xp, z, a, y):
+    def per_sample(self, xp, z, a, y):
         softplus = xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))
-        return xp.sum(softplus - y * z) / a.shape[0]
+        return xp.sum(softplus - y * z, axis=1)
 
     def delta(self, xp, z, a, y, output):
         return a - y
@@ -73,10 +79,10 @@ class SoftmaxCrossEntropy(Loss):
     name = "softmax_cross_entropy"
     output = "softmax"
 
-    def value(self, xp, z, a, y):
+    def per_sample(self, xp, z, a, y):
         m = xp.max(z, axis=1, keepdims=True)
         logsumexp = m + xp.log(xp.sum(xp.exp(z - m), axis=1, keepdims=True))
-        return xp.sum(y * (logsumexp - z)) / a.shape[0]
+        return xp.sum(y * (logsumexp - z), axis=1)
 
     def delta(self, xp, z, a, y, output):
         return a - y

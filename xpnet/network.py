@@ -191,13 +191,13 @@ class Network:
         return zs, activations
 
     def _backprop(self, X, Y):
-        """The batch loss and the output a_L; the gradient is written into ``self.grad``.
+        """The output layer's z_L and a_L; the gradient of the batch loss is written into
+        ``self.grad``.
 
         No input checks: the training loop checks its data once, before the first epoch.
         """
         xp, L = self.xp, self.num_layers
         zs, activations = self._feedforward(X)
-        loss = self.loss.value(xp, zs[-1], activations[-1], Y)
         # delta_L = dC/dz_L for every sample, times 1/B because L is the batch mean
         delta = self.loss.delta(xp, zs[-1], activations[-1], Y, self.output)
         delta *= 1.0 / X.shape[0]
@@ -209,7 +209,7 @@ class Network:
                 # delta_{l-1} = (W_l^T delta_l) * g'(z_{l-1})
                 delta = self._g_backward[l - 2](zs[l - 2], activations[l - 1],
                                                 (self.weights[l - 1].T @ delta.T).T)
-        return loss, activations[-1]
+        return zs[-1], activations[-1]
 
     def _infer(self, X):
         """(z_L, a_L) for a batch X, keeping only the current layer's activation: inference.
@@ -246,8 +246,9 @@ class Network:
         ``y`` holds class indices (B,) or one-hot / target rows (B, n_L).
         """
         X = self._check_X(X)
-        loss, _ = self._backprop(X, self._targets(y, X.shape[0]))
-        return loss, self.grad
+        Y = self._targets(y, X.shape[0])
+        z, a = self._backprop(X, Y)
+        return self.loss.value(self.xp, z, a, Y), self.grad
 
     def classes(self, A):
         """The class index of each row of A (B, n_L), output rows a_L or target rows: argmax_j
