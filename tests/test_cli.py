@@ -134,7 +134,9 @@ def test_resume_continues_the_saved_run(mnist, tmp_path, capsys):
     options = ["--layers", "784,100,10", "--data-dir", mnist, "--no-progress",
                "--schedule", "constant", "--history", tmp_path / "h.json"]
     checkpoint = tmp_path / "model.npz"
-    assert xpnet(capsys, "train", *options, "--epochs", 1, "--save", checkpoint)[0] == 0
+    status, out, _ = xpnet(capsys, "train", *options, "--epochs", 1, "--save", checkpoint)
+    assert status == 0 and f"saved to {checkpoint}" in out
+    assert "--resume" not in out  # a run that did all its epochs has nothing to continue
     first = xpnet_load(checkpoint).theta.copy()
     status, out, err = xpnet(capsys, "train", *options, "--epochs", 2, "--resume", checkpoint)
     assert status == 0, err

@@ -396,3 +396,22 @@ def test_a_folder_of_another_dataset_is_skipped_not_called_damaged(tmp_path, mon
     monkeypatch.setenv("XPNET_DATA_DIR", str(tmp_path / "env"))
     (_, y_train), _ = load("fashion-mnist", data_dir=tmp_path / "data", download=False)
     np.testing.assert_array_equal(y_train, np.frombuffer(other[FILES[1]], np.uint8, offset=8))
+
+
+def test_a_file_of_this_dataset_under_another_name_is_named(tmp_path):
+    swapped = dict(SYNTHETIC)
+    swapped[FILES[1]], swapped[FILES[3]] = SYNTHETIC[FILES[3]], SYNTHETIC[FILES[1]]
+    write_dataset(tmp_path, contents=swapped)
+    sums = {"mnist": SYNTHETIC_SHA256}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(datasets, "CHECKSUMS", sums)
+        with pytest.raises(DatasetError, match=f"holds MNIST's {FILES[3]} file under another "
+                                               "name") as caught:
+            load("mnist", data_dir=tmp_path, download=False)
+    assert "another dataset" not in str(caught.value)
+
+
+def test_one_mirror_may_be_given_as_a_string(tmp_path, server):
+    folder = download("mnist", data_dir=tmp_path, mirrors=f"{server}/good",
+                      checksums=SYNTHETIC_SHA256, progress=False)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{stem}.gz" for stem in FILES)

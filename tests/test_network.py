@@ -372,3 +372,17 @@ def test_forward_returns_row_major_outputs_on_numpy(rows):
     X = np.random.default_rng(0).random((rows, 6), dtype=np.float32)
     out = Network([6, 4, 3], backend="numpy").forward(X, batch_size=1024)
     assert out.shape == (rows, 3) and out.flags.c_contiguous
+
+
+def test_a_custom_loss_without_per_sample_is_refused_when_the_network_is_built():
+    from xpnet.losses import Loss
+
+    class OldStyle(Loss):  # value and delta only
+        def value(self, xp, z, a, y):
+            return xp.sum((a - y) ** 2)
+
+        def delta(self, xp, z, a, y, output):
+            return a - y
+
+    with pytest.raises(TypeError, match=r"OldStyle must define per_sample\(xp, z, a, y\)"):
+        Network([4, 3], output="identity", loss=OldStyle())

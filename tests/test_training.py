@@ -512,3 +512,29 @@ def test_divergence_names_the_batch_counted_in_a_chunk(monkeypatch, tally_rows):
     with np.errstate(all="ignore"), pytest.raises(DivergenceError, match=message):
         net.fit(X, Y, optimizer=SGD(lr=0.0), epochs=1, batch_size=10, shuffle=False,
                 progress=False)
+
+
+def test_a_batch_larger_than_the_data_is_one_batch_of_all_of_it():
+    X, y = blobs(n=50)
+    net = small_net()
+    history = net.fit(X, y, optimizer=SGD(lr=0.0), epochs=1, batch_size=2**40, progress=False)
+    assert history["loss"] == pytest.approx([net.evaluate(X, y)[0]], rel=1e-6)
+
+
+def test_a_checkpoint_without_the_newer_settings_still_resumes(tmp_path):
+    """Files written before xpnet recorded the sample counts and early stopping."""
+    import json
+
+    from xpnet.checkpoint import read
+
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+    options = {"optimizer": SGD(lr=0.1), "batch_size": 10, "progress": False, "threads": 1}
+    small_net().fit(X, y, epochs=1, checkpoint=path, **options)
+    header, arrays = read(path)
+    for key in ("training_samples", "validation_samples", "early_stopping"):
+        del header["training"]["settings"][key]
+    with open(path, "wb") as f:
+        np.savez(f, header=np.array(json.dumps(header)), **arrays)
+    resumed = small_net().fit(X, y, epochs=2, resume=path, **options)
+    assert resumed["epoch"] == [1, 2]

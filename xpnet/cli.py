@@ -252,8 +252,8 @@ def cmd_train(args) -> None:
         print(f"training was interrupted at epoch {history['epoch'][-1]}")
     if save_to:
         print(f"saved to {save_to}: `xpnet evaluate {save_to}` tests it" + (
-            "" if history.finished else
-            f", `xpnet train --resume {save_to}` (with the same options) continues"))
+            f", `xpnet train --resume {save_to}` (with the same options) continues"
+            if history.interrupted else ""))
     if args.history:
         _write_history(args.history, history, test_loss, test_accuracy)
         print(f"history written to {args.history}: `xpnet plot {args.history}` draws it")

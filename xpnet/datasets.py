@@ -161,12 +161,16 @@ def _check_sha256(data: bytes, expected: str, source: str | os.PathLike) -> None
     actual = hashlib.sha256(data).hexdigest()
     if actual == expected:
         return
-    other = next((f"{TITLES[name]}'s {stem}" for name, sums in CHECKSUMS.items()
+    known = next(((name, stem) for name, sums in CHECKSUMS.items()
                   for stem, digest in sums.items() if digest == actual), None)
-    if other is not None:
-        raise _OtherDatasetError(f"{source} is {other} file, not the one expected here")
-    raise _damaged(source, f"SHA-256 of the decompressed content is {actual}, expected "
-                           f"{expected} (the file is damaged or from another dataset)")
+    if known is None:
+        raise _damaged(source, f"SHA-256 of the decompressed content is {actual}, expected "
+                               f"{expected} (the file is damaged or from another dataset)")
+    name, stem = known
+    if expected not in CHECKSUMS[name].values():  # another dataset's folder
+        raise _OtherDatasetError(f"{source} is {TITLES[name]}'s {stem} file, not the one "
+                                 "expected here")
+    raise _damaged(source, f"it holds {TITLES[name]}'s {stem} file under another name")
 
 
 def _damaged(source: str | os.PathLike, problem: str) -> DatasetError:
@@ -250,6 +254,8 @@ def _download_dir(name: str, data_dir: str | os.PathLike | None) -> Path:
 def _download_into(name, folder, mirrors, checksums, progress, looked_in,
                    skipped=()) -> None:
     bases = MIRRORS[name] if mirrors is None else mirrors
+    if isinstance(bases, str):  # one mirror
+        bases = (bases,)
     for base in bases:  # before any download starts
         if urlsplit(base).scheme not in ("http", "https", "ftp", "file"):
             raise ValueError(f"mirror {base!r} is not a URL: give a base URL such as "

@@ -103,6 +103,9 @@ def get_loss(name: str | Loss | None, output: Activation) -> Loss:
         if name not in LOSSES:
             raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
         loss = LOSSES[name]()
+    if type(loss).per_sample is Loss.per_sample:
+        raise TypeError(f"{type(loss).__name__} must define per_sample(xp, z, a, y), the cost "
+                        "C_i of each row (its value() is their mean), and delta")
     if loss.output is not None and loss.output != output.name:
         raise ValueError(
             f"loss {loss.name!r} is computed from the logits of a {loss.output!r} output layer, "

@@ -190,6 +190,7 @@ class _Tally:
     def __init__(self, net, train: _Data, order, batch_size: int, n_batches: int, first: int):
         n_out = net.sizes[-1]
         rows = max(1, min(TALLY_ROWS, TALLY_NUMBERS // n_out) // batch_size) * batch_size
+        rows = min(rows, train.n)  # (then every row of an epoch fits, and no batch is split)
         self.net, self.train, self.order, self.batch_size = net, train, order, batch_size
         # (rows, n_out) arrays stored as columns, (n_out, rows).T: the reductions over each
         # row's n_out numbers then run down contiguous columns, 5x faster on NumPy than along
@@ -201,6 +202,11 @@ class _Tally:
         self.kept = 0  # rows kept and not counted yet, of batches next_step, next_step + 1, ...
         self.next_step = first
         self.seen = 0  # rows of this epoch, counted or kept
+
+    @property
+    def full(self) -> bool:
+        """True when another batch would not fit: time to :meth:`count`."""
+        return self.kept + self.batch_size > self.z.shape[0]
 
     def add(self, z, a) -> None:
         """Keep a batch's z_L and a_L (from the weights before the batch's update)."""
@@ -514,6 +520,9 @@ class _Loop:
                 self.steps_done = step + 1
                 if self.threads is not None:
                     self.threads.step_done()
+                if tally.full:  # counted between two steps: not in a step the chooser times
+                    tally.count()
+                    self._pause_thread_timing()
                 if interrupt["stop"]:
                     break
                 if time.perf_counter() >= next_sync:  # the only syncs mid-epoch
@@ -625,7 +634,9 @@ class _Loop:
                 f"{path} holds a network {network}, but this one is "
                 f"{self.net.config()}; build the network with the same architecture")
         ckpt.check_theta(arrays["theta"], self.net)
-        differences = _differences("", saved_settings, settings)
+        # (a setting the file lacks was not recorded by the xpnet that wrote it)
+        differences = _differences("", saved_settings, {
+            key: value for key, value in settings.items() if key in saved_settings})
         saved_metadata = ckpt.metadata(header)
         if self.metadata is None:  # not given: the run goes on with the file's
             self.metadata = saved_metadata
