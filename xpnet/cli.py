@@ -8,8 +8,8 @@ held out for validation (Nielsen's split). The lecture's network is::
     xpnet train --layers 784,30,10 --activation sigmoid --output sigmoid --loss quadratic \\
         --optimizer sgd --lr 3.0 --batch-size 10 --epochs 30
 
-Every bad option value, missing file or unusable backend ends with ``xpnet: error: ...`` on
-stderr and exit status 2, never a traceback.
+Every bad option value, missing file, unusable backend, diverging run or lack of memory ends
+with ``xpnet: error: ...`` on stderr and exit status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -141,13 +141,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="stop after PATIENCE epochs without a better validation loss, "
                      "keeping the best weights")
     run.add_argument("--seed", type=_int_at_least(0), default=0,
-                     help="seed of the initial weights and the shuffling (default: %(default)s)")
+                     help="seed of the initial weights and the shuffling, a whole number >= 0 "
+                     "(default: %(default)s)")
     run.add_argument("--threads", type=_int_at_least(1),
                      help="BLAS threads on the CPU (default: $XPNET_NUM_THREADS, else chosen "
-                     "per network size)")
+                     "by timing the training steps)")
     files = train.add_argument_group("files")
     files.add_argument("--save", type=Path, metavar="PATH",
-                       help="write a checkpoint (.npz) after every epoch")
+                       help="write a checkpoint (.npz) after every epoch and at Ctrl-C, and "
+                       "its history beside it (PATH less .npz, plus .history.json)")
     files.add_argument("--resume", type=Path, metavar="PATH", help="continue the run saved in "
                        "PATH, given the same options (it keeps saving there unless --save)")
     files.add_argument("--history", type=Path, metavar="PATH",
@@ -199,8 +201,9 @@ def _add_data_options(parser: argparse.ArgumentParser, *, load: bool,
         "folder holding the IDX files (or DIR/<dataset>/); default: $XPNET_DATA_DIR/<dataset>, "
         "the cache, system folders" if load else "download into DIR/<dataset>/ (default: the "
         "cache, ~/.cache/xpnet/<dataset>/)"))
-    group.add_argument("--mirror", action="append", metavar="URL", help="base URL to download "
-                       "from instead of the known mirrors (repeat for several)")
+    group.add_argument("--mirror", action="append", metavar="URL", help="base URL (http(s)://, "
+                       "ftp:// or file://) to download from instead of the known mirrors "
+                       "(repeat for several)")
     if load:
         group.add_argument("--no-download", action="store_true",
                            help="fail instead of downloading missing data")

@@ -4,7 +4,9 @@ The four IDX files of a dataset are looked for, in order, in: an explicit ``data
 directly in it, or in ``data_dir/<name>/``); ``$XPNET_DATA_DIR/<name>/``; the user cache
 ``$XDG_CACHE_HOME/xpnet/<name>/`` (by default ``~/.cache/xpnet/<name>/``); the system dataset
 folders (Debian's ``dataset-fashion-mnist`` installs ``/usr/share/datasets/fashion-mnist/``).
-The first folder that holds all four is used; if none does, they are downloaded into the cache
+The first folder that holds all four is used (one whose files turn out to be another dataset's,
+e.g. MNIST's in a folder searched for Fashion-MNIST, is skipped); if none does, they are
+downloaded into the cache
 (or into ``data_dir/<name>/`` when a ``data_dir`` is given). ``<name>`` is ``"mnist"`` or
 ``"fashion-mnist"``.
 
@@ -237,10 +239,11 @@ def download(
 ) -> Path:
     """Download dataset ``name`` into ``data_dir/<name>/`` (by default the user cache) and return
     that folder. Files already there and intact are kept; the others are fetched from
-    ``mirrors`` (base URLs, by default ``MIRRORS[name]``) in order, and checked against
-    ``checksums`` (stem -> SHA-256 of the decompressed file, by default ``CHECKSUMS[name]``).
-    ``progress``: show tqdm bars (None: only on a terminal). Raises DatasetNotFoundError when a
-    file fails from every mirror."""
+    ``mirrors`` (base URLs, http(s)://, ftp:// or file://, or one such string; by default
+    ``MIRRORS[name]``) in order, and checked against ``checksums`` (stem -> SHA-256 of the
+    decompressed file, by default ``CHECKSUMS[name]``). ``progress``: show tqdm bars (None:
+    only on a terminal). Raises ValueError for a mirror that is not a URL, and
+    DatasetNotFoundError when a file fails from every mirror."""
     folder = _download_dir(name, data_dir)
     _download_into(name, folder, mirrors, checksums, progress, looked_in=[folder])
     return folder

@@ -40,7 +40,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
     ``path``: readers see the old file or the new one, never a half-written one.
 
     The new file gets the permissions that writing ``path`` with ``open(path, "wb")`` would
-    leave: those of the file it replaces, else 0o666 less the umask.
+    leave: those of the file it replaces, else 0o666 less the umask. Like ``open``, it raises
+    IsADirectoryError for a folder and PermissionError for a write-protected file.
     """
     path = Path(path)
     # what open(path, "wb") would refuse, the rename would do: refuse it the same way

@@ -123,7 +123,8 @@ class History:
 
     rows: list[dict] = field(default_factory=list)
     stopped_early: bool = False
-    #: Ctrl-C stopped the run; the last row covers the batches of a partial epoch
+    #: Ctrl-C stopped the run early; the last row covers a partial epoch, or a whole one when
+    #: the Ctrl-C came in its last batch
     interrupted: bool = False
     #: early stopping ended the run (and gave the network the best epoch's weights, when it
     #: keeps them): resuming it has nothing to continue
