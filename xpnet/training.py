@@ -181,7 +181,7 @@ def _hits(net, output, labels):
 class _Tally:
     """The loss and the right predictions of an epoch's batches, counted many batches at once.
 
-    A step only copies its output layer's z_L and a_L into two device buffers. When they are
+    A step only copies its output layer's z_L and a_L into device buffers. When they are
     full, and whenever the figures are read, :meth:`count` computes the cost C_i of every kept
     sample and its predicted class in a few vectorized calls: for a small network, the dozen
     small calls a step would otherwise make for its loss and accuracy cost more time than
