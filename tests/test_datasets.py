@@ -415,3 +415,15 @@ def test_one_mirror_may_be_given_as_a_string(tmp_path, server):
     folder = download("mnist", data_dir=tmp_path, mirrors=f"{server}/good",
                       checksums=SYNTHETIC_SHA256, progress=False)
     assert sorted(p.name for p in folder.iterdir()) == sorted(f"{stem}.gz" for stem in FILES)
+
+
+def test_a_damaged_gzip_copy_beside_an_intact_plain_one_is_passed_over(tmp_path):
+    write_dataset(tmp_path, compress=False)
+    (tmp_path / f"{FILES[0]}.gz").write_bytes(gzip.compress(flipped(SYNTHETIC[FILES[0]])))
+    (x_train, _), _ = load("mnist", data_dir=tmp_path, checksums=SYNTHETIC_SHA256,
+                           download=False)
+    expected = np.frombuffer(SYNTHETIC[FILES[0]], np.uint8, offset=16).reshape(N_TRAIN, 784)
+    np.testing.assert_array_equal(x_train, expected / np.float32(255))
+    (tmp_path / FILES[0]).write_bytes(flipped(SYNTHETIC[FILES[0]], at=-3))  # both damaged now
+    with pytest.raises(DatasetError, match=f"{FILES[0]}.gz: SHA-256"):  # the first copy's
+        load("mnist", data_dir=tmp_path, checksums=SYNTHETIC_SHA256, download=False)

@@ -215,18 +215,42 @@ def _check_name(name: str) -> None:
         raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
 
 
+def _existing_files(folder: Path, stem: str) -> list[Path]:
+    """``stem.gz`` and ``stem`` in ``folder``, those that exist (the compressed one first)."""
+    return [path for path in (folder / f"{stem}.gz", folder / stem) if path.is_file()]
+
+
 def _existing_file(folder: Path, stem: str) -> Path | None:
-    """``stem.gz`` or ``stem`` in ``folder``, whichever exists (the compressed one first)."""
-    for path in (folder / f"{stem}.gz", folder / stem):
-        if path.is_file():
-            return path
-    return None
+    files = _existing_files(folder, stem)
+    return files[0] if files else None
 
 
-def _complete_dataset(folder: Path) -> dict[str, Path] | None:
-    """The four files in ``folder`` by stem, or None if any is missing."""
-    paths = {stem: _existing_file(folder, stem) for stem in FILES}
-    return None if None in paths.values() else paths
+def _complete_dataset(folder: Path) -> dict[str, list[Path]] | None:
+    """The copies of each of the four files in ``folder`` by stem, or None if one is missing."""
+    paths = {stem: _existing_files(folder, stem) for stem in FILES}
+    return paths if all(paths.values()) else None
+
+
+def _read_dataset(paths: dict[str, list[Path]], sums) -> tuple[list[np.ndarray], list[Path]]:
+    """Each file's array, from the first of its copies that verifies (a damaged ``.gz`` beside
+    an intact uncompressed copy is passed over), and the copies used; the first copy's error
+    where none verifies."""
+    arrays, used = [], []
+    for stem in FILES:
+        errors = []
+        for path in paths[stem]:
+            try:
+                arrays.append(_read_verified(path, sums[stem]))
+            except _OtherDatasetError:  # the folder holds another dataset: skipped
+                raise
+            except DatasetError as error:
+                errors.append(error)
+                continue
+            used.append(path)
+            break
+        else:
+            raise errors[0]
+    return arrays, used
 
 
 # -- download -------------------------------------------------------------------------------------
@@ -383,7 +407,7 @@ def load(
     arrays, skipped = None, []
     for paths in filter(None, map(_complete_dataset, looked_in)):
         try:
-            arrays = [_read_verified(paths[stem], sums[stem]) for stem in FILES]
+            arrays, used = _read_dataset(paths, sums)
             break
         except _OtherDatasetError as error:  # e.g. data_dir holds MNIST, not Fashion-MNIST
             skipped.append(str(error))
@@ -392,11 +416,10 @@ def load(
             raise _not_found(name, looked_in, failures=None, skipped=skipped)
         folder = _download_dir(name, data_dir)
         _download_into(name, folder, mirrors, sums, progress, looked_in, skipped)
-        paths = _complete_dataset(folder)
-        arrays = [_read_verified(paths[stem], sums[stem]) for stem in FILES]
+        arrays, used = _read_dataset(_complete_dataset(folder), sums)
     train_images, train_labels, test_images, test_labels = arrays
-    train = _examples(train_images, train_labels, paths[FILES[0]], paths[FILES[1]], flatten)
-    test = _examples(test_images, test_labels, paths[FILES[2]], paths[FILES[3]], flatten)
+    train = _examples(train_images, train_labels, used[0], used[1], flatten)
+    test = _examples(test_images, test_labels, used[2], used[3], flatten)
     n_validation = _validation_size(validation, len(train[1]))
     if n_validation == 0:
         return train, test
