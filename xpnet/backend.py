@@ -221,6 +221,34 @@ class Backend:
         return f"Backend({self.name!r}{where})"
 
 
+# -- host arrays in files: a checkpoint holds NumPy arrays, whatever the backend ---------------
+def is_host_array(value) -> bool:
+    """True for a host (NumPy) array, as state dicts and checkpoints hold them."""
+    return isinstance(value, np.ndarray)
+
+
+def host_item(value):
+    """A host scalar (``numpy.int64(3)``) as the Python number it holds; others as they are."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def is_float_array(a) -> bool:
+    return np.issubdtype(a.dtype, np.floating)
+
+
+def write_npz(file, arrays: dict) -> None:
+    """Write host arrays (a string becomes a 0-d array) into the open binary ``file`` as an
+    ``.npz`` archive."""
+    np.savez(file, **{name: np.asarray(value) for name, value in arrays.items()})
+
+
+def read_npz(path) -> dict:
+    """Every array of the ``.npz`` archive at ``path``, as host arrays; never unpickles
+    (``allow_pickle=False``). Raises what ``numpy.load`` raises for a damaged archive."""
+    with np.load(path, allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
 @functools.lru_cache(maxsize=16)
 def _ones(n: int, dtype) -> np.ndarray:
     ones = np.ones(n, dtype=dtype)

@@ -14,9 +14,15 @@ import json
 import zipfile
 from pathlib import Path
 
-import numpy as np
-
-from .backend import Backend, get_backend
+from .backend import (
+    Backend,
+    get_backend,
+    host_item,
+    is_float_array,
+    is_host_array,
+    read_npz,
+    write_npz,
+)
 from .files import atomic_write  # also xpnet.checkpoint.atomic_write, as before
 
 FORMAT = "xpnet-checkpoint"
@@ -34,12 +40,10 @@ def _split_arrays(tree, prefix, arrays):
         return {k: _split_arrays(v, f"{prefix}/{k}", arrays) for k, v in tree.items()}
     if isinstance(tree, (list, tuple)):
         return [_split_arrays(v, f"{prefix}/{i}", arrays) for i, v in enumerate(tree)]
-    if isinstance(tree, np.ndarray):
+    if is_host_array(tree):
         arrays[prefix] = tree
         return {"__array__": prefix}
-    if isinstance(tree, np.generic):
-        return tree.item()
-    return tree
+    return host_item(tree)
 
 
 def _join_arrays(tree, arrays):
@@ -73,8 +77,8 @@ def save(path, net, *, optimizer=None, schedule=None, training: dict | None = No
         "training": _split_arrays(training or {}, "training", arrays),
         "metadata": dict(metadata or {}),
     }
-    arrays["header"] = np.array(json.dumps(header))
-    atomic_write(path, lambda f: np.savez(f, **arrays))
+    arrays["header"] = json.dumps(header)
+    atomic_write(path, lambda f: write_npz(f, arrays))
     return path
 
 
@@ -82,13 +86,12 @@ def read(path) -> tuple[dict, dict]:
     """(header, arrays) of a checkpoint, checked; arrays are host NumPy arrays."""
     path = Path(path)
     what = f"{path} is not a readable xpnet checkpoint"
-    with path.open("rb") as f:  # np.load would take a .npy file, or guess at a pickle
+    with path.open("rb") as f:  # numpy.load would take a .npy file, or guess at a pickle
         if f.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
             raise CheckpointError(f"{what}: it is not an .npz (zip) archive, which is what "
                                   "xpnet.save and `xpnet train --save` write")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
+        arrays = read_npz(path)
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, EOFError) as e:
@@ -132,9 +135,9 @@ def restore(checkpoint: tuple[dict, dict], backend=None):
     return net, header, arrays
 
 
-def check_theta(theta: np.ndarray, net) -> None:
-    """Raise CheckpointError unless ``theta`` fits ``net``'s architecture."""
-    if theta.shape != (net.num_params,) or not np.issubdtype(theta.dtype, np.floating):
+def check_theta(theta, net) -> None:
+    """Raise CheckpointError unless ``theta`` (a host array) fits ``net``'s architecture."""
+    if theta.shape != (net.num_params,) or not is_float_array(theta):
         raise CheckpointError(
             f"the checkpoint's theta has shape {theta.shape} and dtype {theta.dtype}, but the "
             f"architecture {net.sizes} needs ({net.num_params},) floats: the file is damaged")
