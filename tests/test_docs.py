@@ -1,0 +1,127 @@
+"""The documentation does what it says: the README's Python examples run (and the MNIST one
+reaches the accuracy a user would expect), every `xpnet` command it shows parses with the real
+command line, every option and choice it names exists, and every function that
+docs/lecture-to-code.md points to is there."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import re
+import shlex
+
+import pytest
+from conftest import REPO
+
+from xpnet import cli
+from xpnet.backend import BackendUnavailable, cupy_unavailable_reason
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+LECTURE_TO_CODE = (REPO / "docs" / "lecture-to-code.md").read_text(encoding="utf-8")
+
+
+def code_blocks(text: str, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
+
+
+def subcommand_parsers() -> dict[str, argparse.ArgumentParser]:
+    (commands,) = [action for action in cli.build_parser()._actions
+                   if isinstance(action, argparse._SubParsersAction)]
+    return dict(commands.choices)
+
+
+def readme_commands() -> list[str]:
+    """Every ``xpnet ...`` line of the README's shell blocks, and every inline ``xpnet ...``
+    without placeholders such as ``[options]`` or ``a|b``."""
+    commands = []
+    for block in code_blocks(README, "bash"):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.split("#")[0].strip()
+            if line.startswith("xpnet "):
+                commands.append(line)
+    commands += [code for code in re.findall(r"`([^`\n]+)`", README)
+                 if code.startswith("xpnet ") and not re.search(r"[\[|]", code)]
+    return commands
+
+
+@pytest.mark.parametrize("command", readme_commands())
+def test_readme_commands_parse(command):
+    try:
+        cli.build_parser().parse_args(shlex.split(command)[1:])
+    except SystemExit as exit_:  # argparse's verdict on a bad command (0 for --help)
+        assert exit_.code == 0, f"the README shows a command xpnet refuses: {command}"
+
+
+def test_readme_names_every_train_option_and_only_real_ones():
+    named = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", README))
+    parsers = subcommand_parsers()
+    known = {option for parser in parsers.values() for action in parser._actions
+             for option in action.option_strings}
+    scripts = {"--lean", "--backend"}  # scripts/bench.py's, which the README also shows
+    assert named - known - scripts == set()
+    train = {option for action in parsers["train"]._actions
+             for option in action.option_strings if option.startswith("--")}
+    assert train - {"--help"} - named == set(), "train options the README does not mention"
+
+
+def test_readme_choices_are_the_command_lines():
+    """``--option a\\|b\\|c`` in the README's tables: each value is one the option takes."""
+    choices = {option: action.choices for action in subcommand_parsers()["train"]._actions
+               for option in action.option_strings if action.choices}
+    listed = re.findall(r"`(--[a-z-]+) ([a-z_-]+(?:\\\|[a-z_-]+)+)`", README)
+    assert len(listed) >= 6  # the dataset, activation, output, loss, init, optimizer... rows
+    for option, values in listed:
+        assert set(values.split("\\|")) <= set(choices[option]), option
+
+
+@pytest.mark.slow
+def test_readme_python_examples_run(tmp_path, monkeypatch, capsys, mnist):
+    """The README's Python blocks, in order, in one namespace, as a reader pastes them."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XPNET_DATA_DIR", str(mnist.parent))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    blocks = code_blocks(README, "python")
+    assert len(blocks) == 3, "the README's examples changed: update this test"
+    short_example, training, backends = blocks
+    namespace = {}
+
+    exec(compile(short_example, "README: a short example", "exec"), namespace)
+    loss, accuracy = capsys.readouterr().out.split()
+    assert float(accuracy) >= 0.95  # a tanh network separates the four quadrants
+
+    exec(compile(training, "README: training", "exec"), namespace)
+    test_loss, test_accuracy = eval(capsys.readouterr().out)  # the printed tuple
+    assert test_accuracy >= 0.97 and test_loss < 0.1
+    assert (tmp_path / "mnist.npz").is_file() and (tmp_path / "mnist.history.json").is_file()
+
+    if cupy_unavailable_reason() is None:
+        exec(compile(backends, "README: choosing the backend", "exec"), namespace)
+    else:  # the last line asks for CuPy: a clear error, after the first two lines ran
+        with pytest.raises(BackendUnavailable, match="CuPy"):
+            exec(compile(backends, "README: choosing the backend", "exec"), namespace)
+
+
+def where_names() -> list[str]:
+    """The backticked names in the last column ("where") of docs/lecture-to-code.md's
+    tables: ``Network._backprop``, ``Sigmoid.forward``, ``_sgd_update``..."""
+    names = []
+    for row in re.findall(r"^\|(.*)\|$", LECTURE_TO_CODE, re.M):
+        where = row.split("|")[-1]
+        names += re.findall(r"`([A-Za-z_][\w.]*)`", where)
+    return [name for name in names if name not in ("lecture", "where")]
+
+
+def test_lecture_to_code_points_to_code_that_exists():
+    names = where_names()
+    assert len(names) >= 20
+    modules = [importlib.import_module(f"xpnet.{module}") for module in (
+        "network", "activations", "losses", "optim", "training")]
+    for name in names:
+        head, *attributes = name.split(".")
+        owners = [getattr(module, head) for module in modules if hasattr(module, head)]
+        assert owners, f"docs/lecture-to-code.md names {name}, which xpnet does not have"
+        for attribute in attributes:
+            assert hasattr(owners[0], attribute), f"{name}: no {attribute}"
+    for path in re.findall(r"\((xpnet/\w+\.py)\)", LECTURE_TO_CODE):
+        assert (REPO / path).is_file(), path
