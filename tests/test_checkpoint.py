@@ -25,6 +25,19 @@ def test_save_and_load_on_every_backend(net, tmp_path, backend):
     np.testing.assert_allclose(backend.to_numpy(loaded.forward(X)), net.forward(X), rtol=1e-6)
 
 
+def test_a_leaky_relu_keeps_its_slope(tmp_path):
+    """LeakyReLU(slope=0.3) used to come back as the default slope 0.01: other outputs."""
+    from xpnet.activations import LeakyReLU
+
+    net = xpnet.Network([4, 6, 3], activation=LeakyReLU(slope=0.3), seed=5, backend="numpy")
+    loaded = xpnet.load(net.save(tmp_path / "model.npz"))
+    assert loaded.hidden.slope == 0.3 and loaded.config() == net.config()
+    X = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.forward(X), net.forward(X))
+    default = xpnet.Network([4, 6, 3], activation="leaky_relu", backend="numpy")
+    assert default.config()["activation"] == "leaky_relu"  # as files from before hold it
+
+
 def test_optimizer_state_round_trips(net, tmp_path):
     from xpnet.checkpoint import optimizer_state
     from xpnet.optim import Adam

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+import xpnet
 from xpnet import Network, one_hot
 from xpnet.activations import HIDDEN
 from xpnet.losses import LOSSES
@@ -188,6 +189,21 @@ def test_bad_construction_arguments_are_named(kwargs, error, message):
         Network(**kwargs)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.dtype("float64")])
+def test_dtype_may_be_given_as_a_numpy_dtype(dtype, tmp_path):
+    """np.dtype("float64") == "float64", so it used to pass the check and then fail deep
+    inside with "attribute name must be string"."""
+    net = Network([3, 4, 2], backend="numpy", dtype=dtype)
+    assert net.dtype == "float64" and net.theta.dtype == np.float64
+    assert one_hot([1, 0], 2, dtype=dtype).dtype == np.float64
+    net.save(tmp_path / "net.npz")  # the config is plain JSON
+    assert xpnet.load(tmp_path / "net.npz").dtype == "float64"
+    with pytest.raises(TypeError, match="float32"):
+        Network([3, 2], backend="numpy", dtype=np.float16)
+    with pytest.raises(TypeError, match="float32"):
+        Network([3, 2], backend="numpy", dtype=None)  # (np.dtype(None) would be float64)
+
+
 @pytest.mark.parametrize(
     ("X", "y", "error", "message"),
     [
@@ -272,6 +288,36 @@ def test_one_output_neuron_targets_are_the_labels_as_a_column(backend):
     Y = net._targets(np.array([1, 0, 1]), 3)
     assert tuple(Y.shape) == (3, 1)
     np.testing.assert_array_equal(backend.to_numpy(Y), [[1.0], [0.0], [1.0]])
+
+
+@pytest.mark.parametrize("targets", [np.array([1.0, 0.0, 1.0]), np.array([True, False, True])])
+def test_one_output_neuron_takes_a_vector_of_float_or_bool_labels(backend, targets):
+    """0.0/1.0 or bool labels, as scikit-learn and Keras users pass them, are the (n, 1) targets."""
+    net = Network([2, 4, 1], output="sigmoid", backend=backend, dtype="float64")
+    X = np.array([[0.5, -1.0], [1.0, 2.0], [-0.3, 0.1]])
+    as_column = targets.reshape(-1, 1).astype(float)
+    for method in ("loss_and_gradient", "accuracy", "evaluate"):
+        got, expected = (getattr(net, method)(X, y) for y in (targets, as_column))
+        if method == "loss_and_gradient":
+            np.testing.assert_array_equal(backend.to_numpy(got[1]).copy(),
+                                          backend.to_numpy(net.loss_and_gradient(X, as_column)[1]))
+            got, expected = float(got[0]), float(expected[0])
+        assert got == expected
+
+
+def test_one_output_regression_takes_a_target_vector(backend, rng):
+    """Regression with one identity output: y of shape (n,), float or integer, is the targets."""
+    net = Network([3, 5, 1], activation="tanh", output="identity", backend=backend,
+                  dtype="float64")
+    X = rng.normal(size=(6, 3))
+    y = rng.normal(size=6) * 10
+    L, grad = net.loss_and_gradient(X, y)
+    grad = backend.to_numpy(grad).copy()
+    L_rows, grad_rows = net.loss_and_gradient(X, y.reshape(-1, 1))
+    assert float(L) == float(L_rows)
+    np.testing.assert_array_equal(grad, backend.to_numpy(grad_rows))
+    counts = np.arange(6)  # integer targets (counts, ages) are targets too, not classes
+    assert net.evaluate(X, counts)[0] == net.evaluate(X, counts.reshape(-1, 1).astype(float))[0]
 
 
 @pytest.mark.parametrize("labels", [np.array([0, 2]), np.array([-1, 1])])

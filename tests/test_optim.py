@@ -438,6 +438,24 @@ def test_bad_arrays_say_why(theta, grad, error, message):
         SGD(lr=0.1).step(theta, grad)
 
 
+@pytest.mark.parametrize("other", [np.zeros(5, np.float32), np.zeros(4, np.float64)])
+def test_state_for_another_theta_is_refused_not_broadcast_or_mixed(other):
+    """One optimizer reused for a second network: its moments belong to the first theta. A
+    theta of another size used to fail with NumPy's 'operands could not be broadcast', one of
+    another dtype to run on silently with float32 moments."""
+    optimizer = Adam(lr=0.1)
+    theta = np.zeros(4, np.float32)
+    optimizer.step(theta, np.ones(4, np.float32))
+    before = other.copy()
+    with pytest.raises(ValueError, match=r"state 'exp_avg' for a theta of shape \(4,\) and dtype "
+                                         r"float32.* its own optimizer"):
+        optimizer.step(other, np.ones_like(other))
+    np.testing.assert_array_equal(other, before)
+    optimizer.reset()  # forgets the state: free to start on another theta
+    optimizer.step(other, np.ones_like(other))
+    SGD(lr=0.1).step(other, np.ones_like(other))  # no state, nothing to mix up
+
+
 def test_load_state_dict_checks_its_input():
     with pytest.raises(ValueError, match="this state dict is for 'SGD', not 'Adam'"):
         Adam().load_state_dict(SGD().state_dict())

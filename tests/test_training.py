@@ -229,6 +229,9 @@ def test_more_bad_fit_input_is_named(monkeypatch):
         small_net().fit(X, y, schedule="cosine", progress=False)
     with pytest.raises(ValueError, match="can monitor one of"):
         EarlyStopping(monitor="val_acc")
+    for stopping in (5, 0, "val_loss"):  # a patience, a monitor: not an AttributeError deep in
+        with pytest.raises(TypeError, match=r"early_stopping must be True, .* EarlyStopping"):
+            small_net().fit(X, y, early_stopping=stopping, progress=False)
     with pytest.raises(ValueError, match="no samples"):
         small_net().fit(X[:0], y[:0], progress=False)
     monkeypatch.setenv("XPNET_NUM_THREADS", "two")
@@ -315,6 +318,27 @@ def test_early_stopping_object_can_be_reused():
                                   early_stopping=stopping)
         assert len(history) == 3 and stopping.best_epoch == 0
     assert stopping.monitor == "val_loss"
+
+
+@pytest.mark.parametrize(("mode", "watched"), [("min", "loss"), ("max", "accuracy")])
+@pytest.mark.parametrize("validation", [True, False])
+def test_reduce_on_plateau_watches_the_loss_or_in_max_mode_the_accuracy(mode, watched,
+                                                                        validation):
+    """mode="max" is for a score: fed the falling loss, it would cut the lr every few epochs
+    of a run that is improving."""
+    from xpnet.schedules import ReduceOnPlateau
+
+    class Recorded(ReduceOnPlateau):
+        def update(self, value):
+            seen.append(value)
+            super().update(value)
+
+    seen = []
+    X, y = blobs(n=200)
+    history = small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=4, batch_size=50,
+                              validation_split=0.25 if validation else 0.0, progress=False,
+                              schedule=Recorded(0.1, patience=0, mode=mode))
+    assert seen == history[("val_" if validation else "") + watched]
 
 
 def test_after_divergence_a_smaller_lr_trains_on():

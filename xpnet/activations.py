@@ -31,6 +31,11 @@ class Activation:
         """dC/dz from dC/da: the Hadamard product grad_a * g'(z)."""
         return grad_a * self.derivative(xp, z, a)
 
+    def config(self):
+        """What :func:`get_activation` builds this activation again from (checkpoints keep it):
+        its name, or a dict of its name and parameters."""
+        return self.name
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -82,8 +87,9 @@ class LeakyReLU(Activation):
 
     name = "leaky_relu"
     fusable = False  # as ReLU
+    default_slope = 0.01
 
-    def __init__(self, slope: float = 0.01):
+    def __init__(self, slope: float = default_slope):
         if not 0.0 <= slope < 1.0:
             raise ValueError(f"leaky_relu slope must be in [0, 1), got {slope}")
         self.slope = float(slope)
@@ -93,6 +99,12 @@ class LeakyReLU(Activation):
 
     def derivative(self, xp, z, a):
         return (1.0 - self.slope) * xp.astype(z > 0.0, z.dtype) + self.slope
+
+    def config(self):
+        # the name alone for the default slope, as files written before the slope was kept
+        if self.slope == self.default_slope:
+            return self.name
+        return {"name": self.name, "slope": self.slope}
 
     def __repr__(self) -> str:
         return f"LeakyReLU(slope={self.slope})"
@@ -139,12 +151,17 @@ HIDDEN = {cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Identity)}
 OUTPUT = {cls.name: cls for cls in (Sigmoid, Softmax, Identity)}
 
 
-def get_activation(name: str | Activation, *, output: bool = False) -> Activation:
-    """The activation called ``name`` (for a hidden layer, or the output layer if ``output``)."""
+def get_activation(name: str | dict | Activation, *, output: bool = False) -> Activation:
+    """The activation called ``name`` (for a hidden layer, or the output layer if ``output``),
+    or what an activation's ``config()`` gives: ``{"name": "leaky_relu", "slope": 0.2}``."""
     if isinstance(name, Activation):
         return name
+    parameters = {}
+    if isinstance(name, dict):
+        parameters = {key: value for key, value in name.items() if key != "name"}
+        name = name.get("name")
     table = OUTPUT if output else HIDDEN
     if name not in table:
         kind = "output" if output else "hidden"
         raise ValueError(f"unknown {kind} activation {name!r}; choose one of {sorted(table)}")
-    return table[name]()
+    return table[name](**parameters)

@@ -59,10 +59,9 @@ class Backend:
         return self.xp.float32
 
     def dtype(self, name: str):
-        """The namespace's dtype for ``"float32"`` or ``"float64"``."""
-        if name not in FLOAT_DTYPES:
-            raise TypeError(f"dtype must be one of {FLOAT_DTYPES}, got {name!r}")
-        return getattr(self.xp, name)
+        """The namespace's dtype for ``"float32"`` or ``"float64"`` (or a NumPy dtype of them,
+        see :func:`float_dtype_name`)."""
+        return getattr(self.xp, float_dtype_name(name))
 
     # -- host <-> device ------------------------------------------------------------------
     def asarray(self, a, dtype: str | None = None):
@@ -219,6 +218,20 @@ class Backend:
     def __repr__(self) -> str:
         where = "" if self.device is None else f", device={self.device!r}"
         return f"Backend({self.name!r}{where})"
+
+
+def float_dtype_name(dtype) -> str:
+    """``"float32"`` or ``"float64"`` for that name or the NumPy (and CuPy) dtype of it, as NumPy
+    users write it: ``np.float64``, ``np.dtype("float64")``; TypeError for any other."""
+    name = dtype
+    if not isinstance(dtype, str) and dtype is not None:  # (np.dtype(None) is float64)
+        try:
+            name = np.dtype(dtype).name
+        except (TypeError, ValueError):
+            pass
+    if not isinstance(name, str) or name not in FLOAT_DTYPES:
+        raise TypeError(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
+    return name
 
 
 # -- host arrays in files: a checkpoint holds NumPy arrays, whatever the backend ---------------

@@ -37,7 +37,9 @@ only the current layer's activation (``_infer``), so a large X never holds every
 
 Classification: with n_L > 1 output neurons the class of a row is argmax_j a_L[j]; with one
 output neuron (binary classification, e.g. a sigmoid output) the classes are 0 and 1, a target
-is y itself as a (B, 1) row, and the class is a_L > 0.5 (for a sigmoid: z_L > 0).
+is y itself as a (B, 1) row (a vector (B,) of floats or bools is taken as that column, and so
+is any vector for an identity output: regression), and the class is a_L > 0.5 (for a
+sigmoid: z_L > 0).
 :meth:`Network.classes` is that rule, for outputs and target rows alike.
 """
 
@@ -49,7 +51,7 @@ import operator
 from collections.abc import Sequence
 
 from .activations import get_activation
-from .backend import FLOAT_DTYPES, Backend, get_backend
+from .backend import Backend, float_dtype_name, get_backend
 from .losses import get_loss
 
 INITS = ("auto", "normal", "scaled", "xavier", "he")
@@ -61,14 +63,15 @@ class Network:
     Parameters
     ----------
     sizes : the number of neurons in each layer, input first (at least two layers).
-    activation : hidden activation g: "sigmoid", "tanh", "relu", "leaky_relu" or "identity".
+    activation : hidden activation g: "sigmoid", "tanh", "relu", "leaky_relu" or "identity", or
+        an :class:`~xpnet.activations.Activation` such as ``LeakyReLU(slope=0.2)``.
     output : output activation: "softmax", "sigmoid" or "identity".
     loss : "quadratic", "binary_cross_entropy" (sigmoid output) or "softmax_cross_entropy"
         (softmax output); None picks the one that matches ``output`` (identity: quadratic).
     init : weight initialisation (see :meth:`initial_theta`); "auto" is "he" for ReLU-type
         hidden layers and "scaled" otherwise.
     backend : "auto", "numpy", "cupy", a :class:`Backend`, or None for $XPNET_BACKEND.
-    dtype : "float32" (default) or "float64".
+    dtype : "float32" (default) or "float64" (or its NumPy dtype, ``np.float64``).
     seed : seed of the host random generator that draws the initial weights; one seed gives
         bitwise-identical weights on every backend.
     """
@@ -85,8 +88,7 @@ class Network:
         seed: int | None = 0,
     ):
         self.sizes = _check_sizes(sizes)
-        if dtype not in FLOAT_DTYPES:
-            raise TypeError(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
+        dtype = float_dtype_name(dtype)  # np.float64 and np.dtype("float64") too
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; choose one of {list(INITS)}")
         self.dtype = dtype
@@ -243,7 +245,9 @@ class Network:
         gradient dL/dtheta in theta's flat layout.
 
         ``grad`` is ``self.grad``, overwritten by the next call: copy it to keep it.
-        ``y`` holds class indices (B,) or one-hot / target rows (B, n_L).
+        ``y`` holds class indices (B,) or one-hot / target rows (B, n_L); with one output
+        neuron, a vector (B,) of float or bool targets (any numbers for an identity output) is
+        the column of target rows (B, 1).
         """
         X = self._check_X(X)
         Y = self._targets(y, X.shape[0])
@@ -304,7 +308,7 @@ class Network:
 
     def _labels(self, y, n: int):
         """Class indices (n,) on the device from indices or one-hot (target) rows, checked."""
-        y = self.backend.asarray(y)
+        y = self._as_rows(y)
         k = self.sizes[-1]
         if len(y.shape) == 2:
             self._check_length(y, n)
@@ -324,7 +328,7 @@ class Network:
     def _targets(self, y, n: int):
         """Target rows Y (n, n_L) in the network's dtype: one-hot for class indices; with one
         output neuron the 0/1 labels themselves, as a column."""
-        y_dev = self.backend.asarray(y)
+        y_dev = self._as_rows(y)
         if len(y_dev.shape) == 2:
             self._check_length(y_dev, n)
             if y_dev.shape[1] != self.sizes[-1]:
@@ -343,6 +347,16 @@ class Network:
             return self.xp.reshape(self.xp.astype(labels, self.backend.dtype(self.dtype)),
                                    (-1, 1))
         return self.one_hot(labels)
+
+    def _as_rows(self, y):
+        """y on the device; with one output neuron, a vector (n,) of targets that are not class
+        indices (floats or bools, or any numbers for an identity output: regression) becomes
+        the column of target rows (n, 1)."""
+        y = self.backend.asarray(y)
+        if self.sizes[-1] == 1 and len(y.shape) == 1 and (
+                self.output.name == "identity" or not self.backend.is_integer(y)):
+            return self.xp.reshape(y, (-1, 1))
+        return y
 
     def one_hot(self, labels):
         """One-hot rows Y[i, j] = (labels[i] == j), j < num_classes, in the network's dtype
@@ -386,12 +400,12 @@ class Network:
 
     def config(self) -> dict:
         """The architecture as plain JSON-able values (what :class:`Network` was built with)."""
-        return {"sizes": list(self.sizes), "activation": self.hidden.name,
+        return {"sizes": list(self.sizes), "activation": self.hidden.config(),
                 "output": self.output.name, "loss": self.loss.name, "init": self.init,
                 "dtype": self.dtype}
 
     def __repr__(self) -> str:
-        return (f"Network({self.sizes}, activation={self.hidden.name!r}, "
+        return (f"Network({self.sizes}, activation={self.hidden.config()!r}, "
                 f"output={self.output.name!r}, loss={self.loss.name!r}, "
                 f"backend={self.backend.name!r}, dtype={self.dtype!r})")
 

@@ -122,6 +122,13 @@ class Optimizer:
         once, at the first step (or the first step after load_state_dict or after a change of
         hyperparameters that needs a new buffer)."""
         for name in self.buffers:
+            kept = self.state.get(name)
+            if kept is not None and (kept.shape != theta.shape or kept.dtype != theta.dtype):
+                raise ValueError(
+                    f"this {type(self).__name__} holds its state {name!r} for a theta of shape "
+                    f"{tuple(kept.shape)} and dtype {kept.dtype}, but theta has shape "
+                    f"{tuple(theta.shape)} and dtype {theta.dtype}: an optimizer's state belongs "
+                    "to one network; give each network its own optimizer")
             if name not in self.state and self._uses(name):
                 buffer = self._backend.xp.zeros_like(theta)
                 if name in self._loaded:

@@ -148,7 +148,9 @@ class ReduceOnPlateau(Schedule):
     value < best + tol), resetting the count on an improvement. When the count exceeds
     ``patience`` (scikit-learn's n_iter_no_change), lr <- max(lr * factor, min_lr) and the
     count starts again. (scikit-learn stops training once the lr is at most 1e-6; here
-    stopping is left to the training loop.) ``lr_at`` returns the current lr.
+    stopping is left to the training loop.) ``lr_at`` returns the current lr. In ``fit`` the
+    monitored value is the validation loss (the training loss without validation data), or in
+    mode "max" the validation (else training) accuracy.
     """
 
     def __init__(self, lr: float, factor: float = 0.2, patience: int = 10, tol: float = 1e-4,

@@ -333,6 +333,10 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
                         f"optimizer, got {optimizer!r}")
     if early_stopping is True:
         early_stopping = EarlyStopping()
+    if not (early_stopping is None or early_stopping is False
+            or isinstance(early_stopping, EarlyStopping)):
+        raise TypeError(f"early_stopping must be True, False, None or an EarlyStopping such as "
+                        f"EarlyStopping(patience=5), got {early_stopping!r}")
     train = _Data(net, X, y)
     val = None if validation_data is None else _Data(net, *validation_data)
     if validation_split:
@@ -572,8 +576,11 @@ class _Loop:
 
     def end_of_epoch(self, row: dict, epoch: int) -> bool:
         """Schedule and early-stopping bookkeeping; True when training should stop."""
-        if self.schedule is not None:  # ReduceOnPlateau watches the loss; others ignore it
-            self.schedule.update(row["val_loss"] if row["val_loss"] is not None else row["loss"])
+        if self.schedule is not None:  # ReduceOnPlateau watches the loss, or in mode "max" (a
+            # score) the accuracy, validation first; the others ignore it
+            key = "accuracy" if getattr(self.schedule, "mode", "min") == "max" else "loss"
+            value = row["val_" + key]
+            self.schedule.update(value if value is not None else row[key])
         es = self.early_stopping
         if not es:
             return False
