@@ -1,42 +1,115 @@
 #!/usr/bin/env bash
 # Every GPU check in one command, for a machine with CuPy and a CUDA GPU (and, for the
-# comparison, PyTorch): the tests marked gpu (NumPy/CuPy parity included), the GPU benchmark
-# against PyTorch CUDA eager, and a real MNIST training on the GPU when the data is there.
-# Prints a short table; full logs go to $OUT (default /tmp/xpnet-gpu-check).
+# comparison, PyTorch): the tests marked gpu (NumPy/CuPy parity, no sync per batch, one
+# optimizer kernel per step, the memory pool, checkpoints), the step in both product
+# orientations, the benchmark against PyTorch CUDA eager, and a real MNIST training saved and
+# evaluated on the GPU. Every step runs even when an earlier one fails; a table of the steps
+# ends the output, and the worst case (every step timing out) stays under 8 minutes.
+# Full logs go to $OUT (default /tmp/xpnet-gpu-check).
 #
 #   bash scripts/gpu_check.sh            # from the repository root; no install needed
+#
+# MNIST: $XPNET_DATA_DIR, else .gpu_data/mnist (git-ignored: a device run must carry it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-out="${OUT:-/tmp/xpnet-gpu-check}"
-# MNIST for the benchmark and the training run: $XPNET_DATA_DIR, else a copy carried in .gpu_data
+export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 TQDM_DISABLE=1
+export CUPY_TF32=0 NVIDIA_TF32_OVERRIDE=0  # plain FP32 products in both libraries
 export XPNET_DATA_DIR="${XPNET_DATA_DIR:-.gpu_data}"
+out="${OUT:-/tmp/xpnet-gpu-check}"
 mkdir -p "$out"
-status=0
+rows=()
+failed=0
 
-echo "## machine"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-python3 - <<'PY'
-import platform, numpy, cupy
-from xpnet.backend import cupy_unavailable_reason
-rt = cupy.cuda.runtime.runtimeGetVersion()
-print(f"Python {platform.python_version()}, numpy {numpy.__version__}, cupy {cupy.__version__}, "
-      f"CUDA runtime {rt // 1000}.{rt % 1000 // 10}; xpnet cupy backend: "
-      f"{cupy_unavailable_reason() or 'works'}")
+step() {  # step NAME TIMEOUT_SECONDS LOG COMMAND...: run it, log it, add a row to the table
+    local name=$1 limit=$2 log=$3 start=$SECONDS rc result=ok
+    shift 3
+    timeout "$limit" "$@" >"$out/$log" 2>&1
+    rc=$?
+    if [ $rc -eq 124 ]; then result="TIMED OUT (${limit} s)"
+    elif [ $rc -ne 0 ]; then result="FAILED (exit $rc)"; fi
+    [ "$result" = ok ] || failed=1
+    rows+=("| $name | $result | $((SECONDS - start)) | $log |")
+}
+
+echo "## machine ($(date -u +%F))"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader \
+    || echo "nvidia-smi failed"
+python3 - <<'PY' 2>&1
+import importlib, platform
+print(f"Python {platform.python_version()}")
+for name in ("numpy", "cupy", "torch", "tqdm", "threadpoolctl", "pytest", "hypothesis"):
+    try:
+        print(f"{name} {importlib.import_module(name).__version__}")
+    except Exception as error:
+        print(f"{name} MISSING ({type(error).__name__}: {error})")
+try:
+    import cupy
+    from xpnet.backend import cupy_unavailable_reason
+    runtime = cupy.cuda.runtime.runtimeGetVersion()
+    print(f"CUDA runtime {runtime // 1000}.{runtime % 1000 // 10}; xpnet cupy backend: "
+          f"{cupy_unavailable_reason() or 'works'}")
+    import torch
+    print(f"torch CUDA {torch.version.cuda}, allow_tf32 {torch.backends.cuda.matmul.allow_tf32}")
+except Exception as error:
+    print(f"probe failed: {type(error).__name__}: {error}")
 PY
 
 echo "## pytest -m gpu"
-timeout 300 python3 -m pytest -m gpu -q -p no:cacheprovider >"$out/pytest-gpu.log" 2>&1 || status=1
-tail -n 3 "$out/pytest-gpu.log"
+step "pytest -m gpu" 150 pytest-gpu.log python3 -m pytest -m gpu -q -p no:cacheprovider \
+    --continue-on-collection-errors -rfE
+grep -E "^(FAILED|ERROR)|CuPy unusable|[0-9]+ (passed|failed|error)" "$out/pytest-gpu.log" \
+    | tail -n 15
+if ! grep -qE "[0-9]+ passed" "$out/pytest-gpu.log" || grep -q "CuPy unusable" "$out/pytest-gpu.log"
+then
+    rows+=("| pytest -m gpu ran GPU tests | FAILED: none ran | 0 | pytest-gpu.log |")
+    failed=1
+fi
+
+echo "## forward + backward, samples as rows (CuPy's default) and as columns"
+step "product orientation" 40 orientation.md python3 - <<'PY'
+import time
+import cupy
+import xpnet
+
+print("| network | batch | rows ms/step | columns ms/step |")
+print("|---|---|---|---|")
+for sizes, batch in (([784, 100, 10], 128), ([784, 4096, 4096, 10], 1024)):
+    net = xpnet.Network(sizes, activation="relu", backend="cupy", seed=0)
+    X = cupy.random.random((batch, sizes[0]), dtype=cupy.float32)
+    Y = net.one_hot(cupy.random.randint(0, sizes[-1], batch))
+    ms = []
+    for columns in (False, True):
+        net.backend.samples_as_columns = columns
+        for _ in range(5):
+            net._backprop(X, Y)
+        cupy.cuda.Device().synchronize()
+        start = time.perf_counter()
+        for _ in range(50):
+            net._backprop(X, Y)
+        cupy.cuda.Device().synchronize()
+        ms.append(1e3 * (time.perf_counter() - start) / 50)
+    print(f"| {'-'.join(map(str, sizes))} | {batch} | {ms[0]:.3f} | {ms[1]:.3f} |")
+PY
+cat "$out/orientation.md"
 
 echo "## benchmark: xpnet (CuPy) vs PyTorch CUDA eager"
-timeout 240 python3 scripts/bench.py --backend cupy --epochs 5 2>&1 | tee "$out/bench-gpu.md" \
-    || status=1
+step "bench.py --backend cupy" 200 bench-gpu.md python3 scripts/bench.py --backend cupy --epochs 5
+cat "$out/bench-gpu.md"
 
 if [ -e "$XPNET_DATA_DIR/mnist/train-images-idx3-ubyte.gz" ]; then
-    echo "## xpnet train (defaults) on MNIST, CuPy"
-    timeout 180 python3 -m xpnet train --backend cupy --no-progress \
-        >"$out/train-gpu.log" 2>&1 || status=1
-    tail -n 4 "$out/train-gpu.log"
+    echo "## xpnet train (defaults) on MNIST with CuPy, saved, then evaluated from the file"
+    step "xpnet train --backend cupy --save" 70 train-gpu.log python3 -m xpnet train \
+        --backend cupy --no-progress --no-download --save "$out/model.npz"
+    tail -n 3 "$out/train-gpu.log"
+    step "xpnet evaluate --backend cupy" 30 evaluate-gpu.log python3 -m xpnet evaluate \
+        "$out/model.npz" --backend cupy --no-progress --no-download
+    tail -n 3 "$out/evaluate-gpu.log"
+else
+    rows+=("| MNIST train and evaluate | SKIPPED: no $XPNET_DATA_DIR/mnist | 0 | - |")
 fi
-exit $status
+
+echo "## summary"
+echo "| step | result | seconds | log in $out |"
+echo "|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
+exit $failed
