@@ -67,19 +67,24 @@ fi
 
 echo "## forward + backward, samples as rows (CuPy's default) and as columns"
 step "product orientation" 40 orientation.md python3 - <<'PY'
+import dataclasses
 import time
+
 import cupy
+
 import xpnet
 
+cupy_backend = xpnet.get_backend("cupy")
 print("| network | batch | rows ms/step | columns ms/step |")
 print("|---|---|---|---|")
 for sizes, batch in (([784, 100, 10], 128), ([784, 4096, 4096, 10], 1024)):
-    net = xpnet.Network(sizes, activation="relu", backend="cupy", seed=0)
     X = cupy.random.random((batch, sizes[0]), dtype=cupy.float32)
-    Y = net.one_hot(cupy.random.randint(0, sizes[-1], batch))
+    labels = cupy.random.randint(0, sizes[-1], batch)
     ms = []
     for columns in (False, True):
-        net.backend.samples_as_columns = columns
+        backend = dataclasses.replace(cupy_backend, samples_as_columns=columns)
+        net = xpnet.Network(sizes, activation="relu", backend=backend, seed=0)
+        Y = net.one_hot(labels)
         for _ in range(5):
             net._backprop(X, Y)
         cupy.cuda.Device().synchronize()

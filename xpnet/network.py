@@ -19,9 +19,11 @@ dC/db_l = delta_l                      db = sum of the rows of delta
 =====================================  ============================================
 
 Written with the rows instead, the products read ``z = a @ W.T`` and ``delta @ W``: the same
-products, but OpenBLAS runs the lecture's orientation up to 1.4x faster with two threads (W times
-a block of columns), and the transposes are views, so nothing is copied. On NumPy the
-activations and deltas are then Fortran-ordered (B, n) arrays.
+sums. ``_W_times`` computes W a for every sample in the orientation the backend runs faster
+(``Backend.samples_as_columns``): on NumPy the lecture's, which OpenBLAS runs up to 1.4x faster
+with two threads (W times a block of columns; the transposes are views, so nothing is copied,
+and the activations and deltas are Fortran-ordered (B, n) arrays); on CuPy the rows', which
+keeps every array row-major for the elementwise kernels.
 
 The batch loss is the mean L = (1/B) sum_i C_i, so its gradient is the mean of the per-sample
 gradients; the 1/B is applied once, to delta_L, and every later line reads as the lecture's.
@@ -186,11 +188,19 @@ class Network:
         """z_l and a_l of every layer for a batch X (rows are samples); a_0 = X."""
         zs, activations = [], [X]
         for W, b, g in zip(self.weights, self.biases, self._g):
-            z = (W @ activations[-1].T).T  # z = W a + b, the samples as columns
+            z = self._W_times(W, activations[-1])  # z = W a + b for every sample
             z += b
             zs.append(z)
             activations.append(g(z))  # A_l = g(Z_l)
         return zs, activations
+
+    def _W_times(self, W, A):
+        """W a for every sample a, a row of A, as the rows of the result: (W @ A.T).T, the
+        samples as the lecture's columns, or A @ W.T, the same sums, where the backend runs
+        that faster (see ``Backend.samples_as_columns``)."""
+        if self.backend.samples_as_columns:
+            return (W @ A.T).T
+        return A @ W.T
 
     def _backprop(self, X, Y):
         """The output layer's z_L and a_L; the gradient of the batch loss is written into
@@ -210,7 +220,7 @@ class Network:
             if l > 1:
                 # delta_{l-1} = (W_l^T delta_l) * g'(z_{l-1})
                 delta = self._g_backward[l - 2](zs[l - 2], activations[l - 1],
-                                                (self.weights[l - 1].T @ delta.T).T)
+                                                self._W_times(self.weights[l - 1].T, delta))
         return zs[-1], activations[-1]
 
     def _infer(self, X):
@@ -218,7 +228,7 @@ class Network:
         The same operations as :meth:`_feedforward`, so bitwise the same output."""
         z = a = X
         for W, b, g in zip(self.weights, self.biases, self._g):
-            z = (W @ a.T).T  # z = W a + b, the samples as columns
+            z = self._W_times(W, a)  # z = W a + b for every sample
             z += b
             a = g(z)  # A_l = g(Z_l); A_{l-1} is released
         return z, a
@@ -238,7 +248,7 @@ class Network:
         batch_size = _check_batch_size(batch_size)
         outputs = self._in_batches(self._check_X(X, allow_empty=True), batch_size,
                                    lambda batch: self._infer(batch)[1])
-        return self.backend.row_major(outputs)  # _infer gives a transposed view
+        return self.backend.row_major(outputs)  # (on NumPy _infer gives a transposed view)
 
     def loss_and_gradient(self, X, y):
         """(L, grad): the batch-mean loss (a 0-d device array; ``float()`` reads it) and the
