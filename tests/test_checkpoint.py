@@ -64,6 +64,26 @@ def rewrite(path, **arrays):
         np.savez(f, **arrays)
 
 
+@pytest.mark.parametrize("bad", [[1], "mnist", {1: "x"}, {"shape": (1, 2)},
+                                 {"loss": float("nan")}, {"data": np.zeros(2)}])
+def test_save_checks_the_metadata_as_fit_does(net, tmp_path, bad):
+    """Network.save used to skip fit's check: a tuple came back as a list, NaN was written as
+    non-standard JSON, and [1] failed with "cannot convert dictionary update sequence"."""
+    for write in (lambda path: net.save(path, metadata=bad),
+                  lambda path: save(path, net, metadata=bad)):
+        with pytest.raises(TypeError, match=r"metadata must be a dict with string keys of JSON "
+                                            r"values .* got "):
+            write(tmp_path / "net.npz")
+    assert not (tmp_path / "net.npz").exists()
+
+
+def test_metadata_comes_back_as_it_was_saved(net, tmp_path):
+    from xpnet.checkpoint import metadata
+
+    kept = {"dataset": "mnist", "sizes": [1, 2], "nested": {"ok": True, "none": None}}
+    assert metadata(read(net.save(tmp_path / "net.npz", metadata=kept))[0]) == kept
+
+
 def test_not_a_checkpoint(tmp_path):
     path = tmp_path / "notes.npz"
     path.write_text("hello")

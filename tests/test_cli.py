@@ -190,6 +190,17 @@ def test_plot_rejects_a_file_that_is_not_a_history(tmp_path, capsys):
     assert status == 2 and "not a training history" in err
 
 
+@pytest.mark.parametrize("content", [b"PK\x03\x04\xff\xfe binary", b"not json", b"[1, 2]"])
+def test_plot_of_a_model_or_other_file_says_it_wants_a_history(tmp_path, capsys, content):
+    """`xpnet plot model.npz` used to fail with "'utf-8' codec can't decode byte ..."."""
+    other = tmp_path / "model.npz"
+    other.write_bytes(content)
+    status, _, err = xpnet(capsys, "plot", other)
+    assert status == 2 and "Traceback" not in err
+    assert err.startswith(f"xpnet: error: {other} is not a training history")
+    assert "`xpnet train --history PATH`" in err and "--save" in err and "codec" not in err
+
+
 @pytest.mark.parametrize("no_download", [False, True])
 def test_missing_data_is_one_clear_error(tmp_path, capsys, no_download):
     options = ["--no-download"] if no_download else ["--mirror", closed_port_url()]

@@ -223,6 +223,34 @@ def test_bad_input_is_named(X, y, error, message):
         net.loss_and_gradient(X, y)
 
 
+@pytest.mark.parametrize(("sizes", "output", "y", "low", "high"), [
+    ([3, 4, 1], "sigmoid", np.full(6, 2.0), "2", "2"),
+    ([3, 4, 1], "sigmoid", np.linspace(-1, 1, 6), "-1", "1"),
+    ([3, 4, 2], "sigmoid", np.tile([0.0, 1.5], (6, 1)), "0", "1.5"),
+    ([3, 4, 2], "softmax", np.tile([2.0, -1.0], (6, 1)), "-1", "2"),  # rows sum to 1
+])
+@pytest.mark.parametrize("backend_name", ["numpy", "strict"])
+def test_cross_entropy_targets_outside_0_1_are_refused(sizes, output, y, low, high, backend_name):
+    """They used to be accepted, and the loss fell without bound (below zero)."""
+    from conftest import make_backend
+
+    net = Network(sizes, output=output, backend=make_backend(backend_name))
+    X = np.random.default_rng(0).normal(size=(6, 3))
+    loss = {"sigmoid": "binary_cross_entropy", "softmax": "softmax_cross_entropy"}[output]
+    message = (rf"{loss} needs targets in \[0, 1\] \(probabilities.*got values from {low} to "
+               rf"{high}.* scale the targets into \[0, 1\]")
+    for call in (lambda: net.loss_and_gradient(X, y), lambda: net.evaluate(X, y),
+                 lambda: net.fit(X, y, epochs=1, progress=False)):
+        with pytest.raises(ValueError, match=message):
+            call()
+    quadratic = Network(sizes, output=output, loss="quadratic", backend="numpy")
+    assert float(quadratic.loss_and_gradient(X, y)[0]) >= 0  # any targets for the quadratic
+    edges = np.clip(y, 0, 1)
+    if output == "softmax":
+        edges = np.tile([1.0, 0.0], (6, 1))
+    assert float(net.loss_and_gradient(X, edges)[0]) >= 0  # 0 and 1 themselves are fine
+
+
 def test_bad_input_on_strict_backend_is_named_too():
     from conftest import make_backend
 

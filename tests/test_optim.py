@@ -420,6 +420,44 @@ def test_non_numbers_are_type_errors():
         SGD(lr="fast")
 
 
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: SGD(lr="0.1"), r"lr must be a number, got '0.1' \(a string: convert it with float"),
+    (lambda: SGD(momentum="0.9"), r"momentum must be a number, got '0.9'"),
+    (lambda: SGD(lr=0.1, clip_norm="1"), r"clip_norm must be a number"),
+    (lambda: SGD(lr=0.1, momentum=0.9, nesterov="False"), r"nesterov must be True or False"),
+    (lambda: Momentum(gamma=b"0.9"), r"gamma must be a number"),
+    (lambda: Adagrad(lr_decay="0"), r"lr_decay must be a number"),
+    (lambda: RMSprop(alpha="0.99"), r"alpha must be a number"),
+    (lambda: RMSprop(centered="yes"), r"centered must be True or False, got 'yes'"),
+    (lambda: Adam(eps="1e-8"), r"eps must be a number"),
+    (lambda: Adam(betas=0.9), r"betas must be a pair \(beta1, beta2\) such as \(0.9, 0.999\)"),
+    (lambda: AdamW(betas="0.9,0.999"), r"betas must be a pair"),
+    (lambda: Adam(betas=("0.9", 0.999)), r"betas\[0\] must be a number"),
+    (lambda: Adam(amsgrad=None), r"amsgrad must be True or False, got None"),
+])
+def test_hyperparameters_of_a_wrong_type_are_type_errors(make, message):
+    """Strings used to be kept as they were (shown in repr and state_dict), and betas=0.9
+    failed with "'float' object is not iterable"."""
+    with pytest.raises(TypeError, match=message):
+        make()
+
+
+def test_hyperparameters_are_stored_as_plain_python_values():
+    optimizer = Adam(lr=np.float32(0.5), betas=[np.float64(0.8), 0.9], eps=1, amsgrad=np.True_,
+                     clip_norm=np.int64(2))
+    hyper = optimizer.state_dict()["hyperparameters"]
+    assert hyper == {"lr": 0.5, "betas": (0.8, 0.9), "eps": 1.0, "weight_decay": 0.0,
+                     "amsgrad": True, "clip_norm": 2.0}
+    assert all(type(hyper[name]) is float for name in ("lr", "eps", "weight_decay", "clip_norm"))
+    assert all(type(beta) is float for beta in hyper["betas"]) and hyper["amsgrad"] is True
+    assert repr(SGD(lr=1, momentum=np.float64(0.5))) == (
+        "SGD(lr=1.0, momentum=0.5, dampening=0.0, weight_decay=0.0, nesterov=False, "
+        "clip_norm=None)")
+    loaded = SGD()
+    loaded.load_state_dict({**SGD(lr=0.1).state_dict(), "hyperparameters": {"lr": np.int64(2)}})
+    assert type(loaded.lr) is float and loaded.lr == 2.0
+
+
 def test_eps_that_rounds_to_zero_in_the_parameters_dtype():
     optimizer = Adam(eps=1e-50)
     with pytest.raises(ValueError, match=r"eps=1e-50 rounds to 0 in float32"):
@@ -463,6 +501,23 @@ def test_load_state_dict_checks_its_input():
     state["hyperparameters"]["momentum"] = 2.0
     with pytest.raises(ValueError, match=r"momentum must lie in \[0, 1\)"):
         SGD().load_state_dict(state)
+
+
+@pytest.mark.parametrize("key", ["optimizer", "hyperparameters", "t", "state"])
+def test_load_state_dict_names_what_is_missing(key):
+    """A dict without "t" (or another entry) used to fail with a bare KeyError."""
+    optimizer = Adam(lr=0.1)
+    optimizer.step(np.zeros(3), np.ones(3))
+    state = optimizer.state_dict()
+    del state[key]
+    fresh = Adam()
+    with pytest.raises(ValueError, match=rf"this state dict has no '{key}': load a whole dict "
+                                         r"that Adam.state_dict\(\) wrote"):
+        fresh.load_state_dict(state)
+    assert fresh.t == 0 and fresh.lr == 1e-3  # left as it was
+    for t in (-1, 1.5, "3", None):
+        with pytest.raises(ValueError, match=r"step count t must be an integer >= 0, got "):
+            fresh.load_state_dict({**optimizer.state_dict(), "t": t})
 
 
 def test_get_optimizer_names():

@@ -132,6 +132,20 @@ def test_state_dict_round_trip():
         Constant(0.1).load_state_dict(cosine.state_dict())
 
 
+@pytest.mark.parametrize("key", ["hyperparameters", "current_lr", "best",
+                                 "epochs_without_improvement"])
+def test_load_state_dict_names_what_is_missing(key):
+    """A dict without one of its entries used to fail with a bare KeyError (for the running
+    state of ReduceOnPlateau, after the hyperparameters had changed)."""
+    state = ReduceOnPlateau(0.5, patience=1).state_dict()
+    del state[key]
+    schedule = ReduceOnPlateau(0.1)
+    with pytest.raises(ValueError, match=rf"this state dict has no '{key}': load a whole dict "
+                                         r"that ReduceOnPlateau.state_dict\(\) wrote"):
+        schedule.load_state_dict(state)
+    assert schedule.lr == 0.1 and schedule.patience == 10  # left as it was
+
+
 def test_get_schedule_names():
     assert type(get_schedule("step", lr=0.1, step_size=5)) is StepDecay
     assert type(get_schedule("adaptive", lr=0.1)) is ReduceOnPlateau

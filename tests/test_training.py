@@ -239,6 +239,80 @@ def test_more_bad_fit_input_is_named(monkeypatch):
         small_net().fit(X, y, progress=False)
 
 
+@pytest.mark.parametrize(("options", "error", "message"), [
+    ({"validation_split": "0.1"}, TypeError, r"validation_split must be a number in \[0, 1\), "
+                                             r"the fraction .* got '0.1'"),
+    ({"validation_split": None}, TypeError, r"validation_split must be a number .* got None"),
+    ({"validation_split": True}, TypeError, r"validation_split must be a number"),
+    ({"validation_data": "val"}, TypeError, r"validation_data must be a pair \(X_val, y_val\), "
+                                            r"got 'val'"),
+])
+def test_bad_validation_options_are_named(options, error, message):
+    """They used to fail with "'<=' not supported between instances of ...": now before any
+    data is touched."""
+    X, y = blobs(n=50)
+    with pytest.raises(error, match=message):
+        small_net().fit(X, y, progress=False, **options)
+
+
+def test_validation_data_must_be_a_pair():
+    """(X, y, w) used to fail with "_Data.__init__() takes 4 positional arguments"."""
+    X, y = blobs(n=50)
+    with pytest.raises(TypeError, match=r"validation_data must be a pair \(X_val, y_val\), got "
+                                        r"a tuple of 3 items \(sample weights are not"):
+        small_net().fit(X, y, validation_data=(X, y, np.ones(50)), progress=False)
+    with pytest.raises(TypeError, match=r"got a list of 1 items"):
+        small_net().fit(X, y, validation_data=[X], progress=False)
+    small_net().fit(X, y, epochs=1, validation_data=[X[:10], y[:10]], progress=False)
+
+
+@pytest.mark.parametrize("patience", [2.5, "3", True, 0, None])
+def test_early_stopping_patience_must_be_a_whole_number(patience):
+    """patience=2.5 used to be accepted, and "3" failed in a comparison."""
+    with pytest.raises(ValueError, match=r"patience must be a whole number of epochs >= 1, got "):
+        EarlyStopping(patience=patience)
+
+
+def test_early_stopping_min_delta_must_be_a_number():
+    for min_delta in ("0.1", float("nan"), -1.0, None):
+        with pytest.raises(ValueError, match=r"min_delta must be a finite number >= 0"):
+            EarlyStopping(min_delta=min_delta)
+    stopping = EarlyStopping(patience=np.int64(3), min_delta=np.float32(0.5))
+    assert type(stopping.patience) is int and type(stopping.min_delta) is float
+
+
+def test_integer_images_bring_a_warning_to_scale_them(caplog):
+    """uint8 pixels 0..255 used to be trained on as they are without a hint (MNIST: 89%
+    instead of about 96%). The data are left as they are."""
+    X, y = blobs(n=60)
+    pixels = np.clip(X * 40 + 128, 0, 255).astype(np.uint8)
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        small_net().fit(pixels, y, epochs=2, progress=False)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings  # once per fit, not per epoch or batch
+    assert "integer dtype uint8 and values up to 255" in warnings[0]
+    assert "X / 255" in warnings[0]
+    trained, scaled = small_net(), small_net()
+    trained.fit(pixels, y, epochs=1, progress=False, threads=1)
+    scaled.fit(pixels.astype(np.float32), y, epochs=1, progress=False, threads=1)
+    np.testing.assert_array_equal(trained.theta, scaled.theta)  # the data are not changed
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        small_net().fit((pixels > 128).astype(np.int64), y, epochs=1, progress=False)
+        small_net().fit(pixels.astype(np.float32), y, epochs=1, progress=False)
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_integer_images_are_noticed_on_the_strict_backend_too(caplog):
+    strict = make_backend("strict")
+    X, y = blobs(n=60)
+    pixels = np.clip(X * 40 + 128, 0, 255).astype(np.uint8)
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        small_net(backend=strict).fit(strict.asarray(pixels), y, epochs=1, progress=False)
+        small_net(backend=strict).fit(pixels, y, epochs=1, progress=False)
+    assert sum("X / 255" in r.getMessage() for r in caplog.records) == 2
+
+
 def interrupting(optimizer, at: int):
     """``optimizer``, pressing Ctrl-C (SIGINT to this process) during its step number ``at``."""
     step = optimizer.step

@@ -121,6 +121,14 @@ class Backend:
             return isdtype(a.dtype, "integral")
         return np.issubdtype(np.dtype(str(a.dtype)), np.integer)
 
+    def has_integer_dtype(self, a) -> bool:
+        """Whether ``a``, an array of this backend or a host (NumPy) array, holds integers,
+        such as uint8 pixels; False for floats, bools and sequences without a dtype."""
+        if self.owns(a):
+            return self.is_integer(a)
+        dtype = getattr(a, "dtype", None)
+        return isinstance(dtype, np.dtype) and np.issubdtype(dtype, np.integer)
+
     def owns(self, a) -> bool:
         """Whether ``a`` is an array of this backend's namespace."""
         return _namespace_of(a) is self.xp

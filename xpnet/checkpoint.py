@@ -64,6 +64,7 @@ def save(path, net, *, optimizer=None, schedule=None, training: dict | None = No
     (``xpnet evaluate`` tests on that dataset unless told otherwise)."""
     import xpnet
 
+    check_metadata(metadata)
     path = Path(path)
     arrays = {"theta": net.backend.to_numpy(net.theta)}
     header = {
@@ -80,6 +81,22 @@ def save(path, net, *, optimizer=None, schedule=None, training: dict | None = No
     arrays["header"] = json.dumps(header)
     atomic_write(path, lambda f: write_npz(f, arrays))
     return path
+
+
+def check_metadata(metadata) -> None:
+    """Metadata must come back from a checkpoint as it went in: a dict with string keys of
+    JSON values (no tuples, which come back as lists; no NaN), or None."""
+    if metadata is None:
+        return
+    try:
+        same = isinstance(metadata, dict) and all(isinstance(k, str) for k in metadata) and \
+            json.loads(json.dumps(metadata, allow_nan=False)) == metadata
+    except (TypeError, ValueError):
+        same = False
+    if not same:
+        raise TypeError(f"metadata must be a dict with string keys of JSON values (strings, "
+                        f"finite numbers, bools, None, lists and such dicts), so that the "
+                        f"checkpoints give it back as it is; got {metadata!r:.200}")
 
 
 def read(path) -> tuple[dict, dict]:

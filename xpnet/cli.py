@@ -335,13 +335,18 @@ def confusion_matrix(net, X, y, batch_size: int = 1024):
 def cmd_plot(args) -> None:
     from .plotting import plot_history
 
+    expected = ("expected the history JSON that `xpnet train --history PATH` writes, or the "
+                ".history.json that `--save PATH` writes beside its checkpoint")
     try:
-        history = json.loads(args.history.read_text())
+        history = json.loads(args.history.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:  # a binary file, such as a .npz checkpoint
+        raise ValueError(f"{args.history} is not a training history but a binary file (a "
+                         f"checkpoint is read by `xpnet evaluate`); {expected}") from None
     except json.JSONDecodeError as e:
-        raise ValueError(f"{args.history} is not JSON ({e}); expected the file that "
-                         "`xpnet train --history PATH` writes") from None
+        raise ValueError(f"{args.history} is not a training history: it is not JSON ({e}); "
+                         f"{expected}") from None
     if not isinstance(history, dict):
-        raise ValueError(f"{args.history} is not a training history")
+        raise ValueError(f"{args.history} is not a training history; {expected}")
     title = args.history.stem
     if history.get("test_accuracy") is not None:
         title += f": test accuracy {100 * history['test_accuracy']:.2f}%"

@@ -19,6 +19,9 @@ class Loss:
     name = ""
     #: the output activation this loss requires, or None if any output works
     output: str | None = None
+    #: whether the targets must lie in [0, 1] (probabilities): a cross-entropy is bounded
+    #: below only for such targets, and with others decreases without end
+    probability_targets = False
 
     def per_sample(self, xp, z, a, y):
         raise NotImplementedError
@@ -60,6 +63,7 @@ class BinaryCrossEntropy(Loss):
 
     name = "binary_cross_entropy"
     output = "sigmoid"
+    probability_targets = True
 
     def per_sample(self, xp, z, a, y):
         softplus = xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))
@@ -78,6 +82,7 @@ class SoftmaxCrossEntropy(Loss):
 
     name = "softmax_cross_entropy"
     output = "softmax"
+    probability_targets = True
 
     def per_sample(self, xp, z, a, y):
         m = xp.max(z, axis=1, keepdims=True)

@@ -347,6 +347,14 @@ class Network:
             Y = self.backend.asarray(y_dev, self.dtype)
             if not bool(self.xp.all(self.xp.isfinite(Y))):
                 raise ValueError("y contains NaN or inf")
+            if self.loss.probability_targets and n and (
+                    bool(self.xp.min(Y) < 0) or bool(self.xp.max(Y) > 1)):
+                raise ValueError(
+                    f"{self.loss.name} needs targets in [0, 1] (probabilities, such as 0/1 "
+                    f"labels or one-hot rows), got values from {float(self.xp.min(Y)):g} to "
+                    f"{float(self.xp.max(Y)):g}, for which the loss falls without bound: "
+                    "scale the targets into [0, 1], or for regression use output='identity' "
+                    "(quadratic loss)")
             if self.loss.name == "softmax_cross_entropy" and n and not bool(self.xp.all(
                     self.xp.abs(self.xp.sum(Y, axis=1) - 1.0) < 1e-3)):
                 raise ValueError("softmax_cross_entropy needs target rows that are probability "

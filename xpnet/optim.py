@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import operator
 
 from .backend import FLOAT_DTYPES, backend_of
 
@@ -52,7 +53,8 @@ class Optimizer:
     - ``_uses(name)``: whether the current hyperparameters need buffer ``name``;
     - ``_variant()``: the rule's trace-time flags as a dict of bools;
     - ``_scalars()``: the rule's Python-float arguments for step ``self.t``;
-    - ``_check()``: validation of its hyperparameters (calling ``super()._check()``).
+    - ``_check()``: validation of its hyperparameters, each stored back as a plain Python
+      value (float, bool, a tuple of floats), calling ``super()._check()``.
 
     The hyperparameters are the arguments of the subclass's ``__init__``, kept as public
     attributes of the same names; changing one between steps (a schedule setting ``lr``) takes
@@ -172,12 +174,17 @@ class Optimizer:
         raise NotImplementedError
 
     def _check(self) -> None:
-        _check_range("lr", self.lr, 0.0, why="a negative learning rate climbs the loss")
-        _check_range("weight_decay", self.weight_decay, 0.0,
-                     why="a negative weight decay pushes the weights away from zero")
-        if self.clip_norm is not None and not _number("clip_norm", self.clip_norm) > 0:
-            raise ValueError(f"clip_norm must be > 0 or None (no clipping), got "
-                             f"{self.clip_norm!r}")
+        self.lr = _check_range("lr", self.lr, 0.0,
+                               why="a negative learning rate climbs the loss")
+        self.weight_decay = _check_range(
+            "weight_decay", self.weight_decay, 0.0,
+            why="a negative weight decay pushes the weights away from zero")
+        if self.clip_norm is not None:
+            clip_norm = _number("clip_norm", self.clip_norm)
+            if not clip_norm > 0:
+                raise ValueError(f"clip_norm must be > 0 or None (no clipping), got "
+                                 f"{self.clip_norm!r}")
+            self.clip_norm = clip_norm
 
     # -- saving and resuming ----------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -194,9 +201,23 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore hyperparameters, step count and buffers saved by :meth:`state_dict`; the
         next :meth:`step` continues the saved run exactly."""
-        kind = state_dict.get("optimizer")
-        if kind != type(self).__name__:
-            raise ValueError(f"this state dict is for {kind!r}, not {type(self).__name__!r}")
+        ours = type(self).__name__
+        missing = [key for key in ("optimizer", "hyperparameters", "t", "state")
+                   if key not in state_dict]
+        if missing:
+            raise ValueError(f"this state dict has no {', '.join(map(repr, missing))}: load a "
+                             f"whole dict that {ours}.state_dict() wrote (or a checkpoint's "
+                             f"optimizer state)")
+        kind = state_dict["optimizer"]
+        if kind != ours:
+            raise ValueError(f"this state dict is for {kind!r}, not {ours!r}")
+        try:
+            t = None if isinstance(state_dict["t"], bool) else operator.index(state_dict["t"])
+        except TypeError:
+            t = None
+        if t is None or t < 0:
+            raise ValueError(f"the state dict's step count t must be an integer >= 0, got "
+                             f"{state_dict['t']!r}")
         unknown = set(state_dict["hyperparameters"]) - set(self.hyperparameters)
         unknown |= {f"state[{name!r}]" for name in set(state_dict["state"]) - set(self.buffers)}
         if unknown:
@@ -204,10 +225,11 @@ class Optimizer:
         hyperparameters = {name: getattr(self, name) for name in self.hyperparameters}
         hyperparameters.update({name: tuple(value) if isinstance(value, list) else value
                                 for name, value in state_dict["hyperparameters"].items()})
-        type(self)(**hyperparameters)  # validates them, leaving self as it is if they are bad
-        for name, value in hyperparameters.items():
-            setattr(self, name, value)
-        self.t = int(state_dict["t"])
+        # validated on a new optimizer, leaving self as it is if they are bad
+        checked = type(self)(**hyperparameters)
+        for key in self.hyperparameters:
+            setattr(self, key, getattr(checked, key))
+        self.t = t
         self.state = {}
         self._loaded = dict(state_dict["state"])
         if self._backend is not None:
@@ -269,8 +291,9 @@ class SGD(Optimizer):
 
     def _check(self):
         super()._check()
-        _check_fraction("momentum", self.momentum)
-        _check_range("dampening", self.dampening, 0.0, 1.0)
+        self.momentum = _check_fraction("momentum", self.momentum)
+        self.dampening = _check_range("dampening", self.dampening, 0.0, 1.0)
+        self.nesterov = _flag("nesterov", self.nesterov)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError(f"nesterov=True requires momentum > 0 and dampening = 0, got "
                              f"momentum={self.momentum!r}, dampening={self.dampening!r}: the "
@@ -324,7 +347,7 @@ class Momentum(Optimizer):
 
     def _check(self):
         super()._check()
-        _check_fraction("gamma", self.gamma)
+        self.gamma = _check_fraction("gamma", self.gamma)
 
     def _variant(self):
         return {"decay": self.weight_decay != 0, "nesterov": self.nesterov}
@@ -364,9 +387,11 @@ class _Adaptive(Optimizer):
 
     def _check(self):
         super()._check()
-        if not _number("eps", self.eps) > 0:
+        eps = _number("eps", self.eps)
+        if not eps > 0:
             raise ValueError(f"eps must be > 0, got {self.eps!r}: it keeps the denominator "
                              "sqrt(...) + eps away from zero")
+        self.eps = eps
 
     def _check_dtype(self, backend):
         # cast on the host, exactly as the arithmetic will round it
@@ -398,9 +423,11 @@ class Adagrad(_Adaptive):
 
     def _check(self):
         super()._check()
-        _check_range("lr_decay", self.lr_decay, 0.0, why="a negative decay grows the lr")
-        _check_range("initial_accumulator_value", self.initial_accumulator_value, 0.0,
-                     why="the accumulated squares must stay >= 0 for their square root")
+        self.lr_decay = _check_range("lr_decay", self.lr_decay, 0.0,
+                                     why="a negative decay grows the lr")
+        self.initial_accumulator_value = _check_range(
+            "initial_accumulator_value", self.initial_accumulator_value, 0.0,
+            why="the accumulated squares must stay >= 0 for their square root")
 
     def _initialize_buffer(self, name, buffer):
         buffer += float(self.initial_accumulator_value)
@@ -459,8 +486,9 @@ class RMSprop(_Adaptive):
 
     def _check(self):
         super()._check()
-        _check_fraction("alpha", self.alpha)
-        _check_fraction("momentum", self.momentum)
+        self.alpha = _check_fraction("alpha", self.alpha)
+        self.momentum = _check_fraction("momentum", self.momentum)
+        self.centered = _flag("centered", self.centered)
 
     def _uses(self, name):
         return {"square_avg": True, "grad_avg": bool(self.centered),
@@ -519,10 +547,17 @@ class Adam(_Adaptive):
 
     def _check(self):
         super()._check()
-        if len(tuple(self.betas)) != 2:
+        try:
+            betas = tuple(self.betas)
+        except TypeError:  # one number
+            betas = None
+        if betas is None or isinstance(self.betas, str):
+            raise TypeError(f"betas must be a pair (beta1, beta2) such as (0.9, 0.999), got "
+                            f"{self.betas!r}")
+        if len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
-        for i, beta in enumerate(self.betas):
-            _check_fraction(f"betas[{i}]", beta)
+        self.betas = tuple(_check_fraction(f"betas[{i}]", beta) for i, beta in enumerate(betas))
+        self.amsgrad = _flag("amsgrad", self.amsgrad)
 
     def _uses(self, name):
         return name != "max_exp_avg_sq" or bool(self.amsgrad)
@@ -581,7 +616,11 @@ def get_optimizer(name: str, **hyperparameters) -> Optimizer:
 
 # -- validation -------------------------------------------------------------------------------
 def _number(name: str, value) -> float:
-    """``value`` as a float, or a TypeError / ValueError that names the hyperparameter."""
+    """``value`` as a Python float, or a TypeError / ValueError that names the hyperparameter.
+    Text is refused, not parsed: "0.1" would be kept as a string and shown as one."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a number, got {value!r} (a string: convert it with "
+                        f"float())")
     if isinstance(value, bool):
         raise TypeError(f"{name} must be a number, got {value!r}")
     try:
@@ -593,16 +632,31 @@ def _number(name: str, value) -> float:
     return number
 
 
-def _check_range(name: str, value, lower: float, upper: float | None = None, why: str = ""):
+def _check_range(name: str, value, lower: float, upper: float | None = None,
+                 why: str = "") -> float:
     number = _number(name, value)
     if number < lower or (upper is not None and number > upper):
         bounds = f">= {lower:g}" if upper is None else f"in [{lower:g}, {upper:g}]"
         raise ValueError(f"{name} must be {bounds}, got {value!r}" + (f": {why}" if why else ""))
+    return number
 
 
-def _check_fraction(name: str, value):
+def _check_fraction(name: str, value) -> float:
     """A decay factor in [0, 1): at 1 the average never forgets (and never moves from 0)."""
     number = _number(name, value)
     if not 0.0 <= number < 1.0:
         raise ValueError(f"{name} must lie in [0, 1), got {value!r}: it is the factor by which "
                          "an average decays each step, and at >= 1 it never forgets")
+    return number
+
+
+def _flag(name: str, value) -> bool:
+    """``value`` as a Python bool: True or False (1 or 0, a NumPy bool); a string such as
+    "False" would otherwise count as true."""
+    try:
+        valid = value in (True, False)
+    except (TypeError, ValueError):  # an array of several values
+        valid = False
+    if not valid:
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)

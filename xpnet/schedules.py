@@ -35,6 +35,8 @@ class Schedule:
     """Base class: hyperparameters are the ``__init__`` arguments, kept as attributes."""
 
     hyperparameters: tuple[str, ...] = ()
+    #: the running state a state dict holds beside the hyperparameters
+    running_state: tuple[str, ...] = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -62,6 +64,12 @@ class Schedule:
         kind = state_dict.get("schedule")
         if kind != type(self).__name__:
             raise ValueError(f"this state dict is for {kind!r}, not {type(self).__name__!r}")
+        missing = [key for key in ("hyperparameters", *self.running_state)
+                   if key not in state_dict]
+        if missing:
+            raise ValueError(f"this state dict has no {', '.join(map(repr, missing))}: load a "
+                             f"whole dict that {type(self).__name__}.state_dict() wrote (or a "
+                             f"checkpoint's schedule state)")
         self.__init__(**state_dict["hyperparameters"])  # validates them again
 
     def __repr__(self) -> str:
@@ -152,6 +160,8 @@ class ReduceOnPlateau(Schedule):
     monitored value is the validation loss (the training loss without validation data), or in
     mode "max" the validation (else training) accuracy.
     """
+
+    running_state = ("current_lr", "best", "epochs_without_improvement")
 
     def __init__(self, lr: float, factor: float = 0.2, patience: int = 10, tol: float = 1e-4,
                  mode: str = "min", min_lr: float = 0.0):

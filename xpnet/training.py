@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import numbers
 import operator
 import os
 import signal
@@ -79,10 +80,18 @@ class EarlyStopping:
         if self.monitor not in MONITORS:
             raise ValueError(f"early stopping can monitor one of {MONITORS}, not "
                              f"{self.monitor!r}")
-        if self.patience < 1:
-            raise ValueError(f"patience must be at least 1 epoch, got {self.patience}")
-        if self.min_delta < 0:
-            raise ValueError(f"min_delta must be >= 0, got {self.min_delta}")
+        try:
+            patience = None if isinstance(self.patience, bool) else operator.index(self.patience)
+        except TypeError:  # 2.5, "3"
+            patience = None
+        if patience is None or patience < 1:
+            raise ValueError(f"patience must be a whole number of epochs >= 1, got "
+                             f"{self.patience!r}")
+        self.patience = patience
+        if isinstance(self.min_delta, bool) or not isinstance(self.min_delta, numbers.Real) \
+                or not 0 <= self.min_delta < math.inf:
+            raise ValueError(f"min_delta must be a finite number >= 0, got {self.min_delta!r}")
+        self.min_delta = float(self.min_delta)
 
     @property
     def sign(self) -> float:
@@ -323,9 +332,9 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     ``metadata``: JSON-able facts about the run written into every checkpoint (see
     :func:`xpnet.checkpoint.save`), e.g. ``{"dataset": "mnist"}``.
     """
-    _check_options(epochs, batch_size, validation_split, schedule)
+    _check_options(epochs, batch_size, validation_split, validation_data, schedule)
     threads = _threads(threads)
-    _check_metadata(metadata)
+    ckpt.check_metadata(metadata)
     if isinstance(optimizer, str):
         optimizer = get_optimizer(optimizer)
     if not isinstance(optimizer, Optimizer):
@@ -337,7 +346,10 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
             or isinstance(early_stopping, EarlyStopping)):
         raise TypeError(f"early_stopping must be True, False, None or an EarlyStopping such as "
                         f"EarlyStopping(patience=5), got {early_stopping!r}")
+    integer_dtype = X.dtype if net.backend.has_integer_dtype(X) else None
     train = _Data(net, X, y)
+    if integer_dtype is not None:
+        _warn_if_unscaled(net, train.X, integer_dtype)
     val = None if validation_data is None else _Data(net, *validation_data)
     if validation_split:
         if val is not None:
@@ -413,7 +425,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     return history
 
 
-def _check_options(epochs, batch_size, validation_split, schedule) -> None:
+def _check_options(epochs, batch_size, validation_split, validation_data, schedule) -> None:
     for name, value, lowest in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
         try:
             number = operator.index(value)  # ints, NumPy integers; not floats
@@ -421,11 +433,29 @@ def _check_options(epochs, batch_size, validation_split, schedule) -> None:
             number = None
         if isinstance(value, bool) or number is None or number < lowest:
             raise ValueError(f"{name} must be an integer >= {lowest}, got {value!r}")
+    if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real):
+        raise TypeError(f"validation_split must be a number in [0, 1), the fraction of the "
+                        f"samples held out (0 for none), got {validation_split!r}")
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+    if validation_data is not None and (not isinstance(validation_data, (tuple, list))
+                                        or len(validation_data) != 2):
+        what = (f"a {type(validation_data).__name__} of {len(validation_data)} items"
+                if isinstance(validation_data, (tuple, list)) else repr(validation_data)[:80])
+        raise TypeError(f"validation_data must be a pair (X_val, y_val), got {what} (sample "
+                        f"weights are not supported)")
     if schedule is not None and not hasattr(schedule, "lr_at"):
         raise TypeError(f"schedule must be an xpnet.schedules schedule, e.g. "
                         f"get_schedule('cosine', lr=0.1, t_max=epochs), got {schedule!r}")
+
+
+def _warn_if_unscaled(net, X, dtype) -> None:
+    """Warn when integer input (uint8 pixels, say) goes in unscaled: one host read."""
+    largest = float(net.xp.max(X))
+    if largest > 1:
+        log.warning("X has the integer dtype %s and values up to %g, used as they are: scale "
+                    "them to [0, 1] first (for 8-bit images, X / 255), or training is slower "
+                    "and less accurate", dtype, largest)
 
 
 def _thread_chooser(net, batch_size: int, threads, set_threads, thread_limit) -> ThreadChooser:
@@ -441,22 +471,6 @@ def _stopping_settings(early_stopping) -> dict | None:
         return None
     return {name: getattr(early_stopping, name)
             for name in ("monitor", "patience", "min_delta", "restore_best")}
-
-
-def _check_metadata(metadata) -> None:
-    """Metadata must come back from a checkpoint as it went in: a dict with string keys of
-    JSON values (no tuples, which come back as lists; no NaN)."""
-    if metadata is None:
-        return
-    try:
-        same = isinstance(metadata, dict) and all(isinstance(k, str) for k in metadata) and \
-            json.loads(json.dumps(metadata, allow_nan=False)) == metadata
-    except (TypeError, ValueError):
-        same = False
-    if not same:
-        raise TypeError(f"metadata must be a dict with string keys of JSON values (strings, "
-                        f"finite numbers, bools, None, lists and such dicts), so that the "
-                        f"checkpoints give it back as it is; got {metadata!r:.200}")
 
 
 def _threads(threads) -> int | None:
