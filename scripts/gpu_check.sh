@@ -55,7 +55,7 @@ except Exception as error:
 PY
 
 echo "## pytest -m gpu"
-step "pytest -m gpu" 150 pytest-gpu.log python3 -m pytest -m gpu -q -p no:cacheprovider \
+step "pytest -m gpu" 140 pytest-gpu.log python3 -m pytest -m gpu -q -p no:cacheprovider \
     --continue-on-collection-errors -rfE
 grep -E "^(FAILED|ERROR)|CuPy unusable|[0-9]+ (passed|failed|error)" "$out/pytest-gpu.log" \
     | tail -n 15
@@ -98,7 +98,7 @@ PY
 cat "$out/orientation.md"
 
 echo "## benchmark: xpnet (CuPy) vs PyTorch CUDA eager"
-step "bench.py --backend cupy" 200 bench-gpu.md python3 scripts/bench.py --backend cupy --epochs 5
+step "bench.py --backend cupy" 180 bench-gpu.md python3 scripts/bench.py --backend cupy --epochs 5
 cat "$out/bench-gpu.md"
 
 if [ -e "$XPNET_DATA_DIR/mnist/train-images-idx3-ubyte.gz" ]; then
