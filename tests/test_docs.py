@@ -1,7 +1,7 @@
 """The documentation does what it says: the README's Python examples run (and the MNIST one
 reaches the accuracy a user would expect), every `xpnet` command it shows parses with the real
-command line, every option and choice it names exists, and every function that
-docs/lecture-to-code.md points to is there."""
+command line, every option and choice it names exists, and every function and line of code
+that docs/lecture-to-code.md quotes is there."""
 
 from __future__ import annotations
 
@@ -125,3 +125,27 @@ def test_lecture_to_code_points_to_code_that_exists():
             assert hasattr(owners[0], attribute), f"{name}: no {attribute}"
     for path in re.findall(r"\((xpnet/\w+\.py)\)", LECTURE_TO_CODE):
         assert (REPO / path).is_file(), path
+
+
+def quoted_code() -> list[str]:
+    """The lines of code quoted in the "code" column of docs/lecture-to-code.md's tables (the
+    backticked snippets that are statements or expressions over ``xp``/``self``, split at
+    ``;``), whitespace-normalized. API names and math written as code are not quotes."""
+    quotes = []
+    for row in re.findall(r"^\|(.*)\|$", LECTURE_TO_CODE, re.M):
+        cells = row.split("|")
+        if len(cells) < 3:
+            continue
+        for snippet in re.findall(r"`([^`]+)`", cells[-2]):
+            if re.search(r"xp\.|self\.| [-+*/]?= |^return ", snippet):
+                quotes += [" ".join(part.split()) for part in snippet.split(";")]
+    return quotes
+
+
+def test_lecture_to_code_quotes_the_code_as_it_is():
+    source = " ".join(" ".join(path.read_text(encoding="utf-8").split())
+                      for path in (REPO / "xpnet").glob("*.py"))
+    quotes = quoted_code()
+    assert len(quotes) >= 15
+    missing = [quote for quote in quotes if quote not in source]
+    assert not missing, f"docs/lecture-to-code.md quotes code that xpnet does not have: {missing}"

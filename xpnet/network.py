@@ -151,7 +151,7 @@ class Network:
     def initial_theta(self, seed: int | None):
         """Draw theta on the host (NumPy's Generator, float64, then cast to the dtype).
 
-        - "normal": W, b ~ N(0, 1) (the lecture; Nielsen ch. 1)
+        - "normal": W, b ~ N(0, 1) (Nielsen ch. 1; the lecture only says "initialize")
         - "scaled": W ~ N(0, 1/n_in), b ~ N(0, 1) (Nielsen ch. 3)
         - "xavier": W ~ N(0, 2/(n_in + n_out)), b = 0 (Glorot and Bengio)
         - "he": W ~ N(0, 2/n_in), b = 0 (He et al., for ReLU)
@@ -191,7 +191,7 @@ class Network:
             z = self._W_times(W, activations[-1])  # z = W a + b for every sample
             z += b
             zs.append(z)
-            activations.append(g(z))  # A_l = g(Z_l)
+            activations.append(g(z))  # a_l = g(z_l)
         return zs, activations
 
     def _W_times(self, W, A):
@@ -208,19 +208,26 @@ class Network:
 
         No input checks: the training loop checks its data once, before the first epoch.
         """
-        xp, L = self.xp, self.num_layers
+        xp, L = self.xp, self.num_layers  # (L: the number of layers)
         zs, activations = self._feedforward(X)
-        # delta_L = dC/dz_L for every sample, times 1/B because L is the batch mean
+        # delta_L = dC/dz_L for every sample, times 1/B because the loss is the batch mean:
+        # from here delta holds delta_l / B, so the sums below are the means dL/dW_l, dL/db_l
         delta = self.loss.delta(xp, zs[-1], activations[-1], Y, self.output)
         delta *= 1.0 / X.shape[0]
-        for l in range(L, 0, -1):  # l = L, L-1, ..., 1; layer l's arrays sit at index l-1
-            # dC/dW_l = delta_l a_{l-1}^T, summed over the batch by the product
+        # l = L, L-1, ..., 1: W_l, b_l, z_l and their gradients sit at index l-1, a_l at index
+        # l (activations[0] = a_0 = X)
+        for l in range(L, 0, -1):
+            # dC/dW_l = delta_l a_{l-1}^T; delta.T @ a_{l-1} puts the batch's columns side by
+            # side, so the product sums the per-sample outer products (written straight into
+            # grad's view of W_l, no temporary)
             self.backend.matmul_into(delta.T, activations[l - 1], self.weight_grads[l - 1])
-            self.backend.sum_rows_into(delta, self.bias_grads[l - 1])  # dC/db_l = delta_l
+            # dC/db_l = delta_l, summed over the batch (NumPy: a row of ones times delta,
+            # 5x faster than xp.sum)
+            self.backend.sum_rows_into(delta, self.bias_grads[l - 1])
             if l > 1:
                 # delta_{l-1} = (W_l^T delta_l) * g'(z_{l-1})
-                delta = self._g_backward[l - 2](zs[l - 2], activations[l - 1],
-                                                self._W_times(self.weights[l - 1].T, delta))
+                W, z, a = self.weights[l - 1], zs[l - 2], activations[l - 1]  # W_l, z_l-1, a_l-1
+                delta = self._g_backward[l - 2](z, a, self._W_times(W.T, delta))
         return zs[-1], activations[-1]
 
     def _infer(self, X):
@@ -230,7 +237,7 @@ class Network:
         for W, b, g in zip(self.weights, self.biases, self._g):
             z = self._W_times(W, a)  # z = W a + b for every sample
             z += b
-            a = g(z)  # A_l = g(Z_l); A_{l-1} is released
+            a = g(z)  # a_l = g(z_l); a_{l-1} is released
         return z, a
 
     def _in_batches(self, X, batch_size: int, fn):

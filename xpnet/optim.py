@@ -1,8 +1,9 @@
 """Optimizers that update the flat parameter vector theta in place, written once for every backend.
 
 PyTorch's names, defaults and update rules (``torch.optim``), so trajectories can be checked
-against PyTorch, plus the lecture's own momentum and Nesterov forms. Notation: lr, weight decay
-lambda, g the gradient, t the step counting from 1.
+against PyTorch, plus the lecture's own momentum and Nesterov forms. Notation: lr (the lecture's
+eta), weight decay lambda, g the gradient, t the step counting from 1; SGD's momentum mu is the
+lecture's gamma.
 
 Use::
 
@@ -14,8 +15,9 @@ Use::
 
 How an update runs. Each rule is ONE function ``_xxx_update(xp, theta, g, *buffers, *scalars,
 **variant)`` applied to the whole flat vectors, so a step is one vectorized pass over every
-layer. :meth:`Backend.fuse` turns it into a single fused elementwise kernel on CuPy
-(``cupy.fuse``) and calls it as plain array code elsewhere, so the GPU kernel and the NumPy
+layer. :meth:`Backend.fuse_update` turns it into a single fused elementwise kernel on CuPy
+(``cupy.fuse``) and on NumPy runs the same function over cache-sized blocks of the vectors
+(bitwise the same result, as the rule is elementwise), so the GPU kernel and the NumPy
 reference are generated from the same lines. To stay fusable a rule uses only elementwise
 operations, updates its arrays with in-place operators, and never branches on array values:
 
@@ -259,10 +261,11 @@ def _sgd_update(xp, theta, g, momentum_buffer, lr, weight_decay, momentum, buffe
     if decay:
         g = g + weight_decay * theta
     if use_momentum:
+        # b <- mu b + (1 - dampening) g; at t = 1 buffer_decay = 0 and grad_weight = 1: b_1 = g_1
         momentum_buffer *= buffer_decay
         momentum_buffer += grad_weight * g if dampened else g  # (no product by 1)
         g = g + momentum * momentum_buffer if nesterov else momentum_buffer
-    theta -= lr * g
+    theta -= lr * g  # theta <- theta - eta g
 
 
 class SGD(Optimizer):
@@ -320,8 +323,8 @@ def _lecture_momentum_update(xp, theta, g, velocity, lr, weight_decay, gamma, *,
         g = g + weight_decay * theta
     velocity *= gamma
     velocity += lr * g
-    if nesterov:
-        theta -= gamma * velocity + lr * g
+    if nesterov:  # theta holds the look-ahead phi = theta - gamma v:
+        theta -= gamma * velocity + lr * g  # phi <- phi - (gamma v_new + eta grad L(phi))
     else:
         theta -= velocity
 

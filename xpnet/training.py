@@ -534,7 +534,8 @@ class _Loop:
             for step in range(first, n_batches):
                 idx = order[step * batch_size:min((step + 1) * batch_size, train.n)]
                 X, Y = xp.take(train.X, idx, axis=0), xp.take(train.Y, idx, axis=0)
-                tally.add(*net._backprop(X, Y))
+                z_L, a_L = net._backprop(X, Y)  # forward and backprop: dL/dtheta in net.grad
+                tally.add(z_L, a_L)
                 self.optimizer.step(net.theta, net.grad)
                 self.steps_done = step + 1
                 if self.threads is not None:
