@@ -281,6 +281,13 @@ def test_early_stopping_min_delta_must_be_a_number():
     assert type(stopping.patience) is int and type(stopping.min_delta) is float
 
 
+def test_early_stopping_restore_best_must_be_a_bool():
+    for restore_best in ("False", None, 2):  # "False" used to count as true
+        with pytest.raises(TypeError, match=r"restore_best must be True or False"):
+            EarlyStopping(restore_best=restore_best)
+    assert EarlyStopping(restore_best=np.bool_(False)).restore_best is False
+
+
 def test_integer_images_bring_a_warning_to_scale_them(caplog):
     """uint8 pixels 0..255 used to be trained on as they are without a hint (MNIST: 89%
     instead of about 96%). The data are left as they are."""
@@ -530,6 +537,47 @@ def test_resume_from_a_damaged_training_state_changes_nothing(tmp_path):
         with pytest.raises(CheckpointError, match=f"damaged .*{named}"):
             net.fit(X, y, optimizer=SGD(lr=0.1), epochs=2, batch_size=10, progress=False,
                     resume=path)
+        np.testing.assert_array_equal(net.theta, before)
+
+
+def test_resume_from_a_damaged_optimizer_or_stopping_state_changes_nothing(tmp_path):
+    """The optimizer, schedule and early-stopping states are loaded into scratch copies first:
+    a damaged one used to fail only after theta had been replaced."""
+    import json
+
+    from xpnet.checkpoint import CheckpointError, read
+    from xpnet.schedules import get_schedule
+
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+
+    def fit(net, epochs, **options):
+        return net.fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), epochs=epochs,
+                       batch_size=10, schedule=get_schedule("plateau", lr=0.1),
+                       early_stopping=EarlyStopping(monitor="loss", patience=5),
+                       progress=False, **options)
+
+    fit(small_net(), 1, checkpoint=path)
+    header, arrays = read(path)
+
+    def damaged(change):
+        copy = json.loads(json.dumps(header))
+        change(copy)
+        return copy
+
+    cases = [
+        (damaged(lambda h: h["optimizer"]["state"].pop("t")), "no 't'"),
+        (damaged(lambda h: h["optimizer"]["state"].update(t=-3)), "step count t"),
+        (damaged(lambda h: h["schedule"]["state"].pop("best")), "no 'best'"),
+        (damaged(lambda h: h["training"].update(early_stopping={})), "best"),
+    ]
+    for bad, named in cases:
+        with open(path, "wb") as f:
+            np.savez(f, header=np.array(json.dumps(bad)), **arrays)
+        net = small_net(seed=7)
+        before = net.theta.copy()
+        with pytest.raises(CheckpointError, match=f"damaged .*{named}"):
+            fit(net, 2, resume=path)
         np.testing.assert_array_equal(net.theta, before)
 
 

@@ -92,6 +92,9 @@ class EarlyStopping:
                 or not 0 <= self.min_delta < math.inf:
             raise ValueError(f"min_delta must be a finite number >= 0, got {self.min_delta!r}")
         self.min_delta = float(self.min_delta)
+        if self.restore_best not in (True, False):  # ("False" would count as true)
+            raise TypeError(f"restore_best must be True or False, got {self.restore_best!r}")
+        self.restore_best = bool(self.restore_best)
 
     @property
     def sign(self) -> float:
@@ -682,6 +685,7 @@ class _Loop:
                 f"{path} was saved by a run with other options, so resuming would not continue "
                 f"it: {'; '.join(differences)}. Resume with the options it was saved with, or "
                 f"start a new run from its weights with xpnet.load({str(path)!r}).")
+        self._check_states(damaged, optimizer_state, header, training)
         self.net.set_theta(arrays["theta"])
         if optimizer_state is not None:
             self.optimizer.load_state_dict(optimizer_state)
@@ -700,6 +704,24 @@ class _Loop:
         log.info("resumed from %s after epoch %d%s", path, epochs_done,
                  f" and {step} batches" if step else "")
         return epochs_done, history
+
+    def _check_states(self, damaged: str, optimizer_state, header: dict, training: dict):
+        """Load the saved optimizer, schedule and early-stopping states into scratch copies,
+        so that a damaged one is refused before :meth:`resume` changes anything."""
+        def scratch(thing):  # the same class with the same hyperparameters, fresh
+            return type(thing)(**{name: getattr(thing, name) for name in thing.hyperparameters})
+
+        try:
+            if optimizer_state is not None:
+                scratch(self.optimizer).load_state_dict(optimizer_state)
+            if self.schedule is not None and header.get("schedule"):
+                scratch(self.schedule).load_state_dict(header["schedule"]["state"])
+            if self.early_stopping and "early_stopping" in training:
+                EarlyStopping().load_state_dict(training["early_stopping"])
+            if self.early_stopping and "best_theta" in training:
+                ckpt.check_theta(training["best_theta"], self.net)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ckpt.CheckpointError(f"{damaged} ({e})") from None
 
     def _optimizer_differences(self, saved: dict) -> list[str]:
         if saved.get("optimizer") != type(self.optimizer).__name__:
