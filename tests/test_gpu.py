@@ -84,9 +84,11 @@ def test_cupy_epoch_figures_are_those_of_every_sample(monkeypatch, tally_rows):
 
 
 def test_cupy_loop_never_waits_for_the_device(monkeypatch):
-    """No device -> host sync inside an epoch: while the GPU is busy with a kernel that sleeps
-    for 2 s, the host queues all 24 steps (with clipping, whose norm stays on the device, and
-    with loss and accuracy counts) and reaches the end-of-epoch check long before."""
+    """No device -> host sync inside an epoch. Just before the first step (after fit's input
+    checks and the epoch's one host -> device copy, which may wait for the device), a kernel
+    holds the GPU for 2 s; the host must still queue all 24 steps (with clipping, whose norm
+    stays on the device, and with loss and accuracy counts) and reach the end-of-epoch check,
+    the first host read, long before the kernel ends."""
     cp = make_backend("cupy").xp
     sleep = cp.RawKernel(r"""extern "C" __global__ void sleep_ms(int ms) {
         for (int i = 0; i < ms; ++i) __nanosleep(1000000); }""", "sleep_ms")
@@ -97,19 +99,24 @@ def test_cupy_loop_never_waits_for_the_device(monkeypatch):
     monkeypatch.setattr(training, "TALLY_ROWS", 64)  # several counts inside the loop
     monkeypatch.setattr(training, "SYNC_SECONDS", 1e9)  # no progress refresh
     net.fit(Xd, yd, optimizer=opt, epochs=1, batch_size=16, progress=False)  # kernels compiled
-    reached = []
-    check_finite = training._Loop._check_finite  # the first host read after the loop
+    times = {}
+    tally_init, check_finite = training._Tally.__init__, training._Loop._check_finite
+
+    def then_hold_the_device(self, *args):  # made just before the epoch's first step
+        tally_init(self, *args)
+        if "start" not in times:
+            sleep((1,), (1,), (np.int32(2000),))
+            times["start"] = time.perf_counter()
 
     def first_read(self, *args):
-        reached.append(time.perf_counter())
+        times.setdefault("read", time.perf_counter())
         return check_finite(self, *args)
 
+    monkeypatch.setattr(training._Tally, "__init__", then_hold_the_device)
     monkeypatch.setattr(training._Loop, "_check_finite", first_read)
-    sleep((1,), (1,), (np.int32(2000),))
-    start = time.perf_counter()
     net.fit(Xd, yd, optimizer=opt, epochs=1, batch_size=16, progress=False)
-    assert time.perf_counter() - start > 1.5  # (the kernel did hold the device)
-    assert reached[0] - start < 1.0, "a step waited for the GPU"
+    assert time.perf_counter() - times["start"] > 1.5  # (the kernel did hold the device)
+    assert times["read"] - times["start"] < 1.0, "a step waited for the GPU"
 
 
 def test_cupy_fit_makes_one_optimizer_call_per_step():
