@@ -66,6 +66,10 @@ def test_cupy_forward_is_row_major_and_equals_numpy(batch):
         output = net.forward(X, batch_size=5)  # several inference batches, concatenated
         assert output.flags.c_contiguous
         outputs.append(net.backend.to_numpy(output))
+    # CuPy multiplies with the samples as rows: every z is row-major for the elementwise kernels
+    assert not cupy_backend.samples_as_columns
+    zs, _ = net._feedforward(cupy_backend.asarray(X))
+    assert all(z.flags.c_contiguous for z in zs)
     np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-5, atol=1e-6)
 
 
@@ -86,17 +90,24 @@ def test_cupy_epoch_figures_are_those_of_every_sample(monkeypatch, tally_rows):
 def test_cupy_loop_never_waits_for_the_device(monkeypatch):
     """No device -> host sync inside an epoch. Just before the first step (after fit's input
     checks and the epoch's one host -> device copy, which may wait for the device), a kernel
-    holds the GPU for 2 s; the host must still queue all 24 steps (with clipping, whose norm
+    holds the GPU for 2 s; the host must still queue all 8 steps (with clipping, whose norm
     stays on the device, and with loss and accuracy counts) and reach the end-of-epoch check,
     the first host read, long before the kernel ends."""
     cp = make_backend("cupy").xp
-    sleep = cp.RawKernel(r"""extern "C" __global__ void sleep_ms(int ms) {
-        for (int i = 0; i < ms; ++i) __nanosleep(1000000); }""", "sleep_ms")
-    X, y = learnable(n=16 * 24)
+    # sleeps until the GPU's clock has advanced by ns (__nanosleep alone may sleep less)
+    hold = cp.RawKernel(r"""extern "C" __global__ void hold(unsigned long long ns) {
+        unsigned long long start, now;
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
+        do {
+            __nanosleep(100000);
+            asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+        } while (now - start < ns);
+    }""", "hold")
+    X, y = learnable(n=16 * 8)  # (few steps: the queue of pending launches stays short)
     net = xpnet.Network([12, 32, 4], activation="sigmoid", backend="cupy", seed=0)
     Xd, yd = net.backend.asarray(X), net.backend.asarray(y)
     opt = Adam(lr=1e-3, clip_norm=1.0)
-    monkeypatch.setattr(training, "TALLY_ROWS", 64)  # several counts inside the loop
+    monkeypatch.setattr(training, "TALLY_ROWS", 32)  # several counts inside the loop
     monkeypatch.setattr(training, "SYNC_SECONDS", 1e9)  # no progress refresh
     net.fit(Xd, yd, optimizer=opt, epochs=1, batch_size=16, progress=False)  # kernels compiled
     times = {}
@@ -105,7 +116,7 @@ def test_cupy_loop_never_waits_for_the_device(monkeypatch):
     def then_hold_the_device(self, *args):  # made just before the epoch's first step
         tally_init(self, *args)
         if "start" not in times:
-            sleep((1,), (1,), (np.int32(2000),))
+            hold((1,), (1,), (np.uint64(2_000_000_000),))
             times["start"] = time.perf_counter()
 
     def first_read(self, *args):

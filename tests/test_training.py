@@ -570,6 +570,8 @@ def test_resume_from_a_damaged_optimizer_or_stopping_state_changes_nothing(tmp_p
         (damaged(lambda h: h["optimizer"]["state"].update(t=-3)), "step count t"),
         (damaged(lambda h: h["schedule"]["state"].pop("best")), "no 'best'"),
         (damaged(lambda h: h["training"].update(early_stopping={})), "best"),
+        (damaged(lambda h: h["training"]["early_stopping"].update(best="x")), "must be a number"),
+        (damaged(lambda h: h["training"]["early_stopping"].update(wait=1.5)), "integer"),
     ]
     for bad, named in cases:
         with open(path, "wb") as f:

@@ -352,16 +352,7 @@ class Network:
                 raise ValueError(f"y has {y_dev.shape[1]} columns; expected {self.sizes[-1]} "
                                  "(one per output neuron)")
             Y = self.backend.asarray(y_dev, self.dtype)
-            if not bool(self.xp.all(self.xp.isfinite(Y))):
-                raise ValueError("y contains NaN or inf")
-            if self.loss.probability_targets and n and (
-                    bool(self.xp.min(Y) < 0) or bool(self.xp.max(Y) > 1)):
-                raise ValueError(
-                    f"{self.loss.name} needs targets in [0, 1] (probabilities, such as 0/1 "
-                    f"labels or one-hot rows), got values from {float(self.xp.min(Y)):g} to "
-                    f"{float(self.xp.max(Y)):g}, for which the loss falls without bound: "
-                    "scale the targets into [0, 1], or for regression use output='identity' "
-                    "(quadratic loss)")
+            self._check_target_values(Y)
             if self.loss.name == "softmax_cross_entropy" and n and not bool(self.xp.all(
                     self.xp.abs(self.xp.sum(Y, axis=1) - 1.0) < 1e-3)):
                 raise ValueError("softmax_cross_entropy needs target rows that are probability "
@@ -372,6 +363,22 @@ class Network:
             return self.xp.reshape(self.xp.astype(labels, self.backend.dtype(self.dtype)),
                                    (-1, 1))
         return self.one_hot(labels)
+
+    def _check_target_values(self, Y) -> None:
+        """Finite targets, and for a cross-entropy in [0, 1]: one host read when they are."""
+        xp = self.xp
+        valid = xp.isfinite(Y)
+        if self.loss.probability_targets:
+            valid = valid & (Y >= 0.0) & (Y <= 1.0)
+        if bool(xp.all(valid)):
+            return
+        if not bool(xp.all(xp.isfinite(Y))):
+            raise ValueError("y contains NaN or inf")
+        raise ValueError(
+            f"{self.loss.name} needs targets in [0, 1] (probabilities, such as 0/1 labels or "
+            f"one-hot rows), got values from {float(xp.min(Y)):g} to {float(xp.max(Y)):g}, for "
+            "which the loss falls without bound: scale the targets into [0, 1], or for "
+            "regression use output='identity' (quadratic loss)")
 
     def _as_rows(self, y):
         """y on the device; with one output neuron, a vector (n,) of targets that are not class

@@ -121,7 +121,11 @@ class EarlyStopping:
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
 
     def load_state_dict(self, state: dict) -> None:
-        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        best, best_epoch, wait = state["best"], state["best_epoch"], state["wait"]
+        if isinstance(best, bool) or not isinstance(best, numbers.Real):
+            raise TypeError(f"early stopping's best value must be a number, got {best!r}")
+        self.best, self.best_epoch, self.wait = (float(best), operator.index(best_epoch),
+                                                 operator.index(wait))
 
 
 HISTORY_KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds",
