@@ -281,6 +281,21 @@ def test_early_stopping_min_delta_must_be_a_number():
     assert type(stopping.patience) is int and type(stopping.min_delta) is float
 
 
+def test_a_schedule_that_reaches_lr_0_before_the_last_epoch_brings_a_warning(caplog):
+    """A cosine schedule with t_max < epochs used to leave the last epochs at lr 0 silently."""
+    from xpnet.schedules import get_schedule
+
+    X, y = blobs(n=60)
+    for t_max, warned in [(2, True), (5, False)]:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="xpnet"):
+            small_net().fit(X, y, optimizer=SGD(lr=0.5), epochs=5, batch_size=20,
+                            schedule=get_schedule("cosine", lr=0.5, t_max=t_max),
+                            progress=False)
+        lr_0 = [r.getMessage() for r in caplog.records if "gives lr 0" in r.getMessage()]
+        assert len(lr_0) == warned and all("from epoch 3 of 5" in m for m in lr_0), lr_0
+
+
 def test_early_stopping_restore_best_must_be_a_bool():
     for restore_best in ("False", None, 2):  # "False" used to count as true
         with pytest.raises(TypeError, match=r"restore_best must be True or False"):

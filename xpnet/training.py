@@ -454,6 +454,12 @@ def _check_options(epochs, batch_size, validation_split, validation_data, schedu
     if schedule is not None and not hasattr(schedule, "lr_at"):
         raise TypeError(f"schedule must be an xpnet.schedules schedule, e.g. "
                         f"get_schedule('cosine', lr=0.1, t_max=epochs), got {schedule!r}")
+    if schedule is not None and epochs and schedule.lr_at(0) > 0 and \
+            schedule.lr_at(epochs - 1) == 0:
+        idle = next(epoch for epoch in range(epochs) if schedule.lr_at(epoch) == 0)
+        log.warning("the schedule %r gives lr 0 from epoch %d of %d on: those epochs do not "
+                    "change the weights (a cosine schedule meant to span the run needs "
+                    "t_max=epochs)", schedule, idle + 1, epochs)
 
 
 def _warn_if_unscaled(net, X, dtype) -> None:
