@@ -59,11 +59,6 @@ class Backend:
     #: in order (a Fortran-ordered operand makes them read with a stride).
     samples_as_columns: bool = False
 
-    @property
-    def float_dtype(self):
-        """The default float dtype, float32."""
-        return self.xp.float32
-
     def dtype(self, name: str):
         """The namespace's dtype for ``"float32"`` or ``"float64"`` (or a NumPy dtype of them,
         see :func:`float_dtype_name`)."""
