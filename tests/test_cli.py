@@ -14,12 +14,13 @@ import re
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import REPO
 
-from xpnet import cli, datasets
+from xpnet import Network, cli, datasets
 from xpnet import load as xpnet_load
 from xpnet.backend import cupy_unavailable_reason
 
@@ -248,6 +249,67 @@ def test_bad_option_values_exit_2_with_a_clear_message(argv, message, capsys):
     status, _, err = xpnet(capsys, *argv)
     assert status == 2
     assert "error: " in err and message in err and "Traceback" not in err
+
+
+def _data_were_loaded(args, validation=0):
+    raise AssertionError("the data were loaded: the error came too late")
+
+
+@pytest.mark.parametrize("case", ["folder is a file", "folder not writable",
+                                  "history on the checkpoint", "no such checkpoint"])
+def test_outputs_that_cannot_be_written_are_refused_before_training(case, tmp_path, capsys,
+                                                                    monkeypatch):
+    """They used to fail only after training (the history of the whole run lost), with the
+    name of a temporary file (".h.json.0123abcd.tmp: Read-only file system"), or, for
+    --history on the checkpoint, to overwrite it with the history."""
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    a_file, locked = tmp_path / "file", tmp_path / "locked"
+    a_file.write_text("")
+    locked.mkdir()
+    access = os.access  # root may write anyway: pretend to be a user who may not
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != locked and
+                        access(path, mode))
+    argv, message = {
+        "folder is a file": (["--history", a_file / "run" / "h.json"],
+                             f"{a_file} is a file, not a folder"),
+        "folder not writable": (["--save", locked / "m.npz"],
+                                f"--save {locked / 'm.npz'} cannot be written"),
+        "history on the checkpoint": (["--save", tmp_path / "m.npz", "--history",
+                                       tmp_path / "m.npz"], "would overwrite the checkpoint"),
+        "no such checkpoint": (["--resume", tmp_path / "none.npz"],
+                               f"--resume {tmp_path / 'none.npz'}: no such file"),
+    }[case]
+    status, _, err = xpnet(capsys, "train", "--no-progress", *argv)
+    assert status == 2 and err.startswith("xpnet: error: ") and message in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "locked"]
+
+
+def test_a_bad_xpnet_backend_variable_is_named(tmp_path, capsys, monkeypatch):
+    """It used to be reported as "backend must be one of ...", as if an option were wrong, and
+    by evaluate as "the checkpoint's architecture is invalid"."""
+    model = tmp_path / "model.npz"
+    Network([784, 10], backend="numpy").save(model)
+    monkeypatch.setenv("XPNET_BACKEND", "gpu")
+    for argv in (["train", "--no-progress"], ["evaluate", model]):
+        status, _, err = xpnet(capsys, *argv)
+        assert status == 2, err
+        assert err.startswith("xpnet: error: $XPNET_BACKEND is 'gpu', not a backend"), err
+    status, out, _ = xpnet(capsys, "info")
+    assert status == 0 and "$XPNET_BACKEND is gpu (not a backend" in out
+
+
+@pytest.mark.parametrize("sizes", [[2, 16, 2], [784, 16, 1]])
+def test_evaluate_refuses_a_network_that_does_not_fit_the_images(sizes, tmp_path, capsys,
+                                                                 monkeypatch):
+    """A 784-16-1 network used to fail with NumPy's "non-broadcastable output operand with
+    shape (1,1) ...", after loading the data."""
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    model = tmp_path / "model.npz"
+    Network(sizes, output="sigmoid", backend="numpy").save(model)
+    status, _, err = xpnet(capsys, "evaluate", model)
+    assert status == 2, err
+    assert err.startswith(f"xpnet: error: {model} holds a {'-'.join(map(str, sizes))} network")
+    assert "784 inputs and 10 outputs" in err
 
 
 def test_a_checkpoint_that_is_not_one_is_refused(tmp_path, capsys):

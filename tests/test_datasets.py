@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 import socket
 import struct
 import threading
@@ -93,6 +94,9 @@ def _served_body(mirror: str, data: bytes) -> tuple[bytes, int]:
         return body, len(body)
     if mirror == "truncated":  # the connection closes halfway through the announced length
         return good[: len(good) // 2], len(good)
+    if mirror == "html":  # what a proxy or a captive portal answers, with status 200
+        body = b"<!DOCTYPE html>\n<html><body>Service   unavailable</body></html>"
+        return body, len(body)
     raise KeyError(mirror)
 
 
@@ -427,3 +431,36 @@ def test_a_damaged_gzip_copy_beside_an_intact_plain_one_is_passed_over(tmp_path)
     (tmp_path / FILES[0]).write_bytes(flipped(SYNTHETIC[FILES[0]], at=-3))  # both damaged now
     with pytest.raises(DatasetError, match=f"{FILES[0]}.gz: SHA-256"):  # the first copy's
         load("mnist", data_dir=tmp_path, checksums=SYNTHETIC_SHA256, download=False)
+
+
+def test_a_mirror_answering_with_a_web_page_is_named_as_such(tmp_path, server):
+    """Such a page used to be reported as "SHA-256 of the decompressed content is ... (the file
+    is damaged or from another dataset)"."""
+    with pytest.raises(DatasetNotFoundError) as caught:
+        load("mnist", mirrors=[f"{server}/html"], checksums=SYNTHETIC_SHA256, progress=False)
+    message = str(caught.value)
+    assert (f"{server}/html/{FILES[0]}.gz: neither gzip nor IDX data but 63 bytes starting "
+            "'<!DOCTYPE html> <html><body>Service unavailable</body></html>' (an error or "
+            "login page?)") in message
+    assert "SHA-256" not in message
+    assert leftovers(tmp_path / "cache" / "xpnet" / "mnist") == []
+
+
+def test_file_mirror_progress_names_the_folder(tmp_path, capsys):
+    """The bar of a file:// download used to read "... from None"."""
+    mirror = write_dataset(tmp_path / "mirror")
+    download("mnist", data_dir=tmp_path / "data", mirrors=mirror.as_uri(),
+             checksums=SYNTHETIC_SHA256, progress=True)
+    err = capsys.readouterr().err
+    assert f"{FILES[0]}.gz from {mirror}" in err and "None" not in err
+
+
+@pytest.mark.parametrize("download_allowed", [True, False])
+def test_a_data_dir_that_is_a_file_is_named(tmp_path, download_allowed):
+    """It used to end in "<file>/mnist: Not a directory" (or a list of folders not found)."""
+    a_file = write_dataset(tmp_path / "mnist") / f"{FILES[0]}.gz"
+    with pytest.raises(ValueError, match=re.escape(f"{a_file} is a file, not a folder: give")):
+        load("mnist", data_dir=a_file, download=download_allowed, mirrors=closed_port_url(),
+             checksums=SYNTHETIC_SHA256)
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        download("mnist", data_dir=a_file, mirrors=closed_port_url(), progress=False)

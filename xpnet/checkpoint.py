@@ -143,8 +143,9 @@ def restore(checkpoint: tuple[dict, dict], backend=None):
     from .network import Network
 
     header, arrays = checkpoint
+    backend = get_backend(backend)  # its errors are not the file's
     try:
-        net = Network(**header["network"], backend=get_backend(backend), seed=None)
+        net = Network(**header["network"], backend=backend, seed=None)
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"the checkpoint's architecture is invalid: {e}") from None
     check_theta(arrays["theta"], net)

@@ -215,11 +215,19 @@ def _add_data_options(parser: argparse.ArgumentParser, *, load: bool,
 # -- commands -------------------------------------------------------------------------------------
 def cmd_train(args) -> None:
     started = time.perf_counter()
-    for option, path, example in (("--save", args.save, "model.npz"),
+    # found now, not after loading the data and training
+    if args.resume is not None and not args.resume.is_file():
+        raise ValueError(f"--resume {args.resume}: no such file; give the checkpoint that "
+                         "`xpnet train --save PATH` wrote")
+    save_to = args.save or args.resume
+    for option, path, example in (("--save" if args.save else "--resume", save_to, "model.npz"),
                                   ("--history", args.history, "history.json")):
-        if path is not None and Path(path).is_dir():  # found now, not after training
-            raise ValueError(f"{option} {path} is a folder: give a file name, e.g. "
-                             f"{Path(path) / example}")
+        if path is not None:
+            _check_writable(option, path, example)
+    if args.history is not None and save_to is not None and \
+            args.history.resolve() == save_to.resolve():
+        raise ValueError(f"--history {args.history} would overwrite the checkpoint: give "
+                         f"another name, e.g. {save_to.with_suffix('.json')}")
     sizes = args.layers
     if sizes[0] != INPUTS or sizes[-1] != CLASSES:
         raise ValueError(f"--layers {','.join(map(str, sizes))}: the first layer must have "
@@ -237,7 +245,6 @@ def cmd_train(args) -> None:
              f"{len(test[1]):,}")
     log.info("%r\n%r with %r\n%d epochs of batches of %d", net, optimizer, schedule,
              args.epochs, args.batch_size)
-    save_to = args.save or args.resume
     # NumPy's overflow warnings would only repeat what DivergenceError says, without the step
     with np.errstate(over="ignore", invalid="ignore"):
         history = net.fit(*train, optimizer=optimizer, epochs=args.epochs,
@@ -260,6 +267,22 @@ def cmd_train(args) -> None:
     if args.history:
         _write_history(args.history, history, test_loss, test_accuracy)
         print(f"history written to {args.history}: `xpnet plot {args.history}` draws it")
+
+
+def _check_writable(option: str, path: Path, example: str) -> None:
+    """Refuse an output file that could not be written, before any training."""
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a folder: give a file name, e.g. "
+                         f"{path / example}")
+    # the missing folders are created when the file is written: the nearest existing one
+    folder = next(p for p in (path.parent, *path.parent.parents) if p.exists())
+    if not folder.is_dir():
+        raise ValueError(f"{option} {path}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists()
+                                                    and not os.access(path, os.W_OK)):
+        raise ValueError(f"{option} {path} cannot be written (no permission, or a read-only "
+                         "file system): give a path in a folder you can write to" + (
+                             " with --save" if option == "--resume" else ""))
 
 
 def _optimizer(args) -> optim.Optimizer:
@@ -300,6 +323,10 @@ def _write_history(path: Path, history, test_loss: float, test_accuracy: float) 
 def cmd_evaluate(args) -> None:
     header, arrays = checkpoint.read(args.model)
     net = checkpoint.restore((header, arrays), backend=args.backend)[0]
+    if net.sizes[0] != INPUTS or net.sizes[-1] < CLASSES:
+        raise ValueError(f"{args.model} holds a {'-'.join(map(str, net.sizes))} network, but "
+                         f"the images have {INPUTS} pixels and {CLASSES} classes: evaluate "
+                         f"tests networks of {INPUTS} inputs and {CLASSES} outputs")
     if args.dataset is None:  # the dataset it was trained on, as train --save recorded it
         args.dataset = checkpoint.metadata(header).get("dataset", "mnist")
         if args.dataset not in datasets.DATASETS:
@@ -362,8 +389,10 @@ def cmd_info(args) -> None:
     reason = cupy_unavailable_reason()
     print("backends: numpy works; cupy " + ("works" if reason is None else
                                             f"does not: {reason}"))
-    print(f"auto chooses {get_backend('auto').name}; $XPNET_BACKEND is "
-          f"{os.environ.get('XPNET_BACKEND') or 'unset (auto)'}")
+    variable = os.environ.get("XPNET_BACKEND")
+    print(f"auto chooses {get_backend('auto').name}; $XPNET_BACKEND is {variable or 'unset (auto)'}"
+          + ("" if not variable or variable.lower() in BACKEND_NAMES else
+             f" (not a backend: set it to one of {', '.join(BACKEND_NAMES)}, or unset it)"))
     print(f"GPU: {gpu_description() or 'none usable'}")
     print(f"BLAS: {blas_description()}")
 

@@ -200,6 +200,7 @@ def cache_dir(name: str) -> Path:
 def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
     """The folders searched for dataset ``name``, in order."""
     _check_name(name)
+    _check_data_dir(data_dir)
     dirs = []
     if data_dir is not None:
         dirs += [Path(data_dir).expanduser(), Path(data_dir).expanduser() / name]
@@ -208,6 +209,12 @@ def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Pa
     dirs.append(cache_dir(name))
     dirs += [root / name for root in SYSTEM_DATA_DIRS]
     return dirs
+
+
+def _check_data_dir(data_dir: str | os.PathLike | None) -> None:
+    if data_dir is not None and Path(data_dir).expanduser().is_file():
+        raise ValueError(f"--data-dir (data_dir=) {data_dir} is a file, not a folder: give the "
+                         "folder that holds the IDX files")
 
 
 def _check_name(name: str) -> None:
@@ -275,6 +282,7 @@ def download(
 
 def _download_dir(name: str, data_dir: str | os.PathLike | None) -> Path:
     _check_name(name)
+    _check_data_dir(data_dir)
     return Path(data_dir).expanduser() / name if data_dir is not None else cache_dir(name)
 
 
@@ -318,7 +326,12 @@ def _download_file(filename, folder, bases, expected_sha256, progress, failures)
             url = f"{base.rstrip('/')}/{filename}"
             try:
                 _fetch(url, temp, progress)
-                _check_sha256(_decompress(temp.read_bytes(), url), expected_sha256, url)
+                data = temp.read_bytes()
+                if data[:2] not in (_GZIP_MAGIC, b"\0\0"):  # e.g. a proxy's or portal's page
+                    text = " ".join(data[:80].decode("utf-8", "replace").split())
+                    raise DatasetError(f"{url}: neither gzip nor IDX data but {len(data):,} "
+                                       f"bytes starting {text!r} (an error or login page?)")
+                _check_sha256(_decompress(data, url), expected_sha256, url)
             except (OSError, HTTPException, DatasetError) as error:  # URLError is an OSError
                 failures.append(_failure_line(url, error))
                 continue
@@ -339,8 +352,9 @@ def _fetch(url: str, destination: Path, progress: bool | None) -> None:
         total = int(length) if length is not None else None
         received = 0
         parts = urlsplit(url)
+        source = parts.hostname or Path(parts.path).parent  # file:// URLs have no host
         with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                  desc=f"{Path(parts.path).name} from {parts.hostname}",
+                  desc=f"{Path(parts.path).name} from {source}",
                   disable=None if progress is None else not progress) as bar:
             while chunk := response.read(_CHUNK_BYTES):
                 out.write(chunk)
