@@ -353,3 +353,26 @@ def test_plot_draws_the_validation_points_an_interrupted_run_has(tmp_path, monke
         assert list(validation.get_xdata()) == [1, 2]
         assert list(validation.get_ydata()) == history[column][:2]
     assert (tmp_path / "curves.png").stat().st_size > 0
+
+
+def test_a_train_stopped_by_ctrl_c_saves_and_exits_130(tmp_path, monkeypatch, capsys, mnist):
+    """The results and the checkpoint are written, then the status says the run did not
+    finish: it used to be 0, so `xpnet train ... && next-step` went on."""
+    import signal
+
+    from xpnet import training
+
+    epoch = training._Loop.epoch
+
+    def ctrl_c_then_epoch(self, *args, **kwargs):  # a Ctrl-C at the epoch's first batch
+        signal.raise_signal(signal.SIGINT)
+        return epoch(self, *args, **kwargs)
+
+    monkeypatch.setattr(training._Loop, "epoch", ctrl_c_then_epoch)
+    model = tmp_path / "m.npz"
+    status, out, err = xpnet(capsys, "train", "--data-dir", mnist, "--layers", "784,30,10",
+                             "--epochs", 2, "--no-progress", "--save", model)
+    assert status == 130, err
+    assert "training was interrupted at epoch 1" in out and "--resume" in out
+    assert model.is_file()
+

@@ -44,6 +44,8 @@ log = logging.getLogger("xpnet")
 #: MNIST and Fashion-MNIST: 28x28 pixels in, 10 classes out
 INPUTS, CLASSES = 784, 10
 USAGE_ERROR = 2
+#: the exit status after Ctrl-C (128 + SIGINT), as a shell gives an interrupted command
+INTERRUPTED = 130
 
 #: the optimizer options, named as the hyperparameters they set (PyTorch's names)
 HYPERPARAMETERS = {
@@ -213,7 +215,9 @@ def _add_data_options(parser: argparse.ArgumentParser, *, load: bool,
 
 
 # -- commands -------------------------------------------------------------------------------------
-def cmd_train(args) -> None:
+def cmd_train(args) -> int:
+    """Train, test, save; the exit status is INTERRUPTED when Ctrl-C stopped the training
+    (after the results and the checkpoint were written), so that `xpnet train && ...` stops."""
     started = time.perf_counter()
     # found now, not after loading the data and training
     if args.resume is not None and not args.resume.is_file():
@@ -267,6 +271,7 @@ def cmd_train(args) -> None:
     if args.history:
         _write_history(args.history, history, test_loss, test_accuracy)
         print(f"history written to {args.history}: `xpnet plot {args.history}` draws it")
+    return INTERRUPTED if history.interrupted else 0
 
 
 def _check_writable(option: str, path: Path, example: str) -> None:
@@ -444,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     level = log.level
     log.setLevel(logging.INFO)
     try:
-        args.run(args)
+        status = args.run(args)
     except BrokenPipeError:  # the reader left (`xpnet evaluate M | head`): not our error
         # point stdout at devnull so that the interpreter's final flush cannot fail again
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -459,8 +464,8 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE_ERROR
     except KeyboardInterrupt:
         print("xpnet: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     finally:
         log.removeHandler(handler)
         log.setLevel(level)
-    return 0
+    return status or 0
