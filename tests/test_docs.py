@@ -32,7 +32,7 @@ def subcommand_parsers() -> dict[str, argparse.ArgumentParser]:
 
 def readme_commands() -> list[str]:
     """Every ``xpnet ...`` line of the README's shell blocks, and every inline ``xpnet ...``
-    without placeholders such as ``[options]`` or ``a|b``."""
+    without placeholders such as ``[options]``, ``a|b`` or ``...``."""
     commands = []
     for block in code_blocks(README, "bash"):
         for line in block.replace("\\\n", " ").splitlines():
@@ -40,7 +40,7 @@ def readme_commands() -> list[str]:
             if line.startswith("xpnet "):
                 commands.append(line)
     commands += [code for code in re.findall(r"`([^`\n]+)`", README)
-                 if code.startswith("xpnet ") and not re.search(r"[\[|]", code)]
+                 if code.startswith("xpnet ") and not re.search(r"[\[|]|\.\.\.", code)]
     return commands
 
 
