@@ -376,3 +376,14 @@ def test_a_train_stopped_by_ctrl_c_saves_and_exits_130(tmp_path, monkeypatch, ca
     assert "training was interrupted at epoch 1" in out and "--resume" in out
     assert model.is_file()
 
+
+def test_resume_on_another_dataset_is_refused_before_loading_it(tmp_path, capsys):
+    """It used to load (or download) the other dataset first; here none is available, so
+    the old code failed with "Fashion-MNIST not found" instead."""
+    model = tmp_path / "m.npz"
+    Network([784, 30, 10], backend="numpy").save(model, metadata={"dataset": "mnist"})
+    status, _, err = xpnet(capsys, "train", "--dataset", "fashion-mnist", "--resume", model,
+                           "--no-download", "--layers", "784,30,10")
+    assert status == 2
+    assert "continues a run on mnist, not on fashion-mnist: resume with --dataset mnist" in err
+

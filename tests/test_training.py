@@ -296,6 +296,17 @@ def test_a_schedule_that_reaches_lr_0_before_the_last_epoch_brings_a_warning(cap
         assert len(lr_0) == warned and all("from epoch 3 of 5" in m for m in lr_0), lr_0
 
 
+def test_more_blas_threads_than_cores_bring_a_warning(caplog):
+    from xpnet.threads import available_cores
+
+    X, y = blobs(n=40)
+    for threads, warned in [(available_cores() + 1, True), (1, False)]:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="xpnet"):
+            small_net().fit(X, y, epochs=1, batch_size=20, threads=threads, progress=False)
+        assert any("BLAS threads on" in r.getMessage() for r in caplog.records) == warned
+
+
 def test_early_stopping_restore_best_must_be_a_bool():
     for restore_best in ("False", None, 2):  # "False" used to count as true
         with pytest.raises(TypeError, match=r"restore_best must be True or False"):

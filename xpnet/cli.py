@@ -223,6 +223,11 @@ def cmd_train(args) -> int:
     if args.resume is not None and not args.resume.is_file():
         raise ValueError(f"--resume {args.resume}: no such file; give the checkpoint that "
                          "`xpnet train --save PATH` wrote")
+    if args.resume is not None:  # another dataset: refused before it is loaded (or downloaded)
+        saved = checkpoint.metadata(checkpoint.read(args.resume)[0]).get("dataset")
+        if saved is not None and saved != args.dataset:
+            raise ValueError(f"--resume {args.resume} continues a run on {saved}, not on "
+                             f"{args.dataset}: resume with --dataset {saved}")
     save_to = args.save or args.resume
     for option, path, example in (("--save" if args.save else "--resume", save_to, "model.npz"),
                                   ("--history", args.history, "history.json")):
@@ -247,8 +252,8 @@ def cmd_train(args) -> int:
     log.info("%s: %s training, %s validation, %s test images", datasets.TITLES[args.dataset],
              f"{len(train[1]):,}", f"{len(validation[1]) if validation else 0:,}",
              f"{len(test[1]):,}")
-    log.info("%r\n%r with %r\n%d epochs of batches of %d", net, optimizer, schedule,
-             args.epochs, args.batch_size)
+    log.info("%r\n%r with %r\n%d epoch%s of batches of %d", net, optimizer, schedule,
+             args.epochs, "s" if args.epochs != 1 else "", args.batch_size)
     # NumPy's overflow warnings would only repeat what DivergenceError says, without the step
     with np.errstate(over="ignore", invalid="ignore"):
         history = net.fit(*train, optimizer=optimizer, epochs=args.epochs,

@@ -384,7 +384,7 @@ def _not_found(name: str, looked_in: Sequence[Path], failures: Sequence[str] | N
         lines.append("Skipped, as they hold another dataset:")
         lines += [f"  {line}" for line in skipped]
     if failures is None:
-        lines.append("Downloading was not allowed (download=False).")
+        lines.append("Downloading was not allowed (--no-download, or download=False).")
     else:
         lines.append("Downloading failed:")
         lines += [f"  {failure}" for failure in failures]

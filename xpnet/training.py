@@ -495,6 +495,11 @@ def _threads(threads) -> int | None:
     if isinstance(threads, bool) or not str(threads).isdigit() or int(threads) < 1:
         raise ValueError(f"BLAS threads (threads= or $XPNET_NUM_THREADS) must be a positive "
                          f"integer, got {threads!r}")
+    if int(threads) > available_cores():  # (an epoch of 784-100-10: 0.1 s on 2 cores, 44 s
+        # with 1000 threads)
+        log.warning("%d BLAS threads on %d cores: each product waits for threads that cannot "
+                    "run at once, which is slower; at most %d is better", int(threads),
+                    available_cores(), available_cores())
     return int(threads)
 
 
