@@ -330,6 +330,27 @@ def test_download_function_into_data_dir_keeps_intact_and_replaces_damaged(
     assert gzip.decompress(damaged_path.read_bytes()) == SYNTHETIC[FILES[3]]
 
 
+def test_a_damaged_file_in_the_cache_is_downloaded_again(tmp_path, server, requests, caplog):
+    """The cache is xpnet's own: load(download=True) used to stop at a damaged file there
+    with advice to delete it. A damaged file in the user's own folder is still reported."""
+    cache = write_dataset(tmp_path / "cache" / "xpnet" / "mnist")
+    (cache / f"{FILES[2]}.gz").write_bytes(gzip.compress(flipped(SYNTHETIC[FILES[2]])))
+    with caplog.at_level("WARNING", logger="xpnet"):
+        (x_train, _), _ = load("mnist", mirrors=[f"{server}/good"], checksums=SYNTHETIC_SHA256,
+                               progress=False)
+    assert x_train.shape == (N_TRAIN, 784)
+    assert requests == [f"/good/{FILES[2]}.gz"]  # only the damaged file
+    assert gzip.decompress((cache / f"{FILES[2]}.gz").read_bytes()) == SYNTHETIC[FILES[2]]
+    assert "damaged file, downloaded again" in caplog.text and "Delete" not in caplog.text
+    own = write_dataset(tmp_path / "own" / "mnist")
+    (own / f"{FILES[2]}.gz").write_bytes(gzip.compress(flipped(SYNTHETIC[FILES[2]])))
+    with pytest.raises(DatasetError, match="SHA-256"):
+        load("mnist", data_dir=own, mirrors=[f"{server}/good"], checksums=SYNTHETIC_SHA256)
+    (cache / f"{FILES[2]}.gz").write_bytes(gzip.compress(flipped(SYNTHETIC[FILES[2]])))
+    with pytest.raises(DatasetError, match="SHA-256"):  # nor without leave to download
+        load("mnist", checksums=SYNTHETIC_SHA256, download=False)
+
+
 def test_damaged_file_survives_a_failed_download(tmp_path, server):
     folder = write_dataset(tmp_path / "mnist")
     before = flipped(gzip.compress(SYNTHETIC[FILES[0]]), 20)

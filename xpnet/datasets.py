@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import math
 import operator
 import os
@@ -35,6 +36,8 @@ import numpy as np
 from tqdm import tqdm
 
 from .files import create_temp
+
+log = logging.getLogger("xpnet")
 
 DATASETS = ("mnist", "fashion-mnist")
 TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
@@ -175,11 +178,15 @@ def _check_sha256(data: bytes, expected: str, source: str | os.PathLike) -> None
     raise _damaged(source, f"it holds {TITLES[name]}'s {stem} file under another name")
 
 
+#: what to do about a damaged local file
+_REMEDY = (". Delete the file and download it again (`xpnet download`, or download=True), or "
+           "replace it with an intact copy.")
+
+
 def _damaged(source: str | os.PathLike, problem: str) -> DatasetError:
     """The error for a bad file or download; for a local file it also says what to do."""
     if isinstance(source, os.PathLike):
-        problem += (". Delete the file and download it again (`xpnet download`, or "
-                    "download=True), or replace it with an intact copy.")
+        problem += _REMEDY
     return DatasetError(f"{source}: {problem}")
 
 
@@ -418,13 +425,23 @@ def load(
     """
     looked_in = search_dirs(name, data_dir)
     sums = CHECKSUMS[name] if checksums is None else checksums
+    # the cache is xpnet's own: a damaged file there is downloaded again, not reported
+    repairable = cache_dir(name) if download and data_dir is None else None
     arrays, skipped = None, []
-    for paths in filter(None, map(_complete_dataset, looked_in)):
+    for folder in looked_in:
+        paths = _complete_dataset(folder)
+        if paths is None:
+            continue
         try:
             arrays, used = _read_dataset(paths, sums)
             break
         except _OtherDatasetError as error:  # e.g. data_dir holds MNIST, not Fashion-MNIST
             skipped.append(str(error))
+        except DatasetError as error:
+            if folder != repairable:
+                raise
+            log.warning("xpnet's cache holds a damaged file, downloaded again: %s",
+                        str(error).removesuffix(_REMEDY))
     if arrays is None:
         if not download:
             raise _not_found(name, looked_in, failures=None, skipped=skipped)
