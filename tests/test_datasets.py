@@ -13,6 +13,7 @@ import re
 import socket
 import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -111,6 +112,16 @@ class MirrorHandler(BaseHTTPRequestHandler):
         stem = filename.removesuffix(".gz")
         if stem not in SYNTHETIC or mirror == "missing":
             self.send_error(404)
+            return
+        if mirror == "trickle":  # every read in time, the whole file never
+            body = gzip.compress(SYNTHETIC[stem])
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for byte in body[:40]:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.05)
             return
         body, length = _served_body(mirror, SYNTHETIC[stem])
         self.send_response(200)
@@ -349,6 +360,18 @@ def test_a_damaged_file_in_the_cache_is_downloaded_again(tmp_path, server, reque
     (cache / f"{FILES[2]}.gz").write_bytes(gzip.compress(flipped(SYNTHETIC[FILES[2]])))
     with pytest.raises(DatasetError, match="SHA-256"):  # nor without leave to download
         load("mnist", checksums=SYNTHETIC_SHA256, download=False)
+
+
+def test_a_mirror_that_trickles_is_given_up(tmp_path, server, monkeypatch):
+    """Each read came within the timeout, so a mirror sending a byte at a time used to hold
+    the download forever."""
+    monkeypatch.setattr(datasets, "SLOW_AFTER_S", 0.5)
+    start = time.monotonic()
+    with pytest.raises(DatasetNotFoundError, match=r"/trickle/.*: too slow, \d+ bytes in"):
+        download("mnist", data_dir=tmp_path, mirrors=[f"{server}/trickle"],
+                 checksums=SYNTHETIC_SHA256, progress=False)
+    assert time.monotonic() - start < 2.0
+    assert leftovers(tmp_path / "mnist") == []
 
 
 def test_damaged_file_survives_a_failed_download(tmp_path, server):

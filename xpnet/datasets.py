@@ -24,6 +24,7 @@ import math
 import operator
 import os
 import struct
+import time
 import urllib.error
 import urllib.request
 import zlib
@@ -95,6 +96,9 @@ MIRRORS = {
 SYSTEM_DATA_DIRS = (Path("/usr/local/share/datasets"), Path("/usr/share/datasets"))
 NIELSEN_VALIDATION_SIZE = 10_000
 DOWNLOAD_TIMEOUT_S = 30  # per connect or read, so a dead mirror cannot hang the download
+#: a mirror that trickles (every read in time, the file never) is given up once its average
+#: rate after SLOW_AFTER_S is below MIN_BYTES_PER_S (MNIST's largest file: 9.9 MB)
+SLOW_AFTER_S, MIN_BYTES_PER_S = 60.0, 1024
 _CHUNK_BYTES = 1 << 16
 _GZIP_MAGIC = b"\x1f\x8b"
 _IDX_UNSIGNED_BYTE = 0x08
@@ -363,10 +367,15 @@ def _fetch(url: str, destination: Path, progress: bool | None) -> None:
         with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
                   desc=f"{Path(parts.path).name} from {source}",
                   disable=None if progress is None else not progress) as bar:
-            while chunk := response.read(_CHUNK_BYTES):
+            start = time.monotonic()
+            while chunk := response.read1(_CHUNK_BYTES):  # (what has arrived, at most that)
                 out.write(chunk)
                 received += len(chunk)
                 bar.update(len(chunk))
+                seconds = time.monotonic() - start
+                if seconds > SLOW_AFTER_S and received < MIN_BYTES_PER_S * seconds:
+                    raise DatasetError(f"{url}: too slow, {received:,} bytes in {seconds:.0f} s "
+                                       f"(less than {MIN_BYTES_PER_S:,} bytes/s)")
     if total is not None and received != total:
         raise DatasetError(f"{url}: truncated download, {received:,} of {total:,} bytes")
 
