@@ -374,6 +374,30 @@ def test_a_mirror_that_trickles_is_given_up(tmp_path, server, monkeypatch):
     assert leftovers(tmp_path / "mnist") == []
 
 
+def test_download_into_a_folder_that_holds_the_files_keeps_them_there(tmp_path, server,
+                                                                       requests):
+    """`--data-dir DIR` with the files in DIR itself: load accepts it, and download used to
+    fetch everything again into DIR/mnist."""
+    write_dataset(tmp_path)
+    assert download("mnist", data_dir=tmp_path, mirrors=[f"{server}/good"],
+                    checksums=SYNTHETIC_SHA256, progress=False) == tmp_path
+    assert requests == [] and not (tmp_path / "mnist").exists()
+    # the same names, another dataset's content: not taken for this one, nor touched
+    other = write_dataset(tmp_path / "other", contents={
+        stem: flipped(data) for stem, data in SYNTHETIC.items()})
+    before = {path.name: path.read_bytes() for path in other.iterdir()}
+    assert download("mnist", data_dir=other, mirrors=[f"{server}/good"],
+                    checksums=SYNTHETIC_SHA256, progress=False) == other / "mnist"
+    assert {path.name: path.read_bytes() for path in other.iterdir() if path.is_file()} == before
+
+
+def test_a_failed_download_leaves_no_empty_folder(tmp_path, server):
+    with pytest.raises(DatasetNotFoundError):
+        download("mnist", data_dir=tmp_path, mirrors=[f"{server}/missing"],
+                 checksums=SYNTHETIC_SHA256, progress=False)
+    assert not (tmp_path / "mnist").exists()
+
+
 def test_damaged_file_survives_a_failed_download(tmp_path, server):
     folder = write_dataset(tmp_path / "mnist")
     before = flipped(gzip.compress(SYNTHETIC[FILES[0]]), 20)

@@ -285,8 +285,14 @@ def download(
     ``MIRRORS[name]``) in order, and checked against ``checksums`` (stem -> SHA-256 of the
     decompressed file, by default ``CHECKSUMS[name]``). ``progress``: show tqdm bars (None:
     only on a terminal). Raises ValueError for a mirror that is not a URL, and
-    DatasetNotFoundError when a file fails from every mirror."""
+    DatasetNotFoundError when a file fails from every mirror. A ``data_dir`` that itself holds
+    the dataset's files, all intact (as ``load`` accepts), is returned as it is."""
     folder = _download_dir(name, data_dir)
+    sums = CHECKSUMS[name] if checksums is None else checksums
+    if data_dir is not None and all(
+            (path := _existing_file(Path(data_dir).expanduser(), stem)) is not None
+            and _is_intact(path, sums[stem]) for stem in FILES):
+        return Path(data_dir).expanduser()
     _download_into(name, folder, mirrors, checksums, progress, looked_in=[folder])
     return folder
 
@@ -307,6 +313,7 @@ def _download_into(name, folder, mirrors, checksums, progress, looked_in,
             raise ValueError(f"mirror {base!r} is not a URL: give a base URL such as "
                              "https://example.org/mnist/ or file:///srv/mnist/")
     sums = CHECKSUMS[name] if checksums is None else checksums
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
     for stem in FILES:
@@ -316,6 +323,8 @@ def _download_into(name, folder, mirrors, checksums, progress, looked_in,
         # Stop at the first file that no mirror delivers: the others would fail the same way,
         # each after its own timeouts.
         if not _download_file(f"{stem}.gz", folder, bases, sums[stem], progress, failures):
+            if created and not any(folder.iterdir()):  # leave no empty folder behind
+                folder.rmdir()
             raise _not_found(name, looked_in, failures, skipped)
 
 
