@@ -191,6 +191,27 @@ def test_plot_rejects_a_file_that_is_not_a_history(tmp_path, capsys):
     assert status == 2 and "not a training history" in err
 
 
+@pytest.mark.parametrize("columns", [{"epoch": [1, 2], "loss": [0.5], "accuracy": [0.9, 0.95]},
+                                     {"epoch": 3, "loss": 0.5, "accuracy": 0.9}])
+def test_plot_rejects_columns_that_do_not_match(tmp_path, capsys, columns):
+    """They used to reach matplotlib: "x and y must have same first dimension"."""
+    pytest.importorskip("matplotlib")
+    history = tmp_path / "h.json"
+    history.write_text(json.dumps(columns))
+    status, _, err = xpnet(capsys, "plot", history)
+    assert status == 2 and "lists of one number per epoch" in err
+
+
+def test_plot_writes_into_a_new_folder(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    history = tmp_path / "h.json"
+    history.write_text(json.dumps({"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.9, 1]}))
+    out = tmp_path / "figures" / "curves.png"
+    status, _, err = xpnet(capsys, "plot", history, "-o", out)
+    assert status == 0, err
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and os.listdir(out.parent) == [out.name]
+
+
 @pytest.mark.parametrize("content", [b"PK\x03\x04\xff\xfe binary", b"not json", b"[1, 2]"])
 def test_plot_of_a_model_or_other_file_says_it_wants_a_history(tmp_path, capsys, content):
     """`xpnet plot model.npz` used to fail with "'utf-8' codec can't decode byte ..."."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .files import atomic_write
+
 PLOT_INSTALL_HINT = 'pip install "xpnet[plot]"'
 
 
@@ -29,6 +31,11 @@ def plot_history(history: dict, path, title: str | None = None) -> Path:
     if missing:
         raise ValueError(f"not a training history: no {', '.join(missing)} column; expected "
                          "the JSON that `xpnet train --history PATH` writes")
+    columns = [history[key] for key in ("epoch", "loss", "accuracy")]
+    if not all(isinstance(column, list) and len(column) == len(columns[0])
+               for column in columns):
+        raise ValueError("not a training history: its epoch, loss and accuracy columns must be "
+                         "lists of one number per epoch")
     if not history["epoch"]:
         raise ValueError("the history holds no epoch: nothing to draw")
     plt = _pyplot()
@@ -47,6 +54,8 @@ def plot_history(history: dict, path, title: str | None = None) -> Path:
     if title:
         fig.suptitle(title)
     path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:  # (atomically, into a new folder if need be, as every file xpnet writes)
+        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
+    finally:
+        plt.close(fig)
     return path
