@@ -277,7 +277,8 @@ def _data_were_loaded(args, validation=0):
 
 
 @pytest.mark.parametrize("case", ["folder is a file", "folder not writable",
-                                  "history on the checkpoint", "no such checkpoint"])
+                                  "history on the checkpoint", "no such checkpoint",
+                                  "the checkpoint's history file is a folder"])
 def test_outputs_that_cannot_be_written_are_refused_before_training(case, tmp_path, capsys,
                                                                     monkeypatch):
     """They used to fail only after training (the history of the whole run lost), with the
@@ -299,10 +300,28 @@ def test_outputs_that_cannot_be_written_are_refused_before_training(case, tmp_pa
                                        tmp_path / "m.npz"], "would overwrite the checkpoint"),
         "no such checkpoint": (["--resume", tmp_path / "none.npz"],
                                f"--resume {tmp_path / 'none.npz'}: no such file"),
+        "the checkpoint's history file is a folder": (
+            ["--save", locked / "m.npz"], f"history file {locked / 'm.history.json'} is a "
+                                          "folder: move it away, or give --save another name"),
     }[case]
+    if case == "the checkpoint's history file is a folder":
+        monkeypatch.setattr(os, "access", access)
+        (locked / "m.history.json").mkdir()
     status, _, err = xpnet(capsys, "train", "--no-progress", *argv)
     assert status == 2 and err.startswith("xpnet: error: ") and message in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "locked"]
+
+
+def test_plot_writes_the_format_its_name_asks_for(tmp_path, capsys):
+    """-o curves.pdf used to get PNG bytes under that name."""
+    pytest.importorskip("matplotlib")
+    history = tmp_path / "h.json"
+    history.write_text(json.dumps({"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.9, 1]}))
+    for name, magic in (("curves.pdf", b"%PDF"), ("curves.svg", b"<?xml"),
+                        ("curves.png", b"\x89PNG")):
+        status, _, err = xpnet(capsys, "plot", history, "-o", tmp_path / name)
+        assert status == 0, err
+        assert (tmp_path / name).read_bytes().startswith(magic), name
 
 
 def test_a_bad_xpnet_backend_variable_is_named(tmp_path, capsys, monkeypatch):

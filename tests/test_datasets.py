@@ -352,7 +352,13 @@ def test_a_damaged_file_in_the_cache_is_downloaded_again(tmp_path, server, reque
     assert x_train.shape == (N_TRAIN, 784)
     assert requests == [f"/good/{FILES[2]}.gz"]  # only the damaged file
     assert gzip.decompress((cache / f"{FILES[2]}.gz").read_bytes()) == SYNTHETIC[FILES[2]]
-    assert "damaged file, downloaded again" in caplog.text and "Delete" not in caplog.text
+    assert "damaged file in xpnet's cache, to be downloaded again" in caplog.text
+    assert "Delete" not in caplog.text
+    # with no mirror working, the error names the damage, not only "not found"
+    (cache / f"{FILES[2]}.gz").write_bytes(gzip.compress(flipped(SYNTHETIC[FILES[2]])))
+    with pytest.raises(DatasetNotFoundError, match=r"(?s)Damaged in xpnet's cache.*"
+                                                   rf"{FILES[2]}\.gz: SHA-256"):
+        load("mnist", mirrors=[closed_port_url()], checksums=SYNTHETIC_SHA256, progress=False)
     own = write_dataset(tmp_path / "own" / "mnist")
     (own / f"{FILES[2]}.gz").write_bytes(gzip.compress(flipped(SYNTHETIC[FILES[2]])))
     with pytest.raises(DatasetError, match="SHA-256"):
@@ -389,6 +395,18 @@ def test_download_into_a_folder_that_holds_the_files_keeps_them_there(tmp_path, 
     assert download("mnist", data_dir=other, mirrors=[f"{server}/good"],
                     checksums=SYNTHETIC_SHA256, progress=False) == other / "mnist"
     assert {path.name: path.read_bytes() for path in other.iterdir() if path.is_file()} == before
+
+
+def test_download_accepts_a_data_dir_as_load_does(tmp_path, server, requests):
+    """A damaged .gz beside an intact uncompressed copy: load reads the copy, and download
+    used to fetch all four files into DIR/mnist."""
+    write_dataset(tmp_path, compress=False)
+    (tmp_path / f"{FILES[0]}.gz").write_bytes(b"\x1f\x8b damaged")
+    assert download("mnist", data_dir=tmp_path, mirrors=[f"{server}/good"],
+                    checksums=SYNTHETIC_SHA256, progress=False) == tmp_path
+    assert requests == []
+    with pytest.raises(ValueError, match="not a URL"):  # checked all the same
+        download("mnist", data_dir=tmp_path, mirrors=["not-a-url"], checksums=SYNTHETIC_SHA256)
 
 
 def test_a_failed_download_leaves_no_empty_folder(tmp_path, server):

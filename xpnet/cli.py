@@ -37,7 +37,7 @@ from .backend import (
 )
 from .losses import LOSSES
 from .network import INITS, Network
-from .training import DivergenceError, EarlyStopping
+from .training import DivergenceError, EarlyStopping, history_path
 
 log = logging.getLogger("xpnet")
 
@@ -229,10 +229,12 @@ def cmd_train(args) -> int:
             raise ValueError(f"--resume {args.resume} continues a run on {saved}, not on "
                              f"{args.dataset}: resume with --dataset {saved}")
     save_to = args.save or args.resume
-    for option, path, example in (("--save" if args.save else "--resume", save_to, "model.npz"),
-                                  ("--history", args.history, "history.json")):
-        if path is not None:
-            _check_writable(option, path, example)
+    if save_to is not None:
+        _check_writable("--save" if args.save else "--resume", save_to, "model.npz")
+        # written beside the checkpoint after every epoch
+        _check_writable("the checkpoint's history file", history_path(save_to), None)
+    if args.history is not None:
+        _check_writable("--history", args.history, "history.json")
     if args.history is not None and save_to is not None and \
             args.history.resolve() == save_to.resolve():
         raise ValueError(f"--history {args.history} would overwrite the checkpoint: give "
@@ -279,11 +281,13 @@ def cmd_train(args) -> int:
     return INTERRUPTED if history.interrupted else 0
 
 
-def _check_writable(option: str, path: Path, example: str) -> None:
-    """Refuse an output file that could not be written, before any training."""
+def _check_writable(option: str, path: Path, example: str | None) -> None:
+    """Refuse an output file that could not be written, before any training. ``example``:
+    a file name to suggest, None for a path that follows from another (move it away)."""
     if path.is_dir():
-        raise ValueError(f"{option} {path} is a folder: give a file name, e.g. "
-                         f"{path / example}")
+        raise ValueError(f"{option} {path} is a folder: " + (
+            f"give a file name, e.g. {path / example}" if example else
+            "move it away, or give --save another name"))
     # the missing folders are created when the file is written: the nearest existing one
     folder = next(p for p in (path.parent, *path.parent.parents) if p.exists())
     if not folder.is_dir():

@@ -17,6 +17,7 @@ re-compressed copy is accepted and a damaged one is not. Nothing is read or down
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import logging
@@ -286,13 +287,16 @@ def download(
     decompressed file, by default ``CHECKSUMS[name]``). ``progress``: show tqdm bars (None:
     only on a terminal). Raises ValueError for a mirror that is not a URL, and
     DatasetNotFoundError when a file fails from every mirror. A ``data_dir`` that itself holds
-    the dataset's files, all intact (as ``load`` accepts), is returned as it is."""
+    the dataset, intact (as ``load`` would accept it), is returned as it is."""
     folder = _download_dir(name, data_dir)
+    _mirror_urls(name, mirrors)  # checked before anything else
     sums = CHECKSUMS[name] if checksums is None else checksums
-    if data_dir is not None and all(
-            (path := _existing_file(Path(data_dir).expanduser(), stem)) is not None
-            and _is_intact(path, sums[stem]) for stem in FILES):
-        return Path(data_dir).expanduser()
+    if data_dir is not None and (own := _complete_dataset(Path(data_dir).expanduser())):
+        try:
+            _read_dataset(own, sums)
+            return Path(data_dir).expanduser()
+        except DatasetError:  # damaged, or another dataset's: the download goes to DIR/<name>
+            pass
     _download_into(name, folder, mirrors, checksums, progress, looked_in=[folder])
     return folder
 
@@ -303,15 +307,22 @@ def _download_dir(name: str, data_dir: str | os.PathLike | None) -> Path:
     return Path(data_dir).expanduser() / name if data_dir is not None else cache_dir(name)
 
 
-def _download_into(name, folder, mirrors, checksums, progress, looked_in,
-                   skipped=()) -> None:
+def _mirror_urls(name: str, mirrors) -> Sequence[str]:
+    """The base URLs to try: ``mirrors`` (one string or several), by default MIRRORS[name];
+    ValueError for one that is not a URL."""
     bases = MIRRORS[name] if mirrors is None else mirrors
     if isinstance(bases, str):  # one mirror
         bases = (bases,)
-    for base in bases:  # before any download starts
+    for base in bases:
         if urlsplit(base).scheme not in ("http", "https", "ftp", "file"):
             raise ValueError(f"mirror {base!r} is not a URL: give a base URL such as "
                              "https://example.org/mnist/ or file:///srv/mnist/")
+    return bases
+
+
+def _download_into(name, folder, mirrors, checksums, progress, looked_in,
+                   skipped=(), damaged=()) -> None:
+    bases = _mirror_urls(name, mirrors)  # before any download starts
     sums = CHECKSUMS[name] if checksums is None else checksums
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
@@ -323,9 +334,10 @@ def _download_into(name, folder, mirrors, checksums, progress, looked_in,
         # Stop at the first file that no mirror delivers: the others would fail the same way,
         # each after its own timeouts.
         if not _download_file(f"{stem}.gz", folder, bases, sums[stem], progress, failures):
-            if created and not any(folder.iterdir()):  # leave no empty folder behind
-                folder.rmdir()
-            raise _not_found(name, looked_in, failures, skipped)
+            if created:  # leave no empty folder behind (unless another process uses it)
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            raise _not_found(name, looked_in, failures, skipped, damaged)
 
 
 def _is_intact(path: Path, expected_sha256: str) -> bool:
@@ -400,7 +412,7 @@ def _failure_line(url: str, error: Exception) -> str:
 
 
 def _not_found(name: str, looked_in: Sequence[Path], failures: Sequence[str] | None,
-               skipped: Sequence[str] = ()):
+               skipped: Sequence[str] = (), damaged: Sequence[str] = ()):
     files = ", ".join(f"{stem}.gz" for stem in FILES)
     lines = [f"{TITLES[name]} not found: no folder holds all of {files} "
              "(gzip or uncompressed).", "Looked in:"]
@@ -408,6 +420,9 @@ def _not_found(name: str, looked_in: Sequence[Path], failures: Sequence[str] | N
     if skipped:
         lines.append("Skipped, as they hold another dataset:")
         lines += [f"  {line}" for line in skipped]
+    if damaged:
+        lines.append("Damaged in xpnet's cache, to be downloaded again:")
+        lines += [f"  {line}" for line in damaged]
     if failures is None:
         lines.append("Downloading was not allowed (--no-download, or download=False).")
     else:
@@ -445,7 +460,7 @@ def load(
     sums = CHECKSUMS[name] if checksums is None else checksums
     # the cache is xpnet's own: a damaged file there is downloaded again, not reported
     repairable = cache_dir(name) if download and data_dir is None else None
-    arrays, skipped = None, []
+    arrays, skipped, damaged = None, [], []
     for folder in looked_in:
         paths = _complete_dataset(folder)
         if paths is None:
@@ -458,13 +473,14 @@ def load(
         except DatasetError as error:
             if folder != repairable:
                 raise
-            log.warning("xpnet's cache holds a damaged file, downloaded again: %s",
-                        str(error).removesuffix(_REMEDY))
+            damaged.append(str(error).removesuffix(_REMEDY))
+            log.warning("a damaged file in xpnet's cache, to be downloaded again unless "
+                        "another folder holds the dataset: %s", damaged[-1])
     if arrays is None:
         if not download:
             raise _not_found(name, looked_in, failures=None, skipped=skipped)
         folder = _download_dir(name, data_dir)
-        _download_into(name, folder, mirrors, sums, progress, looked_in, skipped)
+        _download_into(name, folder, mirrors, sums, progress, looked_in, skipped, damaged)
         arrays, used = _read_dataset(_complete_dataset(folder), sums)
     train_images, train_labels, test_images, test_labels = arrays
     train = _examples(train_images, train_labels, used[0], used[1], flatten)

@@ -24,9 +24,10 @@ def _pyplot():
 
 
 def plot_history(history: dict, path, title: str | None = None) -> Path:
-    """Draw loss and accuracy per epoch, training and validation, side by side into the PNG
-    ``path``. ``history`` holds columns as :meth:`xpnet.History.to_dict` writes them;
-    validation points are left out where they are None (training without validation)."""
+    """Draw loss and accuracy per epoch, training and validation, side by side into the image
+    ``path`` (PNG, or the format its suffix names: .pdf, .svg, ...). ``history`` holds columns
+    as :meth:`xpnet.History.to_dict` writes them; validation points are left out where they
+    are None (training without validation)."""
     missing = [key for key in ("epoch", "loss", "accuracy") if key not in history]
     if missing:
         raise ValueError(f"not a training history: no {', '.join(missing)} column; expected "
@@ -55,7 +56,9 @@ def plot_history(history: dict, path, title: str | None = None) -> Path:
         fig.suptitle(title)
     path = Path(path)
     try:  # (atomically, into a new folder if need be, as every file xpnet writes)
-        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
+        # the format of the name's suffix (.png, .pdf, .svg, ...), as matplotlib would
+        atomic_write(path, lambda f: fig.savefig(f, format=path.suffix[1:].lower() or "png",
+                                                 dpi=100))
     finally:
         plt.close(fig)
     return path
