@@ -14,8 +14,8 @@ import xpnet
 from xpnet.backend import BackendUnavailable, backend_of, cupy_unavailable_reason, get_backend
 
 # the modules written once against xp: they must never name numpy or cupy
-GENERIC_MODULES = ["activations", "checkpoint", "losses", "network", "optim", "schedules",
-                   "threads", "training"]
+GENERIC_MODULES = ["activations", "checkpoint", "checks", "losses", "network", "optim",
+                   "schedules", "threads", "training"]
 
 
 def test_import_probes_and_imports_no_gpu_library():

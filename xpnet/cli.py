@@ -220,10 +220,11 @@ def cmd_train(args) -> int:
     (after the results and the checkpoint were written), so that `xpnet train && ...` stops."""
     started = time.perf_counter()
     # found now, not after loading the data and training
-    if args.resume is not None and not args.resume.is_file():
-        raise ValueError(f"--resume {args.resume}: no such file; give the checkpoint that "
-                         "`xpnet train --save PATH` wrote")
-    if args.resume is not None:  # another dataset: refused before it is loaded (or downloaded)
+    if args.resume is not None:
+        if not args.resume.is_file():
+            raise ValueError(f"--resume {args.resume}: no such file; give the checkpoint that "
+                             "`xpnet train --save PATH` wrote")
+        # another dataset: refused before it is loaded (or downloaded)
         saved = checkpoint.metadata(checkpoint.read(args.resume)[0]).get("dataset")
         if saved is not None and saved != args.dataset:
             raise ValueError(f"--resume {args.resume} continues a run on {saved}, not on "

@@ -49,11 +49,11 @@ from __future__ import annotations
 
 import functools
 import math
-import operator
 from collections.abc import Sequence
 
 from .activations import get_activation
 from .backend import Backend, float_dtype_name, get_backend
+from .checks import whole_number
 from .losses import get_loss
 
 INITS = ("auto", "normal", "scaled", "xavier", "he")
@@ -288,21 +288,20 @@ class Network:
         computed ``batch_size`` rows at a time."""
         batch_size = _check_batch_size(batch_size)
         return self._in_batches(self._check_X(X, allow_empty=True), batch_size,
-                                lambda batch: self.classes(self._infer(batch)[1]))
+                                self._predicted)
+
+    def _predicted(self, X):
+        """The predicted class of each row of a batch X (checked), on the device."""
+        return self.classes(self._infer(X)[1])
 
     def accuracy(self, X, y, batch_size: int = 1024) -> float:
         """The fraction of rows of X whose predicted class equals the label, computed
         ``batch_size`` rows at a time on the device (one sync)."""
         batch_size = _check_batch_size(batch_size)
         X = self._check_X(X)
-        n = X.shape[0]
-        labels = self._labels(y, n)
-        hits = 0
-        for start in range(0, n, batch_size):
-            batch = slice(start, min(start + batch_size, n))
-            predicted = self.classes(self._infer(X[batch, ...])[1])
-            hits = hits + self.xp.count_nonzero(predicted == labels[batch])
-        return float(hits) / n
+        labels = self._labels(y, X.shape[0])
+        hits = self.xp.count_nonzero(self._in_batches(X, batch_size, self._predicted) == labels)
+        return float(hits) / X.shape[0]
 
     # -- input checks ---------------------------------------------------------------------
     def _check_X(self, X, *, allow_empty: bool = False):
@@ -459,11 +458,8 @@ def _check_sizes(sizes) -> list[int]:
 
 
 def _check_batch_size(batch_size) -> int:
-    try:
-        size = operator.index(batch_size)
-    except TypeError:
-        size = 0
-    if isinstance(batch_size, bool) or size < 1:
+    size = whole_number(batch_size)
+    if size is None or size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     return size
 

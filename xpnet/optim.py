@@ -40,9 +40,9 @@ from __future__ import annotations
 
 import inspect
 import math
-import operator
 
 from .backend import FLOAT_DTYPES, backend_of
+from .checks import flag, whole_number
 
 
 class Optimizer:
@@ -213,10 +213,7 @@ class Optimizer:
         kind = state_dict["optimizer"]
         if kind != ours:
             raise ValueError(f"this state dict is for {kind!r}, not {ours!r}")
-        try:
-            t = None if isinstance(state_dict["t"], bool) else operator.index(state_dict["t"])
-        except TypeError:
-            t = None
+        t = whole_number(state_dict["t"])
         if t is None or t < 0:
             raise ValueError(f"the state dict's step count t must be an integer >= 0, got "
                              f"{state_dict['t']!r}")
@@ -296,7 +293,7 @@ class SGD(Optimizer):
         super()._check()
         self.momentum = _check_fraction("momentum", self.momentum)
         self.dampening = _check_range("dampening", self.dampening, 0.0, 1.0)
-        self.nesterov = _flag("nesterov", self.nesterov)
+        self.nesterov = flag("nesterov", self.nesterov)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError(f"nesterov=True requires momentum > 0 and dampening = 0, got "
                              f"momentum={self.momentum!r}, dampening={self.dampening!r}: the "
@@ -491,7 +488,7 @@ class RMSprop(_Adaptive):
         super()._check()
         self.alpha = _check_fraction("alpha", self.alpha)
         self.momentum = _check_fraction("momentum", self.momentum)
-        self.centered = _flag("centered", self.centered)
+        self.centered = flag("centered", self.centered)
 
     def _uses(self, name):
         return {"square_avg": True, "grad_avg": bool(self.centered),
@@ -560,7 +557,7 @@ class Adam(_Adaptive):
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
         self.betas = tuple(_check_fraction(f"betas[{i}]", beta) for i, beta in enumerate(betas))
-        self.amsgrad = _flag("amsgrad", self.amsgrad)
+        self.amsgrad = flag("amsgrad", self.amsgrad)
 
     def _uses(self, name):
         return name != "max_exp_avg_sq" or bool(self.amsgrad)
@@ -651,15 +648,3 @@ def _check_fraction(name: str, value) -> float:
         raise ValueError(f"{name} must lie in [0, 1), got {value!r}: it is the factor by which "
                          "an average decays each step, and at >= 1 it never forgets")
     return number
-
-
-def _flag(name: str, value) -> bool:
-    """``value`` as a Python bool: True or False (1 or 0, a NumPy bool); a string such as
-    "False" would otherwise count as true."""
-    try:
-        valid = value in (True, False)
-    except (TypeError, ValueError):  # an array of several values
-        valid = False
-    if not valid:
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)

@@ -28,7 +28,8 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-import operator
+
+from .checks import whole_number
 
 
 class Schedule:
@@ -234,10 +235,7 @@ def _at_least(name: str, value, lower: float) -> float:
 
 
 def _integer(name: str, value, lower: int) -> int:
-    try:
-        number = None if isinstance(value, bool) else operator.index(value)
-    except TypeError:
-        number = None
+    number = whole_number(value)
     if number is None or number < lower:
         raise ValueError(f"{name} must be an int >= {lower}, got {value!r}")
     return number

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import checkpoint as ckpt
+from .checks import flag, whole_number
 from .optim import Optimizer, get_optimizer
 from .threads import ThreadChooser, available_cores
 
@@ -80,10 +81,7 @@ class EarlyStopping:
         if self.monitor not in MONITORS:
             raise ValueError(f"early stopping can monitor one of {MONITORS}, not "
                              f"{self.monitor!r}")
-        try:
-            patience = None if isinstance(self.patience, bool) else operator.index(self.patience)
-        except TypeError:  # 2.5, "3"
-            patience = None
+        patience = whole_number(self.patience)  # (not 2.5, "3")
         if patience is None or patience < 1:
             raise ValueError(f"patience must be a whole number of epochs >= 1, got "
                              f"{self.patience!r}")
@@ -92,9 +90,7 @@ class EarlyStopping:
                 or not 0 <= self.min_delta < math.inf:
             raise ValueError(f"min_delta must be a finite number >= 0, got {self.min_delta!r}")
         self.min_delta = float(self.min_delta)
-        if self.restore_best not in (True, False):  # ("False" would count as true)
-            raise TypeError(f"restore_best must be True or False, got {self.restore_best!r}")
-        self.restore_best = bool(self.restore_best)
+        self.restore_best = flag("restore_best", self.restore_best)
 
     @property
     def sign(self) -> float:
@@ -434,11 +430,8 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
 
 def _check_options(epochs, batch_size, validation_split, validation_data, schedule) -> None:
     for name, value, lowest in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
-        try:
-            number = operator.index(value)  # ints, NumPy integers; not floats
-        except TypeError:
-            number = None
-        if isinstance(value, bool) or number is None or number < lowest:
+        number = whole_number(value)  # ints, NumPy integers; not floats
+        if number is None or number < lowest:
             raise ValueError(f"{name} must be an integer >= {lowest}, got {value!r}")
     if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real):
         raise TypeError(f"validation_split must be a number in [0, 1), the fraction of the "

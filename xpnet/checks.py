@@ -1,0 +1,29 @@
+"""Checks of the values users pass, shared by the modules that take them (each module words its
+own error message around them)."""
+
+from __future__ import annotations
+
+import operator
+
+
+def whole_number(value) -> int | None:
+    """``value`` as an int if it is a whole number (an int or a NumPy integer; not a bool, a
+    float or a string), else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def flag(name: str, value) -> bool:
+    """``value`` as a Python bool: True or False (1 or 0, a NumPy bool); a string such as
+    "False" would otherwise count as true."""
+    try:
+        valid = value in (True, False)
+    except (TypeError, ValueError):  # an array of several values
+        valid = False
+    if not valid:
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
