@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import re
 import socket
 import struct
@@ -499,6 +500,21 @@ def test_a_file_of_this_dataset_under_another_name_is_named(tmp_path):
                                                "name") as caught:
             load("mnist", data_dir=tmp_path, download=False)
     assert "another dataset" not in str(caught.value)
+
+
+def test_partial_downloads_of_killed_processes_are_removed(tmp_path, server):
+    """A download killed with SIGKILL leaves its hidden .part file (~10 MB for MNIST's
+    training images); the next download of that file removes it, not a live one's."""
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    stale, live = (folder / f".{FILES[0]}.gz.{tag}.part" for tag in ("0123abcd", "4567ef01"))
+    for part in (stale, live):
+        part.write_bytes(b"\x1f\x8b partial")
+    old = time.time() - 2 * datasets.STALE_PART_S
+    os.utime(stale, (old, old))
+    download("mnist", data_dir=tmp_path, mirrors=f"{server}/good", checksums=SYNTHETIC_SHA256,
+             progress=False)
+    assert leftovers(folder) == sorted([live.name, *(f"{stem}.gz" for stem in FILES)])
 
 
 def test_one_mirror_may_be_given_as_a_string(tmp_path, server):

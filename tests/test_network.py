@@ -187,7 +187,7 @@ def test_bad_construction_arguments_are_named(kwargs, error, message):
         Network(**kwargs)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.dtype("float64")])
+@pytest.mark.parametrize("dtype", [np.float64, np.dtype("float64"), "f8", "double"])
 def test_dtype_may_be_given_as_a_numpy_dtype(dtype, tmp_path):
     """np.dtype("float64") == "float64", so it used to pass the check and then fail deep
     inside with "attribute name must be string"."""

@@ -336,6 +336,18 @@ def test_integer_images_bring_a_warning_to_scale_them(caplog):
     assert not [r for r in caplog.records if r.levelno == logging.WARNING]
 
 
+def test_integer_validation_images_bring_the_warning_too(caplog):
+    """Training on scaled images and validating on raw uint8 ones gives a meaningless
+    validation loss: the same hint, naming the validation X."""
+    X, y = blobs(n=60)
+    pixels = np.clip(X * 40 + 128, 0, 255).astype(np.uint8)
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        small_net().fit(pixels / 255, y, epochs=1, progress=False, validation_data=(pixels, y))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith("the validation X has the integer "
+                                                         "dtype uint8"), warnings
+
+
 def test_integer_images_are_noticed_on_the_strict_backend_too(caplog):
     strict = make_backend("strict")
     X, y = blobs(n=60)

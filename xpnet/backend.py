@@ -230,15 +230,15 @@ class Backend:
 
 
 def float_dtype_name(dtype) -> str:
-    """``"float32"`` or ``"float64"`` for that name or the NumPy (and CuPy) dtype of it, as NumPy
-    users write it: ``np.float64``, ``np.dtype("float64")``; TypeError for any other."""
-    name = dtype
-    if not isinstance(dtype, str) and dtype is not None:  # (np.dtype(None) is float64)
+    """``"float32"`` or ``"float64"`` for any spelling NumPy gives that dtype: the name,
+    ``"f8"``, ``"double"``, ``np.float64``, ``np.dtype("float64")``; TypeError for any other."""
+    name = None
+    if dtype is not None:  # (np.dtype(None) is float64)
         try:
             name = np.dtype(dtype).name
         except (TypeError, ValueError):
             pass
-    if not isinstance(name, str) or name not in FLOAT_DTYPES:
+    if name not in FLOAT_DTYPES:
         raise TypeError(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
     return name
 

@@ -349,11 +349,9 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
             or isinstance(early_stopping, EarlyStopping)):
         raise TypeError(f"early_stopping must be True, False, None or an EarlyStopping such as "
                         f"EarlyStopping(patience=5), got {early_stopping!r}")
-    integer_dtype = X.dtype if net.backend.has_integer_dtype(X) else None
-    train = _Data(net, X, y)
-    if integer_dtype is not None:
-        _warn_if_unscaled(net, train.X, integer_dtype)
-    val = None if validation_data is None else _Data(net, *validation_data)
+    train = _data_warned_if_unscaled(net, X, y, "X")
+    val = (None if validation_data is None
+           else _data_warned_if_unscaled(net, *validation_data, "the validation X"))
     if validation_split:
         if val is not None:
             raise ValueError("give validation_data or validation_split, not both")
@@ -455,13 +453,16 @@ def _check_options(epochs, batch_size, validation_split, validation_data, schedu
                     "t_max=epochs)", schedule, idle + 1, epochs)
 
 
-def _warn_if_unscaled(net, X, dtype) -> None:
-    """Warn when integer input (uint8 pixels, say) goes in unscaled: one host read."""
-    largest = float(net.xp.max(X))
-    if largest > 1:
-        log.warning("X has the integer dtype %s and values up to %g, used as they are: scale "
+def _data_warned_if_unscaled(net, X, y, name: str) -> _Data:
+    """The checked device data of (X, y), with a warning when X holds integers above 1 (uint8
+    pixels, say), which go in unscaled: one host read."""
+    integer_dtype = X.dtype if net.backend.has_integer_dtype(X) else None
+    data = _Data(net, X, y)
+    if integer_dtype is not None and (largest := float(net.xp.max(data.X))) > 1:
+        log.warning("%s has the integer dtype %s and values up to %g, used as they are: scale "
                     "them to [0, 1] first (for 8-bit images, X / 255), or training is slower "
-                    "and less accurate", dtype, largest)
+                    "and less accurate", name, integer_dtype, largest)
+    return data
 
 
 def _thread_chooser(net, batch_size: int, threads, set_threads, thread_limit) -> ThreadChooser:
