@@ -5,12 +5,14 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import xpnet
+from xpnet import backend as backend_module
 from xpnet.backend import BackendUnavailable, backend_of, cupy_unavailable_reason, get_backend
 
 # the modules written once against xp: they must never name numpy or cupy
@@ -61,6 +63,16 @@ def test_asking_for_unusable_cupy_says_why_and_how_to_fix():
     with pytest.raises(BackendUnavailable, match=r'xpnet\[cuda12\]') as info:
         xpnet.Network([2, 2], backend="cupy")
     assert reason in str(info.value)
+
+
+@pytest.mark.parametrize("version", ["13.6.0", "12.3.0", "unknown"])
+def test_a_cupy_older_than_14_is_refused_with_the_reason(monkeypatch, version):
+    """CuPy 13 imports and runs kernels but lacks cupy.astype, which the generic code calls:
+    every network would fail deep inside. The probe names the version instead."""
+    monkeypatch.setitem(sys.modules, "cupy", types.SimpleNamespace(__version__=version))
+    reason = backend_module._cupy_backend_or_reason.__wrapped__()  # not the cached probe
+    assert reason == f"CuPy {version} is too old: xpnet needs CuPy >= 14"
+    assert "CuPy >= 14" in backend_module.CUDA_HINT and "xpnet[cuda13]" in backend_module.CUDA_HINT
 
 
 @pytest.mark.parametrize("module", GENERIC_MODULES)

@@ -30,9 +30,12 @@ FLOAT_DTYPES = ("float32", "float64")
 #: elements per block of an optimizer update on NumPy (a few 128 KiB float32 temporaries fit
 #: in the L2 cache; measured fastest between 2^15 and 2^16 on x86-64)
 UPDATE_BLOCK = 1 << 15
+#: CuPy 14 is the first with the array API functions the generic code calls (cupy.astype)
+CUPY_MIN_MAJOR = 14
 CUDA_HINT = (
-    'install CuPy for your CUDA version with pip install "xpnet[cuda12]" or "xpnet[cuda13]", '
-    "and check that the NVIDIA driver works (nvidia-smi); or choose backend='numpy'"
+    'install CuPy >= 14 for your CUDA version, with the CUDA parts it compiles kernels with, by '
+    'pip install "xpnet[cuda12]" or "xpnet[cuda13]", and check that the NVIDIA driver works '
+    "(nvidia-smi); or choose backend='numpy'"
 )
 
 
@@ -304,6 +307,9 @@ def _cupy_backend_or_reason() -> Backend | str:
         import cupy
     except Exception as e:  # ImportError, or a broken CUDA library raising OSError
         return f"CuPy cannot be imported ({type(e).__name__}: {e})"
+    version = getattr(cupy, "__version__", "?")
+    if not _major_at_least(version, CUPY_MIN_MAJOR):
+        return f"CuPy {version} is too old: xpnet needs CuPy >= {CUPY_MIN_MAJOR}"
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as e:
@@ -318,6 +324,12 @@ def _cupy_backend_or_reason() -> Backend | str:
     except Exception as e:
         return f"CuPy cannot compile or run a kernel ({type(e).__name__}: {e})"
     return Backend("cupy", cupy)
+
+
+def _major_at_least(version: str, major: int) -> bool:
+    """Whether ``version`` ("14.2.0", "15.0.0a1") has at least that major number."""
+    first = version.partition(".")[0]
+    return first.isdigit() and int(first) >= major
 
 
 def cupy_unavailable_reason() -> str | None:
