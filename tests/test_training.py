@@ -724,3 +724,166 @@ def test_a_checkpoint_without_the_newer_settings_still_resumes(tmp_path):
         np.savez(f, header=np.array(json.dumps(header)), **arrays)
     resumed = small_net().fit(X, y, epochs=2, resume=path, **options)
     assert resumed["epoch"] == [1, 2]
+
+
+def test_a_run_that_used_its_epochs_after_an_earlier_best_can_be_extended(tmp_path):
+    """A run that ran out of epochs (no early stop) and restored an earlier epoch's best
+    weights used to count as finished: resuming it with more epochs silently did nothing. It
+    goes on from its last epoch, as the uninterrupted longer run does; the file holds the
+    restored weights that the network holds."""
+    X, y = blobs(n=200)
+    options = {"batch_size": 50, "shuffle": False, "validation_split": 0.25, "progress": False,
+               "threads": 1}
+    straight = small_net()
+    full = straight.fit(X, y, optimizer=SGD(lr=1.0, momentum=0.9), epochs=6,
+                        early_stopping=EarlyStopping(patience=10), **options)
+    best = int(np.argmin(full["val_loss"]))
+    assert 2 <= best < 5  # (this data: the best epoch comes after the first run's two)
+
+    path = tmp_path / "run.npz"
+    first = small_net()
+    history = first.fit(X, y, optimizer=SGD(lr=1.0, momentum=0.9), epochs=2, checkpoint=path,
+                        early_stopping=EarlyStopping(patience=10), **options)
+    assert not history.finished and not history.stopped_early
+    np.testing.assert_array_equal(xpnet.load(path).theta, first.theta)  # the restored best
+    resumed_net = small_net(seed=1)
+    resumed = resumed_net.fit(X, y, optimizer=SGD(lr=1.0, momentum=0.9), epochs=6,
+                              resume=path, early_stopping=EarlyStopping(patience=10),
+                              **options)
+    assert resumed["val_loss"] == full["val_loss"]
+    np.testing.assert_array_equal(resumed_net.theta, straight.theta)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
+def test_the_row_of_an_epoch_resumed_mid_way_covers_the_whole_epoch(tmp_path):
+    """The history row of an epoch interrupted and resumed counts the batches before the
+    Ctrl-C too, so the resumed history is the uninterrupted run's."""
+    X, y = blobs(n=200)
+    options = {"epochs": 3, "batch_size": 10, "seed": 5, "progress": False, "threads": 1}
+    full = small_net().fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), **options)
+    path = tmp_path / "run.npz"
+    small_net().fit(X, y, optimizer=interrupting(SGD(lr=0.1, momentum=0.9), at=33),
+                    checkpoint=path, **options)  # stops in epoch 2, after its 13th batch
+    rest = small_net().fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), resume=path, **options)
+    for key in ("loss", "accuracy"):
+        np.testing.assert_allclose(rest[key], full[key], rtol=1e-6)
+    assert all(seconds > 0 for seconds in rest["seconds"])
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
+def test_early_stopping_goes_on_across_a_resume(tmp_path):
+    """Patience, the best value and the best weights come back from the checkpoint: the
+    resumed run stops and restores as the uninterrupted one does."""
+    X, y = blobs(n=200)  # 20 batches of 10 an epoch
+    options = {"epochs": 10, "batch_size": 10, "seed": 5, "progress": False, "threads": 1,
+               "validation_data": (X, (y + 1) % 3)}  # worse after every epoch: best is the 1st
+    straight = small_net()
+    full = straight.fit(X, y, optimizer=SGD(lr=0.1), early_stopping=EarlyStopping(patience=3),
+                        **options)
+    assert full.stopped_early and len(full) == 4
+    path = tmp_path / "run.npz"
+    small_net().fit(X, y, optimizer=interrupting(SGD(lr=0.1), at=40), checkpoint=path,
+                    early_stopping=EarlyStopping(patience=3), **options)  # after epoch 2
+    resumed_net = small_net(seed=1)
+    resumed = resumed_net.fit(X, y, optimizer=SGD(lr=0.1), resume=path,
+                              early_stopping=EarlyStopping(patience=3), **options)
+    assert resumed.stopped_early and len(resumed) == 4
+    np.testing.assert_array_equal(resumed_net.theta, straight.theta)  # epoch 1's weights
+
+
+def test_each_epoch_draws_its_own_order_of_the_samples(monkeypatch):
+    """shuffle=True: a new permutation every epoch; shuffle=False: the samples in order."""
+    import xpnet.training as training
+
+    orders = []
+
+    class Spy(training._Tally):
+        def __init__(self, net, train, order, *args):
+            orders.append(np.asarray(order).copy())
+            super().__init__(net, train, order, *args)
+
+    monkeypatch.setattr(training, "_Tally", Spy)
+    X, y = blobs(n=100)
+    small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=2, batch_size=10, progress=False)
+    first, second = orders
+    for order in orders:
+        assert sorted(order) == list(range(100))
+    assert list(first) != list(range(100)) and list(first) != list(second)
+    orders.clear()
+    small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=2, batch_size=10, shuffle=False,
+                    progress=False)
+    assert [list(order) for order in orders] == [list(range(100))] * 2
+
+
+def test_validation_split_holds_out_the_last_samples():
+    """Keras's choice: validation_split=0.2 validates on the last 20% and trains on the rest."""
+    X, y = blobs(n=100)
+    options = {"optimizer": SGD(lr=0.1), "epochs": 2, "batch_size": 10, "progress": False,
+               "threads": 1}
+    split, given = small_net(), small_net()
+    by_split = split.fit(X, y, validation_split=0.2, **options)
+    by_data = given.fit(X[:80], y[:80], validation_data=(X[80:], y[80:]), **options)
+    np.testing.assert_array_equal(split.theta, given.theta)
+    assert by_split["val_loss"] == by_data["val_loss"]
+
+
+def test_early_stopping_counts_improvements_by_more_than_min_delta():
+    stopping = EarlyStopping(min_delta=0.1)
+    assert [stopping.update(v, i) for i, v in enumerate([1.0, 0.95, 0.99, 0.5])] == \
+        [True, False, False, True]
+    assert (stopping.best, stopping.best_epoch, stopping.wait) == (0.5, 3, 0)
+
+
+def test_early_stopping_on_an_accuracy_keeps_the_highest():
+    stopping = EarlyStopping(monitor="val_accuracy", patience=2)
+    assert [stopping.update(v, i) for i, v in enumerate([0.5, 0.6, 0.55, 0.58])] == \
+        [True, True, False, False]
+    assert stopping.best == 0.6 and stopping.should_stop
+
+
+def test_early_stopping_without_validation_data_watches_the_training_loss(caplog):
+    X, y = blobs(n=100)
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        history = small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=3, batch_size=10,
+                                  early_stopping=True, progress=False)
+    assert len(history) == 3 and history["val_loss"] == [None] * 3
+    assert any("early stopping monitors loss" in r.getMessage() for r in caplog.records)
+
+
+def test_a_divergence_in_the_first_epoch_gives_back_the_weights_it_started_from(monkeypatch):
+    """With no sync before the end of the epoch, the last weights known finite are those
+    the epoch started from, not zeros."""
+    import xpnet.training as training
+
+    monkeypatch.setattr(training, "SYNC_SECONDS", float("inf"))
+    X, y = blobs()
+    net = xpnet.Network([5, 16, 3], activation="relu", backend="numpy")
+    before = net.theta.copy()
+    with np.errstate(all="ignore"), pytest.raises(DivergenceError):
+        net.fit(X * 1e3, y, optimizer=SGD(lr=1e12), epochs=3, batch_size=10, progress=False)
+    np.testing.assert_array_equal(net.theta, before)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
+def test_resume_from_damaged_partial_epoch_totals_changes_nothing(tmp_path):
+    import json
+
+    from xpnet.checkpoint import CheckpointError, read
+
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+    options = {"epochs": 2, "batch_size": 10, "progress": False}
+    small_net().fit(X, y, optimizer=interrupting(SGD(lr=0.1), at=3), checkpoint=path, **options)
+    header, arrays = read(path)
+    assert header["training"]["step"] == 3
+    assert header["training"]["partial_epoch"]["seen"] == 30
+    for totals in ({"loss_sum": "x", "hits": 1, "seen": 30, "seconds": 0.1},
+                   {"loss_sum": 1.0, "hits": 1.5, "seen": 30, "seconds": 0.1}, [1, 2]):
+        header["training"]["partial_epoch"] = totals
+        with open(path, "wb") as f:
+            np.savez(f, header=np.array(json.dumps(header)), **arrays)
+        net = small_net(seed=7)
+        before = net.theta.copy()
+        with pytest.raises(CheckpointError, match="damaged .*partial epoch"):
+            net.fit(X, y, optimizer=SGD(lr=0.1), resume=path, **options)
+        np.testing.assert_array_equal(net.theta, before)

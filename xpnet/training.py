@@ -200,7 +200,8 @@ class _Tally:
     its products (on a GPU: a dozen kernel launches a step).
     """
 
-    def __init__(self, net, train: _Data, order, batch_size: int, n_batches: int, first: int):
+    def __init__(self, net, train: _Data, order, batch_size: int, n_batches: int, first: int,
+                 carried: dict | None = None):
         n_out = net.sizes[-1]
         rows = max(1, min(TALLY_ROWS, TALLY_NUMBERS // n_out) // batch_size) * batch_size
         rows = min(rows, train.n)  # (then every row of an epoch fits, and no batch is split)
@@ -211,10 +212,13 @@ class _Tally:
         self.z, self.a, self.y = (net.backend.zeros((n_out, rows), net.dtype).T
                                   for _ in range(3))
         self.batch_losses = net.backend.zeros(n_batches, net.dtype)  # each batch's mean loss
-        self.loss_sum, self.hits = 0.0, 0  # device scalars after the first count
+        # the epoch's batches before `first`, counted before an interruption (see totals)
+        carried = carried or {"loss_sum": 0.0, "hits": 0, "seen": 0}
+        self.loss_sum, self.hits = carried["loss_sum"], carried["hits"]  # device scalars
+        # after the first count
         self.kept = 0  # rows kept and not counted yet, of batches next_step, next_step + 1, ...
         self.next_step = first
-        self.seen = 0  # rows of this epoch, counted or kept
+        self.seen = carried["seen"]  # rows of this epoch, counted or kept
 
     @property
     def full(self) -> bool:
@@ -257,8 +261,14 @@ class _Tally:
 
     def means(self) -> tuple[float, float]:
         """The mean loss and the accuracy of the epoch's batches so far (a sync)."""
+        totals = self.totals()
+        return totals["loss_sum"] / self.seen, totals["hits"] / self.seen
+
+    def totals(self) -> dict:
+        """The sum of the costs, the right predictions and the rows of the epoch's batches so
+        far, as host numbers (a sync): what a resumed run's tally starts from."""
         self.count()
-        return float(self.loss_sum) / self.seen, float(self.hits) / self.seen
+        return {"loss_sum": float(self.loss_sum), "hits": int(self.hits), "seen": self.seen}
 
 
 def _evaluate(net, data: _Data, batch_size: int):
@@ -418,11 +428,15 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         history.threads = loop.threads.chosen
         if threads is None:  # the next fit of this work goes on from it
             _THREAD_CHOOSERS.setdefault(net, {})[batch_size] = loop.threads
-    # a run that early stopping ended is finished, whether or not it restored the best weights
-    if not history.interrupted and (loop.restore_best() or history.stopped_early):
-        history.finished = True
-        if checkpoint is not None:  # the file holds what the network now holds
-            loop.save(checkpoint, history, settings, epochs_done=len(history))
+    if not history.interrupted:
+        last_theta = loop.restore_best()
+        # a run that early stopping ended is finished; one that used its epochs can be
+        # resumed with more of them
+        history.finished = history.stopped_early
+        if checkpoint is not None and (last_theta is not None or history.finished):
+            # the file holds what the network now holds, and what a longer run goes on from
+            loop.save(checkpoint, history, settings, epochs_done=len(history),
+                      resume_theta=None if history.finished else last_theta)
     return history
 
 
@@ -473,6 +487,17 @@ def _thread_chooser(net, batch_size: int, threads, set_threads, thread_limit) ->
                          after=earlier)
 
 
+def _check_totals(totals) -> None:
+    """TypeError unless ``totals`` is what :meth:`_Loop.save` keeps of a partial epoch."""
+    keys = ("loss_sum", "hits", "seen", "seconds")
+    if not (isinstance(totals, dict) and sorted(totals) == sorted(keys)
+            and all(isinstance(totals[key], numbers.Real) and not isinstance(totals[key], bool)
+                    for key in keys)
+            and whole_number(totals["hits"]) is not None
+            and whole_number(totals["seen"]) is not None):
+        raise TypeError(f"its partial epoch's totals are malformed: {totals!r}")
+
+
 def _stopping_settings(early_stopping) -> dict | None:
     if not early_stopping:
         return None
@@ -521,7 +546,9 @@ class _Loop:
         self.rng = net.backend.host_rng(seed)
         self.epoch_rng_state = self.rng.bit_generator.state  # before the epoch's permutation
         self.start_step = 0  # the first batch of the next epoch (a resumed partial epoch)
+        self.carried = None  # the tally totals and seconds of that epoch's earlier batches
         self.steps_done = 0  # batches done in the current epoch
+        self.epoch_totals = None  # those of the last epoch run, for a checkpoint of it
         self.best_theta = None
         self.threads = None  # the ThreadChooser on the CPU
         self.metadata = metadata  # what fit was asked to keep in the checkpoints
@@ -536,7 +563,8 @@ class _Loop:
         self.epoch_rng_state = self.rng.bit_generator.state
         order = self.rng.permutation(train.n) if shuffle else range(train.n)
         order = backend.asarray(order)  # the one host -> device transfer of the epoch
-        tally = _Tally(net, train, order, batch_size, n_batches, first)
+        carried, self.carried = self.carried, None
+        tally = _Tally(net, train, order, batch_size, n_batches, first, carried)
         self.snapshot[...] = net.theta
         start = time.perf_counter()
         next_sync, self.steps_done = start + SYNC_SECONDS, first
@@ -567,11 +595,12 @@ class _Loop:
             self._check_finite(tally, epoch, n_batches)
             bar.update(self.steps_done - bar.n)
         backend.synchronize()
-        seconds = time.perf_counter() - start
-        seen = tally.seen
-        loss, accuracy = tally.means()
-        return {"epoch": epoch + 1, "loss": loss, "accuracy": accuracy, "val_loss": None,
-                "val_accuracy": None, "lr": float(self.optimizer.lr), "seconds": seconds,
+        seconds = time.perf_counter() - start + (carried["seconds"] if carried else 0.0)
+        totals = self.epoch_totals = tally.totals() | {"seconds": seconds}
+        seen = totals["seen"]
+        return {"epoch": epoch + 1, "loss": totals["loss_sum"] / seen,
+                "accuracy": totals["hits"] / seen, "val_loss": None, "val_accuracy": None,
+                "lr": float(self.optimizer.lr), "seconds": seconds,
                 "samples_per_second": seen / seconds if seconds > 0 else math.inf}
 
     def _pause_thread_timing(self) -> None:
@@ -617,28 +646,37 @@ class _Loop:
             self.best_theta[...] = self.net.theta
         return es.should_stop
 
-    def restore_best(self) -> bool:
+    def restore_best(self):
         """Give the network the best epoch's weights, if early stopping keeps them and they
-        are not the current ones; True if it did."""
+        are not the current ones; the weights they replace, or None if it did not."""
         es = self.early_stopping
         if not es or not es.restore_best or self.best_theta is None:
-            return False
+            return None
         if bool(self.net.xp.all(self.net.theta == self.best_theta)):
-            return False
+            return None
+        last = self.net.xp.zeros_like(self.net.theta)
+        last[...] = self.net.theta
         self.net.theta[...] = self.best_theta
         log.info("restored the weights of epoch %d (%s=%.4g)", es.best_epoch + 1,
                  self.monitor, es.best)
-        return True
+        return last
 
-    def save(self, path, history: History, settings: dict, epochs_done: int) -> None:
+    def save(self, path, history: History, settings: dict, epochs_done: int,
+             resume_theta=None) -> None:
         """Write the run to ``path`` (and its history beside it): after ``epochs_done`` whole
-        epochs and, when interrupted, ``steps_done`` batches into the next, with the RNG as
-        it was when that epoch drew its permutation."""
+        epochs and, when interrupted, ``steps_done`` batches into the next (with the RNG as
+        it was when that epoch drew its permutation, and the totals of those batches).
+        ``resume_theta``: the weights a longer run goes on from, when the network holds an
+        earlier epoch's restored weights."""
         partial = history.interrupted
         training = {
             "epoch": epochs_done, "step": self.steps_done if partial else 0,
             "rng": self.epoch_rng_state if partial else self.rng.bit_generator.state,
             "history": history.to_dict(), "settings": settings, "finished": history.finished}
+        if partial:
+            training["partial_epoch"] = self.epoch_totals
+        if resume_theta is not None:
+            training["resume_theta"] = self.net.backend.to_numpy(resume_theta)
         if self.early_stopping:
             training["early_stopping"] = self.early_stopping.state_dict()
             if self.best_theta is not None:
@@ -695,13 +733,16 @@ class _Loop:
                 f"it: {'; '.join(differences)}. Resume with the options it was saved with, or "
                 f"start a new run from its weights with xpnet.load({str(path)!r}).")
         self._check_states(damaged, optimizer_state, header, training)
-        self.net.set_theta(arrays["theta"])
+        # the last epoch's weights, where theta holds the restored best ones
+        self.net.set_theta(training.get("resume_theta", arrays["theta"]))
         if optimizer_state is not None:
             self.optimizer.load_state_dict(optimizer_state)
         if self.schedule is not None and header.get("schedule"):
             self.schedule.load_state_dict(header["schedule"]["state"])
         self.rng.bit_generator.state = rng
         self.start_step = step
+        # (a file from an older xpnet lacks them: the row then counts the rest of the epoch)
+        self.carried = training.get("partial_epoch") if step else None
         if self.early_stopping:
             self.early_stopping.reset()
             if "early_stopping" in training:
@@ -729,6 +770,10 @@ class _Loop:
                 EarlyStopping().load_state_dict(training["early_stopping"])
             if self.early_stopping and "best_theta" in training:
                 ckpt.check_theta(training["best_theta"], self.net)
+            if "resume_theta" in training:
+                ckpt.check_theta(training["resume_theta"], self.net)
+            if training.get("step") and "partial_epoch" in training:
+                _check_totals(training["partial_epoch"])
         except (KeyError, TypeError, ValueError) as e:
             raise ckpt.CheckpointError(f"{damaged} ({e})") from None
 
