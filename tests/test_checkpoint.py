@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import xpnet
-from xpnet.checkpoint import CheckpointError, atomic_write, read, save
+from xpnet.checkpoint import VERSION, CheckpointError, atomic_write, read, save
 
 
 @pytest.fixture
@@ -110,11 +110,14 @@ def test_wrong_shapes(net, tmp_path):
         xpnet.load(path)
 
 
-def test_newer_format_version(net, tmp_path):
+@pytest.mark.parametrize("version", [VERSION + 1, 99])
+def test_newer_format_version(net, tmp_path, version):
+    """The very next version (not only a far newer one) is refused, not misread as this one."""
     path = net.save(tmp_path / "model.npz")
     header, arrays = read(path)
-    rewrite(path, header=np.array(json.dumps(header | {"version": 99})), theta=arrays["theta"])
-    with pytest.raises(CheckpointError, match="newer xpnet .*version 99.*upgrade"):
+    rewrite(path, header=np.array(json.dumps(header | {"version": version})),
+            theta=arrays["theta"])
+    with pytest.raises(CheckpointError, match=f"newer xpnet .*version {version}.*upgrade"):
         xpnet.load(path)
 
 

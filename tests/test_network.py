@@ -94,6 +94,46 @@ def test_same_seed_gives_identical_theta_on_every_backend(backend):
                               reference.theta)
 
 
+WIDE = [400, 300, 100]  # 120 000 and 30 000 weights: sample stds within ~1% of the true ones
+
+
+@pytest.mark.parametrize(("init", "weight_std", "bias_std"), [
+    ("normal", lambda n_in, n_out: 1.0, 1.0),
+    ("scaled", lambda n_in, n_out: 1 / np.sqrt(n_in), 1.0),
+    ("xavier", lambda n_in, n_out: np.sqrt(2 / (n_in + n_out)), 0.0),
+    ("he", lambda n_in, n_out: np.sqrt(2 / n_in), 0.0),
+])
+def test_initial_weights_follow_the_documented_formulas(init, weight_std, bias_std):
+    """A wrong std (e.g. 1/n_in for "scaled") or nonzero xavier/he biases draws other weights."""
+    net = Network(WIDE, activation="sigmoid", init=init, backend="numpy", dtype="float64")
+    assert net.init == init
+    for W, n_in, n_out in zip(net.weights, WIDE[:-1], WIDE[1:]):
+        std = weight_std(n_in, n_out)
+        assert W.std() == pytest.approx(std, rel=0.03), (init, n_in, n_out)
+        assert abs(W.mean()) < 0.03 * std
+        assert np.abs(W).max() > 3.5 * std  # normal, not uniform (whose max is sqrt(3) std)
+    biases = np.concatenate(net.biases)
+    if bias_std == 0.0:
+        np.testing.assert_array_equal(biases, 0.0)
+    else:
+        assert biases.std() == pytest.approx(bias_std, rel=0.1)  # 400 biases: ~3.5% noise
+
+
+@pytest.mark.parametrize(("activation", "expected"), [
+    ("relu", "he"), ("leaky_relu", "he"), ("sigmoid", "scaled"), ("tanh", "scaled"),
+    ("identity", "scaled"),
+])
+def test_auto_init_is_he_for_relu_types_and_scaled_otherwise(activation, expected):
+    """A "scaled" init for leaky_relu (or "he" for sigmoid) halves (doubles) the variance."""
+    net = Network(WIDE, activation=activation, backend="numpy", dtype="float64")
+    assert net.init == expected
+    gain = 2.0 if expected == "he" else 1.0
+    assert net.weights[0].std() == pytest.approx(np.sqrt(gain / WIDE[0]), rel=0.03)
+    reference = Network(WIDE, activation=activation, init=expected, backend="numpy",
+                        dtype="float64")
+    np.testing.assert_array_equal(net.theta, reference.theta)
+
+
 def test_float32_forward_is_bitwise_equal_on_numpy_and_strict(rng):
     from conftest import make_backend
 

@@ -60,8 +60,11 @@ def adagrad_reference(theta, grads, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
 
 
 def rmsprop_reference(theta, grads, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
-                      momentum=0.0, centered=False, clip_norm=None):
+                      momentum=0.0, centered=False, clip_norm=None, square_avg=None):
+    """``square_avg``: the v to start from (zero unless given)."""
     v, gbar, b = np.zeros_like(theta), np.zeros_like(theta), np.zeros_like(theta)
+    if square_avg is not None:
+        v = square_avg
     for g in grads:
         g = clipped(g, clip_norm) + weight_decay * theta
         v = alpha * v + (1 - alpha) * g**2
@@ -258,6 +261,92 @@ def test_state_dict_is_a_copy():
     optimizer.step(theta, grads[1])  # changes the live buffer, not the saved one
     np.testing.assert_array_equal(saved, before)
     assert not np.array_equal(optimizer.state["momentum_buffer"], before)
+
+
+# -- hyperparameters changed between steps, reset, load_state_dict into a used optimizer ------
+def run_switched(optimizer, theta, grads, k, **after):
+    """The trajectory of ``optimizer`` for k steps, then with the hyperparameters ``after``."""
+    backend = make_backend("numpy")
+    head = run(optimizer, backend, theta, grads[:k])
+    for name, value in after.items():
+        setattr(optimizer, name, value)
+    return np.concatenate([head, run(optimizer, backend, head[-1], grads[k:])])
+
+
+def growing_then_shrinking_grads(k, steps=30, seed=0):
+    """theta_0 and gradients whose every |component| grows for k + 1 steps, then shrinks: the
+    second moment v rises until step k + 1 (amsgrad's max(v) is v, wherever it started),
+    then falls (amsgrad's max(v) is not v)."""
+    rng = np.random.default_rng(seed)
+    theta, size = rng.standard_normal(SIZE), rng.uniform(0.5, 1.5, SIZE)
+    scales = [1.2**t for t in range(k + 1)] + [1.2**k * 0.7**t for t in range(1, steps - k)]
+    return theta, [size * scale * rng.choice([-1.0, 1.0], SIZE) for scale in scales]
+
+
+@pytest.mark.parametrize("case", ["SGD-momentum", "SGD-weight_decay", "Adam-amsgrad",
+                                  "RMSprop-centered"])
+def test_a_hyperparameter_that_changes_the_kernel_takes_effect_at_the_next_step(case):
+    """A kernel cache keyed on the clipping alone kept running the first step's variant."""
+    k = 10
+    if case.startswith("SGD"):
+        theta, grads = problem(steps=30)
+        after = {"momentum": 0.9} if case == "SGD-momentum" else {"weight_decay": 0.1}
+        got = run_switched(SGD(lr=0.1), theta, grads, k, **after)
+        head = list(sgd_reference(theta, grads[:k], lr=0.1))
+        # the momentum buffer starts at the switch: b = g at the first step with momentum
+        expected = head + list(sgd_reference(head[-1], grads[k:], lr=0.1, **after))
+        unchanged = head + list(sgd_reference(head[-1], grads[k:], lr=0.1))
+    elif case == "Adam-amsgrad":
+        theta, grads = growing_then_shrinking_grads(k)
+        hyper = {"lr": 0.01, "betas": (0.8, 0.9)}
+        got = run_switched(Adam(**hyper), theta, grads, k, amsgrad=True)
+        # before the switch v only rises, so amsgrad from the start gives the same steps
+        expected = list(adam_reference(theta, grads, amsgrad=True, **hyper))
+        unchanged = list(adam_reference(theta, grads, **hyper))
+    else:
+        theta, grads = problem(steps=30)
+        hyper = {"lr": 0.01, "alpha": 0.9}
+        got = run_switched(RMSprop(**hyper), theta, grads, k, centered=True)
+        head = list(rmsprop_reference(theta, grads[:k], **hyper))
+        v = np.zeros(SIZE)
+        for g in grads[:k]:
+            v = 0.9 * v + (1 - 0.9) * g**2  # carried over; the mean of g starts at the switch
+        expected = head + list(rmsprop_reference(head[-1], grads[k:], centered=True,
+                                                 square_avg=v, **hyper))
+        unchanged = head + list(rmsprop_reference(head[-1], grads[k:], square_avg=v, **hyper))
+    assert np.abs(np.array(expected) - np.array(unchanged))[-1].max() > 1e-3  # it matters
+    np.testing.assert_allclose(got, np.array(expected), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda: Adam(lr=0.01),
+                                  lambda: SGD(lr=0.1, momentum=0.9, dampening=0.3)],
+                         ids=["Adam", "SGD-momentum-dampening"])
+def test_reset_makes_the_optimizer_as_new(make):
+    """A reset that kept the step count t went on with the old run's bias corrections."""
+    theta, grads = problem(steps=8)
+    backend = make_backend("numpy")
+    used = make()
+    start = run(used, backend, theta, grads[:5])[-1]
+    used.reset()
+    after_reset = run(used, backend, start, grads[5:])
+    np.testing.assert_array_equal(after_reset, run(make(), backend, start, grads[5:]))
+    assert used.t == 3
+
+
+@pytest.mark.parametrize(("cls", "reference", "hyper"), CASES, ids=IDS)
+def test_load_state_dict_into_a_used_optimizer_replaces_its_state(cls, reference, hyper):
+    """An optimizer that kept its own buffers on loading would go on with them, not the saved."""
+    theta, grads = problem(steps=20)
+    backend = make_backend("numpy")
+    source = cls(**hyper)
+    start = run(source, backend, theta, grads[:10])[-1]
+    used = cls(**hyper)
+    other_theta, other_grads = problem(seed=7, steps=15)
+    run(used, backend, other_theta, other_grads)  # its own t and buffers, all different
+    used.load_state_dict(source.state_dict())
+    continued = run(used, backend, start, grads[10:])
+    np.testing.assert_array_equal(continued, run(source, backend, start, grads[10:]))
+    assert used.t == source.t == 20
 
 
 # -- torch.optim ----------------------------------------------------------------------------

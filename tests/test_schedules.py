@@ -100,6 +100,23 @@ def test_reduce_on_plateau_is_sklearn_adaptive(patience):
     assert min(used) < 0.1  # it did reduce
 
 
+def test_reduce_on_plateau_best_follows_every_fall_even_below_tol():
+    """A best moved only by falls of at least tol lags a slow descent, and the lr is never cut."""
+    losses = [1.0 - 0.04 * k for k in range(12)]  # falls of 0.04 < tol = 0.1
+    schedule = ReduceOnPlateau(0.1, patience=2, tol=0.1)
+    used = []
+    for loss in losses:
+        used.append(schedule.lr_at(len(used)))
+        schedule.update(loss)
+    # best is always the previous value, so each epoch after the first counts as no
+    # improvement (0.04 short of tol): the count passes patience = 2 at epochs 3, 6 and 9,
+    # each cutting the lr by 5 from the next epoch on
+    expected = [0.1] * 4 + [0.02] * 3 + [0.004] * 3 + [0.0008] * 2
+    np.testing.assert_allclose(used, expected, rtol=1e-12)
+    np.testing.assert_allclose(used, sklearn_adaptive(0.1, losses, 2, tol=0.1), rtol=1e-12)
+    assert schedule.best == losses[-1]
+
+
 def test_reduce_on_plateau_max_mode_and_floor():
     schedule = ReduceOnPlateau(1.0, factor=0.5, patience=1, tol=0.01, mode="max", min_lr=0.3)
     for score in [0.5, 0.6, 0.605, 0.6]:  # two epochs not 0.01 above the best 0.6: halve

@@ -640,6 +640,8 @@ def test_numpy_integers_are_integers_for_fit():
 
 
 def test_early_stopping_without_restoring_still_finishes_the_run(tmp_path):
+    from xpnet.checkpoint import read
+
     X, y = blobs(n=200)
     path = tmp_path / "run.npz"
     options = {"optimizer": SGD(lr=0.5), "epochs": 20, "batch_size": 200, "progress": False,
@@ -648,6 +650,7 @@ def test_early_stopping_without_restoring_still_finishes_the_run(tmp_path):
                               early_stopping=EarlyStopping(patience=2, restore_best=False),
                               **options)
     assert history.stopped_early and history.finished and len(history) == 3
+    assert "training/best_theta" not in read(path)[1]  # no copy of theta kept for nothing
     again = small_net().fit(X, y, resume=path,
                             early_stopping=EarlyStopping(patience=2, restore_best=False),
                             **options)
