@@ -25,6 +25,20 @@ def test_save_and_load_on_every_backend(net, tmp_path, backend):
     np.testing.assert_allclose(backend.to_numpy(loaded.forward(X)), net.forward(X), rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_arrays_are_saved_in_the_networks_dtype(tmp_path, dtype):
+    """A float32 network's file holds float32 arrays: half the size of float64 ones."""
+    from xpnet.optim import Adam
+
+    net = xpnet.Network([4, 6, 3], seed=5, backend="numpy", dtype=dtype)
+    optimizer = Adam()
+    optimizer.step(net.theta, net.loss_and_gradient(np.ones((2, 4)), [0, 2])[1])
+    path = save(tmp_path / "model.npz", net, optimizer=optimizer)
+    arrays = read(path)[1]
+    assert sorted(arrays) == ["optimizer/state/exp_avg", "optimizer/state/exp_avg_sq", "theta"]
+    assert all(array.dtype == np.dtype(dtype) for array in arrays.values())
+
+
 def test_a_leaky_relu_keeps_its_slope(tmp_path):
     """LeakyReLU(slope=0.3) used to come back as the default slope 0.01: other outputs."""
     from xpnet.activations import LeakyReLU

@@ -119,6 +119,14 @@ def test_initial_weights_follow_the_documented_formulas(init, weight_std, bias_s
         assert biases.std() == pytest.approx(bias_std, rel=0.1)  # 400 biases: ~3.5% noise
 
 
+def test_float64_initial_weights_have_float64_precision():
+    """Drawn in float64 and cast once: a float64 network does not start from float32 values."""
+    theta = Network([50, 40, 10], backend="numpy", dtype="float64").theta
+    assert np.mean(theta != theta.astype(np.float32)) > 0.99
+    float32 = Network([50, 40, 10], backend="numpy").theta  # the same draw, rounded
+    np.testing.assert_array_equal(float32, theta.astype(np.float32))
+
+
 @pytest.mark.parametrize(("activation", "expected"), [
     ("relu", "he"), ("leaky_relu", "he"), ("sigmoid", "scaled"), ("tanh", "scaled"),
     ("identity", "scaled"),
@@ -504,3 +512,14 @@ def test_a_custom_loss_without_per_sample_is_refused_when_the_network_is_built()
 
     with pytest.raises(TypeError, match=r"OldStyle must define per_sample\(xp, z, a, y\)"):
         Network([4, 3], output="identity", loss=OldStyle())
+
+
+def test_relu_derivatives_at_zero_are_pytorchs():
+    """At the kink z = 0 backprop takes PyTorch's subgradients: 0 for ReLU (a dead unit with
+    zero input stays dead), the slope for leaky ReLU."""
+    from xpnet.activations import get_activation
+
+    z = np.array([-2.0, 0.0, 3.0])
+    relu, leaky = get_activation("relu"), get_activation({"name": "leaky_relu", "slope": 0.2})
+    np.testing.assert_array_equal(relu.derivative(np, z, relu.forward(np, z)), [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(leaky.derivative(np, z, leaky.forward(np, z)), [0.2, 0.2, 1.0])

@@ -654,3 +654,20 @@ def test_fused_cupy_kernel_matches_the_generic_path(cls, reference, hyper):
     assert all(type(kernel).__module__.startswith("cupy") for kernel in on_gpu._kernels.values())
     assert all(type(buffer).__module__.startswith("cupy") for buffer in on_gpu.state.values())
     assert all(type(a) is np.ndarray for a in on_gpu.state_dict()["state"].values())
+
+
+@pytest.mark.parametrize(("optimizer", "buffers"), [
+    (SGD(lr=0.1), []),
+    (SGD(lr=0.1, momentum=0.9), ["momentum_buffer"]),
+    (RMSprop(), ["square_avg"]),
+    (RMSprop(centered=True, momentum=0.5), ["grad_avg", "momentum_buffer", "square_avg"]),
+    (Adam(), ["exp_avg", "exp_avg_sq"]),
+    (Adam(amsgrad=True), ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]),
+])
+def test_only_the_buffers_the_update_needs_are_made(optimizer, buffers):
+    """Each state buffer is a copy of theta's size (and goes into every checkpoint): one that
+    the hyperparameters do not use would waste memory and file space for nothing."""
+    theta = np.zeros(SIZE)
+    optimizer.step(theta, np.ones(SIZE))
+    assert sorted(optimizer.state) == buffers
+    assert sorted(optimizer.state_dict()["state"]) == buffers
