@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -14,6 +15,7 @@ from conftest import make_backend
 
 import xpnet
 from xpnet.backend import Backend
+from xpnet.checkpoint import CheckpointError, read
 from xpnet.optim import SGD, Adam
 from xpnet.training import DivergenceError, EarlyStopping, History
 
@@ -371,6 +373,22 @@ def interrupting(optimizer, at: int):
     return optimizer
 
 
+def rewrite_header(path, header: dict, arrays: dict) -> None:
+    """Write the checkpoint ``path`` again with another (damaged) header."""
+    with open(path, "wb") as f:
+        np.savez(f, header=np.array(json.dumps(header)), **arrays)
+
+
+def assert_resume_refused_unchanged(resume, named: str) -> None:
+    """``resume(net)`` must raise CheckpointError matching ``named`` and leave theta as it
+    was: a damaged checkpoint is refused before anything changes."""
+    net = small_net(seed=7)
+    before = net.theta.copy()
+    with pytest.raises(CheckpointError, match=named):
+        resume(net)
+    np.testing.assert_array_equal(net.theta, before)
+
+
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
 def test_resume_after_ctrl_c_mid_epoch_ends_with_the_same_theta(tmp_path):
     X, y = blobs(n=200)
@@ -390,7 +408,6 @@ def test_resume_after_ctrl_c_mid_epoch_ends_with_the_same_theta(tmp_path):
 
 
 def test_resume_with_other_options_is_refused(tmp_path):
-    from xpnet.checkpoint import CheckpointError
     from xpnet.schedules import get_schedule
 
     X, y = blobs(n=100)
@@ -536,8 +553,6 @@ def test_ctrl_c_in_the_last_batch_of_an_epoch_saves_the_whole_epoch(tmp_path, at
 
 
 def test_resume_refuses_other_data_validation_or_early_stopping(tmp_path):
-    from xpnet.checkpoint import CheckpointError
-
     X, y = blobs(n=100)
     path = tmp_path / "run.npz"
     options = {"optimizer": SGD(lr=0.1), "batch_size": 10, "progress": False}
@@ -555,10 +570,6 @@ def test_resume_refuses_other_data_validation_or_early_stopping(tmp_path):
 
 
 def test_resume_from_a_damaged_training_state_changes_nothing(tmp_path):
-    import json
-
-    from xpnet.checkpoint import CheckpointError, read
-
     X, y = blobs(n=100)
     path = tmp_path / "run.npz"
     small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=1, batch_size=10, progress=False,
@@ -568,22 +579,15 @@ def test_resume_from_a_damaged_training_state_changes_nothing(tmp_path):
     bad_rng = json.loads(json.dumps(header))
     bad_rng["training"]["rng"]["state"] = {"nonsense": 1}
     for damaged, named in [(no_network, "network"), (bad_rng, "random generator state")]:
-        with open(path, "wb") as f:
-            np.savez(f, header=np.array(json.dumps(damaged)), **arrays)
-        net = small_net(seed=7)
-        before = net.theta.copy()
-        with pytest.raises(CheckpointError, match=f"damaged .*{named}"):
-            net.fit(X, y, optimizer=SGD(lr=0.1), epochs=2, batch_size=10, progress=False,
-                    resume=path)
-        np.testing.assert_array_equal(net.theta, before)
+        rewrite_header(path, damaged, arrays)
+        assert_resume_refused_unchanged(
+            lambda net: net.fit(X, y, optimizer=SGD(lr=0.1), epochs=2, batch_size=10,
+                                progress=False, resume=path), f"damaged .*{named}")
 
 
 def test_resume_from_a_damaged_optimizer_or_stopping_state_changes_nothing(tmp_path):
     """The optimizer, schedule and early-stopping states are loaded into scratch copies first:
     a damaged one used to fail only after theta had been replaced."""
-    import json
-
-    from xpnet.checkpoint import CheckpointError, read
     from xpnet.schedules import get_schedule
 
     X, y = blobs(n=100)
@@ -612,13 +616,9 @@ def test_resume_from_a_damaged_optimizer_or_stopping_state_changes_nothing(tmp_p
         (damaged(lambda h: h["training"]["early_stopping"].update(wait=1.5)), "integer"),
     ]
     for bad, named in cases:
-        with open(path, "wb") as f:
-            np.savez(f, header=np.array(json.dumps(bad)), **arrays)
-        net = small_net(seed=7)
-        before = net.theta.copy()
-        with pytest.raises(CheckpointError, match=f"damaged .*{named}"):
-            fit(net, 2, resume=path)
-        np.testing.assert_array_equal(net.theta, before)
+        rewrite_header(path, bad, arrays)
+        assert_resume_refused_unchanged(lambda net: fit(net, 2, resume=path),
+                                        f"damaged .*{named}")
 
 
 def test_losses_whose_sum_overflows_are_not_a_divergence():
@@ -640,8 +640,6 @@ def test_numpy_integers_are_integers_for_fit():
 
 
 def test_early_stopping_without_restoring_still_finishes_the_run(tmp_path):
-    from xpnet.checkpoint import read
-
     X, y = blobs(n=200)
     path = tmp_path / "run.npz"
     options = {"optimizer": SGD(lr=0.5), "epochs": 20, "batch_size": 200, "progress": False,
@@ -712,9 +710,6 @@ def test_a_batch_larger_than_the_data_is_one_batch_of_all_of_it():
 
 def test_a_checkpoint_without_the_newer_settings_still_resumes(tmp_path):
     """Files written before xpnet recorded the sample counts and early stopping."""
-    import json
-
-    from xpnet.checkpoint import read
 
     X, y = blobs(n=100)
     path = tmp_path / "run.npz"
@@ -723,8 +718,7 @@ def test_a_checkpoint_without_the_newer_settings_still_resumes(tmp_path):
     header, arrays = read(path)
     for key in ("training_samples", "validation_samples", "early_stopping"):
         del header["training"]["settings"][key]
-    with open(path, "wb") as f:
-        np.savez(f, header=np.array(json.dumps(header)), **arrays)
+    rewrite_header(path, header, arrays)
     resumed = small_net().fit(X, y, epochs=2, resume=path, **options)
     assert resumed["epoch"] == [1, 2]
 
@@ -869,10 +863,6 @@ def test_a_divergence_in_the_first_epoch_gives_back_the_weights_it_started_from(
 
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
 def test_resume_from_damaged_partial_epoch_totals_changes_nothing(tmp_path):
-    import json
-
-    from xpnet.checkpoint import CheckpointError, read
-
     X, y = blobs(n=100)
     path = tmp_path / "run.npz"
     options = {"epochs": 2, "batch_size": 10, "progress": False}
@@ -880,13 +870,47 @@ def test_resume_from_damaged_partial_epoch_totals_changes_nothing(tmp_path):
     header, arrays = read(path)
     assert header["training"]["step"] == 3
     assert header["training"]["partial_epoch"]["seen"] == 30
-    for totals in ({"loss_sum": "x", "hits": 1, "seen": 30, "seconds": 0.1},
-                   {"loss_sum": 1.0, "hits": 1.5, "seen": 30, "seconds": 0.1}, [1, 2]):
+    good = {"loss_sum": 1.0, "hits": 1, "seen": 30, "seconds": 0.1}
+    for totals in (good | {"loss_sum": "x"}, good | {"hits": 1.5}, [1, 2], good | {"seen": -170},
+                   good | {"seen": 0}, good | {"hits": 10**6}, good | {"hits": -1},
+                   good | {"loss_sum": float("nan")}, good | {"seconds": -1.0}):
         header["training"]["partial_epoch"] = totals
-        with open(path, "wb") as f:
-            np.savez(f, header=np.array(json.dumps(header)), **arrays)
-        net = small_net(seed=7)
-        before = net.theta.copy()
-        with pytest.raises(CheckpointError, match="damaged .*partial epoch"):
-            net.fit(X, y, optimizer=SGD(lr=0.1), resume=path, **options)
-        np.testing.assert_array_equal(net.theta, before)
+        rewrite_header(path, header, arrays)
+        assert_resume_refused_unchanged(
+            lambda net: net.fit(X, y, optimizer=SGD(lr=0.1), resume=path, **options),
+            "damaged .*partial epoch")
+
+
+def test_a_resume_theta_that_is_not_an_array_is_called_damaged(tmp_path):
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+    options = {"optimizer": SGD(lr=0.1), "epochs": 1, "batch_size": 10, "progress": False}
+    small_net().fit(X, y, checkpoint=path, **options)
+    header, arrays = read(path)
+    header["training"]["resume_theta"] = None
+    rewrite_header(path, header, arrays)
+    assert_resume_refused_unchanged(lambda net: net.fit(X, y, resume=path, **options),
+                                    "holds NoneType where the weights should be")
+
+
+def test_resuming_with_nothing_left_still_writes_the_checkpoint_asked_for(tmp_path, caplog):
+    """``resume=old, checkpoint=new`` used to write nothing when no epoch was left to train;
+    a finished run asked for more epochs says that it will not train them."""
+    X, y = blobs(n=200)
+    options = {"optimizer": SGD(lr=0.5), "batch_size": 200, "progress": False,
+               "validation_data": (X, (y + 1) % 3)}
+    done, stopped = tmp_path / "done.npz", tmp_path / "stopped.npz"
+    small_net().fit(X, y, epochs=2, checkpoint=done, **options)
+    small_net().fit(X, y, epochs=20, checkpoint=stopped,
+                    early_stopping=EarlyStopping(patience=2), **options)
+    for old, epochs, stopping in ((done, 2, None), (stopped, 30, EarlyStopping(patience=2))):
+        net = small_net(seed=3)
+        with caplog.at_level(logging.INFO, logger="xpnet"):
+            history = net.fit(X, y, epochs=epochs, resume=old, checkpoint=tmp_path / "new.npz",
+                              early_stopping=stopping, **options)
+        np.testing.assert_array_equal(xpnet.load(tmp_path / "new.npz").theta, net.theta)
+        np.testing.assert_array_equal(xpnet.load(old).theta, net.theta)
+        assert history.stopped_early == history.finished == (stopping is not None)
+        (tmp_path / "new.npz").unlink()
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "early stopping ended after 3 epochs" in warned[0], warned

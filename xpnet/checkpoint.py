@@ -155,6 +155,9 @@ def restore(checkpoint: tuple[dict, dict], backend=None):
 
 def check_theta(theta, net) -> None:
     """Raise CheckpointError unless ``theta`` (a host array) fits ``net``'s architecture."""
+    if not is_host_array(theta):
+        raise CheckpointError(f"the checkpoint holds {type(theta).__name__} where the "
+                              f"weights should be: the file is damaged")
     if theta.shape != (net.num_params,) or not is_float_array(theta):
         raise CheckpointError(
             f"the checkpoint's theta has shape {theta.shape} and dtype {theta.dtype}, but the "

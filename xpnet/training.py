@@ -214,8 +214,8 @@ class _Tally:
         self.batch_losses = net.backend.zeros(n_batches, net.dtype)  # each batch's mean loss
         # the epoch's batches before `first`, counted before an interruption (see totals)
         carried = carried or {"loss_sum": 0.0, "hits": 0, "seen": 0}
-        self.loss_sum, self.hits = carried["loss_sum"], carried["hits"]  # device scalars
-        # after the first count
+        # (device scalars after the first count)
+        self.loss_sum, self.hits = carried["loss_sum"], carried["hits"]
         self.kept = 0  # rows kept and not counted yet, of batches next_step, next_step + 1, ...
         self.next_step = first
         self.seen = carried["seen"]  # rows of this epoch, counted or kept
@@ -385,7 +385,12 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     if resume is not None:
         start_epoch, history = loop.resume(resume, settings, n_batches)
         if history.finished:
-            log.info("%s holds a finished run: nothing to resume", resume)
+            (log.warning if epochs > len(history) else log.info)(
+                "%s holds a run that early stopping ended after %d epochs: nothing to resume "
+                "(the network now holds its weights; to train on, start a new run from them)",
+                resume, len(history))
+            if checkpoint is not None:  # (another file than resume's gets the run too)
+                loop.save(checkpoint, history, settings, epochs_done=len(history))
             return history
     elif early_stopping:
         early_stopping.reset()
@@ -433,7 +438,8 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         # a run that early stopping ended is finished; one that used its epochs can be
         # resumed with more of them
         history.finished = history.stopped_early
-        if checkpoint is not None and (last_theta is not None or history.finished):
+        if checkpoint is not None and (last_theta is not None or history.finished
+                                       or start_epoch >= epochs):  # (no epoch saved it)
             # the file holds what the network now holds, and what a longer run goes on from
             loop.save(checkpoint, history, settings, epochs_done=len(history),
                       resume_theta=None if history.finished else last_theta)
@@ -487,15 +493,17 @@ def _thread_chooser(net, batch_size: int, threads, set_threads, thread_limit) ->
                          after=earlier)
 
 
-def _check_totals(totals) -> None:
-    """TypeError unless ``totals`` is what :meth:`_Loop.save` keeps of a partial epoch."""
+def _check_totals(totals, seen: int) -> None:
+    """ValueError unless ``totals`` is what :meth:`_Loop.save` keeps of the first ``seen``
+    samples of an epoch (its full batches before the interruption)."""
     keys = ("loss_sum", "hits", "seen", "seconds")
     if not (isinstance(totals, dict) and sorted(totals) == sorted(keys)
             and all(isinstance(totals[key], numbers.Real) and not isinstance(totals[key], bool)
-                    for key in keys)
-            and whole_number(totals["hits"]) is not None
-            and whole_number(totals["seen"]) is not None):
-        raise TypeError(f"its partial epoch's totals are malformed: {totals!r}")
+                    and math.isfinite(totals[key]) for key in keys)
+            and totals["seen"] == seen and whole_number(totals["hits"]) is not None
+            and 0 <= totals["hits"] <= seen and totals["seconds"] >= 0):
+        raise ValueError(f"its partial epoch's totals are not those of {seen} samples: "
+                         f"{totals!r}")
 
 
 def _stopping_settings(early_stopping) -> dict | None:
@@ -654,7 +662,7 @@ class _Loop:
             return None
         if bool(self.net.xp.all(self.net.theta == self.best_theta)):
             return None
-        last = self.net.xp.zeros_like(self.net.theta)
+        last = self.snapshot  # (free once training is over: no new copy of theta)
         last[...] = self.net.theta
         self.net.theta[...] = self.best_theta
         log.info("restored the weights of epoch %d (%s=%.4g)", es.best_epoch + 1,
@@ -732,7 +740,7 @@ class _Loop:
                 f"{path} was saved by a run with other options, so resuming would not continue "
                 f"it: {'; '.join(differences)}. Resume with the options it was saved with, or "
                 f"start a new run from its weights with xpnet.load({str(path)!r}).")
-        self._check_states(damaged, optimizer_state, header, training)
+        self._check_states(damaged, optimizer_state, header, training, settings["batch_size"])
         # the last epoch's weights, where theta holds the restored best ones
         self.net.set_theta(training.get("resume_theta", arrays["theta"]))
         if optimizer_state is not None:
@@ -750,12 +758,13 @@ class _Loop:
             if "best_theta" in training:
                 self.best_theta = self.net.backend.asarray(training["best_theta"],
                                                            self.net.dtype)
-        history.finished = bool(training.get("finished"))
+        history.finished = history.stopped_early = bool(training.get("finished"))
         log.info("resumed from %s after epoch %d%s", path, epochs_done,
                  f" and {step} batches" if step else "")
         return epochs_done, history
 
-    def _check_states(self, damaged: str, optimizer_state, header: dict, training: dict):
+    def _check_states(self, damaged: str, optimizer_state, header: dict, training: dict,
+                      batch_size: int):
         """Load the saved optimizer, schedule and early-stopping states into scratch copies,
         so that a damaged one is refused before :meth:`resume` changes anything."""
         def scratch(thing):  # the same class with the same hyperparameters, fresh
@@ -773,7 +782,7 @@ class _Loop:
             if "resume_theta" in training:
                 ckpt.check_theta(training["resume_theta"], self.net)
             if training.get("step") and "partial_epoch" in training:
-                _check_totals(training["partial_epoch"])
+                _check_totals(training["partial_epoch"], training["step"] * batch_size)
         except (KeyError, TypeError, ValueError) as e:
             raise ckpt.CheckpointError(f"{damaged} ({e})") from None
 
