@@ -153,6 +153,34 @@ def test_resume_with_other_options_is_refused(run, mnist, tmp_path, capsys):
                            "--data-dir", mnist, "--no-progress", "--resume",
                            folder / "model.npz", "--save", tmp_path / "other.npz")
     assert status == 2 and "t_max: 1 in the file, 3 now" in err and "Traceback" not in err
+    assert f"--init-from {folder / 'model.npz'}" in err
+
+
+def test_init_from_starts_a_new_run_from_the_saved_weights(run, mnist, tmp_path, capsys):
+    """A longer run or a new schedule is refused by --resume; --init-from starts one from the
+    saved weights (with lr 0 they come out unchanged, with the same test accuracy)."""
+    folder, first = run
+    options = ["--layers", "784,100,10", "--data-dir", mnist, "--no-progress", "--epochs", 2,
+               "--optimizer", "sgd", "--lr", 0, "--schedule", "constant"]
+    same = tmp_path / "same.npz"
+    status, out, err = xpnet(capsys, "train", *options, "--init-from", folder / "model.npz",
+                             "--save", same)
+    assert status == 0, err
+    assert "initial weights from" in err and "epoch 2/2" in err
+    np.testing.assert_array_equal(xpnet_load(same).theta, xpnet_load(folder / "model.npz").theta)
+    assert ACCURACY.search(out).group(1) == ACCURACY.search(first.stdout).group(1)
+
+
+@pytest.mark.parametrize(("options", "named"), [
+    (["--layers", "784,30,10"], "--layers 784,100,10 in the file, 784,30,10 now"),
+    (["--layers", "784,100,10", "--activation", "tanh"], "--activation relu in the file, tanh"),
+    (["--layers", "784,100,10", "--resume", "x.npz"], "give one of them"),
+])
+def test_init_from_another_network_is_refused(run, mnist, capsys, options, named):
+    folder, _ = run
+    status, _, err = xpnet(capsys, "train", *options, "--init-from", folder / "model.npz",
+                           "--data-dir", mnist, "--no-progress")
+    assert status == 2 and named in err and "Traceback" not in err
 
 
 def test_early_stopping_saves_the_weights_it_restores(mnist, tmp_path, capsys):

@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "its history beside it (PATH less .npz, plus .history.json)")
     files.add_argument("--resume", type=Path, metavar="PATH", help="continue the run saved in "
                        "PATH, given the same options (it keeps saving there unless --save)")
+    files.add_argument("--init-from", type=Path, metavar="PATH", help="start a new run from "
+                       "the weights of the network saved in PATH, with any other options (the "
+                       "same --layers, --activation, --output and --loss)")
     files.add_argument("--history", type=Path, metavar="PATH",
                        help="write the per-epoch history and the test result as JSON")
     train.set_defaults(run=cmd_train)
@@ -220,6 +223,9 @@ def cmd_train(args) -> int:
     (after the results and the checkpoint were written), so that `xpnet train && ...` stops."""
     started = time.perf_counter()
     # found now, not after loading the data and training
+    if args.resume is not None and args.init_from is not None:
+        raise ValueError("--resume continues a saved run with its own weights, --init-from "
+                         "starts a new one from saved weights: give one of them")
     if args.resume is not None:
         if not args.resume.is_file():
             raise ValueError(f"--resume {args.resume}: no such file; give the checkpoint that "
@@ -246,6 +252,8 @@ def cmd_train(args) -> int:
                          f"{INPUTS} neurons (28x28 pixels) and the last {CLASSES} (the classes)")
     net = Network(sizes, activation=args.activation, output=args.output, loss=args.loss,
                   init=args.init, backend=args.backend, seed=args.seed)
+    if args.init_from is not None:
+        _start_from(net, args.init_from)
     optimizer = _optimizer(args)
     schedule_class = schedules.SCHEDULES[args.schedule]
     schedule = schedules.get_schedule(args.schedule, lr=optimizer.lr,
@@ -280,6 +288,27 @@ def cmd_train(args) -> int:
         _write_history(args.history, history, test_loss, test_accuracy)
         print(f"history written to {args.history}: `xpnet plot {args.history}` draws it")
     return INTERRUPTED if history.interrupted else 0
+
+
+def _start_from(net: Network, path: Path) -> None:
+    """Give ``net`` the weights of the network saved in ``path``, which must have the same
+    architecture (its initial weights do not matter)."""
+    saved = checkpoint.load(path, backend=net.backend)
+    options = {"sizes": "--layers", "activation": "--activation", "output": "--output",
+               "loss": "--loss"}
+    differences = [f"{option} {_option_text(saved.config()[key])} in the file, "
+                   f"{_option_text(net.config()[key])} now"
+                   for key, option in options.items() if saved.config()[key] != net.config()[key]]
+    if differences:
+        raise ValueError(f"--init-from {path} holds another network ({'; '.join(differences)}): "
+                         f"give the options it was trained with")
+    net.set_theta(saved.theta)
+    log.info("initial weights from %s", path)
+
+
+def _option_text(value) -> str:
+    """An architecture value as its option would be written: [784, 30, 10] -> 784,30,10."""
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _check_writable(option: str, path: Path, example: str | None) -> None:

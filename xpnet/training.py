@@ -739,7 +739,8 @@ class _Loop:
             raise ckpt.CheckpointError(
                 f"{path} was saved by a run with other options, so resuming would not continue "
                 f"it: {'; '.join(differences)}. Resume with the options it was saved with, or "
-                f"start a new run from its weights with xpnet.load({str(path)!r}).")
+                f"start a new run from its weights: xpnet.load({str(path)!r}), or on the "
+                f"command line `xpnet train --init-from {path}`.")
         self._check_states(damaged, optimizer_state, header, training, settings["batch_size"])
         # the last epoch's weights, where theta holds the restored best ones
         self.net.set_theta(training.get("resume_theta", arrays["theta"]))
