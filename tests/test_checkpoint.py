@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -222,3 +224,26 @@ def test_atomic_write_refuses_what_open_would_refuse(tmp_path, monkeypatch):
     assert caught.value.errno == errno.EACCES and caught.value.filename == str(protected)
     assert protected.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.npz", "model.npz"]
+
+
+def test_atomic_write_syncs_the_data_before_the_rename(tmp_path, monkeypatch):
+    """The rename must come after the temporary file's fsync: else a crash can leave a
+    renamed but empty or partial file."""
+    from xpnet import files
+
+    calls = []
+    fsync, replace = files.os.fsync, files.os.replace
+
+    def record_fsync(fd):  # the temporary file's fsync, or the folder's after the rename
+        calls.append("fsync file" if stat.S_ISREG(os.fstat(fd).st_mode) else "fsync folder")
+        return fsync(fd)
+
+    def record_replace(src, dst):
+        calls.append("replace")
+        return replace(src, dst)
+
+    monkeypatch.setattr(files.os, "fsync", record_fsync)
+    monkeypatch.setattr(files.os, "replace", record_replace)
+    atomic_write(tmp_path / "history.json", lambda f: f.write(b"{}"))
+    assert calls[:2] == ["fsync file", "replace"], calls
+    assert (tmp_path / "history.json").read_bytes() == b"{}"

@@ -455,3 +455,180 @@ def test_resume_on_another_dataset_is_refused_before_loading_it(tmp_path, capsys
     assert status == 2
     assert "continues a run on mnist, not on fashion-mnist: resume with --dataset mnist" in err
 
+
+# -- the mutants the suite used to let through ----------------------------------------------
+class _KnownPredictions:
+    """Just what confusion_matrix needs of a network: predict gives column 0 of X."""
+
+    def __init__(self, classes: int):
+        self.net = Network([1, classes], backend="numpy")
+        self.backend, self.dtype, self.sizes = self.net.backend, self.net.dtype, self.net.sizes
+        self.one_hot = self.net.one_hot
+
+    def predict(self, X):
+        return X[:, 0].astype(np.int64)
+
+
+def test_confusion_matrix_rows_are_the_true_class_columns_the_predicted():
+    """A transposed matrix (counts[predicted, true]) used to pass: rows must be the labels."""
+    y = np.array([0, 0, 0, 1, 2, 2])
+    predicted = np.array([1, 2, 0, 1, 1, 2])
+    counts = cli.confusion_matrix(_KnownPredictions(3), predicted[:, None], y, batch_size=4)
+    np.testing.assert_array_equal(counts.sum(axis=1), np.bincount(y, minlength=3))
+    np.testing.assert_array_equal(counts.sum(axis=0), np.bincount(predicted, minlength=3))
+    np.testing.assert_array_equal(counts, [[1, 1, 1], [0, 1, 0], [0, 1, 1]])
+
+
+def test_confusion_matrix_counts_the_sample_after_the_last_full_batch():
+    """N = batch_size + 1: the last sample, alone in its batch, must be counted too."""
+    batch_size = 4
+    y = np.arange(batch_size + 1) % 3
+    counts = cli.confusion_matrix(_KnownPredictions(3), y[:, None], y, batch_size)
+    assert counts.sum() == batch_size + 1
+    np.testing.assert_array_equal(np.diag(counts), np.bincount(y, minlength=3))
+
+
+def _read_only(path: Path, monkeypatch) -> None:
+    """Make ``path`` unwritable; as root (who may write anyway) pretend not to be allowed."""
+    path.chmod(0o444)
+    if os.access(path, os.W_OK):
+        access = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode: not (Path(p) == path and
+                                                               mode & os.W_OK) and
+                            access(p, mode))
+
+
+def test_an_existing_read_only_history_file_is_refused_before_loading(tmp_path, capsys,
+                                                                      monkeypatch):
+    """A read-only --history file used to pass the check, failing only after training."""
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    history = tmp_path / "h.json"
+    history.write_text("{}")
+    _read_only(history, monkeypatch)
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--history", history)
+    assert status == 2 and f"--history {history} cannot be written" in err, err
+    assert " with --save" not in err
+
+
+def test_an_unwritable_resume_checkpoint_says_to_give_save(tmp_path, capsys, monkeypatch):
+    """The remedy " with --save" of an unwritable --resume checkpoint used to be droppable."""
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    model = tmp_path / "m.npz"
+    Network([784, 30, 10], backend="numpy").save(model, metadata={"dataset": "mnist"})
+    _read_only(model, monkeypatch)
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--layers", "784,30,10",
+                           "--resume", model)
+    assert status == 2 and f"--resume {model} cannot be written" in err, err
+    assert err.rstrip().endswith("give a path in a folder you can write to with --save"), err
+
+
+def test_history_given_as_the_absolute_path_of_a_relative_save_is_refused(
+        tmp_path, capsys, monkeypatch):
+    """--save rel.npz --history /abs/rel.npz: the same file, so the history would overwrite
+    the checkpoint (the paths must be compared resolved)."""
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.chdir(tmp_path)
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--save", "rel.npz", "--history",
+                           tmp_path / "rel.npz")
+    assert status == 2 and "would overwrite the checkpoint" in err, err
+
+
+def test_a_last_layer_other_than_10_is_refused_before_loading(capsys, monkeypatch):
+    """--layers 784,100,5 used to be accepted: the last layer must have the 10 classes."""
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    status, _, err = xpnet(capsys, "train", "--layers", "784,100,5", "--no-progress")
+    assert status == 2 and "--layers 784,100,5: the first layer must have 784" in err, err
+    assert "the last 10 (the classes)" in err
+
+
+def test_download_without_names_downloads_both_and_unknown_names_none(tmp_path, capsys,
+                                                                      monkeypatch):
+    """Plain `xpnet download` gets both datasets; one unknown name stops it before any."""
+    calls = []
+
+    def download(name, **options):
+        calls.append(name)
+        return tmp_path / name
+
+    monkeypatch.setattr(datasets, "download", download)
+    status, out, err = xpnet(capsys, "download", "--no-progress")
+    assert status == 0, err
+    assert calls == list(datasets.DATASETS) == ["mnist", "fashion-mnist"]
+    assert "MNIST: verified in" in out and "Fashion-MNIST: verified in" in out
+    calls.clear()
+    status, _, err = xpnet(capsys, "download", "mnist", "cifar")
+    assert status == 2 and "unknown dataset 'cifar'" in err and calls == []
+
+
+def test_xpnet_backend_in_upper_case_is_accepted(tmp_path, capsys, monkeypatch):
+    """XPNET_BACKEND=NUMPY names a backend: train and evaluate go on, info does not object."""
+    def load_of(args, validation=0):
+        raise ValueError("reached the data")
+
+    monkeypatch.setattr(cli, "_load", load_of)
+    model = tmp_path / "model.npz"
+    Network([784, 10], backend="numpy").save(model)
+    monkeypatch.setenv("XPNET_BACKEND", "NUMPY")
+    for argv in (["train", "--no-progress"], ["evaluate", model]):
+        status, _, err = xpnet(capsys, *argv)
+        assert status == 2 and err.strip() == "xpnet: error: reached the data", err
+    status, out, _ = xpnet(capsys, "info")
+    assert status == 0 and "$XPNET_BACKEND is NUMPY\n" in out
+
+
+@pytest.mark.parametrize(("epochs", "step_size", "patience"), [(1, 1, 1), (9, 3, 1),
+                                                               (30, 10, 3)])
+def test_schedules_are_spread_over_the_epochs(epochs, step_size, patience):
+    """step: /10 each third of the run; exponential: /100 over it; cosine: t_max = epochs;
+    plateau: patience a tenth of the run, at least 1."""
+    def arguments(name):
+        return cli.SCHEDULE_ARGUMENTS[cli.schedules.SCHEDULES[name]](epochs)
+
+    assert arguments("step") == {"step_size": step_size}
+    assert arguments("exponential")["gamma"] ** epochs == pytest.approx(0.01)
+    assert arguments("cosine") == {"t_max": epochs}
+    assert arguments("plateau") == {"patience": patience}
+    assert arguments("constant") == arguments("invscaling") == {}
+
+
+@pytest.mark.parametrize("optimizer", ["lecture_momentum", "lecture_nesterov"])
+def test_momentum_option_sets_the_lecture_optimizers_gamma(optimizer):
+    """--momentum is the lecture's gamma: it used to be droppable for lecture_* optimizers."""
+    args = cli.build_parser().parse_args(["train", "--optimizer", optimizer, "--momentum",
+                                          "0.5", "--lr", "0.1"])
+    built = cli._optimizer(args)
+    assert built.gamma == 0.5 and built.lr == 0.1
+
+
+def test_info_lists_only_the_blas_thread_pools(monkeypatch):
+    """OpenMP pools are not BLAS: only user_api == "blas" entries are listed."""
+    import threadpoolctl
+
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: [
+        {"user_api": "openmp", "internal_api": "openmp", "version": None, "num_threads": 8},
+        {"user_api": "blas", "internal_api": "openblas", "version": "0.3.27",
+         "architecture": "Haswell", "num_threads": 2}])
+    assert cli.blas_description() == "openblas 0.3.27 (Haswell), 2 threads"
+
+
+def test_info_finds_cupy_by_the_prefix_of_its_wheel_name(monkeypatch):
+    """CuPy's wheels are named cupy-cuda12x ...: found by prefix, not by the exact name."""
+    class Distribution:
+        def __init__(self, name, version):
+            self.metadata, self.version = {"Name": name}, version
+
+    monkeypatch.setattr(cli.importlib.metadata, "distributions", lambda: [
+        Distribution("numpy", "2.1.0"), Distribution("cupy-cuda12x", "13.3.0")])
+    assert cli._installed_version("cupy") == "13.3.0 (cupy-cuda12x)"
+    assert cli._installed_version("torch") == "not installed"
+
+
+def test_plot_of_an_empty_history_is_refused_not_drawn_blank(tmp_path):
+    """A history of no epoch used to become a blank PNG instead of an error."""
+    pytest.importorskip("matplotlib")
+    from xpnet import plotting
+
+    out = tmp_path / "curves.png"
+    with pytest.raises(ValueError, match="no epoch"):
+        plotting.plot_history({"epoch": [], "loss": [], "accuracy": []}, out)
+    assert not out.exists()

@@ -566,3 +566,26 @@ def test_a_data_dir_that_is_a_file_is_named(tmp_path, download_allowed):
              checksums=SYNTHETIC_SHA256)
     with pytest.raises(ValueError, match="is a file, not a folder"):
         download("mnist", data_dir=a_file, mirrors=closed_port_url(), progress=False)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\0\x05\x08\x01" + GOOD_LABELS[4:], "not an IDX file"),
+    (b"\0\0\x08", "only 3 bytes, too short"),
+])
+def test_read_idx_rejects_a_bad_second_magic_byte_and_a_3_byte_file(tmp_path, content, message):
+    """Only the first magic byte used to be checked, and 3 bytes gave an IndexError."""
+    path = tmp_path / "labels"
+    path.write_bytes(content)
+    with pytest.raises(DatasetError, match=message):
+        read_idx(path)
+
+
+def test_images_and_labels_of_different_lengths_are_a_dataset_error(tmp_path):
+    """Intact files (matching checksums) of different sizes: the two are from different sets."""
+    contents = dict(SYNTHETIC)
+    contents[FILES[1]] = idx_bytes(np.zeros(N_TRAIN - 1, np.uint8))
+    sums = {stem: hashlib.sha256(data).hexdigest() for stem, data in contents.items()}
+    write_dataset(tmp_path, contents=contents)
+    with pytest.raises(DatasetError, match=f"holds {N_TRAIN} images but .* holds "
+                                           f"{N_TRAIN - 1} labels"):
+        load("mnist", data_dir=tmp_path, checksums=sums, download=False)

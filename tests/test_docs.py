@@ -74,6 +74,29 @@ def test_readme_choices_are_the_command_lines():
         assert set(values.split("\\|")) <= set(choices[option]), option
 
 
+def readme_option_defaults() -> dict[str, str]:
+    """The README's options table as {option: the default it states}: a row's options (less
+    its parenthesized notes) paired with its comma-separated defaults, where they pair up."""
+    defaults = {}
+    for options, stated in re.findall(r"^\| (`--.*) \| (.*) \|$", README, re.M):
+        names = re.findall(r"`(--[a-z-]+)", re.sub(r"\([^)]*\)", "", options))
+        values = stated.split(", ")
+        if len(values) == len(names):
+            defaults.update(zip(names, values))
+    return defaults
+
+
+@pytest.mark.parametrize("option", ["--layers", "--optimizer", "--schedule", "--epochs",
+                                    "--batch-size", "--validation", "--seed"])
+def test_readme_states_the_train_defaults(option):
+    """Changing a default (--layers 784,512,256,10, --epochs 10, ...) without the README's
+    options table, or the other way round, used to go unnoticed."""
+    stated = readme_option_defaults()[option]
+    default = vars(cli.build_parser().parse_args(["train"]))[option[2:].replace("-", "_")]
+    assert (",".join(map(str, default)) if isinstance(default, list) else str(default)) == \
+        stated, option
+
+
 @pytest.mark.slow
 def test_readme_python_examples_run(tmp_path, monkeypatch, capsys, mnist):
     """The README's Python blocks, in order, in one namespace, as a reader pastes them."""
