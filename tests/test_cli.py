@@ -183,6 +183,12 @@ def test_init_from_another_network_is_refused(run, mnist, capsys, options, named
     assert status == 2 and named in err and "Traceback" not in err
 
 
+def test_init_from_a_missing_file_is_named(mnist, tmp_path, capsys):
+    status, _, err = xpnet(capsys, "train", "--init-from", tmp_path / "gone.npz",
+                           "--data-dir", mnist, "--no-progress")
+    assert status == 2 and f"--init-from {tmp_path / 'gone.npz'}: no such file" in err
+
+
 def test_early_stopping_saves_the_weights_it_restores(mnist, tmp_path, capsys):
     # 100 training images overfit within a few epochs, so the validation loss turns up
     model = tmp_path / "model.npz"

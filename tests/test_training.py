@@ -914,3 +914,44 @@ def test_resuming_with_nothing_left_still_writes_the_checkpoint_asked_for(tmp_pa
         (tmp_path / "new.npz").unlink()
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warned) == 1 and "early stopping ended after 3 epochs" in warned[0], warned
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
+def test_a_run_stopped_mid_epoch_is_not_resumed_with_fewer_epochs(tmp_path):
+    """Resuming with epochs=1 a file stopped in epoch 2 used to rewrite it as 'epoch 2 not
+    started', so a later resume redid the epoch's first batches."""
+    X, y = blobs(n=100)  # 10 batches of 10 an epoch
+    path = tmp_path / "run.npz"
+    options = {"batch_size": 10, "progress": False, "threads": 1}
+    small_net().fit(X, y, optimizer=interrupting(SGD(lr=0.1), at=13), epochs=2,
+                    checkpoint=path, **options)
+    assert_resume_refused_unchanged(
+        lambda net: net.fit(X, y, optimizer=SGD(lr=0.1), epochs=1, resume=path,
+                            checkpoint=path, **options),
+        "stopped in epoch 2, after 3 batches, so resuming needs epochs >= 2, not 1")
+    assert read(path)[0]["training"]["step"] == 3
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
+def test_an_older_mid_epoch_checkpoint_can_be_interrupted_and_resumed_again(tmp_path):
+    """A file without the partial epoch's totals (older xpnet): the resumed epoch's tally
+    counts only its own batches, so a second Ctrl-C must not save them as the epoch's."""
+    X, y = blobs(n=100)
+    options = {"epochs": 2, "batch_size": 10, "progress": False, "threads": 1}
+    straight = small_net()
+    straight.fit(X, y, optimizer=SGD(lr=0.1), **options)
+    path = tmp_path / "run.npz"
+    small_net().fit(X, y, optimizer=interrupting(SGD(lr=0.1), at=13), checkpoint=path,
+                    **options)
+    header, arrays = read(path)
+    del header["training"]["partial_epoch"]
+    rewrite_header(path, header, arrays)
+    small_net().fit(X, y, optimizer=interrupting(SGD(lr=0.1), at=15), checkpoint=path,
+                    resume=path, **options)
+    training = read(path)[0]["training"]
+    assert training["step"] == 5 and "partial_epoch" not in training
+    resumed = small_net(seed=1)
+    history = resumed.fit(X, y, optimizer=SGD(lr=0.1), checkpoint=path, resume=path,
+                          **options)
+    np.testing.assert_array_equal(resumed.theta, straight.theta)
+    assert history["epoch"] == [1, 2]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -307,7 +308,7 @@ def _cupy_backend_or_reason() -> Backend | str:
         import cupy
     except Exception as e:  # ImportError, or a broken CUDA library raising OSError
         return f"CuPy cannot be imported ({type(e).__name__}: {e})"
-    version = getattr(cupy, "__version__", "?")
+    version = getattr(cupy, "__version__", None)
     if not _major_at_least(version, CUPY_MIN_MAJOR):
         return f"CuPy {version} is too old: xpnet needs CuPy >= {CUPY_MIN_MAJOR}"
     try:
@@ -326,10 +327,11 @@ def _cupy_backend_or_reason() -> Backend | str:
     return Backend("cupy", cupy)
 
 
-def _major_at_least(version: str, major: int) -> bool:
-    """Whether ``version`` ("14.2.0", "15.0.0a1") has at least that major number."""
-    first = version.partition(".")[0]
-    return first.isdigit() and int(first) >= major
+def _major_at_least(version, major: int) -> bool:
+    """Whether ``version`` ("14.2.0", "15.0.0a1", "14rc1") has at least that major number;
+    True when it tells none (the kernel probe then decides)."""
+    found = re.match(r"[0-9]+", str(version))
+    return found is None or int(found.group()) >= major
 
 
 def cupy_unavailable_reason() -> str | None:

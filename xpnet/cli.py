@@ -155,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument("--resume", type=Path, metavar="PATH", help="continue the run saved in "
                        "PATH, given the same options (it keeps saving there unless --save)")
     files.add_argument("--init-from", type=Path, metavar="PATH", help="start a new run from "
-                       "the weights of the network saved in PATH, with any other options (the "
+                       "the weights of the network saved in PATH (only the weights: the "
+                       "optimizer and schedule start afresh), with any other options (the "
                        "same --layers, --activation, --output and --loss)")
     files.add_argument("--history", type=Path, metavar="PATH",
                        help="write the per-epoch history and the test result as JSON")
@@ -292,13 +293,16 @@ def cmd_train(args) -> int:
 
 def _start_from(net: Network, path: Path) -> None:
     """Give ``net`` the weights of the network saved in ``path``, which must have the same
-    architecture (its initial weights do not matter)."""
+    architecture (its initial weights do not matter; nothing else of the file is used)."""
+    if not path.is_file():
+        raise ValueError(f"--init-from {path}: no such file; give a network that "
+                         "`xpnet train --save PATH` wrote")
     saved = checkpoint.load(path, backend=net.backend)
     options = {"sizes": "--layers", "activation": "--activation", "output": "--output",
                "loss": "--loss"}
-    differences = [f"{option} {_option_text(saved.config()[key])} in the file, "
-                   f"{_option_text(net.config()[key])} now"
-                   for key, option in options.items() if saved.config()[key] != net.config()[key]]
+    was, now = saved.config(), net.config()
+    differences = [f"{option} {_option_text(was[key])} in the file, {_option_text(now[key])} now"
+                   for key, option in options.items() if was[key] != now[key]]
     if differences:
         raise ValueError(f"--init-from {path} holds another network ({'; '.join(differences)}): "
                          f"give the options it was trained with")

@@ -97,8 +97,9 @@ MIRRORS = {
 SYSTEM_DATA_DIRS = (Path("/usr/local/share/datasets"), Path("/usr/share/datasets"))
 NIELSEN_VALIDATION_SIZE = 10_000
 DOWNLOAD_TIMEOUT_S = 30  # per connect or read, so a dead mirror cannot hang the download
-# A partial download untouched this long belongs to a process that was killed (a live one writes
-# at least every DOWNLOAD_TIMEOUT_S): the next download of that file removes it.
+# A partial download untouched this long almost surely belongs to a process that was killed (a
+# live one writes to it within DOWNLOAD_TIMEOUT_S of each mirror it tries): the next download of
+# that file removes it. (Were a live one's removed, it would fail over to its next mirror.)
 STALE_PART_S = 3600
 #: a mirror that trickles (every read in time, the file never) is given up once its average
 #: rate after SLOW_AFTER_S is below MIN_BYTES_PER_S (MNIST's largest file: 9.9 MB)

@@ -383,7 +383,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
                 "early_stopping": _stopping_settings(early_stopping)}
     history, start_epoch = History(), 0
     if resume is not None:
-        start_epoch, history = loop.resume(resume, settings, n_batches)
+        start_epoch, history = loop.resume(resume, settings, n_batches, epochs)
         if history.finished:
             (log.warning if epochs > len(history) else log.info)(
                 "%s holds a run that early stopping ended after %d epochs: nothing to resume "
@@ -557,6 +557,7 @@ class _Loop:
         self.carried = None  # the tally totals and seconds of that epoch's earlier batches
         self.steps_done = 0  # batches done in the current epoch
         self.epoch_totals = None  # those of the last epoch run, for a checkpoint of it
+        self.totals_complete = True  # whether they count every batch of that epoch
         self.best_theta = None
         self.threads = None  # the ThreadChooser on the CPU
         self.metadata = metadata  # what fit was asked to keep in the checkpoints
@@ -572,6 +573,9 @@ class _Loop:
         order = self.rng.permutation(train.n) if shuffle else range(train.n)
         order = backend.asarray(order)  # the one host -> device transfer of the epoch
         carried, self.carried = self.carried, None
+        # the tally covers the whole epoch so far, unless it was resumed mid-way from a file
+        # of an older xpnet, which did not keep the totals of the batches before
+        self.totals_complete = first == 0 or carried is not None
         tally = _Tally(net, train, order, batch_size, n_batches, first, carried)
         self.snapshot[...] = net.theta
         start = time.perf_counter()
@@ -656,7 +660,8 @@ class _Loop:
 
     def restore_best(self):
         """Give the network the best epoch's weights, if early stopping keeps them and they
-        are not the current ones; the weights they replace, or None if it did not."""
+        are not the current ones; the weights they replace (in the divergence snapshot's
+        buffer: valid until another epoch runs), or None if it did not."""
         es = self.early_stopping
         if not es or not es.restore_best or self.best_theta is None:
             return None
@@ -681,7 +686,7 @@ class _Loop:
             "epoch": epochs_done, "step": self.steps_done if partial else 0,
             "rng": self.epoch_rng_state if partial else self.rng.bit_generator.state,
             "history": history.to_dict(), "settings": settings, "finished": history.finished}
-        if partial:
+        if partial and self.totals_complete:
             training["partial_epoch"] = self.epoch_totals
         if resume_theta is not None:
             training["resume_theta"] = self.net.backend.to_numpy(resume_theta)
@@ -693,7 +698,7 @@ class _Loop:
                   training=training, metadata=self.metadata)
         history.save(history_path(path))
 
-    def resume(self, path, settings: dict, n_batches: int) -> tuple[int, History]:
+    def resume(self, path, settings: dict, n_batches: int, epochs: int) -> tuple[int, History]:
         """Restore theta, optimizer, schedule, RNG and early stopping from a checkpoint made
         with the same options; everything is checked before anything changes."""
         header, arrays = ckpt.read(path)
@@ -735,6 +740,10 @@ class _Loop:
         if not differences and not 0 <= step < n_batches:
             raise ckpt.CheckpointError(f"{damaged} (it stopped after batch {step} of an epoch "
                                        f"of {n_batches} batches)")
+        if step and epochs <= epochs_done:
+            differences.append(f"epochs: it stopped in epoch {epochs_done + 1}, after {step} "
+                               f"batches, so resuming needs epochs >= {epochs_done + 1}, not "
+                               f"{epochs}")
         if differences:
             raise ckpt.CheckpointError(
                 f"{path} was saved by a run with other options, so resuming would not continue "
