@@ -429,6 +429,26 @@ def test_plot_draws_the_validation_points_an_interrupted_run_has(tmp_path, monke
     assert (tmp_path / "curves.png").stat().st_size > 0
 
 
+def test_a_plot_that_fails_midway_leaves_the_previous_image_whole(tmp_path, monkeypatch):
+    """The PNG written directly, not atomically: a failed redraw truncated the old image."""
+    pytest.importorskip("matplotlib")
+    import matplotlib.figure
+
+    from xpnet import plotting
+
+    def fails_midway(self, f, **kwargs):
+        f.write(b"\x89PNG half")
+        raise RuntimeError("disk full")
+
+    out = tmp_path / "curves.png"
+    out.write_bytes(b"the previous image")
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", fails_midway)
+    with pytest.raises(RuntimeError, match="disk full"):
+        plotting.plot_history({"epoch": [1], "loss": [0.5], "accuracy": [0.8]}, out)
+    assert out.read_bytes() == b"the previous image"
+    assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
+
+
 def test_a_train_stopped_by_ctrl_c_saves_and_exits_130(tmp_path, monkeypatch, capsys, mnist):
     """The results and the checkpoint are written, then the status says the run did not
     finish: it used to be 0, so `xpnet train ... && next-step` went on."""

@@ -589,3 +589,51 @@ def test_images_and_labels_of_different_lengths_are_a_dataset_error(tmp_path):
     with pytest.raises(DatasetError, match=f"holds {N_TRAIN} images but .* holds "
                                            f"{N_TRAIN - 1} labels"):
         load("mnist", data_dir=tmp_path, checksums=sums, download=False)
+
+
+@pytest.mark.parametrize("size, seconds, too_slow", [
+    (50_000, 59.0, False),  # slow, but within the first minute
+    (50_000, 61.0, True),  # 820 bytes/s after a minute
+    (64_000, 61.0, False),  # 1,049 bytes/s after a minute
+])
+def test_a_mirror_is_given_up_below_1_kib_per_s_after_a_minute(tmp_path, monkeypatch, size,
+                                                                 seconds, too_slow):
+    """The slow-mirror cut-off (SLOW_AFTER_S = 60 s, MIN_BYTES_PER_S = 1024) changed or its
+    comparison flipped would drop a usable mirror or keep a trickling one."""
+    source = tmp_path / "file.gz"
+    source.write_bytes(os.urandom(size))  # (_fetch copies bytes, it does not check them)
+    times = iter([0.0])  # the start, then every read `seconds` later
+    monkeypatch.setattr(datasets, "time", type("Clock", (), {
+        "monotonic": staticmethod(lambda: next(times, seconds))}))
+    destination = tmp_path / "out"
+    if too_slow:
+        with pytest.raises(DatasetError, match=rf"too slow, {size:,} bytes in 61 s"):
+            datasets._fetch(source.as_uri(), destination, progress=False)
+    else:
+        datasets._fetch(source.as_uri(), destination, progress=False)
+        assert destination.read_bytes() == source.read_bytes()
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
+def test_each_dataset_is_downloaded_from_its_own_mirrors(tmp_path, monkeypatch, name):
+    """Fashion-MNIST's default mirrors swapped with MNIST's would fetch the other dataset."""
+    import urllib.error
+    import urllib.request
+
+    urls = []
+
+    def unreachable(request, timeout):
+        urls.append(request.full_url)
+        raise urllib.error.URLError("offline")
+
+    monkeypatch.setattr(urllib.request, "urlopen", unreachable)
+    with pytest.raises(DatasetNotFoundError):
+        download(name, data_dir=tmp_path, progress=False)
+    assert len(urls) == 3 and all(url.endswith(f"/{FILES[0]}.gz") for url in urls)
+    if name == "mnist":
+        assert all("/mnist/" in url and "fashion" not in url for url in urls)
+        assert "http://yann.lecun.com/exdb/mnist/train-images-idx3-ubyte.gz" in urls
+    else:
+        assert all("/mnist/" not in url for url in urls)
+        assert any("zalandoresearch/fashion-mnist" in url for url in urls)
+        assert any("tf-keras-datasets" in url for url in urls)

@@ -237,3 +237,54 @@ def test_the_first_trial_is_followed_by_another_one_second_later_whatever_it_cho
     chooser = chooser_on(machine)
     starts = trial_starts(machine, chooser, steps=9000)  # about 9 s
     assert [b - a for a, b in zip(starts, starts[1:])][:3] == pytest.approx([1, 2, 4], abs=0.2)
+
+
+def test_trials_are_at_most_ten_seconds_apart_by_default():
+    """The default cap on the wait between trials (retry_seconds=10) changed."""
+    machine = FakeMachine({1: 0.0010, 2: 0.0012})
+    chooser = chooser_on(machine)
+    starts = trial_starts(machine, chooser, steps=38000)  # about 38 s
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert gaps[:6] == pytest.approx([1, 2, 4, 8, 10, 10], abs=0.2)
+
+
+def test_a_change_of_choice_brings_the_next_trial_back_to_one_second():
+    """The wait not reset to 1 s when a later trial changes the choice (only after the first)."""
+    machine = FakeMachine({1: 0.0010, 2: 0.0007})
+    chooser = chooser_on(machine, retry_seconds=8.0)
+    starts, choices = [], []
+    while machine.now < 25.0:
+        if machine.now >= 8.0:  # another process takes the second core
+            machine.seconds_per_step = {1: 0.0010, 2: 0.0030}
+        before = chooser._trying
+        machine.run(chooser, 1)
+        if before is None and chooser._trying is not None:
+            starts.append(machine.now)
+        if before is not None and chooser._trying is None:
+            choices.append(chooser.chosen)
+    # trials at about 0, 1, 3, 7 s choose 2; the one at 15 s chooses 1: again 1, 2, 4 s
+    assert choices[:5] == [2, 2, 2, 2, 1]
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert gaps[:6] == pytest.approx([1, 2, 4, 8, 1, 2], abs=0.2)
+
+
+def test_a_trial_times_the_candidates_forth_then_back():
+    """The trial order (1, 2, 4, 4, 2, 1 threads) replaced by one pass or by 1, 2, 4, 1, 2, 4."""
+    machine = FakeMachine({1: 0.001, 2: 0.001, 4: 0.001})
+    chooser = chooser_on(machine, cores=4)
+    order = []
+    for _ in range(600):  # one trial (the next is 1 s later)
+        machine.run(chooser, 1)
+        if not order or order[-1] != machine.threads:
+            order.append(machine.threads)
+    assert order == [1, 2, 4, 2, 1]
+
+
+@pytest.mark.parametrize("slower, dropped", [(2.5, True), (1.8, False)])
+def test_only_a_candidate_more_than_twice_as_slow_is_dropped_after_one_step(slower, dropped):
+    """The 2x cut-off for dropping a candidate after one timed step changed (to 1.2x or 10x)."""
+    machine = FakeMachine({1: 0.001, 2: 0.001 * slower})
+    chooser = chooser_on(machine)
+    machine.run(chooser, 200)
+    assert chooser.chosen == 1
+    assert (machine.steps_at[2] == 2) == dropped  # one to wake the threads, one timed
