@@ -658,3 +658,50 @@ def test_plot_of_an_empty_history_is_refused_not_drawn_blank(tmp_path):
     with pytest.raises(ValueError, match="no epoch"):
         plotting.plot_history({"epoch": [], "loss": [], "accuracy": []}, out)
     assert not out.exists()
+
+
+def test_plot_title_names_the_test_accuracy(tmp_path, capsys, monkeypatch):
+    """The figure's title shows the run's result when the history file has it."""
+    from xpnet import plotting
+
+    titles = []
+    monkeypatch.setattr(plotting, "plot_history",
+                        lambda history, path, title: titles.append(title) or path)
+    history = tmp_path / "run.json"
+    history.write_text(json.dumps({"epoch": [1], "loss": [0.5], "accuracy": [0.9],
+                                   "test_accuracy": 0.9123}))
+    status, _, err = xpnet(capsys, "plot", history)
+    assert status == 0, err
+    assert titles == ["run: test accuracy 91.23%"]
+
+
+def test_a_closed_pipe_ends_with_status_1_and_no_message(tmp_path, capsys, monkeypatch):
+    """`xpnet evaluate M | head`: the reader leaving is not a usage error (status 2); stdout
+    then goes to the null device, so that the final flush cannot fail again."""
+    def closed_pipe(args):
+        raise BrokenPipeError
+
+    redirected = []
+
+    def dup2(fd, fd2):  # (recorded, not done: pytest's own stdout stays)
+        redirected.append(fd2)
+        os.close(fd)
+
+    monkeypatch.setattr(cli, "cmd_info", closed_pipe)
+    with open(tmp_path / "stdout", "w") as stdout, monkeypatch.context() as patch:
+        patch.setattr(os, "dup2", dup2)
+        patch.setattr(sys, "stdout", stdout)
+        status = cli.main(["info"])
+        assert redirected == [stdout.fileno()]
+    assert status == 1 and capsys.readouterr().err == ""
+
+
+def test_a_failed_rename_names_its_target(capsys, monkeypatch):
+    """An OSError of a rename names the file the user asked for (filename2), not the
+    temporary file it came from."""
+    def failed_rename(args):
+        raise PermissionError(13, "Permission denied", ".model.npz.1a2b.tmp", None, "model.npz")
+
+    monkeypatch.setattr(cli, "cmd_info", failed_rename)
+    status, _, err = xpnet(capsys, "info")
+    assert status == 2 and err == "xpnet: error: model.npz: Permission denied\n"
