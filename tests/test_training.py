@@ -812,14 +812,18 @@ def test_each_epoch_draws_its_own_order_of_the_samples(monkeypatch):
     assert [list(order) for order in orders] == [list(range(100))] * 2
 
 
-def test_validation_split_holds_out_the_last_samples():
-    """Keras's choice: validation_split=0.2 validates on the last 20% and trains on the rest."""
+@pytest.mark.parametrize("fraction, n_train", [(0.2, 80), (0.125, 87)])
+def test_validation_split_holds_out_the_last_samples(fraction, n_train):
+    """Keras's choice: validation_split=0.2 validates on the last 20% and trains on the rest;
+    the training samples are floor(n (1 - split)), so 0.125 of 100 holds out 13 (not 12.5
+    rounded to 12)."""
     X, y = blobs(n=100)
     options = {"optimizer": SGD(lr=0.1), "epochs": 2, "batch_size": 10, "progress": False,
                "threads": 1}
     split, given = small_net(), small_net()
-    by_split = split.fit(X, y, validation_split=0.2, **options)
-    by_data = given.fit(X[:80], y[:80], validation_data=(X[80:], y[80:]), **options)
+    by_split = split.fit(X, y, validation_split=fraction, **options)
+    by_data = given.fit(X[:n_train], y[:n_train], validation_data=(X[n_train:], y[n_train:]),
+                        **options)
     np.testing.assert_array_equal(split.theta, given.theta)
     assert by_split["val_loss"] == by_data["val_loss"]
 

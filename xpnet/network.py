@@ -405,7 +405,8 @@ class Network:
         """Train by mini-batch gradient descent and return the :class:`~xpnet.training.History`.
 
         Options (all keyword): ``optimizer`` ("adam" or an Optimizer), ``epochs``,
-        ``batch_size``, ``validation_data=(Xv, yv)`` or ``validation_split``, ``shuffle``,
+        ``batch_size``, ``validation_data=(Xv, yv)`` or ``validation_split`` (as Keras: the
+        first floor(n (1 - split)) samples train, the rest validate), ``shuffle``,
         ``seed``, ``schedule``, ``early_stopping`` (True or an EarlyStopping), ``progress``
         (None: bars on a terminal or notebook only), ``checkpoint=PATH``, ``resume=PATH``,
         ``drop_last``, ``threads`` (BLAS threads on the CPU; None: $XPNET_NUM_THREADS, else

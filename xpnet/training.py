@@ -365,11 +365,12 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     if validation_split:
         if val is not None:
             raise ValueError("give validation_data or validation_split, not both")
-        n_val = int(round(train.n * validation_split))
-        if not 0 < n_val < train.n:
+        # Keras's split: floor(n (1 - split)) samples to train on, the last ones to validate
+        n_train = math.floor(train.n * (1.0 - validation_split))
+        if not 0 < n_train < train.n:
             raise ValueError(f"validation_split={validation_split} of {train.n} samples leaves "
                              "no training or no validation samples")
-        train, val = train.split(train.n - n_val)  # Keras's choice: the last samples
+        train, val = train.split(n_train)
     n_batches = train.n // batch_size if drop_last else math.ceil(train.n / batch_size)
     if n_batches == 0:
         raise ValueError(f"batch_size={batch_size} with drop_last=True leaves no batch of "
