@@ -283,19 +283,21 @@ def growing_then_shrinking_grads(k, steps=30, seed=0):
     return theta, [size * scale * rng.choice([-1.0, 1.0], SIZE) for scale in scales]
 
 
-@pytest.mark.parametrize("case", ["SGD-momentum", "SGD-weight_decay", "Adam-amsgrad",
-                                  "RMSprop-centered"])
+@pytest.mark.parametrize("case", ["SGD-momentum", "SGD-momentum-dampening", "SGD-weight_decay",
+                                  "Adam-amsgrad", "RMSprop-centered"])
 def test_a_hyperparameter_that_changes_the_kernel_takes_effect_at_the_next_step(case):
-    """A kernel cache keyed on the clipping alone kept running the first step's variant."""
+    """A kernel cache keyed on the clipping alone kept running the first step's variant; and
+    a momentum buffer started after step 1 was dampened at its first step (PyTorch: b = g)."""
     k = 10
     if case.startswith("SGD"):
         theta, grads = problem(steps=30)
-        after = {"momentum": 0.9} if case == "SGD-momentum" else {"weight_decay": 0.1}
-        got = run_switched(SGD(lr=0.1), theta, grads, k, **after)
-        head = list(sgd_reference(theta, grads[:k], lr=0.1))
+        hyper = {"lr": 0.1, "dampening": 0.5 if case.endswith("dampening") else 0.0}
+        after = {"weight_decay": 0.1} if case == "SGD-weight_decay" else {"momentum": 0.9}
+        got = run_switched(SGD(**hyper), theta, grads, k, **after)
+        head = list(sgd_reference(theta, grads[:k], **hyper))
         # the momentum buffer starts at the switch: b = g at the first step with momentum
-        expected = head + list(sgd_reference(head[-1], grads[k:], lr=0.1, **after))
-        unchanged = head + list(sgd_reference(head[-1], grads[k:], lr=0.1))
+        expected = head + list(sgd_reference(head[-1], grads[k:], **hyper, **after))
+        unchanged = head + list(sgd_reference(head[-1], grads[k:], **hyper))
     elif case == "Adam-amsgrad":
         theta, grads = growing_then_shrinking_grads(k)
         hyper = {"lr": 0.01, "betas": (0.8, 0.9)}

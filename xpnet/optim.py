@@ -87,6 +87,7 @@ class Optimizer:
         self._dtype = None  # theta's dtype as "float32" / "float64"
         self._kernels = {}  # (clipping, variant) -> the rule, xp and variant bound, fused
         self._loaded = {}  # host arrays from load_state_dict, moved to the device at a step
+        self._new_buffers = set()  # the buffers started (not loaded) at the last step
 
     # -- the step ---------------------------------------------------------------------------
     def step(self, theta, grad) -> None:
@@ -124,7 +125,9 @@ class Optimizer:
     def _make_buffers(self, theta) -> None:
         """Allocate the buffers the current hyperparameters need and that do not exist yet:
         once, at the first step (or the first step after load_state_dict or after a change of
-        hyperparameters that needs a new buffer)."""
+        hyperparameters that needs a new buffer). ``self._new_buffers`` names those made
+        without a loaded value at this step."""
+        self._new_buffers = set()
         for name in self.buffers:
             kept = self.state.get(name)
             if kept is not None and (kept.shape != theta.shape or kept.dtype != theta.dtype):
@@ -143,6 +146,7 @@ class Optimizer:
                     buffer[...] = self._backend.asarray(saved, self._dtype)
                 else:
                     self._initialize_buffer(name, buffer)
+                    self._new_buffers.add(name)
                 self.state[name] = buffer
         self._loaded.clear()
 
@@ -258,7 +262,7 @@ def _sgd_update(xp, theta, g, momentum_buffer, lr, weight_decay, momentum, buffe
     if decay:
         g = g + weight_decay * theta
     if use_momentum:
-        # b <- mu b + (1 - dampening) g; at t = 1 buffer_decay = 0 and grad_weight = 1: b_1 = g_1
+        # b <- mu b + (1 - dampening) g; at b's first step buffer_decay = 0 and grad_weight = 1
         momentum_buffer *= buffer_decay
         momentum_buffer += grad_weight * g if dampened else g  # (no product by 1)
         g = g + momentum * momentum_buffer if nesterov else momentum_buffer
@@ -269,7 +273,7 @@ class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum (``torch.optim.SGD``)::
 
         g <- g + lambda * theta                              (weight_decay lambda)
-        b_1 = g_1,  b <- mu * b + (1 - dampening) * g        (momentum mu > 0)
+        b = g at its first step,  then b <- mu * b + (1 - dampening) * g   (momentum mu > 0)
         g <- g + mu * b  if nesterov  else  b
         theta <- theta - lr * g
 
@@ -308,7 +312,9 @@ class SGD(Optimizer):
 
     def _scalars(self):
         momentum = float(self.momentum)
-        first = self.t == 1  # b_1 = g_1: from b = 0, decay 0 and weight 1 give exactly g_1
+        # b starts as g (PyTorch: also when momentum is switched on later): from b = 0, decay 0
+        # and weight 1 give exactly g
+        first = "momentum_buffer" in self._new_buffers
         return (float(self.lr), float(self.weight_decay), momentum,
                 0.0 if first else momentum, 1.0 if first else 1.0 - float(self.dampening))
 
