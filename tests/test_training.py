@@ -835,6 +835,14 @@ def test_early_stopping_counts_improvements_by_more_than_min_delta():
     assert (stopping.best, stopping.best_epoch, stopping.wait) == (0.5, 3, 0)
 
 
+def test_early_stopping_compares_as_keras_does():
+    """Keras counts an improvement of a loss when value + min_delta < best: 0.12 + 0.01 is not
+    below 0.13 in floats, while 0.12 < 0.13 - 0.01 is."""
+    stopping = EarlyStopping(min_delta=0.01, patience=1)
+    assert [stopping.update(v, i) for i, v in enumerate([0.13, 0.12])] == [True, False]
+    assert stopping.should_stop
+
+
 def test_early_stopping_on_an_accuracy_keeps_the_highest():
     stopping = EarlyStopping(monitor="val_accuracy", patience=2)
     assert [stopping.update(v, i) for i, v in enumerate([0.5, 0.6, 0.55, 0.58])] == \

@@ -65,8 +65,11 @@ class EarlyStopping:
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
     epochs; with ``restore_best`` the network ends with the best epoch's weights.
 
-    scikit-learn's ``n_iter_no_change`` is ``patience`` and its ``tol`` is ``min_delta``
-    (sklearn monitors the training loss, or the validation score with early_stopping=True).
+    Keras's ``EarlyStopping`` rule (an improvement is ``value + min_delta < best`` for a loss,
+    ``value - min_delta > best`` for an accuracy), with other defaults: Keras stops at the
+    first epoch without improvement (``patience=0``) and keeps the last weights
+    (``restore_best_weights=False``). Without validation data a ``val_`` monitor falls back to
+    the training figure, with a warning.
     """
 
     monitor: str = "val_loss"
@@ -99,7 +102,7 @@ class EarlyStopping:
 
     def update(self, value: float, epoch: int) -> bool:
         """Record an epoch's value; True when it is the best so far."""
-        if self.sign * value < self.sign * self.best - self.min_delta or self.best_epoch < 0:
+        if self.sign * value + self.min_delta < self.sign * self.best or self.best_epoch < 0:
             self.best, self.best_epoch, self.wait = value, epoch, 0
             return True
         self.wait += 1
