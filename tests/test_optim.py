@@ -533,6 +533,29 @@ def test_hyperparameters_of_a_wrong_type_are_type_errors(make, message):
         make()
 
 
+@pytest.mark.parametrize(("name", "value", "error", "message"), [
+    ("lr", -0.1, ValueError, r"lr must be >= 0, got -0.1"),
+    ("lr", "0.1", TypeError, r"lr must be a number, got '0.1'"),
+    ("momentum", 1.5, ValueError, r"momentum must lie in \[0, 1\), got 1.5"),
+    ("momentum", 0.0, ValueError, r"nesterov=True requires momentum > 0"),
+])
+def test_a_hyperparameter_set_between_steps_is_checked_at_the_next(name, value, error,
+                                                                     message):
+    """opt.lr = "0.1" was used as float("0.1"), and opt.momentum = 1.5 let the buffer grow
+    without bound; the step now refuses them before touching theta."""
+    theta, grads = problem(steps=2)
+    optimizer = SGD(lr=0.1, momentum=0.9, nesterov=True)
+    theta = run(optimizer, make_backend("numpy"), theta, grads[:1])[-1].copy()
+    setattr(optimizer, name, value)
+    before = theta.copy()
+    with pytest.raises(error, match=message):
+        optimizer.step(theta, grads[1])
+    np.testing.assert_array_equal(theta, before)
+    setattr(optimizer, name, 0.05 if name == "lr" else 0.5)
+    optimizer.step(theta, grads[1])  # a good value is taken
+    assert getattr(optimizer, name) in (0.05, 0.5) and not np.array_equal(theta, before)
+
+
 def test_hyperparameters_are_stored_as_plain_python_values():
     optimizer = Adam(lr=np.float32(0.5), betas=[np.float64(0.8), 0.9], eps=1, amsgrad=np.True_,
                      clip_norm=np.int64(2))

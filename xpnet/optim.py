@@ -60,7 +60,7 @@ class Optimizer:
 
     The hyperparameters are the arguments of the subclass's ``__init__``, kept as public
     attributes of the same names; changing one between steps (a schedule setting ``lr``) takes
-    effect at the next step.
+    effect at the next step, which checks it first as the constructor does.
 
     ``clip_norm``: if set, the gradient is first scaled by min(1, clip_norm / (||g|| + 1e-6)),
     ||g|| the Euclidean norm of the whole flat gradient (``torch.nn.utils.clip_grad_norm_``).
@@ -81,6 +81,7 @@ class Optimizer:
         self.weight_decay = weight_decay
         self.clip_norm = clip_norm
         self._check()
+        self._changed = False  # a hyperparameter set since the last check (see __setattr__)
         self.t = 0
         self.state = {}  # buffer name -> array on theta's device, made at the first step
         self._backend = None  # theta's, found at the first step
@@ -89,10 +90,18 @@ class Optimizer:
         self._loaded = {}  # host arrays from load_state_dict, moved to the device at a step
         self._new_buffers = set()  # the buffers started (not loaded) at the last step
 
+    def __setattr__(self, name, value):
+        super().__setattr__(name, value)
+        if name in self.hyperparameters:
+            super().__setattr__("_changed", True)  # to be checked at the next step
+
     # -- the step ---------------------------------------------------------------------------
     def step(self, theta, grad) -> None:
         """Update the flat parameter vector ``theta`` in place from the flat gradient ``grad``
         (two 1-D arrays of the same shape and float dtype, on the same backend)."""
+        if self._changed:  # e.g. opt.momentum = 1.5 since the last step
+            self._check()
+            self._changed = False
         if self._backend is None:
             self._start(theta)
         if grad.shape != theta.shape or grad.dtype != theta.dtype:
