@@ -70,6 +70,22 @@ def test_batch_gradient_is_mean_of_per_sample_gradients(output_loss, rng):
     np.testing.assert_allclose(batch, np.mean(per_sample, axis=0), rtol=0, atol=1e-6)
 
 
+def test_assigning_theta_copies_into_the_layers():
+    """net.theta = net.theta - eta grad used to replace the vector and leave the layers' views
+    on the old one: the network stopped learning and saved weights it did not use."""
+    X, y = problem(np.random.default_rng(0), n=20)
+    in_place, assigned = (Network(SIZES, activation="tanh", backend="numpy") for _ in range(2))
+    vector = assigned.theta
+    for _ in range(3):
+        in_place.theta -= 0.1 * in_place.loss_and_gradient(X, y)[1]
+        assigned.theta = assigned.theta - 0.1 * assigned.loss_and_gradient(X, y)[1]
+    assert assigned.theta is vector
+    np.testing.assert_array_equal(assigned.weights[0], in_place.weights[0])
+    np.testing.assert_array_equal(assigned.forward(X), in_place.forward(X))
+    with pytest.raises(ValueError, match=r"theta must have shape \(\d+,\), got \(3,\)"):
+        assigned.theta = np.zeros(3)
+
+
 def test_parameters_are_views_of_one_flat_vector():
     net = Network([4, 3, 2], backend="numpy")
     assert [W.shape for W in net.weights] == [(3, 4), (2, 3)]

@@ -110,7 +110,7 @@ class Network:
         layers = [self.hidden] * (len(self.sizes) - 2) + [self.output]
         self._g = [self._compiled(g.forward, g) for g in layers]
         self._g_backward = [self._compiled(g.backward, g) for g in layers]
-        self.theta = self.backend.zeros(self.num_params, dtype)
+        self._theta = self.backend.zeros(self.num_params, dtype)
         self.grad = self.backend.zeros(self.num_params, dtype)
         self.weights, self.biases = self._views(self.theta)
         self.weight_grads, self.bias_grads = self._views(self.grad)
@@ -132,6 +132,17 @@ class Network:
     @property
     def num_params(self) -> int:
         return sum(n * m + n for m, n in zip(self.sizes[:-1], self.sizes[1:]))
+
+    @property
+    def theta(self):
+        """The flat parameter vector; ``weights`` and ``biases`` are views into it. Assigning
+        copies into it, so ``net.theta = net.theta - lr * grad`` updates the layers too."""
+        return self._theta
+
+    @theta.setter
+    def theta(self, values) -> None:
+        if values is not self._theta:  # (net.theta -= ... has updated it in place already)
+            self.set_theta(values)
 
     def _views(self, flat):
         """Per-layer (W_l, b_l) views into a flat vector of theta's layout."""
