@@ -226,6 +226,25 @@ def test_atomic_write_refuses_what_open_would_refuse(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.npz", "model.npz"]
 
 
+def test_atomic_write_names_the_file_asked_for(tmp_path, monkeypatch):
+    """A trailing slash names a folder (Path() dropped it and wrote a file "out"), and a
+    folder that refuses new files was reported under the temporary file's random name."""
+    import errno
+    import os
+
+    with pytest.raises(IsADirectoryError) as caught:
+        atomic_write(f"{tmp_path}/out/", lambda f: f.write(b"x"))
+    assert caught.value.filename == f"{tmp_path}/out/" and not (tmp_path / "out").exists()
+
+    def refused(path, flags, mode):  # what a folder without write permission does (not root)
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+    monkeypatch.setattr(os, "open", refused)
+    with pytest.raises(PermissionError) as caught:
+        atomic_write(tmp_path / "model.npz", lambda f: f.write(b"x"))
+    assert caught.value.filename == str(tmp_path / "model.npz")
+
+
 def test_atomic_write_syncs_the_data_before_the_rename(tmp_path, monkeypatch):
     """The rename must come after the temporary file's fsync: else a crash can leave a
     renamed but empty or partial file."""

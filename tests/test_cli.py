@@ -536,6 +536,31 @@ def test_an_existing_read_only_history_file_is_refused_before_loading(tmp_path, 
     assert " with --save" not in err
 
 
+@pytest.mark.parametrize("case", ["--save on a script", "--history on the model started from",
+                                  "--history on a checkpoint resumed"])
+def test_outputs_replace_only_files_that_xpnet_wrote(case, tmp_path, capsys, monkeypatch):
+    """`--save train.py` turned the script into a zip archive, and `--init-from m.npz
+    --history m.npz` replaced the model with the history; both are refused before loading."""
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    script, model = tmp_path / "train.py", tmp_path / "m.npz"
+    script.write_text("print('mine')\n")
+    Network([784, 30, 10], backend="numpy").save(model, metadata={"dataset": "mnist"})
+    kept = {path: path.read_bytes() for path in (script, model)}
+    argv, message = {
+        "--save on a script": (["--save", script], f"--save {script} exists and is not an "
+                                                   "xpnet model"),
+        "--history on the model started from": (
+            ["--layers", "784,30,10", "--init-from", model, "--history", model],
+            f"--history {model} exists and is not a training history"),
+        "--history on a checkpoint resumed": (
+            ["--layers", "784,30,10", "--resume", model, "--save", tmp_path / "new.npz",
+             "--history", model], f"--history {model} exists and is not a training history"),
+    }[case]
+    status, _, err = xpnet(capsys, "train", "--no-progress", *argv)
+    assert status == 2 and message in err and "give another name" in err, err
+    assert {path: path.read_bytes() for path in kept} == kept
+
+
 def test_an_unwritable_resume_checkpoint_says_to_give_save(tmp_path, capsys, monkeypatch):
     """The remedy " with --save" of an unwritable --resume checkpoint used to be droppable."""
     monkeypatch.setattr(cli, "_load", _data_were_loaded)

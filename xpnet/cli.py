@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, checkpoint, datasets, optim, schedules
+from . import __version__, checkpoint, datasets, files, optim, schedules
 from .activations import HIDDEN, OUTPUT
 from .backend import (
     BACKEND_NAMES,
@@ -241,8 +241,11 @@ def cmd_train(args) -> int:
         _check_writable("--save" if args.save else "--resume", save_to, "model.npz")
         # written beside the checkpoint after every epoch
         _check_writable("the checkpoint's history file", history_path(save_to), None)
+    if args.save is not None:
+        _check_replaceable("--save", args.save, "an xpnet model", _is_checkpoint)
     if args.history is not None:
         _check_writable("--history", args.history, "history.json")
+        _check_replaceable("--history", args.history, "a training history", _is_history)
     if args.history is not None and save_to is not None and \
             args.history.resolve() == save_to.resolve():
         raise ValueError(f"--history {args.history} would overwrite the checkpoint: give "
@@ -318,19 +321,45 @@ def _option_text(value) -> str:
 def _check_writable(option: str, path: Path, example: str | None) -> None:
     """Refuse an output file that could not be written, before any training. ``example``:
     a file name to suggest, None for a path that follows from another (move it away)."""
-    if path.is_dir():
+    try:
+        files.check_writable(path)
+    except IsADirectoryError:
         raise ValueError(f"{option} {path} is a folder: " + (
-            f"give a file name, e.g. {path / example}" if example else
-            "move it away, or give --save another name"))
-    # the missing folders are created when the file is written: the nearest existing one
-    folder = next(p for p in (path.parent, *path.parent.parents) if p.exists())
-    if not folder.is_dir():
-        raise ValueError(f"{option} {path}: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists()
-                                                    and not os.access(path, os.W_OK)):
+            f"give a file name, e.g. {Path(path) / example}" if example else
+            "move it away, or give --save another name")) from None
+    except NotADirectoryError as error:
+        raise ValueError(f"{option} {path}: {error.strerror}") from None
+    except PermissionError:
         raise ValueError(f"{option} {path} cannot be written (no permission, or a read-only "
                          "file system): give a path in a folder you can write to" + (
-                             " with --save" if option == "--resume" else ""))
+                             " with --save" if option == "--resume" else "")) from None
+
+
+def _check_replaceable(option: str, path: Path, kind: str, is_kind) -> None:
+    """Refuse to replace an existing file that ``is_kind`` does not recognise as one that
+    xpnet writes there (a typo such as ``--save train.py`` would destroy the script)."""
+    if path.is_file() and not is_kind(path):
+        raise ValueError(f"{option} {path} exists and is not {kind}: xpnet replaces only "
+                         "its own files; give another name, or remove that file first")
+
+
+def _is_checkpoint(path: Path) -> bool:
+    try:
+        checkpoint.read(path)
+    except (checkpoint.CheckpointError, OSError):
+        return False
+    return True
+
+
+def _is_history(path: Path) -> bool:
+    """True for the JSON of a training history (at most 16 MiB: a history is small)."""
+    if path.stat().st_size > 1 << 24:
+        return False
+    try:
+        columns = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, OSError):
+        return False
+    return isinstance(columns, dict) and "epoch" in columns
 
 
 def _optimizer(args) -> optim.Optimizer:

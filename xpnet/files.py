@@ -35,6 +35,22 @@ def create_temp(folder: str | os.PathLike, prefix: str = "", suffix: str = "") -
     raise FileExistsError(errno.EEXIST, f"no unused temporary file name in {folder}")
 
 
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise what :func:`atomic_write` to ``path`` would raise, without writing anything:
+    IsADirectoryError for a folder (or a name ending in a slash, which names one),
+    NotADirectoryError when a folder on the way is a file, PermissionError when the file or
+    the nearest existing folder (missing ones are created) may not be written."""
+    text, path = os.fspath(path), Path(path)
+    if text.endswith(("/", os.sep)) or path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), text)
+    folder = next(p for p in (path.parent, *path.parent.parents) if p.exists())
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"{folder} is a file, not a folder", text)
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists()
+                                                    and not os.access(path, os.W_OK)):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), text)
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> None:
     """Call ``write(file)`` on a temporary file beside ``path``, fsync it, then rename it over
     ``path``: readers see the old file or the new one, never a half-written one.
@@ -43,14 +59,15 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
     leave: those of the file it replaces, else 0o666 less the umask. Like ``open``, it raises
     IsADirectoryError for a folder and PermissionError for a write-protected file.
     """
+    # what open(path, "wb") would refuse, the rename would do: refuse it the same way (Path()
+    # drops a trailing slash, which names a folder: "out/" would become a file "out")
+    check_writable(path)
     path = Path(path)
-    # what open(path, "wb") would refuse, the rename would do: refuse it the same way
-    if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    if path.exists() and not os.access(path, os.W_OK):
-        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = create_temp(path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = create_temp(path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:  # name the file asked for, not the temporary one
+        raise type(error)(error.errno, error.strerror, str(path)) from error
     try:
         with os.fdopen(fd, "wb") as f:
             _keep_mode(path, f.fileno())
