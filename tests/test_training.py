@@ -544,7 +544,7 @@ def test_ctrl_c_in_the_last_batch_of_an_epoch_saves_the_whole_epoch(tmp_path, at
     history = net.fit(X, y, optimizer=interrupting(SGD(lr=0.1, momentum=0.9), at=at),
                       checkpoint=path, **options)
     assert len(history) == at // 20 and history["epoch"][-1] == at // 20
-    assert history.interrupted == (at < 60)  # in the last epoch's last batch, nothing is left
+    assert history.interrupted  # also in the last epoch's last batch: the CLI exits with 130
     assert history["samples_per_second"][-1] > 0
     resumed = small_net(seed=1)
     rest = resumed.fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), resume=path, **options)
@@ -788,6 +788,43 @@ def test_early_stopping_goes_on_across_a_resume(tmp_path):
     np.testing.assert_array_equal(resumed_net.theta, straight.theta)  # epoch 1's weights
 
 
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
+def test_ctrl_c_in_the_last_batch_leaves_the_restore_to_a_resume(tmp_path):
+    """A Ctrl-C in the last epoch's last batch was swallowed (the CLI exited with 0). The run
+    now reports it, keeps the last weights, and a resume restores the best as the
+    uninterrupted run does."""
+    X, y = blobs(n=200)  # 20 batches of 10 an epoch
+    options = {"epochs": 3, "batch_size": 10, "seed": 5, "progress": False, "threads": 1,
+               "validation_data": (X, (y + 1) % 3)}  # worse after every epoch: best is the 1st
+    straight = small_net()
+    straight.fit(X, y, optimizer=SGD(lr=0.1), early_stopping=EarlyStopping(patience=5),
+                 **options)
+    path = tmp_path / "run.npz"
+    net = small_net()
+    history = net.fit(X, y, optimizer=interrupting(SGD(lr=0.1), at=60), checkpoint=path,
+                      early_stopping=EarlyStopping(patience=5), **options)
+    assert history.interrupted and len(history) == 3
+    assert not np.array_equal(net.theta, straight.theta)  # epoch 3's weights, not restored
+    resumed_net = small_net(seed=1)
+    resumed_net.fit(X, y, optimizer=SGD(lr=0.1), resume=path,
+                    early_stopping=EarlyStopping(patience=5), **options)
+    np.testing.assert_array_equal(resumed_net.theta, straight.theta)  # epoch 1's weights
+
+
+@pytest.mark.parametrize("target", ["folder", "folder/", "file/model.npz"])
+def test_a_checkpoint_that_cannot_be_written_is_refused_before_training(tmp_path, target):
+    """fit(checkpoint=a folder) used to fail after the first epoch, losing it."""
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("")
+    net = small_net()
+    before = net.theta.copy()
+    X, y = blobs(n=50)
+    with pytest.raises(OSError) as caught:
+        net.fit(X, y, epochs=1, checkpoint=f"{tmp_path}/{target}", progress=False)
+    assert caught.value.filename == f"{tmp_path}/{target}"
+    np.testing.assert_array_equal(net.theta, before)  # not one step taken
+
+
 def test_each_epoch_draws_its_own_order_of_the_samples(monkeypatch):
     """shuffle=True: a new permutation every epoch; shuffle=False: the samples in order."""
     import xpnet.training as training
@@ -942,6 +979,17 @@ def test_a_run_stopped_mid_epoch_is_not_resumed_with_fewer_epochs(tmp_path):
                             checkpoint=path, **options),
         "stopped in epoch 2, after 3 batches, so resuming needs epochs >= 2, not 1")
     assert read(path)[0]["training"]["step"] == 3
+
+
+def test_a_run_is_not_resumed_with_fewer_epochs_than_it_holds(tmp_path):
+    """`--epochs 2 --resume` of a 3-epoch file printed the old result as if it had trained."""
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+    options = {"optimizer": SGD(lr=0.1), "batch_size": 10, "progress": False}
+    small_net().fit(X, y, epochs=3, checkpoint=path, **options)
+    assert_resume_refused_unchanged(
+        lambda net: net.fit(X, y, epochs=2, resume=path, **options),
+        r"it holds 3 epochs, so resuming needs epochs >= 3 \(the total\), not 2")
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")

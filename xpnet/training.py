@@ -35,6 +35,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import checkpoint as ckpt
 from .checks import flag, whole_number
+from .files import check_writable
 from .optim import Optimizer, get_optimizer
 from .threads import ThreadChooser, available_cores
 
@@ -139,7 +140,8 @@ class History:
     rows: list[dict] = field(default_factory=list)
     stopped_early: bool = False
     #: Ctrl-C stopped the run early; the last row covers a partial epoch, or a whole one when
-    #: the Ctrl-C came in its last batch
+    #: the Ctrl-C came in its last batch or its validation (even the last epoch's: the best
+    #: weights are then not restored; a resume does that)
     interrupted: bool = False
     #: early stopping ended the run (and gave the network the best epoch's weights, when it
     #: keeps them): resuming it has nothing to continue
@@ -349,6 +351,9 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     :func:`xpnet.checkpoint.save`), e.g. ``{"dataset": "mnist"}``.
     """
     _check_options(epochs, batch_size, validation_split, validation_data, schedule)
+    if checkpoint is not None:  # refused now, not after the first epoch
+        for path in (checkpoint, history_path(checkpoint)):
+            check_writable(path)
     threads = _threads(threads)
     ckpt.check_metadata(metadata)
     if isinstance(optimizer, str):
@@ -429,7 +434,9 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
                 loop.save(checkpoint, history, settings, epochs_done=epoch + 1)
             if history.stopped_early:
                 break
-            if interrupt["stop"] and epoch + 1 < epochs:  # during the epoch's last batch
+            if interrupt["stop"]:  # in the epoch's last batch or its validation
+                # (after the last epoch too: the caller learns of the Ctrl-C, the file holds
+                # the whole epochs, and a resume ends the run as an uninterrupted one ends)
                 history.interrupted = True
                 log.info("interrupted after epoch %d", epoch + 1)
                 break
@@ -748,6 +755,9 @@ class _Loop:
             differences.append(f"epochs: it stopped in epoch {epochs_done + 1}, after {step} "
                                f"batches, so resuming needs epochs >= {epochs_done + 1}, not "
                                f"{epochs}")
+        elif epochs < epochs_done:
+            differences.append(f"epochs: it holds {epochs_done} epochs, so resuming needs "
+                               f"epochs >= {epochs_done} (the total), not {epochs}")
         if differences:
             raise ckpt.CheckpointError(
                 f"{path} was saved by a run with other options, so resuming would not continue "
