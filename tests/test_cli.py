@@ -471,11 +471,40 @@ def test_a_train_stopped_by_ctrl_c_saves_and_exits_130(tmp_path, monkeypatch, ca
     assert model.is_file()
 
 
+def saved_run(path, sizes=(784, 30, 10)) -> None:
+    """A checkpoint of a one-epoch training run on random MNIST-shaped data, as `xpnet train
+    --save` writes it (a training state, the dataset named)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
+    Network(list(sizes), activation="relu", backend="numpy").fit(
+        X, y, epochs=1, batch_size=20, checkpoint=path, progress=False,
+        metadata={"dataset": "mnist"})
+
+
+@pytest.mark.parametrize("case", ["a model, not a run", "another architecture"])
+def test_resume_of_another_kind_of_file_is_refused_before_loading(case, tmp_path, capsys,
+                                                                   monkeypatch):
+    """Both were refused only after the data had loaded, in Python's terms ("build the
+    network with the same architecture"; a model file was called "damaged")."""
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    model = tmp_path / "m.npz"
+    if case == "a model, not a run":
+        Network([784, 30, 10], backend="numpy").save(model, metadata={"dataset": "mnist"})
+        message = f"holds a network but no training run to continue (xpnet.save writes " \
+                  f"only the network): start a new run from its weights with --init-from {model}"
+    else:
+        saved_run(model)
+        message = "holds another network (--layers 784,30,10 in the file, 784,40,10 now)"
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--layers", "784,40,10",
+                           "--resume", model)
+    assert status == 2 and f"--resume {model} {message}" in err, err
+
+
 def test_resume_on_another_dataset_is_refused_before_loading_it(tmp_path, capsys):
     """It used to load (or download) the other dataset first; here none is available, so
     the old code failed with "Fashion-MNIST not found" instead."""
     model = tmp_path / "m.npz"
-    Network([784, 30, 10], backend="numpy").save(model, metadata={"dataset": "mnist"})
+    saved_run(model)
     status, _, err = xpnet(capsys, "train", "--dataset", "fashion-mnist", "--resume", model,
                            "--no-download", "--layers", "784,30,10")
     assert status == 2
@@ -544,7 +573,7 @@ def test_outputs_replace_only_files_that_xpnet_wrote(case, tmp_path, capsys, mon
     monkeypatch.setattr(cli, "_load", _data_were_loaded)
     script, model = tmp_path / "train.py", tmp_path / "m.npz"
     script.write_text("print('mine')\n")
-    Network([784, 30, 10], backend="numpy").save(model, metadata={"dataset": "mnist"})
+    saved_run(model)
     kept = {path: path.read_bytes() for path in (script, model)}
     argv, message = {
         "--save on a script": (["--save", script], f"--save {script} exists and is not an "
@@ -565,7 +594,7 @@ def test_an_unwritable_resume_checkpoint_says_to_give_save(tmp_path, capsys, mon
     """The remedy " with --save" of an unwritable --resume checkpoint used to be droppable."""
     monkeypatch.setattr(cli, "_load", _data_were_loaded)
     model = tmp_path / "m.npz"
-    Network([784, 30, 10], backend="numpy").save(model, metadata={"dataset": "mnist"})
+    saved_run(model)
     _read_only(model, monkeypatch)
     status, _, err = xpnet(capsys, "train", "--no-progress", "--layers", "784,30,10",
                            "--resume", model)

@@ -227,12 +227,18 @@ def cmd_train(args) -> int:
     if args.resume is not None and args.init_from is not None:
         raise ValueError("--resume continues a saved run with its own weights, --init-from "
                          "starts a new one from saved weights: give one of them")
+    resumed = None  # the header of the --resume file
     if args.resume is not None:
         if not args.resume.is_file():
             raise ValueError(f"--resume {args.resume}: no such file; give the checkpoint that "
                              "`xpnet train --save PATH` wrote")
+        resumed = checkpoint.read(args.resume)[0]
+        if not resumed.get("training"):
+            raise ValueError(f"--resume {args.resume} holds a network but no training run to "
+                             f"continue (xpnet.save writes only the network): start a new run "
+                             f"from its weights with --init-from {args.resume}")
         # another dataset: refused before it is loaded (or downloaded)
-        saved = checkpoint.metadata(checkpoint.read(args.resume)[0]).get("dataset")
+        saved = checkpoint.metadata(resumed).get("dataset")
         if saved is not None and saved != args.dataset:
             raise ValueError(f"--resume {args.resume} continues a run on {saved}, not on "
                              f"{args.dataset}: resume with --dataset {saved}")
@@ -258,6 +264,8 @@ def cmd_train(args) -> int:
                   init=args.init, backend=args.backend, seed=args.seed)
     if args.init_from is not None:
         _start_from(net, args.init_from)
+    if resumed is not None:
+        _check_architecture("--resume", args.resume, resumed.get("network"), net)
     optimizer = _optimizer(args)
     schedule_class = schedules.SCHEDULES[args.schedule]
     schedule = schedules.get_schedule(args.schedule, lr=optimizer.lr,
@@ -301,16 +309,22 @@ def _start_from(net: Network, path: Path) -> None:
         raise ValueError(f"--init-from {path}: no such file; give a network that "
                          "`xpnet train --save PATH` wrote")
     saved = checkpoint.load(path, backend=net.backend)
-    options = {"sizes": "--layers", "activation": "--activation", "output": "--output",
-               "loss": "--loss"}
-    was, now = saved.config(), net.config()
-    differences = [f"{option} {_option_text(was[key])} in the file, {_option_text(now[key])} now"
-                   for key, option in options.items() if was[key] != now[key]]
-    if differences:
-        raise ValueError(f"--init-from {path} holds another network ({'; '.join(differences)}): "
-                         f"give the options it was trained with")
+    _check_architecture("--init-from", path, saved.config(), net)
     net.set_theta(saved.theta)
     log.info("initial weights from %s", path)
+
+
+def _check_architecture(option: str, path: Path, saved, net: Network) -> None:
+    """Refuse a file whose network (its config) differs from the one the options build,
+    naming the options to give."""
+    options = {"sizes": "--layers", "activation": "--activation", "output": "--output",
+               "loss": "--loss"}
+    was, now = saved if isinstance(saved, dict) else {}, net.config()
+    differences = [f"{name} {_option_text(was.get(key))} in the file, {_option_text(now[key])} "
+                   f"now" for key, name in options.items() if was.get(key) != now[key]]
+    if differences:
+        raise ValueError(f"{option} {path} holds another network ({'; '.join(differences)}): "
+                         f"give the options it was trained with")
 
 
 def _option_text(value) -> str:
