@@ -47,7 +47,7 @@ def test_environment_variable_selects_backend(monkeypatch):
     monkeypatch.setenv("XPNET_BACKEND", "numpy")
     assert get_backend().name == "numpy"
     monkeypatch.setenv("XPNET_BACKEND", "nonsense")
-    with pytest.raises(ValueError, match="'auto', 'numpy', 'cupy'"):
+    with pytest.raises(ValueError, match="set it to one of auto, numpy, cupy, or unset it"):
         get_backend()
 
 

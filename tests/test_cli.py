@@ -291,6 +291,13 @@ BAD_OPTIONS = [
     (["download", "cifar"], "unknown dataset 'cifar'"),
     (["download", "mnist", "--mirror", "/srv/mnist"], "'/srv/mnist' is not a URL"),
     (["train", "--seed", "-1"], "--seed: must be at least 0"),
+    # the library's messages in the options' terms
+    (["train", "--clip-norm", "0"], "error: --clip-norm must be > 0"),
+    (["train", "--weight-decay", "-1"], "error: --weight-decay must be >= 0"),
+    (["train", "--optimizer", "momentum", "--momentum", "2"], "error: --momentum must lie in"),
+    (["train", "--betas", "0.9,1"], "error: --betas[1] must lie in [0, 1)"),
+    (["train", "--output", "sigmoid", "--loss", "softmax_cross_entropy"],
+     "use --output softmax or --loss quadratic"),
     (["train", "--history", "/"], "--history / is a folder: give a file name"),
     (["train", "--save", "/"], "--save / is a folder: give a file name"),
     pytest.param(["train", "--backend", "cupy"], "backend 'cupy' is unavailable",
@@ -397,7 +404,7 @@ def test_errors_in_a_real_process_are_one_line_without_traceback():
     result = python_m_xpnet("train", "--lr", "-1")
     assert result.returncode == 2
     lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("xpnet: error: lr must be >= 0")
+    assert len(lines) == 1 and lines[0].startswith("xpnet: error: --lr must be >= 0")
 
 
 def test_running_out_of_memory_is_one_clear_error(capsys, monkeypatch):

@@ -348,7 +348,7 @@ def get_backend(backend: str | Backend | None = None) -> Backend:
         backend = os.environ.get("XPNET_BACKEND", "auto") or "auto"
         if backend.lower() not in BACKEND_NAMES:  # not given: say where it came from
             raise ValueError(f"$XPNET_BACKEND is {backend!r}, not a backend: set it to one of "
-                             f"{BACKEND_NAMES}, or unset it (auto)")
+                             f"{', '.join(BACKEND_NAMES)}, or unset it (auto)")
     if not isinstance(backend, str) or backend.lower() not in BACKEND_NAMES:
         raise ValueError(f"backend must be one of {BACKEND_NAMES} or a Backend, got {backend!r}")
     backend = backend.lower()

@@ -20,8 +20,10 @@ import json
 import logging
 import os
 import platform
+import re
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -260,18 +262,21 @@ def cmd_train(args) -> int:
     if sizes[0] != INPUTS or sizes[-1] != CLASSES:
         raise ValueError(f"--layers {','.join(map(str, sizes))}: the first layer must have "
                          f"{INPUTS} neurons (28x28 pixels) and the last {CLASSES} (the classes)")
-    net = Network(sizes, activation=args.activation, output=args.output, loss=args.loss,
-                  init=args.init, backend=args.backend, seed=args.seed)
+    with _in_option_terms():
+        net = Network(sizes, activation=args.activation, output=args.output, loss=args.loss,
+                      init=args.init, backend=args.backend, seed=args.seed)
     if args.init_from is not None:
         _start_from(net, args.init_from)
     if resumed is not None:
         _check_architecture("--resume", args.resume, resumed.get("network"), net)
-    optimizer = _optimizer(args)
+    with _in_option_terms():
+        optimizer = _optimizer(args)
     schedule_class = schedules.SCHEDULES[args.schedule]
     schedule = schedules.get_schedule(args.schedule, lr=optimizer.lr,
                                       **SCHEDULE_ARGUMENTS[schedule_class](args.epochs))
     stopping = EarlyStopping(patience=args.early_stopping) if args.early_stopping else None
-    train, validation, test = _load(args, validation=args.validation)
+    with _in_option_terms():
+        train, validation, test = _load(args, validation=args.validation)
     log.info("%s: %s training, %s validation, %s test images", datasets.TITLES[args.dataset],
              f"{len(train[1]):,}", f"{len(validation[1]) if validation else 0:,}",
              f"{len(test[1]):,}")
@@ -397,6 +402,31 @@ def _flag(name: str) -> str:
     return f"--{name.replace('_', '-')}"
 
 
+#: the Python arguments that `train` options set, as the library's messages name them
+_ARGUMENTS = ("activation", "output", "loss", "init", "backend", "validation", *HYPERPARAMETERS,
+              "gamma")
+
+
+@contextmanager
+def _in_option_terms():
+    """Re-raise the library's error about a bad value with its arguments written as the
+    options that set them: "use output='softmax'" -> "use --output softmax", "clip_norm must
+    be > 0" -> "--clip-norm must be > 0" (gamma is --momentum)."""
+    try:
+        yield
+    except (ValueError, TypeError, BackendUnavailable) as error:
+        names = "|".join(_ARGUMENTS)
+        message = re.sub(rf"\b({names})=(['\"]?)([\w.,-]*)\2",
+                         lambda m: f"{_flag(_option_of(m[1]))} {m[3]}", str(error))
+        message = re.sub(rf"^({names})(?=(\[\d\])? must )", lambda m: _flag(_option_of(m[1])),
+                         message)
+        raise type(error)(message) from None
+
+
+def _option_of(argument: str) -> str:
+    return "momentum" if argument == "gamma" else argument
+
+
 def _load(args, validation: int = 0):
     """(train, validation or None, test) of --dataset, each an (X, y) pair of host arrays."""
     parts = datasets.load(args.dataset, data_dir=args.data_dir, validation=validation,
@@ -413,7 +443,8 @@ def _write_history(path: Path, history, test_loss: float, test_accuracy: float) 
 
 def cmd_evaluate(args) -> None:
     header, arrays = checkpoint.read(args.model)
-    net = checkpoint.restore((header, arrays), backend=args.backend)[0]
+    with _in_option_terms():  # (--backend)
+        net = checkpoint.restore((header, arrays), backend=args.backend)[0]
     if net.sizes[0] != INPUTS or net.sizes[-1] < CLASSES:
         raise ValueError(f"{args.model} holds a {'-'.join(map(str, net.sizes))} network, but "
                          f"the images have {INPUTS} pixels and {CLASSES} classes: evaluate "
