@@ -279,6 +279,11 @@ def test_dtype_may_be_given_as_a_numpy_dtype(dtype, tmp_path):
         (np.zeros((2, 4)), np.zeros((2, 2)), ValueError, "sums to 1"),
         (np.array([[0, 0, 0, np.nan]] * 2), np.zeros(2, int), ValueError, "NaN or inf"),
         (np.array([[0, 0, np.inf, 0]] * 2), np.zeros(2, int), ValueError, "NaN or inf"),
+        # a cast used to drop the imaginary parts (a warning) or parse the strings silently
+        (np.zeros((2, 4), complex), np.zeros(2, int), TypeError, "real numbers, .* complex128"),
+        (np.zeros((2, 4)).astype(str), np.zeros(2, int), TypeError, "real numbers, .* <U32"),
+        (np.zeros((2, 4)), np.zeros((2, 1), int), ValueError,
+         r"expected 2 \(one per output neuron\); class indices are a vector .* y.ravel\(\)"),
     ],
 )
 def test_bad_input_is_named(X, y, error, message):
@@ -539,3 +544,13 @@ def test_relu_derivatives_at_zero_are_pytorchs():
     relu, leaky = get_activation("relu"), get_activation({"name": "leaky_relu", "slope": 0.2})
     np.testing.assert_array_equal(relu.derivative(np, z, relu.forward(np, z)), [0.0, 0.0, 1.0])
     np.testing.assert_array_equal(leaky.derivative(np, z, leaky.forward(np, z)), [0.2, 0.2, 1.0])
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "3", True])
+def test_a_bad_seed_is_named(seed):
+    """NumPy said "expected non-negative integer" (or worse), without naming the seed."""
+    with pytest.raises(ValueError, match=r"seed must be a whole number >= 0 \(or None"):
+        Network([2, 3, 2], backend="numpy", seed=seed)
+    X, y = np.zeros((4, 2), np.float32), np.zeros(4, int)
+    with pytest.raises(ValueError, match="seed must be a whole number"):
+        Network([2, 3, 2], backend="numpy").fit(X, y, seed=seed, progress=False)

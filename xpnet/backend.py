@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from .checks import whole_number
+
 BACKEND_NAMES = ("auto", "numpy", "cupy")
 FLOAT_DTYPES = ("float32", "float64")
 #: elements per block of an optimizer update on NumPy (a few 128 KiB float32 temporaries fit
@@ -225,8 +227,13 @@ class Backend:
                 lib.set_num_threads(n)
 
     def host_rng(self, seed):
-        """A host ``numpy.random.Generator``: one seed gives the same numbers on every backend."""
-        return np.random.default_rng(seed)
+        """A host ``numpy.random.Generator``: one seed gives the same numbers on every backend.
+        ``seed``: a whole number >= 0, or None for a fresh one each time."""
+        number = whole_number(seed)
+        if seed is not None and (number is None or number < 0):
+            raise ValueError(f"seed must be a whole number >= 0 (or None: different numbers "
+                             f"each run), got {seed!r}")
+        return np.random.default_rng(number)
 
     def __repr__(self) -> str:
         where = "" if self.device is None else f", device={self.device!r}"

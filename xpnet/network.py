@@ -318,6 +318,10 @@ class Network:
     def _check_X(self, X, *, allow_empty: bool = False):
         """X as a device array in the network's dtype, checked: 2-D, n_0 features, finite, and
         at least one sample unless ``allow_empty``."""
+        kind = getattr(getattr(X, "dtype", None), "kind", "f")
+        if kind not in "biuf":  # a cast would drop imaginary parts or parse strings silently
+            raise TypeError(f"X must hold real numbers, got an array of dtype {X.dtype}; "
+                            f"convert it first (e.g. X.astype('float32'))")
         X = self.backend.asarray(X, self.dtype)
         if X.ndim != 2:
             raise ValueError(
@@ -341,7 +345,7 @@ class Network:
             self._check_length(y, n)
             if y.shape[1] != k:
                 raise ValueError(f"one-hot y has {y.shape[1]} columns; expected {k} (one per "
-                                 "output neuron)")
+                                 f"output neuron){self._column_hint(y)}")
             # one output neuron: targets compare with 0.5 as floats, whatever their dtype
             return self.classes(self.backend.asarray(y, self.dtype) if k == 1 else y)
         if len(y.shape) != 1:
@@ -360,7 +364,7 @@ class Network:
             self._check_length(y_dev, n)
             if y_dev.shape[1] != self.sizes[-1]:
                 raise ValueError(f"y has {y_dev.shape[1]} columns; expected {self.sizes[-1]} "
-                                 "(one per output neuron)")
+                                 f"(one per output neuron){self._column_hint(y_dev)}")
             Y = self.backend.asarray(y_dev, self.dtype)
             self._check_target_values(Y)
             if self.loss.name == "softmax_cross_entropy" and n and not bool(self.xp.all(
@@ -373,6 +377,12 @@ class Network:
             return self.xp.reshape(self.xp.astype(labels, self.backend.dtype(self.dtype)),
                                    (-1, 1))
         return self.one_hot(labels)
+
+    def _column_hint(self, y) -> str:
+        """For one column of integers: the hint that class indices are a vector."""
+        if y.shape[1] == 1 and self.backend.is_integer(y):
+            return "; class indices are a vector of shape (samples,): pass y.ravel()"
+        return ""
 
     def _check_target_values(self, Y) -> None:
         """Finite targets, and for a cross-entropy in [0, 1]: one host read when they are."""
