@@ -433,6 +433,8 @@ def test_plot_draws_the_validation_points_an_interrupted_run_has(tmp_path, monke
         assert list(training.get_xdata()) == [1, 2, 3]
         assert list(validation.get_xdata()) == [1, 2]
         assert list(validation.get_ydata()) == history[column][:2]
+        ticks = [t for t in ax.get_xticks() if 1 <= t <= 3]
+        assert ticks and all(t == int(t) for t in ticks), ticks  # no epoch 1.5
     assert (tmp_path / "curves.png").stat().st_size > 0
 
 
@@ -595,6 +597,13 @@ def test_outputs_replace_only_files_that_xpnet_wrote(case, tmp_path, capsys, mon
     status, _, err = xpnet(capsys, "train", "--no-progress", *argv)
     assert status == 2 and message in err and "give another name" in err, err
     assert {path: path.read_bytes() for path in kept} == kept
+
+
+def test_a_bad_thread_count_in_the_environment_is_refused_before_loading(capsys, monkeypatch):
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setenv("XPNET_NUM_THREADS", "two")
+    status, _, err = xpnet(capsys, "train", "--no-progress")
+    assert status == 2 and "$XPNET_NUM_THREADS) must be a positive integer, got 'two'" in err
 
 
 def test_an_unwritable_resume_checkpoint_says_to_give_save(tmp_path, capsys, monkeypatch):

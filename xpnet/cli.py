@@ -39,7 +39,7 @@ from .backend import (
 )
 from .losses import LOSSES
 from .network import INITS, Network
-from .training import DivergenceError, EarlyStopping, history_path
+from .training import DivergenceError, EarlyStopping, history_path, threads_asked
 
 log = logging.getLogger("xpnet")
 
@@ -244,6 +244,7 @@ def cmd_train(args) -> int:
         if saved is not None and saved != args.dataset:
             raise ValueError(f"--resume {args.resume} continues a run on {saved}, not on "
                              f"{args.dataset}: resume with --dataset {saved}")
+    args.threads = threads_asked(args.threads)  # ($XPNET_NUM_THREADS too)
     save_to = args.save or args.resume
     if save_to is not None:
         _check_writable("--save" if args.save else "--resume", save_to, "model.npz")

@@ -49,6 +49,7 @@ def plot_history(history: dict, path, title: str | None = None) -> Path:
         if validation:
             ax.plot(*zip(*validation), marker="o", label="validation")
         ax.set_xlabel("epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)  # no tick at epoch 1.5
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
         ax.legend()

@@ -354,7 +354,12 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     if checkpoint is not None:  # refused now, not after the first epoch
         for path in (checkpoint, history_path(checkpoint)):
             check_writable(path)
-    threads = _threads(threads)
+    threads = threads_asked(threads)
+    if threads is not None and threads > available_cores():  # (an epoch of 784-100-10: 0.1 s
+        # on 2 cores, 44 s with 1000 threads)
+        log.warning("%d BLAS threads on %d cores: each product waits for threads that cannot "
+                    "run at once, which is slower; at most %d is better", threads,
+                    available_cores(), available_cores())
     ckpt.check_metadata(metadata)
     if isinstance(optimizer, str):
         optimizer = get_optimizer(optimizer)
@@ -524,8 +529,9 @@ def _stopping_settings(early_stopping) -> dict | None:
             for name in ("monitor", "patience", "min_delta", "restore_best")}
 
 
-def _threads(threads) -> int | None:
-    """The BLAS threads asked for (``threads=`` or $XPNET_NUM_THREADS), or None: measure."""
+def threads_asked(threads) -> int | None:
+    """The BLAS threads asked for (``threads=`` or $XPNET_NUM_THREADS), checked, or None:
+    choose by measuring."""
     if threads is None:
         threads = os.environ.get("XPNET_NUM_THREADS") or None
     if threads is None:
@@ -533,11 +539,6 @@ def _threads(threads) -> int | None:
     if isinstance(threads, bool) or not str(threads).isdigit() or int(threads) < 1:
         raise ValueError(f"BLAS threads (threads= or $XPNET_NUM_THREADS) must be a positive "
                          f"integer, got {threads!r}")
-    if int(threads) > available_cores():  # (an epoch of 784-100-10: 0.1 s on 2 cores, 44 s
-        # with 1000 threads)
-        log.warning("%d BLAS threads on %d cores: each product waits for threads that cannot "
-                    "run at once, which is slower; at most %d is better", int(threads),
-                    available_cores(), available_cores())
     return int(threads)
 
 
