@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import os
 import re
 import socket
@@ -268,9 +269,19 @@ def test_search_order(tmp_path, monkeypatch):
     write_dataset(tmp_path / "explicit", contents=damaged)
     with pytest.raises(DatasetError, match=str(tmp_path / "explicit")):
         load("mnist", data_dir=tmp_path / "explicit", checksums=SYNTHETIC_SHA256)
-    assert datasets.search_dirs("mnist", tmp_path / "explicit")[:4] == [
+    assert datasets.search_dirs("mnist", tmp_path / "explicit")[:5] == [
         tmp_path / "explicit", tmp_path / "explicit" / "mnist", tmp_path / "env" / "mnist",
-        tmp_path / "cache" / "xpnet" / "mnist"]
+        tmp_path / "env", tmp_path / "cache" / "xpnet" / "mnist"]
+
+
+def test_data_dir_variable_may_name_the_dataset_folder_itself(tmp_path, monkeypatch):
+    """$XPNET_DATA_DIR=.../mnist (the files' own folder) was not searched, as --data-dir is."""
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    write_dataset(tmp_path / "mnist")
+    monkeypatch.setenv("XPNET_DATA_DIR", str(tmp_path / "mnist"))
+    (_, y_train), _ = load("mnist", checksums=SYNTHETIC_SHA256, download=False)
+    np.testing.assert_array_equal(y_train,
+                                  np.frombuffer(SYNTHETIC[FILES[1]], np.uint8, offset=8))
 
 
 def test_missing_without_download_lists_places_and_remedies(tmp_path, server, requests):
@@ -470,7 +481,8 @@ def test_downloaded_files_get_the_mode_of_a_plain_open(tmp_path, server, umask):
         assert stat.S_IMODE((folder / f"{stem}.gz").stat().st_mode) == 0o644
 
 
-def test_a_folder_of_another_dataset_is_skipped_not_called_damaged(tmp_path, monkeypatch):
+def test_a_folder_of_another_dataset_is_skipped_not_called_damaged(tmp_path, monkeypatch,
+                                                                  caplog):
     # another dataset: each file's last byte (a pixel or a label) one more, modulo 10
     other = {stem: data[:-1] + bytes([(data[-1] + 1) % 10]) for stem, data in SYNTHETIC.items()}
     other_sha256 = {stem: hashlib.sha256(data).hexdigest() for stem, data in other.items()}
@@ -485,8 +497,12 @@ def test_a_folder_of_another_dataset_is_skipped_not_called_damaged(tmp_path, mon
     assert "Delete the file" not in message
     write_dataset(tmp_path / "env" / "fashion-mnist", contents=other)
     monkeypatch.setenv("XPNET_DATA_DIR", str(tmp_path / "env"))
-    (_, y_train), _ = load("fashion-mnist", data_dir=tmp_path / "data", download=False)
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        (_, y_train), _ = load("fashion-mnist", data_dir=tmp_path / "data", download=False)
     np.testing.assert_array_equal(y_train, np.frombuffer(other[FILES[1]], np.uint8, offset=8))
+    # the folder asked for was passed over: said, with where the data came from instead
+    assert f"MNIST's {FILES[0]} file, not the one expected here; Fashion-MNIST from " \
+           f"{tmp_path / 'env' / 'fashion-mnist'} instead" in caplog.text
 
 
 def test_a_file_of_this_dataset_under_another_name_is_named(tmp_path):

@@ -1,7 +1,8 @@
 """MNIST and Fashion-MNIST as host NumPy arrays.
 
 The four IDX files of a dataset are looked for, in order, in: an explicit ``data_dir`` (the files
-directly in it, or in ``data_dir/<name>/``); ``$XPNET_DATA_DIR/<name>/``; the user cache
+directly in it, or in ``data_dir/<name>/``); ``$XPNET_DATA_DIR/<name>/`` (or
+``$XPNET_DATA_DIR`` itself); the user cache
 ``$XDG_CACHE_HOME/xpnet/<name>/`` (by default ``~/.cache/xpnet/<name>/``); the system dataset
 folders (Debian's ``dataset-fashion-mnist`` installs ``/usr/share/datasets/fashion-mnist/``).
 The first folder that holds all four is used (one whose files turn out to be another dataset's,
@@ -220,8 +221,9 @@ def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Pa
     dirs = []
     if data_dir is not None:
         dirs += [Path(data_dir).expanduser(), Path(data_dir).expanduser() / name]
-    if os.environ.get("XPNET_DATA_DIR"):
-        dirs.append(Path(os.environ["XPNET_DATA_DIR"]).expanduser() / name)
+    if os.environ.get("XPNET_DATA_DIR"):  # (the folder above <name>/, or that folder itself)
+        root = Path(os.environ["XPNET_DATA_DIR"]).expanduser()
+        dirs += [root / name, root]
     dirs.append(cache_dir(name))
     dirs += [root / name for root in SYSTEM_DATA_DIRS]
     return dirs
@@ -497,6 +499,8 @@ def load(
         folder = _download_dir(name, data_dir)
         _download_into(name, folder, mirrors, sums, progress, looked_in, skipped, damaged)
         arrays, used = _read_dataset(_complete_dataset(folder), sums)
+    if skipped:  # (a folder asked for, passed over: say where the data came from instead)
+        log.warning("%s; %s from %s instead", "; ".join(skipped), TITLES[name], used[0].parent)
     train_images, train_labels, test_images, test_labels = arrays
     train = _examples(train_images, train_labels, used[0], used[1], flatten)
     test = _examples(test_images, test_labels, used[2], used[3], flatten)
