@@ -142,6 +142,7 @@ def test_resume_continues_the_saved_run(mnist, tmp_path, capsys):
     status, out, err = xpnet(capsys, "train", *options, "--epochs", 2, "--resume", checkpoint)
     assert status == 0, err
     assert "resumed from" in err and "epoch 2/2" in err and "epoch 1/2" not in err
+    assert "2 epochs in " in out and "s (the resumed run's too), this command " in out
     history = json.loads((tmp_path / "h.json").read_text())
     assert history["epoch"] == [1, 2] and history["lr"][1] > 0
     assert not np.array_equal(xpnet_load(checkpoint).theta, first)  # epoch 2 trained

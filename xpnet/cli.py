@@ -293,9 +293,11 @@ def cmd_train(args) -> int:
                           metadata={"dataset": args.dataset})
     test_loss, test_accuracy = net.evaluate(*test)
     epochs = f"{len(history)} epoch{'s' if len(history) != 1 else ''}"
+    trained, took = sum(history["seconds"]), time.perf_counter() - started
+    timing = (f"{epochs} in {trained:.1f} s (the resumed run's too), this command {took:.1f} s"
+              if args.resume else f"{epochs} in {trained:.1f} s, {took:.1f} s in total")
     print(f"test accuracy {100 * test_accuracy:.2f}% (loss {test_loss:.4f}) on the "
-          f"{len(test[1]):,} {datasets.TITLES[args.dataset]} test images; {epochs} in "
-          f"{sum(history['seconds']):.1f} s, {time.perf_counter() - started:.1f} s in total")
+          f"{len(test[1]):,} {datasets.TITLES[args.dataset]} test images; {timing}")
     if history.interrupted:
         print(f"training was interrupted at epoch {history['epoch'][-1]}")
     if save_to:
