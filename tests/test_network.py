@@ -534,6 +534,13 @@ def test_a_custom_loss_without_per_sample_is_refused_when_the_network_is_built()
     with pytest.raises(TypeError, match=r"OldStyle must define per_sample\(xp, z, a, y\)"):
         Network([4, 3], output="identity", loss=OldStyle())
 
+    class NoDelta(Loss):
+        def per_sample(self, xp, z, a, y):
+            return xp.sum((a - y) ** 2, axis=1)
+
+    with pytest.raises(TypeError, match=r"NoDelta must define delta\(xp, z, a, y, output\)"):
+        Network([4, 3], output="identity", loss=NoDelta())
+
 
 def test_relu_derivatives_at_zero_are_pytorchs():
     """At the kink z = 0 backprop takes PyTorch's subgradients: 0 for ReLU (a dead unit with
@@ -554,3 +561,11 @@ def test_a_bad_seed_is_named(seed):
     X, y = np.zeros((4, 2), np.float32), np.zeros(4, int)
     with pytest.raises(ValueError, match="seed must be a whole number"):
         Network([2, 3, 2], backend="numpy").fit(X, y, seed=seed, progress=False)
+
+
+@pytest.mark.parametrize("init", ["xavier", "he"])
+def test_zero_biases_are_plus_zero(init):
+    """biases * 0.0 left -0.0 for every negative draw: a student printing them saw -0."""
+    net = Network([3, 50, 2], init=init, backend="numpy")
+    for b in net.biases:
+        assert not np.any(b) and not np.any(np.signbit(b))

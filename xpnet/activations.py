@@ -10,7 +10,8 @@ from __future__ import annotations
 
 
 class Activation:
-    """An elementwise activation: ``forward`` gives g(z), ``derivative`` gives g'(z).
+    """An activation g: ``forward`` gives a = g(z); ``backward`` turns dC/da into dC/dz, which
+    for an elementwise g is dC/da * g'(z) with g'(z) from ``derivative``.
 
     ``derivative`` receives both z and a = g(z), because several derivatives are cheapest
     written with the output (sigma' = a (1 - a), tanh' = 1 - a^2).
@@ -18,7 +19,8 @@ class Activation:
 
     name = ""
     #: whether forward and backward are elementwise expressions that CuPy can fuse into one
-    #: kernel each (softmax has row reductions; the identity has nothing to fuse)
+    #: kernel each (softmax has row reductions; the identity has nothing to fuse; see ReLU
+    #: for what cupy.fuse cannot trace)
     fusable = True
 
     def forward(self, xp, z):
@@ -43,8 +45,8 @@ class Activation:
 class Sigmoid(Activation):
     """sigma(z) = 1 / (1 + e^{-z}) = (1 + tanh(z/2)) / 2; sigma'(z) = sigma(z) (1 - sigma(z)).
 
-    The tanh form never overflows (e^{-z} does for z < -88 in float32) and costs a single
-    transcendental function.
+    The tanh form never overflows (e^{-z} does for z < -88 in float32) and is as cheap as
+    the exp form.
     """
 
     name = "sigmoid"
@@ -129,7 +131,7 @@ class Identity(Activation):
 class Softmax(Activation):
     """softmax(z)_j = e^{z_j - m} / sum_k e^{z_k - m}, with m = max_k z_k so no exp overflows.
 
-    Not elementwise: da_j/dz_k = a_j (delta_jk - a_k), so backward applies the Jacobian
+    Not elementwise: da_j/dz_k = a_j ([j = k] - a_k), so backward applies the Jacobian
     ``dC/dz = a * (dC/da - sum_j a_j dC/da_j)`` row by row.
     """
 

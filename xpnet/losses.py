@@ -1,7 +1,8 @@
 """Loss functions: the cost C_i of each sample, their batch mean L = (1/B) sum_i C_i, and the
 output error delta_L.
 
-Targets ``y`` are one-hot rows (a probability vector per sample). The cross-entropies are
+Targets ``y`` are rows (B, n_L): one-hot or probability rows for classification, any numbers
+for regression with the quadratic loss. The cross-entropies are
 computed from the weighted input z of the output layer (the logits), never from log(a), so a
 saturated output gives a large finite loss instead of inf or NaN; paired with their canonical
 output activation their output error is simply ``delta_L = a_L - y``.
@@ -108,9 +109,13 @@ def get_loss(name: str | Loss | None, output: Activation) -> Loss:
         if name not in LOSSES:
             raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
         loss = LOSSES[name]()
-    if type(loss).per_sample is Loss.per_sample:
-        raise TypeError(f"{type(loss).__name__} must define per_sample(xp, z, a, y), the cost "
-                        "C_i of each row (its value() is their mean), and delta")
+    needed = {"per_sample": "per_sample(xp, z, a, y), the cost C_i of each row (its value() "
+                            "is their mean)",
+              "delta": "delta(xp, z, a, y, output), the output error dC/dz_L of each row"}
+    missing = [text for method, text in needed.items()
+               if getattr(type(loss), method) is getattr(Loss, method)]
+    if missing:
+        raise TypeError(f"{type(loss).__name__} must define {'; and '.join(missing)}")
     if loss.output is not None and loss.output != output.name:
         raise ValueError(
             f"loss {loss.name!r} is computed from the logits of a {loss.output!r} output layer, "

@@ -12,18 +12,15 @@ one sample (a column, the lecture)     a batch (rows; ``.T`` turns them to colum
 z = W a + b                            z = (W @ a.T).T + b
 a = g(z)                               a = g(z)
 delta_L = (a_L - y) * g'(z_L)          delta = (a_L - y) * g'(z_L)   (quadratic)
-delta_l = (W_{l+1}^T delta_{l+1})      delta = (W.T @ delta.T).T * g'(z)
+delta_l = (W_{l+1}^T delta_{l+1})      delta_l = (W_{l+1}.T @ delta_{l+1}.T).T * g'(z_l)
           * g'(z_l)
-dC/dW_l = delta_l a_{l-1}^T            dW = delta.T @ a    (a sum over the batch)
-dC/db_l = delta_l                      db = sum of the rows of delta
+dC/dW_l = delta_l a_{l-1}^T            dW_l = delta_l.T @ a_{l-1}   (a sum over the batch)
+dC/db_l = delta_l                      db_l = sum of the rows of delta_l
 =====================================  ============================================
 
 Written with the rows instead, the products read ``z = a @ W.T`` and ``delta @ W``: the same
-sums. ``_W_times`` computes W a for every sample in the orientation the backend runs faster
-(``Backend.samples_as_columns``): on NumPy the lecture's, which OpenBLAS runs up to 1.4x faster
-with two threads (W times a block of columns; the transposes are views, so nothing is copied,
-and the activations and deltas are Fortran-ordered (B, n) arrays); on CuPy the rows', which
-keeps every array row-major for the elementwise kernels.
+sums. ``_W_times`` computes W a for every sample in whichever orientation the backend runs
+faster (see ``Backend.samples_as_columns``); the transposes are views, nothing is copied.
 
 The batch loss is the mean L = (1/B) sum_i C_i, so its gradient is the mean of the per-sample
 gradients; the 1/B is applied once, to delta_L, and every later line reads as the lecture's.
@@ -41,7 +38,7 @@ Classification: with n_L > 1 output neurons the class of a row is argmax_j a_L[j
 output neuron (binary classification, e.g. a sigmoid output) the classes are 0 and 1, a target
 is y itself as a (B, 1) row (a vector (B,) of floats or bools is taken as that column, and so
 is any vector for an identity output: regression), and the class is a_L > 0.5 (for a
-sigmoid: z_L > 0).
+sigmoid: about z_L > 0; in float32 a_L rounds to 0.5 for z_L within ~1e-7 of 0).
 :meth:`Network.classes` is that rule, for outputs and target rows alike.
 """
 
@@ -155,6 +152,8 @@ class Network:
         return weights, biases
 
     def _compiled(self, fn, activation):
+        """``fn`` with xp bound: one fused kernel on CuPy where the activation allows it, a
+        plain call elsewhere."""
         if activation.fusable:
             return self.backend.fuse(fn)
         return functools.partial(fn, self.xp)
@@ -176,8 +175,10 @@ class Network:
                      "xavier": math.sqrt(2.0 / (n_in + n_out)),
                      "he": math.sqrt(2.0 / n_in)}[self.init]
             chunks.append(rng.standard_normal(n_out * n_in) * w_std)
-            biases = rng.standard_normal(n_out)
-            chunks.append(biases if self.init in ("normal", "scaled") else biases * 0.0)
+            biases = rng.standard_normal(n_out)  # drawn for every init: one random stream
+            if self.init in ("xavier", "he"):
+                biases[:] = 0.0  # (biases * 0.0 would leave -0.0 where a draw was negative)
+            chunks.append(biases)
         return chunks
 
     def initialize(self, seed: int | None = 0) -> None:
@@ -214,12 +215,12 @@ class Network:
         return A @ W.T
 
     def _backprop(self, X, Y):
-        """The output layer's z_L and a_L; the gradient of the batch loss is written into
-        ``self.grad``.
+        """Forward and backward pass over a batch: write dL/dtheta into ``self.grad`` and
+        return the output layer's (z_L, a_L).
 
         No input checks: the training loop checks its data once, before the first epoch.
         """
-        xp, L = self.xp, self.num_layers  # (L: the number of layers)
+        xp, L = self.xp, self.num_layers  # L: the number of layers (dL/d... below: the loss)
         zs, activations = self._feedforward(X)
         # delta_L = dC/dz_L for every sample, times 1/B because the loss is the batch mean:
         # from here delta holds delta_l / B, so the sums below are the means dL/dW_l, dL/db_l
@@ -237,7 +238,8 @@ class Network:
             self.backend.sum_rows_into(delta, self.bias_grads[l - 1])
             if l > 1:
                 # delta_{l-1} = (W_l^T delta_l) * g'(z_{l-1})
-                W, z, a = self.weights[l - 1], zs[l - 2], activations[l - 1]  # W_l, z_l-1, a_l-1
+                # W_l, z_{l-1}, a_{l-1}
+                W, z, a = self.weights[l - 1], zs[l - 2], activations[l - 1]
                 delta = self._g_backward[l - 2](z, a, self._W_times(W.T, delta))
         return zs[-1], activations[-1]
 
@@ -284,7 +286,7 @@ class Network:
 
     def classes(self, A):
         """The class index of each row of A (B, n_L), output rows a_L or target rows: argmax_j
-        A[:, j]; with one output neuron, A[:, 0] > 0.5 (class 1; for a sigmoid: z_L > 0).
+        A[:, j]; with one output neuron, A[:, 0] > 0.5 (class 1; for a sigmoid: about z_L > 0).
         An integer device array (B,); no sync."""
         if A.ndim != 2 or A.shape[1] != self.sizes[-1]:
             raise ValueError(f"expected rows of {self.sizes[-1]} outputs, shape (B, "

@@ -344,7 +344,10 @@ def _lecture_momentum_update(xp, theta, g, velocity, lr, weight_decay, gamma, *,
 class Momentum(Optimizer):
     """The lecture's SGD with momentum, the velocity in parameter units::
 
+        g <- g + lambda * theta                              (weight_decay lambda)
         v <- gamma * v + lr * g;   theta <- theta - v
+
+    ``get_optimizer("lecture_momentum")``; the name "momentum" is ``SGD(momentum=0.9)``.
 
     With a constant lr this is ``SGD(lr, momentum=gamma)`` with v = lr * b. The two differ once
     lr changes: here v remembers the lr of every past step, so a smaller lr slows the motion
@@ -378,7 +381,7 @@ class Nesterov(Momentum):
     The stored parameters are the lecture's look-ahead points phi = theta - gamma * v, where
     the gradient is evaluated; substituting gives the update actually run::
 
-        v <- gamma * v + lr * g(phi);   phi <- phi - (gamma * v + lr * g(phi))
+        v_new <- gamma * v + lr * g(phi);   phi <- phi - (gamma * v_new + lr * g(phi))
 
     (the form of PyTorch and scikit-learn; not Chainer's NesterovAG, whose mu^2 factor drifts
     from the lecture's algorithm). With a constant lr it is ``SGD(lr, momentum=gamma,
@@ -657,7 +660,8 @@ def _check_range(name: str, value, lower: float, upper: float | None = None,
 
 
 def _check_fraction(name: str, value) -> float:
-    """A decay factor in [0, 1): at 1 the average never forgets (and never moves from 0)."""
+    """A decay factor in [0, 1): at 1 a momentum never forgets, and a (1 - beta)-weighted
+    average never moves from 0."""
     number = _number(name, value)
     if not 0.0 <= number < 1.0:
         raise ValueError(f"{name} must lie in [0, 1), got {value!r}: it is the factor by which "

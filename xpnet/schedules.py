@@ -86,7 +86,8 @@ class Constant(Schedule):
 
 
 class StepDecay(Schedule):
-    """lr_k = lr * gamma^floor(k / step_size) (``torch.optim.lr_scheduler.StepLR``)."""
+    """lr_k = lr * gamma^floor(k / step_size) (``torch.optim.lr_scheduler.StepLR``; gamma is
+    PyTorch's decay factor, not the lecture's momentum gamma)."""
 
     def __init__(self, lr: float, step_size: int, gamma: float = 0.1):
         super().__init__(lr)
@@ -98,7 +99,7 @@ class StepDecay(Schedule):
 
 
 class Exponential(Schedule):
-    """lr_k = lr * gamma^k (``torch.optim.lr_scheduler.ExponentialLR``)."""
+    """lr_k = lr * gamma^k (``torch.optim.lr_scheduler.ExponentialLR``; gamma as in StepDecay)."""
 
     def __init__(self, lr: float, gamma: float):
         super().__init__(lr)
@@ -110,7 +111,8 @@ class Exponential(Schedule):
 
 class CosineAnnealing(Schedule):
     """Cosine annealing from lr to min_lr over t_max (``CosineAnnealingLR``, T_max = t_max,
-    eta_min = min_lr), after an optional linear warm-up of ``warmup`` epochs::
+    eta_min = min_lr, up to t_max; held at min_lr after it, where PyTorch's rises again),
+    after an optional linear warm-up of ``warmup`` epochs::
 
         k < warmup:  lr_k = lr * (k + 1) / (warmup + 1)
         k >= warmup: lr_k = min_lr + (lr - min_lr) * (1 + cos(pi * p)) / 2,

@@ -582,6 +582,8 @@ class _Loop:
             self.optimizer.lr = self.schedule.lr_at(epoch)
         first, self.start_step = self.start_step, 0
         self.epoch_rng_state = self.rng.bit_generator.state
+        # the lecture's random partition of D into batches B_1..B_M: a permutation of the
+        # indices, cut into consecutive slices
         order = self.rng.permutation(train.n) if shuffle else range(train.n)
         order = backend.asarray(order)  # the one host -> device transfer of the epoch
         carried, self.carried = self.carried, None
@@ -600,6 +602,7 @@ class _Loop:
                 X, Y = xp.take(train.X, idx, axis=0), xp.take(train.Y, idx, axis=0)
                 z_L, a_L = net._backprop(X, Y)  # forward and backprop: dL/dtheta in net.grad
                 tally.add(z_L, a_L)
+                # theta <- theta - eta dL(theta; B_s)/dtheta, or the optimizer's rule
                 self.optimizer.step(net.theta, net.grad)
                 self.steps_done = step + 1
                 if self.threads is not None:
