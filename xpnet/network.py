@@ -415,8 +415,7 @@ class Network:
     def one_hot(self, labels):
         """One-hot rows Y[i, j] = (labels[i] == j), j < num_classes, in the network's dtype
         (labels unchecked)."""
-        return self.xp.astype(self.xp.reshape(labels, (-1, 1)) == self._class_ids,
-                              self.backend.dtype(self.dtype))
+        return _one_hot_rows(self.xp, labels, self._class_ids, self.backend.dtype(self.dtype))
 
     @staticmethod
     def _check_length(y, n):
@@ -505,4 +504,9 @@ def one_hot(y, num_classes: int, backend: str | Backend | None = "numpy", dtype=
     backend = get_backend(backend)
     labels = _checked_labels(backend, backend.asarray(y), num_classes)
     ids = backend.asarray(list(range(num_classes)))
-    return backend.xp.astype(backend.xp.reshape(labels, (-1, 1)) == ids, backend.dtype(dtype))
+    return _one_hot_rows(backend.xp, labels, ids, backend.dtype(dtype))
+
+
+def _one_hot_rows(xp, labels, ids, dtype):
+    """Y[i, j] = (labels[i] == ids[j]): each label compared with every class id at once."""
+    return xp.astype(xp.reshape(labels, (-1, 1)) == ids, dtype)
