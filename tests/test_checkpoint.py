@@ -245,6 +245,32 @@ def test_atomic_write_names_the_file_asked_for(tmp_path, monkeypatch):
     assert caught.value.filename == str(tmp_path / "model.npz")
 
 
+def test_is_checkpoint_reads_the_header_of_any_version(tmp_path, monkeypatch):
+    """What `train --save` may replace: an xpnet checkpoint of any format version (a newer
+    one was taken for a foreign file), judged without reading its arrays."""
+    import xpnet.checkpoint as checkpoint_module
+    from xpnet.checkpoint import is_checkpoint
+
+    path = tmp_path / "m.npz"
+    xpnet.Network([3, 4, 2], backend="numpy").save(path)
+    with np.load(path) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    header = json.loads(str(arrays.pop("header")))
+    with open(path, "wb") as f:
+        np.savez(f, header=np.array(json.dumps({**header, "version": VERSION + 1})), **arrays)
+    read_names = []
+    real = checkpoint_module.read_npz
+    monkeypatch.setattr(checkpoint_module, "read_npz", lambda path, names=None: (
+        read_names.append(names) or real(path, names)))
+    assert is_checkpoint(path) and read_names == [["header"]]
+    other = tmp_path / "other.npz"
+    with open(other, "wb") as f:
+        np.savez(f, header=np.array(json.dumps({"format": "something else"})))
+    script = tmp_path / "train.py"
+    script.write_text("print('mine')\n")
+    assert not any(is_checkpoint(p) for p in (other, script, tmp_path / "missing.npz"))
+
+
 def test_atomic_write_syncs_the_data_before_the_rename(tmp_path, monkeypatch):
     """The rename must come after the temporary file's fsync: else a crash can leave a
     renamed but empty or partial file."""

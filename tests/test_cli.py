@@ -297,10 +297,17 @@ BAD_OPTIONS = [
     (["train", "--weight-decay", "-1"], "error: --weight-decay must be >= 0"),
     (["train", "--optimizer", "momentum", "--momentum", "2"], "error: --momentum must lie in"),
     (["train", "--betas", "0.9,1"], "error: --betas[1] must lie in [0, 1)"),
+    (["train", "--optimizer", "nesterov", "--momentum", "0"],
+     "error: --optimizer nesterov needs --momentum > 0"),
     (["train", "--output", "sigmoid", "--loss", "softmax_cross_entropy"],
      "use --output softmax or --loss quadratic"),
-    (["train", "--history", "/"], "--history / is a folder: give a file name"),
-    (["train", "--save", "/"], "--save / is a folder: give a file name"),
+    (["train", "--history", "/"], "--history: / names a folder: give a file name, e.g. "
+                                  "/history.json"),
+    (["train", "--save", "/"], "--save: / names a folder: give a file name, e.g. /model.npz"),
+    # Path() drops the slash: a file "newdir" was written
+    (["train", "--save", "newdir/"], "--save: newdir/ names a folder: give a file name"),
+    (["plot", "h.json", "-o", "newdir/"], "-o/--output: newdir/ names a folder"),
+    (["train", "--save", "."], "--save . is a folder: give a file name, e.g. model.npz"),
     pytest.param(["train", "--backend", "cupy"], "backend 'cupy' is unavailable",
                  marks=pytest.mark.skipif(cupy_unavailable_reason() is None,
                                           reason="CuPy works here")),
@@ -437,6 +444,10 @@ def test_plot_draws_the_validation_points_an_interrupted_run_has(tmp_path, monke
         ticks = [t for t in ax.get_xticks() if 1 <= t <= 3]
         assert ticks and all(t == int(t) for t in ticks), ticks  # no epoch 1.5
     assert (tmp_path / "curves.png").stat().st_size > 0
+    plotting.plot_history({"epoch": [1], "loss": [0.9], "accuracy": [0.7]},
+                          tmp_path / "one.png")  # one epoch: no 0.96, 0.98, ...
+    for ax in figures[1].axes:
+        assert all(t == int(t) for t in ax.get_xticks()), ax.get_xticks()
 
 
 def test_a_plot_that_fails_midway_leaves_the_previous_image_whole(tmp_path, monkeypatch):
@@ -481,17 +492,17 @@ def test_a_train_stopped_by_ctrl_c_saves_and_exits_130(tmp_path, monkeypatch, ca
     assert model.is_file()
 
 
-def saved_run(path, sizes=(784, 30, 10)) -> None:
+def saved_run(path, sizes=(784, 30, 10), dtype="float32") -> None:
     """A checkpoint of a one-epoch training run on random MNIST-shaped data, as `xpnet train
     --save` writes it (a training state, the dataset named)."""
     rng = np.random.default_rng(0)
     X, y = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
-    Network(list(sizes), activation="relu", backend="numpy").fit(
+    Network(list(sizes), activation="relu", backend="numpy", dtype=dtype).fit(
         X, y, epochs=1, batch_size=20, checkpoint=path, progress=False,
         metadata={"dataset": "mnist"})
 
 
-@pytest.mark.parametrize("case", ["a model, not a run", "another architecture"])
+@pytest.mark.parametrize("case", ["a model, not a run", "another architecture", "float64"])
 def test_resume_of_another_kind_of_file_is_refused_before_loading(case, tmp_path, capsys,
                                                                    monkeypatch):
     """Both were refused only after the data had loaded, in Python's terms ("build the
@@ -502,9 +513,13 @@ def test_resume_of_another_kind_of_file_is_refused_before_loading(case, tmp_path
         Network([784, 30, 10], backend="numpy").save(model, metadata={"dataset": "mnist"})
         message = f"holds a network but no training run to continue (xpnet.save writes " \
                   f"only the network): start a new run from its weights with --init-from {model}"
-    else:
+    elif case == "another architecture":
         saved_run(model)
         message = "holds another network (--layers 784,30,10 in the file, 784,40,10 now)"
+    else:
+        saved_run(model, sizes=(784, 40, 10), dtype="float64")
+        message = "holds a float64 network, and xpnet train trains float32: continue it from " \
+                  "Python, with xpnet.Network(..., dtype='float64')"
     status, _, err = xpnet(capsys, "train", "--no-progress", "--layers", "784,40,10",
                            "--resume", model)
     assert status == 2 and f"--resume {model} {message}" in err, err
@@ -576,7 +591,8 @@ def test_an_existing_read_only_history_file_is_refused_before_loading(tmp_path, 
 
 
 @pytest.mark.parametrize("case", ["--save on a script", "--history on the model started from",
-                                  "--history on a checkpoint resumed"])
+                                  "--history on a checkpoint resumed",
+                                  "--save beside a file of the history's name"])
 def test_outputs_replace_only_files_that_xpnet_wrote(case, tmp_path, capsys, monkeypatch):
     """`--save train.py` turned the script into a zip archive, and `--init-from m.npz
     --history m.npz` replaced the model with the history; both are refused before loading."""
@@ -594,10 +610,25 @@ def test_outputs_replace_only_files_that_xpnet_wrote(case, tmp_path, capsys, mon
         "--history on a checkpoint resumed": (
             ["--layers", "784,30,10", "--resume", model, "--save", tmp_path / "new.npz",
              "--history", model], f"--history {model} exists and is not a training history"),
+        "--save beside a file of the history's name": (
+            ["--save", tmp_path / "train"], f"history file {tmp_path / 'train.history.json'} "
+                                            "exists and is not a training history"),
     }[case]
+    if case == "--save beside a file of the history's name":
+        script = tmp_path / "train.history.json"
+        script.write_text("my notes\n")
+        kept[script] = script.read_bytes()
     status, _, err = xpnet(capsys, "train", "--no-progress", *argv)
     assert status == 2 and message in err and "give another name" in err, err
     assert {path: path.read_bytes() for path in kept} == kept
+
+
+def test_option_terms_leave_paths_alone():
+    """"sweep/lr=0.1,loss=mse" is a folder's name, not the options --lr and --loss."""
+    with pytest.raises(ValueError) as caught, cli._in_option_terms():
+        raise ValueError("not found in sweep/lr=0.1,loss=mse or /x/init=he; use output='x'")
+    assert str(caught.value) == "not found in sweep/lr=0.1,loss=mse or /x/init=he; use " \
+                                "--output x"
 
 
 def test_a_bad_thread_count_in_the_environment_is_refused_before_loading(capsys, monkeypatch):

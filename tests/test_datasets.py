@@ -269,9 +269,9 @@ def test_search_order(tmp_path, monkeypatch):
     write_dataset(tmp_path / "explicit", contents=damaged)
     with pytest.raises(DatasetError, match=str(tmp_path / "explicit")):
         load("mnist", data_dir=tmp_path / "explicit", checksums=SYNTHETIC_SHA256)
-    assert datasets.search_dirs("mnist", tmp_path / "explicit")[:5] == [
+    assert datasets.search_dirs("mnist", tmp_path / "explicit")[:4] == [
         tmp_path / "explicit", tmp_path / "explicit" / "mnist", tmp_path / "env" / "mnist",
-        tmp_path / "env", tmp_path / "cache" / "xpnet" / "mnist"]
+        tmp_path / "cache" / "xpnet" / "mnist"]
 
 
 def test_data_dir_variable_may_name_the_dataset_folder_itself(tmp_path, monkeypatch):
@@ -282,6 +282,8 @@ def test_data_dir_variable_may_name_the_dataset_folder_itself(tmp_path, monkeypa
     (_, y_train), _ = load("mnist", checksums=SYNTHETIC_SHA256, download=False)
     np.testing.assert_array_equal(y_train,
                                   np.frombuffer(SYNTHETIC[FILES[1]], np.uint8, offset=8))
+    # another dataset does not look into it (nor hash its files)
+    assert tmp_path / "mnist" not in datasets.search_dirs("fashion-mnist")
 
 
 def test_missing_without_download_lists_places_and_remedies(tmp_path, server, requests):

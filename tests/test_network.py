@@ -282,6 +282,7 @@ def test_dtype_may_be_given_as_a_numpy_dtype(dtype, tmp_path):
         # a cast used to drop the imaginary parts (a warning) or parse the strings silently
         (np.zeros((2, 4), complex), np.zeros(2, int), TypeError, "real numbers, .* complex128"),
         (np.zeros((2, 4)).astype(str), np.zeros(2, int), TypeError, "real numbers, .* <U32"),
+        ([["1.5", "2", "0", "0"]] * 2, np.zeros(2, int), TypeError, "real numbers, .* <U3"),
         (np.zeros((2, 4)), np.zeros((2, 1), int), ValueError,
          r"expected 2 \(one per output neuron\); class indices are a vector .* y.ravel\(\)"),
     ],
@@ -561,6 +562,14 @@ def test_a_bad_seed_is_named(seed):
     X, y = np.zeros((4, 2), np.float32), np.zeros(4, int)
     with pytest.raises(ValueError, match="seed must be a whole number"):
         Network([2, 3, 2], backend="numpy").fit(X, y, seed=seed, progress=False)
+
+
+@pytest.mark.parametrize("seed", [np.random.SeedSequence(7), [1, 2], np.int64(7)])
+def test_numpys_other_seeds_still_work(seed):
+    """What numpy.random.default_rng takes, a Generator of it included, as before."""
+    np.testing.assert_array_equal(
+        Network([2, 3, 2], backend="numpy", seed=seed).theta,
+        Network([2, 3, 2], backend="numpy", seed=np.random.default_rng(seed)).theta)
 
 
 @pytest.mark.parametrize("init", ["xavier", "he"])

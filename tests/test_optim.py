@@ -556,6 +556,21 @@ def test_a_hyperparameter_set_between_steps_is_checked_at_the_next(name, value, 
     assert getattr(optimizer, name) in (0.05, 0.5) and not np.array_equal(theta, before)
 
 
+def test_a_changed_eps_is_checked_against_the_dtype_and_state_dict_checks_first():
+    """eps set after the first step escaped the float32 check the first step makes, and a
+    state dict saved after opt.momentum = 1.5 could not be loaded."""
+    theta, g = np.zeros(4, np.float32), np.ones(4, np.float32)
+    adam = Adam()
+    adam.step(theta, g)
+    adam.eps = 1e-50
+    with pytest.raises(ValueError, match="eps=1e-50 rounds to 0 in float32"):
+        adam.step(theta, g)
+    sgd = SGD(lr=0.1, momentum=0.5)
+    sgd.momentum = 1.5
+    with pytest.raises(ValueError, match="momentum must lie in"):
+        sgd.state_dict()
+
+
 def test_hyperparameters_are_stored_as_plain_python_values():
     optimizer = Adam(lr=np.float32(0.5), betas=[np.float64(0.8), 0.9], eps=1, amsgrad=np.True_,
                      clip_norm=np.int64(2))

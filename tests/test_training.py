@@ -42,6 +42,7 @@ def test_fit_learns_and_fills_every_history_field():
         assert all(row[key] is not None for key in row), row
         assert row["seconds"] > 0 and row["samples_per_second"] > 0 and row["lr"] == 0.01
     assert history["epoch"] == [1, 2, 3, 4, 5]
+    assert not (history.interrupted or history.stop_requested or history.stopped_early)
     assert history["loss"][-1] < history["loss"][0]
     assert history["val_accuracy"][-1] > 0.9
     loss, accuracy = net.evaluate(X, y)
@@ -544,12 +545,29 @@ def test_ctrl_c_in_the_last_batch_of_an_epoch_saves_the_whole_epoch(tmp_path, at
     history = net.fit(X, y, optimizer=interrupting(SGD(lr=0.1, momentum=0.9), at=at),
                       checkpoint=path, **options)
     assert len(history) == at // 20 and history["epoch"][-1] == at // 20
-    assert history.interrupted  # also in the last epoch's last batch: the CLI exits with 130
+    assert history.interrupted == (at < 60)  # in the last epoch's last batch, nothing is left
+    assert history.stop_requested  # (so the CLI exits with 130 all the same)
     assert history["samples_per_second"][-1] > 0
     resumed = small_net(seed=1)
     rest = resumed.fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), resume=path, **options)
     np.testing.assert_array_equal(resumed.theta, straight.theta)
     assert rest["epoch"] == [1, 2, 3] and not rest.interrupted
+
+
+def test_resume_ignores_the_init_of_the_network_it_restores(tmp_path):
+    """The initial draw does not matter once the weights are restored: `--resume` without the
+    run's --init used to be refused (after loading the data) for it."""
+    X, y = blobs(n=100)
+    options = {"optimizer": SGD(lr=0.1), "batch_size": 10, "progress": False, "threads": 1}
+    straight = small_net(init="xavier")
+    straight.fit(X, y, epochs=2, **options)
+    path = tmp_path / "run.npz"
+    small_net(init="xavier").fit(X, y, epochs=1, checkpoint=path, **options)
+    resumed = small_net(init="he", seed=3)
+    resumed.fit(X, y, epochs=2, resume=path, **options)
+    np.testing.assert_array_equal(resumed.theta, straight.theta)
+    with pytest.raises(CheckpointError, match="build the network with the same architecture"):
+        small_net(dtype="float64").fit(X, y, epochs=2, resume=path, **options)
 
 
 def test_resume_refuses_other_data_validation_or_early_stopping(tmp_path):
@@ -789,40 +807,24 @@ def test_early_stopping_goes_on_across_a_resume(tmp_path):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
-def test_ctrl_c_in_the_last_batch_leaves_the_restore_to_a_resume(tmp_path):
-    """A Ctrl-C in the last epoch's last batch was swallowed (the CLI exited with 0). The run
-    now reports it, keeps the last weights, and a resume restores the best as the
-    uninterrupted run does."""
+def test_ctrl_c_in_the_last_batch_ends_the_run_as_an_uninterrupted_one(tmp_path):
+    """A Ctrl-C in the last epoch's last batch: the run is complete, so it restores the best
+    weights and writes them, as an uninterrupted run does (with no checkpoint they would be
+    lost otherwise), and says that a stop was asked for (the CLI then exits with 130)."""
     X, y = blobs(n=200)  # 20 batches of 10 an epoch
     options = {"epochs": 3, "batch_size": 10, "seed": 5, "progress": False, "threads": 1,
                "validation_data": (X, (y + 1) % 3)}  # worse after every epoch: best is the 1st
     straight = small_net()
     straight.fit(X, y, optimizer=SGD(lr=0.1), early_stopping=EarlyStopping(patience=5),
                  **options)
-    path = tmp_path / "run.npz"
-    net = small_net()
-    history = net.fit(X, y, optimizer=interrupting(SGD(lr=0.1), at=60), checkpoint=path,
-                      early_stopping=EarlyStopping(patience=5), **options)
-    assert history.interrupted and len(history) == 3
-    assert not np.array_equal(net.theta, straight.theta)  # epoch 3's weights, not restored
-    resumed_net = small_net(seed=1)
-    resumed_net.fit(X, y, optimizer=SGD(lr=0.1), resume=path,
-                    early_stopping=EarlyStopping(patience=5), **options)
-    np.testing.assert_array_equal(resumed_net.theta, straight.theta)  # epoch 1's weights
-
-
-@pytest.mark.parametrize("target", ["folder", "folder/", "file/model.npz"])
-def test_a_checkpoint_that_cannot_be_written_is_refused_before_training(tmp_path, target):
-    """fit(checkpoint=a folder) used to fail after the first epoch, losing it."""
-    (tmp_path / "folder").mkdir()
-    (tmp_path / "file").write_text("")
-    net = small_net()
-    before = net.theta.copy()
-    X, y = blobs(n=50)
-    with pytest.raises(OSError) as caught:
-        net.fit(X, y, epochs=1, checkpoint=f"{tmp_path}/{target}", progress=False)
-    assert caught.value.filename == f"{tmp_path}/{target}"
-    np.testing.assert_array_equal(net.theta, before)  # not one step taken
+    for checkpoint in (None, tmp_path / "run.npz"):
+        net = small_net()
+        history = net.fit(X, y, optimizer=interrupting(SGD(lr=0.1), at=60),
+                          checkpoint=checkpoint, early_stopping=EarlyStopping(patience=5),
+                          **options)
+        assert history.stop_requested and not history.interrupted and len(history) == 3
+        np.testing.assert_array_equal(net.theta, straight.theta)  # epoch 1's weights
+    np.testing.assert_array_equal(xpnet.load(checkpoint).theta, straight.theta)
 
 
 def test_each_epoch_draws_its_own_order_of_the_samples(monkeypatch):
@@ -952,7 +954,9 @@ def test_resuming_with_nothing_left_still_writes_the_checkpoint_asked_for(tmp_pa
     small_net().fit(X, y, epochs=2, checkpoint=done, **options)
     small_net().fit(X, y, epochs=20, checkpoint=stopped,
                     early_stopping=EarlyStopping(patience=2), **options)
-    for old, epochs, stopping in ((done, 2, None), (stopped, 30, EarlyStopping(patience=2))):
+    # (a finished run resumed with fewer epochs than it ran is not refused: nothing is left)
+    for old, epochs, stopping in ((done, 2, None), (stopped, 30, EarlyStopping(patience=2)),
+                                  (stopped, 2, EarlyStopping(patience=2))):
         net = small_net(seed=3)
         with caplog.at_level(logging.INFO, logger="xpnet"):
             history = net.fit(X, y, epochs=epochs, resume=old, checkpoint=tmp_path / "new.npz",

@@ -228,12 +228,13 @@ class Backend:
 
     def host_rng(self, seed):
         """A host ``numpy.random.Generator``: one seed gives the same numbers on every backend.
-        ``seed``: a whole number >= 0, or None for a fresh one each time."""
+        ``seed``: a whole number >= 0, None for a fresh one each time, or what
+        ``numpy.random.default_rng`` takes (a SeedSequence, a Generator, a list of ints)."""
         number = whole_number(seed)
-        if seed is not None and (number is None or number < 0):
+        if isinstance(seed, (bool, str, bytes, float)) or (number is not None and number < 0):
             raise ValueError(f"seed must be a whole number >= 0 (or None: different numbers "
                              f"each run), got {seed!r}")
-        return np.random.default_rng(number)
+        return np.random.default_rng(seed if number is None else number)
 
     def __repr__(self) -> str:
         where = "" if self.device is None else f", device={self.device!r}"
@@ -275,11 +276,12 @@ def write_npz(file, arrays: dict) -> None:
     np.savez(file, **{name: np.asarray(value) for name, value in arrays.items()})
 
 
-def read_npz(path) -> dict:
-    """Every array of the ``.npz`` archive at ``path``, as host arrays; never unpickles
-    (``allow_pickle=False``). Raises what ``numpy.load`` raises for a damaged archive."""
+def read_npz(path, names=None) -> dict:
+    """The arrays ``names`` (default: every one) of the ``.npz`` archive at ``path``, as host
+    arrays, the others not read; never unpickles (``allow_pickle=False``). Raises what
+    ``numpy.load`` raises for a damaged archive, KeyError for a missing name."""
     with np.load(path, allow_pickle=False) as npz:
-        return {name: npz[name] for name in npz.files}
+        return {name: npz[name] for name in (npz.files if names is None else names)}
 
 
 @functools.lru_cache(maxsize=16)

@@ -133,6 +133,19 @@ def read(path) -> tuple[dict, dict]:
     return header, arrays
 
 
+def is_checkpoint(path) -> bool:
+    """Whether ``path`` is an xpnet checkpoint, of any format version, judged by its header
+    alone (the arrays are not read)."""
+    try:
+        with Path(path).open("rb") as f:
+            if f.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+                return False
+        header = json.loads(str(read_npz(path, names=["header"])["header"]))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+        return False
+    return isinstance(header, dict) and header.get("format") == FORMAT
+
+
 def load(path, backend: str | Backend | None = None):
     """The Network saved at ``path``, on ``backend`` (any backend, whatever it was saved on)."""
     return restore(read(path), backend)[0]

@@ -86,6 +86,18 @@ def _int_at_least(lower: int):
     return parse
 
 
+def _output_file(example: str):
+    """A file to write; a name ending in a slash names a folder, which Path() would drop,
+    writing a file of the folder's name."""
+    def parse(text: str) -> Path:
+        if text.endswith(("/", os.sep)):
+            raise argparse.ArgumentTypeError(f"{text} names a folder: give a file name, e.g. "
+                                             f"{text}{example}")
+        return Path(text)
+
+    return parse
+
+
 def _layer_sizes(text: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",")]
@@ -151,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="BLAS threads on the CPU (default: $XPNET_NUM_THREADS, else chosen "
                      "by timing the training steps)")
     files = train.add_argument_group("files")
-    files.add_argument("--save", type=Path, metavar="PATH",
+    files.add_argument("--save", type=_output_file("model.npz"), metavar="PATH",
                        help="write a checkpoint (.npz) after every epoch and at Ctrl-C, and "
                        "its history beside it (PATH less .npz, plus .history.json)")
     files.add_argument("--resume", type=Path, metavar="PATH", help="continue the run saved in "
@@ -160,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "the weights of the network saved in PATH (only the weights: the "
                        "optimizer and schedule start afresh), with any other options (the "
                        "same --layers, --activation, --output and --loss)")
-    files.add_argument("--history", type=Path, metavar="PATH",
+    files.add_argument("--history", type=_output_file("history.json"), metavar="PATH",
                        help="write the per-epoch history and the test result as JSON")
     train.set_defaults(run=cmd_train)
 
@@ -178,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Draw loss and accuracy per epoch as a PNG.")
     plot.add_argument("history", type=Path, metavar="HISTORY.json",
                       help="a history from train --history")
-    plot.add_argument("-o", "--output", type=Path, metavar="PNG",
+    plot.add_argument("-o", "--output", type=_output_file("curves.png"), metavar="PNG",
                       help="default: HISTORY with the suffix .png")
     plot.set_defaults(run=cmd_plot)
 
@@ -251,7 +263,9 @@ def cmd_train(args) -> int:
         # written beside the checkpoint after every epoch
         _check_writable("the checkpoint's history file", history_path(save_to), None)
     if args.save is not None:
-        _check_replaceable("--save", args.save, "an xpnet model", _is_checkpoint)
+        _check_replaceable("--save", args.save, "an xpnet model", checkpoint.is_checkpoint)
+        _check_replaceable("the checkpoint's history file", history_path(args.save),
+                           "a training history", _is_history)
     if args.history is not None:
         _check_writable("--history", args.history, "history.json")
         _check_replaceable("--history", args.history, "a training history", _is_history)
@@ -276,7 +290,7 @@ def cmd_train(args) -> int:
     schedule = schedules.get_schedule(args.schedule, lr=optimizer.lr,
                                       **SCHEDULE_ARGUMENTS[schedule_class](args.epochs))
     stopping = EarlyStopping(patience=args.early_stopping) if args.early_stopping else None
-    with _in_option_terms():
+    with _in_option_terms(["validation"]):  # (its messages name paths too)
         train, validation, test = _load(args, validation=args.validation)
     log.info("%s: %s training, %s validation, %s test images", datasets.TITLES[args.dataset],
              f"{len(train[1]):,}", f"{len(validation[1]) if validation else 0:,}",
@@ -300,6 +314,9 @@ def cmd_train(args) -> int:
           f"{len(test[1]):,} {datasets.TITLES[args.dataset]} test images; {timing}")
     if history.interrupted:
         print(f"training was interrupted at epoch {history['epoch'][-1]}")
+    elif history.stop_requested:
+        print("the Ctrl-C came in the last epoch's last batch or validation: the run is "
+              "complete")
     if save_to:
         print(f"saved to {save_to}: `xpnet evaluate {save_to}` tests it" + (
             f", `xpnet train --resume {save_to}` (with the same options) continues"
@@ -307,7 +324,7 @@ def cmd_train(args) -> int:
     if args.history:
         _write_history(args.history, history, test_loss, test_accuracy)
         print(f"history written to {args.history}: `xpnet plot {args.history}` draws it")
-    return INTERRUPTED if history.interrupted else 0
+    return INTERRUPTED if history.stop_requested else 0
 
 
 def _start_from(net: Network, path: Path) -> None:
@@ -333,6 +350,10 @@ def _check_architecture(option: str, path: Path, saved, net: Network) -> None:
     if differences:
         raise ValueError(f"{option} {path} holds another network ({'; '.join(differences)}): "
                          f"give the options it was trained with")
+    if was.get("dtype", now["dtype"]) != now["dtype"]:
+        raise ValueError(f"{option} {path} holds a {was['dtype']} network, and xpnet train "
+                         f"trains {now['dtype']}: continue it from Python, with "
+                         f"xpnet.Network(..., dtype={was['dtype']!r})")
 
 
 def _option_text(value) -> str:
@@ -365,14 +386,6 @@ def _check_replaceable(option: str, path: Path, kind: str, is_kind) -> None:
                          "its own files; give another name, or remove that file first")
 
 
-def _is_checkpoint(path: Path) -> bool:
-    try:
-        checkpoint.read(path)
-    except (checkpoint.CheckpointError, OSError):
-        return False
-    return True
-
-
 def _is_history(path: Path) -> bool:
     """True for the JSON of a training history (at most 16 MiB: a history is small)."""
     if path.stat().st_size > 1 << 24:
@@ -397,6 +410,9 @@ def _optimizer(args) -> optim.Optimizer:
         if name not in accepted:
             raise ValueError(f"{_flag(name)} does not apply to --optimizer {args.optimizer}, "
                              f"which takes {', '.join(map(_flag, accepted))}")
+    if args.optimizer == "nesterov" and given.get("momentum") == 0:
+        raise ValueError(f"--optimizer {args.optimizer} needs --momentum > 0: it looks ahead "
+                         "along the momentum")
     return optim.get_optimizer(args.optimizer,
                                **{renamed.get(name, name): value for name, value in given.items()})
 
@@ -411,15 +427,16 @@ _ARGUMENTS = ("activation", "output", "loss", "init", "backend", "validation", *
 
 
 @contextmanager
-def _in_option_terms():
-    """Re-raise the library's error about a bad value with its arguments written as the
+def _in_option_terms(arguments=_ARGUMENTS):
+    """Re-raise the library's error about a bad value with its ``arguments`` written as the
     options that set them: "use output='softmax'" -> "use --output softmax", "clip_norm must
-    be > 0" -> "--clip-norm must be > 0" (gamma is --momentum)."""
+    be > 0" -> "--clip-norm must be > 0" (gamma is --momentum). Not inside a word or a path
+    ("runs/lr=0.1/" stays as it is)."""
     try:
         yield
     except (ValueError, TypeError, BackendUnavailable) as error:
-        names = "|".join(_ARGUMENTS)
-        message = re.sub(rf"\b({names})=(['\"]?)([\w.,-]*)\2",
+        names = "|".join(arguments)
+        message = re.sub(rf"(?<![\w/\\.=,-])({names})=(['\"]?)([\w.,-]*)\2",
                          lambda m: f"{_flag(_option_of(m[1]))} {m[3]}", str(error))
         message = re.sub(rf"^({names})(?=(\[\d\])? must )", lambda m: _flag(_option_of(m[1])),
                          message)
@@ -446,8 +463,9 @@ def _write_history(path: Path, history, test_loss: float, test_accuracy: float) 
 
 def cmd_evaluate(args) -> None:
     header, arrays = checkpoint.read(args.model)
-    with _in_option_terms():  # (--backend)
-        net = checkpoint.restore((header, arrays), backend=args.backend)[0]
+    with _in_option_terms(["backend"]):
+        backend = get_backend(args.backend)
+    net = checkpoint.restore((header, arrays), backend=backend)[0]
     if net.sizes[0] != INPUTS or net.sizes[-1] < CLASSES:
         raise ValueError(f"{args.model} holds a {'-'.join(map(str, net.sizes))} network, but "
                          f"the images have {INPUTS} pixels and {CLASSES} classes: evaluate "

@@ -2,7 +2,7 @@
 
 The four IDX files of a dataset are looked for, in order, in: an explicit ``data_dir`` (the files
 directly in it, or in ``data_dir/<name>/``); ``$XPNET_DATA_DIR/<name>/`` (or
-``$XPNET_DATA_DIR`` itself); the user cache
+``$XPNET_DATA_DIR`` itself when it is a folder called ``<name>``); the user cache
 ``$XDG_CACHE_HOME/xpnet/<name>/`` (by default ``~/.cache/xpnet/<name>/``); the system dataset
 folders (Debian's ``dataset-fashion-mnist`` installs ``/usr/share/datasets/fashion-mnist/``).
 The first folder that holds all four is used (one whose files turn out to be another dataset's,
@@ -221,9 +221,9 @@ def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Pa
     dirs = []
     if data_dir is not None:
         dirs += [Path(data_dir).expanduser(), Path(data_dir).expanduser() / name]
-    if os.environ.get("XPNET_DATA_DIR"):  # (the folder above <name>/, or that folder itself)
+    if os.environ.get("XPNET_DATA_DIR"):  # the folder above <name>/, or <name>/ itself
         root = Path(os.environ["XPNET_DATA_DIR"]).expanduser()
-        dirs += [root / name, root]
+        dirs.append(root if root.name == name else root / name)
     dirs.append(cache_dir(name))
     dirs += [root / name for root in SYSTEM_DATA_DIRS]
     return dirs

@@ -320,7 +320,9 @@ class Network:
     def _check_X(self, X, *, allow_empty: bool = False):
         """X as a device array in the network's dtype, checked: 2-D, n_0 features, finite, and
         at least one sample unless ``allow_empty``."""
-        kind = getattr(getattr(X, "dtype", None), "kind", "f")
+        if not hasattr(X, "dtype"):  # a list: the array it reads as, checked below
+            X = self.backend.asarray(X)
+        kind = getattr(X.dtype, "kind", "f")
         if kind not in "biuf":  # a cast would drop imaginary parts or parse strings silently
             raise TypeError(f"X must hold real numbers, got an array of dtype {X.dtype}; "
                             f"convert it first (e.g. X.astype('float32'))")

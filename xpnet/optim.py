@@ -71,6 +71,8 @@ class Optimizer:
     update_rule = None
     buffers: tuple[str, ...] = ()
     hyperparameters: tuple[str, ...] = ()
+    _changed = False  # a hyperparameter set since the last check (see __setattr__)
+    _new_buffers = frozenset()  # the buffers started (not loaded) at the last step
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -81,14 +83,13 @@ class Optimizer:
         self.weight_decay = weight_decay
         self.clip_norm = clip_norm
         self._check()
-        self._changed = False  # a hyperparameter set since the last check (see __setattr__)
+        self._changed = False
         self.t = 0
         self.state = {}  # buffer name -> array on theta's device, made at the first step
         self._backend = None  # theta's, found at the first step
         self._dtype = None  # theta's dtype as "float32" / "float64"
         self._kernels = {}  # (clipping, variant) -> the rule, xp and variant bound, fused
         self._loaded = {}  # host arrays from load_state_dict, moved to the device at a step
-        self._new_buffers = set()  # the buffers started (not loaded) at the last step
 
     def __setattr__(self, name, value):
         super().__setattr__(name, value)
@@ -100,8 +101,7 @@ class Optimizer:
         """Update the flat parameter vector ``theta`` in place from the flat gradient ``grad``
         (two 1-D arrays of the same shape and float dtype, on the same backend)."""
         if self._changed:  # e.g. opt.momentum = 1.5 since the last step
-            self._check()
-            self._changed = False
+            self._check_changes()
         if self._backend is None:
             self._start(theta)
         if grad.shape != theta.shape or grad.dtype != theta.dtype:
@@ -114,6 +114,14 @@ class Optimizer:
         arrays = [theta, grad, self._grad_scale(grad)] if clipping else [theta, grad]
         arrays += [self.state.get(name) for name in self.buffers]
         self._kernel(clipping)(*arrays, *self._scalars())
+
+    def _check_changes(self) -> None:
+        """Check hyperparameters set since the last check, as the constructor and the first
+        step check them."""
+        self._check()
+        if self._backend is not None:
+            self._check_dtype(self._backend)
+        self._changed = False
 
     def _start(self, theta) -> None:
         """First step: learn theta's backend and dtype, and check what depends on them."""
@@ -205,6 +213,8 @@ class Optimizer:
     def state_dict(self) -> dict:
         """``{"optimizer": class name, "hyperparameters": {name: value}, "t": steps taken,
         "state": {buffer name: NumPy array}}``: plain Python and NumPy, whatever the backend."""
+        if self._changed:  # (a value set since the last step, checked before it is saved)
+            self._check_changes()
         state = {name: saved.copy() for name, saved in self._loaded.items()}
         for name, buffer in self.state.items():
             # .copy(): on the CPU to_numpy may return a view of the live buffer

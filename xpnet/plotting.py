@@ -49,7 +49,8 @@ def plot_history(history: dict, path, title: str | None = None) -> Path:
         if validation:
             ax.plot(*zip(*validation), marker="o", label="validation")
         ax.set_xlabel("epoch")
-        ax.xaxis.get_major_locator().set_params(integer=True)  # no tick at epoch 1.5
+        # no tick at epoch 1.5 (min_n_ticks=1: else one epoch falls back to 0.94, 0.96, ...)
+        ax.xaxis.get_major_locator().set_params(integer=True, min_n_ticks=1)
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
         ax.legend()

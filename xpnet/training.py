@@ -140,9 +140,11 @@ class History:
     rows: list[dict] = field(default_factory=list)
     stopped_early: bool = False
     #: Ctrl-C stopped the run early; the last row covers a partial epoch, or a whole one when
-    #: the Ctrl-C came in its last batch or its validation (even the last epoch's: the best
-    #: weights are then not restored; a resume does that)
+    #: the Ctrl-C came in its last batch or its validation
     interrupted: bool = False
+    #: a Ctrl-C asked the run to stop: it did (``interrupted``), or it came in the last
+    #: epoch's last batch or validation, and the run finished as an uninterrupted one does
+    stop_requested: bool = False
     #: early stopping ended the run (and gave the network the best epoch's weights, when it
     #: keeps them): resuming it has nothing to continue
     finished: bool = False
@@ -439,12 +441,11 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
                 loop.save(checkpoint, history, settings, epochs_done=epoch + 1)
             if history.stopped_early:
                 break
-            if interrupt["stop"]:  # in the epoch's last batch or its validation
-                # (after the last epoch too: the caller learns of the Ctrl-C, the file holds
-                # the whole epochs, and a resume ends the run as an uninterrupted one ends)
+            if interrupt["stop"] and epoch + 1 < epochs:  # in the last batch or validation
                 history.interrupted = True
                 log.info("interrupted after epoch %d", epoch + 1)
                 break
+    history.stop_requested = interrupt["stop"]  # (the last epoch's end: the caller is told)
     if loop.threads is not None:
         history.threads = loop.threads.chosen
         if threads is None:  # the next fit of this work goes on from it
@@ -730,7 +731,7 @@ class _Loop:
             type(self.rng.bit_generator)().state = rng
         except (KeyError, TypeError, ValueError) as e:
             raise ckpt.CheckpointError(f"{damaged} (its random generator state: {e})") from None
-        if network != self.net.config():
+        if _architecture(network) != _architecture(self.net.config()):
             raise ckpt.CheckpointError(
                 f"{path} holds a network {network}, but this one is "
                 f"{self.net.config()}; build the network with the same architecture")
@@ -759,7 +760,7 @@ class _Loop:
             differences.append(f"epochs: it stopped in epoch {epochs_done + 1}, after {step} "
                                f"batches, so resuming needs epochs >= {epochs_done + 1}, not "
                                f"{epochs}")
-        elif epochs < epochs_done:
+        elif epochs < epochs_done and not training.get("finished"):  # (finished: nothing to do)
             differences.append(f"epochs: it holds {epochs_done} epochs, so resuming needs "
                                f"epochs >= {epochs_done} (the total), not {epochs}")
         if differences:
@@ -827,6 +828,13 @@ class _Loop:
         if self.schedule is not None:  # the schedule sets lr each epoch
             current["hyperparameters"]["lr"] = saved["hyperparameters"].get("lr")
         return _differences("", saved, current, only="hyperparameters")
+
+
+def _architecture(config) -> dict:
+    """A network's config without its init: the initial draw no longer matters once a resume
+    has restored the weights."""
+    return {key: value for key, value in config.items() if key != "init"} \
+        if isinstance(config, dict) else config
 
 
 def history_path(checkpoint) -> Path:
