@@ -306,8 +306,12 @@ BAD_OPTIONS = [
     (["train", "--save", "/"], "--save: / names a folder: give a file name, e.g. /model.npz"),
     # Path() drops the slash: a file "newdir" was written
     (["train", "--save", "newdir/"], "--save: newdir/ names a folder: give a file name"),
+    (["train", "--save", "newdir/."], "--save: newdir/. names a folder: give a file name"),
     (["plot", "h.json", "-o", "newdir/"], "-o/--output: newdir/ names a folder"),
-    (["train", "--save", "."], "--save . is a folder: give a file name, e.g. model.npz"),
+    (["train", "--save", "."], "--save: . names a folder: give a file name, e.g. model.npz"),
+    (["train", "--save", "newdir/."], "e.g. newdir/model.npz"),
+    (["train", "--save", "/tmp"], "--save /tmp is a folder: give a file name, e.g. "
+                                  "/tmp/model.npz"),
     pytest.param(["train", "--backend", "cupy"], "backend 'cupy' is unavailable",
                  marks=pytest.mark.skipif(cupy_unavailable_reason() is None,
                                           reason="CuPy works here")),
@@ -619,8 +623,17 @@ def test_outputs_replace_only_files_that_xpnet_wrote(case, tmp_path, capsys, mon
         script.write_text("my notes\n")
         kept[script] = script.read_bytes()
     status, _, err = xpnet(capsys, "train", "--no-progress", *argv)
-    assert status == 2 and message in err and "give another name" in err, err
+    assert status == 2 and message in err and "another name" in err, err
     assert {path: path.read_bytes() for path in kept} == kept
+
+
+def test_init_from_a_float64_model_is_taken(tmp_path, capsys, monkeypatch):
+    """Only its weights are used, cast to float32: unlike --resume, its dtype does not matter."""
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    model = tmp_path / "f64.npz"
+    Network([784, 30, 10], activation="relu", backend="numpy", dtype="float64").save(model)
+    with pytest.raises(AssertionError, match="the data were loaded"):  # (past the checks)
+        xpnet(capsys, "train", "--no-progress", "--layers", "784,30,10", "--init-from", model)
 
 
 def test_option_terms_leave_paths_alone():

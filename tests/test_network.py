@@ -282,7 +282,8 @@ def test_dtype_may_be_given_as_a_numpy_dtype(dtype, tmp_path):
         # a cast used to drop the imaginary parts (a warning) or parse the strings silently
         (np.zeros((2, 4), complex), np.zeros(2, int), TypeError, "real numbers, .* complex128"),
         (np.zeros((2, 4)).astype(str), np.zeros(2, int), TypeError, "real numbers, .* <U32"),
-        ([["1.5", "2", "0", "0"]] * 2, np.zeros(2, int), TypeError, "real numbers, .* <U3"),
+        ([["1.5", "2", "0", "0"]] * 2, np.zeros(2, int), TypeError,
+         "X must hold real numbers, got dtype <U3: convert the data to numbers first"),
         (np.zeros((2, 4)), np.zeros((2, 1), int), ValueError,
          r"expected 2 \(one per output neuron\); class indices are a vector .* y.ravel\(\)"),
     ],
@@ -554,7 +555,8 @@ def test_relu_derivatives_at_zero_are_pytorchs():
     np.testing.assert_array_equal(leaky.derivative(np, z, leaky.forward(np, z)), [0.2, 0.2, 1.0])
 
 
-@pytest.mark.parametrize("seed", [-1, 1.5, "3", True])
+@pytest.mark.parametrize("seed", [-1, 1.5, "3", True, np.True_, np.float32(3), [1, -2], [],
+                                  1 + 2j, np.array(1.5)])
 def test_a_bad_seed_is_named(seed):
     """NumPy said "expected non-negative integer" (or worse), without naming the seed."""
     with pytest.raises(ValueError, match=r"seed must be a whole number >= 0 \(or None"):
@@ -565,11 +567,21 @@ def test_a_bad_seed_is_named(seed):
 
 
 @pytest.mark.parametrize("seed", [np.random.SeedSequence(7), [1, 2], np.int64(7)])
-def test_numpys_other_seeds_still_work(seed):
-    """What numpy.random.default_rng takes, a Generator of it included, as before."""
+def test_numpys_other_seeds_still_work(seed, tmp_path):
+    """What numpy.random.default_rng takes, a Generator of it included, as before; a run
+    saved to a checkpoint, which records its seed, needs a number (or None)."""
     np.testing.assert_array_equal(
         Network([2, 3, 2], backend="numpy", seed=seed).theta,
         Network([2, 3, 2], backend="numpy", seed=np.random.default_rng(seed)).theta)
+    X, y = np.zeros((4, 2), np.float32), np.zeros(4, int)
+    net = Network([2, 3, 2], backend="numpy")
+    net.fit(X, y, epochs=1, seed=seed, progress=False)
+    if isinstance(seed, np.integer):
+        return
+    with pytest.raises(TypeError, match="with checkpoint= or resume=, seed must be a whole "
+                                        "number or None"):
+        net.fit(X, y, epochs=1, seed=seed, progress=False, checkpoint=tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
 
 
 @pytest.mark.parametrize("init", ["xavier", "he"])
@@ -578,3 +590,14 @@ def test_zero_biases_are_plus_zero(init):
     net = Network([3, 50, 2], init=init, backend="numpy")
     for b in net.biases:
         assert not np.any(b) and not np.any(np.signbit(b))
+
+
+@pytest.mark.parametrize("X", [[["1.5", "2", "0", "0"]] * 2, [[1, None, 0, 0]] * 2])
+def test_a_list_of_non_numbers_is_refused_on_every_backend(backend, X):
+    """A list was cast as NumPy reads it (strings parsed), or failed in the device namespace's
+    own words ("array_api_strict does not support the dtype '<U3'")."""
+    net = Network([4, 3, 2], backend=backend)
+    with pytest.raises(TypeError, match="X must hold real numbers, got dtype"):
+        net.loss_and_gradient(X, [0, 1])
+    np.testing.assert_allclose(backend.to_numpy(net.forward([[1, 0, 0, 0.5]])).sum(), 1,
+                               rtol=1e-6)  # a list of numbers is taken

@@ -827,6 +827,20 @@ def test_ctrl_c_in_the_last_batch_ends_the_run_as_an_uninterrupted_one(tmp_path)
     np.testing.assert_array_equal(xpnet.load(checkpoint).theta, straight.theta)
 
 
+@pytest.mark.parametrize("target", ["folder", "folder/", "file/model.npz"])
+def test_a_checkpoint_that_cannot_be_written_is_refused_before_training(tmp_path, target):
+    """fit(checkpoint=a folder) used to fail after the first epoch, losing it."""
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("")
+    net = small_net()
+    before = net.theta.copy()
+    X, y = blobs(n=50)
+    with pytest.raises(OSError) as caught:
+        net.fit(X, y, epochs=1, checkpoint=f"{tmp_path}/{target}", progress=False)
+    assert caught.value.filename == f"{tmp_path}/{target}"
+    np.testing.assert_array_equal(net.theta, before)  # not one step taken
+
+
 def test_each_epoch_draws_its_own_order_of_the_samples(monkeypatch):
     """shuffle=True: a new permutation every epoch; shuffle=False: the samples in order."""
     import xpnet.training as training

@@ -85,6 +85,11 @@ class Backend:
             return self.xp.asarray(host)
         return self.xp.asarray(host, device=self.device)
 
+    def host_array(self, values) -> np.ndarray:
+        """Host values without a dtype (a list, nested lists) as the NumPy array they read as,
+        before any cast: its dtype tells numbers from strings."""
+        return np.asarray(values)
+
     def to_numpy(self, a) -> np.ndarray:
         """Device -> host: a NumPy array (a copy when the data lives on a GPU)."""
         if self.name == "numpy":
@@ -228,13 +233,20 @@ class Backend:
 
     def host_rng(self, seed):
         """A host ``numpy.random.Generator``: one seed gives the same numbers on every backend.
-        ``seed``: a whole number >= 0, None for a fresh one each time, or what
-        ``numpy.random.default_rng`` takes (a SeedSequence, a Generator, a list of ints)."""
+        ``seed``: a whole number >= 0, None for a fresh one each time, or a NumPy
+        SeedSequence, BitGenerator or Generator, or a 1-D sequence of whole numbers >= 0."""
+        if seed is None or isinstance(seed, (np.random.SeedSequence, np.random.BitGenerator,
+                                             np.random.Generator)):
+            return np.random.default_rng(seed)
         number = whole_number(seed)
-        if isinstance(seed, (bool, str, bytes, float)) or (number is not None and number < 0):
-            raise ValueError(f"seed must be a whole number >= 0 (or None: different numbers "
-                             f"each run), got {seed!r}")
-        return np.random.default_rng(seed if number is None else number)
+        if number is not None and number >= 0:
+            return np.random.default_rng(number)
+        if isinstance(seed, (list, tuple, np.ndarray)) and np.ndim(seed) == 1 and len(seed):
+            numbers = [whole_number(item) for item in seed]
+            if all(n is not None and n >= 0 for n in numbers):
+                return np.random.default_rng(numbers)
+        raise ValueError(f"seed must be a whole number >= 0 (or None: different numbers each "
+                         f"run; or a NumPy SeedSequence or Generator), got {seed!r}")
 
     def __repr__(self) -> str:
         where = "" if self.device is None else f", device={self.device!r}"

@@ -141,7 +141,7 @@ def is_checkpoint(path) -> bool:
             if f.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
                 return False
         header = json.loads(str(read_npz(path, names=["header"])["header"]))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, RecursionError):
         return False
     return isinstance(header, dict) and header.get("format") == FORMAT
 

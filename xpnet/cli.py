@@ -90,9 +90,9 @@ def _output_file(example: str):
     """A file to write; a name ending in a slash names a folder, which Path() would drop,
     writing a file of the folder's name."""
     def parse(text: str) -> Path:
-        if text.endswith(("/", os.sep)):
+        if text.endswith(("/", os.sep)) or os.path.basename(text) in (".", ".."):
             raise argparse.ArgumentTypeError(f"{text} names a folder: give a file name, e.g. "
-                                             f"{text}{example}")
+                                             f"{Path(text) / example}")
         return Path(text)
 
     return parse
@@ -234,8 +234,9 @@ def _add_data_options(parser: argparse.ArgumentParser, *, load: bool,
 
 # -- commands -------------------------------------------------------------------------------------
 def cmd_train(args) -> int:
-    """Train, test, save; the exit status is INTERRUPTED when Ctrl-C stopped the training
-    (after the results and the checkpoint were written), so that `xpnet train && ...` stops."""
+    """Train, test, save; the exit status is INTERRUPTED after a Ctrl-C (once the results and
+    the checkpoint are written), even one that came as the last epoch ended, so that
+    `xpnet train && ...` stops."""
     started = time.perf_counter()
     # found now, not after loading the data and training
     if args.resume is not None and args.init_from is not None:
@@ -265,7 +266,7 @@ def cmd_train(args) -> int:
     if args.save is not None:
         _check_replaceable("--save", args.save, "an xpnet model", checkpoint.is_checkpoint)
         _check_replaceable("the checkpoint's history file", history_path(args.save),
-                           "a training history", _is_history)
+                           "a training history", _is_history, remedy="give --save another name")
     if args.history is not None:
         _check_writable("--history", args.history, "history.json")
         _check_replaceable("--history", args.history, "a training history", _is_history)
@@ -315,8 +316,7 @@ def cmd_train(args) -> int:
     if history.interrupted:
         print(f"training was interrupted at epoch {history['epoch'][-1]}")
     elif history.stop_requested:
-        print("the Ctrl-C came in the last epoch's last batch or validation: the run is "
-              "complete")
+        print("training was complete when the Ctrl-C came: nothing to resume")
     if save_to:
         print(f"saved to {save_to}: `xpnet evaluate {save_to}` tests it" + (
             f", `xpnet train --resume {save_to}` (with the same options) continues"
@@ -350,7 +350,7 @@ def _check_architecture(option: str, path: Path, saved, net: Network) -> None:
     if differences:
         raise ValueError(f"{option} {path} holds another network ({'; '.join(differences)}): "
                          f"give the options it was trained with")
-    if was.get("dtype", now["dtype"]) != now["dtype"]:
+    if option == "--resume" and was.get("dtype", now["dtype"]) != now["dtype"]:
         raise ValueError(f"{option} {path} holds a {was['dtype']} network, and xpnet train "
                          f"trains {now['dtype']}: continue it from Python, with "
                          f"xpnet.Network(..., dtype={was['dtype']!r})")
@@ -378,12 +378,13 @@ def _check_writable(option: str, path: Path, example: str | None) -> None:
                              " with --save" if option == "--resume" else "")) from None
 
 
-def _check_replaceable(option: str, path: Path, kind: str, is_kind) -> None:
+def _check_replaceable(option: str, path: Path, kind: str, is_kind,
+                       remedy: str = "give another name") -> None:
     """Refuse to replace an existing file that ``is_kind`` does not recognise as one that
     xpnet writes there (a typo such as ``--save train.py`` would destroy the script)."""
     if path.is_file() and not is_kind(path):
         raise ValueError(f"{option} {path} exists and is not {kind}: xpnet replaces only "
-                         "its own files; give another name, or remove that file first")
+                         f"its own files; {remedy}, or remove that file first")
 
 
 def _is_history(path: Path) -> bool:

@@ -223,7 +223,7 @@ def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Pa
         dirs += [Path(data_dir).expanduser(), Path(data_dir).expanduser() / name]
     if os.environ.get("XPNET_DATA_DIR"):  # the folder above <name>/, or <name>/ itself
         root = Path(os.environ["XPNET_DATA_DIR"]).expanduser()
-        dirs.append(root if root.name == name else root / name)
+        dirs.append(root if root.resolve().name == name else root / name)
     dirs.append(cache_dir(name))
     dirs += [root / name for root in SYSTEM_DATA_DIRS]
     return dirs

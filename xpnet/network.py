@@ -321,11 +321,11 @@ class Network:
         """X as a device array in the network's dtype, checked: 2-D, n_0 features, finite, and
         at least one sample unless ``allow_empty``."""
         if not hasattr(X, "dtype"):  # a list: the array it reads as, checked below
-            X = self.backend.asarray(X)
+            X = self.backend.host_array(X)
         kind = getattr(X.dtype, "kind", "f")
         if kind not in "biuf":  # a cast would drop imaginary parts or parse strings silently
-            raise TypeError(f"X must hold real numbers, got an array of dtype {X.dtype}; "
-                            f"convert it first (e.g. X.astype('float32'))")
+            raise TypeError(f"X must hold real numbers, got dtype {X.dtype}: convert the data "
+                            f"to numbers first")
         X = self.backend.asarray(X, self.dtype)
         if X.ndim != 2:
             raise ValueError(

@@ -356,6 +356,10 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     if checkpoint is not None:  # refused now, not after the first epoch
         for path in (checkpoint, history_path(checkpoint)):
             check_writable(path)
+    if (checkpoint is not None or resume is not None) and seed is not None \
+            and whole_number(seed) is None:
+        raise TypeError(f"with checkpoint= or resume=, seed must be a whole number or None "
+                        f"(a checkpoint records it), got {seed!r}")
     threads = threads_asked(threads)
     if threads is not None and threads > available_cores():  # (an epoch of 784-100-10: 0.1 s
         # on 2 cores, 44 s with 1000 threads)
@@ -731,10 +735,10 @@ class _Loop:
             type(self.rng.bit_generator)().state = rng
         except (KeyError, TypeError, ValueError) as e:
             raise ckpt.CheckpointError(f"{damaged} (its random generator state: {e})") from None
-        if _architecture(network) != _architecture(self.net.config()):
-            raise ckpt.CheckpointError(
-                f"{path} holds a network {network}, but this one is "
-                f"{self.net.config()}; build the network with the same architecture")
+        saved, ours = _architecture(network), _architecture(self.net.config())
+        if saved != ours:
+            raise ckpt.CheckpointError(f"{path} holds a network {saved}, but this one is "
+                                       f"{ours}; build the network with the same architecture")
         ckpt.check_theta(arrays["theta"], self.net)
         # (a setting the file lacks was not recorded by the xpnet that wrote it)
         differences = _differences("", saved_settings, {
