@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from xpnet.schedules import (
+    Adaptive,
     Constant,
     CosineAnnealing,
     Exponential,
     InverseScaling,
-    ReduceOnPlateau,
+    ReduceLROnPlateau,
     StepDecay,
     get_schedule,
 )
@@ -90,7 +91,7 @@ def test_reduce_on_plateau_is_sklearn_adaptive(patience):
     rng = np.random.default_rng(patience)
     # a loss that falls, then stalls with noise, with the odd small improvement below tol
     losses = list(np.exp(-np.arange(15) / 5.0)) + list(0.05 + 1e-3 * rng.random(60))
-    schedule = ReduceOnPlateau(0.1, patience=patience)
+    schedule = Adaptive(0.1, patience=patience)
     used = []
     for loss in losses:
         used.append(schedule.lr_at(len(used)))
@@ -103,7 +104,7 @@ def test_reduce_on_plateau_is_sklearn_adaptive(patience):
 def test_reduce_on_plateau_best_follows_every_fall_even_below_tol():
     """A best moved only by falls of at least tol lags a slow descent, and the lr is never cut."""
     losses = [1.0 - 0.04 * k for k in range(12)]  # falls of 0.04 < tol = 0.1
-    schedule = ReduceOnPlateau(0.1, patience=2, tol=0.1)
+    schedule = Adaptive(0.1, patience=2, tol=0.1)
     used = []
     for loss in losses:
         used.append(schedule.lr_at(len(used)))
@@ -118,7 +119,7 @@ def test_reduce_on_plateau_best_follows_every_fall_even_below_tol():
 
 
 def test_reduce_on_plateau_max_mode_and_floor():
-    schedule = ReduceOnPlateau(1.0, factor=0.5, patience=1, tol=0.01, mode="max", min_lr=0.3)
+    schedule = Adaptive(1.0, factor=0.5, patience=1, tol=0.01, mode="max", min_lr=0.3)
     for score in [0.5, 0.6, 0.605, 0.6]:  # two epochs not 0.01 above the best 0.6: halve
         schedule.update(score)
     assert schedule.lr_at(4) == 0.5
@@ -128,12 +129,63 @@ def test_reduce_on_plateau_max_mode_and_floor():
     assert Constant(0.1).update(3.0) is None  # the fixed schedules ignore the metric
 
 
+# a loss that falls, stalls, falls by less than 1e-4 of itself, and rises (min), its negative
+# as a score (max), with the options that change the rule
+PLATEAU_VALUES = [1.0, 0.8, 0.8, 0.79995, 0.79992, 0.8, 0.81, 0.7, 0.7, 0.7, 0.7, 0.69, 0.7,
+                  0.71, 0.72] + [0.5] * 12
+PLATEAU_CASES = [{}, {"patience": 2}, {"patience": 1, "cooldown": 2},
+                 {"patience": 0, "threshold_mode": "abs", "threshold": 0.005},
+                 {"patience": 1, "min_lr": 0.004, "factor": 0.5},
+                 {"patience": 1, "mode": "max"}, {"patience": 0, "mode": "max",
+                                                  "threshold_mode": "abs"}]
+
+
+def plateau_lrs(make_step, kwargs):
+    """The lr after each update of a plateau rule fed PLATEAU_VALUES (negated in mode max)."""
+    sign = -1.0 if kwargs.get("mode") == "max" else 1.0
+    return [make_step(sign * value) for value in PLATEAU_VALUES]
+
+
+@pytest.mark.parametrize("kwargs", PLATEAU_CASES)
+def test_reduce_lr_on_plateau_matches_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, **kwargs)
+    ours = ReduceLROnPlateau(0.1, **kwargs)
+
+    def both(value):
+        theirs.step(value)
+        ours.update(value)
+        return optimizer.param_groups[0]["lr"], ours.lr_at(0)
+
+    pairs = plateau_lrs(both, kwargs)
+    np.testing.assert_allclose([o for _, o in pairs], [t for t, _ in pairs], rtol=1e-12)
+    assert len({t for t, _ in pairs}) > 1  # (the case reduces the lr at least once)
+
+
+def test_reduce_lr_on_plateau_by_hand():
+    """PyTorch's rule written out for the defaults with patience 2: a relative improvement of
+    at least 1e-4 resets the count; the lr falls tenfold once it exceeds 2."""
+    schedule = ReduceLROnPlateau(1.0, patience=2)
+    lrs = []
+    for loss in [1.0, 0.99995, 0.99995, 0.9999, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]:
+        schedule.update(loss)
+        lrs.append(schedule.lr_at(0))
+    # 0.99995 is within 1e-4 of 1.0: three bad epochs (0.99995, 0.99995, 0.9999) -> 0.1;
+    # 0.5 improves; then 0.6 x3 -> 0.01 at the third; three more -> 0.001
+    assert lrs == pytest.approx([1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.01, 0.001,
+                                 0.001], rel=1e-12)
+    copy = ReduceLROnPlateau(0.5, patience=7, cooldown=3)
+    copy.load_state_dict(json.loads(json.dumps(schedule.state_dict())))
+    assert copy.state_dict() == schedule.state_dict()
+
+
 def test_state_dict_round_trip():
-    schedule = ReduceOnPlateau(0.1, patience=1)
+    schedule = Adaptive(0.1, patience=1)
     for loss in [1.0, 0.9, 0.95, 0.95, 0.97]:
         schedule.update(loss)
     state = json.loads(json.dumps(schedule.state_dict()))
-    resumed = get_schedule("plateau", lr=1.0)
+    resumed = get_schedule("adaptive", lr=1.0)
     resumed.load_state_dict(state)
     assert resumed.state_dict() == schedule.state_dict()
     for loss in [0.99, 0.99, 0.5]:
@@ -153,19 +205,20 @@ def test_state_dict_round_trip():
                                  "epochs_without_improvement"])
 def test_load_state_dict_names_what_is_missing(key):
     """A dict without one of its entries used to fail with a bare KeyError (for the running
-    state of ReduceOnPlateau, after the hyperparameters had changed)."""
-    state = ReduceOnPlateau(0.5, patience=1).state_dict()
+    state of Adaptive, after the hyperparameters had changed)."""
+    state = Adaptive(0.5, patience=1).state_dict()
     del state[key]
-    schedule = ReduceOnPlateau(0.1)
+    schedule = Adaptive(0.1)
     with pytest.raises(ValueError, match=rf"this state dict has no '{key}': load a whole dict "
-                                         r"that ReduceOnPlateau.state_dict\(\) wrote"):
+                                         r"that Adaptive.state_dict\(\) wrote"):
         schedule.load_state_dict(state)
     assert schedule.lr == 0.1 and schedule.patience == 10  # left as it was
 
 
 def test_get_schedule_names():
     assert type(get_schedule("step", lr=0.1, step_size=5)) is StepDecay
-    assert type(get_schedule("adaptive", lr=0.1)) is ReduceOnPlateau
+    assert type(get_schedule("adaptive", lr=0.1)) is Adaptive
+    assert type(get_schedule("plateau", lr=0.1)) is ReduceLROnPlateau
     assert get_schedule("Cosine", lr=0.1, t_max=3).lr_at(np.int64(3)) == 0.0
     assert type(Constant(np.float32(0.5)).lr_at(0)) is float
 
@@ -182,9 +235,12 @@ def test_get_schedule_names():
     (lambda: CosineAnnealing(0.1, t_max=10, warmup=10), r"warmup must be < t_max = 10"),
     (lambda: CosineAnnealing(0.1, t_max=10, min_lr=0.2), r"min_lr must be <= lr"),
     (lambda: InverseScaling(0.1, power_t=-1), r"power_t must be a finite number >= 0"),
-    (lambda: ReduceOnPlateau(0.1, factor=1.0), r"factor must lie in \(0, 1\)"),
-    (lambda: ReduceOnPlateau(0.1, patience=-1), r"patience must be an int >= 0"),
-    (lambda: ReduceOnPlateau(0.1, mode="best"), r"mode must be 'min' \(a loss\) or 'max'"),
+    (lambda: Adaptive(0.1, factor=1.0), r"factor must lie in \(0, 1\)"),
+    (lambda: Adaptive(0.1, patience=-1), r"patience must be an int >= 0"),
+    (lambda: Adaptive(0.1, mode="best"), r"mode must be 'min' \(a loss\) or 'max'"),
+    (lambda: ReduceLROnPlateau(0.1, factor=1.0), r"factor must lie in \(0, 1\)"),
+    (lambda: ReduceLROnPlateau(0.1, threshold_mode="relative"), r"threshold_mode must be 'rel'"),
+    (lambda: ReduceLROnPlateau(0.1, cooldown=-1), r"cooldown must be an int >= 0"),
     (lambda: Constant(0.1).lr_at(-1), r"index must be an int >= 0, got -1"),
 ])
 def test_bad_values_say_why(make, message):

@@ -463,9 +463,9 @@ def test_reduce_on_plateau_watches_the_loss_or_in_max_mode_the_accuracy(mode, wa
                                                                         validation):
     """mode="max" is for a score: fed the falling loss, it would cut the lr every few epochs
     of a run that is improving."""
-    from xpnet.schedules import ReduceOnPlateau
+    from xpnet.schedules import Adaptive
 
-    class Recorded(ReduceOnPlateau):
+    class Recorded(Adaptive):
         def update(self, value):
             seen.append(value)
             super().update(value)

@@ -68,7 +68,8 @@ SCHEDULE_ARGUMENTS = {
     schedules.Exponential: lambda epochs: {"gamma": 0.01 ** (1 / epochs)},  # /100 over the run
     schedules.CosineAnnealing: lambda epochs: {"t_max": epochs},
     schedules.InverseScaling: lambda epochs: {},
-    schedules.ReduceOnPlateau: lambda epochs: {"patience": max(1, epochs // 10)},
+    schedules.ReduceLROnPlateau: lambda epochs: {"patience": max(1, epochs // 10)},
+    schedules.Adaptive: lambda epochs: {"patience": max(1, epochs // 10)},
 }
 
 

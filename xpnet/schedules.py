@@ -15,9 +15,10 @@ A schedule only computes numbers; the training loop copies them into the optimiz
 - ``lr_at(index)`` gives the lr for index 0, 1, 2, ...: the epoch, or, called before every
   ``opt.step`` with the step count, the step (then t_max, step_size, ... count steps too).
   The fixed schedules are pure functions of the index.
-- ``update(value)`` reports the monitored value once per epoch. Only :class:`ReduceOnPlateau`
-  uses it (its ``lr_at`` returns the current, reduced, lr and ignores the index); the others
-  ignore it, so a loop can call both methods whatever the schedule.
+- ``update(value)`` reports the monitored value once per epoch. Only the reduce-on-plateau
+  rules use it (:class:`ReduceLROnPlateau`, PyTorch's, and :class:`Adaptive`,
+  scikit-learn's; their ``lr_at`` returns the current, reduced, lr and ignores the index);
+  the others ignore it, so a loop can call both methods whatever the schedule.
 - ``state_dict()`` / ``load_state_dict()``: plain Python values, for checkpoints.
 
 Unknown names and impossible values raise ValueError saying why.
@@ -54,7 +55,7 @@ class Schedule:
         raise NotImplementedError
 
     def update(self, value: float) -> None:
-        """Report the monitored value after an epoch (used by :class:`ReduceOnPlateau`)."""
+        """Report the monitored value after an epoch (used by the reduce-on-plateau rules)."""
 
     def state_dict(self) -> dict:
         """``{"schedule": class name, "hyperparameters": {...}}`` plus any running state."""
@@ -150,30 +151,21 @@ class InverseScaling(Schedule):
         return self.lr / (index + 1) ** self.power_t
 
 
-class ReduceOnPlateau(Schedule):
-    """scikit-learn's ``adaptive`` rate: lr until the monitored value stops improving, then the
-    lr times ``factor`` (1/5).
-
-    After each epoch ``update(value)`` counts the epochs whose value failed to improve on the
-    best so far by at least ``tol`` ("min": value > best - tol; "max", for a score:
-    value < best + tol), resetting the count on an improvement. When the count exceeds
-    ``patience`` (scikit-learn's n_iter_no_change), lr <- max(lr * factor, min_lr) and the
-    count starts again. (scikit-learn stops training once the lr is at most 1e-6; here
-    stopping is left to the training loop.) ``lr_at`` returns the current lr. In ``fit`` the
-    monitored value is the validation loss (the training loss without validation data), or in
-    mode "max" the validation (else training) accuracy.
-    """
+class _OnPlateau(Schedule):
+    """What the reduce-on-plateau rules share: lr until the monitored value stops improving,
+    then lr <- max(lr * factor, min_lr). ``update(value)`` after each epoch; ``lr_at``
+    returns the current lr, whatever the index. In ``fit`` the monitored value is the
+    validation loss (the training loss without validation data), or in mode "max" the
+    validation (else training) accuracy."""
 
     running_state = ("current_lr", "best", "epochs_without_improvement")
 
-    def __init__(self, lr: float, factor: float = 0.2, patience: int = 10, tol: float = 1e-4,
-                 mode: str = "min", min_lr: float = 0.0):
+    def __init__(self, lr: float, factor: float, patience: int, mode: str, min_lr: float):
         super().__init__(lr)
         self.factor = _at_least("factor", factor, 0.0)
         if not 0 < self.factor < 1:
             raise ValueError(f"factor must lie in (0, 1), got {factor!r}: it divides the lr")
         self.patience = _integer("patience", patience, 0)
-        self.tol = _at_least("tol", tol, 0.0)
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' (a loss) or 'max' (a score), got {mode!r}")
         self.mode = mode
@@ -184,6 +176,88 @@ class ReduceOnPlateau(Schedule):
 
     def _lr(self, index):
         return self.current_lr
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(),
+                **{name: getattr(self, name) for name in self.running_state}}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        super().load_state_dict(state_dict)
+        for name in self.running_state:  # (floats, and whole-number counters)
+            kind = float if name in ("current_lr", "best") else int
+            setattr(self, name, kind(state_dict[name]))
+
+
+class ReduceLROnPlateau(_OnPlateau):
+    """PyTorch's ``ReduceLROnPlateau``, with its defaults (the first argument is the lr, not
+    an optimizer). After each epoch, ``update(value)``:
+
+    - improvement ("min"): value < best (1 - threshold) with threshold_mode "rel", value <
+      best - threshold with "abs" ("max": value > best (1 + threshold), value > best +
+      threshold); then best = value and the count of bad epochs starts again, else it grows;
+    - during ``cooldown`` epochs after a reduction the count stays 0;
+    - when the count exceeds ``patience``: lr <- max(lr * factor, min_lr) (unless that
+      changes it by eps or less), and the cooldown starts.
+    """
+
+    running_state = (*_OnPlateau.running_state, "cooldown_counter")
+
+    def __init__(self, lr: float, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
+                 min_lr: float = 0.0, eps: float = 1e-8):
+        super().__init__(lr, factor, patience, mode, min_lr)
+        self.threshold = _at_least("threshold", threshold, 0.0)
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold_mode must be 'rel' (a fraction of the best value) or "
+                             f"'abs', got {threshold_mode!r}")
+        self.threshold_mode = threshold_mode
+        self.cooldown = _integer("cooldown", cooldown, 0)
+        self.eps = _at_least("eps", eps, 0.0)
+        self.cooldown_counter = 0
+
+    def _improves(self, value: float) -> bool:
+        if self.threshold_mode == "rel":
+            scale = 1.0 - self.threshold if self.mode == "min" else 1.0 + self.threshold
+            bound = self.best * scale
+        else:
+            bound = self.best - self.threshold if self.mode == "min" else \
+                self.best + self.threshold
+        return value < bound if self.mode == "min" else value > bound
+
+    def update(self, value: float) -> None:
+        value = float(value)
+        if self._improves(value):
+            self.best, self.epochs_without_improvement = value, 0
+        else:
+            self.epochs_without_improvement += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.epochs_without_improvement = 0
+        if self.epochs_without_improvement > self.patience:
+            reduced = max(self.current_lr * self.factor, self.min_lr)
+            if self.current_lr - reduced > self.eps:
+                self.current_lr = reduced
+            self.cooldown_counter = self.cooldown
+            self.epochs_without_improvement = 0
+
+
+class Adaptive(_OnPlateau):
+    """scikit-learn's ``adaptive`` rate: lr until the monitored value stops improving, then the
+    lr times ``factor`` (1/5).
+
+    After each epoch ``update(value)`` counts the epochs whose value failed to improve on the
+    best so far by at least ``tol`` ("min": value > best - tol; "max", for a score:
+    value < best + tol), resetting the count on an improvement; unlike PyTorch's rule the best
+    follows every fall, so a steady fall by less than tol an epoch counts as no improvement.
+    When the count exceeds ``patience`` (scikit-learn's n_iter_no_change), lr <- max(lr *
+    factor, min_lr) and the count starts again. (scikit-learn stops training once the lr is at
+    most 1e-6; here stopping is left to the training loop.)
+    """
+
+    def __init__(self, lr: float, factor: float = 0.2, patience: int = 10, tol: float = 1e-4,
+                 mode: str = "min", min_lr: float = 0.0):
+        super().__init__(lr, factor, patience, mode, min_lr)
+        self.tol = _at_least("tol", tol, 0.0)
 
     def update(self, value: float) -> None:
         value = float(value)
@@ -198,16 +272,6 @@ class ReduceOnPlateau(Schedule):
             self.current_lr = max(self.current_lr * self.factor, self.min_lr)
             self.epochs_without_improvement = 0
 
-    def state_dict(self) -> dict:
-        return {**super().state_dict(), "current_lr": self.current_lr, "best": self.best,
-                "epochs_without_improvement": self.epochs_without_improvement}
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        super().load_state_dict(state_dict)
-        self.current_lr = float(state_dict["current_lr"])
-        self.best = float(state_dict["best"])
-        self.epochs_without_improvement = int(state_dict["epochs_without_improvement"])
-
 
 SCHEDULES = {
     "constant": Constant,
@@ -215,8 +279,8 @@ SCHEDULES = {
     "exponential": Exponential,
     "cosine": CosineAnnealing,
     "invscaling": InverseScaling,
-    "plateau": ReduceOnPlateau,
-    "adaptive": ReduceOnPlateau,  # scikit-learn's name
+    "plateau": ReduceLROnPlateau,  # PyTorch's
+    "adaptive": Adaptive,  # scikit-learn's
 }
 
 

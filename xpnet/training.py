@@ -664,7 +664,7 @@ class _Loop:
 
     def end_of_epoch(self, row: dict, epoch: int) -> bool:
         """Schedule and early-stopping bookkeeping; True when training should stop."""
-        if self.schedule is not None:  # ReduceOnPlateau watches the loss, or in mode "max" (a
+        if self.schedule is not None:  # a plateau rule watches the loss, or in mode "max" (a
             # score) the accuracy, validation first; the others ignore it
             key = "accuracy" if getattr(self.schedule, "mode", "min") == "max" else "loss"
             value = row["val_" + key]
