@@ -728,7 +728,7 @@ def test_schedules_are_spread_over_the_epochs(epochs, step_size, patience):
     assert arguments("step") == {"step_size": step_size}
     assert arguments("exponential")["gamma"] ** epochs == pytest.approx(0.01)
     assert arguments("cosine") == {"t_max": epochs}
-    assert arguments("plateau") == {"patience": patience}
+    assert arguments("plateau") == arguments("adaptive") == {"patience": patience}
     assert arguments("constant") == arguments("invscaling") == {}
 
 

@@ -180,6 +180,20 @@ def test_reduce_lr_on_plateau_by_hand():
     assert copy.state_dict() == schedule.state_dict()
 
 
+@pytest.mark.parametrize(("key", "value"), [
+    ("current_lr", -1.0), ("current_lr", float("nan")), ("current_lr", "0.1"),
+    ("best", "0.3"), ("best", float("nan")), ("epochs_without_improvement", 2.9),
+    ("epochs_without_improvement", -1), ("cooldown_counter", True), ("cooldown_counter", 1.5),
+])
+def test_a_damaged_running_state_is_refused(key, value):
+    """It was cast and taken: a resume went on with a negative or NaN lr."""
+    state = ReduceLROnPlateau(0.1, patience=1, cooldown=2).state_dict()
+    state[key] = value
+    schedule = ReduceLROnPlateau(0.1)
+    with pytest.raises(ValueError, match=rf"running state is damaged \({key}: the lr must be"):
+        schedule.load_state_dict(state)
+
+
 def test_state_dict_round_trip():
     schedule = Adaptive(0.1, patience=1)
     for loss in [1.0, 0.9, 0.95, 0.95, 0.97]:

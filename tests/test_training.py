@@ -17,6 +17,7 @@ import xpnet
 from xpnet.backend import Backend
 from xpnet.checkpoint import CheckpointError, read
 from xpnet.optim import SGD, Adam
+from xpnet.schedules import get_schedule
 from xpnet.training import DivergenceError, EarlyStopping, History
 
 
@@ -286,7 +287,6 @@ def test_early_stopping_min_delta_must_be_a_number():
 
 def test_a_schedule_that_reaches_lr_0_before_the_last_epoch_brings_a_warning(caplog):
     """A cosine schedule with t_max < epochs used to leave the last epochs at lr 0 silently."""
-    from xpnet.schedules import get_schedule
 
     X, y = blobs(n=60)
     for t_max, warned in [(2, True), (5, False)]:
@@ -409,7 +409,6 @@ def test_resume_after_ctrl_c_mid_epoch_ends_with_the_same_theta(tmp_path):
 
 
 def test_resume_with_other_options_is_refused(tmp_path):
-    from xpnet.schedules import get_schedule
 
     X, y = blobs(n=100)
     path = tmp_path / "run.npz"
@@ -459,13 +458,14 @@ def test_early_stopping_object_can_be_reused():
 
 @pytest.mark.parametrize(("mode", "watched"), [("min", "loss"), ("max", "accuracy")])
 @pytest.mark.parametrize("validation", [True, False])
+@pytest.mark.parametrize("rule", ["plateau", "adaptive"])
 def test_reduce_on_plateau_watches_the_loss_or_in_max_mode_the_accuracy(mode, watched,
-                                                                        validation):
+                                                                        validation, rule):
     """mode="max" is for a score: fed the falling loss, it would cut the lr every few epochs
     of a run that is improving."""
-    from xpnet.schedules import Adaptive
+    from xpnet.schedules import SCHEDULES
 
-    class Recorded(Adaptive):
+    class Recorded(SCHEDULES[rule]):
         def update(self, value):
             seen.append(value)
             super().update(value)
@@ -476,6 +476,51 @@ def test_reduce_on_plateau_watches_the_loss_or_in_max_mode_the_accuracy(mode, wa
                               validation_split=0.25 if validation else 0.0, progress=False,
                               schedule=Recorded(0.1, patience=0, mode=mode))
     assert seen == history[("val_" if validation else "") + watched]
+
+
+@pytest.mark.parametrize("rule", ["plateau", "adaptive"])
+def test_a_plateau_run_resumed_goes_on_as_the_uninterrupted_one(tmp_path, rule):
+    """The running state (best, bad epochs, cooldown, the reduced lr) comes back from the
+    checkpoint: the same lrs and the same final weights."""
+    X, y = blobs(n=200)
+    options = {"batch_size": 20, "progress": False, "threads": 1, "seed": 4,
+               "validation_data": (X, (y + 1) % 3)}  # worse after every epoch: lr cuts
+    schedule = {"lr": 0.1, "patience": 0, "factor": 0.5} | (
+        {"cooldown": 1} if rule == "plateau" else {})
+    straight = small_net()
+    full = straight.fit(X, y, optimizer=SGD(lr=0.1), epochs=6,
+                        schedule=get_schedule(rule, **schedule), **options)
+    assert len(set(full["lr"])) >= 3
+    path = tmp_path / "run.npz"
+    small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=3, checkpoint=path,
+                    schedule=get_schedule(rule, **schedule), **options)
+    resumed_net = small_net(seed=1)
+    resumed = resumed_net.fit(X, y, optimizer=SGD(lr=0.1), epochs=6, resume=path,
+                              schedule=get_schedule(rule, **schedule), **options)
+    assert resumed["lr"] == full["lr"]
+    np.testing.assert_array_equal(resumed_net.theta, straight.theta)
+
+
+def test_a_checkpoint_of_the_former_reduce_on_plateau_resumes_as_adaptive(tmp_path):
+    """The class was renamed Adaptive when "plateau" became PyTorch's rule: a file that
+    names it still resumes with the same rule, and "plateau" is refused saying so."""
+    X, y = blobs(n=100)
+    options = {"optimizer": SGD(lr=0.1), "batch_size": 10, "progress": False, "threads": 1}
+    path = tmp_path / "run.npz"
+    small_net().fit(X, y, epochs=1, checkpoint=path, schedule=get_schedule("adaptive", lr=0.1),
+                    **options)
+    header, arrays = read(path)
+    header["schedule"]["name"] = header["schedule"]["state"]["schedule"] = "ReduceOnPlateau"
+    rewrite_header(path, header, arrays)
+    small_net().fit(X, y, epochs=2, resume=path, checkpoint=path,
+                    schedule=get_schedule("adaptive", lr=0.1), **options)
+    assert read(path)[0]["schedule"]["name"] == "Adaptive"
+    rewrite_header(path, header, arrays)
+    assert_resume_refused_unchanged(
+        lambda net: net.fit(X, y, epochs=2, resume=path,
+                            schedule=get_schedule("plateau", lr=0.1), **options),
+        r"schedule: ReduceOnPlateau in the file \(now called Adaptive: schedule 'adaptive'\), "
+        r"ReduceLROnPlateau now")
 
 
 def test_after_divergence_a_smaller_lr_trains_on():
@@ -606,7 +651,6 @@ def test_resume_from_a_damaged_training_state_changes_nothing(tmp_path):
 def test_resume_from_a_damaged_optimizer_or_stopping_state_changes_nothing(tmp_path):
     """The optimizer, schedule and early-stopping states are loaded into scratch copies first:
     a damaged one used to fail only after theta had been replaced."""
-    from xpnet.schedules import get_schedule
 
     X, y = blobs(n=100)
     path = tmp_path / "run.npz"

@@ -63,7 +63,7 @@ class Schedule:
                 "hyperparameters": {name: getattr(self, name) for name in self.hyperparameters}}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        kind = state_dict.get("schedule")
+        kind = FORMER_NAMES.get(state_dict.get("schedule"), state_dict.get("schedule"))
         if kind != type(self).__name__:
             raise ValueError(f"this state dict is for {kind!r}, not {type(self).__name__!r}")
         missing = [key for key in ("hyperparameters", *self.running_state)
@@ -164,7 +164,7 @@ class _OnPlateau(Schedule):
         super().__init__(lr)
         self.factor = _at_least("factor", factor, 0.0)
         if not 0 < self.factor < 1:
-            raise ValueError(f"factor must lie in (0, 1), got {factor!r}: it divides the lr")
+            raise ValueError(f"factor must lie in (0, 1), got {factor!r}: it multiplies the lr")
         self.patience = _integer("patience", patience, 0)
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' (a loss) or 'max' (a score), got {mode!r}")
@@ -182,10 +182,25 @@ class _OnPlateau(Schedule):
                 **{name: getattr(self, name) for name in self.running_state}}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        super().load_state_dict(state_dict)
-        for name in self.running_state:  # (floats, and whole-number counters)
-            kind = float if name in ("current_lr", "best") else int
-            setattr(self, name, kind(state_dict[name]))
+        """Hyperparameters and running state, checked: a damaged file must not go on with a
+        negative or NaN lr."""
+        current_lr, best = state_dict.get("current_lr"), state_dict.get("best")
+        counters = {name: whole_number(state_dict.get(name))
+                    for name in self.running_state if name not in ("current_lr", "best")}
+        bad = [name for name, value in counters.items() if value is None or value < 0]
+        if not (isinstance(current_lr, numbers.Real) and not isinstance(current_lr, bool)
+                and 0 <= current_lr < math.inf):
+            bad.append("current_lr")
+        if not isinstance(best, numbers.Real) or isinstance(best, bool) or math.isnan(best):
+            bad.append("best")
+        super().load_state_dict(state_dict)  # (first: it names missing entries)
+        if bad:
+            raise ValueError(f"this state dict's running state is damaged ({', '.join(bad)}: "
+                             f"the lr must be a finite number >= 0, the best a number, the "
+                             f"counts whole numbers >= 0)")
+        self.current_lr, self.best = float(current_lr), float(best)
+        for name, value in counters.items():
+            setattr(self, name, value)
 
 
 class ReduceLROnPlateau(_OnPlateau):
@@ -272,6 +287,10 @@ class Adaptive(_OnPlateau):
             self.current_lr = max(self.current_lr * self.factor, self.min_lr)
             self.epochs_without_improvement = 0
 
+
+#: classes renamed since a checkpoint may have recorded them: the former ReduceOnPlateau
+#: (then "plateau" and "adaptive") is scikit-learn's rule, Adaptive
+FORMER_NAMES = {"ReduceOnPlateau": "Adaptive"}
 
 SCHEDULES = {
     "constant": Constant,

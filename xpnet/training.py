@@ -37,6 +37,7 @@ from . import checkpoint as ckpt
 from .checks import flag, whole_number
 from .files import check_writable
 from .optim import Optimizer, get_optimizer
+from .schedules import FORMER_NAMES
 from .threads import ThreadChooser, available_cores
 
 log = logging.getLogger("xpnet")
@@ -751,9 +752,11 @@ class _Loop:
         if optimizer_state is not None:
             differences += self._optimizer_differences(optimizer_state)
         saved_schedule = (header.get("schedule") or {}).get("name")
-        if saved_schedule != (type(self.schedule).__name__ if self.schedule else None):
-            differences.append(f"schedule: {saved_schedule} in the file, "
-                               f"{type(self.schedule).__name__ if self.schedule else None} now")
+        ours = type(self.schedule).__name__ if self.schedule else None
+        if FORMER_NAMES.get(saved_schedule, saved_schedule) != ours:
+            renamed = (f" (now called {FORMER_NAMES[saved_schedule]}: schedule 'adaptive')"
+                       if saved_schedule in FORMER_NAMES else "")
+            differences.append(f"schedule: {saved_schedule} in the file{renamed}, {ours} now")
         elif self.schedule is not None:
             differences += _differences("schedule ", header["schedule"]["state"],
                                         self.schedule.state_dict(), only="hyperparameters")
