@@ -292,3 +292,24 @@ def test_atomic_write_syncs_the_data_before_the_rename(tmp_path, monkeypatch):
     atomic_write(tmp_path / "history.json", lambda f: f.write(b"{}"))
     assert calls[:2] == ["fsync file", "replace"], calls
     assert (tmp_path / "history.json").read_bytes() == b"{}"
+
+
+def test_is_checkpoint_is_false_for_other_numpy_files(tmp_path):
+    from xpnet.checkpoint import is_checkpoint
+
+    npy, no_header = tmp_path / "weights.npy", tmp_path / "arrays.npz"
+    np.save(npy, np.zeros(3))
+    np.savez(no_header, theta=np.zeros(3))
+    assert not is_checkpoint(npy) and not is_checkpoint(no_header)
+
+
+def test_read_npz_reads_only_the_arrays_named(tmp_path):
+    from xpnet.backend import read_npz
+
+    path = tmp_path / "a.npz"
+    np.savez(path, a=np.arange(3), b=np.ones(2))
+    assert sorted(read_npz(path)) == ["a", "b"]
+    only = read_npz(path, names=["a"])
+    assert list(only) == ["a"] and np.array_equal(only["a"], np.arange(3))
+    with pytest.raises(KeyError):
+        read_npz(path, names=["c"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -820,3 +821,47 @@ def test_a_failed_rename_names_its_target(capsys, monkeypatch):
     monkeypatch.setattr(cli, "cmd_info", failed_rename)
     status, _, err = xpnet(capsys, "info")
     assert status == 2 and err == "xpnet: error: model.npz: Permission denied\n"
+
+
+def test_history_does_not_replace_another_json_file(tmp_path, capsys, monkeypatch):
+    """A JSON object without an "epoch" column is not a history xpnet wrote."""
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"lr": 0.1}))
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--history", config)
+    assert status == 2 and f"--history {config} exists and is not a training history" in err
+    assert json.loads(config.read_text()) == {"lr": 0.1}
+
+
+def test_option_terms_rename_an_argument_only_at_the_start_of_a_must():
+    with pytest.raises(ValueError) as caught, cli._in_option_terms():
+        raise ValueError("min_lr must be <= lr, got min_lr=0.5")
+    assert str(caught.value) == "min_lr must be <= lr, got min_lr=0.5"
+
+
+def test_a_ctrl_c_in_the_last_batch_exits_130_with_nothing_to_resume(capsys, monkeypatch):
+    """The run did all its epochs, but a Ctrl-C asked it to stop: `xpnet train && next`
+    must stop all the same."""
+    rng = np.random.default_rng(0)
+    data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
+    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+    make = cli._optimizer
+
+    def interrupting(args):
+        optimizer = make(args)
+        step = optimizer.step
+
+        def step_then_ctrl_c(theta, grad):
+            step(theta, grad)
+            if optimizer.t == 2:  # the last batch of the only epoch
+                signal.raise_signal(signal.SIGINT)
+
+        optimizer.step = step_then_ctrl_c
+        return optimizer
+
+    monkeypatch.setattr(cli, "_optimizer", interrupting)
+    status, out, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 1,
+                             "--batch-size", 20, "--threads", 1, "--no-progress")
+    assert status == 130, err
+    assert "training was complete when the Ctrl-C came: nothing to resume" in out
+    assert "training was interrupted" not in out

@@ -655,3 +655,15 @@ def test_each_dataset_is_downloaded_from_its_own_mirrors(tmp_path, monkeypatch, 
         assert all("/mnist/" not in url for url in urls)
         assert any("zalandoresearch/fashion-mnist" in url for url in urls)
         assert any("tf-keras-datasets" in url for url in urls)
+
+
+def test_data_dir_variable_may_be_dot_inside_the_dataset_folder(tmp_path, monkeypatch):
+    """XPNET_DATA_DIR=. in .../mnist: Path(".").name is "", its resolved name "mnist"."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    write_dataset(tmp_path / "mnist")
+    monkeypatch.chdir(tmp_path / "mnist")
+    monkeypatch.setenv("XPNET_DATA_DIR", ".")
+    assert datasets.search_dirs("mnist")[0] == Path(".")
+    (_, y_train), _ = datasets.load("mnist", checksums=SYNTHETIC_SHA256, download=False)
+    assert len(y_train) > 0

@@ -286,6 +286,10 @@ def test_dtype_may_be_given_as_a_numpy_dtype(dtype, tmp_path):
          "X must hold real numbers, got dtype <U3: convert the data to numbers first"),
         (np.zeros((2, 4)), np.zeros((2, 1), int), ValueError,
          r"expected 2 \(one per output neuron\); class indices are a vector .* y.ravel\(\)"),
+        # the hint only for one column of integers
+        (np.zeros((2, 4)), np.zeros((2, 3), int), ValueError,
+         r"expected 2 \(one per output neuron\)$"),
+        (np.zeros((2, 4)), np.zeros((2, 1)), ValueError, r"expected 2 \(one per output neuron\)$"),
     ],
 )
 def test_bad_input_is_named(X, y, error, message):
@@ -601,3 +605,21 @@ def test_a_list_of_non_numbers_is_refused_on_every_backend(backend, X):
         net.loss_and_gradient(X, [0, 1])
     np.testing.assert_allclose(backend.to_numpy(net.forward([[1, 0, 0, 0.5]])).sum(), 1,
                                rtol=1e-6)  # a list of numbers is taken
+
+
+def test_resume_alone_needs_a_whole_number_seed(tmp_path):
+    X, y = np.zeros((4, 2), np.float32), np.zeros(4, int)
+    path = tmp_path / "m.npz"
+    Network([2, 3, 2], backend="numpy").fit(X, y, epochs=1, checkpoint=path, progress=False)
+    with pytest.raises(TypeError, match="with checkpoint= or resume=, seed must be a whole "
+                                        "number or None"):
+        Network([2, 3, 2], backend="numpy").fit(X, y, epochs=2, resume=path, progress=False,
+                                                seed=np.random.SeedSequence(7))
+
+
+def test_boolean_features_are_taken_as_numbers():
+    """_check_X refuses complex and string data, not bool (nor integers)."""
+    net = Network([4, 3, 2], backend="numpy")
+    X = np.array([[True, False, True, False], [False, True, True, True]])
+    np.testing.assert_array_equal(net.predict(X), net.predict(X.astype(np.float32)))
+    net.fit(X, np.array([0, 1]), epochs=1, progress=False)

@@ -181,7 +181,8 @@ def test_reduce_lr_on_plateau_by_hand():
 
 
 @pytest.mark.parametrize(("key", "value"), [
-    ("current_lr", -1.0), ("current_lr", float("nan")), ("current_lr", "0.1"),
+    ("current_lr", -1.0), ("current_lr", float("nan")), ("current_lr", float("inf")),
+    ("current_lr", "0.1"),
     ("best", "0.3"), ("best", float("nan")), ("epochs_without_improvement", 2.9),
     ("epochs_without_improvement", -1), ("cooldown_counter", True), ("cooldown_counter", 1.5),
 ])
@@ -260,3 +261,14 @@ def test_get_schedule_names():
 def test_bad_values_say_why(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_reduce_lr_on_plateau_skips_a_reduction_of_eps_or_less():
+    """PyTorch reduces only when old_lr - new_lr > eps: 1.0 -> 0.5 changes it by 0.5."""
+    lrs = {}
+    for eps in (0.5, 0.25):
+        schedule = ReduceLROnPlateau(1.0, factor=0.5, patience=0, eps=eps)
+        for loss in (1.0, 1.0):  # the second: one bad epoch, more than patience 0
+            schedule.update(loss)
+        lrs[eps] = schedule.lr_at(0)
+    assert lrs == {0.5: 1.0, 0.25: 0.5}

@@ -303,7 +303,7 @@ def test_more_blas_threads_than_cores_bring_a_warning(caplog):
     from xpnet.threads import available_cores
 
     X, y = blobs(n=40)
-    for threads, warned in [(available_cores() + 1, True), (1, False)]:
+    for threads, warned in [(available_cores() + 1, True), (available_cores(), False), (1, False)]:
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="xpnet"):
             small_net().fit(X, y, epochs=1, batch_size=20, threads=threads, progress=False)
@@ -1077,3 +1077,24 @@ def test_an_older_mid_epoch_checkpoint_can_be_interrupted_and_resumed_again(tmp_
                           **options)
     np.testing.assert_array_equal(resumed.theta, straight.theta)
     assert history["epoch"] == [1, 2]
+
+
+def test_a_validation_split_too_small_to_hold_out_a_sample_is_refused():
+    """floor(50 (1 - 1e-17)) = 50: every sample would train and none validate (it failed
+    with ZeroDivisionError after the epoch)."""
+    X, y = blobs(n=50)
+    with pytest.raises(ValueError, match="leaves no training or no validation samples"):
+        small_net().fit(X, y, validation_split=1e-17, progress=False)
+
+
+def test_a_checkpoint_history_that_cannot_be_written_is_refused_before_training(tmp_path):
+    """The history file beside the checkpoint is checked up front too, not after epoch 1."""
+    (tmp_path / "m.history.json").mkdir()
+    net = small_net()
+    before = net.theta.copy()
+    X, y = blobs(n=50)
+    with pytest.raises(IsADirectoryError) as caught:
+        net.fit(X, y, epochs=1, checkpoint=tmp_path / "m.npz", progress=False)
+    assert caught.value.filename == str(tmp_path / "m.history.json")
+    assert not (tmp_path / "m.npz").exists()
+    np.testing.assert_array_equal(net.theta, before)  # not one step taken
