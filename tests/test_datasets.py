@@ -424,10 +424,15 @@ def test_download_accepts_a_data_dir_as_load_does(tmp_path, server, requests):
 
 
 def test_a_failed_download_leaves_no_empty_folder(tmp_path, server):
+    """Nor the folders above it that it created (the cache's xpnet/ was left behind)."""
     with pytest.raises(DatasetNotFoundError):
         download("mnist", data_dir=tmp_path, mirrors=[f"{server}/missing"],
                  checksums=SYNTHETIC_SHA256, progress=False)
     assert not (tmp_path / "mnist").exists()
+    with pytest.raises(DatasetNotFoundError):
+        download("mnist", data_dir=tmp_path / "new" / "data", mirrors=[f"{server}/missing"],
+                 checksums=SYNTHETIC_SHA256, progress=False)
+    assert not (tmp_path / "new").exists()
 
 
 def test_damaged_file_survives_a_failed_download(tmp_path, server):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import itertools
 import logging
 import math
 import operator
@@ -330,7 +331,9 @@ def _download_into(name, folder, mirrors, checksums, progress, looked_in,
                    skipped=(), damaged=()) -> None:
     bases = _mirror_urls(name, mirrors)  # before any download starts
     sums = CHECKSUMS[name] if checksums is None else checksums
-    created = not folder.exists()
+    # the folders this creates, innermost first (e.g. ~/.cache/xpnet/mnist and ~/.cache/xpnet)
+    created = list(itertools.takewhile(lambda path: not path.exists(),
+                                       (folder, *folder.parents)))
     folder.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
     for stem in FILES:
@@ -340,9 +343,9 @@ def _download_into(name, folder, mirrors, checksums, progress, looked_in,
         # Stop at the first file that no mirror delivers: the others would fail the same way,
         # each after its own timeouts.
         if not _download_file(f"{stem}.gz", folder, bases, sums[stem], progress, failures):
-            if created:  # leave no empty folder behind (unless another process uses it)
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
+            for path in created:  # leave no empty folder behind (unless another process
+                with contextlib.suppress(OSError):  # put something there meanwhile)
+                    path.rmdir()
             raise _not_found(name, looked_in, failures, skipped, damaged)
 
 
