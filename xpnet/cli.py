@@ -213,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_data_options(parser: argparse.ArgumentParser, *, load: bool,
                       default_dataset: str | None = "mnist",
                       dataset_help: str = "default: %(default)s") -> None:
-    """Where the data come from; with ``load``, also which dataset and on which backend."""
+    """Where the data come from (with ``load``, also which dataset), and the options every
+    command that loads or downloads data has: --no-progress, with ``load`` --backend."""
     group = parser.add_argument_group("data")
     if load:
         group.add_argument("--dataset", choices=datasets.DATASETS, default=default_dataset,
@@ -228,9 +229,10 @@ def _add_data_options(parser: argparse.ArgumentParser, *, load: bool,
     if load:
         group.add_argument("--no-download", action="store_true",
                            help="fail instead of downloading missing data")
-        group.add_argument("--backend", choices=BACKEND_NAMES,
-                           help="default: $XPNET_BACKEND, else auto (CuPy if it works here)")
-    group.add_argument("--no-progress", action="store_true", help="no progress bars")
+        # (not data: the command's own options)
+        parser.add_argument("--backend", choices=BACKEND_NAMES,
+                            help="default: $XPNET_BACKEND, else auto (CuPy if it works here)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 # -- commands -------------------------------------------------------------------------------------
