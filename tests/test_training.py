@@ -1098,3 +1098,20 @@ def test_a_checkpoint_history_that_cannot_be_written_is_refused_before_training(
     assert caught.value.filename == str(tmp_path / "m.history.json")
     assert not (tmp_path / "m.npz").exists()
     np.testing.assert_array_equal(net.theta, before)  # not one step taken
+
+
+def test_printing_a_history_shows_a_table_of_its_epochs():
+    X, y = blobs(n=100)
+    net = small_net()
+    history = net.fit(X, y, optimizer=SGD(lr=0.1), epochs=2, batch_size=10,
+                      validation_split=0.2, progress=False)
+    lines = str(history).splitlines()
+    assert lines[0].split() == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr",
+                                "seconds"]
+    assert [float(v) for v in lines[2].split()[1:5]] == pytest.approx(
+        [history[key][1] for key in ("loss", "accuracy", "val_loss", "val_accuracy")],
+        rel=1e-3)
+    assert len(lines) == 3
+    no_validation = str(net.fit(X, y, optimizer=SGD(lr=0.1), epochs=1, progress=False))
+    assert "val_loss" not in no_validation
+    assert str(History(stopped_early=True)).splitlines() == ["   epoch", "(stopped early)"]
