@@ -72,7 +72,7 @@ class Optimizer:
     buffers: tuple[str, ...] = ()
     hyperparameters: tuple[str, ...] = ()
     _changed = False  # a hyperparameter set since the last check (see __setattr__)
-    _new_buffers = frozenset()  # the buffers started (not loaded) at the last step
+    _new_buffers = ()  # the buffers started (not loaded) at the last step
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -144,7 +144,7 @@ class Optimizer:
         once, at the first step (or the first step after load_state_dict or after a change of
         hyperparameters that needs a new buffer). ``self._new_buffers`` names those made
         without a loaded value at this step."""
-        self._new_buffers = set()
+        started = ()  # (nothing allocated on the steps that make no buffer: nearly all)
         for name in self.buffers:
             kept = self.state.get(name)
             if kept is not None and (kept.shape != theta.shape or kept.dtype != theta.dtype):
@@ -163,8 +163,10 @@ class Optimizer:
                     buffer[...] = self._backend.asarray(saved, self._dtype)
                 else:
                     self._initialize_buffer(name, buffer)
-                    self._new_buffers.add(name)
+                    started += (name,)
                 self.state[name] = buffer
+        if started or self._new_buffers:
+            self._new_buffers = started
         self._loaded.clear()
 
     def _initialize_buffer(self, name: str, buffer) -> None:

@@ -164,8 +164,8 @@ class History:
 
     def __str__(self) -> str:
         """A table of the epochs (``print(history)``), with how the run ended."""
-        keys = [key for key in HISTORY_KEYS if key == "epoch" or key != "samples_per_second"
-                and any(row[key] is not None for row in self.rows)]
+        keys = [key for key in HISTORY_KEYS if key == "epoch" or (
+            key != "samples_per_second" and any(row[key] is not None for row in self.rows))]
         width = {key: max(len(key), 8) for key in keys}
 
         def cell(key, value):
@@ -177,8 +177,9 @@ class History:
 
         lines = ["  ".join(f"{key:>{width[key]}}" for key in keys)]
         lines += ["  ".join(cell(key, row[key]) for key in keys) for row in self.rows]
-        ended = [text for flag, text in ((self.stopped_early, "stopped early"),
-                                         (self.interrupted, "interrupted by Ctrl-C")) if flag]
+        ended = [text for happened, text in ((self.stopped_early, "stopped early"),
+                                             (self.interrupted, "interrupted by Ctrl-C"))
+                 if happened]
         return "\n".join(lines + ([f"({', '.join(ended)})"] if ended else []))
 
     def save(self, path) -> Path:
