@@ -122,7 +122,34 @@ def test_wrong_shapes(net, tmp_path):
     path = net.save(tmp_path / "model.npz")
     header, arrays = read(path)
     rewrite(path, header=np.array(json.dumps(header)), theta=arrays["theta"][:-1])
-    with pytest.raises(CheckpointError, match="theta has shape"):
+    with pytest.raises(CheckpointError, match=r"the theta in .*model.npz has shape \(50,\) and "
+                                              r"dtype float32, but the architecture \[4, 6, 3\] "
+                                              r"needs \(51,\) floats: the file is damaged"):
+        xpnet.load(path)
+
+
+def test_a_header_that_is_not_json(net, tmp_path):
+    path = net.save(tmp_path / "model.npz")
+    header, arrays = read(path)
+    rewrite(path, header=np.array(json.dumps(header)[:-1]), theta=arrays["theta"])
+    with pytest.raises(CheckpointError, match="not a readable xpnet checkpoint: its header is "
+                                              "not valid JSON"):
+        xpnet.load(path)
+
+
+@pytest.mark.parametrize("network, error", [
+    ({"sizes": [4, 0, 3]}, "sizes"),  # an empty layer
+    ({"sizes": [4, 6, 3], "activation": "swish"}, "unknown hidden activation 'swish'"),
+    ({"sizes": [4, 6, 3], "layers": 2}, "unexpected keyword argument 'layers'"),
+    ({}, "sizes"),  # the list of widths is missing
+])
+def test_an_invalid_architecture_is_the_files_error(net, tmp_path, network, error):
+    path = net.save(tmp_path / "model.npz")
+    header, arrays = read(path)
+    rewrite(path, header=np.array(json.dumps(header | {"network": network})),
+            theta=arrays["theta"])
+    message = f"model.npz is damaged: the architecture it records is invalid .*{error}"
+    with pytest.raises(CheckpointError, match=message):
         xpnet.load(path)
 
 

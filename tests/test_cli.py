@@ -185,6 +185,18 @@ def test_init_from_another_network_is_refused(run, mnist, capsys, options, named
     assert status == 2 and named in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    (["train", "--epochs", "2.5"], "argument --epochs: expected a whole number, got '2.5'"),
+    (["train", "--batch-size", "0"], "argument --batch-size: must be at least 1, got 0"),
+    (["train", "--validation", "-1"], "argument --validation: must be at least 0, got -1"),
+    (["evaluate", "m.npz", "--batch-size", "x"],
+     "argument --batch-size: expected a whole number, got 'x'"),
+])
+def test_counts_that_are_not_whole_numbers_in_range_are_usage_errors(capsys, argv, message):
+    status, _, err = xpnet(capsys, *argv)
+    assert status == 2 and err.strip().endswith(message), err
+
+
 def test_init_from_a_missing_file_is_named(mnist, tmp_path, capsys):
     status, _, err = xpnet(capsys, "train", "--init-from", tmp_path / "gone.npz",
                            "--data-dir", mnist, "--no-progress")

@@ -614,6 +614,21 @@ def test_images_and_labels_of_different_lengths_are_a_dataset_error(tmp_path):
         load("mnist", data_dir=tmp_path, checksums=sums, download=False)
 
 
+@pytest.mark.parametrize("index, shape, message", [
+    (0, (N_TRAIN, 784), r"expected images \(3 dimensions\), found shape \(30, 784\)"),
+    (1, (N_TRAIN, 1), r"expected labels \(1 dimension\), found shape \(30, 1\)"),
+])
+def test_files_of_the_wrong_kind_are_named(tmp_path, index, shape, message):
+    """Intact files (matching checksums) that hold the wrong kind of array: images swapped
+    for a flat matrix, labels for a column."""
+    contents = dict(SYNTHETIC)
+    contents[FILES[index]] = idx_bytes(np.zeros(shape, np.uint8))
+    sums = {stem: hashlib.sha256(data).hexdigest() for stem, data in contents.items()}
+    write_dataset(tmp_path, contents=contents)
+    with pytest.raises(DatasetError, match=rf"{FILES[index]}.*{message}"):
+        load("mnist", data_dir=tmp_path, checksums=sums, download=False)
+
+
 @pytest.mark.parametrize("size, seconds, too_slow", [
     (50_000, 59.0, False),  # slow, but within the first minute
     (50_000, 61.0, True),  # 820 bytes/s after a minute

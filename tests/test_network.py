@@ -290,12 +290,25 @@ def test_dtype_may_be_given_as_a_numpy_dtype(dtype, tmp_path):
         (np.zeros((2, 4)), np.zeros((2, 3), int), ValueError,
          r"expected 2 \(one per output neuron\)$"),
         (np.zeros((2, 4)), np.zeros((2, 1)), ValueError, r"expected 2 \(one per output neuron\)$"),
+        (np.zeros((2, 4)), np.array([[np.nan, 1.0], [0.0, 1.0]]), ValueError,
+         "^y contains NaN or inf$"),
+        (np.zeros((2, 4)), np.zeros((2, 2, 1), int), ValueError,
+         r"y must be class indices of shape \(2,\) or one-hot of shape \(2, 2\), got shape "
+         r"\(2, 2, 1\)"),
     ],
 )
 def test_bad_input_is_named(X, y, error, message):
     net = Network([4, 3, 2], backend="numpy")
     with pytest.raises(error, match=message):
         net.loss_and_gradient(X, y)
+
+
+def test_accuracy_names_one_hot_rows_of_the_wrong_width():
+    net = Network([4, 3, 2], backend="numpy")
+    for y in (np.eye(3)[[0, 2]], np.eye(3, dtype=int)[[0, 2]]):
+        with pytest.raises(ValueError, match=r"one-hot y has 3 columns; expected 2 \(one per "
+                                             r"output neuron\)$"):
+            net.accuracy(np.zeros((2, 4)), y)
 
 
 @pytest.mark.parametrize(("sizes", "output", "y", "low", "high"), [

@@ -525,6 +525,7 @@ def test_non_numbers_are_type_errors():
     (lambda: AdamW(betas="0.9,0.999"), r"betas must be a pair"),
     (lambda: Adam(betas=("0.9", 0.999)), r"betas\[0\] must be a number"),
     (lambda: Adam(amsgrad=None), r"amsgrad must be True or False, got None"),
+    (lambda: SGD(lr=True), r"lr must be a number, got True$"),  # (True would be 1.0)
 ])
 def test_hyperparameters_of_a_wrong_type_are_type_errors(make, message):
     """Strings used to be kept as they were (shown in repr and state_dict), and betas=0.9
@@ -630,6 +631,14 @@ def test_load_state_dict_checks_its_input():
     state["hyperparameters"]["momentum"] = 2.0
     with pytest.raises(ValueError, match=r"momentum must lie in \[0, 1\)"):
         SGD().load_state_dict(state)
+    state = Adam().state_dict()
+    state["hyperparameters"]["gamma"] = 0.9
+    state["state"]["momentum_buffer"] = np.zeros(3)
+    target = Adam(lr=0.5)
+    with pytest.raises(ValueError, match=r"unknown entries \['gamma', "
+                                         r"\"state\['momentum_buffer'\]\"\] for Adam"):
+        target.load_state_dict(state)
+    assert target.lr == 0.5 and target.state_dict()["state"] == {}  # left as it was
 
 
 @pytest.mark.parametrize("key", ["optimizer", "hyperparameters", "t", "state"])

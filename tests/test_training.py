@@ -763,6 +763,59 @@ def test_divergence_names_the_batch_counted_in_a_chunk(monkeypatch, tally_rows):
                 progress=False)
 
 
+def test_the_progress_bar_shows_the_loss_and_accuracy_of_the_batches_so_far(monkeypatch):
+    """The mid-epoch refresh (every SYNC_SECONDS; here after every step) shows the mean cost
+    and the accuracy of the epoch's batches so far: with lr = 0 and no shuffling, those of
+    the first samples, counted in chunks of 2 batches and at every refresh."""
+    import xpnet.training as training
+
+    shown = []
+
+    class Recorder(training.tqdm):
+        def set_postfix(self, *args, **kwargs):
+            if self.desc.startswith("epoch "):  # (not the bar of the epochs)
+                shown.append((self.n, kwargs["loss"], kwargs["acc"]))
+            super().set_postfix(*args, **kwargs)
+
+    monkeypatch.setattr(training, "tqdm", Recorder)
+    monkeypatch.setattr(training, "SYNC_SECONDS", 0.0)
+    monkeypatch.setattr(training, "TALLY_ROWS", 32)
+    X, y = blobs(n=100)  # 6 batches of 16 and one of 4
+    net = small_net()
+    history = net.fit(X, y, optimizer=SGD(lr=0.0), epochs=1, batch_size=16, shuffle=False,
+                      progress=True)
+    assert [n for n, _, _ in shown] == list(range(1, 8))
+    for n, loss, accuracy in shown:
+        rows = min(16 * n, 100)
+        expected_loss, expected_accuracy = net.evaluate(X[:rows], y[:rows])
+        assert loss == pytest.approx(expected_loss, rel=1e-5)
+        assert accuracy == expected_accuracy
+    assert history["loss"][0] == pytest.approx(shown[-1][1], rel=1e-6)
+
+
+def test_a_divergence_mid_epoch_gives_back_the_weights_after_the_last_finite_step(
+        monkeypatch):
+    """With a refresh after every step, the last weights known finite are those after the
+    step before the bad batch: what a run on the batches before it ends with."""
+    import xpnet.training as training
+
+    monkeypatch.setattr(training, "SYNC_SECONDS", 0.0)
+    X, y = blobs(n=200)
+    Y = np.eye(3, dtype=np.float32)[y]
+    Y[137] = 1e20  # its cost is inf in float32: batch 14 of 20, unshuffled
+    options = {"epochs": 1, "batch_size": 10, "shuffle": False, "progress": False,
+               "threads": 1}  # (one BLAS thread: bitwise the same products in both runs)
+    nets = [xpnet.Network([5, 16, 3], activation="tanh", output="identity", backend="numpy")
+            for _ in range(2)]
+    with np.errstate(all="ignore"), pytest.raises(DivergenceError,
+                                                   match="step 14 of 20.*smaller"):
+        nets[0].fit(X, Y, optimizer=SGD(lr=0.01, momentum=0.9), **options)
+    nets[1].fit(X[:130], Y[:130], optimizer=SGD(lr=0.01, momentum=0.9), **options)
+    assert not np.array_equal(nets[1].theta, xpnet.Network(
+        [5, 16, 3], activation="tanh", output="identity", backend="numpy").theta)
+    np.testing.assert_array_equal(nets[0].theta, nets[1].theta)
+
+
 def test_a_batch_larger_than_the_data_is_one_batch_of_all_of_it():
     X, y = blobs(n=50)
     net = small_net()

@@ -148,11 +148,12 @@ def is_checkpoint(path) -> bool:
 
 def load(path, backend: str | Backend | None = None):
     """The Network saved at ``path``, on ``backend`` (any backend, whatever it was saved on)."""
-    return restore(read(path), backend)[0]
+    return restore(read(path), backend, path)[0]
 
 
-def restore(checkpoint: tuple[dict, dict], backend=None):
-    """(network, header, arrays) from :func:`read`'s result, the network's theta checked."""
+def restore(checkpoint: tuple[dict, dict], backend=None, path="the checkpoint"):
+    """(network, header, arrays) from :func:`read`'s result (of the file ``path``), the
+    network's theta checked."""
     from .network import Network
 
     header, arrays = checkpoint
@@ -160,21 +161,23 @@ def restore(checkpoint: tuple[dict, dict], backend=None):
     try:
         net = Network(**header["network"], backend=backend, seed=None)
     except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"the checkpoint's architecture is invalid: {e}") from None
-    check_theta(arrays["theta"], net)
+        raise CheckpointError(f"{path} is damaged: the architecture it records is invalid "
+                              f"({e})") from None
+    check_theta(arrays["theta"], net, f"the theta in {path}")
     net.set_theta(arrays["theta"])
     return net, header, arrays
 
 
-def check_theta(theta, net) -> None:
-    """Raise CheckpointError unless ``theta`` (a host array) fits ``net``'s architecture."""
+def check_theta(theta, net, what="the checkpoint's theta") -> None:
+    """Raise CheckpointError unless ``theta`` (a host array; ``what`` names it) fits
+    ``net``'s architecture."""
     if not is_host_array(theta):
-        raise CheckpointError(f"the checkpoint holds {type(theta).__name__} where the "
-                              f"weights should be: the file is damaged")
+        raise CheckpointError(f"{what} holds {type(theta).__name__} where the weights should "
+                              f"be: the file is damaged")
     if theta.shape != (net.num_params,) or not is_float_array(theta):
         raise CheckpointError(
-            f"the checkpoint's theta has shape {theta.shape} and dtype {theta.dtype}, but the "
-            f"architecture {net.sizes} needs ({net.num_params},) floats: the file is damaged")
+            f"{what} has shape {theta.shape} and dtype {theta.dtype}, but the architecture "
+            f"{net.sizes} needs ({net.num_params},) floats: the file is damaged")
 
 
 def training_state(header: dict, arrays: dict) -> dict:

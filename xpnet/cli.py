@@ -469,7 +469,7 @@ def cmd_evaluate(args) -> None:
     header, arrays = checkpoint.read(args.model)
     with _in_option_terms(["backend"]):
         backend = get_backend(args.backend)
-    net = checkpoint.restore((header, arrays), backend=backend)[0]
+    net = checkpoint.restore((header, arrays), backend, args.model)[0]
     if net.sizes[0] != INPUTS or net.sizes[-1] < CLASSES:
         raise ValueError(f"{args.model} holds a {'-'.join(map(str, net.sizes))} network, but "
                          f"the images have {INPUTS} pixels and {CLASSES} classes: evaluate "

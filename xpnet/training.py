@@ -760,7 +760,7 @@ class _Loop:
         if saved != ours:
             raise ckpt.CheckpointError(f"{path} holds a network {saved}, but this one is "
                                        f"{ours}; build the network with the same architecture")
-        ckpt.check_theta(arrays["theta"], self.net)
+        ckpt.check_theta(arrays["theta"], self.net, f"the theta in {path}")
         # (a setting the file lacks was not recorded by the xpnet that wrote it)
         differences = _differences("", saved_settings, {
             key: value for key, value in settings.items() if key in saved_settings})
@@ -834,9 +834,9 @@ class _Loop:
             if self.early_stopping and "early_stopping" in training:
                 EarlyStopping().load_state_dict(training["early_stopping"])
             if self.early_stopping and "best_theta" in training:
-                ckpt.check_theta(training["best_theta"], self.net)
+                ckpt.check_theta(training["best_theta"], self.net, "its best_theta")
             if "resume_theta" in training:
-                ckpt.check_theta(training["resume_theta"], self.net)
+                ckpt.check_theta(training["resume_theta"], self.net, "its resume_theta")
             if training.get("step") and "partial_epoch" in training:
                 _check_totals(training["partial_epoch"], training["step"] * batch_size)
         except (KeyError, TypeError, ValueError) as e:
