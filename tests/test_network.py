@@ -135,6 +135,24 @@ def test_initial_weights_follow_the_documented_formulas(init, weight_std, bias_s
         assert biases.std() == pytest.approx(bias_std, rel=0.1)  # 400 biases: ~3.5% noise
 
 
+def test_every_init_draws_from_one_random_stream():
+    """One seed gives the same draws whatever the init, each scaled by its std: W_1, b_1,
+    W_2, b_2 in turn from NumPy's Generator (xavier and he draw the biases and zero them)."""
+    sizes = [3, 4, 2]
+    stds = {"normal": lambda n_in, n_out: 1.0,
+            "scaled": lambda n_in, n_out: 1 / np.sqrt(n_in),
+            "xavier": lambda n_in, n_out: np.sqrt(2 / (n_in + n_out)),
+            "he": lambda n_in, n_out: np.sqrt(2 / n_in)}
+    for init, std in stds.items():
+        rng, expected = np.random.default_rng(7), []
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            expected.append(rng.standard_normal(n_out * n_in) * std(n_in, n_out))
+            biases = rng.standard_normal(n_out)
+            expected.append(biases if init in ("normal", "scaled") else np.zeros(n_out))
+        net = Network(sizes, init=init, seed=7, backend="numpy", dtype="float64")
+        np.testing.assert_array_equal(net.theta, np.concatenate(expected), err_msg=init)
+
+
 def test_float64_initial_weights_have_float64_precision():
     """Drawn in float64 and cast once: a float64 network does not start from float32 values."""
     theta = Network([50, 40, 10], backend="numpy", dtype="float64").theta
@@ -303,12 +321,22 @@ def test_bad_input_is_named(X, y, error, message):
         net.loss_and_gradient(X, y)
 
 
+def test_softmax_targets_must_sum_to_one_within_rounding():
+    net = Network([3, 5, 2], backend="numpy")
+    X = np.zeros((4, 3))
+    with pytest.raises(ValueError, match="each row sums to 1"):
+        net.loss_and_gradient(X, np.tile([0.6, 0.5], (4, 1)))  # 1.1
+    net.loss_and_gradient(X, np.tile([0.6, 0.3995], (4, 1)))  # 1 - 5e-4: rounding, accepted
+
+
 def test_accuracy_names_one_hot_rows_of_the_wrong_width():
     net = Network([4, 3, 2], backend="numpy")
     for y in (np.eye(3)[[0, 2]], np.eye(3, dtype=int)[[0, 2]]):
         with pytest.raises(ValueError, match=r"one-hot y has 3 columns; expected 2 \(one per "
                                              r"output neuron\)$"):
             net.accuracy(np.zeros((2, 4)), y)
+    with pytest.raises(ValueError, match=r"class indices are a vector .* pass y.ravel\(\)"):
+        net.accuracy(np.zeros((2, 4)), np.array([[0], [1]]))
 
 
 @pytest.mark.parametrize(("sizes", "output", "y", "low", "high"), [
@@ -559,6 +587,18 @@ def test_a_custom_loss_without_per_sample_is_refused_when_the_network_is_built()
 
     with pytest.raises(TypeError, match=r"NoDelta must define delta\(xp, z, a, y, output\)"):
         Network([4, 3], output="identity", loss=NoDelta())
+
+
+def test_leaky_relu_slope_is_pytorchs_by_default_and_below_one():
+    from xpnet.activations import LeakyReLU, get_activation
+
+    default = LeakyReLU()
+    assert default.slope == 0.01 and default.config() == "leaky_relu"  # torch's negative_slope
+    np.testing.assert_array_equal(default.forward(np, np.array([-1.0, 2.0])), [-0.01, 2.0])
+    for slope in (1.0, 1.5, -0.1):  # at 1 the layer is linear
+        with pytest.raises(ValueError, match=rf"leaky_relu slope must be in \[0, 1\), got "
+                                             rf"{slope}"):
+            get_activation({"name": "leaky_relu", "slope": slope})
 
 
 def test_relu_derivatives_at_zero_are_pytorchs():
