@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import xpnet
+from xpnet import files
 from xpnet.checkpoint import VERSION, CheckpointError, atomic_write, read, save
 
 
@@ -187,8 +189,6 @@ def test_failed_save_keeps_the_previous_checkpoint(net, tmp_path):
 
 
 def _mode(path) -> int:
-    import stat
-
     return stat.S_IMODE(path.stat().st_mode)
 
 
@@ -340,3 +340,25 @@ def test_read_npz_reads_only_the_arrays_named(tmp_path):
     assert list(only) == ["a"] and np.array_equal(only["a"], np.arange(3))
     with pytest.raises(KeyError):
         read_npz(path, names=["c"])
+
+
+def test_a_folder_without_search_permission_is_refused(tmp_path, monkeypatch):
+    """Writing into a folder needs its x bit as well as its w bit."""
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: access(path, mode) and not (
+        Path(path) == tmp_path and mode & os.X_OK))
+    with pytest.raises(PermissionError):
+        files.check_writable(tmp_path / "model.npz")
+
+
+def test_atomic_write_syncs_the_folder_after_the_rename(tmp_path, monkeypatch):
+    synced, fsync = [], os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (
+        synced.append(stat.S_ISDIR(os.fstat(fd).st_mode)), fsync(fd))[1])
+    atomic_write(tmp_path / "f.bin", lambda f: f.write(b"x"))
+    assert synced == [False, True]  # the file's data, then the folder's entry
+
+
+def test_atomic_write_creates_every_missing_folder(tmp_path):
+    atomic_write(tmp_path / "a" / "b" / "f.bin", lambda f: f.write(b"x"))
+    assert (tmp_path / "a" / "b" / "f.bin").read_bytes() == b"x"

@@ -250,6 +250,15 @@ def test_plot_rejects_columns_that_do_not_match(tmp_path, capsys, columns):
     assert status == 2 and "lists of one number per epoch" in err
 
 
+def test_plot_writes_beside_the_history_by_default(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    history = tmp_path / "run.history.json"
+    history.write_text(json.dumps({"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.8, 0.9]}))
+    status, out, err = xpnet(capsys, "plot", history)
+    assert status == 0 and (tmp_path / "run.history.png").is_file(), err
+    assert str(tmp_path / "run.history.png") in out
+
+
 def test_plot_writes_into_a_new_folder(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     history = tmp_path / "h.json"
@@ -788,6 +797,28 @@ def test_plot_of_an_empty_history_is_refused_not_drawn_blank(tmp_path):
     assert not out.exists()
 
 
+def test_plot_of_a_history_without_accuracy_is_refused(tmp_path):
+    pytest.importorskip("matplotlib")
+    from xpnet import plotting
+
+    with pytest.raises(ValueError, match="no accuracy column"):
+        plotting.plot_history({"epoch": [1], "loss": [0.5]}, tmp_path / "x.png")
+
+
+def test_plots_are_drawn_with_agg_whatever_matplotlib_was_set_to(tmp_path):
+    """(Another backend, e.g. a notebook's, would open windows or fail without a display.)"""
+    matplotlib = pytest.importorskip("matplotlib")
+    from xpnet import plotting
+
+    matplotlib.use("svg")
+    try:
+        plotting.plot_history({"epoch": [1], "loss": [0.5], "accuracy": [0.9]},
+                              tmp_path / "x.png")
+        assert matplotlib.get_backend().lower() == "agg"
+    finally:
+        matplotlib.use("Agg")
+
+
 def test_plot_title_names_the_test_accuracy(tmp_path, capsys, monkeypatch):
     """The figure's title shows the run's result when the history file has it."""
     from xpnet import plotting
@@ -877,3 +908,81 @@ def test_a_ctrl_c_in_the_last_batch_exits_130_with_nothing_to_resume(capsys, mon
     assert status == 130, err
     assert "training was complete when the Ctrl-C came: nothing to resume" in out
     assert "training was interrupted" not in out
+
+
+def test_a_dot_dot_output_names_a_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, _, err = xpnet(capsys, "train", "--no-download", "--history", "new/..")
+    assert status == 2 and "new/.. names a folder" in err, err
+
+
+def test_resume_of_a_run_saved_by_fit_without_metadata_is_let_through(tmp_path, capsys,
+                                                                      monkeypatch):
+    """A checkpoint written by ``fit(checkpoint=)`` records no dataset: it resumes on the
+    command's own (here the stub that stops at loading the data: past every check)."""
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    model = tmp_path / "m.npz"
+    rng = np.random.default_rng(0)
+    X, y = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
+    Network([784, 30, 10], activation="relu", backend="numpy").fit(
+        X, y, epochs=1, batch_size=20, checkpoint=model, progress=False)
+    with pytest.raises(AssertionError, match="the data were loaded"):
+        xpnet(capsys, "train", "--no-progress", "--layers", "784,30,10", "--resume", model)
+
+
+def test_the_lecture_momentum_gamma_is_named_momentum(capsys, monkeypatch):
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    status, _, err = xpnet(capsys, "train", "--optimizer", "lecture_momentum", "--momentum", 1.5)
+    assert status == 2 and "--momentum must lie in [0, 1)" in err and "gamma" not in err, err
+
+
+def test_no_progress_reaches_the_dataset_loader(capsys, monkeypatch):
+    seen = []
+
+    def load(name, **options):
+        seen.append(options["progress"])
+        raise datasets.DatasetNotFoundError("stop here")
+
+    monkeypatch.setattr(datasets, "load", load)
+    xpnet(capsys, "train", "--no-progress")
+    xpnet(capsys, "train")
+    assert seen == [False, None]  # (None: a download bar on a terminal only)
+
+
+def _random_test_set(args, validation=0):
+    _random_test_set.dataset = args.dataset
+    rng = np.random.default_rng(1)
+    return None, None, (rng.random((50, 784), dtype=np.float32), rng.integers(0, 10, 50))
+
+
+def test_evaluate_takes_a_network_of_more_than_10_outputs(tmp_path, capsys, monkeypatch):
+    """More outputs than the dataset has classes is a valid network (its extra classes are
+    never the label); fewer is refused (test_evaluate_refuses_a_network_...)."""
+    monkeypatch.setattr(cli, "_load", _random_test_set)
+    model = tmp_path / "m.npz"
+    Network([784, 16, 12], backend="numpy").save(model, metadata={"dataset": "mnist"})
+    status, out, err = xpnet(capsys, "evaluate", model)
+    assert status == 0 and "confusion matrix" in out, err
+
+
+def test_evaluate_of_a_model_without_metadata_uses_mnist(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "_load", _random_test_set)
+    model = tmp_path / "m.npz"
+    Network([784, 16, 10], backend="numpy").save(model)  # no dataset recorded
+    status, out, err = xpnet(capsys, "evaluate", model)
+    assert status == 0 and _random_test_set.dataset == "mnist" and "MNIST test set" in out, err
+
+
+def test_a_json_file_over_16_mib_is_not_taken_for_a_history(tmp_path):
+    big = tmp_path / "big.json"
+    big.write_text('{"epoch": [1]}' + " " * (1 << 24))
+    assert not cli._is_history(big)
+
+
+def test_ctrl_c_outside_training_exits_130(capsys, monkeypatch):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "cmd_info", interrupted)
+    status, _, err = xpnet(capsys, "info")
+    assert status == 130 and "xpnet: interrupted" in err

@@ -658,16 +658,18 @@ def test_each_dataset_is_downloaded_from_its_own_mirrors(tmp_path, monkeypatch, 
     import urllib.error
     import urllib.request
 
-    urls = []
+    urls, timeouts = [], []
 
     def unreachable(request, timeout):
         urls.append(request.full_url)
+        timeouts.append(timeout)
         raise urllib.error.URLError("offline")
 
     monkeypatch.setattr(urllib.request, "urlopen", unreachable)
     with pytest.raises(DatasetNotFoundError):
         download(name, data_dir=tmp_path, progress=False)
     assert len(urls) == 3 and all(url.endswith(f"/{FILES[0]}.gz") for url in urls)
+    assert timeouts == [30] * 3  # (DOWNLOAD_TIMEOUT_S: a dead mirror cannot hang it)
     if name == "mnist":
         assert all("/mnist/" in url and "fashion" not in url for url in urls)
         assert "http://yann.lecun.com/exdb/mnist/train-images-idx3-ubyte.gz" in urls
@@ -687,3 +689,74 @@ def test_data_dir_variable_may_be_dot_inside_the_dataset_folder(tmp_path, monkey
     assert datasets.search_dirs("mnist")[0] == Path(".")
     (_, y_train), _ = datasets.load("mnist", checksums=SYNTHETIC_SHA256, download=False)
     assert len(y_train) > 0
+
+
+def test_an_idx_file_of_only_a_header(tmp_path):
+    path = tmp_path / "labels"
+    path.write_bytes(b"\0\0\x08\x01\0\0\0\0")  # no labels: a valid, empty IDX file
+    assert read_idx(path).shape == (0,)
+    path.write_bytes(b"\0\0\x08\x01\0\0\0\x05")  # the header whole, the 5 labels missing
+    with pytest.raises(DatasetError, match="header's shape"):
+        read_idx(path)
+
+
+def test_a_folder_that_lacks_a_file_is_passed_over(tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    partial = write_dataset(tmp_path / "partial")
+    (partial / f"{FILES[3]}.gz").unlink()
+    write_dataset(tmp_path / "env" / "mnist")
+    monkeypatch.setenv("XPNET_DATA_DIR", str(tmp_path / "env"))
+    (_, y_train), _ = load("mnist", data_dir=partial, checksums=SYNTHETIC_SHA256, download=False)
+    assert len(y_train) == N_TRAIN
+
+
+def test_a_mirror_that_does_not_speak_http_is_passed_over(tmp_path, server):
+    """An answer that is not HTTP (http.client's BadStatusLine) is one mirror's failure."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(4096)
+                connection.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        folder = download("mnist", data_dir=tmp_path, checksums=SYNTHETIC_SHA256,
+                          mirrors=[f"http://127.0.0.1:{listener.getsockname()[1]}/",
+                                   f"{server}/good"], progress=False)
+    finally:
+        listener.close()
+    assert leftovers(folder) == sorted(f"{stem}.gz" for stem in FILES)
+
+
+def test_a_damaged_cache_is_reported_when_a_data_dir_is_given(tmp_path, server, requests,
+                                                              monkeypatch):
+    """Only a download into the cache repairs it: with data_dir the damaged file is named."""
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    cache = write_dataset(tmp_path / "cache" / "xpnet" / "mnist")  # (isolated_env's cache)
+    (cache / f"{FILES[2]}.gz").write_bytes(gzip.compress(flipped(SYNTHETIC[FILES[2]])))
+    with pytest.raises(DatasetError, match=f"{FILES[2]}.gz: SHA-256"):
+        load("mnist", data_dir=tmp_path / "empty", mirrors=[f"{server}/good"],
+             checksums=SYNTHETIC_SHA256, progress=False)
+    assert requests == []
+
+
+def test_validation_1_is_one_example_not_true(tmp_path):
+    """validation=1 == True in Python: it must not ask for Nielsen's 10,000."""
+    write_dataset(tmp_path)
+    train, valid, _ = load("mnist", data_dir=tmp_path, validation=1, checksums=SYNTHETIC_SHA256)
+    assert len(valid[1]) == 1 and len(train[1]) == N_TRAIN - 1
+
+
+def test_an_ftp_mirror_is_tried(tmp_path):
+    url = closed_port_url().replace("http://", "ftp://")
+    with pytest.raises(DatasetNotFoundError, match="ftp://"):
+        download("mnist", data_dir=tmp_path, mirrors=url, checksums=SYNTHETIC_SHA256,
+                 progress=False)
