@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,16 @@ import pytest
 
 import xpnet
 from xpnet import files
-from xpnet.checkpoint import VERSION, CheckpointError, atomic_write, read, save
+from xpnet.checkpoint import (
+    VERSION,
+    CheckpointError,
+    atomic_write,
+    check_metadata,
+    is_checkpoint,
+    metadata,
+    read,
+    save,
+)
 
 
 @pytest.fixture
@@ -362,3 +372,54 @@ def test_atomic_write_syncs_the_folder_after_the_rename(tmp_path, monkeypatch):
 def test_atomic_write_creates_every_missing_folder(tmp_path):
     atomic_write(tmp_path / "a" / "b" / "f.bin", lambda f: f.write(b"x"))
     assert (tmp_path / "a" / "b" / "f.bin").read_bytes() == b"x"
+
+
+def test_metadata_must_be_finite_and_a_dict():
+    with pytest.raises(TypeError, match="metadata must be"):
+        check_metadata({"loss": float("inf")})  # (JSON has no inf)
+    assert metadata({"metadata": [1, 2]}) == {}
+
+
+@pytest.mark.parametrize("header, theta, message", [
+    ("good", None, "no xpnet header"),  # no theta
+    ({"format": "other", "version": 1}, "good", "does not name the format"),
+    ("[" * 100_000 + "]" * 100_000, "good", "its header is not valid JSON"),  # too deep
+    ("good", "column", r"has shape \(26, 1\)"),
+    ("good", "int64", "dtype int64"),
+])
+def test_a_damaged_header_or_theta_is_named(tmp_path, header, theta, message):
+    path = xpnet.Network([3, 4, 2], backend="numpy").save(tmp_path / "m.npz")
+    saved_header, arrays = read(path)
+    text = json.dumps(saved_header) if header == "good" else (
+        header if isinstance(header, str) else json.dumps(header))
+    thetas = {"good": arrays["theta"], "column": arrays["theta"].reshape(-1, 1),
+              "int64": arrays["theta"].astype(np.int64)}
+    rewrite(path, header=np.array(text), **({} if theta is None else {"theta": thetas[theta]}))
+    with pytest.raises(CheckpointError, match=message):
+        xpnet.load(path)
+    assert is_checkpoint(path) == (header == "good")
+
+
+def test_is_checkpoint_is_false_for_a_header_that_is_not_an_object(tmp_path):
+    path = tmp_path / "x.npz"
+    rewrite(path, header=np.array("[1]"), theta=np.zeros(3))
+    assert is_checkpoint(path) is False
+
+
+@pytest.mark.parametrize("member", ["header.npy", "theta.npy"])
+def test_a_damaged_compressed_member_is_a_checkpoint_error(net, tmp_path, member):
+    """A .npz written with np.savez_compressed whose deflate data is damaged used to raise
+    zlib.error from xpnet.load (and from is_checkpoint for the header)."""
+    header, arrays = read(net.save(tmp_path / "model.npz"))
+    path = tmp_path / "compressed.npz"
+    np.savez_compressed(path, header=np.array(json.dumps(header)),
+                        theta=np.resize(arrays["theta"], 5000))  # (long enough to damage)
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(member)
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + 20:start + 60] = b"\xff" * 40
+    path.write_bytes(data)
+    with pytest.raises(CheckpointError, match="damaged or truncated"):
+        xpnet.load(path)
+    assert is_checkpoint(path) == (member == "theta.npy")  # (only the header is read)

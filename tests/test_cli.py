@@ -269,7 +269,8 @@ def test_plot_writes_into_a_new_folder(tmp_path, capsys):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and os.listdir(out.parent) == [out.name]
 
 
-@pytest.mark.parametrize("content", [b"PK\x03\x04\xff\xfe binary", b"not json", b"[1, 2]"])
+@pytest.mark.parametrize("content", [b"PK\x03\x04\xff\xfe binary", b"not json", b"[1, 2]",
+                                     b"[" * 100_000 + b"]" * 100_000])  # (too deep to parse)
 def test_plot_of_a_model_or_other_file_says_it_wants_a_history(tmp_path, capsys, content):
     """`xpnet plot model.npz` used to fail with "'utf-8' codec can't decode byte ..."."""
     other = tmp_path / "model.npz"
@@ -278,6 +279,7 @@ def test_plot_of_a_model_or_other_file_says_it_wants_a_history(tmp_path, capsys,
     assert status == 2 and "Traceback" not in err
     assert err.startswith(f"xpnet: error: {other} is not a training history")
     assert "`xpnet train --history PATH`" in err and "--save" in err and "codec" not in err
+    assert not cli._is_history(other)  # (so --history does not replace it)
 
 
 @pytest.mark.parametrize("no_download", [False, True])

@@ -288,3 +288,25 @@ def test_only_a_candidate_more_than_twice_as_slow_is_dropped_after_one_step(slow
     machine.run(chooser, 200)
     assert chooser.chosen == 1
     assert (machine.steps_at[2] == 2) == dropped  # one to wake the threads, one timed
+
+
+def test_the_first_trial_begins_after_the_warm_up_steps():
+    machine = FakeMachine({1: 0.001, 2: 0.001})
+    chooser = chooser_on(machine)
+    machine.run(chooser, 2)
+    assert chooser._trying is None
+    machine.run(chooser, 1)  # the 3rd step (WARMUP_STEPS) ends the warm-up: the trial begins
+    assert chooser._trying is not None
+
+
+def test_a_trial_of_slow_steps_times_each_round_by_its_step_count():
+    """With 0.1 s steps the step count decides: each round times trial_steps / ROUNDS = 4
+    steps after a step that wakes the threads, except the second of the back-to-back rounds
+    of 2 threads (1, 2, 2, 1): 5 + 5 + 4 + 5 = 19 steps."""
+    machine = FakeMachine({1: 0.1, 2: 0.1})
+    chooser = chooser_on(machine)
+    machine.run(chooser, 3)  # the warm-up; the trial begins
+    machine.run(chooser, 18)
+    assert chooser._trying is not None
+    machine.run(chooser, 1)
+    assert chooser._trying is None

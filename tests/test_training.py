@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -378,6 +379,17 @@ def rewrite_header(path, header: dict, arrays: dict) -> None:
     """Write the checkpoint ``path`` again with another (damaged) header."""
     with open(path, "wb") as f:
         np.savez(f, header=np.array(json.dumps(header)), **arrays)
+
+
+STOPPED_RUN = {"epochs": 2, "batch_size": 10, "progress": False}
+
+
+def stopped_run(path, X, y) -> tuple[dict, dict]:
+    """Save at ``path`` a run of STOPPED_RUN's options stopped by Ctrl-C after batch 3 of its
+    first epoch; its (header, arrays)."""
+    small_net().fit(X, y, optimizer=interrupting(SGD(lr=0.1), at=3), checkpoint=path,
+                    **STOPPED_RUN)
+    return read(path)
 
 
 def assert_resume_refused_unchanged(resume, named: str) -> None:
@@ -1027,9 +1039,8 @@ def test_a_divergence_in_the_first_epoch_gives_back_the_weights_it_started_from(
 def test_resume_from_damaged_partial_epoch_totals_changes_nothing(tmp_path):
     X, y = blobs(n=100)
     path = tmp_path / "run.npz"
-    options = {"epochs": 2, "batch_size": 10, "progress": False}
-    small_net().fit(X, y, optimizer=interrupting(SGD(lr=0.1), at=3), checkpoint=path, **options)
-    header, arrays = read(path)
+    header, arrays = stopped_run(path, X, y)
+    options = STOPPED_RUN
     assert header["training"]["step"] == 3
     assert header["training"]["partial_epoch"]["seen"] == 30
     good = {"loss_sum": 1.0, "hits": 1, "seen": 30, "seconds": 0.1}
@@ -1168,3 +1179,148 @@ def test_printing_a_history_shows_a_table_of_its_epochs():
     no_validation = str(net.fit(X, y, optimizer=SGD(lr=0.1), epochs=1, progress=False))
     assert "val_loss" not in no_validation
     assert str(History(stopped_early=True)).splitlines() == ["   epoch", "(stopped early)"]
+
+
+# -- option checks and bookkeeping a mutation run found untested --------------------------------
+def test_early_stopping_checks_min_delta_and_a_loaded_best():
+    with pytest.raises(ValueError, match="min_delta must be a finite number"):
+        EarlyStopping(min_delta=math.inf)
+    with pytest.raises(TypeError, match="best value must be a number"):
+        EarlyStopping().load_state_dict({"best": True, "best_epoch": 0, "wait": 0})
+
+
+def test_early_stopping_false_is_no_early_stopping():
+    X, y = blobs(n=60)
+    history = small_net().fit(X, y, epochs=2, batch_size=20, early_stopping=False,
+                              progress=False)
+    assert len(history) == 2 and not history.stopped_early
+
+
+@pytest.mark.parametrize("split, message", [
+    (0.7, "leaves no training or no validation samples"),  # 3 samples: floor(0.9) = 0 to train
+    (1.0, r"validation_split must be in \[0, 1\)"),
+])
+def test_a_validation_split_that_leaves_nothing_is_refused(split, message):
+    X, y = blobs(n=3)
+    with pytest.raises(ValueError, match=message):
+        small_net().fit(X, y, validation_split=split, progress=False)
+
+
+def test_tqdm_disable_false_leaves_the_bars_on(monkeypatch):
+    from xpnet.training import _show_progress
+
+    monkeypatch.setenv("TQDM_DISABLE", "false")
+    assert _show_progress(True) is True
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
+def test_a_second_ctrl_c_interrupts_at_once_and_fit_restores_the_handler():
+    from xpnet.training import _stop_on_interrupt
+
+    before = signal.getsignal(signal.SIGINT)
+    with _stop_on_interrupt() as request:
+        signal.raise_signal(signal.SIGINT)
+        assert request["stop"]
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is before
+    X, y = blobs(n=40)
+    small_net().fit(X, y, epochs=1, batch_size=20, progress=False)
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_threads_asked_reads_an_empty_variable_as_unset_and_refuses_zero(monkeypatch):
+    from xpnet.training import threads_asked
+
+    monkeypatch.setenv("XPNET_NUM_THREADS", "")
+    assert threads_asked(None) is None
+    with pytest.raises(ValueError, match="positive integer"):
+        threads_asked(0)  # (not "choose for me")
+
+
+def test_the_thread_chooser_stays_within_an_outer_threadpool_limit(monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    import xpnet.training as training
+
+    monkeypatch.setattr(training, "available_cores", lambda: 4)
+    X, y = blobs(n=60)
+    net = small_net()
+    with threadpool_limits(1):
+        net.fit(X, y, epochs=1, batch_size=20, progress=False)
+    assert training._THREAD_CHOOSERS[net][20].candidates == (1,)
+
+
+def test_fit_of_zero_epochs_saves_the_untrained_network(tmp_path):
+    X, y = blobs(n=40)
+    path = tmp_path / "untrained.npz"
+    net = small_net()
+    assert len(net.fit(X, y, epochs=0, checkpoint=path, progress=False)) == 0
+    np.testing.assert_array_equal(xpnet.load(path).theta, net.theta)
+
+
+def test_resume_with_another_shuffle_is_refused(tmp_path):
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+    options = {"optimizer": SGD(lr=0.1), "batch_size": 10, "progress": False}
+    small_net().fit(X, y, epochs=1, checkpoint=path, **options)
+    with pytest.raises(CheckpointError, match="shuffle: True in the file, False now"):
+        small_net().fit(X, y, epochs=2, resume=path, shuffle=False, **options)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
+def test_a_resumed_epoch_counts_the_seconds_of_its_earlier_batches(tmp_path):
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+    header, arrays = stopped_run(path, X, y)
+    options = STOPPED_RUN
+    header["training"]["partial_epoch"]["seconds"] = 1000.0
+    rewrite_header(path, header, arrays)
+    history = small_net().fit(X, y, optimizer=SGD(lr=0.1), resume=path, **options)
+    assert history["seconds"][0] >= 1000.0
+
+
+def test_when_the_last_epoch_is_the_best_nothing_is_restored_or_kept(tmp_path, caplog):
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+    with caplog.at_level(logging.INFO, logger="xpnet"):
+        history = small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=3, batch_size=10,
+                                  progress=False, early_stopping=EarlyStopping(monitor="loss"),
+                                  checkpoint=path)
+    assert history["loss"] == sorted(history["loss"], reverse=True)  # the last is the best
+    assert not any("restored the weights" in r.getMessage() for r in caplog.records)
+    assert "training/resume_theta" not in read(path)[1]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
+def test_a_checkpoint_stopped_after_the_last_batch_of_an_epoch_is_damaged(tmp_path):
+    """(An epoch's last batch done is a whole epoch: a step equal to the count is damage.)"""
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+    header, arrays = stopped_run(path, X, y)
+    options = STOPPED_RUN
+    header["training"]["step"] = 10  # of an epoch of 10 batches
+    del header["training"]["partial_epoch"]  # (as an older xpnet wrote it)
+    rewrite_header(path, header, arrays)
+    assert_resume_refused_unchanged(
+        lambda net: net.fit(X, y, optimizer=SGD(lr=0.1), resume=path, **options),
+        "damaged .*stopped after batch 10 of an epoch of 10")
+
+
+def test_damaged_best_weights_or_optimizer_state_are_refused_before_anything_changes(tmp_path):
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+
+    def fit(net, epochs, **options):
+        return net.fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), epochs=epochs,
+                       batch_size=10, progress=False,
+                       early_stopping=EarlyStopping(monitor="loss"), **options)
+
+    for name, named in (("training/best_theta", "damaged .*best_theta"),
+                        ("optimizer/state/momentum_buffer", "does not match theta's shape")):
+        fit(small_net(), 1, checkpoint=path)
+        header, arrays = read(path)
+        assert name in arrays
+        arrays[name] = np.zeros(3, np.float32)
+        rewrite_header(path, header, arrays)
+        assert_resume_refused_unchanged(lambda net: fit(net, 2, resume=path), named)

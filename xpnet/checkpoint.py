@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 from .backend import (
@@ -111,7 +112,7 @@ def read(path) -> tuple[dict, dict]:
         arrays = read_npz(path)
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, EOFError) as e:
+    except (zipfile.BadZipFile, EOFError, zlib.error) as e:
         raise CheckpointError(f"{what}: the archive is damaged or truncated ({e})") from None
     except (ValueError, OSError, KeyError) as e:
         raise CheckpointError(f"{what}: not an .npz archive of plain arrays ({e})") from None
@@ -119,7 +120,7 @@ def read(path) -> tuple[dict, dict]:
         raise CheckpointError(f"{what}: it has no xpnet header (found {sorted(arrays)})")
     try:
         header = json.loads(str(arrays.pop("header")))
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # (nested too deep for the parser)
         raise CheckpointError(f"{what}: its header is not valid JSON ({e})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CheckpointError(f"{what}: its header does not name the format {FORMAT!r}")
@@ -141,7 +142,8 @@ def is_checkpoint(path) -> bool:
             if f.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
                 return False
         header = json.loads(str(read_npz(path, names=["header"])["header"]))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, RecursionError):
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, zlib.error,
+            RecursionError):
         return False
     return isinstance(header, dict) and header.get("format") == FORMAT
 

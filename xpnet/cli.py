@@ -396,7 +396,7 @@ def _is_history(path: Path) -> bool:
         return False
     try:
         columns = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, OSError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, OSError):
         return False
     return isinstance(columns, dict) and "epoch" in columns
 
@@ -516,7 +516,7 @@ def cmd_plot(args) -> None:
     except UnicodeDecodeError:  # a binary file, such as a .npz checkpoint
         raise ValueError(f"{args.history} is not a training history but a binary file (a "
                          f"checkpoint is read by `xpnet evaluate`); {expected}") from None
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, RecursionError) as e:  # (nested too deep for the parser)
         raise ValueError(f"{args.history} is not a training history: it is not JSON ({e}); "
                          f"{expected}") from None
     if not isinstance(history, dict):
