@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import logging
 import subprocess
 import sys
 import tracemalloc
@@ -111,6 +112,96 @@ def test_blocked_numpy_update_is_bitwise_the_plain_update():
         results.append(theta)
     np.testing.assert_array_equal(results[0], results[1])
     assert not np.array_equal(results[0], np.ones(n, np.float32))
+
+
+def _recording_update(xp, theta, g, whole_vector, whole_scalar, step, *, calls):
+    calls.append((theta.shape[0], g.shape[0], whole_vector.shape, whole_scalar.shape))
+    theta -= step * g
+
+
+@pytest.mark.parametrize(("n", "blocks"), [(8 * 2**15 - 1, 1), (8 * 2**15, 8),
+                                           (9 * 2**15 + 123, 10)])
+def test_only_numpy_splits_an_update_and_only_from_8_blocks_and_theta_long_vectors(n, blocks):
+    """The blocked update is a NumPy cache optimisation: from 8 blocks of UPDATE_BLOCK (2^15)
+    numbers, of the 1-D arrays as long as theta; a shorter vector and a 0-d array (clipping's
+    scale) are passed whole, and another namespace gets one call."""
+    from xpnet.backend import UPDATE_BLOCK, from_namespace
+
+    assert UPDATE_BLOCK == 2**15
+    short, scalar = np.arange(3.0), np.array(2.0)
+    for backend, expected in ((get_backend("numpy"), blocks),
+                              (from_namespace(np, name="numpy-unblocked"), 1)):
+        calls = []
+        theta, g = np.zeros(n), np.ones(n)
+        backend.fuse_update(_recording_update, calls=calls)(theta, g, short, scalar, 0.5)
+        assert len(calls) == expected, backend.name
+        assert sum(c[0] for c in calls) == n and all(c[0] == c[1] for c in calls)
+        assert all(c[2:] == ((3,), ()) for c in calls)
+        assert np.all(theta == -0.5)
+
+
+def test_a_backend_that_does_not_own_numpy_arrays_tells_integer_host_data(caplog):
+    """(NumPy owns host arrays, so its own tests never reach this branch.)"""
+    from conftest import make_backend
+
+    strict = make_backend("strict")
+    assert strict.has_integer_dtype(np.zeros(3, np.uint8))
+    for other in (np.zeros(3, np.float32), np.zeros(3, bool), [1, 2, 3]):
+        assert not strict.has_integer_dtype(other)
+    rng = np.random.default_rng(0)
+    X, y = (rng.random((20, 2)) * 200).astype(np.float32), rng.integers(0, 2, 20)
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        xpnet.Network([2, 3, 2], backend=strict).fit(X, y, epochs=1, progress=False)
+    assert not [r for r in caplog.records if "integer dtype" in r.getMessage()]
+
+
+def test_cpu_threads_limits_to_the_smallest_of_several_blas_and_restores_each(monkeypatch):
+    """With two BLAS libraries (NumPy's OpenBLAS and another's MKL, say) the limit is the
+    smaller count, and each library gets its own count back."""
+    import threadpoolctl
+
+    class Library:
+        def __init__(self, n):
+            self.num_threads = n
+
+        def set_num_threads(self, n):
+            self.num_threads = n
+
+    libraries = [Library(4), Library(2)]
+
+    class Controller:
+        def select(self, user_api):
+            assert user_api == "blas"
+            return types.SimpleNamespace(lib_controllers=libraries)
+
+    monkeypatch.setattr(threadpoolctl, "ThreadpoolController", Controller)
+    with get_backend("numpy").cpu_threads() as (set_threads, limit):
+        assert limit == 2
+        set_threads(1)
+        assert [library.num_threads for library in libraries] == [1, 1]
+    assert [library.num_threads for library in libraries] == [4, 2]
+
+
+def test_backend_names_empty_mixed_case_and_not_strings(monkeypatch):
+    monkeypatch.setenv("XPNET_BACKEND", "")
+    assert get_backend() is get_backend("auto")  # an empty variable is unset
+    # where CuPy works, "NumPy" must not fall through to the probe, as "auto" would
+    fake_cupy = backend_module.Backend("cupy", object())
+    monkeypatch.setattr(backend_module, "_cupy_backend_or_reason", lambda: fake_cupy)
+    assert get_backend("NumPy").name == "numpy"
+    assert get_backend("CUPY") is fake_cupy
+    for bad in (3, np, ["numpy"]):  # (3 used to give "'int' object has no attribute 'lower'")
+        with pytest.raises(ValueError, match="backend must be one of"):
+            get_backend(bad)
+
+
+def test_the_package_exports_what_all_names():
+    assert set(xpnet.__all__) == {
+        "Backend", "BackendUnavailable", "CheckpointError", "DivergenceError", "EarlyStopping",
+        "History", "Network", "get_backend", "load", "one_hot", "save", "__version__"}
+    namespace = {}
+    exec("from xpnet import *", namespace)
+    assert all(name in namespace for name in xpnet.__all__)
 
 
 @pytest.mark.parametrize("transposed", [False, True], ids=["rows", "columns"])

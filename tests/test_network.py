@@ -612,6 +612,31 @@ def test_relu_derivatives_at_zero_are_pytorchs():
     np.testing.assert_array_equal(leaky.derivative(np, z, leaky.forward(np, z)), [0.2, 0.2, 1.0])
 
 
+@pytest.mark.parametrize("seed", [[0, 1], np.array([3, 4]), (5, 0)])
+def test_a_seed_sequence_with_zeros_or_as_an_array_is_numpys(seed):
+    np.testing.assert_array_equal(
+        Network([2, 3, 2], backend="numpy", seed=seed).theta,
+        Network([2, 3, 2], backend="numpy", seed=np.random.default_rng(list(seed))).theta)
+
+
+@pytest.mark.parametrize("backend_name", ["numpy", "strict"])
+def test_predict_and_accuracy_run_in_batches_of_the_size_asked(backend_name, monkeypatch):
+    """(Only the batches' memory shows it: the values are the same in one batch.)"""
+    from conftest import make_backend
+
+    backend = make_backend(backend_name)
+    net = Network([5, 7, 3], backend=backend, seed=2)
+    rng = np.random.default_rng(0)
+    X, y = backend.asarray(rng.normal(size=(10, 5)), "float32"), rng.integers(0, 3, size=10)
+    rows, infer = [], net._infer
+    monkeypatch.setattr(net, "_infer", lambda X: rows.append(X.shape[0]) or infer(X))
+    net.predict(X, batch_size=4)
+    assert rows == [4, 4, 2]
+    rows.clear()
+    net.accuracy(X, y, batch_size=3)
+    assert rows == [3, 3, 3, 1]
+
+
 @pytest.mark.parametrize("seed", [-1, 1.5, "3", True, np.True_, np.float32(3), [1, -2], [],
                                   1 + 2j, np.array(1.5)])
 def test_a_bad_seed_is_named(seed):

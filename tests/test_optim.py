@@ -176,6 +176,22 @@ def run(optimizer: Optimizer, backend, theta, grads, dtype="float64"):
     return np.array(path)
 
 
+def test_a_loaded_state_goes_to_the_device_of_theta():
+    """The strict backend runs on a device of its own: a state dict's buffers must be put
+    there, on theta's device (backend_of keeps it), not the namespace's default."""
+    from xpnet.backend import backend_of
+
+    strict = make_backend("strict")
+    assert backend_of(strict.zeros((3,), "float32")).device == strict.device
+    theta, grads = problem32()
+    optimizer = Adam(lr=0.01)
+    head = run(optimizer, strict, theta, grads[:3], "float32")
+    resumed = Adam()
+    resumed.load_state_dict(optimizer.state_dict())
+    np.testing.assert_array_equal(run(resumed, strict, head[-1], grads[3:6], "float32"),
+                                  run(optimizer, strict, head[-1], grads[3:6], "float32"))
+
+
 @pytest.mark.parametrize(("cls", "reference", "hyper"), CASES, ids=IDS)
 def test_matches_formulas_float64(cls, reference, hyper):
     theta, grads = problem()
@@ -525,6 +541,7 @@ def test_non_numbers_are_type_errors():
     (lambda: AdamW(betas="0.9,0.999"), r"betas must be a pair"),
     (lambda: Adam(betas=("0.9", 0.999)), r"betas\[0\] must be a number"),
     (lambda: Adam(amsgrad=None), r"amsgrad must be True or False, got None"),
+    (lambda: Adam(amsgrad=np.array([True, False])), r"amsgrad must be True or False"),
     (lambda: SGD(lr=True), r"lr must be a number, got True$"),  # (True would be 1.0)
 ])
 def test_hyperparameters_of_a_wrong_type_are_type_errors(make, message):
