@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import struct
 import zipfile
 from pathlib import Path
 
@@ -162,6 +163,17 @@ def test_an_invalid_architecture_is_the_files_error(net, tmp_path, network, erro
             theta=arrays["theta"])
     message = f"model.npz is damaged: the architecture it records is invalid .*{error}"
     with pytest.raises(CheckpointError, match=message):
+        xpnet.load(path)
+
+
+def test_an_architecture_too_large_to_build_is_named_with_the_file(net, tmp_path):
+    """(It used to reach the CLI as a MemoryError, answered with "try smaller --layers".)"""
+    path = net.save(tmp_path / "model.npz")
+    header, arrays = read(path)
+    header["network"]["sizes"] = [10**9, 10**9, 3]  # 10^18 weights: more than any address space
+    rewrite(path, header=np.array(json.dumps(header)), theta=arrays["theta"])
+    with pytest.raises(CheckpointError, match=r"model.npz: the network it records \(\[1000000000, "
+                                              r"1000000000, 3\]\) needs more memory than is free"):
         xpnet.load(path)
 
 
@@ -384,7 +396,10 @@ def test_metadata_must_be_finite_and_a_dict():
 @pytest.mark.parametrize("header, theta, message", [
     ("good", None, "no xpnet header"),  # no theta
     ({"format": "other", "version": 1}, "good", "does not name the format"),
-    ("[" * 100_000 + "]" * 100_000, "good", "its header is not valid JSON"),  # too deep
+    pytest.param("[" * 100_000 + "]" * 100_000, "good", "nested more than 32 levels deep",
+                 id="too-deep-to-parse"),
+    pytest.param("[" * 900 + "]" * 900, "good", "nested more than 32 levels deep",
+                 id="too-deep-to-use"),  # (parsed, but a RecursionError wherever it is read)
     ("good", "column", r"has shape \(26, 1\)"),
     ("good", "int64", "dtype int64"),
 ])
@@ -408,19 +423,29 @@ def test_is_checkpoint_is_false_for_a_header_that_is_not_an_object(tmp_path):
 
 
 @pytest.mark.parametrize("member", ["header.npy", "theta.npy"])
-def test_a_damaged_compressed_member_is_a_checkpoint_error(net, tmp_path, member):
-    """A .npz written with np.savez_compressed whose deflate data is damaged used to raise
-    zlib.error from xpnet.load (and from is_checkpoint for the header)."""
+@pytest.mark.parametrize("compression, message", [
+    (zipfile.ZIP_DEFLATED, "damaged or truncated"),  # (np.savez_compressed's)
+    (zipfile.ZIP_LZMA, "not an .npz archive of plain arrays .*LZMAError"),
+])
+def test_a_damaged_compressed_member_is_a_checkpoint_error(net, tmp_path, member, compression,
+                                                           message):
+    """Damaged compressed data used to raise zlib.error or LZMAError from xpnet.load (and
+    from is_checkpoint for the header)."""
     header, arrays = read(net.save(tmp_path / "model.npz"))
     path = tmp_path / "compressed.npz"
-    np.savez_compressed(path, header=np.array(json.dumps(header)),
-                        theta=np.resize(arrays["theta"], 5000))  # (long enough to damage)
+    members = {"header.npy": np.array(json.dumps(header)),
+               "theta.npy": np.resize(arrays["theta"], 5000)}  # (long enough to damage)
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        for name, array in members.items():
+            with archive.open(name, "w") as f:
+                np.lib.format.write_array(f, array, allow_pickle=False)
     with zipfile.ZipFile(path) as archive:
-        info = archive.getinfo(member)
+        offset = archive.getinfo(member).header_offset
     data = bytearray(path.read_bytes())
-    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    name_length, extra_length = struct.unpack("<HH", data[offset + 26:offset + 30])
+    start = offset + 30 + name_length + extra_length  # the member's compressed data
     data[start + 20:start + 60] = b"\xff" * 40
     path.write_bytes(data)
-    with pytest.raises(CheckpointError, match="damaged or truncated"):
+    with pytest.raises(CheckpointError, match=message):
         xpnet.load(path)
     assert is_checkpoint(path) == (member == "theta.npy")  # (only the header is read)

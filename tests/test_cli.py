@@ -269,8 +269,9 @@ def test_plot_writes_into_a_new_folder(tmp_path, capsys):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and os.listdir(out.parent) == [out.name]
 
 
-@pytest.mark.parametrize("content", [b"PK\x03\x04\xff\xfe binary", b"not json", b"[1, 2]",
-                                     b"[" * 100_000 + b"]" * 100_000])  # (too deep to parse)
+@pytest.mark.parametrize("content", [
+    b"PK\x03\x04\xff\xfe binary", b"not json", b"[1, 2]",
+    pytest.param(b"[" * 100_000 + b"]" * 100_000, id="too-deep-to-parse")])
 def test_plot_of_a_model_or_other_file_says_it_wants_a_history(tmp_path, capsys, content):
     """`xpnet plot model.npz` used to fail with "'utf-8' codec can't decode byte ..."."""
     other = tmp_path / "model.npz"
@@ -456,11 +457,17 @@ def test_running_out_of_memory_is_one_clear_error(capsys, monkeypatch):
 
 def test_plot_draws_the_validation_points_an_interrupted_run_has(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
+    import matplotlib.figure
+
     from xpnet import plotting
 
-    plt = plotting._pyplot()
-    figures = []
-    monkeypatch.setattr(plt, "close", figures.append)  # keep the figure to look at it
+    figures, savefig = [], matplotlib.figure.Figure.savefig
+
+    def keep_and_save(self, *args, **kwargs):  # keep the figure to look at it
+        figures.append(self)
+        return savefig(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep_and_save)
     history = {"epoch": [1, 2, 3], "loss": [0.9, 0.5, 0.4], "accuracy": [0.7, 0.8, 0.85],
                "val_loss": [1.0, 0.6, None], "val_accuracy": [0.6, 0.7, None]}
     plotting.plot_history(history, tmp_path / "curves.png")
@@ -807,18 +814,21 @@ def test_plot_of_a_history_without_accuracy_is_refused(tmp_path):
         plotting.plot_history({"epoch": [1], "loss": [0.5]}, tmp_path / "x.png")
 
 
-def test_plots_are_drawn_with_agg_whatever_matplotlib_was_set_to(tmp_path):
-    """(Another backend, e.g. a notebook's, would open windows or fail without a display.)"""
+def test_plotting_leaves_the_users_matplotlib_backend_alone(tmp_path):
+    """It used to switch matplotlib to Agg for good (a notebook's inline backend lost); it
+    draws without pyplot now, into a PNG whatever the backend is."""
     matplotlib = pytest.importorskip("matplotlib")
     from xpnet import plotting
 
+    before = matplotlib.get_backend()
     matplotlib.use("svg")
     try:
-        plotting.plot_history({"epoch": [1], "loss": [0.5], "accuracy": [0.9]},
-                              tmp_path / "x.png")
-        assert matplotlib.get_backend().lower() == "agg"
+        out = plotting.plot_history({"epoch": [1], "loss": [0.5], "accuracy": [0.9]},
+                                    tmp_path / "x.png")
+        assert matplotlib.get_backend().lower() == "svg"
+        assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     finally:
-        matplotlib.use("Agg")
+        matplotlib.use(before)
 
 
 def test_plot_title_names_the_test_accuracy(tmp_path, capsys, monkeypatch):
@@ -951,16 +961,20 @@ def test_no_progress_reaches_the_dataset_loader(capsys, monkeypatch):
     assert seen == [False, None]  # (None: a download bar on a terminal only)
 
 
-def _random_test_set(args, validation=0):
-    _random_test_set.dataset = args.dataset
-    rng = np.random.default_rng(1)
-    return None, None, (rng.random((50, 784), dtype=np.float32), rng.integers(0, 10, 50))
+def _random_test_set(datasets_asked: list):
+    """A stand-in for cli._load: 50 random test images, noting the dataset asked for."""
+    def load(args, validation=0):
+        datasets_asked.append(args.dataset)
+        rng = np.random.default_rng(1)
+        return None, None, (rng.random((50, 784), dtype=np.float32), rng.integers(0, 10, 50))
+
+    return load
 
 
 def test_evaluate_takes_a_network_of_more_than_10_outputs(tmp_path, capsys, monkeypatch):
     """More outputs than the dataset has classes is a valid network (its extra classes are
     never the label); fewer is refused (test_evaluate_refuses_a_network_...)."""
-    monkeypatch.setattr(cli, "_load", _random_test_set)
+    monkeypatch.setattr(cli, "_load", _random_test_set([]))
     model = tmp_path / "m.npz"
     Network([784, 16, 12], backend="numpy").save(model, metadata={"dataset": "mnist"})
     status, out, err = xpnet(capsys, "evaluate", model)
@@ -968,11 +982,12 @@ def test_evaluate_takes_a_network_of_more_than_10_outputs(tmp_path, capsys, monk
 
 
 def test_evaluate_of_a_model_without_metadata_uses_mnist(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_load", _random_test_set)
+    asked = []
+    monkeypatch.setattr(cli, "_load", _random_test_set(asked))
     model = tmp_path / "m.npz"
     Network([784, 16, 10], backend="numpy").save(model)  # no dataset recorded
     status, out, err = xpnet(capsys, "evaluate", model)
-    assert status == 0 and _random_test_set.dataset == "mnist" and "MNIST test set" in out, err
+    assert status == 0 and asked == ["mnist"] and "MNIST test set" in out, err
 
 
 def test_a_json_file_over_16_mib_is_not_taken_for_a_history(tmp_path):

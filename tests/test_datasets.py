@@ -732,6 +732,7 @@ def test_a_mirror_that_does_not_speak_http_is_passed_over(tmp_path, server):
                           mirrors=[f"http://127.0.0.1:{listener.getsockname()[1]}/",
                                    f"{server}/good"], progress=False)
     finally:
+        listener.shutdown(socket.SHUT_RDWR)  # (wakes the thread blocked in accept())
         listener.close()
     assert leftovers(folder) == sorted(f"{stem}.gz" for stem in FILES)
 

@@ -324,8 +324,9 @@ def test_bad_input_is_named(X, y, error, message):
 def test_softmax_targets_must_sum_to_one_within_rounding():
     net = Network([3, 5, 2], backend="numpy")
     X = np.zeros((4, 3))
-    with pytest.raises(ValueError, match="each row sums to 1"):
-        net.loss_and_gradient(X, np.tile([0.6, 0.5], (4, 1)))  # 1.1
+    for rows_summing_to in (1.1, 1 - 2e-3):  # (the tolerance is 1e-3)
+        with pytest.raises(ValueError, match="each row sums to 1"):
+            net.loss_and_gradient(X, np.tile([0.6, rows_summing_to - 0.6], (4, 1)))
     net.loss_and_gradient(X, np.tile([0.6, 0.3995], (4, 1)))  # 1 - 5e-4: rounding, accepted
 
 

@@ -1040,7 +1040,7 @@ def test_resume_from_damaged_partial_epoch_totals_changes_nothing(tmp_path):
     X, y = blobs(n=100)
     path = tmp_path / "run.npz"
     header, arrays = stopped_run(path, X, y)
-    options = STOPPED_RUN
+    options = dict(STOPPED_RUN)
     assert header["training"]["step"] == 3
     assert header["training"]["partial_epoch"]["seen"] == 30
     good = {"loss_sum": 1.0, "hits": 1, "seen": 30, "seconds": 0.1}
@@ -1273,7 +1273,7 @@ def test_a_resumed_epoch_counts_the_seconds_of_its_earlier_batches(tmp_path):
     X, y = blobs(n=100)
     path = tmp_path / "run.npz"
     header, arrays = stopped_run(path, X, y)
-    options = STOPPED_RUN
+    options = dict(STOPPED_RUN)
     header["training"]["partial_epoch"]["seconds"] = 1000.0
     rewrite_header(path, header, arrays)
     history = small_net().fit(X, y, optimizer=SGD(lr=0.1), resume=path, **options)
@@ -1298,7 +1298,7 @@ def test_a_checkpoint_stopped_after_the_last_batch_of_an_epoch_is_damaged(tmp_pa
     X, y = blobs(n=100)
     path = tmp_path / "run.npz"
     header, arrays = stopped_run(path, X, y)
-    options = STOPPED_RUN
+    options = dict(STOPPED_RUN)
     header["training"]["step"] = 10  # of an epoch of 10 batches
     del header["training"]["partial_epoch"]  # (as an older xpnet wrote it)
     rewrite_header(path, header, arrays)
@@ -1316,11 +1316,26 @@ def test_damaged_best_weights_or_optimizer_state_are_refused_before_anything_cha
                        batch_size=10, progress=False,
                        early_stopping=EarlyStopping(monitor="loss"), **options)
 
-    for name, named in (("training/best_theta", "damaged .*best_theta"),
-                        ("optimizer/state/momentum_buffer", "does not match theta's shape")):
+    for name, named in (("training/best_theta", "run.npz .* damaged .*best_theta"),
+                        ("optimizer/state/momentum_buffer",
+                         r"run.npz .* damaged \(its optimizer state \['momentum_buffer'\] does "
+                         r"not match theta's shape")):
         fit(small_net(), 1, checkpoint=path)
         header, arrays = read(path)
         assert name in arrays
         arrays[name] = np.zeros(3, np.float32)
         rewrite_header(path, header, arrays)
         assert_resume_refused_unchanged(lambda net: fit(net, 2, resume=path), named)
+    # malformed rather than missing: these used to end in AttributeError or TypeError
+    for damage, named in (
+            (lambda header: header["optimizer"].update(state=5), "not a state dict"),
+            (lambda header: header["optimizer"]["state"].update(state=[1, 2]),
+             "not a state dict"),
+            (lambda header: header["training"].update(history=5),
+             "its training state is malformed")):
+        fit(small_net(), 1, checkpoint=path)
+        header, arrays = read(path)
+        damage(header)
+        rewrite_header(path, header, arrays)
+        assert_resume_refused_unchanged(lambda net: fit(net, 2, resume=path),
+                                        f"run.npz .* damaged .*{named}")

@@ -110,18 +110,19 @@ def read(path) -> tuple[dict, dict]:
                                   "xpnet.save and `xpnet train --save` write")
     try:
         arrays = read_npz(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, PermissionError):
         raise
     except (zipfile.BadZipFile, EOFError, zlib.error) as e:
         raise CheckpointError(f"{what}: the archive is damaged or truncated ({e})") from None
-    except (ValueError, OSError, KeyError) as e:
-        raise CheckpointError(f"{what}: not an .npz archive of plain arrays ({e})") from None
+    except MemoryError:
+        raise CheckpointError(f"{what}: its arrays need more memory than is free: the file is "
+                              "damaged, or too large for this machine") from None
+    except Exception as e:  # what zipfile, lzma or numpy's .npy parser raise for other damage
+        raise CheckpointError(f"{what}: not an .npz archive of plain arrays "
+                              f"({type(e).__name__}: {e})") from None
     if "header" not in arrays or "theta" not in arrays:
         raise CheckpointError(f"{what}: it has no xpnet header (found {sorted(arrays)})")
-    try:
-        header = json.loads(str(arrays.pop("header")))
-    except (ValueError, RecursionError) as e:  # (nested too deep for the parser)
-        raise CheckpointError(f"{what}: its header is not valid JSON ({e})") from None
+    header = _parse_header(arrays.pop("header"), what)
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CheckpointError(f"{what}: its header does not name the format {FORMAT!r}")
     version = header.get("version")
@@ -134,6 +135,31 @@ def read(path) -> tuple[dict, dict]:
     return header, arrays
 
 
+MAX_HEADER_DEPTH = 32  # xpnet's own headers nest 6 levels deep
+
+
+def _parse_header(text, what: str):
+    """The JSON of a header, at most MAX_HEADER_DEPTH levels deep (deeper ones would end in a
+    RecursionError wherever they are read)."""
+    try:
+        header = json.loads(str(text))
+    except ValueError as e:
+        raise CheckpointError(f"{what}: its header is not valid JSON ({e})") from None
+    except RecursionError:
+        header = None
+    level, depth = [header], 0
+    while level and header is not None:
+        depth += 1
+        level = [child for node in level if isinstance(node, (dict, list))
+                 for child in (node.values() if isinstance(node, dict) else node)]
+        if depth > MAX_HEADER_DEPTH:
+            header = None
+    if header is None:
+        raise CheckpointError(f"{what}: its header is nested more than {MAX_HEADER_DEPTH} "
+                              "levels deep, which no xpnet header is")
+    return header
+
+
 def is_checkpoint(path) -> bool:
     """Whether ``path`` is an xpnet checkpoint, of any format version, judged by its header
     alone (the arrays are not read)."""
@@ -141,9 +167,8 @@ def is_checkpoint(path) -> bool:
         with Path(path).open("rb") as f:
             if f.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
                 return False
-        header = json.loads(str(read_npz(path, names=["header"])["header"]))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, zlib.error,
-            RecursionError):
+        header = _parse_header(read_npz(path, names=["header"])["header"], "")
+    except Exception:  # (unreadable, damaged, or no header: not a checkpoint to replace)
         return False
     return isinstance(header, dict) and header.get("format") == FORMAT
 
@@ -165,6 +190,10 @@ def restore(checkpoint: tuple[dict, dict], backend=None, path="the checkpoint"):
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{path} is damaged: the architecture it records is invalid "
                               f"({e})") from None
+    except MemoryError:
+        raise CheckpointError(f"{path}: the network it records ({header['network'].get('sizes')}"
+                              ") needs more memory than is free: the file is damaged, or the "
+                              "network too large for this machine") from None
     check_theta(arrays["theta"], net, f"the theta in {path}")
     net.set_theta(arrays["theta"])
     return net, header, arrays

@@ -516,9 +516,12 @@ def cmd_plot(args) -> None:
     except UnicodeDecodeError:  # a binary file, such as a .npz checkpoint
         raise ValueError(f"{args.history} is not a training history but a binary file (a "
                          f"checkpoint is read by `xpnet evaluate`); {expected}") from None
-    except (json.JSONDecodeError, RecursionError) as e:  # (nested too deep for the parser)
+    except json.JSONDecodeError as e:
         raise ValueError(f"{args.history} is not a training history: it is not JSON ({e}); "
                          f"{expected}") from None
+    except RecursionError:
+        raise ValueError(f"{args.history} is not a training history: its JSON is nested too "
+                         f"deeply to read; {expected}") from None
     if not isinstance(history, dict):
         raise ValueError(f"{args.history} is not a training history; {expected}")
     title = args.history.stem

@@ -10,17 +10,15 @@ from .files import atomic_write
 PLOT_INSTALL_HINT = 'pip install "xpnet[plot]"'
 
 
-def _pyplot():
-    """matplotlib.pyplot on the file-only Agg backend (no display needed), or a clear error."""
+def _figure(**options):
+    """A matplotlib Figure drawn without pyplot: no display, no window, and the backend the
+    user's own pyplot (a notebook's, say) is set to stays as it is; or a clear error."""
     try:
-        import matplotlib
+        import matplotlib.figure
     except ImportError:
         raise ImportError(f"drawing needs matplotlib, which is not installed: "
                           f"{PLOT_INSTALL_HINT}") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return matplotlib.figure.Figure(**options)
 
 
 def plot_history(history: dict, path, title: str | None = None) -> Path:
@@ -39,8 +37,8 @@ def plot_history(history: dict, path, title: str | None = None) -> Path:
                          "lists of one number per epoch")
     if not history["epoch"]:
         raise ValueError("the history holds no epoch: nothing to draw")
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    fig = _figure(figsize=(10, 4), layout="constrained")
+    axes = fig.subplots(1, 2)
     for ax, metric in zip(axes, ("loss", "accuracy")):
         ax.plot(history["epoch"], history[metric], marker="o", label="training")
         # the epochs that have one (an interrupted run's partial epoch has none)
@@ -57,10 +55,8 @@ def plot_history(history: dict, path, title: str | None = None) -> Path:
     if title:
         fig.suptitle(title)
     path = Path(path)
-    try:  # (atomically, into a new folder if need be, as every file xpnet writes)
-        # the format of the name's suffix (.png, .pdf, .svg, ...), as matplotlib would
-        atomic_write(path, lambda f: fig.savefig(f, format=path.suffix[1:].lower() or "png",
-                                                 dpi=100))
-    finally:
-        plt.close(fig)
+    # atomically, into a new folder if need be, as every file xpnet writes; in the format of
+    # the name's suffix (.png, .pdf, .svg, ...), as matplotlib would
+    atomic_write(path, lambda f: fig.savefig(f, format=path.suffix[1:].lower() or "png",
+                                             dpi=100))
     return path

@@ -750,8 +750,11 @@ class _Loop:
             history = History.from_dict(training["history"])
             epochs_done, step, rng = training["epoch"], training.get("step", 0), training["rng"]
             saved_settings, network = training["settings"], header["network"]
-        except (KeyError, TypeError, IndexError) as e:
+        except KeyError as e:
             raise ckpt.CheckpointError(f"{damaged} (no {e} in its training state)") from None
+        except (TypeError, IndexError, AttributeError, ValueError) as e:
+            raise ckpt.CheckpointError(f"{damaged} (its training state is malformed: "
+                                       f"{e})") from None
         try:  # on a scratch generator: a bad state must not change self.rng
             type(self.rng.bit_generator)().state = rng
         except (KeyError, TypeError, ValueError) as e:
@@ -770,7 +773,7 @@ class _Loop:
         else:  # e.g. another dataset would not continue the run
             differences += _differences("metadata ", saved_metadata, self.metadata)
         if optimizer_state is not None:
-            differences += self._optimizer_differences(optimizer_state)
+            differences += self._optimizer_differences(optimizer_state, damaged)
         saved_schedule = (header.get("schedule") or {}).get("name")
         ours = type(self.schedule).__name__ if self.schedule else None
         if FORMER_NAMES.get(saved_schedule, saved_schedule) != ours:
@@ -842,15 +845,19 @@ class _Loop:
         except (KeyError, TypeError, ValueError) as e:
             raise ckpt.CheckpointError(f"{damaged} ({e})") from None
 
-    def _optimizer_differences(self, saved: dict) -> list[str]:
+    def _optimizer_differences(self, saved, damaged: str) -> list[str]:
+        if not (isinstance(saved, dict) and isinstance(saved.get("state", {}), dict)
+                and isinstance(saved.get("hyperparameters"), dict)):
+            raise ckpt.CheckpointError(f"{damaged} (its optimizer state is not a state dict)")
         if saved.get("optimizer") != type(self.optimizer).__name__:
             return [f"optimizer: {saved.get('optimizer')} in the file, "
                     f"{type(self.optimizer).__name__} now"]
         shape = tuple(self.net.theta.shape)
-        bad = [name for name, a in saved.get("state", {}).items() if tuple(a.shape) != shape]
+        bad = [name for name, a in saved.get("state", {}).items()
+               if tuple(getattr(a, "shape", ())) != shape]
         if bad:
-            raise ckpt.CheckpointError(f"the optimizer state {bad} in the checkpoint does not "
-                                       f"match theta's shape {shape}: the file is damaged")
+            raise ckpt.CheckpointError(f"{damaged} (its optimizer state {bad} does not match "
+                                       f"theta's shape {shape})")
         current = self.optimizer.state_dict()
         if self.schedule is not None:  # the schedule sets lr each epoch
             current["hyperparameters"]["lr"] = saved["hyperparameters"].get("lr")
