@@ -416,10 +416,27 @@ def test_a_damaged_header_or_theta_is_named(tmp_path, header, theta, message):
     assert is_checkpoint(path) == (header == "good")
 
 
+@pytest.mark.parametrize("depth", [32, 33])
+def test_headers_of_up_to_32_nested_containers_are_read(net, tmp_path, depth):
+    path = net.save(tmp_path / "model.npz")
+    header, arrays = read(path)
+    nested = "[" * (depth - 1) + "]" * (depth - 1)  # inside the header's own dict
+    text = json.dumps(header | {"extra": "NESTED"}).replace('"NESTED"', nested)
+    rewrite(path, header=np.array(text), theta=arrays["theta"])
+    if depth == 32:
+        assert read(path)[0]["network"] == header["network"]
+    else:
+        with pytest.raises(CheckpointError, match="nested more than 32 levels deep"):
+            read(path)
+
+
 def test_is_checkpoint_is_false_for_a_header_that_is_not_an_object(tmp_path):
     path = tmp_path / "x.npz"
-    rewrite(path, header=np.array("[1]"), theta=np.zeros(3))
-    assert is_checkpoint(path) is False
+    for header in ("[1]", "null"):
+        rewrite(path, header=np.array(header), theta=np.zeros(3))
+        assert is_checkpoint(path) is False
+        with pytest.raises(CheckpointError, match="does not name the format"):
+            read(path)
 
 
 @pytest.mark.parametrize("member", ["header.npy", "theta.npy"])

@@ -1332,7 +1332,14 @@ def test_damaged_best_weights_or_optimizer_state_are_refused_before_anything_cha
             (lambda header: header["optimizer"]["state"].update(state=[1, 2]),
              "not a state dict"),
             (lambda header: header["training"].update(history=5),
-             "its training state is malformed")):
+             "its training state is malformed"),
+            # these used to pass every check and fail only once theta had been replaced
+            (lambda header: header["training"].update(epoch=2.5), "epoch count 2.5 is not"),
+            (lambda header: header["training"].update(epoch=-4), "epoch count -4 is not"),
+            (lambda header: header["training"].update(step="1"), "step count '1' is not"),
+            (lambda header: header["training"].update(settings=[1]), "settings are not a dict"),
+            (lambda header: header.update(schedule=5), "its schedule is not"),
+            (lambda header: header.update(schedule={"name": "StepLR"}), "its schedule is not")):
         fit(small_net(), 1, checkpoint=path)
         header, arrays = read(path)
         damage(header)

@@ -135,26 +135,27 @@ def read(path) -> tuple[dict, dict]:
     return header, arrays
 
 
-MAX_HEADER_DEPTH = 32  # xpnet's own headers nest 6 levels deep
+MAX_HEADER_DEPTH = 32  # xpnet's own headers nest 5 containers deep
 
 
 def _parse_header(text, what: str):
-    """The JSON of a header, at most MAX_HEADER_DEPTH levels deep (deeper ones would end in a
-    RecursionError wherever they are read)."""
+    """The JSON of a header, of at most MAX_HEADER_DEPTH nested containers (deeper ones would
+    end in a RecursionError wherever they are read)."""
     try:
         header = json.loads(str(text))
+        too_deep = False
     except ValueError as e:
         raise CheckpointError(f"{what}: its header is not valid JSON ({e})") from None
     except RecursionError:
-        header = None
-    level, depth = [header], 0
-    while level and header is not None:
+        header, too_deep = None, True
+    level, depth = [header] if isinstance(header, (dict, list)) else [], 0
+    while level and not too_deep:
         depth += 1
-        level = [child for node in level if isinstance(node, (dict, list))
-                 for child in (node.values() if isinstance(node, dict) else node)]
-        if depth > MAX_HEADER_DEPTH:
-            header = None
-    if header is None:
+        too_deep = depth > MAX_HEADER_DEPTH
+        level = [child for node in level
+                 for child in (node.values() if isinstance(node, dict) else node)
+                 if isinstance(child, (dict, list))]
+    if too_deep:
         raise CheckpointError(f"{what}: its header is nested more than {MAX_HEADER_DEPTH} "
                               "levels deep, which no xpnet header is")
     return header

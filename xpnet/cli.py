@@ -188,10 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(run=cmd_evaluate)
 
     plot = commands.add_parser("plot", help="draw learning curves",
-                               description="Draw loss and accuracy per epoch as a PNG.")
+                               description="Draw loss and accuracy per epoch as a PNG, or in "
+                                           "the format of the -o name's suffix (.pdf, .svg).")
     plot.add_argument("history", type=Path, metavar="HISTORY.json",
                       help="a history from train --history")
-    plot.add_argument("-o", "--output", type=_output_file("curves.png"), metavar="PNG",
+    plot.add_argument("-o", "--output", type=_output_file("curves.png"), metavar="IMAGE",
                       help="default: HISTORY with the suffix .png")
     plot.set_defaults(run=cmd_plot)
 

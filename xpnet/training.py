@@ -755,6 +755,10 @@ class _Loop:
         except (TypeError, IndexError, AttributeError, ValueError) as e:
             raise ckpt.CheckpointError(f"{damaged} (its training state is malformed: "
                                        f"{e})") from None
+        malformed = _malformed_run_state(epochs_done, step, saved_settings,
+                                         header.get("schedule"))
+        if malformed:
+            raise ckpt.CheckpointError(f"{damaged} ({malformed})")
         try:  # on a scratch generator: a bad state must not change self.rng
             type(self.rng.bit_generator)().state = rng
         except (KeyError, TypeError, ValueError) as e:
@@ -862,6 +866,23 @@ class _Loop:
         if self.schedule is not None:  # the schedule sets lr each epoch
             current["hyperparameters"]["lr"] = saved["hyperparameters"].get("lr")
         return _differences("", saved, current, only="hyperparameters")
+
+
+def _malformed_run_state(epochs_done, step, settings, schedule) -> str | None:
+    """What is wrong with the shape of a checkpoint's run state, or None: the counts must be
+    whole numbers >= 0, the settings a dict, and the schedule None or {name, state} with a
+    dict state holding its hyperparameters."""
+    for name, count in (("epoch", epochs_done), ("step", step)):
+        if whole_number(count) is None or count < 0:
+            return f"its {name} count {count!r} is not a whole number >= 0"
+    if not isinstance(settings, dict):
+        return "its settings are not a dict"
+    if schedule is not None and not (
+            isinstance(schedule, dict) and isinstance(schedule.get("name"), (str, type(None)))
+            and isinstance(schedule.get("state"), dict)
+            and isinstance(schedule["state"].get("hyperparameters"), dict)):
+        return "its schedule is not {name, state} with the schedule's state dict"
+    return None
 
 
 def _architecture(config) -> dict:
