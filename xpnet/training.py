@@ -191,7 +191,16 @@ class History:
 
     @classmethod
     def from_dict(cls, columns: dict) -> History:
+        """The History of :meth:`to_dict`'s columns, checked: a list of one number (or None)
+        per epoch in each."""
         n = len(columns["epoch"])
+        for key in HISTORY_KEYS:
+            column = columns[key]
+            if not (isinstance(column, list) and len(column) == n and all(
+                    value is None or isinstance(value, (int, float))
+                    and not isinstance(value, bool) for value in column)):
+                raise ValueError(f"its history column {key!r} is not a list of one number "
+                                 f"per epoch ({n} epochs)")
         return cls([{key: columns[key][i] for key in HISTORY_KEYS} for i in range(n)])
 
 
