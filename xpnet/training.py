@@ -200,7 +200,7 @@ class History:
                     value is None or isinstance(value, (int, float))
                     and not isinstance(value, bool) for value in column)):
                 raise ValueError(f"its history column {key!r} is not a list of one number "
-                                 f"per epoch ({n} epochs)")
+                                 f"per epoch (the file holds {n})")
         return cls([{key: columns[key][i] for key in HISTORY_KEYS} for i in range(n)])
 
 
