@@ -272,7 +272,8 @@ def test_plot_writes_into_a_new_folder(tmp_path, capsys):
 @pytest.mark.parametrize("content", [
     b"PK\x03\x04\xff\xfe binary", b"not json", b"[1, 2]",
     pytest.param(b"[" * 100_000 + b"]" * 100_000, id="too-deep-to-parse")])
-def test_plot_of_a_model_or_other_file_says_it_wants_a_history(tmp_path, capsys, content):
+def test_plot_of_a_model_or_other_file_says_it_wants_a_history(tmp_path, capsys, monkeypatch,
+                                                               content):
     """`xpnet plot model.npz` used to fail with "'utf-8' codec can't decode byte ..."."""
     other = tmp_path / "model.npz"
     other.write_bytes(content)
@@ -280,7 +281,9 @@ def test_plot_of_a_model_or_other_file_says_it_wants_a_history(tmp_path, capsys,
     assert status == 2 and "Traceback" not in err
     assert err.startswith(f"xpnet: error: {other} is not a training history")
     assert "`xpnet train --history PATH`" in err and "--save" in err and "codec" not in err
-    assert not cli._is_history(other)  # (so --history does not replace it)
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--history", other)
+    assert status == 2 and "exists and is not a training history" in err  # (not replaced)
 
 
 @pytest.mark.parametrize("no_download", [False, True])
@@ -990,10 +993,13 @@ def test_evaluate_of_a_model_without_metadata_uses_mnist(tmp_path, capsys, monke
     assert status == 0 and asked == ["mnist"] and "MNIST test set" in out, err
 
 
-def test_a_json_file_over_16_mib_is_not_taken_for_a_history(tmp_path):
+def test_a_json_file_over_16_mib_is_not_replaced_as_a_history(tmp_path, capsys, monkeypatch):
+    """(A history is small: a larger file is someone else's, whatever its first bytes.)"""
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
     big = tmp_path / "big.json"
     big.write_text('{"epoch": [1]}' + " " * (1 << 24))
-    assert not cli._is_history(big)
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--history", big)
+    assert status == 2 and "exists and is not a training history" in err
 
 
 def test_ctrl_c_outside_training_exits_130(capsys, monkeypatch):
