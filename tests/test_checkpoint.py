@@ -177,6 +177,21 @@ def test_an_architecture_too_large_to_build_is_named_with_the_file(net, tmp_path
         xpnet.load(path)
 
 
+def test_a_header_only_read_reads_no_array(net, tmp_path):
+    """(What `xpnet train --resume` looks at before loading the data; fit reads the rest.)"""
+    header, arrays = read(net.save(tmp_path / "model.npz"))
+    path = tmp_path / "damaged_theta.npz"
+    write_damaged_member(path, {"header.npy": np.array(json.dumps(header)),
+                                "theta.npy": np.resize(arrays["theta"], 5000)},
+                         "theta.npy", zipfile.ZIP_DEFLATED)
+    with pytest.raises(CheckpointError, match="damaged or truncated"):
+        read(path)
+    assert read(path, header_only=True) == (header, {})  # (theta was not read)
+    rewrite(path, theta=arrays["theta"])
+    with pytest.raises(CheckpointError, match="no xpnet header"):
+        read(path, header_only=True)
+
+
 @pytest.mark.parametrize("version", [VERSION + 1, 99])
 def test_newer_format_version(net, tmp_path, version):
     """The very next version (not only a far newer one) is refused, not misread as this one."""
@@ -450,19 +465,24 @@ def test_a_damaged_compressed_member_is_a_checkpoint_error(net, tmp_path, member
     from is_checkpoint for the header)."""
     header, arrays = read(net.save(tmp_path / "model.npz"))
     path = tmp_path / "compressed.npz"
-    members = {"header.npy": np.array(json.dumps(header)),
-               "theta.npy": np.resize(arrays["theta"], 5000)}  # (long enough to damage)
+    write_damaged_member(path, {"header.npy": np.array(json.dumps(header)),
+                                "theta.npy": np.resize(arrays["theta"], 5000)},  # (to damage)
+                         member, compression)
+    with pytest.raises(CheckpointError, match=message):
+        xpnet.load(path)
+    assert is_checkpoint(path) == (member == "theta.npy")  # (only the header is read)
+
+
+def write_damaged_member(path, members: dict, damaged: str, compression) -> None:
+    """An .npz of ``members`` (name.npy: array), compressed, the data of ``damaged`` garbled."""
     with zipfile.ZipFile(path, "w", compression=compression) as archive:
         for name, array in members.items():
             with archive.open(name, "w") as f:
                 np.lib.format.write_array(f, array, allow_pickle=False)
     with zipfile.ZipFile(path) as archive:
-        offset = archive.getinfo(member).header_offset
+        offset = archive.getinfo(damaged).header_offset
     data = bytearray(path.read_bytes())
     name_length, extra_length = struct.unpack("<HH", data[offset + 26:offset + 30])
     start = offset + 30 + name_length + extra_length  # the member's compressed data
     data[start + 20:start + 60] = b"\xff" * 40
     path.write_bytes(data)
-    with pytest.raises(CheckpointError, match=message):
-        xpnet.load(path)
-    assert is_checkpoint(path) == (member == "theta.npy")  # (only the header is read)

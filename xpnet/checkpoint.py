@@ -100,8 +100,9 @@ def check_metadata(metadata) -> None:
                         f"checkpoints give it back as it is; got {metadata!r:.200}")
 
 
-def read(path) -> tuple[dict, dict]:
-    """(header, arrays) of a checkpoint, checked; arrays are host NumPy arrays."""
+def read(path, *, header_only: bool = False) -> tuple[dict, dict]:
+    """(header, arrays) of a checkpoint, checked; arrays are host NumPy arrays. With
+    ``header_only`` no array is read (arrays is empty): a look at what the file holds."""
     path = Path(path)
     what = f"{path} is not a readable xpnet checkpoint"
     with path.open("rb") as f:  # numpy.load would take a .npy file, or guess at a pickle
@@ -109,9 +110,11 @@ def read(path) -> tuple[dict, dict]:
             raise CheckpointError(f"{what}: it is not an .npz (zip) archive, which is what "
                                   "xpnet.save and `xpnet train --save` write")
     try:
-        arrays = read_npz(path)
+        arrays = read_npz(path, names=["header"] if header_only else None)
     except (FileNotFoundError, PermissionError):
         raise
+    except KeyError:  # (header_only: no member of that name)
+        raise CheckpointError(f"{what}: it has no xpnet header") from None
     except (zipfile.BadZipFile, EOFError, zlib.error) as e:
         raise CheckpointError(f"{what}: the archive is damaged or truncated ({e})") from None
     except MemoryError:
@@ -120,7 +123,7 @@ def read(path) -> tuple[dict, dict]:
     except Exception as e:  # what zipfile, lzma or numpy's .npy parser raise for other damage
         raise CheckpointError(f"{what}: not an .npz archive of plain arrays "
                               f"({type(e).__name__}: {e})") from None
-    if "header" not in arrays or "theta" not in arrays:
+    if "header" not in arrays or ("theta" not in arrays and not header_only):
         raise CheckpointError(f"{what}: it has no xpnet header (found {sorted(arrays)})")
     header = _parse_header(arrays.pop("header"), what)
     if not isinstance(header, dict) or header.get("format") != FORMAT:

@@ -246,12 +246,12 @@ def cmd_train(args) -> int:
     if args.resume is not None and args.init_from is not None:
         raise ValueError("--resume continues a saved run with its own weights, --init-from "
                          "starts a new one from saved weights: give one of them")
-    resumed = None  # the header of the --resume file
+    resumed = None  # the header of the --resume file (its arrays are read by fit)
     if args.resume is not None:
         if not args.resume.is_file():
             raise ValueError(f"--resume {args.resume}: no such file; give the checkpoint that "
                              "`xpnet train --save PATH` wrote")
-        resumed = checkpoint.read(args.resume)[0]
+        resumed = checkpoint.read(args.resume, header_only=True)[0]
         if not resumed.get("training"):
             raise ValueError(f"--resume {args.resume} holds a network but no training run to "
                              f"continue (xpnet.save writes only the network): start a new run "
