@@ -195,6 +195,21 @@ def test_backend_names_empty_mixed_case_and_not_strings(monkeypatch):
             get_backend(bad)
 
 
+def test_an_array_on_another_device_of_the_namespace_is_moved():
+    """It used to reach the first product and fail with "Arrays from two different devices
+    ... can not be combined"."""
+    xs = pytest.importorskip("array_api_strict")
+    from conftest import make_backend
+
+    strict = make_backend("strict")
+    X = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    on_default_device = xs.asarray(X)
+    assert on_default_device.device != strict.device
+    net = xpnet.Network([3, 4, 2], backend=strict)
+    np.testing.assert_array_equal(strict.to_numpy(net.forward(on_default_device)),
+                                  strict.to_numpy(net.forward(X)))
+
+
 def test_the_package_exports_what_all_names():
     assert set(xpnet.__all__) == {
         "Backend", "BackendUnavailable", "CheckpointError", "DivergenceError", "EarlyStopping",

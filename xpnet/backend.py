@@ -73,8 +73,11 @@ class Backend:
     # -- host <-> device ------------------------------------------------------------------
     def asarray(self, a, dtype: str | None = None):
         """Host -> device. Host input is cast on the host first, so every backend receives the
-        same bits; an array already on this backend is returned as is (cast only if needed)."""
+        same bits; an array already on this backend is returned as is (cast only if needed, and
+        moved if it sits on another device of the namespace)."""
         if self.owns(a):
+            if self.device is not None and getattr(a, "device", self.device) != self.device:
+                a = a.to_device(self.device)  # (an input, once: never in the batch loop)
             if dtype is None or a.dtype == self.dtype(dtype):
                 return a
             return self.xp.astype(a, self.dtype(dtype))
