@@ -192,6 +192,20 @@ def test_a_header_only_read_reads_no_array(net, tmp_path):
         read(path, header_only=True)
 
 
+def test_an_array_too_large_for_memory_is_named_so(tmp_path):
+    """A .npy header that claims 2**44 float64 numbers (128 TiB): damage, or a file too
+    large for this machine, not "not an .npz archive"."""
+    path = tmp_path / "big.npz"
+    rewrite(path, header=np.array(json.dumps({"format": "xpnet", "version": 1})),
+            theta=np.zeros(3, np.float32))
+    text = b"{'descr': '<f8', 'fortran_order': False, 'shape': (17592186044416,), }"
+    text += b" " * (63 - (10 + len(text)) % 64) + b"\n"
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("huge.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text)
+    with pytest.raises(CheckpointError, match="need more memory than is free"):
+        read(path)
+
+
 @pytest.mark.parametrize("version", [VERSION + 1, 99])
 def test_newer_format_version(net, tmp_path, version):
     """The very next version (not only a far newer one) is refused, not misread as this one."""
@@ -443,6 +457,7 @@ def test_headers_of_up_to_32_nested_containers_are_read(net, tmp_path, depth):
     else:
         with pytest.raises(CheckpointError, match="nested more than 32 levels deep"):
             read(path)
+    assert is_checkpoint(path) == (depth == 32)  # (what read would refuse is not one)
 
 
 def test_is_checkpoint_is_false_for_a_header_that_is_not_an_object(tmp_path):

@@ -1009,3 +1009,27 @@ def test_ctrl_c_outside_training_exits_130(capsys, monkeypatch):
     monkeypatch.setattr(cli, "cmd_info", interrupted)
     status, _, err = xpnet(capsys, "info")
     assert status == 130 and "xpnet: interrupted" in err
+
+
+def test_train_resume_reads_only_the_header_for_its_checks(tmp_path, capsys, monkeypatch):
+    """(fit reads the whole checkpoint; the command's checks need its header only.)"""
+    model = tmp_path / "m.npz"
+    saved_run(model)
+    calls, read = [], cli.checkpoint.read
+    monkeypatch.setattr(cli.checkpoint, "read",
+                        lambda path, **options: calls.append(options) or read(path, **options))
+    status, _, err = xpnet(capsys, "train", "--dataset", "fashion-mnist", "--resume", model,
+                           "--no-download", "--layers", "784,30,10")
+    assert status == 2 and "continues a run on mnist" in err, err
+    assert calls == [{"header_only": True}]
+
+
+def test_plots_are_10_by_4_inches_at_100_dpi(tmp_path):
+    pytest.importorskip("matplotlib")
+    import struct
+
+    from xpnet import plotting
+
+    history = {"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.5, 0.4]}
+    png = plotting.plot_history(history, tmp_path / "c.png").read_bytes()
+    assert struct.unpack(">II", png[16:24]) == (1000, 400)  # the IHDR width and height

@@ -1341,10 +1341,49 @@ def test_damaged_best_weights_or_optimizer_state_are_refused_before_anything_cha
             (lambda header: header["training"].update(step="1"), "step count '1' is not"),
             (lambda header: header["training"].update(settings=[1]), "settings are not a dict"),
             (lambda header: header.update(schedule=5), "its schedule is not"),
-            (lambda header: header.update(schedule={"name": "StepLR"}), "its schedule is not")):
+            (lambda header: header.update(schedule={"name": "StepLR"}), "its schedule is not"),
+            (lambda header: header["training"].update(epoch=-1), "epoch count -1 is not"),
+            (lambda header: header["training"]["history"]["loss"].append(0.5),
+             "history column 'loss' is not a list"),
+            (lambda header: header["training"]["history"].update(loss=[True]),
+             "history column 'loss' is not a list"),
+            (lambda header: header.update(schedule={"name": ["StepLR"],
+                                                    "state": {"hyperparameters": {}}}),
+             "its schedule is not"),
+            (lambda header: header["optimizer"]["state"].update(hyperparameters=[0.1]),
+             "optimizer state is not a state dict"),
+            (lambda header: header["optimizer"]["state"]["state"].update(momentum_buffer=5),
+             r"optimizer state \['momentum_buffer'\] does not match")):
         fit(small_net(), 1, checkpoint=path)
         header, arrays = read(path)
         damage(header)
         rewrite_header(path, header, arrays)
         assert_resume_refused_unchanged(lambda net: fit(net, 2, resume=path),
                                         f"run.npz .* damaged .*{named}")
+
+
+def test_a_schedule_state_without_its_hyperparameters_is_damage(tmp_path):
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+
+    def fit(net, epochs, **options):
+        return net.fit(X, y, optimizer=SGD(lr=0.1), epochs=epochs, batch_size=10,
+                       progress=False, schedule=get_schedule("step", lr=0.1, step_size=1),
+                       **options)
+
+    fit(small_net(), 1, checkpoint=path)
+    header, arrays = read(path)
+    assert header["schedule"]["state"]["hyperparameters"]
+    header["schedule"]["state"]["hyperparameters"] = [1]
+    rewrite_header(path, header, arrays)
+    assert_resume_refused_unchanged(lambda net: fit(net, 2, resume=path),
+                                    "run.npz .* damaged .*its schedule is not")
+
+
+def test_history_from_dict_wants_lists_of_numbers():
+    from xpnet.training import HISTORY_KEYS
+
+    columns = {key: [1] for key in HISTORY_KEYS}
+    assert History.from_dict(columns)["loss"] == [1]
+    with pytest.raises(ValueError, match="'loss' is not a list"):
+        History.from_dict(columns | {"loss": (1,)})
