@@ -392,6 +392,11 @@ def stopped_run(path, X, y) -> tuple[dict, dict]:
     return read(path)
 
 
+def resume_stopped_run(net, path, X, y):
+    """``net`` resumes the run :func:`stopped_run` saved at ``path``."""
+    return net.fit(X, y, optimizer=SGD(lr=0.1), resume=path, **STOPPED_RUN)
+
+
 def assert_resume_refused_unchanged(resume, named: str) -> None:
     """``resume(net)`` must raise CheckpointError matching ``named`` and leave theta as it
     was: a damaged checkpoint is refused before anything changes."""
@@ -1040,7 +1045,6 @@ def test_resume_from_damaged_partial_epoch_totals_changes_nothing(tmp_path):
     X, y = blobs(n=100)
     path = tmp_path / "run.npz"
     header, arrays = stopped_run(path, X, y)
-    options = dict(STOPPED_RUN)
     assert header["training"]["step"] == 3
     assert header["training"]["partial_epoch"]["seen"] == 30
     good = {"loss_sum": 1.0, "hits": 1, "seen": 30, "seconds": 0.1}
@@ -1049,9 +1053,8 @@ def test_resume_from_damaged_partial_epoch_totals_changes_nothing(tmp_path):
                    good | {"loss_sum": float("nan")}, good | {"seconds": -1.0}):
         header["training"]["partial_epoch"] = totals
         rewrite_header(path, header, arrays)
-        assert_resume_refused_unchanged(
-            lambda net: net.fit(X, y, optimizer=SGD(lr=0.1), resume=path, **options),
-            "damaged .*partial epoch")
+        assert_resume_refused_unchanged(lambda net: resume_stopped_run(net, path, X, y),
+                                        "damaged .*partial epoch")
 
 
 def test_a_resume_theta_that_is_not_an_array_is_called_damaged(tmp_path):
@@ -1273,10 +1276,9 @@ def test_a_resumed_epoch_counts_the_seconds_of_its_earlier_batches(tmp_path):
     X, y = blobs(n=100)
     path = tmp_path / "run.npz"
     header, arrays = stopped_run(path, X, y)
-    options = dict(STOPPED_RUN)
     header["training"]["partial_epoch"]["seconds"] = 1000.0
     rewrite_header(path, header, arrays)
-    history = small_net().fit(X, y, optimizer=SGD(lr=0.1), resume=path, **options)
+    history = resume_stopped_run(small_net(), path, X, y)
     assert history["seconds"][0] >= 1000.0
 
 
@@ -1298,13 +1300,11 @@ def test_a_checkpoint_stopped_after_the_last_batch_of_an_epoch_is_damaged(tmp_pa
     X, y = blobs(n=100)
     path = tmp_path / "run.npz"
     header, arrays = stopped_run(path, X, y)
-    options = dict(STOPPED_RUN)
     header["training"]["step"] = 10  # of an epoch of 10 batches
     del header["training"]["partial_epoch"]  # (as an older xpnet wrote it)
     rewrite_header(path, header, arrays)
-    assert_resume_refused_unchanged(
-        lambda net: net.fit(X, y, optimizer=SGD(lr=0.1), resume=path, **options),
-        "damaged .*stopped after batch 10 of an epoch of 10")
+    assert_resume_refused_unchanged(lambda net: resume_stopped_run(net, path, X, y),
+                                    "damaged .*stopped after batch 10 of an epoch of 10")
 
 
 def test_damaged_best_weights_or_optimizer_state_are_refused_before_anything_changes(tmp_path):

@@ -105,24 +105,7 @@ def read(path, *, header_only: bool = False) -> tuple[dict, dict]:
     ``header_only`` no array is read (arrays is empty): a look at what the file holds."""
     path = Path(path)
     what = f"{path} is not a readable xpnet checkpoint"
-    with path.open("rb") as f:  # numpy.load would take a .npy file, or guess at a pickle
-        if f.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
-            raise CheckpointError(f"{what}: it is not an .npz (zip) archive, which is what "
-                                  "xpnet.save and `xpnet train --save` write")
-    try:
-        arrays = read_npz(path, names=["header"] if header_only else None)
-    except (FileNotFoundError, PermissionError):
-        raise
-    except KeyError:  # (header_only: no member of that name)
-        raise CheckpointError(f"{what}: it has no xpnet header") from None
-    except (zipfile.BadZipFile, EOFError, zlib.error) as e:
-        raise CheckpointError(f"{what}: the archive is damaged or truncated ({e})") from None
-    except MemoryError:
-        raise CheckpointError(f"{what}: its arrays need more memory than is free: the file is "
-                              "damaged, or too large for this machine") from None
-    except Exception as e:  # what zipfile, lzma or numpy's .npy parser raise for other damage
-        raise CheckpointError(f"{what}: not an .npz archive of plain arrays "
-                              f"({type(e).__name__}: {e})") from None
+    arrays = _read_arrays(path, what, ["header"] if header_only else None)
     if "header" not in arrays or ("theta" not in arrays and not header_only):
         raise CheckpointError(f"{what}: it has no xpnet header (found {sorted(arrays)})")
     header = _parse_header(arrays.pop("header"), what)
@@ -136,6 +119,29 @@ def read(path, *, header_only: bool = False) -> tuple[dict, dict]:
             f"{path} was written by a newer xpnet (format version {version}); this xpnet reads "
             f"versions up to {VERSION}: upgrade xpnet (pip install -U xpnet)")
     return header, arrays
+
+
+def _read_arrays(path: Path, what: str, names) -> dict:
+    """The arrays ``names`` (None: all) of the .npz at ``path``; CheckpointError, beginning
+    with ``what``, for anything but a readable .npz that holds them."""
+    with path.open("rb") as f:  # numpy.load would take a .npy file, or guess at a pickle
+        if f.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+            raise CheckpointError(f"{what}: it is not an .npz (zip) archive, which is what "
+                                  "xpnet.save and `xpnet train --save` write")
+    try:
+        return read_npz(path, names=names)
+    except (FileNotFoundError, PermissionError):
+        raise
+    except KeyError:  # (names are ["header"]: no such member)
+        raise CheckpointError(f"{what}: it has no xpnet header") from None
+    except (zipfile.BadZipFile, EOFError, zlib.error) as e:
+        raise CheckpointError(f"{what}: the archive is damaged or truncated ({e})") from None
+    except MemoryError:
+        raise CheckpointError(f"{what}: its arrays need more memory than is free: the file is "
+                              "damaged, or too large for this machine") from None
+    except Exception as e:  # what zipfile, lzma or numpy's .npy parser raise for other damage
+        raise CheckpointError(f"{what}: not an .npz archive of plain arrays "
+                              f"({type(e).__name__}: {e})") from None
 
 
 MAX_HEADER_DEPTH = 32  # xpnet's own headers nest 5 containers deep
@@ -168,10 +174,7 @@ def is_checkpoint(path) -> bool:
     """Whether ``path`` is an xpnet checkpoint, of any format version, judged by its header
     alone (the arrays are not read)."""
     try:
-        with Path(path).open("rb") as f:
-            if f.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
-                return False
-        header = _parse_header(read_npz(path, names=["header"])["header"], "")
+        header = _parse_header(_read_arrays(Path(path), "", ["header"])["header"], "")
     except Exception:  # (unreadable, damaged, or no header: not a checkpoint to replace)
         return False
     return isinstance(header, dict) and header.get("format") == FORMAT
