@@ -52,14 +52,17 @@ def rosenbrock_grad(x, y):
 
 
 # Sensible settings: each lr near the largest that converges smoothly for that method and
-# surface (plain SGD on the ravine at its best constant lr, about 2 / (1 + 100)).
+# surface (plain SGD on the ravine at its best constant lr, about 2 / (1 + 100)). Momentum and
+# Nesterov share one lr, so that their paths differ only by the look-ahead gradient: with
+# gamma = 0.9, heavy-ball momentum swings across the ravine in arcs that shrink by only
+# sqrt(gamma) a step whatever the lr; Nesterov's look-ahead damps them.
 RAVINE = Surface(
     "ravine  f = x²/2 + 50 y²", ravine, ravine_grad, start=(-8.0, 1.2), minimum=(0.0, 0.0),
     xlim=(-9.0, 1.5), ylim=(-1.8, 1.8), steps=100, horizon=3000,
     settings={
         "SGD": lambda: SGD(lr=0.019),
-        "momentum": lambda: SGD(lr=0.012, momentum=0.9),
-        "Nesterov": lambda: SGD(lr=0.012, momentum=0.9, nesterov=True),
+        "momentum": lambda: SGD(lr=0.008, momentum=0.9),
+        "Nesterov": lambda: SGD(lr=0.008, momentum=0.9, nesterov=True),
         "Adagrad": lambda: Adagrad(lr=1.0),
         "RMSprop": lambda: RMSprop(lr=0.01, alpha=0.9),
         "Adam": lambda: Adam(lr=0.1),

@@ -37,9 +37,11 @@ def closed_port_url() -> str:
 
 @pytest.fixture(autouse=True)
 def offline(tmp_path, monkeypatch):
-    """An empty cache, no $XPNET_DATA_DIR, and every known mirror replaced by a closed port."""
+    """An empty cache, no $XPNET_DATA_DIR nor system dataset folders, and every known mirror
+    replaced by a closed port."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("XPNET_DATA_DIR", raising=False)
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
     monkeypatch.setattr(datasets, "MIRRORS", {name: (closed_port_url(),)
                                               for name in datasets.DATASETS})
 
@@ -733,6 +735,21 @@ def test_download_without_names_downloads_both_and_unknown_names_none(tmp_path, 
     calls.clear()
     status, _, err = xpnet(capsys, "download", "mnist", "cifar")
     assert status == 2 and "unknown dataset 'cifar'" in err and calls == []
+
+
+def test_download_of_data_found_where_train_looks_downloads_nothing(tmp_path, capsys,
+                                                                     monkeypatch, mnist):
+    """With MNIST in $XPNET_DATA_DIR and no network, `xpnet download mnist` failed, and told
+    the user to put the files in $XPNET_DATA_DIR/mnist/, where they were."""
+    monkeypatch.setenv("XPNET_DATA_DIR", str(mnist.parent))
+    status, out, err = xpnet(capsys, "download", "mnist", "--no-progress")
+    assert status == 0, err
+    assert out == f"MNIST: verified in {mnist} (nothing to download)\n"
+    assert not (tmp_path / "cache").exists()
+    # --data-dir asks for a copy there: downloaded (here it fails: the mirrors are closed)
+    status, _, err = xpnet(capsys, "download", "mnist", "--data-dir", tmp_path / "copy",
+                           "--no-progress")
+    assert status == 2 and "MNIST not found" in err
 
 
 def test_xpnet_backend_in_upper_case_is_accepted(tmp_path, capsys, monkeypatch):

@@ -274,6 +274,23 @@ def test_search_order(tmp_path, monkeypatch):
         tmp_path / "cache" / "xpnet" / "mnist"]
 
 
+def test_find_names_the_first_folder_with_the_dataset_intact(tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    assert datasets.find("mnist", checksums=SYNTHETIC_SHA256) is None
+    damaged = dict(SYNTHETIC)
+    damaged[FILES[1]] = flipped(SYNTHETIC[FILES[1]])
+    env = write_dataset(tmp_path / "env" / "mnist", contents=damaged)
+    monkeypatch.setenv("XPNET_DATA_DIR", str(tmp_path / "env"))
+    assert datasets.find("mnist", checksums=SYNTHETIC_SHA256) is None  # damaged: passed over
+    cache = write_dataset(tmp_path / "cache" / "xpnet" / "mnist")
+    assert datasets.find("mnist", checksums=SYNTHETIC_SHA256) == cache
+    write_dataset(env)  # repaired: it comes before the cache
+    assert datasets.find("mnist", checksums=SYNTHETIC_SHA256) == env
+    explicit = write_dataset(tmp_path / "explicit")
+    assert datasets.find("mnist", explicit, checksums=SYNTHETIC_SHA256) == explicit
+    assert datasets.find("fashion-mnist", explicit) is None  # (they fail its checksums)
+
+
 def test_data_dir_variable_may_name_the_dataset_folder_itself(tmp_path, monkeypatch):
     """$XPNET_DATA_DIR=.../mnist (the files' own folder) was not searched, as --data-dir is."""
     monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())

@@ -1,7 +1,8 @@
 """The documentation does what it says: the README's Python examples run (and the MNIST one
-reaches the accuracy a user would expect), every `xpnet` command it shows parses with the real
-command line, every option and choice it names exists, and every function and line of code
-that docs/lecture-to-code.md quotes is there."""
+reaches the accuracy a user would expect), and so do docs/optimizers.md's; every `xpnet`
+command the README shows parses with the real command line, every option and choice it names
+exists, every relative link of the README and docs/ leads to a file, and every function and
+line of code that docs/lecture-to-code.md quotes is there."""
 
 from __future__ import annotations
 
@@ -172,3 +173,30 @@ def test_lecture_to_code_quotes_the_code_as_it_is():
     assert len(quotes) >= 15
     missing = [quote for quote in quotes if quote not in source]
     assert not missing, f"docs/lecture-to-code.md quotes code that xpnet does not have: {missing}"
+
+
+def test_optimizer_examples_run(monkeypatch):
+    """docs/optimizers.md's Python blocks, in order, in one namespace, as a reader pastes them."""
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    text = (REPO / "docs" / "optimizers.md").read_text(encoding="utf-8")
+    blocks = code_blocks(text, "python")
+    assert len(blocks) == 2, "docs/optimizers.md's examples changed: update this test"
+    namespace = {}
+    exec(compile(blocks[0], "docs/optimizers.md: the optimizer loop", "exec"), namespace)
+    assert namespace["opt"].t == 10 and namespace["opt"].lr == 1e-4
+    exec(compile(blocks[1], "docs/optimizers.md: a schedule", "exec"), namespace)
+    assert namespace["opt"].lr == namespace["schedule"].lr_at(namespace["epochs"] - 1)
+    assert namespace["opt"].t == 10 * namespace["epochs"]
+
+
+@pytest.mark.parametrize("document", ["README.md", *(
+    str(path.relative_to(REPO)) for path in sorted((REPO / "docs").glob("*.md")))])
+def test_relative_links_lead_to_files(document):
+    """Links and images such as ``[optimizers.md](optimizers.md)`` resolve from the folder of
+    the file that holds them, as GitHub and every Markdown viewer resolve them."""
+    path = REPO / document
+    targets = re.findall(r"\]\(([^)\s]+)\)", path.read_text(encoding="utf-8"))
+    relative = [target.split("#")[0] for target in targets
+                if not re.match(r"[a-z]+:", target) and not target.startswith("#")]
+    missing = [target for target in relative if not (path.parent / target).exists()]
+    assert not missing, f"{document} links to files that are not there: {missing}"

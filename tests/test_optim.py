@@ -494,6 +494,18 @@ def test_momentum_and_nesterov_beat_sgd_on_the_ravine():
     assert steps["Nesterov"] < steps["SGD"] / 2, steps
 
 
+def test_nesterov_damps_the_swing_across_the_ravine_that_momentum_keeps():
+    """What the figure shows beside the step counts: at the same lr, heavy-ball momentum
+    (gamma = 0.9) swings across the ravine in arcs that shrink by only sqrt(gamma) a step;
+    Nesterov's look-ahead gradient damps them within a few steps."""
+    ravine = PATHS.RAVINE
+    momentum, nesterov = ravine.settings["momentum"](), ravine.settings["Nesterov"]()
+    assert momentum.lr == nesterov.lr
+    swing = {label: np.abs(PATHS.descend(optimizer, ravine, 60)[10:, 1]).max()
+             for label, optimizer in (("momentum", momentum), ("Nesterov", nesterov))}
+    assert swing["momentum"] > 0.3 and swing["Nesterov"] < 0.05, swing
+
+
 # -- bad input --------------------------------------------------------------------------------
 @pytest.mark.parametrize(("make", "message"), [
     (lambda: SGD(lr=-0.1), r"lr must be >= 0, got -0.1: a negative learning rate"),

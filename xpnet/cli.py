@@ -202,7 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     download = commands.add_parser(
         "download", help="download datasets",
-        description="Download and verify datasets into the cache (or --data-dir).")
+        description="Download and verify datasets into the cache (or --data-dir). Without "
+                    "--data-dir, a dataset found intact where `xpnet train` looks for it "
+                    "($XPNET_DATA_DIR, the cache, system folders) is verified there instead.")
     _add_data_options(download, load=False)
     # no choices=: argparse (< 3.12) rejects an empty "*" list against them; download() checks
     download.add_argument("datasets", nargs="*", metavar="DATASET",
@@ -575,6 +577,12 @@ def cmd_download(args) -> None:
         raise ValueError(f"unknown dataset {unknown[0]!r}: choose from "
                          f"{', '.join(datasets.DATASETS)}")
     for name in names:
+        # without --data-dir, data that `xpnet train` finds already ($XPNET_DATA_DIR, the
+        # cache, a system folder) is not downloaded again
+        found = datasets.find(name) if args.data_dir is None else None
+        if found is not None:
+            print(f"{datasets.TITLES[name]}: verified in {found} (nothing to download)")
+            continue
         folder = datasets.download(name, data_dir=args.data_dir, mirrors=args.mirror,
                                    progress=False if args.no_progress else None)
         print(f"{datasets.TITLES[name]}: verified in {folder}")

@@ -298,14 +298,32 @@ def download(
     folder = _download_dir(name, data_dir)
     _mirror_urls(name, mirrors)  # checked before anything else
     sums = CHECKSUMS[name] if checksums is None else checksums
-    if data_dir is not None and (own := _complete_dataset(Path(data_dir).expanduser())):
-        try:
-            _read_dataset(own, sums)
-            return Path(data_dir).expanduser()
-        except DatasetError:  # damaged, or another dataset's: the download goes to DIR/<name>
-            pass
+    # (damaged, or another dataset's: the download goes to DIR/<name>)
+    if data_dir is not None and _holds_intact(Path(data_dir).expanduser(), sums):
+        return Path(data_dir).expanduser()
     _download_into(name, folder, mirrors, checksums, progress, looked_in=[folder])
     return folder
+
+
+def find(name: str, data_dir: str | os.PathLike | None = None,
+         checksums: Mapping[str, str] | None = None) -> Path | None:
+    """The first of :func:`search_dirs` that holds all four files of dataset ``name``, intact
+    (verified as :func:`load` verifies them), or None: where the data can be read without a
+    download. Folders with a damaged file, or another dataset's, are passed over."""
+    sums = CHECKSUMS[name] if checksums is None else checksums
+    return next((folder for folder in search_dirs(name, data_dir)
+                 if _holds_intact(folder, sums)), None)
+
+
+def _holds_intact(folder: Path, sums) -> bool:
+    paths = _complete_dataset(folder)
+    if paths is None:
+        return False
+    try:
+        _read_dataset(paths, sums)
+    except DatasetError:
+        return False
+    return True
 
 
 def _download_dir(name: str, data_dir: str | os.PathLike | None) -> Path:
