@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
 import struct
+import threading
 import zipfile
 from pathlib import Path
 
@@ -501,3 +503,47 @@ def write_damaged_member(path, members: dict, damaged: str, compression) -> None
     start = offset + 30 + name_length + extra_length  # the member's compressed data
     data[start + 20:start + 60] = b"\xff" * 40
     path.write_bytes(data)
+
+
+def test_atomic_write_replaces_the_file_a_link_points_to_and_keeps_the_link(tmp_path):
+    """A rename over the link replaced the link with a file and left its target stale."""
+    target = tmp_path / "runs" / "real.npz"
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    link = tmp_path / "latest.npz"
+    link.symlink_to(Path("runs") / "real.npz")
+    atomic_write(link, lambda f: f.write(b"new"))
+    assert link.is_symlink() and target.read_bytes() == b"new"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    dangling = tmp_path / "next.npz"  # a link to nothing yet: open() would create its target
+    dangling.symlink_to(tmp_path / "runs" / "next-real.npz")
+    atomic_write(dangling, lambda f: f.write(b"first"))
+    assert dangling.is_symlink() and (tmp_path / "runs" / "next-real.npz").read_bytes() == b"first"
+    assert sorted(path.name for path in target.parent.iterdir()) == ["next-real.npz", "real.npz"]
+
+
+def test_atomic_write_writes_into_a_pipe_instead_of_replacing_it(tmp_path):
+    """A rename replaced /dev/null (as root), a FIFO or /dev/stdout with a regular file."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    atomic_write(fifo, lambda f: f.write(b"streamed"))
+    reader.join(timeout=10)
+    assert received == [b"streamed"] and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    atomic_write(os.devnull, lambda f: f.write(b"gone"))  # (a character device)
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    assert os.listdir(tmp_path) == ["fifo"]
+
+
+def test_atomic_write_names_the_file_when_the_disk_is_full(tmp_path):
+    """`No space left on device` without a file name: which of --save and --history failed?"""
+    def full_disk(f):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.raises(OSError, match="No space left on device") as caught:
+        atomic_write(tmp_path / "model.npz", full_disk)
+    assert caught.value.filename == str(tmp_path / "model.npz")
+    assert caught.value.errno == errno.ENOSPC and os.listdir(tmp_path) == []

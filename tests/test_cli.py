@@ -1050,3 +1050,81 @@ def test_plots_are_10_by_4_inches_at_100_dpi(tmp_path):
     history = {"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.5, 0.4]}
     png = plotting.plot_history(history, tmp_path / "c.png").read_bytes()
     assert struct.unpack(">II", png[16:24]) == (1000, 400)  # the IHDR width and height
+
+
+def test_a_ctrl_c_in_the_test_keeps_the_history_and_exits_130(tmp_path, capsys, monkeypatch):
+    """The fit's Ctrl-C handler is gone once training ends: a Ctrl-C in the final test lost
+    the whole run's --history."""
+    rng = np.random.default_rng(0)
+    data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
+    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Network, "evaluate", ctrl_c)
+    history = tmp_path / "h.json"
+    status, out, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 2,
+                             "--batch-size", 20, "--threads", 1, "--no-progress",
+                             "--history", history)
+    assert status == 130, err
+    assert out.startswith("the test was interrupted (Ctrl-C); 2 epochs in")
+    columns = json.loads(history.read_text())
+    assert columns["epoch"] == [1, 2] and columns["test_accuracy"] is None
+
+
+def test_the_history_is_written_before_the_results_are_printed(tmp_path, monkeypatch):
+    """`xpnet train --history H | true`: the closed pipe stopped the command at its first
+    print, before H was written."""
+    rng = np.random.default_rng(0)
+    data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
+    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+    history = tmp_path / "h.json"
+
+    class StdoutClosed(Exception):  # (a real BrokenPipeError would close pytest's capture)
+        pass
+
+    def closed_pipe(*args, **kwargs):
+        raise StdoutClosed
+
+    monkeypatch.setattr("builtins.print", closed_pipe)
+    with pytest.raises(StdoutClosed):
+        cli.main(["train", "--layers", "784,30,10", "--epochs", "1", "--batch-size", "20",
+                  "--threads", "1", "--no-progress", "--history", str(history)])
+    assert json.loads(history.read_text())["epoch"] == [1]
+
+
+def test_path_options_expand_the_home_folder(tmp_path, monkeypatch):
+    """`--save=~/m.npz` (no shell expands that ~) made a folder called ~ in the working
+    directory, and the printed hint `xpnet evaluate ~/m.npz` then named another file."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    parse = cli.build_parser().parse_args
+    args = parse(["train", "--save=~/m.npz", "--history=~/h.json", "--resume=~/r.npz",
+                  "--init-from=~/i.npz", "--data-dir=~/data"])
+    assert (args.save, args.history, args.resume, args.init_from, args.data_dir) == (
+        tmp_path / "m.npz", tmp_path / "h.json", tmp_path / "r.npz", tmp_path / "i.npz",
+        tmp_path / "data")
+    assert parse(["evaluate", "~/m.npz"]).model == tmp_path / "m.npz"
+    args = parse(["plot", "~/h.json", "-o", "~/c.png"])
+    assert (args.history, args.output) == (tmp_path / "h.json", tmp_path / "c.png")
+
+
+@pytest.mark.parametrize("argv", [["evaluate", ""], ["train", "--save", ""],
+                                  ["plot", "h.json", "-o", ""]])
+def test_an_empty_path_is_named(capsys, argv):
+    """`xpnet evaluate ""` said `.: Is a directory`."""
+    status, _, err = xpnet(capsys, *argv)
+    assert status == 2 and "an empty path: give a file or folder name" in err, err
+
+
+def test_printed_commands_quote_paths_with_spaces(tmp_path, capsys, monkeypatch):
+    rng = np.random.default_rng(0)
+    data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
+    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+    folder = tmp_path / "my runs"
+    status, out, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 1,
+                             "--batch-size", 20, "--threads", 1, "--no-progress",
+                             "--save", folder / "m.npz", "--history", folder / "h.json")
+    assert status == 0, err
+    assert f"`xpnet evaluate '{folder / 'm.npz'}'` tests it" in out
+    assert f"`xpnet plot '{folder / 'h.json'}'` draws it" in out

@@ -746,6 +746,25 @@ def test_history_file_is_named_after_the_whole_checkpoint_name(tmp_path):
         "lr0.001.history.json", "lr0.01.history.json"]
 
 
+def test_a_checkpoint_path_that_holds_another_file_is_refused(tmp_path):
+    """fit(checkpoint="train.py") turned the script into a zip archive (the command line
+    refused that typo; fit did not)."""
+    X, y = blobs(n=50)
+    script = tmp_path / "train.py"
+    script.write_text("print('my work')\n")
+    with pytest.raises(ValueError, match=r"train.py exists and is not an xpnet checkpoint"):
+        small_net().fit(X, y, epochs=1, checkpoint=script, progress=False)
+    notes = tmp_path / "run.history.json"
+    notes.write_text("my notes")
+    with pytest.raises(ValueError, match=r"run.history.json exists and is not a training hist"):
+        small_net().fit(X, y, epochs=1, checkpoint=tmp_path / "run.npz", progress=False)
+    assert script.read_text() == "print('my work')\n" and notes.read_text() == "my notes"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["run.history.json", "train.py"]
+    # its own files are replaced, run after run
+    for _ in range(2):
+        small_net().fit(X, y, epochs=1, checkpoint=tmp_path / "own.npz", progress=False)
+
+
 @pytest.mark.parametrize("backend", ["numpy", "strict"])
 @pytest.mark.parametrize("tally_rows", [10, 64, 8192])  # counted in chunks, or all at once
 def test_the_epoch_loss_and_accuracy_are_those_of_every_sample(monkeypatch, backend,

@@ -21,6 +21,7 @@ import logging
 import os
 import platform
 import re
+import shlex
 import sys
 import time
 from contextlib import contextmanager
@@ -39,7 +40,7 @@ from .backend import (
 )
 from .losses import LOSSES
 from .network import INITS, Network
-from .training import DivergenceError, EarlyStopping, history_path, threads_asked
+from .training import DivergenceError, EarlyStopping, history_path, is_history_file, threads_asked
 
 log = logging.getLogger("xpnet")
 
@@ -87,6 +88,13 @@ def _int_at_least(lower: int):
     return parse
 
 
+def _path(text: str) -> Path:
+    """A path option's value, with ``~`` expanded as the shell does not in ``--save=~/m.npz``."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path: give a file or folder name")
+    return Path(text).expanduser()
+
+
 def _output_file(example: str):
     """A file to write; a name ending in a slash names a folder, which Path() would drop,
     writing a file of the folder's name."""
@@ -94,7 +102,7 @@ def _output_file(example: str):
         if text.endswith(("/", os.sep)) or os.path.basename(text) in (".", ".."):
             raise argparse.ArgumentTypeError(f"{text} names a folder: give a file name, e.g. "
                                              f"{Path(text) / example}")
-        return Path(text)
+        return _path(text)
 
     return parse
 
@@ -167,9 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument("--save", type=_output_file("model.npz"), metavar="PATH",
                        help="write a checkpoint (.npz) after every epoch and at Ctrl-C, and "
                        "its history beside it (PATH less .npz, plus .history.json)")
-    files.add_argument("--resume", type=Path, metavar="PATH", help="continue the run saved in "
+    files.add_argument("--resume", type=_path, metavar="PATH", help="continue the run saved in "
                        "PATH, given the same options (it keeps saving there unless --save)")
-    files.add_argument("--init-from", type=Path, metavar="PATH", help="start a new run from "
+    files.add_argument("--init-from", type=_path, metavar="PATH", help="start a new run from "
                        "the weights of the network saved in PATH (only the weights: the "
                        "optimizer and schedule start afresh), with any other options (the "
                        "same --layers, --activation, --output and --loss)")
@@ -182,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Test loss, accuracy and confusion matrix of a saved network.")
     _add_data_options(evaluate, load=True, default_dataset=None, dataset_help=(
         "default: the one the model was trained on (recorded by train --save), else mnist"))
-    evaluate.add_argument("model", type=Path, metavar="MODEL", help="a .npz from --save")
+    evaluate.add_argument("model", type=_path, metavar="MODEL", help="a .npz from --save")
     evaluate.add_argument("--batch-size", type=_int_at_least(1), default=1024,
                           help="default: %(default)s")
     evaluate.set_defaults(run=cmd_evaluate)
@@ -190,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot = commands.add_parser("plot", help="draw learning curves",
                                description="Draw loss and accuracy per epoch as a PNG, or in "
                                            "the format of the -o name's suffix (.pdf, .svg).")
-    plot.add_argument("history", type=Path, metavar="HISTORY.json",
+    plot.add_argument("history", type=_path, metavar="HISTORY.json",
                       help="a history from train --history")
     plot.add_argument("-o", "--output", type=_output_file("curves.png"), metavar="IMAGE",
                       help="default: HISTORY with the suffix .png")
@@ -222,7 +230,7 @@ def _add_data_options(parser: argparse.ArgumentParser, *, load: bool,
     if load:
         group.add_argument("--dataset", choices=datasets.DATASETS, default=default_dataset,
                            help=dataset_help)
-    group.add_argument("--data-dir", type=Path, metavar="DIR", help=(
+    group.add_argument("--data-dir", type=_path, metavar="DIR", help=(
         "folder holding the IDX files (or DIR/<dataset>/); default: $XPNET_DATA_DIR/<dataset>, "
         "the cache, system folders" if load else "download into DIR/<dataset>/ (default: the "
         "cache, ~/.cache/xpnet/<dataset>/)"))
@@ -272,10 +280,10 @@ def cmd_train(args) -> int:
     if args.save is not None:
         _check_replaceable("--save", args.save, "an xpnet model", checkpoint.is_checkpoint)
         _check_replaceable("the checkpoint's history file", history_path(args.save),
-                           "a training history", _is_history, remedy="give --save another name")
+                           "a training history", is_history_file, remedy="give --save another name")
     if args.history is not None:
         _check_writable("--history", args.history, "history.json")
-        _check_replaceable("--history", args.history, "a training history", _is_history)
+        _check_replaceable("--history", args.history, "a training history", is_history_file)
     if args.history is not None and save_to is not None and \
             args.history.resolve() == save_to.resolve():
         raise ValueError(f"--history {args.history} would overwrite the checkpoint: give "
@@ -312,25 +320,38 @@ def cmd_train(args) -> int:
                           progress=False if args.no_progress else None, checkpoint=save_to,
                           resume=args.resume, threads=args.threads,
                           metadata={"dataset": args.dataset})
-    test_loss, test_accuracy = net.evaluate(*test)
+    try:
+        test_loss, test_accuracy = net.evaluate(*test)
+    except KeyboardInterrupt:  # the history is written all the same, without a test result
+        test_loss = test_accuracy = None
+    if args.history:  # before anything is printed: a closed stdout cannot lose it
+        _write_history(args.history, history, test_loss, test_accuracy)
     epochs = f"{len(history)} epoch{'s' if len(history) != 1 else ''}"
     trained, took = sum(history["seconds"]), time.perf_counter() - started
     timing = (f"{epochs} in {trained:.1f} s (the resumed run's too), this command {took:.1f} s"
               if args.resume else f"{epochs} in {trained:.1f} s, {took:.1f} s in total")
-    print(f"test accuracy {100 * test_accuracy:.2f}% (loss {test_loss:.4f}) on the "
-          f"{len(test[1]):,} {datasets.TITLES[args.dataset]} test images; {timing}")
+    if test_accuracy is None:
+        print(f"the test was interrupted (Ctrl-C); {timing}")
+    else:
+        print(f"test accuracy {100 * test_accuracy:.2f}% (loss {test_loss:.4f}) on the "
+              f"{len(test[1]):,} {datasets.TITLES[args.dataset]} test images; {timing}")
     if history.interrupted:
         print(f"training was interrupted at epoch {history['epoch'][-1]}")
     elif history.stop_requested:
         print("training was complete when the Ctrl-C came: nothing to resume")
     if save_to:
-        print(f"saved to {save_to}: `xpnet evaluate {save_to}` tests it" + (
-            f", `xpnet train --resume {save_to}` (with the same options) continues"
+        print(f"saved to {save_to}: `xpnet evaluate {_quoted(save_to)}` tests it" + (
+            f", `xpnet train --resume {_quoted(save_to)}` (with the same options) continues"
             if history.interrupted else ""))
     if args.history:
-        _write_history(args.history, history, test_loss, test_accuracy)
-        print(f"history written to {args.history}: `xpnet plot {args.history}` draws it")
-    return INTERRUPTED if history.stop_requested else 0
+        print(f"history written to {args.history}: `xpnet plot {_quoted(args.history)}` "
+              "draws it")
+    return INTERRUPTED if history.stop_requested or test_accuracy is None else 0
+
+
+def _quoted(path: Path) -> str:
+    """``path`` as a shell command needs it (a path with spaces in quotes)."""
+    return shlex.quote(str(path))
 
 
 def _start_from(net: Network, path: Path) -> None:
@@ -393,17 +414,6 @@ def _check_replaceable(option: str, path: Path, kind: str, is_kind,
                          f"its own files; {remedy}, or remove that file first")
 
 
-def _is_history(path: Path) -> bool:
-    """True for the JSON of a training history (at most 16 MiB: a history is small)."""
-    if path.stat().st_size > 1 << 24:
-        return False
-    try:
-        columns = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, OSError):
-        return False
-    return isinstance(columns, dict) and "epoch" in columns
-
-
 def _optimizer(args) -> optim.Optimizer:
     """The optimizer named by --optimizer with the hyperparameter options given."""
     cls, _ = optim.OPTIMIZERS[args.optimizer]
@@ -462,7 +472,9 @@ def _load(args, validation: int = 0):
     return parts if validation else (parts[0], None, parts[1])
 
 
-def _write_history(path: Path, history, test_loss: float, test_accuracy: float) -> None:
+def _write_history(path: Path, history, test_loss: float | None,
+                   test_accuracy: float | None) -> None:
+    """The history's columns and the test result (None: the test was interrupted) as JSON."""
     columns = {**history.to_dict(), "test_loss": test_loss, "test_accuracy": test_accuracy}
     text = json.dumps(columns, indent=1).encode()
     checkpoint.atomic_write(path, lambda f: f.write(text))

@@ -8,6 +8,7 @@ mode 0o666 less the umask (and any default ACL of the folder), applied by the OS
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import secrets
@@ -57,27 +58,33 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
 
     The new file gets the permissions that writing ``path`` with ``open(path, "wb")`` would
     leave: those of the file it replaces, else 0o666 less the umask. Like ``open``, it raises
-    IsADirectoryError for a folder and PermissionError for a write-protected file.
+    IsADirectoryError for a folder and PermissionError for a write-protected file, writes
+    through a symbolic link (the file it points to is replaced, the link kept), and writes
+    straight into what is not a regular file (``/dev/null``, a pipe), which a rename would
+    replace. An OSError names ``path``, whatever step failed (a full disk at the write).
     """
     # what open(path, "wb") would refuse, the rename would do: refuse it the same way (Path()
     # drops a trailing slash, which names a folder: "out/" would become a file "out")
     check_writable(path)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    with _naming(path):
+        if not _is_regular_or_missing(path):  # a device or a pipe: nothing to replace
+            with open(path, "wb") as f:
+                write(f)
+            return
+        path = Path(os.path.realpath(path)) if path.is_symlink() else path
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = create_temp(path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as error:  # name the file asked for, not the temporary one
-        raise type(error)(error.errno, error.strerror, str(path)) from error
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _keep_mode(path, f.fileno())
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        try:
+            with os.fdopen(fd, "wb") as f:
+                _keep_mode(path, f.fileno())
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     try:  # make the rename itself durable
         dir_fd = os.open(path.parent, os.O_RDONLY)
     except OSError:
@@ -88,6 +95,26 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
         pass
     finally:
         os.close(dir_fd)
+
+
+@contextlib.contextmanager
+def _naming(path: Path):
+    """Give an OSError without a file name, or with a temporary file's, the name ``path``."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename == str(path) or error.errno is None:
+            raise
+        raise type(error)(error.errno, error.strerror, str(path)) from error
+
+
+def _is_regular_or_missing(path: Path) -> bool:
+    """True for a regular file (also through a link) and for nothing at all (also a link to
+    nothing); False for a device, a pipe or a socket."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return True
 
 
 def _keep_mode(path: Path, fd: int) -> None:

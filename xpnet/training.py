@@ -384,8 +384,13 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     """
     _check_options(epochs, batch_size, validation_split, validation_data, schedule)
     if checkpoint is not None:  # refused now, not after the first epoch
-        for path in (checkpoint, history_path(checkpoint)):
+        for path, kind, is_kind in ((checkpoint, "an xpnet checkpoint", ckpt.is_checkpoint), (
+                history_path(checkpoint), "a training history", is_history_file)):
             check_writable(path)
+            if Path(path).is_file() and not is_kind(path):  # (a typo: checkpoint="train.py")
+                raise ValueError(f"{path} exists and is not {kind}: fit(checkpoint=) replaces "
+                                 "only the files it writes; give another checkpoint path, or "
+                                 "remove that file first")
     if (checkpoint is not None or resume is not None) and seed is not None \
             and whole_number(seed) is None:
         raise TypeError(f"with checkpoint= or resume=, seed must be a whole number or None "
@@ -899,6 +904,18 @@ def _architecture(config) -> dict:
     has restored the weights."""
     return {key: value for key, value in config.items() if key != "init"} \
         if isinstance(config, dict) else config
+
+
+def is_history_file(path) -> bool:
+    """True for the JSON of a training history (at most 16 MiB: a history is small)."""
+    path = Path(path)
+    if path.stat().st_size > 1 << 24:
+        return False
+    try:
+        columns = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, OSError):
+        return False
+    return isinstance(columns, dict) and "epoch" in columns
 
 
 def history_path(checkpoint) -> Path:
