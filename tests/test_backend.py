@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import make_backend
 
 import xpnet
 from xpnet import backend as backend_module
@@ -142,7 +143,6 @@ def test_only_numpy_splits_an_update_and_only_from_8_blocks_and_theta_long_vecto
 
 def test_a_backend_that_does_not_own_numpy_arrays_tells_integer_host_data(caplog):
     """(NumPy owns host arrays, so its own tests never reach this branch.)"""
-    from conftest import make_backend
 
     strict = make_backend("strict")
     assert strict.has_integer_dtype(np.zeros(3, np.uint8))
@@ -199,7 +199,6 @@ def test_an_array_on_another_device_of_the_namespace_is_moved():
     """It used to reach the first product and fail with "Arrays from two different devices
     ... can not be combined"."""
     xs = pytest.importorskip("array_api_strict")
-    from conftest import make_backend
 
     strict = make_backend("strict")
     X = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
@@ -255,3 +254,13 @@ def test_product_and_row_sum_fast_paths_match_the_plain_expressions(backend, tra
     backend.sum_rows_into(a, row_sum)
     np.testing.assert_allclose(backend.to_numpy(row_sum), a_host.sum(axis=0), rtol=1e-12,
                                atol=1e-12)
+
+
+def test_numpy_backend_pickles_by_name_and_others_say_why_not():
+    import pickle
+
+    numpy_backend = get_backend("numpy")
+    assert pickle.loads(pickle.dumps(numpy_backend)) is numpy_backend
+    strict = make_backend("strict")
+    with pytest.raises(TypeError, match="the 'array_api_strict' backend cannot be pickled"):
+        pickle.dumps(strict)

@@ -702,3 +702,36 @@ def test_boolean_features_are_taken_as_numbers():
     X = np.array([[True, False, True, False], [False, True, True, True]])
     np.testing.assert_array_equal(net.predict(X), net.predict(X.astype(np.float32)))
     net.fit(X, np.array([0, 1]), epochs=1, progress=False)
+
+
+def test_a_deep_copy_has_its_own_theta_with_its_layers_viewing_it(backend):
+    """``best = copy.deepcopy(net)`` (PyTorch's idiom for keeping the best model) failed on the
+    backend's module; copying each array apart would cut weights and biases off theta."""
+    import copy
+
+    net = Network([4, 5, 3], activation={"name": "leaky_relu", "slope": 0.1}, backend=backend,
+                  dtype="float64", seed=3)
+    rng = np.random.default_rng(0)
+    X = backend.asarray(rng.random((6, 4)), "float64")
+    before = backend.to_numpy(net.forward(X))
+    best = copy.deepcopy(net)
+    assert best.config() == net.config() and best.backend is net.backend and best.seed == 3
+    np.testing.assert_array_equal(backend.to_numpy(best.forward(X)), before)
+    best.theta = best.theta * 0.0 + 1.0  # the copy's layers follow its own theta ...
+    assert float(backend.xp.sum(best.weights[1])) == 15.0 and float(best.biases[0][0]) == 1.0
+    # ... and the original is untouched, whichever is trained
+    np.testing.assert_array_equal(backend.to_numpy(net.forward(X)), before)
+    net.fit(X, backend.asarray([0, 1, 2, 0, 1, 2]), epochs=2, batch_size=3, progress=False)
+    assert float(backend.xp.sum(best.theta)) == best.num_params
+
+
+def test_a_network_pickles_and_unpickles_with_its_weights():
+    """For multiprocessing and copies; files are written by save(), which never pickles."""
+    import pickle
+
+    net = Network([4, 5, 3], backend="numpy", seed=1)
+    again = pickle.loads(pickle.dumps(net))
+    assert again.config() == net.config() and again.backend.name == "numpy"
+    np.testing.assert_array_equal(again.theta, net.theta)
+    assert np.shares_memory(again.weights[0], again.theta)
+    assert not np.shares_memory(again.theta, net.theta)

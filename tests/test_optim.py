@@ -246,6 +246,29 @@ def test_state_dict_resumes_bitwise(cls, reference, hyper):
     assert resumed.t == 30
 
 
+@pytest.mark.parametrize("copy_of", ["deepcopy", "pickle"])
+@pytest.mark.parametrize(("cls", "reference", "hyper"), CASES, ids=IDS)
+def test_a_copy_continues_the_trajectory_on_its_own_state(cls, reference, hyper, copy_of):
+    """A copy made mid-run (copy.deepcopy, or pickle for another process) failed on the
+    backend's module and the compiled kernels; it must go on exactly as the original does,
+    without sharing its state."""
+    import copy
+    import pickle
+
+    theta, grads = problem(steps=30)
+    backend = make_backend("numpy")
+    whole = run(cls(**hyper), backend, theta, grads)
+    first = cls(**hyper)
+    head = run(first, backend, theta, grads[:12])
+    state = {name: buffer.copy() for name, buffer in first.state.items()}
+    twin = copy.deepcopy(first) if copy_of == "deepcopy" else pickle.loads(pickle.dumps(first))
+    tail = run(twin, backend, head[-1], grads[12:])
+    np.testing.assert_array_equal(np.concatenate([head, tail]), whole)
+    assert twin.t == 30 and first.t == 12
+    for name, buffer in first.state.items():
+        np.testing.assert_array_equal(buffer, state[name])
+
+
 def test_state_dict_is_plain_and_backend_independent():
     """Saved on array_api_strict, resumed on NumPy: the same numbers."""
     theta, grads = problem(steps=20)

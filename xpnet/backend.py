@@ -65,6 +65,16 @@ class Backend:
     #: in order (a Fortran-ordered operand makes them read with a stride).
     samples_as_columns: bool = False
 
+    def __reduce__(self):
+        """Pickled by name: NumPy's and CuPy's backends are made again where they are loaded."""
+        if self.name not in BACKEND_NAMES:
+            raise TypeError(f"the {self.name!r} backend cannot be pickled: only numpy's and "
+                            "cupy's, which are found again by name")
+        return get_backend, (self.name,)
+
+    def __deepcopy__(self, memo) -> Backend:
+        return self  # (immutable: copies of a network or an optimizer share it)
+
     def dtype(self, name: str):
         """The namespace's dtype for ``"float32"`` or ``"float64"`` (or a NumPy dtype of them,
         see :func:`float_dtype_name`)."""

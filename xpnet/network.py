@@ -460,10 +460,26 @@ class Network:
                 "output": self.output.name, "loss": self.loss.name, "init": self.init,
                 "dtype": self.dtype}
 
+    def __reduce__(self):
+        """``copy.deepcopy`` and ``pickle``: a new network of the same architecture and backend
+        with a copy of theta, its layers views into that copy (copying each array apart would
+        cut ``weights`` and ``biases`` off theta). Files are for :meth:`save`: xpnet never
+        loads a pickle, which can run any code."""
+        return _rebuilt, (self.config(), self.backend, self.seed, self.theta)
+
     def __repr__(self) -> str:
         return (f"Network({self.sizes}, activation={self.hidden.config()!r}, "
                 f"output={self.output.name!r}, loss={self.loss.name!r}, "
                 f"backend={self.backend.name!r}, dtype={self.dtype!r})")
+
+
+def _rebuilt(config: dict, backend: Backend, seed, theta) -> Network:
+    """A network of ``config`` on ``backend`` holding a copy of ``theta`` (see
+    :meth:`Network.__reduce__`)."""
+    net = Network(**config, backend=backend, seed=None)  # (its initial weights are replaced)
+    net.set_theta(theta)
+    net.seed = seed
+    return net
 
 
 def _check_sizes(sizes) -> list[int]:

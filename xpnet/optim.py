@@ -96,6 +96,11 @@ class Optimizer:
         if name in self.hyperparameters:
             super().__setattr__("_changed", True)  # to be checked at the next step
 
+    def __getstate__(self) -> dict:
+        """``copy.deepcopy`` and ``pickle``: everything but the compiled kernels, a cache that
+        the copy fills again at its first step."""
+        return {**vars(self), "_kernels": {}}
+
     # -- the step ---------------------------------------------------------------------------
     def step(self, theta, grad) -> None:
         """Update the flat parameter vector ``theta`` in place from the flat gradient ``grad``
