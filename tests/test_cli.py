@@ -252,6 +252,34 @@ def test_plot_rejects_columns_that_do_not_match(tmp_path, capsys, columns):
     assert status == 2 and "lists of one number per epoch" in err
 
 
+GOOD_COLUMNS = {"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.9, 0.95]}
+
+
+@pytest.mark.parametrize(("changed", "message"), [
+    ({"loss": [0.5, "a"]}, "its epoch, loss and accuracy columns must be lists of one number"),
+    ({"accuracy": [0.9, True]}, "its epoch, loss and accuracy columns must be lists"),
+    ({"val_loss": 3}, "its val_loss column must be a list of one number per epoch, or null "
+                      "where an epoch has none"),
+    ({"val_accuracy": [0.5]}, "its val_accuracy column must be a list"),
+    ({"val_loss": ["a", 0.3]}, "its val_loss column must be a list"),
+    ({"test_accuracy": "x"}, "its test_accuracy is 'x', not a number or null"),
+])
+def test_plot_names_a_malformed_column(tmp_path, capsys, changed, message):
+    """They reached matplotlib or a format string: "'int' object is not iterable", "Unknown
+    format code 'f' for object of type 'str'"; strings were drawn as categories."""
+    pytest.importorskip("matplotlib")
+    history = tmp_path / "h.json"
+    history.write_text(json.dumps({**GOOD_COLUMNS, **changed}))
+    status, _, err = xpnet(capsys, "plot", history)
+    assert status == 2 and "not a training history" in err and message in err, err
+    assert not history.with_suffix(".png").exists()
+    # gaps where an interrupted epoch has no validation, and a test accuracy, are drawn
+    history.write_text(json.dumps({**GOOD_COLUMNS, "val_loss": [0.6, None],
+                                   "val_accuracy": [0.8, None], "test_accuracy": 0.93}))
+    status, out, err = xpnet(capsys, "plot", history)
+    assert status == 0 and history.with_suffix(".png").is_file(), err
+
+
 def test_plot_writes_beside_the_history_by_default(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     history = tmp_path / "run.history.json"
@@ -321,6 +349,8 @@ BAD_OPTIONS = [
     (["evaluate", "missing.npz"], "missing.npz: No such file"),
     (["download", "cifar"], "unknown dataset 'cifar'"),
     (["download", "mnist", "--mirror", "/srv/mnist"], "'/srv/mnist' is not a URL"),
+    (["download", "mnist", "--mirror", "http://[::1"],
+     "mirror 'http://[::1' is not a URL (Invalid IPv6 URL)"),
     (["train", "--seed", "-1"], "--seed: must be at least 0"),
     # the library's messages in the options' terms
     (["train", "--clip-norm", "0"], "error: --clip-norm must be > 0"),

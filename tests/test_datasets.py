@@ -452,6 +452,17 @@ def test_a_failed_download_leaves_no_empty_folder(tmp_path, server):
     assert not (tmp_path / "new").exists()
 
 
+def test_a_download_stopped_by_ctrl_c_leaves_no_empty_folder(tmp_path, server, monkeypatch):
+    def ctrl_c(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(datasets, "_fetch", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        download("mnist", data_dir=tmp_path / "new", mirrors=[f"{server}/good"],
+                 checksums=SYNTHETIC_SHA256, progress=False)
+    assert os.listdir(tmp_path) == []
+
+
 def test_damaged_file_survives_a_failed_download(tmp_path, server):
     folder = write_dataset(tmp_path / "mnist")
     before = flipped(gzip.compress(SYNTHETIC[FILES[0]]), 20)

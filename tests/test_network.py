@@ -297,6 +297,11 @@ def test_dtype_may_be_given_as_a_numpy_dtype(dtype, tmp_path):
         (np.zeros((2, 4)), np.zeros((2, 2)), ValueError, "sums to 1"),
         (np.array([[0, 0, 0, np.nan]] * 2), np.zeros(2, int), ValueError, "NaN or inf"),
         (np.array([[0, 0, np.inf, 0]] * 2), np.zeros(2, int), ValueError, "NaN or inf"),
+        # finite in float64, inf in the network's float32: say why
+        pytest.param(np.array([[0, 0, 1e40, 0]] * 2), np.zeros(2, int), ValueError,
+                     r"X contains NaN or inf in float32 \(whose numbers end at 3.4e\+38: "
+                     r"larger ones become inf\); clean, impute or scale",
+                     marks=pytest.mark.filterwarnings("ignore:overflow encountered in cast")),
         # a cast used to drop the imaginary parts (a warning) or parse the strings silently
         (np.zeros((2, 4), complex), np.zeros(2, int), TypeError, "real numbers, .* complex128"),
         (np.zeros((2, 4)).astype(str), np.zeros(2, int), TypeError, "real numbers, .* <U32"),

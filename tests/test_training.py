@@ -239,9 +239,13 @@ def test_more_bad_fit_input_is_named(monkeypatch):
             small_net().fit(X, y, early_stopping=stopping, progress=False)
     with pytest.raises(ValueError, match="no samples"):
         small_net().fit(X[:0], y[:0], progress=False)
-    monkeypatch.setenv("XPNET_NUM_THREADS", "two")
-    with pytest.raises(ValueError, match="XPNET_NUM_THREADS"):
-        small_net().fit(X, y, progress=False)
+    for option in ("shuffle", "drop_last"):  # "no" and "False" used to count as true
+        with pytest.raises(TypeError, match=f"{option} must be True or False, got 'no'"):
+            small_net().fit(X, y, progress=False, **{option: "no"})
+    for value in ("two", "²", "٣"):  # (digits to isdigit, not to int)
+        monkeypatch.setenv("XPNET_NUM_THREADS", value)
+        with pytest.raises(ValueError, match=f"XPNET_NUM_THREADS.* got '{value}'"):
+            small_net().fit(X, y, progress=False)
 
 
 @pytest.mark.parametrize(("options", "error", "message"), [

@@ -540,8 +540,12 @@ def cmd_plot(args) -> None:
     if not isinstance(history, dict):
         raise ValueError(f"{args.history} is not a training history; {expected}")
     title = args.history.stem
-    if history.get("test_accuracy") is not None:
-        title += f": test accuracy {100 * history['test_accuracy']:.2f}%"
+    tested = history.get("test_accuracy")
+    if tested is not None and (isinstance(tested, bool) or not isinstance(tested, (int, float))):
+        raise ValueError(f"{args.history} is not a training history: its test_accuracy is "
+                         f"{tested!r}, not a number or null; {expected}")
+    if tested is not None:
+        title += f": test accuracy {100 * tested:.2f}%"
     out = plot_history(history, args.output or args.history.with_suffix(".png"), title)
     print(f"learning curves drawn to {out}")
 

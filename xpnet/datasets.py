@@ -339,8 +339,12 @@ def _mirror_urls(name: str, mirrors) -> Sequence[str]:
     if isinstance(bases, str):  # one mirror
         bases = (bases,)
     for base in bases:
-        if urlsplit(base).scheme not in ("http", "https", "ftp", "file"):
-            raise ValueError(f"mirror {base!r} is not a URL: give a base URL such as "
+        try:
+            scheme, problem = urlsplit(base).scheme, ""
+        except ValueError as error:  # e.g. "Invalid IPv6 URL" for http://[::1
+            scheme, problem = None, f" ({error})"
+        if scheme not in ("http", "https", "ftp", "file"):
+            raise ValueError(f"mirror {base!r} is not a URL{problem}: give a base URL such as "
                              "https://example.org/mnist/ or file:///srv/mnist/")
     return bases
 
@@ -354,17 +358,20 @@ def _download_into(name, folder, mirrors, checksums, progress, looked_in,
                                        (folder, *folder.parents)))
     folder.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
-    for stem in FILES:
-        existing = _existing_file(folder, stem)
-        if existing is not None and _is_intact(existing, sums[stem]):
-            continue
-        # Stop at the first file that no mirror delivers: the others would fail the same way,
-        # each after its own timeouts.
-        if not _download_file(f"{stem}.gz", folder, bases, sums[stem], progress, failures):
-            for path in created:  # leave no empty folder behind (unless another process
-                with contextlib.suppress(OSError):  # put something there meanwhile)
-                    path.rmdir()
-            raise _not_found(name, looked_in, failures, skipped, damaged)
+    try:
+        for stem in FILES:
+            existing = _existing_file(folder, stem)
+            if existing is not None and _is_intact(existing, sums[stem]):
+                continue
+            # Stop at the first file that no mirror delivers: the others would fail the same
+            # way, each after its own timeouts.
+            if not _download_file(f"{stem}.gz", folder, bases, sums[stem], progress, failures):
+                raise _not_found(name, looked_in, failures, skipped, damaged)
+    except BaseException:  # (also a Ctrl-C) leave no empty folder behind, unless another
+        for path in created:  # process put something there meanwhile
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        raise
 
 
 def _is_intact(path: Path, expected_sha256: str) -> bool:

@@ -338,7 +338,9 @@ class Network:
         if X.shape[0] == 0 and not allow_empty:
             raise ValueError(f"X has no samples (shape {tuple(X.shape)}); at least one is needed")
         if not bool(self.xp.all(self.xp.isfinite(X))):
-            raise ValueError("X contains NaN or inf; clean or impute the data before training")
+            raise ValueError(f"X contains NaN or inf in {self.dtype} (whose numbers end at "
+                             f"{float(self.xp.finfo(X.dtype).max):.3g}: larger ones become inf); "
+                             "clean, impute or scale the data before training")
         return X
 
     def _labels(self, y, n: int):

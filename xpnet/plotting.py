@@ -30,11 +30,14 @@ def plot_history(history: dict, path, title: str | None = None) -> Path:
     if missing:
         raise ValueError(f"not a training history: no {', '.join(missing)} column; expected "
                          "the JSON that `xpnet train --history PATH` writes")
-    columns = [history[key] for key in ("epoch", "loss", "accuracy")]
-    if not all(isinstance(column, list) and len(column) == len(columns[0])
-               for column in columns):
+    epochs = history["epoch"]
+    if not all(_is_column(history[key], epochs) for key in ("epoch", "loss", "accuracy")):
         raise ValueError("not a training history: its epoch, loss and accuracy columns must be "
                          "lists of one number per epoch")
+    for key in ("val_loss", "val_accuracy"):
+        if history.get(key) is not None and not _is_column(history[key], epochs, gaps=True):
+            raise ValueError(f"not a training history: its {key} column must be a list of one "
+                             "number per epoch, or null where an epoch has none")
     if not history["epoch"]:
         raise ValueError("the history holds no epoch: nothing to draw")
     fig = _figure(figsize=(10, 4), layout="constrained")
@@ -60,3 +63,11 @@ def plot_history(history: dict, path, title: str | None = None) -> Path:
     atomic_write(path, lambda f: fig.savefig(f, format=path.suffix[1:].lower() or "png",
                                              dpi=100))
     return path
+
+
+def _is_column(column, epochs, gaps: bool = False) -> bool:
+    """True for a list of numbers (and None where ``gaps`` allows) as long as ``epochs``."""
+    return isinstance(column, list) and isinstance(epochs, list) and \
+        len(column) == len(epochs) and all(
+            (isinstance(value, (int, float)) and not isinstance(value, bool))
+            or (gaps and value is None) for value in column)

@@ -383,6 +383,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     :func:`xpnet.checkpoint.save`), e.g. ``{"dataset": "mnist"}``.
     """
     _check_options(epochs, batch_size, validation_split, validation_data, schedule)
+    shuffle, drop_last = flag("shuffle", shuffle), flag("drop_last", drop_last)  # ("no": true)
     if checkpoint is not None:  # refused now, not after the first epoch
         for path, kind, is_kind in ((checkpoint, "an xpnet checkpoint", ckpt.is_checkpoint), (
                 history_path(checkpoint), "a training history", is_history_file)):
@@ -576,7 +577,8 @@ def threads_asked(threads) -> int | None:
         threads = os.environ.get("XPNET_NUM_THREADS") or None
     if threads is None:
         return None
-    if isinstance(threads, bool) or not str(threads).isdigit() or int(threads) < 1:
+    text = str(threads)  # (isdigit alone passes digits int() refuses, such as '²')
+    if isinstance(threads, bool) or not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise ValueError(f"BLAS threads (threads= or $XPNET_NUM_THREADS) must be a positive "
                          f"integer, got {threads!r}")
     return int(threads)
