@@ -7,8 +7,10 @@ tests read ../shared/data/mnist (or $XPNET_DATA_DIR/mnist) and fail instead of s
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
+import io
 import logging
 import os
 import re
@@ -789,3 +791,32 @@ def test_an_ftp_mirror_is_tried(tmp_path):
     with pytest.raises(DatasetNotFoundError, match="ftp://"):
         download("mnist", data_dir=tmp_path, mirrors=url, checksums=SYNTHETIC_SHA256,
                  progress=False)
+
+
+def test_a_full_disk_stops_the_download_and_names_the_file(tmp_path, server, requests,
+                                                           monkeypatch):
+    """ENOSPC was taken for the mirror's failure: every other mirror was tried, and the user
+    read "MNIST not found ... run `xpnet download` on a machine with internet access"."""
+    real_open = Path.open
+
+    class FullDisk(io.RawIOBase):
+        def writable(self):
+            return True
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def open_(self, mode="r", *args, **kwargs):
+        if self.suffix == ".part" and "w" in mode:
+            return FullDisk()
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", open_)
+    with pytest.raises(OSError) as caught:
+        download("mnist", data_dir=tmp_path, mirrors=[f"{server}/good", f"{server}/good"],
+                 checksums=SYNTHETIC_SHA256, progress=False)
+    assert not isinstance(caught.value, DatasetError)
+    assert caught.value.errno == errno.ENOSPC
+    assert caught.value.filename == str(tmp_path / "mnist" / f"{FILES[0]}.gz")
+    assert len(requests) == 1  # (another mirror would fail the same way)
+    assert leftovers(tmp_path) == []

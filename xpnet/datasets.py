@@ -173,6 +173,11 @@ class _OtherDatasetError(DatasetError):
     """An intact file of another known dataset where this one's was expected."""
 
 
+class _DiskError(OSError):
+    """Writing a download failed on this machine (a full disk, say): no other mirror would
+    do better, so the download stops with this error, which names the file."""
+
+
 def _check_sha256(data: bytes, expected: str, source: str | os.PathLike) -> None:
     actual = hashlib.sha256(data).hexdigest()
     if actual == expected:
@@ -399,6 +404,8 @@ def _download_file(filename, folder, bases, expected_sha256, progress, failures)
                     raise DatasetError(f"{url}: neither gzip nor IDX data but {len(data):,} "
                                        f"bytes starting {text!r} (an error or login page?)")
                 _check_sha256(_decompress(data, url), expected_sha256, url)
+            except _DiskError:
+                raise
             except (OSError, HTTPException, DatasetError) as error:  # URLError is an OSError
                 failures.append(_failure_line(url, error))
                 continue
@@ -423,8 +430,9 @@ def _fetch(url: str, destination: Path, progress: bool | None) -> None:
     """Stream ``url`` into ``destination`` with a bytes progress bar; a body shorter than its
     Content-Length is an error (urllib returns it silently)."""
     request = urllib.request.Request(url, headers={"User-Agent": "xpnet"})
+    # unbuffered: an error in a write is the disk's, which buffering would defer to the close
     with (urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response,
-          destination.open("wb") as out):
+          destination.open("wb", buffering=0) as out):
         length = response.headers.get("Content-Length")
         total = int(length) if length is not None else None
         received = 0
@@ -435,7 +443,7 @@ def _fetch(url: str, destination: Path, progress: bool | None) -> None:
                   disable=None if progress is None else not progress) as bar:
             start = time.monotonic()
             while chunk := response.read1(_CHUNK_BYTES):  # (what has arrived, at most that)
-                out.write(chunk)
+                _write_all(out, chunk, destination.with_name(Path(parts.path).name))
                 received += len(chunk)
                 bar.update(len(chunk))
                 seconds = time.monotonic() - start
@@ -444,6 +452,17 @@ def _fetch(url: str, destination: Path, progress: bool | None) -> None:
                                        f"(less than {MIN_BYTES_PER_S:,} bytes/s)")
     if total is not None and received != total:
         raise DatasetError(f"{url}: truncated download, {received:,} of {total:,} bytes")
+
+
+def _write_all(out, chunk: bytes, name: Path) -> None:
+    """Write all of ``chunk`` to the unbuffered file ``out``; an OSError there is the disk's
+    (a _DiskError naming the file being downloaded, ``name``)."""
+    try:
+        view = memoryview(chunk)
+        while view:
+            view = view[out.write(view):]
+    except OSError as error:
+        raise _DiskError(error.errno, error.strerror, str(name)) from error
 
 
 def _failure_line(url: str, error: Exception) -> str:
