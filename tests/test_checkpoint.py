@@ -8,6 +8,7 @@ import os
 import stat
 import struct
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -547,3 +548,19 @@ def test_atomic_write_names_the_file_when_the_disk_is_full(tmp_path):
         atomic_write(tmp_path / "model.npz", full_disk)
     assert caught.value.filename == str(tmp_path / "model.npz")
     assert caught.value.errno == errno.ENOSPC and os.listdir(tmp_path) == []
+
+
+def test_temporary_files_of_killed_writes_are_removed_by_the_next_write(tmp_path):
+    """A save killed by SIGKILL left its hidden .tmp (80 MB for 784-4096-4096-10) for good;
+    the next write of that file removes it, but not a live writer's, nor other files'."""
+    path = tmp_path / "run[1].npz"  # (glob characters in the name are the name's)
+    stale, live, other = (tmp_path / name for name in (
+        ".run[1].npz.0123abcd.tmp", ".run[1].npz.4567ef01.tmp", ".run2.npz.89ab0123.tmp"))
+    for leftover in (stale, live, other):
+        leftover.write_bytes(b"partial")
+    old = time.time() - 2 * files.STALE_TEMP_S
+    for leftover in (stale, other):
+        os.utime(leftover, (old, old))
+    atomic_write(path, lambda f: f.write(b"new"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [path.name, live.name, other.name])

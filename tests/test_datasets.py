@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xpnet import datasets
+from xpnet import datasets, files
 from xpnet.datasets import (
     FILES,
     DatasetError,
@@ -563,7 +563,7 @@ def test_partial_downloads_of_killed_processes_are_removed(tmp_path, server):
     stale, live = (folder / f".{FILES[0]}.gz.{tag}.part" for tag in ("0123abcd", "4567ef01"))
     for part in (stale, live):
         part.write_bytes(b"\x1f\x8b partial")
-    old = time.time() - 2 * datasets.STALE_PART_S
+    old = time.time() - 2 * files.STALE_TEMP_S
     os.utime(stale, (old, old))
     download("mnist", data_dir=tmp_path, mirrors=f"{server}/good", checksums=SYNTHETIC_SHA256,
              progress=False)

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 import numpy as np
 from tqdm import tqdm
 
-from .files import create_temp
+from .files import create_temp, remove_stale
 
 log = logging.getLogger("xpnet")
 
@@ -99,10 +99,9 @@ MIRRORS = {
 SYSTEM_DATA_DIRS = (Path("/usr/local/share/datasets"), Path("/usr/share/datasets"))
 NIELSEN_VALIDATION_SIZE = 10_000
 DOWNLOAD_TIMEOUT_S = 30  # per connect or read, so a dead mirror cannot hang the download
-# A partial download untouched this long almost surely belongs to a process that was killed (a
-# live one writes to it within DOWNLOAD_TIMEOUT_S of each mirror it tries): the next download of
-# that file removes it. (Were a live one's removed, it would fail over to its next mirror.)
-STALE_PART_S = 3600
+# (A partial download untouched for files.STALE_TEMP_S belongs to a killed process: a live one
+# writes to it within DOWNLOAD_TIMEOUT_S of each mirror it tries. The next download of that
+# file removes it; were a live one's removed, that download would fail over to its next mirror.)
 #: a mirror that trickles (every read in time, the file never) is given up once its average
 #: rate after SLOW_AFTER_S is below MIN_BYTES_PER_S (MNIST's largest file: 9.9 MB)
 SLOW_AFTER_S, MIN_BYTES_PER_S = 60.0, 1024
@@ -390,7 +389,7 @@ def _is_intact(path: Path, expected_sha256: str) -> bool:
 def _download_file(filename, folder, bases, expected_sha256, progress, failures) -> bool:
     """Fetch ``filename`` from the first of ``bases`` that delivers it intact into ``folder``;
     each failure is appended to ``failures``. Only a verified file gets the final name."""
-    _remove_stale_parts(folder, filename)
+    remove_stale(folder, f".{filename}.*.part")  # (what killed downloads left)
     fd, temp = create_temp(folder, prefix=f".{filename}.", suffix=".part")  # open()'s mode
     os.close(fd)
     try:
@@ -414,16 +413,6 @@ def _download_file(filename, folder, bases, expected_sha256, progress, failures)
         return False
     finally:
         temp.unlink(missing_ok=True)
-
-
-def _remove_stale_parts(folder: Path, filename: str) -> None:
-    """Remove the partial downloads of ``filename`` that killed processes left in ``folder``
-    (a Ctrl-C or an error removes its own; a SIGKILL or a power cut cannot)."""
-    stale_before = time.time() - STALE_PART_S
-    for part in folder.glob(f".{filename}.*.part"):
-        with contextlib.suppress(OSError):  # gone already, or not ours to remove
-            if part.stat().st_mtime < stale_before:
-                part.unlink()
 
 
 def _fetch(url: str, destination: Path, progress: bool | None) -> None:

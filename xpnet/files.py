@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 import secrets
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 _NAME_ATTEMPTS = 100
+#: a temporary file untouched this long was left by a process killed while writing it (a
+#: live writer touches its file every few seconds at most); the next write of that file
+#: removes it
+STALE_TEMP_S = 3600
 
 
 def create_temp(folder: str | os.PathLike, prefix: str = "", suffix: str = "") -> tuple[int, Path]:
@@ -34,6 +40,17 @@ def create_temp(folder: str | os.PathLike, prefix: str = "", suffix: str = "") -
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, f"no unused temporary file name in {folder}")
+
+
+def remove_stale(folder: Path, pattern: str) -> None:
+    """Remove the files of ``folder`` that match the glob ``pattern`` and have not been
+    written for STALE_TEMP_S: what killed processes left (a Ctrl-C or an error removes its
+    own temporary file; a SIGKILL or a power cut cannot)."""
+    stale_before = time.time() - STALE_TEMP_S
+    for leftover in folder.glob(pattern):
+        with contextlib.suppress(OSError):  # gone already, or not ours to remove
+            if leftover.stat().st_mtime < stale_before:
+                leftover.unlink()
 
 
 def check_writable(path: str | os.PathLike) -> None:
@@ -74,6 +91,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
             return
         path = Path(os.path.realpath(path)) if path.is_symlink() else path
         path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale(path.parent, f".{glob.escape(path.name)}.*.tmp")
         fd, tmp = create_temp(path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
