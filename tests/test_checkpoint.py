@@ -564,3 +564,15 @@ def test_temporary_files_of_killed_writes_are_removed_by_the_next_write(tmp_path
     atomic_write(path, lambda f: f.write(b"new"))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [path.name, live.name, other.name])
+
+
+def test_a_device_is_writable_where_its_folder_is_not(monkeypatch):
+    """`--history /dev/null` as a user who may not write into /dev: nothing is created
+    beside a device, so only the device itself must be writable."""
+    access = os.access
+    monkeypatch.setattr(files.os, "access", lambda path, mode: (
+        os.fspath(path) != os.path.dirname(os.devnull) and access(path, mode)))
+    files.check_writable(os.devnull)
+    atomic_write(os.devnull, lambda f: f.write(b"gone"))
+    with pytest.raises(PermissionError):  # (a regular file there would need the folder)
+        files.check_writable(os.path.join(os.path.dirname(os.devnull), "xpnet-new-file"))

@@ -61,6 +61,10 @@ def check_writable(path: str | os.PathLike) -> None:
     text, path = os.fspath(path), Path(path)
     if text.endswith(("/", os.sep)) or path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), text)
+    if not _is_regular_or_missing(path):  # /dev/null, a pipe: written into, not replaced
+        if not os.access(path, os.W_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), text)
+        return
     folder = next(p for p in (path.parent, *path.parent.parents) if p.exists())
     if not folder.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, f"{folder} is a file, not a folder", text)
@@ -131,7 +135,7 @@ def _is_regular_or_missing(path: Path) -> bool:
     nothing); False for a device, a pipe or a socket."""
     try:
         return stat.S_ISREG(os.stat(path).st_mode)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # (a file where a folder on the way is)
         return True
 
 
