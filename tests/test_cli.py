@@ -156,8 +156,23 @@ def test_resume_with_other_options_is_refused(run, mnist, tmp_path, capsys):
     status, _, err = xpnet(capsys, "train", "--layers", "784,100,10", "--epochs", 3,
                            "--data-dir", mnist, "--no-progress", "--resume",
                            folder / "model.npz", "--save", tmp_path / "other.npz")
-    assert status == 2 and "t_max: 1 in the file, 3 now" in err and "Traceback" not in err
+    assert status == 2 and "Traceback" not in err
+    assert "--epochs (the schedule's t_max): 1 in the file, 3 now" in err
     assert f"--init-from {folder / 'model.npz'}" in err
+    # in the options' names, not fit's: batch_size, seed, optimizer lr, metadata dataset
+    status, _, err = xpnet(capsys, "train", "--layers", "784,100,10", "--epochs", 1,
+                           "--data-dir", mnist, "--no-progress", "--resume",
+                           folder / "model.npz", "--batch-size", 64, "--seed", 3, "--lr",
+                           0.01, "--schedule", "constant", "--optimizer", "adamw")
+    assert status == 2, err
+    for difference in ("--batch-size: 128 in the file, 64 now", "--seed: 0 in the file, 3 now",
+                       "--optimizer: Adam in the file, AdamW now",
+                       "--schedule: CosineAnnealing in the file, Constant now"):
+        assert difference in err, err
+    status, _, err = xpnet(capsys, "train", "--layers", "784,100,10", "--epochs", 1,
+                           "--data-dir", mnist, "--no-progress", "--resume",
+                           folder / "model.npz", "--betas", "0.8,0.99")
+    assert status == 2 and "it: --betas: [0.9, 0.999] in the file, [0.8, 0.99] now." in err, err
 
 
 def test_init_from_starts_a_new_run_from_the_saved_weights(run, mnist, tmp_path, capsys):

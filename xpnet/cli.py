@@ -313,7 +313,7 @@ def cmd_train(args) -> int:
     log.info("%r\n%r with %r\n%d epoch%s of batches of %d", net, optimizer, schedule,
              args.epochs, "s" if args.epochs != 1 else "", args.batch_size)
     # NumPy's overflow warnings would only repeat what DivergenceError says, without the step
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"), _resume_in_option_terms():
         history = net.fit(*train, optimizer=optimizer, epochs=args.epochs,
                           batch_size=args.batch_size, validation_data=validation,
                           seed=args.seed, schedule=schedule, early_stopping=stopping,
@@ -458,6 +458,37 @@ def _in_option_terms(arguments=_ARGUMENTS):
         message = re.sub(rf"^({names})(?=(\[\d\])? must )", lambda m: _flag(_option_of(m[1])),
                          message)
         raise type(error)(message) from None
+
+
+#: fit's names for what a resumed run must share with the saved one, as the options that
+#: set them (hyperparameters are their options' names; the schedule's others follow --epochs)
+RESUME_OPTIONS = {"batch_size": "--batch-size", "seed": "--seed", "epochs": "--epochs",
+                  "training_samples": "--validation", "validation_samples": "--validation",
+                  "early_stopping": "--early-stopping", "metadata dataset": "--dataset",
+                  "optimizer": "--optimizer", "gamma": "--momentum", "schedule": "--schedule",
+                  "schedule lr": "--lr"}
+
+
+@contextmanager
+def _resume_in_option_terms():
+    """Re-raise fit's list of what differs from a resumed run ("batch_size: 128 in the file,
+    64 now; schedule t_max: ...") with the options' names ("--batch-size: 128 in the file,
+    64 now; --epochs (the schedule's t_max): ...")."""
+    def option(match) -> str:
+        name = match[2]
+        if name in RESUME_OPTIONS or name in HYPERPARAMETERS:
+            name = RESUME_OPTIONS.get(name) or _flag(name)
+        elif name.startswith("schedule "):
+            name = f"--epochs (the schedule's {name.removeprefix('schedule ')})"
+        return match[1] + name
+
+    try:
+        yield
+    except checkpoint.CheckpointError as error:
+        if "was saved by a run with other options" not in str(error):
+            raise
+        raise checkpoint.CheckpointError(re.sub(r"(: |; )([a-z][a-z_]*(?: [a-z_]+)?)(?=: )",
+                                                option, str(error))) from None
 
 
 def _option_of(argument: str) -> str:

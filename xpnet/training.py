@@ -935,6 +935,6 @@ def _differences(prefix: str, saved: dict, now: dict, only: str | None = None) -
     def plain(value):  # JSON turned tuples into lists
         return list(value) if isinstance(value, (tuple, list)) else value
 
-    return [f"{prefix}{key}: {saved.get(key)!r} in the file, {now.get(key)!r} now"
+    return [f"{prefix}{key}: {plain(saved.get(key))!r} in the file, {plain(now.get(key))!r} now"
             for key in sorted(set(saved) | set(now))
             if plain(saved.get(key)) != plain(now.get(key))]
