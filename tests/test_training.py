@@ -1410,3 +1410,23 @@ def test_history_from_dict_wants_lists_of_numbers():
     assert History.from_dict(columns)["loss"] == [1]
     with pytest.raises(ValueError, match="'loss' is not a list"):
         History.from_dict(columns | {"loss": (1,)})
+
+
+def test_a_run_whose_checkpoint_another_replaced_stops_before_replacing_it(tmp_path):
+    """Two runs saving to one file each replaced the other's checkpoint after every epoch,
+    and both reported it saved."""
+    X, y = blobs(n=50)
+    path = tmp_path / "run.npz"
+
+    class OtherRun(EarlyStopping):  # (a hook after each epoch's checkpoint)
+        def update(self, value, epoch):
+            if epoch == 1:  # after this run's first checkpoint
+                small_net(seed=7).save(path)
+            return super().update(value, epoch)
+
+    net = small_net()
+    with pytest.raises(CheckpointError, match=r"run.npz was replaced since this run last saved "
+                                              r"it: does another run save to the same file\?"):
+        net.fit(X, y, epochs=4, checkpoint=path, early_stopping=OtherRun(patience=10),
+                progress=False)
+    np.testing.assert_array_equal(xpnet.load(path).theta, small_net(seed=7).theta)

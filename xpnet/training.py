@@ -22,6 +22,7 @@ import numbers
 import operator
 import os
 import signal
+import stat
 import sys
 import threading
 import time
@@ -615,6 +616,7 @@ class _Loop:
         self.best_theta = None
         self.threads = None  # the ThreadChooser on the CPU
         self.metadata = metadata  # what fit was asked to keep in the checkpoints
+        self.written = None  # (path, its file's identity) after this run's last checkpoint
         # the weights at the last moment they were known to be finite (divergence fallback)
         self.snapshot = net.xp.zeros_like(net.theta)
 
@@ -751,9 +753,16 @@ class _Loop:
             training["early_stopping"] = self.early_stopping.state_dict()
             if self.best_theta is not None:
                 training["best_theta"] = self.net.backend.to_numpy(self.best_theta)
+        if self.written is not None and self.written[0] == path and \
+                _identity(path) != self.written[1]:
+            raise ckpt.CheckpointError(
+                f"{path} was replaced since this run last saved it: does another run save to "
+                "the same file? This run stops here rather than replace that one's checkpoint: "
+                "give each run its own file")
         ckpt.save(path, self.net, optimizer=self.optimizer, schedule=self.schedule,
                   training=training, metadata=self.metadata)
         history.save(history_path(path))
+        self.written = (path, _identity(path))
 
     def resume(self, path, settings: dict, n_batches: int, epochs: int) -> tuple[int, History]:
         """Restore theta, optimizer, schedule, RNG and early stopping from a checkpoint made
@@ -906,6 +915,18 @@ def _architecture(config) -> dict:
     has restored the weights."""
     return {key: value for key, value in config.items() if key != "init"} \
         if isinstance(config, dict) else config
+
+
+def _identity(path) -> tuple | None:
+    """What tells a regular file from one written over it since: inode, mtime and size
+    (None for no file, or for a device or a pipe, which others may write to)."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(status.st_mode):
+        return None
+    return status.st_ino, status.st_mtime_ns, status.st_size
 
 
 def is_history_file(path) -> bool:
