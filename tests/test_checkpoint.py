@@ -7,6 +7,8 @@ import json
 import os
 import stat
 import struct
+import subprocess
+import sys
 import threading
 import time
 import zipfile
@@ -554,16 +556,19 @@ def test_temporary_files_of_killed_writes_are_removed_by_the_next_write(tmp_path
     """A save killed by SIGKILL left its hidden .tmp (80 MB for 784-4096-4096-10) for good;
     the next write of that file removes it, but not a live writer's, nor other files'."""
     path = tmp_path / "run[1].npz"  # (glob characters in the name are the name's)
-    stale, live, other = (tmp_path / name for name in (
-        ".run[1].npz.0123abcd.tmp", ".run[1].npz.4567ef01.tmp", ".run2.npz.89ab0123.tmp"))
-    for leftover in (stale, live, other):
+    stale, live, *others = (tmp_path / name for name in (
+        ".run[1].npz.0123456789abcdef.tmp", ".run[1].npz.456789abcdef0123.tmp",
+        ".run2.npz.89abcdef01234567.tmp",  # another file's
+        ".run[1].npz.old.tmp", ".run[1].npz.my backup.tmp",  # not create_temp's names
+        ".run[1].npz.0123456789abcdef0.tmp"))
+    for leftover in (stale, live, *others):
         leftover.write_bytes(b"partial")
     old = time.time() - 2 * files.STALE_TEMP_S
-    for leftover in (stale, other):
+    for leftover in (stale, *others):
         os.utime(leftover, (old, old))
     atomic_write(path, lambda f: f.write(b"new"))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [path.name, live.name, other.name])
+        [path.name, live.name, *(other.name for other in others)])
 
 
 def test_a_device_is_writable_where_its_folder_is_not(monkeypatch):
@@ -574,5 +579,43 @@ def test_a_device_is_writable_where_its_folder_is_not(monkeypatch):
         os.fspath(path) != os.path.dirname(os.devnull) and access(path, mode)))
     files.check_writable(os.devnull)
     atomic_write(os.devnull, lambda f: f.write(b"gone"))
+    monkeypatch.setattr(files.os, "access", lambda path, mode: False)  # a device we may not
+    with pytest.raises(PermissionError):  # write to
+        files.check_writable(os.devnull)
     with pytest.raises(PermissionError):  # (a regular file there would need the folder)
         files.check_writable(os.path.join(os.path.dirname(os.devnull), "xpnet-new-file"))
+
+
+def test_standard_output_redirected_to_a_file_is_written_into_not_replaced(tmp_path):
+    """`xpnet train --history /dev/stdout > run.log`: /dev/stdout is a link to the log, a
+    regular file, which the rename replaced: the lines before and after were lost."""
+    log = tmp_path / "run.log"
+    code = ("print('before', flush=True)\n"
+            "from xpnet.files import atomic_write\n"
+            "atomic_write('/dev/stdout', lambda f: f.write(b'{}\\n'))\n"
+            "atomic_write('/dev/fd/1', lambda f: f.write(b'[]\\n'))\n"
+            "print('after')\n")
+    with log.open("wb") as out:
+        subprocess.run([sys.executable, "-c", code], stdout=out, check=True, timeout=60)
+    assert log.read_text() == "before\n{}\n[]\nafter\n"
+
+
+def test_links_are_checked_at_the_folder_of_their_target(tmp_path, monkeypatch):
+    """The new file goes beside the link's target: that folder must be writable, not the
+    link's (a run used to pass the check and fail after training)."""
+    closed, open_ = tmp_path / "closed", tmp_path / "open"
+    closed.mkdir()
+    open_.mkdir()
+    (closed / "target.json").write_text("{}")
+    (open_ / "target.json").write_text("{}")
+    (open_ / "into-closed.json").symlink_to(closed / "target.json")
+    (closed / "into-open.json").symlink_to(open_ / "target.json")
+    access = os.access
+    monkeypatch.setattr(files.os, "access", lambda path, mode: (
+        Path(path) != closed and access(path, mode)))
+    with pytest.raises(PermissionError):
+        files.check_writable(open_ / "into-closed.json")
+    files.check_writable(closed / "into-open.json")
+    atomic_write(closed / "into-open.json", lambda f: f.write(b"[]"))
+    assert (open_ / "target.json").read_bytes() == b"[]"
+    assert (closed / "into-open.json").is_symlink()

@@ -8,6 +8,7 @@ Downloads only ever go to a closed port on 127.0.0.1. The real-MNIST tests read
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -273,6 +274,8 @@ GOOD_COLUMNS = {"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.9, 0.95]}
 @pytest.mark.parametrize(("changed", "message"), [
     ({"loss": [0.5, "a"]}, "its epoch, loss and accuracy columns must be lists of one number"),
     ({"accuracy": [0.9, True]}, "its epoch, loss and accuracy columns must be lists"),
+    ({"loss": [0.5, None]}, "its epoch, loss and accuracy columns must be lists"),
+    ({"test_accuracy": True}, "its test_accuracy is True, not a number or null"),
     ({"val_loss": 3}, "its val_loss column must be a list of one number per epoch, or null "
                       "where an epoch has none"),
     ({"val_accuracy": [0.5]}, "its val_accuracy column must be a list"),
@@ -1154,12 +1157,17 @@ def test_path_options_expand_the_home_folder(tmp_path, monkeypatch):
     assert (args.history, args.output) == (tmp_path / "h.json", tmp_path / "c.png")
 
 
-@pytest.mark.parametrize("argv", [["evaluate", ""], ["train", "--save", ""],
-                                  ["plot", "h.json", "-o", ""]])
-def test_an_empty_path_is_named(capsys, argv):
-    """`xpnet evaluate ""` said `.: Is a directory`."""
+@pytest.mark.parametrize(("argv", "message"), [
+    (["evaluate", ""], "an empty path: give a file or folder name"),
+    (["train", "--save", ""], "an empty path"),
+    (["plot", "h.json", "-o", ""], "an empty path"),
+    (["train", "--save", "~nosuchuser42/m.npz"],
+     "~nosuchuser42/m.npz: ~nosuchuser42 names no user's home folder"),
+])
+def test_an_empty_path_or_an_unknown_user_is_named(capsys, argv, message):
+    """`xpnet evaluate ""` said `.: Is a directory`; `~nosuchuser/m.npz` was a traceback."""
     status, _, err = xpnet(capsys, *argv)
-    assert status == 2 and "an empty path: give a file or folder name" in err, err
+    assert status == 2 and message in err and "Traceback" not in err, err
 
 
 def test_printed_commands_quote_paths_with_spaces(tmp_path, capsys, monkeypatch):
@@ -1173,3 +1181,22 @@ def test_printed_commands_quote_paths_with_spaces(tmp_path, capsys, monkeypatch)
     assert status == 0, err
     assert f"`xpnet evaluate '{folder / 'm.npz'}'` tests it" in out
     assert f"`xpnet plot '{folder / 'h.json'}'` draws it" in out
+
+
+def test_a_history_that_cannot_be_written_still_shows_the_results(tmp_path, capsys,
+                                                                  monkeypatch):
+    """A full disk at the history (written first, so that a closed stdout cannot lose it)
+    hid the test accuracy, the only result of a run without --save."""
+    rng = np.random.default_rng(0)
+    data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
+    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+
+    def full_disk(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "h.json"))
+
+    monkeypatch.setattr(cli, "_write_history", full_disk)
+    status, out, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 1,
+                             "--batch-size", 20, "--threads", 1, "--no-progress",
+                             "--history", tmp_path / "h.json")
+    assert status == 2 and out.startswith("test accuracy ")
+    assert err.strip().endswith(f"xpnet: error: {tmp_path / 'h.json'}: No space left on device")

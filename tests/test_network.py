@@ -730,6 +730,24 @@ def test_a_deep_copy_has_its_own_theta_with_its_layers_viewing_it(backend):
     assert float(backend.xp.sum(best.theta)) == best.num_params
 
 
+class Square(xpnet.activations.Activation):
+    """A user's own activation, which get_activation does not know by name."""
+
+    name = "square"
+
+    def forward(self, xp, z):
+        return z * z
+
+    def derivative(self, xp, z, a):
+        return 2.0 * z
+
+
+class TaggedNetwork(Network):
+    """A user's subclass with an attribute of its own."""
+
+    tag = None
+
+
 def test_a_network_pickles_and_unpickles_with_its_weights():
     """For multiprocessing and copies; files are written by save(), which never pickles."""
     import pickle
@@ -740,3 +758,20 @@ def test_a_network_pickles_and_unpickles_with_its_weights():
     np.testing.assert_array_equal(again.theta, net.theta)
     assert np.shares_memory(again.weights[0], again.theta)
     assert not np.shares_memory(again.theta, net.theta)
+
+
+@pytest.mark.parametrize("copy_of", ["deepcopy", "pickle"])
+def test_a_copy_keeps_a_subclass_its_attributes_and_a_users_activation(copy_of):
+    """Rebuilt from config(), a copy became a plain Network and refused an activation that
+    get_activation does not know by name."""
+    import copy
+    import pickle
+
+    net = TaggedNetwork([3, 4, 2], activation=Square(), backend="numpy", seed=2)
+    net.tag = "best so far"
+    twin = copy.deepcopy(net) if copy_of == "deepcopy" else pickle.loads(pickle.dumps(net))
+    assert type(twin) is TaggedNetwork and twin.tag == "best so far"
+    assert isinstance(twin.hidden, Square) and twin.hidden is not net.hidden
+    X = np.random.default_rng(0).random((5, 3), dtype=np.float32)
+    np.testing.assert_array_equal(twin.forward(X), net.forward(X))
+    assert np.shares_memory(twin.biases[-1], twin.theta)

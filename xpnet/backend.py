@@ -66,10 +66,12 @@ class Backend:
     samples_as_columns: bool = False
 
     def __reduce__(self):
-        """Pickled by name: NumPy's and CuPy's backends are made again where they are loaded."""
-        if self.name not in BACKEND_NAMES:
-            raise TypeError(f"the {self.name!r} backend cannot be pickled: only numpy's and "
-                            "cupy's, which are found again by name")
+        """Pickled by name: NumPy's and CuPy's backends are made again where they are loaded
+        (any other, such as one of :func:`from_namespace`, cannot be)."""
+        if self.name not in ("numpy", "cupy") or get_backend(self.name) is not self:
+            raise TypeError(f"the {self.name!r} backend {self!r} cannot be pickled: only "
+                            "get_backend('numpy') and get_backend('cupy'), which are found "
+                            "again by name")
         return get_backend, (self.name,)
 
     def __deepcopy__(self, memo) -> Backend:

@@ -92,7 +92,11 @@ def _path(text: str) -> Path:
     """A path option's value, with ``~`` expanded as the shell does not in ``--save=~/m.npz``."""
     if not text:
         raise argparse.ArgumentTypeError("an empty path: give a file or folder name")
-    return Path(text).expanduser()
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # ~name of no user
+        raise argparse.ArgumentTypeError(f"{text}: {text.split('/')[0]} names no user's home "
+                                         "folder") from None
 
 
 def _output_file(example: str):
@@ -324,8 +328,12 @@ def cmd_train(args) -> int:
         test_loss, test_accuracy = net.evaluate(*test)
     except KeyboardInterrupt:  # the history is written all the same, without a test result
         test_loss = test_accuracy = None
+    unwritten = None  # (the error of a history that could not be written)
     if args.history:  # before anything is printed: a closed stdout cannot lose it
-        _write_history(args.history, history, test_loss, test_accuracy)
+        try:
+            _write_history(args.history, history, test_loss, test_accuracy)
+        except OSError as error:  # reported after the results (a full disk loses no more)
+            unwritten = error
     epochs = f"{len(history)} epoch{'s' if len(history) != 1 else ''}"
     trained, took = sum(history["seconds"]), time.perf_counter() - started
     timing = (f"{epochs} in {trained:.1f} s (the resumed run's too), this command {took:.1f} s"
@@ -343,6 +351,8 @@ def cmd_train(args) -> int:
         print(f"saved to {save_to}: `xpnet evaluate {_quoted(save_to)}` tests it" + (
             f", `xpnet train --resume {_quoted(save_to)}` (with the same options) continues"
             if history.interrupted else ""))
+    if unwritten is not None:
+        raise unwritten
     if args.history:
         print(f"history written to {args.history}: `xpnet plot {_quoted(args.history)}` "
               "draws it")

@@ -311,12 +311,15 @@ def download(
 
 def find(name: str, data_dir: str | os.PathLike | None = None,
          checksums: Mapping[str, str] | None = None) -> Path | None:
-    """The first of :func:`search_dirs` that holds all four files of dataset ``name``, intact
-    (verified as :func:`load` verifies them), or None: where the data can be read without a
-    download. Folders with a damaged file, or another dataset's, are passed over."""
+    """The folder that :func:`load` reads dataset ``name`` from, its four files verified, or
+    None where it would download them: the first of :func:`search_dirs` that holds them
+    intact. As for ``load``, a folder of another dataset is passed over, and so is a damaged
+    file in xpnet's cache (which a download repairs); a damaged file elsewhere is a
+    DatasetError that names it."""
     sums = CHECKSUMS[name] if checksums is None else checksums
-    return next((folder for folder in search_dirs(name, data_dir)
-                 if _holds_intact(folder, sums)), None)
+    _check_name(name)
+    arrays, used, _, _ = _search(name, data_dir, sums, download=True)
+    return None if arrays is None else used[0].parent
 
 
 def _holds_intact(folder: Path, sums) -> bool:
@@ -389,7 +392,7 @@ def _is_intact(path: Path, expected_sha256: str) -> bool:
 def _download_file(filename, folder, bases, expected_sha256, progress, failures) -> bool:
     """Fetch ``filename`` from the first of ``bases`` that delivers it intact into ``folder``;
     each failure is appended to ``failures``. Only a verified file gets the final name."""
-    remove_stale(folder, f".{filename}.*.part")  # (what killed downloads left)
+    remove_stale(folder, prefix=f".{filename}.", suffix=".part")  # (killed downloads')
     fd, temp = create_temp(folder, prefix=f".{filename}.", suffix=".part")  # open()'s mode
     os.close(fd)
     try:
@@ -511,24 +514,7 @@ def load(
     """
     looked_in = search_dirs(name, data_dir)
     sums = CHECKSUMS[name] if checksums is None else checksums
-    # the cache is xpnet's own: a damaged file there is downloaded again, not reported
-    repairable = cache_dir(name) if download and data_dir is None else None
-    arrays, skipped, damaged = None, [], []
-    for folder in looked_in:
-        paths = _complete_dataset(folder)
-        if paths is None:
-            continue
-        try:
-            arrays, used = _read_dataset(paths, sums)
-            break
-        except _OtherDatasetError as error:  # e.g. data_dir holds MNIST, not Fashion-MNIST
-            skipped.append(str(error))
-        except DatasetError as error:
-            if folder != repairable:
-                raise
-            damaged.append(str(error).removesuffix(_REMEDY))
-            log.warning("a damaged file in xpnet's cache, to be downloaded again unless "
-                        "another folder holds the dataset: %s", damaged[-1])
+    arrays, used, skipped, damaged = _search(name, data_dir, sums, download)
     if arrays is None:
         if not download:
             raise _not_found(name, looked_in, failures=None, skipped=skipped)
@@ -545,6 +531,30 @@ def load(
         return train, test
     split = len(train[1]) - n_validation
     return ((train[0][:split], train[1][:split]), (train[0][split:], train[1][split:]), test)
+
+
+def _search(name: str, data_dir, sums, download: bool):
+    """``(arrays, copies used, skipped, damaged)`` from the first of :func:`search_dirs` that
+    holds dataset ``name`` intact (arrays None if none does). A folder of another dataset is
+    skipped; a damaged file is a DatasetError, except in xpnet's own cache when a download
+    may repair it (``download``, and no ``data_dir``), where it is reported and passed over."""
+    repairable = cache_dir(name) if download and data_dir is None else None
+    skipped, damaged = [], []
+    for folder in search_dirs(name, data_dir):
+        paths = _complete_dataset(folder)
+        if paths is None:
+            continue
+        try:
+            return (*_read_dataset(paths, sums), skipped, damaged)
+        except _OtherDatasetError as error:  # e.g. data_dir holds MNIST, not Fashion-MNIST
+            skipped.append(str(error))
+        except DatasetError as error:
+            if folder != repairable:
+                raise
+            damaged.append(str(error).removesuffix(_REMEDY))
+            log.warning("a damaged file in xpnet's cache, to be downloaded again unless "
+                        "another folder holds the dataset: %s", damaged[-1])
+    return None, [], skipped, damaged
 
 
 def load_mnist(**options):

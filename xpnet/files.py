@@ -20,10 +20,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 _NAME_ATTEMPTS = 100
+_MAX_LINKS = 40  # (Linux follows at most 40 links in one path)
 #: a temporary file untouched this long was left by a process killed while writing it (a
 #: live writer touches its file every few seconds at most); the next write of that file
 #: removes it
 STALE_TEMP_S = 3600
+
+
+#: the random part of a temporary file's name: this many bytes, as hex digits
+_TOKEN_BYTES = 8
 
 
 def create_temp(folder: str | os.PathLike, prefix: str = "", suffix: str = "") -> tuple[int, Path]:
@@ -34,7 +39,7 @@ def create_temp(folder: str | os.PathLike, prefix: str = "", suffix: str = "") -
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(_NAME_ATTEMPTS):
-        path = Path(folder) / f"{prefix}{secrets.token_hex(8)}{suffix}"
+        path = Path(folder) / f"{prefix}{secrets.token_hex(_TOKEN_BYTES)}{suffix}"
         try:
             return os.open(path, flags, 0o666), path
         except FileExistsError:
@@ -42,11 +47,13 @@ def create_temp(folder: str | os.PathLike, prefix: str = "", suffix: str = "") -
     raise FileExistsError(errno.EEXIST, f"no unused temporary file name in {folder}")
 
 
-def remove_stale(folder: Path, pattern: str) -> None:
-    """Remove the files of ``folder`` that match the glob ``pattern`` and have not been
-    written for STALE_TEMP_S: what killed processes left (a Ctrl-C or an error removes its
-    own temporary file; a SIGKILL or a power cut cannot)."""
+def remove_stale(folder: Path, prefix: str, suffix: str) -> None:
+    """Remove the files that :func:`create_temp` made in ``folder`` with this ``prefix`` and
+    ``suffix`` (exactly that shape of name) and that have not been written for STALE_TEMP_S:
+    what killed processes left (a Ctrl-C or an error removes its own temporary file; a
+    SIGKILL or a power cut cannot)."""
     stale_before = time.time() - STALE_TEMP_S
+    pattern = glob.escape(prefix) + "[0-9a-f]" * (2 * _TOKEN_BYTES) + glob.escape(suffix)
     for leftover in folder.glob(pattern):
         with contextlib.suppress(OSError):  # gone already, or not ours to remove
             if leftover.stat().st_mtime < stale_before:
@@ -61,10 +68,11 @@ def check_writable(path: str | os.PathLike) -> None:
     text, path = os.fspath(path), Path(path)
     if text.endswith(("/", os.sep)) or path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), text)
-    if not _is_regular_or_missing(path):  # /dev/null, a pipe: written into, not replaced
+    if _is_stream(path):  # /dev/null, a pipe: written into, not replaced
         if not os.access(path, os.W_OK):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), text)
         return
+    path = _target(path)  # (the folder of the file a link points to gets the new file)
     folder = next(p for p in (path.parent, *path.parent.parents) if p.exists())
     if not folder.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, f"{folder} is a file, not a folder", text)
@@ -79,23 +87,24 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
 
     The new file gets the permissions that writing ``path`` with ``open(path, "wb")`` would
     leave: those of the file it replaces, else 0o666 less the umask. Like ``open``, it raises
-    IsADirectoryError for a folder and PermissionError for a write-protected file, writes
-    through a symbolic link (the file it points to is replaced, the link kept), and writes
-    straight into what is not a regular file (``/dev/null``, a pipe), which a rename would
-    replace. An OSError names ``path``, whatever step failed (a full disk at the write).
+    IsADirectoryError for a folder and PermissionError for a write-protected file, and writes
+    through a symbolic link (the file it points to is replaced, the link kept). What a
+    rename must not replace, a device, a pipe or a process's output (``/dev/null``,
+    ``/dev/stdout``), is written into instead. An OSError names ``path``, whatever step
+    failed (a full disk at the write).
     """
     # what open(path, "wb") would refuse, the rename would do: refuse it the same way (Path()
     # drops a trailing slash, which names a folder: "out/" would become a file "out")
     check_writable(path)
     path = Path(path)
     with _naming(path):
-        if not _is_regular_or_missing(path):  # a device or a pipe: nothing to replace
-            with open(path, "wb") as f:
+        if _is_stream(path):  # nothing to replace: written into
+            with _open_stream(path) as f:
                 write(f)
             return
-        path = Path(os.path.realpath(path)) if path.is_symlink() else path
+        path = _target(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale(path.parent, f".{glob.escape(path.name)}.*.tmp")
+        remove_stale(path.parent, prefix=f".{path.name}.", suffix=".tmp")
         fd, tmp = create_temp(path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
@@ -130,13 +139,45 @@ def _naming(path: Path):
         raise type(error)(error.errno, error.strerror, str(path)) from error
 
 
-def _is_regular_or_missing(path: Path) -> bool:
-    """True for a regular file (also through a link) and for nothing at all (also a link to
-    nothing); False for a device, a pipe or a socket."""
+def _is_stream(path: Path) -> bool:
+    """True for what is written into rather than replaced: a device, a pipe or a socket (also
+    through a link), and one of this process's file descriptors (``/dev/stdout``); False for
+    a regular file or nothing at all (also a link to nothing)."""
     try:
-        return stat.S_ISREG(os.stat(path).st_mode)
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return True
     except (FileNotFoundError, NotADirectoryError):  # (a file where a folder on the way is)
-        return True
+        return False
+    return _descriptor(path) is not None
+
+
+def _descriptor(path: Path) -> int | None:
+    """The number of the file descriptor of this process that ``path`` names (``/dev/stdout``,
+    ``/dev/fd/1``, ``/proc/self/fd/1``, or a link to one), else None. Such a path may end at
+    a regular file, the one a shell redirected the output to."""
+    text = os.path.abspath(path)
+    for _ in range(_MAX_LINKS):  # along a chain of links
+        name = os.path.basename(text)
+        if name.isdigit() and os.path.realpath(os.path.dirname(text)) == \
+                os.path.realpath(f"/proc/{os.getpid()}/fd"):
+            return int(name)
+        if not os.path.islink(text):
+            return None
+        text = os.path.join(os.path.dirname(text), os.readlink(text))
+    return None
+
+
+def _open_stream(path: Path) -> BinaryIO:
+    """``path`` open for writing into: a file descriptor of this process duplicated, so that
+    the output goes on where it is (``/dev/stdout`` redirected to a log: after its lines, not
+    over them); a device or a pipe opened to append."""
+    fd = _descriptor(path)
+    return open(path, "ab") if fd is None else os.fdopen(os.dup(fd), "wb")
+
+
+def _target(path: Path) -> Path:
+    """The file that ``path`` names: the end of its chain of links, if it is one."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def _keep_mode(path: Path, fd: int) -> None:

@@ -101,18 +101,26 @@ class Network:
             "he" if self.hidden.name in ("relu", "leaky_relu") else "scaled")
         self.seed = seed
         self.backend = get_backend(backend)
+        self._theta = self.backend.zeros(self.num_params, dtype)
+        self.grad = self.backend.zeros(self.num_params, dtype)
+        self._derive()
+        self._class_ids = self.backend.asarray(list(range(self.num_classes)))
+        self.initialize(seed)
+
+    #: what :meth:`_derive` makes from the backend, the activations, theta and grad
+    _DERIVED = ("xp", "_g", "_g_backward", "weights", "biases", "weight_grads", "bias_grads")
+
+    def _derive(self) -> None:
+        """Bind xp, compile each layer's g and g', and make the per-layer views of theta and
+        grad: at construction, and again for a copy (see :meth:`__setstate__`)."""
         self.xp = self.backend.xp
         # g and dC/dz = dC/da * g'(z) of each layer l = 1..L at index l-1: one fused kernel
         # each on CuPy for the elementwise activations, the same functions called plainly elsewhere
         layers = [self.hidden] * (len(self.sizes) - 2) + [self.output]
         self._g = [self._compiled(g.forward, g) for g in layers]
         self._g_backward = [self._compiled(g.backward, g) for g in layers]
-        self._theta = self.backend.zeros(self.num_params, dtype)
-        self.grad = self.backend.zeros(self.num_params, dtype)
         self.weights, self.biases = self._views(self.theta)
         self.weight_grads, self.bias_grads = self._views(self.grad)
-        self._class_ids = self.backend.asarray(list(range(self.num_classes)))
-        self.initialize(seed)
 
     # -- parameters ---------------------------------------------------------------------
     @property
@@ -462,26 +470,21 @@ class Network:
                 "output": self.output.name, "loss": self.loss.name, "init": self.init,
                 "dtype": self.dtype}
 
-    def __reduce__(self):
-        """``copy.deepcopy`` and ``pickle``: a new network of the same architecture and backend
-        with a copy of theta, its layers views into that copy (copying each array apart would
-        cut ``weights`` and ``biases`` off theta). Files are for :meth:`save`: xpnet never
-        loads a pickle, which can run any code."""
-        return _rebuilt, (self.config(), self.backend, self.seed, self.theta)
+    def __getstate__(self) -> dict:
+        """For ``copy.deepcopy`` and ``pickle``: everything but what :meth:`_derive` makes
+        again on the copy (copied apart, ``weights`` and ``biases`` would no longer view the
+        copy's theta; a module and compiled kernels do not pickle). Files are for
+        :meth:`save`: xpnet never loads a pickle, which can run any code."""
+        return {name: value for name, value in vars(self).items() if name not in self._DERIVED}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._derive()
 
     def __repr__(self) -> str:
         return (f"Network({self.sizes}, activation={self.hidden.config()!r}, "
                 f"output={self.output.name!r}, loss={self.loss.name!r}, "
                 f"backend={self.backend.name!r}, dtype={self.dtype!r})")
-
-
-def _rebuilt(config: dict, backend: Backend, seed, theta) -> Network:
-    """A network of ``config`` on ``backend`` holding a copy of ``theta`` (see
-    :meth:`Network.__reduce__`)."""
-    net = Network(**config, backend=backend, seed=None)  # (its initial weights are replaced)
-    net.set_theta(theta)
-    net.seed = seed
-    return net
 
 
 def _check_sizes(sizes) -> list[int]:
