@@ -1200,3 +1200,25 @@ def test_a_history_that_cannot_be_written_still_shows_the_results(tmp_path, caps
                              "--history", tmp_path / "h.json")
     assert status == 2 and out.startswith("test accuracy ")
     assert err.strip().endswith(f"xpnet: error: {tmp_path / 'h.json'}: No space left on device")
+
+
+def test_history_to_standard_output_sent_to_a_log(tmp_path):
+    """`xpnet train --history /dev/stdout > run.log`: the log is not a history, but it is
+    written into, not replaced, so it is not refused; the JSON follows the results."""
+    log = tmp_path / "run.log"
+    code = ("import numpy as np\n"
+            "from xpnet import cli\n"
+            "rng = np.random.default_rng(0)\n"
+            "data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)\n"
+            "cli._load = lambda args, validation=0: (data, None, data)\n"
+            "print('my log', flush=True)\n"
+            "raise SystemExit(cli.main(['train', '--layers', '784,30,10', '--epochs', '1',\n"
+            "                           '--batch-size', '20', '--threads', '1',\n"
+            "                           '--no-progress', '--history', '/dev/stdout']))\n")
+    with log.open("wb") as out:
+        done = subprocess.run([sys.executable, "-c", code], stdout=out, stderr=subprocess.PIPE,
+                              cwd=REPO, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    text = log.read_text()
+    assert text.startswith("my log\n{") and "\ntest accuracy " in text
+    assert json.loads(text[len("my log\n"):text.index("\ntest accuracy ")])["epoch"] == [1]

@@ -419,7 +419,7 @@ def _check_replaceable(option: str, path: Path, kind: str, is_kind,
                        remedy: str = "give another name") -> None:
     """Refuse to replace an existing file that ``is_kind`` does not recognise as one that
     xpnet writes there (a typo such as ``--save train.py`` would destroy the script)."""
-    if path.is_file() and not is_kind(path):
+    if path.is_file() and not files.is_stream(path) and not is_kind(path):
         raise ValueError(f"{option} {path} exists and is not {kind}: xpnet replaces only "
                          f"its own files; {remedy}, or remove that file first")
 
@@ -517,7 +517,7 @@ def _write_history(path: Path, history, test_loss: float | None,
                    test_accuracy: float | None) -> None:
     """The history's columns and the test result (None: the test was interrupted) as JSON."""
     columns = {**history.to_dict(), "test_loss": test_loss, "test_accuracy": test_accuracy}
-    text = json.dumps(columns, indent=1).encode()
+    text = (json.dumps(columns, indent=1) + "\n").encode()
     checkpoint.atomic_write(path, lambda f: f.write(text))
 
 

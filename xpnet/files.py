@@ -68,7 +68,7 @@ def check_writable(path: str | os.PathLike) -> None:
     text, path = os.fspath(path), Path(path)
     if text.endswith(("/", os.sep)) or path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), text)
-    if _is_stream(path):  # /dev/null, a pipe: written into, not replaced
+    if is_stream(path):  # /dev/null, a pipe: written into, not replaced
         if not os.access(path, os.W_OK):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), text)
         return
@@ -98,7 +98,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
     check_writable(path)
     path = Path(path)
     with _naming(path):
-        if _is_stream(path):  # nothing to replace: written into
+        if is_stream(path):  # nothing to replace: written into
             with _open_stream(path) as f:
                 write(f)
             return
@@ -139,7 +139,7 @@ def _naming(path: Path):
         raise type(error)(error.errno, error.strerror, str(path)) from error
 
 
-def _is_stream(path: Path) -> bool:
+def is_stream(path: Path) -> bool:
     """True for what is written into rather than replaced: a device, a pipe or a socket (also
     through a link), and one of this process's file descriptors (``/dev/stdout``); False for
     a regular file or nothing at all (also a link to nothing)."""

@@ -36,7 +36,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import checkpoint as ckpt
 from .checks import flag, whole_number
-from .files import check_writable
+from .files import check_writable, is_stream
 from .optim import Optimizer, get_optimizer
 from .schedules import FORMER_NAMES
 from .threads import ThreadChooser, available_cores
@@ -186,7 +186,7 @@ class History:
     def save(self, path) -> Path:
         """Write the history as JSON, atomically."""
         path = Path(path)
-        text = json.dumps(self.to_dict(), indent=1).encode()
+        text = (json.dumps(self.to_dict(), indent=1) + "\n").encode()
         ckpt.atomic_write(path, lambda f: f.write(text))
         return path
 
@@ -389,7 +389,8 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         for path, kind, is_kind in ((checkpoint, "an xpnet checkpoint", ckpt.is_checkpoint), (
                 history_path(checkpoint), "a training history", is_history_file)):
             check_writable(path)
-            if Path(path).is_file() and not is_kind(path):  # (a typo: checkpoint="train.py")
+            # (a typo such as checkpoint="train.py"; /dev/stdout sent to a log is written into)
+            if Path(path).is_file() and not is_stream(path) and not is_kind(path):
                 raise ValueError(f"{path} exists and is not {kind}: fit(checkpoint=) replaces "
                                  "only the files it writes; give another checkpoint path, or "
                                  "remove that file first")
