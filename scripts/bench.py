@@ -142,11 +142,12 @@ def make_lean_runner(w: Workload, X, y):
     def g(z, a):
         if w.activation == "relu":
             np.maximum(z, 0.0, out=a)
-        else:  # sigmoid as 0.5 tanh(z / 2) + 0.5, like xpnet's
-            np.multiply(z, 0.5, out=a)
-            np.tanh(a, out=a)
-            a *= 0.5
-            a += 0.5
+        else:  # sigmoid as 1 / (1 + e^{-z}), like xpnet's
+            np.negative(z, out=a)
+            with np.errstate(over="ignore"):  # (e^{-z} = inf gives the limit 0)
+                np.exp(a, out=a)
+            a += 1.0
+            np.reciprocal(a, out=a)
 
     def g_prime_times(z, a, d):  # d *= g'(z)
         if w.activation == "relu":

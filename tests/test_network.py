@@ -198,6 +198,25 @@ def test_saturated_outputs_give_finite_loss_and_gradient(output_loss):
     assert np.isfinite(float(value)) and np.all(np.isfinite(grad))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sigmoid_outputs_are_accurate_far_into_the_tails(backend, dtype):
+    """The form (1 + tanh(z/2)) / 2 lost the last bits for z < -10 and gave exactly 0 from
+    z = -17.3 in float32 (4e-8); past e^{-z}'s overflow the limit 0 comes without a warning."""
+    import math
+    import warnings
+
+    z = [-10.0, -17.0, -30.0, -80.0, 0.0, 4.0, 30.0]
+    exact = np.array([1.0 / (1.0 + math.exp(-v)) for v in z])
+    net = Network([1, 1], output="sigmoid", backend=backend, dtype=dtype)
+    net.set_theta([1.0, 0.0])  # a_L = sigma(x)
+    X = backend.asarray([[v] for v in z + [-1000.0]], dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (NumPy's overflow warning in exp would raise)
+        a = backend.to_numpy(net.forward(X))[:, 0]
+    np.testing.assert_allclose(a[:-1], exact, rtol=4 * np.finfo(dtype).eps, atol=0)
+    assert a[-1] == 0.0
+
+
 def gradient_descent(net, X, y, lr, steps):
     for _ in range(steps):
         _, grad = net.loss_and_gradient(X, y)
