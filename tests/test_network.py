@@ -779,6 +779,35 @@ def test_a_network_pickles_and_unpickles_with_its_weights():
     assert not np.shares_memory(again.theta, net.theta)
 
 
+@pytest.mark.parametrize(("options", "message"), [
+    ({"output": xpnet.activations.Tanh()}, "unknown output activation 'tanh'"),
+    ({"output": xpnet.activations.Tanh(), "loss": "quadratic"},
+     "unknown output activation 'tanh'"),
+    ({"activation": xpnet.activations.Softmax()}, "unknown hidden activation 'softmax'"),
+    ({"output": Square()}, r"the output activation Square\(\) has no default loss: give loss="),
+])
+def test_activation_objects_meet_the_rules_of_their_names(options, message):
+    """xpnet's own activations passed as objects skipped the checks their names get: a bare
+    KeyError, or a network that trained and then saved a file load() called damaged."""
+    with pytest.raises(ValueError, match=message):
+        Network([3, 4, 2], backend="numpy", **options)
+
+
+def test_a_network_a_file_could_not_name_is_refused_before_anything_is_written(tmp_path):
+    """A user's own activation or loss: load() would call the file damaged."""
+    net = Network([3, 4, 2], activation=Square(), backend="numpy")
+    Network([3, 4, 2], output=Square(), loss="quadratic", backend="numpy")  # (may be built)
+    with pytest.raises(ValueError, match=r"this network cannot be saved: its hidden activation "
+                                         r"Square\(\) is not one of xpnet's"):
+        net.save(tmp_path / "net.npz")
+    before = net.theta.copy()
+    with pytest.raises(ValueError, match="cannot be saved"):  # before the first epoch
+        net.fit(np.zeros((4, 3), np.float32), [0, 1, 0, 1], checkpoint=tmp_path / "run.npz",
+                progress=False)
+    np.testing.assert_array_equal(net.theta, before)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("copy_of", ["deepcopy", "pickle"])
 def test_a_copy_keeps_a_subclass_its_attributes_and_a_users_activation(copy_of):
     """Rebuilt from config(), a copy became a plain Network and refused an activation that

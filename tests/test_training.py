@@ -1430,3 +1430,25 @@ def test_a_run_whose_checkpoint_another_replaced_stops_before_replacing_it(tmp_p
         net.fit(X, y, epochs=4, checkpoint=path, early_stopping=OtherRun(patience=10),
                 progress=False)
     np.testing.assert_array_equal(xpnet.load(path).theta, small_net(seed=7).theta)
+
+
+def test_a_loop_of_one_epoch_fits_shuffles_as_one_fit_of_all_the_epochs():
+    """Each fit(epochs=1) drew its order from a new generator of the same seed: every epoch
+    of the loop saw the batches in one order. The loop now goes on with the stream, as
+    fit(epochs=3) does (with the same optimizer, bitwise the same run)."""
+    X, y = blobs(n=96)
+    options = {"batch_size": 16, "seed": 5, "threads": 1, "progress": False}
+    whole = small_net()
+    whole.fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), epochs=3, **options)
+    looped, optimizer = small_net(), SGD(lr=0.1, momentum=0.9)
+    for _ in range(3):
+        looped.fit(X, y, optimizer=optimizer, epochs=1, **options)
+    np.testing.assert_array_equal(looped.theta, whole.theta)
+    # another network, or another seed, starts its own stream
+    fresh, again = small_net(), small_net()
+    fresh.fit(X, y, optimizer=SGD(lr=0.1), epochs=1, **options)
+    again.fit(X, y, optimizer=SGD(lr=0.1), epochs=1, **options)
+    np.testing.assert_array_equal(fresh.theta, again.theta)
+    other = small_net()
+    other.fit(X, y, optimizer=SGD(lr=0.1), epochs=1, **{**options, "seed": 6})
+    assert not np.array_equal(other.theta, fresh.theta)

@@ -158,14 +158,23 @@ OUTPUT = {cls.name: cls for cls in (Sigmoid, Softmax, Identity)}
 def get_activation(name: str | dict | Activation, *, output: bool = False) -> Activation:
     """The activation called ``name`` (for a hidden layer, or the output layer if ``output``),
     or what an activation's ``config()`` gives: ``{"name": "leaky_relu", "slope": 0.2}``."""
+    table = OUTPUT if output else HIDDEN
     if isinstance(name, Activation):
+        # one of xpnet's own where the names refuse it (softmax in a hidden layer, tanh at
+        # the output) would train, but no file could name it; a user's own class is taken
+        if type(name) in {*HIDDEN.values(), *OUTPUT.values()} and \
+                type(name) is not table.get(name.name):
+            raise _unknown(name.name, output, table)
         return name
     parameters = {}
     if isinstance(name, dict):
         parameters = {key: value for key, value in name.items() if key != "name"}
         name = name.get("name")
-    table = OUTPUT if output else HIDDEN
     if name not in table:
-        kind = "output" if output else "hidden"
-        raise ValueError(f"unknown {kind} activation {name!r}; choose one of {sorted(table)}")
+        raise _unknown(name, output, table)
     return table[name](**parameters)
+
+
+def _unknown(name, output: bool, table: dict) -> ValueError:
+    kind = "output" if output else "hidden"
+    return ValueError(f"unknown {kind} activation {name!r}; choose one of {sorted(table)}")

@@ -66,6 +66,7 @@ def save(path, net, *, optimizer=None, schedule=None, training: dict | None = No
     import xpnet
 
     check_metadata(metadata)
+    check_savable(net)
     path = Path(path)
     arrays = {"theta": net.backend.to_numpy(net.theta)}
     header = {
@@ -82,6 +83,30 @@ def save(path, net, *, optimizer=None, schedule=None, training: dict | None = No
     arrays["header"] = json.dumps(header)
     atomic_write(path, lambda f: write_npz(f, arrays))
     return path
+
+
+def check_savable(net) -> None:
+    """Raise ValueError for a network that a file could not name: a file records activations
+    and losses by name, and :func:`load` builds xpnet's own again from those names, so a
+    user's own class would come back as another or not at all."""
+    from .activations import get_activation
+    from .losses import LOSSES
+
+    config = net.config()
+    parts = [("hidden activation", net.hidden, lambda: get_activation(config["activation"])),
+             ("output activation", net.output,
+              lambda: get_activation(config["output"], output=True)),
+             ("loss", net.loss, lambda: LOSSES[config["loss"]]())]
+    for role, part, rebuilt in parts:
+        try:
+            same = type(rebuilt()) is type(part)
+        except (KeyError, TypeError, ValueError):
+            same = False
+        if not same:
+            raise ValueError(f"this network cannot be saved: its {role} {part!r} is not one "
+                             f"of xpnet's, which a file names and load() builds again; keep "
+                             f"its weights with numpy.save(path, net.backend.to_numpy("
+                             f"net.theta)) and build the network in code to load them")
 
 
 def check_metadata(metadata) -> None:

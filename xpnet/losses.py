@@ -103,6 +103,9 @@ DEFAULT_LOSS = {"softmax": "softmax_cross_entropy", "sigmoid": "binary_cross_ent
 def get_loss(name: str | Loss | None, output: Activation) -> Loss:
     """The loss called ``name`` (None: the canonical loss of ``output``), checked against it."""
     if name is None:
+        if output.name not in DEFAULT_LOSS:  # a user's own output activation
+            raise ValueError(f"the output activation {output!r} has no default loss: give "
+                             f"loss=, e.g. loss='quadratic'")
         name = DEFAULT_LOSS[output.name]
     loss = name if isinstance(name, Loss) else None
     if loss is None:

@@ -57,6 +57,8 @@ class DivergenceError(FloatingPointError):
 #: the latest ThreadChooser of each network and batch size: a loop of fit(epochs=1) calls
 #: goes on with the choice and the schedule of trials of the call before
 _THREAD_CHOOSERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: each network's shuffling stream of each whole-number seed (see _shuffle_stream)
+_SHUFFLE_STREAMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 #: what early stopping may watch (the val_ ones fall back to the training figures without
 #: validation data)
@@ -382,10 +384,17 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
 
     ``metadata``: JSON-able facts about the run written into every checkpoint (see
     :func:`xpnet.checkpoint.save`), e.g. ``{"dataset": "mnist"}``.
+
+    Calling fit again goes on training the network. An optimizer passed as an object keeps
+    its state (moments, step count) from call to call; a name makes a new one each call. A
+    schedule starts again at its epoch 0. The shuffling goes on with this network's stream
+    of the same ``seed`` (a whole number), so that a loop of ``fit(epochs=1)`` draws a new
+    order each epoch, as one ``fit(epochs=N)`` does; a new network starts it afresh.
     """
     _check_options(epochs, batch_size, validation_split, validation_data, schedule)
     shuffle, drop_last = flag("shuffle", shuffle), flag("drop_last", drop_last)  # ("no": true)
     if checkpoint is not None:  # refused now, not after the first epoch
+        ckpt.check_savable(net)
         for path, kind, is_kind in ((checkpoint, "an xpnet checkpoint", ckpt.is_checkpoint), (
                 history_path(checkpoint), "a training history", is_history_file)):
             check_writable(path)
@@ -586,6 +595,20 @@ def threads_asked(threads) -> int | None:
     return int(threads)
 
 
+def _shuffle_stream(net, seed):
+    """The host generator of fit's permutations: for a whole-number ``seed``, the one this
+    network's earlier fits with that seed drew from, so that a loop of ``fit(epochs=1)``
+    draws a new order each epoch, as ``fit(epochs=N)`` does (a fresh network starts it
+    afresh); None or a Generator as they are (a fresh stream, the caller's own)."""
+    key = whole_number(seed)
+    if key is None:
+        return net.backend.host_rng(seed)
+    streams = _SHUFFLE_STREAMS.setdefault(net, {})
+    if key not in streams:
+        streams[key] = net.backend.host_rng(seed)
+    return streams[key]
+
+
 def _postfix(row: dict) -> dict:
     keys = ("loss", "accuracy", "val_loss", "val_accuracy")
     return {k: row[k] for k in keys if row.get(k) is not None}
@@ -607,7 +630,7 @@ class _Loop:
                 self.monitor = self.monitor[len("val_"):]
                 log.warning("early stopping monitors %s: there is no validation data",
                             self.monitor)
-        self.rng = net.backend.host_rng(seed)
+        self.rng = _shuffle_stream(net, seed)
         self.epoch_rng_state = self.rng.bit_generator.state  # before the epoch's permutation
         self.start_step = 0  # the first batch of the next epoch (a resumed partial epoch)
         self.carried = None  # the tally totals and seconds of that epoch's earlier batches
