@@ -354,6 +354,17 @@ def test_softmax_targets_must_sum_to_one_within_rounding():
     net.loss_and_gradient(X, np.tile([0.6, 0.3995], (4, 1)))  # 1 - 5e-4: rounding, accepted
 
 
+def test_softmax_targets_rounded_in_writing_get_the_gradient_of_their_loss():
+    """Rows such as (0.333, 0.333, 0.333) are accepted; delta_L = a_L - y is the gradient of
+    the cost only for rows that sum to 1, so they are scaled to: the gradient then matches
+    finite differences of the loss, as for any other targets."""
+    net = Network([3, 4, 3], activation="tanh", backend="numpy", dtype="float64", seed=1)
+    X = np.random.default_rng(0).random((5, 3))
+    Y = np.tile([0.3005, 0.3002, 0.4002], (5, 1))  # each row sums to 1.0009
+    grad = net.loss_and_gradient(X, Y)[1].copy()
+    np.testing.assert_allclose(grad, numeric_gradient(net, X, Y), rtol=1e-6, atol=1e-9)
+
+
 def test_accuracy_names_one_hot_rows_of_the_wrong_width():
     net = Network([4, 3, 2], backend="numpy")
     for y in (np.eye(3)[[0, 2]], np.eye(3, dtype=int)[[0, 2]]):

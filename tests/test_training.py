@@ -239,6 +239,14 @@ def test_more_bad_fit_input_is_named(monkeypatch):
             small_net().fit(X, y, early_stopping=stopping, progress=False)
     with pytest.raises(ValueError, match="no samples"):
         small_net().fit(X[:0], y[:0], progress=False)
+    from xpnet.schedules import CosineAnnealing
+
+    # classes, not objects: the schedule's failed deep in lr_at (a missing argument)
+    with pytest.raises(TypeError, match=r"schedule must be .* got <class .*CosineAnnealing'> "
+                                        r"\(a class: make one\)"):
+        small_net().fit(X, y, schedule=CosineAnnealing, progress=False)
+    with pytest.raises(TypeError, match=r"optimizer must be .* \(a class: make one, e\.g\. "):
+        small_net().fit(X, y, optimizer=Adam, progress=False)
     for option in ("shuffle", "drop_last"):  # "no" and "False" used to count as true
         with pytest.raises(TypeError, match=f"{option} must be True or False, got 'no'"):
             small_net().fit(X, y, progress=False, **{option: "no"})

@@ -418,7 +418,9 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         optimizer = get_optimizer(optimizer)
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be a name such as 'adam' or an xpnet.optim "
-                        f"optimizer, got {optimizer!r}")
+                        f"optimizer, got {optimizer!r}" + (
+                            " (a class: make one, e.g. Adam(lr=1e-3))"
+                            if isinstance(optimizer, type) else ""))
     if early_stopping is True:
         early_stopping = EarlyStopping()
     if not (early_stopping is None or early_stopping is False
@@ -530,9 +532,10 @@ def _check_options(epochs, batch_size, validation_split, validation_data, schedu
                 if isinstance(validation_data, (tuple, list)) else repr(validation_data)[:80])
         raise TypeError(f"validation_data must be a pair (X_val, y_val), got {what} (sample "
                         f"weights are not supported)")
-    if schedule is not None and not hasattr(schedule, "lr_at"):
+    if schedule is not None and (isinstance(schedule, type) or not hasattr(schedule, "lr_at")):
         raise TypeError(f"schedule must be an xpnet.schedules schedule, e.g. "
-                        f"get_schedule('cosine', lr=0.1, t_max=epochs), got {schedule!r}")
+                        f"get_schedule('cosine', lr=0.1, t_max=epochs), got {schedule!r}"
+                        + (" (a class: make one)" if isinstance(schedule, type) else ""))
     if schedule is not None and epochs and schedule.lr_at(0) > 0 and \
             schedule.lr_at(epochs - 1) == 0:
         idle = next(epoch for epoch in range(epochs) if schedule.lr_at(epoch) == 0)
