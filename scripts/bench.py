@@ -142,10 +142,10 @@ def make_lean_runner(w: Workload, X, y):
     def g(z, a):
         if w.activation == "relu":
             np.maximum(z, 0.0, out=a)
-        else:  # sigmoid as 1 / (1 + e^{-z}), like xpnet's
+        else:  # sigmoid as 1 / (1 + e^{-z}), the exponent capped at 80, like xpnet's
             np.negative(z, out=a)
-            with np.errstate(over="ignore"):  # (e^{-z} = inf gives the limit 0)
-                np.exp(a, out=a)
+            np.minimum(a, 80.0, out=a)
+            np.exp(a, out=a)
             a += 1.0
             np.reciprocal(a, out=a)
 

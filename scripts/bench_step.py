@@ -39,7 +39,7 @@ def lean_epoch(params, X, Y, lr, batch_size):
     W1, b1, W2, b2 = params
     for s in batches(len(X), batch_size):
         x, y = X[s], Y[s]
-        a1 = 1.0 / (1.0 + np.exp(-(x @ W1.T + b1)))
+        a1 = 1.0 / (1.0 + np.exp(np.minimum(-(x @ W1.T + b1), 80.0)))
         z2 = a1 @ W2.T + b2
         e = np.exp(z2 - z2.max(axis=1, keepdims=True))
         d2 = (e / e.sum(axis=1, keepdims=True) - y) / len(x)

@@ -1460,3 +1460,17 @@ def test_a_loop_of_one_epoch_fits_shuffles_as_one_fit_of_all_the_epochs():
     other = small_net()
     other.fit(X, y, optimizer=SGD(lr=0.1), epochs=1, **{**options, "seed": 6})
     assert not np.array_equal(other.theta, fresh.theta)
+    # a re-initialized network starts afresh: a sweep over one network object gives each
+    # run the same batches, whatever ran before
+    fresh.initialize(0)
+    fresh.fit(X, y, optimizer=SGD(lr=0.1), epochs=1, **options)
+    np.testing.assert_array_equal(fresh.theta, again.theta)
+    # another seed starts its own stream, and the first seed's afresh after it: the last fit
+    # of each of these draws the second order of seed 5's stream (lr 0 keeps the weights)
+    switched, continued = small_net(), small_net()
+    for seed in (5, 6, 5):
+        switched.fit(X, y, optimizer=SGD(lr=0.0), epochs=1, **{**options, "seed": seed})
+    continued.fit(X, y, optimizer=SGD(lr=0.0), epochs=1, **options)
+    for net in (switched, continued):
+        net.fit(X, y, optimizer=SGD(lr=0.1), epochs=1, **options)
+    np.testing.assert_array_equal(switched.theta, continued.theta)

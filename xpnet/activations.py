@@ -45,16 +45,17 @@ class Activation:
 class Sigmoid(Activation):
     """sigma(z) = 1 / (1 + e^{-z}); sigma'(z) = sigma(z) (1 - sigma(z)).
 
-    As the lecture writes it, and accurate to the last bits for every z (PyTorch's
-    ``torch.sigmoid`` agrees): the form (1 + tanh(z/2)) / 2 loses them for z < -10 and
-    gives 0 below z = -17 in float32 instead of 4e-8. For z < -88 (float32) e^{-z}
-    overflows to inf, which gives sigma's limit 0 (not warned about: see ``Backend.fuse``).
+    As the lecture writes it, and accurate to the last bits (PyTorch's ``torch.sigmoid``
+    agrees): the form (1 + tanh(z/2)) / 2 loses them for z < -10 and gives 0 below z = -17
+    in float32 instead of 4e-8. The exponent is capped at 80, where e^{-z} would overflow
+    float32 (at 88.7): below z = -80, sigma stays at 1 / (1 + e^80) = 1.8e-35, a normal
+    float32 (smaller values would be subnormal, slow arithmetic) that no sum can tell from 0.
     """
 
     name = "sigmoid"
 
     def forward(self, xp, z):
-        return 1.0 / (1.0 + xp.exp(-z))
+        return 1.0 / (1.0 + xp.exp(xp.minimum(-z, 80.0)))
 
     def derivative(self, xp, z, a):
         return a * (1.0 - a)

@@ -185,22 +185,12 @@ class Backend:
         elsewhere. ``fn`` takes ``xp`` as its first argument, so one definition serves both.
 
         ``static`` keyword arguments are bound as they are: Python values (flags) that ``fn``
-        may branch on while the kernel is traced. Each distinct set gives its own kernel.
-
-        Elsewhere an overflow to inf inside ``fn`` is not warned about (NumPy's warning;
-        array_api_strict computes with NumPy too), as on the GPU: in an activation it is the
-        limit the function approaches (e^{-z} -> inf takes sigma(z) to 0), and the training
-        loop checks every loss for NaN and inf."""
+        may branch on while the kernel is traced. Each distinct set gives its own kernel."""
         bound = functools.partial(fn, self.xp, **static)
         if self.name == "cupy":
             # cupy.fuse names the kernel after fn.__name__, which a partial lacks
             return self.xp.fuse(kernel_name=fn.__name__)(bound)
-
-        def without_overflow_warnings(*args):
-            with np.errstate(over="ignore"):
-                return bound(*args)
-
-        return without_overflow_warnings
+        return bound
 
     def fuse_update(self, fn, **static):
         """An in-place elementwise update of flat vectors (an optimizer step), from ``fn``.
@@ -212,9 +202,9 @@ class Backend:
         8 blocks run whole, as they fit in the cache anyway. Arguments that are 1-D
         arrays as long as the first are split into blocks; the others are passed whole.
         """
+        kernel = self.fuse(fn, **static)
         if self.name != "numpy":
-            return self.fuse(fn, **static)
-        kernel = functools.partial(fn, self.xp, **static)  # (an overflow here is warned about)
+            return kernel
 
         def blocked(first, *args):
             n = first.shape[0]

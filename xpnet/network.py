@@ -190,7 +190,12 @@ class Network:
         return chunks
 
     def initialize(self, seed: int | None = 0) -> None:
-        """(Re)draw the initial weights and biases into theta."""
+        """(Re)draw the initial weights and biases into theta; fit's shuffling starts afresh
+        too, as for a new network (a sweep that re-initializes one network gives each run
+        the same batch order)."""
+        #: fit's shuffling stream, (seed, host generator): a later fit with the same seed
+        #: goes on with it (see xpnet.training)
+        self._shuffling = None
         offset = 0
         for chunk in self.initial_theta(seed):
             self.theta[offset:offset + chunk.size] = self.backend.asarray(chunk, self.dtype)

@@ -57,8 +57,6 @@ class DivergenceError(FloatingPointError):
 #: the latest ThreadChooser of each network and batch size: a loop of fit(epochs=1) calls
 #: goes on with the choice and the schedule of trials of the call before
 _THREAD_CHOOSERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-#: each network's shuffling stream of each whole-number seed (see _shuffle_stream)
-_SHUFFLE_STREAMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 #: what early stopping may watch (the val_ ones fall back to the training figures without
 #: validation data)
@@ -387,9 +385,10 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
 
     Calling fit again goes on training the network. An optimizer passed as an object keeps
     its state (moments, step count) from call to call; a name makes a new one each call. A
-    schedule starts again at its epoch 0. The shuffling goes on with this network's stream
-    of the same ``seed`` (a whole number), so that a loop of ``fit(epochs=1)`` draws a new
-    order each epoch, as one ``fit(epochs=N)`` does; a new network starts it afresh.
+    schedule starts again at its epoch 0. The shuffling goes on with the stream of the last
+    fit if it had the same ``seed`` (a whole number), so that a loop of ``fit(epochs=1)``
+    draws a new order each epoch, as one ``fit(epochs=N)`` does; another seed, a new network
+    or ``net.initialize()`` starts it afresh.
     """
     _check_options(epochs, batch_size, validation_split, validation_data, schedule)
     shuffle, drop_last = flag("shuffle", shuffle), flag("drop_last", drop_last)  # ("no": true)
@@ -599,17 +598,17 @@ def threads_asked(threads) -> int | None:
 
 
 def _shuffle_stream(net, seed):
-    """The host generator of fit's permutations: for a whole-number ``seed``, the one this
-    network's earlier fits with that seed drew from, so that a loop of ``fit(epochs=1)``
-    draws a new order each epoch, as ``fit(epochs=N)`` does (a fresh network starts it
-    afresh); None or a Generator as they are (a fresh stream, the caller's own)."""
+    """The host generator of fit's permutations: for a whole-number ``seed``, the one the
+    network's last fit drew from if it had that seed, so that a loop of ``fit(epochs=1)``
+    draws a new order each epoch, as ``fit(epochs=N)`` does (a new or re-initialized network,
+    or another seed, starts afresh); None or a Generator as they are (a fresh stream, the
+    caller's own)."""
     key = whole_number(seed)
     if key is None:
         return net.backend.host_rng(seed)
-    streams = _SHUFFLE_STREAMS.setdefault(net, {})
-    if key not in streams:
-        streams[key] = net.backend.host_rng(seed)
-    return streams[key]
+    if net._shuffling is None or net._shuffling[0] != key:
+        net._shuffling = (key, net.backend.host_rng(seed))
+    return net._shuffling[1]
 
 
 def _postfix(row: dict) -> dict:
