@@ -20,15 +20,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 _NAME_ATTEMPTS = 100
+#: the random part of a temporary file's name: this many bytes, as hex digits
+_TOKEN_BYTES = 8
 _MAX_LINKS = 40  # (Linux follows at most 40 links in one path)
 #: a temporary file untouched this long was left by a process killed while writing it (a
 #: live writer touches its file every few seconds at most); the next write of that file
 #: removes it
 STALE_TEMP_S = 3600
-
-
-#: the random part of a temporary file's name: this many bytes, as hex digits
-_TOKEN_BYTES = 8
 
 
 def create_temp(folder: str | os.PathLike, prefix: str = "", suffix: str = "") -> tuple[int, Path]:
@@ -142,13 +140,14 @@ def _naming(path: Path):
 def is_stream(path: Path) -> bool:
     """True for what is written into rather than replaced: a device, a pipe or a socket (also
     through a link), and one of this process's file descriptors (``/dev/stdout``); False for
-    a regular file or nothing at all (also a link to nothing)."""
+    a regular file, a folder or nothing at all (also a link to nothing)."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return True
+        mode = os.stat(path).st_mode
     except (FileNotFoundError, NotADirectoryError):  # (a file where a folder on the way is)
         return False
-    return _descriptor(path) is not None
+    if stat.S_ISDIR(mode):
+        return False
+    return not stat.S_ISREG(mode) or _descriptor(path) is not None
 
 
 def _descriptor(path: Path) -> int | None:

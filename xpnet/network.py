@@ -193,8 +193,8 @@ class Network:
         """(Re)draw the initial weights and biases into theta; fit's shuffling starts afresh
         too, as for a new network (a sweep that re-initializes one network gives each run
         the same batch order)."""
-        #: fit's shuffling stream, (seed, host generator): a later fit with the same seed
-        #: goes on with it (see xpnet.training)
+        # fit's shuffling stream, (seed, host generator): a later fit with the same seed goes
+        # on with it (see xpnet.training._shuffle_stream)
         self._shuffling = None
         offset = 0
         for chunk in self.initial_theta(seed):
