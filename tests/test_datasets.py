@@ -296,6 +296,8 @@ def test_find_names_the_folder_load_reads(tmp_path, monkeypatch):
     assert datasets.find("mnist", checksums=SYNTHETIC_SHA256) == env
     explicit = write_dataset(tmp_path / "explicit")
     assert datasets.find("mnist", explicit, checksums=SYNTHETIC_SHA256) == explicit
+    with pytest.raises(ValueError, match="unknown dataset 'cifar'"):  # (was a KeyError)
+        datasets.find("cifar")
 
 
 def test_data_dir_variable_may_name_the_dataset_folder_itself(tmp_path, monkeypatch):

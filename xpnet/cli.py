@@ -419,7 +419,7 @@ def _check_replaceable(option: str, path: Path, kind: str, is_kind,
                        remedy: str = "give another name") -> None:
     """Refuse to replace an existing file that ``is_kind`` does not recognise as one that
     xpnet writes there (a typo such as ``--save train.py`` would destroy the script)."""
-    if path.is_file() and not files.is_stream(path) and not is_kind(path):
+    if files.replaces_another(path, is_kind):
         raise ValueError(f"{option} {path} exists and is not {kind}: xpnet replaces only "
                          f"its own files; {remedy}, or remove that file first")
 

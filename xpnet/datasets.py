@@ -316,8 +316,8 @@ def find(name: str, data_dir: str | os.PathLike | None = None,
     intact. As for ``load``, a folder of another dataset is passed over, and so is a damaged
     file in xpnet's cache (which a download repairs); a damaged file elsewhere is a
     DatasetError that names it."""
+    _check_name(name)  # (before CHECKSUMS[name]: a clear error, not a KeyError)
     sums = CHECKSUMS[name] if checksums is None else checksums
-    _check_name(name)
     arrays, used, _, _ = _search(name, data_dir, sums, download=True)
     return None if arrays is None else used[0].parent
 

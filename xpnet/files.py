@@ -137,6 +137,14 @@ def _naming(path: Path):
         raise type(error)(error.errno, error.strerror, str(path)) from error
 
 
+def replaces_another(path: str | os.PathLike, is_kind: Callable[[Path], bool]) -> bool:
+    """True when :func:`atomic_write` to ``path`` would replace a file that ``is_kind`` does
+    not recognise (a typo such as ``train.py`` for the checkpoint); a device or a pipe is
+    written into, not replaced."""
+    path = Path(path)
+    return path.is_file() and not is_stream(path) and not is_kind(path)
+
+
 def is_stream(path: Path) -> bool:
     """True for what is written into rather than replaced: a device, a pipe or a socket (also
     through a link), and one of this process's file descriptors (``/dev/stdout``); False for

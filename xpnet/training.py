@@ -36,7 +36,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import checkpoint as ckpt
 from .checks import flag, whole_number
-from .files import check_writable, is_stream
+from .files import check_writable, replaces_another
 from .optim import Optimizer, get_optimizer
 from .schedules import FORMER_NAMES
 from .threads import ThreadChooser, available_cores
@@ -397,8 +397,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         for path, kind, is_kind in ((checkpoint, "an xpnet checkpoint", ckpt.is_checkpoint), (
                 history_path(checkpoint), "a training history", is_history_file)):
             check_writable(path)
-            # (a typo such as checkpoint="train.py"; /dev/stdout sent to a log is written into)
-            if Path(path).is_file() and not is_stream(path) and not is_kind(path):
+            if replaces_another(path, is_kind):
                 raise ValueError(f"{path} exists and is not {kind}: fit(checkpoint=) replaces "
                                  "only the files it writes; give another checkpoint path, or "
                                  "remove that file first")
