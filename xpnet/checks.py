@@ -27,3 +27,11 @@ def flag(name: str, value) -> bool:
     if not valid:
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def number_column(column, n: int, gaps: bool = False) -> bool:
+    """True for a list of ``n`` numbers (ints or floats, not bools; None too where ``gaps``
+    allows): a column of a training history."""
+    return isinstance(column, list) and len(column) == n and all(
+        (isinstance(value, (int, float)) and not isinstance(value, bool))
+        or (gaps and value is None) for value in column)

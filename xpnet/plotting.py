@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .checks import number_column
 from .files import atomic_write
 
 PLOT_INSTALL_HINT = 'pip install "xpnet[plot]"'
@@ -30,12 +31,12 @@ def plot_history(history: dict, path, title: str | None = None) -> Path:
     if missing:
         raise ValueError(f"not a training history: no {', '.join(missing)} column; expected "
                          "the JSON that `xpnet train --history PATH` writes")
-    epochs = history["epoch"]
-    if not all(_is_column(history[key], epochs) for key in ("epoch", "loss", "accuracy")):
+    n = len(history["epoch"]) if isinstance(history["epoch"], list) else -1
+    if not all(number_column(history[key], n) for key in ("epoch", "loss", "accuracy")):
         raise ValueError("not a training history: its epoch, loss and accuracy columns must be "
                          "lists of one number per epoch")
     for key in ("val_loss", "val_accuracy"):
-        if history.get(key) is not None and not _is_column(history[key], epochs, gaps=True):
+        if history.get(key) is not None and not number_column(history[key], n, gaps=True):
             raise ValueError(f"not a training history: its {key} column must be a list of one "
                              "number per epoch, or null where an epoch has none")
     if not history["epoch"]:
@@ -64,10 +65,3 @@ def plot_history(history: dict, path, title: str | None = None) -> Path:
                                              dpi=100))
     return path
 
-
-def _is_column(column, epochs, gaps: bool = False) -> bool:
-    """True for a list of numbers (and None where ``gaps`` allows) as long as ``epochs``."""
-    return isinstance(column, list) and isinstance(epochs, list) and \
-        len(column) == len(epochs) and all(
-            (isinstance(value, (int, float)) and not isinstance(value, bool))
-            or (gaps and value is None) for value in column)

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import checkpoint as ckpt
-from .checks import flag, whole_number
+from .checks import flag, number_column, whole_number
 from .files import check_writable, replaces_another
 from .optim import Optimizer, get_optimizer
 from .schedules import FORMER_NAMES
@@ -196,10 +196,7 @@ class History:
         per epoch in each."""
         n = len(columns["epoch"])
         for key in HISTORY_KEYS:
-            column = columns[key]
-            if not (isinstance(column, list) and len(column) == n and all(
-                    value is None or isinstance(value, (int, float))
-                    and not isinstance(value, bool) for value in column)):
+            if not number_column(columns[key], n, gaps=True):
                 raise ValueError(f"its history column {key!r} is not a list of one number "
                                  f"per epoch (the file holds {n})")
         return cls([{key: columns[key][i] for key in HISTORY_KEYS} for i in range(n)])
