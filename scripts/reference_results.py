@@ -8,6 +8,11 @@ and the same defaults at least 88% on Fashion-MNIST.
 Prints PASS or FAIL per configuration, then a markdown table for docs/results.md; exits with
 status 1 when a configuration misses its target. Each run is a fresh `python -m xpnet train`
 process, so its total time includes start-up and loading the data.
+
+"About 95%" is a claim about a configuration, not about one draw of its initial weights: the
+lecture's two rows train seeds 0-3 and check their mean (Nielsen's exact procedure, N(0, 1)
+weights and a constant lr of 3.0, spreads over about a point between seeds). The defaults
+check seed 0 alone, the run a user of `xpnet train` gets, with margin to spare.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import mean
 
 import numpy as np
 
@@ -37,8 +43,9 @@ ABOUT_95 = (94.5, 96.5)  # Nielsen's 95.42% give or take a point: a reproduction
 class Configuration:
     name: str
     options: str
-    low: float  # the test accuracy must reach this (percent) ...
+    low: float  # the test accuracy (percent; the mean over the seeds) must reach this ...
     high: float = 100.0  # ... and not exceed this
+    seeds: tuple[int, ...] = (0,)
 
     @property
     def target(self) -> str:
@@ -46,22 +53,23 @@ class Configuration:
 
 
 CONFIGURATIONS = [
-    Configuration("the lecture's: `" + LECTURE + "`", LECTURE, *ABOUT_95),
+    Configuration("the lecture's: `" + LECTURE + "`", LECTURE, *ABOUT_95, seeds=(0, 1, 2, 3)),
     Configuration("the lecture's, Nielsen's exact procedure: the same + `--init normal "
                   "--schedule constant`", LECTURE + " --init normal --schedule constant",
-                  *ABOUT_95),
+                  *ABOUT_95, seeds=(0, 1, 2, 3)),
     Configuration("defaults, MNIST: `xpnet train`", "", 98.0),
     Configuration("defaults, Fashion-MNIST: `xpnet train --dataset fashion-mnist`",
                   "--dataset fashion-mnist", 88.0),
 ]
 
 
-def run(configuration: Configuration, backend: str, folder: Path) -> dict | str:
-    """Train one configuration in a fresh process: its epochs, accuracy and timings, or the
-    error it ended with."""
+def run(configuration: Configuration, seed: int, backend: str, folder: Path) -> dict | str:
+    """Train one configuration with one seed in a fresh process: its epochs, accuracy and
+    timings, or the error it ended with."""
     history_path = folder / "history.json"
     command = [sys.executable, "-m", "xpnet", "train", *configuration.options.split(),
-               "--backend", backend, "--no-progress", "--history", str(history_path)]
+               "--seed", str(seed), "--backend", backend, "--no-progress",
+               "--history", str(history_path)]
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True)
     total = time.perf_counter() - start
@@ -95,19 +103,29 @@ def main() -> int:
     rows, missed = [], 0
     with tempfile.TemporaryDirectory() as folder:
         for configuration in CONFIGURATIONS:
-            result = run(configuration, backend, Path(folder))
-            if isinstance(result, str):
+            results = [run(configuration, seed, backend, Path(folder))
+                       for seed in configuration.seeds]
+            errors = [result for result in results if isinstance(result, str)]
+            if errors:
                 missed += 1
-                print(f"FAIL  {configuration.name}: {result}", flush=True)
+                print(f"FAIL  {configuration.name}: {errors[0]}", flush=True)
                 continue
-            ok = configuration.low <= result["accuracy"] <= configuration.high
+            accuracy = mean(result["accuracy"] for result in results)
+            ok = configuration.low <= accuracy <= configuration.high
             missed += not ok
-            print(f"{'PASS' if ok else 'FAIL'}  {result['accuracy']:.2f}% "
-                  f"(target {configuration.target})  {configuration.name}", flush=True)
-            rows.append(f"| {configuration.name} | {result['epochs']} | "
-                        f"{result['accuracy']:.2f}% | {configuration.target} | "
-                        f"{result['per_epoch']:.2f} | {result['total']:.1f} | {short} |")
-    print("\n| configuration | epochs | test accuracy | target | s / epoch | total s | machine |")
+            shown = f"{accuracy:.2f}%"
+            if len(results) > 1:
+                seeds = configuration.seeds
+                shown += (f" (mean of seeds {seeds[0]}-{seeds[-1]}: "
+                          + ", ".join(f"{result['accuracy']:.2f}" for result in results) + ")")
+            print(f"{'PASS' if ok else 'FAIL'}  {shown} (target {configuration.target})  "
+                  f"{configuration.name}", flush=True)
+            rows.append(f"| {configuration.name} | {results[0]['epochs']} | {shown} | "
+                        f"{configuration.target} | "
+                        f"{mean(result['per_epoch'] for result in results):.2f} | "
+                        f"{mean(result['total'] for result in results):.1f} | {short} |")
+    print("\n| configuration | epochs | test accuracy | target | s / epoch | total s per run "
+          "| machine |")
     print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print(f"\nMachine: {full}. Measured {time.strftime('%Y-%m-%d')}.")
