@@ -10,15 +10,18 @@ import argparse
 import importlib
 import re
 import shlex
+from pathlib import Path
 
 import pytest
 from conftest import REPO
 
+import xpnet
 from xpnet import cli
 from xpnet.backend import BackendUnavailable, cupy_unavailable_reason
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 LECTURE_TO_CODE = (REPO / "docs" / "lecture-to-code.md").read_text(encoding="utf-8")
+SOURCE = Path(xpnet.__file__).parent  # the package tested: a checkout's or an installed one
 
 
 def code_blocks(text: str, language: str) -> list[str]:
@@ -148,7 +151,7 @@ def test_lecture_to_code_points_to_code_that_exists():
         for attribute in attributes:
             assert hasattr(owners[0], attribute), f"{name}: no {attribute}"
     for path in re.findall(r"\((xpnet/\w+\.py)\)", LECTURE_TO_CODE):
-        assert (REPO / path).is_file(), path
+        assert (SOURCE / Path(path).name).is_file(), path
 
 
 def quoted_code() -> list[str]:
@@ -168,7 +171,7 @@ def quoted_code() -> list[str]:
 
 def test_lecture_to_code_quotes_the_code_as_it_is():
     source = " ".join(" ".join(path.read_text(encoding="utf-8").split())
-                      for path in (REPO / "xpnet").glob("*.py"))
+                      for path in SOURCE.glob("*.py"))
     quotes = quoted_code()
     assert len(quotes) >= 15
     missing = [quote for quote in quotes if quote not in source]

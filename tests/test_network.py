@@ -684,6 +684,19 @@ def test_a_bad_seed_is_named(seed):
         Network([2, 3, 2], backend="numpy").fit(X, y, seed=seed, progress=False)
 
 
+class _OldNumpyBool:
+    """What np.True_ was before NumPy 2.3: a bool scalar that operator.index accepted as 1."""
+    dtype = np.dtype(bool)
+
+    def __index__(self):
+        return 1
+
+
+def test_a_bool_is_not_a_seed_even_where_numpy_gives_it_an_index():
+    with pytest.raises(ValueError, match="seed must be a whole number"):
+        Network([2, 3, 2], backend="numpy", seed=_OldNumpyBool())
+
+
 @pytest.mark.parametrize("seed", [np.random.SeedSequence(7), [1, 2], np.int64(7)])
 def test_numpys_other_seeds_still_work(seed, tmp_path):
     """What numpy.random.default_rng takes, a Generator of it included, as before; a run

@@ -9,7 +9,8 @@ import operator
 def whole_number(value) -> int | None:
     """``value`` as an int if it is a whole number (an int or a NumPy integer; not a bool, a
     float or a string), else None."""
-    if isinstance(value, bool):
+    # (NumPy before 2.3 gives a NumPy bool an index, as operator.index(True) is 1)
+    if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", None) == "b":
         return None
     try:
         return operator.index(value)
