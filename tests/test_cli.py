@@ -1194,12 +1194,41 @@ def test_a_history_that_cannot_be_written_still_shows_the_results(tmp_path, caps
     def full_disk(*args):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "h.json"))
 
-    monkeypatch.setattr(cli, "_write_history", full_disk)
+    monkeypatch.setattr(cli.checkpoint, "atomic_write", full_disk)  # (no --save: only the
+    # history is written)
     status, out, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 1,
                              "--batch-size", 20, "--threads", 1, "--no-progress",
                              "--history", tmp_path / "h.json")
     assert status == 2 and out.startswith("test accuracy ")
     assert err.strip().endswith(f"xpnet: error: {tmp_path / 'h.json'}: No space left on device")
+
+
+def test_history_dash_is_standard_output_and_the_results_go_to_stderr(tmp_path):
+    """`xpnet train --history - | jq .test_accuracy`: stdout holds the JSON alone (it was a
+    file called "-"), the results and the epoch lines go to stderr."""
+    code = ("import numpy as np\n"
+            "from xpnet import cli\n"
+            "rng = np.random.default_rng(0)\n"
+            "data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)\n"
+            "cli._load = lambda args, validation=0: (data, None, data)\n"
+            "raise SystemExit(cli.main(['train', '--layers', '784,30,10', '--epochs', '2',\n"
+            "                           '--batch-size', '20', '--threads', '1',\n"
+            "                           '--no-progress', '--history', '-']))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=tmp_path,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    history = json.loads(done.stdout)
+    assert history["epoch"] == [1, 2] and 0 <= history["test_accuracy"] <= 1
+    assert f"test accuracy {100 * history['test_accuracy']:.2f}%" in done.stderr
+    assert "history written" not in done.stderr + done.stdout
+    assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize("argv", [["evaluate", "-"], ["plot", "-"], ["train", "--save", "-"],
+                                  ["train", "--resume", "-"], ["download", "--data-dir", "-"]])
+def test_dash_is_refused_where_a_standard_stream_is_not_taken(capsys, argv):
+    status, _, err = xpnet(capsys, *argv)
+    assert status == 2 and "'-' (a standard stream) is taken only by --history" in err
 
 
 def test_history_to_standard_output_sent_to_a_log(tmp_path):

@@ -88,10 +88,18 @@ def _int_at_least(lower: int):
     return parse
 
 
+#: ``--history -``: the history goes to standard output (and the results to stderr)
+STDOUT = "-"
+
+
 def _path(text: str) -> Path:
     """A path option's value, with ``~`` expanded as the shell does not in ``--save=~/m.npz``."""
     if not text:
         raise argparse.ArgumentTypeError("an empty path: give a file or folder name")
+    if text == STDOUT:  # the usual name of a standard stream: not a file called "-"
+        raise argparse.ArgumentTypeError("'-' (a standard stream) is taken only by --history, "
+                                         "for standard output: give a file name here (./- "
+                                         "for a file called -)")
     try:
         return Path(text).expanduser()
     except RuntimeError:  # ~name of no user
@@ -109,6 +117,11 @@ def _output_file(example: str):
         return _path(text)
 
     return parse
+
+
+def _history_file(text: str) -> Path | str:
+    """--history's value: a file to write, or ``-`` (:data:`STDOUT`)."""
+    return STDOUT if text == STDOUT else _output_file("history.json")(text)
 
 
 def _layer_sizes(text: str) -> list[int]:
@@ -185,8 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "the weights of the network saved in PATH (only the weights: the "
                        "optimizer and schedule start afresh), with any other options (the "
                        "same --layers, --activation, --output and --loss)")
-    files.add_argument("--history", type=_output_file("history.json"), metavar="PATH",
-                       help="write the per-epoch history and the test result as JSON")
+    files.add_argument("--history", type=_history_file, metavar="PATH",
+                       help="write the per-epoch history and the test result as JSON (-: to "
+                       "standard output, the results then going to stderr)")
     train.set_defaults(run=cmd_train)
 
     evaluate = commands.add_parser(
@@ -285,11 +299,11 @@ def cmd_train(args) -> int:
         _check_replaceable("--save", args.save, "an xpnet model", checkpoint.is_checkpoint)
         _check_replaceable("the checkpoint's history file", history_path(args.save),
                            "a training history", is_history_file, remedy="give --save another name")
-    if args.history is not None:
+    to_a_file = args.history not in (None, STDOUT)
+    if to_a_file:
         _check_writable("--history", args.history, "history.json")
         _check_replaceable("--history", args.history, "a training history", is_history_file)
-    if args.history is not None and save_to is not None and \
-            args.history.resolve() == save_to.resolve():
+    if to_a_file and save_to is not None and args.history.resolve() == save_to.resolve():
         raise ValueError(f"--history {args.history} would overwrite the checkpoint: give "
                          f"another name, e.g. {save_to.with_suffix('.json')}")
     sizes = args.layers
@@ -329,9 +343,15 @@ def cmd_train(args) -> int:
     except KeyboardInterrupt:  # the history is written all the same, without a test result
         test_loss = test_accuracy = None
     unwritten = None  # (the error of a history that could not be written)
-    if args.history:  # before anything is printed: a closed stdout cannot lose it
+    report = sys.stdout  # where the results go: stderr when the history takes stdout
+    if args.history == STDOUT:
+        sys.stdout.write(_history_json(history, test_loss, test_accuracy))
+        sys.stdout.flush()
+        report = sys.stderr
+    elif args.history:  # before anything is printed: a closed stdout cannot lose it
         try:
-            _write_history(args.history, history, test_loss, test_accuracy)
+            checkpoint.atomic_write(args.history, lambda f: f.write(
+                _history_json(history, test_loss, test_accuracy).encode()))
         except OSError as error:  # reported after the results (a full disk loses no more)
             unwritten = error
     epochs = f"{len(history)} epoch{'s' if len(history) != 1 else ''}"
@@ -339,21 +359,22 @@ def cmd_train(args) -> int:
     timing = (f"{epochs} in {trained:.1f} s (the resumed run's too), this command {took:.1f} s"
               if args.resume else f"{epochs} in {trained:.1f} s, {took:.1f} s in total")
     if test_accuracy is None:
-        print(f"the test was interrupted (Ctrl-C); {timing}")
+        print(f"the test was interrupted (Ctrl-C); {timing}", file=report)
     else:
         print(f"test accuracy {100 * test_accuracy:.2f}% (loss {test_loss:.4f}) on the "
-              f"{len(test[1]):,} {datasets.TITLES[args.dataset]} test images; {timing}")
+              f"{len(test[1]):,} {datasets.TITLES[args.dataset]} test images; {timing}",
+              file=report)
     if history.interrupted:
-        print(f"training was interrupted at epoch {history['epoch'][-1]}")
+        print(f"training was interrupted at epoch {history['epoch'][-1]}", file=report)
     elif history.stop_requested:
-        print("training was complete when the Ctrl-C came: nothing to resume")
+        print("training was complete when the Ctrl-C came: nothing to resume", file=report)
     if save_to:
         print(f"saved to {save_to}: `xpnet evaluate {_quoted(save_to)}` tests it" + (
             f", `xpnet train --resume {_quoted(save_to)}` (with the same options) continues"
-            if history.interrupted else ""))
+            if history.interrupted else ""), file=report)
     if unwritten is not None:
         raise unwritten
-    if args.history:
+    if to_a_file:
         print(f"history written to {args.history}: `xpnet plot {_quoted(args.history)}` "
               "draws it")
     return INTERRUPTED if history.stop_requested or test_accuracy is None else 0
@@ -513,12 +534,10 @@ def _load(args, validation: int = 0):
     return parts if validation else (parts[0], None, parts[1])
 
 
-def _write_history(path: Path, history, test_loss: float | None,
-                   test_accuracy: float | None) -> None:
+def _history_json(history, test_loss: float | None, test_accuracy: float | None) -> str:
     """The history's columns and the test result (None: the test was interrupted) as JSON."""
     columns = {**history.to_dict(), "test_loss": test_loss, "test_accuracy": test_accuracy}
-    text = (json.dumps(columns, indent=1) + "\n").encode()
-    checkpoint.atomic_write(path, lambda f: f.write(text))
+    return json.dumps(columns, indent=1) + "\n"
 
 
 def cmd_evaluate(args) -> None:
