@@ -168,6 +168,13 @@ def leftovers(folder: Path) -> list[str]:
 
 
 # -- IDX reader -----------------------------------------------------------------------------------
+def test_read_idx_reads_four_dimensions(tmp_path):
+    a = np.arange(120, dtype=np.uint8).reshape(2, 3, 4, 5)
+    path = tmp_path / "four-idx4-ubyte"
+    path.write_bytes(bytes([0, 0, 8, 4]) + struct.pack(">4I", *a.shape) + a.tobytes())
+    np.testing.assert_array_equal(read_idx(path), a)
+
+
 def test_read_idx_detects_gzip_by_content_not_name(tmp_path):
     data = SYNTHETIC[FILES[0]]
     (tmp_path / "raw.gz").write_bytes(data)

@@ -30,6 +30,11 @@ SIZE = 16
 
 
 # -- the formulas, written out independently (float64 NumPy, one step at a time) --------------
+# (``lr``: a number, or a list of one per step, as a schedule sets it: eta is the step's)
+def per_step(lr, grads):
+    return lr if isinstance(lr, list) else [lr] * len(grads)
+
+
 def clipped(g, clip_norm):
     if clip_norm is None:
         return g
@@ -39,22 +44,22 @@ def clipped(g, clip_norm):
 def sgd_reference(theta, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
                   nesterov=False, clip_norm=None):
     b = None
-    for g in grads:
+    for g, eta in zip(grads, per_step(lr, grads)):
         g = clipped(g, clip_norm) + weight_decay * theta
         if momentum:
             b = g if b is None else momentum * b + (1 - dampening) * g
             g = g + momentum * b if nesterov else b
-        theta = theta - lr * g
+        theta = theta - eta * g
         yield theta
 
 
 def adagrad_reference(theta, grads, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
                       initial_accumulator_value=0.0, eps=1e-10, clip_norm=None):
     s = np.full_like(theta, initial_accumulator_value)
-    for t, g in enumerate(grads, start=1):
+    for t, (g, eta) in enumerate(zip(grads, per_step(lr, grads)), start=1):
         g = clipped(g, clip_norm) + weight_decay * theta
         s = s + g**2
-        theta = theta - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(s) + eps)
+        theta = theta - eta / (1 + (t - 1) * lr_decay) * g / (np.sqrt(s) + eps)
         yield theta
 
 
@@ -64,16 +69,16 @@ def rmsprop_reference(theta, grads, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=
     v, gbar, b = np.zeros_like(theta), np.zeros_like(theta), np.zeros_like(theta)
     if square_avg is not None:
         v = square_avg
-    for g in grads:
+    for g, eta in zip(grads, per_step(lr, grads)):
         g = clipped(g, clip_norm) + weight_decay * theta
         v = alpha * v + (1 - alpha) * g**2
         gbar = alpha * gbar + (1 - alpha) * g
         d = np.sqrt(v - gbar**2 if centered else v) + eps
         if momentum:
             b = momentum * b + g / d
-            theta = theta - lr * b
+            theta = theta - eta * b
         else:
-            theta = theta - lr * g / d
+            theta = theta - eta * g / d
         yield theta
 
 
@@ -81,17 +86,17 @@ def adam_reference(theta, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_d
                    amsgrad=False, clip_norm=None, decoupled=False):
     b1, b2 = betas
     m, v, vmax = np.zeros_like(theta), np.zeros_like(theta), np.zeros_like(theta)
-    for t, g in enumerate(grads, start=1):
+    for t, (g, eta) in enumerate(zip(grads, per_step(lr, grads)), start=1):
         g = clipped(g, clip_norm)
         if decoupled:
-            theta = theta * (1 - lr * weight_decay)
+            theta = theta * (1 - eta * weight_decay)
         else:
             g = g + weight_decay * theta
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g**2
         vmax = np.maximum(vmax, v)
         second = vmax if amsgrad else v
-        theta = theta - (lr / (1 - b1**t)) * m / (np.sqrt(second) / np.sqrt(1 - b2**t) + eps)
+        theta = theta - (eta / (1 - b1**t)) * m / (np.sqrt(second) / np.sqrt(1 - b2**t) + eps)
         yield theta
 
 
@@ -102,8 +107,8 @@ def adamw_reference(theta, grads, weight_decay=1e-2, **hyper):
 def lecture_momentum_reference(theta, grads, lr=1e-3, gamma=0.9, weight_decay=0.0,
                                clip_norm=None):
     v = np.zeros_like(theta)
-    for g in grads:
-        v = gamma * v + lr * (clipped(g, clip_norm) + weight_decay * theta)
+    for g, eta in zip(grads, per_step(lr, grads)):
+        v = gamma * v + eta * (clipped(g, clip_norm) + weight_decay * theta)
         theta = theta - v
         yield theta
 
@@ -113,8 +118,8 @@ def lecture_nesterov_reference(phi, grads, lr=1e-3, gamma=0.9, weight_decay=0.0,
     """The lecture's literal algorithm; the gradient (given) is the one at the look-ahead
     point phi = theta - gamma v, which is what the optimizer stores."""
     theta, v = phi, np.zeros_like(phi)
-    for g in grads:
-        v = gamma * v + lr * (clipped(g, clip_norm) + weight_decay * phi)
+    for g, eta in zip(grads, per_step(lr, grads)):
+        v = gamma * v + eta * (clipped(g, clip_norm) + weight_decay * phi)
         theta = theta - v
         phi = theta - gamma * v
         yield phi
@@ -197,6 +202,23 @@ def test_matches_formulas_float64(cls, reference, hyper):
     got = run(cls(**hyper), make_backend("numpy"), theta, grads)
     np.testing.assert_allclose(got, np.array(list(reference(theta, grads, **hyper))),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("cls", "reference", "hyper"), CASES, ids=IDS)
+def test_matches_formulas_when_the_lr_changes_every_step(cls, reference, hyper):
+    """A schedule sets ``optimizer.lr`` between steps: each step takes the lr of its time,
+    where the formula puts it (torch.optim's keep it out of their buffers, the lecture's
+    momentum inside v), which a constant lr cannot tell apart."""
+    theta, grads = problem()
+    lrs = [hyper["lr"] * (1.5 - (t % 4) / 3) for t in range(len(grads))]
+    optimizer, got = cls(**hyper), make_backend("numpy").asarray(theta.copy())
+    path = []
+    for g, lr in zip(grads, lrs):
+        optimizer.lr = lr
+        optimizer.step(got, g)
+        path.append(got.copy())
+    expected = list(reference(theta, grads, **{**hyper, "lr": lrs}))
+    np.testing.assert_allclose(path, expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize(("cls", "reference", "hyper"), CASES, ids=IDS)

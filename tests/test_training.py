@@ -712,14 +712,21 @@ def test_resume_from_a_damaged_optimizer_or_stopping_state_changes_nothing(tmp_p
                                         f"damaged .*{named}")
 
 
-def test_losses_whose_sum_overflows_are_not_a_divergence():
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_losses_whose_sum_overflows_are_not_a_divergence(batch_size):
+    """Each cost is 1.6e38, finite in float32, and so is every mean; their float32 sum over a
+    batch of 4 or over the epoch is not (the sums are taken in float64)."""
     X = np.zeros((40, 2), np.float32)
-    Y = np.full((40, 1), 1.8e19, np.float32)  # each batch loss ~1.6e38: finite, sum is not
+    Y = np.full((40, 1), 1.8e19, np.float32)  # each cost 0.5 * 1.8e19^2 = 1.62e38
     net = xpnet.Network([2, 1], activation="identity", output="identity", loss="quadratic",
                         backend="numpy", seed=0)
     with np.errstate(over="ignore"):
-        history = net.fit(X, Y, optimizer=SGD(lr=0.0), epochs=1, batch_size=1, progress=False)
-    assert history["loss"][0] > 1e38
+        history = net.fit(X, Y, optimizer=SGD(lr=0.0), epochs=1, batch_size=batch_size,
+                          validation_data=(X, Y), progress=False)
+    assert history["loss"][0] == pytest.approx(1.62e38, rel=1e-6)
+    assert history["val_loss"][0] == pytest.approx(1.62e38, rel=1e-6)
+    assert net.evaluate(X, Y)[0] == pytest.approx(1.62e38, rel=1e-6)
+    assert float(net.loss_and_gradient(X[:4], Y[:4])[0]) == pytest.approx(1.62e38, rel=1e-6)
 
 
 def test_numpy_integers_are_integers_for_fit():
@@ -1041,11 +1048,28 @@ def test_early_stopping_compares_as_keras_does():
     assert stopping.should_stop
 
 
-def test_early_stopping_on_an_accuracy_keeps_the_highest():
-    stopping = EarlyStopping(monitor="val_accuracy", patience=2)
+@pytest.mark.parametrize("monitor", ["val_accuracy", "accuracy"])
+def test_early_stopping_on_an_accuracy_keeps_the_highest(monitor):
+    stopping = EarlyStopping(monitor=monitor, patience=2)
     assert [stopping.update(v, i) for i, v in enumerate([0.5, 0.6, 0.55, 0.58])] == \
         [True, True, False, False]
     assert stopping.best == 0.6 and stopping.should_stop
+
+
+def test_early_stopping_on_an_accuracy_needs_a_rise_of_more_than_min_delta():
+    stopping = EarlyStopping(monitor="val_accuracy", min_delta=0.05)
+    assert [stopping.update(v, i) for i, v in enumerate([0.5, 0.52, 0.6])] == \
+        [True, False, True]
+
+
+def test_val_accuracy_without_validation_data_watches_the_training_accuracy(caplog):
+    X, y = blobs(n=100)
+    stopping = EarlyStopping(monitor="val_accuracy", patience=10, restore_best=False)
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        history = small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=3, batch_size=10,
+                                  early_stopping=stopping, progress=False)
+    assert any("early stopping monitors accuracy" in r.getMessage() for r in caplog.records)
+    assert stopping.best == max(history["accuracy"])
 
 
 def test_early_stopping_without_validation_data_watches_the_training_loss(caplog):
@@ -1474,3 +1498,47 @@ def test_a_loop_of_one_epoch_fits_shuffles_as_one_fit_of_all_the_epochs():
     for net in (switched, continued):
         net.fit(X, y, optimizer=SGD(lr=0.1), epochs=1, **options)
     np.testing.assert_array_equal(switched.theta, continued.theta)
+
+
+# -- what the figures of an epoch are made of ---------------------------------------------------
+def test_the_epoch_accuracy_pairs_each_shuffled_sample_with_its_own_label():
+    """A tally that paired the shuffled rows with the labels in their first order passed
+    every test of a network that predicts one class for all."""
+    X, y = blobs(n=203)
+    net = small_net()
+    net.fit(X, y, optimizer=Adam(lr=0.01), epochs=5, batch_size=16, progress=False)
+    assert len(np.unique(net.predict(X))) == 3  # (else any pairing gives the same count)
+    history = net.fit(X, y, optimizer=SGD(lr=0.0), epochs=1, batch_size=16, progress=False)
+    assert history["accuracy"] == [net.accuracy(X, y)]
+
+
+def test_evaluate_in_batches_gives_the_figures_of_one_batch():
+    X, y = blobs(n=50)
+    net = small_net()
+    net.fit(X, y, optimizer=Adam(lr=0.01), epochs=3, batch_size=10, progress=False)
+    assert len(np.unique(net.predict(X))) > 1
+    assert net.evaluate(X, y, batch_size=7) == pytest.approx(net.evaluate(X, y), rel=1e-5)
+
+
+def test_each_epoch_runs_at_the_lr_the_schedule_gives_it():
+    """Step decay halving each epoch: epoch k's steps take lr 0.4 / 2^k, the schedule's
+    value for that epoch (not the next one's, not the optimizer's own lr)."""
+    X, y = blobs(n=50)
+    net, reference = small_net(), small_net()
+    history = net.fit(X, y, optimizer=SGD(lr=99.0), epochs=3, batch_size=50, shuffle=False,
+                      schedule=get_schedule("step", lr=0.4, step_size=1, gamma=0.5),
+                      progress=False)
+    assert history["lr"] == [0.4, 0.2, 0.1]
+    for lr in (0.4, 0.2, 0.1):
+        _, grad = reference.loss_and_gradient(X, y)
+        reference.theta -= lr * grad
+    np.testing.assert_allclose(net.theta, reference.theta, rtol=1e-5, atol=1e-7)
+
+
+def test_resume_with_another_seed_is_refused(tmp_path):
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+    options = {"optimizer": SGD(lr=0.1), "batch_size": 10, "progress": False}
+    small_net().fit(X, y, epochs=1, checkpoint=path, seed=3, **options)
+    with pytest.raises(CheckpointError, match="seed: 3 in the file, 4 now"):
+        small_net().fit(X, y, epochs=2, resume=path, seed=4, **options)

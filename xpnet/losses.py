@@ -13,6 +13,12 @@ from __future__ import annotations
 from .activations import Activation
 
 
+def sum_of_costs(xp, costs, axis=None):
+    """sum_i C_i, accumulated in float64: float32 costs near their largest value (3.4e38)
+    would overflow a float32 sum, and a finite mean must not read as a divergence."""
+    return xp.sum(costs, axis=axis, dtype=xp.float64)
+
+
 class Loss:
     """``per_sample`` is C_i for each sample (row), ``value`` their batch mean L, and ``delta``
     is dC_i/dz_L for each sample."""
@@ -28,8 +34,10 @@ class Loss:
         raise NotImplementedError
 
     def value(self, xp, z, a, y):
-        """L = (1/B) sum_i C_i."""
-        return xp.sum(self.per_sample(xp, z, a, y)) / a.shape[0]
+        """L = (1/B) sum_i C_i, in the costs' dtype."""
+        costs = self.per_sample(xp, z, a, y)
+        L = sum_of_costs(xp, costs) / a.shape[0]
+        return xp.astype(L, costs.dtype)
 
     def delta(self, xp, z, a, y, output: Activation):
         raise NotImplementedError

@@ -37,6 +37,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from . import checkpoint as ckpt
 from .checks import flag, number_column, whole_number
 from .files import check_writable, replaces_another
+from .losses import sum_of_costs
 from .optim import Optimizer, get_optimizer
 from .schedules import FORMER_NAMES
 from .threads import ThreadChooser, available_cores
@@ -246,7 +247,7 @@ class _Tally:
         # short rows; y, the targets, is gathered into the same layout
         self.z, self.a, self.y = (net.backend.zeros((n_out, rows), net.dtype).T
                                   for _ in range(3))
-        self.batch_losses = net.backend.zeros(n_batches, net.dtype)  # each batch's mean loss
+        self.batch_losses = net.backend.zeros(n_batches, "float64")  # each batch's mean loss
         # the epoch's batches before `first`, counted before an interruption (see totals)
         carried = carried or {"loss_sum": 0.0, "hits": 0, "seen": 0}
         # (device scalars after the first count)
@@ -285,11 +286,11 @@ class _Tally:
         full, rest = divmod(kept, size)
         step = self.next_step
         if full:
-            self.batch_losses[step:step + full] = xp.sum(
-                xp.reshape(costs[:full * size], (full, size)), axis=1) / size
+            self.batch_losses[step:step + full] = sum_of_costs(
+                xp, xp.reshape(costs[:full * size], (full, size)), axis=1) / size
         if rest:
-            self.batch_losses[step + full] = xp.sum(costs[full * size:]) / rest
-        self.loss_sum = self.loss_sum + xp.sum(costs)
+            self.batch_losses[step + full] = sum_of_costs(xp, costs[full * size:]) / rest
+        self.loss_sum = self.loss_sum + sum_of_costs(xp, costs)
         self.hits = self.hits + _hits(net, a, xp.take(self.train.labels, idx, axis=0))
         self.next_step += full + (rest > 0)
         self.kept = 0
@@ -313,7 +314,8 @@ def _evaluate(net, data: _Data, batch_size: int):
     for start in range(0, data.n, batch_size):
         stop = min(start + batch_size, data.n)
         z, output = net._infer(data.X[start:stop, ...])
-        loss_sum = loss_sum + xp.sum(net.loss.per_sample(xp, z, output, data.Y[start:stop, ...]))
+        loss_sum = loss_sum + sum_of_costs(
+            xp, net.loss.per_sample(xp, z, output, data.Y[start:stop, ...]))
         hits = hits + _hits(net, output, data.labels[start:stop])
     return float(loss_sum) / data.n, float(hits) / data.n
 
