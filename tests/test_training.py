@@ -323,6 +323,25 @@ def test_more_blas_threads_than_cores_bring_a_warning(caplog):
         assert any("BLAS threads on" in r.getMessage() for r in caplog.records) == warned
 
 
+def test_threads_asked_where_no_blas_can_be_set_bring_a_warning(caplog, monkeypatch):
+    """threadpoolctl before 3.5 finds no OpenBLAS in NumPy 2's wheels: threads=1 then did
+    nothing, silently; on CuPy, where there is no BLAS thread to set, nothing is said."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def no_blas(self):
+        yield None, None
+
+    monkeypatch.setattr(Backend, "cpu_threads", no_blas)
+    monkeypatch.delenv("XPNET_NUM_THREADS", raising=False)
+    X, y = blobs(n=40)
+    for threads, warned in [(1, True), (None, False)]:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="xpnet"):
+            small_net().fit(X, y, epochs=1, batch_size=20, threads=threads, progress=False)
+        assert any("finds no BLAS" in r.getMessage() for r in caplog.records) == warned
+
+
 def test_early_stopping_restore_best_must_be_a_bool():
     for restore_best in ("False", None, 2):  # "False" used to count as true
         with pytest.raises(TypeError, match=r"restore_best must be True or False"):

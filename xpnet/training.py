@@ -468,6 +468,10 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
             dynamic_ncols=True) as epoch_bar:
         if set_threads is not None:  # NumPy
             loop.threads = _thread_chooser(net, batch_size, threads, set_threads, thread_limit)
+        elif threads is not None and net.backend.name == "numpy":
+            log.warning("BLAS threads: %d asked for, but threadpoolctl finds no BLAS behind "
+                        "this NumPy to set them in (threadpoolctl >= 3.5 finds the OpenBLAS "
+                        "of NumPy's wheels): the BLAS keeps its own number", threads)
         for epoch in range(start_epoch, epochs):
             row = loop.epoch(epoch, train, batch_size, n_batches, shuffle, interrupt, show)
             if interrupt["stop"] and loop.steps_done < n_batches:
