@@ -186,6 +186,9 @@ def test_backend_names_empty_mixed_case_and_not_strings(monkeypatch):
     # where CuPy works, "NumPy" must not fall through to the probe, as "auto" would
     fake_cupy = backend_module.Backend("cupy", object())
     monkeypatch.setattr(backend_module, "_cupy_backend_or_reason", lambda: fake_cupy)
+    assert get_backend() is fake_cupy  # unset (here: empty), the default is auto: CuPy
+    monkeypatch.delenv("XPNET_BACKEND")
+    assert get_backend() is fake_cupy
     assert get_backend("NumPy").name == "numpy"
     assert get_backend("CUPY") is fake_cupy
     for bad in (3, np, ["numpy"]):  # (3 used to give "'int' object has no attribute 'lower'")

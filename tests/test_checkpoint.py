@@ -600,6 +600,27 @@ def test_standard_output_redirected_to_a_file_is_written_into_not_replaced(tmp_p
     assert log.read_text() == "before\n{}\n[]\nafter\n"
 
 
+def test_a_relative_link_to_standard_output_is_written_into_not_replaced(tmp_path):
+    """A chain of links ending at /dev/stdout, one of them relative (as `ln -s` makes it),
+    followed from another folder: each link is read from its own folder, or the log at the
+    end of the chain is not recognised as standard output and is replaced."""
+    (tmp_path / "stdout-link").symlink_to("/dev/stdout")
+    (tmp_path / "latest.json").symlink_to("stdout-link")
+    elsewhere = tmp_path / "a" / "b"
+    elsewhere.mkdir(parents=True)
+    log = tmp_path / "run.log"
+    code = ("print('before', flush=True)\n"
+            "from xpnet.files import atomic_write\n"
+            f"atomic_write({str(tmp_path / 'latest.json')!r}, lambda f: f.write(b'{{}}\\n'))\n"
+            "print('after')\n")
+    with log.open("wb") as out:
+        subprocess.run([sys.executable, "-c", code], stdout=out, check=True, timeout=60,
+                       cwd=elsewhere, env={**os.environ,
+                                           "PYTHONPATH": str(Path(xpnet.__file__).parents[1])})
+    assert log.read_text() == "before\n{}\nafter\n"
+    assert (tmp_path / "latest.json").is_symlink() and (tmp_path / "stdout-link").is_symlink()
+
+
 def test_links_are_checked_at_the_folder_of_their_target(tmp_path, monkeypatch):
     """The new file goes beside the link's target: that folder must be writable, not the
     link's (a run used to pass the check and fail after training)."""

@@ -407,6 +407,30 @@ def _data_were_loaded(args, validation=0):
     raise AssertionError("the data were loaded: the error came too late")
 
 
+def test_resume_of_a_folder_is_refused_naming_the_option(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--resume", folder)
+    assert status == 2, err
+    assert f"--resume {folder}: no such file; give the checkpoint" in err, err
+
+
+def test_resume_with_another_early_stopping_names_the_option(tmp_path, capsys, monkeypatch):
+    rng = np.random.default_rng(0)
+    X, y = rng.random((60, 784), dtype=np.float32), rng.integers(0, 10, 60)
+    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (
+        (X[:40], y[:40]), (X[40:50], y[40:50]), (X[50:], y[50:])))
+    model = tmp_path / "m.npz"
+    options = ["train", "--layers", "784,30,10", "--epochs", 2, "--no-progress",
+               "--threads", 1]
+    status, _, err = xpnet(capsys, *options, "--save", model)
+    assert status == 0, err
+    status, _, err = xpnet(capsys, *options, "--resume", model, "--early-stopping", 1)
+    assert status == 2 and "was saved by a run with other options" in err, err
+    assert "--early-stopping: None in the file," in err, err
+
+
 @pytest.mark.parametrize("case", ["folder is a file", "folder not writable",
                                   "history on the checkpoint", "no such checkpoint",
                                   "the checkpoint's history file is a folder"])
@@ -453,6 +477,35 @@ def test_plot_writes_the_format_its_name_asks_for(tmp_path, capsys):
         status, _, err = xpnet(capsys, "plot", history, "-o", tmp_path / name)
         assert status == 0, err
         assert (tmp_path / name).read_bytes().startswith(magic), name
+
+
+def test_plot_titles_the_figure_with_the_run_and_its_test_accuracy(tmp_path, capsys,
+                                                                   monkeypatch):
+    pytest.importorskip("matplotlib")
+    import matplotlib.figure
+
+    figures, savefig = [], matplotlib.figure.Figure.savefig
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda self, *a, **k: (
+        figures.append(self), savefig(self, *a, **k))[1])
+    history = tmp_path / "run7.json"
+    history.write_text('{"epoch": [1], "loss": [0.5], "accuracy": [0.9], '
+                       '"test_accuracy": 0.9512}')
+    status, _, err = xpnet(capsys, "plot", history, "-o", tmp_path / "c.png")
+    assert status == 0, err
+    assert figures[0].get_suptitle() == "run7: test accuracy 95.12%"
+
+
+@pytest.mark.parametrize("output", [None, "run.png"])
+def test_plot_never_draws_over_the_history_it_reads(tmp_path, capsys, output):
+    """A history called run.png was replaced by its own figure (the default output is the
+    history's name with .png), and so was one named again by -o."""
+    history = tmp_path / "run.png"
+    text = json.dumps({"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.9, 1]})
+    history.write_text(text)
+    status, _, err = xpnet(capsys, "plot", history, *(["-o", tmp_path / output] if output
+                                                      else []))
+    assert status == 2 and "would replace the history it draws" in err, err
+    assert history.read_text() == text
 
 
 def test_a_bad_xpnet_backend_variable_is_named(tmp_path, capsys, monkeypatch):

@@ -310,3 +310,36 @@ def test_a_trial_of_slow_steps_times_each_round_by_its_step_count():
     assert chooser._trying is not None
     machine.run(chooser, 1)
     assert chooser._trying is None
+
+
+class WakingMachine(FakeMachine):
+    """The first step after a change of the number of threads takes 50 ms longer (the new
+    threads wake up), as on a real BLAS."""
+
+    def __init__(self, seconds_per_step):
+        super().__init__(seconds_per_step)
+        self.waking = False
+
+    def set_threads(self, n):
+        self.waking = self.threads is not None and n != self.threads
+        self.threads = n
+
+    def run(self, chooser, steps):
+        for _ in range(steps):
+            if self.waking:
+                self.now += 0.05
+                self.waking = False
+            super().run(chooser, 1)
+
+
+def test_a_pause_before_the_waking_step_does_not_make_it_timed():
+    """Epochs of one step, a pause (validation) after each: the step that wakes the threads
+    stays untimed, or two threads, twice as fast, look 25x slower and are dropped."""
+    machine = WakingMachine({1: 0.002, 2: 0.001})
+    chooser = chooser_on(machine)
+    for _ in range(300):
+        chooser.pause()
+        machine.run(chooser, 1)
+        machine.now += 1.0
+    assert chooser.chosen == 2
+    assert chooser.seconds_per_step == pytest.approx({1: 0.002, 2: 0.001})

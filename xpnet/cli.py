@@ -606,7 +606,11 @@ def cmd_plot(args) -> None:
                          f"{tested!r}, not a number or null; {expected}")
     if tested is not None:
         title += f": test accuracy {100 * tested:.2f}%"
-    out = plot_history(history, args.output or args.history.with_suffix(".png"), title)
+    output = args.output or args.history.with_suffix(".png")
+    if output.resolve() == args.history.resolve():
+        raise ValueError(f"{output} would replace the history it draws: give the figure "
+                         "another name with -o IMAGE")
+    out = plot_history(history, output, title)
     print(f"learning curves drawn to {out}")
 
 
