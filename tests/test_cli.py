@@ -416,7 +416,13 @@ def test_resume_of_a_folder_is_refused_naming_the_option(tmp_path, capsys, monke
     assert f"--resume {folder}: no such file; give the checkpoint" in err, err
 
 
-def test_resume_with_another_early_stopping_names_the_option(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize(("saved", "resumed", "shown"), [
+    ([], ["--early-stopping", 1], "off in the file, 1 now"),
+    (["--early-stopping", 3], ["--early-stopping", 2], "3 in the file, 2 now"),
+    (["--early-stopping", 3], [], "3 in the file, off now")])
+def test_resume_with_another_early_stopping_names_the_option(saved, resumed, shown, tmp_path,
+                                                             capsys, monkeypatch):
+    """In the option's terms: its patience or off, not fit's EarlyStopping settings."""
     rng = np.random.default_rng(0)
     X, y = rng.random((60, 784), dtype=np.float32), rng.integers(0, 10, 60)
     monkeypatch.setattr(cli, "_load", lambda args, validation=0: (
@@ -424,11 +430,11 @@ def test_resume_with_another_early_stopping_names_the_option(tmp_path, capsys, m
     model = tmp_path / "m.npz"
     options = ["train", "--layers", "784,30,10", "--epochs", 2, "--no-progress",
                "--threads", 1]
-    status, _, err = xpnet(capsys, *options, "--save", model)
+    status, _, err = xpnet(capsys, *options, *saved, "--save", model)
     assert status == 0, err
-    status, _, err = xpnet(capsys, *options, "--resume", model, "--early-stopping", 1)
+    status, _, err = xpnet(capsys, *options, *resumed, "--resume", model)
     assert status == 2 and "was saved by a run with other options" in err, err
-    assert "--early-stopping: None in the file," in err, err
+    assert f"--early-stopping: {shown}" in err, err
 
 
 @pytest.mark.parametrize("case", ["folder is a file", "folder not writable",

@@ -513,13 +513,21 @@ def _resume_in_option_terms():
             name = f"--epochs (the schedule's {name.removeprefix('schedule ')})"
         return match[1] + name
 
+    def patience(match) -> str:  # fit's EarlyStopping settings as --early-stopping's value
+        values = []
+        for settings in (match[2], match[3]):
+            found = re.search(r"'patience': (\d+)", settings)
+            values.append("off" if settings == "None" else found[1] if found else settings)
+        return f"{match[1]}{values[0]} in the file, {values[1]} now"
+
     try:
         yield
     except checkpoint.CheckpointError as error:
         if "was saved by a run with other options" not in str(error):
             raise
-        raise checkpoint.CheckpointError(re.sub(r"(: |; )([a-z][a-z_]*(?: [a-z_]+)?)(?=: )",
-                                                option, str(error))) from None
+        text = re.sub(r"(: |; )([a-z][a-z_]*(?: [a-z_]+)?)(?=: )", option, str(error))
+        text = re.sub(r"(--early-stopping: )(.*?) in the file, (.*?) now", patience, text)
+        raise checkpoint.CheckpointError(text) from None
 
 
 def _option_of(argument: str) -> str:
