@@ -1274,7 +1274,8 @@ def test_history_dash_is_standard_output_and_the_results_go_to_stderr(tmp_path):
             "                           '--batch-size', '20', '--threads', '1',\n"
             "                           '--no-progress', '--history', '-']))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=tmp_path,
-                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+                          text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1])})
     assert done.returncode == 0, done.stderr
     history = json.loads(done.stdout)
     assert history["epoch"] == [1, 2] and 0 <= history["test_accuracy"] <= 1
@@ -1283,11 +1284,35 @@ def test_history_dash_is_standard_output_and_the_results_go_to_stderr(tmp_path):
     assert not (tmp_path / "-").exists()
 
 
+def test_a_file_called_dash_is_shown_as_a_path_in_the_commands_printed(tmp_path, capsys,
+                                                                       monkeypatch):
+    """`--history ./-` wrote ./- and printed `xpnet plot -`, which reads no file."""
+    rng = np.random.default_rng(0)
+    data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
+    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+    monkeypatch.chdir(tmp_path)
+    status, out, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 1,
+                             "--batch-size", 20, "--threads", 1, "--no-progress",
+                             "--history", "./-", "--save=-o.npz")
+    assert status == 0, err
+    assert "`xpnet plot ./-` draws it" in out and "`xpnet evaluate ./-o.npz` tests it" in out
+    assert json.loads((tmp_path / "-").read_text())["epoch"] == [1]
+
+
+def test_history_dash_with_standard_output_closed_is_refused_before_training(capsys,
+                                                                            monkeypatch):
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(sys, "stdout", None)
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--history", "-")
+    assert status == 2 and "--history -: standard output is closed" in err, err
+
+
 @pytest.mark.parametrize("argv", [["evaluate", "-"], ["plot", "-"], ["train", "--save", "-"],
                                   ["train", "--resume", "-"], ["download", "--data-dir", "-"]])
 def test_dash_is_refused_where_a_standard_stream_is_not_taken(capsys, argv):
     status, _, err = xpnet(capsys, *argv)
-    assert status == 2 and "'-' (a standard stream) is taken only by --history" in err
+    assert status == 2 and "'-' (standard output) is taken only by `xpnet train --history -`" \
+        in err, err
 
 
 def test_history_to_standard_output_sent_to_a_log(tmp_path):

@@ -324,8 +324,8 @@ def test_more_blas_threads_than_cores_bring_a_warning(caplog):
 
 
 def test_threads_asked_where_no_blas_can_be_set_bring_a_warning(caplog, monkeypatch):
-    """threadpoolctl before 3.5 finds no OpenBLAS in NumPy 2's wheels: threads=1 then did
-    nothing, silently; on CuPy, where there is no BLAS thread to set, nothing is said."""
+    """A BLAS threadpoolctl cannot set (or a threadpoolctl before 3.5, which finds no
+    OpenBLAS in NumPy 2's wheels): threads=1 did nothing, silently. Said once a process."""
     from contextlib import contextmanager
 
     @contextmanager
@@ -334,8 +334,9 @@ def test_threads_asked_where_no_blas_can_be_set_bring_a_warning(caplog, monkeypa
 
     monkeypatch.setattr(Backend, "cpu_threads", no_blas)
     monkeypatch.delenv("XPNET_NUM_THREADS", raising=False)
+    monkeypatch.setattr(xpnet.training, "_UNSET_THREADS_TOLD", [])
     X, y = blobs(n=40)
-    for threads, warned in [(1, True), (None, False)]:
+    for threads, warned in [(1, True), (None, False), (2, False)]:  # (said once a process)
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="xpnet"):
             small_net().fit(X, y, epochs=1, batch_size=20, threads=threads, progress=False)
@@ -672,12 +673,26 @@ def test_resume_refuses_other_data_validation_or_early_stopping(tmp_path):
             ((X[:90], y[:90]), {}, "training_samples: 100 in the file, 90 now"),
             ((X, y), {"validation_split": 0.2}, "validation_samples: 0 in the file, 20 now"),
             ((X, y), {"early_stopping": EarlyStopping(monitor="loss", patience=3)},
-             "early_stopping: None in the file")]:
+             r"early_stopping: off in the file, on \(monitor='loss', patience=3, ")]:
         net = small_net(seed=7)
         before = net.theta.copy()
         with pytest.raises(CheckpointError, match=named):
             net.fit(*data, epochs=2, resume=path, **(options | more))
         np.testing.assert_array_equal(net.theta, before)
+
+
+def test_resume_names_each_early_stopping_setting_that_differs(tmp_path):
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+    options = {"optimizer": SGD(lr=0.1), "batch_size": 10, "progress": False}
+    small_net().fit(X, y, epochs=1, checkpoint=path, validation_split=0.2,
+                    early_stopping=EarlyStopping(monitor="val_accuracy", patience=3), **options)
+    with pytest.raises(CheckpointError) as refused:
+        small_net().fit(X, y, epochs=2, resume=path, validation_split=0.2,
+                        early_stopping=EarlyStopping(patience=3), **options)
+    assert "early_stopping monitor: 'val_accuracy' in the file, 'val_loss' now." in \
+        str(refused.value)
+    assert "patience" not in str(refused.value)
 
 
 def test_resume_from_a_damaged_training_state_changes_nothing(tmp_path):

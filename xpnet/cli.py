@@ -97,9 +97,9 @@ def _path(text: str) -> Path:
     if not text:
         raise argparse.ArgumentTypeError("an empty path: give a file or folder name")
     if text == STDOUT:  # the usual name of a standard stream: not a file called "-"
-        raise argparse.ArgumentTypeError("'-' (a standard stream) is taken only by --history, "
-                                         "for standard output: give a file name here (./- "
-                                         "for a file called -)")
+        raise argparse.ArgumentTypeError("'-' (standard output) is taken only by `xpnet "
+                                         "train --history -`: give a path here (./- for one "
+                                         "called -)")
     try:
         return Path(text).expanduser()
     except RuntimeError:  # ~name of no user
@@ -299,13 +299,15 @@ def cmd_train(args) -> int:
         _check_replaceable("--save", args.save, "an xpnet model", checkpoint.is_checkpoint)
         _check_replaceable("the checkpoint's history file", history_path(args.save),
                            "a training history", is_history_file, remedy="give --save another name")
-    to_a_file = args.history not in (None, STDOUT)
-    if to_a_file:
+    if args.history == STDOUT:
+        if sys.stdout is None:  # (started with stdout closed, `>&-`)
+            raise ValueError("--history -: standard output is closed; give a file name")
+    elif args.history is not None:
         _check_writable("--history", args.history, "history.json")
         _check_replaceable("--history", args.history, "a training history", is_history_file)
-    if to_a_file and save_to is not None and args.history.resolve() == save_to.resolve():
-        raise ValueError(f"--history {args.history} would overwrite the checkpoint: give "
-                         f"another name, e.g. {save_to.with_suffix('.json')}")
+        if save_to is not None and args.history.resolve() == save_to.resolve():
+            raise ValueError(f"--history {args.history} would overwrite the checkpoint: give "
+                             f"another name, e.g. {save_to.with_suffix('.json')}")
     sizes = args.layers
     if sizes[0] != INPUTS or sizes[-1] != CLASSES:
         raise ValueError(f"--layers {','.join(map(str, sizes))}: the first layer must have "
@@ -344,11 +346,12 @@ def cmd_train(args) -> int:
         test_loss = test_accuracy = None
     unwritten = None  # (the error of a history that could not be written)
     report = sys.stdout  # where the results go: stderr when the history takes stdout
+    # the history before anything is printed: a closed stdout cannot lose it
     if args.history == STDOUT:
         sys.stdout.write(_history_json(history, test_loss, test_accuracy))
         sys.stdout.flush()
         report = sys.stderr
-    elif args.history:  # before anything is printed: a closed stdout cannot lose it
+    elif args.history is not None:
         try:
             checkpoint.atomic_write(args.history, lambda f: f.write(
                 _history_json(history, test_loss, test_accuracy).encode()))
@@ -374,15 +377,17 @@ def cmd_train(args) -> int:
             if history.interrupted else ""), file=report)
     if unwritten is not None:
         raise unwritten
-    if to_a_file:
+    if args.history not in (None, STDOUT):
         print(f"history written to {args.history}: `xpnet plot {_quoted(args.history)}` "
               "draws it")
     return INTERRUPTED if history.stop_requested or test_accuracy is None else 0
 
 
 def _quoted(path: Path) -> str:
-    """``path`` as a shell command needs it (a path with spaces in quotes)."""
-    return shlex.quote(str(path))
+    """``path`` as a shell command needs it: a path with spaces in quotes, and one that
+    starts with '-' (read as an option, or as '-' itself) as ./-..."""
+    text = str(path)
+    return shlex.quote(f"./{text}" if text.startswith("-") else text)
 
 
 def _start_from(net: Network, path: Path) -> None:
@@ -495,7 +500,8 @@ def _in_option_terms(arguments=_ARGUMENTS):
 #: set them (hyperparameters are their options' names; the schedule's others follow --epochs)
 RESUME_OPTIONS = {"batch_size": "--batch-size", "seed": "--seed", "epochs": "--epochs",
                   "training_samples": "--validation", "validation_samples": "--validation",
-                  "early_stopping": "--early-stopping", "metadata dataset": "--dataset",
+                  "early_stopping": "--early-stopping",
+                  "early_stopping patience": "--early-stopping", "metadata dataset": "--dataset",
                   "optimizer": "--optimizer", "gamma": "--momentum", "schedule": "--schedule",
                   "schedule lr": "--lr"}
 
@@ -513,12 +519,12 @@ def _resume_in_option_terms():
             name = f"--epochs (the schedule's {name.removeprefix('schedule ')})"
         return match[1] + name
 
-    def patience(match) -> str:  # fit's EarlyStopping settings as --early-stopping's value
-        values = []
-        for settings in (match[2], match[3]):
-            found = re.search(r"'patience': (\d+)", settings)
-            values.append("off" if settings == "None" else found[1] if found else settings)
-        return f"{match[1]}{values[0]} in the file, {values[1]} now"
+    def patience(match) -> str:  # "on (monitor=..., patience=N, ...)" as --early-stopping N
+        sides = []
+        for side in (match[2], match[3]):
+            found = re.fullmatch(r"on \(.*\bpatience=(\d+)\b.*\)", side)
+            sides.append(found[1] if found else side)
+        return f"{match[1]}{sides[0]} in the file, {sides[1]} now"
 
     try:
         yield

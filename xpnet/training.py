@@ -44,6 +44,8 @@ from .threads import ThreadChooser, available_cores
 
 log = logging.getLogger("xpnet")
 
+#: non-empty once fit has said that the threads asked for cannot be set (see fit)
+_UNSET_THREADS_TOLD: list[int] = []
 #: how often (seconds) the host reads the running loss: progress refresh and divergence check
 SYNC_SECONDS = 0.5
 #: a training epoch keeps up to this many rows of z_L and a_L before it computes their loss and
@@ -468,10 +470,11 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
             dynamic_ncols=True) as epoch_bar:
         if set_threads is not None:  # NumPy
             loop.threads = _thread_chooser(net, batch_size, threads, set_threads, thread_limit)
-        elif threads is not None and net.backend.name == "numpy":
+        elif threads is not None and net.backend.name == "numpy" and not _UNSET_THREADS_TOLD:
+            _UNSET_THREADS_TOLD.append(threads)  # (once a process: a loop of fits would repeat it)
             log.warning("BLAS threads: %d asked for, but threadpoolctl finds no BLAS behind "
-                        "this NumPy to set them in (threadpoolctl >= 3.5 finds the OpenBLAS "
-                        "of NumPy's wheels): the BLAS keeps its own number", threads)
+                        "this NumPy that it can set (Apple's Accelerate, for one): threads= "
+                        "and $XPNET_NUM_THREADS have no effect here", threads)
         for epoch in range(start_epoch, epochs):
             row = loop.epoch(epoch, train, batch_size, n_batches, shuffle, interrupt, show)
             if interrupt["stop"] and loop.steps_done < n_batches:
@@ -583,6 +586,22 @@ def _stopping_settings(early_stopping) -> dict | None:
         return None
     return {name: getattr(early_stopping, name)
             for name in ("monitor", "patience", "min_delta", "restore_best")}
+
+
+def _stopping_differences(saved, now) -> list[str]:
+    """Early stopping on in one run and off in the other, or each of its settings that
+    differs ('early_stopping patience: 3 in the file, 2 now')."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        return _differences("early_stopping ", saved, now)
+    if saved == now:
+        return []
+
+    def shown(settings):
+        if not isinstance(settings, dict):
+            return "off" if settings is None else repr(settings)
+        return "on (" + ", ".join(f"{key}={value!r}" for key, value in settings.items()) + ")"
+
+    return [f"early_stopping: {shown(saved)} in the file, {shown(now)} now"]
 
 
 def threads_asked(threads) -> int | None:
@@ -822,8 +841,10 @@ class _Loop:
                                        f"{ours}; build the network with the same architecture")
         ckpt.check_theta(arrays["theta"], self.net, f"the theta in {path}")
         # (a setting the file lacks was not recorded by the xpnet that wrote it)
-        differences = _differences("", saved_settings, {
-            key: value for key, value in settings.items() if key in saved_settings})
+        saved_settings = dict(saved_settings)
+        ours = {key: value for key, value in settings.items() if key in saved_settings}
+        stopping = saved_settings.pop("early_stopping", None), ours.pop("early_stopping", None)
+        differences = _differences("", saved_settings, ours) + _stopping_differences(*stopping)
         saved_metadata = ckpt.metadata(header)
         if self.metadata is None:  # not given: the run goes on with the file's
             self.metadata = saved_metadata
