@@ -1307,12 +1307,32 @@ def test_history_dash_with_standard_output_closed_is_refused_before_training(cap
     assert status == 2 and "--history -: standard output is closed" in err, err
 
 
-@pytest.mark.parametrize("argv", [["evaluate", "-"], ["plot", "-"], ["train", "--save", "-"],
+@pytest.mark.parametrize("argv", [["evaluate", "-"], ["train", "--save", "-"],
                                   ["train", "--resume", "-"], ["download", "--data-dir", "-"]])
 def test_dash_is_refused_where_a_standard_stream_is_not_taken(capsys, argv):
     status, _, err = xpnet(capsys, *argv)
-    assert status == 2 and "'-' (standard output) is taken only by `xpnet train --history -`" \
-        in err, err
+    assert status == 2 and "'-' (a standard stream) is taken only by `xpnet train --history " \
+        "-` and `xpnet plot -`" in err, err
+
+
+def test_plot_dash_draws_the_history_piped_into_it(tmp_path, capsys, monkeypatch):
+    """`xpnet train --history - | xpnet plot - -o curves.png`; without -o the figure has no
+    name to take, and what is piped is checked as a file is."""
+    pytest.importorskip("matplotlib")
+    import io
+
+    history = json.dumps({"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.9, 1],
+                          "test_accuracy": 0.95})
+    monkeypatch.setattr(sys, "stdin", io.StringIO(history))
+    status, out, err = xpnet(capsys, "plot", "-", "-o", tmp_path / "curves.png")
+    assert status == 0, err
+    assert (tmp_path / "curves.png").read_bytes().startswith(b"\x89PNG")
+    assert f"drawn to {tmp_path / 'curves.png'}" in out
+    status, _, err = xpnet(capsys, "plot", "-")
+    assert status == 2 and "give one with -o IMAGE" in err, err
+    monkeypatch.setattr(sys, "stdin", io.StringIO("epoch 1: loss=0.5"))
+    status, _, err = xpnet(capsys, "plot", "-", "-o", tmp_path / "c.png")
+    assert status == 2 and "the standard input is not a training history" in err, err
 
 
 def test_history_to_standard_output_sent_to_a_log(tmp_path):

@@ -88,18 +88,19 @@ def _int_at_least(lower: int):
     return parse
 
 
-#: ``--history -``: the history goes to standard output (and the results to stderr)
-STDOUT = "-"
+#: a standard stream: ``train --history -`` writes the history to standard output (and the
+#: results to stderr), ``plot -`` reads one from standard input
+STREAM = "-"
 
 
 def _path(text: str) -> Path:
     """A path option's value, with ``~`` expanded as the shell does not in ``--save=~/m.npz``."""
     if not text:
         raise argparse.ArgumentTypeError("an empty path: give a file or folder name")
-    if text == STDOUT:  # the usual name of a standard stream: not a file called "-"
-        raise argparse.ArgumentTypeError("'-' (standard output) is taken only by `xpnet "
-                                         "train --history -`: give a path here (./- for one "
-                                         "called -)")
+    if text == STREAM:  # the usual name of a standard stream: not a file called "-"
+        raise argparse.ArgumentTypeError("'-' (a standard stream) is taken only by `xpnet "
+                                         "train --history -` and `xpnet plot -`: give a path "
+                                         "here (./- for one called -)")
     try:
         return Path(text).expanduser()
     except RuntimeError:  # ~name of no user
@@ -120,8 +121,13 @@ def _output_file(example: str):
 
 
 def _history_file(text: str) -> Path | str:
-    """--history's value: a file to write, or ``-`` (:data:`STDOUT`)."""
-    return STDOUT if text == STDOUT else _output_file("history.json")(text)
+    """--history's value: a file to write, or ``-`` (:data:`STREAM`, standard output)."""
+    return STREAM if text == STREAM else _output_file("history.json")(text)
+
+
+def _history_input(text: str) -> Path | str:
+    """plot's history: a file to read, or ``-`` (:data:`STREAM`, standard input)."""
+    return STREAM if text == STREAM else _path(text)
 
 
 def _layer_sizes(text: str) -> list[int]:
@@ -216,8 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     plot = commands.add_parser("plot", help="draw learning curves",
                                description="Draw loss and accuracy per epoch as a PNG, or in "
                                            "the format of the -o name's suffix (.pdf, .svg).")
-    plot.add_argument("history", type=_path, metavar="HISTORY.json",
-                      help="a history from train --history")
+    plot.add_argument("history", type=_history_input, metavar="HISTORY.json",
+                      help="a history from train --history (-: read from standard input, "
+                      "as from `xpnet train --history - | xpnet plot - -o curves.png`)")
     plot.add_argument("-o", "--output", type=_output_file("curves.png"), metavar="IMAGE",
                       help="default: HISTORY with the suffix .png")
     plot.set_defaults(run=cmd_plot)
@@ -299,7 +306,7 @@ def cmd_train(args) -> int:
         _check_replaceable("--save", args.save, "an xpnet model", checkpoint.is_checkpoint)
         _check_replaceable("the checkpoint's history file", history_path(args.save),
                            "a training history", is_history_file, remedy="give --save another name")
-    if args.history == STDOUT:
+    if args.history == STREAM:
         if sys.stdout is None:  # (started with stdout closed, `>&-`)
             raise ValueError("--history -: standard output is closed; give a file name")
     elif args.history is not None:
@@ -347,7 +354,7 @@ def cmd_train(args) -> int:
     unwritten = None  # (the error of a history that could not be written)
     report = sys.stdout  # where the results go: stderr when the history takes stdout
     # the history before anything is printed: a closed stdout cannot lose it
-    if args.history == STDOUT:
+    if args.history == STREAM:
         sys.stdout.write(_history_json(history, test_loss, test_accuracy))
         sys.stdout.flush()
         report = sys.stderr
@@ -377,7 +384,7 @@ def cmd_train(args) -> int:
             if history.interrupted else ""), file=report)
     if unwritten is not None:
         raise unwritten
-    if args.history not in (None, STDOUT):
+    if args.history not in (None, STREAM):
         print(f"history written to {args.history}: `xpnet plot {_quoted(args.history)}` "
               "draws it")
     return INTERRUPTED if history.stop_requested or test_accuracy is None else 0
@@ -600,28 +607,34 @@ def cmd_plot(args) -> None:
 
     expected = ("expected the history JSON that `xpnet train --history PATH` writes, or the "
                 ".history.json that `--save PATH` writes beside its checkpoint")
+    piped = args.history == STREAM
+    if piped and args.output is None:
+        raise ValueError("xpnet plot - reads the history from standard input, which gives "
+                         "the figure no name: give one with -o IMAGE")
+    name = "the standard input" if piped else args.history
     try:
-        history = json.loads(args.history.read_text(encoding="utf-8"))
+        history = json.loads(sys.stdin.read() if piped else
+                             args.history.read_text(encoding="utf-8"))
     except UnicodeDecodeError:  # a binary file, such as a .npz checkpoint
-        raise ValueError(f"{args.history} is not a training history but a binary file (a "
+        raise ValueError(f"{name} is not a training history but a binary file (a "
                          f"checkpoint is read by `xpnet evaluate`); {expected}") from None
     except json.JSONDecodeError as e:
-        raise ValueError(f"{args.history} is not a training history: it is not JSON ({e}); "
+        raise ValueError(f"{name} is not a training history: it is not JSON ({e}); "
                          f"{expected}") from None
     except RecursionError:
-        raise ValueError(f"{args.history} is not a training history: its JSON is nested too "
+        raise ValueError(f"{name} is not a training history: its JSON is nested too "
                          f"deeply to read; {expected}") from None
     if not isinstance(history, dict):
-        raise ValueError(f"{args.history} is not a training history; {expected}")
-    title = args.history.stem
+        raise ValueError(f"{name} is not a training history; {expected}")
+    title = args.output.stem if piped else args.history.stem
     tested = history.get("test_accuracy")
     if tested is not None and (isinstance(tested, bool) or not isinstance(tested, (int, float))):
-        raise ValueError(f"{args.history} is not a training history: its test_accuracy is "
+        raise ValueError(f"{name} is not a training history: its test_accuracy is "
                          f"{tested!r}, not a number or null; {expected}")
     if tested is not None:
         title += f": test accuracy {100 * tested:.2f}%"
     output = args.output or args.history.with_suffix(".png")
-    if output.resolve() == args.history.resolve():
+    if not piped and output.resolve() == args.history.resolve():
         raise ValueError(f"{output} would replace the history it draws: give the figure "
                          "another name with -o IMAGE")
     out = plot_history(history, output, title)
