@@ -17,7 +17,7 @@ from conftest import make_backend
 import xpnet
 from xpnet.backend import Backend
 from xpnet.checkpoint import CheckpointError, read
-from xpnet.optim import SGD, Adam
+from xpnet.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from xpnet.schedules import get_schedule
 from xpnet.training import DivergenceError, EarlyStopping, History
 
@@ -180,6 +180,21 @@ def test_no_device_read_per_batch(monkeypatch):
         reads.append(count["n"])
         monkeypatch.undo()
     assert reads[0] == reads[1] and reads[0] <= 20, reads
+
+
+@pytest.mark.parametrize("optimizer", [SGD(lr=0.1, momentum=0.9), Adam(lr=0.01), AdamW(),
+                                       Adagrad(), RMSprop()], ids=lambda o: type(o).__name__)
+def test_an_lr_set_between_steps_reads_nothing_from_the_device(optimizer, monkeypatch):
+    """A schedule sets the lr before each epoch; the next step checks the hyperparameters
+    again, which must not wait for the device (an eps check read it back once an epoch)."""
+    strict = make_backend("strict")
+    theta = strict.asarray(np.linspace(-1.0, 1.0, 10), "float32")
+    grad = strict.asarray(np.linspace(0.5, -0.5, 10), "float32")
+    optimizer.step(theta, grad)  # (the first step may check what depends on theta's dtype)
+    count = count_device_reads(monkeypatch)
+    optimizer.lr = optimizer.lr / 2
+    optimizer.step(theta, grad)
+    assert count["n"] == 0
 
 
 def test_progress_is_silent_when_not_a_terminal_and_with_tqdm_disable(capsys, monkeypatch):

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import struct
 
 from .backend import FLOAT_DTYPES, backend_of
 from .checks import flag, whole_number
@@ -416,6 +417,14 @@ def _adagrad_update(xp, theta, g, sum_sq, decayed_lr, weight_decay, eps, *, deca
     theta -= decayed_lr * g / (xp.sqrt(sum_sq) + eps)
 
 
+def _as_float32(x: float) -> float:
+    """x rounded to the nearest float32 (struct packs a C float), inf beyond its range."""
+    try:
+        return struct.unpack("f", struct.pack("f", x))[0]
+    except OverflowError:
+        return math.copysign(math.inf, x)
+
+
 class _Adaptive(Optimizer):
     """An optimizer that divides by sqrt(accumulated g^2) + eps: checks eps, at construction
     and, at the first step, against the parameters' dtype."""
@@ -429,8 +438,9 @@ class _Adaptive(Optimizer):
         self.eps = eps
 
     def _check_dtype(self, backend):
-        # cast on the host, exactly as the arithmetic will round it
-        if float(backend.asarray(float(self.eps), self._dtype)) == 0.0:
+        # eps rounded to float32 on the host, as the arithmetic will round it (a device
+        # round trip would wait for the device at every step after a schedule sets the lr)
+        if self._dtype == "float32" and _as_float32(self.eps) == 0.0:
             raise ValueError(f"eps={self.eps!r} rounds to 0 in {self._dtype}, so it no longer "
                              "guards the division: use a larger eps (float32's smallest "
                              "positive number is about 1.4e-45) or float64 parameters")
