@@ -358,6 +358,23 @@ def test_threads_asked_where_no_blas_can_be_set_bring_a_warning(caplog, monkeypa
         assert any("finds no BLAS" in r.getMessage() for r in caplog.records) == warned
 
 
+def test_without_threadpoolctl_fit_trains_and_info_says_why_no_blas_is_shown(
+        caplog, capsys, monkeypatch):
+    """A declared dependency, but a machine without pip (such as the GPU machine the GPU
+    checks run on) may lack it: training goes on with the BLAS's own threads."""
+    from xpnet import cli
+
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # (import raises ImportError)
+    monkeypatch.setattr(xpnet.training, "_UNSET_THREADS_TOLD", [])
+    X, y = blobs(n=40)
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        history = small_net().fit(X, y, epochs=2, batch_size=20, threads=1, progress=False)
+    assert len(history) == 2 and history.threads is None
+    assert any("or is not installed" in r.getMessage() for r in caplog.records)
+    assert cli.main(["info"]) == 0
+    assert "threadpoolctl is not installed" in capsys.readouterr().out
+
+
 def test_early_stopping_restore_best_must_be_a_bool():
     for restore_best in ("False", None, 2):  # "False" used to count as true
         with pytest.raises(TypeError, match=r"restore_best must be True or False"):

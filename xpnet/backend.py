@@ -228,9 +228,12 @@ class Backend:
         """
         blas = []
         if self.name == "numpy":
-            from threadpoolctl import ThreadpoolController
-
-            blas = ThreadpoolController().select(user_api="blas").lib_controllers
+            try:  # (a declared dependency, but an environment without pip may lack it)
+                from threadpoolctl import ThreadpoolController
+            except ImportError:
+                pass
+            else:
+                blas = ThreadpoolController().select(user_api="blas").lib_controllers
         if not blas:
             yield None, None
             return

@@ -669,8 +669,10 @@ def _installed_version(prefix: str) -> str:
 
 def blas_description() -> str:
     """The BLAS libraries NumPy uses and their threads, as threadpoolctl finds them loaded."""
-    from threadpoolctl import threadpool_info
-
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown: threadpoolctl is not installed (pip install threadpoolctl)"
     found = [f"{lib['internal_api']} {lib['version']} ({lib.get('architecture') or '?'}), "
              f"{lib['num_threads']} threads" for lib in threadpool_info()
              if lib["user_api"] == "blas"]

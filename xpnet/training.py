@@ -473,8 +473,8 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         elif threads is not None and net.backend.name == "numpy" and not _UNSET_THREADS_TOLD:
             _UNSET_THREADS_TOLD.append(threads)  # (once a process: a loop of fits would repeat it)
             log.warning("BLAS threads: %d asked for, but threadpoolctl finds no BLAS behind "
-                        "this NumPy that it can set (Apple's Accelerate, for one): threads= "
-                        "and $XPNET_NUM_THREADS have no effect here", threads)
+                        "this NumPy that it can set (Apple's Accelerate, for one), or is not "
+                        "installed: threads= and $XPNET_NUM_THREADS have no effect here", threads)
         for epoch in range(start_epoch, epochs):
             row = loop.epoch(epoch, train, batch_size, n_batches, shuffle, interrupt, show)
             if interrupt["stop"] and loop.steps_done < n_batches:
