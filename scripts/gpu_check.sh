@@ -53,6 +53,11 @@ try:
     print(f"torch CUDA {torch.version.cuda}, allow_tf32 {torch.backends.cuda.matmul.allow_tf32}")
 except Exception as error:
     print(f"probe failed: {type(error).__name__}: {error}")
+try:  # what `xpnet info` says (the GPU through xpnet's own calls, the BLAS, the backends)
+    from xpnet import cli
+    cli.main(["info"])
+except Exception as error:
+    print(f"xpnet info failed: {type(error).__name__}: {error}")
 PY
 
 echo "## pytest -m gpu"
