@@ -1299,6 +1299,39 @@ def test_a_file_called_dash_is_shown_as_a_path_in_the_commands_printed(tmp_path,
     assert json.loads((tmp_path / "-").read_text())["epoch"] == [1]
 
 
+def test_history_dash_with_save_keeps_every_other_line_off_standard_output(tmp_path, capsys,
+                                                                          monkeypatch):
+    """`xpnet train --history - --save m.npz | jq`: the "saved to" line after the JSON
+    would break the pipe."""
+    rng = np.random.default_rng(0)
+    data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
+    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+    status, out, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 1,
+                             "--batch-size", 20, "--threads", 1, "--no-progress",
+                             "--history", "-", "--save", tmp_path / "m.npz")
+    assert status == 0, err
+    assert json.loads(out)["epoch"] == [1]
+    assert f"saved to {tmp_path / 'm.npz'}" in err
+
+
+def test_resume_of_a_run_saved_without_a_dataset_names_the_dataset_option(tmp_path, capsys,
+                                                                          monkeypatch):
+    """A checkpoint fit(checkpoint=...) wrote without metadata: the difference reads
+    --dataset, not fit's "metadata dataset"."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((60, 784), dtype=np.float32), rng.integers(0, 10, 60)
+    model = tmp_path / "m.npz"
+    Network([784, 30, 10], backend="numpy").fit(X[:40], y[:40], epochs=1, checkpoint=model,
+                                                progress=False, threads=1)
+    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (
+        (X[:40], y[:40]), (X[40:50], y[40:50]), (X[50:], y[50:])))
+    status, _, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 2,
+                           "--no-progress", "--threads", 1, "--activation", "sigmoid",
+                           "--resume", model)
+    assert status == 2 and "was saved by a run with other options" in err, err
+    assert "--dataset: None in the file, 'mnist' now" in err and "metadata" not in err, err
+
+
 def test_history_dash_with_standard_output_closed_is_refused_before_training(capsys,
                                                                             monkeypatch):
     monkeypatch.setattr(cli, "_load", _data_were_loaded)
@@ -1321,13 +1354,23 @@ def test_plot_dash_draws_the_history_piped_into_it(tmp_path, capsys, monkeypatch
     pytest.importorskip("matplotlib")
     import io
 
-    history = json.dumps({"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.9, 1],
-                          "test_accuracy": 0.95})
+    import matplotlib.figure
+
+    figures, savefig = [], matplotlib.figure.Figure.savefig
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda self, *a, **k: (
+        figures.append(self), savefig(self, *a, **k))[1])
+    class Columns:  # (what _history_json reads of a History)
+        def to_dict(self):
+            return {"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.9, 1.0]}
+
+    history = cli._history_json(Columns(), None, 0.9512)  # as train --history - writes it
+    assert history.count("\n") > 2
     monkeypatch.setattr(sys, "stdin", io.StringIO(history))
     status, out, err = xpnet(capsys, "plot", "-", "-o", tmp_path / "curves.png")
     assert status == 0, err
     assert (tmp_path / "curves.png").read_bytes().startswith(b"\x89PNG")
     assert f"drawn to {tmp_path / 'curves.png'}" in out
+    assert figures[0].get_suptitle() == "curves: test accuracy 95.12%"  # (the output's name)
     status, _, err = xpnet(capsys, "plot", "-")
     assert status == 2 and "give one with -o IMAGE" in err, err
     monkeypatch.setattr(sys, "stdin", io.StringIO("epoch 1: loss=0.5"))

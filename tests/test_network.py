@@ -869,3 +869,57 @@ def test_a_copy_keeps_a_subclass_its_attributes_and_a_users_activation(copy_of):
     X = np.random.default_rng(0).random((5, 3), dtype=np.float32)
     np.testing.assert_array_equal(twin.forward(X), net.forward(X))
     assert np.shares_memory(twin.biases[-1], twin.theta)
+
+
+# -- what a third mutation review found untested -------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_batch_loss_keeps_the_networks_dtype(dtype):
+    """The costs are summed in float64; the mean L comes back in the network's dtype."""
+    rng = np.random.default_rng(0)
+    net = Network([4, 5, 3], dtype=dtype, backend="numpy")
+    loss, grad = net.loss_and_gradient(rng.random((7, 4)), rng.integers(0, 3, 7))
+    assert loss.dtype == np.dtype(dtype) == grad.dtype
+
+
+def test_network_evaluate_passes_its_batch_size_on(monkeypatch):
+    rng = np.random.default_rng(0)
+    net = Network([4, 5, 3], backend="numpy")
+    X, y = rng.random((10, 4)), rng.integers(0, 3, 10)
+    batches = []
+    infer = Network._infer
+    monkeypatch.setattr(Network, "_infer", lambda self, X: (batches.append(X.shape[0]),
+                                                            infer(self, X))[1])
+    whole = net.evaluate(X, y)
+    batches.clear()
+    assert net.evaluate(X, y, batch_size=4) == pytest.approx(whole)
+    assert batches == [4, 4, 2]
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, True, 2.5])
+def test_evaluate_refuses_a_bad_batch_size_as_predict_and_accuracy_do(batch_size):
+    """batch_size=-1 gave a loss and an accuracy of 0.0, 0 a bare range() error."""
+    rng = np.random.default_rng(0)
+    net = Network([4, 5, 3], backend="numpy")
+    X, y = rng.random((10, 4)), rng.integers(0, 3, 10)
+    for measure in (net.accuracy, net.evaluate):
+        with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+            measure(X, y, batch_size=batch_size)
+
+
+def test_config_and_a_saved_network_keep_the_init(tmp_path):
+    """load() builds the network from config(): an init left out would come back as auto."""
+    net = Network([4, 5, 3], init="xavier", backend="numpy")
+    assert net.config()["init"] == "xavier"
+    loaded = xpnet.load(net.save(tmp_path / "m.npz"))
+    assert loaded.init == "xavier" and loaded.config() == net.config()
+
+
+def test_target_rows_of_another_length_than_X_are_refused():
+    """One target row would broadcast over five samples, silently."""
+    rng = np.random.default_rng(0)
+    X = rng.random((5, 4))
+    with pytest.raises(ValueError, match="X has 5 samples but y has 1"):
+        Network([4, 5, 3], backend="numpy").loss_and_gradient(X, np.array([[0.0, 1.0, 0.0]]))
+    with pytest.raises(ValueError, match="X has 5 samples but y has 1"):
+        Network([4, 5, 1], output="sigmoid", backend="numpy").loss_and_gradient(
+            X, np.array([[1.0]]))

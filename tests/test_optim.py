@@ -645,6 +645,14 @@ def test_a_changed_eps_is_checked_against_the_dtype_and_state_dict_checks_first(
         sgd.state_dict()
 
 
+def test_an_eps_beyond_float32_is_refused_for_float32_parameters():
+    """eps=1e39 became inf in float32: every step was 0, and training stood still."""
+    theta, g = np.zeros(4, np.float32), np.ones(4, np.float32)
+    with pytest.raises(ValueError, match=r"eps=1e\+39 is beyond float32's range"):
+        Adam(eps=1e39).step(theta, g)
+    Adam(eps=1e39).step(theta.astype(np.float64), g.astype(np.float64))  # (float64: fine)
+
+
 def test_hyperparameters_are_stored_as_plain_python_values():
     optimizer = Adam(lr=np.float32(0.5), betas=[np.float64(0.8), 0.9], eps=1, amsgrad=np.True_,
                      clip_norm=np.int64(2))

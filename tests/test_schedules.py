@@ -272,3 +272,32 @@ def test_reduce_lr_on_plateau_skips_a_reduction_of_eps_or_less():
             schedule.update(loss)
         lrs[eps] = schedule.lr_at(0)
     assert lrs == {0.5: 1.0, 0.25: 0.5}
+
+
+def test_adaptive_counts_a_fall_of_exactly_tol_as_an_improvement():
+    """scikit-learn: no improvement when loss > best - tol; a loss of exactly best - tol
+    improves (0.75 = 1.0 - 0.25 exactly in binary)."""
+    schedule = Adaptive(1.0, patience=0, tol=0.25)
+    for loss in (1.0, 0.75, 0.5):
+        schedule.update(loss)
+    assert schedule.lr_at(3) == 1.0
+    schedule.update(0.5)  # no fall at all: count 1 > patience 0
+    assert schedule.lr_at(4) == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("make", [lambda: ReduceLROnPlateau(0.0, patience=1),
+                                  lambda: Adaptive(0.0, patience=1)])
+def test_a_plateau_rule_at_lr_0_round_trips(make):
+    """An lr of 0 is a valid lr (as for Constant(0.0)): its state dict loads again."""
+    schedule = make()
+    schedule.update(1.0)
+    state = json.loads(json.dumps(schedule.state_dict()))
+    copy = make()
+    copy.load_state_dict(state)
+    assert copy.state_dict() == schedule.state_dict() and copy.lr_at(5) == 0.0
+
+
+def test_a_decay_factor_of_1_keeps_the_lr():
+    """gamma lies in (0, 1]: 1 is allowed, and holds the lr (decay switched off)."""
+    assert [StepDecay(0.1, step_size=2, gamma=1.0).lr_at(k) for k in range(5)] == [0.1] * 5
+    assert [Exponential(0.1, gamma=1).lr_at(k) for k in range(5)] == [0.1] * 5

@@ -351,11 +351,21 @@ def test_threads_asked_where_no_blas_can_be_set_bring_a_warning(caplog, monkeypa
     monkeypatch.delenv("XPNET_NUM_THREADS", raising=False)
     monkeypatch.setattr(xpnet.training, "_UNSET_THREADS_TOLD", [])
     X, y = blobs(n=40)
-    for threads, warned in [(1, True), (None, False), (2, False)]:  # (said once a process)
+    for threads, warned in [(None, False), (1, True), (2, False)]:  # (said once a process)
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="xpnet"):
             small_net().fit(X, y, epochs=1, batch_size=20, threads=threads, progress=False)
         assert any("finds no BLAS" in r.getMessage() for r in caplog.records) == warned
+
+
+def test_no_blas_warning_on_a_backend_other_than_numpy(caplog, monkeypatch):
+    """threads= is for NumPy's BLAS: another backend has no NumPy BLAS to miss."""
+    monkeypatch.setattr(xpnet.training, "_UNSET_THREADS_TOLD", [])
+    X, y = blobs(n=40)
+    net = small_net(backend=make_backend("strict"))
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        net.fit(X, y, epochs=1, batch_size=20, threads=2, progress=False)
+    assert not any("finds no BLAS" in r.getMessage() for r in caplog.records)
 
 
 def test_without_threadpoolctl_fit_trains_and_info_says_why_no_blas_is_shown(

@@ -421,7 +421,7 @@ def _as_float32(x: float) -> float:
     """x rounded to the nearest float32 (struct packs a C float), inf beyond its range."""
     try:
         return struct.unpack("f", struct.pack("f", x))[0]
-    except OverflowError:
+    except OverflowError:  # (where a Python's struct refuses rather than give inf)
         return math.copysign(math.inf, x)
 
 
@@ -440,10 +440,14 @@ class _Adaptive(Optimizer):
     def _check_dtype(self, backend):
         # eps rounded to float32 on the host, as the arithmetic will round it (a device
         # round trip would wait for the device at every step after a schedule sets the lr)
-        if self._dtype == "float32" and _as_float32(self.eps) == 0.0:
+        rounded = _as_float32(self.eps) if self._dtype == "float32" else self.eps
+        if rounded == 0.0:
             raise ValueError(f"eps={self.eps!r} rounds to 0 in {self._dtype}, so it no longer "
                              "guards the division: use a larger eps (float32's smallest "
                              "positive number is about 1.4e-45) or float64 parameters")
+        if math.isinf(rounded):  # (every step would be 0: training would stand still)
+            raise ValueError(f"eps={self.eps!r} is beyond {self._dtype}'s range (3.4e38): "
+                             "use a smaller eps or float64 parameters")
 
 
 class Adagrad(_Adaptive):

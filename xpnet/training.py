@@ -38,6 +38,7 @@ from . import checkpoint as ckpt
 from .checks import flag, number_column, whole_number
 from .files import check_writable, replaces_another
 from .losses import sum_of_costs
+from .network import _check_batch_size
 from .optim import Optimizer, get_optimizer
 from .schedules import FORMER_NAMES
 from .threads import ThreadChooser, available_cores
@@ -324,7 +325,7 @@ def _evaluate(net, data: _Data, batch_size: int):
 
 def evaluate(net, X, y, batch_size: int = 1024) -> tuple[float, float]:
     """(mean loss, accuracy) of the network on X, y, computed in batches."""
-    return _evaluate(net, _Data(net, X, y), batch_size)
+    return _evaluate(net, _Data(net, X, y), _check_batch_size(batch_size))
 
 
 def _console_loggers() -> list[logging.Logger]:
