@@ -512,10 +512,11 @@ def load(
     DatasetNotFoundError instead of downloading; ``mirrors``, ``checksums`` and ``progress`` are
     as for :func:`download`. Every file is verified by its SHA-256 before use.
     """
-    looked_in = search_dirs(name, data_dir)
+    _check_name(name)  # (before CHECKSUMS[name]: a clear error, not a KeyError)
     sums = CHECKSUMS[name] if checksums is None else checksums
     arrays, used, skipped, damaged = _search(name, data_dir, sums, download)
     if arrays is None:
+        looked_in = search_dirs(name, data_dir)  # (for the message, and the download's)
         if not download:
             raise _not_found(name, looked_in, failures=None, skipped=skipped)
         folder = _download_dir(name, data_dir)

@@ -64,4 +64,3 @@ def plot_history(history: dict, path, title: str | None = None) -> Path:
     atomic_write(path, lambda f: fig.savefig(f, format=path.suffix[1:].lower() or "png",
                                              dpi=100))
     return path
-
