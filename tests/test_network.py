@@ -319,8 +319,11 @@ def test_dtype_may_be_given_as_a_numpy_dtype(dtype, tmp_path):
         # finite in float64, inf in the network's float32: say why
         pytest.param(np.array([[0, 0, 1e40, 0]] * 2), np.zeros(2, int), ValueError,
                      r"X contains NaN or inf in float32 \(whose numbers end at 3.4e\+38: "
-                     r"larger ones become inf\); clean, impute or scale",
-                     marks=pytest.mark.filterwarnings("ignore:overflow encountered in cast")),
+                     r"larger ones become inf\); clean, impute or scale"),
+        # (beyond float32 in a float64 target: the same note, and no NumPy warning first)
+        (np.zeros((2, 4)), np.array([[1e39, 0.0], [0.0, 1.0]]), ValueError,
+         r"^y contains NaN or inf in float32 \(whose numbers end at 3.4e\+38: larger ones "
+         r"become inf\)$"),
         # a cast used to drop the imaginary parts (a warning) or parse the strings silently
         (np.zeros((2, 4), complex), np.zeros(2, int), TypeError, "real numbers, .* complex128"),
         (np.zeros((2, 4)).astype(str), np.zeros(2, int), TypeError, "real numbers, .* <U32"),
@@ -333,12 +336,13 @@ def test_dtype_may_be_given_as_a_numpy_dtype(dtype, tmp_path):
          r"expected 2 \(one per output neuron\)$"),
         (np.zeros((2, 4)), np.zeros((2, 1)), ValueError, r"expected 2 \(one per output neuron\)$"),
         (np.zeros((2, 4)), np.array([[np.nan, 1.0], [0.0, 1.0]]), ValueError,
-         "^y contains NaN or inf$"),
+         "^y contains NaN or inf in float32 "),
         (np.zeros((2, 4)), np.zeros((2, 2, 1), int), ValueError,
          r"y must be class indices of shape \(2,\) or one-hot of shape \(2, 2\), got shape "
          r"\(2, 2, 1\)"),
     ],
 )
+@pytest.mark.filterwarnings("error")  # xpnet's message, not a NumPy warning before it
 def test_bad_input_is_named(X, y, error, message):
     net = Network([4, 3, 2], backend="numpy")
     with pytest.raises(error, match=message):

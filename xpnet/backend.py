@@ -83,10 +83,18 @@ class Backend:
         return getattr(self.xp, float_dtype_name(name))
 
     # -- host <-> device ------------------------------------------------------------------
-    def asarray(self, a, dtype: str | None = None):
+    def asarray(self, a, dtype: str | None = None, *, inf_checked: bool = False):
         """Host -> device. Host input is cast on the host first, so every backend receives the
         same bits; an array already on this backend is returned as is (cast only if needed, and
-        moved if it sits on another device of the namespace)."""
+        moved if it sits on another device of the namespace).
+
+        ``inf_checked``: the caller checks the result for inf and explains it, so a value
+        beyond the dtype's range (1e39 cast to float32) becomes inf without NumPy's own
+        "overflow encountered in cast" warning before that message."""
+        with np.errstate(over="ignore") if inf_checked else contextlib.nullcontext():
+            return self._asarray(a, dtype)
+
+    def _asarray(self, a, dtype: str | None):
         if self.owns(a):
             if self.device is not None and getattr(a, "device", self.device) != self.device:
                 a = a.to_device(self.device)  # (an input, once: never in the batch loop)

@@ -339,7 +339,7 @@ class Network:
         if kind not in "biuf":  # a cast would drop imaginary parts or parse strings silently
             raise TypeError(f"X must hold real numbers, got dtype {X.dtype}: convert the data "
                             f"to numbers first")
-        X = self.backend.asarray(X, self.dtype)
+        X = self.backend.asarray(X, self.dtype, inf_checked=True)
         if X.ndim != 2:
             raise ValueError(
                 f"X must be a 2-D array of shape (samples, {self.sizes[0]}), got shape "
@@ -351,8 +351,7 @@ class Network:
         if X.shape[0] == 0 and not allow_empty:
             raise ValueError(f"X has no samples (shape {tuple(X.shape)}); at least one is needed")
         if not bool(self.xp.all(self.xp.isfinite(X))):
-            raise ValueError(f"X contains NaN or inf in {self.dtype} (whose numbers end at "
-                             f"{float(self.xp.finfo(X.dtype).max):.3g}: larger ones become inf); "
+            raise ValueError(f"X contains NaN or inf in {self.dtype}{_range_note(self.xp, X)}; "
                              "clean, impute or scale the data before training")
         return X
 
@@ -384,7 +383,7 @@ class Network:
             if y_dev.shape[1] != self.sizes[-1]:
                 raise ValueError(f"y has {y_dev.shape[1]} columns; expected {self.sizes[-1]} "
                                  f"(one per output neuron){self._column_hint(y_dev)}")
-            Y = self.backend.asarray(y_dev, self.dtype)
+            Y = self.backend.asarray(y_dev, self.dtype, inf_checked=True)
             self._check_target_values(Y)
             if self.loss.name == "softmax_cross_entropy" and n:
                 sums = self.xp.sum(Y, axis=1, keepdims=True)
@@ -417,7 +416,7 @@ class Network:
         if bool(xp.all(valid)):
             return
         if not bool(xp.all(xp.isfinite(Y))):
-            raise ValueError("y contains NaN or inf")
+            raise ValueError(f"y contains NaN or inf in {self.dtype}{_range_note(xp, Y)}")
         raise ValueError(
             f"{self.loss.name} needs targets in [0, 1] (probabilities, such as 0/1 labels or "
             f"one-hot rows), got values from {float(xp.min(Y)):g} to {float(xp.max(Y)):g}, for "
@@ -495,6 +494,11 @@ class Network:
         return (f"Network({self.sizes}, activation={self.hidden.config()!r}, "
                 f"output={self.output.name!r}, loss={self.loss.name!r}, "
                 f"backend={self.backend.name!r}, dtype={self.dtype!r})")
+
+
+def _range_note(xp, a) -> str:
+    """Where a float dtype's numbers end, for messages about inf in data cast to it."""
+    return f" (whose numbers end at {float(xp.finfo(a.dtype).max):.3g}: larger ones become inf)"
 
 
 def _check_sizes(sizes) -> list[int]:
