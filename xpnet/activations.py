@@ -46,10 +46,11 @@ class Sigmoid(Activation):
     """sigma(z) = 1 / (1 + e^{-z}); sigma'(z) = sigma(z) (1 - sigma(z)).
 
     As the lecture writes it, and accurate to the last bits (PyTorch's ``torch.sigmoid``
-    agrees): the form (1 + tanh(z/2)) / 2 loses them for z < -10 and gives 0 below z = -17
-    in float32 instead of 4e-8. The exponent is capped at 80, where e^{-z} would overflow
-    float32 (at 88.7): below z = -80, sigma stays at 1 / (1 + e^80) = 1.8e-35, a normal
-    float32 (smaller values would be subnormal, slow arithmetic) that no sum can tell from 0.
+    agrees): the form (1 + tanh(z/2)) / 2 loses them for z < -10; in float32 it gives 6.0e-8
+    at z = -17 for 4.1e-8, and 0 below z = -20. The exponent is capped at 80, short of where
+    e^{-z} would overflow float32 (z = -88.7) and where sigma would become subnormal (below
+    1.2e-38, at z = -87.3; subnormals are slow arithmetic): below z = -80, sigma stays at
+    1 / (1 + e^80) = 1.8e-35, which no sum can tell from 0.
     """
 
     name = "sigmoid"

@@ -3,7 +3,9 @@
 PyTorch's names, defaults and update rules (``torch.optim``), so trajectories can be checked
 against PyTorch, plus the lecture's own momentum and Nesterov forms. Notation: lr (the lecture's
 eta), weight decay lambda, g the gradient, t the step counting from 1; SGD's momentum mu is the
-lecture's gamma.
+lecture's gamma. In the PyTorch rules, b is torch.optim's momentum buffer and v the running
+average of g^2 (RMSprop, Adam): not the lecture's bias b^(l) and velocity v, which keep their
+meaning in the lecture's forms (Momentum, Nesterov).
 
 Use::
 
@@ -305,8 +307,8 @@ class SGD(Optimizer):
         theta <- theta - lr * g
 
     ``nesterov=True`` is Nesterov's accelerated gradient in the form with one gradient per
-    step, taken at the stored parameters (which are the look-ahead points of the lecture's
-    form); it needs momentum > 0 and dampening = 0.
+    step, taken at the stored parameters (which, while lr stays constant, are the look-ahead
+    points of the lecture's form; see Nesterov); it needs momentum > 0 and dampening = 0.
     """
 
     update_rule = _sgd_update
