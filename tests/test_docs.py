@@ -156,15 +156,19 @@ def test_lecture_to_code_points_to_code_that_exists():
 
 def quoted_code() -> list[str]:
     """The lines of code quoted in the "code" column of docs/lecture-to-code.md's tables (the
-    backticked snippets that are statements or expressions over ``xp``/``self``, split at
-    ``;``), whitespace-normalized. API names and math written as code are not quotes."""
+    backticked snippets that are statements or expressions: an assignment, a return, an
+    operator, an index or a method call, split at ``;``), whitespace-normalized. A user's
+    calls of the API (``SGD(momentum=gamma)``, ``xpnet.one_hot(y, k)``, ``net.theta``) and
+    bare names are not quotes."""
     quotes = []
     for row in re.findall(r"^\|(.*)\|$", LECTURE_TO_CODE, re.M):
         cells = row.split("|")
         if len(cells) < 3:
             continue
         for snippet in re.findall(r"`([^`]+)`", cells[-2]):
-            if re.search(r"xp\.|self\.| [-+*/]?= |^return ", snippet):
+            if re.match(r"[A-Z]|xpnet\.|net\.|fit\(", snippet):
+                continue
+            if re.search(r"xp\.|self\.| [-+*/]?= |^return | [-+*/@] |\[|\w\.\w+\(", snippet):
                 quotes += [" ".join(part.split()) for part in snippet.split(";")]
     return quotes
 

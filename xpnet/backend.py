@@ -37,7 +37,8 @@ UPDATE_BLOCK = 1 << 15
 CUPY_MIN_MAJOR = 14
 CUDA_HINT = (
     'install CuPy >= 14 for your CUDA version, with the CUDA parts it compiles kernels with, by '
-    'pip install "xpnet[cuda12]" or "xpnet[cuda13]", and check that the NVIDIA driver works '
+    'pip install "cupy-cuda12x[ctk]>=14" or "cupy-cuda13x[ctk]>=14" (the cuda12 and cuda13 '
+    'extras: pip install ".[cuda12]" in a checkout), and check that the NVIDIA driver works '
     "(nvidia-smi); or choose backend='numpy'"
 )
 

@@ -1,4 +1,4 @@
-"""Learning curves as a PNG. matplotlib is optional (``pip install "xpnet[plot]"``) and imported
+"""Learning curves as a PNG. matplotlib is optional (the "plot" extra) and imported
 only when a figure is drawn, so ``import xpnet`` never needs it."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 from .checks import number_column
 from .files import atomic_write
 
-PLOT_INSTALL_HINT = 'pip install "xpnet[plot]"'
+PLOT_INSTALL_HINT = 'pip install matplotlib (the "plot" extra: pip install ".[plot]" in a checkout)'
 
 
 def _figure(**options):
