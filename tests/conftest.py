@@ -49,8 +49,8 @@ def mnist_dir() -> Path | None:
         candidates.append(Path(os.environ["XPNET_DATA_DIR"]) / "mnist")
     candidates.append(REPO.parent / "shared" / "data" / "mnist")
     for path in candidates:
-        if (path / "train-images-idx3-ubyte.gz").exists():
-            return path
+        if any((path / f"train-images-idx3-ubyte{suffix}").exists() for suffix in (".gz", "")):
+            return path  # (xpnet reads the IDX files gzip-compressed or not)
     return None
 
 
