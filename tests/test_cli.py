@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from xpnet import Network, cli, datasets
+from xpnet import Network, checkpoint, cli, datasets
 from xpnet import load as xpnet_load
 from xpnet.backend import cupy_unavailable_reason
 
@@ -127,6 +127,7 @@ def test_evaluate_reports_what_train_reported_and_the_confusion_matrix(run, mnis
 
 
 def test_plot_writes_the_learning_curves(run, capsys):
+    pytest.importorskip("matplotlib")
     folder, _ = run
     history = json.loads((folder / "history.json").read_text())
     assert len(history["val_loss"]) == 1 and 0.9 <= history["test_accuracy"] <= 1
@@ -413,7 +414,30 @@ def test_resume_of_a_folder_is_refused_naming_the_option(tmp_path, capsys, monke
     folder.mkdir()
     status, _, err = xpnet(capsys, "train", "--no-progress", "--resume", folder)
     assert status == 2, err
-    assert f"--resume {folder}: no such file; give the checkpoint" in err, err
+    # (it used to say "no such file")
+    assert f"--resume {folder} is not a regular file but a folder, a device or a pipe; give " \
+           "the checkpoint" in err, err
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--init-from", folder)
+    assert status == 2 and f"--init-from {folder} is not a regular file" in err, err
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--resume", tmp_path / "none.npz")
+    assert status == 2 and "none.npz: no such file; give the checkpoint" in err, err
+
+
+def test_resume_of_a_damaged_architecture_is_not_told_as_other_options(tmp_path, capsys,
+                                                                       monkeypatch):
+    """(It used to suggest the impossible `--layers 784,-16,10`.)"""
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    path = tmp_path / "run.npz"
+    checkpoint.save(path, Network([784, 16, 10], backend="numpy"), training={"epoch": 1})
+    header, arrays = checkpoint.read(path)
+    header["network"]["sizes"] = [784, -16, 10]
+    with open(path, "wb") as f:
+        np.savez(f, header=np.array(json.dumps(header)), **arrays)
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--layers", "784,16,10",
+                           "--resume", path)
+    assert status == 2, err
+    assert "run.npz is damaged: the architecture it records is invalid (layer sizes must be " \
+           "positive" in err and "--layers" not in err, err
 
 
 @pytest.mark.parametrize(("saved", "resumed", "shown"), [

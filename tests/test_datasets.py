@@ -18,6 +18,7 @@ import socket
 import struct
 import threading
 import time
+import tracemalloc
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import pytest
 from xpnet import datasets, files
 from xpnet.datasets import (
     FILES,
+    SIZES,
     DatasetError,
     DatasetNotFoundError,
     download,
@@ -869,3 +871,176 @@ def test_a_download_survives_short_writes(tmp_path, server, monkeypatch):
     folder = download("mnist", data_dir=tmp_path, mirrors=f"{server}/good",
                       checksums=SYNTHETIC_SHA256, progress=False)
     assert leftovers(folder) == sorted(f"{stem}.gz" for stem in FILES)
+
+
+# -- size limits: gzip bombs and absurd headers ---------------------------------------------------
+ZERO_MIB = bytes(1 << 20)
+BOMB_MIB = 64  # of zeros: 64 KiB gzip-compressed
+TRACED_LIMIT = 8 << 20  # bytes: what reading a bomb may allocate (1 MiB chunks)
+
+
+def write_gzip_bomb(path: Path, prefix: bytes, zero_mib: int = BOMB_MIB) -> Path:
+    """``prefix`` then ``zero_mib`` MiB of zero bytes, gzip-compressed, into ``path``."""
+    with gzip.open(path, "wb", compresslevel=1) as file:
+        file.write(prefix)
+        for _ in range(zero_mib):
+            file.write(ZERO_MIB)
+    return path
+
+
+def peak_and_error(function, *args, **kwargs) -> tuple[int, BaseException]:
+    """The most memory that ``function(*args, **kwargs)`` allocated (tracemalloc), and the
+    exception it raised; it must raise."""
+    tracemalloc.start()
+    try:
+        function(*args, **kwargs)
+    except Exception as error:  # (returned for the test to check)
+        return tracemalloc.get_traced_memory()[1], error
+    finally:
+        tracemalloc.stop()
+    raise AssertionError(f"{function.__name__} did not raise")
+
+
+MNIST_IMAGES_HEADER = b"\0\0\x08\x03" + struct.pack(">3I", 60_000, 28, 28)
+
+
+def test_a_gzip_bomb_in_place_of_mnist_images_is_a_damaged_file(tmp_path, monkeypatch):
+    """The fuzzer's bomb (MNIST's header, then gigabytes of zeros) was decompressed whole: with
+    a memory cap, `xpnet train --no-download` ended in "not enough memory; try smaller
+    --layers or --batch-size". No more than MNIST's 47,040,016 bytes + 1 are decompressed."""
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    write_dataset(tmp_path)
+    bomb = write_gzip_bomb(tmp_path / f"{FILES[0]}.gz", MNIST_IMAGES_HEADER, zero_mib=48)
+    with pytest.raises(DatasetError) as caught:
+        load("mnist", data_dir=tmp_path, download=False)
+    assert str(caught.value) == (
+        f"{bomb}: the decompressed content is longer than the 47,040,016 bytes expected, by "
+        "more than 1,048,576 bytes (the file is damaged or not the one expected here). Delete "
+        "the file and download it again (`xpnet download`, or download=True), or replace it "
+        "with an intact copy.")
+
+
+@pytest.mark.parametrize("compress, extra, more", [
+    (True, BOMB_MIB << 20, "more than 1,048,576"), (False, 2, "2"), (True, 2, "2")])
+def test_no_more_than_the_known_size_is_read(tmp_path, monkeypatch, compress, extra, more):
+    monkeypatch.setattr(datasets, "CHECKSUMS", {"mnist": SYNTHETIC_SHA256})
+    monkeypatch.setattr(datasets, "SIZES",
+                        {"mnist": {stem: len(data) for stem, data in SYNTHETIC.items()}})
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    write_dataset(tmp_path)
+    path = tmp_path / f"{FILES[0]}.gz"
+    if extra > 2:
+        write_gzip_bomb(path, SYNTHETIC[FILES[0]], extra >> 20)
+    elif compress:
+        path.write_bytes(gzip.compress(SYNTHETIC[FILES[0]] + bytes(extra)))
+    else:
+        path.unlink()
+        path = path.with_suffix("")
+        path.write_bytes(SYNTHETIC[FILES[0]] + bytes(extra))
+    peak, error = peak_and_error(load, "mnist", data_dir=tmp_path, download=False)
+    assert peak < TRACED_LIMIT  # (before the fix: all of it decompressed)
+    content = "decompressed content" if compress else "content"
+    assert isinstance(error, DatasetError) and str(error).startswith(
+        f"{path}: the {content} is longer than the {len(SYNTHETIC[FILES[0]]):,} bytes "
+        f"expected, by {more} bytes (the file is damaged or not the one expected here)")
+    assert "Delete the file" in str(error)
+
+
+@pytest.mark.parametrize("reader", ["read_idx", "load with checksums="])
+def test_no_more_than_the_header_declares_is_read(tmp_path, reader):
+    """Without a known size (another dataset's checksums, or read_idx), the IDX header's shape
+    bounds what is decompressed."""
+    path = write_gzip_bomb(tmp_path / f"{FILES[0]}.gz", SYNTHETIC[FILES[0]])
+    if reader == "read_idx":
+        peak, error = peak_and_error(read_idx, path)
+    else:
+        write_dataset(tmp_path, contents={stem: SYNTHETIC[stem] for stem in FILES[1:]})
+        peak, error = peak_and_error(load, "mnist", data_dir=tmp_path,
+                                     checksums=SYNTHETIC_SHA256, download=False)
+    assert peak < TRACED_LIMIT  # (before the fix: all of it decompressed)
+    assert isinstance(error, DatasetError) and str(error).startswith(
+        f"{path}: more than 1,048,576 unexpected bytes after the 23,536 that the header's "
+        "shape (30, 28, 28) accounts for. Delete the file")
+
+
+def test_an_idx_header_that_declares_more_than_2_gib_is_refused(tmp_path):
+    header = b"\0\0\x08\x02" + struct.pack(">2I", 1 << 16, 1 << 15 | 1)  # 2 GiB + 64 KiB
+    path = write_gzip_bomb(tmp_path / "huge.gz", header)
+    peak, error = peak_and_error(read_idx, path)
+    assert peak < TRACED_LIMIT  # (before the fix: all of it decompressed)
+    assert isinstance(error, DatasetError) and str(error).startswith(
+        f"{path}: the IDX header's shape (65536, 32769) declares more than 2,147,483,648 "
+        "bytes of data (the most xpnet reads). Delete the file")
+    path.write_bytes(b"\0\0\x08\x02" + struct.pack(">2I", 1 << 16, 1 << 15))  # 2 GiB: allowed
+    with pytest.raises(DatasetError, match="truncated: 12 bytes, but the header's shape"):
+        read_idx(path)
+
+
+def test_a_gzip_bomb_from_a_mirror_is_a_failed_download(tmp_path):
+    mirror = write_dataset(tmp_path / "mirror")
+    write_gzip_bomb(mirror / f"{FILES[0]}.gz", SYNTHETIC[FILES[0]])
+    peak, error = peak_and_error(download, "mnist", data_dir=tmp_path / "data",
+                                 mirrors=mirror.as_uri(), checksums=SYNTHETIC_SHA256,
+                                 progress=False)
+    assert peak < TRACED_LIMIT  # (before the fix: all of it decompressed)
+    assert isinstance(error, DatasetNotFoundError)
+    assert (f"{mirror.as_uri()}/{FILES[0]}.gz: more than 1,048,576 unexpected bytes after the "
+            "23,536 that the header's shape (30, 28, 28) accounts for\n") in str(error)
+    assert not (tmp_path / "data").exists()
+
+
+def test_sizes_are_the_idx_layout_of_the_real_files(mnist):
+    assert SIZES.keys() == datasets.CHECKSUMS.keys()
+    for sizes in SIZES.values():
+        assert sizes == {"train-images-idx3-ubyte": 16 + 60_000 * 28 * 28,
+                         "train-labels-idx1-ubyte": 8 + 60_000,
+                         "t10k-images-idx3-ubyte": 16 + 10_000 * 28 * 28,
+                         "t10k-labels-idx1-ubyte": 8 + 10_000}
+    for stem in FILES:
+        path = datasets._existing_file(mnist, stem)
+        assert len(datasets._read_content(path, path)) == SIZES["mnist"][stem]
+
+
+@pytest.mark.parametrize("set_, shape, message", [
+    (0, (0, 28, 28), r"no images: its header's shape is \(0, 28, 28\)"),
+    (2, (N_TEST, 28, 0), r"images of no pixels: its header's shape is \(12, 28, 0\)"),
+])
+def test_a_set_of_no_images_is_named(tmp_path, set_, shape, message):
+    """With checksums= of such files, no images used to end in NumPy's "cannot reshape array
+    of size 0 into shape (0,newaxis)", and images of no pixels went on to the network."""
+    contents = dict(SYNTHETIC)
+    contents[FILES[set_]] = idx_bytes(np.zeros(shape, np.uint8))
+    contents[FILES[set_ + 1]] = idx_bytes(np.zeros(shape[0], np.uint8))
+    sums = {stem: hashlib.sha256(data).hexdigest() for stem, data in contents.items()}
+    write_dataset(tmp_path, contents=contents)
+    with pytest.raises(DatasetError, match=rf"{FILES[set_]}.gz: {message}. Delete the file"):
+        load("mnist", data_dir=tmp_path, checksums=sums, download=False)
+
+
+def test_headers_of_many_dimensions_get_short_messages(tmp_path):
+    """The fuzzer's header of 255 dimensions ended in NumPy's "maximum supported dimension for
+    an ndarray is currently 64" (not a DatasetError), and messages printed every dimension."""
+    path = tmp_path / "idx"
+    path.write_bytes(b"\0\0\x08\xff" + struct.pack(">255I", *(1,) * 255) + b"\0")
+    with pytest.raises(DatasetError, match=re.escape(
+            f"{path}: the IDX header declares 255 dimensions, more than the 64 of a NumPy "
+            "array. Delete the file")):
+        read_idx(path)
+    path.write_bytes(b"\0\0\x08\x28" + struct.pack(">40I", *(2,) * 40))  # 2**40 bytes
+    with pytest.raises(DatasetError, match=re.escape(
+            f"{path}: the IDX header's shape (2, 2, 2, 2, ...; 40 dimensions) declares more "
+            "than 2,147,483,648 bytes")):
+        read_idx(path)
+    path.write_bytes(b"\0\0\x08\x28" + struct.pack(">40I", *(1,) * 40))
+    with pytest.raises(DatasetError, match=re.escape(
+            f"{path}: truncated: 164 bytes, but the header's shape (1, 1, 1, 1, ...; 40 "
+            "dimensions) needs 165. Delete the file")):
+        read_idx(path)
+    contents = dict(SYNTHETIC)
+    contents[FILES[0]] = idx_bytes(np.zeros((1,) * 40, np.uint8))
+    sums = {stem: hashlib.sha256(data).hexdigest() for stem, data in contents.items()}
+    write_dataset(tmp_path, contents=contents)
+    with pytest.raises(DatasetError, match=re.escape(
+            f"{FILES[0]}.gz: expected images (3 dimensions), found shape (1, 1, 1, 1, ...; 40 "
+            "dimensions). Delete the file")):
+        load("mnist", data_dir=tmp_path, checksums=sums, download=False)

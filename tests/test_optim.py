@@ -734,9 +734,49 @@ def test_load_state_dict_names_what_is_missing(key):
                                          r"that Adam.state_dict\(\) wrote"):
         fresh.load_state_dict(state)
     assert fresh.t == 0 and fresh.lr == 1e-3  # left as it was
-    for t in (-1, 1.5, "3", None):
-        with pytest.raises(ValueError, match=r"step count t must be an integer >= 0, got "):
+    # (10**400 used to load, and the next step's beta1 ** t raised an OverflowError)
+    for t in (-1, 1.5, "3", None, 2**53 + 1, 10**400):
+        with pytest.raises(ValueError, match=r"step count t must be an integer from 0 to 2\^53, "
+                                             r"got "):
             fresh.load_state_dict({**optimizer.state_dict(), "t": t})
+
+
+@pytest.mark.parametrize("name, value, error, message", [
+    ("exp_avg", [0.1, 0.2, 0.3], TypeError, "'exp_avg' must be a NumPy array of floats, got list"),
+    ("exp_avg", np.array(["1", "2", "3"]), TypeError, "must be a NumPy array of floats, got <U1"),
+    ("exp_avg", np.array([1, 2, 3]), TypeError, "must be a NumPy array of floats, got int64"),
+    ("exp_avg", np.array([0.0, np.nan, 0.0]), ValueError, "'exp_avg' holds NaN or inf"),
+    ("exp_avg_sq", np.array([0.0, np.inf, 0.0]), ValueError, "'exp_avg_sq' holds NaN or inf"),
+    ("exp_avg_sq", np.array([0.0, -1e-3, 0.0]), ValueError,
+     "'exp_avg_sq' holds negative values, but it sums or averages squared gradients"),
+])
+def test_load_state_dict_refuses_buffers_no_run_could_hold(name, value, error, message):
+    """(Such buffers used to load: strings and ints were converted silently, and NaN or a
+    negative average of g^2 made the next step NaN, which the training loop blames on the lr.)"""
+    optimizer = Adam(lr=0.1)
+    optimizer.step(np.zeros(3), np.ones(3))
+    state = optimizer.state_dict()
+    state["state"][name] = value
+    fresh = Adam()
+    with pytest.raises(error, match=message):
+        fresh.load_state_dict(state)
+    assert fresh.t == 0  # left as it was
+    negative_momentum = optimizer.state_dict()  # (a momentum can be negative: loaded)
+    negative_momentum["state"]["exp_avg"] = -np.ones(3)
+    fresh.load_state_dict(negative_momentum)
+
+
+@pytest.mark.parametrize("optimizer_class, squares", [
+    (SGD, ()), (Adagrad, ("sum",)), (RMSprop, ("square_avg",)),
+    (Adam, ("exp_avg_sq", "max_exp_avg_sq")), (AdamW, ("exp_avg_sq", "max_exp_avg_sq"))])
+def test_the_buffers_of_squares_are_named(optimizer_class, squares):
+    assert optimizer_class.squares == squares and set(squares) <= set(optimizer_class.buffers)
+
+
+def test_a_hyperparameter_beyond_floats_range_is_a_value_error():
+    """(float(10**400) raised an OverflowError, which reached `xpnet train --resume`.)"""
+    with pytest.raises(ValueError, match="lr must be finite, got 1000"):
+        SGD(lr=10**400)
 
 
 def test_get_optimizer_names():

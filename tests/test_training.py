@@ -781,11 +781,37 @@ def test_resume_from_a_damaged_optimizer_or_stopping_state_changes_nothing(tmp_p
         (damaged(lambda h: h["training"].update(early_stopping={})), "best"),
         (damaged(lambda h: h["training"]["early_stopping"].update(best="x")), "must be a number"),
         (damaged(lambda h: h["training"]["early_stopping"].update(wait=1.5)), "integer"),
+        # found by fuzzing: an OverflowError traceback (numbers beyond float's range) ...
+        (damaged(lambda h: h["training"]["rng"]["state"].update(state=-1)),
+         "random generator state"),
+        (damaged(lambda h: h["training"]["rng"]["state"].update(state=10**400)),
+         "random generator state"),
+        (damaged(lambda h: h["optimizer"]["state"].update(t=10**400)), "step count t"),
+        (damaged(lambda h: h["optimizer"]["state"]["hyperparameters"].update(lr=10**400)),
+         "its optimizer's hyperparameters: lr must be finite"),
+        (damaged(lambda h: h["training"]["early_stopping"].update(best=10**400)),
+         "best value must be a float or inf"),
+        (damaged(lambda h: h["schedule"]["state"].update(best=10**400)), "too large"),
+        # ... or a run that went on from a state no run can have
+        (damaged(lambda h: h["optimizer"]["state"]["hyperparameters"].update(lr=math.nan)),
+         "its optimizer's hyperparameters: lr must be finite, got nan"),
+        (damaged(lambda h: h["training"]["early_stopping"].update(best=math.nan)),
+         "best value must be a float or inf, got nan"),
+        (damaged(lambda h: h["training"]["early_stopping"].update(best_epoch=-2)),
+         "best epoch must be >= -1"),
+        (damaged(lambda h: h["training"].update(epoch=0)),
+         r"its history's epochs \[1\] are not 1 to 0, the epochs it records as done"),
+        (damaged(lambda h: h["training"]["history"].update(epoch=[2])),
+         r"its history's epochs \[2\] are not 1 to 1"),
+        (damaged(lambda h: h["training"].update(finished="no")),
+         "its 'finished' is 'no', not true or false"),
+        (damaged(lambda h: h["network"].update(sizes=[2, -3, 3])),
+         "the architecture it records is invalid"),
     ]
     for bad, named in cases:
         rewrite_header(path, bad, arrays)
         assert_resume_refused_unchanged(lambda net: fit(net, 2, resume=path),
-                                        f"damaged .*{named}")
+                                        f"damaged:? .*{named}")
 
 
 @pytest.mark.parametrize("batch_size", [1, 4])
@@ -1447,6 +1473,13 @@ def test_damaged_best_weights_or_optimizer_state_are_refused_before_anything_cha
                        batch_size=10, progress=False,
                        early_stopping=EarlyStopping(monitor="loss"), **options)
 
+    fit(small_net(), 1, checkpoint=path)
+    header, arrays = read(path)
+    # (NaN best weights used to be restored at the end of the resumed run, and saved)
+    arrays["training/best_theta"] = np.full_like(arrays["training/best_theta"], np.nan)
+    rewrite_header(path, header, arrays)
+    assert_resume_refused_unchanged(lambda net: fit(net, 2, resume=path),
+                                    "run.npz .* damaged .*its best_theta holds NaN or inf")
     for name, named in (("training/best_theta", "run.npz .* damaged .*best_theta"),
                         ("optimizer/state/momentum_buffer",
                          r"run.npz .* damaged \(its optimizer state \['momentum_buffer'\] does "

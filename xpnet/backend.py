@@ -309,6 +309,11 @@ def is_float_array(a) -> bool:
     return np.issubdtype(a.dtype, np.floating)
 
 
+def all_finite(a) -> bool:
+    """Whether every number of the host array ``a`` is finite (no NaN, no inf)."""
+    return bool(np.isfinite(a).all())
+
+
 def write_npz(file, arrays: dict) -> None:
     """Write host arrays (a string becomes a 0-d array) into the open binary ``file`` as an
     ``.npz`` archive."""
@@ -318,8 +323,14 @@ def write_npz(file, arrays: dict) -> None:
 def read_npz(path, names=None) -> dict:
     """The arrays ``names`` (default: every one) of the ``.npz`` archive at ``path``, as host
     arrays, the others not read; never unpickles (``allow_pickle=False``). Raises what
-    ``numpy.load`` raises for a damaged archive, KeyError for a missing name."""
-    with np.load(path, allow_pickle=False) as npz:
+    ``numpy.load`` raises for a damaged archive, KeyError for a missing name, and ValueError
+    for an archive that holds a name twice (which one would be read is the zip reader's
+    choice)."""
+    with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:  # (closed on errors)
+        members = npz.zip.namelist()
+        twice = sorted({name for name in members if members.count(name) > 1})
+        if twice:
+            raise ValueError(f"the archive holds {', '.join(map(repr, twice))} twice")
         return {name: npz[name] for name in (npz.files if names is None else names)}
 
 

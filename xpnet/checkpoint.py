@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .backend import (
     Backend,
+    all_finite,
     get_backend,
     host_item,
     is_float_array,
@@ -149,6 +150,9 @@ def read(path, *, header_only: bool = False) -> tuple[dict, dict]:
 def _read_arrays(path: Path, what: str, names) -> dict:
     """The arrays ``names`` (None: all) of the .npz at ``path``; CheckpointError, beginning
     with ``what``, for anything but a readable .npz that holds them."""
+    if path.exists() and not path.is_file():  # (opening a named pipe would wait for a writer)
+        raise CheckpointError(f"{what}: it is not a regular file but a folder, a device or a "
+                              "pipe; give the file that xpnet.save or `xpnet train --save` wrote")
     with path.open("rb") as f:  # numpy.load would take a .npy file, or guess at a pickle
         if f.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
             raise CheckpointError(f"{what}: it is not an .npz (zip) archive, which is what "
@@ -160,13 +164,27 @@ def _read_arrays(path: Path, what: str, names) -> dict:
     except KeyError:  # (names are ["header"]: no such member)
         raise CheckpointError(f"{what}: it has no xpnet header") from None
     except (zipfile.BadZipFile, EOFError, zlib.error) as e:
-        raise CheckpointError(f"{what}: the archive is damaged or truncated ({e})") from None
+        raise CheckpointError(f"{what}: the archive is damaged or truncated "
+                              f"({_shortened(str(e))})") from None
     except MemoryError:
         raise CheckpointError(f"{what}: its arrays need more memory than is free: the file is "
                               "damaged, or too large for this machine") from None
     except Exception as e:  # what zipfile, lzma or numpy's .npy parser raise for other damage
         raise CheckpointError(f"{what}: not an .npz archive of plain arrays "
-                              f"({type(e).__name__}: {e})") from None
+                              f"({_cause(e)})") from None
+
+
+def _cause(error: Exception) -> str:
+    """An error of a library that read a damaged file, short enough to show: its message may
+    quote the file's bytes, and numpy's advice to allow pickles is not advice for a file of
+    unknown origin."""
+    if "allow_pickle" in str(error):
+        return "an array header too long to read safely, or Python objects, which xpnet never loads"
+    return _shortened(f"{type(error).__name__}: {error}")
+
+
+def _shortened(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 MAX_HEADER_DEPTH = 32  # xpnet's own headers nest 5 containers deep
@@ -212,35 +230,54 @@ def load(path, backend: str | Backend | None = None):
 
 def restore(checkpoint: tuple[dict, dict], backend=None, path="the checkpoint"):
     """(network, header, arrays) from :func:`read`'s result (of the file ``path``), the
-    network's theta checked."""
+    architecture and theta checked before the network is built."""
     from .network import Network
 
     header, arrays = checkpoint
     backend = get_backend(backend)  # its errors are not the file's
+    config = architecture(header, path)
+    check_theta(arrays["theta"], config["sizes"], f"the theta in {path}")
     try:
-        net = Network(**header["network"], backend=backend, seed=None)
-    except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"{path} is damaged: the architecture it records is invalid "
-                              f"({e})") from None
+        net = Network(**config, backend=backend, seed=None)
     except MemoryError:
-        raise CheckpointError(f"{path}: the network it records ({header['network'].get('sizes')}"
-                              ") needs more memory than is free: the file is damaged, or the "
-                              "network too large for this machine") from None
-    check_theta(arrays["theta"], net, f"the theta in {path}")
+        raise CheckpointError(f"{path}: the network it records ({config['sizes']}) needs more "
+                              "memory than is free: too large for this machine") from None
     net.set_theta(arrays["theta"])
     return net, header, arrays
 
 
-def check_theta(theta, net, what="the checkpoint's theta") -> None:
-    """Raise CheckpointError unless ``theta`` (a host array; ``what`` names it) fits
-    ``net``'s architecture."""
+def architecture(header: dict, path="the checkpoint") -> dict:
+    """The network config (``Network``'s arguments) that a checkpoint's header records,
+    checked without building the network; CheckpointError for a damaged one."""
+    from .network import checked_architecture
+
+    config = header.get("network")
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path} is damaged: it records no network architecture")
+    try:
+        checked_architecture(**config)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise CheckpointError(f"{path} is damaged: the architecture it records is invalid "
+                              f"({e})") from None
+    return config
+
+
+def check_theta(theta, sizes, what="the checkpoint's theta") -> None:
+    """Raise CheckpointError unless ``theta`` (a host array; ``what`` names it) holds the
+    finite weights of a network of layer widths ``sizes``."""
+    from .network import num_params
+
     if not is_host_array(theta):
         raise CheckpointError(f"{what} holds {type(theta).__name__} where the weights should "
                               f"be: the file is damaged")
-    if theta.shape != (net.num_params,) or not is_float_array(theta):
+    needed = num_params(sizes)
+    if theta.shape != (needed,) or not is_float_array(theta):
         raise CheckpointError(
             f"{what} has shape {theta.shape} and dtype {theta.dtype}, but the architecture "
-            f"{net.sizes} needs ({net.num_params},) floats: the file is damaged")
+            f"{sizes} needs ({needed},) floats: the file is damaged")
+    if not all_finite(theta):
+        raise CheckpointError(f"{what} holds NaN or inf: the file is damaged, or it was "
+                              "saved from a network whose training diverged; give another file")
 
 
 def training_state(header: dict, arrays: dict) -> dict:

@@ -283,10 +283,9 @@ def cmd_train(args) -> int:
                          "starts a new one from saved weights: give one of them")
     resumed = None  # the header of the --resume file (its arrays are read by fit)
     if args.resume is not None:
-        if not args.resume.is_file():
-            raise ValueError(f"--resume {args.resume}: no such file; give the checkpoint that "
-                             "`xpnet train --save PATH` wrote")
+        _check_model_file("--resume", args.resume, "the checkpoint")
         resumed = checkpoint.read(args.resume, header_only=True)[0]
+        checkpoint.architecture(resumed, args.resume)  # (damage, not other options)
         if not resumed.get("training"):
             raise ValueError(f"--resume {args.resume} holds a network but no training run to "
                              f"continue (xpnet.save writes only the network): start a new run "
@@ -400,13 +399,21 @@ def _quoted(path: Path) -> str:
 def _start_from(net: Network, path: Path) -> None:
     """Give ``net`` the weights of the network saved in ``path``, which must have the same
     architecture (its initial weights do not matter; nothing else of the file is used)."""
-    if not path.is_file():
-        raise ValueError(f"--init-from {path}: no such file; give a network that "
-                         "`xpnet train --save PATH` wrote")
+    _check_model_file("--init-from", path, "a network")
     saved = checkpoint.load(path, backend=net.backend)
     _check_architecture("--init-from", path, saved.config(), net)
     net.set_theta(saved.theta)
     log.info("initial weights from %s", path)
+
+
+def _check_model_file(option: str, path: Path, what: str) -> None:
+    """Refuse a --resume or --init-from path that is no file xpnet could have written."""
+    if not path.exists():
+        raise ValueError(f"{option} {path}: no such file; give {what} that `xpnet train --save "
+                         "PATH` wrote")
+    if not path.is_file():
+        raise ValueError(f"{option} {path} is not a regular file but a folder, a device or a "
+                         f"pipe; give {what} that `xpnet train --save PATH` wrote")
 
 
 def _check_architecture(option: str, path: Path, saved, net: Network) -> None:
@@ -603,7 +610,7 @@ def confusion_matrix(net, X, y, batch_size: int = 1024):
 
 
 def cmd_plot(args) -> None:
-    from .plotting import plot_history
+    from . import plotting
 
     expected = ("expected the history JSON that `xpnet train --history PATH` writes, or the "
                 ".history.json that `--save PATH` writes beside its checkpoint")
@@ -612,33 +619,100 @@ def cmd_plot(args) -> None:
         raise ValueError("xpnet plot - reads the history from standard input, which gives "
                          "the figure no name: give one with -o IMAGE")
     name = "the standard input" if piped else args.history
+    history = _parsed_history(_history_bytes(args.history, expected), name, expected)
+    plotting.check_history(history, name, expected)  # (before matplotlib is imported)
+    title = args.output.stem if piped else args.history.stem
+    tested = history.get("test_accuracy")
+    if tested is not None:  # (a number within plotting.LARGEST: 100 * it is finite)
+        title += f": test accuracy {100 * float(tested):.2f}%"
+    output = args.output or args.history.with_suffix(".png")
+    if not piped and output.resolve() == args.history.resolve():
+        raise ValueError(f"{output} would replace the history it draws: give the figure "
+                         "another name with -o IMAGE")
+    # a figure replaces only a figure that xpnet drew (a photo.png, a checkpoint under the
+    # figure's name are kept); a device or a pipe is written into
+    if files.replaces_another(output, plotting.is_figure):
+        form = output.suffix[1:].lower() or "png"
+        marked = ", ".join(f".{suffix}" for suffix in plotting.MARKED_FORMATS)
+        raise ValueError(
+            f"{output} exists and was not drawn by xpnet, which replaces only the figures it "
+            f"drew: remove it first, or give the figure another name with -o IMAGE" if form in
+            plotting.MARKED_FORMATS else
+            f"{output} exists, and xpnet cannot tell whether it drew it (it marks only the "
+            f"{marked} figures it draws, and replaces only those): remove it first, or give "
+            f"the figure another name with -o IMAGE")
+    out = plotting.plot_history(history, output, title)
+    print(f"learning curves drawn to {out}")
+
+
+def _history_bytes(source: Path | str, expected: str) -> bytes:
+    """The bytes of plot's history: standard input for ``-`` (:data:`STREAM`), else the
+    file, which must be a regular file; at most ``plotting.HISTORY_LIMIT`` of them (a history
+    is small: /dev/zero was read until the memory ran out)."""
+    from . import plotting
+
+    limit = plotting.HISTORY_LIMIT
+    size = f"{limit >> 20} MiB" if limit % (1 << 20) == 0 else f"{limit:,} bytes"
+    too_large = (f"is not a training history: it holds more than {size}, and a history is far "
+                 f"smaller; {expected}")
+    if source == STREAM:
+        if sys.stdin is None or getattr(sys.stdin, "closed", False):  # (started with `<&-`)
+            raise ValueError("xpnet plot -: standard input is closed; give the history's file "
+                             "name instead of -, or pipe one in, as in `xpnet train --history - "
+                             "| xpnet plot - -o curves.png`")
+        stream = getattr(sys.stdin, "buffer", sys.stdin)  # (bytes, else text: a test's)
+        try:
+            data = stream.read(limit + 1)
+        except OSError as error:
+            raise ValueError(f"xpnet plot -: the standard input cannot be read "
+                             f"({error.strerror or error}); give the history's file name "
+                             "instead of -") from None
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogateescape")
+        if len(data) > limit:
+            raise ValueError(f"the standard input {too_large}")
+        return data
+    # not opened unless a regular file: a named pipe would wait for a writer, a device such
+    # as /dev/zero never end, a folder fail with a bare "Is a directory"
+    if source.exists() and not source.is_file():  # (a missing file: its OSError names it)
+        raise ValueError(f"{source} is not a regular file but a folder, a device or a pipe: "
+                         "give the history file that `xpnet train --history PATH` writes (one "
+                         f"from a pipe is read from standard input: xpnet plot - -o IMAGE < "
+                         f"{_quoted(source)})")
+    with source.open("rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{source} {too_large}")
+    return data
+
+
+def _parsed_history(data: bytes, name, expected: str):
+    """The JSON in ``data``, or ValueError that says what the bytes are instead (a checkpoint,
+    text in another encoding than UTF-8, text that is not JSON)."""
+    from . import plotting
+
+    if data.startswith(b"PK\x03\x04"):  # a zip archive: a .npz
+        raise ValueError(f"{name} is not a training history but a checkpoint (a zip archive, "
+                         f"as `xpnet train --save` writes; `xpnet evaluate` reads those); "
+                         f"{expected}")
+    try:  # (-sig: also after the byte-order mark that Windows may write)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{name} is not a training history: it is not UTF-8 text, as xpnet "
+                         f"writes histories (its byte at offset {error.start} is "
+                         f"{data[error.start]:#04x}); {expected}") from None
     try:
-        history = json.loads(sys.stdin.read() if piped else
-                             args.history.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:  # a binary file, such as a .npz checkpoint
-        raise ValueError(f"{name} is not a training history but a binary file (a "
-                         f"checkpoint is read by `xpnet evaluate`); {expected}") from None
+        # (whole numbers of over 400 digits are kept as text, refused by check_history)
+        return json.loads(text, parse_int=plotting.json_int)
     except json.JSONDecodeError as e:
         raise ValueError(f"{name} is not a training history: it is not JSON ({e}); "
                          f"{expected}") from None
     except RecursionError:
         raise ValueError(f"{name} is not a training history: its JSON is nested too "
                          f"deeply to read; {expected}") from None
-    if not isinstance(history, dict):
-        raise ValueError(f"{name} is not a training history; {expected}")
-    title = args.output.stem if piped else args.history.stem
-    tested = history.get("test_accuracy")
-    if tested is not None and (isinstance(tested, bool) or not isinstance(tested, (int, float))):
-        raise ValueError(f"{name} is not a training history: its test_accuracy is "
-                         f"{tested!r}, not a number or null; {expected}")
-    if tested is not None:
-        title += f": test accuracy {100 * tested:.2f}%"
-    output = args.output or args.history.with_suffix(".png")
-    if not piped and output.resolve() == args.history.resolve():
-        raise ValueError(f"{output} would replace the history it draws: give the figure "
-                         "another name with -o IMAGE")
-    out = plot_history(history, output, title)
-    print(f"learning curves drawn to {out}")
+    except ValueError as e:  # (a number Python cannot convert)
+        raise ValueError(f"{name} is not a training history: its JSON cannot be read ({e}); "
+                         f"{expected}") from None
 
 
 def cmd_info(args) -> None:

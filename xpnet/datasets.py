@@ -13,7 +13,10 @@ downloaded into the cache
 
 Each file may be gzip-compressed (``train-images-idx3-ubyte.gz``) or not
 (``train-images-idx3-ubyte``); it is verified by the SHA-256 of its decompressed content, so a
-re-compressed copy is accepted and a damaged one is not. Nothing is read or downloaded at import.
+re-compressed copy is accepted and a damaged one is not. No more is decompressed (or read) than
+the file can hold: the size that goes with its checksum (``SIZES``), or, for checksums xpnet does
+not know, what its IDX header declares (at most 2 GiB), so a gzip bomb is refused as damaged.
+Nothing is read or downloaded at import.
 """
 
 from __future__ import annotations
@@ -81,6 +84,19 @@ CHECKSUMS = {
     },
 }
 
+# Size in bytes of each decompressed IDX file: the header (16 bytes for images: magic number and
+# three dimensions; 8 for labels: magic number and one) and then one byte per pixel or label.
+# Both datasets have 60,000 training and 10,000 test images of 28 x 28 pixels.
+_MNIST_LAYOUT = {
+    "train-images-idx3-ubyte": 16 + 60_000 * 28 * 28,  # 47,040,016
+    "train-labels-idx1-ubyte": 8 + 60_000,
+    "t10k-images-idx3-ubyte": 16 + 10_000 * 28 * 28,  # 7,840,016
+    "t10k-labels-idx1-ubyte": 8 + 10_000,
+}
+SIZES = {name: dict(_MNIST_LAYOUT) for name in CHECKSUMS}
+"""The decompressed size of each file whose SHA-256 is in CHECKSUMS, by dataset and stem: no more
+than that is decompressed or read of it."""
+
 # Base URLs, tried in order: the mirrors that torchvision (ossci-datasets) and TensorFlow/Keras
 # (storage.googleapis.com) download from, then the publishers' own sites.
 MIRRORS = {
@@ -106,6 +122,12 @@ DOWNLOAD_TIMEOUT_S = 30  # per connect or read, so a dead mirror cannot hang the
 #: rate after SLOW_AFTER_S is below MIN_BYTES_PER_S (MNIST's largest file: 9.9 MB)
 SLOW_AFTER_S, MIN_BYTES_PER_S = 60.0, 1024
 _CHUNK_BYTES = 1 << 16
+_READ_CHUNK_BYTES = 1 << 20  # decompressed or read at a time
+#: the most data an IDX file may declare where its size is not known from its checksum
+_MAX_IDX_BYTES = 1 << 31
+_MAX_IDX_DIMS = 64  # NumPy's most (numpy>=2)
+#: how far past the expected end the bytes are counted for the message, at most
+_EXCESS_COUNTED_BYTES = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 _IDX_UNSIGNED_BYTE = 0x08
 
@@ -123,15 +145,17 @@ class DatasetNotFoundError(DatasetError):
 # -- IDX files ------------------------------------------------------------------------------------
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """The unsigned-byte array in IDX file ``path`` (read-only, the header's shape), gzip or raw:
-    told apart by the gzip magic bytes, not by the file name."""
+    told apart by the gzip magic bytes, not by the file name. No more is decompressed than the
+    header declares (at most 2 GiB)."""
     path = Path(path)
-    return _parse_idx(_decompress(path.read_bytes(), path), path)
+    return _parse_idx(_read_content(path, path), path)
 
 
-def _parse_idx(data: bytes, source: str | os.PathLike) -> np.ndarray:
-    """The array in the IDX bytes ``data``, after checking the magic number, the number of
-    dimensions and that the length is exactly what the header promises. ``source`` (a Path or
-    a URL) names the data in errors."""
+def _idx_header(data: bytes, source: str | os.PathLike) -> tuple[int, tuple[int, ...]]:
+    """The header length and the shape that the IDX bytes ``data`` (the header at least)
+    declare, after checking the magic number, the data type, the number of dimensions (1 to
+    _MAX_IDX_DIMS), and that the shape holds at most _MAX_IDX_BYTES. ``source`` (a Path or a
+    URL) names the data in errors."""
     if len(data) < 4:
         raise _damaged(source, f"only {len(data)} bytes, too short for an IDX header")
     if data[:2] != b"\0\0":
@@ -144,28 +168,97 @@ def _parse_idx(data: bytes, source: str | os.PathLike) -> np.ndarray:
     header_bytes = 4 + 4 * ndim
     if ndim == 0:
         raise _damaged(source, "the IDX header declares 0 dimensions")
+    if ndim > _MAX_IDX_DIMS:
+        raise _damaged(source, f"the IDX header declares {ndim} dimensions, more than the "
+                               f"{_MAX_IDX_DIMS} of a NumPy array")
     if len(data) < header_bytes:
         raise _damaged(source, f"truncated: {len(data)} bytes, shorter than the header of "
                                f"{ndim} dimensions")
     shape = struct.unpack(f">{ndim}I", data[4:header_bytes])
+    if math.prod(shape) > _MAX_IDX_BYTES:
+        raise _damaged(source, f"the IDX header's shape {_shape_text(shape)} declares more than "
+                               f"{_MAX_IDX_BYTES:,} bytes of data (the most xpnet reads)")
+    return header_bytes, shape
+
+
+def _parse_idx(data: bytes, source: str | os.PathLike) -> np.ndarray:
+    """The array in the IDX bytes ``data``, after checking the header (:func:`_idx_header`) and
+    that the length is exactly what the header promises. ``source`` (a Path or a URL) names the
+    data in errors."""
+    header_bytes, shape = _idx_header(data, source)
     expected = header_bytes + math.prod(shape)
     if len(data) < expected:
         raise _damaged(source, f"truncated: {len(data):,} bytes, but the header's shape "
-                               f"{shape} needs {expected:,}")
+                               f"{_shape_text(shape)} needs {expected:,}")
     if len(data) > expected:
         raise _damaged(source, f"{len(data) - expected:,} unexpected bytes after the "
-                               f"{expected:,} that the header's shape {shape} accounts for")
+                               f"{expected:,} that the header's shape {_shape_text(shape)} "
+                               "accounts for")
     return np.frombuffer(data, dtype=np.uint8, offset=header_bytes).reshape(shape)
 
 
-def _decompress(raw: bytes, source: str | os.PathLike) -> bytes:
-    """``raw`` gunzipped if it starts with the gzip magic bytes, else as is."""
-    if raw[:2] != _GZIP_MAGIC:
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as error:  # what gzip raises for each kind of damage
-        raise _damaged(source, f"corrupt gzip stream ({error})") from None
+def _shape_text(shape: tuple[int, ...]) -> str:
+    """``shape`` for a message: as a tuple, or its first dimensions and their number."""
+    if len(shape) <= 6:
+        return str(tuple(shape))
+    return f"({', '.join(map(str, shape[:4]))}, ...; {len(shape)} dimensions)"
+
+
+def _read_content(path: Path, source: str | os.PathLike, size: int | None = None) -> bytes:
+    """The content of the file ``path``, gunzipped if it starts with the gzip magic bytes; never
+    more than can be right, so that a gzip bomb costs neither the memory nor the time: ``size``
+    bytes where the size is known, else what the IDX header declares. More is a DatasetError,
+    as is a corrupt gzip stream; ``source`` (a Path or a URL) names the file in errors."""
+    with path.open("rb") as file:
+        compressed = file.read(2) == _GZIP_MAGIC
+        file.seek(0)
+        stream = gzip.GzipFile(fileobj=file, mode="rb") if compressed else file
+        try:
+            if size is not None:
+                data = _read_at_most(stream, size + 1)
+                if len(data) > size:
+                    content = "decompressed content" if compressed else "content"
+                    raise _damaged(source, f"the {content} is longer than the {size:,} bytes "
+                                           f"expected, by {_excess(stream)} bytes (the file is "
+                                           "damaged or not the one expected here)")
+                return data
+            data = _read_at_most(stream, 4)
+            if len(data) == 4 and data[:2] == b"\0\0":  # (its last byte: the dimensions)
+                data += _read_at_most(stream, 4 * data[3])
+            header_bytes, shape = _idx_header(data, source)
+            expected = header_bytes + math.prod(shape)
+            data += _read_at_most(stream, expected + 1 - len(data))
+            if len(data) > expected:
+                raise _damaged(source, f"{_excess(stream)} unexpected bytes after the "
+                                       f"{expected:,} that the header's shape "
+                                       f"{_shape_text(shape)} accounts for")
+            return data
+        except (OSError, EOFError, zlib.error) as error:  # what gzip raises for each damage
+            if not compressed or (isinstance(error, OSError) and error.errno is not None):
+                raise  # (the disk's error, not the data's)
+            raise _damaged(source, f"corrupt gzip stream ({error})") from None
+
+
+def _read_at_most(stream, count: int) -> bytes:
+    """Up to ``count`` bytes of ``stream`` (fewer at its end), read a chunk at a time: no
+    buffer of ``count`` bytes is allocated ahead."""
+    chunks, received = [], 0
+    while received < count:
+        chunk = stream.read(min(_READ_CHUNK_BYTES, count - received))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        received += len(chunk)
+    return b"".join(chunks)
+
+
+def _excess(stream) -> str:
+    """How many bytes are left in ``stream``, one already read past the expected end, for a
+    message: counted up to _EXCESS_COUNTED_BYTES, "more than ..." beyond."""
+    rest = len(_read_at_most(stream, _EXCESS_COUNTED_BYTES))
+    if rest == _EXCESS_COUNTED_BYTES:
+        return f"more than {_EXCESS_COUNTED_BYTES:,}"
+    return f"{1 + rest:,}"
 
 
 class _OtherDatasetError(DatasetError):
@@ -206,9 +299,22 @@ def _damaged(source: str | os.PathLike, problem: str) -> DatasetError:
 
 
 def _read_verified(path: Path, expected_sha256: str) -> np.ndarray:
-    data = _decompress(path.read_bytes(), path)
-    _check_sha256(data, expected_sha256, path)
-    return _parse_idx(data, path)
+    return _parse_idx(_verified_content(path, expected_sha256, path), path)
+
+
+def _verified_content(path: Path, expected_sha256: str, source: str | os.PathLike) -> bytes:
+    """The content of ``path`` (gunzipped), checked against ``expected_sha256``; no more of it
+    read than the size that goes with that checksum (:data:`SIZES`), or, for a checksum xpnet
+    does not know, than its IDX header declares."""
+    data = _read_content(path, source, _known_size(expected_sha256))
+    _check_sha256(data, expected_sha256, source)
+    return data
+
+
+def _known_size(sha256: str) -> int | None:
+    """The decompressed size of the file whose SHA-256 is ``sha256``, if it is in CHECKSUMS."""
+    return next((SIZES.get(name, {}).get(stem) for name, sums in CHECKSUMS.items()
+                 for stem, digest in sums.items() if digest == sha256), None)
 
 
 # -- where the files are --------------------------------------------------------------------------
@@ -400,12 +506,14 @@ def _download_file(filename, folder, bases, expected_sha256, progress, failures)
             url = f"{base.rstrip('/')}/{filename}"
             try:
                 _fetch(url, temp, progress)
-                data = temp.read_bytes()
-                if data[:2] not in (_GZIP_MAGIC, b"\0\0"):  # e.g. a proxy's or portal's page
-                    text = " ".join(data[:80].decode("utf-8", "replace").split())
-                    raise DatasetError(f"{url}: neither gzip nor IDX data but {len(data):,} "
-                                       f"bytes starting {text!r} (an error or login page?)")
-                _check_sha256(_decompress(data, url), expected_sha256, url)
+                with temp.open("rb") as file:
+                    head = file.read(80)
+                if head[:2] not in (_GZIP_MAGIC, b"\0\0"):  # e.g. a proxy's or portal's page
+                    text = " ".join(head.decode("utf-8", "replace").split())
+                    raise DatasetError(f"{url}: neither gzip nor IDX data but "
+                                       f"{temp.stat().st_size:,} bytes starting {text!r} (an "
+                                       "error or login page?)")
+                _verified_content(temp, expected_sha256, url)
             except _DiskError:
                 raise
             except (OSError, HTTPException, DatasetError) as error:  # URLError is an OSError
@@ -571,12 +679,17 @@ def load_fashion_mnist(**options):
 def _examples(images, labels, images_path, labels_path, flatten):
     """``(X, y)`` from the raw IDX arrays, after checking that they match."""
     if images.ndim != 3:
-        raise _damaged(images_path, f"expected images (3 dimensions), found shape {images.shape}")
+        raise _damaged(images_path, "expected images (3 dimensions), found shape "
+                                    f"{_shape_text(images.shape)}")
     if labels.ndim != 1:
-        raise _damaged(labels_path, f"expected labels (1 dimension), found shape {labels.shape}")
+        raise _damaged(labels_path, "expected labels (1 dimension), found shape "
+                                    f"{_shape_text(labels.shape)}")
     if len(images) != len(labels):
         raise DatasetError(f"{images_path} holds {len(images)} images but {labels_path} holds "
                            f"{len(labels)} labels: the two files are from different sets")
+    if images.size == 0:  # (reshape would fail with "cannot reshape array of size 0")
+        what = "no images" if len(images) == 0 else "images of no pixels"
+        raise _damaged(images_path, f"{what}: its header's shape is {images.shape}")
     if flatten:
         images = images.reshape(len(images), -1)
     # One pass to float32; dividing (not multiplying by 1/255) maps 255 to exactly 1.0.

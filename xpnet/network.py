@@ -86,19 +86,8 @@ class Network:
         dtype: str = "float32",
         seed: int | None = 0,
     ):
-        self.sizes = _check_sizes(sizes)
-        dtype = float_dtype_name(dtype)  # np.float64 and np.dtype("float64") too
-        if init not in INITS:
-            raise ValueError(f"unknown init {init!r}; choose one of {list(INITS)}")
-        self.dtype = dtype
-        self.hidden = get_activation(activation)
-        self.output = get_activation(output, output=True)
-        self.loss = get_loss(loss, self.output)
-        if self.output.name == "softmax" and self.sizes[-1] == 1:
-            raise ValueError("a softmax over one output neuron is always 1: use "
-                             "output='sigmoid' for one neuron (binary classification)")
-        self.init = init if init != "auto" else (
-            "he" if self.hidden.name in ("relu", "leaky_relu") else "scaled")
+        self.sizes, self.hidden, self.output, self.loss, self.init, self.dtype = \
+            checked_architecture(sizes, activation, output, loss, init, dtype)
         self.seed = seed
         self.backend = get_backend(backend)
         self._theta = self.backend.zeros(self.num_params, dtype)
@@ -136,7 +125,7 @@ class Network:
 
     @property
     def num_params(self) -> int:
-        return sum(n * m + n for m, n in zip(self.sizes[:-1], self.sizes[1:]))
+        return num_params(self.sizes)
 
     @property
     def theta(self):
@@ -499,6 +488,32 @@ class Network:
 def _range_note(xp, a) -> str:
     """Where a float dtype's numbers end, for messages about inf in data cast to it."""
     return f" (whose numbers end at {float(xp.finfo(a.dtype).max):.3g}: larger ones become inf)"
+
+
+def checked_architecture(sizes, activation="sigmoid", output="softmax", loss=None, init="auto",
+                         dtype="float32") -> tuple:
+    """(sizes, hidden activation, output activation, loss, init, dtype name) of a
+    :class:`Network` built with these arguments, each checked, with no memory given to the
+    weights yet: what a network is built from, and how a file's architecture is checked
+    before it is built (a damaged file could name one too large for memory)."""
+    sizes = _check_sizes(sizes)
+    dtype = float_dtype_name(dtype)  # np.float64 and np.dtype("float64") too
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}; choose one of {list(INITS)}")
+    hidden = get_activation(activation)
+    output = get_activation(output, output=True)
+    loss = get_loss(loss, output)
+    if output.name == "softmax" and sizes[-1] == 1:
+        raise ValueError("a softmax over one output neuron is always 1: use "
+                         "output='sigmoid' for one neuron (binary classification)")
+    if init == "auto":
+        init = "he" if hidden.name in ("relu", "leaky_relu") else "scaled"
+    return sizes, hidden, output, loss, init, dtype
+
+
+def num_params(sizes) -> int:
+    """The number of weights and biases of layers of these widths: n_l n_{l-1} + n_l each."""
+    return sum(n * m + n for m, n in zip(sizes[:-1], sizes[1:]))
 
 
 def _check_sizes(sizes) -> list[int]:

@@ -44,8 +44,12 @@ import inspect
 import math
 import struct
 
-from .backend import FLOAT_DTYPES, backend_of
+from .backend import FLOAT_DTYPES, all_finite, backend_of, is_float_array, is_host_array
 from .checks import flag, whole_number
+
+#: the most steps a state dict may count: beyond 2^53 a float no longer holds t exactly, and
+#: beta ** t in a bias correction is computed from float(t)
+MAX_STEPS = 2**53
 
 
 class Optimizer:
@@ -73,6 +77,8 @@ class Optimizer:
 
     update_rule = None
     buffers: tuple[str, ...] = ()
+    #: the buffers that sum or average g^2, which no step makes negative
+    squares: tuple[str, ...] = ()
     hyperparameters: tuple[str, ...] = ()
     _changed = False  # a hyperparameter set since the last check (see __setattr__)
     _new_buffers = ()  # the buffers started (not loaded) at the last step
@@ -247,13 +253,15 @@ class Optimizer:
         if kind != ours:
             raise ValueError(f"this state dict is for {kind!r}, not {ours!r}")
         t = whole_number(state_dict["t"])
-        if t is None or t < 0:
-            raise ValueError(f"the state dict's step count t must be an integer >= 0, got "
-                             f"{state_dict['t']!r}")
+        if t is None or not 0 <= t <= MAX_STEPS:
+            raise ValueError(f"the state dict's step count t must be an integer from 0 to "
+                             f"2^53, got {state_dict['t']!r:.40}")
         unknown = set(state_dict["hyperparameters"]) - set(self.hyperparameters)
         unknown |= {f"state[{name!r}]" for name in set(state_dict["state"]) - set(self.buffers)}
         if unknown:
             raise ValueError(f"unknown entries {sorted(unknown)} for {type(self).__name__}")
+        for name, saved in state_dict["state"].items():
+            _check_saved_buffer(name, saved, nonnegative=name in self.squares)
         hyperparameters = {name: getattr(self, name) for name in self.hyperparameters}
         hyperparameters.update({name: tuple(value) if isinstance(value, list) else value
                                 for name, value in state_dict["hyperparameters"].items()})
@@ -463,6 +471,7 @@ class Adagrad(_Adaptive):
 
     update_rule = _adagrad_update
     buffers = ("sum",)
+    squares = ("sum",)
 
     def __init__(self, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10,
@@ -525,6 +534,7 @@ class RMSprop(_Adaptive):
 
     update_rule = _rmsprop_update
     buffers = ("square_avg", "grad_avg", "momentum_buffer")
+    squares = ("square_avg",)
 
     def __init__(self, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
@@ -586,6 +596,7 @@ class Adam(_Adaptive):
 
     update_rule = _adam_update
     buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    squares = ("exp_avg_sq", "max_exp_avg_sq")
     decoupled_weight_decay = False
 
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
@@ -666,6 +677,19 @@ def get_optimizer(name: str, **hyperparameters) -> Optimizer:
 
 
 # -- validation -------------------------------------------------------------------------------
+def _check_saved_buffer(name: str, saved, nonnegative: bool) -> None:
+    """A buffer of a state dict must be a NumPy array of finite floats (what state_dict()
+    writes), and a sum or average of g^2 must not be negative."""
+    if not is_host_array(saved) or not is_float_array(saved):
+        raise TypeError(f"the state dict's {name!r} must be a NumPy array of floats, got "
+                        f"{getattr(saved, 'dtype', type(saved).__name__)}")
+    if not all_finite(saved):
+        raise ValueError(f"the state dict's {name!r} holds NaN or inf")
+    if nonnegative and saved.size and saved.min() < 0:
+        raise ValueError(f"the state dict's {name!r} holds negative values, but it sums or "
+                         f"averages squared gradients")
+
+
 def _number(name: str, value) -> float:
     """``value`` as a Python float, or a TypeError / ValueError that names the hyperparameter.
     Text is refused, not parsed: "0.1" would be kept as a string and shown as one."""
@@ -676,10 +700,12 @@ def _number(name: str, value) -> float:
         raise TypeError(f"{name} must be a number, got {value!r}")
     try:
         number = float(value)
+    except OverflowError:  # an int beyond float's range (10**400)
+        number = math.inf
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a number, got {value!r}") from None
     if not math.isfinite(number):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise ValueError(f"{name} must be finite, got {value!r:.40}")
     return number
 
 

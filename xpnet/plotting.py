@@ -3,12 +3,44 @@ only when a figure is drawn, so ``import xpnet`` never needs it."""
 
 from __future__ import annotations
 
+import math
+import zlib
 from pathlib import Path
 
 from .checks import number_column
 from .files import atomic_write
 
 PLOT_INSTALL_HINT = 'pip install matplotlib (the "plot" extra: pip install ".[plot]" in a checkout)'
+
+#: the most bytes of a history that `xpnet plot` reads: 16 MiB, as ``is_history_file`` in
+#: training.py (a history, a few numbers per epoch, is far smaller)
+HISTORY_LIMIT = 1 << 24
+#: the largest size of a number drawn: matplotlib's axes fail on values near a float's limit
+#: (1.8e308: "arange: cannot compute length"), and no loss or accuracy comes near it
+LARGEST = 1e300
+#: the columns drawn, each a list of one number per epoch (the validation ones with None where
+#: an epoch has none, or None for no validation at all)
+COLUMNS = ("epoch", "loss", "accuracy")
+VALIDATION_COLUMNS = ("val_loss", "val_accuracy")
+EXPECTED = "expected the JSON that `xpnet train --history PATH` writes"
+
+#: what marks the figures xpnet draws, in the metadata where their format names the software
+#: that wrote them: `xpnet plot` replaces an existing file only if it holds this there
+FIGURE_MARKER = "xpnet learning curves"
+#: the formats whose metadata matplotlib writes, and the key that holds FIGURE_MARKER in each
+#: (matplotlib refuses metadata for the others: jpg, tif, webp, gif, avif, raw, rgba, pgf)
+MARKED_FORMATS = {"png": "Software", "pdf": "Creator", "svg": "Creator", "svgz": "Creator",
+                  "eps": "Creator", "ps": "Creator"}
+#: how much of each end of a file is searched for the marker: a PNG, SVG and PostScript file
+#: have it in their first kilobytes, a PDF in its last (its Info dictionary is written last)
+_MARKER_WINDOW = 1 << 20
+#: the marker as matplotlib writes it into each format, with the key before it (a file that
+#: merely holds the phrase, such as notes about xpnet, is not a figure)
+_MARKS = tuple(key + FIGURE_MARKER.encode("ascii") for key in (
+    b"tEXtSoftware\x00",  # a PNG tEXt chunk
+    b"/Creator (",  # a PDF Info dictionary
+    b"<dc:title>",  # an SVG's creator
+    b"%%Creator: "))  # PostScript
 
 
 def _figure(**options):
@@ -22,25 +54,119 @@ def _figure(**options):
     return matplotlib.figure.Figure(**options)
 
 
+class _Digits(str):
+    """A whole number of JSON too long for any float (over 400 digits), kept as its digits:
+    Python's int() takes up to 4300 digits, then fails with a message that names no file."""
+
+
+def json_int(text: str) -> int | str:
+    """``json.loads``'s ``parse_int`` for a history: the whole number, or one of over 400
+    digits as its text, which :func:`check_history` refuses by name."""
+    return int(text) if len(text) <= 400 else _Digits(text)
+
+
+def is_number(value) -> bool:
+    """True for what JSON holds as a number: an int or a float (not a bool), also one that
+    no figure can draw (see :func:`drawable`)."""
+    return isinstance(value, (int, float, _Digits)) and not isinstance(value, bool)
+
+
+def drawable(value) -> bool:
+    """True for a number that a figure can draw: finite, and at most LARGEST in size (an int
+    too large for a float fails in matplotlib, one near a float's limit too)."""
+    if not is_number(value) or isinstance(value, _Digits):
+        return False
+    try:
+        return math.isfinite(value) and abs(value) <= LARGEST
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def shown(value) -> str:
+    """``value`` as a message shows it: at most 40 characters of it (and a whole number too
+    long for Python's int-to-text limit by its length)."""
+    if isinstance(value, _Digits):
+        text = str.__str__(value)
+    else:
+        try:
+            text = repr(value)
+        except ValueError:  # more digits than sys.get_int_max_str_digits() allows
+            digits = int(abs(value).bit_length() * math.log10(2)) + 1
+            return f"a whole number of about {digits} digits"
+    if len(text) <= 40:
+        return text
+    digits = text.lstrip("-")
+    return f"{text[:40]}... ({len(digits)} digits)" if digits.isdigit() else f"{text[:40]}..."
+
+
+def check_history(history, name: str | None = None, expected: str = EXPECTED) -> None:
+    """Raise ValueError unless ``history`` holds the columns of a training history, each a
+    list of one number per epoch that a figure can draw (a finite number, see
+    :func:`drawable`), and at least one epoch; its test_accuracy, if any, is such a number
+    or None. ``name`` names the file in the message; ``expected`` says what would do."""
+    what = f"{name} is not a training history" if name else "not a training history"
+    if not isinstance(history, dict):
+        raise ValueError(f"{what}; {expected}")
+    missing = [key for key in COLUMNS if key not in history]
+    if missing:
+        raise ValueError(f"{what}: no {', '.join(missing)} column; {expected}")
+    for key in (*COLUMNS, *VALIDATION_COLUMNS):
+        column = history.get(key)
+        for i, value in enumerate(column if isinstance(column, list) else []):
+            if is_number(value) and not drawable(value):
+                raise ValueError(f"{what}: its {key} holds {shown(value)} as its value "
+                                 f"{i + 1}, not a finite number of size at most {LARGEST:g}, "
+                                 f"as a figure needs; {expected}")
+    tested = history.get("test_accuracy")
+    if is_number(tested) and not drawable(tested):
+        raise ValueError(f"{what}: its test_accuracy holds {shown(tested)}, not a finite "
+                         f"number of size at most {LARGEST:g}; {expected}")
+    if tested is not None and not is_number(tested):
+        raise ValueError(f"{what}: its test_accuracy is {shown(tested)}, not a number or "
+                         f"null; {expected}")
+    n = len(history["epoch"]) if isinstance(history["epoch"], list) else -1
+    if not all(number_column(history[key], n) for key in COLUMNS):
+        raise ValueError(f"{what}: its epoch, loss and accuracy columns must be lists of one "
+                         f"number per epoch; {expected}")
+    for key in VALIDATION_COLUMNS:
+        if history.get(key) is not None and not number_column(history[key], n, gaps=True):
+            raise ValueError(f"{what}: its {key} column must be a list of one number per "
+                             f"epoch, or null where an epoch has none; {expected}")
+    if not history["epoch"]:
+        raise ValueError(f"{name or 'the history'} holds no epoch: nothing to draw")
+
+
+def is_figure(path) -> bool:
+    """True for a file that xpnet drew: one that holds FIGURE_MARKER where its format keeps
+    the software that wrote it (PNG, PDF, SVG, also gzipped, PostScript). At most its first
+    and last MiB are read; what is no regular file is no figure (and is not opened: a named
+    pipe would wait for a writer)."""
+    path = Path(path)
+    try:
+        if not path.is_file():
+            return False
+        with path.open("rb") as f:
+            head = f.read(_MARKER_WINDOW)
+            f.seek(0, 2)
+            f.seek(max(f.tell() - _MARKER_WINDOW, 0))
+            tail = f.read(_MARKER_WINDOW)
+    except OSError:
+        return False
+    if head.startswith(b"\x1f\x8b"):  # gzipped: an .svgz, its metadata at the start
+        try:
+            head = zlib.decompressobj(wbits=31).decompress(head, _MARKER_WINDOW)
+        except zlib.error:
+            return False
+    return any(mark in part for mark in _MARKS for part in (head, tail))
+
+
 def plot_history(history: dict, path, title: str | None = None) -> Path:
     """Draw loss and accuracy per epoch, training and validation, side by side into the image
     ``path`` (PNG, or the format its suffix names: .pdf, .svg, ...). ``history`` holds columns
     as :meth:`xpnet.History.to_dict` writes them; validation points are left out where they
-    are None (training without validation)."""
-    missing = [key for key in ("epoch", "loss", "accuracy") if key not in history]
-    if missing:
-        raise ValueError(f"not a training history: no {', '.join(missing)} column; expected "
-                         "the JSON that `xpnet train --history PATH` writes")
-    n = len(history["epoch"]) if isinstance(history["epoch"], list) else -1
-    if not all(number_column(history[key], n) for key in ("epoch", "loss", "accuracy")):
-        raise ValueError("not a training history: its epoch, loss and accuracy columns must be "
-                         "lists of one number per epoch")
-    for key in ("val_loss", "val_accuracy"):
-        if history.get(key) is not None and not number_column(history[key], n, gaps=True):
-            raise ValueError(f"not a training history: its {key} column must be a list of one "
-                             "number per epoch, or null where an epoch has none")
-    if not history["epoch"]:
-        raise ValueError("the history holds no epoch: nothing to draw")
+    are None (training without validation). The figure carries FIGURE_MARKER in its metadata
+    (in the formats of MARKED_FORMATS), by which `xpnet plot` knows it may replace it."""
+    check_history(history)
     fig = _figure(figsize=(10, 4), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, metric in zip(axes, ("loss", "accuracy")):
@@ -59,8 +185,9 @@ def plot_history(history: dict, path, title: str | None = None) -> Path:
     if title:
         fig.suptitle(title)
     path = Path(path)
-    # atomically, into a new folder if need be, as every file xpnet writes; in the format of
-    # the name's suffix (.png, .pdf, .svg, ...), as matplotlib would
-    atomic_write(path, lambda f: fig.savefig(f, format=path.suffix[1:].lower() or "png",
-                                             dpi=100))
+    # in the format of the name's suffix (.png, .pdf, .svg, ...), as matplotlib would
+    form = path.suffix[1:].lower() or "png"
+    marked = {"metadata": {MARKED_FORMATS[form]: FIGURE_MARKER}} if form in MARKED_FORMATS else {}
+    # atomically, into a new folder if need be, as every file xpnet writes
+    atomic_write(path, lambda f: fig.savefig(f, format=form, dpi=100, **marked))
     return path

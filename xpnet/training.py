@@ -129,9 +129,19 @@ class EarlyStopping:
     def load_state_dict(self, state: dict) -> None:
         best, best_epoch, wait = state["best"], state["best_epoch"], state["wait"]
         if isinstance(best, bool) or not isinstance(best, numbers.Real):
-            raise TypeError(f"early stopping's best value must be a number, got {best!r}")
-        self.best, self.best_epoch, self.wait = (float(best), operator.index(best_epoch),
-                                                 operator.index(wait))
+            raise TypeError(f"early stopping's best value must be a number, got {best!r:.40}")
+        try:
+            best = float(best)  # (10**400 overflows)
+        except OverflowError:
+            best = math.nan
+        if math.isnan(best):
+            raise ValueError(f"early stopping's best value must be a float or inf, got "
+                             f"{state['best']!r:.40}")
+        best_epoch, wait = operator.index(best_epoch), operator.index(wait)
+        if best_epoch < -1 or wait < 0:
+            raise ValueError(f"early stopping's best epoch must be >= -1 (none yet) and its "
+                             f"wait >= 0, got {best_epoch} and {wait}")
+        self.best, self.best_epoch, self.wait = best, best_epoch, wait
 
 
 HISTORY_KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds",
@@ -825,22 +835,24 @@ class _Loop:
             saved_settings, network = training["settings"], header["network"]
         except KeyError as e:
             raise ckpt.CheckpointError(f"{damaged} (no {e} in its training state)") from None
-        except (TypeError, IndexError, AttributeError, ValueError) as e:
+        except (TypeError, IndexError, AttributeError, ValueError, OverflowError) as e:
             raise ckpt.CheckpointError(f"{damaged} (its training state is malformed: "
                                        f"{e})") from None
         malformed = _malformed_run_state(epochs_done, step, saved_settings,
-                                         header.get("schedule"))
+                                         header.get("schedule"), history,
+                                         training.get("finished", False))
         if malformed:
             raise ckpt.CheckpointError(f"{damaged} ({malformed})")
         try:  # on a scratch generator: a bad state must not change self.rng
             type(self.rng.bit_generator)().state = rng
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise ckpt.CheckpointError(f"{damaged} (its random generator state: {e})") from None
+        ckpt.architecture(header, path)  # (damage, before it is told as another network)
         saved, ours = _architecture(network), _architecture(self.net.config())
         if saved != ours:
             raise ckpt.CheckpointError(f"{path} holds a network {saved}, but this one is "
                                        f"{ours}; build the network with the same architecture")
-        ckpt.check_theta(arrays["theta"], self.net, f"the theta in {path}")
+        ckpt.check_theta(arrays["theta"], self.net.sizes, f"the theta in {path}")
         # (a setting the file lacks was not recorded by the xpnet that wrote it)
         saved_settings = dict(saved_settings)
         ours = {key: value for key, value in settings.items() if key in saved_settings}
@@ -916,12 +928,13 @@ class _Loop:
             if self.early_stopping and "early_stopping" in training:
                 EarlyStopping().load_state_dict(training["early_stopping"])
             if self.early_stopping and "best_theta" in training:
-                ckpt.check_theta(training["best_theta"], self.net, "its best_theta")
+                ckpt.check_theta(training["best_theta"], self.net.sizes, "its best_theta")
             if "resume_theta" in training:
-                ckpt.check_theta(training["resume_theta"], self.net, "its resume_theta")
+                ckpt.check_theta(training["resume_theta"], self.net.sizes,
+                                 "its resume_theta")
             if training.get("step") and "partial_epoch" in training:
                 _check_totals(training["partial_epoch"], training["step"] * batch_size)
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise ckpt.CheckpointError(f"{damaged} ({e})") from None
 
     def _optimizer_differences(self, saved, damaged: str) -> list[str]:
@@ -937,19 +950,31 @@ class _Loop:
         if bad:
             raise ckpt.CheckpointError(f"{damaged} (its optimizer state {bad} does not match "
                                        f"theta's shape {shape})")
+        try:  # (damage, before a NaN lr is told as a difference of options)
+            type(self.optimizer)(**saved["hyperparameters"])
+        except (TypeError, ValueError, OverflowError) as e:
+            raise ckpt.CheckpointError(f"{damaged} (its optimizer's hyperparameters: "
+                                       f"{e})") from None
         current = self.optimizer.state_dict()
         if self.schedule is not None:  # the schedule sets lr each epoch
             current["hyperparameters"]["lr"] = saved["hyperparameters"].get("lr")
         return _differences("", saved, current, only="hyperparameters")
 
 
-def _malformed_run_state(epochs_done, step, settings, schedule) -> str | None:
+def _malformed_run_state(epochs_done, step, settings, schedule, history: History,
+                         finished) -> str | None:
     """What is wrong with the shape of a checkpoint's run state, or None: the counts must be
-    whole numbers >= 0, the settings a dict, and the schedule None or {name, state} with a
-    dict state holding its hyperparameters."""
+    whole numbers >= 0, the history one row for each epoch done, numbered from 1, finished a
+    bool, the settings a dict, and the schedule None or {name, state} with a dict state
+    holding its hyperparameters."""
     for name, count in (("epoch", epochs_done), ("step", step)):
         if whole_number(count) is None or count < 0:
             return f"its {name} count {count!r} is not a whole number >= 0"
+    if history["epoch"] != list(range(1, epochs_done + 1)):
+        return (f"its history's epochs {history['epoch']!r:.80} are not 1 to {epochs_done}, "
+                f"the epochs it records as done")
+    if not isinstance(finished, bool):
+        return f"its 'finished' is {finished!r:.40}, not true or false"
     if not isinstance(settings, dict):
         return "its settings are not a dict"
     if schedule is not None and not (

@@ -1,0 +1,330 @@
+"""`xpnet plot` against hostile input (cases a fuzzer found): numbers no figure can draw, a
+closed or endless standard input, paths that are not files, text in other encodings, and an
+output name that already holds a file xpnet did not draw. Every case ends in one clear
+``xpnet: error: ...`` line with exit status 2, never a traceback, and loses no file."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from conftest import REPO
+
+from xpnet import cli, plotting
+
+GOOD = {"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.8, 0.9]}
+GOOD_TEXT = json.dumps(GOOD)
+
+
+def xpnet(capsys, *argv) -> tuple[int, str, str]:
+    """Run ``xpnet ARGV`` in this process: (exit status, stdout, stderr)."""
+    try:
+        status = cli.main([str(arg) for arg in argv])
+    except SystemExit as exit_:  # argparse's own errors
+        status = exit_.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def refused(status: int, err: str, *parts: str) -> bool:
+    """One xpnet error line holding each of ``parts``, no traceback."""
+    return (status == 2 and err.startswith("xpnet: error: ") and err.count("\n") == 1
+            and "Traceback" not in err and all(part in err for part in parts))
+
+
+# -- 1. numbers a figure cannot draw ---------------------------------------------------------
+BIG = "1" + "0" * 400  # beyond a float's range: OverflowError in `100 * tested`, in matplotlib
+
+
+@pytest.mark.parametrize(("text", "column", "shown"), [
+    (f'{{"epoch":[1],"loss":[1],"accuracy":[1],"test_accuracy":{BIG}}}', "test_accuracy",
+     BIG[:40]),
+    (f'{{"epoch":[1],"loss":[{BIG}],"accuracy":[1]}}', "loss", BIG[:40]),
+    (f'{{"epoch":[1, {BIG}],"loss":[1, 2],"accuracy":[1, 1]}}', "epoch", BIG[:40]),
+    (f'{{"epoch":[1],"loss":[-{BIG}],"accuracy":[1]}}', "loss", "-" + BIG[:39]),
+    # Python's int() refuses more than 4300 digits, in a message that named no file
+    ('{"epoch":[1],"loss":[1' + "0" * 5000 + '],"accuracy":[1]}', "loss", "1" + "0" * 39),
+    ('{"epoch":[1],"loss":[1],"accuracy":[1],"test_accuracy":1' + "0" * 5000 + "}",
+     "test_accuracy", "1" + "0" * 39),
+    ('{"epoch":[1],"loss":[1e400],"accuracy":[1]}', "loss", "inf"),
+    ('{"epoch":[1],"loss":[NaN],"accuracy":[1]}', "loss", "nan"),
+    ('{"epoch":[1],"loss":[1],"accuracy":[-Infinity]}', "accuracy", "-inf"),
+    ('{"epoch":[1],"loss":[1],"accuracy":[1],"val_loss":[1e308]}', "val_loss", "1e+308"),
+    ('{"epoch":[1],"loss":[1],"accuracy":[1],"val_accuracy":[NaN]}', "val_accuracy", "nan"),
+    ('{"epoch":[1],"loss":[1],"accuracy":[1],"test_accuracy":Infinity}', "test_accuracy",
+     "inf"),
+], ids=["test_accuracy-401-digits", "loss-401-digits", "epoch-401-digits",
+        "loss-minus-401-digits", "loss-5001-digits", "test_accuracy-5001-digits", "loss-1e400",
+        "loss-NaN", "accuracy-minus-Infinity", "val_loss-1e308", "val_accuracy-NaN",
+        "test_accuracy-Infinity"])
+def test_plot_refuses_a_number_no_figure_can_draw(tmp_path, capsys, text, column, shown):
+    history = tmp_path / "h.json"
+    history.write_text(text)
+    status, _, err = xpnet(capsys, "plot", history)
+    assert refused(status, err, f"{history} is not a training history: its {column} holds "
+                   f"{shown}", "finite number"), err
+    assert "4300" not in err and "set_int_max_str_digits" not in err
+    assert len(err) < 600  # (a 5000-digit number is not repeated in full)
+    assert not history.with_suffix(".png").exists()
+
+
+def test_plot_draws_large_numbers_that_fit_a_figure(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    history = tmp_path / "h.json"
+    history.write_text(json.dumps({"epoch": [1, 2], "loss": [1e300, -1e300],
+                                   "accuracy": [10 ** 300, 0], "test_accuracy": 1e300}))
+    status, _, err = xpnet(capsys, "plot", history)
+    assert status == 0 and history.with_suffix(".png").is_file(), err
+
+
+def test_plot_history_names_a_number_it_cannot_draw_from_python(tmp_path):
+    """plot_history itself, given a dict: a huge int is named without Python's digit limit."""
+    for value, shown in ((10 ** 400, "1" + "0" * 39), (10 ** 5000, "a whole number of"),
+                         (float("nan"), "nan")):
+        with pytest.raises(ValueError, match=f"its loss holds {shown}"):
+            plotting.plot_history({"epoch": [1], "loss": [value], "accuracy": [1]},
+                                  tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
+
+
+# -- 2. a closed standard input --------------------------------------------------------------
+def test_plot_from_a_closed_standard_input(tmp_path, capsys, monkeypatch):
+    """It was AttributeError: 'NoneType' object has no attribute 'read'."""
+    monkeypatch.setattr(sys, "stdin", None)  # what Python makes of `<&-`
+    status, _, err = xpnet(capsys, "plot", "-", "-o", tmp_path / "x.png")
+    assert refused(status, err, "standard input is closed"), err
+    if os.name != "posix":  # (the shell's `<&-`)
+        return
+    result = subprocess.run(f"{sys.executable} -m xpnet plot - -o x.png <&-", shell=True,
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "standard input is closed" in result.stderr
+    assert os.listdir(tmp_path) == []
+
+
+# -- 3. unbounded reads, paths that are not files ----------------------------------------------
+class _Endless(io.RawIOBase):
+    """/dev/zero as a stream, which fails the test rather than eat the memory after 64 MiB."""
+
+    def __init__(self):
+        self.given = 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        if self.given > 1 << 26:
+            raise AssertionError("the standard input was read without a limit")
+        buffer[:] = bytes(len(buffer))
+        self.given += len(buffer)
+        return len(buffer)
+
+
+def test_plot_reads_at_most_16_mib_of_standard_input(tmp_path, capsys, monkeypatch):
+    assert plotting.HISTORY_LIMIT == 1 << 24
+    stream = _Endless()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(stream)))
+    status, _, err = xpnet(capsys, "plot", "-", "-o", tmp_path / "x.png")
+    assert refused(status, err, "the standard input", "more than 16 MiB"), err
+    assert stream.given <= (1 << 24) + (1 << 20)
+    assert os.listdir(tmp_path) == []
+
+
+def test_plot_reads_at_most_16_mib_of_a_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(plotting, "HISTORY_LIMIT", 1000)
+    history = tmp_path / "h.json"
+    history.write_text(GOOD_TEXT + " " * (1001 - len(GOOD_TEXT)))  # JSON, one byte too long
+    status, _, err = xpnet(capsys, "plot", history)
+    assert refused(status, err, f"{history} is not a training history", "more than"), err
+    assert not history.with_suffix(".png").exists()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(history.read_bytes())))
+    status, _, err = xpnet(capsys, "plot", "-", "-o", tmp_path / "x.png")
+    assert refused(status, err, "the standard input", "more than"), err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+def test_plot_of_a_device_or_a_folder_is_refused(tmp_path, capsys):
+    """/dev/zero was read until the memory ran out."""
+    status, _, err = xpnet(capsys, "plot", "/dev/zero", "-o", tmp_path / "x.png")
+    assert refused(status, err, "/dev/zero is not a regular file but a folder, a device or a "
+                                "pipe"), err
+    status, _, err = xpnet(capsys, "plot", tmp_path, "-o", tmp_path / "x.png")
+    assert refused(status, err, f"{tmp_path} is not a regular file"), err
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_plot_of_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path, capsys):
+    """Opening a fifo waits for a writer: the command hung. (Here a writer comes after 5 s,
+    so that the old behaviour fails the test instead of hanging it.)"""
+    fifo = tmp_path / "h.json"
+    os.mkfifo(fifo)
+    done = threading.Event()
+
+    def writer_after_a_while():
+        deadline = time.monotonic() + 5
+        while not done.wait(0.1):
+            if time.monotonic() > deadline:
+                with contextlib.suppress(OSError):  # ENXIO: no reader, none is waiting
+                    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+                    return
+
+    thread = threading.Thread(target=writer_after_a_while, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        status, _, err = xpnet(capsys, "plot", fifo, "-o", tmp_path / "x.png")
+    finally:
+        done.set()
+        thread.join()
+    assert time.monotonic() - started < 4
+    assert refused(status, err, f"{fifo} is not a regular file", "xpnet plot - -o IMAGE <"), err
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and os.listdir(tmp_path) == ["h.json"]
+
+
+# -- 4. what an undecodable file is ------------------------------------------------------------
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16", "utf-16-le", "cp1252"])
+def test_plot_of_a_history_in_another_encoding_says_it_is_not_utf8(tmp_path, capsys, encoding):
+    """They were called "a binary file (a checkpoint ...)"."""
+    history = tmp_path / "h.json"
+    history.write_bytes(json.dumps({**GOOD, "run": "café"}, ensure_ascii=False)
+                        .encode(encoding))
+    status, _, err = xpnet(capsys, "plot", history)
+    assert refused(status, err, f"{history} is not a training history: it is not UTF-8 text",
+                   "`xpnet train --history PATH`"), err
+    assert "checkpoint" not in err.split(";")[0] and "binary" not in err
+
+
+def test_plot_of_a_checkpoint_says_evaluate_reads_it(tmp_path, capsys, monkeypatch):
+    model = tmp_path / "model.json"
+    model.write_bytes(b"PK\x03\x04" + bytes(range(256)))
+    status, _, err = xpnet(capsys, "plot", model)
+    assert refused(status, err, f"{model} is not a training history but a checkpoint",
+                   "xpnet evaluate"), err
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(model.read_bytes())))
+    status, _, err = xpnet(capsys, "plot", "-", "-o", tmp_path / "x.png")
+    assert refused(status, err, "the standard input is not a training history but a "
+                   "checkpoint"), err
+
+
+def test_plot_reads_utf8_with_a_byte_order_mark(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    history = tmp_path / "h.json"
+    history.write_bytes(b"\xef\xbb\xbf" + GOOD_TEXT.encode())
+    status, _, err = xpnet(capsys, "plot", history)
+    assert status == 0 and history.with_suffix(".png").is_file(), err
+
+
+# -- 5. the figure replaces only a figure xpnet drew -------------------------------------------
+@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n a holiday photo",
+                                     b"PK\x03\x04 a checkpoint renamed .png", b"",
+                                     b"notes on xpnet learning curves"],
+                         ids=["photo", "checkpoint", "empty", "naming-the-marker"])
+def test_plot_never_replaces_a_file_it_did_not_draw(tmp_path, capsys, content):
+    """`xpnet plot h.json -o photo.png` replaced the photo."""
+    history, photo = tmp_path / "h.json", tmp_path / "photo.png"
+    history.write_text(GOOD_TEXT)
+    photo.write_bytes(content)
+    status, _, err = xpnet(capsys, "plot", history, "-o", photo)
+    assert refused(status, err, f"{photo} exists and was not drawn by xpnet",
+                   "remove it", "-o"), err
+    assert photo.read_bytes() == content
+    link = tmp_path / "link.png"  # through a link too
+    link.symlink_to(photo)
+    status, _, err = xpnet(capsys, "plot", history, "-o", link)
+    assert refused(status, err, "was not drawn by xpnet"), err
+    assert photo.read_bytes() == content and link.is_symlink()
+    assert sorted(os.listdir(tmp_path)) == ["h.json", "link.png", "photo.png"]
+
+
+@pytest.mark.parametrize("suffix", [".png", ".pdf", ".svg", ".svgz", ".eps", ".ps", ""])
+def test_plot_replaces_the_figure_it_drew_before(tmp_path, capsys, suffix):
+    pytest.importorskip("matplotlib")
+    history, figure = tmp_path / "run.json", tmp_path / f"curves{suffix}"
+    history.write_text(GOOD_TEXT)
+    status, _, err = xpnet(capsys, "plot", history, "-o", figure)
+    assert status == 0, err
+    first = figure.read_bytes()
+    assert plotting.is_figure(figure)
+    if suffix in (".png", ".pdf", ".svg", ".eps", ".ps", ""):  # found as the bytes are
+        assert plotting.FIGURE_MARKER.encode() in first
+    history.write_text(json.dumps({**GOOD, "loss": [0.7, 0.1]}))
+    status, _, err = xpnet(capsys, "plot", history, "-o", figure)
+    assert status == 0, err
+    assert figure.read_bytes() != first
+    assert sorted(os.listdir(tmp_path)) == sorted(["run.json", figure.name])
+
+
+def test_plot_run_twice_replaces_its_own_figure(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    history = tmp_path / "run.json"
+    history.write_text(GOOD_TEXT)
+    for _ in range(2):
+        status, out, err = xpnet(capsys, "plot", history)
+        assert status == 0 and "drawn to" in out, err
+    assert sorted(os.listdir(tmp_path)) == ["run.json", "run.png"]
+
+
+def test_plot_of_a_format_it_cannot_mark_replaces_no_file(tmp_path, capsys):
+    """JPEG and the like carry no metadata that matplotlib writes: an existing one is kept,
+    with a message that says why."""
+    pytest.importorskip("matplotlib")
+    history, figure = tmp_path / "run.json", tmp_path / "curves.jpg"
+    history.write_text(GOOD_TEXT)
+    status, _, err = xpnet(capsys, "plot", history, "-o", figure)
+    assert status == 0 and figure.read_bytes()[:2] == b"\xff\xd8", err
+    first = figure.read_bytes()
+    status, _, err = xpnet(capsys, "plot", history, "-o", figure)
+    assert refused(status, err, f"{figure} exists", ".png", "remove it", "-o"), err
+    assert figure.read_bytes() == first
+
+
+def test_plot_writes_into_a_device(tmp_path, capsys):
+    """/dev/null is written into, not replaced: nothing there to lose."""
+    pytest.importorskip("matplotlib")
+    history = tmp_path / "run.json"
+    history.write_text(GOOD_TEXT)
+    status, _, err = xpnet(capsys, "plot", history, "-o", os.devnull)
+    assert status == 0, err
+
+
+def test_the_pdf_marker_is_found_at_the_end_of_a_long_pdf(tmp_path):
+    """(matplotlib writes a PDF's Info dictionary last.)"""
+    pdf = tmp_path / "c.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n" + bytes(3 << 20)
+                    + b"<< /Creator (xpnet learning curves) >>\n%%EOF\n")
+    assert plotting.is_figure(pdf)
+
+
+def test_the_marker_is_looked_for_only_where_a_figure_has_it(tmp_path):
+    """A figure holds it at its start (PNG, SVG, PostScript) or its end (PDF); a file holding
+    it elsewhere, or merely naming it, is not a figure; a folder, a missing file neither."""
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x1etEXtSoftware\x00xpnet learning curves"
+    path = tmp_path / "c.png"
+    path.write_bytes(png + bytes(8 << 20))
+    assert plotting.is_figure(path)
+    path.write_bytes(bytes(8 << 20) + png + bytes(8 << 20))
+    assert not plotting.is_figure(path)
+    path.write_bytes(b"xpnet learning curves")
+    assert not plotting.is_figure(path)
+    assert not plotting.is_figure(tmp_path) and not plotting.is_figure(tmp_path / "none")
+
+
+def test_plot_refuses_the_figure_before_drawing_it(tmp_path, capsys, monkeypatch):
+    """The check needs no matplotlib: an existing file is kept even where it is missing."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    history, photo = tmp_path / "h.json", tmp_path / "h.png"
+    history.write_text(GOOD_TEXT)
+    photo.write_bytes(b"a photo")
+    status, _, err = xpnet(capsys, "plot", history)
+    assert refused(status, err, "was not drawn by xpnet"), err
+    assert photo.read_bytes() == b"a photo"
