@@ -438,6 +438,13 @@ def test_resume_of_a_damaged_architecture_is_not_told_as_other_options(tmp_path,
     assert status == 2, err
     assert "run.npz is damaged: the architecture it records is invalid (layer sizes must be " \
            "positive" in err and "--layers" not in err, err
+    # (a damaged dataset name used to be suggested as `--dataset {'a': 1}`)
+    checkpoint.save(path, Network([784, 16, 10], backend="numpy"), training={"epoch": 1},
+                    metadata={"dataset": {"a": 1}})
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--layers", "784,16,10",
+                           "--resume", path)
+    assert status == 2 and "run.npz is damaged: the dataset it records, {'a': 1}, is none of " \
+                           "xpnet's (mnist, fashion-mnist)" in err, err
 
 
 @pytest.mark.parametrize(("saved", "resumed", "shown"), [

@@ -292,6 +292,9 @@ def cmd_train(args) -> int:
                              f"from its weights with --init-from {args.resume}")
         # another dataset: refused before it is loaded (or downloaded)
         saved = checkpoint.metadata(resumed).get("dataset")
+        if saved is not None and saved not in datasets.DATASETS:
+            raise ValueError(f"--resume {args.resume} is damaged: the dataset it records, "
+                             f"{saved!r:.40}, is none of xpnet's ({', '.join(datasets.DATASETS)})")
         if saved is not None and saved != args.dataset:
             raise ValueError(f"--resume {args.resume} continues a run on {saved}, not on "
                              f"{args.dataset}: resume with --dataset {saved}")
