@@ -207,6 +207,14 @@ def test_a_damaged_architecture_is_named_as_damage(net, tmp_path, change, messag
         xpnet.load(path)
 
 
+def test_a_network_whose_weights_are_not_finite_is_not_saved(net, tmp_path):
+    """(It was written, and load then refused the file as damaged.)"""
+    net.theta[3] = np.nan
+    with pytest.raises(ValueError, match="weights hold NaN or inf, which no file keeps"):
+        net.save(tmp_path / "model.npz")
+    assert not (tmp_path / "model.npz").exists()
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_weights_that_are_not_finite_are_refused(net, tmp_path, bad):
     """(They used to load: `xpnet evaluate` printed "loss nan, accuracy 9.80%" and exited 0.)"""

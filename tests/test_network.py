@@ -927,3 +927,84 @@ def test_target_rows_of_another_length_than_X_are_refused():
     with pytest.raises(ValueError, match="X has 5 samples but y has 1"):
         Network([4, 5, 1], output="sigmoid", backend="numpy").loss_and_gradient(
             X, np.array([[1.0]]))
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+def test_ndarray_subclasses_are_taken_as_plain_arrays_or_refused():
+    """Found by fuzzing: np.matrix, whose * is a matrix product, gave wrong gradients (a loss
+    of 2.125 for 2.483), and a masked array's mask was dropped or broke a broadcast."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((3, 3)), np.eye(3)
+    net = Network([3, 3, 3], output="sigmoid", loss="quadratic", dtype="float64",
+                  backend="numpy")
+    loss, grad = net.loss_and_gradient(X, Y)
+    grad = grad.copy()
+    matrix_loss, matrix_grad = net.loss_and_gradient(np.matrix(X), np.matrix(Y))
+    assert float(matrix_loss) == float(loss)
+    np.testing.assert_array_equal(matrix_grad, grad)
+    with pytest.raises(TypeError, match="masked arrays are not taken: fill or drop"):
+        net.loss_and_gradient(np.ma.masked_less(X, 0.5), Y)
+    with pytest.raises(TypeError, match="masked arrays are not taken"):
+        net.accuracy(X, np.ma.masked_equal([0, 1, 2], 1))
+
+
+@pytest.mark.parametrize("values, error, message", [
+    (np.full(21, np.nan), ValueError, "theta must be finite, but holds NaN or inf in float32"),
+    (np.full(21, 1e300), ValueError, r"whose numbers end at 3.4e\+38"),
+    (np.full(15, "0.5"), TypeError, "theta must hold real numbers, got dtype <U3"),
+    (np.zeros(15, complex), TypeError, "theta must hold real numbers, got dtype complex128"),
+    ({"a": 1}, TypeError, "theta must hold real numbers, got dtype object"),
+])
+@pytest.mark.filterwarnings("error")  # (no NumPy cast warning before xpnet's message)
+def test_set_theta_takes_only_finite_real_numbers(values, error, message):
+    """(NaN, strings, complex numbers and 1e300 were taken: predict then gave class 0 for
+    every row, and fit blamed the learning rate.)"""
+    net = Network([2, 3, 3], backend="numpy")
+    before = net.theta.copy()
+    with pytest.raises(error, match=message):
+        net.set_theta(values)
+    with pytest.raises(error, match=message):
+        net.theta = values
+    np.testing.assert_array_equal(net.theta, before)
+
+
+@pytest.mark.parametrize("y, error, message", [
+    (np.eye(2)[[0, 1, 1]].astype(str), TypeError, "y must hold real numbers, got dtype <U"),
+    (np.eye(2)[[0, 1, 1]].astype(complex), TypeError, "y must hold real numbers, got dtype "
+                                                      "complex128"),
+    (np.array(["0", "1", "1"]), TypeError, "y must hold real numbers"),
+    (np.array([[0, 1], [1]], dtype=object), TypeError, "y must hold real numbers, got dtype "
+                                                       "object"),
+])
+@pytest.mark.filterwarnings("error")  # (complex targets used to give only a ComplexWarning)
+def test_targets_must_be_real_numbers_as_X_must(y, error, message):
+    net = Network([2, 3, 2], backend="numpy")
+    X = np.zeros((3, 2))
+    for call in (lambda: net.fit(X, y, epochs=1, progress=False),
+                 lambda: net.accuracy(X, y), lambda: net.evaluate(X, y)):
+        with pytest.raises(error, match=message):
+            call()
+
+
+def test_accuracy_checks_target_rows_as_evaluate_does():
+    """(A row of NaN counted as class 0: accuracy 1.0 for rows that were all NaN.)"""
+    net = Network([2, 3, 2], backend="numpy")
+    X = np.zeros((4, 2))
+    with pytest.raises(ValueError, match="y contains NaN or inf"):
+        net.accuracy(X, np.full((4, 2), np.nan))
+    with pytest.raises(ValueError, match=r"needs targets in \[0, 1\]"):
+        net.accuracy(X, -np.eye(2)[[0, 1, 0, 1]])
+
+
+def test_a_ragged_list_is_named():
+    net = Network([2, 3, 2], backend="numpy")
+    with pytest.raises(ValueError, match="X must be a rectangular array of numbers: its rows "
+                                         "have different lengths"):
+        net.predict([[0.0, 1.0], [2.0]])
+
+
+@pytest.mark.parametrize("sizes", [{3, 10}, {3: 1, 10: 1}, "3,10"])
+def test_sizes_without_an_order_are_refused(sizes):
+    """(A set gave [10, 3], a dict its keys.)"""
+    with pytest.raises(TypeError, match="sizes must be a list of layer widths"):
+        Network(sizes, backend="numpy")

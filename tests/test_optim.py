@@ -742,11 +742,13 @@ def test_load_state_dict_names_what_is_missing(key):
 
 
 @pytest.mark.parametrize("name, value, error, message", [
-    ("exp_avg", [0.1, 0.2, 0.3], TypeError, "'exp_avg' must be a NumPy array of floats, got list"),
-    ("exp_avg", np.array(["1", "2", "3"]), TypeError, "must be a NumPy array of floats, got <U1"),
-    ("exp_avg", np.array([1, 2, 3]), TypeError, "must be a NumPy array of floats, got int64"),
-    ("exp_avg", np.array([0.0, np.nan, 0.0]), ValueError, "'exp_avg' holds NaN or inf"),
-    ("exp_avg_sq", np.array([0.0, np.inf, 0.0]), ValueError, "'exp_avg_sq' holds NaN or inf"),
+    ("exp_avg", [0.1, 0.2, 0.3], TypeError,
+     "'exp_avg' must be an array of floats, got list of no dtype"),
+    ("exp_avg", np.array(["1", "2", "3"]), TypeError,
+     "must be an array of floats, got ndarray of <U1"),
+    ("exp_avg", np.array([1, 2, 3]), TypeError, "must be an array of floats, got ndarray of int64"),
+    ("exp_avg", np.array([0.0, np.nan, 0.0]), ValueError, "'exp_avg' holds NaN"),
+    ("exp_avg_sq", np.array([0.0, np.nan, 0.0]), ValueError, "'exp_avg_sq' holds NaN"),
     ("exp_avg_sq", np.array([0.0, -1e-3, 0.0]), ValueError,
      "'exp_avg_sq' holds negative values, but it sums or averages squared gradients"),
 ])
@@ -761,16 +763,32 @@ def test_load_state_dict_refuses_buffers_no_run_could_hold(name, value, error, m
     with pytest.raises(error, match=message):
         fresh.load_state_dict(state)
     assert fresh.t == 0  # left as it was
-    negative_momentum = optimizer.state_dict()  # (a momentum can be negative: loaded)
-    negative_momentum["state"]["exp_avg"] = -np.ones(3)
-    fresh.load_state_dict(negative_momentum)
+    loadable = optimizer.state_dict()  # (a momentum can be negative; an average of g^2
+    loadable["state"]["exp_avg"] = -np.ones(3)  # that overflowed float32 is inf, and a run
+    loadable["state"]["exp_avg_sq"][0] = np.inf  # with it goes on: both load)
+    fresh.load_state_dict(loadable)
 
 
-@pytest.mark.parametrize("optimizer_class, squares", [
-    (SGD, ()), (Adagrad, ("sum",)), (RMSprop, ("square_avg",)),
-    (Adam, ("exp_avg_sq", "max_exp_avg_sq")), (AdamW, ("exp_avg_sq", "max_exp_avg_sq"))])
-def test_the_buffers_of_squares_are_named(optimizer_class, squares):
-    assert optimizer_class.squares == squares and set(squares) <= set(optimizer_class.buffers)
+@pytest.mark.parametrize("make", [lambda: SGD(lr=0.1, momentum=0.9), lambda: Adagrad(),
+                                  lambda: RMSprop(momentum=0.9, centered=True),
+                                  lambda: Adam(amsgrad=True), lambda: AdamW(amsgrad=True)])
+def test_only_the_buffers_of_squared_gradients_must_not_be_negative(make):
+    """Sums and averages of g^2 (Adagrad's sum, RMSprop's square_avg, Adam's exp_avg_sq and
+    max_exp_avg_sq) are never negative in a run; momenta and averages of g can be."""
+    optimizer = make()
+    optimizer.step(np.zeros(3), np.ones(3))
+    state = optimizer.state_dict()
+    refused = set()
+    assert state["state"]
+    for name in state["state"]:
+        damaged = {**state, "state": {**state["state"], name: -np.ones(3)}}
+        try:
+            make().load_state_dict(damaged)
+        except ValueError as error:
+            assert "negative values" in str(error)
+            refused.add(name)
+    squares = {"sum", "square_avg", "exp_avg_sq", "max_exp_avg_sq"}
+    assert refused == squares & set(state["state"])
 
 
 def test_a_hyperparameter_beyond_floats_range_is_a_value_error():
@@ -830,3 +848,25 @@ def test_only_the_buffers_the_update_needs_are_made(optimizer, buffers):
     optimizer.step(theta, np.ones(SIZE))
     assert sorted(optimizer.state) == buffers
     assert sorted(optimizer.state_dict()["state"]) == buffers
+
+
+def test_step_and_load_state_dict_name_what_is_wrong():
+    """Found by fuzzing: lists or None for the arrays, and state dicts of the wrong shape,
+    ended in AttributeError or "'NoneType' is not iterable"."""
+    for theta, grad, named in (([0.0] * 3, np.zeros(3), "theta"), (np.zeros(3), None, "grad")):
+        with pytest.raises(TypeError, match=f"{named} must be an array of the network's "
+                                            f"backend .* got"):
+            Adam().step(theta, grad)
+    optimizer = Adam()
+    optimizer.step(np.zeros(3), np.ones(3))
+    state = optimizer.state_dict()
+    with pytest.raises(ValueError, match="load_state_dict takes the dict that Adam.state_dict"):
+        Adam().load_state_dict(None)
+    for key in ("hyperparameters", "state"):
+        with pytest.raises(ValueError, match=f"the state dict's '{key}' must be a dict"):
+            Adam().load_state_dict({**state, key: []})
+    # a state that counts steps without the moments they made: the run would not go on
+    # as it was (0.99736 against 0.99700 at the next step)
+    with pytest.raises(ValueError, match="counts 1 steps but has no 'exp_avg', 'exp_avg_sq'"):
+        Adam().load_state_dict({**state, "state": {}})
+    Adam().load_state_dict({**state, "t": 0, "state": {}})  # (a fresh one: nothing missing)

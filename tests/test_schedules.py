@@ -301,3 +301,16 @@ def test_a_decay_factor_of_1_keeps_the_lr():
     """gamma lies in (0, 1]: 1 is allowed, and holds the lr (decay switched off)."""
     assert [StepDecay(0.1, step_size=2, gamma=1.0).lr_at(k) for k in range(5)] == [0.1] * 5
     assert [Exponential(0.1, gamma=1).lr_at(k) for k in range(5)] == [0.1] * 5
+
+
+def test_schedules_take_no_number_beyond_floats_range():
+    """(Bare OverflowErrors: from the hyperparameters, from lr_at of a huge index, and from
+    InverseScaling's (t + 1) ** power_t.)"""
+    with pytest.raises(ValueError, match="lr must be a finite number >= 0"):
+        get_schedule("constant", lr=10**400)
+    with pytest.raises(ValueError, match=r"index must be at most 2\^53"):
+        get_schedule("step", lr=0.1, step_size=2).lr_at(10**400)
+    assert get_schedule("invscaling", lr=0.1, power_t=50).lr_at(10**7) == 0.0
+    plateau = get_schedule("plateau", lr=0.1)
+    plateau.update(10**400)
+    plateau.load_state_dict(plateau.state_dict())

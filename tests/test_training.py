@@ -780,7 +780,8 @@ def test_resume_from_a_damaged_optimizer_or_stopping_state_changes_nothing(tmp_p
         (damaged(lambda h: h["schedule"]["state"].pop("best")), "no 'best'"),
         (damaged(lambda h: h["training"].update(early_stopping={})), "best"),
         (damaged(lambda h: h["training"]["early_stopping"].update(best="x")), "must be a number"),
-        (damaged(lambda h: h["training"]["early_stopping"].update(wait=1.5)), "integer"),
+        (damaged(lambda h: h["training"]["early_stopping"].update(wait=1.5)),
+         "its wait one >= 0, got 0 and 1.5"),
         # found by fuzzing: an OverflowError traceback (numbers beyond float's range) ...
         (damaged(lambda h: h["training"]["rng"]["state"].update(state=-1)),
          "random generator state"),
@@ -791,14 +792,15 @@ def test_resume_from_a_damaged_optimizer_or_stopping_state_changes_nothing(tmp_p
          "its optimizer's hyperparameters: lr must be finite"),
         (damaged(lambda h: h["training"]["early_stopping"].update(best=10**400)),
          "best value must be a float or inf"),
-        (damaged(lambda h: h["schedule"]["state"].update(best=10**400)), "too large"),
         # ... or a run that went on from a state no run can have
         (damaged(lambda h: h["optimizer"]["state"]["hyperparameters"].update(lr=math.nan)),
          "its optimizer's hyperparameters: lr must be finite, got nan"),
         (damaged(lambda h: h["training"]["early_stopping"].update(best=math.nan)),
          "best value must be a float or inf, got nan"),
         (damaged(lambda h: h["training"]["early_stopping"].update(best_epoch=-2)),
-         "best epoch must be >= -1"),
+         "best epoch must be a whole number >= -1"),
+        (damaged(lambda h: h["training"].update(epoch=10**10)),  # (not a list of 10^10 first)
+         r"its history's epochs \[1\] are not 1 to 10000000000"),
         (damaged(lambda h: h["training"].update(epoch=0)),
          r"its history's epochs \[1\] are not 1 to 0, the epochs it records as done"),
         (damaged(lambda h: h["training"]["history"].update(epoch=[2])),
@@ -1342,9 +1344,27 @@ def test_printing_a_history_shows_a_table_of_its_epochs():
 
 
 # -- option checks and bookkeeping a mutation run found untested --------------------------------
+def test_a_nan_is_never_the_best_value():
+    """A validation loss that overflowed to NaN in the first epoch used to become the best,
+    which nothing improves on (and a checkpoint of it could not be resumed)."""
+    stopping = EarlyStopping(patience=2)
+    assert not stopping.update(math.nan, 0)
+    assert (stopping.best, stopping.best_epoch, stopping.wait) == (math.inf, -1, 1)
+    assert stopping.update(3.0, 1) and (stopping.best, stopping.best_epoch) == (3.0, 1)
+    assert not stopping.update(math.nan, 2) and stopping.best == 3.0 and not stopping.should_stop
+    EarlyStopping().load_state_dict(stopping.state_dict())
+
+
 def test_early_stopping_checks_min_delta_and_a_loaded_best():
     with pytest.raises(ValueError, match="min_delta must be a finite number"):
         EarlyStopping(min_delta=math.inf)
+    # (a KeyError, a bare TypeError, and "'float' object cannot be interpreted as an integer")
+    for state in ({}, None, [], {"best": 1.0, "best_epoch": 0}):
+        with pytest.raises(ValueError, match="an early stopping state must be a dict of best, "
+                                             "best_epoch, wait, as state_dict"):
+            EarlyStopping().load_state_dict(state)
+    with pytest.raises(ValueError, match="best epoch must be a whole number >= -1 .* got 1.5"):
+        EarlyStopping().load_state_dict({"best": 1.0, "best_epoch": 1.5, "wait": 0})
     with pytest.raises(TypeError, match="best value must be a number"):
         EarlyStopping().load_state_dict({"best": True, "best_epoch": 0, "wait": 0})
 
@@ -1651,3 +1671,18 @@ def test_resume_with_another_seed_is_refused(tmp_path):
     small_net().fit(X, y, epochs=1, checkpoint=path, seed=3, **options)
     with pytest.raises(CheckpointError, match="seed: 3 in the file, 4 now"):
         small_net().fit(X, y, epochs=2, resume=path, seed=4, **options)
+
+
+def test_fit_takes_numpy_counts_and_checks_its_flags():
+    """Found by fuzzing: batch_size=np.array(4) ended in "unhashable type", progress="no"
+    showed the bars, and metadata nested 5000 deep raised a RecursionError."""
+    X, y = blobs(n=40)
+    history = small_net().fit(X, y, epochs=np.array(1), batch_size=np.array(4), progress=False)
+    assert len(history) == 1
+    with pytest.raises(TypeError, match="progress must be True or False, got 'no'"):
+        small_net().fit(X, y, epochs=1, progress="no")
+    deep = {}
+    for _ in range(5000):
+        deep = {"a": deep}
+    with pytest.raises(TypeError, match="metadata must be a dict with string keys"):
+        small_net().fit(X, y, epochs=1, progress=False, metadata=deep)

@@ -16,6 +16,7 @@ Choosing a backend::
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import os
@@ -96,6 +97,8 @@ class Backend:
             return self._asarray(a, dtype)
 
     def _asarray(self, a, dtype: str | None):
+        if isinstance(a, np.ndarray) and type(a) is not np.ndarray:
+            a = _plain(a)
         if self.owns(a):
             if self.device is not None and getattr(a, "device", self.device) != self.device:
                 a = a.to_device(self.device)  # (an input, once: never in the batch loop)
@@ -280,6 +283,16 @@ class Backend:
         return f"Backend({self.name!r}{where})"
 
 
+def _plain(a: np.ndarray) -> np.ndarray:
+    """A subclass of ndarray as a plain one: np.matrix's ``*`` is a matrix product and its
+    reductions keep 2 dimensions, so the generic code would compute other numbers; a masked
+    array's mask would be dropped, so it is refused."""
+    if isinstance(a, np.ma.MaskedArray):
+        raise TypeError("masked arrays are not taken: fill or drop the masked values first "
+                        "(a.filled(value), or index the rows to keep), then pass a plain array")
+    return np.asarray(a)
+
+
 def float_dtype_name(dtype) -> str:
     """``"float32"`` or ``"float64"`` for any spelling NumPy gives that dtype: the name,
     ``"f8"``, ``"double"``, ``np.float64``, ``np.dtype("float64")``; TypeError for any other."""
@@ -314,6 +327,11 @@ def all_finite(a) -> bool:
     return bool(np.isfinite(a).all())
 
 
+def any_nan(a) -> bool:
+    """Whether the host array ``a`` holds a NaN."""
+    return bool(np.isnan(a).any())
+
+
 def write_npz(file, arrays: dict) -> None:
     """Write host arrays (a string becomes a 0-d array) into the open binary ``file`` as an
     ``.npz`` archive."""
@@ -327,8 +345,8 @@ def read_npz(path, names=None) -> dict:
     for an archive that holds a name twice (which one would be read is the zip reader's
     choice)."""
     with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:  # (closed on errors)
-        members = npz.zip.namelist()
-        twice = sorted({name for name in members if members.count(name) > 1})
+        twice = sorted(name for name, n in collections.Counter(npz.zip.namelist()).items()
+                       if n > 1)
         if twice:
             raise ValueError(f"the archive holds {', '.join(map(repr, twice))} twice")
         return {name: npz[name] for name in (npz.files if names is None else names)}

@@ -70,6 +70,9 @@ def save(path, net, *, optimizer=None, schedule=None, training: dict | None = No
     check_savable(net)
     path = Path(path)
     arrays = {"theta": net.backend.to_numpy(net.theta)}
+    if not all_finite(arrays["theta"]):  # (load would refuse the file)
+        raise ValueError("this network's weights hold NaN or inf, which no file keeps: its "
+                         "training diverged; train it again with a smaller learning rate")
     header = {
         "format": FORMAT, "version": VERSION, "xpnet_version": xpnet.__version__,
         "network": net.config(),
@@ -118,12 +121,16 @@ def check_metadata(metadata) -> None:
     try:
         same = isinstance(metadata, dict) and all(isinstance(k, str) for k in metadata) and \
             json.loads(json.dumps(metadata, allow_nan=False)) == metadata
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # (RecursionError: nested too deeply)
         same = False
     if not same:
+        try:
+            shown = f"{metadata!r:.200}"
+        except RecursionError:
+            shown = "a value nested too deeply to show"
         raise TypeError(f"metadata must be a dict with string keys of JSON values (strings, "
                         f"finite numbers, bools, None, lists and such dicts), so that the "
-                        f"checkpoints give it back as it is; got {metadata!r:.200}")
+                        f"checkpoints give it back as it is; got {shown}")
 
 
 def read(path, *, header_only: bool = False) -> tuple[dict, dict]:

@@ -40,7 +40,14 @@ from .backend import (
 )
 from .losses import LOSSES
 from .network import INITS, Network
-from .training import DivergenceError, EarlyStopping, history_path, is_history_file, threads_asked
+from .training import (
+    HISTORY_LIMIT,
+    DivergenceError,
+    EarlyStopping,
+    history_path,
+    is_history_file,
+    threads_asked,
+)
 
 log = logging.getLogger("xpnet")
 
@@ -410,13 +417,11 @@ def _start_from(net: Network, path: Path) -> None:
 
 
 def _check_model_file(option: str, path: Path, what: str) -> None:
-    """Refuse a --resume or --init-from path that is no file xpnet could have written."""
+    """Refuse a --resume or --init-from path that does not exist, naming the option (one that
+    is no checkpoint, checkpoint.read refuses)."""
     if not path.exists():
         raise ValueError(f"{option} {path}: no such file; give {what} that `xpnet train --save "
                          "PATH` wrote")
-    if not path.is_file():
-        raise ValueError(f"{option} {path} is not a regular file but a folder, a device or a "
-                         f"pipe; give {what} that `xpnet train --save PATH` wrote")
 
 
 def _check_architecture(option: str, path: Path, saved, net: Network) -> None:
@@ -626,7 +631,7 @@ def cmd_plot(args) -> None:
     plotting.check_history(history, name, expected)  # (before matplotlib is imported)
     title = args.output.stem if piped else args.history.stem
     tested = history.get("test_accuracy")
-    if tested is not None:  # (a number within plotting.LARGEST: 100 * it is finite)
+    if tested is not None:  # (drawable: float() of it does not overflow)
         title += f": test accuracy {100 * float(tested):.2f}%"
     output = args.output or args.history.with_suffix(".png")
     if not piped and output.resolve() == args.history.resolve():
@@ -638,9 +643,10 @@ def cmd_plot(args) -> None:
         form = output.suffix[1:].lower() or "png"
         marked = ", ".join(f".{suffix}" for suffix in plotting.MARKED_FORMATS)
         raise ValueError(
-            f"{output} exists and was not drawn by xpnet, which replaces only the figures it "
-            f"drew: remove it first, or give the figure another name with -o IMAGE" if form in
-            plotting.MARKED_FORMATS else
+            f"{output} exists and holds no mark of a figure drawn by xpnet, the only files it "
+            f"replaces (figures drawn by earlier versions of xpnet carry none): remove it (once: "
+            f"the figure drawn then is marked), or give the figure another name with -o IMAGE"
+            if form in plotting.MARKED_FORMATS else
             f"{output} exists, and xpnet cannot tell whether it drew it (it marks only the "
             f"{marked} figures it draws, and replaces only those): remove it first, or give "
             f"the figure another name with -o IMAGE")
@@ -650,29 +656,22 @@ def cmd_plot(args) -> None:
 
 def _history_bytes(source: Path | str, expected: str) -> bytes:
     """The bytes of plot's history: standard input for ``-`` (:data:`STREAM`), else the
-    file, which must be a regular file; at most ``plotting.HISTORY_LIMIT`` of them (a history
-    is small: /dev/zero was read until the memory ran out)."""
-    from . import plotting
-
-    limit = plotting.HISTORY_LIMIT
-    size = f"{limit >> 20} MiB" if limit % (1 << 20) == 0 else f"{limit:,} bytes"
-    too_large = (f"is not a training history: it holds more than {size}, and a history is far "
-                 f"smaller; {expected}")
+    file, which must be a regular file; at most HISTORY_LIMIT of them (a history is small:
+    /dev/zero was read until the memory ran out)."""
+    too_large = (f"is not a training history: it holds more than {HISTORY_LIMIT >> 20} MiB, and "
+                 f"a history is far smaller; {expected}")
     if source == STREAM:
-        if sys.stdin is None or getattr(sys.stdin, "closed", False):  # (started with `<&-`)
+        if sys.stdin is None:  # (started with `<&-`)
             raise ValueError("xpnet plot -: standard input is closed; give the history's file "
                              "name instead of -, or pipe one in, as in `xpnet train --history - "
                              "| xpnet plot - -o curves.png`")
-        stream = getattr(sys.stdin, "buffer", sys.stdin)  # (bytes, else text: a test's)
         try:
-            data = stream.read(limit + 1)
+            data = sys.stdin.buffer.read(HISTORY_LIMIT + 1)
         except OSError as error:
             raise ValueError(f"xpnet plot -: the standard input cannot be read "
                              f"({error.strerror or error}); give the history's file name "
                              "instead of -") from None
-        if isinstance(data, str):
-            data = data.encode("utf-8", "surrogateescape")
-        if len(data) > limit:
+        if len(data) > HISTORY_LIMIT:
             raise ValueError(f"the standard input {too_large}")
         return data
     # not opened unless a regular file: a named pipe would wait for a writer, a device such
@@ -683,8 +682,8 @@ def _history_bytes(source: Path | str, expected: str) -> bytes:
                          f"from a pipe is read from standard input: xpnet plot - -o IMAGE < "
                          f"{_quoted(source)})")
     with source.open("rb") as f:
-        data = f.read(limit + 1)
-    if len(data) > limit:
+        data = f.read(HISTORY_LIMIT + 1)
+    if len(data) > HISTORY_LIMIT:
         raise ValueError(f"{source} {too_large}")
     return data
 
@@ -692,8 +691,6 @@ def _history_bytes(source: Path | str, expected: str) -> bytes:
 def _parsed_history(data: bytes, name, expected: str):
     """The JSON in ``data``, or ValueError that says what the bytes are instead (a checkpoint,
     text in another encoding than UTF-8, text that is not JSON)."""
-    from . import plotting
-
     if data.startswith(b"PK\x03\x04"):  # a zip archive: a .npz
         raise ValueError(f"{name} is not a training history but a checkpoint (a zip archive, "
                          f"as `xpnet train --save` writes; `xpnet evaluate` reads those); "
@@ -705,17 +702,16 @@ def _parsed_history(data: bytes, name, expected: str):
                          f"writes histories (its byte at offset {error.start} is "
                          f"{data[error.start]:#04x}); {expected}") from None
     try:
-        # (whole numbers of over 400 digits are kept as text, refused by check_history)
-        return json.loads(text, parse_int=plotting.json_int)
+        return json.loads(text)
     except json.JSONDecodeError as e:
         raise ValueError(f"{name} is not a training history: it is not JSON ({e}); "
                          f"{expected}") from None
     except RecursionError:
         raise ValueError(f"{name} is not a training history: its JSON is nested too "
                          f"deeply to read; {expected}") from None
-    except ValueError as e:  # (a number Python cannot convert)
-        raise ValueError(f"{name} is not a training history: its JSON cannot be read ({e}); "
-                         f"{expected}") from None
+    except ValueError:  # (a whole number of more digits than Python converts, 4300 by default)
+        raise ValueError(f"{name} is not a training history: its JSON holds a whole number "
+                         f"too long to read; {expected}") from None
 
 
 def cmd_info(args) -> None:

@@ -14,8 +14,8 @@ downloaded into the cache
 Each file may be gzip-compressed (``train-images-idx3-ubyte.gz``) or not
 (``train-images-idx3-ubyte``); it is verified by the SHA-256 of its decompressed content, so a
 re-compressed copy is accepted and a damaged one is not. No more is decompressed (or read) than
-the file can hold: the size that goes with its checksum (``SIZES``), or, for checksums xpnet does
-not know, what its IDX header declares (at most 2 GiB), so a gzip bomb is refused as damaged.
+the file can hold: its size (``SIZES``) for the files of ``CHECKSUMS``, or, with a caller's own
+checksums, what its IDX header declares (at most 2 GiB), so a gzip bomb is refused as damaged.
 Nothing is read or downloaded at import.
 """
 
@@ -37,6 +37,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from http.client import HTTPException
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -87,14 +88,13 @@ CHECKSUMS = {
 # Size in bytes of each decompressed IDX file: the header (16 bytes for images: magic number and
 # three dimensions; 8 for labels: magic number and one) and then one byte per pixel or label.
 # Both datasets have 60,000 training and 10,000 test images of 28 x 28 pixels.
-_MNIST_LAYOUT = {
+SIZES = {
     "train-images-idx3-ubyte": 16 + 60_000 * 28 * 28,  # 47,040,016
     "train-labels-idx1-ubyte": 8 + 60_000,
     "t10k-images-idx3-ubyte": 16 + 10_000 * 28 * 28,  # 7,840,016
     "t10k-labels-idx1-ubyte": 8 + 10_000,
 }
-SIZES = {name: dict(_MNIST_LAYOUT) for name in CHECKSUMS}
-"""The decompressed size of each file whose SHA-256 is in CHECKSUMS, by dataset and stem: no more
+"""The decompressed size of each file of CHECKSUMS, by stem (the same in both datasets): no more
 than that is decompressed or read of it."""
 
 # Base URLs, tried in order: the mirrors that torchvision (ossci-datasets) and TensorFlow/Keras
@@ -298,23 +298,32 @@ def _damaged(source: str | os.PathLike, problem: str) -> DatasetError:
     return DatasetError(f"{source}: {problem}")
 
 
-def _read_verified(path: Path, expected_sha256: str) -> np.ndarray:
-    return _parse_idx(_verified_content(path, expected_sha256, path), path)
+class _Expected(NamedTuple):
+    """What a file's decompressed content must be: its SHA-256, and its size where xpnet knows
+    it (None: what its IDX header declares bounds what is read)."""
+
+    sha256: str
+    size: int | None
 
 
-def _verified_content(path: Path, expected_sha256: str, source: str | os.PathLike) -> bytes:
-    """The content of ``path`` (gunzipped), checked against ``expected_sha256``; no more of it
-    read than the size that goes with that checksum (:data:`SIZES`), or, for a checksum xpnet
-    does not know, than its IDX header declares."""
-    data = _read_content(path, source, _known_size(expected_sha256))
-    _check_sha256(data, expected_sha256, source)
+def _expected(name: str, checksums: Mapping[str, str] | None) -> dict[str, _Expected]:
+    """What each file of dataset ``name`` must be, by stem: xpnet's CHECKSUMS and SIZES, or a
+    caller's own ``checksums``, of files whose size xpnet does not know."""
+    if checksums is None:
+        return {stem: _Expected(sha256, SIZES[stem]) for stem, sha256 in CHECKSUMS[name].items()}
+    return {stem: _Expected(sha256, None) for stem, sha256 in checksums.items()}
+
+
+def _read_verified(path: Path, expected: _Expected) -> np.ndarray:
+    return _parse_idx(_verified_content(path, expected, path), path)
+
+
+def _verified_content(path: Path, expected: _Expected, source: str | os.PathLike) -> bytes:
+    """The content of ``path`` (gunzipped), checked against ``expected``: no more of it read
+    than its size, or where that is not known, than its IDX header declares."""
+    data = _read_content(path, source, expected.size)
+    _check_sha256(data, expected.sha256, source)
     return data
-
-
-def _known_size(sha256: str) -> int | None:
-    """The decompressed size of the file whose SHA-256 is ``sha256``, if it is in CHECKSUMS."""
-    return next((SIZES.get(name, {}).get(stem) for name, sums in CHECKSUMS.items()
-                 for stem, digest in sums.items() if digest == sha256), None)
 
 
 # -- where the files are --------------------------------------------------------------------------
@@ -407,11 +416,11 @@ def download(
     the dataset, intact (as ``load`` would accept it), is returned as it is."""
     folder = _download_dir(name, data_dir)
     _mirror_urls(name, mirrors)  # checked before anything else
-    sums = CHECKSUMS[name] if checksums is None else checksums
+    sums = _expected(name, checksums)
     # (damaged, or another dataset's: the download goes to DIR/<name>)
     if data_dir is not None and _holds_intact(Path(data_dir).expanduser(), sums):
         return Path(data_dir).expanduser()
-    _download_into(name, folder, mirrors, checksums, progress, looked_in=[folder])
+    _download_into(name, folder, mirrors, sums, progress, looked_in=[folder])
     return folder
 
 
@@ -423,7 +432,7 @@ def find(name: str, data_dir: str | os.PathLike | None = None,
     file in xpnet's cache (which a download repairs); a damaged file elsewhere is a
     DatasetError that names it."""
     _check_name(name)  # (before CHECKSUMS[name]: a clear error, not a KeyError)
-    sums = CHECKSUMS[name] if checksums is None else checksums
+    sums = _expected(name, checksums)
     arrays, used, _, _ = _search(name, data_dir, sums, download=True)
     return None if arrays is None else used[0].parent
 
@@ -462,10 +471,9 @@ def _mirror_urls(name: str, mirrors) -> Sequence[str]:
     return bases
 
 
-def _download_into(name, folder, mirrors, checksums, progress, looked_in,
+def _download_into(name, folder, mirrors, sums, progress, looked_in,
                    skipped=(), damaged=()) -> None:
     bases = _mirror_urls(name, mirrors)  # before any download starts
-    sums = CHECKSUMS[name] if checksums is None else checksums
     # the folders this creates, innermost first (e.g. ~/.cache/xpnet/mnist and ~/.cache/xpnet)
     created = list(itertools.takewhile(lambda path: not path.exists(),
                                        (folder, *folder.parents)))
@@ -487,15 +495,15 @@ def _download_into(name, folder, mirrors, checksums, progress, looked_in,
         raise
 
 
-def _is_intact(path: Path, expected_sha256: str) -> bool:
+def _is_intact(path: Path, expected: _Expected) -> bool:
     try:
-        _read_verified(path, expected_sha256)
+        _read_verified(path, expected)
     except DatasetError:
         return False
     return True
 
 
-def _download_file(filename, folder, bases, expected_sha256, progress, failures) -> bool:
+def _download_file(filename, folder, bases, expected, progress, failures) -> bool:
     """Fetch ``filename`` from the first of ``bases`` that delivers it intact into ``folder``;
     each failure is appended to ``failures``. Only a verified file gets the final name."""
     remove_stale(folder, prefix=f".{filename}.", suffix=".part")  # (killed downloads')
@@ -513,7 +521,7 @@ def _download_file(filename, folder, bases, expected_sha256, progress, failures)
                     raise DatasetError(f"{url}: neither gzip nor IDX data but "
                                        f"{temp.stat().st_size:,} bytes starting {text!r} (an "
                                        "error or login page?)")
-                _verified_content(temp, expected_sha256, url)
+                _verified_content(temp, expected, url)
             except _DiskError:
                 raise
             except (OSError, HTTPException, DatasetError) as error:  # URLError is an OSError
@@ -621,7 +629,7 @@ def load(
     as for :func:`download`. Every file is verified by its SHA-256 before use.
     """
     _check_name(name)  # (before CHECKSUMS[name]: a clear error, not a KeyError)
-    sums = CHECKSUMS[name] if checksums is None else checksums
+    sums = _expected(name, checksums)
     arrays, used, skipped, damaged = _search(name, data_dir, sums, download)
     if arrays is None:
         looked_in = search_dirs(name, data_dir)  # (for the message, and the download's)

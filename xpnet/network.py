@@ -191,10 +191,15 @@ class Network:
             offset += chunk.size
 
     def set_theta(self, values) -> None:
-        """Copy ``values`` (any array of num_params numbers) into theta, keeping the views."""
-        values = self.backend.asarray(values, self.dtype)
+        """Copy ``values`` (any array of num_params finite real numbers) into theta, keeping
+        the views."""
+        values = self.backend.asarray(self._real_numbers(values, "theta"), self.dtype,
+                                      inf_checked=True)
         if tuple(values.shape) != (self.num_params,):
             raise ValueError(f"theta must have shape ({self.num_params},), got {values.shape}")
+        if not bool(self.xp.all(self.xp.isfinite(values))):
+            raise ValueError(f"theta must be finite, but holds NaN or inf in {self.dtype}"
+                             f"{_range_note(self.xp, values)}")
         self.theta[...] = values
 
     # -- forward and backward -------------------------------------------------------------
@@ -322,13 +327,7 @@ class Network:
     def _check_X(self, X, *, allow_empty: bool = False):
         """X as a device array in the network's dtype, checked: 2-D, n_0 features, finite, and
         at least one sample unless ``allow_empty``."""
-        if not hasattr(X, "dtype"):  # a list: the array it reads as, checked below
-            X = self.backend.host_array(X)
-        kind = getattr(X.dtype, "kind", "f")
-        if kind not in "biuf":  # a cast would drop imaginary parts or parse strings silently
-            raise TypeError(f"X must hold real numbers, got dtype {X.dtype}: convert the data "
-                            f"to numbers first")
-        X = self.backend.asarray(X, self.dtype, inf_checked=True)
+        X = self.backend.asarray(self._real_numbers(X, "X"), self.dtype, inf_checked=True)
         if X.ndim != 2:
             raise ValueError(
                 f"X must be a 2-D array of shape (samples, {self.sizes[0]}), got shape "
@@ -344,6 +343,20 @@ class Network:
                              "clean, impute or scale the data before training")
         return X
 
+    def _real_numbers(self, a, name: str):
+        """``a``, or the host array a list reads as, refused unless it holds real numbers: a
+        cast would drop imaginary parts, or parse strings, silently."""
+        if not hasattr(a, "dtype"):
+            try:
+                a = self.backend.host_array(a)
+            except ValueError:  # NumPy's "inhomogeneous shape"
+                raise ValueError(f"{name} must be a rectangular array of numbers: its rows "
+                                 f"have different lengths") from None
+        if getattr(a.dtype, "kind", "f") not in "biuf":
+            raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}: convert the "
+                            f"data to numbers first")
+        return a
+
     def _labels(self, y, n: int):
         """Class indices (n,) on the device from indices or one-hot (target) rows, checked."""
         y = self._as_rows(y)
@@ -353,8 +366,10 @@ class Network:
             if y.shape[1] != k:
                 raise ValueError(f"one-hot y has {y.shape[1]} columns; expected {k} (one per "
                                  f"output neuron){self._column_hint(y)}")
+            rows = self.backend.asarray(y, self.dtype, inf_checked=True)
+            self._check_target_values(rows)  # (the class of a row of NaN would be 0)
             # one output neuron: targets compare with 0.5 as floats, whatever their dtype
-            return self.classes(self.backend.asarray(y, self.dtype) if k == 1 else y)
+            return self.classes(rows if k == 1 else y)
         if len(y.shape) != 1:
             raise ValueError(f"y must be class indices of shape ({n},) or one-hot of shape "
                              f"({n}, {k}), got shape {tuple(y.shape)}")
@@ -416,7 +431,7 @@ class Network:
         """y on the device; with one output neuron, a vector (n,) of targets that are not class
         indices (floats or bools, or any numbers for an identity output: regression) becomes
         the column of target rows (n, 1)."""
-        y = self.backend.asarray(y)
+        y = self.backend.asarray(self._real_numbers(y, "y"))
         if self.sizes[-1] == 1 and len(y.shape) == 1 and (
                 self.output.name == "identity" or not self.backend.is_integer(y)):
             return self.xp.reshape(y, (-1, 1))
@@ -517,6 +532,9 @@ def num_params(sizes) -> int:
 
 
 def _check_sizes(sizes) -> list[int]:
+    if isinstance(sizes, (set, frozenset, dict, str)):  # (no order, or characters)
+        raise TypeError(f"sizes must be a list of layer widths such as [784, 30, 10], got "
+                        f"{sizes!r:.60}")
     try:
         sizes = list(sizes)
     except TypeError:

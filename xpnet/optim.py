@@ -44,7 +44,7 @@ import inspect
 import math
 import struct
 
-from .backend import FLOAT_DTYPES, all_finite, backend_of, is_float_array, is_host_array
+from .backend import FLOAT_DTYPES, any_nan, backend_of, is_float_array, is_host_array
 from .checks import flag, whole_number
 
 #: the most steps a state dict may count: beyond 2^53 a float no longer holds t exactly, and
@@ -117,6 +117,10 @@ class Optimizer:
         if self._changed:  # e.g. opt.momentum = 1.5 since the last step
             self._check_changes()
         if self._backend is None:
+            for name, array in (("theta", theta), ("grad", grad)):
+                if not hasattr(array, "__array_namespace__"):
+                    raise TypeError(f"{name} must be an array of the network's backend (such "
+                                    f"as net.theta, net.grad), got {type(array).__name__}")
             self._start(theta)
         if grad.shape != theta.shape or grad.dtype != theta.dtype:
             raise ValueError(f"grad must match theta: theta has shape {tuple(theta.shape)} and "
@@ -243,6 +247,9 @@ class Optimizer:
         """Restore hyperparameters, step count and buffers saved by :meth:`state_dict`; the
         next :meth:`step` continues the saved run exactly."""
         ours = type(self).__name__
+        if not isinstance(state_dict, dict):
+            raise ValueError(f"load_state_dict takes the dict that {ours}.state_dict() wrote, "
+                             f"got {state_dict!r:.60}")
         missing = [key for key in ("optimizer", "hyperparameters", "t", "state")
                    if key not in state_dict]
         if missing:
@@ -252,6 +259,10 @@ class Optimizer:
         kind = state_dict["optimizer"]
         if kind != ours:
             raise ValueError(f"this state dict is for {kind!r}, not {ours!r}")
+        for key in ("hyperparameters", "state"):
+            if not isinstance(state_dict[key], dict):
+                raise ValueError(f"the state dict's {key!r} must be a dict, as {ours}."
+                                 f"state_dict() writes; got {state_dict[key]!r:.60}")
         t = whole_number(state_dict["t"])
         if t is None or not 0 <= t <= MAX_STEPS:
             raise ValueError(f"the state dict's step count t must be an integer from 0 to "
@@ -267,6 +278,11 @@ class Optimizer:
                                 for name, value in state_dict["hyperparameters"].items()})
         # validated on a new optimizer, leaving self as it is if they are bad
         checked = type(self)(**hyperparameters)
+        missing = [name for name in self.buffers
+                   if checked._uses(name) and name not in state_dict["state"]]
+        if t and missing:  # (the run would go on from moments started afresh)
+            raise ValueError(f"the state dict counts {t} steps but has no "
+                             f"{', '.join(map(repr, missing))}, which those steps made")
         for key in self.hyperparameters:
             setattr(self, key, getattr(checked, key))
         self.t = t
@@ -678,13 +694,17 @@ def get_optimizer(name: str, **hyperparameters) -> Optimizer:
 
 # -- validation -------------------------------------------------------------------------------
 def _check_saved_buffer(name: str, saved, nonnegative: bool) -> None:
-    """A buffer of a state dict must be a NumPy array of finite floats (what state_dict()
-    writes), and a sum or average of g^2 must not be negative."""
+    """A buffer of a state dict must be an array of floats (state_dict() writes NumPy arrays)
+    without NaN (inf it may hold: an average of g^2 that overflowed float32, which stops the
+    steps of its parameters, but not the run), and a sum or average of g^2 must not be
+    negative."""
+    if not is_host_array(saved) and hasattr(saved, "__array_namespace__"):
+        saved = backend_of(saved).to_numpy(saved)  # (a device array: checked on the host)
     if not is_host_array(saved) or not is_float_array(saved):
-        raise TypeError(f"the state dict's {name!r} must be a NumPy array of floats, got "
-                        f"{getattr(saved, 'dtype', type(saved).__name__)}")
-    if not all_finite(saved):
-        raise ValueError(f"the state dict's {name!r} holds NaN or inf")
+        raise TypeError(f"the state dict's {name!r} must be an array of floats, got "
+                        f"{type(saved).__name__} of {getattr(saved, 'dtype', 'no dtype')}")
+    if any_nan(saved):
+        raise ValueError(f"the state dict's {name!r} holds NaN")
     if nonnegative and saved.size and saved.min() < 0:
         raise ValueError(f"the state dict's {name!r} holds negative values, but it sums or "
                          f"averages squared gradients")

@@ -12,9 +12,6 @@ from .files import atomic_write
 
 PLOT_INSTALL_HINT = 'pip install matplotlib (the "plot" extra: pip install ".[plot]" in a checkout)'
 
-#: the most bytes of a history that `xpnet plot` reads: 16 MiB, as ``is_history_file`` in
-#: training.py (a history, a few numbers per epoch, is far smaller)
-HISTORY_LIMIT = 1 << 24
 #: the largest size of a number drawn: matplotlib's axes fail on values near a float's limit
 #: (1.8e308: "arange: cannot compute length"), and no loss or accuracy comes near it
 LARGEST = 1e300
@@ -54,45 +51,26 @@ def _figure(**options):
     return matplotlib.figure.Figure(**options)
 
 
-class _Digits(str):
-    """A whole number of JSON too long for any float (over 400 digits), kept as its digits:
-    Python's int() takes up to 4300 digits, then fails with a message that names no file."""
-
-
-def json_int(text: str) -> int | str:
-    """``json.loads``'s ``parse_int`` for a history: the whole number, or one of over 400
-    digits as its text, which :func:`check_history` refuses by name."""
-    return int(text) if len(text) <= 400 else _Digits(text)
-
-
 def is_number(value) -> bool:
     """True for what JSON holds as a number: an int or a float (not a bool), also one that
     no figure can draw (see :func:`drawable`)."""
-    return isinstance(value, (int, float, _Digits)) and not isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def drawable(value) -> bool:
-    """True for a number that a figure can draw: finite, and at most LARGEST in size (an int
-    too large for a float fails in matplotlib, one near a float's limit too)."""
-    if not is_number(value) or isinstance(value, _Digits):
-        return False
+    """True for a number that a figure can draw: one of size at most LARGEST, or NaN or ±inf,
+    left out as a gap (a validation loss that overflowed). An int too large for a float fails
+    in matplotlib, and so does a number near a float's limit."""
     try:
-        return math.isfinite(value) and abs(value) <= LARGEST
+        number = float(value)
     except OverflowError:  # an int too large for a float
         return False
+    return abs(number) <= LARGEST or not math.isfinite(number)
 
 
 def shown(value) -> str:
-    """``value`` as a message shows it: at most 40 characters of it (and a whole number too
-    long for Python's int-to-text limit by its length)."""
-    if isinstance(value, _Digits):
-        text = str.__str__(value)
-    else:
-        try:
-            text = repr(value)
-        except ValueError:  # more digits than sys.get_int_max_str_digits() allows
-            digits = int(abs(value).bit_length() * math.log10(2)) + 1
-            return f"a whole number of about {digits} digits"
+    """``value`` as a message shows it: at most 40 characters of it."""
+    text = repr(value)
     if len(text) <= 40:
         return text
     digits = text.lstrip("-")
@@ -101,9 +79,9 @@ def shown(value) -> str:
 
 def check_history(history, name: str | None = None, expected: str = EXPECTED) -> None:
     """Raise ValueError unless ``history`` holds the columns of a training history, each a
-    list of one number per epoch that a figure can draw (a finite number, see
-    :func:`drawable`), and at least one epoch; its test_accuracy, if any, is such a number
-    or None. ``name`` names the file in the message; ``expected`` says what would do."""
+    list of one number per epoch that a figure can draw (see :func:`drawable`: NaN and ±inf
+    are gaps), and at least one epoch; its test_accuracy, if any, is such a number or None.
+    ``name`` names the file in the message; ``expected`` says what would do."""
     what = f"{name} is not a training history" if name else "not a training history"
     if not isinstance(history, dict):
         raise ValueError(f"{what}; {expected}")
@@ -115,12 +93,12 @@ def check_history(history, name: str | None = None, expected: str = EXPECTED) ->
         for i, value in enumerate(column if isinstance(column, list) else []):
             if is_number(value) and not drawable(value):
                 raise ValueError(f"{what}: its {key} holds {shown(value)} as its value "
-                                 f"{i + 1}, not a finite number of size at most {LARGEST:g}, "
-                                 f"as a figure needs; {expected}")
+                                 f"{i + 1}, larger than a figure can draw (at most {LARGEST:g} in "
+                                 f"size); {expected}")
     tested = history.get("test_accuracy")
     if is_number(tested) and not drawable(tested):
-        raise ValueError(f"{what}: its test_accuracy holds {shown(tested)}, not a finite "
-                         f"number of size at most {LARGEST:g}; {expected}")
+        raise ValueError(f"{what}: its test_accuracy holds {shown(tested)}, larger than a "
+                         f"figure can show (at most {LARGEST:g} in size); {expected}")
     if tested is not None and not is_number(tested):
         raise ValueError(f"{what}: its test_accuracy is {shown(tested)}, not a number or "
                          f"null; {expected}")
@@ -160,22 +138,30 @@ def is_figure(path) -> bool:
     return any(mark in part for mark in _MARKS for part in (head, tail))
 
 
+def _points(epochs: list, values: list) -> tuple[list, list]:
+    """The epochs and the values of the points drawn: those where both are finite. The others
+    are left out, as gaps: None (no validation that epoch), NaN and ±inf (a validation loss
+    that overflowed; an inf would stretch the axes to a float's limit)."""
+    kept = [(epoch, value) for epoch, value in zip(epochs, values)
+            if value is not None and math.isfinite(epoch) and math.isfinite(value)]
+    return [epoch for epoch, _ in kept], [value for _, value in kept]
+
+
 def plot_history(history: dict, path, title: str | None = None) -> Path:
     """Draw loss and accuracy per epoch, training and validation, side by side into the image
     ``path`` (PNG, or the format its suffix names: .pdf, .svg, ...). ``history`` holds columns
-    as :meth:`xpnet.History.to_dict` writes them; validation points are left out where they
-    are None (training without validation). The figure carries FIGURE_MARKER in its metadata
-    (in the formats of MARKED_FORMATS), by which `xpnet plot` knows it may replace it."""
+    as :meth:`xpnet.History.to_dict` writes them; points that are None (training without
+    validation), NaN or ±inf (a validation loss that overflowed) are left out, as gaps. The
+    figure carries FIGURE_MARKER in its metadata (in the formats of MARKED_FORMATS), by which
+    `xpnet plot` knows it may replace it."""
     check_history(history)
     fig = _figure(figsize=(10, 4), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, metric in zip(axes, ("loss", "accuracy")):
-        ax.plot(history["epoch"], history[metric], marker="o", label="training")
-        # the epochs that have one (an interrupted run's partial epoch has none)
-        validation = [(epoch, value) for epoch, value in zip(
-            history["epoch"], history.get(f"val_{metric}") or []) if value is not None]
-        if validation:
-            ax.plot(*zip(*validation), marker="o", label="validation")
+        ax.plot(*_points(history["epoch"], history[metric]), marker="o", label="training")
+        validation = _points(history["epoch"], history.get(f"val_{metric}") or [])
+        if validation[0]:  # (none: no validation data, or none of it finite)
+            ax.plot(*validation, marker="o", label="validation")
         ax.set_xlabel("epoch")
         # no tick at epoch 1.5 (min_n_ticks=1: else one epoch falls back to 0.94, 0.96, ...)
         ax.xaxis.get_major_locator().set_params(integer=True, min_n_ticks=1)

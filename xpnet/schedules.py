@@ -32,6 +32,9 @@ import numbers
 
 from .checks import whole_number
 
+#: the largest epoch or step index a schedule takes (beyond 2^53 a float no longer holds it)
+MAX_INDEX = 2**53
+
 
 class Schedule:
     """Base class: hyperparameters are the ``__init__`` arguments, kept as attributes."""
@@ -49,7 +52,10 @@ class Schedule:
 
     def lr_at(self, index: int) -> float:
         """The learning rate for epoch (or step) ``index`` = 0, 1, 2, ..."""
-        return float(self._lr(_integer("index", index, 0)))
+        index = _integer("index", index, 0)
+        if index > MAX_INDEX:  # (gamma ** index of a larger int overflows float)
+            raise ValueError(f"index must be at most 2^53, got {index!r:.40}")
+        return float(self._lr(index))
 
     def _lr(self, index: int) -> float:
         raise NotImplementedError
@@ -148,7 +154,10 @@ class InverseScaling(Schedule):
         self.power_t = _at_least("power_t", power_t, 0.0)
 
     def _lr(self, index):
-        return self.lr / (index + 1) ** self.power_t
+        try:
+            return self.lr / (index + 1) ** self.power_t
+        except OverflowError:  # (index + 1) ** power_t beyond float's range: the lr is 0
+            return 0.0
 
 
 class _OnPlateau(Schedule):
@@ -191,14 +200,15 @@ class _OnPlateau(Schedule):
         if not (isinstance(current_lr, numbers.Real) and not isinstance(current_lr, bool)
                 and 0 <= current_lr < math.inf):
             bad.append("current_lr")
-        if not isinstance(best, numbers.Real) or isinstance(best, bool) or math.isnan(best):
+        if not isinstance(best, numbers.Real) or isinstance(best, bool) or \
+                math.isnan(_as_float(best)):
             bad.append("best")
         super().load_state_dict(state_dict)  # (first: it names missing entries)
         if bad:
             raise ValueError(f"this state dict's running state is damaged ({', '.join(bad)}: "
                              f"the lr must be a finite number >= 0, the best a number, the "
                              f"counts whole numbers >= 0)")
-        self.current_lr, self.best = float(current_lr), float(best)
+        self.current_lr, self.best = float(current_lr), _as_float(best)
         for name, value in counters.items():
             setattr(self, name, value)
 
@@ -240,7 +250,7 @@ class ReduceLROnPlateau(_OnPlateau):
         return value < bound if self.mode == "min" else value > bound
 
     def update(self, value: float) -> None:
-        value = float(value)
+        value = _as_float(value)
         if self._improves(value):
             self.best, self.epochs_without_improvement = value, 0
         else:
@@ -275,7 +285,7 @@ class Adaptive(_OnPlateau):
         self.tol = _at_least("tol", tol, 0.0)
 
     def update(self, value: float) -> None:
-        value = float(value)
+        value = _as_float(value)
         sign = 1.0 if self.mode == "min" else -1.0  # compare -score as a loss
         if sign * value > sign * self.best - self.tol:
             self.epochs_without_improvement += 1
@@ -314,9 +324,17 @@ def _at_least(name: str, value, lower: float) -> float:
     """``value`` as a Python float >= lower (a NumPy scalar would promote float32 arrays)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(value) or value < lower:
-        raise ValueError(f"{name} must be a finite number >= {lower:g}, got {value!r}")
+    if not math.isfinite(_as_float(value)) or value < lower:
+        raise ValueError(f"{name} must be a finite number >= {lower:g}, got {value!r:.40}")
     return float(value)
+
+
+def _as_float(value) -> float:
+    """float(value), an int beyond float's range as +-inf (float() raises OverflowError)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def _integer(name: str, value, lower: int) -> int:

@@ -19,7 +19,6 @@ import json
 import logging
 import math
 import numbers
-import operator
 import os
 import signal
 import stat
@@ -108,7 +107,11 @@ class EarlyStopping:
         return -1.0 if "acc" in self.monitor else 1.0
 
     def update(self, value: float, epoch: int) -> bool:
-        """Record an epoch's value; True when it is the best so far."""
+        """Record an epoch's value; True when it is the best so far (a NaN, from a validation
+        loss that overflowed, never is)."""
+        if math.isnan(value):
+            self.wait += 1
+            return False
         if self.sign * value + self.min_delta < self.sign * self.best or self.best_epoch < 0:
             self.best, self.best_epoch, self.wait = value, epoch, 0
             return True
@@ -127,6 +130,10 @@ class EarlyStopping:
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
 
     def load_state_dict(self, state: dict) -> None:
+        keys = ("best", "best_epoch", "wait")
+        if not isinstance(state, dict) or any(key not in state for key in keys):
+            raise ValueError(f"an early stopping state must be a dict of {', '.join(keys)}, "
+                             f"as state_dict() writes; got {state!r:.80}")
         best, best_epoch, wait = state["best"], state["best_epoch"], state["wait"]
         if isinstance(best, bool) or not isinstance(best, numbers.Real):
             raise TypeError(f"early stopping's best value must be a number, got {best!r:.40}")
@@ -137,10 +144,11 @@ class EarlyStopping:
         if math.isnan(best):
             raise ValueError(f"early stopping's best value must be a float or inf, got "
                              f"{state['best']!r:.40}")
-        best_epoch, wait = operator.index(best_epoch), operator.index(wait)
-        if best_epoch < -1 or wait < 0:
-            raise ValueError(f"early stopping's best epoch must be >= -1 (none yet) and its "
-                             f"wait >= 0, got {best_epoch} and {wait}")
+        best_epoch, wait = whole_number(best_epoch), whole_number(wait)
+        if best_epoch is None or wait is None or best_epoch < -1 or wait < 0:
+            raise ValueError(f"early stopping's best epoch must be a whole number >= -1 (-1: "
+                             f"none yet) and its wait one >= 0, got {state['best_epoch']!r} and "
+                             f"{state['wait']!r}")
         self.best, self.best_epoch, self.wait = best, best_epoch, wait
 
 
@@ -353,7 +361,7 @@ def _show_progress(progress: bool | None) -> bool:
         return False
     if progress is None:
         return sys.stderr.isatty() or "ipykernel" in sys.modules
-    return bool(progress)
+    return flag("progress", progress)  # ("no" would show the bars)
 
 
 @contextmanager
@@ -402,7 +410,8 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     draws a new order each epoch, as one ``fit(epochs=N)`` does; another seed, a new network
     or ``net.initialize()`` starts it afresh.
     """
-    _check_options(epochs, batch_size, validation_split, validation_data, schedule)
+    epochs, batch_size = _check_options(epochs, batch_size, validation_split, validation_data,
+                                        schedule)
     shuffle, drop_last = flag("shuffle", shuffle), flag("drop_last", drop_last)  # ("no": true)
     if checkpoint is not None:  # refused now, not after the first epoch
         ckpt.check_savable(net)
@@ -531,11 +540,16 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     return history
 
 
-def _check_options(epochs, batch_size, validation_split, validation_data, schedule) -> None:
+def _check_options(epochs, batch_size, validation_split, validation_data,
+                   schedule) -> tuple[int, int]:
+    """Check fit's options; (epochs, batch_size) as Python ints."""
+    counts = []
     for name, value, lowest in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
         number = whole_number(value)  # ints, NumPy integers; not floats
         if number is None or number < lowest:
             raise ValueError(f"{name} must be an integer >= {lowest}, got {value!r}")
+        counts.append(number)
+    epochs, batch_size = counts
     if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real):
         raise TypeError(f"validation_split must be a number in [0, 1), the fraction of the "
                         f"samples held out (0 for none), got {validation_split!r}")
@@ -557,6 +571,7 @@ def _check_options(epochs, batch_size, validation_split, validation_data, schedu
         log.warning("the schedule %r gives lr 0 from epoch %d of %d on: those epochs do not "
                     "change the weights (a cosine schedule meant to span the run needs "
                     "t_max=epochs)", schedule, idle + 1, epochs)
+    return epochs, batch_size
 
 
 def _data_warned_if_unscaled(net, X, y, name: str) -> _Data:
@@ -970,7 +985,7 @@ def _malformed_run_state(epochs_done, step, settings, schedule, history: History
     for name, count in (("epoch", epochs_done), ("step", step)):
         if whole_number(count) is None or count < 0:
             return f"its {name} count {count!r} is not a whole number >= 0"
-    if history["epoch"] != list(range(1, epochs_done + 1)):
+    if len(history) != epochs_done or history["epoch"] != list(range(1, epochs_done + 1)):
         return (f"its history's epochs {history['epoch']!r:.80} are not 1 to {epochs_done}, "
                 f"the epochs it records as done")
     if not isinstance(finished, bool):
@@ -1004,10 +1019,14 @@ def _identity(path) -> tuple | None:
     return status.st_ino, status.st_mtime_ns, status.st_size
 
 
+#: the most bytes of a training history xpnet reads (a few numbers an epoch: far smaller)
+HISTORY_LIMIT = 1 << 24
+
+
 def is_history_file(path) -> bool:
-    """True for the JSON of a training history (at most 16 MiB: a history is small)."""
+    """True for the JSON of a training history (at most HISTORY_LIMIT bytes)."""
     path = Path(path)
-    if path.stat().st_size > 1 << 24:
+    if path.stat().st_size > HISTORY_LIMIT:
         return False
     try:
         columns = json.loads(path.read_text(encoding="utf-8"))
