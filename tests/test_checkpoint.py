@@ -207,6 +207,18 @@ def test_a_damaged_architecture_is_named_as_damage(net, tmp_path, change, messag
         xpnet.load(path)
 
 
+def test_save_replaces_only_a_checkpoint(net, tmp_path):
+    """(It replaced any file: a typo such as train.py for the model's path lost the script.)"""
+    script = tmp_path / "train.py"
+    script.write_text("print('hello')\n")
+    with pytest.raises(ValueError, match="train.py exists and is not an xpnet checkpoint: save "
+                                         "replaces only the checkpoints it writes"):
+        net.save(script)
+    assert script.read_text() == "print('hello')\n"
+    path = net.save(tmp_path / "model.npz")
+    net.save(path)  # (its own checkpoint: replaced)
+
+
 def test_a_network_whose_weights_are_not_finite_is_not_saved(net, tmp_path):
     """(It was written, and load then refused the file as damaged.)"""
     net.theta[3] = np.nan

@@ -636,9 +636,11 @@ def test_leaky_relu_slope_is_pytorchs_by_default_and_below_one():
     default = LeakyReLU()
     assert default.slope == 0.01 and default.config() == "leaky_relu"  # torch's negative_slope
     np.testing.assert_array_equal(default.forward(np, np.array([-1.0, 2.0])), [-0.01, 2.0])
-    for slope in (1.0, 1.5, -0.1):  # at 1 the layer is linear
-        with pytest.raises(ValueError, match=rf"leaky_relu slope must be in \[0, 1\), got "
-                                             rf"{slope}"):
+    # at 1 the layer is linear; the others were compared ("'<=' not supported", "truth value
+    # of an array is ambiguous") or taken (False)
+    for slope in (1.0, 1.5, -0.1, "0.1", None, False, np.array([0.1, 0.2])):
+        with pytest.raises(ValueError, match=r"leaky_relu slope must be a number in \[0, 1\), "
+                                             r"got "):
             get_activation({"name": "leaky_relu", "slope": slope})
 
 

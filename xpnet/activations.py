@@ -8,6 +8,8 @@ dC/dz. For the elementwise activations that is the lecture's Hadamard product
 
 from __future__ import annotations
 
+import numbers
+
 
 class Activation:
     """An activation g: ``forward`` gives a = g(z); ``backward`` turns dC/da into dC/dz, which
@@ -96,8 +98,9 @@ class LeakyReLU(Activation):
     default_slope = 0.01
 
     def __init__(self, slope: float = default_slope):
-        if not 0.0 <= slope < 1.0:
-            raise ValueError(f"leaky_relu slope must be in [0, 1), got {slope}")
+        if isinstance(slope, bool) or not isinstance(slope, numbers.Real) or \
+                not 0.0 <= slope < 1.0:  # ("0.1", an array, False: refused, not compared)
+            raise ValueError(f"leaky_relu slope must be a number in [0, 1), got {slope!r:.40}")
         self.slope = float(slope)
 
     def forward(self, xp, z):

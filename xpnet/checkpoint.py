@@ -25,7 +25,7 @@ from .backend import (
     read_npz,
     write_npz,
 )
-from .files import atomic_write  # also xpnet.checkpoint.atomic_write, as before
+from .files import atomic_write, replaces_another  # (also xpnet.checkpoint.atomic_write)
 
 FORMAT = "xpnet-checkpoint"
 VERSION = 1
@@ -61,14 +61,19 @@ def _join_arrays(tree, arrays):
 
 def save(path, net, *, optimizer=None, schedule=None, training: dict | None = None,
          metadata: dict | None = None) -> Path:
-    """Write ``net`` (and optionally optimizer, schedule and training state) to ``path``.
-    ``metadata``: JSON-able facts about the run to keep with it, such as the dataset's name
-    (``xpnet evaluate`` tests on that dataset unless told otherwise)."""
+    """Write ``net`` (and optionally optimizer, schedule and training state) to ``path``,
+    replacing a file there only if it is an xpnet checkpoint. ``metadata``: JSON-able facts
+    about the run to keep with it, such as the dataset's name (``xpnet evaluate`` tests on
+    that dataset unless told otherwise)."""
     import xpnet
 
     check_metadata(metadata)
     check_savable(net)
     path = Path(path)
+    if replaces_another(path, is_checkpoint):  # (a typo: train.py for the model's file)
+        raise ValueError(f"{path} exists and is not an xpnet checkpoint: save replaces only "
+                         "the checkpoints it writes; give another path, or remove that file "
+                         "first")
     arrays = {"theta": net.backend.to_numpy(net.theta)}
     if not all_finite(arrays["theta"]):  # (load would refuse the file)
         raise ValueError("this network's weights hold NaN or inf, which no file keeps: its "

@@ -471,8 +471,9 @@ class Network:
         return evaluate(self, X, y, batch_size)
 
     def save(self, path, metadata: dict | None = None):
-        """Write the network to ``path`` (.npz, atomically); ``xpnet.load`` reads it back.
-        ``metadata``: JSON-able facts to keep with it, e.g. ``{"dataset": "mnist"}``."""
+        """Write the network to ``path`` (.npz, atomically; an existing file there only if it
+        is an xpnet checkpoint); ``xpnet.load`` reads it back. ``metadata``: JSON-able facts
+        to keep with it, e.g. ``{"dataset": "mnist"}``."""
         from .checkpoint import save
 
         return save(path, self, metadata=metadata)
