@@ -314,3 +314,25 @@ def test_schedules_take_no_number_beyond_floats_range():
     plateau = get_schedule("plateau", lr=0.1)
     plateau.update(10**400)
     plateau.load_state_dict(plateau.state_dict())
+
+
+def test_a_bad_state_dict_leaves_the_schedule_as_it_was():
+    """(StepDecay kept the new lr of a state dict whose step_size was bad, and a plateau
+    schedule was reset to its start by a damaged running state; None and [] raised
+    AttributeError.)"""
+    step = get_schedule("step", lr=0.1, step_size=2)
+    bad = {**step.state_dict(), "hyperparameters": {"lr": 0.5, "step_size": 0}}
+    with pytest.raises(ValueError, match="step_size"):
+        step.load_state_dict(bad)
+    assert step.lr == 0.1
+    plateau = get_schedule("plateau", lr=0.1, patience=1)
+    for value in (1.0, 2.0, 3.0):
+        plateau.update(value)
+    before = plateau.state_dict()
+    with pytest.raises(ValueError, match="running state is damaged"):
+        plateau.load_state_dict({**before, "current_lr": -1.0})
+    assert plateau.state_dict() == before
+    for state in (None, [], {**step.state_dict(), "hyperparameters": None}):
+        with pytest.raises(ValueError, match="load_state_dict takes the dict|hyperparameters "
+                                             "must be a dict"):
+            get_schedule("step", lr=0.1, step_size=2).load_state_dict(state)

@@ -69,6 +69,15 @@ class Schedule:
                 "hyperparameters": {name: getattr(self, name) for name in self.hyperparameters}}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Restore what :meth:`state_dict` wrote; a bad one raises and leaves this schedule
+        as it was."""
+        self.__dict__.update(vars(self._checked(state_dict)))
+
+    def _checked(self, state_dict: dict) -> Schedule:
+        """A new schedule of this class with the hyperparameters of ``state_dict``, checked."""
+        if not isinstance(state_dict, dict):
+            raise ValueError(f"load_state_dict takes the dict that {type(self).__name__}."
+                             f"state_dict() wrote, got {state_dict!r:.60}")
         kind = FORMER_NAMES.get(state_dict.get("schedule"), state_dict.get("schedule"))
         if kind != type(self).__name__:
             raise ValueError(f"this state dict is for {kind!r}, not {type(self).__name__!r}")
@@ -78,7 +87,10 @@ class Schedule:
             raise ValueError(f"this state dict has no {', '.join(map(repr, missing))}: load a "
                              f"whole dict that {type(self).__name__}.state_dict() wrote (or a "
                              f"checkpoint's schedule state)")
-        self.__init__(**state_dict["hyperparameters"])  # validates them again
+        if not isinstance(state_dict["hyperparameters"], dict):
+            raise ValueError(f"this state dict's hyperparameters must be a dict, got "
+                             f"{state_dict['hyperparameters']!r:.60}")
+        return type(self)(**state_dict["hyperparameters"])  # (validated as a new one is)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)
@@ -203,14 +215,15 @@ class _OnPlateau(Schedule):
         if not isinstance(best, numbers.Real) or isinstance(best, bool) or \
                 math.isnan(_as_float(best)):
             bad.append("best")
-        super().load_state_dict(state_dict)  # (first: it names missing entries)
+        checked = self._checked(state_dict)  # (first: it names missing entries)
         if bad:
             raise ValueError(f"this state dict's running state is damaged ({', '.join(bad)}: "
                              f"the lr must be a finite number >= 0, the best a number, the "
                              f"counts whole numbers >= 0)")
-        self.current_lr, self.best = float(current_lr), _as_float(best)
+        checked.current_lr, checked.best = float(current_lr), _as_float(best)
         for name, value in counters.items():
-            setattr(self, name, value)
+            setattr(checked, name, value)
+        self.__dict__.update(vars(checked))
 
 
 class ReduceLROnPlateau(_OnPlateau):
