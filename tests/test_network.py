@@ -1010,3 +1010,13 @@ def test_sizes_without_an_order_are_refused(sizes):
     """(A set gave [10, 3], a dict its keys.)"""
     with pytest.raises(TypeError, match="sizes must be a list of layer widths"):
         Network(sizes, backend="numpy")
+
+
+@pytest.mark.parametrize("sizes, error", [([3, 10**9, 10**9], MemoryError),  # (> any address space)
+                                          ([10**20, 2], ValueError)])
+def test_a_network_too_large_to_hold_names_its_sizes(sizes, error):
+    """(NumPy's "Unable to allocate 3.6 TiB" and "Maximum allowed dimension exceeded" named
+    no argument.)"""
+    with pytest.raises(error, match=r"sizes \[.*\] need [\d,]+ weights and biases, and as many "
+                                    r"gradients: more than this machine can hold"):
+        Network(sizes, backend="numpy")

@@ -90,8 +90,14 @@ class Network:
             checked_architecture(sizes, activation, output, loss, init, dtype)
         self.seed = seed
         self.backend = get_backend(backend)
-        self._theta = self.backend.zeros(self.num_params, dtype)
-        self.grad = self.backend.zeros(self.num_params, dtype)
+        try:
+            self._theta = self.backend.zeros(self.num_params, dtype)
+            self.grad = self.backend.zeros(self.num_params, dtype)
+        except (MemoryError, ValueError) as error:  # (ValueError: beyond any array's size)
+            too_large = f"sizes {self.sizes} need {self.num_params:,} weights and biases, and " \
+                        f"as many gradients: more than this machine can hold; use smaller layers"
+            raise (MemoryError if isinstance(error, MemoryError) else ValueError)(
+                too_large) from None
         self._derive()
         self._class_ids = self.backend.asarray(list(range(self.num_classes)))
         self.initialize(seed)
