@@ -1427,3 +1427,20 @@ def test_history_to_standard_output_sent_to_a_log(tmp_path):
     text = log.read_text()
     assert text.startswith("my log\n{") and "\ntest accuracy " in text
     assert json.loads(text[len("my log\n"):text.index("\ntest accuracy ")])["epoch"] == [1]
+
+
+def test_resume_refuses_a_history_file_beside_it_that_xpnet_did_not_write(tmp_path, capsys,
+                                                                          monkeypatch):
+    """(The refusal came from fit, in the API's words: "give another checkpoint path".)"""
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    path = tmp_path / "run.npz"
+    checkpoint.save(path, Network([784, 16, 10], backend="numpy"), training={"epoch": 1})
+    notes = tmp_path / "run.history.json"
+    notes.write_text("my notes\n")
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--layers", "784,16,10",
+                           "--resume", path)
+    assert status == 2, err
+    assert "the checkpoint's history file " + str(notes) + " exists and is not a training " \
+           "history: xpnet replaces only its own files; move it away, or remove that file " \
+           "first" in err, err
+    assert notes.read_text() == "my notes\n"

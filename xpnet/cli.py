@@ -313,8 +313,10 @@ def cmd_train(args) -> int:
         _check_writable("the checkpoint's history file", history_path(save_to), None)
     if args.save is not None:
         _check_replaceable("--save", args.save, "an xpnet model", checkpoint.is_checkpoint)
-        _check_replaceable("the checkpoint's history file", history_path(args.save),
-                           "a training history", is_history_file, remedy="give --save another name")
+    if save_to is not None:  # (--resume saves to its file, and the history beside it)
+        _check_replaceable("the checkpoint's history file", history_path(save_to),
+                           "a training history", is_history_file,
+                           remedy="give --save another name" if args.save else "move it away")
     if args.history == STREAM:
         if sys.stdout is None:  # (started with stdout closed, `>&-`)
             raise ValueError("--history -: standard output is closed; give a file name")
