@@ -1020,3 +1020,25 @@ def test_a_network_too_large_to_hold_names_its_sizes(sizes, error):
     with pytest.raises(error, match=r"sizes \[.*\] need [\d,]+ weights and biases, and as many "
                                     r"gradients: more than this machine can hold"):
         Network(sizes, backend="numpy")
+
+
+@pytest.mark.parametrize("num_classes", [1, 0, 1.5, np.float64(2), None, "3", True, 10**30])
+def test_one_hot_checks_its_number_of_classes(num_classes):
+    """(1 gave [[1.]] for label 0, which a one-output network reads as class 1; the others
+    ended in bare Python errors or an OverflowError.)"""
+    with pytest.raises(ValueError, match="num_classes must be a whole number from 2 to 2"):
+        xpnet.one_hot([0], num_classes)
+
+
+def test_damaged_parts_of_the_api_name_what_is_wrong():
+    """Found by fuzzing: AttributeError, "unhashable type: 'list'" and NumPy's "only
+    0-dimensional arrays can be converted" named nothing."""
+    net = Network([3, 4, 2], backend="numpy")
+    np.testing.assert_array_equal(net.classes([[0.1, 0.9], [0.8, 0.2]]), [1, 0])
+    with pytest.raises(TypeError, match="A must hold real numbers, got dtype object"):
+        net.classes(None)
+    with pytest.raises(TypeError, match=r"layer sizes must be integers, got array\(\[3\]\)"):
+        Network([np.array([3]), 4, 2])
+    for activation in ([], {"name": ["x"]}):
+        with pytest.raises(ValueError, match="unknown hidden activation"):
+            Network([3, 4, 2], activation=activation)

@@ -336,3 +336,13 @@ def test_a_bad_state_dict_leaves_the_schedule_as_it_was():
         with pytest.raises(ValueError, match="load_state_dict takes the dict|hyperparameters "
                                              "must be a dict"):
             get_schedule("step", lr=0.1, step_size=2).load_state_dict(state)
+
+
+def test_a_plateau_best_beyond_the_start_is_damage():
+    """A best of -inf in mode "min" (from a damaged -10**400) is one no epoch improves on: the
+    lr fell every epoch (0.1 -> 1e-4 after three). The start's +inf loads."""
+    for mode, wrong in (("min", -10**400), ("min", -math.inf), ("max", math.inf)):
+        plateau = get_schedule("plateau", lr=0.1, patience=0, mode=mode)
+        with pytest.raises(ValueError, match=r"running state is damaged \(best"):
+            plateau.load_state_dict({**plateau.state_dict(), "best": wrong})
+        plateau.load_state_dict(plateau.state_dict())  # (its start: +-inf)

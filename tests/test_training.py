@@ -807,6 +807,9 @@ def test_resume_from_a_damaged_optimizer_or_stopping_state_changes_nothing(tmp_p
          r"its history's epochs \[2\] are not 1 to 1"),
         (damaged(lambda h: h["training"].update(finished="no")),
          "its 'finished' is 'no', not true or false"),
+        (damaged(lambda h: (h["training"].update(finished=True),
+                            h["training"]["settings"].update(early_stopping=None))),
+         "it records a run finished early, but without early stopping"),
         (damaged(lambda h: h["network"].update(sizes=[2, -3, 3])),
          "the architecture it records is invalid"),
     ]

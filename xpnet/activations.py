@@ -175,7 +175,7 @@ def get_activation(name: str | dict | Activation, *, output: bool = False) -> Ac
     if isinstance(name, dict):
         parameters = {key: value for key, value in name.items() if key != "name"}
         name = name.get("name")
-    if name not in table:
+    if not isinstance(name, str) or name not in table:
         raise _unknown(name, output, table)
     return table[name](**parameters)
 

@@ -301,6 +301,7 @@ class Network:
         """The class index of each row of A (B, n_L), output rows a_L or target rows: argmax_j
         A[:, j]; with one output neuron, A[:, 0] > 0.5 (class 1; for a sigmoid: about z_L > 0).
         An integer device array (B,); no sync."""
+        A = self.backend.asarray(self._real_numbers(A, "A"))  # (an array of the backend: as is)
         if A.ndim != 2 or A.shape[1] != self.sizes[-1]:
             raise ValueError(f"expected rows of {self.sizes[-1]} outputs, shape (B, "
                              f"{self.sizes[-1]}), got shape {tuple(A.shape)}")
@@ -550,7 +551,7 @@ def _check_sizes(sizes) -> list[int]:
     if len(sizes) < 2:
         raise ValueError(f"sizes needs at least two layers (input and output), got {sizes}")
     for n in sizes:
-        if isinstance(n, bool) or not isinstance(n, int) and not hasattr(n, "__index__"):
+        if whole_number(n) is None:  # (not a bool, a float, an array)
             raise TypeError(f"layer sizes must be integers, got {n!r} in {sizes}")
         if n < 1:
             raise ValueError(f"layer sizes must be positive, got {n} in {sizes}")
@@ -579,6 +580,12 @@ def _checked_labels(backend: Backend, y, k: int, meaning: str = "one per output 
 def one_hot(y, num_classes: int, backend: str | Backend | None = "numpy", dtype="float32"):
     """One-hot rows for class indices: ``one_hot([2, 0], 3) -> [[0, 0, 1], [1, 0, 0]]``."""
     backend = get_backend(backend)
+    k = whole_number(num_classes)
+    if k is None or not 2 <= k < 2**31:  # (one class: one output neuron takes 0/1 labels)
+        raise ValueError(f"num_classes must be a whole number from 2 to 2^31 - 1, got "
+                         f"{num_classes!r:.40}; with one output neuron the targets are the 0/1 "
+                         "labels themselves")
+    num_classes = k
     labels = _checked_labels(backend, backend.asarray(y), num_classes)
     ids = backend.asarray(list(range(num_classes)))
     return _one_hot_rows(backend.xp, labels, ids, backend.dtype(dtype))

@@ -205,21 +205,24 @@ class _OnPlateau(Schedule):
     def load_state_dict(self, state_dict: dict) -> None:
         """Hyperparameters and running state, checked: a damaged file must not go on with a
         negative or NaN lr."""
-        current_lr, best = state_dict.get("current_lr"), state_dict.get("best")
+        checked = self._checked(state_dict)  # (first: it names missing entries)
+        current_lr, best = state_dict["current_lr"], state_dict["best"]
         counters = {name: whole_number(state_dict.get(name))
                     for name in self.running_state if name not in ("current_lr", "best")}
         bad = [name for name, value in counters.items() if value is None or value < 0]
         if not (isinstance(current_lr, numbers.Real) and not isinstance(current_lr, bool)
                 and 0 <= current_lr < math.inf):
             bad.append("current_lr")
+        # (the best is a number, or the start's inf for the mode: an inf on the other side
+        # would be a best that no epoch improves on, and the lr would fall every epoch)
+        start = math.inf if checked.mode == "min" else -math.inf
         if not isinstance(best, numbers.Real) or isinstance(best, bool) or \
-                math.isnan(_as_float(best)):
+                not (math.isfinite(_as_float(best)) or _as_float(best) == start):
             bad.append("best")
-        checked = self._checked(state_dict)  # (first: it names missing entries)
         if bad:
             raise ValueError(f"this state dict's running state is damaged ({', '.join(bad)}: "
-                             f"the lr must be a finite number >= 0, the best a number, the "
-                             f"counts whole numbers >= 0)")
+                             f"the lr must be a finite number >= 0, the best a finite number "
+                             f"or the start's, the counts whole numbers >= 0)")
         checked.current_lr, checked.best = float(current_lr), _as_float(best)
         for name, value in counters.items():
             setattr(checked, name, value)

@@ -990,6 +990,9 @@ def _malformed_run_state(epochs_done, step, settings, schedule, history: History
                 f"the epochs it records as done")
     if not isinstance(finished, bool):
         return f"its 'finished' is {finished!r:.40}, not true or false"
+    if finished and isinstance(settings, dict) and "early_stopping" in settings and \
+            not settings["early_stopping"]:  # (only early stopping finishes a run early)
+        return "it records a run finished early, but without early stopping"
     if not isinstance(settings, dict):
         return "its settings are not a dict"
     if schedule is not None and not (
