@@ -269,3 +269,16 @@ def test_numpy_backend_pickles_by_name_and_others_say_why_not():
     own = backend_module.from_namespace(np)  # (rows, not get_backend("numpy")'s columns)
     with pytest.raises(TypeError, match="the 'numpy' backend .* cannot be pickled"):
         pickle.dumps(own)
+
+
+def test_is_array_knows_cupy_arrays_without_array_namespace(monkeypatch):
+    """cupy.ndarray (CuPy 14) has no __array_namespace__: a check of __array_namespace__
+    alone would refuse every GPU array (a first version of Optimizer.step's check did)."""
+    import types
+
+    from xpnet.backend import is_array
+
+    FakeCupyArray = type("ndarray", (), {"__module__": "cupy._core.core"})
+    monkeypatch.setitem(sys.modules, "cupy", types.ModuleType("cupy"))
+    assert is_array(FakeCupyArray()) and is_array(np.zeros(2))
+    assert not is_array([0.0, 1.0]) and not is_array(None)

@@ -1042,3 +1042,15 @@ def test_damaged_parts_of_the_api_name_what_is_wrong():
     for activation in ([], {"name": ["x"]}):
         with pytest.raises(ValueError, match="unknown hidden activation"):
             Network([3, 4, 2], activation=activation)
+
+
+def test_the_training_loop_calls_no_checked_classes():
+    """classes() checks its input (a list, None): the training loop and inference call the
+    unchecked _classes, so no batch pays for the checks."""
+    net = Network([3, 4, 2], backend="numpy")
+    calls = []
+    net.classes = lambda A: calls.append(A)  # (an instance attribute: only direct calls)
+    X, y = np.zeros((8, 3)), np.array([0, 1] * 4)
+    net.fit(X, y, epochs=1, batch_size=4, progress=False, validation_split=0.25)
+    net.predict(X), net.accuracy(X, y), net.evaluate(X, y)
+    assert calls == []

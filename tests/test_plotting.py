@@ -351,3 +351,13 @@ def test_plot_refuses_the_figure_before_drawing_it(tmp_path, capsys, monkeypatch
     status, _, err = xpnet(capsys, "plot", history)
     assert refused(status, err, "holds no mark of a figure drawn by xpnet"), err
     assert photo.read_bytes() == b"a photo"
+
+
+def test_plot_reads_a_standard_input_of_text_only(tmp_path, capsys, monkeypatch):
+    """A stdin without .buffer (IDLE's; a StringIO put in its place) is read as text."""
+    pytest.importorskip("matplotlib")
+    history = {"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.8, 0.9]}
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(history)))
+    status, _, err = xpnet(capsys, "plot", "-", "-o", tmp_path / "c.png")
+    assert status == 0, err
+    assert (tmp_path / "c.png").is_file()

@@ -359,6 +359,11 @@ def _ones(n: int, dtype) -> np.ndarray:
     return ones
 
 
+def is_array(a) -> bool:
+    """Whether ``a`` is an array of some array namespace (NumPy, CuPy, the array API)."""
+    return _namespace_of(a) is not None
+
+
 def _namespace_of(a):
     get = getattr(a, "__array_namespace__", None)
     if get is None:

@@ -667,15 +667,15 @@ def _history_bytes(source: Path | str, expected: str) -> bytes:
             raise ValueError("xpnet plot -: standard input is closed; give the history's file "
                              "name instead of -, or pipe one in, as in `xpnet train --history - "
                              "| xpnet plot - -o curves.png`")
-        try:
-            data = sys.stdin.buffer.read(HISTORY_LIMIT + 1)
+        try:  # (a text stream without its bytes, as IDLE's stdin: read as text)
+            data = getattr(sys.stdin, "buffer", sys.stdin).read(HISTORY_LIMIT + 1)
         except OSError as error:
             raise ValueError(f"xpnet plot -: the standard input cannot be read "
                              f"({error.strerror or error}); give the history's file name "
                              "instead of -") from None
         if len(data) > HISTORY_LIMIT:
             raise ValueError(f"the standard input {too_large}")
-        return data
+        return data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     # not opened unless a regular file: a named pipe would wait for a writer, a device such
     # as /dev/zero never end, a folder fail with a bare "Is a directory"
     if source.exists() and not source.is_file():  # (a missing file: its OSError names it)

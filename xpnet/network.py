@@ -301,7 +301,10 @@ class Network:
         """The class index of each row of A (B, n_L), output rows a_L or target rows: argmax_j
         A[:, j]; with one output neuron, A[:, 0] > 0.5 (class 1; for a sigmoid: about z_L > 0).
         An integer device array (B,); no sync."""
-        A = self.backend.asarray(self._real_numbers(A, "A"))  # (an array of the backend: as is)
+        return self._classes(self.backend.asarray(self._real_numbers(A, "A")))
+
+    def _classes(self, A):
+        """:meth:`classes` of a device array A, its type unchecked (the training loop's)."""
         if A.ndim != 2 or A.shape[1] != self.sizes[-1]:
             raise ValueError(f"expected rows of {self.sizes[-1]} outputs, shape (B, "
                              f"{self.sizes[-1]}), got shape {tuple(A.shape)}")
@@ -319,7 +322,7 @@ class Network:
 
     def _predicted(self, X):
         """The predicted class of each row of a batch X (checked), on the device."""
-        return self.classes(self._infer(X)[1])
+        return self._classes(self._infer(X)[1])
 
     def accuracy(self, X, y, batch_size: int = 1024) -> float:
         """The fraction of rows of X whose predicted class equals the label, computed
@@ -376,7 +379,7 @@ class Network:
             rows = self.backend.asarray(y, self.dtype, inf_checked=True)
             self._check_target_values(rows)  # (the class of a row of NaN would be 0)
             # one output neuron: targets compare with 0.5 as floats, whatever their dtype
-            return self.classes(rows if k == 1 else y)
+            return self._classes(rows if k == 1 else y)
         if len(y.shape) != 1:
             raise ValueError(f"y must be class indices of shape ({n},) or one-hot of shape "
                              f"({n}, {k}), got shape {tuple(y.shape)}")

@@ -44,7 +44,7 @@ import inspect
 import math
 import struct
 
-from .backend import FLOAT_DTYPES, any_nan, backend_of, is_float_array, is_host_array
+from .backend import FLOAT_DTYPES, any_nan, backend_of, is_array, is_float_array, is_host_array
 from .checks import flag, whole_number
 
 #: the most steps a state dict may count: beyond 2^53 a float no longer holds t exactly, and
@@ -118,7 +118,7 @@ class Optimizer:
             self._check_changes()
         if self._backend is None:
             for name, array in (("theta", theta), ("grad", grad)):
-                if not hasattr(array, "__array_namespace__"):
+                if not is_array(array):
                     raise TypeError(f"{name} must be an array of the network's backend (such "
                                     f"as net.theta, net.grad), got {type(array).__name__}")
             self._start(theta)
@@ -278,11 +278,6 @@ class Optimizer:
                                 for name, value in state_dict["hyperparameters"].items()})
         # validated on a new optimizer, leaving self as it is if they are bad
         checked = type(self)(**hyperparameters)
-        missing = [name for name in self.buffers
-                   if checked._uses(name) and name not in state_dict["state"]]
-        if t and missing:  # (the run would go on from moments started afresh)
-            raise ValueError(f"the state dict counts {t} steps but has no "
-                             f"{', '.join(map(repr, missing))}, which those steps made")
         for key in self.hyperparameters:
             setattr(self, key, getattr(checked, key))
         self.t = t
@@ -698,7 +693,7 @@ def _check_saved_buffer(name: str, saved, nonnegative: bool) -> None:
     without NaN (inf it may hold: an average of g^2 that overflowed float32, which stops the
     steps of its parameters, but not the run), and a sum or average of g^2 must not be
     negative."""
-    if not is_host_array(saved) and hasattr(saved, "__array_namespace__"):
+    if not is_host_array(saved) and is_array(saved):
         saved = backend_of(saved).to_numpy(saved)  # (a device array: checked on the host)
     if not is_host_array(saved) or not is_float_array(saved):
         raise TypeError(f"the state dict's {name!r} must be an array of floats, got "

@@ -230,7 +230,7 @@ class _Data:
     def __init__(self, net, X, y):
         self.X = net._check_X(X)  # raises for no samples too
         self.Y = net._targets(y, self.X.shape[0])
-        self.labels = net.classes(self.Y)
+        self.labels = net._classes(self.Y)
         self.n = self.X.shape[0]
 
     def split(self, n_first: int):
@@ -244,7 +244,7 @@ class _Data:
 
 def _hits(net, output, labels):
     """The number of rows whose predicted class is the label, as a device scalar."""
-    return net.xp.count_nonzero(net.classes(output) == labels)
+    return net.xp.count_nonzero(net._classes(output) == labels)
 
 
 class _Tally:
