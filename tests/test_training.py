@@ -1253,7 +1253,7 @@ def test_resuming_with_nothing_left_still_writes_the_checkpoint_asked_for(tmp_pa
         assert history.stopped_early == history.finished == (stopping is not None)
         (tmp_path / "new.npz").unlink()
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warned) == 1 and "early stopping ended after 3 epochs" in warned[0], warned
+    assert len(warned) == 1 and "early stopping ended after epoch 3:" in warned[0], warned
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")

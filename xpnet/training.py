@@ -474,7 +474,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         start_epoch, history = loop.resume(resume, settings, n_batches, epochs)
         if history.finished:
             (log.warning if epochs > len(history) else log.info)(
-                "%s holds a run that early stopping ended after %d epochs: nothing to resume "
+                "%s holds a run that early stopping ended after epoch %d: nothing to resume "
                 "(the network now holds its weights; to train on, start a new run from them)",
                 resume, len(history))
             if checkpoint is not None:  # (another file than resume's gets the run too)
