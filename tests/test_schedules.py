@@ -346,3 +346,12 @@ def test_a_plateau_best_beyond_the_start_is_damage():
         with pytest.raises(ValueError, match=r"running state is damaged \(best"):
             plateau.load_state_dict({**plateau.state_dict(), "best": wrong})
         plateau.load_state_dict(plateau.state_dict())  # (its start: +-inf)
+
+
+def test_a_plateau_lr_above_its_initial_lr_is_damage():
+    """(It loaded: the rule only lowers the lr, so no run holds a higher one.)"""
+    plateau = get_schedule("plateau", lr=0.1)
+    with pytest.raises(ValueError, match=r"running state is damaged \(current_lr: the lr must "
+                                         r"be a number from 0 to the initial lr"):
+        plateau.load_state_dict({**plateau.state_dict(), "current_lr": 0.2})
+    plateau.load_state_dict({**plateau.state_dict(), "current_lr": 0.1})

@@ -211,7 +211,7 @@ class _OnPlateau(Schedule):
                     for name in self.running_state if name not in ("current_lr", "best")}
         bad = [name for name, value in counters.items() if value is None or value < 0]
         if not (isinstance(current_lr, numbers.Real) and not isinstance(current_lr, bool)
-                and 0 <= current_lr < math.inf):
+                and 0 <= current_lr <= checked.lr):  # (the rule only ever lowers it)
             bad.append("current_lr")
         # (the best is a number, or the start's inf for the mode: an inf on the other side
         # would be a best that no epoch improves on, and the lr would fall every epoch)
@@ -221,8 +221,8 @@ class _OnPlateau(Schedule):
             bad.append("best")
         if bad:
             raise ValueError(f"this state dict's running state is damaged ({', '.join(bad)}: "
-                             f"the lr must be a finite number >= 0, the best a finite number "
-                             f"or the start's, the counts whole numbers >= 0)")
+                             f"the lr must be a number from 0 to the initial lr, the best a "
+                             f"finite number or the start's, the counts whole numbers >= 0)")
         checked.current_lr, checked.best = float(current_lr), _as_float(best)
         for name, value in counters.items():
             setattr(checked, name, value)
