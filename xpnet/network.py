@@ -93,7 +93,8 @@ class Network:
         try:
             self._theta = self.backend.zeros(self.num_params, dtype)
             self.grad = self.backend.zeros(self.num_params, dtype)
-        except (MemoryError, ValueError) as error:  # (ValueError: beyond any array's size)
+        # (beyond any array's size: NumPy raises ValueError, CuPy an OverflowError)
+        except (MemoryError, ValueError, OverflowError) as error:
             too_large = f"sizes {self.sizes} need {self.num_params:,} weights and biases, and " \
                         f"as many gradients: more than this machine can hold; use smaller layers"
             raise (MemoryError if isinstance(error, MemoryError) else ValueError)(
