@@ -221,3 +221,29 @@ def test_cupy_pool_stops_growing_with_a_partial_last_batch(monkeypatch):
     after_first = pool.total_bytes()
     net.fit(Xd, yd, epochs=3, **options)
     assert pool.total_bytes() == after_first
+
+
+def test_cupy_arrays_pass_the_input_checks_fuzzing_added():
+    """The checks added for hostile input take CuPy's arrays, which have no
+    __array_namespace__ in CuPy 14: the optimizer's first step, a state dict holding device
+    buffers, set_theta, classes, and a network too large for any array."""
+    cp = pytest.importorskip("cupy")
+    theta, grad = cp.linspace(-1.0, 1.0, 8, dtype=cp.float32), cp.full(8, 0.5, cp.float32)
+    optimizer = Adam(lr=0.01)
+    optimizer.step(theta, grad)
+    state = optimizer.state_dict()
+    state["state"] = {name: cp.asarray(buffer) for name, buffer in state["state"].items()}
+    loaded = Adam(lr=0.01)
+    loaded.load_state_dict(state)
+    other = theta.copy()
+    optimizer.step(theta, grad)
+    loaded.step(other, grad)
+    cp.testing.assert_array_equal(other, theta)
+    net = xpnet.Network([3, 4, 2], backend="cupy")
+    net.set_theta(cp.zeros(net.num_params, cp.float32))
+    with pytest.raises(ValueError, match="theta must be finite"):
+        net.set_theta(cp.full(net.num_params, cp.nan, cp.float32))
+    assert cp.asnumpy(net.classes(cp.asarray([[0.1, 0.9]], cp.float32))).tolist() == [1]
+    # (CuPy's shape overflows a C integer, or its pool refuses: named either way)
+    with pytest.raises((ValueError, MemoryError), match=r"need [\d,]+ weights and biases"):
+        xpnet.Network([10**20, 2], backend="cupy")
