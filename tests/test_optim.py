@@ -886,3 +886,15 @@ def test_a_state_saved_right_after_a_buffer_was_switched_on_loads(make, switch):
     original.step(theta, grad)
     loaded.step(other, grad)
     np.testing.assert_array_equal(other, theta)
+
+
+def test_a_read_only_theta_is_refused_before_anything_changes():
+    """(NumPy's "output array is read-only" came from inside the update, after t and the
+    moments had moved.)"""
+    theta = np.zeros(4)
+    theta.flags.writeable = False
+    optimizer = Adam()
+    with pytest.raises(ValueError, match="theta is read-only, and the optimizer updates it in "
+                                         "place"):
+        optimizer.step(theta, np.ones(4))
+    assert optimizer.t == 0 and optimizer.state == {}

@@ -150,6 +150,11 @@ class Optimizer:
         names = [name for name in FLOAT_DTYPES if theta.dtype == backend.dtype(name)]
         if not names:
             raise TypeError(f"theta must be float32 or float64, got {theta.dtype}")
+        try:  # (an empty write: a read-only theta would fail only inside the update, with
+            theta[:0] = theta[:0]  # the step counted and the buffers already moved)
+        except ValueError:
+            raise ValueError("theta is read-only, and the optimizer updates it in place: pass "
+                             "a writable array (net.theta is one)") from None
         self._dtype = names[0]
         self._check_dtype(backend)
         self._backend = backend
