@@ -820,7 +820,8 @@ def test_a_bad_thread_count_in_the_environment_is_refused_before_loading(capsys,
     monkeypatch.setattr(cli, "_load", _data_were_loaded)
     monkeypatch.setenv("XPNET_NUM_THREADS", "two")
     status, _, err = xpnet(capsys, "train", "--no-progress")
-    assert status == 2 and "$XPNET_NUM_THREADS) must be a positive integer, got 'two'" in err
+    assert status == 2 and "$XPNET_NUM_THREADS) must be a whole number from 1 to 32768, got " \
+                           "'two'" in err
 
 
 def test_an_unwritable_resume_checkpoint_says_to_give_save(tmp_path, capsys, monkeypatch):
@@ -1444,3 +1445,33 @@ def test_resume_refuses_a_history_file_beside_it_that_xpnet_did_not_write(tmp_pa
            "history: xpnet replaces only its own files; move it away, or remove that file " \
            "first" in err, err
     assert notes.read_text() == "my notes\n"
+
+
+@pytest.mark.parametrize("argv, message", [
+    # (a C int overflowed inside threadpoolctl: a traceback, after the data had loaded)
+    (["--threads", "99999999999999999999999"], "must be a whole number from 1 to 32768"),
+    # (the cosine schedule refused the index only after the data had loaded, naming no option)
+    (["--epochs", "99999999999999999999"], "argument --epochs: must be at most 1,000,000"),
+    # (it wrote /dev/null.history.json and told to evaluate /dev/null)
+    (["--save", "/dev/null"], "--save /dev/null is a device or a pipe"),
+])
+def test_options_beyond_what_a_run_can_use_are_refused_before_loading(argv, message, capsys,
+                                                                      monkeypatch):
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    status, _, err = xpnet(capsys, "train", "--no-progress", *argv)
+    assert status == 2 and message in err and "Traceback" not in err, err
+
+
+def test_history_to_a_closed_pipe_still_tells_the_results(mnist, tmp_path):
+    """`xpnet train --history - | true`: the JSON's reader is gone before it is written. The
+    results go to stderr all the same (they were lost), and the checkpoint is saved."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "xpnet", "train", "--no-progress", "--data-dir", str(mnist),
+         "--no-download", "--layers", "784,16,10", "--epochs", "1", "--batch-size", "512",
+         "--history", "-", "--save", str(tmp_path / "m.npz")],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # (the reader leaves at once)
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=300) == 1, err  # (a broken pipe: 1, as `cmd | head` gives)
+    assert "test accuracy " in err and "saved to " in err and "Traceback" not in err, err
+    assert (tmp_path / "m.npz").is_file()

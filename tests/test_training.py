@@ -1417,7 +1417,7 @@ def test_threads_asked_reads_an_empty_variable_as_unset_and_refuses_zero(monkeyp
 
     monkeypatch.setenv("XPNET_NUM_THREADS", "")
     assert threads_asked(None) is None
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match="a whole number from 1 to 32768"):
         threads_asked(0)  # (not "choose for me")
 
 

@@ -82,7 +82,7 @@ SCHEDULE_ARGUMENTS = {
 
 
 # -- option types ---------------------------------------------------------------------------------
-def _int_at_least(lower: int):
+def _int_at_least(lower: int, most: int | None = None):
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -90,11 +90,15 @@ def _int_at_least(lower: int):
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
         if value < lower:
             raise argparse.ArgumentTypeError(f"must be at least {lower}, got {value}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most:,}, got {value}")
         return value
 
     return parse
 
 
+#: the most epochs `xpnet train` runs (a typo of a few digits more would train for ever)
+MAX_EPOCHS = 1_000_000
 #: a standard stream: ``train --history -`` writes the history to standard output (and the
 #: results to stderr), ``plot -`` reads one from standard input
 STREAM = "-"
@@ -186,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--schedule", choices=list(schedules.SCHEDULES), default="cosine",
                      help="learning rate per epoch, spread over --epochs (default: %(default)s)")
     run = train.add_argument_group("run")
-    run.add_argument("--epochs", type=_int_at_least(1), default=10, help="default: %(default)s")
+    run.add_argument("--epochs", type=_int_at_least(1, most=MAX_EPOCHS), default=10,
+                     help="default: %(default)s")
     run.add_argument("--batch-size", type=_int_at_least(1), default=128,
                      help="default: %(default)s")
     run.add_argument("--validation", type=_int_at_least(0), default=10_000, metavar="N",
@@ -312,6 +317,9 @@ def cmd_train(args) -> int:
         # written beside the checkpoint after every epoch
         _check_writable("the checkpoint's history file", history_path(save_to), None)
     if args.save is not None:
+        if files.is_stream(args.save):  # (a checkpoint is read back; its history goes beside)
+            raise ValueError(f"--save {args.save} is a device or a pipe, which no run could be "
+                             "resumed or evaluated from: give a file name, e.g. model.npz")
         _check_replaceable("--save", args.save, "an xpnet model", checkpoint.is_checkpoint)
     if save_to is not None:  # (--resume saves to its file, and the history beside it)
         _check_replaceable("the checkpoint's history file", history_path(save_to),
@@ -366,9 +374,12 @@ def cmd_train(args) -> int:
     report = sys.stdout  # where the results go: stderr when the history takes stdout
     # the history before anything is printed: a closed stdout cannot lose it
     if args.history == STREAM:
-        sys.stdout.write(_history_json(history, test_loss, test_accuracy))
-        sys.stdout.flush()
         report = sys.stderr
+        try:
+            sys.stdout.write(_history_json(history, test_loss, test_accuracy))
+            sys.stdout.flush()
+        except BrokenPipeError as error:  # (its reader is gone: the results are still told)
+            unwritten = error
     elif args.history is not None:
         try:
             checkpoint.atomic_write(args.history, lambda f: f.write(

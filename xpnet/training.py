@@ -630,6 +630,10 @@ def _stopping_differences(saved, now) -> list[str]:
     return [f"early_stopping: {shown(saved)} in the file, {shown(now)} now"]
 
 
+#: the most BLAS threads that may be asked for (a BLAS takes its count as a C int)
+MAX_THREADS = 1 << 15
+
+
 def threads_asked(threads) -> int | None:
     """The BLAS threads asked for (``threads=`` or $XPNET_NUM_THREADS), checked, or None:
     choose by measuring."""
@@ -638,9 +642,10 @@ def threads_asked(threads) -> int | None:
     if threads is None:
         return None
     text = str(threads)  # (isdigit alone passes digits int() refuses, such as '²')
-    if isinstance(threads, bool) or not (text.isascii() and text.isdigit()) or int(text) < 1:
-        raise ValueError(f"BLAS threads (threads= or $XPNET_NUM_THREADS) must be a positive "
-                         f"integer, got {threads!r}")
+    if isinstance(threads, bool) or not (text.isascii() and text.isdigit()) or \
+            not 1 <= int(text) <= MAX_THREADS:
+        raise ValueError(f"BLAS threads (threads= or $XPNET_NUM_THREADS) must be a whole "
+                         f"number from 1 to {MAX_THREADS}, got {threads!r:.40}")
     return int(threads)
 
 
