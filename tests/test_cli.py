@@ -355,7 +355,7 @@ def test_download_failure_lists_the_mirror_tried(tmp_path, capsys):
 
 # -- bad option values ---------------------------------------------------------------------
 BAD_OPTIONS = [
-    (["train", "--layers", "784,0,10"], "layer sizes must be positive"),
+    (["train", "--layers", "784,0,10"], "argument --layers: expected comma-separated widths of"),
     (["train", "--layers", "784,x,10"], "comma-separated widths"),
     (["train", "--layers", "100,10"], "first layer must have 784"),
     (["train", "--optimizer", "adamx"], "invalid choice: 'adamx'"),
@@ -1454,6 +1454,10 @@ def test_resume_refuses_a_history_file_beside_it_that_xpnet_did_not_write(tmp_pa
     (["--epochs", "99999999999999999999"], "argument --epochs: must be at most 1,000,000"),
     # (it wrote /dev/null.history.json and told to evaluate /dev/null)
     (["--save", "/dev/null"], "--save /dev/null is a device or a pipe"),
+    # (the network's own "layer sizes must be positive" named no option)
+    (["--layers", "784,0,10"], "argument --layers: expected comma-separated widths of at least "
+                               "1 such as 784,100,10, got '784,0,10'"),
+    (["--layers", "784,,10"], "argument --layers: expected comma-separated widths"),
 ])
 def test_options_beyond_what_a_run_can_use_are_refused_before_loading(argv, message, capsys,
                                                                       monkeypatch):

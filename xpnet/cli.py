@@ -143,11 +143,13 @@ def _history_input(text: str) -> Path | str:
 
 def _layer_sizes(text: str) -> list[int]:
     try:
-        return [int(part) for part in text.split(",")]
+        sizes = [int(part) for part in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated widths such as {INPUTS},100,{CLASSES}, got {text!r}"
-        ) from None
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected comma-separated widths of at least 1 such "
+                                         f"as {INPUTS},100,{CLASSES}, got {text!r}")
+    return sizes
 
 
 def _betas(text: str) -> tuple[float, float]:
