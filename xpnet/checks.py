@@ -3,6 +3,7 @@ own error message around them)."""
 
 from __future__ import annotations
 
+import math
 import operator
 
 
@@ -30,9 +31,21 @@ def flag(name: str, value) -> bool:
     return bool(value)
 
 
+def is_number(value) -> bool:
+    """True for what JSON holds as a number: an int or a float, not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def as_float(value) -> float:
+    """float(value), an int beyond float's range as +-inf (float() raises OverflowError)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def number_column(column, n: int, gaps: bool = False) -> bool:
     """True for a list of ``n`` numbers (ints or floats, not bools; None too where ``gaps``
     allows): a column of a training history."""
     return isinstance(column, list) and len(column) == n and all(
-        (isinstance(value, (int, float)) and not isinstance(value, bool))
-        or (gaps and value is None) for value in column)
+        is_number(value) or (gaps and value is None) for value in column)

@@ -45,7 +45,7 @@ import math
 import struct
 
 from .backend import FLOAT_DTYPES, any_nan, backend_of, is_array, is_float_array, is_host_array
-from .checks import flag, whole_number
+from .checks import as_float, flag, whole_number
 
 #: the most steps a state dict may count: beyond 2^53 a float no longer holds t exactly, and
 #: beta ** t in a bias correction is computed from float(t)
@@ -719,9 +719,7 @@ def _number(name: str, value) -> float:
     if isinstance(value, bool):
         raise TypeError(f"{name} must be a number, got {value!r}")
     try:
-        number = float(value)
-    except OverflowError:  # an int beyond float's range (10**400)
-        number = math.inf
+        number = as_float(value)  # (an int beyond float's range, 10**400: inf, refused below)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a number, got {value!r}") from None
     if not math.isfinite(number):

@@ -7,7 +7,7 @@ import math
 import zlib
 from pathlib import Path
 
-from .checks import number_column
+from .checks import is_number, number_column
 from .files import atomic_write
 
 PLOT_INSTALL_HINT = 'pip install matplotlib (the "plot" extra: pip install ".[plot]" in a checkout)'
@@ -49,12 +49,6 @@ def _figure(**options):
         raise ImportError(f"drawing needs matplotlib, which is not installed: "
                           f"{PLOT_INSTALL_HINT}") from None
     return matplotlib.figure.Figure(**options)
-
-
-def is_number(value) -> bool:
-    """True for what JSON holds as a number: an int or a float (not a bool), also one that
-    no figure can draw (see :func:`drawable`)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def drawable(value) -> bool:

@@ -30,7 +30,7 @@ import inspect
 import math
 import numbers
 
-from .checks import whole_number
+from .checks import as_float, whole_number
 
 #: the largest epoch or step index a schedule takes (beyond 2^53 a float no longer holds it)
 MAX_INDEX = 2**53
@@ -217,13 +217,13 @@ class _OnPlateau(Schedule):
         # would be a best that no epoch improves on, and the lr would fall every epoch)
         start = math.inf if checked.mode == "min" else -math.inf
         if not isinstance(best, numbers.Real) or isinstance(best, bool) or \
-                not (math.isfinite(_as_float(best)) or _as_float(best) == start):
+                not (math.isfinite(as_float(best)) or as_float(best) == start):
             bad.append("best")
         if bad:
             raise ValueError(f"this state dict's running state is damaged ({', '.join(bad)}: "
                              f"the lr must be a number from 0 to the initial lr, the best a "
                              f"finite number or the start's, the counts whole numbers >= 0)")
-        checked.current_lr, checked.best = float(current_lr), _as_float(best)
+        checked.current_lr, checked.best = float(current_lr), as_float(best)
         for name, value in counters.items():
             setattr(checked, name, value)
         self.__dict__.update(vars(checked))
@@ -266,7 +266,7 @@ class ReduceLROnPlateau(_OnPlateau):
         return value < bound if self.mode == "min" else value > bound
 
     def update(self, value: float) -> None:
-        value = _as_float(value)
+        value = as_float(value)
         if self._improves(value):
             self.best, self.epochs_without_improvement = value, 0
         else:
@@ -301,7 +301,7 @@ class Adaptive(_OnPlateau):
         self.tol = _at_least("tol", tol, 0.0)
 
     def update(self, value: float) -> None:
-        value = _as_float(value)
+        value = as_float(value)
         sign = 1.0 if self.mode == "min" else -1.0  # compare -score as a loss
         if sign * value > sign * self.best - self.tol:
             self.epochs_without_improvement += 1
@@ -340,17 +340,9 @@ def _at_least(name: str, value, lower: float) -> float:
     """``value`` as a Python float >= lower (a NumPy scalar would promote float32 arrays)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(_as_float(value)) or value < lower:
+    if not math.isfinite(as_float(value)) or value < lower:
         raise ValueError(f"{name} must be a finite number >= {lower:g}, got {value!r:.40}")
     return float(value)
-
-
-def _as_float(value) -> float:
-    """float(value), an int beyond float's range as +-inf (float() raises OverflowError)."""
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf if value > 0 else -math.inf
 
 
 def _integer(name: str, value, lower: int) -> int:
