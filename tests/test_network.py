@@ -1054,3 +1054,62 @@ def test_the_training_loop_calls_no_checked_classes():
     net.fit(X, y, epochs=1, batch_size=4, progress=False, validation_split=0.25)
     net.predict(X), net.accuracy(X, y), net.evaluate(X, y)
     assert calls == []
+
+
+# -- what a fourth mutation review found untested --------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_softmax_is_exact_for_logits_far_apart(backend, dtype):
+    """The row's max is subtracted before exp: a spread of logits beyond exp's range (z_j from
+    -x to x) gives the exact softmax, not inf / inf = NaN. (Subtracting any other number of
+    the row, such as its min, is the same softmax on paper and overflows here.)"""
+    import warnings
+
+    net = Network([1, 3], output="softmax", backend=backend, dtype=dtype)
+    net.set_theta([1.0, 0.0, -1.0, 0.0, 0.0, 0.0])  # z = (x, 0, -x)
+    x = np.array([0.5, 30.0, 100.0, 1000.0])
+    z = np.stack([x, np.zeros_like(x), -x], axis=1)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    exact = e / e.sum(axis=1, keepdims=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (NumPy's overflow warning in exp would raise)
+        a = backend.to_numpy(net.forward(backend.asarray(x[:, None], dtype)))
+    # (below the smallest normal number, e^-100 in float32, the rounding is the dtype's)
+    np.testing.assert_allclose(a, exact, rtol=4 * np.finfo(dtype).eps, atol=np.finfo(dtype).tiny)
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_each_loss_gives_one_cost_per_row_by_its_formula(backend, name):
+    """per_sample is C_i of each ROW (fit sums its costs batch by batch: costs of another
+    shape crashed fit for a one-output sigmoid network, while the mean L, the sum of all the
+    costs over B, stayed right); value is their mean. The lecture's formulas, from a_L."""
+    rng = np.random.default_rng(7)
+    z = rng.normal(size=(5, 3)) * 3  # five rows of three outputs: no shape of one fits both
+    if name == "softmax_cross_entropy":
+        a = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        y = rng.dirichlet(np.ones(3), size=5)
+        expected = -np.sum(y * np.log(a), axis=1)
+    elif name == "binary_cross_entropy":
+        a = 1 / (1 + np.exp(-z))
+        y = rng.random((5, 3))
+        expected = -np.sum(y * np.log(a) + (1 - y) * np.log(1 - a), axis=1)
+    else:
+        a, y = np.tanh(z), rng.normal(size=(5, 3))
+        expected = 0.5 * np.sum((a - y) ** 2, axis=1)
+    loss, xp = LOSSES[name](), backend.xp
+    z_dev, a_dev, y_dev = (backend.asarray(v, "float64") for v in (z, a, y))
+    costs = backend.to_numpy(loss.per_sample(xp, z_dev, a_dev, y_dev))
+    assert costs.shape == (5,)
+    np.testing.assert_allclose(costs, expected, rtol=1e-12)
+    value = float(backend.to_numpy(loss.value(xp, z_dev, a_dev, y_dev)))
+    np.testing.assert_allclose(value, expected.mean(), rtol=1e-12)
+
+
+def test_a_users_output_activation_gets_the_gradient_of_its_loss(rng):
+    """An output activation of the user's own (Square, whose derivative needs z) with the
+    quadratic loss: backprop's gradient is the loss's, and no pass runs the output layer's
+    g' on the input layer (which has other widths)."""
+    net = Network([4, 5, 2], activation="tanh", output=Square(), loss="quadratic",
+                  init="normal", backend="numpy", dtype="float64", seed=3)
+    X, Y = rng.normal(size=(6, 4)), rng.normal(size=(6, 2))
+    analytic = net.loss_and_gradient(X, Y)[1].copy()
+    assert relative_error(analytic, numeric_gradient(net, X, Y)) < 1e-6

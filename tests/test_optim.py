@@ -898,3 +898,51 @@ def test_a_read_only_theta_is_refused_before_anything_changes():
                                          "place"):
         optimizer.step(theta, np.ones(4))
     assert optimizer.t == 0 and optimizer.state == {}
+
+
+# -- what a fourth mutation review found untested --------------------------------------------
+@pytest.mark.parametrize(("cls", "reference", "hyper"), [
+    (SGD, sgd_reference, {"lr": 0.1, "weight_decay": 1.0}),
+    (SGD, sgd_reference, {"lr": 0.1, "momentum": 0.9, "dampening": 1.0}),
+    (Momentum, lecture_momentum_reference, {"lr": 0.1, "weight_decay": 1.0}),
+    (Nesterov, lecture_nesterov_reference, {"lr": 0.1, "weight_decay": 1.0}),
+    (Adagrad, adagrad_reference, {"lr": 0.1, "weight_decay": 1.0}),
+    (RMSprop, rmsprop_reference, {"lr": 0.01, "weight_decay": 1.0}),
+    (Adam, adam_reference, {"lr": 0.01, "weight_decay": 1.0}),
+    (AdamW, adamw_reference, {"lr": 0.01, "weight_decay": 1.0}),
+], ids=lambda x: x.__name__ if isinstance(x, type) else "")
+def test_a_weight_decay_or_dampening_of_exactly_1_is_applied(cls, reference, hyper):
+    """The kernel's variant switches the decay (and SGD's dampening) on for any value but 0:
+    the ends of their ranges, 1, included, where a test of "!= 0" against another number
+    would leave them out."""
+    theta, grads = problem(steps=20)
+    got = run(cls(**hyper), make_backend("numpy"), theta, grads)
+    np.testing.assert_allclose(got, np.array(list(reference(theta, grads, **hyper))),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_the_state_dicts_buffers_are_the_formulas_running_averages():
+    """What state_dict() keeps is each formula's buffer itself (m, v, gbar, b), as
+    torch.optim names them, not only something from which the same steps follow: RMSprop's
+    centered gbar enters the step squared, so a gbar of the wrong sign steps the same."""
+    theta, grads = problem(steps=12)
+    alpha, mu = 0.9, 0.5
+    rmsprop = RMSprop(lr=0.01, alpha=alpha, momentum=mu, centered=True)
+    run(rmsprop, make_backend("numpy"), theta, grads)
+    v, gbar, b = np.zeros(SIZE), np.zeros(SIZE), np.zeros(SIZE)
+    for g in grads:
+        v = alpha * v + (1 - alpha) * g**2
+        gbar = alpha * gbar + (1 - alpha) * g
+        b = mu * b + g / (np.sqrt(v - gbar**2) + 1e-8)
+    state = rmsprop.state_dict()["state"]
+    for name, expected in (("square_avg", v), ("grad_avg", gbar), ("momentum_buffer", b)):
+        np.testing.assert_allclose(state[name], expected, rtol=1e-12, atol=1e-12)
+
+    adam = Adam(lr=0.01, betas=(0.8, 0.9))
+    run(adam, make_backend("numpy"), theta, grads)
+    m, v = np.zeros(SIZE), np.zeros(SIZE)
+    for g in grads:
+        m, v = 0.8 * m + 0.2 * g, 0.9 * v + 0.1 * g**2
+    state = adam.state_dict()["state"]
+    np.testing.assert_allclose(state["exp_avg"], m, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(state["exp_avg_sq"], v, rtol=1e-12, atol=1e-12)

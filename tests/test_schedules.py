@@ -355,3 +355,21 @@ def test_a_plateau_lr_above_its_initial_lr_is_damage():
                                          r"be a number from 0 to the initial lr"):
         plateau.load_state_dict({**plateau.state_dict(), "current_lr": 0.2})
     plateau.load_state_dict({**plateau.state_dict(), "current_lr": 0.1})
+
+
+# -- what a fourth mutation review found untested --------------------------------------------
+@pytest.mark.parametrize("mode", ["min", "max"])
+@pytest.mark.parametrize("threshold_mode", ["rel", "abs"])
+def test_reduce_lr_on_plateau_counts_a_value_equal_to_the_bound_as_no_improvement(
+        mode, threshold_mode):
+    """PyTorch's comparisons are strict in both modes: with threshold 0 a value equal to the
+    best (an accuracy that stays put, as accuracies often do) is a bad epoch, so the lr falls
+    once the count exceeds the patience; it must not reset the count. (torch.optim's
+    ReduceLROnPlateau gives these lrs too.)"""
+    schedule = ReduceLROnPlateau(0.1, mode=mode, patience=1, threshold=0.0,
+                                 threshold_mode=threshold_mode)
+    lrs = []
+    for value in [0.5, 0.5, 0.5, 0.5, 0.5]:
+        schedule.update(value)
+        lrs.append(schedule.lr_at(0))
+    assert lrs == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001], rel=1e-12)

@@ -1689,3 +1689,25 @@ def test_fit_takes_numpy_counts_and_checks_its_flags():
         deep = {"a": deep}
     with pytest.raises(TypeError, match="metadata must be a dict with string keys"):
         small_net().fit(X, y, epochs=1, progress=False, metadata=deep)
+
+
+@pytest.mark.parametrize(("output", "loss"), [("sigmoid", "binary_cross_entropy"),
+                                              ("sigmoid", "quadratic"),
+                                              ("identity", "quadratic")])
+def test_fit_trains_one_output_neuron_and_reports_its_loss(output, loss):
+    """A one-output network (binary classification; regression) through fit's loop: an epoch
+    of one full batch reports the loss and accuracy of the weights before its step, as
+    evaluate gives them, and a few epochs separate the classes."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(128, 2)).astype(np.float32)
+    y = (X[:, 0] - 2 * X[:, 1] + 0.3 > 0).astype(np.float32)
+    net = xpnet.Network([2, 8, 1], activation="tanh", output=output, loss=loss,
+                        backend="numpy", seed=0)
+    before = net.evaluate(X, y)
+    history = net.fit(X, y, optimizer=SGD(lr=0.1), epochs=1, batch_size=128, shuffle=False,
+                      progress=False)
+    assert history["loss"][0] == pytest.approx(before[0], rel=1e-6)
+    assert history["accuracy"][0] == before[1]
+    history = net.fit(X, y, optimizer=Adam(lr=0.05), epochs=40, batch_size=16, progress=False)
+    assert history["loss"][-1] < 0.5 * history["loss"][0]
+    assert net.accuracy(X, y) >= 0.95
