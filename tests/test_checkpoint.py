@@ -743,3 +743,43 @@ def test_links_are_checked_at_the_folder_of_their_target(tmp_path, monkeypatch):
     atomic_write(closed / "into-open.json", lambda f: f.write(b"[]"))
     assert (open_ / "target.json").read_bytes() == b"[]"
     assert (closed / "into-open.json").is_symlink()
+
+
+# -- what a mutation review of save and read found untested ---------------------------------------
+def test_save_and_load_take_a_path_given_as_a_string(net, tmp_path):
+    """A str path: save returns it as a Path, and read and load take it; a network saved
+    alone has no optimizer state and an empty training state."""
+    from xpnet.checkpoint import optimizer_state, training_state
+
+    path = tmp_path / "net.npz"
+    assert save(str(path), net) == path
+    np.testing.assert_array_equal(xpnet.load(str(path)).theta, net.theta)
+    header, arrays = read(str(path))
+    assert optimizer_state(header, arrays) is None
+    assert training_state(header, arrays) == {}
+
+
+def test_atomic_write_syncs_every_byte_written_before_the_rename(tmp_path, monkeypatch):
+    """The data still in Python's buffer at the fsync would not be on the disk: a crash
+    after the rename could leave a short file."""
+    sizes = []
+    fsync = files.os.fsync
+
+    def record_fsync(fd):
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            sizes.append(os.fstat(fd).st_size)
+        return fsync(fd)
+
+    monkeypatch.setattr(files.os, "fsync", record_fsync)
+    atomic_write(tmp_path / "history.json", lambda f: f.write(b"[1, 2, 3]"))
+    assert sizes == [9]
+
+
+def test_atomic_write_takes_a_string_and_replaces_a_file_named_by_digits(tmp_path):
+    """A file called "2" is an ordinary file to replace, not file descriptor 2 (stderr),
+    which only /dev/fd/2 and the like name."""
+    path = tmp_path / "2"
+    path.write_bytes(b"old")
+    atomic_write(str(path), lambda f: f.write(b"new"))
+    assert path.read_bytes() == b"new"
+    assert files.replaces_another(str(path), lambda p: False)

@@ -1037,3 +1037,32 @@ def test_headers_of_many_dimensions_get_short_messages(tmp_path):
             f"{FILES[0]}.gz: expected images (3 dimensions), found shape (1, 1, 1, 1, ...; 40 "
             "dimensions). Delete the file")):
         load("mnist", data_dir=tmp_path, checksums=sums, download=False)
+
+
+# -- what a mutation review of the reader and the split found untested ----------------------------
+def test_the_validation_split_keeps_the_first_examples_for_training(tmp_path):
+    write_dataset(tmp_path)
+    (x_train, y_train), _ = load("mnist", data_dir=tmp_path, checksums=SYNTHETIC_SHA256)
+    train, valid, _ = load("mnist", data_dir=tmp_path, validation=5,
+                           checksums=SYNTHETIC_SHA256)
+    np.testing.assert_array_equal(train[0], x_train[:-5])
+    np.testing.assert_array_equal(train[1], y_train[:-5])
+    np.testing.assert_array_equal(valid[0], x_train[-5:])
+
+
+def test_loading_from_the_first_folder_searched_brings_no_warning(tmp_path, caplog):
+    write_dataset(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        load("mnist", data_dir=tmp_path, checksums=SYNTHETIC_SHA256, download=False)
+    assert caplog.records == []
+
+
+def test_the_bytes_past_a_large_declared_length_are_counted_exactly(tmp_path):
+    """Over _READ_CHUNK_BYTES (1 MiB) the reader takes several chunks and must stop at the
+    declared length plus one: 5 bytes too many are 5, not fewer."""
+    n = (1 << 20) + 100
+    path = tmp_path / "labels"
+    path.write_bytes(b"\0\0\x08\x01" + struct.pack(">I", n) + bytes(n + 5))
+    with pytest.raises(DatasetError, match=f"^{re.escape(str(path))}: 5 unexpected bytes "
+                                           f"after the {n + 8:,}"):
+        read_idx(path)

@@ -348,3 +348,57 @@ def test_a_pause_before_the_waking_step_does_not_make_it_timed():
         machine.now += 1.0
     assert chooser.chosen == 2
     assert chooser.seconds_per_step == pytest.approx({1: 0.002, 2: 0.001})
+
+
+# -- what a mutation review of the chooser's use in fit found untested ----------------------------
+@pytest.mark.parametrize(("sync_seconds", "tally_rows", "after_every_step"),
+                         [(1e9, 8192, False), (0.0, 8192, True), (1e9, 16, True)])
+def test_fit_tells_the_chooser_each_step_and_each_pause_before_a_step(
+        monkeypatch, sync_seconds, tally_rows, after_every_step):
+    """fit calls step_done once a step, and pause before each step that follows other work:
+    an epoch's set-up, a refresh of the progress (every SYNC_SECONDS; here 0: each step) or a
+    count of the tally (here every 16 rows: each step), so that none of it is timed."""
+    import xpnet.training
+
+    events = []
+
+    class Recording(ThreadChooser):
+        def step_done(self):
+            events.append("step")
+            super().step_done()
+
+        def pause(self):
+            events.append("pause")
+            super().pause()
+
+    monkeypatch.setattr(xpnet.training, "ThreadChooser", Recording)
+    monkeypatch.setattr(xpnet.training, "SYNC_SECONDS", sync_seconds)
+    monkeypatch.setattr(xpnet.training, "TALLY_ROWS", tally_rows)
+    _fit_small()  # 2 epochs of 32 steps
+    steps = [i for i, event in enumerate(events) if event == "step"]
+    assert len(steps) == 64
+    paused = [i > 0 and events[i - 1] == "pause" for i in steps]
+    assert paused == [after_every_step or step % 32 == 0 for step in range(64)]
+
+
+def test_a_trial_of_fast_steps_times_each_round_for_trial_seconds():
+    """With 1 ms steps the time decides: each of the 4 rounds (1, 2, 2, 1 threads) times at
+    least trial_seconds / ROUNDS = 0.04 s, so the trial lasts 0.16 s or more (by the step
+    count alone, 4 steps a round, it would last 0.02 s)."""
+    machine = FakeMachine({1: 0.001, 2: 0.001})
+    chooser = chooser_on(machine)
+    machine.run(chooser, 3)  # the warm-up; the trial begins
+    start = machine.now
+    while chooser._trying is not None:
+        machine.run(chooser, 1)
+    assert 0.16 <= machine.now - start < 0.2
+
+
+def test_a_candidate_twice_as_slow_as_the_fastest_so_far_is_dropped():
+    """Among 1, 2 and 4 threads, 4 is compared with the fastest timed before it (2 threads),
+    not with the slowest (1 thread)."""
+    machine = FakeMachine({1: 0.004, 2: 0.001, 4: 0.003})
+    chooser = chooser_on(machine, cores=4)
+    machine.run(chooser, 600)
+    assert chooser.chosen == 2
+    assert machine.steps_at[4] == 2  # one to wake the threads, one timed

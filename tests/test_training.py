@@ -1711,3 +1711,121 @@ def test_fit_trains_one_output_neuron_and_reports_its_loss(output, loss):
     history = net.fit(X, y, optimizer=Adam(lr=0.05), epochs=40, batch_size=16, progress=False)
     assert history["loss"][-1] < 0.5 * history["loss"][0]
     assert net.accuracy(X, y) >= 0.95
+
+
+# -- what a mutation review of the training loop found untested ---------------------------------
+def test_early_stopping_on_an_accuracy_weighs_min_delta_against_the_value_itself():
+    """An improvement of an accuracy is value - min_delta > best: 0.56 - 0.1 is not above 0.5,
+    and 0.65 - 0.1 is (a rule that scaled the values, not min_delta, would take 0.56)."""
+    stopping = EarlyStopping(monitor="accuracy", min_delta=0.1, patience=1)
+    assert [stopping.update(v, i) for i, v in enumerate([0.5, 0.56, 0.65])] == \
+        [True, False, True]
+
+
+def test_a_nan_first_epoch_after_reset_waits_one_epoch_and_can_be_saved():
+    """A first epoch whose validation loss is NaN: one epoch of waiting, no best epoch yet,
+    and a state that a resume reads back."""
+    stopping = EarlyStopping(patience=2)
+    stopping.reset()
+    assert stopping.update(math.nan, 0) is False
+    assert not stopping.should_stop
+    assert stopping.state_dict() == {"best": math.inf, "best_epoch": -1, "wait": 1}
+    EarlyStopping().load_state_dict(stopping.state_dict())
+
+
+def test_wide_outputs_count_the_epoch_in_chunks_of_whole_batches(monkeypatch):
+    """TALLY_NUMBERS caps the rows kept for a wide output layer (here 50 numbers: 16 rows of
+    3 outputs, 2 batches of 8): the figures are still those of every sample."""
+    import xpnet.training as training
+
+    monkeypatch.setattr(training, "TALLY_NUMBERS", 50)
+    X, y = blobs(n=203)
+    net = small_net()
+    history = net.fit(X, y, optimizer=SGD(lr=0.0), epochs=1, batch_size=8, progress=False)
+    loss, accuracy = net.evaluate(X, y)
+    np.testing.assert_allclose(history["loss"], [loss], rtol=1e-5)
+    assert history["accuracy"] == [accuracy] and 0.2 < accuracy < 1.0
+
+
+@pytest.mark.parametrize("tally_rows", [32, 8192])
+def test_divergence_in_the_smaller_last_batch_is_caught_and_named(monkeypatch, tally_rows):
+    """205 samples in batches of 10: the 21st batch holds 5, and the first of them costs inf."""
+    import xpnet.training as training
+
+    monkeypatch.setattr(training, "TALLY_ROWS", tally_rows)
+    X, y = blobs(n=205)
+    Y = np.eye(3, dtype=np.float32)[y]
+    Y[200] = 1e20
+    net = xpnet.Network([5, 16, 3], activation="tanh", output="identity", backend="numpy")
+    with np.errstate(all="ignore"), pytest.raises(
+            DivergenceError, match=r"loss became inf at epoch 1, step 21 of 21"):
+        net.fit(X, Y, optimizer=SGD(lr=0.0), epochs=1, batch_size=10, shuffle=False,
+                progress=False)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
+def test_ctrl_c_mid_epoch_without_a_checkpoint_returns_the_batches_done():
+    """No checkpoint= to save to: the history's last row holds the 13 batches done (130
+    samples, unshuffled, lr 0: their mean cost and accuracy)."""
+    X, y = blobs(n=200)
+    net = small_net()
+    history = net.fit(X, y, optimizer=interrupting(SGD(lr=0.0), at=13), epochs=2,
+                      batch_size=10, shuffle=False, progress=False)
+    assert history.interrupted and history["epoch"] == [1]
+    row = history.rows[0]
+    assert row["samples_per_second"] * row["seconds"] == pytest.approx(130)
+    loss, accuracy = net.evaluate(X[:130], y[:130])
+    assert row["loss"] == pytest.approx(loss, rel=1e-5) and row["accuracy"] == accuracy
+
+
+def test_a_generator_seed_shuffles_with_that_generator_on_every_fit():
+    """A Generator is used as it is, each fit: not the stream of the network's last fit."""
+    X, y = blobs(n=100)
+    options = {"optimizer": SGD(lr=0.1), "epochs": 1, "batch_size": 10, "progress": False}
+    given, numbered = small_net(), small_net()
+    for net in (given, numbered):
+        net.fit(X, y, seed=np.random.default_rng(7), **options)
+    given.fit(X, y, seed=np.random.default_rng(5), **options)
+    numbered.fit(X, y, seed=5, **options)  # (a new whole-number seed: default_rng(5))
+    np.testing.assert_array_equal(given.theta, numbered.theta)
+
+
+def test_the_seconds_of_the_epochs_are_within_the_time_fit_took():
+    from time import perf_counter
+
+    X, y = blobs(n=100)
+    start = perf_counter()
+    history = small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=3, batch_size=10,
+                              progress=False)
+    elapsed = perf_counter() - start
+    assert all(seconds > 0 for seconds in history["seconds"])
+    assert sum(history["seconds"]) <= elapsed
+
+
+def test_weights_that_become_inf_while_every_loss_is_finite_are_a_divergence():
+    """The losses are those of the weights before each step: a last step that makes theta
+    inf leaves them finite, and is still a divergence, with the weights before it back."""
+    class Exploding(SGD):
+        def step(self, theta, grad):
+            theta[0] = np.inf
+
+    X, y = blobs(n=50)
+    net = small_net()
+    before = net.theta.copy()
+    with pytest.raises(DivergenceError,
+                       match=r"the weights became NaN or inf in epoch 1 by step 1 of 1"):
+        net.fit(X, y, optimizer=Exploding(), epochs=1, batch_size=50, progress=False)
+    np.testing.assert_array_equal(net.theta, before)
+
+
+def test_history_save_returns_the_path_it_wrote(tmp_path):
+    path = tmp_path / "run.history.json"
+    assert History().save(str(path)) == path
+    assert json.loads(path.read_text())["epoch"] == []
+
+
+def test_fit_defaults_to_10_epochs_of_batches_of_32():
+    X, y = blobs(n=65)  # 3 batches of 32 (of 33, it would be 2)
+    optimizer = Adam()
+    history = small_net().fit(X, y, optimizer=optimizer, progress=False)
+    assert len(history) == 10 and optimizer.t == 30
