@@ -1231,6 +1231,21 @@ def test_a_resume_theta_that_is_not_an_array_is_called_damaged(tmp_path):
                                     "holds NoneType where the weights should be")
 
 
+@pytest.mark.parametrize(("change", "named"), [
+    (lambda theta: np.where(np.arange(theta.size) == 3, np.nan, theta), "holds NaN or inf"),
+    (lambda theta: theta[:-1], r"has shape \(\d+,\) .* needs"),
+], ids=["nan", "short"])
+def test_a_resume_refuses_a_damaged_theta_before_anything_changes(tmp_path, change, named):
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+    options = {"optimizer": SGD(lr=0.1), "epochs": 1, "batch_size": 10, "progress": False}
+    small_net().fit(X, y, checkpoint=path, **options)
+    header, arrays = read(path)
+    rewrite_header(path, header, arrays | {"theta": change(arrays["theta"])})
+    assert_resume_refused_unchanged(
+        lambda net: net.fit(X, y, resume=path, **options | {"epochs": 2}), named)
+
+
 def test_resuming_with_nothing_left_still_writes_the_checkpoint_asked_for(tmp_path, caplog):
     """``resume=old, checkpoint=new`` used to write nothing when no epoch was left to train;
     a finished run asked for more epochs says that it will not train them."""
