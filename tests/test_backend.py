@@ -282,3 +282,65 @@ def test_is_array_knows_cupy_arrays_without_array_namespace(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", types.ModuleType("cupy"))
     assert is_array(FakeCupyArray()) and is_array(np.zeros(2))
     assert not is_array([0.0, 1.0]) and not is_array(None)
+
+
+# -- what a mutation review of the backend found untested -----------------------------------------
+def _default_device_namespace(xs, default_device):
+    """array_api_strict as a namespace whose default device is ``default_device`` (as torch's
+    is a GPU once set so): only what to_numpy calls."""
+    info = types.SimpleNamespace(default_device=lambda: default_device)
+    return types.SimpleNamespace(__name__="accelerated", asarray=xs.asarray,
+                                 __array_namespace_info__=lambda: info)
+
+
+def test_to_numpy_reads_through_the_host_device_and_else_the_default_device():
+    """A backend's arrays on a device NumPy cannot read are moved first: to ``host_device``
+    where one is given (not to the namespace's default device, which may be a GPU), else to
+    the default device."""
+    xs = pytest.importorskip("array_api_strict")
+    device1, cpu = xs.Device("device1"), xs.Device("CPU_DEVICE")
+    host = np.arange(6.0).reshape(2, 3)
+    on_device1 = xs.asarray(host, device=device1)
+    no_host_device = backend_module.from_namespace(xs, device=device1)
+    np.testing.assert_array_equal(no_host_device.to_numpy(on_device1), host)
+    np.testing.assert_array_equal(no_host_device.to_numpy(no_host_device.asarray(host)), host)
+    accelerated = backend_module.from_namespace(_default_device_namespace(xs, device1),
+                                                device=device1, host_device=cpu)
+    np.testing.assert_array_equal(accelerated.to_numpy(on_device1), host)
+
+
+def test_only_numpy_lends_its_blas_threads():
+    """The training loop times its steps to choose NumPy's BLAS threads; another backend
+    (a GPU's, the array API's) yields no setter, so the loop leaves the CPU's threads alone."""
+    for other in (make_backend("strict"), backend_module.from_namespace(np, name="numpy-own")):
+        with other.cpu_threads() as (set_threads, limit):
+            assert set_threads is None and limit is None, other.name
+
+
+def test_asarray_warns_of_a_cast_that_overflows_unless_the_caller_checks_for_inf():
+    """1e39 cast to float32 is inf: NumPy's warning says so, except where the caller
+    (inf_checked=True) explains the inf itself."""
+    import warnings
+
+    numpy_backend, big = get_backend("numpy"), np.array([1.0, 1e39])
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        cast = numpy_backend.asarray(big, "float32")
+    assert cast.dtype == np.float32 and np.isinf(cast[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isinf(numpy_backend.asarray(big, "float32", inf_checked=True)[1])
+
+
+def test_a_checkpoint_keeps_numpy_scalars_of_the_training_state_as_python_numbers(tmp_path):
+    """NumPy scalars (an epoch counted in np.int64, a loss in np.float32) are not JSON: the
+    header holds them as the Python numbers they are."""
+    from xpnet.checkpoint import read, save, training_state
+
+    net = xpnet.Network([2, 3, 2], seed=0)
+    path = save(tmp_path / "net.npz", net,
+                training={"epoch": np.int64(3), "loss": np.float32(0.5), "seen": [np.uint8(7)]})
+    state = training_state(*read(path))
+    assert state == {"epoch": 3, "loss": 0.5, "seen": [7]}
+    assert type(state["epoch"]) is int and type(state["loss"]) is float
+    assert backend_module.host_item(np.float64(0.25)) == 0.25
+    assert backend_module.host_item("text") == "text"

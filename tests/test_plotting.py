@@ -361,3 +361,38 @@ def test_plot_reads_a_standard_input_of_text_only(tmp_path, capsys, monkeypatch)
     status, _, err = xpnet(capsys, "plot", "-", "-o", tmp_path / "c.png")
     assert status == 0, err
     assert (tmp_path / "c.png").is_file()
+
+
+# -- what a mutation review of the numeric checks found untested -------------------------------
+@pytest.mark.parametrize("history", [5, None, 1.5, "epoch loss accuracy", [],
+                                     ["epoch", "loss", "accuracy"]])
+def test_a_history_that_is_not_a_json_object_is_refused_as_not_a_history(history):
+    """A number, a string or a list: "not a training history", never a TypeError from
+    ``"epoch" in 5`` or a question about its columns."""
+    with pytest.raises(ValueError, match=r"^not a training history; expected the JSON"):
+        plotting.check_history(history)
+
+
+def test_is_figure_takes_a_path_given_as_a_string(tmp_path):
+    path = tmp_path / "c.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\x1etEXtSoftware\x00xpnet learning curves")
+    assert plotting.is_figure(str(path)) and not plotting.is_figure(str(tmp_path))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_is_figure_says_a_named_pipe_is_none_without_opening_it(tmp_path):
+    """Opening a fifo waits for a writer. (If it is opened, a writer comes after 3 s, so
+    that the test fails instead of hanging.)"""
+    fifo = tmp_path / "c.png"
+    os.mkfifo(fifo)
+    answers = []
+    thread = threading.Thread(target=lambda: answers.append(plotting.is_figure(fifo)),
+                              daemon=True)
+    thread.start()
+    thread.join(3)
+    waited = thread.is_alive()
+    if waited:
+        with contextlib.suppress(OSError):
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(5)
+    assert not waited and answers == [False]
