@@ -1073,8 +1073,9 @@ def test_softmax_is_exact_for_logits_far_apart(backend, dtype):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # (NumPy's overflow warning in exp would raise)
         a = backend.to_numpy(net.forward(backend.asarray(x[:, None], dtype)))
-    # (below the smallest normal number, e^-100 in float32, the rounding is the dtype's)
-    np.testing.assert_allclose(a, exact, rtol=4 * np.finfo(dtype).eps, atol=np.finfo(dtype).tiny)
+    # (CUDA's exp is within 2 ulp; below the smallest normal number, e^-100 in float32, the
+    # rounding is the dtype's)
+    np.testing.assert_allclose(a, exact, rtol=16 * np.finfo(dtype).eps, atol=np.finfo(dtype).tiny)
 
 
 @pytest.mark.parametrize("name", sorted(LOSSES))
