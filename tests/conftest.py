@@ -4,7 +4,9 @@ to NumPy); and cupy (marked ``gpu``, skipped with the reason where CuPy cannot r
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +69,24 @@ def mnist() -> Path:
     return path
 
 
+def rewrite_header(path, header: dict, arrays: dict) -> None:
+    """Write the checkpoint ``path`` again with another (damaged) header."""
+    with open(path, "wb") as f:
+        np.savez(f, header=np.array(json.dumps(header)), **arrays)
+
+
+def xpnet(capsys, *argv) -> tuple[int, str, str]:
+    """Run ``xpnet ARGV`` in this process: (exit status, stdout, stderr)."""
+    from xpnet import cli
+
+    try:
+        status = cli.main([str(arg) for arg in argv])
+    except SystemExit as exit_:  # argparse's own errors and --help
+        status = exit_.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
 @pytest.fixture
 def umask():
     """``umask(mask)`` sets the process umask for the test; the old one is restored after.
@@ -77,3 +97,33 @@ def umask():
     os.umask(old)
     yield os.umask
     os.umask(old)
+
+
+@pytest.fixture
+def fifo(tmp_path):
+    """``fifo(name)`` makes a named pipe in tmp_path and returns its path. A code under test
+    that opens it waits for a writer: one comes after 3 s, so that such a test fails (see
+    ``fifo.writer_came``) instead of hanging. Skipped where there are no named pipes."""
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes")
+    timers = []
+
+    def writer(path):
+        try:  # (ENXIO: no one is reading, which is what the tests want)
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            return
+        make.writer_came = True
+
+    def make(name: str) -> Path:
+        path = tmp_path / name
+        os.mkfifo(path)
+        timers.append(threading.Timer(3.0, writer, (path,)))
+        timers[-1].daemon = True
+        timers[-1].start()
+        return path
+
+    make.writer_came = False
+    yield make
+    for timer in timers:
+        timer.cancel()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, rewrite_header, xpnet
 
 from xpnet import Network, checkpoint, cli, datasets
 from xpnet import load as xpnet_load
@@ -45,16 +45,6 @@ def offline(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
     monkeypatch.setattr(datasets, "MIRRORS", {name: (closed_port_url(),)
                                               for name in datasets.DATASETS})
-
-
-def xpnet(capsys, *argv) -> tuple[int, str, str]:
-    """Run ``xpnet ARGV`` in this process: (exit status, stdout, stderr)."""
-    try:
-        status = cli.main([str(arg) for arg in argv])
-    except SystemExit as exit_:  # argparse's own errors and --help
-        status = exit_.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def python_m_xpnet(*argv, **env) -> subprocess.CompletedProcess:
@@ -355,7 +345,6 @@ def test_download_failure_lists_the_mirror_tried(tmp_path, capsys):
 
 # -- bad option values ---------------------------------------------------------------------
 BAD_OPTIONS = [
-    (["train", "--layers", "784,0,10"], "argument --layers: expected comma-separated widths of"),
     (["train", "--layers", "784,x,10"], "comma-separated widths"),
     (["train", "--layers", "100,10"], "first layer must have 784"),
     (["train", "--optimizer", "adamx"], "invalid choice: 'adamx'"),
@@ -429,8 +418,7 @@ def test_resume_of_a_damaged_architecture_is_not_told_as_other_options(tmp_path,
     checkpoint.save(path, Network([784, 16, 10], backend="numpy"), training={"epoch": 1})
     header, arrays = checkpoint.read(path)
     header["network"]["sizes"] = [784, -16, 10]
-    with open(path, "wb") as f:
-        np.savez(f, header=np.array(json.dumps(header)), **arrays)
+    rewrite_header(path, header, arrays)
     status, _, err = xpnet(capsys, "train", "--no-progress", "--layers", "784,16,10",
                            "--resume", path)
     assert status == 2, err
@@ -1469,13 +1457,17 @@ def test_options_beyond_what_a_run_can_use_are_refused_before_loading(argv, mess
 def test_history_to_a_closed_pipe_still_tells_the_results(mnist, tmp_path):
     """`xpnet train --history - | true`: the JSON's reader is gone before it is written. The
     results go to stderr all the same (they were lost), and the checkpoint is saved."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "xpnet", "train", "--no-progress", "--data-dir", str(mnist),
-         "--no-download", "--layers", "784,16,10", "--epochs", "1", "--batch-size", "512",
-         "--history", "-", "--save", str(tmp_path / "m.npz")],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    process.stdout.close()  # (the reader leaves at once)
-    err = process.stderr.read().decode()
-    assert process.wait(timeout=300) == 1, err  # (a broken pipe: 1, as `cmd | head` gives)
+    reader, writer = os.pipe()
+    os.close(reader)  # (the reader is gone before the command starts)
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "xpnet", "train", "--no-progress", "--data-dir", str(mnist),
+             "--no-download", "--layers", "784,16,10", "--epochs", "1", "--batch-size", "512",
+             "--history", "-", "--save", str(tmp_path / "m.npz")],
+            cwd=REPO, stdout=writer, stderr=subprocess.PIPE, timeout=120)
+    finally:
+        os.close(writer)
+    err = process.stderr.decode()
+    assert process.returncode == 1, err  # (a broken pipe: 1, as `cmd | head` gives)
     assert "test accuracy " in err and "saved to " in err and "Traceback" not in err, err
     assert (tmp_path / "m.npz").is_file()

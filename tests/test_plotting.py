@@ -5,7 +5,6 @@ output name that already holds a file xpnet did not draw. Every case ends in one
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import math
@@ -14,26 +13,14 @@ import re
 import stat
 import subprocess
 import sys
-import threading
-import time
 
 import pytest
-from conftest import REPO
+from conftest import REPO, xpnet
 
 from xpnet import cli, plotting
 
 GOOD = {"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.8, 0.9]}
 GOOD_TEXT = json.dumps(GOOD)
-
-
-def xpnet(capsys, *argv) -> tuple[int, str, str]:
-    """Run ``xpnet ARGV`` in this process: (exit status, stdout, stderr)."""
-    try:
-        status = cli.main([str(arg) for arg in argv])
-    except SystemExit as exit_:  # argparse's own errors
-        status = exit_.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def refused(status: int, err: str, *parts: str) -> bool:
@@ -185,33 +172,13 @@ def test_plot_of_a_device_or_a_folder_is_refused(tmp_path, capsys):
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
-def test_plot_of_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path, capsys):
-    """Opening a fifo waits for a writer: the command hung. (Here a writer comes after 5 s,
-    so that the old behaviour fails the test instead of hanging it.)"""
-    fifo = tmp_path / "h.json"
-    os.mkfifo(fifo)
-    done = threading.Event()
-
-    def writer_after_a_while():
-        deadline = time.monotonic() + 5
-        while not done.wait(0.1):
-            if time.monotonic() > deadline:
-                with contextlib.suppress(OSError):  # ENXIO: no reader, none is waiting
-                    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-                    return
-
-    thread = threading.Thread(target=writer_after_a_while, daemon=True)
-    thread.start()
-    started = time.monotonic()
-    try:
-        status, _, err = xpnet(capsys, "plot", fifo, "-o", tmp_path / "x.png")
-    finally:
-        done.set()
-        thread.join()
-    assert time.monotonic() - started < 4
-    assert refused(status, err, f"{fifo} is not a regular file", "xpnet plot - -o IMAGE <"), err
-    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and os.listdir(tmp_path) == ["h.json"]
+def test_plot_of_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path, capsys, fifo):
+    """Opening a fifo waits for a writer: the command hung."""
+    pipe = fifo("h.json")
+    status, _, err = xpnet(capsys, "plot", pipe, "-o", tmp_path / "x.png")
+    assert not fifo.writer_came
+    assert refused(status, err, f"{pipe} is not a regular file", "xpnet plot - -o IMAGE <"), err
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode) and os.listdir(tmp_path) == ["h.json"]
 
 
 # -- 4. what an undecodable file is ------------------------------------------------------------
@@ -379,20 +346,7 @@ def test_is_figure_takes_a_path_given_as_a_string(tmp_path):
     assert plotting.is_figure(str(path)) and not plotting.is_figure(str(tmp_path))
 
 
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
-def test_is_figure_says_a_named_pipe_is_none_without_opening_it(tmp_path):
-    """Opening a fifo waits for a writer. (If it is opened, a writer comes after 3 s, so
-    that the test fails instead of hanging.)"""
-    fifo = tmp_path / "c.png"
-    os.mkfifo(fifo)
-    answers = []
-    thread = threading.Thread(target=lambda: answers.append(plotting.is_figure(fifo)),
-                              daemon=True)
-    thread.start()
-    thread.join(3)
-    waited = thread.is_alive()
-    if waited:
-        with contextlib.suppress(OSError):
-            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-        thread.join(5)
-    assert not waited and answers == [False]
+def test_is_figure_says_a_named_pipe_is_none_without_opening_it(fifo):
+    """Opening a fifo waits for a writer."""
+    assert plotting.is_figure(fifo("c.png")) is False
+    assert not fifo.writer_came

@@ -312,8 +312,10 @@ def test_schedules_take_no_number_beyond_floats_range():
         get_schedule("step", lr=0.1, step_size=2).lr_at(10**400)
     assert get_schedule("invscaling", lr=0.1, power_t=50).lr_at(10**7) == 0.0
     plateau = get_schedule("plateau", lr=0.1)
-    plateau.update(10**400)
+    plateau.update(10**400)  # (as inf: in mode "min", no improvement on the start's inf)
     plateau.load_state_dict(plateau.state_dict())
+    assert (plateau.best, plateau.epochs_without_improvement, plateau.lr_at(0)) == \
+        (math.inf, 1, 0.1)
 
 
 def test_a_bad_state_dict_leaves_the_schedule_as_it_was():
