@@ -13,9 +13,19 @@ import numpy as np
 import pytest
 
 from xpnet.backend import cupy_unavailable_reason, from_namespace, get_backend
+from xpnet.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 
 REPO = Path(__file__).resolve().parent.parent
 BACKEND_PARAMS = ["numpy", "strict", pytest.param("cupy", marks=pytest.mark.gpu)]
+#: makers of one optimizer of each kind, with the options that change its update kernel
+OPTIMIZERS = [
+    lambda: SGD(lr=0.05),
+    lambda: SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    lambda: Adagrad(lr=0.05, lr_decay=1e-3),
+    lambda: RMSprop(lr=1e-3, momentum=0.5, centered=True),
+    lambda: Adam(lr=1e-3, amsgrad=True, clip_norm=1.0),
+    lambda: AdamW(lr=1e-3),
+]
 
 
 def make_backend(name: str):
@@ -30,6 +40,13 @@ def make_backend(name: str):
     if reason is not None:
         pytest.skip(f"CuPy unusable: {reason}")
     return get_backend("cupy")
+
+
+def learnable(n=203, d=12, k=4, seed=0):
+    """Labels a network can learn (the largest of the first k inputs, plus noise)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    return X, np.argmax(X[:, :k] + 0.5 * rng.normal(size=(n, k)), axis=1)
 
 
 @pytest.fixture(params=BACKEND_PARAMS)
@@ -85,6 +102,23 @@ def xpnet(capsys, *argv) -> tuple[int, str, str]:
         status = exit_.code
     out, err = capsys.readouterr()
     return status, out, err
+
+
+@pytest.fixture
+def saved_figures(monkeypatch) -> list:
+    """The matplotlib figures saved during the test, in order: each ``Figure.savefig`` call
+    records its figure, then saves it as before. Skipped where matplotlib is not installed."""
+    pytest.importorskip("matplotlib")
+    import matplotlib.figure
+
+    figures, savefig = [], matplotlib.figure.Figure.savefig
+
+    def record_and_save(self, *args, **kwargs):
+        figures.append(self)
+        return savefig(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record_and_save)
+    return figures
 
 
 @pytest.fixture

@@ -503,19 +503,13 @@ def test_plot_writes_the_format_its_name_asks_for(tmp_path, capsys):
 
 
 def test_plot_titles_the_figure_with_the_run_and_its_test_accuracy(tmp_path, capsys,
-                                                                   monkeypatch):
-    pytest.importorskip("matplotlib")
-    import matplotlib.figure
-
-    figures, savefig = [], matplotlib.figure.Figure.savefig
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda self, *a, **k: (
-        figures.append(self), savefig(self, *a, **k))[1])
+                                                                   saved_figures):
     history = tmp_path / "run7.json"
     history.write_text('{"epoch": [1], "loss": [0.5], "accuracy": [0.9], '
                        '"test_accuracy": 0.9512}')
     status, _, err = xpnet(capsys, "plot", history, "-o", tmp_path / "c.png")
     assert status == 0, err
-    assert figures[0].get_suptitle() == "run7: test accuracy 95.12%"
+    assert saved_figures[0].get_suptitle() == "run7: test accuracy 95.12%"
 
 
 @pytest.mark.parametrize("output", [None, "run.png"])
@@ -584,23 +578,13 @@ def test_running_out_of_memory_is_one_clear_error(capsys, monkeypatch):
     assert "--layers" in err
 
 
-def test_plot_draws_the_validation_points_an_interrupted_run_has(tmp_path, monkeypatch):
-    pytest.importorskip("matplotlib")
-    import matplotlib.figure
-
+def test_plot_draws_the_validation_points_an_interrupted_run_has(tmp_path, saved_figures):
     from xpnet import plotting
 
-    figures, savefig = [], matplotlib.figure.Figure.savefig
-
-    def keep_and_save(self, *args, **kwargs):  # keep the figure to look at it
-        figures.append(self)
-        return savefig(self, *args, **kwargs)
-
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep_and_save)
     history = {"epoch": [1, 2, 3], "loss": [0.9, 0.5, 0.4], "accuracy": [0.7, 0.8, 0.85],
                "val_loss": [1.0, 0.6, None], "val_accuracy": [0.6, 0.7, None]}
     plotting.plot_history(history, tmp_path / "curves.png")
-    for ax, column in zip(figures[0].axes, ("val_loss", "val_accuracy")):
+    for ax, column in zip(saved_figures[0].axes, ("val_loss", "val_accuracy")):
         training, validation = ax.get_lines()
         assert list(training.get_xdata()) == [1, 2, 3]
         assert list(validation.get_xdata()) == [1, 2]
@@ -610,7 +594,7 @@ def test_plot_draws_the_validation_points_an_interrupted_run_has(tmp_path, monke
     assert (tmp_path / "curves.png").stat().st_size > 0
     plotting.plot_history({"epoch": [1], "loss": [0.9], "accuracy": [0.7]},
                           tmp_path / "one.png")  # one epoch: no 0.96, 0.98, ...
-    for ax in figures[1].axes:
+    for ax in saved_figures[1].axes:
         assert all(t == int(t) for t in ax.get_xticks()), ax.get_xticks()
 
 
@@ -1366,17 +1350,12 @@ def test_dash_is_refused_where_a_standard_stream_is_not_taken(capsys, argv):
         "-` and `xpnet plot -`" in err, err
 
 
-def test_plot_dash_draws_the_history_piped_into_it(tmp_path, capsys, monkeypatch):
+def test_plot_dash_draws_the_history_piped_into_it(tmp_path, capsys, monkeypatch,
+                                                    saved_figures):
     """`xpnet train --history - | xpnet plot - -o curves.png`; without -o the figure has no
     name to take, and what is piped is checked as a file is."""
-    pytest.importorskip("matplotlib")
     import io
 
-    import matplotlib.figure
-
-    figures, savefig = [], matplotlib.figure.Figure.savefig
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda self, *a, **k: (
-        figures.append(self), savefig(self, *a, **k))[1])
     class Columns:  # (what _history_json reads of a History)
         def to_dict(self):
             return {"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.9, 1.0]}
@@ -1388,7 +1367,7 @@ def test_plot_dash_draws_the_history_piped_into_it(tmp_path, capsys, monkeypatch
     assert status == 0, err
     assert (tmp_path / "curves.png").read_bytes().startswith(b"\x89PNG")
     assert f"drawn to {tmp_path / 'curves.png'}" in out
-    assert figures[0].get_suptitle() == "curves: test accuracy 95.12%"  # (the output's name)
+    assert saved_figures[0].get_suptitle() == "curves: test accuracy 95.12%"  # (the output's name)
     status, _, err = xpnet(capsys, "plot", "-")
     assert status == 2 and "give one with -o IMAGE" in err, err
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"epoch 1: loss=0.5")))

@@ -11,34 +11,17 @@ import time
 
 import numpy as np
 import pytest
-from conftest import make_backend
+from conftest import OPTIMIZERS, learnable, make_backend
 
 import xpnet
 from xpnet import checkpoint, training
-from xpnet.optim import SGD, Adagrad, Adam, AdamW, RMSprop
+from xpnet.optim import SGD, Adam
 
 pytestmark = pytest.mark.gpu
-
-OPTIMIZERS = [
-    lambda: SGD(lr=0.05),
-    lambda: SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
-    lambda: Adagrad(lr=0.05, lr_decay=1e-3),
-    lambda: RMSprop(lr=1e-3, momentum=0.5, centered=True),
-    lambda: Adam(lr=1e-3, amsgrad=True, clip_norm=1.0),
-    lambda: AdamW(lr=1e-3),
-]
-
 
 def data(n=512, d=20, k=4, seed=0):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, d)).astype(np.float32), rng.integers(0, k, size=n)
-
-
-def learnable(n=203, d=12, k=4, seed=0):
-    """Labels a network can learn (the largest of the first k inputs, plus noise)."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d)).astype(np.float32)
-    return X, np.argmax(X[:, :k] + 0.5 * rng.normal(size=(n, k)), axis=1)
 
 
 @pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "leaky_relu", "identity"])

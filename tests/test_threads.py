@@ -5,6 +5,8 @@ test modules still run there."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -190,19 +192,35 @@ def test_a_chooser_goes_on_from_an_earlier_one_for_the_same_work():
 
 
 @pytest.fixture
-def fits_of_one_network(monkeypatch):
-    """fit(**options): one epoch of a tiny network, recording each ThreadChooser that fit
-    makes and the earlier chooser it was given (``after``)."""
+def choosers_of_fit(monkeypatch):
+    """What fit does with its ThreadChooser, recorded: ``.made`` holds (chooser, the earlier
+    chooser it was given as ``after``) for each one fit makes, and ``.events`` a "step" for
+    each step_done call and a "pause" for each pause call, of all of them in order."""
     import xpnet.training
 
-    made = []
+    made, events = [], []
 
     class Recording(ThreadChooser):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             made.append((self, kwargs.get("after")))
 
+        def step_done(self):
+            events.append("step")
+            super().step_done()
+
+        def pause(self):
+            events.append("pause")
+            super().pause()
+
     monkeypatch.setattr(xpnet.training, "ThreadChooser", Recording)
+    return SimpleNamespace(made=made, events=events)
+
+
+@pytest.fixture
+def fits_of_one_network(choosers_of_fit):
+    """fit(**options): one epoch of a tiny network, recording each ThreadChooser that fit
+    makes and the earlier chooser it was given (``after``)."""
     rng = np.random.default_rng(0)
     X = rng.random((64, 8), dtype=np.float32)
     y = (X[:, 0] > 0.5).astype(int)
@@ -211,7 +229,7 @@ def fits_of_one_network(monkeypatch):
     def fit(**options):
         net.fit(X, y, epochs=1, progress=False, **({"batch_size": 16} | options))
 
-    return fit, made
+    return fit, choosers_of_fit.made
 
 
 def test_fit_goes_on_from_the_chooser_of_the_previous_fit_of_the_network(fits_of_one_network):
@@ -354,27 +372,16 @@ def test_a_pause_before_the_waking_step_does_not_make_it_timed():
 @pytest.mark.parametrize(("sync_seconds", "tally_rows", "after_every_step"),
                          [(1e9, 8192, False), (0.0, 8192, True), (1e9, 16, True)])
 def test_fit_tells_the_chooser_each_step_and_each_pause_before_a_step(
-        monkeypatch, sync_seconds, tally_rows, after_every_step):
+        monkeypatch, choosers_of_fit, sync_seconds, tally_rows, after_every_step):
     """fit calls step_done once a step, and pause before each step that follows other work:
     an epoch's set-up, a refresh of the progress (every SYNC_SECONDS; here 0: each step) or a
     count of the tally (here every 16 rows: each step), so that none of it is timed."""
     import xpnet.training
 
-    events = []
-
-    class Recording(ThreadChooser):
-        def step_done(self):
-            events.append("step")
-            super().step_done()
-
-        def pause(self):
-            events.append("pause")
-            super().pause()
-
-    monkeypatch.setattr(xpnet.training, "ThreadChooser", Recording)
     monkeypatch.setattr(xpnet.training, "SYNC_SECONDS", sync_seconds)
     monkeypatch.setattr(xpnet.training, "TALLY_ROWS", tally_rows)
     _fit_small()  # 2 epochs of 32 steps
+    events = choosers_of_fit.events
     steps = [i for i, event in enumerate(events) if event == "step"]
     assert len(steps) == 64
     paused = [i > 0 and events[i - 1] == "pause" for i in steps]

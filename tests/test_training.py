@@ -13,6 +13,7 @@ import threading
 import numpy as np
 import pytest
 from conftest import make_backend, rewrite_header
+from test_network import linearly_separable
 
 import xpnet
 from xpnet.backend import Backend
@@ -1714,9 +1715,8 @@ def test_fit_trains_one_output_neuron_and_reports_its_loss(output, loss):
     """A one-output network (binary classification; regression) through fit's loop: an epoch
     of one full batch reports the loss and accuracy of the weights before its step, as
     evaluate gives them, and a few epochs separate the classes."""
-    rng = np.random.default_rng(3)
-    X = rng.normal(size=(128, 2)).astype(np.float32)
-    y = (X[:, 0] - 2 * X[:, 1] + 0.3 > 0).astype(np.float32)
+    X, labels = linearly_separable(np.random.default_rng(3), n=128)
+    y = labels.astype(np.float32)  # (float targets: fit takes them as the (n, 1) column)
     net = xpnet.Network([2, 8, 1], activation="tanh", output=output, loss=loss,
                         backend="numpy", seed=0)
     before = net.evaluate(X, y)
