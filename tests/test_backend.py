@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 import logging
 import subprocess
 import sys
@@ -218,6 +220,17 @@ def test_the_package_exports_what_all_names():
     namespace = {}
     exec("from xpnet import *", namespace)
     assert all(name in namespace for name in xpnet.__all__)
+
+
+@pytest.mark.parametrize(("module", "registry"), [("optim", "OPTIMIZERS"),
+                                                  ("schedules", "SCHEDULES")])
+def test_the_modules_users_import_from_export_every_public_class_and_getter(module, registry):
+    """``from xpnet.optim import *`` gives the optimizers and get_optimizer, not the
+    modules and helpers optim itself imports."""
+    found = importlib.import_module(f"xpnet.{module}")
+    defined = {name for name, value in vars(found).items() if not name.startswith("_") and (
+        inspect.isclass(value) or inspect.isfunction(value)) and value.__module__ == found.__name__}
+    assert set(found.__all__) == defined | {registry}
 
 
 @pytest.mark.parametrize("transposed", [False, True], ids=["rows", "columns"])

@@ -202,6 +202,17 @@ def test_a_damaged_architecture_is_named_as_damage(net, tmp_path, change, messag
         xpnet.load(path)
 
 
+def test_save_with_its_arguments_swapped_says_so_and_writes_nothing(net, tmp_path):
+    """torch.save takes the object first; xpnet.save, as numpy.save, the path first."""
+    path = tmp_path / "m.npz"
+    with pytest.raises(TypeError, match=r"path first, then the network; got Network and "
+                                        r"PosixPath: swap them"):
+        xpnet.save(net, path)
+    with pytest.raises(TypeError, match=r"got str and dict$"):
+        xpnet.save(str(path), {"theta": net.theta})
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_save_replaces_only_a_checkpoint(net, tmp_path):
     """(It replaced any file: a typo such as train.py for the model's path lost the script.)"""
     script = tmp_path / "train.py"

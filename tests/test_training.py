@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -52,6 +53,18 @@ def test_fit_learns_and_fills_every_history_field():
     assert accuracy == pytest.approx(net.accuracy(X, y))
     assert loss == pytest.approx(float(net.loss_and_gradient(X, y)[0]), rel=1e-5)
     assert set(history.to_dict()) >= {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
+    assert history.history == history.to_dict()  # (Keras's name)
+
+
+def test_help_of_net_fit_shows_every_option_and_its_default():
+    """net.fit is training.fit: help(), IDEs and inspect see its keywords and defaults."""
+    parameters = inspect.signature(small_net().fit).parameters
+    assert list(parameters)[:2] == ["X", "y"]
+    assert {name: parameters[name].default for name in ("optimizer", "epochs", "batch_size",
+                                                         "seed")} == {
+        "optimizer": "adam", "epochs": 10, "batch_size": 32, "seed": 0}
+    assert "validation_split" in xpnet.Network.fit.__doc__
+    assert list(inspect.signature(small_net().evaluate).parameters) == ["X", "y", "batch_size"]
 
 
 def test_one_full_batch_epoch_is_one_gradient_step():

@@ -67,6 +67,11 @@ def save(path, net, *, optimizer=None, schedule=None, training: dict | None = No
     that dataset unless told otherwise)."""
     import xpnet
 
+    if not isinstance(net, xpnet.Network):
+        swapped = isinstance(path, xpnet.Network)  # (torch.save's order: the object first)
+        raise TypeError(f"save(path, net) takes the file's path first, then the network; got "
+                        f"{type(path).__name__} and {type(net).__name__}"
+                        + (": swap them" if swapped else ""))
     check_metadata(metadata)
     check_savable(net)
     path = Path(path)

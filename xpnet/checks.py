@@ -49,3 +49,11 @@ def number_column(column, n: int, gaps: bool = False) -> bool:
     allows): a column of a training history."""
     return isinstance(column, list) and len(column) == n and all(
         is_number(value) or (gaps and value is None) for value in column)
+
+
+def checked_batch_size(batch_size) -> int:
+    """``batch_size`` as an int if it is a whole number >= 1, else ValueError."""
+    size = whole_number(batch_size)
+    if size is None or size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return size

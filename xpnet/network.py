@@ -48,9 +48,10 @@ import functools
 import math
 from collections.abc import Sequence
 
+from . import training
 from .activations import get_activation
 from .backend import Backend, float_dtype_name, get_backend
-from .checks import whole_number
+from .checks import checked_batch_size, whole_number
 from .losses import get_loss
 
 INITS = ("auto", "normal", "scaled", "xavier", "he")
@@ -132,6 +133,7 @@ class Network:
 
     @property
     def num_params(self) -> int:
+        """The number of weights and biases, sum over l of n_l (n_{l-1} + 1): theta's length."""
         return num_params(self.sizes)
 
     @property
@@ -279,7 +281,7 @@ class Network:
     def forward(self, X, batch_size: int = 1024):
         """The output a_L (B, n_L) for X of shape (B, n_0), on the backend's device, computed
         ``batch_size`` rows at a time (only the current layer's activations are kept)."""
-        batch_size = _check_batch_size(batch_size)
+        batch_size = checked_batch_size(batch_size)
         outputs = self._in_batches(self._check_X(X, allow_empty=True), batch_size,
                                    lambda batch: self._infer(batch)[1])
         return self.backend.row_major(outputs)  # (on NumPy _infer gives a transposed view)
@@ -317,7 +319,7 @@ class Network:
     def predict(self, X, batch_size: int = 1024):
         """The predicted class of each row of X (a device array; see :meth:`classes`),
         computed ``batch_size`` rows at a time."""
-        batch_size = _check_batch_size(batch_size)
+        batch_size = checked_batch_size(batch_size)
         return self._in_batches(self._check_X(X, allow_empty=True), batch_size,
                                 self._predicted)
 
@@ -328,7 +330,7 @@ class Network:
     def accuracy(self, X, y, batch_size: int = 1024) -> float:
         """The fraction of rows of X whose predicted class equals the label, computed
         ``batch_size`` rows at a time on the device (one sync)."""
-        batch_size = _check_batch_size(batch_size)
+        batch_size = checked_batch_size(batch_size)
         X = self._check_X(X)
         labels = self._labels(y, X.shape[0])
         hits = self.xp.count_nonzero(self._in_batches(X, batch_size, self._predicted) == labels)
@@ -459,27 +461,9 @@ class Network:
             raise ValueError(f"X has {n} samples but y has {y.shape[0]}; they must match")
 
     # -- training and files (see training.py and checkpoint.py) ---------------------------
-    def fit(self, X, y, **options):
-        """Train by mini-batch gradient descent and return the :class:`~xpnet.training.History`.
-
-        Options (all keyword): ``optimizer`` ("adam" or an Optimizer), ``epochs``,
-        ``batch_size``, ``validation_data=(Xv, yv)`` or ``validation_split`` (as Keras: the
-        first floor(n (1 - split)) samples train, the rest validate), ``shuffle``,
-        ``seed``, ``schedule``, ``early_stopping`` (True or an EarlyStopping), ``progress``
-        (None: bars on a terminal or notebook only), ``checkpoint=PATH``, ``resume=PATH``,
-        ``drop_last``, ``threads`` (BLAS threads on the CPU; None: $XPNET_NUM_THREADS, else
-        chosen by timing the steps; fix it for bitwise-reproducible runs), ``metadata`` (kept
-        in the checkpoints, e.g. ``{"dataset": "mnist"}``). See :func:`xpnet.training.fit`.
-        """
-        from .training import fit
-
-        return fit(self, X, y, **options)
-
-    def evaluate(self, X, y, batch_size: int = 1024) -> tuple[float, float]:
-        """(mean loss, accuracy) on X, y, computed in batches on the device."""
-        from .training import evaluate
-
-        return evaluate(self, X, y, batch_size)
+    # net.fit(X, y, ...) is training.fit(net, X, y, ...): the loop, its options and defaults
+    fit = training.fit
+    evaluate = training.evaluate
 
     def save(self, path, metadata: dict | None = None):
         """Write the network to ``path`` (.npz, atomically; an existing file there only if it
@@ -560,13 +544,6 @@ def _check_sizes(sizes) -> list[int]:
         if n < 1:
             raise ValueError(f"layer sizes must be positive, got {n} in {sizes}")
     return [int(n) for n in sizes]
-
-
-def _check_batch_size(batch_size) -> int:
-    size = whole_number(batch_size)
-    if size is None or size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    return size
 
 
 def _checked_labels(backend: Backend, y, k: int, meaning: str = "one per output neuron"):

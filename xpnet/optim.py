@@ -47,6 +47,11 @@ import struct
 from .backend import FLOAT_DTYPES, any_nan, backend_of, is_array, is_float_array, is_host_array
 from .checks import as_float, flag, whole_number
 
+__all__ = [
+    "Optimizer", "SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam", "AdamW",
+    "OPTIMIZERS", "get_optimizer",
+]
+
 #: the most steps a state dict may count: beyond 2^53 a float no longer holds t exactly, and
 #: beta ** t in a bias correction is computed from float(t)
 MAX_STEPS = 2**53

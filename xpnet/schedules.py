@@ -32,6 +32,11 @@ import numbers
 
 from .checks import as_float, whole_number
 
+__all__ = [
+    "Schedule", "Constant", "StepDecay", "Exponential", "CosineAnnealing", "InverseScaling",
+    "ReduceLROnPlateau", "Adaptive", "SCHEDULES", "get_schedule",
+]
+
 #: the largest epoch or step index a schedule takes (beyond 2^53 a float no longer holds it)
 MAX_INDEX = 2**53
 

@@ -34,10 +34,9 @@ from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import checkpoint as ckpt
-from .checks import flag, number_column, whole_number
+from .checks import checked_batch_size, flag, number_column, whole_number
 from .files import check_writable, replaces_another
 from .losses import sum_of_costs
-from .network import _check_batch_size
 from .optim import Optimizer, get_optimizer
 from .schedules import FORMER_NAMES
 from .threads import ThreadChooser, available_cores
@@ -184,6 +183,11 @@ class History:
     def to_dict(self) -> dict:
         """Column lists, Keras-style: {"loss": [...], "val_loss": [...], ...}."""
         return {key: self[key] for key in HISTORY_KEYS}
+
+    @property
+    def history(self) -> dict:
+        """:meth:`to_dict`, by the name of Keras's ``History.history``."""
+        return self.to_dict()
 
     def __str__(self) -> str:
         """A table of the epochs (``print(history)``), with how the run ended."""
@@ -342,8 +346,9 @@ def _evaluate(net, data: _Data, batch_size: int):
 
 
 def evaluate(net, X, y, batch_size: int = 1024) -> tuple[float, float]:
-    """(mean loss, accuracy) of the network on X, y, computed in batches."""
-    return _evaluate(net, _Data(net, X, y), _check_batch_size(batch_size))
+    """(mean loss, accuracy) of the network on X, y, computed ``batch_size`` rows at a time on
+    the device (one sync). ``net.evaluate(X, y)`` calls it."""
+    return _evaluate(net, _Data(net, X, y), checked_batch_size(batch_size))
 
 
 def _console_loggers() -> list[logging.Logger]:
@@ -392,7 +397,18 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         early_stopping: EarlyStopping | bool | None = None, progress: bool | None = None,
         checkpoint=None, resume=None, drop_last: bool = False,
         threads: int | None = None, metadata: dict | None = None) -> History:
-    """Train ``net`` by mini-batch gradient descent; see :meth:`xpnet.Network.fit`.
+    """Train ``net`` by mini-batch gradient descent and return the :class:`History`
+    (``net.fit(X, y, ...)`` calls it).
+
+    ``X`` (n, n_0) and ``y``, class indices (n,) or target rows (n, n_L), as for
+    :meth:`xpnet.Network.loss_and_gradient`. ``optimizer``: a name ("sgd", "adam", ...; see
+    :func:`xpnet.optim.get_optimizer`) or an Optimizer. ``validation_data=(Xv, yv)``, or
+    ``validation_split`` as Keras: the first floor(n (1 - split)) samples train, the rest
+    validate. ``seed`` draws the shuffling. ``schedule``: an :mod:`xpnet.schedules` schedule
+    of the lr by epoch. ``early_stopping``: True or an :class:`EarlyStopping`. ``progress``:
+    bars, None for a terminal or notebook only. ``checkpoint=PATH`` saves the run after each
+    epoch and on Ctrl-C, and ``resume=PATH`` goes on from such a file. ``drop_last`` leaves
+    out a last batch smaller than ``batch_size``.
 
     ``threads``: BLAS threads on the CPU; None takes $XPNET_NUM_THREADS, or else chooses by
     timing the training steps with 1, 2, 4, ... threads up to every core (or the limit already
