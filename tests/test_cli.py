@@ -361,7 +361,8 @@ BAD_OPTIONS = [
      "mirror 'http://[::1' is not a URL (Invalid IPv6 URL)"),
     (["train", "--seed", "-1"], "--seed: must be at least 0"),
     # the library's messages in the options' terms
-    (["train", "--clip-norm", "0"], "error: --clip-norm must be > 0"),
+    (["train", "--clip-norm", "0"], "error: --clip-norm must be > 0 (omit --clip-norm for no "
+                                    "clipping), got 0.0"),
     (["train", "--weight-decay", "-1"], "error: --weight-decay must be >= 0"),
     (["train", "--optimizer", "momentum", "--momentum", "2"], "error: --momentum must lie in"),
     (["train", "--betas", "0.9,1"], "error: --betas[1] must lie in [0, 1)"),
@@ -901,6 +902,57 @@ def test_momentum_option_sets_the_lecture_optimizers_gamma(optimizer):
     assert built.gamma == 0.5 and built.lr == 0.1
 
 
+def test_info_says_how_to_make_cupy_work(capsys, monkeypatch):
+    """As `--backend cupy` does: the reason, then the install hint."""
+    monkeypatch.setattr(cli, "cupy_unavailable_reason", lambda: "CuPy cannot be imported "
+                        "(ModuleNotFoundError: No module named 'cupy')")
+    status, out, _ = xpnet(capsys, "info")
+    assert status == 0
+    assert "cupy does not: CuPy cannot be imported (ModuleNotFoundError: No module named " \
+           "'cupy'). To use it: install CuPy >= 14 for your CUDA version" in out, out
+    assert 'pip install "cupy-cuda12x[ctk]>=14"' in out and "; or choose --backend numpy." in out
+
+
+def test_a_batch_size_over_the_training_images_is_shown_as_the_batch_it_is(capsys,
+                                                                          monkeypatch):
+    """(It said "batches of 100000", where each batch was all 40 images.)"""
+    rng = np.random.default_rng(0)
+    data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
+    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+    options = ["train", "--layers", "784,10", "--epochs", 2, "--no-progress", "--threads", 1]
+    status, _, err = xpnet(capsys, *options, "--batch-size", 100_000)
+    assert status == 0, err
+    assert "\n2 epochs of one batch: all 40 training images (--batch-size 100,000 is more " \
+           "than there are)\n" in err, err
+    status, _, err = xpnet(capsys, *options, "--batch-size", 40)
+    assert status == 0 and "\n2 epochs of batches of 40\n" in err, err
+
+
+@pytest.mark.parametrize("given", ["missing", "empty"])
+def test_a_data_dir_passed_over_is_named_with_the_folder_read(given, mnist, tmp_path, capsys,
+                                                             monkeypatch):
+    """(Train used to read $XPNET_DATA_DIR's copy in silence.) The line that counts the
+    images names the folder they were read from."""
+    monkeypatch.setenv("XPNET_DATA_DIR", str(mnist.parent))
+    folder = tmp_path / given
+    if given == "empty":
+        folder.mkdir()
+
+    def stop(*args, **kwargs):
+        raise ValueError("stopped before training")
+
+    monkeypatch.setattr(cli.Network, "fit", stop)
+    status, _, err = xpnet(capsys, "train", "--data-dir", folder, "--no-download",
+                           "--no-progress")
+    assert status == 2 and err.endswith("stopped before training\n"), err
+    lines = err.splitlines()
+    why = "does not exist" if given == "missing" else \
+        "holds none of the MNIST files, directly or in mnist/"
+    assert lines[0] == f"--data-dir (data_dir=) {folder} {why}; MNIST from {mnist} instead"
+    assert lines[1] == f"MNIST from {mnist}: 50,000 training, 10,000 validation, 10,000 test " \
+                       "images"
+
+
 def test_info_lists_only_the_blas_thread_pools(monkeypatch):
     """OpenMP pools are not BLAS: only user_api == "blas" entries are listed."""
     import threadpoolctl
@@ -1084,7 +1136,7 @@ def test_no_progress_reaches_the_dataset_loader(capsys, monkeypatch):
         seen.append(options["progress"])
         raise datasets.DatasetNotFoundError("stop here")
 
-    monkeypatch.setattr(datasets, "load", load)
+    monkeypatch.setattr(datasets, "load_with_folder", load)
     xpnet(capsys, "train", "--no-progress")
     xpnet(capsys, "train")
     assert seen == [False, None]  # (None: a download bar on a terminal only)
@@ -1425,6 +1477,12 @@ def test_resume_refuses_a_history_file_beside_it_that_xpnet_did_not_write(tmp_pa
     (["--layers", "784,0,10"], "argument --layers: expected comma-separated widths of at least "
                                "1 such as 784,100,10, got '784,0,10'"),
     (["--layers", "784,,10"], "argument --layers: expected comma-separated widths"),
+    # (it used to ask for 784 neurons first and 10 last, which 784 has)
+    (["--layers", "784"], "argument --layers: expected at least two widths, the input's and "
+                          "the output's, such as 784,10 or 784,100,10, got '784'"),
+    # (it used to be checked only when a download was needed)
+    (["--mirror", "notaurl"], "argument --mirror: mirror 'notaurl' is not a URL: give a base "
+                              "URL such as https://example.org/mnist/ or file:///srv/mnist/"),
 ])
 def test_options_beyond_what_a_run_can_use_are_refused_before_loading(argv, message, capsys,
                                                                       monkeypatch):

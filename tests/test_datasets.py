@@ -757,6 +757,68 @@ def test_a_folder_that_lacks_a_file_is_passed_over(tmp_path, monkeypatch):
     assert len(y_train) == N_TRAIN
 
 
+def _lacking(folder: Path, *indices: int) -> Path:
+    """``folder`` with the synthetic dataset but for the files FILES[i] of ``indices``."""
+    write_dataset(folder)
+    for index in indices:
+        (folder / f"{FILES[index]}.gz").unlink()
+    return folder
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "partial", "partial in mnist/", "both"])
+def test_a_data_dir_passed_over_is_named_with_why_and_the_folder_read(case, tmp_path,
+                                                                     monkeypatch, caplog):
+    """(It used to be passed over in silence: a typo in --data-dir went unnoticed.)"""
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    env = write_dataset(tmp_path / "env" / "mnist")
+    monkeypatch.setenv("XPNET_DATA_DIR", str(tmp_path / "env"))
+    given = tmp_path / "given"
+    option = f"--data-dir (data_dir=) {given}"
+    why = {"missing": f"{option} does not exist",
+           "empty": f"{option} holds none of the MNIST files, directly or in mnist/",
+           "partial": f"{option} lacks {FILES[3]}.gz",
+           "partial in mnist/": f"{given / 'mnist'} lacks {FILES[0]}.gz, {FILES[2]}.gz",
+           "both": f"{option} lacks {FILES[1]}.gz, {FILES[2]}.gz, {FILES[3]}.gz; "
+                   f"{given / 'mnist'} lacks {FILES[3]}.gz"}[case]
+    if case == "empty":
+        (given / "mnist").mkdir(parents=True)
+    if case in ("partial", "both"):
+        _lacking(given, 3, *((1, 2) if case == "both" else ()))
+    if case in ("partial in mnist/", "both"):
+        _lacking(given / "mnist", *((0, 2) if case == "partial in mnist/" else (3,)))
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        (_, y_train), _ = load("mnist", data_dir=given, checksums=SYNTHETIC_SHA256,
+                               download=False)
+    assert len(y_train) == N_TRAIN
+    assert [record.getMessage() for record in caplog.records] == [
+        f"{why}; MNIST from {env} instead"]
+    assert datasets.load_with_folder("mnist", data_dir=given, checksums=SYNTHETIC_SHA256)[1] \
+        == env
+
+
+def test_a_data_dir_that_does_not_exist_yet_gets_the_download(tmp_path, server, requests,
+                                                             caplog):
+    """As torchvision's root: the folder to download into, without a warning."""
+    given = tmp_path / "new"
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        _, folder = datasets.load_with_folder("mnist", data_dir=given, checksums=SYNTHETIC_SHA256,
+                                              mirrors=[f"{server}/good"], progress=False)
+    assert folder == given / "mnist" and len(requests) == len(FILES)
+    assert caplog.records == []
+
+
+def test_not_found_names_the_files_a_folder_lacks(tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    partial = _lacking(tmp_path / "partial", 3)
+    _lacking(partial / "mnist", 0, 1)
+    with pytest.raises(DatasetNotFoundError) as caught:
+        load("mnist", data_dir=partial, checksums=SYNTHETIC_SHA256, download=False)
+    lines = str(caught.value).splitlines()
+    assert f"  {partial} (lacks {FILES[3]}.gz)" in lines
+    assert f"  {partial / 'mnist'} (lacks {FILES[0]}.gz, {FILES[1]}.gz)" in lines
+    assert f"  {tmp_path / 'cache' / 'xpnet' / 'mnist'}" in lines  # (none of them: no note)
+
+
 def test_a_mirror_that_does_not_speak_http_is_passed_over(tmp_path, server):
     """An answer that is not HTTP (http.client's BadStatusLine) is one mirror's failure."""
     listener = socket.socket()

@@ -33,6 +33,7 @@ from . import __version__, checkpoint, datasets, files, optim, schedules
 from .activations import HIDDEN, OUTPUT
 from .backend import (
     BACKEND_NAMES,
+    CUDA_HINT,
     BackendUnavailable,
     cupy_unavailable_reason,
     get_backend,
@@ -149,7 +150,19 @@ def _layer_sizes(text: str) -> list[int]:
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"expected comma-separated widths of at least 1 such "
                                          f"as {INPUTS},100,{CLASSES}, got {text!r}")
+    if len(sizes) < 2:
+        raise argparse.ArgumentTypeError(f"expected at least two widths, the input's and the "
+                                         f"output's, such as {INPUTS},{CLASSES} or {INPUTS},100,"
+                                         f"{CLASSES}, got {text!r}")
     return sizes
+
+
+def _mirror(text: str) -> str:
+    """A --mirror URL, checked as the option is read, not when a download needs it."""
+    try:
+        return datasets.check_mirror(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _betas(text: str) -> tuple[float, float]:
@@ -273,9 +286,9 @@ def _add_data_options(parser: argparse.ArgumentParser, *, load: bool,
         "folder holding the IDX files (or DIR/<dataset>/); default: $XPNET_DATA_DIR/<dataset>, "
         "the cache, system folders" if load else "download into DIR/<dataset>/ (default: the "
         "cache, ~/.cache/xpnet/<dataset>/)"))
-    group.add_argument("--mirror", action="append", metavar="URL", help="base URL (http(s)://, "
-                       "ftp:// or file://) to download from instead of the known mirrors "
-                       "(repeat for several)")
+    group.add_argument("--mirror", action="append", type=_mirror, metavar="URL",
+                       help="base URL (http(s)://, ftp:// or file://) to download from instead "
+                       "of the known mirrors (repeat for several)")
     if load:
         group.add_argument("--no-download", action="store_true",
                            help="fail instead of downloading missing data")
@@ -355,11 +368,12 @@ def cmd_train(args) -> int:
     stopping = EarlyStopping(patience=args.early_stopping) if args.early_stopping else None
     with _in_option_terms(["validation"]):  # (its messages name paths too)
         train, validation, test = _load(args, validation=args.validation)
-    log.info("%s: %s training, %s validation, %s test images", datasets.TITLES[args.dataset],
-             f"{len(train[1]):,}", f"{len(validation[1]) if validation else 0:,}",
-             f"{len(test[1]):,}")
-    log.info("%r\n%r with %r\n%d epoch%s of batches of %d", net, optimizer, schedule,
-             args.epochs, "s" if args.epochs != 1 else "", args.batch_size)
+    batches = f"batches of {args.batch_size:,}"
+    if args.batch_size > len(train[1]):  # (a batch is at most all of them)
+        batches = (f"one batch: all {len(train[1]):,} training images (--batch-size "
+                   f"{args.batch_size:,} is more than there are)")
+    log.info("%r\n%r with %r\n%d epoch%s of %s", net, optimizer, schedule,
+             args.epochs, "s" if args.epochs != 1 else "", batches)
     # NumPy's overflow warnings would only repeat what DivergenceError says, without the step
     with np.errstate(over="ignore", invalid="ignore"), _resume_in_option_terms():
         history = net.fit(*train, optimizer=optimizer, epochs=args.epochs,
@@ -525,12 +539,20 @@ def _in_option_terms(arguments=_ARGUMENTS):
     try:
         yield
     except (ValueError, TypeError, BackendUnavailable) as error:
-        names = "|".join(arguments)
-        message = re.sub(rf"(?<![\w/\\.=,-])({names})=(['\"]?)([\w.,-]*)\2",
-                         lambda m: f"{_flag(_option_of(m[1]))} {m[3]}", str(error))
-        message = re.sub(rf"^({names})(?=(\[\d\])? must )", lambda m: _flag(_option_of(m[1])),
-                         message)
-        raise type(error)(message) from None
+        raise type(error)(_option_terms(str(error), arguments)) from None
+
+
+def _option_terms(message: str, arguments=_ARGUMENTS) -> str:
+    """``message`` with the Python ``arguments`` it names written as their options (see
+    :func:`_in_option_terms`); "must be > 0 or None (no clipping)", None being no value an
+    option takes, as "(omit --clip-norm for no clipping)"."""
+    names = "|".join(arguments)
+    message = re.sub(rf"(?<![\w/\\.=,-])({names})=(['\"]?)([\w.,-]*)\2",
+                     lambda m: f"{_flag(_option_of(m[1]))} {m[3]}", message)
+    message = re.sub(rf"^({names})(?=(\[\d\])? must )", lambda m: _flag(_option_of(m[1])),
+                     message)
+    return re.sub(r"^(--[\w-]+) must be (.+?) or None \(no ([^)]*)\)",
+                  r"\1 must be \2 (omit \1 for no \3)", message)
 
 
 #: fit's names for what a resumed run must share with the saved one, as the options that
@@ -578,11 +600,17 @@ def _option_of(argument: str) -> str:
 
 
 def _load(args, validation: int = 0):
-    """(train, validation or None, test) of --dataset, each an (X, y) pair of host arrays."""
-    parts = datasets.load(args.dataset, data_dir=args.data_dir, validation=validation,
-                          download=not args.no_download, mirrors=args.mirror,
-                          progress=False if args.no_progress else None)
-    return parts if validation else (parts[0], None, parts[1])
+    """(train, validation or None, test) of --dataset, each an (X, y) pair of host arrays;
+    logs how many images of each were read, and from which folder."""
+    parts, folder = datasets.load_with_folder(
+        args.dataset, data_dir=args.data_dir, validation=validation,
+        download=not args.no_download, mirrors=args.mirror,
+        progress=False if args.no_progress else None)
+    train, held_out, test = parts if validation else (parts[0], None, parts[1])
+    log.info("%s from %s: %s training, %s%s test images", datasets.TITLES[args.dataset],
+             folder, f"{len(train[1]):,}",
+             f"{len(held_out[1]):,} validation, " if held_out else "", f"{len(test[1]):,}")
+    return train, held_out, test
 
 
 def _history_json(history, test_loss: float | None, test_accuracy: float | None) -> str:
@@ -735,8 +763,8 @@ def cmd_info(args) -> None:
           f"{os.cpu_count()} CPUs")
     print(f"numpy {np.__version__}, cupy {_installed_version('cupy')}")
     reason = cupy_unavailable_reason()
-    print("backends: numpy works; cupy " + ("works" if reason is None else
-                                            f"does not: {reason}"))
+    print("backends: numpy works; cupy " + ("works" if reason is None else _option_terms(
+        f"does not: {reason}. To use it: {CUDA_HINT}.")))
     variable = os.environ.get("XPNET_BACKEND")
     print(f"auto chooses {get_backend('auto').name}; $XPNET_BACKEND is {variable or 'unset (auto)'}"
           + ("" if not variable or variable.lower() in BACKEND_NAMES else

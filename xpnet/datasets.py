@@ -8,8 +8,11 @@ folders (Debian's ``dataset-fashion-mnist`` installs ``/usr/share/datasets/fashi
 The first folder that holds all four is used (one whose files turn out to be another dataset's,
 e.g. MNIST's in a folder searched for Fashion-MNIST, is skipped); if none does, they are
 downloaded into the cache
-(or into ``data_dir/<name>/`` when a ``data_dir`` is given). ``<name>`` is ``"mnist"`` or
-``"fashion-mnist"``.
+(or into ``data_dir/<name>/`` when a ``data_dir`` is given: one that does not exist yet is where
+the download goes). ``<name>`` is ``"mnist"`` or ``"fashion-mnist"``. When a ``data_dir`` is
+given and the files are read from another folder, a warning (logger ``"xpnet"``) names it, why
+it was passed over (it does not exist, holds none of the files, lacks some, or holds another
+dataset's) and the folder read.
 
 Each file may be gzip-compressed (``train-images-idx3-ubyte.gz``) or not
 (``train-images-idx3-ubyte``); it is verified by the SHA-256 of its decompressed content, so a
@@ -461,14 +464,21 @@ def _mirror_urls(name: str, mirrors) -> Sequence[str]:
     if isinstance(bases, str):  # one mirror
         bases = (bases,)
     for base in bases:
-        try:
-            scheme, problem = urlsplit(base).scheme, ""
-        except ValueError as error:  # e.g. "Invalid IPv6 URL" for http://[::1
-            scheme, problem = None, f" ({error})"
-        if scheme not in ("http", "https", "ftp", "file"):
-            raise ValueError(f"mirror {base!r} is not a URL{problem}: give a base URL such as "
-                             "https://example.org/mnist/ or file:///srv/mnist/")
+        check_mirror(base)
     return bases
+
+
+def check_mirror(base: str) -> str:
+    """``base``, a mirror's base URL (http(s)://, ftp:// or file://); ValueError, saying what
+    to give, for anything else."""
+    try:
+        scheme, problem = urlsplit(base).scheme, ""
+    except ValueError as error:  # e.g. "Invalid IPv6 URL" for http://[::1
+        scheme, problem = None, f" ({error})"
+    if scheme not in ("http", "https", "ftp", "file"):
+        raise ValueError(f"mirror {base!r} is not a URL{problem}: give a base URL such as "
+                         "https://example.org/mnist/ or file:///srv/mnist/")
+    return base
 
 
 def _download_into(name, folder, mirrors, sums, progress, looked_in,
@@ -588,7 +598,10 @@ def _not_found(name: str, looked_in: Sequence[Path], failures: Sequence[str] | N
     files = ", ".join(f"{stem}.gz" for stem in FILES)
     lines = [f"{TITLES[name]} not found: no folder holds all of {files} "
              "(gzip or uncompressed).", "Looked in:"]
-    lines += [f"  {folder}" for folder in looked_in]
+    for folder in looked_in:  # (one that holds some of the files: which it lacks)
+        missing = _missing_files(folder)
+        lines.append(f"  {folder}" + (f" (lacks {', '.join(missing)})"
+                                      if 0 < len(missing) < len(FILES) else ""))
     if skipped:
         lines.append("Skipped, as they hold another dataset:")
         lines += [f"  {line}" for line in skipped]
@@ -626,8 +639,18 @@ def load(
     indices. ``validation=True`` splits off the last 10,000 training examples (Nielsen's split),
     an int that many, and returns ``(train, validation, test)``. ``download=False`` raises
     DatasetNotFoundError instead of downloading; ``mirrors``, ``checksums`` and ``progress`` are
-    as for :func:`download`. Every file is verified by its SHA-256 before use.
+    as for :func:`download`. Every file is verified by its SHA-256 before use. Files read from
+    another folder than a ``data_dir`` given bring a warning that says why it was passed over.
     """
+    return load_with_folder(name, data_dir=data_dir, validation=validation, flatten=flatten,
+                            download=download, mirrors=mirrors, checksums=checksums,
+                            progress=progress)[0]
+
+
+def load_with_folder(name: str, *, data_dir=None, validation=False, flatten=True,
+                     download=True, mirrors=None, checksums=None, progress=None):
+    """What :func:`load` returns (the same options), and the folder its files were read
+    from."""
     _check_name(name)  # (before CHECKSUMS[name]: a clear error, not a KeyError)
     sums = _expected(name, checksums)
     arrays, used, skipped, damaged = _search(name, data_dir, sums, download)
@@ -638,16 +661,42 @@ def load(
         folder = _download_dir(name, data_dir)
         _download_into(name, folder, mirrors, sums, progress, looked_in, skipped, damaged)
         arrays, used = _read_dataset(_complete_dataset(folder), sums)
-    if skipped:  # (a folder asked for, passed over: say where the data came from instead)
-        log.warning("%s; %s from %s instead", "; ".join(skipped), TITLES[name], used[0].parent)
+    folder = used[0].parent
+    passed_over = skipped  # (a folder asked for, passed over: say where the data came from)
+    if data_dir is not None and folder not in search_dirs(name, data_dir)[:2]:
+        passed_over = skipped + _given_dir_passed_over(name, data_dir)
+    if passed_over:
+        log.warning("%s; %s from %s instead", "; ".join(passed_over), TITLES[name], folder)
     train_images, train_labels, test_images, test_labels = arrays
     train = _examples(train_images, train_labels, used[0], used[1], flatten)
     test = _examples(test_images, test_labels, used[2], used[3], flatten)
     n_validation = _validation_size(validation, len(train[1]))
     if n_validation == 0:
-        return train, test
+        return (train, test), folder
     split = len(train[1]) - n_validation
-    return ((train[0][:split], train[1][:split]), (train[0][split:], train[1][split:]), test)
+    return ((train[0][:split], train[1][:split]), (train[0][split:], train[1][split:]),
+            test), folder
+
+
+def _given_dir_passed_over(name: str, data_dir: str | os.PathLike) -> list[str]:
+    """Why ``data_dir`` (the files directly in it, or in its ``<name>/``) was not read: it does
+    not exist, or holds none of the files, or the files each of the two folders lacks where
+    it holds some. (One that holds all four was read, refused as damaged, or skipped as
+    another dataset's, which _search tells.)"""
+    given, option = Path(data_dir).expanduser(), f"--data-dir (data_dir=) {data_dir}"
+    if not given.exists():
+        return [f"{option} does not exist"]
+    held = {folder: _missing_files(folder) for folder in (given, given / name)
+            if folder.is_dir()}
+    if any(len(missing) < len(FILES) for missing in held.values()):
+        return [f"{option if folder == given else folder} lacks {', '.join(missing)}"
+                for folder, missing in held.items() if 0 < len(missing) < len(FILES)]
+    return [f"{option} holds none of the {TITLES[name]} files, directly or in {name}/"]
+
+
+def _missing_files(folder: Path) -> list[str]:
+    """The files of FILES that ``folder`` holds in neither form, by their ``.gz`` names."""
+    return [f"{stem}.gz" for stem in FILES if not _existing_files(folder, stem)]
 
 
 def _search(name: str, data_dir, sums, download: bool):
