@@ -287,6 +287,9 @@ def main():
           + (f" (cupy {xp.__version__})" if gpu else ""))
     print(f"# sgemm rate: {rate / 1e9:.1f} GFLOP/s; {args.epochs} timed epochs after a warm-up; "
           f"threads: {args.threads or 'default'}")
+    if torch is None:
+        print("# PyTorch not installed: xpnet alone, the PyTorch columns nan (its CPU build: "
+              "pip install torch --index-url https://download.pytorch.org/whl/cpu)")
     X, y, data = training_data()
     print(f"# data: {data}")
     lean = args.lean and not gpu

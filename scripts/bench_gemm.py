@@ -11,11 +11,15 @@ loop can match PyTorch's epoch without a faster BLAS.
 
     python scripts/bench_gemm.py                       # 784-512-512-10 and 784-100-10, batch 128
     python scripts/bench_gemm.py --sizes 784,512,512,10 --batch-size 128 --threads 2
+
+It needs PyTorch (not in xpnet's extras; its CPU build is enough:
+``pip install torch --index-url https://download.pytorch.org/whl/cpu``).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from functools import partial
 
@@ -71,7 +75,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    import torch
+    try:
+        import torch
+    except ImportError:
+        sys.exit("bench_gemm.py compares NumPy's products with PyTorch's and needs PyTorch: "
+                 "pip install torch --index-url https://download.pytorch.org/whl/cpu")
 
     torch.set_num_threads(args.threads)
     blas = next((f"{i['internal_api']} {i['version']}" for i in threadpool_info()

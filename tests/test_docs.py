@@ -62,7 +62,8 @@ def test_readme_names_every_train_option_and_only_real_ones():
     known = {option for parser in parsers.values() for action in parser._actions
              for option in action.option_strings}
     scripts = {"--lean", "--backend"}  # scripts/bench.py's, which the README also shows
-    assert named - known - scripts == set()
+    pip = {"--index-url"}  # in the command that installs PyTorch's CPU build
+    assert named - known - scripts - pip == set()
     train = {option for action in parsers["train"]._actions
              for option in action.option_strings if option.startswith("--")}
     assert train - {"--help"} - named == set(), "train options the README does not mention"
@@ -109,8 +110,8 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, capsys, mnist):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("TQDM_DISABLE", "1")
     blocks = code_blocks(README, "python")
-    assert len(blocks) == 3, "the README's examples changed: update this test"
-    short_example, training, backends = blocks
+    assert len(blocks) == 4, "the README's examples changed: update this test"
+    short_example, training, reading, backends = blocks
     namespace = {}
 
     exec(compile(short_example, "README: a short example", "exec"), namespace)
@@ -121,6 +122,11 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, capsys, mnist):
     test_loss, test_accuracy = eval(capsys.readouterr().out)  # the printed tuple
     assert test_accuracy >= 0.97 and test_loss < 0.1
     assert (tmp_path / "mnist.npz").is_file() and (tmp_path / "mnist.history.json").is_file()
+
+    exec(compile(reading, "README: reading a checkpoint", "exec"), namespace)
+    assert capsys.readouterr().out.strip() == "{}"  # the metadata: fit was given none
+    assert namespace["opt"].t > 0 and namespace["opt"].momentum == 0.9  # SGD's, as saved
+    assert namespace["opt"].state_dict()["t"] == namespace["state"]["t"]
 
     if cupy_unavailable_reason() is None:
         exec(compile(backends, "README: choosing the backend", "exec"), namespace)
@@ -183,7 +189,7 @@ def test_lecture_to_code_quotes_the_code_as_it_is():
 
 
 def test_optimizer_examples_run(monkeypatch):
-    """docs/optimizers.md's Python blocks, in order, in one namespace, as a reader pastes them."""
+    """docs/optimizers.md's Python blocks, each in a namespace of its own: they stand alone."""
     monkeypatch.setenv("TQDM_DISABLE", "1")
     text = (REPO / "docs" / "optimizers.md").read_text(encoding="utf-8")
     blocks = code_blocks(text, "python")
@@ -191,6 +197,7 @@ def test_optimizer_examples_run(monkeypatch):
     namespace = {}
     exec(compile(blocks[0], "docs/optimizers.md: the optimizer loop", "exec"), namespace)
     assert namespace["opt"].t == 10 and namespace["opt"].lr == 1e-4
+    namespace = {}  # the second stands alone too, as a reader may paste it
     exec(compile(blocks[1], "docs/optimizers.md: a schedule", "exec"), namespace)
     assert namespace["opt"].lr == namespace["schedule"].lr_at(namespace["epochs"] - 1)
     assert namespace["opt"].t == 10 * namespace["epochs"]
