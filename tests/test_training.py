@@ -404,6 +404,8 @@ def test_early_stopping_restore_best_must_be_a_bool():
         with pytest.raises(TypeError, match=r"restore_best must be True or False"):
             EarlyStopping(restore_best=restore_best)
     assert EarlyStopping(restore_best=np.bool_(False)).restore_best is False
+    assert list(inspect.signature(EarlyStopping).parameters) == [
+        "monitor", "patience", "min_delta", "restore_best"]  # (its state is not an option)
 
 
 def test_integer_images_bring_a_warning_to_scale_them(caplog):

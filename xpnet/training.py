@@ -81,9 +81,10 @@ class EarlyStopping:
     patience: int = 5
     min_delta: float = 0.0
     restore_best: bool = True
-    best: float = math.inf
-    best_epoch: int = -1
-    wait: int = 0
+    # the state of a run (reset(), state_dict()), not options
+    best: float = field(default=math.inf, init=False)
+    best_epoch: int = field(default=-1, init=False)
+    wait: int = field(default=0, init=False)
 
     def __post_init__(self):
         if self.monitor not in MONITORS:
