@@ -1,6 +1,7 @@
 """The xpnet command end to end: training on real MNIST (the CI training check: one epoch of
-784-100-10 reaches >= 90% test accuracy), evaluate, plot, info, download, and one clear line
-with exit status 2, never a traceback, for every bad option value or missing data.
+784-100-10 reaches >= 90% test accuracy), evaluate, predict, plot, info, download, and one
+clear line with exit status 2, never a traceback, for every bad option value, missing data or
+bad input file.
 
 Downloads only ever go to a closed port on 127.0.0.1. The real-MNIST tests read
 ../shared/data/mnist (or $XPNET_DATA_DIR/mnist) and fail instead of skipping in CI.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import pickle
 import re
 import signal
 import socket
@@ -25,6 +27,7 @@ from conftest import REPO, rewrite_header, xpnet
 from xpnet import Network, checkpoint, cli, datasets
 from xpnet import load as xpnet_load
 from xpnet.backend import cupy_unavailable_reason
+from xpnet.schedules import get_schedule
 
 ACCURACY = re.compile(r"accuracy (\d+\.\d+)%")
 
@@ -58,7 +61,7 @@ def test_python_m_xpnet_help():
     result = python_m_xpnet("--help")
     assert result.returncode == 0
     assert all(command in result.stdout for command in
-               ("train", "evaluate", "plot", "info", "download"))
+               ("train", "evaluate", "predict", "plot", "info", "download"))
 
 
 # -- the training check and the files it writes ----------------------------------------------
@@ -685,6 +688,20 @@ def test_resume_on_another_dataset_is_refused_before_loading_it(tmp_path, capsys
     assert "continues a run on mnist, not on fashion-mnist: resume with --dataset mnist" in err
 
 
+def test_resume_with_other_options_is_refused_before_loading_the_data(tmp_path, capsys,
+                                                                      monkeypatch):
+    """Every option but the numbers of images (which need the data) is checked first."""
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    model = tmp_path / "m.npz"
+    saved_run(model)  # one epoch of batches of 20, Adam, no schedule, seed 0
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--layers", "784,30,10",
+                           "--resume", model, "--seed", 2)
+    assert status == 2 and "saved by a run with other options" in err, err
+    for difference in ("--batch-size: 20 in the file, 128 now", "--seed: 0 in the file, 2 now",
+                       "--schedule: None in the file, CosineAnnealing now"):
+        assert difference in err, err
+
+
 # -- the mutants the suite used to let through ----------------------------------------------
 class _KnownPredictions:
     """Just what confusion_matrix needs of a network: predict gives column 0 of X."""
@@ -1112,15 +1129,18 @@ def test_a_dot_dot_output_names_a_folder(tmp_path, capsys, monkeypatch):
 def test_resume_of_a_run_saved_by_fit_without_metadata_is_let_through(tmp_path, capsys,
                                                                       monkeypatch):
     """A checkpoint written by ``fit(checkpoint=)`` records no dataset: it resumes on the
-    command's own (here the stub that stops at loading the data: past every check)."""
+    command's own, given the run's options (here the stub that stops at loading the data:
+    past every check)."""
     monkeypatch.setattr(cli, "_load", _data_were_loaded)
     model = tmp_path / "m.npz"
     rng = np.random.default_rng(0)
     X, y = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
     Network([784, 30, 10], activation="relu", backend="numpy").fit(
-        X, y, epochs=1, batch_size=20, checkpoint=model, progress=False)
+        X, y, epochs=2, batch_size=20, schedule=get_schedule("constant", lr=1e-3),
+        checkpoint=model, progress=False)
     with pytest.raises(AssertionError, match="the data were loaded"):
-        xpnet(capsys, "train", "--no-progress", "--layers", "784,30,10", "--resume", model)
+        xpnet(capsys, "train", "--no-progress", "--layers", "784,30,10", "--resume", model,
+              "--epochs", 2, "--batch-size", 20, "--schedule", "constant")
 
 
 def test_the_lecture_momentum_gamma_is_named_momentum(capsys, monkeypatch):
@@ -1368,10 +1388,10 @@ def test_history_dash_with_save_keeps_every_other_line_off_standard_output(tmp_p
     assert f"saved to {tmp_path / 'm.npz'}" in err
 
 
-def test_resume_of_a_run_saved_without_a_dataset_names_the_dataset_option(tmp_path, capsys,
-                                                                          monkeypatch):
-    """A checkpoint fit(checkpoint=...) wrote without metadata: the difference reads
-    --dataset, not fit's "metadata dataset"."""
+def test_resume_of_a_run_saved_without_a_dataset_tells_only_the_options(tmp_path, capsys,
+                                                                        monkeypatch):
+    """A checkpoint fit(checkpoint=...) wrote without metadata goes on with the command's
+    dataset: no "--dataset" (nor fit's "metadata dataset") among the differences."""
     rng = np.random.default_rng(0)
     X, y = rng.random((60, 784), dtype=np.float32), rng.integers(0, 10, 60)
     model = tmp_path / "m.npz"
@@ -1383,7 +1403,8 @@ def test_resume_of_a_run_saved_without_a_dataset_names_the_dataset_option(tmp_pa
                            "--no-progress", "--threads", 1, "--activation", "sigmoid",
                            "--resume", model)
     assert status == 2 and "was saved by a run with other options" in err, err
-    assert "--dataset: None in the file, 'mnist' now" in err and "metadata" not in err, err
+    assert "--batch-size: 32 in the file, 128 now" in err, err
+    assert "dataset" not in err and "metadata" not in err, err
 
 
 def test_history_dash_with_standard_output_closed_is_refused_before_training(capsys,
@@ -1508,3 +1529,187 @@ def test_history_to_a_closed_pipe_still_tells_the_results(mnist, tmp_path):
     assert process.returncode == 1, err  # (a broken pipe: 1, as `cmd | head` gives)
     assert "test accuracy " in err and "saved to " in err and "Traceback" not in err, err
     assert (tmp_path / "m.npz").is_file()
+
+
+# -- predict --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def predictor(mnist, tmp_path_factory):
+    """(a model file, its network, MNIST's test images file and those images as uint8 (N, 28,
+    28)): a 784-32-10 network trained briefly on the first 2,000 test images, so that it
+    predicts every class (a network of random weights may predict one or two)."""
+    images_file = next(mnist.glob("t10k-images-idx3-ubyte*"))
+    labels = datasets.read_idx(next(mnist.glob("t10k-labels-idx1-ubyte*")))
+    images = np.asarray(datasets.read_idx(images_file))
+    net = Network([784, 32, 10], activation="relu", backend="numpy", seed=3)
+    net.fit(images[:2000].reshape(2000, -1) / np.float32(255), labels[:2000], epochs=2,
+            batch_size=50, progress=False)
+    model = tmp_path_factory.mktemp("predict") / "model.npz"
+    net.save(model, metadata={"dataset": "mnist"})
+    return model, net, images_file, images
+
+
+def predicted(out: str) -> tuple[np.ndarray, np.ndarray]:
+    """The classes and the numbers after them that `xpnet predict` printed, one row a line."""
+    rows = [line.split() for line in out.splitlines()]
+    return (np.array([int(row[0]) for row in rows]),
+            np.array([[float(value) for value in row[1:]] for row in rows]))
+
+
+def test_predict_classifies_an_idx_file_as_net_predict_does(predictor, capsys):
+    model, net, images_file, images = predictor
+    status, out, err = xpnet(capsys, "predict", model, images_file, "--batch-size", 999)
+    assert status == 0, err
+    classes, numbers = predicted(out)
+    X = images.reshape(len(images), -1) / np.float32(255)
+    expected = net.predict(X)
+    np.testing.assert_array_equal(classes, expected)
+    assert set(expected.tolist()) == set(range(10)) and numbers.size == 0
+    assert "10,000 images" in err and "784-32-10" in err  # (the summary: on stderr only)
+    # the outputs too: a ReLU network's class alone hardly tells pixels 0-255 from 0-1
+    out = xpnet(capsys, "predict", model, images_file, "--probabilities")[1]
+    np.testing.assert_allclose(predicted(out)[1], net.forward(X), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("shape", [(5, 28, 28), (5, 784), (28, 28), (784,)])
+@pytest.mark.parametrize("dtype", ["uint8", "int64", "float32", "float64"])
+def test_predict_of_a_npy_array_is_net_predict_of_the_scaled_images(predictor, tmp_path, capsys,
+                                                                      shape, dtype):
+    """Whole numbers 0-255 divided by 255 (as the training images), floats in [0, 1] as they
+    are; one image (28, 28) or (784,) is one line."""
+    model, net, _, images = predictor
+    pixels = images[100:105] if len(shape) > 2 or shape[0] == 5 else images[100]
+    scaled = datasets.scaled(pixels)
+    array = (pixels if dtype.startswith(("u", "i")) else scaled).astype(dtype).reshape(shape)
+    np.save(tmp_path / "images.npy", array)
+    status, out, err = xpnet(capsys, "predict", model, tmp_path / "images.npy",
+                             "--probabilities")
+    assert status == 0, err
+    classes, outputs = predicted(out)
+    np.testing.assert_array_equal(classes, net.predict(scaled.reshape(-1, 784)))
+    np.testing.assert_allclose(outputs, net.forward(scaled.reshape(-1, 784)), rtol=1e-5,
+                               atol=1e-7)
+
+
+def test_predict_warns_of_whole_numbers_0_and_1_but_takes_them(predictor, tmp_path, capsys):
+    """(Divided by 255 as pixels 0-255, black-and-white 0/1 images are all but black.)"""
+    model, net, _, images = predictor
+    np.save(tmp_path / "ones.npy", (images[:4] > 127).astype(np.int32))
+    status, out, err = xpnet(capsys, "predict", model, tmp_path / "ones.npy")
+    assert status == 0 and len(out.splitlines()) == 4, err
+    assert "holds whole numbers 0 and 1 only" in err and "give 0 and 255" in err
+
+
+def test_predict_probabilities_are_the_networks_outputs(predictor, tmp_path, capsys):
+    model, net, _, images = predictor
+    np.save(tmp_path / "images.npy", images[:300])
+    status, out, err = xpnet(capsys, "predict", model, tmp_path / "images.npy",
+                             "--probabilities")
+    assert status == 0, err
+    classes, probabilities = predicted(out)
+    X = images[:300].reshape(300, -1) / np.float32(255)
+    assert probabilities.shape == (300, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(probabilities, net.forward(X), rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(classes, net.predict(X))
+
+
+def idx_file(path: Path, array: np.ndarray) -> Path:
+    """``array`` (uint8) written to ``path`` in IDX format."""
+    path.write_bytes(bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape) + array.tobytes())
+    return path
+
+
+def bad_predict_input(case: str, folder: Path, images: np.ndarray) -> Path:
+    """The FILE of a failing `xpnet predict` case."""
+    path = folder / ("images" if "IDX" in case else "images.npy")
+    if case == "damaged IDX":
+        path.write_bytes(idx_file(path, images[:3]).read_bytes()[:-10])
+    elif case == "IDX of labels":
+        idx_file(path, np.arange(10, dtype=np.uint8))
+    elif case == "IDX of 14x14":
+        idx_file(path, images[:3, ::2, ::2].copy())
+    elif case == "a folder":
+        path.mkdir()
+    elif case == "a checkpoint":
+        Network([784, 10], backend="numpy").save(path := folder / "other.npz")
+    elif case == "a pickle":
+        path.write_bytes(pickle.dumps(images[:2]))
+    elif case != "missing":
+        np.save(path, {
+            "pickled .npy": np.array([images[0], "a"], dtype=object),
+            "4-D": images[:4].reshape(2, 2, 28, 28),
+            "100 pixels": images[:3, :10, :10],
+            "2 rows of 392": images[:1].reshape(2, 392),
+            "no images": images[:0],
+            "NaN": np.full((2, 784), np.nan, np.float32),
+            "0-255 floats": images[:2].astype(np.float32),
+            "standardized": (images[:2] / 255 - 0.1307) / 0.3081,
+            "negative whole numbers": images[:2].astype(np.int16) - 1,
+            "strings": np.array(["7"] * 784),
+        }[case])
+    return path
+
+
+PREDICT_ERRORS = {
+    "missing": "FILE {file}: no such file; give an IDX image file",
+    "damaged IDX": "{file}: truncated",
+    "IDX of labels": "{file}: expected images (3 dimensions), found shape (10,); give an IDX",
+    "IDX of 14x14": "{file} holds images of 196 pixels, but {model} holds a 784-32-10 network, "
+                    "which takes 784: give images of 784 pixels, 28x28",
+    "a folder": "{file} is not a regular file but a folder",
+    "a checkpoint": "{file} is a zip archive (an .npz, such as a checkpoint), not images: give "
+                    "the model first",
+    "a pickle": "{file} is not a .npy file",
+    "pickled .npy": "{file} holds Python objects (pickled), which xpnet never loads",
+    "4-D": "{file} holds an array of shape (2, 2, 28, 28), not images",
+    "100 pixels": "{file} holds images of 100 pixels, but {model} holds a 784-32-10 network",
+    "2 rows of 392": "{file} holds images of 392 pixels",  # (not one image: not square)
+    "no images": "{file} holds no images: its array's shape is (0, 28, 28)",
+    "NaN": "{file} holds 1,568 NaN or infinite values",
+    "0-255 floats": "{file} holds floats from 0 to 255, but a network takes pixels in [0, 1], as "
+                    "it was trained (0-255 divided by 255): these look like pixels 0-255: "
+                    "divide them by 255",
+    "standardized": "{file} holds floats from -0.424213 to 2.82",
+    "negative whole numbers": "{file} holds whole numbers from -1 to 254, but pixels are 0-255",
+    "strings": "{file} holds <U1 values, not pixels",
+}
+
+
+def assert_one_error(status: int, out: str, err: str, message: str) -> None:
+    """`xpnet: error: ...` on one line, status 2, nothing on stdout, no traceback."""
+    assert status == 2 and out == "", err
+    assert len(err.splitlines()) == 1 and err.startswith("xpnet: error: "), err
+    assert message in err, err
+
+
+@pytest.mark.parametrize("case", PREDICT_ERRORS)
+def test_predict_refuses_bad_images_in_one_line(case, predictor, tmp_path, capsys):
+    model, _, _, images = predictor
+    path = bad_predict_input(case, tmp_path, images)
+    status, out, err = xpnet(capsys, "predict", model, path)
+    assert_one_error(status, out, err, PREDICT_ERRORS[case].format(file=path, model=model))
+    if case == "standardized":
+        assert "scale them to [0, 1] (not standardized" in err, err
+
+
+@pytest.mark.parametrize("case", ["missing", "not a model", "images first"])
+def test_predict_refuses_a_model_that_is_none_in_one_line(case, predictor, tmp_path, capsys):
+    _, _, images_file, images = predictor
+    model = {"missing": tmp_path / "gone.npz", "not a model": tmp_path / "model.npz",
+             "images first": images_file}[case]
+    if case == "not a model":
+        model.write_text("not an archive")
+    status, out, err = xpnet(capsys, "predict", model, images_file)
+    assert_one_error(status, out, err, {
+        "missing": f"MODEL {model}: no such file; give a network that `xpnet train --save PATH` "
+                   "wrote",
+        "not a model": f"{model} is not a readable xpnet checkpoint",
+        "images first": f"{model} is not a readable xpnet checkpoint: it is not an .npz"}[case])
+
+
+@pytest.mark.skipif(cupy_unavailable_reason() is None, reason="CuPy works here")
+def test_predict_on_an_unusable_backend_is_one_line(predictor, capsys):
+    model, _, images_file, _ = predictor
+    status, out, err = xpnet(capsys, "predict", model, images_file, "--backend", "cupy")
+    assert_one_error(status, out, err, "backend 'cupy' is unavailable")

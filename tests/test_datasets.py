@@ -219,6 +219,33 @@ def test_corrupt_gzip_is_a_dataset_error(tmp_path, damage):
     assert str(path) in str(caught.value)
 
 
+def test_read_images_gives_a_users_file_as_load_gives_the_test_images(tmp_path):
+    """(`xpnet predict` reads its IDX files so: as the training images, scaled alike.)"""
+    folder = write_dataset(tmp_path / "data")
+    test_images = load("mnist", data_dir=folder, download=False,
+                       checksums=SYNTHETIC_SHA256)[1][0]
+    (tmp_path / "mine").write_bytes(SYNTHETIC[FILES[2]])  # (raw, not gzip-compressed)
+    for path in (folder / f"{FILES[2]}.gz", tmp_path / "mine"):
+        images = datasets.read_images(path)
+        assert images.dtype == np.float32 and images.shape == (N_TEST, 784)
+        np.testing.assert_array_equal(images, test_images)
+        assert datasets.read_images(path, flatten=False).shape == (N_TEST, 28, 28)
+
+
+@pytest.mark.parametrize("content, message", [
+    (GOOD_LABELS, "expected images (3 dimensions), found shape (30,)"),
+    (SYNTHETIC[FILES[2]][:-1], "truncated"),
+    (idx_bytes(np.zeros((0, 28, 28), np.uint8)), "no images"),
+])
+def test_read_images_names_what_is_wrong_without_asking_to_download(tmp_path, content,
+                                                                     message):
+    path = tmp_path / "mine-idx3-ubyte"
+    path.write_bytes(content)
+    with pytest.raises(DatasetError, match=re.escape(message)) as caught:
+        datasets.read_images(path)
+    assert str(path) in str(caught.value) and "download" not in str(caught.value)
+
+
 # -- loading from folders -------------------------------------------------------------------------
 @pytest.mark.parametrize("layout", ["gzip, directly", "raw, in <name>/"])
 def test_load_from_data_dir(tmp_path, layout):

@@ -67,6 +67,26 @@ def test_help_of_net_fit_shows_every_option_and_its_default():
     assert list(inspect.signature(small_net().evaluate).parameters) == ["X", "y", "batch_size"]
 
 
+
+def test_check_resume_refuses_what_fit_would_without_the_data_and_changes_nothing(tmp_path):
+    """The command line's check before it loads the data: fit's own rules, but for the
+    numbers of samples, which are left to fit."""
+    X, y = blobs(n=60)
+    path = tmp_path / "run.npz"
+    small_net().fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), epochs=1, batch_size=20,
+                    checkpoint=path, progress=False)
+    net, optimizer = small_net(seed=5), SGD(lr=0.1, momentum=0.9)
+    theta, state = net.theta.copy(), optimizer.state_dict()
+    options = {"optimizer": optimizer, "epochs": 2, "batch_size": 20}
+    xpnet.training.check_resume(net, path, **options)  # (the same options: no error)
+    np.testing.assert_array_equal(net.theta, theta)
+    assert optimizer.state_dict() == state
+    with pytest.raises(CheckpointError, match=r"batch_size: 20 in the file, 30 now; seed: 0 "
+                                              r"in the file, 1 now\. Resume with"):
+        xpnet.training.check_resume(net, path, **(options | {"batch_size": 30}), seed=1)
+    with pytest.raises(CheckpointError, match="training_samples: 60 in the file, 40 now"):
+        net.fit(X[:40], y[:40], resume=path, progress=False, **options)
+
 def test_one_full_batch_epoch_is_one_gradient_step():
     X, y = blobs(n=50)
     net, reference = small_net(), small_net()

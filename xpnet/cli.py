@@ -1,4 +1,5 @@
-"""The ``xpnet`` command (also ``python -m xpnet``): train, evaluate, plot, info, download.
+"""The ``xpnet`` command (also ``python -m xpnet``): train, evaluate, predict, plot, info,
+download.
 
 Plain ``xpnet train`` runs the defaults chosen by measurement on a 2-core CPU (docs/results.md):
 a 784-512-256-10 ReLU network with softmax cross-entropy, Adam (lr 0.001) with a cosine
@@ -45,6 +46,7 @@ from .training import (
     HISTORY_LIMIT,
     DivergenceError,
     EarlyStopping,
+    check_resume,
     history_path,
     is_history_file,
     threads_asked,
@@ -178,7 +180,7 @@ def _betas(text: str) -> tuple[float, float]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xpnet", description="Fully-connected neural networks on NumPy or CuPy: train "
-        "and evaluate them on MNIST and Fashion-MNIST.")
+        "and evaluate them on MNIST and Fashion-MNIST, and classify your own images.")
     parser.add_argument("--version", action="version", version=f"xpnet {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -246,6 +248,23 @@ def build_parser() -> argparse.ArgumentParser:
                           help="default: %(default)s")
     evaluate.set_defaults(run=cmd_evaluate)
 
+    predict = commands.add_parser(
+        "predict", help="classify images with a saved network",
+        description="Classify images with a saved network: one line per image on standard "
+                    "output, its predicted class (with --probabilities, then the network's "
+                    "outputs). The images are scaled as the training images are: whole "
+                    "numbers 0-255 divided by 255, floats taken as they are (in [0, 1], 0 "
+                    "the background: MNIST's digits are light on black).")
+    predict.add_argument("model", type=_path, metavar="MODEL", help="a .npz from --save")
+    predict.add_argument("images", type=_path, metavar="FILE", help=IMAGES_WANTED)
+    predict.add_argument("--probabilities", action="store_true",
+                         help="after the class, the network's output for the image (softmax: "
+                         "the probability of each class), one number per output neuron")
+    _add_backend_option(predict)
+    predict.add_argument("--batch-size", type=_int_at_least(1), default=1024,
+                         help="default: %(default)s")
+    predict.set_defaults(run=cmd_predict)
+
     plot = commands.add_parser("plot", help="draw learning curves",
                                description="Draw loss and accuracy per epoch as a PNG, or in "
                                            "the format of the -o name's suffix (.pdf, .svg).")
@@ -292,10 +311,13 @@ def _add_data_options(parser: argparse.ArgumentParser, *, load: bool,
     if load:
         group.add_argument("--no-download", action="store_true",
                            help="fail instead of downloading missing data")
-        # (not data: the command's own options)
-        parser.add_argument("--backend", choices=BACKEND_NAMES,
-                            help="default: $XPNET_BACKEND, else auto (CuPy if it works here)")
+        _add_backend_option(parser)  # (not data: the command's own option)
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _add_backend_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=BACKEND_NAMES,
+                        help="default: $XPNET_BACKEND, else auto (CuPy if it works here)")
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -309,6 +331,7 @@ def cmd_train(args) -> int:
         raise ValueError("--resume continues a saved run with its own weights, --init-from "
                          "starts a new one from saved weights: give one of them")
     resumed = None  # the header of the --resume file (its arrays are read by fit)
+    metadata = {"dataset": args.dataset}  # kept in the checkpoints
     if args.resume is not None:
         _check_model_file("--resume", args.resume, "the checkpoint")
         resumed = checkpoint.read(args.resume, header_only=True)[0]
@@ -325,6 +348,8 @@ def cmd_train(args) -> int:
         if saved is not None and saved != args.dataset:
             raise ValueError(f"--resume {args.resume} continues a run on {saved}, not on "
                              f"{args.dataset}: resume with --dataset {saved}")
+        if saved is None:  # (fit's checkpoint=, without metadata: it goes on with the file's)
+            metadata = None
     args.threads = threads_asked(args.threads)  # ($XPNET_NUM_THREADS too)
     save_to = args.save or args.resume
     if save_to is not None:
@@ -366,6 +391,11 @@ def cmd_train(args) -> int:
     schedule = schedules.get_schedule(args.schedule, lr=optimizer.lr,
                                       **SCHEDULE_ARGUMENTS[schedule_class](args.epochs))
     stopping = EarlyStopping(patience=args.early_stopping) if args.early_stopping else None
+    if args.resume is not None:  # the options against the saved run's, before the data
+        with _resume_in_option_terms():
+            check_resume(net, args.resume, optimizer=optimizer, epochs=args.epochs,
+                         batch_size=args.batch_size, seed=args.seed, schedule=schedule,
+                         early_stopping=stopping, metadata=metadata)
     with _in_option_terms(["validation"]):  # (its messages name paths too)
         train, validation, test = _load(args, validation=args.validation)
     batches = f"batches of {args.batch_size:,}"
@@ -380,8 +410,7 @@ def cmd_train(args) -> int:
                           batch_size=args.batch_size, validation_data=validation,
                           seed=args.seed, schedule=schedule, early_stopping=stopping,
                           progress=False if args.no_progress else None, checkpoint=save_to,
-                          resume=args.resume, threads=args.threads,
-                          metadata={"dataset": args.dataset})
+                          resume=args.resume, threads=args.threads, metadata=metadata)
     try:
         test_loss, test_accuracy = net.evaluate(*test)
     except KeyboardInterrupt:  # the history is written all the same, without a test result
@@ -620,10 +649,7 @@ def _history_json(history, test_loss: float | None, test_accuracy: float | None)
 
 
 def cmd_evaluate(args) -> None:
-    header, arrays = checkpoint.read(args.model)
-    with _in_option_terms(["backend"]):
-        backend = get_backend(args.backend)
-    net = checkpoint.restore((header, arrays), backend, args.model)[0]
+    net, header = _saved_network(args.model, args.backend)
     if net.sizes[0] != INPUTS or net.sizes[-1] < CLASSES:
         raise ValueError(f"{args.model} holds a {'-'.join(map(str, net.sizes))} network, but "
                          f"the images have {INPUTS} pixels and {CLASSES} classes: evaluate "
@@ -658,6 +684,133 @@ def confusion_matrix(net, X, y, batch_size: int = 1024):
         predicted = net.predict(X[batch, ...])
         counts += net.one_hot(labels[batch]).T @ net.one_hot(predicted)
     return net.backend.to_numpy(counts)
+
+
+def _saved_network(path: Path, backend: str | None) -> tuple[Network, dict]:
+    """The network saved in ``path``, on ``backend`` (--backend's value), and the file's
+    header; the file is read and checked before the backend is chosen."""
+    header, arrays = checkpoint.read(path)
+    with _in_option_terms(["backend"]):
+        chosen = get_backend(backend)
+    return checkpoint.restore((header, arrays), chosen, path)[0], header
+
+
+#: what predict's FILE must hold, for its help and its messages
+IMAGES_WANTED = ("an IDX image file (gzip or not, as MNIST's t10k-images-idx3-ubyte.gz) or a "
+                 ".npy array of images, of shape (N, 28, 28), (N, 784), or one image (28, 28) "
+                 "or (784,)")
+#: how far float pixels may stray outside [0, 1] (rounding) before they are refused
+PIXEL_SLACK = 0.01
+
+
+def cmd_predict(args) -> None:
+    _check_model_file("MODEL", args.model, "a network")
+    if not args.images.exists():
+        raise ValueError(f"FILE {args.images}: no such file; give {IMAGES_WANTED}")
+    net = _saved_network(args.model, args.backend)[0]
+    X, read_as = _images(args.images, net.sizes[0])
+    if X.shape[1] != net.sizes[0]:
+        raise ValueError(
+            f"{args.images} holds images of {X.shape[1]:,} pixels, but {args.model} holds a "
+            f"{'-'.join(map(str, net.sizes))} network, which takes {net.sizes[0]:,}: give "
+            f"images of {net.sizes[0]:,} pixels" + (", 28x28 as MNIST's"
+                                                     if net.sizes[0] == INPUTS else ""))
+    outputs = net.forward(X, batch_size=args.batch_size)
+    classes = net.backend.to_numpy(net.classes(outputs))
+    log.info("%s: %s image%s (%s), classified by the %s network of %s on %s", args.images,
+             f"{len(X):,}", "s" if len(X) != 1 else "", read_as,
+             "-".join(map(str, net.sizes)), args.model, net.backend.name)
+    if args.probabilities:
+        rows = net.backend.to_numpy(outputs)
+        lines = (f"{label} " + " ".join(f"{value:.6g}" for value in row)
+                 for label, row in zip(classes.tolist(), rows.tolist()))
+    else:
+        lines = map(str, classes.tolist())
+    sys.stdout.write("".join(f"{line}\n" for line in lines))
+
+
+def _images(path: Path, inputs: int) -> tuple[np.ndarray, str]:
+    """The images of predict's FILE, an IDX file or a .npy array (told apart by their first
+    bytes), as the training images are given to a network (rows of float32 pixels in
+    [0, 1]); and how they were read, for the summary. ``inputs``: the network's, which tells
+    one (28, 28) image from 28 images of 28 pixels."""
+    if not path.is_file():  # (a named pipe would wait for a writer)
+        raise ValueError(f"{path} is not a regular file but a folder, a device or a pipe; "
+                         f"give {IMAGES_WANTED}")
+    with path.open("rb") as f:
+        start = f.read(len(np.lib.format.MAGIC_PREFIX))
+    if start.startswith(b"PK\x03\x04"):  # a zip archive: a .npz
+        raise ValueError(f"{path} is a zip archive (an .npz, such as a checkpoint), not images: "
+                         f"give the model first, then the images: {IMAGES_WANTED}")
+    if start == np.lib.format.MAGIC_PREFIX:
+        return _npy_images(path, inputs)
+    if path.suffix.lower() == ".npy":  # (not read as IDX: "not an IDX file" would puzzle)
+        raise ValueError(f"{path} is not a .npy file: it does not start with the .npy format's "
+                         "header (a pickle, written by pickle.dump?): save the images with "
+                         "np.save(FILE, images), a plain array of numbers")
+    try:
+        return datasets.read_images(path), "IDX, pixels 0-255, divided by 255"
+    except datasets.DatasetError as error:
+        raise datasets.DatasetError(f"{error}; give {IMAGES_WANTED}") from None
+
+
+def _npy_images(path: Path, inputs: int) -> tuple[np.ndarray, str]:
+    """:func:`_images` of a .npy file: read without pickles, shaped into rows (one image of
+    (28, 28) or (784,), or N of (N, 28, 28) or (N, 784)), scaled as the training images are
+    (whole numbers 0-255 divided by 255, floats taken as they are if in [0, 1])."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except MemoryError:
+        raise ValueError(f"{path}: its array needs more memory than is free: the file is "
+                         "damaged, or too large for this machine (give fewer images at a "
+                         "time)") from None
+    except Exception as error:  # what numpy's .npy reader raises for each damage
+        if str(error).startswith("Object arrays"):  # (loading it would run its pickles)
+            raise ValueError(f"{path} holds Python objects (pickled), which xpnet never loads "
+                             "(loading them could run any code): save the images as "
+                             "numbers, e.g. np.save(FILE, images.astype(np.uint8))") from None
+        raise ValueError(f"{path} is a damaged .npy file ({type(error).__name__}: "
+                         f"{str(error)[:200]}): save the images again with np.save") from None
+    shape = array.shape
+    if array.size == 0:
+        raise ValueError(f"{path} holds no images: its array's shape is {shape}")
+    if array.ndim == 1 or (array.ndim == 2 and shape[0] == shape[1] != inputs
+                           and array.size == inputs):
+        array = array.reshape(1, -1)  # one image, (784,) or square, (28, 28)
+    elif array.ndim == 3:
+        array = array.reshape(len(array), -1)
+    elif array.ndim != 2:
+        raise ValueError(f"{path} holds an array of shape {shape}, not images: give (N, 28, 28) "
+                         "or (N, 784) for N images, (28, 28) or (784,) for one")
+    kind = array.dtype.kind
+    if kind in "iu":  # whole numbers: pixels 0-255, as MNIST's files hold them
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high > 255:
+            raise ValueError(f"{path} holds whole numbers from {low} to {high}, but pixels are "
+                             "0-255 (uint8): scale them to 0-255, or to floats in [0, 1]")
+        if high == 1:  # (0/1 images, divided by 255, are all but black to the network)
+            log.warning("%s holds whole numbers 0 and 1 only, taken as pixels 0-255 (dark "
+                        "grey at most); for black-and-white images give 0 and 255, or floats "
+                        "0.0 and 1.0", path)
+        read_as = f".npy of {array.dtype} pixels 0-255, divided by 255"
+        return datasets.scaled(array.astype(np.uint8)), read_as
+    if kind != "f":
+        raise ValueError(f"{path} holds {array.dtype} values, not pixels: give whole numbers "
+                         "0-255 (uint8) or floats in [0, 1]")
+    finite = np.isfinite(array)
+    if not finite.all():
+        raise ValueError(f"{path} holds {np.count_nonzero(~finite):,} NaN or infinite "
+                         "values: pixels are numbers in [0, 1] (or whole numbers 0-255)")
+    low, high = float(array.min()), float(array.max())
+    if low < -PIXEL_SLACK or high > 1 + PIXEL_SLACK:
+        raise ValueError(
+            f"{path} holds floats from {low:g} to {high:g}, but a network takes pixels in "
+            f"[0, 1], as it was trained (0-255 divided by 255): " + (
+                "these look like pixels 0-255: divide them by 255, or save them as whole "
+                "numbers, np.save(FILE, images.astype(np.uint8)), which xpnet divides by 255"
+                if low >= 0 and high <= 255 else "scale them to [0, 1] (not standardized: "
+                "no mean subtracted)"))
+    return array.astype(np.float32), f".npy of {array.dtype} pixels in [0, 1]"
 
 
 def cmd_plot(args) -> None:

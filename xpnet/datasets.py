@@ -154,6 +154,24 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     return _parse_idx(_read_content(path, path), path)
 
 
+def read_images(path: str | os.PathLike, *, flatten: bool = True) -> np.ndarray:
+    """The images of the IDX file ``path`` (gzip or raw, as MNIST's
+    ``t10k-images-idx3-ubyte.gz``; a user's own file) as the training images are given to a
+    network: float32 in [0, 1] (the bytes divided by 255), shape (N, rows * cols), or
+    (N, rows, cols) with ``flatten=False``. A file that is no such IDX file of images is a
+    DatasetError that names the file and what is wrong (not advice to download it again)."""
+    name = str(path)  # (a str source: no download remedy in the messages)
+    images = _parse_idx(_read_content(Path(path), name), name)
+    _check_images(images, name)
+    return scaled(images.reshape(len(images), -1) if flatten else images)
+
+
+def scaled(pixels: np.ndarray) -> np.ndarray:
+    """Unsigned-byte pixels (0-255) as the float32 in [0, 1] that networks are trained on,
+    in one pass; dividing (not multiplying by 1/255) maps 255 to exactly 1.0."""
+    return np.divide(pixels, np.float32(255), dtype=np.float32)
+
+
 def _idx_header(data: bytes, source: str | os.PathLike) -> tuple[int, tuple[int, ...]]:
     """The header length and the shape that the IDX bytes ``data`` (the header at least)
     declare, after checking the magic number, the data type, the number of dimensions (1 to
@@ -735,22 +753,26 @@ def load_fashion_mnist(**options):
 
 def _examples(images, labels, images_path, labels_path, flatten):
     """``(X, y)`` from the raw IDX arrays, after checking that they match."""
-    if images.ndim != 3:
-        raise _damaged(images_path, "expected images (3 dimensions), found shape "
-                                    f"{_shape_text(images.shape)}")
+    _check_images(images, images_path)
     if labels.ndim != 1:
         raise _damaged(labels_path, "expected labels (1 dimension), found shape "
                                     f"{_shape_text(labels.shape)}")
     if len(images) != len(labels):
         raise DatasetError(f"{images_path} holds {len(images)} images but {labels_path} holds "
                            f"{len(labels)} labels: the two files are from different sets")
-    if images.size == 0:  # (reshape would fail with "cannot reshape array of size 0")
-        what = "no images" if len(images) == 0 else "images of no pixels"
-        raise _damaged(images_path, f"{what}: its header's shape is {images.shape}")
     if flatten:
         images = images.reshape(len(images), -1)
-    # One pass to float32; dividing (not multiplying by 1/255) maps 255 to exactly 1.0.
-    return np.divide(images, np.float32(255), dtype=np.float32), labels.astype(np.int64)
+    return scaled(images), labels.astype(np.int64)
+
+
+def _check_images(images: np.ndarray, source: str | os.PathLike) -> None:
+    """Refuse an IDX array that is not images (count, rows, columns), or holds none."""
+    if images.ndim != 3:
+        raise _damaged(source, "expected images (3 dimensions), found shape "
+                               f"{_shape_text(images.shape)}")
+    if images.size == 0:  # (reshape would fail with "cannot reshape array of size 0")
+        what = "no images" if len(images) == 0 else "images of no pixels"
+        raise _damaged(source, f"{what}: its header's shape is {images.shape}")
 
 
 def _validation_size(validation: bool | int, n_train: int) -> int:

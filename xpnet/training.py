@@ -60,6 +60,9 @@ class DivergenceError(FloatingPointError):
 #: goes on with the choice and the schedule of trials of the call before
 _THREAD_CHOOSERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
+#: the settings of a run that depend on its data (checked by fit, not by check_resume)
+DATA_SETTINGS = ("training_samples", "validation_samples")
+
 #: what early stopping may watch (the val_ ones fall back to the training figures without
 #: validation data)
 MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
@@ -346,6 +349,19 @@ def _evaluate(net, data: _Data, batch_size: int):
     return float(loss_sum) / data.n, float(hits) / data.n
 
 
+def check_resume(net, path, *, optimizer: Optimizer, epochs: int, batch_size: int,
+                 shuffle: bool = True, seed: int | None = 0, schedule=None,
+                 early_stopping: EarlyStopping | None = None, drop_last: bool = False,
+                 metadata: dict | None = None) -> None:
+    """Raise CheckpointError where ``fit(net, X, y, resume=path)`` with these options would
+    refuse ``path``, before the data is at hand (the command line calls it before loading
+    them): all but the numbers of training and validation samples, which fit checks. Changes
+    nothing of the network, the optimizer, the schedule or early stopping."""
+    loop = _Loop(net, optimizer, schedule, early_stopping, True, seed, metadata)
+    settings = _run_settings(batch_size, shuffle, seed, drop_last, early_stopping)
+    loop.resume(path, settings, None, epochs, check_only=True)
+
+
 def evaluate(net, X, y, batch_size: int = 1024) -> tuple[float, float]:
     """(mean loss, accuracy) of the network on X, y, computed ``batch_size`` rows at a time on
     the device (one sync). ``net.evaluate(X, y)`` calls it."""
@@ -482,10 +498,8 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
 
     loop = _Loop(net, optimizer, schedule, early_stopping, val is not None, seed, metadata)
     # what a resumed run must share with the saved one to continue it
-    settings = {"batch_size": batch_size, "shuffle": shuffle, "seed": seed,
-                "drop_last": drop_last, "training_samples": train.n,
-                "validation_samples": 0 if val is None else val.n,
-                "early_stopping": _stopping_settings(early_stopping)}
+    settings = _run_settings(batch_size, shuffle, seed, drop_last, early_stopping) | {
+        "training_samples": train.n, "validation_samples": 0 if val is None else val.n}
     history, start_epoch = History(), 0
     if resume is not None:
         start_epoch, history = loop.resume(resume, settings, n_batches, epochs)
@@ -622,6 +636,13 @@ def _check_totals(totals, seen: int) -> None:
             and 0 <= totals["hits"] <= seen and totals["seconds"] >= 0):
         raise ValueError(f"its partial epoch's totals are not those of {seen} samples: "
                          f"{totals!r}")
+
+
+def _run_settings(batch_size, shuffle, seed, drop_last, early_stopping) -> dict:
+    """What a resumed run must share with the saved one to continue it, but for its data
+    (DATA_SETTINGS)."""
+    return {"batch_size": batch_size, "shuffle": shuffle, "seed": seed, "drop_last": drop_last,
+            "early_stopping": _stopping_settings(early_stopping)}
 
 
 def _stopping_settings(early_stopping) -> dict | None:
@@ -859,9 +880,12 @@ class _Loop:
         history.save(history_path(path))
         self.written = (path, _identity(path))
 
-    def resume(self, path, settings: dict, n_batches: int, epochs: int) -> tuple[int, History]:
+    def resume(self, path, settings: dict, n_batches: int | None, epochs: int,
+               check_only: bool = False) -> tuple[int, History] | None:
         """Restore theta, optimizer, schedule, RNG and early stopping from a checkpoint made
-        with the same options; everything is checked before anything changes."""
+        with the same options; everything is checked before anything changes. ``check_only``:
+        check, and change nothing. ``n_batches`` None: without the data, whose settings
+        (the numbers of samples) and batches are then left unchecked."""
         header, arrays = ckpt.read(path)
         damaged = f"{path} is not a checkpoint of a training run, or it is damaged"
         try:
@@ -891,7 +915,8 @@ class _Loop:
                                        f"{ours}; build the network with the same architecture")
         ckpt.check_theta(arrays["theta"], self.net.sizes, f"the theta in {path}")
         # (a setting the file lacks was not recorded by the xpnet that wrote it)
-        saved_settings = dict(saved_settings)
+        saved_settings = {key: value for key, value in saved_settings.items()
+                          if n_batches is not None or key not in DATA_SETTINGS}
         ours = {key: value for key, value in settings.items() if key in saved_settings}
         stopping = saved_settings.pop("early_stopping", None), ours.pop("early_stopping", None)
         differences = _differences("", saved_settings, ours) + _stopping_differences(*stopping)
@@ -911,7 +936,7 @@ class _Loop:
         elif self.schedule is not None:
             differences += _differences("schedule ", header["schedule"]["state"],
                                         self.schedule.state_dict(), only="hyperparameters")
-        if not differences and not 0 <= step < n_batches:
+        if not differences and n_batches is not None and not 0 <= step < n_batches:
             raise ckpt.CheckpointError(f"{damaged} (it stopped after batch {step} of an epoch "
                                        f"of {n_batches} batches)")
         if step and epochs <= epochs_done:
@@ -928,6 +953,8 @@ class _Loop:
                 f"start a new run from its weights: xpnet.load({str(path)!r}), or on the "
                 f"command line `xpnet train --init-from {path}`.")
         self._check_states(damaged, optimizer_state, header, training, settings["batch_size"])
+        if check_only:
+            return None
         # the last epoch's weights, where theta holds the restored best ones
         self.net.set_theta(training.get("resume_theta", arrays["theta"]))
         if optimizer_state is not None:
