@@ -349,15 +349,22 @@ def _evaluate(net, data: _Data, batch_size: int):
     return float(loss_sum) / data.n, float(hits) / data.n
 
 
-def check_resume(net, path, *, optimizer: Optimizer, epochs: int, batch_size: int,
-                 shuffle: bool = True, seed: int | None = 0, schedule=None,
-                 early_stopping: EarlyStopping | None = None, drop_last: bool = False,
-                 metadata: dict | None = None) -> None:
-    """Raise CheckpointError where ``fit(net, X, y, resume=path)`` with these options would
-    refuse ``path``, before the data is at hand (the command line calls it before loading
-    them): all but the numbers of training and validation samples, which fit checks. Changes
-    nothing of the network, the optimizer, the schedule or early stopping."""
-    loop = _Loop(net, optimizer, schedule, early_stopping, True, seed, metadata)
+def check_resume(net, path, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
+                 batch_size: int = 32, shuffle: bool = True, seed: int | None = 0,
+                 schedule=None, early_stopping: EarlyStopping | bool | None = None,
+                 drop_last: bool = False, metadata: dict | None = None) -> None:
+    """Raise what ``fit(net, X, y, resume=path, ...)`` with these options (and fit's
+    defaults) would raise for ``path``, without the data (the command line calls it before
+    loading them): all but the numbers of training and validation samples, which fit checks.
+    Changes nothing: the network, the optimizer, the schedule and early stopping are read."""
+    epochs, batch_size = _checked_counts(epochs, batch_size)
+    shuffle, drop_last = flag("shuffle", shuffle), flag("drop_last", drop_last)
+    _check_schedule(schedule)
+    ckpt.check_metadata(metadata)
+    optimizer, early_stopping = _checked_run(optimizer, early_stopping, seed, recorded=True)
+    # (no seed: a scratch shuffling stream, not the network's, which its next fit goes on
+    # with; with validation: no warning about its absence, which fit gives)
+    loop = _Loop(net, optimizer, schedule, early_stopping, True, None, metadata)
     settings = _run_settings(batch_size, shuffle, seed, drop_last, early_stopping)
     loop.resume(path, settings, None, epochs, check_only=True)
 
@@ -434,7 +441,9 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     a BLAS may round differently with another number of threads.
 
     ``metadata``: JSON-able facts about the run written into every checkpoint (see
-    :func:`xpnet.checkpoint.save`), e.g. ``{"dataset": "mnist"}``.
+    :func:`xpnet.checkpoint.save`), e.g. ``{"dataset": "mnist"}``. With ``resume``, None
+    goes on with the file's; given, each fact the file holds must be the same (a fact it
+    lacks is added).
 
     Calling fit again goes on training the network. An optimizer passed as an object keeps
     its state (moments, step count) from call to call; a name makes a new one each call. A
@@ -455,10 +464,6 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
                 raise ValueError(f"{path} exists and is not {kind}: fit(checkpoint=) replaces "
                                  "only the files it writes; give another checkpoint path, or "
                                  "remove that file first")
-    if (checkpoint is not None or resume is not None) and seed is not None \
-            and whole_number(seed) is None:
-        raise TypeError(f"with checkpoint= or resume=, seed must be a whole number or None "
-                        f"(a checkpoint records it), got {seed!r}")
     threads = threads_asked(threads)
     if threads is not None and threads > available_cores():  # (an epoch of 784-100-10: 0.1 s
         # on 2 cores, 44 s with 1000 threads)
@@ -466,19 +471,8 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
                     "run at once, which is slower; at most %d is better", threads,
                     available_cores(), available_cores())
     ckpt.check_metadata(metadata)
-    if isinstance(optimizer, str):
-        optimizer = get_optimizer(optimizer)
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be a name such as 'adam' or an xpnet.optim "
-                        f"optimizer, got {optimizer!r}" + (
-                            " (a class: make one, e.g. Adam(lr=1e-3))"
-                            if isinstance(optimizer, type) else ""))
-    if early_stopping is True:
-        early_stopping = EarlyStopping()
-    if not (early_stopping is None or early_stopping is False
-            or isinstance(early_stopping, EarlyStopping)):
-        raise TypeError(f"early_stopping must be True, False, None or an EarlyStopping such as "
-                        f"EarlyStopping(patience=5), got {early_stopping!r}")
+    optimizer, early_stopping = _checked_run(optimizer, early_stopping, seed, recorded=(
+        checkpoint is not None or resume is not None))
     train = _data_warned_if_unscaled(net, X, y, "X")
     val = (None if validation_data is None
            else _data_warned_if_unscaled(net, *validation_data, "the validation X"))
@@ -571,16 +565,50 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     return history
 
 
-def _check_options(epochs, batch_size, validation_split, validation_data,
-                   schedule) -> tuple[int, int]:
-    """Check fit's options; (epochs, batch_size) as Python ints."""
+def _checked_counts(epochs, batch_size) -> tuple[int, int]:
+    """(epochs, batch_size) as Python ints, checked."""
     counts = []
     for name, value, lowest in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
         number = whole_number(value)  # ints, NumPy integers; not floats
         if number is None or number < lowest:
             raise ValueError(f"{name} must be an integer >= {lowest}, got {value!r}")
         counts.append(number)
-    epochs, batch_size = counts
+    return counts[0], counts[1]
+
+
+def _checked_run(optimizer, early_stopping, seed, recorded: bool):
+    """fit's ``optimizer`` (a name made into an Optimizer) and ``early_stopping`` (True made
+    into an EarlyStopping), checked, and its seed, which a checkpoint (``recorded``) keeps."""
+    if recorded and seed is not None and whole_number(seed) is None:
+        raise TypeError(f"with checkpoint= or resume=, seed must be a whole number or None "
+                        f"(a checkpoint records it), got {seed!r}")
+    if isinstance(optimizer, str):
+        optimizer = get_optimizer(optimizer)
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a name such as 'adam' or an xpnet.optim "
+                        f"optimizer, got {optimizer!r}" + (
+                            " (a class: make one, e.g. Adam(lr=1e-3))"
+                            if isinstance(optimizer, type) else ""))
+    if early_stopping is True:
+        early_stopping = EarlyStopping()
+    if not (early_stopping is None or early_stopping is False
+            or isinstance(early_stopping, EarlyStopping)):
+        raise TypeError(f"early_stopping must be True, False, None or an EarlyStopping such as "
+                        f"EarlyStopping(patience=5), got {early_stopping!r}")
+    return optimizer, early_stopping
+
+
+def _check_schedule(schedule) -> None:
+    if schedule is not None and (isinstance(schedule, type) or not hasattr(schedule, "lr_at")):
+        raise TypeError(f"schedule must be an xpnet.schedules schedule, e.g. "
+                        f"get_schedule('cosine', lr=0.1, t_max=epochs), got {schedule!r}"
+                        + (" (a class: make one)" if isinstance(schedule, type) else ""))
+
+
+def _check_options(epochs, batch_size, validation_split, validation_data,
+                   schedule) -> tuple[int, int]:
+    """Check fit's options; (epochs, batch_size) as Python ints."""
+    epochs, batch_size = _checked_counts(epochs, batch_size)
     if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real):
         raise TypeError(f"validation_split must be a number in [0, 1), the fraction of the "
                         f"samples held out (0 for none), got {validation_split!r}")
@@ -592,10 +620,7 @@ def _check_options(epochs, batch_size, validation_split, validation_data,
                 if isinstance(validation_data, (tuple, list)) else repr(validation_data)[:80])
         raise TypeError(f"validation_data must be a pair (X_val, y_val), got {what} (sample "
                         f"weights are not supported)")
-    if schedule is not None and (isinstance(schedule, type) or not hasattr(schedule, "lr_at")):
-        raise TypeError(f"schedule must be an xpnet.schedules schedule, e.g. "
-                        f"get_schedule('cosine', lr=0.1, t_max=epochs), got {schedule!r}"
-                        + (" (a class: make one)" if isinstance(schedule, type) else ""))
+    _check_schedule(schedule)
     if schedule is not None and epochs and schedule.lr_at(0) > 0 and \
             schedule.lr_at(epochs - 1) == 0:
         idle = next(epoch for epoch in range(epochs) if schedule.lr_at(epoch) == 0)
@@ -923,8 +948,11 @@ class _Loop:
         saved_metadata = ckpt.metadata(header)
         if self.metadata is None:  # not given: the run goes on with the file's
             self.metadata = saved_metadata
-        else:  # e.g. another dataset would not continue the run
-            differences += _differences("metadata ", saved_metadata, self.metadata)
+        else:  # e.g. another dataset would not continue the run; a fact the file lacks (a
+            # run that fit saved without metadata) is not another one: the run keeps it now
+            shared = {key: value for key, value in self.metadata.items()
+                      if key in saved_metadata}
+            differences += _differences("metadata ", saved_metadata, shared)
         if optimizer_state is not None:
             differences += self._optimizer_differences(optimizer_state, damaged)
         saved_schedule = (header.get("schedule") or {}).get("name")
