@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from xpnet.backend import cupy_unavailable_reason, from_namespace, get_backend
+from xpnet.losses import LOSSES
 from xpnet.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 
 REPO = Path(__file__).resolve().parent.parent
@@ -26,6 +27,9 @@ OPTIMIZERS = [
     lambda: Adam(lr=1e-3, amsgrad=True, clip_norm=1.0),
     lambda: AdamW(lr=1e-3),
 ]
+#: every valid (output activation, loss) pairing: the cross-entropies need their canonical output
+OUTPUT_LOSS = [(out, loss) for out in ("sigmoid", "softmax", "identity") for loss in LOSSES
+               if LOSSES[loss].output in (None, out)]
 
 
 def make_backend(name: str):
@@ -47,6 +51,26 @@ def learnable(n=203, d=12, k=4, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d)).astype(np.float32)
     return X, np.argmax(X[:, :k] + 0.5 * rng.normal(size=(n, k)), axis=1)
+
+
+def linearly_separable(rng, n=200):
+    """Two inputs and 0/1 labels that a line separates."""
+    X = rng.normal(size=(n, 2)).astype(np.float32)
+    return X, (X[:, 0] - 2 * X[:, 1] + 0.3 > 0).astype(np.int64)
+
+
+def numeric_gradient(net, X, Y, eps=1e-6):
+    """Central differences (L(theta + eps e_i) - L(theta - eps e_i)) / 2 eps, one i at a time."""
+    grad = np.empty(net.num_params)
+    for i in range(net.num_params):
+        old = float(net.theta[i])
+        net.theta[i] = old + eps
+        up = float(net.loss_and_gradient(X, Y)[0])
+        net.theta[i] = old - eps
+        down = float(net.loss_and_gradient(X, Y)[0])
+        net.theta[i] = old
+        grad[i] = (up - down) / (2 * eps)
+    return grad
 
 
 @pytest.fixture(params=BACKEND_PARAMS)

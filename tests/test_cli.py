@@ -1713,3 +1713,84 @@ def test_predict_on_an_unusable_backend_is_one_line(predictor, capsys):
     model, _, images_file, _ = predictor
     status, out, err = xpnet(capsys, "predict", model, images_file, "--backend", "cupy")
     assert_one_error(status, out, err, "backend 'cupy' is unavailable")
+
+
+@pytest.fixture
+def small_model(tmp_path) -> tuple[Path, Network]:
+    """(a model file, its network): a 784-10 network of random weights, for the predict tests
+    that need no real data."""
+    net = Network([784, 10], backend="numpy", seed=0)
+    net.save(path := tmp_path / "small.npz")
+    return path, net
+
+
+@pytest.mark.parametrize(("value", "taken"), [(1.005, True), (-0.005, True), (1.02, False),
+                                              (-0.02, False)])
+def test_predict_takes_floats_just_outside_0_1_clipped_and_refuses_more(small_model, tmp_path,
+                                                                       capsys, value, taken):
+    """Rounding may put a pixel a little past 0 or 1 (PIXEL_SLACK, 0.01): taken, but clipped to
+    [0, 1], as training never saw a pixel outside; farther is refused."""
+    model, net = small_model
+    X = np.random.default_rng(0).uniform(0.1, 0.9, (3, 784)).astype(np.float32)
+    X[:, :300] = value
+    np.save(path := tmp_path / "images.npy", X)
+    status, out, err = xpnet(capsys, "predict", model, path, "--probabilities")
+    if not taken:
+        low, high = (value, X.max()) if value < 0 else (X.min(), value)
+        assert_one_error(status, out, err, f"{path} holds floats from {low:g} to {high:g}, but "
+                                           "a network takes pixels in [0, 1]")
+        return
+    assert status == 0 and "pixels in [0, 1], 900 just outside it clipped to it" in err, err
+    clipped = np.clip(X, 0, 1)
+    np.testing.assert_array_equal(cli._npy_images(path, 784)[0], clipped)
+    np.testing.assert_allclose(predicted(out)[1], net.forward(clipped), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize(("pixels", "warned"), [("all black", False), ("0 and 1", True)])
+def test_predict_warns_of_0_1_images_only(small_model, tmp_path, capsys, pixels, warned):
+    """An all-black image (zeros, as uint8) is a plain image, not a 0/1 one."""
+    images = np.zeros((2, 28, 28), np.uint8)
+    if pixels == "0 and 1":
+        images[:, 10:20, 10:20] = 1
+    np.save(path := tmp_path / "images.npy", images)
+    status, out, err = xpnet(capsys, "predict", small_model[0], path)
+    assert status == 0 and len(out.splitlines()) == 2, err
+    assert ("holds whole numbers 0 and 1 only" in err) == warned, err
+
+
+@pytest.mark.parametrize("case", ["missing", "a folder", "a pipe", "a checkpoint", "a pickle"])
+def test_predict_checks_the_images_file_before_reading_the_model(case, small_model, tmp_path,
+                                                                capsys, monkeypatch, fifo):
+    """A FILE that is no images is told without reading the model (nor, with --backend auto,
+    probing CuPy); a named pipe is refused without waiting for a writer."""
+    read = []
+
+    def saved_network(*args):
+        read.append(args)
+        raise ValueError("the model was read")
+
+    monkeypatch.setattr(cli, "_saved_network", saved_network)
+    if case == "a pipe":
+        path, message = fifo("images.npy"), "{file} is not a regular file"
+    else:
+        path = bad_predict_input(case, tmp_path, np.zeros((3, 28, 28), np.uint8))
+        message = PREDICT_ERRORS[case]
+    status, out, err = xpnet(capsys, "predict", small_model[0], path)
+    assert not fifo.writer_came, "the pipe was opened: it waited for a writer"
+    assert_one_error(status, out, err, message.format(file=path, model=small_model[0]))
+    assert read == []
+
+
+def test_predict_of_an_array_too_large_for_memory_is_one_line(small_model, tmp_path, capsys,
+                                                            monkeypatch):
+    np.save(path := tmp_path / "images.npy", np.zeros((2, 784), np.uint8))
+
+    def out_of_memory(file, *args, load=np.load, **kwargs):  # (the model's file: read)
+        if isinstance(file, (str, os.PathLike)) and Path(file) == path:
+            raise MemoryError("Unable to allocate 7.45 TiB for an array")
+        return load(file, *args, **kwargs)
+
+    monkeypatch.setattr(cli.np, "load", out_of_memory)
+    status, out, err = xpnet(capsys, "predict", small_model[0], path)
+    assert_one_error(status, out, err, f"{path}: its array needs more memory than is free: "
+                                       "the file is damaged, or too large for this machine")

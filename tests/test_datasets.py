@@ -1155,3 +1155,65 @@ def test_the_bytes_past_a_large_declared_length_are_counted_exactly(tmp_path):
     with pytest.raises(DatasetError, match=f"^{re.escape(str(path))}: 5 unexpected bytes "
                                            f"after the {n + 8:,}"):
         read_idx(path)
+
+
+def test_a_partial_folder_of_uncompressed_files_lacks_only_the_files_it_has_in_neither_form(
+        tmp_path, monkeypatch, caplog):
+    """A file held uncompressed is held: only the one missing in both forms is named (by its
+    .gz name, as every missing file), in the error and in the warning when another folder is
+    read instead."""
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    partial = write_dataset(tmp_path / "partial", compress=False)
+    (partial / FILES[3]).unlink()
+    with pytest.raises(DatasetNotFoundError) as caught:
+        load("mnist", data_dir=partial, checksums=SYNTHETIC_SHA256, download=False)
+    assert f"  {partial} (lacks {FILES[3]}.gz)" in str(caught.value).splitlines()
+    env = write_dataset(tmp_path / "env" / "mnist")
+    monkeypatch.setenv("XPNET_DATA_DIR", str(tmp_path / "env"))
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        load("mnist", data_dir=partial, checksums=SYNTHETIC_SHA256, download=False)
+    assert [record.getMessage() for record in caplog.records] == [
+        f"--data-dir (data_dir=) {partial} lacks {FILES[3]}.gz; MNIST from {env} instead"]
+
+
+def test_not_found_adds_no_lacks_note_to_a_folder_that_holds_every_file(tmp_path, monkeypatch):
+    """A folder of all four files (here some uncompressed) that is skipped as another
+    dataset's lacks none: its line in 'Looked in' is the folder alone."""
+    other = {stem: data[:-1] + bytes([(data[-1] + 1) % 10]) for stem, data in SYNTHETIC.items()}
+    monkeypatch.setattr(datasets, "CHECKSUMS", {
+        "mnist": SYNTHETIC_SHA256,
+        "fashion-mnist": {stem: hashlib.sha256(data).hexdigest() for stem, data in other.items()}})
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    data = write_dataset(tmp_path / "data")  # MNIST's files, asked for Fashion-MNIST
+    for stem in FILES[2:]:
+        (data / stem).write_bytes(SYNTHETIC[stem])
+        (data / f"{stem}.gz").unlink()
+    with pytest.raises(DatasetNotFoundError) as caught:
+        load("fashion-mnist", data_dir=data, download=False)
+    lines = str(caught.value).splitlines()
+    assert "Skipped, as they hold another dataset:" in lines and f"  {data}" in lines
+    assert not [line for line in lines if "(lacks" in line], lines
+
+
+@pytest.mark.parametrize("case", ["complete", "partial", "empty"])
+def test_a_data_dir_in_the_home_folder_is_expanded(case, tmp_path, monkeypatch, caplog):
+    """data_dir="~/x" from Python: read there, or passed over for what it lacks, never called
+    missing."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    env = write_dataset(tmp_path / "env" / "mnist")
+    monkeypatch.setenv("XPNET_DATA_DIR", str(tmp_path / "env"))
+    given = tmp_path / "x"
+    if case == "empty":
+        given.mkdir()
+    else:
+        _lacking(given, *((3,) if case == "partial" else ()))
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        folder = datasets.load_with_folder("mnist", data_dir="~/x", checksums=SYNTHETIC_SHA256,
+                                           download=False)[1]
+    why = {"complete": None, "partial": f"--data-dir (data_dir=) ~/x lacks {FILES[3]}.gz",
+           "empty": "--data-dir (data_dir=) ~/x holds none of the MNIST files, directly or in "
+                    "mnist/"}[case]
+    assert folder == (given if why is None else env)
+    assert [record.getMessage() for record in caplog.records] == (
+        [] if why is None else [f"{why}; MNIST from {env} instead"])

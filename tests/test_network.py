@@ -7,30 +7,14 @@ import itertools
 
 import numpy as np
 import pytest
+from conftest import OUTPUT_LOSS, linearly_separable, numeric_gradient
 
 import xpnet
 from xpnet import Network, one_hot
 from xpnet.activations import HIDDEN
 from xpnet.losses import LOSSES
 
-# every valid (output activation, loss) pairing: the cross-entropies need their canonical output
-OUTPUT_LOSS = [(out, loss) for out in ("sigmoid", "softmax", "identity") for loss in LOSSES
-               if LOSSES[loss].output in (None, out)]
 SIZES = [3, 5, 4, 3]
-
-
-def numeric_gradient(net, X, Y, eps=1e-6):
-    """Central differences (L(theta + eps e_i) - L(theta - eps e_i)) / 2 eps, one i at a time."""
-    grad = np.empty(net.num_params)
-    for i in range(net.num_params):
-        old = float(net.theta[i])
-        net.theta[i] = old + eps
-        up = float(net.loss_and_gradient(X, Y)[0])
-        net.theta[i] = old - eps
-        down = float(net.loss_and_gradient(X, Y)[0])
-        net.theta[i] = old
-        grad[i] = (up - down) / (2 * eps)
-    return grad
 
 
 def relative_error(a, b):
@@ -419,11 +403,6 @@ def test_bad_input_on_strict_backend_is_named_too():
 
 
 # -- binary classification with one output neuron -------------------------------------------------
-def linearly_separable(rng, n=200):
-    X = rng.normal(size=(n, 2)).astype(np.float32)
-    return X, (X[:, 0] - 2 * X[:, 1] + 0.3 > 0).astype(np.int64)
-
-
 def test_one_output_neuron_learns_a_linearly_separable_set(backend, rng):
     X, y = linearly_separable(rng)
     net = Network([2, 4, 1], output="sigmoid", backend=backend, seed=0)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_network import OUTPUT_LOSS, numeric_gradient
+from conftest import OUTPUT_LOSS, numeric_gradient
 
 from xpnet import Network
 from xpnet.activations import HIDDEN

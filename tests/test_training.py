@@ -13,8 +13,7 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import make_backend, rewrite_header
-from test_network import linearly_separable
+from conftest import linearly_separable, make_backend, rewrite_header
 
 import xpnet
 from xpnet.backend import Backend
@@ -66,26 +65,61 @@ def test_help_of_net_fit_shows_every_option_and_its_default():
     assert "validation_split" in xpnet.Network.fit.__doc__
     assert list(inspect.signature(small_net().evaluate).parameters) == ["X", "y", "batch_size"]
 
-
-
-def test_check_resume_refuses_what_fit_would_without_the_data_and_changes_nothing(tmp_path):
-    """The command line's check before it loads the data: fit's own rules, but for the
-    numbers of samples, which are left to fit."""
+def test_check_resume_refuses_what_fit_would_without_the_data_and_changes_nothing(
+        tmp_path, caplog):
+    """The command line's check before it loads the data: fit's own rules and argument
+    forms, but for the numbers of samples, which are left to fit."""
     X, y = blobs(n=60)
     path = tmp_path / "run.npz"
-    small_net().fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), epochs=1, batch_size=20,
-                    checkpoint=path, progress=False)
+    small_net().fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), epochs=2, batch_size=20,
+                    early_stopping=EarlyStopping(monitor="loss"), checkpoint=path,
+                    progress=False, metadata={"dataset": "blobs"})
     net, optimizer = small_net(seed=5), SGD(lr=0.1, momentum=0.9)
-    theta, state = net.theta.copy(), optimizer.state_dict()
-    options = {"optimizer": optimizer, "epochs": 2, "batch_size": 20}
+    net.fit(X, y, epochs=1, seed=7, progress=False)  # (a shuffling stream fit goes on with)
+    theta, state, stream = net.theta.copy(), optimizer.state_dict(), net._shuffling
+    options = {"optimizer": optimizer, "epochs": 2, "batch_size": 20,
+               "early_stopping": EarlyStopping(monitor="loss")}
+    caplog.set_level(logging.WARNING, logger="xpnet")
     xpnet.training.check_resume(net, path, **options)  # (the same options: no error)
     np.testing.assert_array_equal(net.theta, theta)
-    assert optimizer.state_dict() == state
-    with pytest.raises(CheckpointError, match=r"batch_size: 20 in the file, 30 now; seed: 0 "
-                                              r"in the file, 1 now\. Resume with"):
-        xpnet.training.check_resume(net, path, **(options | {"batch_size": 30}), seed=1)
+    assert optimizer.state_dict() == state and net._shuffling is stream
+    for other, message in [
+            ({"batch_size": 30, "seed": 1}, r"batch_size: 20 in the file, 30 now; seed: 0 in "
+                                            r"the file, 1 now\. Resume with"),
+            ({"epochs": 1}, r"epochs: it holds 2 epochs, so resuming needs epochs >= 2"),
+            ({"metadata": {"dataset": "mnist"}}, r"metadata dataset: 'blobs' in the file, "
+                                                 r"'mnist' now"),
+            ({"early_stopping": True}, r"early_stopping monitor: 'loss' in the file, "
+                                       r"'val_loss' now"),
+            ({"optimizer": "adam"}, r"optimizer: SGD in the file, Adam now")]:
+        with pytest.raises(CheckpointError, match=message):
+            xpnet.training.check_resume(net, path, **(options | other))
+    assert caplog.records == []  # (not fit's "there is no validation data")
+    with pytest.raises(ValueError, match="epochs must be an integer >= 0"):
+        xpnet.training.check_resume(net, path, **(options | {"epochs": 1.5}))
     with pytest.raises(CheckpointError, match="training_samples: 60 in the file, 40 now"):
         net.fit(X[:40], y[:40], resume=path, progress=False, **options)
+    header, arrays = read(path)  # a damaged early-stopping state: found before the data too
+    header["training"]["early_stopping"]["wait"] = -1
+    rewrite_header(path, header, arrays)
+    with pytest.raises(CheckpointError, match="is damaged .*its wait one >= 0"):
+        xpnet.training.check_resume(net, path, **options)
+
+
+def test_resume_with_metadata_the_file_lacks_adds_it(tmp_path):
+    """A run that fit saved without metadata goes on with the facts given now (the command
+    line's dataset), which the later checkpoints keep; a fact the file holds must agree."""
+    X, y = blobs(n=60)
+    path = tmp_path / "run.npz"
+    small_net().fit(X, y, epochs=1, checkpoint=path, progress=False)
+    small_net().fit(X, y, epochs=2, resume=path, checkpoint=path, progress=False,
+                    metadata={"dataset": "mnist"})
+    assert xpnet.checkpoint.metadata(read(path)[0]) == {"dataset": "mnist"}
+    with pytest.raises(CheckpointError, match="metadata dataset: 'mnist' in the file, "
+                                              "'fashion-mnist' now"):
+        small_net().fit(X, y, epochs=3, resume=path, progress=False,
+                        metadata={"dataset": "fashion-mnist"})
+
 
 def test_one_full_batch_epoch_is_one_gradient_step():
     X, y = blobs(n=50)

@@ -348,8 +348,6 @@ def cmd_train(args) -> int:
         if saved is not None and saved != args.dataset:
             raise ValueError(f"--resume {args.resume} continues a run on {saved}, not on "
                              f"{args.dataset}: resume with --dataset {saved}")
-        if saved is None:  # (fit's checkpoint=, without metadata: it goes on with the file's)
-            metadata = None
     args.threads = threads_asked(args.threads)  # ($XPNET_NUM_THREADS too)
     save_to = args.save or args.resume
     if save_to is not None:
@@ -699,16 +697,16 @@ def _saved_network(path: Path, backend: str | None) -> tuple[Network, dict]:
 IMAGES_WANTED = ("an IDX image file (gzip or not, as MNIST's t10k-images-idx3-ubyte.gz) or a "
                  ".npy array of images, of shape (N, 28, 28), (N, 784), or one image (28, 28) "
                  "or (784,)")
-#: how far float pixels may stray outside [0, 1] (rounding) before they are refused
+#: how far float pixels may stray outside [0, 1] (rounding) before they are refused; those
+#: within it are clipped to [0, 1]
 PIXEL_SLACK = 0.01
 
 
 def cmd_predict(args) -> None:
     _check_model_file("MODEL", args.model, "a network")
-    if not args.images.exists():
-        raise ValueError(f"FILE {args.images}: no such file; give {IMAGES_WANTED}")
+    npy = _check_images_file(args.images)  # (before the model is read, or CuPy probed)
     net = _saved_network(args.model, args.backend)[0]
-    X, read_as = _images(args.images, net.sizes[0])
+    X, read_as = _images(args.images, npy, net.sizes[0])
     if X.shape[1] != net.sizes[0]:
         raise ValueError(
             f"{args.images} holds images of {X.shape[1]:,} pixels, but {args.model} holds a "
@@ -729,11 +727,12 @@ def cmd_predict(args) -> None:
     sys.stdout.write("".join(f"{line}\n" for line in lines))
 
 
-def _images(path: Path, inputs: int) -> tuple[np.ndarray, str]:
-    """The images of predict's FILE, an IDX file or a .npy array (told apart by their first
-    bytes), as the training images are given to a network (rows of float32 pixels in
-    [0, 1]); and how they were read, for the summary. ``inputs``: the network's, which tells
-    one (28, 28) image from 28 images of 28 pixels."""
+def _check_images_file(path: Path) -> bool:
+    """Whether predict's FILE is a .npy array (else an IDX file), told by its first bytes,
+    after the checks that need only those: it exists, is a regular file, and is neither a
+    zip archive (an .npz) nor, named .npy, anything but a .npy array."""
+    if not path.exists():
+        raise ValueError(f"FILE {path}: no such file; give {IMAGES_WANTED}")
     if not path.is_file():  # (a named pipe would wait for a writer)
         raise ValueError(f"{path} is not a regular file but a folder, a device or a pipe; "
                          f"give {IMAGES_WANTED}")
@@ -743,11 +742,21 @@ def _images(path: Path, inputs: int) -> tuple[np.ndarray, str]:
         raise ValueError(f"{path} is a zip archive (an .npz, such as a checkpoint), not images: "
                          f"give the model first, then the images: {IMAGES_WANTED}")
     if start == np.lib.format.MAGIC_PREFIX:
-        return _npy_images(path, inputs)
+        return True
     if path.suffix.lower() == ".npy":  # (not read as IDX: "not an IDX file" would puzzle)
         raise ValueError(f"{path} is not a .npy file: it does not start with the .npy format's "
                          "header (a pickle, written by pickle.dump?): save the images with "
                          "np.save(FILE, images), a plain array of numbers")
+    return False
+
+
+def _images(path: Path, npy: bool, inputs: int) -> tuple[np.ndarray, str]:
+    """The images of predict's FILE, a .npy array (``npy``, as :func:`_check_images_file`
+    found) or an IDX file, as the training images are given to a network (rows of float32
+    pixels in [0, 1]); and how they were read, for the summary. ``inputs``: the network's,
+    which tells one (28, 28) image from 28 images of 28 pixels."""
+    if npy:
+        return _npy_images(path, inputs)
     try:
         return datasets.read_images(path), "IDX, pixels 0-255, divided by 255"
     except datasets.DatasetError as error:
@@ -757,7 +766,8 @@ def _images(path: Path, inputs: int) -> tuple[np.ndarray, str]:
 def _npy_images(path: Path, inputs: int) -> tuple[np.ndarray, str]:
     """:func:`_images` of a .npy file: read without pickles, shaped into rows (one image of
     (28, 28) or (784,), or N of (N, 28, 28) or (N, 784)), scaled as the training images are
-    (whole numbers 0-255 divided by 255, floats taken as they are if in [0, 1])."""
+    (whole numbers 0-255 divided by 255; floats in [0, 1] taken as they are, those within
+    PIXEL_SLACK outside it clipped to it)."""
     try:
         array = np.load(path, allow_pickle=False)
     except MemoryError:
@@ -793,7 +803,7 @@ def _npy_images(path: Path, inputs: int) -> tuple[np.ndarray, str]:
                         "grey at most); for black-and-white images give 0 and 255, or floats "
                         "0.0 and 1.0", path)
         read_as = f".npy of {array.dtype} pixels 0-255, divided by 255"
-        return datasets.scaled(array.astype(np.uint8)), read_as
+        return datasets.scaled(array.astype(np.uint8, copy=False)), read_as
     if kind != "f":
         raise ValueError(f"{path} holds {array.dtype} values, not pixels: give whole numbers "
                          "0-255 (uint8) or floats in [0, 1]")
@@ -810,7 +820,11 @@ def _npy_images(path: Path, inputs: int) -> tuple[np.ndarray, str]:
                 "numbers, np.save(FILE, images.astype(np.uint8)), which xpnet divides by 255"
                 if low >= 0 and high <= 255 else "scale them to [0, 1] (not standardized: "
                 "no mean subtracted)"))
-    return array.astype(np.float32), f".npy of {array.dtype} pixels in [0, 1]"
+    outside = np.count_nonzero((array < 0) | (array > 1)) if low < 0 or high > 1 else 0
+    pixels = array.astype(np.float32, copy=False)  # (np.load's own array: clipped in place)
+    np.clip(pixels, 0, 1, out=pixels)  # (training never saw a pixel outside [0, 1])
+    return pixels, f".npy of {array.dtype} pixels in [0, 1]" + (
+        f", {outside:,} just outside it clipped to it" if outside else "")
 
 
 def cmd_plot(args) -> None:
