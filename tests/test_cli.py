@@ -698,7 +698,9 @@ def test_resume_with_other_options_is_refused_before_loading_the_data(tmp_path, 
                            "--resume", model, "--seed", 2)
     assert status == 2 and "saved by a run with other options" in err, err
     for difference in ("--batch-size: 20 in the file, 128 now", "--seed: 0 in the file, 2 now",
-                       "--schedule: None in the file, CosineAnnealing now"):
+                       "--schedule: None in the file, CosineAnnealing now",
+                       "--validation (the training images): 40 in the file, 50000 now",
+                       "--validation (the validation images): 0 in the file, 10000 now"):
         assert difference in err, err
 
 
@@ -1130,17 +1132,18 @@ def test_resume_of_a_run_saved_by_fit_without_metadata_is_let_through(tmp_path, 
                                                                       monkeypatch):
     """A checkpoint written by ``fit(checkpoint=)`` records no dataset: it resumes on the
     command's own, given the run's options (here the stub that stops at loading the data:
-    past every check)."""
+    past every check; a dataset of 50 training images, 10 of them held out, as the run's)."""
     monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(datasets, "TRAIN_IMAGES", 50)
     model = tmp_path / "m.npz"
     rng = np.random.default_rng(0)
-    X, y = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
+    X, y = rng.random((50, 784), dtype=np.float32), rng.integers(0, 10, 50)
     Network([784, 30, 10], activation="relu", backend="numpy").fit(
-        X, y, epochs=2, batch_size=20, schedule=get_schedule("constant", lr=1e-3),
-        checkpoint=model, progress=False)
+        X[:40], y[:40], validation_data=(X[40:], y[40:]), epochs=2, batch_size=20,
+        schedule=get_schedule("constant", lr=1e-3), checkpoint=model, progress=False)
     with pytest.raises(AssertionError, match="the data were loaded"):
         xpnet(capsys, "train", "--no-progress", "--layers", "784,30,10", "--resume", model,
-              "--epochs", 2, "--batch-size", 20, "--schedule", "constant")
+              "--epochs", 2, "--batch-size", 20, "--schedule", "constant", "--validation", 10)
 
 
 def test_the_lecture_momentum_gamma_is_named_momentum(capsys, monkeypatch):

@@ -97,6 +97,10 @@ def test_check_resume_refuses_what_fit_would_without_the_data_and_changes_nothin
     assert caplog.records == []  # (not fit's "there is no validation data")
     with pytest.raises(ValueError, match="epochs must be an integer >= 0"):
         xpnet.training.check_resume(net, path, **(options | {"epochs": 1.5}))
+    xpnet.training.check_resume(net, path, **options, samples=(60, 0))  # (known: the same)
+    with pytest.raises(CheckpointError, match="training_samples: 60 in the file, 40 now; "
+                                              "validation_samples: 0 in the file, 20 now"):
+        xpnet.training.check_resume(net, path, **options, samples=(40, 20))
     with pytest.raises(CheckpointError, match="training_samples: 60 in the file, 40 now"):
         net.fit(X[:40], y[:40], resume=path, progress=False, **options)
     header, arrays = read(path)  # a damaged early-stopping state: found before the data too

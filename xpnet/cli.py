@@ -393,7 +393,8 @@ def cmd_train(args) -> int:
         with _resume_in_option_terms():
             check_resume(net, args.resume, optimizer=optimizer, epochs=args.epochs,
                          batch_size=args.batch_size, seed=args.seed, schedule=schedule,
-                         early_stopping=stopping, metadata=metadata)
+                         early_stopping=stopping, metadata=metadata, samples=(
+                             datasets.TRAIN_IMAGES - args.validation, args.validation))
     with _in_option_terms(["validation"]):  # (its messages name paths too)
         train, validation, test = _load(args, validation=args.validation)
     batches = f"batches of {args.batch_size:,}"
@@ -585,7 +586,8 @@ def _option_terms(message: str, arguments=_ARGUMENTS) -> str:
 #: fit's names for what a resumed run must share with the saved one, as the options that
 #: set them (hyperparameters are their options' names; the schedule's others follow --epochs)
 RESUME_OPTIONS = {"batch_size": "--batch-size", "seed": "--seed", "epochs": "--epochs",
-                  "training_samples": "--validation", "validation_samples": "--validation",
+                  "training_samples": "--validation (the training images)",
+                  "validation_samples": "--validation (the validation images)",
                   "early_stopping": "--early-stopping",
                   "early_stopping patience": "--early-stopping", "metadata dataset": "--dataset",
                   "optimizer": "--optimizer", "gamma": "--momentum", "schedule": "--schedule",

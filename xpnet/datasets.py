@@ -88,12 +88,13 @@ CHECKSUMS = {
     },
 }
 
+#: the training images of both datasets (and 10,000 test images), each of 28 x 28 pixels
+TRAIN_IMAGES = 60_000
 # Size in bytes of each decompressed IDX file: the header (16 bytes for images: magic number and
 # three dimensions; 8 for labels: magic number and one) and then one byte per pixel or label.
-# Both datasets have 60,000 training and 10,000 test images of 28 x 28 pixels.
 SIZES = {
-    "train-images-idx3-ubyte": 16 + 60_000 * 28 * 28,  # 47,040,016
-    "train-labels-idx1-ubyte": 8 + 60_000,
+    "train-images-idx3-ubyte": 16 + TRAIN_IMAGES * 28 * 28,  # 47,040,016
+    "train-labels-idx1-ubyte": 8 + TRAIN_IMAGES,
     "t10k-images-idx3-ubyte": 16 + 10_000 * 28 * 28,  # 7,840,016
     "t10k-labels-idx1-ubyte": 8 + 10_000,
 }

@@ -352,11 +352,13 @@ def _evaluate(net, data: _Data, batch_size: int):
 def check_resume(net, path, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
                  batch_size: int = 32, shuffle: bool = True, seed: int | None = 0,
                  schedule=None, early_stopping: EarlyStopping | bool | None = None,
-                 drop_last: bool = False, metadata: dict | None = None) -> None:
+                 drop_last: bool = False, metadata: dict | None = None,
+                 samples: tuple[int, int] | None = None) -> None:
     """Raise what ``fit(net, X, y, resume=path, ...)`` with these options (and fit's
     defaults) would raise for ``path``, without the data (the command line calls it before
-    loading them): all but the numbers of training and validation samples, which fit checks.
-    Changes nothing: the network, the optimizer, the schedule and early stopping are read."""
+    loading them): all but the numbers of training and validation samples, which fit checks,
+    unless ``samples`` gives them (training, validation). Changes nothing: the network, the
+    optimizer, the schedule and early stopping are read."""
     epochs, batch_size = _checked_counts(epochs, batch_size)
     shuffle, drop_last = flag("shuffle", shuffle), flag("drop_last", drop_last)
     _check_schedule(schedule)
@@ -366,6 +368,8 @@ def check_resume(net, path, *, optimizer: str | Optimizer = "adam", epochs: int 
     # with; with validation: no warning about its absence, which fit gives)
     loop = _Loop(net, optimizer, schedule, early_stopping, True, None, metadata)
     settings = _run_settings(batch_size, shuffle, seed, drop_last, early_stopping)
+    if samples is not None:
+        settings |= dict(zip(DATA_SETTINGS, samples))
     loop.resume(path, settings, None, epochs, check_only=True)
 
 
@@ -909,8 +913,8 @@ class _Loop:
                check_only: bool = False) -> tuple[int, History] | None:
         """Restore theta, optimizer, schedule, RNG and early stopping from a checkpoint made
         with the same options; everything is checked before anything changes. ``check_only``:
-        check, and change nothing. ``n_batches`` None: without the data, whose settings
-        (the numbers of samples) and batches are then left unchecked."""
+        check, and change nothing. ``n_batches`` None: without the data, whose batches are
+        then left unchecked, and its settings (the numbers of samples) unless given."""
         header, arrays = ckpt.read(path)
         damaged = f"{path} is not a checkpoint of a training run, or it is damaged"
         try:
@@ -941,7 +945,7 @@ class _Loop:
         ckpt.check_theta(arrays["theta"], self.net.sizes, f"the theta in {path}")
         # (a setting the file lacks was not recorded by the xpnet that wrote it)
         saved_settings = {key: value for key, value in saved_settings.items()
-                          if n_batches is not None or key not in DATA_SETTINGS}
+                          if key in settings or key not in DATA_SETTINGS}
         ours = {key: value for key, value in settings.items() if key in saved_settings}
         stopping = saved_settings.pop("early_stopping", None), ours.pop("early_stopping", None)
         differences = _differences("", saved_settings, ours) + _stopping_differences(*stopping)
