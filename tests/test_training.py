@@ -1509,6 +1509,12 @@ def test_threads_asked_reads_an_empty_variable_as_unset_and_refuses_zero(monkeyp
     assert threads_asked(None) is None
     with pytest.raises(ValueError, match="a whole number from 1 to 32768"):
         threads_asked(0)  # (not "choose for me")
+    for not_a_count in ("2", 2.0, True):  # (as torch.set_num_threads refuses them)
+        with pytest.raises(ValueError, match=f"from 1 to 32768, got {not_a_count!r}"):
+            threads_asked(not_a_count)
+    assert threads_asked(np.int64(2)) == 2
+    monkeypatch.setenv("XPNET_NUM_THREADS", "2")  # (a variable is text)
+    assert threads_asked(None) == 2
 
 
 def test_the_thread_chooser_stays_within_an_outer_threadpool_limit(monkeypatch):

@@ -706,14 +706,16 @@ def threads_asked(threads) -> int | None:
     choose by measuring."""
     if threads is None:
         threads = os.environ.get("XPNET_NUM_THREADS") or None
-    if threads is None:
-        return None
-    text = str(threads)  # (isdigit alone passes digits int() refuses, such as '²')
-    if isinstance(threads, bool) or not (text.isascii() and text.isdigit()) or \
-            not 1 <= int(text) <= MAX_THREADS:
+        if threads is None:
+            return None
+        # (isdigit alone passes digits int() refuses, such as '²')
+        number = int(threads) if threads.isascii() and threads.isdigit() else None
+    else:
+        number = whole_number(threads)  # an int: not a bool, a float or a string such as "2"
+    if number is None or not 1 <= number <= MAX_THREADS:
         raise ValueError(f"BLAS threads (threads= or $XPNET_NUM_THREADS) must be a whole "
                          f"number from 1 to {MAX_THREADS}, got {threads!r:.40}")
-    return int(threads)
+    return number
 
 
 def _shuffle_stream(net, seed):
