@@ -1638,6 +1638,11 @@ def bad_predict_input(case: str, folder: Path, images: np.ndarray) -> Path:
         Network([784, 10], backend="numpy").save(path := folder / "other.npz")
     elif case == "a pickle":
         path.write_bytes(pickle.dumps(images[:2]))
+    elif case == "a pickle named .NPY":  # (a .npy name all the same)
+        (path := folder / "images.NPY").write_bytes(pickle.dumps(images[:2]))
+    elif case == "damaged .npy":
+        np.save(path, images[:2])
+        path.write_bytes(path.read_bytes()[:-100])
     elif case != "missing":
         np.save(path, {
             "pickled .npy": np.array([images[0], "a"], dtype=object),
@@ -1650,6 +1655,11 @@ def bad_predict_input(case: str, folder: Path, images: np.ndarray) -> Path:
             "standardized": (images[:2] / 255 - 0.1307) / 0.3081,
             "negative whole numbers": images[:2].astype(np.int16) - 1,
             "strings": np.array(["7"] * 784),
+            "an infinity": np.array([0.5] * 783 + [np.inf], np.float32),
+            "whole numbers over 255": images[:2].astype(np.int16) + 1,
+            "floats over 255": images[:2].astype(np.float32) + 1,
+            "28x28x1": images[0].reshape(28, 28, 1),
+            "14x14": images[0, ::2, ::2],
         }[case])
     return path
 
@@ -1676,6 +1686,14 @@ PREDICT_ERRORS = {
     "standardized": "{file} holds floats from -0.424213 to 2.82",
     "negative whole numbers": "{file} holds whole numbers from -1 to 254, but pixels are 0-255",
     "strings": "{file} holds <U1 values, not pixels",
+    "a pickle named .NPY": "{file} is not a .npy file",
+    "damaged .npy": "{file} is a damaged .npy file (ValueError: ",
+    "an infinity": "{file} holds 1 NaN or infinite values",
+    "whole numbers over 255": "{file} holds whole numbers from 1 to 256, but pixels are 0-255",
+    "floats over 255": "{file} holds floats from 1 to 256, but a network takes pixels in [0, 1], "
+                       "as it was trained (0-255 divided by 255): scale them to [0, 1]",
+    "28x28x1": "{file} holds images of 28 pixels, but {model}",  # (28 images of 28 by 1)
+    "14x14": "{file} holds images of 14 pixels, but {model}",  # (square, but not 784 pixels)
 }
 
 
@@ -1797,3 +1815,83 @@ def test_predict_of_an_array_too_large_for_memory_is_one_line(small_model, tmp_p
     status, out, err = xpnet(capsys, "predict", small_model[0], path)
     assert_one_error(status, out, err, f"{path}: its array needs more memory than is free: "
                                        "the file is damaged, or too large for this machine")
+
+
+# -- what a mutation review of predict, info and train's new lines found untested --------------
+@pytest.mark.parametrize("outside", [0, 8])
+def test_predict_counts_the_pixels_it_clipped_but_not_the_0s_and_1s(small_model, tmp_path,
+                                                                    capsys, outside):
+    """The summary: one image is "1 image"; float pixels exactly 0 or 1 are in [0, 1], and those
+    at most PIXEL_SLACK outside it, bounds included, are taken and counted as clipped."""
+    image = np.zeros(784)  # (float64: 1 + PIXEL_SLACK as it is)
+    image[100:300], image[300:400] = 1.0, 0.5
+    if outside:
+        image[:5], image[5:8] = 1 + cli.PIXEL_SLACK, -cli.PIXEL_SLACK
+    np.save(path := tmp_path / "image.npy", image)
+    model = small_model[0]
+    status, out, err = xpnet(capsys, "predict", model, path, "--backend", "numpy")
+    assert status == 0 and len(out.splitlines()) == 1, err
+    clipped = f", {outside} just outside it clipped to it" if outside else ""
+    assert f"{path}: 1 image (.npy of float64 pixels in [0, 1]{clipped}), classified by the " \
+           f"784-10 network of {model} on numpy" in err.splitlines(), err
+
+
+def test_predict_suggests_28x28_only_to_a_network_of_784_inputs(tmp_path, capsys):
+    Network([4, 3], backend="numpy").save(model := tmp_path / "small.npz")
+    np.save(path := tmp_path / "images.npy", np.zeros((2, 784), np.uint8))
+    status, out, err = xpnet(capsys, "predict", model, path)
+    assert_one_error(status, out, err, f"{path} holds images of 784 pixels, but {model} holds "
+                                       "a 4-3 network, which takes 4: give images of 4 pixels")
+    assert err.endswith("give images of 4 pixels\n"), err
+
+
+def test_predict_on_an_unusable_backend_gives_the_install_hint_in_option_terms(
+        small_model, tmp_path, capsys, monkeypatch):
+    """(Wherever CuPy works too.) The hint's ">=14" is no option's value to rewrite."""
+    monkeypatch.setattr("xpnet.backend._cupy_backend_or_reason",
+                        lambda: "CuPy cannot be imported (ModuleNotFoundError)")
+    np.save(path := tmp_path / "images.npy", np.zeros((2, 784), np.uint8))
+    status, out, err = xpnet(capsys, "predict", small_model[0], path, "--backend", "cupy")
+    assert_one_error(status, out, err, "backend 'cupy' is unavailable: CuPy cannot be imported")
+    assert 'pip install "cupy-cuda12x[ctk]>=14"' in err, err
+    assert err.endswith("; or choose --backend numpy.\n"), err
+
+
+def test_predict_computes_batch_size_images_at_a_time(small_model, tmp_path, capsys,
+                                                      monkeypatch):
+    asked, forward = [], Network.forward
+
+    def recorded(self, X, batch_size=1024):
+        asked.append(batch_size)
+        return forward(self, X, batch_size=batch_size)
+
+    monkeypatch.setattr(Network, "forward", recorded)
+    np.save(path := tmp_path / "images.npy", np.zeros((5, 784), np.uint8))
+    status, out, err = xpnet(capsys, "predict", small_model[0], path, "--batch-size", 2)
+    assert status == 0 and len(out.splitlines()) == 5, err
+    assert asked == [2]
+
+
+def test_info_says_cupy_works_where_it_does(capsys, monkeypatch):
+    monkeypatch.setattr(cli, "cupy_unavailable_reason", lambda: None)
+    status, out, _ = xpnet(capsys, "info")
+    assert status == 0 and "\nbackends: numpy works; cupy works\n" in out, out
+
+
+def test_a_layer_of_one_neuron_is_a_width_as_any_other():
+    assert cli.build_parser().parse_args(["train", "--layers", "784,1,10"]).layers == [784, 1, 10]
+
+
+def test_one_epoch_is_told_in_the_singular(capsys, monkeypatch):
+    data = np.zeros((40, 784), np.float32), np.arange(40) % 10
+    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+    status, _, err = xpnet(capsys, "train", "--layers", "784,10", "--epochs", 1, "--batch-size",
+                           40, "--no-progress", "--threads", 1)
+    assert status == 0 and "\n1 epoch of batches of 40\n" in err, err
+
+
+def test_a_validation_set_of_all_the_training_images_is_named_as_the_option(mnist, capsys):
+    status, out, err = xpnet(capsys, "train", "--data-dir", mnist, "--no-download",
+                             "--no-progress", "--validation", 60_000)
+    assert_one_error(status, out, err, "error: --validation 60000: the validation set must be "
+                                       "smaller than the 60000 training examples")

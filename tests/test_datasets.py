@@ -691,6 +691,7 @@ def test_images_and_labels_of_different_lengths_are_a_dataset_error(tmp_path):
 @pytest.mark.parametrize("index, shape, message", [
     (0, (N_TRAIN, 784), r"expected images \(3 dimensions\), found shape \(30, 784\)"),
     (1, (N_TRAIN, 1), r"expected labels \(1 dimension\), found shape \(30, 1\)"),
+    (3, (N_TEST, 1), r"expected labels \(1 dimension\), found shape \(12, 1\)"),  # (the test set's)
 ])
 def test_files_of_the_wrong_kind_are_named(tmp_path, index, shape, message):
     """Intact files (matching checksums) that hold the wrong kind of array: images swapped
@@ -1217,3 +1218,44 @@ def test_a_data_dir_in_the_home_folder_is_expanded(case, tmp_path, monkeypatch, 
     assert folder == (given if why is None else env)
     assert [record.getMessage() for record in caplog.records] == (
         [] if why is None else [f"{why}; MNIST from {env} instead"])
+
+
+# -- what a mutation review of load_with_folder and the not-found message found untested ---------
+@pytest.mark.parametrize("download_allowed", [False, True])
+def test_not_found_lists_the_folders_then_why_nothing_was_downloaded(tmp_path, monkeypatch,
+                                                                     download_allowed):
+    """The message's sections in order, each only where it has lines (no empty "Skipped" or
+    "Damaged" heading)."""
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    given, url = tmp_path / "nowhere", closed_port_url()
+    with pytest.raises(DatasetNotFoundError) as caught:
+        load("mnist", data_dir=given, download=download_allowed, mirrors=[url],
+             checksums=SYNTHETIC_SHA256, progress=False)
+    lines = str(caught.value).splitlines()
+    folders = datasets.search_dirs("mnist", given)
+    files = ", ".join(f"{stem}.gz" for stem in FILES)
+    assert lines[:2 + len(folders)] == [
+        f"MNIST not found: no folder holds all of {files} (gzip or uncompressed).", "Looked in:",
+        *(f"  {folder}" for folder in folders)]
+    why = lines[2 + len(folders):-1]
+    if download_allowed:
+        assert why[0] == "Downloading failed:" and why[1].startswith(f"  {url}"), why
+    else:
+        assert why == ["Downloading was not allowed (--no-download, or download=False)."]
+    assert lines[-1].startswith("To supply the files, put them in a folder")
+
+
+@pytest.mark.parametrize("complete", ["data_dir", "data_dir/mnist"])
+def test_files_read_from_either_given_folder_bring_no_warning_for_the_other(complete, tmp_path,
+                                                                           monkeypatch, caplog):
+    """data_dir and data_dir/<name>/ are both the folder asked for: the one that holds the files
+    is read without a warning, though the other holds some of them (a stray copy)."""
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    given = tmp_path / "given"
+    full, partial = (given, given / "mnist") if complete == "data_dir" else (given / "mnist", given)
+    write_dataset(full)
+    _lacking(partial, 1, 2, 3)
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        folder = datasets.load_with_folder("mnist", data_dir=given, checksums=SYNTHETIC_SHA256,
+                                           download=False)[1]
+    assert folder == full and caplog.records == []
