@@ -816,6 +816,15 @@ def test_a_bad_thread_count_in_the_environment_is_refused_before_loading(capsys,
                            "'two'" in err
 
 
+def test_a_save_whose_history_another_checkpoint_has_is_refused_before_loading(
+        tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    saved_run(tmp_path / "m")  # (its history: m.history.json, as m.npz's would be)
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--save", tmp_path / "m.npz")
+    assert status == 2 and "m.history.json is also that of the checkpoint" in err, err
+    assert "give --save another name" in err, err
+
+
 def test_an_unwritable_resume_checkpoint_says_to_give_save(tmp_path, capsys, monkeypatch):
     """The remedy " with --save" of an unwritable --resume checkpoint used to be droppable."""
     monkeypatch.setattr(cli, "_load", _data_were_loaded)

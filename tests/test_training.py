@@ -1415,6 +1415,21 @@ def test_a_checkpoint_history_that_cannot_be_written_is_refused_before_training(
     np.testing.assert_array_equal(net.theta, before)  # not one step taken
 
 
+@pytest.mark.parametrize(("first", "second"), [("m", "m.npz"), ("m.npz", "m")])
+def test_two_checkpoints_that_would_share_a_history_file_are_refused(tmp_path, first, second):
+    """m and m.npz both write m.history.json: a run of one would overwrite the other's."""
+    X, y = blobs(n=50)
+    small_net().fit(X, y, epochs=1, checkpoint=tmp_path / first, progress=False)
+    history = (tmp_path / "m.history.json").read_text()
+    with pytest.raises(ValueError, match=rf"{second}: its history file .*m\.history\.json is "
+                                         rf"also that of the checkpoint .*{first}, which this "
+                                         rf"run would overwrite: give checkpoint= another name"):
+        small_net().fit(X, y, epochs=1, checkpoint=tmp_path / second, progress=False)
+    assert (tmp_path / "m.history.json").read_text() == history
+    assert not (tmp_path / second).exists()
+    small_net().fit(X, y, epochs=1, checkpoint=tmp_path / first, progress=False)  # (its own)
+
+
 def test_printing_a_history_shows_a_table_of_its_epochs():
     X, y = blobs(n=100)
     net = small_net()

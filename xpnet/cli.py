@@ -46,6 +46,7 @@ from .training import (
     HISTORY_LIMIT,
     DivergenceError,
     EarlyStopping,
+    check_history_not_shared,
     check_resume,
     history_path,
     is_history_file,
@@ -363,6 +364,7 @@ def cmd_train(args) -> int:
         _check_replaceable("the checkpoint's history file", history_path(save_to),
                            "a training history", is_history_file,
                            remedy="give --save another name" if args.save else "move it away")
+        check_history_not_shared(save_to, "--save" if args.save else "--resume")
     if args.history == STREAM:
         if sys.stdout is None:  # (started with stdout closed, `>&-`)
             raise ValueError("--history -: standard output is closed; give a file name")

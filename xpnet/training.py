@@ -468,6 +468,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
                 raise ValueError(f"{path} exists and is not {kind}: fit(checkpoint=) replaces "
                                  "only the files it writes; give another checkpoint path, or "
                                  "remove that file first")
+        check_history_not_shared(checkpoint)
     threads = threads_asked(threads)
     if threads is not None and threads > available_cores():  # (an epoch of 784-100-10: 0.1 s
         # on 2 cores, 44 s with 1000 threads)
@@ -1126,6 +1127,19 @@ def history_path(checkpoint) -> Path:
     ``run.v1`` -> ``run.v1.history.json``."""
     path = Path(checkpoint)
     return path.with_name(path.name.removesuffix(".npz") + ".history.json")
+
+
+def check_history_not_shared(checkpoint, option: str = "checkpoint=") -> None:
+    """ValueError when another checkpoint beside ``checkpoint`` has the same history file
+    (``run`` and ``run.npz`` both write ``run.history.json``): each run would replace the
+    other's. ``option`` names the path in the message."""
+    path = Path(checkpoint)
+    name = path.name
+    other = path.with_name(name.removesuffix(".npz") if name.endswith(".npz") else name + ".npz")
+    if other != path and other.is_file() and ckpt.is_checkpoint(other):
+        raise ValueError(f"{path}: its history file {history_path(path)} is also that of the "
+                         f"checkpoint {other}, which this run would overwrite: give {option} "
+                         f"another name, or move {other} away")
 
 
 def _differences(prefix: str, saved: dict, now: dict, only: str | None = None) -> list[str]:
