@@ -1602,15 +1602,6 @@ def test_predict_of_a_npy_array_is_net_predict_of_the_scaled_images(predictor, t
                                atol=1e-7)
 
 
-def test_predict_warns_of_whole_numbers_0_and_1_but_takes_them(predictor, tmp_path, capsys):
-    """(Divided by 255 as pixels 0-255, black-and-white 0/1 images are all but black.)"""
-    model, net, _, images = predictor
-    np.save(tmp_path / "ones.npy", (images[:4] > 127).astype(np.int32))
-    status, out, err = xpnet(capsys, "predict", model, tmp_path / "ones.npy")
-    assert status == 0 and len(out.splitlines()) == 4, err
-    assert "holds whole numbers 0 and 1 only" in err and "give 0 and 255" in err
-
-
 def test_predict_probabilities_are_the_networks_outputs(predictor, tmp_path, capsys):
     model, net, _, images = predictor
     np.save(tmp_path / "images.npy", images[:300])
@@ -1738,13 +1729,6 @@ def test_predict_refuses_a_model_that_is_none_in_one_line(case, predictor, tmp_p
         "images first": f"{model} is not a readable xpnet checkpoint: it is not an .npz"}[case])
 
 
-@pytest.mark.skipif(cupy_unavailable_reason() is None, reason="CuPy works here")
-def test_predict_on_an_unusable_backend_is_one_line(predictor, capsys):
-    model, _, images_file, _ = predictor
-    status, out, err = xpnet(capsys, "predict", model, images_file, "--backend", "cupy")
-    assert_one_error(status, out, err, "backend 'cupy' is unavailable")
-
-
 @pytest.fixture
 def small_model(tmp_path) -> tuple[Path, Network]:
     """(a model file, its network): a 784-10 network of random weights, for the predict tests
@@ -1778,14 +1762,16 @@ def test_predict_takes_floats_just_outside_0_1_clipped_and_refuses_more(small_mo
 
 @pytest.mark.parametrize(("pixels", "warned"), [("all black", False), ("0 and 1", True)])
 def test_predict_warns_of_0_1_images_only(small_model, tmp_path, capsys, pixels, warned):
-    """An all-black image (zeros, as uint8) is a plain image, not a 0/1 one."""
-    images = np.zeros((2, 28, 28), np.uint8)
+    """Black-and-white 0/1 images, divided by 255 as pixels 0-255, are all but black: taken,
+    with a warning. An all-black image (zeros, as uint8) is a plain image, not a 0/1 one."""
+    images = np.zeros((2, 28, 28), np.uint8 if pixels == "all black" else np.int32)
     if pixels == "0 and 1":
         images[:, 10:20, 10:20] = 1
     np.save(path := tmp_path / "images.npy", images)
     status, out, err = xpnet(capsys, "predict", small_model[0], path)
     assert status == 0 and len(out.splitlines()) == 2, err
     assert ("holds whole numbers 0 and 1 only" in err) == warned, err
+    assert ("give 0 and 255" in err) == warned, err
 
 
 @pytest.mark.parametrize("case", ["missing", "a folder", "a pipe", "a checkpoint", "a pickle"])

@@ -1428,6 +1428,8 @@ def test_two_checkpoints_that_would_share_a_history_file_are_refused(tmp_path, f
     assert (tmp_path / "m.history.json").read_text() == history
     assert not (tmp_path / second).exists()
     small_net().fit(X, y, epochs=1, checkpoint=tmp_path / first, progress=False)  # (its own)
+    small_net().fit(X, y, epochs=1, checkpoint=tmp_path / ".npz", progress=False)  # (no twin)
+    assert (tmp_path / ".history.json").is_file()
 
 
 def test_printing_a_history_shows_a_table_of_its_epochs():

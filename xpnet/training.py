@@ -1135,8 +1135,9 @@ def check_history_not_shared(checkpoint, option: str = "checkpoint=") -> None:
     other's. ``option`` names the path in the message."""
     path = Path(checkpoint)
     name = path.name
-    other = path.with_name(name.removesuffix(".npz") if name.endswith(".npz") else name + ".npz")
-    if other != path and other.is_file() and ckpt.is_checkpoint(other):
+    twin = name.removesuffix(".npz") if name.endswith(".npz") else name + ".npz"
+    other = path.with_name(twin) if twin else None  # (".npz" alone has no twin)
+    if other is not None and other.is_file() and ckpt.is_checkpoint(other):
         raise ValueError(f"{path}: its history file {history_path(path)} is also that of the "
                          f"checkpoint {other}, which this run would overwrite: give {option} "
                          f"another name, or move {other} away")
