@@ -6,7 +6,7 @@ alternating epoch by epoch (so a slow phase of a shared machine hits both), and 
 prints the median seconds per epoch after a warm-up epoch, samples per second, the ratio
 xpnet / PyTorch, and the compute floor: the epoch's matrix-product FLOPs divided by the sgemm
 rate measured in the same run. It also prints the peak resident memory and whether it (and on
-a GPU, the CuPy memory pool) grew after the first epoch.
+a GPU, the CuPy memory pool) grew after the first epoch, and by how much.
 
     python scripts/bench.py                      # CPU workloads, NumPy backend
     python scripts/bench.py --backend cupy       # GPU workloads, CuPy vs PyTorch CUDA eager
@@ -314,13 +314,15 @@ def main():
             for name, run in runners.items():
                 time.sleep(IDLE_SECONDS)
                 times[name].append(run(i))
-        grew = rss_mib() > after_first[0] + 16 or _pool_bytes(xp, gpu) > after_first[1]
+        grew = ", ".join(f"{what} +{size:.3g} MiB" for what, size, slack in (
+            ("RSS", rss_mib() - after_first[0], 16),
+            ("pool", (_pool_bytes(xp, gpu) - after_first[1]) / 2**20, 0)) if size > slack) or "no"
         t_x = statistics.median(times["xpnet"])
         t_t = statistics.median(times["torch"]) if "torch" in times else float("nan")
         floor = w.flops_per_epoch() / rate
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"| {w.name} | {t_x:.3f} | {t_t:.3f} | {t_x / t_t:.2f} | {N_SAMPLES / t_x:,.0f} "
-              f"| {floor:.3g} | {t_x / floor:.1f} | {peak:.0f} | {'yes' if grew else 'no'} "
+              f"| {floor:.3g} | {t_x / floor:.1f} | {peak:.0f} | {grew} "
               f"| {', '.join(map(str, sorted(xp_threads))) or '-'} |"
               + (f" {statistics.median(times['lean']):.3f} "
                  f"| {statistics.median(times['lean']) / t_t:.2f} |" if lean else ""), flush=True)

@@ -3,9 +3,10 @@
 # comparison, PyTorch): the tests marked gpu (NumPy/CuPy parity, no sync per batch, one
 # optimizer kernel per step, the memory pool, checkpoints), the step in both product
 # orientations, the benchmark against PyTorch CUDA eager, and a real MNIST training saved and
-# evaluated on the GPU. Every step runs even when an earlier one fails; a table of the steps
-# ends the output, and the worst case (every step timing out) stays under 8 minutes: the
-# limits add up to 460 s.
+# evaluated on the GPU; then the rest of the suite, which must pass on a machine where "auto"
+# means CuPy just as on CI's CPU. Every step runs even when an earlier one fails; a table of
+# the steps ends the output, and the worst case (every step timing out) stays under 8
+# minutes: the limits add up to 460 s.
 # Full logs go to $OUT (default /tmp/xpnet-gpu-check).
 #
 #   bash scripts/gpu_check.sh            # from the repository root; no install needed
@@ -15,7 +16,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 TQDM_DISABLE=1
 export CUPY_TF32=0 NVIDIA_TF32_OVERRIDE=0  # plain FP32 products in both libraries
-export XPNET_DATA_DIR="${XPNET_DATA_DIR:-.gpu_data}"
+export XPNET_DATA_DIR="${XPNET_DATA_DIR:-$PWD/.gpu_data}"  # absolute: some tests change folder
 out="${OUT:-/tmp/xpnet-gpu-check}"
 mkdir -p "$out"
 rows=()
@@ -62,7 +63,7 @@ PY
 
 echo "## pytest -m gpu"
 # -v: a test that runs into the limit is still named in the log (every kernel compiles afresh)
-step "pytest -m gpu" 190 pytest-gpu.log python3 -m pytest -m gpu -v -p no:cacheprovider \
+step "pytest -m gpu" 150 pytest-gpu.log python3 -m pytest -m gpu -v -p no:cacheprovider \
     --continue-on-collection-errors -rfEs --durations=10
 grep -E "^(FAILED|ERROR)|CuPy unusable|[0-9]+ (passed|failed|error|skipped)" "$out/pytest-gpu.log" \
     | tail -n 15
@@ -107,20 +108,25 @@ PY
 cat "$out/orientation.md"
 
 echo "## benchmark: xpnet (CuPy) vs PyTorch CUDA eager"
-step "bench.py --backend cupy" 110 bench-gpu.md python3 scripts/bench.py --backend cupy --epochs 5
+step "bench.py --backend cupy" 90 bench-gpu.md python3 scripts/bench.py --backend cupy --epochs 5
 cat "$out/bench-gpu.md"
 
 if ls "$XPNET_DATA_DIR"/mnist/train-images-idx3-ubyte* >/dev/null 2>&1; then
     echo "## xpnet train (defaults) on MNIST with CuPy, saved, then evaluated from the file"
-    step "xpnet train --backend cupy --save" 50 train-gpu.log python3 -m xpnet train \
+    step "xpnet train --backend cupy --save" 30 train-gpu.log python3 -m xpnet train \
         --backend cupy --no-progress --no-download --save "$out/model.npz"
     tail -n 3 "$out/train-gpu.log"
-    step "xpnet evaluate --backend cupy" 25 evaluate-gpu.log python3 -m xpnet evaluate \
+    step "xpnet evaluate --backend cupy" 15 evaluate-gpu.log python3 -m xpnet evaluate \
         "$out/model.npz" --backend cupy --no-progress --no-download
     grep -m 1 accuracy "$out/evaluate-gpu.log"
 else
     rows+=("| MNIST train and evaluate | SKIPPED: no $XPNET_DATA_DIR/mnist | 0 | - |")
 fi
+
+echo "## the rest of the suite (not gpu) on this machine"
+step "pytest -m 'not gpu'" 90 pytest-rest.log python3 -m pytest -m "not gpu" -q -p no:cacheprovider \
+    -rfE --tb=short
+grep -E "^(FAILED|ERROR)|[0-9]+ (passed|failed)" "$out/pytest-rest.log" | tail -n 15
 
 echo "## summary"
 echo "| step | result | seconds | log in $out |"

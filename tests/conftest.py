@@ -73,6 +73,18 @@ def numeric_gradient(net, X, Y, eps=1e-6):
     return grad
 
 
+@pytest.fixture(autouse=True)
+def plain_cpu_environment(request, monkeypatch):
+    """Every test but the gpu ones sees the environment of a plain CPU machine, whatever this
+    one has: $XPNET_BACKEND=numpy (where CuPy works, "auto" would put a network built or
+    loaded without a backend on the GPU), and none of $TQDM_DISABLE, $XPNET_NUM_THREADS, which
+    change what the bars and the thread choice do (a test of them sets them itself)."""
+    if request.node.get_closest_marker("gpu") is None:
+        monkeypatch.setenv("XPNET_BACKEND", "numpy")
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    monkeypatch.delenv("XPNET_NUM_THREADS", raising=False)
+
+
 @pytest.fixture(params=BACKEND_PARAMS)
 def backend(request):
     """Each backend in turn: numpy, array_api_strict("device1"), cupy."""

@@ -20,6 +20,7 @@ import pytest
 import xpnet
 from xpnet import files
 from xpnet.checkpoint import (
+    METADATA_DEPTH,
     VERSION,
     CheckpointError,
     atomic_write,
@@ -529,6 +530,32 @@ def test_metadata_must_be_finite_and_a_dict():
     with pytest.raises(TypeError, match="metadata must be"):
         check_metadata({"loss": float("inf")})  # (JSON has no inf)
     assert metadata({"metadata": [1, 2]}) == {}
+
+
+def nested(levels: int) -> dict:
+    """A dict of dicts, ``levels`` containers deep."""
+    value = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+def test_metadata_nested_as_deep_as_a_file_can_be_read_is_saved_and_no_deeper(tmp_path):
+    """Found on the GPU machine's Python 3.12, whose json wrote metadata 5000 levels deep that
+    3.11 refused: metadata 32 to about 990 levels deep (on any Python) was saved in a
+    checkpoint that load() then refused as nested too deeply."""
+    net = xpnet.Network([3, 4, 2], backend="numpy")
+    deepest = nested(METADATA_DEPTH)  # (in the header, one level more: MAX_HEADER_DEPTH)
+    net.save(tmp_path / "m.npz", metadata=deepest)
+    assert metadata(read(tmp_path / "m.npz", header_only=True)[0]) == deepest
+    for levels in (METADATA_DEPTH + 1, 5000):
+        with pytest.raises(TypeError, match=f"nested at most {METADATA_DEPTH} deep"):
+            net.save(tmp_path / "n.npz", metadata=nested(levels))
+    loop = []
+    loop.append(loop)
+    with pytest.raises(TypeError, match="metadata must be"):
+        check_metadata({"loop": loop})
+    assert not (tmp_path / "n.npz").exists()
 
 
 @pytest.mark.parametrize("header, theta, message", [

@@ -187,7 +187,8 @@ def test_each_way_cupy_can_fail_is_named_and_auto_falls_back(install, make, reas
     assert backend_module.gpu_description() is None
 
 
-def test_a_working_cupy_is_chosen_by_auto_with_samples_as_rows(standin):
+def test_a_working_cupy_is_chosen_by_auto_with_samples_as_rows(standin, monkeypatch):
+    monkeypatch.delenv("XPNET_BACKEND")  # None is then auto
     assert backend_module.cupy_unavailable_reason() is None
     assert get_backend("auto") is standin and get_backend() is standin
     assert standin.name == "cupy" and not standin.samples_as_columns

@@ -1503,6 +1503,14 @@ def test_tqdm_disable_false_leaves_the_bars_on(monkeypatch):
     assert _show_progress(True) is True
 
 
+def test_a_bad_progress_flag_is_refused_under_tqdm_disable_too(monkeypatch):
+    """Found on the GPU machine, whose run set $TQDM_DISABLE: progress="no" went unchecked."""
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    X, y = blobs(n=40)
+    with pytest.raises(TypeError, match="progress must be True or False, got 'no'"):
+        small_net().fit(X, y, epochs=1, progress="no")
+
+
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
 def test_a_second_ctrl_c_interrupts_at_once_and_fit_restores_the_handler():
     from xpnet.training import _stop_on_interrupt

@@ -123,13 +123,23 @@ def check_savable(net) -> None:
                              f"net.theta)) and build the network in code to load them")
 
 
+#: How deeply a header's lists and dicts may nest when read (xpnet's own nest 5 deep): deeper
+#: ones would end in a RecursionError wherever they are read, at a depth that differs between
+#: Pythons (3.12 writes 5000 levels that 3.11 cannot read back)
+MAX_HEADER_DEPTH = 32
+#: The metadata is a dict inside the header: it may nest one level less
+METADATA_DEPTH = MAX_HEADER_DEPTH - 1
+
+
 def check_metadata(metadata) -> None:
     """Metadata must come back from a checkpoint as it went in: a dict with string keys of
-    JSON values (no tuples, which come back as lists; no NaN), or None."""
+    JSON values (no tuples, which come back as lists; no NaN) nested at most METADATA_DEPTH
+    deep, or None."""
     if metadata is None:
         return
     try:
         same = isinstance(metadata, dict) and all(isinstance(k, str) for k in metadata) and \
+            not _nested_deeper_than(metadata, METADATA_DEPTH) and \
             json.loads(json.dumps(metadata, allow_nan=False)) == metadata
     except (TypeError, ValueError, RecursionError):  # (RecursionError: nested too deeply)
         same = False
@@ -139,8 +149,22 @@ def check_metadata(metadata) -> None:
         except RecursionError:
             shown = "a value nested too deeply to show"
         raise TypeError(f"metadata must be a dict with string keys of JSON values (strings, "
-                        f"finite numbers, bools, None, lists and such dicts), so that the "
-                        f"checkpoints give it back as it is; got {shown}")
+                        f"finite numbers, bools, None, lists and such dicts, nested at most "
+                        f"{METADATA_DEPTH} deep), so that the checkpoints give it back as it "
+                        f"is; got {shown}")
+
+
+def _nested_deeper_than(value, depth: int) -> bool:
+    """Whether lists and dicts nest more than ``depth`` levels in ``value``, found level by
+    level without recursion (each object once a level, so a value holding itself ends too)."""
+    level = [value]
+    for _ in range(depth):
+        children = {id(child): child for item in level if isinstance(item, (dict, list, tuple))
+                    for child in (item.values() if isinstance(item, dict) else item)}
+        level = [child for child in children.values() if isinstance(child, (dict, list, tuple))]
+        if not level:
+            return False
+    return True
 
 
 def read(path, *, header_only: bool = False) -> tuple[dict, dict]:
@@ -204,26 +228,15 @@ def _shortened(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-MAX_HEADER_DEPTH = 32  # xpnet's own headers nest 5 containers deep
-
-
 def _parse_header(text, what: str):
-    """The JSON of a header, of at most MAX_HEADER_DEPTH nested containers (deeper ones would
-    end in a RecursionError wherever they are read)."""
+    """The JSON of a header, of at most MAX_HEADER_DEPTH nested containers."""
     try:
         header = json.loads(str(text))
-        too_deep = False
+        too_deep = _nested_deeper_than(header, MAX_HEADER_DEPTH)
     except ValueError as e:
         raise CheckpointError(f"{what}: its header is not valid JSON ({e})") from None
     except RecursionError:
-        header, too_deep = None, True
-    level, depth = [header] if isinstance(header, (dict, list)) else [], 0
-    while level and not too_deep:
-        depth += 1
-        too_deep = depth > MAX_HEADER_DEPTH
-        level = [child for node in level
-                 for child in (node.values() if isinstance(node, dict) else node)
-                 if isinstance(child, (dict, list))]
+        too_deep = True
     if too_deep:
         raise CheckpointError(f"{what}: its header is nested more than {MAX_HEADER_DEPTH} "
                               "levels deep, which no xpnet header is")

@@ -390,11 +390,13 @@ def _console_loggers() -> list[logging.Logger]:
 
 
 def _show_progress(progress: bool | None) -> bool:
+    if progress is not None:  # checked whatever $TQDM_DISABLE says ("no" would show the bars)
+        progress = flag("progress", progress)
     if os.environ.get("TQDM_DISABLE", "").lower() not in ("", "0", "false"):
         return False
     if progress is None:
         return sys.stderr.isatty() or "ipykernel" in sys.modules
-    return flag("progress", progress)  # ("no" would show the bars)
+    return progress
 
 
 @contextmanager
