@@ -63,7 +63,7 @@ PY
 
 echo "## pytest -m gpu"
 # -v: a test that runs into the limit is still named in the log (every kernel compiles afresh)
-step "pytest -m gpu" 150 pytest-gpu.log python3 -m pytest -m gpu -v -p no:cacheprovider \
+step "pytest -m gpu" 130 pytest-gpu.log python3 -m pytest -m gpu -v -p no:cacheprovider \
     --continue-on-collection-errors -rfEs --durations=10
 grep -E "^(FAILED|ERROR)|CuPy unusable|[0-9]+ (passed|failed|error|skipped)" "$out/pytest-gpu.log" \
     | tail -n 15
@@ -124,7 +124,7 @@ else
 fi
 
 echo "## the rest of the suite (not gpu) on this machine"
-step "pytest -m 'not gpu'" 90 pytest-rest.log python3 -m pytest -m "not gpu" -q -p no:cacheprovider \
+step "pytest -m 'not gpu'" 110 pytest-rest.log python3 -m pytest -m "not gpu" -q -p no:cacheprovider \
     -rfE --tb=short
 grep -E "^(FAILED|ERROR)|[0-9]+ (passed|failed)" "$out/pytest-rest.log" | tail -n 15
 
