@@ -314,7 +314,7 @@ def main():
             for name, run in runners.items():
                 time.sleep(IDLE_SECONDS)
                 times[name].append(run(i))
-        grew = ", ".join(f"{what} +{size:.3g} MiB" for what, size, slack in (
+        grew = ", ".join(f"{what} +{size:.1f} MiB" for what, size, slack in (
             ("RSS", rss_mib() - after_first[0], 16),
             ("pool", (_pool_bytes(xp, gpu) - after_first[1]) / 2**20, 0)) if size > slack) or "no"
         t_x = statistics.median(times["xpnet"])

@@ -77,11 +77,14 @@ def numeric_gradient(net, X, Y, eps=1e-6):
 def plain_cpu_environment(request, monkeypatch):
     """Every test but the gpu ones sees the environment of a plain CPU machine, whatever this
     one has: $XPNET_BACKEND=numpy (where CuPy works, "auto" would put a network built or
-    loaded without a backend on the GPU), and none of $TQDM_DISABLE, $XPNET_NUM_THREADS, which
-    change what the bars and the thread choice do (a test of them sets them itself)."""
+    loaded without a backend on the GPU), and neither $XPNET_NUM_THREADS nor tqdm's $TQDM_*
+    settings (TQDM_DISABLE, TQDM_ASCII, TQDM_NCOLS...), which change what the thread choice
+    and the bars do (a test of them sets them itself). Fixtures of a wider scope than a test
+    are set up before this one: they must name their backend."""
     if request.node.get_closest_marker("gpu") is None:
         monkeypatch.setenv("XPNET_BACKEND", "numpy")
-    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    for name in [name for name in os.environ if name.startswith("TQDM_")]:
+        monkeypatch.delenv(name)
     monkeypatch.delenv("XPNET_NUM_THREADS", raising=False)
 
 
@@ -105,7 +108,7 @@ def mnist_dir() -> Path | None:
     candidates.append(REPO.parent / "shared" / "data" / "mnist")
     for path in candidates:
         if any((path / f"train-images-idx3-ubyte{suffix}").exists() for suffix in (".gz", "")):
-            return path  # (xpnet reads the IDX files gzip-compressed or not)
+            return path.resolve()  # (absolute: some tests change folder; gzipped or not)
     return None
 
 

@@ -544,6 +544,7 @@ def test_metadata_nested_as_deep_as_a_file_can_be_read_is_saved_and_no_deeper(tm
     """Found on the GPU machine's Python 3.12, whose json wrote metadata 5000 levels deep that
     3.11 refused: metadata 32 to about 990 levels deep (on any Python) was saved in a
     checkpoint that load() then refused as nested too deeply."""
+    assert METADATA_DEPTH == 31  # (the README and the error message promise 31)
     net = xpnet.Network([3, 4, 2], backend="numpy")
     deepest = nested(METADATA_DEPTH)  # (in the header, one level more: MAX_HEADER_DEPTH)
     net.save(tmp_path / "m.npz", metadata=deepest)
@@ -551,11 +552,22 @@ def test_metadata_nested_as_deep_as_a_file_can_be_read_is_saved_and_no_deeper(tm
     for levels in (METADATA_DEPTH + 1, 5000):
         with pytest.raises(TypeError, match=f"nested at most {METADATA_DEPTH} deep"):
             net.save(tmp_path / "n.npz", metadata=nested(levels))
-    loop = []
-    loop.append(loop)
-    with pytest.raises(TypeError, match="metadata must be"):
-        check_metadata({"loop": loop})
     assert not (tmp_path / "n.npz").exists()
+
+
+def test_the_depth_walk_visits_a_shared_value_once_a_level():
+    """A list holding itself twice doubles at every level if each holder's children are all
+    walked (2^31 by the limit: a hang); so does a chain of dicts that each hold the next
+    twice. The walk keeps one of each object a level."""
+    loop = []
+    loop += [loop, loop]
+    with pytest.raises(TypeError, match="nested at most 31 deep"):
+        check_metadata({"loop": loop})
+    chain = {}
+    for _ in range(40):
+        chain = {"a": chain, "b": chain}
+    with pytest.raises(TypeError, match="nested at most 31 deep"):
+        check_metadata(chain)
 
 
 @pytest.mark.parametrize("header, theta, message", [

@@ -1511,6 +1511,23 @@ def test_a_bad_progress_flag_is_refused_under_tqdm_disable_too(monkeypatch):
         small_net().fit(X, y, epochs=1, progress="no")
 
 
+@pytest.mark.parametrize("early_stopped", [False, True])
+def test_a_bad_progress_flag_is_refused_before_a_resume_loads_the_weights(tmp_path,
+                                                                          early_stopped):
+    """progress= was checked after a resume had put the file's weights into the network, and
+    not at all when the file's run had ended by early stopping (nothing left to train)."""
+    X, y = blobs(n=60)
+    path = tmp_path / "run.npz"
+    options = {"early_stopping": EarlyStopping(patience=1, min_delta=1e9)} if early_stopped \
+        else {}
+    small_net(seed=1).fit(X, y, epochs=3, checkpoint=path, progress=False, **options)
+    net = small_net(seed=2)
+    before = net.theta.copy()
+    with pytest.raises(TypeError, match="progress must be True or False, got 'no'"):
+        net.fit(X, y, epochs=3, resume=path, progress="no", **options)
+    np.testing.assert_array_equal(net.theta, before)
+
+
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
 def test_a_second_ctrl_c_interrupts_at_once_and_fit_restores_the_handler():
     from xpnet.training import _stop_on_interrupt

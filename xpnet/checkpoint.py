@@ -11,6 +11,7 @@ failed save never damages the previous checkpoint.
 from __future__ import annotations
 
 import json
+import reprlib
 import zipfile
 import zlib
 from pathlib import Path
@@ -64,7 +65,7 @@ def save(path, net, *, optimizer=None, schedule=None, training: dict | None = No
     """Write ``net`` (and optionally optimizer, schedule and training state) to ``path``,
     replacing a file there only if it is an xpnet checkpoint. ``metadata``: JSON-able facts
     about the run to keep with it, such as the dataset's name (``xpnet evaluate`` tests on
-    that dataset unless told otherwise)."""
+    that dataset unless told otherwise): a dict nested at most METADATA_DEPTH (31) deep."""
     import xpnet
 
     if not isinstance(net, xpnet.Network):
@@ -144,14 +145,19 @@ def check_metadata(metadata) -> None:
     except (TypeError, ValueError, RecursionError):  # (RecursionError: nested too deeply)
         same = False
     if not same:
-        try:
-            shown = f"{metadata!r:.200}"
-        except RecursionError:
-            shown = "a value nested too deeply to show"
         raise TypeError(f"metadata must be a dict with string keys of JSON values (strings, "
                         f"finite numbers, bools, None, lists and such dicts, nested at most "
                         f"{METADATA_DEPTH} deep), so that the checkpoints give it back as it "
-                        f"is; got {shown}")
+                        f"is; got {_shown(metadata)}")
+
+
+def _shown(value) -> str:
+    """A short repr of ``value``: a few levels and items of it, whatever its size (a full repr
+    of a value that holds one object in many places can take hours)."""
+    short = reprlib.Repr()
+    short.maxlevel, short.maxdict, short.maxlist, short.maxtuple = 4, 6, 6, 6
+    short.maxstring = short.maxother = 60
+    return f"{short.repr(value):.200}"
 
 
 def _nested_deeper_than(value, depth: int) -> bool:

@@ -390,8 +390,8 @@ def _console_loggers() -> list[logging.Logger]:
 
 
 def _show_progress(progress: bool | None) -> bool:
-    if progress is not None:  # checked whatever $TQDM_DISABLE says ("no" would show the bars)
-        progress = flag("progress", progress)
+    """Whether to show the bars: ``progress`` (checked by fit: True, False or None, for a
+    terminal or a notebook), unless $TQDM_DISABLE says no."""
     if os.environ.get("TQDM_DISABLE", "").lower() not in ("", "0", "false"):
         return False
     if progress is None:
@@ -447,9 +447,9 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     a BLAS may round differently with another number of threads.
 
     ``metadata``: JSON-able facts about the run written into every checkpoint (see
-    :func:`xpnet.checkpoint.save`), e.g. ``{"dataset": "mnist"}``. With ``resume``, None
-    goes on with the file's; given, each fact the file holds must be the same (a fact it
-    lacks is added).
+    :func:`xpnet.checkpoint.save`), e.g. ``{"dataset": "mnist"}``, nested at most 31 deep.
+    With ``resume``, None goes on with the file's; given, each fact the file holds must be
+    the same (a fact it lacks is added).
 
     Calling fit again goes on training the network. An optimizer passed as an object keeps
     its state (moments, step count) from call to call; a name makes a new one each call. A
@@ -461,6 +461,8 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     epochs, batch_size = _check_options(epochs, batch_size, validation_split, validation_data,
                                         schedule)
     shuffle, drop_last = flag("shuffle", shuffle), flag("drop_last", drop_last)  # ("no": true)
+    if progress is not None:  # before a resume loads weights, whatever $TQDM_DISABLE says
+        progress = flag("progress", progress)
     if checkpoint is not None:  # refused now, not after the first epoch
         ckpt.check_savable(net)
         for path, kind, is_kind in ((checkpoint, "an xpnet checkpoint", ckpt.is_checkpoint), (
