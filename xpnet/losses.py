@@ -37,7 +37,8 @@ class Loss:
         """L = (1/B) sum_i C_i, in the costs' dtype."""
         costs = self.per_sample(xp, z, a, y)
         L = sum_of_costs(xp, costs) / a.shape[0]
-        return xp.astype(L, costs.dtype)
+        # (NumPy's sum gives a scalar, which np.astype takes only from NumPy 2.1 on)
+        return xp.astype(xp.asarray(L), costs.dtype)
 
     def delta(self, xp, z, a, y, output: Activation):
         raise NotImplementedError
