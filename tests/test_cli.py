@@ -1524,6 +1524,17 @@ def test_options_beyond_what_a_run_can_use_are_refused_before_loading(argv, mess
     assert status == 2 and message in err and "Traceback" not in err, err
 
 
+def test_save_to_dev_null_is_named_a_device_where_dev_is_not_writable(capsys, monkeypatch):
+    """Found running the suite as a user other than root: /dev/null.history.json cannot be
+    written there, and that was said instead of what is wrong, a device given to --save."""
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: (
+        str(path) == os.devnull if str(path).startswith("/dev") else access(path, mode, **kw)))
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--save", os.devnull)
+    assert status == 2 and "--save /dev/null is a device or a pipe" in err, err
+
+
 def test_history_to_a_closed_pipe_still_tells_the_results(mnist, tmp_path):
     """`xpnet train --history - | true`: the JSON's reader is gone before it is written. The
     results go to stderr all the same (they were lost), and the checkpoint is saved."""

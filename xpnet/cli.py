@@ -351,14 +351,15 @@ def cmd_train(args) -> int:
                              f"{args.dataset}: resume with --dataset {saved}")
     args.threads = threads_asked(args.threads)  # ($XPNET_NUM_THREADS too)
     save_to = args.save or args.resume
+    # (before the checks of writing: not root, /dev/null.history.json cannot be written)
+    if args.save is not None and files.is_stream(args.save):  # (a checkpoint is read back)
+        raise ValueError(f"--save {args.save} is a device or a pipe, which no run could be "
+                         "resumed or evaluated from: give a file name, e.g. model.npz")
     if save_to is not None:
         _check_writable("--save" if args.save else "--resume", save_to, "model.npz")
         # written beside the checkpoint after every epoch
         _check_writable("the checkpoint's history file", history_path(save_to), None)
     if args.save is not None:
-        if files.is_stream(args.save):  # (a checkpoint is read back; its history goes beside)
-            raise ValueError(f"--save {args.save} is a device or a pipe, which no run could be "
-                             "resumed or evaluated from: give a file name, e.g. model.npz")
         _check_replaceable("--save", args.save, "an xpnet model", checkpoint.is_checkpoint)
     if save_to is not None:  # (--resume saves to its file, and the history beside it)
         _check_replaceable("the checkpoint's history file", history_path(save_to),
