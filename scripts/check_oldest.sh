@@ -6,6 +6,8 @@
 #   bash scripts/check_oldest.sh                 # with python3
 #   PYTHON=python3.10 bash scripts/check_oldest.sh
 #
+# NumPy 2.0 has wheels for Python 3.9-3.12: on a newer Python pip would build it from source.
+#
 # Needs the package index (pip). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
