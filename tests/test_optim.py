@@ -6,6 +6,7 @@ GPU, the fused CuPy kernels against the generic path."""
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import sys
 
@@ -945,3 +946,178 @@ def test_the_state_dicts_buffers_are_the_formulas_running_averages():
     state = adam.state_dict()["state"]
     np.testing.assert_allclose(state["exp_avg"], m, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(state["exp_avg_sq"], v, rtol=1e-12, atol=1e-12)
+
+
+def test_a_state_dict_of_a_long_run_loads_up_to_two_to_the_53_steps():
+    """The bound on t is 2^53 (MAX_STEPS), the most steps a float holds exactly: a bound
+    mistyped as 2 * 53 refused the checkpoint of any run longer than 106 steps. A run resumed
+    at such a t goes on with its bias corrections 1 - beta^t, which are then 1 to rounding."""
+    theta, grads = problem(steps=2)
+    saved = Adam(lr=0.01)
+    run(saved, make_backend("numpy"), theta, grads[:1])
+    lr, (b1, b2), eps = 0.01, (0.9, 0.999), 1e-8
+    for t in (107, 10**6, 2**53):
+        resumed = Adam()
+        resumed.load_state_dict({**saved.state_dict(), "t": t})
+        assert resumed.t == t
+        m, v = saved.state["exp_avg"], saved.state["exp_avg_sq"]
+        g, start = grads[1], theta + 1.0
+        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g**2
+        step = lr / (1 - b1 ** (t + 1)) * m / (np.sqrt(v) / np.sqrt(1 - b2 ** (t + 1)) + eps)
+        got = start.copy()
+        resumed.step(got, g)
+        np.testing.assert_allclose(got, start - step, rtol=1e-12, atol=1e-12)
+        assert resumed.t == t + 1
+
+
+@pytest.mark.parametrize("shape", [(1,), (3,)])
+def test_a_loaded_buffer_of_another_shape_is_refused_at_the_step(shape):
+    """A state dict's buffer is checked against theta's shape at the first step: without the
+    check a buffer of shape (1,) was broadcast over every parameter (each one then starting
+    from the same moment), and one of another length failed inside NumPy's assignment."""
+    optimizer = Adam(lr=0.01)
+    optimizer.step(np.zeros(5), np.ones(5))
+    state = optimizer.state_dict()
+    state["state"]["exp_avg"] = np.full(shape, 0.5)
+    resumed = Adam()
+    resumed.load_state_dict(state)
+    theta = np.zeros(5)
+    with pytest.raises(ValueError, match=rf"the loaded state 'exp_avg' has shape \({shape[0]},\)"
+                                         r", but theta has shape \(5,\)"):
+        resumed.step(theta, np.ones(5))
+    np.testing.assert_array_equal(theta, np.zeros(5))
+    assert resumed.t == 1
+
+
+def test_a_loaded_buffer_left_unused_is_dropped_not_kept_for_later():
+    """A loaded buffer that the hyperparameters no longer use at the next step (centered
+    switched off after loading) must be dropped: kept, it went into every later state dict,
+    and when centered was switched on again the mean of g restarted from the stale saved
+    gbar instead of from 0 at the switch."""
+    theta, grads = problem(steps=8)
+    alpha = 0.9
+    source = RMSprop(lr=0.01, alpha=alpha, centered=True)
+    start = run(source, make_backend("numpy"), theta, grads[:4])[-1]
+    assert np.abs(source.state["grad_avg"]).max() > 0.01  # a saved gbar far from 0
+    resumed = RMSprop()
+    resumed.load_state_dict(source.state_dict())
+    resumed.centered = False
+    resumed.step(start.copy(), grads[4])
+    assert sorted(resumed.state_dict()["state"]) == ["square_avg"]
+    resumed.centered = True
+    resumed.step(start.copy(), grads[5])
+    # the mean of g starts at the switch: gbar = alpha * 0 + (1 - alpha) * g
+    np.testing.assert_allclose(resumed.state["grad_avg"], (1 - alpha) * grads[5],
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_reset_right_after_load_state_dict_forgets_the_loaded_state():
+    """The loaded buffers wait, on the host, for the next step: a reset between the two kept
+    them, so the "new" run started from the loaded moments (and state_dict() saved them)."""
+    theta, grads = problem(steps=8)
+    backend = make_backend("numpy")
+    source = Adam(lr=0.01)
+    start = run(source, backend, theta, grads[:4])[-1]
+    used = Adam(lr=0.01)
+    used.load_state_dict(source.state_dict())
+    used.reset()
+    assert used.t == 0 and used.state_dict()["state"] == {}
+    np.testing.assert_allclose(run(used, backend, start, grads[4:]),
+                               np.array(list(adam_reference(start, grads[4:], lr=0.01))),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_each_kernel_variant_is_built_once_and_reused(monkeypatch):
+    """The update kernel of each variant (and clipping on or off) is built once per optimizer
+    and cached: a cache that missed built it again at every step, which on CuPy compiles a
+    new fused kernel each step. Switching a variant back reuses the kernel already built."""
+    from xpnet.backend import Backend
+
+    built = []
+    fuse_update = Backend.fuse_update
+
+    def counting(self, fn, **static):
+        built.append(static)
+        return fuse_update(self, fn, **static)
+
+    monkeypatch.setattr(Backend, "fuse_update", counting)
+    theta, grads = problem(steps=9)
+    optimizer = Adam(lr=0.01)
+    theta = theta.copy()
+    for t, g in enumerate(grads):
+        optimizer.amsgrad = 3 <= t < 5  # off, on, off again
+        optimizer.clip_norm = 1.0 if t >= 7 else None
+        optimizer.step(theta, g)
+    # three variants were used (plain, amsgrad, clipped), over nine steps: three builds
+    assert len(built) == 3 and built[0] == {"decay": False, "decoupled": False, "amsgrad": False}
+
+
+@pytest.mark.parametrize("cls", [SGD, Adagrad, RMSprop, Adam, AdamW])
+def test_every_default_is_torch_optims(cls):
+    """Each hyperparameter torch.optim also has takes torch.optim's default (the module's
+    promise): test_pytorch_defaults names only some, so a changed default of AdamW's lr,
+    RMSprop's momentum or Adam's amsgrad went unnoticed."""
+    torch = pytest.importorskip("torch")
+    theirs = inspect.signature(getattr(torch.optim, cls.__name__).__init__).parameters
+    ours = cls()
+    shared = [name for name in cls.hyperparameters if name != "clip_norm"]
+    assert set(shared) <= set(theirs)
+    for name in shared:
+        assert getattr(ours, name) == theirs[name].default, name
+    assert ours.clip_norm is None  # no clipping unless asked for
+
+
+def test_the_lecture_forms_default_to_the_momentum_preset():
+    """Momentum() and Nesterov() take the lr and momentum of get_optimizer("momentum") (SGD's
+    defaults with momentum 0.9), with which the lecture's form is that SGD, and no decay."""
+    preset = get_optimizer("momentum")
+    for cls in (Momentum, Nesterov):
+        lecture = cls()
+        assert (lecture.lr, lecture.gamma) == (preset.lr, preset.momentum)
+        assert (lecture.weight_decay, lecture.clip_norm) == (preset.weight_decay, None)
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: Momentum(lr=-0.1), r"lr must be >= 0, got -0.1"),
+    (lambda: Nesterov(weight_decay=-1e-4), r"weight_decay must be >= 0"),
+    (lambda: Nesterov(clip_norm=0.0), r"clip_norm must be > 0 or None"),
+])
+def test_the_lecture_forms_check_the_common_hyperparameters(make, message):
+    """Momentum._check must also run the base checks (lr, weight_decay, clip_norm): without
+    them a negative lr climbed the loss without a word, and only SGD's were tested."""
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_get_optimizer_nesterov_preset_has_momentum_0_9():
+    """"nesterov" is SGD with momentum 0.9 unless told otherwise, as "momentum" is (the
+    docstring of get_optimizer): the test above overrides it, so its 0.9 went unchecked."""
+    nesterov, momentum = get_optimizer("nesterov", lr=0.1), get_optimizer("momentum", lr=0.1)
+    assert (nesterov.momentum, nesterov.nesterov) == (momentum.momentum, True)
+    assert nesterov.momentum == 0.9
+
+
+def test_a_state_dict_holding_device_arrays_loads():
+    """load_state_dict moves a buffer that is a device array (here array_api_strict's, on its
+    own device) to the host to check it: without that it refused a dict built from
+    optimizer.state, though its buffers go to theta's device at the next step anyway."""
+    strict = make_backend("strict")
+    theta, grads = problem32()
+    optimizer = Adam(lr=0.01, amsgrad=True)
+    head = run(optimizer, strict, theta, grads[:3], "float32")
+    state = {**optimizer.state_dict(), "state": dict(optimizer.state)}
+    assert not any(type(a) is np.ndarray for a in state["state"].values())
+    resumed = Adam()
+    resumed.load_state_dict(state)
+    np.testing.assert_array_equal(run(resumed, strict, head[-1], grads[3:6], "float32"),
+                                  run(optimizer, strict, head[-1], grads[3:6], "float32"))
+
+
+def test_load_state_dict_into_a_float32_run_checks_eps_against_the_dtype():
+    """An optimizer that has stepped knows theta's dtype: loading an eps that rounds to 0 in
+    it is refused at the load, as setting it is at the next step (not a step later)."""
+    adam = Adam()
+    adam.step(np.zeros(4, np.float32), np.ones(4, np.float32))
+    state = Adam(eps=1e-50).state_dict()  # fine for float64 parameters
+    with pytest.raises(ValueError, match="eps=1e-50 rounds to 0 in float32"):
+        adam.load_state_dict(state)
