@@ -1094,3 +1094,92 @@ def test_a_users_output_activation_gets_the_gradient_of_its_loss(rng):
     X, Y = rng.normal(size=(6, 4)), rng.normal(size=(6, 2))
     analytic = net.loss_and_gradient(X, Y)[1].copy()
     assert relative_error(analytic, numeric_gradient(net, X, Y)) < 1e-6
+
+
+# -- what a mutation review of activations.py found untested ---------------------------------
+def test_a_leaky_relu_slope_of_0_is_taken_and_is_relu():
+    """The slope lies in [0, 1): 0 itself is allowed (a check written 0 < slope refused it),
+    and the layer is then a ReLU: max(z, 0), derivative [z > 0]."""
+    from xpnet.activations import get_activation
+
+    z = np.array([-2.0, -0.5, 0.0, 1.5])
+    for slope in (0.0, 0):
+        leaky = get_activation({"name": "leaky_relu", "slope": slope})
+        a = leaky.forward(np, z)
+        np.testing.assert_array_equal(a, np.maximum(z, 0.0))
+        np.testing.assert_array_equal(leaky.derivative(np, z, a), (z > 0).astype(z.dtype))
+        assert leaky.config() == {"name": "leaky_relu", "slope": 0.0}
+
+
+def test_activations_describe_themselves():
+    """repr() names the class and, for leaky ReLU, its slope (a __repr__ that returned
+    nothing made repr() raise TypeError in any message that shows the activation)."""
+    from xpnet.activations import LeakyReLU, get_activation
+
+    assert repr(LeakyReLU(slope=0.25)) == f"LeakyReLU(slope={0.25})"
+    assert repr(get_activation("tanh")) == "Tanh()"
+
+
+def test_identity_derivative_is_one_and_softmax_has_none():
+    """g(z) = z has g'(z) = 1 (backward skips it, but derivative() is the public g'); softmax
+    couples its units, so derivative() refuses instead of returning something to multiply."""
+    from xpnet.activations import get_activation
+
+    z = np.array([[-1.5, 0.0, 2.0]])
+    identity = get_activation("identity", output=True)
+    np.testing.assert_array_equal(identity.derivative(np, z, identity.forward(np, z)),
+                                  np.ones_like(z))
+    softmax = get_activation("softmax", output=True)
+    with pytest.raises(TypeError, match=r"softmax has a Jacobian.*use backward\(\)"):
+        softmax.derivative(np, z, softmax.forward(np, z))
+
+
+def test_an_activation_marked_fusable_uses_only_elementwise_operations():
+    """cupy.fuse traces elementwise expressions only: no astype (ReLU's 0/1 mask) and no row
+    reductions (softmax). An activation marked fusable that needed one would fail on a GPU
+    only, where CI does not run; here its forward and backward run on a namespace that
+    refuses them (a ReLU or leaky ReLU that lost its fusable = False was fused)."""
+    from xpnet.activations import HIDDEN, OUTPUT
+
+    class Elementwise:  # NumPy without what cupy.fuse cannot trace
+        def __getattr__(self, name):
+            if name in ("astype", "sum", "max", "min", "where"):
+                raise AssertionError(f"xp.{name} in a fused kernel")
+            return getattr(np, name)
+
+    z = np.array([[-2.0, -0.5, 0.0, 1.5]])
+    for activation in {*HIDDEN.values(), *OUTPUT.values()}:
+        g = activation()
+        if g.fusable:
+            a = g.forward(Elementwise(), z)
+            g.backward(Elementwise(), z, a, np.ones_like(z))
+
+
+def test_a_users_loss_and_activation_need_no_name_of_their_own():
+    """Loss and Activation give their subclasses an empty name: a user's classes that set
+    none build, describe and backprop through a network (without the base's name="" the network's
+    repr, config and loss check raised AttributeError)."""
+    from xpnet.activations import Activation
+    from xpnet.losses import Loss
+
+    class Cube(Activation):
+        def forward(self, xp, z):
+            return z * z * z
+
+        def derivative(self, xp, z, a):
+            return 3.0 * z * z
+
+    class Quartic(Loss):  # C_i = sum_j (a_j - y_j)^4 / 4
+        def per_sample(self, xp, z, a, y):
+            return xp.sum((a - y) ** 4, axis=1) / 4.0
+
+        def delta(self, xp, z, a, y, output):
+            return output.backward(xp, z, a, (a - y) ** 3)
+
+    net = Network([3, 2], output=Cube(), loss=Quartic(), backend="numpy", dtype="float64",
+                  seed=0)
+    assert net.config()["output"] == "" and net.config()["loss"] == ""
+    assert "loss=''" in repr(net)
+    X, y = np.random.default_rng(0).normal(size=(5, 3)), np.eye(2)[[0, 1, 0, 1, 1]]
+    _, grad = net.loss_and_gradient(X, y)
+    assert relative_error(grad.copy(), numeric_gradient(net, X, y)) < 1e-6

@@ -375,3 +375,42 @@ def test_reduce_lr_on_plateau_counts_a_value_equal_to_the_bound_as_no_improvemen
         schedule.update(value)
         lrs.append(schedule.lr_at(0))
     assert lrs == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001], rel=1e-12)
+
+
+# -- what a fifth mutation review found untested ---------------------------------------------
+def test_the_largest_index_is_2_to_the_53_itself():
+    """lr_at takes an index of at most 2^53, as its message says: 2^53 itself is taken (a
+    bound of 2^52, or a check written index >= MAX_INDEX, refused it) and 2^53 + 1 is not."""
+    k = 2**53
+    assert Constant(0.1).lr_at(k) == 0.1
+    assert StepDecay(0.1, step_size=k, gamma=0.5).lr_at(k) == 0.1 * 0.5 ** (k // k)
+    assert CosineAnnealing(0.1, t_max=3, min_lr=0.01).lr_at(k) == 0.01  # held after t_max
+    with pytest.raises(ValueError, match=r"index must be at most 2\^53, got 9007199254740993"):
+        Constant(0.1).lr_at(k + 1)
+
+
+def test_a_cosine_over_one_epoch_is_lr_then_min_lr():
+    """t_max >= 1: t_max = 1 is a whole cosine (p = min(1, k / 1)), and t_max = 0 is refused
+    for itself, not as a warm-up that does not fit."""
+    lr, min_lr = 0.1, 0.02
+    schedule = CosineAnnealing(lr, t_max=1, min_lr=min_lr)
+    expected = [min_lr + (lr - min_lr) * (1 + math.cos(math.pi * min(1.0, k / 1))) / 2
+                for k in range(3)]
+    assert [schedule.lr_at(k) for k in range(3)] == expected  # lr, min_lr, min_lr
+    with pytest.raises(ValueError, match=r"t_max must be an int >= 1, got 0"):
+        CosineAnnealing(lr, t_max=0)
+
+
+@pytest.mark.parametrize("make", [lambda: Adaptive(0.1, patience=0),
+                                  lambda: ReduceLROnPlateau(0.1, patience=0)])
+def test_a_plateau_rule_keeps_the_values_it_is_given_as_floats(make):
+    """update() takes what fit reports: a NumPy float32 loss (kept as is, the state dict held
+    a float32 that json cannot write) or an int beyond float's range (kept as is, Adaptive's
+    best became that int instead of the inf it reads as). The best is their float()."""
+    schedule = make()
+    schedule.update(np.float32(0.75))
+    assert type(schedule.best) is float and schedule.best == float(np.float32(0.75))
+    json.dumps(schedule.state_dict())
+    schedule = make()
+    schedule.update(10**400)  # read as +inf: no better than the start's +inf
+    assert type(schedule.best) is float and schedule.best == math.inf
