@@ -882,11 +882,12 @@ def test_network_evaluate_passes_its_batch_size_on(monkeypatch):
 
 @pytest.mark.parametrize("batch_size", [0, -1, True, 2.5])
 def test_evaluate_refuses_a_bad_batch_size_as_predict_and_accuracy_do(batch_size):
-    """batch_size=-1 gave a loss and an accuracy of 0.0, 0 a bare range() error."""
+    """batch_size=-1 gave a loss and an accuracy of 0.0, 0 a bare range() error; predict lost
+    its check unnoticed (True then ran batches of one row silently)."""
     rng = np.random.default_rng(0)
     net = Network([4, 5, 3], backend="numpy")
     X, y = rng.random((10, 4)), rng.integers(0, 3, 10)
-    for measure in (net.accuracy, net.evaluate):
+    for measure in (net.accuracy, net.evaluate, lambda X, y, **kw: net.predict(X, **kw)):
         with pytest.raises(ValueError, match="batch_size must be a positive integer"):
             measure(X, y, batch_size=batch_size)
 
@@ -1183,3 +1184,35 @@ def test_a_users_loss_and_activation_need_no_name_of_their_own():
     X, y = np.random.default_rng(0).normal(size=(5, 3)), np.eye(2)[[0, 1, 0, 1, 1]]
     _, grad = net.loss_and_gradient(X, y)
     assert relative_error(grad.copy(), numeric_gradient(net, X, y)) < 1e-6
+
+
+def test_accuracy_refuses_one_hot_rows_of_another_length_than_X():
+    """One one-hot row would broadcast over every sample in accuracy's comparison: an
+    accuracy against a single label, silently."""
+    rng = np.random.default_rng(0)
+    X = rng.random((5, 4))
+    net = Network([4, 5, 3], backend="numpy")
+    one_row = one_hot([1], 3)
+    with pytest.raises(ValueError, match=f"X has {len(X)} samples but y has {len(one_row)}"):
+        net.accuracy(X, one_row)
+
+
+def test_a_network_built_without_a_seed_draws_the_documented_seed_0():
+    """The README promises seed=0 as Network's default; another default would still be
+    reproducible, so only a comparison with seed=0 itself catches it."""
+    for init in ("normal", "scaled", "xavier", "he"):
+        default = Network([4, 5, 3], init=init, backend="numpy")
+        np.testing.assert_array_equal(
+            default.theta, Network([4, 5, 3], init=init, backend="numpy", seed=0).theta)
+        assert default.seed == 0
+
+
+def test_a_label_out_of_range_names_one_label_per_output_neuron():
+    """With several output neurons the message must say labels are one per output neuron, not
+    the single-neuron rule (class 1 where a_L > 0.5)."""
+    net = Network([4, 5, 3], backend="numpy")
+    X = np.zeros((2, 4))
+    k = net.sizes[-1]
+    with pytest.raises(ValueError, match=rf"^labels must lie in 0\.\.{k - 1} \(one per output "
+                                         rf"neuron\), got values from 0 to {k}$"):
+        net.loss_and_gradient(X, np.array([0, k]))
