@@ -1947,3 +1947,97 @@ def test_fit_defaults_to_10_epochs_of_batches_of_32():
     optimizer = Adam()
     history = small_net().fit(X, y, optimizer=optimizer, progress=False)
     assert len(history) == 10 and optimizer.t == 30
+
+
+# -- what a mutation run over training.py found untested ------------------------------------
+@pytest.mark.parametrize("split", [0.6, 0.3])
+def test_a_validation_split_that_leaves_one_sample_on_either_side_is_taken(split):
+    """The check 0 < n_train < n bounds the split: a run with one training sample (or one
+    validation sample) is a legal one, and was refused when the bound was off by one."""
+    n = 3
+    X, y = blobs(n=n)
+    n_train = math.floor(n * (1.0 - split))
+    assert n_train in (1, n - 1)  # the boundary this case is about
+    net = small_net()
+    history = net.fit(X, y, epochs=1, batch_size=n, validation_split=split, progress=False)
+    assert len(history) == 1
+    val_loss, val_accuracy = net.evaluate(X[n_train:], y[n_train:])
+    assert history["val_loss"][0] == pytest.approx(val_loss)
+    assert history["val_accuracy"][0] == pytest.approx(val_accuracy)
+
+
+def test_resume_of_a_file_without_early_stopping_state_forgets_a_reused_objects_state(
+        tmp_path):
+    """A file from an xpnet that recorded no early stopping holds no state for it: resuming
+    it must start the EarlyStopping afresh, as a new fit does, not go on from the best value
+    an earlier fit left in a reused object (which no epoch of this run could beat, so the run
+    stopped early on its first resumed epoch)."""
+    X, y = blobs(n=60)
+    path = tmp_path / "run.npz"
+    small_net().fit(X, y, epochs=1, batch_size=20, checkpoint=path, progress=False)
+    header, arrays = read(path)
+    del header["training"]["settings"]["early_stopping"]  # (as an older xpnet wrote it)
+    assert "early_stopping" not in header["training"]
+    rewrite_header(path, header, arrays)
+
+    stopping = EarlyStopping(monitor="loss", patience=1)
+    # what an earlier fit leaves: a best value (a loss of 0: nothing beats it)
+    stopping.load_state_dict({"best": 0.0, "best_epoch": 0, "wait": 0})
+    epochs = 3
+    history = small_net().fit(X, y, epochs=epochs, batch_size=20, resume=path,
+                              early_stopping=stopping, progress=False)
+    assert not history.stopped_early and len(history) == epochs
+    best = min(range(1, epochs), key=lambda i: history["loss"][i])  # of the resumed epochs
+    assert stopping.best_epoch == best and stopping.best == history["loss"][best]
+
+
+def test_printing_a_history_shows_every_digit_of_a_long_runs_epoch():
+    """The epoch column is a whole number printed as it is; the .4g of the figures' columns
+    would print epoch 10001 as 1e+04, the same as epoch 10000."""
+    from xpnet.training import HISTORY_KEYS, History
+
+    epoch = 10 ** 4 + 1  # (five digits: more than .4g keeps)
+    row = dict.fromkeys(HISTORY_KEYS) | {"epoch": epoch, "loss": 0.5, "accuracy": 0.75}
+    lines = str(History([row])).splitlines()
+    assert lines[0].split() == ["epoch", "loss", "accuracy"]
+    assert lines[1].split() == [str(epoch), f"{0.5:.4g}", f"{0.75:.4g}"]
+
+
+def test_check_resume_refuses_metadata_that_fit_refuses(tmp_path):
+    """check_resume raises what fit(resume=) would: metadata a checkpoint could not give back
+    as it is (a tuple comes back as a list) is refused by fit before anything; check_resume
+    let it through when the file lacks that fact, as a fact to add."""
+    X, y = blobs(n=60)
+    path = tmp_path / "run.npz"
+    options = {"epochs": 2, "batch_size": 20}
+    small_net().fit(X, y, epochs=1, batch_size=20, checkpoint=path, progress=False,
+                    metadata={"dataset": "blobs"})
+    metadata = {"dataset": "blobs", "shape": (len(X), X.shape[1])}  # (a tuple: not JSON's)
+    message = "metadata must be a dict with string keys of JSON values"
+    with pytest.raises(TypeError, match=message):
+        small_net().fit(X, y, resume=path, progress=False, metadata=metadata, **options)
+    with pytest.raises(TypeError, match=message):
+        xpnet.training.check_resume(small_net(), path, metadata=metadata, **options)
+
+
+def test_a_run_checkpoint_without_an_optimizer_state_resumes_with_a_fresh_optimizer(tmp_path):
+    """A run's file that holds no optimizer state resumes with the optimizer as given (the
+    resume code skips the missing state); loading the missing state (None) into it raised
+    instead. Plain SGD keeps no state, so that resume is the same run as one from the
+    intact file."""
+    X, y = blobs(n=60)
+    options = {"epochs": 2, "batch_size": 20, "progress": False, "threads": 1}
+    intact, stripped = tmp_path / "intact.npz", tmp_path / "stripped.npz"
+    small_net().fit(X, y, optimizer=SGD(lr=0.1), checkpoint=intact,
+                    **(options | {"epochs": 1}))
+    header, arrays = read(intact)
+    del header["optimizer"]
+    rewrite_header(stripped, header, {key: value for key, value in arrays.items()
+                                      if not key.startswith("optimizer/")})
+    runs = []
+    for path in (intact, stripped):
+        net = small_net(seed=1)
+        runs.append((net, net.fit(X, y, optimizer=SGD(lr=0.1), resume=path, **options)))
+    (net_a, history_a), (net_b, history_b) = runs
+    assert history_b["loss"] == history_a["loss"] and len(history_b) == options["epochs"]
+    np.testing.assert_array_equal(net_b.theta, net_a.theta)
