@@ -16,7 +16,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 TQDM_DISABLE=1
 export CUPY_TF32=0 NVIDIA_TF32_OVERRIDE=0  # plain FP32 products in both libraries
-export XPNET_DATA_DIR="${XPNET_DATA_DIR:-$PWD/.gpu_data}"  # absolute: some tests change folder
+export XPNET_DATA_DIR="${XPNET_DATA_DIR:-.gpu_data}"
 out="${OUT:-/tmp/xpnet-gpu-check}"
 mkdir -p "$out"
 rows=()
