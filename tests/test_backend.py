@@ -21,8 +21,8 @@ from xpnet import backend as backend_module
 from xpnet.backend import BackendUnavailable, backend_of, cupy_unavailable_reason, get_backend
 
 # the modules written once against xp: they must never name numpy or cupy
-GENERIC_MODULES = ["activations", "checkpoint", "checks", "losses", "network", "optim",
-                   "schedules", "threads", "training"]
+GENERIC_MODULES = ["activations", "checkpoint", "checks", "gradcheck", "losses", "network",
+                   "optim", "schedules", "threads", "training"]
 
 
 def test_import_probes_and_imports_no_gpu_library():
@@ -216,7 +216,8 @@ def test_an_array_on_another_device_of_the_namespace_is_moved():
 def test_the_package_exports_what_all_names():
     assert set(xpnet.__all__) == {
         "Backend", "BackendUnavailable", "CheckpointError", "DivergenceError", "EarlyStopping",
-        "History", "Network", "get_backend", "load", "one_hot", "save", "__version__"}
+        "GradientCheck", "History", "Network", "check_gradient", "get_backend", "load",
+        "one_hot", "save", "__version__"}
     namespace = {}
     exec("from xpnet import *", namespace)
     assert all(name in namespace for name in xpnet.__all__)

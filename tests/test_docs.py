@@ -110,13 +110,27 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, capsys, mnist):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("TQDM_DISABLE", "1")
     blocks = code_blocks(README, "python")
-    assert len(blocks) == 4, "the README's examples changed: update this test"
-    short_example, training, reading, backends = blocks
+    assert len(blocks) == 5, "the README's examples changed: update this test"
+    short_example, gradient_check, training, reading, backends = blocks
     namespace = {}
 
     exec(compile(short_example, "README: a short example", "exec"), namespace)
     loss, accuracy = capsys.readouterr().out.split()
     assert float(accuracy) >= 0.95  # a tanh network separates the four quadrants
+
+    exec(compile(gradient_check, "README: a gradient check", "exec"), namespace)
+    def errors_hidden(text):  # (their last digits may differ from one BLAS to another)
+        return re.sub(r"\d\.\d\de-\d\d", "x.xxe-xx", text)
+
+    shown = capsys.readouterr().out
+    assert errors_hidden(shown) == errors_hidden(code_blocks(README, "text")[0])
+    # what the README says of the derivative 1 / (1 + |z|): W^(1) and b^(1) fail
+    softsign = namespace["Softsign"]
+    wrong = type("WrongSoftsign", (softsign,), {
+        "derivative": lambda self, xp, z, a: 1.0 / (1.0 + xp.abs(z))})
+    net = xpnet.Network([2, 16, 2], activation=wrong(), output="softmax")
+    check = xpnet.check_gradient(net, namespace["X"][:32], namespace["y"][:32])
+    assert [p.failed > 0 for p in check.parameters] == [True, True, False, False]
 
     exec(compile(training, "README: training", "exec"), namespace)
     test_loss, test_accuracy = eval(capsys.readouterr().out)  # the printed tuple

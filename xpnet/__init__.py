@@ -7,6 +7,7 @@ built (``backend="auto" | "numpy" | "cupy"`` or ``$XPNET_BACKEND``).
 
 from .backend import Backend, BackendUnavailable, get_backend
 from .checkpoint import CheckpointError, load, save
+from .gradcheck import GradientCheck, check_gradient
 from .network import Network, one_hot
 from .training import DivergenceError, EarlyStopping, History
 
@@ -14,5 +15,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Backend", "BackendUnavailable", "CheckpointError", "DivergenceError", "EarlyStopping",
-    "History", "Network", "get_backend", "load", "one_hot", "save", "__version__",
+    "GradientCheck", "History", "Network", "check_gradient", "get_backend", "load", "one_hot",
+    "save", "__version__",
 ]
