@@ -119,11 +119,9 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, capsys, mnist):
     assert float(accuracy) >= 0.95  # a tanh network separates the four quadrants
 
     exec(compile(gradient_check, "README: a gradient check", "exec"), namespace)
-    def errors_hidden(text):  # (their last digits may differ from one BLAS to another)
-        return re.sub(r"\d\.\d\de-\d\d", "x.xxe-xx", text)
-
-    shown = capsys.readouterr().out
-    assert errors_hidden(shown) == errors_hidden(code_blocks(README, "text")[0])
+    shown, printed = capsys.readouterr().out, code_blocks(README, "text")[0]
+    # the table as printed, but for the errors' digits, which may differ from one BLAS to another
+    assert re.sub(r"\d\.\d\de-\d\d", "x", shown) == re.sub(r"\d\.\d\de-\d\d", "x", printed)
     # what the README says of the derivative 1 / (1 + |z|): W^(1) and b^(1) fail
     softsign = namespace["Softsign"]
     wrong = type("WrongSoftsign", (softsign,), {

@@ -10,8 +10,9 @@ g'(z) of an activation of your own (an :class:`~xpnet.activations.Activation` su
 delta_L of a loss of your own, or backprop itself. A wrong g' does not stop training; it only
 trains worse, so this is the check to run before trusting one.
 
-The check runs on a float64 copy of the network (in float32, rounding alone would move the
-slope by ~1e-3), on the network's backend, and changes nothing in the network.
+The check runs on a float64 copy of the network, on the network's backend, and changes nothing
+in the network. (In float32, L holds about 7 digits, and a step of eps = 1e-6 changes only the
+last of them: rounding would swamp the slope.)
 """
 
 from __future__ import annotations
@@ -21,36 +22,74 @@ import numbers
 import random
 from dataclasses import dataclass
 
-from .checks import whole_number
+from .checks import as_float, whole_number
 from .network import Network
 
 
 @dataclass(frozen=True)
 class ParameterCheck:
-    """How backprop and central differences compare on the checked entries of one W^(l) or
-    b^(l). ``worst`` is the entry furthest outside (or least inside) the tolerance, as
-    (j, k) for w_jk or (j,) for b_j, with its two values."""
+    """The checked entries of one W^(l) or b^(l): their indices, (j, k) for w_jk or (j,) for
+    b_j, and dL/dtheta at each by backprop and by central differences ("numeric").
+
+    An entry passes when |backprop - numeric| <= atol + rtol |numeric| (a NaN or an inf
+    fails). ``max_rel_error`` is the largest |backprop - numeric| / max(|backprop|,
+    |numeric|) among the entries larger than atol (below it, rounding dominates the ratio)."""
 
     name: str  # "W^(1)", "b^(1)", ...
     shape: tuple[int, ...]
-    checked: int
-    failed: int  # checked entries outside the tolerance
-    max_rel_error: float  # max |backprop - numeric| / max(|backprop|, |numeric|)
-    worst: tuple[int, ...]
-    backprop: float
-    numeric: float
+    indices: tuple[tuple[int, ...], ...]
+    backprop: tuple[float, ...]
+    numeric: tuple[float, ...]
+    atol: float
+    rtol: float
+
+    def excesses(self) -> list[float]:
+        """|backprop - numeric| / (atol + rtol |numeric|) of each entry: <= 1 passes."""
+        out = []
+        for analytic, numeric in zip(self.backprop, self.numeric):
+            error, tolerance = abs(analytic - numeric), self.atol + self.rtol * abs(numeric)
+            if not math.isfinite(error):  # (NaN compares False: it would pass)
+                out.append(math.inf)
+            elif tolerance == 0:
+                out.append(0.0 if error == 0 else math.inf)
+            else:
+                out.append(error / tolerance)
+        return out
+
+    @property
+    def checked(self) -> int:
+        return len(self.indices)
+
+    @property
+    def failed(self) -> int:
+        return sum(excess > 1 for excess in self.excesses())
+
+    @property
+    def max_rel_error(self) -> float:
+        ratios = [0.0]
+        for analytic, numeric in zip(self.backprop, self.numeric):
+            scale = max(abs(analytic), abs(numeric))
+            if not math.isfinite(analytic - numeric):
+                ratios.append(math.inf)
+            elif scale > self.atol:
+                ratios.append(abs(analytic - numeric) / scale)
+        return max(ratios)
+
+    @property
+    def worst(self) -> int:
+        """The position (in ``indices``) of the entry furthest outside its tolerance, or
+        least inside it."""
+        excesses = self.excesses()
+        return max(range(len(excesses)), key=excesses.__getitem__)
 
 
 @dataclass(frozen=True)
 class GradientCheck:
     """The result of :func:`check_gradient`: one :class:`ParameterCheck` per W^(l) and b^(l).
-    ``ok`` is True when every checked entry has |backprop - numeric| <= atol + rtol |numeric|.
-    ``print()`` shows it as a table."""
+    ``ok`` is True when every checked entry passes. ``print()`` shows it as a table."""
 
     parameters: tuple[ParameterCheck, ...]
     eps: float
-    atol: float
-    rtol: float
     samples: int  # the rows of X the loss was the mean over
 
     @property
@@ -70,27 +109,30 @@ class GradientCheck:
                          f"{p.max_rel_error:>15.2e} {p.failed:>7}")
         failed = sum(p.failed for p in self.parameters)
         checked = sum(p.checked for p in self.parameters)
-        tolerance = f"|backprop - numeric| <= {self.atol:g} + {self.rtol:g} |numeric|"
+        first = self.parameters[0]
+        tolerance = f"|backprop - numeric| <= {first.atol:g} + {first.rtol:g} |numeric|"
         if not failed:
             lines.append(f"OK: all {checked} checked entries within {tolerance}")
-        else:
-            worst = max((p for p in self.parameters if p.failed), key=lambda p: p.failed)
+        else:  # the entry furthest outside, of all
+            block = max(self.parameters, key=lambda p: p.excesses()[p.worst])
+            n = block.worst
             lines.append(f"FAILED: {failed} of {checked} checked entries outside {tolerance}; "
-                         f"e.g. {worst.name}{list(worst.worst)}: backprop {worst.backprop:.6g}, "
-                         f"numeric {worst.numeric:.6g}")
+                         f"the worst: {block.name}{list(block.indices[n])}: backprop "
+                         f"{block.backprop[n]:.6g}, numeric {block.numeric[n]:.6g}")
         return "\n".join(lines)
 
 
 def check_gradient(net, X, y, *, entries: int | None = 20, eps: float = 1e-6,
-                   atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> GradientCheck:
+                   atol: float = 1e-5, rtol: float = 1e-3,
+                   seed: int | None = 0) -> GradientCheck:
     """Compare backprop's dL/dtheta for the batch (X, y) with central differences of the
     batch-mean loss L, on a float64 copy of ``net`` (``net`` is left as it was).
 
-    ``entries``: how many entries of each W^(l) and b^(l) to check, drawn with ``seed`` (all
-    of those with fewer; None: every parameter). Each costs two forward passes over X, so a
-    few dozen rows of X are enough. ``eps``, ``atol`` and ``rtol`` are those of
-    ``torch.autograd.gradcheck``: an entry passes when |backprop - numeric| <= atol +
-    rtol |numeric|.
+    ``entries``: how many entries of each W^(l) and b^(l) to check, drawn with ``seed`` (None:
+    a fresh draw), or all of a block with fewer (``entries=None``: every parameter). Each
+    costs two forward passes over X, so a few dozen rows of X are enough. ``eps``, ``atol``
+    and ``rtol`` are those of ``torch.autograd.gradcheck``: an entry passes when
+    |backprop - numeric| <= atol + rtol |numeric|.
 
     A ReLU (or any activation with a kink) whose z lies within eps of its kink for some row
     can make a single entry fail; a wrong derivative fails many. Returns a
@@ -99,25 +141,26 @@ def check_gradient(net, X, y, *, entries: int | None = 20, eps: float = 1e-6,
     if not isinstance(net, Network):
         raise TypeError(f"net must be an xpnet.Network, got {type(net).__name__}")
     entries = _checked_entries(entries)
-    eps = _positive("eps", eps, allow_zero=False)
-    atol, rtol = _positive("atol", atol), _positive("rtol", rtol)
-    if whole_number(seed) is None:
-        raise TypeError(f"seed must be a whole number, got {seed!r}")
+    eps = _finite_at_least("eps", eps, 0.0, equal=False)
+    atol, rtol = _finite_at_least("atol", atol, 0.0), _finite_at_least("rtol", rtol, 0.0)
+    if seed is not None and whole_number(seed) is None:
+        raise TypeError(f"seed must be a whole number or None, got {seed!r}")
     copy = _float64_copy(net)
     X = copy._check_X(X)
     Y = copy._targets(y, X.shape[0])
     copy._backprop(X, Y)  # dL/dtheta by backprop, into copy.grad
-    draw = random.Random(whole_number(seed))
+    draw = random.Random(None if seed is None else whole_number(seed))
     checks, offset = [], 0
     for name, shape in _parameter_blocks(copy.sizes):
         size = math.prod(shape)
         picked = range(size) if entries is None or entries >= size else \
             sorted(draw.sample(range(size), entries))
-        pairs = [(float(copy.grad[offset + i]), _central_difference(copy, X, Y, offset + i, eps))
-                 for i in picked]
-        checks.append(_compare(name, shape, list(picked), pairs, atol, rtol))
+        indices = tuple(divmod(i, shape[1]) if len(shape) == 2 else (i,) for i in picked)
+        backprop = tuple(float(copy.grad[offset + i]) for i in picked)
+        numeric = tuple(_central_difference(copy, X, Y, offset + i, eps) for i in picked)
+        checks.append(ParameterCheck(name, shape, indices, backprop, numeric, atol, rtol))
         offset += size
-    return GradientCheck(tuple(checks), eps, atol, rtol, X.shape[0])
+    return GradientCheck(tuple(checks), eps, X.shape[0])
 
 
 def _float64_copy(net):
@@ -140,6 +183,9 @@ def _central_difference(net, X, Y, i: int, eps: float) -> float:
     theta = net.theta
     old = float(theta[i])
     up, down = old + eps, old - eps
+    if up == down:
+        raise ValueError(f"eps={eps:g} is below float64's spacing at theta_i = {old:g}, so "
+                         f"theta_i +- eps is theta_i itself: use a larger eps, such as 1e-6")
     theta[i] = up
     loss_up = _loss(net, X, Y)
     theta[i] = down
@@ -154,25 +200,6 @@ def _loss(net, X, Y) -> float:
     return float(net.loss.value(net.xp, z, a, Y))
 
 
-def _compare(name, shape, picked, pairs, atol, rtol) -> ParameterCheck:
-    def excess(pair):  # |backprop - numeric| over its tolerance: <= 1 passes
-        analytic, numeric = pair
-        tolerance = atol + rtol * abs(numeric)
-        if tolerance == 0:
-            return 0.0 if analytic == numeric else math.inf
-        return abs(analytic - numeric) / tolerance
-
-    def relative(pair):
-        analytic, numeric = pair
-        scale = max(abs(analytic), abs(numeric))
-        return abs(analytic - numeric) / scale if scale > 0 else 0.0
-
-    worst = max(range(len(pairs)), key=lambda n: excess(pairs[n]))
-    index = divmod(picked[worst], shape[1]) if len(shape) == 2 else (picked[worst],)
-    return ParameterCheck(name, shape, len(pairs), sum(excess(p) > 1 for p in pairs),
-                          max(relative(p) for p in pairs), index, *pairs[worst])
-
-
 def _checked_entries(entries):
     if entries is None:
         return None
@@ -183,10 +210,12 @@ def _checked_entries(entries):
     return count
 
 
-def _positive(name: str, value, allow_zero: bool = True) -> float:
+def _finite_at_least(name: str, value, lowest: float, equal: bool = True) -> float:
+    """``value`` as a float if it is a finite real number >= lowest (> lowest unless
+    ``equal``), else ValueError."""
     real = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    number = float(value) if real else math.nan
-    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    number = as_float(value) if real else math.nan
+    if not math.isfinite(number) or number < lowest or (number == lowest and not equal):
+        raise ValueError(f"{name} must be a finite number {'>=' if equal else '>'} {lowest:g}, "
+                         f"got {value!r}")
     return number
