@@ -16,7 +16,8 @@ class Activation:
     for an elementwise g is dC/da * g'(z) with g'(z) from ``derivative``.
 
     ``derivative`` receives both z and a = g(z), because several derivatives are cheapest
-    written with the output (sigma' = a (1 - a), tanh' = 1 - a^2).
+    written with the output (sigma' = a (1 - a), tanh' = 1 - a^2). For a subclass of your
+    own, ``xpnet.check_gradient`` checks ``derivative`` against g itself.
     """
 
     name = ""

@@ -21,7 +21,8 @@ def sum_of_costs(xp, costs, axis=None):
 
 class Loss:
     """``per_sample`` is C_i for each sample (row), ``value`` their batch mean L, and ``delta``
-    is dC_i/dz_L for each sample."""
+    is dC_i/dz_L for each sample. For a subclass of your own, ``xpnet.check_gradient`` checks
+    that ``delta`` is the derivative of ``per_sample``."""
 
     name = ""
     #: the output activation this loss requires, or None if any output works
