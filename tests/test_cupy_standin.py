@@ -95,9 +95,14 @@ def make_cupy(version="14.0.0", device_count=1, kernel=lambda x: 2 * x + 1,
         return np.array(a).view(np.ndarray)
     cupy.asnumpy = asnumpy
 
+    cupy.untraceable = set()  # kernel names whose tracing fails, as cupy.fuse's does on
+    # an operation it lacks
+
     def fuse(kernel_name):
         def compile_kernel(fn):
             def launch(*args):
+                if kernel_name in cupy.untraceable:
+                    raise TypeError(f"stand-in: cannot trace {kernel_name}")
                 cupy.launches[kernel_name] += 1
                 return fn(*args)
             return launch
@@ -272,6 +277,47 @@ def test_cupy_branches_train_as_numpy_does_with_one_update_kernel_a_step(
     updates = [n for name, n in launches.items() if name not in ("forward", "backward",
                                                                  "synchronize")]
     assert updates == [steps], launches
+
+
+class Softsign(xpnet.activations.Activation):
+    """A user's activation, fusable as far as its author knows."""
+
+    def forward(self, xp, z):
+        return z / (1.0 + xp.abs(z))
+
+    def derivative(self, xp, z, a):
+        return 1.0 / (1.0 + xp.abs(z)) ** 2
+
+
+def test_an_activation_cupy_fuse_cannot_trace_runs_unfused_with_one_warning(
+        standin, monkeypatch, caplog):
+    """A user's activation may call what cupy.fuse lacks: it then runs one operation at a
+    time, giving the same training, with one warning for each of its functions."""
+    monkeypatch.setattr(backend_module, "_UNFUSED", set())
+    standin.xp.untraceable = {"forward", "backward"}
+    X, y = learnable(203)
+    nets = [xpnet.Network([12, 16, 16, 4], activation=Softsign(), backend=backend, seed=1)
+            for backend in ("numpy", standin)]
+    for net in nets:
+        net.fit(X, y, optimizer="adam", epochs=2, batch_size=16, progress=False)
+    np.testing.assert_allclose(standin.to_numpy(nets[1].theta), nets[0].theta,
+                               rtol=1e-4, atol=1e-5)
+    warned = [r.getMessage() for r in caplog.records if "cupy.fuse cannot" in r.getMessage()]
+    assert len(warned) == 2, warned  # (two hidden layers, one warning each function)
+    assert "of Softsign.forward (TypeError: stand-in: cannot trace forward)" in warned[0]
+    assert "of Softsign.backward" in warned[1] and "Set fusable = False" in warned[1]
+    assert "forward" not in standin.xp.launches  # (no fused launch ever succeeded)
+
+
+def test_an_error_of_the_activation_itself_is_raised_as_it_is(standin):
+    class Broken(Softsign):
+        def forward(self, xp, z):
+            raise ValueError("my activation's own bug")
+
+    standin.xp.untraceable = {"forward"}
+    net = xpnet.Network([12, 16, 4], activation=Broken(), backend=standin)
+    with pytest.raises(ValueError, match="my activation's own bug"):
+        net.fit(*learnable(64), epochs=1, progress=False)
 
 
 def test_cupy_branches_read_the_host_a_fixed_number_of_times_an_epoch(standin, monkeypatch):

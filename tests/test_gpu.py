@@ -230,3 +230,33 @@ def test_cupy_arrays_pass_the_input_checks_fuzzing_added():
     # (CuPy's shape overflows a C integer, or its pool refuses: named either way)
     with pytest.raises((ValueError, MemoryError), match=r"need [\d,]+ weights and biases"):
         xpnet.Network([10**20, 2], backend="cupy")
+
+
+class MaskedLinear(xpnet.activations.Activation):
+    """A user's activation, left fusable, that calls xp.astype (which xpnet's own ReLU keeps
+    out of cupy.fuse): z for z > 0, else z / 4."""
+
+    def forward(self, xp, z):
+        return z * (0.25 + 0.75 * xp.astype(z > 0.0, z.dtype))
+
+    def derivative(self, xp, z, a):
+        return 0.25 + 0.75 * xp.astype(z > 0.0, z.dtype)
+
+
+def test_cupy_trains_a_users_activation_whether_cupy_fuse_traces_it_or_not(monkeypatch,
+                                                                        caplog):
+    """Fused, or run one operation at a time after a warning where cupy.fuse cannot trace
+    it: either way the GPU trains as NumPy does, and check_gradient passes there."""
+    from xpnet import backend as backend_module
+
+    monkeypatch.setattr(backend_module, "_UNFUSED", set())
+    X, y = data(n=256)
+    nets = [xpnet.Network([20, 16, 16, 4], activation=MaskedLinear(), backend=backend, seed=1)
+            for backend in ("numpy", make_backend("cupy"))]
+    for net in nets:
+        net.fit(X, y, optimizer="adam", epochs=2, batch_size=32, progress=False)
+    np.testing.assert_allclose(nets[1].backend.to_numpy(nets[1].theta), nets[0].theta,
+                               rtol=1e-4, atol=1e-5)
+    warned = [r.getMessage() for r in caplog.records if "cupy.fuse cannot" in r.getMessage()]
+    assert all("MaskedLinear." in message for message in warned), warned
+    assert xpnet.check_gradient(nets[1], X[:16], y[:16]).ok

@@ -23,7 +23,8 @@ class Activation:
     name = ""
     #: whether forward and backward are elementwise expressions that CuPy can fuse into one
     #: kernel each (softmax has row reductions; the identity has nothing to fuse; see ReLU
-    #: for what cupy.fuse cannot trace)
+    #: for what cupy.fuse cannot trace); a user's class left True that cupy.fuse cannot
+    #: trace runs one operation at a time, after a warning
     fusable = True
 
     def forward(self, xp, z):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
+import logging
 import os
 import re
 import sys
@@ -29,11 +30,15 @@ import numpy as np
 
 from .checks import whole_number
 
+log = logging.getLogger("xpnet")
+
 BACKEND_NAMES = ("auto", "numpy", "cupy")
 FLOAT_DTYPES = ("float32", "float64")
 #: elements per block of an optimizer update on NumPy (a few 128 KiB float32 temporaries fit
 #: in the L2 cache; measured fastest between 2^15 and 2^16 on x86-64)
 UPDATE_BLOCK = 1 << 15
+#: the functions cupy.fuse could not trace, each warned of once (see fuse_if_it_traces)
+_UNFUSED: set[str] = set()
 #: CuPy 14 is the first with the array API functions the generic code calls (cupy.astype)
 CUPY_MIN_MAJOR = 14
 CUDA_HINT = (
@@ -203,6 +208,38 @@ class Backend:
             # cupy.fuse names the kernel after fn.__name__, which a partial lacks
             return self.xp.fuse(kernel_name=fn.__name__)(bound)
         return bound
+
+    def fuse_if_it_traces(self, fn):
+        """:meth:`fuse` for a function that may call what ``cupy.fuse`` cannot trace (a user's
+        own activation, say): on CuPy, where tracing fails at a call, the call is made again
+        with ``fn`` itself, one kernel per operation, and so is every later call, with a
+        warning once; an error that ``fn`` itself raises is raised as it is."""
+        kernel = self.fuse(fn)
+        if self.name != "cupy":
+            return kernel
+        plain = functools.partial(fn, self.xp)
+        chosen = [kernel]
+
+        def fused_or_plain(*args):
+            try:
+                return chosen[0](*args)
+            except Exception as error:
+                if chosen[0] is plain:
+                    raise
+                result = plain(*args)  # (what fn itself raises goes to the caller)
+                chosen[0] = plain
+                owner = getattr(fn, "__self__", None)  # (a bound method: its object's class)
+                name = f"{type(owner).__name__}.{fn.__name__}" if owner is not None else \
+                    getattr(fn, "__qualname__", repr(fn))
+                if name not in _UNFUSED:
+                    _UNFUSED.add(name)
+                    log.warning("xpnet: cupy.fuse cannot make one GPU kernel of %s (%s: %s); "
+                                "it runs one operation at a time. Set fusable = False in its "
+                                "class to skip the attempt", name, type(error).__name__,
+                                str(error)[:200])
+                return result
+
+        return fused_or_plain
 
     def fuse_update(self, fn, **static):
         """An in-place elementwise update of flat vectors (an optimizer step), from ``fn``.

@@ -158,10 +158,11 @@ class Network:
         return weights, biases
 
     def _compiled(self, fn, activation):
-        """``fn`` with xp bound: one fused kernel on CuPy where the activation allows it, a
-        plain call elsewhere."""
+        """``fn`` with xp bound: one fused kernel on CuPy where the activation allows it (and
+        cupy.fuse can trace it: a user's activation may call what it cannot), a plain call
+        elsewhere."""
         if activation.fusable:
-            return self.backend.fuse(fn)
+            return self.backend.fuse_if_it_traces(fn)
         return functools.partial(fn, self.xp)
 
     def initial_theta(self, seed: int | None):
