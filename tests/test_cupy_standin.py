@@ -95,14 +95,16 @@ def make_cupy(version="14.0.0", device_count=1, kernel=lambda x: 2 * x + 1,
         return np.array(a).view(np.ndarray)
     cupy.asnumpy = asnumpy
 
-    cupy.untraceable = set()  # kernel names whose tracing fails, as cupy.fuse's does on
-    # an operation it lacks
+    # kernel names whose tracing fails as cupy.fuse's does on an operation it lacks (a bare
+    # Exception, as its old fusion raises), and the attempts at them
+    cupy.untraceable, cupy.attempts = set(), collections.Counter()
 
     def fuse(kernel_name):
         def compile_kernel(fn):
             def launch(*args):
                 if kernel_name in cupy.untraceable:
-                    raise TypeError(f"stand-in: cannot trace {kernel_name}")
+                    cupy.attempts[kernel_name] += 1
+                    raise Exception("Can't cast to bool")
                 cupy.launches[kernel_name] += 1
                 return fn(*args)
             return launch
@@ -280,9 +282,13 @@ def test_cupy_branches_train_as_numpy_does_with_one_update_kernel_a_step(
 
 
 class Softsign(xpnet.activations.Activation):
-    """A user's activation, fusable as far as its author knows."""
+    """A user's activation, fusable as far as its author knows; ``calls`` counts its
+    forward's calls on the stand-in's device."""
+
+    calls = 0
 
     def forward(self, xp, z):
+        type(self).calls += isinstance(z, DeviceArray)
         return z / (1.0 + xp.abs(z))
 
     def derivative(self, xp, z, a):
@@ -292,8 +298,10 @@ class Softsign(xpnet.activations.Activation):
 def test_an_activation_cupy_fuse_cannot_trace_runs_unfused_with_one_warning(
         standin, monkeypatch, caplog):
     """A user's activation may call what cupy.fuse lacks: it then runs one operation at a
-    time, giving the same training, with one warning for each of its functions."""
+    time, giving the same training, with one warning for each of its functions, and no
+    second attempt at a kernel that failed."""
     monkeypatch.setattr(backend_module, "_UNFUSED", set())
+    monkeypatch.setattr(Softsign, "calls", 0)
     standin.xp.untraceable = {"forward", "backward"}
     X, y = learnable(203)
     nets = [xpnet.Network([12, 16, 16, 4], activation=Softsign(), backend=backend, seed=1)
@@ -302,11 +310,17 @@ def test_an_activation_cupy_fuse_cannot_trace_runs_unfused_with_one_warning(
         net.fit(X, y, optimizer="adam", epochs=2, batch_size=16, progress=False)
     np.testing.assert_allclose(standin.to_numpy(nets[1].theta), nets[0].theta,
                                rtol=1e-4, atol=1e-5)
+    assert Softsign.calls == 2 * 13 * 2  # once a step (13 a epoch) and hidden layer: no retry
+    # one failed attempt for each of the 4 functions (forward and backward of two layers)
+    assert standin.xp.attempts == {"forward": 2, "backward": 2}
+    assert "forward" not in standin.xp.launches
     warned = [r.getMessage() for r in caplog.records if "cupy.fuse cannot" in r.getMessage()]
-    assert len(warned) == 2, warned  # (two hidden layers, one warning each function)
-    assert "of Softsign.forward (TypeError: stand-in: cannot trace forward)" in warned[0]
-    assert "of Softsign.backward" in warned[1] and "Set fusable = False" in warned[1]
-    assert "forward" not in standin.xp.launches  # (no fused launch ever succeeded)
+    assert len(warned) == 2, warned  # (once for each function, not for each layer)
+    assert warned[0] == (
+        "cupy.fuse cannot make one GPU kernel of Softsign.forward (Exception: Can't cast to "
+        "bool): it runs unfused, one CuPy kernel per operation (the same results, slower); set "
+        "fusable = False in Softsign to skip the attempt and this warning")
+    assert "of Softsign.backward" in warned[1]
 
 
 def test_an_error_of_the_activation_itself_is_raised_as_it_is(standin):
@@ -316,8 +330,40 @@ def test_an_error_of_the_activation_itself_is_raised_as_it_is(standin):
 
     standin.xp.untraceable = {"forward"}
     net = xpnet.Network([12, 16, 4], activation=Broken(), backend=standin)
-    with pytest.raises(ValueError, match="my activation's own bug"):
+    with pytest.raises(ValueError, match="my activation's own bug") as raised:
         net.fit(*learnable(64), epochs=1, progress=False)
+    assert raised.value.__context__ is None  # (not shown after the tracing failure)
+
+
+def test_a_kernel_that_ran_and_running_out_of_memory_are_not_taken_for_untraceable(
+        standin, monkeypatch):
+    """Only a first call tells a kernel that cannot be made: a later failure, or memory
+    running out, is raised as it is, and the kernel stays."""
+    monkeypatch.setattr(backend_module, "_UNFUSED", set())
+    kernel = standin.fuse_if_it_traces(Softsign().forward)
+    z = standin.asarray(np.ones((2, 3)), "float32")
+    kernel(z)
+    standin.xp.untraceable = {"forward"}
+    with pytest.raises(Exception, match="Can't cast to bool"):
+        kernel(z)
+
+    memory = ["enough", "short"]
+
+    def out_of_memory_once(xp, z):  # (a run unfused would find the memory freed since)
+        if memory.pop() == "short":
+            raise MemoryError("Out of memory allocating 1,024 bytes")
+        return z
+
+    standin.xp.untraceable = set()
+    kernel = standin.fuse_if_it_traces(out_of_memory_once)
+    with pytest.raises(MemoryError):
+        kernel(z)
+    assert backend_module._UNFUSED == set()  # (no warning of an unfused kernel)
+
+
+def test_numpy_calls_activations_plainly():
+    net = xpnet.Network([3, 4, 2], activation=Softsign(), backend="numpy")
+    assert isinstance(net._g[0], functools.partial)
 
 
 def test_cupy_branches_read_the_host_a_fixed_number_of_times_an_epoch(standin, monkeypatch):

@@ -14,6 +14,7 @@ import pytest
 from conftest import OPTIMIZERS, learnable, make_backend
 
 import xpnet
+from xpnet import backend as backend_module
 from xpnet import checkpoint, training
 from xpnet.optim import SGD, Adam
 
@@ -243,20 +244,35 @@ class MaskedLinear(xpnet.activations.Activation):
         return 0.25 + 0.75 * xp.astype(z > 0.0, z.dtype)
 
 
-def test_cupy_trains_a_users_activation_whether_cupy_fuse_traces_it_or_not(monkeypatch,
-                                                                        caplog):
+class Untraceable(MaskedLinear):
+    """The same, refusing cupy.fuse's tracing by design: its arrays are proxies there."""
+
+    def forward(self, xp, z):
+        if not isinstance(z, xp.ndarray):
+            raise TypeError("not a cupy.ndarray: being traced")
+        return super().forward(xp, z)
+
+    def derivative(self, xp, z, a):
+        if not isinstance(z, xp.ndarray):
+            raise TypeError("not a cupy.ndarray: being traced")
+        return super().derivative(xp, z, a)
+
+
+@pytest.mark.parametrize("activation", [MaskedLinear, Untraceable])
+def test_cupy_trains_a_users_activation_whether_cupy_fuse_traces_it_or_not(
+        activation, monkeypatch, caplog):
     """Fused, or run one operation at a time after a warning where cupy.fuse cannot trace
     it: either way the GPU trains as NumPy does, and check_gradient passes there."""
-    from xpnet import backend as backend_module
-
     monkeypatch.setattr(backend_module, "_UNFUSED", set())
     X, y = data(n=256)
-    nets = [xpnet.Network([20, 16, 16, 4], activation=MaskedLinear(), backend=backend, seed=1)
+    nets = [xpnet.Network([20, 16, 16, 4], activation=activation(), backend=backend, seed=1)
             for backend in ("numpy", make_backend("cupy"))]
     for net in nets:
         net.fit(X, y, optimizer="adam", epochs=2, batch_size=32, progress=False)
     np.testing.assert_allclose(nets[1].backend.to_numpy(nets[1].theta), nets[0].theta,
                                rtol=1e-4, atol=1e-5)
     warned = [r.getMessage() for r in caplog.records if "cupy.fuse cannot" in r.getMessage()]
-    assert all("MaskedLinear." in message for message in warned), warned
+    assert all(f"{activation.__name__}." in message for message in warned), warned
+    if activation is Untraceable:  # forward and backward, once each (two layers)
+        assert len(warned) == 2, warned
     assert xpnet.check_gradient(nets[1], X[:16], y[:16]).ok

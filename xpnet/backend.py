@@ -211,33 +211,34 @@ class Backend:
 
     def fuse_if_it_traces(self, fn):
         """:meth:`fuse` for a function that may call what ``cupy.fuse`` cannot trace (a user's
-        own activation, say): on CuPy, where tracing fails at a call, the call is made again
-        with ``fn`` itself, one kernel per operation, and so is every later call, with a
-        warning once; an error that ``fn`` itself raises is raised as it is."""
+        own activation, say). On CuPy, where the kernel's first call fails (tracing or
+        compiling it), that call and every later one run ``fn`` itself, one kernel per
+        operation, after a warning (once per function); an error that ``fn`` itself raises,
+        and running out of memory, are raised as they are. Once the kernel has run, its
+        errors are raised as they are: only a first call tells a kernel that cannot be made."""
         kernel = self.fuse(fn)
         if self.name != "cupy":
             return kernel
         plain = functools.partial(fn, self.xp)
-        chosen = [kernel]
+        call = None  # the kernel once it has run, or fn itself once the kernel failed
 
         def fused_or_plain(*args):
+            nonlocal call
+            if call is not None:
+                return call(*args)
             try:
-                return chosen[0](*args)
-            except Exception as error:
-                if chosen[0] is plain:
-                    raise
-                result = plain(*args)  # (what fn itself raises goes to the caller)
-                chosen[0] = plain
-                owner = getattr(fn, "__self__", None)  # (a bound method: its object's class)
-                name = f"{type(owner).__name__}.{fn.__name__}" if owner is not None else \
-                    getattr(fn, "__qualname__", repr(fn))
-                if name not in _UNFUSED:
-                    _UNFUSED.add(name)
-                    log.warning("xpnet: cupy.fuse cannot make one GPU kernel of %s (%s: %s); "
-                                "it runs one operation at a time. Set fusable = False in its "
-                                "class to skip the attempt", name, type(error).__name__,
-                                str(error)[:200])
+                result = kernel(*args)
+            except MemoryError:  # (cupy's OutOfMemoryError too: not the kernel's fault)
+                raise
+            except Exception as error:  # (cupy.fuse raises bare Exceptions too)
+                failure = f"{type(error).__name__}: {str(error)[:200]}"
+            else:
+                call = kernel
                 return result
+            result = plain(*args)  # (outside the except: fn's own error is not chained)
+            call = plain
+            _warn_unfused(fn, failure)
+            return result
 
         return fused_or_plain
 
@@ -318,6 +319,23 @@ class Backend:
     def __repr__(self) -> str:
         where = "" if self.device is None else f", device={self.device!r}"
         return f"Backend({self.name!r}{where})"
+
+
+def _warn_unfused(fn, failure: str) -> None:
+    """Warn, once per function, that cupy.fuse could not make a kernel of ``fn``."""
+    owner = getattr(fn, "__self__", None)  # (a bound method: its object's class names it)
+    where = type(owner) if owner is not None else fn
+    key = f"{where.__module__}.{where.__qualname__}.{fn.__name__}"
+    if key in _UNFUSED:
+        return
+    _UNFUSED.add(key)
+    name = f"{where.__qualname__}.{fn.__name__}" if owner is not None else where.__qualname__
+    if where.__module__.startswith("xpnet."):
+        advice = "please report it, with your CuPy version"
+    else:
+        advice = f"set fusable = False in {where.__qualname__} to skip the attempt and this warning"
+    log.warning("cupy.fuse cannot make one GPU kernel of %s (%s): it runs unfused, one CuPy "
+                "kernel per operation (the same results, slower); %s", name, failure, advice)
 
 
 def _plain(a: np.ndarray) -> np.ndarray:
