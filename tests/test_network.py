@@ -7,7 +7,7 @@ import itertools
 
 import numpy as np
 import pytest
-from conftest import OUTPUT_LOSS, linearly_separable, numeric_gradient
+from conftest import OUTPUT_LOSS, learnable, linearly_separable, numeric_gradient
 
 import xpnet
 from xpnet import Network, one_hot
@@ -68,6 +68,54 @@ def test_assigning_theta_copies_into_the_layers():
     np.testing.assert_array_equal(assigned.forward(X), in_place.forward(X))
     with pytest.raises(ValueError, match=r"theta must have shape \(\d+,\), got \(3,\)"):
         assigned.theta = np.zeros(3)
+
+
+def test_assigning_a_layer_copies_into_theta(backend, tmp_path):
+    """The lecture's update layer by layer, W^(l) <- W^(l) - eta dL/dW^(l), written as an
+    assignment: a list of views took the new array, apart from theta, so the network
+    predicted with it while save(), deepcopy and the optimizers kept the untrained theta."""
+    X, y = learnable(n=64)
+    by_layer, by_theta = (Network([12, 8, 4], activation="tanh", backend=backend)
+                          for _ in range(2))
+    untrained = by_layer.accuracy(X, y)
+    for _ in range(30):
+        by_layer.loss_and_gradient(X, y)
+        for l in range(by_layer.num_layers):
+            by_layer.weights[l] = by_layer.weights[l] - 0.5 * by_layer.weight_grads[l]
+            by_layer.biases[l] = by_layer.biases[l] - 0.5 * by_layer.bias_grads[l]
+        by_theta.theta -= 0.5 * by_theta.loss_and_gradient(X, y)[1]
+    to_numpy = by_layer.backend.to_numpy
+    np.testing.assert_array_equal(to_numpy(by_layer.theta), to_numpy(by_theta.theta))
+    assert by_layer.accuracy(X, y) == by_theta.accuracy(X, y) > untrained + 0.2
+    by_layer.save(tmp_path / "m.npz")
+    assert xpnet.load(tmp_path / "m.npz", backend=backend).accuracy(X, y) == \
+        by_layer.accuracy(X, y)
+
+
+@pytest.mark.parametrize(("index", "value", "error", "message"), [
+    (0, np.zeros((3, 3)), ValueError, r"weights\[0\] must have shape \(5, 4\), got \(3, 3\)"),
+    (1, np.full((3, 5), np.nan), ValueError, r"weights\[1\] must be finite"),
+    (0, np.full((5, 4), "1"), TypeError, r"weights\[0\] must hold real numbers"),
+    (slice(0, 1), [np.zeros((5, 4))], TypeError, "assign one layer at a time"),
+    (2, np.zeros((3, 5)), IndexError, "list index out of range"),
+])
+def test_assigning_a_layer_takes_only_its_shape_of_finite_numbers(index, value, error,
+                                                                  message):
+    net = Network([4, 5, 3], backend="numpy")
+    theta = net.theta.copy()
+    with pytest.raises(error, match=message):
+        net.weights[index] = value
+    np.testing.assert_array_equal(net.theta, theta)
+
+
+def test_a_layer_assigned_a_list_or_updated_in_place_stays_a_view():
+    net = Network([2, 3, 1], output="sigmoid", backend="numpy")
+    net.biases[0] = [1, 2, 3]
+    net.weights[1] -= 1.0  # (Python assigns the updated view back to itself)
+    net.bias_grads[1] = [0.5]
+    assert list(net.theta[6:9]) == [1, 2, 3] and net.grad[-1] == 0.5
+    assert all(np.shares_memory(W, net.theta) for W in net.weights)
+    assert len(net.weights) == 2 and repr(net.biases).startswith("[array([1., 2., 3.]")
 
 
 def test_parameters_are_views_of_one_flat_vector():

@@ -116,8 +116,11 @@ class Network:
         layers = [self.hidden] * (len(self.sizes) - 2) + [self.output]
         self._g = [self._compiled(g.forward, g) for g in layers]
         self._g_backward = [self._compiled(g.backward, g) for g in layers]
-        self.weights, self.biases = self._views(self.theta)
-        self.weight_grads, self.bias_grads = self._views(self.grad)
+        # (sequences of views whose assignment copies into the view: see LayerViews)
+        self.weights, self.biases, self.weight_grads, self.bias_grads = (
+            LayerViews(views, name, self._set_view) for views, name in zip(
+                (*self._views(self.theta), *self._views(self.grad)),
+                ("weights", "biases", "weight_grads", "bias_grads")))
 
     # -- parameters ---------------------------------------------------------------------
     @property
@@ -203,14 +206,20 @@ class Network:
     def set_theta(self, values) -> None:
         """Copy ``values`` (any array of num_params finite real numbers) into theta, keeping
         the views."""
-        values = self.backend.asarray(self._real_numbers(values, "theta"), self.dtype,
+        self._set_view(self.theta, values, "theta")
+
+    def _set_view(self, view, values, name: str) -> None:
+        """Copy ``values`` (finite real numbers, of the view's shape) into ``view``, theta or a
+        part of theta or grad."""
+        values = self.backend.asarray(self._real_numbers(values, name), self.dtype,
                                       inf_checked=True)
-        if tuple(values.shape) != (self.num_params,):
-            raise ValueError(f"theta must have shape ({self.num_params},), got {values.shape}")
+        if tuple(values.shape) != tuple(view.shape):
+            raise ValueError(f"{name} must have shape {tuple(view.shape)}, got "
+                             f"{tuple(values.shape)}")
         if not bool(self.xp.all(self.xp.isfinite(values))):
-            raise ValueError(f"theta must be finite, but holds NaN or inf in {self.dtype}"
+            raise ValueError(f"{name} must be finite, but holds NaN or inf in {self.dtype}"
                              f"{_range_note(self.xp, values)}")
-        self.theta[...] = values
+        view[...] = values
 
     # -- forward and backward -------------------------------------------------------------
     def _feedforward(self, X):
@@ -495,6 +504,37 @@ class Network:
         return (f"Network({self.sizes}, activation={self.hidden.config()!r}, "
                 f"output={self.output.name!r}, loss={self.loss.name!r}, "
                 f"backend={self.backend.name!r}, dtype={self.dtype!r})")
+
+
+class LayerViews(Sequence):
+    """W^(1), ..., W^(L) (``net.weights``; or the biases, or their gradients): views into the
+    flat vector, indexed from 0. Assigning a layer copies into its view, as assigning
+    ``net.theta`` copies into theta: after ``net.weights[l] = net.weights[l] - eta * dW`` the
+    layer is still part of theta, which the optimizers update and ``save`` writes (a list
+    would hold the new array instead, apart from theta)."""
+
+    def __init__(self, views: list, name: str, assign):
+        self._views, self._name, self._assign = views, name, assign
+
+    def __getitem__(self, index):
+        return self._views[index]
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+    def __iter__(self):  # (the list's own iterator: Sequence's calls __getitem__ each time)
+        return iter(self._views)
+
+    def __setitem__(self, index, values) -> None:
+        if whole_number(index) is None:
+            raise TypeError(f"{self._name}[...] = ...: assign one layer at a time, "
+                            f"net.{self._name}[l] = array, got the index {index!r}")
+        view = self._views[index]
+        if values is not view:  # (net.weights[l] -= ... has updated the view in place)
+            self._assign(view, values, f"{self._name}[{index}]")
+
+    def __repr__(self) -> str:
+        return repr(self._views)
 
 
 def _range_note(xp, a) -> str:
