@@ -1228,10 +1228,51 @@ def test_a_users_loss_and_activation_need_no_name_of_their_own():
     net = Network([3, 2], output=Cube(), loss=Quartic(), backend="numpy", dtype="float64",
                   seed=0)
     assert net.config()["output"] == "" and net.config()["loss"] == ""
-    assert "loss=''" in repr(net)
+    assert "output=Cube(), loss=Quartic()" in repr(net)  # (no name: the object itself)
     X, y = np.random.default_rng(0).normal(size=(5, 3)), np.eye(2)[[0, 1, 0, 1, 1]]
     _, grad = net.loss_and_gradient(X, y)
     assert relative_error(grad.copy(), numeric_gradient(net, X, y)) < 1e-6
+
+
+class NoXp(xpnet.activations.Activation):
+    def forward(self, z):  # the array module forgotten
+        return z
+
+    def derivative(self, xp, z, a):
+        return 1.0 + 0.0 * z
+
+
+class NoDerivative(xpnet.activations.Activation):
+    def forward(self, xp, z):
+        return z
+
+
+class NoForward(xpnet.activations.Activation):
+    def derivative(self, xp, z, a):
+        return 1.0 + 0.0 * z
+
+
+class TwoArgumentDelta(xpnet.losses.Quadratic):
+    def delta(self, a, y):
+        return a - y
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"activation": NoDerivative},
+     r"NoDerivative is a class: pass an instance of it, NoDerivative\(\)"),
+    ({"activation": NoDerivative()},
+     r"NoDerivative must define derivative\(self, xp, z, a\), g'\(z\) \(or backward"),
+    ({"output": NoForward()}, r"NoForward must define forward\(self, xp, z\), a = g\(z\)$"),
+    ({"activation": NoXp()}, r"NoXp.forward must take \(xp, z\), the array module xp first: "
+                             r"def forward\(self, xp, z\)"),
+    ({"output": "sigmoid", "loss": TwoArgumentDelta()},
+     r"TwoArgumentDelta.delta must take \(xp, z, a, y, output\)"),
+])
+def test_a_users_class_missing_a_method_or_an_argument_is_refused_when_built(options, message):
+    """Caught when the network is built, with what to write, not as a bare
+    NotImplementedError or a wrong argument count once training calls it."""
+    with pytest.raises(TypeError, match=message):
+        Network([3, 4, 2], backend="numpy", **options)
 
 
 def test_accuracy_refuses_one_hot_rows_of_another_length_than_X():

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numbers
 
+from .checks import check_signature
+
 
 class Activation:
     """An activation g: ``forward`` gives a = g(z); ``backward`` turns dC/da into dC/dz, which
@@ -166,12 +168,16 @@ def get_activation(name: str | dict | Activation, *, output: bool = False) -> Ac
     """The activation called ``name`` (for a hidden layer, or the output layer if ``output``),
     or what an activation's ``config()`` gives: ``{"name": "leaky_relu", "slope": 0.2}``."""
     table = OUTPUT if output else HIDDEN
+    if isinstance(name, type) and issubclass(name, Activation):
+        raise TypeError(f"{name.__name__} is a class: pass an instance of it, "
+                        f"{name.__name__}()")
     if isinstance(name, Activation):
         # one of xpnet's own where the names refuse it (softmax in a hidden layer, tanh at
         # the output) would train, but no file could name it; a user's own class is taken
         if type(name) in {*HIDDEN.values(), *OUTPUT.values()} and \
                 type(name) is not table.get(name.name):
             raise _unknown(name.name, output, table)
+        _check_methods(name)
         return name
     parameters = {}
     if isinstance(name, dict):
@@ -180,6 +186,24 @@ def get_activation(name: str | dict | Activation, *, output: bool = False) -> Ac
     if not isinstance(name, str) or name not in table:
         raise _unknown(name, output, table)
     return table[name](**parameters)
+
+
+def _check_methods(g: Activation) -> None:
+    """TypeError unless an activation (a user's subclass) defines forward, and derivative or
+    backward, each taking the arguments that fit calls it with."""
+    cls = type(g)
+    missing = []
+    if cls.forward is Activation.forward:
+        missing.append("forward(self, xp, z), a = g(z)")
+    if cls.derivative is Activation.derivative and cls.backward is Activation.backward:
+        missing.append("derivative(self, xp, z, a), g'(z) (or backward(self, xp, z, a, "
+                       "grad_a), dC/dz from dC/da)")
+    if missing:
+        raise TypeError(f"{cls.__name__} must define {'; and '.join(missing)}")
+    for method, params in (("forward", "xp, z"), ("derivative", "xp, z, a"),
+                           ("backward", "xp, z, a, grad_a")):
+        if getattr(cls, method) is not getattr(Activation, method):
+            check_signature(g, method, params)
 
 
 def _unknown(name, output: bool, table: dict) -> ValueError:

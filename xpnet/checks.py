@@ -3,6 +3,7 @@ own error message around them)."""
 
 from __future__ import annotations
 
+import inspect
 import math
 import operator
 
@@ -57,3 +58,16 @@ def checked_batch_size(batch_size) -> int:
     if size is None or size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     return size
+
+
+def check_signature(obj, method: str, params: str) -> None:
+    """TypeError unless ``obj.method`` (a method of a user's class) can be called with the
+    arguments that ``params`` names, e.g. "xp, z": written without ``xp``, say, it would fail
+    only once training called it."""
+    try:
+        inspect.signature(getattr(obj, method)).bind(*params.split(", "))
+    except TypeError:
+        raise TypeError(f"{type(obj).__name__}.{method} must take ({params}), the array module "
+                        f"xp first: def {method}(self, {params})") from None
+    except ValueError:  # (no signature to read, as for a builtin: left to the call)
+        pass

@@ -11,6 +11,7 @@ output activation their output error is simply ``delta_L = a_L - y``.
 from __future__ import annotations
 
 from .activations import Activation
+from .checks import check_signature
 
 
 def sum_of_costs(xp, costs, axis=None):
@@ -129,6 +130,8 @@ def get_loss(name: str | Loss | None, output: Activation) -> Loss:
                if getattr(type(loss), method) is getattr(Loss, method)]
     if missing:
         raise TypeError(f"{type(loss).__name__} must define {'; and '.join(missing)}")
+    check_signature(loss, "per_sample", "xp, z, a, y")
+    check_signature(loss, "delta", "xp, z, a, y, output")
     if loss.output is not None and loss.output != output.name:
         raise ValueError(
             f"loss {loss.name!r} is computed from the logits of a {loss.output!r} output layer, "

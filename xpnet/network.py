@@ -501,8 +501,11 @@ class Network:
         self._derive()
 
     def __repr__(self) -> str:
-        return (f"Network({self.sizes}, activation={self.hidden.config()!r}, "
-                f"output={self.output.name!r}, loss={self.loss.name!r}, "
+        # (a user's class without a name of its own shows as itself: Swish())
+        hidden = repr(self.hidden.config()) if self.hidden.name else repr(self.hidden)
+        output, loss = (repr(part.name) if part.name else repr(part)
+                        for part in (self.output, self.loss))
+        return (f"Network({self.sizes}, activation={hidden}, output={output}, loss={loss}, "
                 f"backend={self.backend.name!r}, dtype={self.dtype!r})")
 
 
