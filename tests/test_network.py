@@ -1275,6 +1275,24 @@ def test_a_users_class_missing_a_method_or_an_argument_is_refused_when_built(opt
         Network([3, 4, 2], backend="numpy", **options)
 
 
+@pytest.mark.parametrize(("X", "y", "message"), [
+    (np.zeros((6, 2, 2)), [0] * 6,
+     r"got shape \(6, 2, 2\); for samples of shape \(2, 2\) use X.reshape\(len\(X\), -1\)"),
+    (np.zeros(4), [0], r"got shape \(4,\); for one sample use X.reshape\(1, -1\)"),
+    (np.zeros((4, 1)), [0], r"X has 1 features per sample but the input layer has 4 neurons; "
+                            r"expected shape \(samples, 4\); samples are rows: for samples "
+                            r"given as columns, pass X.T"),
+    (np.zeros((5, 4)), np.eye(3)[[0, 1, 2, 0, 1]].T,
+     r"X has 5 samples but y has 3; they must match; y holds a column per sample: pass y.T"),
+])
+def test_samples_as_columns_or_images_get_a_hint_of_the_reshape(X, y, message):
+    """The lecture writes x and y as columns, and images come as (N, 28, 28): each shape
+    error says which reshape gives rows of samples."""
+    net = Network([4, 5, 3], backend="numpy")
+    with pytest.raises(ValueError, match=message):
+        net.fit(X, y, epochs=1, progress=False)
+
+
 def test_accuracy_refuses_one_hot_rows_of_another_length_than_X():
     """One one-hot row would broadcast over every sample in accuracy's comparison: an
     accuracy against a single label, silently."""

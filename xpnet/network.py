@@ -351,14 +351,18 @@ class Network:
         """X as a device array in the network's dtype, checked: 2-D, n_0 features, finite, and
         at least one sample unless ``allow_empty``."""
         X = self.backend.asarray(self._real_numbers(X, "X"), self.dtype, inf_checked=True)
+        n_0 = self.sizes[0]
         if X.ndim != 2:
-            raise ValueError(
-                f"X must be a 2-D array of shape (samples, {self.sizes[0]}), got shape "
-                f"{tuple(X.shape)}; for one sample use X.reshape(1, -1)")
-        if X.shape[1] != self.sizes[0]:
-            raise ValueError(
-                f"X has {X.shape[1]} features per sample but the input layer has "
-                f"{self.sizes[0]} neurons; expected shape (samples, {self.sizes[0]})")
+            hint = "for one sample use X.reshape(1, -1)" if X.ndim < 2 else \
+                f"for samples of shape {tuple(X.shape[1:])} use X.reshape(len(X), -1)"
+            raise ValueError(f"X must be a 2-D array of shape (samples, {n_0}), got shape "
+                             f"{tuple(X.shape)}; {hint}")
+        if X.shape[1] != n_0:
+            # (the lecture's x is a column: samples as columns, (n_0, B), want X.T)
+            hint = "; samples are rows: for samples given as columns, pass X.T" \
+                if X.shape[0] == n_0 else ""
+            raise ValueError(f"X has {X.shape[1]} features per sample but the input layer has "
+                             f"{n_0} neurons; expected shape (samples, {n_0}){hint}")
         if X.shape[0] == 0 and not allow_empty:
             raise ValueError(f"X has no samples (shape {tuple(X.shape)}); at least one is needed")
         if not bool(self.xp.all(self.xp.isfinite(X))):
@@ -468,7 +472,10 @@ class Network:
     @staticmethod
     def _check_length(y, n):
         if y.shape[0] != n:
-            raise ValueError(f"X has {n} samples but y has {y.shape[0]}; they must match")
+            # (one-hot columns, the lecture's y per sample side by side, want y.T)
+            hint = "; y holds a column per sample: pass y.T" if len(y.shape) == 2 and \
+                y.shape[1] == n else ""
+            raise ValueError(f"X has {n} samples but y has {y.shape[0]}; they must match{hint}")
 
     # -- training and files (see training.py and checkpoint.py) ---------------------------
     # net.fit(X, y, ...) is training.fit(net, X, y, ...): the loop, its options and defaults
