@@ -1901,3 +1901,24 @@ def test_a_validation_set_of_all_the_training_images_is_named_as_the_option(mnis
                              "--no-progress", "--validation", 60_000)
     assert_one_error(status, out, err, "error: --validation 60000: the validation set must be "
                                        "smaller than the 60000 training examples")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["train", "--batchsize", "10"],
+     "unrecognized arguments: --batchsize 10 (--batchsize: did you mean --batch-size?)"),
+    (["train", "--batch_size=10"], "(--batch_size: did you mean --batch-size?)"),
+    (["train", "--eta", "3.0", "--gamma", "0.9"],
+     "(--eta: did you mean --lr?; --gamma: did you mean --momentum?)"),
+    (["evaluate", "m.npz", "--lr", "1"],
+     "unrecognized arguments: --lr 1 (--lr is an option of xpnet train)"),
+    (["info", "--verbose"], "xpnet info: error: unrecognized arguments: --verbose\n"),
+    (["plot", "h.json", "extra"], "xpnet plot: error: unrecognized arguments: extra\n"),
+])
+def test_an_unknown_option_gets_its_commands_usage_and_the_nearest_option(capsys, argv,
+                                                                          message):
+    """Not xpnet's general usage: the command's, and the option meant where one is near
+    (the lecture's eta and gamma are --lr and --momentum)."""
+    status, out, err = xpnet(capsys, *argv)
+    assert status == 2 and out == ""
+    assert err.startswith(f"usage: xpnet {argv[0]} ")
+    assert message in err

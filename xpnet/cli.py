@@ -16,6 +16,7 @@ with ``xpnet: error: ...`` on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib.metadata
 import json
 import logging
@@ -991,9 +992,51 @@ USER_ERRORS = (ValueError, TypeError, OSError, ImportError, MemoryError, Backend
                DivergenceError)
 
 
+#: options by other names (the lecture's eta and gamma, other libraries' spellings): what
+#: an unknown option's error suggests
+OPTION_ALIASES = {"--eta": "--lr", "--learning-rate": "--lr", "--gamma": "--momentum",
+                  "--mini-batch-size": "--batch-size", "--hidden": "--layers",
+                  "--sizes": "--layers", "--opt": "--optimizer", "--device": "--backend"}
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """The parsed command line; for options the command does not know, its usage and an
+    error that names the nearest option it has (``--batchsize``: ``--batch-size``) instead
+    of xpnet's general usage."""
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        (commands,) = [action for action in parser._actions
+                       if isinstance(action, argparse._SubParsersAction)]
+        command = commands.choices[args.command]
+
+        def options(parser):
+            return [option for action in parser._actions for option in action.option_strings
+                    if option not in ("-h", "--help")]
+
+        known, hints = options(command), []
+        for word in unknown:
+            option = word.split("=", 1)[0]
+            if not option.startswith("--"):
+                continue
+            near = OPTION_ALIASES.get(option.replace("_", "-"))
+            if near not in known:
+                near = next(iter(difflib.get_close_matches(option.replace("_", "-"), known,
+                                                           n=1, cutoff=0.7)), None)
+            elsewhere = [name for name, other in commands.choices.items()
+                         if option in options(other)]
+            if near is not None:
+                hints.append(f"{option}: did you mean {near}?")
+            elif elsewhere:
+                hints.append(f"{option} is an option of xpnet {' and '.join(elsewhere)}")
+        command.error(f"unrecognized arguments: {' '.join(unknown)}"
+                      + (f" ({'; '.join(hints)})" if hints else ""))
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default: sys.argv[1:]); returns the exit status."""
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     log.addHandler(handler)
