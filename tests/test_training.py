@@ -500,6 +500,24 @@ def test_integer_validation_images_bring_the_warning_too(caplog):
                                                          "dtype uint8"), warnings
 
 
+def test_integer_images_bring_the_warning_to_evaluate_predict_and_accuracy(caplog):
+    """A network trained on X / 255 and then given raw uint8 images (a loss of 24 instead of
+    0.2, in a student's hands) answered without a word."""
+    X, y = blobs(n=60)
+    pixels = np.clip(X * 40 + 128, 0, 255).astype(np.uint8)
+    net = small_net()
+    net.fit(pixels / 255, y, epochs=1, progress=False)
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        net.evaluate(pixels, y)
+        net.predict(pixels)
+        net.accuracy(pixels, y)
+        net.forward(pixels / 255)
+        net.predict(pixels[:0])  # (no samples: nothing to warn of)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 3 and all("X / 255" in w for w in warnings), warnings
+    assert "answers wrongly" in warnings[0]
+
+
 def test_integer_images_are_noticed_on_the_strict_backend_too(caplog):
     strict = make_backend("strict")
     X, y = blobs(n=60)

@@ -45,6 +45,7 @@ sigmoid: about z_L > 0; in float32 a_L rounds to 0.5 for z_L within ~1e-7 of 0).
 from __future__ import annotations
 
 import functools
+import logging
 import math
 from collections.abc import Sequence
 
@@ -53,6 +54,8 @@ from .activations import get_activation
 from .backend import Backend, float_dtype_name, get_backend
 from .checks import checked_batch_size, whole_number
 from .losses import get_loss
+
+log = logging.getLogger("xpnet")
 
 INITS = ("auto", "normal", "scaled", "xavier", "he")
 
@@ -347,9 +350,11 @@ class Network:
         return float(hits) / X.shape[0]
 
     # -- input checks ---------------------------------------------------------------------
-    def _check_X(self, X, *, allow_empty: bool = False):
+    def _check_X(self, X, *, allow_empty: bool = False, name: str = "X"):
         """X as a device array in the network's dtype, checked: 2-D, n_0 features, finite, and
-        at least one sample unless ``allow_empty``."""
+        at least one sample unless ``allow_empty``; with a warning (which calls it ``name``)
+        when it holds integers above 1 (uint8 pixels, say), which go in unscaled."""
+        integer_dtype = X.dtype if self.backend.has_integer_dtype(X) else None
         X = self.backend.asarray(self._real_numbers(X, "X"), self.dtype, inf_checked=True)
         n_0 = self.sizes[0]
         if X.ndim != 2:
@@ -368,6 +373,12 @@ class Network:
         if not bool(self.xp.all(self.xp.isfinite(X))):
             raise ValueError(f"X contains NaN or inf in {self.dtype}{_range_note(self.xp, X)}; "
                              "clean, impute or scale the data before training")
+        if integer_dtype is not None and X.shape[0] and (largest := float(self.xp.max(X))) > 1:
+            log.warning("%s has the integer dtype %s and values up to %g, used as they are: "
+                        "scale them to [0, 1] first (for 8-bit images, X / 255): a network "
+                        "learns slower and less accurately from unscaled inputs, and one "
+                        "trained on scaled inputs answers wrongly for them", name,
+                        integer_dtype, largest)
         return X
 
     def _real_numbers(self, a, name: str):

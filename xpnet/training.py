@@ -235,8 +235,8 @@ class History:
 class _Data:
     """X, the target rows Y and the class labels of a data set, on the device, checked once."""
 
-    def __init__(self, net, X, y):
-        self.X = net._check_X(X)  # raises for no samples too
+    def __init__(self, net, X, y, name: str = "X"):
+        self.X = net._check_X(X, name=name)  # raises for no samples too
         self.Y = net._targets(y, self.X.shape[0])
         self.labels = net._classes(self.Y)
         self.n = self.X.shape[0]
@@ -482,9 +482,9 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     ckpt.check_metadata(metadata)
     optimizer, early_stopping = _checked_run(optimizer, early_stopping, seed, recorded=(
         checkpoint is not None or resume is not None))
-    train = _data_warned_if_unscaled(net, X, y, "X")
+    train = _Data(net, X, y)
     val = (None if validation_data is None
-           else _data_warned_if_unscaled(net, *validation_data, "the validation X"))
+           else _Data(net, *validation_data, name="the validation X"))
     if validation_split:
         if val is not None:
             raise ValueError("give validation_data or validation_split, not both")
@@ -637,18 +637,6 @@ def _check_options(epochs, batch_size, validation_split, validation_data,
                     "change the weights (a cosine schedule meant to span the run needs "
                     "t_max=epochs)", schedule, idle + 1, epochs)
     return epochs, batch_size
-
-
-def _data_warned_if_unscaled(net, X, y, name: str) -> _Data:
-    """The checked device data of (X, y), with a warning when X holds integers above 1 (uint8
-    pixels, say), which go in unscaled: one host read."""
-    integer_dtype = X.dtype if net.backend.has_integer_dtype(X) else None
-    data = _Data(net, X, y)
-    if integer_dtype is not None and (largest := float(net.xp.max(data.X))) > 1:
-        log.warning("%s has the integer dtype %s and values up to %g, used as they are: scale "
-                    "them to [0, 1] first (for 8-bit images, X / 255), or training is slower "
-                    "and less accurate", name, integer_dtype, largest)
-    return data
 
 
 def _thread_chooser(net, batch_size: int, threads, set_threads, thread_limit) -> ThreadChooser:
