@@ -625,6 +625,12 @@ def _resume_in_option_terms():
             raise
         text = re.sub(r"(: |; )([a-z][a-z_]*(?: [a-z_]+)?)(?=: )", option, str(error))
         text = re.sub(r"(--early-stopping: )(.*?) in the file, (.*?) now", patience, text)
+        # classes as the options name them (CosineAnnealing: cosine, AdamW: adamw)
+        names = {cls.__name__: name for name, cls in schedules.SCHEDULES.items()} | {
+            cls.__name__: name for name, (cls, preset) in optim.OPTIMIZERS.items() if not preset}
+        text = re.sub(r"(--(?:schedule|optimizer): )(\w+)( in the file.*?, )(\w+) now",
+                      lambda m: f"{m[1]}{names.get(m[2], m[2])}{m[3]}{names.get(m[4], m[4])} now",
+                      text)
         raise checkpoint.CheckpointError(text) from None
 
 
