@@ -707,8 +707,8 @@ def _saved_network(path: Path, backend: str | None) -> tuple[Network, dict]:
 
 #: what predict's FILE must hold, for its help and its messages
 IMAGES_WANTED = ("an IDX image file (gzip or not, as MNIST's t10k-images-idx3-ubyte.gz) or a "
-                 ".npy array of images, of shape (N, 28, 28), (N, 784), or one image (28, 28) "
-                 "or (784,)")
+                 ".npy array of images, of shape (N, 28, 28), (N, 1, 28, 28), (N, 784), or one "
+                 "image (28, 28) or (784,)")
 #: how far float pixels may stray outside [0, 1] (rounding) before they are refused; those
 #: within it are clipped to [0, 1]
 PIXEL_SLACK = 0.01
@@ -799,11 +799,11 @@ def _npy_images(path: Path, inputs: int) -> tuple[np.ndarray, str]:
     if array.ndim == 1 or (array.ndim == 2 and shape[0] == shape[1] != inputs
                            and array.size == inputs):
         array = array.reshape(1, -1)  # one image, (784,) or square, (28, 28)
-    elif array.ndim == 3:
+    elif array.ndim == 3 or (array.ndim == 4 and shape[1] == 1):  # (N, 1, 28, 28): PyTorch's
         array = array.reshape(len(array), -1)
     elif array.ndim != 2:
-        raise ValueError(f"{path} holds an array of shape {shape}, not images: give (N, 28, 28) "
-                         "or (N, 784) for N images, (28, 28) or (784,) for one")
+        raise ValueError(f"{path} holds an array of shape {shape}, not images: give (N, 28, 28), "
+                         "(N, 1, 28, 28) or (N, 784) for N images, (28, 28) or (784,) for one")
     kind = array.dtype.kind
     if kind in "iu":  # whole numbers: pixels 0-255, as MNIST's files hold them
         low, high = int(array.min()), int(array.max())
