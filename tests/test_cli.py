@@ -1923,3 +1923,16 @@ def test_an_unknown_option_gets_its_commands_usage_and_the_nearest_option(capsys
     assert status == 2 and out == ""
     assert err.startswith(f"usage: xpnet {argv[0]} ")
     assert message in err
+
+
+def test_a_run_that_learned_nothing_says_so(mnist, capsys, run):
+    """A learning rate far too large can leave every output saturated but finite: no
+    divergence to stop at, and a test accuracy at chance that deserves a word."""
+    status, out, err = xpnet(capsys, "train", "--layers", "784,30,10", "--activation",
+                             "sigmoid", "--output", "sigmoid", "--loss", "quadratic",
+                             "--optimizer", "lecture_momentum", "--lr", 30, "--epochs", 1,
+                             "--validation", 55000, "--data-dir", mnist, "--no-progress")
+    assert status == 0, err
+    assert "that is about chance (10% for 10 classes): the network learned next to " \
+           "nothing; a smaller --lr usually helps" in out
+    assert "about chance" not in run[1].stdout  # (a run that learned: no such line)

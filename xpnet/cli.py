@@ -444,6 +444,11 @@ def cmd_train(args) -> int:
         print(f"test accuracy {100 * test_accuracy:.2f}% (loss {test_loss:.4f}) on the "
               f"{len(test[1]):,} {datasets.TITLES[args.dataset]} test images; {timing}",
               file=report)
+        chance = 1 / net.num_classes
+        if test_accuracy < 1.5 * chance and not history.interrupted:  # (a finite blow-up)
+            print(f"that is about chance ({100 * chance:.0f}% for {net.num_classes} classes): "
+                  "the network learned next to nothing; a smaller --lr usually helps",
+                  file=report)
     if history.interrupted:
         print(f"training was interrupted at epoch {history['epoch'][-1]}", file=report)
     elif history.stop_requested:
