@@ -64,9 +64,11 @@ INTERRUPTED = 130
 
 #: the optimizer options, named as the hyperparameters they set (PyTorch's names)
 HYPERPARAMETERS = {
-    "lr": (float, "learning rate (default: the optimizer's, PyTorch's: adam 0.001)"),
+    "lr": (float, "learning rate, the lecture's eta (default: the optimizer's, PyTorch's: "
+                  "adam 0.001)"),
     "momentum": (float, "momentum coefficient of sgd, momentum, nesterov, rmsprop and the "
-                        "lecture_* forms (default: 0.9 for momentum and nesterov)"),
+                        "lecture_* forms, the lecture's gamma (default: 0.9 for momentum, "
+                        "nesterov and the lecture_* forms)"),
     "betas": (None, "adam/adamw: the two decay rates B1,B2 (default: 0.9,0.999)"),
     "eps": (float, "adagrad/rmsprop/adam/adamw: the term added to the denominator"),
     "alpha": (float, "rmsprop: the decay rate of the squared-gradient average (default: 0.99)"),
@@ -199,8 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="output activation (default: %(default)s)")
     net.add_argument("--loss", choices=sorted(LOSSES),
                      help="default: the output's own (softmax: softmax_cross_entropy)")
-    net.add_argument("--init", choices=INITS, default="auto", help="initial weights (auto: "
-                     "he for ReLU, N(0, 1/n_in) otherwise)")
+    net.add_argument("--init", choices=INITS, default="auto", help="initial weights: normal "
+                     "N(0, 1) (Nielsen ch. 1), scaled N(0, 1/n_in), xavier N(0, 2/(n_in + "
+                     "n_out)), he N(0, 2/n_in); auto: he for ReLU and leaky ReLU, else scaled")
     opt = train.add_argument_group("optimizer")
     opt.add_argument("--optimizer", choices=list(optim.OPTIMIZERS), default="adam",
                      help="default: %(default)s")
