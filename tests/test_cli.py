@@ -96,9 +96,13 @@ def test_train_records_the_dataset_and_evaluate_tests_on_it(run, tmp_path, capsy
     monkeypatch.setattr(cli, "_load", load_of)
     model = tmp_path / "fashion.npz"
     xpnet_load(folder / "model.npz").save(model, metadata={"dataset": "fashion-mnist"})
-    for options, loaded in [((), "fashion-mnist"), (("--dataset", "mnist"), "mnist")]:
+    for options, loaded in [((), "fashion-mnist"), (("--dataset", "mnist"), "mnist"),
+                            (("--dataset", "fashion-mnist"), "fashion-mnist")]:
         status, _, err = xpnet(capsys, "evaluate", model, *options)
         assert status == 2 and err.strip().endswith(f"would load {loaded}"), err
+        # another dataset than the file records is tested, with a word that it is another
+        assert (f"{model} was trained on Fashion-MNIST: tested on MNIST as asked" in err) == \
+            (options == ("--dataset", "mnist")), err
     xpnet_load(model).save(model, metadata={"dataset": "cifar-10"})
     status, _, err = xpnet(capsys, "evaluate", model)
     assert status == 2 and "trained on 'cifar-10'" in err and "--dataset" in err

@@ -672,8 +672,13 @@ def cmd_evaluate(args) -> None:
         raise ValueError(f"{args.model} holds a {'-'.join(map(str, net.sizes))} network, but "
                          f"the images have {INPUTS} pixels and {CLASSES} classes: evaluate "
                          f"tests networks of {INPUTS} inputs and {CLASSES} outputs")
-    if args.dataset is None:  # the dataset it was trained on, as train --save recorded it
-        args.dataset = checkpoint.metadata(header).get("dataset", "mnist")
+    trained_on = checkpoint.metadata(header).get("dataset")  # (as train --save recorded it)
+    if args.dataset is not None and trained_on not in (None, args.dataset):
+        log.info("%s was trained on %s: tested on %s as asked", args.model,
+                 datasets.TITLES.get(trained_on, repr(trained_on)),
+                 datasets.TITLES[args.dataset])
+    if args.dataset is None:  # the dataset it was trained on
+        args.dataset = trained_on or "mnist"
         if args.dataset not in datasets.DATASETS:
             raise ValueError(f"{args.model} was trained on {args.dataset!r}, which this xpnet "
                              f"does not know; choose one with --dataset "
