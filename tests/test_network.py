@@ -97,7 +97,8 @@ def test_assigning_a_layer_copies_into_theta(backend, tmp_path):
     (1, np.full((3, 5), np.nan), ValueError, r"weights\[1\] must be finite"),
     (0, np.full((5, 4), "1"), TypeError, r"weights\[0\] must hold real numbers"),
     (slice(0, 1), [np.zeros((5, 4))], TypeError, "assign one layer at a time"),
-    (2, np.zeros((3, 5)), IndexError, "list index out of range"),
+    (2, np.zeros((3, 5)), IndexError, r"weights\[2\] does not exist: weights\[l-1\] holds "
+                                      r"layer l = 1..2 \(the input layer has none\)"),
 ])
 def test_assigning_a_layer_takes_only_its_shape_of_finite_numbers(index, value, error,
                                                                   message):
@@ -116,6 +117,8 @@ def test_a_layer_assigned_a_list_or_updated_in_place_stays_a_view():
     assert list(net.theta[6:9]) == [1, 2, 3] and net.grad[-1] == 0.5
     assert all(np.shares_memory(W, net.theta) for W in net.weights)
     assert len(net.weights) == 2 and repr(net.biases).startswith("[array([1., 2., 3.]")
+    with pytest.raises(IndexError, match=r"biases\[-3\] does not exist"):
+        net.biases[-3]  # (W^(L) is weights[L - 1]: an index from 1 is one too far)
 
 
 def test_parameters_are_views_of_one_flat_vector():

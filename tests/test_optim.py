@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import json
+import re
 import sys
 
 import numpy as np
@@ -1121,3 +1122,20 @@ def test_load_state_dict_into_a_float32_run_checks_eps_against_the_dtype():
     state = Adam(eps=1e-50).state_dict()  # fine for float64 parameters
     with pytest.raises(ValueError, match="eps=1e-50 rounds to 0 in float32"):
         adam.load_state_dict(state)
+
+
+@pytest.mark.parametrize(("name", "given", "message"), [
+    ("momentum", {"gamma": 0.5}, "momentum takes no 'gamma': it takes lr, momentum, dampening, "
+                                 "weight_decay, nesterov, clip_norm; gamma is called momentum "
+                                 "here"),
+    ("lecture_momentum", {"momentum": 0.5}, "; momentum is called gamma here"),
+    ("sgd", {"eta": 3.0}, "; eta is called lr here"),
+    ("adam", {"momentum": 0.9}, "adam takes no 'momentum': it takes lr, betas, eps, "
+                                "weight_decay, amsgrad, clip_norm$"),
+])
+def test_a_hyperparameter_an_optimizer_lacks_is_named_with_what_it_takes(name, given, message):
+    """The lecture's eta and gamma are lr and momentum in PyTorch's optimizers (and gamma in
+    the lecture's forms): the error says so, instead of an unexpected keyword argument."""
+    with pytest.raises(TypeError, match=re.escape(message) if not message.endswith("$")
+                       else re.escape(message[:-1]) + "$"):
+        get_optimizer(name, **given)

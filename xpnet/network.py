@@ -50,10 +50,10 @@ import math
 from collections.abc import Sequence
 
 from . import training
-from .activations import get_activation
+from .activations import Activation, get_activation
 from .backend import Backend, float_dtype_name, get_backend
 from .checks import checked_batch_size, whole_number
-from .losses import get_loss
+from .losses import Loss, get_loss
 
 log = logging.getLogger("xpnet")
 
@@ -68,23 +68,32 @@ class Network:
     sizes : the number of neurons in each layer, input first (at least two layers).
     activation : hidden activation g: "sigmoid", "tanh", "relu", "leaky_relu" or "identity", or
         an :class:`~xpnet.activations.Activation` such as ``LeakyReLU(slope=0.2)``.
-    output : output activation: "softmax", "sigmoid" or "identity".
+    output : output activation: "softmax", "sigmoid" or "identity", or an Activation.
     loss : "quadratic", "binary_cross_entropy" (sigmoid output) or "softmax_cross_entropy"
-        (softmax output); None picks the one that matches ``output`` (identity: quadratic).
+        (softmax output), or a :class:`~xpnet.losses.Loss`; None picks the one that matches
+        ``output`` (identity: quadratic).
     init : weight initialisation (see :meth:`initial_theta`); "auto" is "he" for ReLU-type
         hidden layers and "scaled" otherwise.
     backend : "auto", "numpy", "cupy", a :class:`Backend`, or None for $XPNET_BACKEND.
     dtype : "float32" (default) or "float64" (or its NumPy dtype, ``np.float64``).
     seed : seed of the host random generator that draws the initial weights; one seed gives
         bitwise-identical weights on every backend.
+
+    Attributes
+    ----------
+    theta : every weight and bias in ONE flat vector (W^(1), b^(1), W^(2), ...).
+    weights, biases : W^(l) of shape (n_l, n_{l-1}) at ``weights[l-1]`` and b^(l) at
+        ``biases[l-1]``, l = 1..L: views into theta (assigning one copies into it).
+    grad, weight_grads, bias_grads : dL/dtheta, flat and per layer, as backprop last wrote it.
+    num_layers : L, the layers with weights (the input layer has none).
     """
 
     def __init__(
         self,
         sizes: Sequence[int],
-        activation: str = "sigmoid",
-        output: str = "softmax",
-        loss: str | None = None,
+        activation: str | Activation = "sigmoid",
+        output: str | Activation = "softmax",
+        loss: str | Loss | None = None,
         init: str = "auto",
         backend: str | Backend | None = None,
         dtype: str = "float32",
@@ -538,7 +547,10 @@ class LayerViews(Sequence):
         self._views, self._name, self._assign = views, name, assign
 
     def __getitem__(self, index):
-        return self._views[index]
+        try:
+            return self._views[index]
+        except IndexError:
+            raise self._no_layer(index) from None
 
     def __len__(self) -> int:
         return len(self._views)
@@ -550,12 +562,18 @@ class LayerViews(Sequence):
         if whole_number(index) is None:
             raise TypeError(f"{self._name}[...] = ...: assign one layer at a time, "
                             f"net.{self._name}[l] = array, got the index {index!r}")
+        if not -len(self._views) <= index < len(self._views):
+            raise self._no_layer(index)
         view = self._views[index]
         if values is not view:  # (net.weights[l] -= ... has updated the view in place)
             self._assign(view, values, f"{self._name}[{index}]")
 
     def __repr__(self) -> str:
         return repr(self._views)
+
+    def _no_layer(self, index) -> IndexError:
+        return IndexError(f"{self._name}[{index}] does not exist: {self._name}[l-1] holds layer "
+                          f"l = 1..{len(self._views)} (the input layer has none)")
 
 
 def _range_note(xp, a) -> str:

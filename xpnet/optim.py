@@ -686,6 +686,11 @@ OPTIMIZERS = {
 }
 
 
+#: hyperparameters by their other names (the lecture's eta, gamma; SGD's momentum is the
+#: lecture forms' gamma), for the error that a name an optimizer does not take gets
+_OTHER_NAMES = {"eta": "lr", "learning_rate": "lr", "gamma": "momentum", "momentum": "gamma"}
+
+
 def get_optimizer(name: str, **hyperparameters) -> Optimizer:
     """The optimizer called ``name`` with the given hyperparameters, e.g.
     ``get_optimizer("nesterov", lr=0.1)``. "momentum" and "nesterov" are SGD with momentum
@@ -694,6 +699,12 @@ def get_optimizer(name: str, **hyperparameters) -> Optimizer:
     if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {list(OPTIMIZERS)}")
     cls, defaults = OPTIMIZERS[name.lower()]
+    taken = inspect.signature(cls).parameters
+    for given in hyperparameters:
+        if given not in taken:
+            meant = _OTHER_NAMES.get(given)
+            hint = f"; {given} is called {meant} here" if meant in taken else ""
+            raise TypeError(f"{name} takes no {given!r}: it takes {', '.join(taken)}{hint}")
     return cls(**{**defaults, **hyperparameters})
 
 

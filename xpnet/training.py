@@ -432,11 +432,13 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
 
     ``X`` (n, n_0) and ``y``, class indices (n,) or target rows (n, n_L), as for
     :meth:`xpnet.Network.loss_and_gradient`. ``optimizer``: a name ("sgd", "adam", ...; see
-    :func:`xpnet.optim.get_optimizer`) or an Optimizer. ``validation_data=(Xv, yv)``, or
-    ``validation_split`` as Keras: the first floor(n (1 - split)) samples train, the rest
-    validate. ``seed`` draws the shuffling. ``schedule``: an :mod:`xpnet.schedules` schedule
-    of the lr by epoch. ``early_stopping``: True or an :class:`EarlyStopping`. ``progress``:
-    bars, None for a terminal or notebook only. ``checkpoint=PATH`` saves the run after each
+    :func:`xpnet.optim.get_optimizer`), which trains with that optimizer's default lr
+    (PyTorch's: sgd 1e-3), or an Optimizer such as ``SGD(lr=3.0)``.
+    ``validation_data=(Xv, yv)``, or ``validation_split`` as Keras: the first
+    floor(n (1 - split)) samples train, the rest validate. ``seed`` draws the shuffling.
+    ``schedule``: an :mod:`xpnet.schedules` schedule of the lr by epoch. ``early_stopping``:
+    True or an :class:`EarlyStopping`. ``progress``: bars, None for a terminal or notebook
+    only. ``checkpoint=PATH`` saves the run after each
     epoch and on Ctrl-C, and ``resume=PATH`` goes on from such a file. ``drop_last`` leaves
     out a last batch smaller than ``batch_size``.
 
