@@ -121,6 +121,27 @@ def test_a_layer_assigned_a_list_or_updated_in_place_stays_a_view():
         net.biases[-3]  # (W^(L) is weights[L - 1]: an index from 1 is one too far)
 
 
+def test_assigning_every_layer_at_once_copies_into_theta_or_nothing():
+    """net.weights = [...] made the attribute a plain list, apart from theta: fit trained
+    theta while the network predicted with the list, and save wrote theta."""
+    net = Network([2, 3, 2], backend="numpy")
+    ones, twos = np.ones((3, 2)), np.full((2, 3), 2.0)
+    net.weights = [ones, twos]
+    net.biases = (np.zeros(3), [5, 6])
+    assert list(net.theta) == [1] * 6 + [0] * 3 + [2] * 6 + [5, 6]
+    assert all(np.shares_memory(W, net.theta) for W in net.weights)
+    net.weights = net.weights  # (itself: nothing to copy)
+    before = net.theta.copy()
+    for layers, message in [([ones], r"net.weights = ...: give 2 arrays, one per layer, got 1"),
+                            ([ones * 3, np.ones((3, 3))],
+                             r"weights\[1\] must have shape \(2, 3\), got \(3, 3\)")]:
+        with pytest.raises(ValueError, match=message):
+            net.weights = layers
+    np.testing.assert_array_equal(net.theta, before)  # (the first layer was not copied either)
+    net.weight_grads = [ones, twos]
+    assert list(net.grad[:6]) == [1] * 6
+
+
 def test_parameters_are_views_of_one_flat_vector():
     net = Network([4, 3, 2], backend="numpy")
     assert [W.shape for W in net.weights] == [(3, 4), (2, 3)]

@@ -60,6 +60,15 @@ log = logging.getLogger("xpnet")
 INITS = ("auto", "normal", "scaled", "xavier", "he")
 
 
+def _layers(name: str) -> property:
+    """The attribute ``net.<name>``: its :class:`LayerViews`; assigning a list of arrays to it
+    copies each into its layer (a plain attribute would take the list instead, apart from
+    theta)."""
+    slot = f"_{name}"
+    return property(lambda net: getattr(net, slot),
+                    lambda net, layers: getattr(net, slot).assign_all(layers))
+
+
 class Network:
     """A fully-connected feed-forward network, e.g. ``Network([784, 30, 10])``.
 
@@ -117,7 +126,8 @@ class Network:
         self.initialize(seed)
 
     #: what :meth:`_derive` makes from the backend, the activations, theta and grad
-    _DERIVED = ("xp", "_g", "_g_backward", "weights", "biases", "weight_grads", "bias_grads")
+    _DERIVED = ("xp", "_g", "_g_backward", "_weights", "_biases", "_weight_grads",
+                "_bias_grads")
 
     def _derive(self) -> None:
         """Bind xp, compile each layer's g and g', and make the per-layer views of theta and
@@ -129,12 +139,17 @@ class Network:
         self._g = [self._compiled(g.forward, g) for g in layers]
         self._g_backward = [self._compiled(g.backward, g) for g in layers]
         # (sequences of views whose assignment copies into the view: see LayerViews)
-        self.weights, self.biases, self.weight_grads, self.bias_grads = (
-            LayerViews(views, name, self._set_view) for views, name in zip(
+        self._weights, self._biases, self._weight_grads, self._bias_grads = (
+            LayerViews(views, name, self._checked_values) for views, name in zip(
                 (*self._views(self.theta), *self._views(self.grad)),
                 ("weights", "biases", "weight_grads", "bias_grads")))
 
     # -- parameters ---------------------------------------------------------------------
+    # W^(l) at weights[l-1], b^(l) at biases[l-1], and their gradients: views into theta and
+    # grad; assigning the whole list copies into the views, as assigning theta does
+    weights, biases = _layers("weights"), _layers("biases")
+    weight_grads, bias_grads = _layers("weight_grads"), _layers("bias_grads")
+
     @property
     def num_layers(self) -> int:
         """L, the number of layers with weights (the input layer l = 0 has none)."""
@@ -218,11 +233,11 @@ class Network:
     def set_theta(self, values) -> None:
         """Copy ``values`` (any array of num_params finite real numbers) into theta, keeping
         the views."""
-        self._set_view(self.theta, values, "theta")
+        self.theta[...] = self._checked_values(self.theta, values, "theta")
 
-    def _set_view(self, view, values, name: str) -> None:
-        """Copy ``values`` (finite real numbers, of the view's shape) into ``view``, theta or a
-        part of theta or grad."""
+    def _checked_values(self, view, values, name: str):
+        """``values`` as a device array to copy into ``view`` (theta, or a part of theta or
+        grad), checked: finite real numbers of the view's shape."""
         values = self.backend.asarray(self._real_numbers(values, name), self.dtype,
                                       inf_checked=True)
         if tuple(values.shape) != tuple(view.shape):
@@ -231,7 +246,7 @@ class Network:
         if not bool(self.xp.all(self.xp.isfinite(values))):
             raise ValueError(f"{name} must be finite, but holds NaN or inf in {self.dtype}"
                              f"{_range_note(self.xp, values)}")
-        view[...] = values
+        return values
 
     # -- forward and backward -------------------------------------------------------------
     def _feedforward(self, X):
@@ -543,8 +558,8 @@ class LayerViews(Sequence):
     layer is still part of theta, which the optimizers update and ``save`` writes (a list
     would hold the new array instead, apart from theta)."""
 
-    def __init__(self, views: list, name: str, assign):
-        self._views, self._name, self._assign = views, name, assign
+    def __init__(self, views: list, name: str, checked):
+        self._views, self._name, self._checked = views, name, checked
 
     def __getitem__(self, index):
         try:
@@ -566,7 +581,20 @@ class LayerViews(Sequence):
             raise self._no_layer(index)
         view = self._views[index]
         if values is not view:  # (net.weights[l] -= ... has updated the view in place)
-            self._assign(view, values, f"{self._name}[{index}]")
+            view[...] = self._checked(view, values, f"{self._name}[{index}]")
+
+    def assign_all(self, layers) -> None:
+        """``net.weights = [W_1, ..., W_L]``: each copied into its view, all checked first."""
+        if layers is self:
+            return
+        layers = list(layers)
+        if len(layers) != len(self._views):
+            raise ValueError(f"net.{self._name} = ...: give {len(self._views)} arrays, one per "
+                             f"layer, got {len(layers)}")
+        checked = [self._checked(view, values, f"{self._name}[{l}]")
+                   for l, (view, values) in enumerate(zip(self._views, layers))]
+        for view, values in zip(self._views, checked):
+            view[...] = values
 
     def __repr__(self) -> str:
         return repr(self._views)

@@ -477,10 +477,11 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         check_history_not_shared(checkpoint)
     threads = threads_asked(threads)
     if threads is not None and threads > available_cores():  # (an epoch of 784-100-10: 0.1 s
-        # on 2 cores, 44 s with 1000 threads)
-        log.warning("%d BLAS threads on %d cores: each product waits for threads that cannot "
-                    "run at once, which is slower; at most %d is better", threads,
-                    available_cores(), available_cores())
+        # on 2 cores, 44 s with 1000 threads, 5-8 s with 4)
+        log.warning("%d BLAS threads asked for, on %d cores: using %d (more would wait for "
+                    "each other, each product many times slower)", threads, available_cores(),
+                    available_cores())
+        threads = available_cores()
     ckpt.check_metadata(metadata)
     optimizer, early_stopping = _checked_run(optimizer, early_stopping, seed, recorded=(
         checkpoint is not None or resume is not None))
