@@ -358,3 +358,17 @@ def test_a_checkpoint_keeps_numpy_scalars_of_the_training_state_as_python_number
     assert type(state["epoch"]) is int and type(state["loss"]) is float
     assert backend_module.host_item(np.float64(0.25)) == 0.25
     assert backend_module.host_item("text") == "text"
+
+
+def test_cupy_unavailable_from_the_environment_says_so(monkeypatch):
+    """$XPNET_BACKEND=cupy left in a shell from the GPU machine: the error names the variable
+    as where 'cupy' came from, and unsetting it as a fix."""
+    monkeypatch.setattr(backend_module, "_cupy_backend_or_reason",
+                        lambda: "CuPy cannot be imported (ModuleNotFoundError: no cupy)")
+    monkeypatch.setenv("XPNET_BACKEND", "cupy")
+    with pytest.raises(BackendUnavailable, match=r"^\$XPNET_BACKEND=cupy is unavailable: CuPy "
+                                                 r"cannot be imported .*, or unset "
+                                                 r"\$XPNET_BACKEND\.$"):
+        get_backend()
+    with pytest.raises(BackendUnavailable, match=r"^backend 'cupy' is unavailable: .*'numpy'\.$"):
+        get_backend("cupy")

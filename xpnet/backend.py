@@ -481,8 +481,10 @@ def get_backend(backend: str | Backend | None = None) -> Backend:
     """Resolve ``backend`` ("auto", "numpy", "cupy", a Backend, or None for $XPNET_BACKEND)."""
     if isinstance(backend, Backend):
         return backend
+    source = "backend 'cupy'"
     if backend is None:
         backend = os.environ.get("XPNET_BACKEND", "auto") or "auto"
+        source = f"$XPNET_BACKEND={backend}"
         if backend.lower() not in BACKEND_NAMES:  # not given: say where it came from
             raise ValueError(f"$XPNET_BACKEND is {backend!r}, not a backend: set it to one of "
                              f"{', '.join(BACKEND_NAMES)}, or unset it (auto)")
@@ -495,7 +497,8 @@ def get_backend(backend: str | Backend | None = None) -> Backend:
     if isinstance(found, Backend):
         return found
     if backend == "cupy":
-        raise BackendUnavailable(f"backend 'cupy' is unavailable: {found}. To fix: {CUDA_HINT}.")
+        raise BackendUnavailable(f"{source} is unavailable: {found}. To fix: {CUDA_HINT}" + (
+            ", or unset $XPNET_BACKEND." if source.startswith("$") else "."))
     return _numpy_backend()
 
 
