@@ -229,6 +229,14 @@ def test_early_stopping_saves_the_weights_it_restores(mnist, tmp_path, capsys):
     assert "restored the weights of epoch" in err
     status, evaluated, _ = xpnet(capsys, "evaluate", model, "--data-dir", mnist)
     assert ACCURACY.search(evaluated).group(1) == ACCURACY.search(out).group(1)
+    # resuming a run that early stopping ended: nothing to resume, and how to train on
+    status, again, err = xpnet(capsys, "train", "--layers", "784,100,10", "--validation",
+                               59_900, "--epochs", 20, "--lr", 0.01, "--early-stopping", 2,
+                               "--data-dir", mnist, "--no-progress", "--resume", model)
+    assert status == 0 and "nothing to resume" in err, err
+    assert f"to train on from its weights with new options: xpnet train --init-from {model}" \
+        in err
+    assert ACCURACY.search(again).group(1) == ACCURACY.search(out).group(1)
 
 
 # -- the other commands --------------------------------------------------------------------

@@ -417,6 +417,9 @@ def cmd_train(args) -> int:
                           seed=args.seed, schedule=schedule, early_stopping=stopping,
                           progress=False if args.no_progress else None, checkpoint=save_to,
                           resume=args.resume, threads=args.threads, metadata=metadata)
+    if args.resume is not None and history.finished:  # (early stopping ended it)
+        log.info("to train on from its weights with new options: xpnet train --init-from %s",
+                 _quoted(args.resume))
     try:
         test_loss, test_accuracy = net.evaluate(*test)
     except KeyboardInterrupt:  # the history is written all the same, without a test result
