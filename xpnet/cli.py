@@ -442,8 +442,9 @@ def cmd_train(args) -> int:
             unwritten = error
     epochs = f"{len(history)} epoch{'s' if len(history) != 1 else ''}"
     trained, took = sum(history["seconds"]), time.perf_counter() - started
-    timing = (f"{epochs} in {trained:.1f} s (the resumed run's too), this command {took:.1f} s"
-              if args.resume else f"{epochs} in {trained:.1f} s, {took:.1f} s in total")
+    trained, took = (f"{t:.1f}" if t >= 1 else f"{t:.2f}" for t in (trained, took))  # (0.04)
+    timing = (f"{epochs} in {trained} s (the resumed run's too), this command {took} s"
+              if args.resume else f"{epochs} in {trained} s, {took} s in total")
     if test_accuracy is None:
         print(f"the test was interrupted (Ctrl-C); {timing}", file=report)
     else:
