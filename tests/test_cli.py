@@ -1948,3 +1948,22 @@ def test_a_run_that_learned_nothing_says_so(mnist, capsys, run):
     assert "that is about chance (10% for 10 classes): the network learned next to " \
            "nothing; a smaller --lr usually helps" in out
     assert "about chance" not in run[1].stdout  # (a run that learned: no such line)
+
+
+def test_resume_names_the_saved_optimizer_as_the_option_did(mnist, tmp_path, capsys):
+    """sgd, momentum and nesterov are all SGD: fit's list said "sgd in the file" for a
+    nesterov run, then "nesterov: True in the file, False now", which is no option."""
+    model = tmp_path / "n.npz"
+    common = ["--layers", "784,10", "--validation", 59_000, "--schedule", "constant",
+              "--data-dir", mnist, "--no-progress"]
+    status, _, err = xpnet(capsys, "train", *common, "--epochs", 1, "--optimizer", "nesterov",
+                           "--save", model)
+    assert status == 0, err
+    for optimizer, listed in [
+            ("momentum", ": --optimizer: nesterov in the file, momentum now. Resume"),
+            ("sgd", ": --optimizer: nesterov in the file, sgd now; --momentum: 0.9 in the file, "
+                    "0.0 now. Resume"),
+            ("adam", ": --optimizer: nesterov in the file, adam now. Resume")]:
+        status, _, err = xpnet(capsys, "train", *common, "--epochs", 2, "--optimizer", optimizer,
+                               "--resume", model)
+        assert status == 2 and listed in err, err

@@ -3,7 +3,9 @@ backend parity, learning on small problems, and the errors bad input gets."""
 
 from __future__ import annotations
 
+import copy
 import itertools
+import pickle
 
 import numpy as np
 import pytest
@@ -140,6 +142,32 @@ def test_assigning_every_layer_at_once_copies_into_theta_or_nothing():
     np.testing.assert_array_equal(net.theta, before)  # (the first layer was not copied either)
     net.weight_grads = [ones, twos]
     assert list(net.grad[:6]) == [1] * 6
+
+
+def test_layers_assigned_from_views_of_each_other_are_copied_first():
+    """net.weights = [W_2, W_1] wrote W_2 into layer 1, then read layer 1 for layer 2."""
+    net = Network([3, 3, 3], backend="numpy", seed=0)
+    first, second = (W.copy() for W in net.weights)
+    net.weights = [net.weights[1], net.weights[0]]
+    np.testing.assert_array_equal(net.weights[0], second)
+    np.testing.assert_array_equal(net.weights[1], first)
+    net.weights[0] = net.weights[0].T  # (an overlapping copy: not every backend allows it)
+    np.testing.assert_array_equal(net.weights[0], second.T)
+
+
+def test_layers_copied_or_pickled_are_a_list_of_arrays_not_the_network():
+    """LayerViews holds the network's check: copied as itself it dragged the network along,
+    where the list it replaced copied only the arrays."""
+    net = Network([3, 4, 2], backend="numpy")
+    best = copy.deepcopy(net.weights)
+    assert type(best) is list and len(best) == 2
+    assert not np.shares_memory(best[0], net.theta)
+    net.theta += 1.0
+    np.testing.assert_array_equal(best[0] + 1.0, net.weights[0])
+    assert type(pickle.loads(pickle.dumps(net.biases))) is list
+    assert [a.shape for a in net.weights + net.biases] == [(4, 3), (2, 4), (4,), (2,)]
+    assert [a.shape for a in [] + net.biases] == [(4,), (2,)]
+    assert type(net.weights.copy()) is list
 
 
 def test_parameters_are_views_of_one_flat_vector():

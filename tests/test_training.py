@@ -399,6 +399,24 @@ def test_a_schedule_that_reaches_lr_0_before_the_last_epoch_brings_a_warning(cap
         assert len(lr_0) == warned and all("from epoch 3 of 5" in m for m in lr_0), lr_0
 
 
+def test_threads_beyond_the_cores_where_no_blas_can_be_set_get_that_warning_alone(
+        caplog, monkeypatch):
+    """Without a BLAS to set, "using 2" would be false: only the no-BLAS warning, with the
+    number asked for."""
+    import contextlib
+
+    from xpnet import training
+
+    monkeypatch.setattr(training, "_UNSET_THREADS_TOLD", [])
+    monkeypatch.setattr(Backend, "cpu_threads", lambda self: contextlib.nullcontext((None, None)))
+    X, y = blobs(n=40)
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        small_net().fit(X, y, epochs=1, batch_size=20, threads=64, progress=False)
+    warned = [r.getMessage() for r in caplog.records if "BLAS threads" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].startswith("BLAS threads: 64 asked for, but "
+                                                     "threadpoolctl finds no BLAS"), warned
+
+
 def test_more_blas_threads_than_cores_are_cut_to_the_cores_with_a_warning(caplog):
     """Threads beyond the cores wait for each other: 4 on 2 cores made an epoch 10-30 times
     slower, 64 some 150 times (a workstation's setting run on a laptop, say)."""
@@ -521,6 +539,9 @@ def test_integer_images_bring_the_warning_to_evaluate_predict_and_accuracy(caplo
         net.accuracy(pixels, y)
         net.forward(pixels / 255)
         net.predict(pixels[:0])  # (no samples: nothing to warn of)
+        for _ in range(3):  # (the per-step calls: a hand-written loop would warn each step)
+            net.loss_and_gradient(pixels, y)
+            net.forward(pixels)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 3 and all("X / 255" in w for w in warnings), warnings
     assert "answers wrongly" in warnings[0]

@@ -397,7 +397,7 @@ def cmd_train(args) -> int:
                                       **SCHEDULE_ARGUMENTS[schedule_class](args.epochs))
     stopping = EarlyStopping(patience=args.early_stopping) if args.early_stopping else None
     if args.resume is not None:  # the options against the saved run's, before the data
-        with _resume_in_option_terms():
+        with _resume_in_option_terms(_optimizer_option(resumed), args.optimizer):
             check_resume(net, args.resume, optimizer=optimizer, epochs=args.epochs,
                          batch_size=args.batch_size, seed=args.seed, schedule=schedule,
                          early_stopping=stopping, metadata=metadata, samples=(
@@ -411,7 +411,8 @@ def cmd_train(args) -> int:
     log.info("%r\n%r with %r\n%d epoch%s of %s", net, optimizer, schedule,
              args.epochs, "s" if args.epochs != 1 else "", batches)
     # NumPy's overflow warnings would only repeat what DivergenceError says, without the step
-    with np.errstate(over="ignore", invalid="ignore"), _resume_in_option_terms():
+    optimizers = (_optimizer_option(resumed), args.optimizer) if resumed else ()
+    with np.errstate(over="ignore", invalid="ignore"), _resume_in_option_terms(*optimizers):
         history = net.fit(*train, optimizer=optimizer, epochs=args.epochs,
                           batch_size=args.batch_size, validation_data=validation,
                           seed=args.seed, schedule=schedule, early_stopping=stopping,
@@ -611,10 +612,12 @@ RESUME_OPTIONS = {"batch_size": "--batch-size", "seed": "--seed", "epochs": "--e
 
 
 @contextmanager
-def _resume_in_option_terms():
+def _resume_in_option_terms(saved_optimizer: str | None = None, optimizer: str | None = None):
     """Re-raise fit's list of what differs from a resumed run ("batch_size: 128 in the file,
     64 now; schedule t_max: ...") with the options' names ("--batch-size: 128 in the file,
-    64 now; --epochs (the schedule's t_max): ...")."""
+    64 now; --epochs (the schedule's t_max): ..."); ``saved_optimizer`` and ``optimizer``:
+    the --optimizer of the saved run and of this one, where they differ the first item (fit
+    tells classes, and sgd, momentum and nesterov are all SGD)."""
     def option(match) -> str:
         name = match[2]
         if name in RESUME_OPTIONS or name in HYPERPARAMETERS:
@@ -637,13 +640,32 @@ def _resume_in_option_terms():
             raise
         text = re.sub(r"(: |; )([a-z][a-z_]*(?: [a-z_]+)?)(?=: )", option, str(error))
         text = re.sub(r"(--early-stopping: )(.*?) in the file, (.*?) now", patience, text)
-        # classes as the options name them (CosineAnnealing: cosine, AdamW: adamw)
-        names = {cls.__name__: name for name, cls in schedules.SCHEDULES.items()} | {
-            cls.__name__: name for name, (cls, preset) in optim.OPTIMIZERS.items() if not preset}
-        text = re.sub(r"(--(?:schedule|optimizer): )(\w+)( in the file.*?, )(\w+) now",
+        # schedules as --schedule names them (CosineAnnealing: cosine)
+        names = {cls.__name__: name for name, cls in schedules.SCHEDULES.items()}
+        text = re.sub(r"(--schedule: )(\w+)( in the file.*?, )(\w+) now",
                       lambda m: f"{m[1]}{names.get(m[2], m[2])}{m[3]}{names.get(m[4], m[4])} now",
                       text)
+        if saved_optimizer is not None and saved_optimizer != optimizer:
+            head, listed = text.split(" would not continue it: ", 1)
+            listed, tail = listed.split(". Resume with", 1)
+            kept = [item for item in listed.split("; ")
+                    if not item.startswith(("--optimizer: ", "nesterov: "))]
+            listed = "; ".join([f"--optimizer: {saved_optimizer} in the file, {optimizer} now",
+                                *kept])
+            text = f"{head} would not continue it: {listed}. Resume with{tail}"
         raise checkpoint.CheckpointError(text) from None
+
+
+def _optimizer_option(header: dict) -> str | None:
+    """The --optimizer of the run saved with ``header``: its optimizer's class, and for SGD
+    whether it had momentum (momentum) or Nesterov's (nesterov)."""
+    state = (header.get("optimizer") or {}).get("state") or {}
+    name, hyper = state.get("optimizer"), state.get("hyperparameters") or {}
+    if name == "SGD":
+        return "nesterov" if hyper.get("nesterov") else "momentum" if hyper.get("momentum") \
+            else "sgd"
+    return {cls.__name__: option for option, (cls, preset) in optim.OPTIMIZERS.items()
+            if not preset}.get(name)
 
 
 def _option_of(argument: str) -> str:

@@ -235,9 +235,10 @@ class Network:
         the views."""
         self.theta[...] = self._checked_values(self.theta, values, "theta")
 
-    def _checked_values(self, view, values, name: str):
+    def _checked_values(self, view, values, name: str, copy: bool = False):
         """``values`` as a device array to copy into ``view`` (theta, or a part of theta or
-        grad), checked: finite real numbers of the view's shape."""
+        grad), checked: finite real numbers of the view's shape; with ``copy``, never a view
+        of theta or grad (which the copy into ``view`` could overwrite as it reads it)."""
         values = self.backend.asarray(self._real_numbers(values, name), self.dtype,
                                       inf_checked=True)
         if tuple(values.shape) != tuple(view.shape):
@@ -246,7 +247,7 @@ class Network:
         if not bool(self.xp.all(self.xp.isfinite(values))):
             raise ValueError(f"{name} must be finite, but holds NaN or inf in {self.dtype}"
                              f"{_range_note(self.xp, values)}")
-        return values
+        return self.xp.asarray(values, copy=True) if copy else values
 
     # -- forward and backward -------------------------------------------------------------
     def _feedforward(self, X):
@@ -357,8 +358,8 @@ class Network:
         """The predicted class of each row of X (a device array; see :meth:`classes`),
         computed ``batch_size`` rows at a time."""
         batch_size = checked_batch_size(batch_size)
-        return self._in_batches(self._check_X(X, allow_empty=True), batch_size,
-                                self._predicted)
+        return self._in_batches(self._check_X(X, allow_empty=True, unscaled_warning="X"),
+                                batch_size, self._predicted)
 
     def _predicted(self, X):
         """The predicted class of each row of a batch X (checked), on the device."""
@@ -368,16 +369,17 @@ class Network:
         """The fraction of rows of X whose predicted class equals the label, computed
         ``batch_size`` rows at a time on the device (one sync)."""
         batch_size = checked_batch_size(batch_size)
-        X = self._check_X(X)
+        X = self._check_X(X, unscaled_warning="X")
         labels = self._labels(y, X.shape[0])
         hits = self.xp.count_nonzero(self._in_batches(X, batch_size, self._predicted) == labels)
         return float(hits) / X.shape[0]
 
     # -- input checks ---------------------------------------------------------------------
-    def _check_X(self, X, *, allow_empty: bool = False, name: str = "X"):
+    def _check_X(self, X, *, allow_empty: bool = False, unscaled_warning: str | None = None):
         """X as a device array in the network's dtype, checked: 2-D, n_0 features, finite, and
-        at least one sample unless ``allow_empty``; with a warning (which calls it ``name``)
-        when it holds integers above 1 (uint8 pixels, say), which go in unscaled."""
+        at least one sample unless ``allow_empty``. With ``unscaled_warning`` (X's name: fit,
+        evaluate, predict and accuracy give it, not the per-step calls), a warning when X
+        holds integers above 1 (uint8 pixels, say), which go in unscaled."""
         integer_dtype = X.dtype if self.backend.has_integer_dtype(X) else None
         X = self.backend.asarray(self._real_numbers(X, "X"), self.dtype, inf_checked=True)
         n_0 = self.sizes[0]
@@ -397,11 +399,12 @@ class Network:
         if not bool(self.xp.all(self.xp.isfinite(X))):
             raise ValueError(f"X contains NaN or inf in {self.dtype}{_range_note(self.xp, X)}; "
                              "clean, impute or scale the data before training")
-        if integer_dtype is not None and X.shape[0] and (largest := float(self.xp.max(X))) > 1:
+        if unscaled_warning and integer_dtype is not None and X.shape[0] and \
+                (largest := float(self.xp.max(X))) > 1:
             log.warning("%s has the integer dtype %s and values up to %g, used as they are: "
                         "scale them to [0, 1] first (for 8-bit images, X / 255): a network "
                         "learns slower and less accurately from unscaled inputs, and one "
-                        "trained on scaled inputs answers wrongly for them", name,
+                        "trained on scaled inputs answers wrongly for them", unscaled_warning,
                         integer_dtype, largest)
         return X
 
@@ -581,7 +584,7 @@ class LayerViews(Sequence):
             raise self._no_layer(index)
         view = self._views[index]
         if values is not view:  # (net.weights[l] -= ... has updated the view in place)
-            view[...] = self._checked(view, values, f"{self._name}[{index}]")
+            view[...] = self._checked(view, values, f"{self._name}[{index}]", copy=True)
 
     def assign_all(self, layers) -> None:
         """``net.weights = [W_1, ..., W_L]``: each copied into its view, all checked first."""
@@ -591,13 +594,27 @@ class LayerViews(Sequence):
         if len(layers) != len(self._views):
             raise ValueError(f"net.{self._name} = ...: give {len(self._views)} arrays, one per "
                              f"layer, got {len(layers)}")
-        checked = [self._checked(view, values, f"{self._name}[{l}]")
+        # (copies: the new layers may be views of the old ones, net.weights[::-1], say)
+        checked = [self._checked(view, values, f"{self._name}[{l}]", copy=True)
                    for l, (view, values) in enumerate(zip(self._views, layers))]
         for view, values in zip(self._views, checked):
             view[...] = values
 
     def __repr__(self) -> str:
         return repr(self._views)
+
+    # as the list of views it was: copied or pickled, a list of arrays (not the network)
+    def __reduce__(self):
+        return list, (list(self._views),)
+
+    def copy(self) -> list:
+        return list(self._views)
+
+    def __add__(self, other) -> list:
+        return list(self._views) + list(other)
+
+    def __radd__(self, other) -> list:
+        return list(other) + list(self._views)
 
     def _no_layer(self, index) -> IndexError:
         return IndexError(f"{self._name}[{index}] does not exist: {self._name}[l-1] holds layer "

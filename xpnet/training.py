@@ -236,7 +236,7 @@ class _Data:
     """X, the target rows Y and the class labels of a data set, on the device, checked once."""
 
     def __init__(self, net, X, y, name: str = "X"):
-        self.X = net._check_X(X, name=name)  # raises for no samples too
+        self.X = net._check_X(X, unscaled_warning=name)  # raises for no samples too
         self.Y = net._targets(y, self.X.shape[0])
         self.labels = net._classes(self.Y)
         self.n = self.X.shape[0]
@@ -476,12 +476,6 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
                                  "remove that file first")
         check_history_not_shared(checkpoint)
     threads = threads_asked(threads)
-    if threads is not None and threads > available_cores():  # (an epoch of 784-100-10: 0.1 s
-        # on 2 cores, 44 s with 1000 threads, 5-8 s with 4)
-        log.warning("%d BLAS threads asked for, on %d cores: using %d (more would wait for "
-                    "each other, each product many times slower)", threads, available_cores(),
-                    available_cores())
-        threads = available_cores()
     ckpt.check_metadata(metadata)
     optimizer, early_stopping = _checked_run(optimizer, early_stopping, seed, recorded=(
         checkpoint is not None or resume is not None))
@@ -526,6 +520,12 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
             total=epochs, initial=start_epoch, desc="epochs", unit="epoch", disable=not show,
             dynamic_ncols=True) as epoch_bar:
         if set_threads is not None:  # NumPy
+            if threads is not None and threads > available_cores():  # (an epoch of 784-100-10:
+                # 0.1 s on 2 cores, 5-8 s with 4 threads, 44 s with 1000)
+                log.warning("%d BLAS threads asked for, on %d cores: using %d (more would wait "
+                            "for each other, each product many times slower)", threads,
+                            available_cores(), available_cores())
+                threads = available_cores()
             loop.threads = _thread_chooser(net, batch_size, threads, set_threads, thread_limit)
         elif threads is not None and net.backend.name == "numpy" and not _UNSET_THREADS_TOLD:
             _UNSET_THREADS_TOLD.append(threads)  # (once a process: a loop of fits would repeat it)
