@@ -1926,6 +1926,7 @@ def test_a_validation_set_of_all_the_training_images_is_named_as_the_option(mnis
      "unrecognized arguments: --lr 1 (--lr is an option of xpnet train)"),
     (["info", "--verbose"], "xpnet info: error: unrecognized arguments: --verbose\n"),
     (["plot", "h.json", "extra"], "xpnet plot: error: unrecognized arguments: extra\n"),
+    (["--bogus", "info"], "xpnet: error: unrecognized arguments: --bogus\n"),
 ])
 def test_an_unknown_option_gets_its_commands_usage_and_the_nearest_option(capsys, argv,
                                                                           message):
@@ -1933,7 +1934,8 @@ def test_an_unknown_option_gets_its_commands_usage_and_the_nearest_option(capsys
     (the lecture's eta and gamma are --lr and --momentum)."""
     status, out, err = xpnet(capsys, *argv)
     assert status == 2 and out == ""
-    assert err.startswith(f"usage: xpnet {argv[0]} ")
+    assert err.startswith(f"usage: xpnet {argv[0]} " if argv[0] != "--bogus" else
+                          "usage: xpnet [-h]")
     assert message in err
 
 

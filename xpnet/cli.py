@@ -1050,6 +1050,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     of xpnet's general usage."""
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    before = words[:words.index(args.command)] if args.command in words else []
+    if unknown and set(unknown) & set(before):  # (xpnet --bogus train: xpnet's, not train's)
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if unknown:
         (commands,) = [action for action in parser._actions
                        if isinstance(action, argparse._SubParsersAction)]
