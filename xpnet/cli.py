@@ -396,8 +396,10 @@ def cmd_train(args) -> int:
     schedule = schedules.get_schedule(args.schedule, lr=optimizer.lr,
                                       **SCHEDULE_ARGUMENTS[schedule_class](args.epochs))
     stopping = EarlyStopping(patience=args.early_stopping) if args.early_stopping else None
+    # the saved run's --optimizer and this one's, for the list of what differs on --resume
+    optimizers = (_optimizer_option(resumed), args.optimizer) if resumed is not None else ()
     if args.resume is not None:  # the options against the saved run's, before the data
-        with _resume_in_option_terms(_optimizer_option(resumed), args.optimizer):
+        with _resume_in_option_terms(*optimizers):
             check_resume(net, args.resume, optimizer=optimizer, epochs=args.epochs,
                          batch_size=args.batch_size, seed=args.seed, schedule=schedule,
                          early_stopping=stopping, metadata=metadata, samples=(
@@ -411,7 +413,6 @@ def cmd_train(args) -> int:
     log.info("%r\n%r with %r\n%d epoch%s of %s", net, optimizer, schedule,
              args.epochs, "s" if args.epochs != 1 else "", batches)
     # NumPy's overflow warnings would only repeat what DivergenceError says, without the step
-    optimizers = (_optimizer_option(resumed), args.optimizer) if resumed else ()
     with np.errstate(over="ignore", invalid="ignore"), _resume_in_option_terms(*optimizers):
         history = net.fit(*train, optimizer=optimizer, epochs=args.epochs,
                           batch_size=args.batch_size, validation_data=validation,

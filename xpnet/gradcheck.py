@@ -149,6 +149,7 @@ def check_gradient(net, X, y, *, entries: int | None = 20, eps: float = 1e-6,
     X = copy._check_X(X)
     Y = copy._targets(y, X.shape[0])
     copy._backprop(X, Y)  # dL/dtheta by backprop, into copy.grad
+    grad = copy.backend.to_numpy(copy.grad)  # (one host read, not one per entry)
     draw = random.Random(None if seed is None else whole_number(seed))
     checks, offset = [], 0
     for name, shape in _parameter_blocks(copy.sizes):
@@ -156,7 +157,7 @@ def check_gradient(net, X, y, *, entries: int | None = 20, eps: float = 1e-6,
         picked = range(size) if entries is None or entries >= size else \
             sorted(draw.sample(range(size), entries))
         indices = tuple(divmod(i, shape[1]) if len(shape) == 2 else (i,) for i in picked)
-        backprop = tuple(float(copy.grad[offset + i]) for i in picked)
+        backprop = tuple(float(grad[offset + i]) for i in picked)
         numeric = tuple(_central_difference(copy, X, Y, offset + i, eps) for i in picked)
         checks.append(ParameterCheck(name, shape, indices, backprop, numeric, atol, rtol))
         offset += size

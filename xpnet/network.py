@@ -239,15 +239,17 @@ class Network:
         """``values`` as a device array to copy into ``view`` (theta, or a part of theta or
         grad), checked: finite real numbers of the view's shape; with ``copy``, never a view
         of theta or grad (which the copy into ``view`` could overwrite as it reads it)."""
-        values = self.backend.asarray(self._real_numbers(values, name), self.dtype,
-                                      inf_checked=True)
-        if tuple(values.shape) != tuple(view.shape):
+        checked = self.backend.asarray(self._real_numbers(values, name), self.dtype,
+                                       inf_checked=True)
+        if tuple(checked.shape) != tuple(view.shape):
             raise ValueError(f"{name} must have shape {tuple(view.shape)}, got "
-                             f"{tuple(values.shape)}")
-        if not bool(self.xp.all(self.xp.isfinite(values))):
+                             f"{tuple(checked.shape)}")
+        if not bool(self.xp.all(self.xp.isfinite(checked))):
             raise ValueError(f"{name} must be finite, but holds NaN or inf in {self.dtype}"
-                             f"{_range_note(self.xp, values)}")
-        return self.xp.asarray(values, copy=True) if copy else values
+                             f"{_range_note(self.xp, checked)}")
+        if copy and checked is values:  # (converted, it is a new array already)
+            return self.xp.asarray(checked, copy=True)
+        return checked
 
     # -- forward and backward -------------------------------------------------------------
     def _feedforward(self, X):
