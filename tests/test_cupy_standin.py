@@ -38,6 +38,8 @@ class DeviceArray(np.ndarray):
     __array_namespace__ = None  # (CuPy 14's arrays have none: xpnet knows them by module)
 
     def __array_wrap__(self, array, context=None, return_scalar=False):
+        if type(array) is DeviceArray:  # an in-place operator's result is the array itself
+            return array  # (a new view would make net.theta -= ... look like an assignment)
         return array.view(DeviceArray)  # (a 0-d result stays an array, as on CuPy)
 
     def __getitem__(self, key):
@@ -383,3 +385,29 @@ def test_cupy_branches_read_the_host_a_fixed_number_of_times_an_epoch(standin, m
         syncs.append(standin.xp.launches["synchronize"])
     assert reads[0] == reads[1] and sum(reads[0].values()) > 0, reads
     assert syncs == [2, 2]  # one at each epoch's end
+
+
+def test_a_hand_written_loop_on_device_arrays_reads_nothing_back_per_step(standin):
+    """The README's loop, the lecture's update written for theta and layer by layer, on data
+    moved to the GPU once: no read by the host in any step (values already on the device are
+    checked for shape and dtype only). Host data is still checked, and so is fit's."""
+    X, y = learnable(64)
+    net = xpnet.Network([12, 16, 4], backend=standin, seed=0)
+    X_dev, y_dev, Y_dev = standin.asarray(X, "float32"), standin.asarray(y), net.one_hot(
+        standin.asarray(y))
+    HOST_READS.clear()
+    for targets in (y_dev, Y_dev, y_dev):
+        loss, grad = net.loss_and_gradient(X_dev, targets)
+        net.theta -= 0.1 * grad
+        net.theta = net.theta - 0.1 * grad
+        net.weights[0] = net.weights[0] - 0.1 * net.weight_grads[0]
+        net.biases = [b - 0.1 * db for b, db in zip(net.biases, net.bias_grads)]
+    assert HOST_READS == {}, HOST_READS
+    bad = X.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="X contains NaN"):
+        net.loss_and_gradient(bad, y)  # (from the host: checked before any step)
+    with pytest.raises(ValueError, match=r"labels must lie in 0\.\.3"):
+        net.loss_and_gradient(X, y + 1)
+    with pytest.raises(ValueError, match="X contains NaN"):
+        net.fit(standin.asarray(bad, "float32"), y_dev, epochs=1, progress=False)

@@ -72,6 +72,22 @@ def test_assigning_theta_copies_into_the_layers():
         assigned.theta = np.zeros(3)
 
 
+
+def test_assigning_grad_copies_into_the_vector_backprop_writes():
+    """net.grad = zeros used to replace the vector: backprop went on writing the old one behind
+    weight_grads while loss_and_gradient returned the new one, all zeros."""
+    X, y = problem(np.random.default_rng(0), n=20)
+    net = Network(SIZES, activation="tanh", backend="numpy")
+    vector = net.grad
+    net.grad = np.zeros(net.num_params)
+    _, grad = net.loss_and_gradient(X, y)
+    assert grad is vector and net.grad is vector
+    assert np.any(grad != 0)
+    np.testing.assert_array_equal(net.weight_grads[0], grad[:net.weight_grads[0].size]
+                                  .reshape(net.weight_grads[0].shape))
+    with pytest.raises(ValueError, match=r"grad must have shape \(\d+,\), got \(3,\)"):
+        net.grad = np.zeros(3)
+
 def test_assigning_a_layer_copies_into_theta(backend, tmp_path):
     """The lecture's update layer by layer, W^(l) <- W^(l) - eta dL/dW^(l), written as an
     assignment: a list of views took the new array, apart from theta, so the network

@@ -790,6 +790,28 @@ def test_load_state_dict_refuses_buffers_no_run_could_hold(name, value, error, m
     fresh.load_state_dict(loadable)
 
 
+def test_a_state_loaded_from_device_arrays_is_saved_as_numpy_arrays(backend):
+    """state_dict() promises NumPy arrays; a state loaded from device arrays (a state dict
+    moved to the GPU by the user) used to come back as device arrays before the next step,
+    which a checkpoint cannot save (and array_api_strict's arrays have no .copy())."""
+    xp = backend.xp
+    optimizer = Adam(lr=0.1)
+    optimizer.step(np.zeros(3), np.ones(3))
+    state = optimizer.state_dict()
+    on_device = {**state, "state": {name: backend.asarray(saved, "float64")
+                                    for name, saved in state["state"].items()}}
+    fresh = Adam()
+    fresh.load_state_dict(on_device)
+    saved = fresh.state_dict()["state"]
+    for name, expected in state["state"].items():
+        assert type(saved[name]) is np.ndarray
+        np.testing.assert_array_equal(saved[name], expected)
+    theta, reference = xp.zeros(3, dtype=xp.float64), np.zeros(3)
+    fresh.step(theta, xp.ones(3, dtype=xp.float64))  # and the run goes on on that backend
+    optimizer.step(reference, np.ones(3))
+    np.testing.assert_allclose(backend.to_numpy(theta), reference, rtol=1e-15)
+
+
 @pytest.mark.parametrize("make", [lambda: SGD(lr=0.1, momentum=0.9), lambda: Adagrad(),
                                   lambda: RMSprop(momentum=0.9, centered=True),
                                   lambda: Adam(amsgrad=True), lambda: AdamW(amsgrad=True)])

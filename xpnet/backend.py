@@ -171,6 +171,12 @@ class Backend:
         """Whether ``a`` is an array of this backend's namespace."""
         return _namespace_of(a) is self.xp
 
+    @property
+    def asynchronous(self) -> bool:
+        """Whether the device runs queued work while the host goes on (CuPy's GPU), so that a
+        read by the host (``bool(xp.all(...))``) waits for all of it: a sync."""
+        return self.name == "cupy"
+
     def synchronize(self) -> None:
         """Wait for the device to finish queued work (a no-op on the CPU)."""
         if self.name == "cupy":
@@ -268,6 +274,12 @@ class Backend:
 
         return blocked
 
+    @property
+    def uses_cpu_blas(self) -> bool:
+        """Whether this backend's products run on the CPU's BLAS (NumPy's), whose threads
+        :meth:`cpu_threads` sets where threadpoolctl can."""
+        return self.name == "numpy"
+
     @contextlib.contextmanager
     def cpu_threads(self):
         """A block within which NumPy's BLAS threads may be changed; it yields
@@ -277,7 +289,7 @@ class Backend:
         loop times its steps to choose (``xpnet.threads``). Other backends yield (None, None).
         """
         blas = []
-        if self.name == "numpy":
+        if self.uses_cpu_blas:
             try:  # (a declared dependency, but an environment without pip may lack it)
                 from threadpoolctl import ThreadpoolController
             except ImportError:

@@ -93,7 +93,8 @@ class Network:
     theta : every weight and bias in ONE flat vector (W^(1), b^(1), W^(2), ...).
     weights, biases : W^(l) of shape (n_l, n_{l-1}) at ``weights[l-1]`` and b^(l) at
         ``biases[l-1]``, l = 1..L: views into theta (assigning one copies into it).
-    grad, weight_grads, bias_grads : dL/dtheta, flat and per layer, as backprop last wrote it.
+    grad, weight_grads, bias_grads : dL/dtheta, flat and per layer, as backprop last wrote it
+        (views into one vector, which assigning copies into, as for theta).
     num_layers : L, the layers with weights (the input layer has none).
     """
 
@@ -114,7 +115,7 @@ class Network:
         self.backend = get_backend(backend)
         try:
             self._theta = self.backend.zeros(self.num_params, dtype)
-            self.grad = self.backend.zeros(self.num_params, dtype)
+            self._grad = self.backend.zeros(self.num_params, dtype)
         # (beyond any array's size: NumPy raises ValueError, CuPy an OverflowError)
         except (MemoryError, ValueError, OverflowError) as error:
             too_large = f"sizes {self.sizes} need {self.num_params:,} weights and biases, and " \
@@ -176,6 +177,17 @@ class Network:
     def theta(self, values) -> None:
         if values is not self._theta:  # (net.theta -= ... has updated it in place already)
             self.set_theta(values)
+
+    @property
+    def grad(self):
+        """dL/dtheta, flat, as backprop last wrote it; ``weight_grads`` and ``bias_grads`` are
+        views into it. Assigning copies into it (backprop goes on writing this vector)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, values) -> None:
+        if values is not self._grad:
+            self._grad[...] = self._checked_values(self._grad, values, "grad")
 
     def _views(self, flat):
         """Per-layer (W_l, b_l) views into a flat vector of theta's layout."""
@@ -244,7 +256,7 @@ class Network:
         if tuple(checked.shape) != tuple(view.shape):
             raise ValueError(f"{name} must have shape {tuple(view.shape)}, got "
                              f"{tuple(checked.shape)}")
-        if not bool(self.xp.all(self.xp.isfinite(checked))):
+        if self._checks_values(values) and not bool(self.xp.all(self.xp.isfinite(checked))):
             raise ValueError(f"{name} must be finite, but holds NaN or inf in {self.dtype}"
                              f"{_range_note(self.xp, checked)}")
         if copy and checked is values:  # (converted, it is a new array already)
@@ -333,10 +345,13 @@ class Network:
         ``grad`` is ``self.grad``, overwritten by the next call: copy it to keep it.
         ``y`` holds class indices (B,) or one-hot / target rows (B, n_L); with one output
         neuron, a vector (B,) of float or bool targets (any numbers for an identity output) is
-        the column of target rows (B, 1).
+        the column of target rows (B, 1). Shapes and dtypes are always checked, and values
+        (NaN, labels in range) too, but for arrays already on a GPU: reading them would make
+        each step wait for the device (``fit`` checks its data once, before the first step).
         """
-        X = self._check_X(X)
-        Y = self._targets(y, X.shape[0])
+        # (values already on a GPU are not read back each step: see _checks_values)
+        X = self._check_X(X, values=self._checks_values(X))
+        Y = self._targets(y, X.shape[0], values=self._checks_values(y))
         z, a = self._backprop(X, Y)
         return self.loss.value(self.xp, z, a, Y), self.grad
 
@@ -377,11 +392,21 @@ class Network:
         return float(hits) / X.shape[0]
 
     # -- input checks ---------------------------------------------------------------------
-    def _check_X(self, X, *, allow_empty: bool = False, unscaled_warning: str | None = None):
-        """X as a device array in the network's dtype, checked: 2-D, n_0 features, finite, and
-        at least one sample unless ``allow_empty``. With ``unscaled_warning`` (X's name: fit,
-        evaluate, predict and accuracy give it, not the per-step calls), a warning when X
-        holds integers above 1 (uint8 pixels, say), which go in unscaled."""
+    def _checks_values(self, a) -> bool:
+        """Whether a per-step call (loss_and_gradient, a layer's assignment) checks the values
+        of ``a`` as well as its shape and dtype: yes, but for an array already on a device
+        that the host can read only by waiting for it (CuPy's GPU), where the check would be
+        a sync in every step of a training loop. An array from the host is checked, on the
+        GPU too: its copy to the device has waited for the device already."""
+        return not (self.backend.asynchronous and self.backend.owns(a))
+
+    def _check_X(self, X, *, allow_empty: bool = False, unscaled_warning: str | None = None,
+                 values: bool = True):
+        """X as a device array in the network's dtype, checked: 2-D, n_0 features, finite
+        (with ``values``), and at least one sample unless ``allow_empty``. With
+        ``unscaled_warning`` (X's name: fit, evaluate, predict and accuracy give it, not the
+        per-step calls), a warning when X holds integers above 1 (uint8 pixels, say), which go
+        in unscaled."""
         integer_dtype = X.dtype if self.backend.has_integer_dtype(X) else None
         X = self.backend.asarray(self._real_numbers(X, "X"), self.dtype, inf_checked=True)
         n_0 = self.sizes[0]
@@ -398,7 +423,7 @@ class Network:
                              f"{n_0} neurons; expected shape (samples, {n_0}){hint}")
         if X.shape[0] == 0 and not allow_empty:
             raise ValueError(f"X has no samples (shape {tuple(X.shape)}); at least one is needed")
-        if not bool(self.xp.all(self.xp.isfinite(X))):
+        if values and not bool(self.xp.all(self.xp.isfinite(X))):
             raise ValueError(f"X contains NaN or inf in {self.dtype}{_range_note(self.xp, X)}; "
                              "clean, impute or scale the data before training")
         if unscaled_warning and integer_dtype is not None and X.shape[0] and \
@@ -424,8 +449,9 @@ class Network:
                             f"data to numbers first")
         return a
 
-    def _labels(self, y, n: int):
-        """Class indices (n,) on the device from indices or one-hot (target) rows, checked."""
+    def _labels(self, y, n: int, values: bool = True):
+        """Class indices (n,) on the device from indices or one-hot (target) rows, checked
+        (their values only with ``values``)."""
         y = self._as_rows(y)
         k = self.sizes[-1]
         if len(y.shape) == 2:
@@ -434,7 +460,8 @@ class Network:
                 raise ValueError(f"one-hot y has {y.shape[1]} columns; expected {k} (one per "
                                  f"output neuron){self._column_hint(y)}")
             rows = self.backend.asarray(y, self.dtype, inf_checked=True)
-            self._check_target_values(rows)  # (the class of a row of NaN would be 0)
+            if values:
+                self._check_target_values(rows)  # (the class of a row of NaN would be 0)
             # one output neuron: targets compare with 0.5 as floats, whatever their dtype
             return self._classes(rows if k == 1 else y)
         if len(y.shape) != 1:
@@ -443,11 +470,12 @@ class Network:
         self._check_length(y, n)
         return _checked_labels(self.backend, y, self.num_classes,
                                "one per output neuron" if k > 1 else
-                               "one output neuron: class 1 where a_L > 0.5")
+                               "one output neuron: class 1 where a_L > 0.5", values)
 
-    def _targets(self, y, n: int):
+    def _targets(self, y, n: int, values: bool = True):
         """Target rows Y (n, n_L) in the network's dtype: one-hot for class indices; with one
-        output neuron the 0/1 labels themselves, as a column."""
+        output neuron the 0/1 labels themselves, as a column (their values checked only with
+        ``values``)."""
         y_dev = self._as_rows(y)
         if len(y_dev.shape) == 2:
             self._check_length(y_dev, n)
@@ -455,10 +483,11 @@ class Network:
                 raise ValueError(f"y has {y_dev.shape[1]} columns; expected {self.sizes[-1]} "
                                  f"(one per output neuron){self._column_hint(y_dev)}")
             Y = self.backend.asarray(y_dev, self.dtype, inf_checked=True)
-            self._check_target_values(Y)
+            if values:
+                self._check_target_values(Y)
             if self.loss.name == "softmax_cross_entropy" and n:
                 sums = self.xp.sum(Y, axis=1, keepdims=True)
-                if not bool(self.xp.all(self.xp.abs(sums - 1.0) < 1e-3)):
+                if values and not bool(self.xp.all(self.xp.abs(sums - 1.0) < 1e-3)):
                     raise ValueError("softmax_cross_entropy needs target rows that are "
                                      "probability vectors (each row sums to 1), such as "
                                      "one-hot rows")
@@ -466,7 +495,7 @@ class Network:
                 # is the cost's gradient only for rows that sum to 1
                 Y = Y / sums
             return Y
-        labels = self._labels(y_dev, n)
+        labels = self._labels(y_dev, n, values)
         if self.sizes[-1] == 1:
             return self.xp.reshape(self.xp.astype(labels, self.backend.dtype(self.dtype)),
                                    (-1, 1))
@@ -673,13 +702,15 @@ def _check_sizes(sizes) -> list[int]:
     return [int(n) for n in sizes]
 
 
-def _checked_labels(backend: Backend, y, k: int, meaning: str = "one per output neuron"):
-    """``y`` as 1-D integer class indices in 0..k-1, or a clear error."""
+def _checked_labels(backend: Backend, y, k: int, meaning: str = "one per output neuron",
+                    values: bool = True):
+    """``y`` as 1-D integer class indices in 0..k-1 (the range checked with ``values``: one
+    read by the host), or a clear error."""
     xp = backend.xp
     if y.ndim != 1 or not backend.is_integer(y):
         raise TypeError(f"class indices must be a 1-D array of integers, got dtype {y.dtype} "
                         f"of shape {tuple(y.shape)}; use y.astype(int), or pass one-hot rows")
-    if y.shape[0] and (bool(xp.min(y) < 0) or bool(xp.max(y) >= k)):
+    if values and y.shape[0] and bool(xp.any((y < 0) | (y >= k))):
         raise ValueError(f"labels must lie in 0..{k - 1} ({meaning}), got values "
                          f"from {int(xp.min(y))} to {int(xp.max(y))}")
     return y

@@ -26,10 +26,11 @@ operations, updates its arrays with in-place operators, and never branches on ar
 - ``variant`` holds Python bools fixed when the kernel is built (momentum on or off, centered,
   amsgrad, ...); each distinct variant is built once per optimizer and cached.
 - ``scalars`` are Python floats computed on the host for each step (bias corrections, the
-  decayed lr). Every scalar meets the arrays directly: an expression such as ``1 - beta1``
-  computed inside the rule would be a float64 scalar under ``cupy.fuse`` and promote float32
-  arithmetic to float64, while a Python float is "weak" and keeps the arrays' dtype on NumPy,
-  CuPy and the array API alike. The step counter t is a host int.
+  decayed lr). Every scalar meets the arrays directly, never another scalar: a Python
+  float is "weak" and keeps the arrays' dtype on NumPy, CuPy and the array API alike, but
+  ``cupy.fuse`` types an expression of two scalars such as ``1 - beta1`` by its own rules
+  (CuPy 14 picks its first matching loop, float16), so ``1 - 0.999`` would be rounded to
+  float16 on the GPU alone. The step counter t is a host int.
 - State buffers are made once, at the first step, with ``xp.zeros_like(theta)``, so they have
   theta's dtype and device; a rule receives None for a buffer its variant does not use.
 
@@ -281,8 +282,9 @@ class Optimizer:
         unknown |= {f"state[{name!r}]" for name in set(state_dict["state"]) - set(self.buffers)}
         if unknown:
             raise ValueError(f"unknown entries {sorted(unknown)} for {type(self).__name__}")
-        for name, saved in state_dict["state"].items():
-            _check_saved_buffer(name, saved, nonnegative=name in self.squares)
+        # (on the host: state_dict() returns NumPy arrays, even before the next step)
+        loaded = {name: _check_saved_buffer(name, saved, nonnegative=name in self.squares)
+                  for name, saved in state_dict["state"].items()}
         hyperparameters = {name: getattr(self, name) for name in self.hyperparameters}
         hyperparameters.update({name: tuple(value) if isinstance(value, list) else value
                                 for name, value in state_dict["hyperparameters"].items()})
@@ -292,7 +294,7 @@ class Optimizer:
             setattr(self, key, getattr(checked, key))
         self.t = t
         self.state = {}
-        self._loaded = dict(state_dict["state"])
+        self._loaded = loaded
         if self._backend is not None:
             self._check_dtype(self._backend)
 
@@ -709,11 +711,11 @@ def get_optimizer(name: str, **hyperparameters) -> Optimizer:
 
 
 # -- validation -------------------------------------------------------------------------------
-def _check_saved_buffer(name: str, saved, nonnegative: bool) -> None:
-    """A buffer of a state dict must be an array of floats (state_dict() writes NumPy arrays)
-    without NaN (inf it may hold: an average of g^2 that overflowed float32, which stops the
-    steps of its parameters, but not the run), and a sum or average of g^2 must not be
-    negative."""
+def _check_saved_buffer(name: str, saved, nonnegative: bool):
+    """A state dict's buffer as a host array, checked: an array of floats (state_dict() writes
+    NumPy arrays) without NaN (inf it may hold: an average of g^2 that overflowed float32,
+    which stops the steps of its parameters, but not the run), and a sum or average of g^2
+    must not be negative."""
     if not is_host_array(saved) and is_array(saved):
         saved = backend_of(saved).to_numpy(saved)  # (a device array: checked on the host)
     if not is_host_array(saved) or not is_float_array(saved):
@@ -724,6 +726,7 @@ def _check_saved_buffer(name: str, saved, nonnegative: bool) -> None:
     if nonnegative and saved.size and saved.min() < 0:
         raise ValueError(f"the state dict's {name!r} holds negative values, but it sums or "
                          f"averages squared gradients")
+    return saved
 
 
 def _number(name: str, value) -> float:

@@ -527,7 +527,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
                             available_cores(), available_cores())
                 threads = available_cores()
             loop.threads = _thread_chooser(net, batch_size, threads, set_threads, thread_limit)
-        elif threads is not None and net.backend.name == "numpy" and not _UNSET_THREADS_TOLD:
+        elif threads is not None and net.backend.uses_cpu_blas and not _UNSET_THREADS_TOLD:
             _UNSET_THREADS_TOLD.append(threads)  # (once a process: a loop of fits would repeat it)
             log.warning("BLAS threads: %d asked for, but threadpoolctl finds no BLAS behind "
                         "this NumPy that it can set (Apple's Accelerate, for one), or is not "
