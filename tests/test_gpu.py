@@ -7,6 +7,7 @@ them on a GPU machine)."""
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -71,15 +72,12 @@ def test_cupy_epoch_figures_are_those_of_every_sample(monkeypatch, tally_rows):
     assert history["accuracy"] == [accuracy, accuracy]
 
 
-def test_cupy_loop_never_waits_for_the_device(monkeypatch):
-    """No device -> host sync inside an epoch. Just before the first step (after fit's input
-    checks and the epoch's one host -> device copy, which may wait for the device), a kernel
-    holds the GPU for 2 s; the host must still queue all 8 steps (with clipping, whose norm
-    stays on the device, and with loss and accuracy counts) and reach the end-of-epoch check,
-    the first host read, long before the kernel ends."""
+def _device_holder():
+    """``hold(seconds)``: queue a kernel that keeps the GPU busy that long (a step queued after
+    it that read anything back would wait for it)."""
     cp = make_backend("cupy").xp
     # sleeps until the GPU's clock has advanced by ns (__nanosleep alone may sleep less)
-    hold = cp.RawKernel(r"""extern "C" __global__ void hold(unsigned long long ns) {
+    kernel = cp.RawKernel(r"""extern "C" __global__ void hold(unsigned long long ns) {
         unsigned long long start, now;
         asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
         do {
@@ -87,6 +85,41 @@ def test_cupy_loop_never_waits_for_the_device(monkeypatch):
             asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
         } while (now - start < ns);
     }""", "hold")
+    return lambda seconds: kernel((1,), (1,), (np.uint64(seconds * 1e9),))
+
+
+def test_a_hand_written_loop_on_device_data_never_waits_for_the_device():
+    """The README's loop on data moved to the GPU once, with the lecture's update for theta
+    and layer by layer: 8 steps queue behind a kernel that holds the GPU for 2 s."""
+    hold = _device_holder()
+    X, y = learnable(n=64)
+    net = xpnet.Network([12, 32, 4], activation="sigmoid", backend="cupy", seed=0)
+    X, y = net.backend.asarray(X), net.backend.asarray(y)
+
+    def steps():
+        for _ in range(8):
+            loss, grad = net.loss_and_gradient(X, y)
+            net.theta -= 0.1 * grad
+            net.weights[0] = net.weights[0] - 0.1 * net.weight_grads[0]
+        return loss
+
+    steps()  # (kernels compiled)
+    net.backend.synchronize()
+    hold(2.0)
+    start = time.perf_counter()
+    loss = steps()
+    queued = time.perf_counter() - start
+    assert math.isfinite(float(loss)) and time.perf_counter() - start > 1.5
+    assert queued < 1.0, "a step waited for the GPU"
+
+
+def test_cupy_loop_never_waits_for_the_device(monkeypatch):
+    """No device -> host sync inside an epoch. Just before the first step (after fit's input
+    checks and the epoch's one host -> device copy, which may wait for the device), a kernel
+    holds the GPU for 2 s; the host must still queue all 8 steps (with clipping, whose norm
+    stays on the device, and with loss and accuracy counts) and reach the end-of-epoch check,
+    the first host read, long before the kernel ends."""
+    hold = _device_holder()
     X, y = learnable(n=16 * 8)  # (few steps: the queue of pending launches stays short)
     net = xpnet.Network([12, 32, 4], activation="sigmoid", backend="cupy", seed=0)
     Xd, yd = net.backend.asarray(X), net.backend.asarray(y)
@@ -100,7 +133,7 @@ def test_cupy_loop_never_waits_for_the_device(monkeypatch):
     def then_hold_the_device(self, *args):  # made just before the epoch's first step
         tally_init(self, *args)
         if "start" not in times:
-            hold((1,), (1,), (np.uint64(2_000_000_000),))
+            hold(2.0)
             times["start"] = time.perf_counter()
 
     def first_read(self, *args):
