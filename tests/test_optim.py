@@ -5,6 +5,7 @@ GPU, the fused CuPy kernels against the generic path."""
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import inspect
 import json
@@ -212,8 +213,9 @@ def test_a_loaded_state_goes_to_the_device_of_theta():
     head = run(optimizer, strict, theta, grads[:3], "float32")
     resumed = Adam()
     resumed.load_state_dict(optimizer.state_dict())
-    np.testing.assert_array_equal(run(resumed, strict, head[-1], grads[3:6], "float32"),
-                                  run(optimizer, strict, head[-1], grads[3:6], "float32"))
+    np.testing.assert_array_equal(  # (a copy goes on from the same state on a copy of theta)
+        run(resumed, strict, head[-1], grads[3:6], "float32"),
+        run(copy.deepcopy(optimizer), strict, head[-1], grads[3:6], "float32"))
 
 
 @pytest.mark.parametrize(("cls", "reference", "hyper"), CASES + RANGE_ENDS,
@@ -325,7 +327,8 @@ def test_state_dict_is_plain_and_backend_independent():
                                         "clip_norm": None}
     assert sorted(state["state"]) == ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
     assert all(type(a) is np.ndarray and a.dtype == np.float32 for a in state["state"].values())
-    on_strict = run(optimizer, strict, head[-1].astype(np.float32), grads[8:], "float32")
+    on_strict = run(copy.deepcopy(optimizer), strict, head[-1].astype(np.float32), grads[8:],
+                    "float32")
     resumed = Adam()
     resumed.load_state_dict(state)
     on_numpy = run(resumed, make_backend("numpy"), head[-1].astype(np.float32), grads[8:],
@@ -347,11 +350,14 @@ def test_state_dict_is_a_copy():
 # -- hyperparameters changed between steps, reset, load_state_dict into a used optimizer ------
 def run_switched(optimizer, theta, grads, k, **after):
     """The trajectory of ``optimizer`` for k steps, then with the hyperparameters ``after``."""
-    backend = make_backend("numpy")
-    head = run(optimizer, backend, theta, grads[:k])
-    for name, value in after.items():
-        setattr(optimizer, name, value)
-    return np.concatenate([head, run(optimizer, backend, head[-1], grads[k:])])
+    theta, path = theta.copy(), []
+    for step, g in enumerate(grads):
+        if step == k:
+            for name, value in after.items():
+                setattr(optimizer, name, value)
+        optimizer.step(theta, g)
+        path.append(theta.copy())
+    return np.array(path)
 
 
 def growing_then_shrinking_grads(k, steps=30, seed=0):
@@ -428,8 +434,9 @@ def test_load_state_dict_into_a_used_optimizer_replaces_its_state(cls, reference
     run(used, backend, other_theta, other_grads)  # its own t and buffers, all different
     used.load_state_dict(source.state_dict())
     continued = run(used, backend, start, grads[10:])
-    np.testing.assert_array_equal(continued, run(source, backend, start, grads[10:]))
-    assert used.t == source.t == 20
+    np.testing.assert_array_equal(continued, run(copy.deepcopy(source), backend, start,
+                                                 grads[10:]))
+    assert used.t == 20
 
 
 # -- torch.optim ----------------------------------------------------------------------------
@@ -640,7 +647,8 @@ def test_a_hyperparameter_set_between_steps_is_checked_at_the_next(name, value, 
     without bound; the step now refuses them before touching theta."""
     theta, grads = problem(steps=2)
     optimizer = SGD(lr=0.1, momentum=0.9, nesterov=True)
-    theta = run(optimizer, make_backend("numpy"), theta, grads[:1])[-1].copy()
+    theta = theta.copy()
+    optimizer.step(theta, grads[0])
     setattr(optimizer, name, value)
     before = theta.copy()
     with pytest.raises(error, match=message):
@@ -726,6 +734,38 @@ def test_state_for_another_theta_is_refused_not_broadcast_or_mixed(other):
     SGD(lr=0.1).step(other, np.ones_like(other))  # no state, nothing to mix up
 
 
+def test_state_for_another_theta_of_the_same_shape_is_refused_too(backend):
+    """A sweep reusing one Adam over networks of one shape started each network from the last
+    one's moments, silently (Keras refuses an optimizer built for other variables; torch's
+    hold their parameters). A copy, reset() or load_state_dict() hands the state on."""
+    xp = backend.xp
+    optimizer = Adam(lr=0.1)
+    first, second = (xp.zeros(4, dtype=xp.float64) for _ in range(2))
+    for _ in range(2):
+        optimizer.step(first, xp.ones(4, dtype=xp.float64))
+    with pytest.raises(ValueError, match=r"this Adam holds the state of a run on another "
+                                         r"theta \(exp_avg, exp_avg_sq\): .* one network; give "
+                                         r"each network its own optimizer \(.*\), or call "
+                                         r"reset\(\)"):
+        optimizer.step(second, xp.ones(4, dtype=xp.float64))
+    assert optimizer.t == 2 and not np.any(backend.to_numpy(second))  # (nothing done)
+    del first  # a network gone: its optimizer's state is still its run, not the next one's
+    with pytest.raises(ValueError, match="state of a run on another theta"):
+        optimizer.step(second, xp.ones(4, dtype=xp.float64))
+    copied = copy.deepcopy(optimizer)  # (the copy goes on from the state, on a theta of its own)
+    copied.step(second, xp.ones(4, dtype=xp.float64))
+    assert copied.t == 3
+    loaded = Adam(lr=0.1)
+    loaded.step(xp.zeros(4, dtype=xp.float64), xp.ones(4, dtype=xp.float64))
+    loaded.load_state_dict(optimizer.state_dict())  # (a saved run goes on on a new network)
+    loaded.step(second, xp.ones(4, dtype=xp.float64))
+    optimizer.reset()
+    optimizer.step(second, xp.ones(4, dtype=xp.float64))
+    plain = SGD(lr=0.1)  # no state: nothing to carry over, so no owner to refuse
+    for theta in (xp.zeros(4, dtype=xp.float64), second):
+        plain.step(theta, xp.ones(4, dtype=xp.float64))
+
+
 def test_load_state_dict_checks_its_input():
     with pytest.raises(ValueError, match="this state dict is for 'SGD', not 'Adam'"):
         Adam().load_state_dict(SGD().state_dict())
@@ -808,7 +848,7 @@ def test_a_state_loaded_from_device_arrays_is_saved_as_numpy_arrays(backend):
         np.testing.assert_array_equal(saved[name], expected)
     theta, reference = xp.zeros(3, dtype=xp.float64), np.zeros(3)
     fresh.step(theta, xp.ones(3, dtype=xp.float64))  # and the run goes on on that backend
-    optimizer.step(reference, np.ones(3))
+    copy.deepcopy(optimizer).step(reference, np.ones(3))
     np.testing.assert_allclose(backend.to_numpy(theta), reference, rtol=1e-15)
 
 
@@ -1025,10 +1065,11 @@ def test_a_loaded_buffer_left_unused_is_dropped_not_kept_for_later():
     resumed = RMSprop()
     resumed.load_state_dict(source.state_dict())
     resumed.centered = False
-    resumed.step(start.copy(), grads[4])
+    theta = start.copy()
+    resumed.step(theta, grads[4])
     assert sorted(resumed.state_dict()["state"]) == ["square_avg"]
     resumed.centered = True
-    resumed.step(start.copy(), grads[5])
+    resumed.step(theta, grads[5])
     # the mean of g starts at the switch: gbar = alpha * 0 + (1 - alpha) * g
     np.testing.assert_allclose(resumed.state["grad_avg"], (1 - alpha) * grads[5],
                                rtol=1e-12, atol=1e-12)
@@ -1132,8 +1173,9 @@ def test_a_state_dict_holding_device_arrays_loads():
     assert not any(type(a) is np.ndarray for a in state["state"].values())
     resumed = Adam()
     resumed.load_state_dict(state)
-    np.testing.assert_array_equal(run(resumed, strict, head[-1], grads[3:6], "float32"),
-                                  run(optimizer, strict, head[-1], grads[3:6], "float32"))
+    np.testing.assert_array_equal(
+        run(resumed, strict, head[-1], grads[3:6], "float32"),
+        run(copy.deepcopy(optimizer), strict, head[-1], grads[3:6], "float32"))
 
 
 def test_load_state_dict_into_a_float32_run_checks_eps_against_the_dtype():

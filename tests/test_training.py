@@ -373,8 +373,10 @@ def test_validation_data_must_be_a_pair():
 @pytest.mark.parametrize("patience", [2.5, "3", True, 0, None])
 def test_early_stopping_patience_must_be_a_whole_number(patience):
     """patience=2.5 used to be accepted, and "3" failed in a comparison."""
-    with pytest.raises(ValueError, match=r"patience must be a whole number of epochs >= 1, got "):
+    with pytest.raises(ValueError, match=r"patience must be a whole number of epochs >= 1, got "
+                       ) as error:
         EarlyStopping(patience=patience)
+    assert ("Keras's patience=0" in str(error.value)) == (patience == 0)
 
 
 def test_early_stopping_min_delta_must_be_a_number():
@@ -397,6 +399,34 @@ def test_a_schedule_that_reaches_lr_0_before_the_last_epoch_brings_a_warning(cap
                             progress=False)
         lr_0 = [r.getMessage() for r in caplog.records if "gives lr 0" in r.getMessage()]
         assert len(lr_0) == warned and all("from epoch 3 of 5" in m for m in lr_0), lr_0
+
+
+def test_an_lr_that_does_nothing_brings_a_warning(caplog):
+    """An lr sweep written the torch way, fit(optimizer=SGD(lr=lr), schedule=...), trained
+    every run alike without a word: the schedule's lr replaces the optimizer's. lr 0 without
+    a schedule trains nothing."""
+    X, y = blobs(n=60)
+    cosine = get_schedule("cosine", lr=0.5, t_max=2, warmup=1)
+    cases = [(SGD(lr=0.1), cosine, "the schedule sets the lr of every epoch from its own "
+              "lr=0.5: the optimizer's lr=0.1 is not used"),
+             (SGD(lr=0.5), cosine, None),  # (the warm-up's first lr is not 0.5: still none)
+             ("sgd", cosine, None),  # (a name: its default lr, which the schedule replaces)
+             (SGD(lr=0.0), None, "lr is 0: no step changes the weights"),
+             (SGD(lr=0.0), get_schedule("step", lr=0.0, step_size=1), "lr is 0"),
+             (SGD(lr=0.1), None, None)]
+    for optimizer, schedule, warning in cases:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="xpnet"):
+            small_net().fit(X, y, optimizer=optimizer, epochs=2, batch_size=20,
+                            schedule=schedule, progress=False)
+        told = [r.getMessage() for r in caplog.records if "lr" in r.getMessage()]
+        assert len(told) == (warning is not None) and all(warning in m for m in told), told
+    used = SGD(lr=0.1)  # a used optimizer's lr is the last schedule's: no warning on
+    small_net().fit(X, y, optimizer=used, epochs=1, schedule=cosine, progress=False)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        small_net().fit(X, y, optimizer=used, epochs=1, schedule=cosine, progress=False)
+    assert not [r for r in caplog.records if "lr" in r.getMessage()]
 
 
 def test_threads_beyond_the_cores_where_no_blas_can_be_set_get_that_warning_alone(

@@ -454,10 +454,16 @@ def cmd_train(args) -> int:
               f"{len(test[1]):,} {datasets.TITLES[args.dataset]} test images; {timing}",
               file=report)
         chance = 1 / net.num_classes
-        if test_accuracy < 1.5 * chance and not history.interrupted:  # (a finite blow-up)
+        if test_accuracy < 1.5 * chance and not history.interrupted:
+            # (a finite blow-up and an lr far too small look alike: both causes are named)
+            losses = history["loss"]
+            trend = (f"from {losses[0]:.4g} in epoch 1 to {losses[-1]:.4g} in epoch "
+                     f"{len(losses)}" if len(losses) > 1 else f"{losses[-1]:.4g} in epoch 1")
             print(f"that is about chance ({100 * chance:.0f}% for {net.num_classes} classes): "
-                  "the network learned next to nothing; a smaller --lr usually helps",
-                  file=report)
+                  f"the network learned next to nothing (training loss {trend}). An --lr "
+                  "too large saturates the outputs (a smaller --lr helps); one too small "
+                  "leaves the weights where they started (a larger --lr or more --epochs "
+                  "helps)", file=report)
     if history.interrupted:
         print(f"training was interrupted at epoch {history['epoch'][-1]}", file=report)
     elif history.stop_requested:

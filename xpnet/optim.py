@@ -44,6 +44,7 @@ from __future__ import annotations
 import inspect
 import math
 import struct
+import weakref
 
 from .backend import FLOAT_DTYPES, any_nan, backend_of, is_array, is_float_array, is_host_array
 from .checks import as_float, flag, whole_number
@@ -105,6 +106,7 @@ class Optimizer:
         self._dtype = None  # theta's dtype as "float32" / "float64"
         self._kernels = {}  # (clipping, variant) -> the rule, xp and variant bound, fused
         self._loaded = {}  # host arrays from load_state_dict, moved to the device at a step
+        self._owner = None  # a weak reference to the theta the buffers were made for
 
     def __setattr__(self, name, value):
         super().__setattr__(name, value)
@@ -114,7 +116,7 @@ class Optimizer:
     def __getstate__(self) -> dict:
         """``copy.deepcopy`` and ``pickle``: everything but the compiled kernels, a cache that
         the copy fills again at its first step."""
-        return {**vars(self), "_kernels": {}}
+        return {**vars(self), "_kernels": {}, "_owner": None}  # (the copy's theta is its own)
 
     # -- the step ---------------------------------------------------------------------------
     def step(self, theta, grad) -> None:
@@ -132,7 +134,8 @@ class Optimizer:
             raise ValueError(f"grad must match theta: theta has shape {tuple(theta.shape)} and "
                              f"dtype {theta.dtype}, grad has shape {tuple(grad.shape)} and dtype "
                              f"{grad.dtype}")
-        self._make_buffers(theta)
+        self._make_buffers(theta)  # (a theta of another shape is refused here, saying so)
+        self._check_owner(theta)
         self.t += 1
         clipping = self.clip_norm is not None
         arrays = [theta, grad, self._grad_scale(grad)] if clipping else [theta, grad]
@@ -164,6 +167,21 @@ class Optimizer:
         self._dtype = names[0]
         self._check_dtype(backend)
         self._backend = backend
+
+    def _check_owner(self, theta) -> None:
+        """The buffers (momenta, averages of g^2) belong to the theta they were made for: a
+        step on another network's theta of the same shape would silently start it from this
+        one's run, as torch.optim's optimizers, built on their parameters, cannot."""
+        owner = None if self._owner is None else self._owner()
+        if owner is theta:
+            return
+        if self.state and owner is not theta and self._owner is not None:
+            raise ValueError(
+                f"this {type(self).__name__} holds the state of a run on another theta "
+                f"({', '.join(self.state)}): an optimizer's state belongs to one network; give "
+                "each network its own optimizer (a new one given this one's state_dict() goes on "
+                "with its run), or call reset() to start afresh")
+        self._owner = weakref.ref(theta)
 
     def _check_dtype(self, backend) -> None:
         """Checks that need theta's dtype, made once at the first step (see Adagrad, Adam)."""
@@ -295,6 +313,7 @@ class Optimizer:
         self.t = t
         self.state = {}
         self._loaded = loaded
+        self._owner = None  # (the next step's theta: a saved run goes on on a new network)
         if self._backend is not None:
             self._check_dtype(self._backend)
 
@@ -304,6 +323,7 @@ class Optimizer:
         self.t = 0
         self.state = {}
         self._loaded = {}
+        self._owner = None
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)

@@ -96,7 +96,9 @@ class EarlyStopping:
         patience = whole_number(self.patience)  # (not 2.5, "3")
         if patience is None or patience < 1:
             raise ValueError(f"patience must be a whole number of epochs >= 1, got "
-                             f"{self.patience!r}")
+                             f"{self.patience!r}" + (" (Keras's patience=0, which stops at the "
+                                                    "first epoch without improvement, is "
+                                                    "patience=1 here)" if patience == 0 else ""))
         self.patience = patience
         if isinstance(self.min_delta, bool) or not isinstance(self.min_delta, numbers.Real) \
                 or not 0 <= self.min_delta < math.inf:
@@ -454,11 +456,13 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     the same (a fact it lacks is added).
 
     Calling fit again goes on training the network. An optimizer passed as an object keeps
-    its state (moments, step count) from call to call; a name makes a new one each call. A
-    schedule starts again at its epoch 0. The shuffling goes on with the stream of the last
-    fit if it had the same ``seed`` (a whole number), so that a loop of ``fit(epochs=1)``
-    draws a new order each epoch, as one ``fit(epochs=N)`` does; another seed, a new network
-    or ``net.initialize()`` starts it afresh.
+    its state (moments, step count) from call to call, and belongs to this network (another
+    network's fit refuses it); a name makes a new one each call. A fixed schedule starts again
+    at its epoch 0; a plateau rule goes on from its reduced lr (PyTorch's does too). The
+    shuffling goes on with the stream of the last fit if it had the same ``seed`` (a whole
+    number), so that a loop of ``fit(epochs=1)`` draws a new order each epoch, as one
+    ``fit(epochs=N)`` does; another seed, a new network or ``net.initialize()`` starts it
+    afresh.
     """
     epochs, batch_size = _check_options(epochs, batch_size, validation_split, validation_data,
                                         schedule)
@@ -477,8 +481,11 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         check_history_not_shared(checkpoint)
     threads = threads_asked(threads)
     ckpt.check_metadata(metadata)
+    named = isinstance(optimizer, str)  # (with its default lr, which a schedule replaces)
     optimizer, early_stopping = _checked_run(optimizer, early_stopping, seed, recorded=(
         checkpoint is not None or resume is not None))
+    if resume is None and not named:  # (a resumed run's lr is the file's)
+        _check_lr(optimizer, schedule, epochs)
     train = _Data(net, X, y)
     val = (None if validation_data is None
            else _Data(net, *validation_data, name="the validation X"))
@@ -608,6 +615,22 @@ def _checked_run(optimizer, early_stopping, seed, recorded: bool):
         raise TypeError(f"early_stopping must be True, False, None or an EarlyStopping such as "
                         f"EarlyStopping(patience=5), got {early_stopping!r}")
     return optimizer, early_stopping
+
+
+def _check_lr(optimizer: Optimizer, schedule, epochs: int) -> None:
+    """Warn of an lr given to an optimizer that does nothing: 0 without a schedule, or, in a
+    new optimizer, one that a schedule replaces (a schedule sets the lr from its own, while
+    torch's schedulers scale the optimizer's: an lr sweep written the torch way would train
+    each run alike)."""
+    if not epochs:
+        return
+    if (optimizer.lr if schedule is None else getattr(schedule, "lr", None)) == 0:
+        log.warning("lr is 0: no step changes the weights; give an lr > 0")
+    elif schedule is not None and optimizer.t == 0 and \
+            getattr(schedule, "lr", optimizer.lr) != optimizer.lr:
+        log.warning("the schedule sets the lr of every epoch from its own lr=%g: the "
+                    "optimizer's lr=%g is not used; give the lr to the schedule, "
+                    "get_schedule(..., lr=...)", schedule.lr, optimizer.lr)
 
 
 def _check_schedule(schedule) -> None:
