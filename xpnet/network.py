@@ -44,6 +44,7 @@ sigmoid: about z_L > 0; in float32 a_L rounds to 0.5 for z_L within ~1e-7 of 0).
 
 from __future__ import annotations
 
+import collections
 import functools
 import logging
 import math
@@ -264,14 +265,22 @@ class Network:
         return checked
 
     # -- forward and backward -------------------------------------------------------------
-    def _feedforward(self, X):
-        """z_l and a_l of every layer for a batch X (rows are samples); a_0 = X."""
-        zs, activations = [], [X]
+    def _layers_forward(self, X):
+        """(z_l, a_l) of each layer l = 1, ..., L in turn for a batch X (rows are samples)."""
+        a = X  # a_0 = x
         for W, b, g in zip(self.weights, self.biases, self._g):
-            z = self._W_times(W, activations[-1])  # z = W a + b for every sample
+            z = self._W_times(W, a)  # z_l = W_l a_{l-1} + b_l for every sample
             z += b
+            a = g(z)  # a_l = g(z_l)
+            yield z, a
+
+    def _feedforward(self, X):
+        """z_l and a_l of every layer for a batch X, kept for backprop: ``zs[l-1]`` = z_l,
+        ``activations[l]`` = a_l (a_0 = X)."""
+        zs, activations = [], [X]
+        for z, a in self._layers_forward(X):
             zs.append(z)
-            activations.append(g(z))  # a_l = g(z_l)
+            activations.append(a)
         return zs, activations
 
     def _W_times(self, W, A):
@@ -312,14 +321,11 @@ class Network:
         return zs[-1], activations[-1]
 
     def _infer(self, X):
-        """(z_L, a_L) for a batch X, keeping only the current layer's activation: inference.
-        The same operations as :meth:`_feedforward`, so bitwise the same output."""
-        z = a = X
-        for W, b, g in zip(self.weights, self.biases, self._g):
-            z = self._W_times(W, a)  # z = W a + b for every sample
-            z += b
-            a = g(z)  # a_l = g(z_l); a_{l-1} is released
-        return z, a
+        """(z_L, a_L) for a batch X, keeping only the current layer's activation: inference
+        (the layers of :meth:`_feedforward`, so bitwise the same output)."""
+        # the last layer's (z, a); each earlier layer's is released as the next is made
+        (output,) = collections.deque(self._layers_forward(X), maxlen=1)
+        return output
 
     def _in_batches(self, X, batch_size: int, fn):
         """``fn`` of each batch of ``batch_size`` rows of X, concatenated on the device (X in
