@@ -363,7 +363,7 @@ BAD_OPTIONS = [
     (["train", "--layers", "784,x,10"], "comma-separated widths"),
     (["train", "--layers", "100,10"], "first layer must have 784"),
     (["train", "--optimizer", "adamx"], "invalid choice: 'adamx'"),
-    (["train", "--lr", "-1"], "lr must be >= 0"),
+    (["train", "--lr", "-1"], "lr must be a finite number >= 0"),
     (["train", "--optimizer", "sgd", "--betas", "0.9,0.99"], "--betas does not apply"),
     (["train", "--betas", "0.9"], "two numbers"),
     (["train", "--epochs", "0"], "must be at least 1"),
@@ -378,7 +378,7 @@ BAD_OPTIONS = [
     # the library's messages in the options' terms
     (["train", "--clip-norm", "0"], "error: --clip-norm must be > 0 (omit --clip-norm for no "
                                     "clipping), got 0.0"),
-    (["train", "--weight-decay", "-1"], "error: --weight-decay must be >= 0"),
+    (["train", "--weight-decay", "-1"], "error: --weight-decay must be a finite number >= 0"),
     (["train", "--optimizer", "momentum", "--momentum", "2"], "error: --momentum must lie in"),
     (["train", "--betas", "0.9,1"], "error: --betas[1] must lie in [0, 1)"),
     (["train", "--optimizer", "nesterov", "--momentum", "0"],
@@ -580,7 +580,8 @@ def test_errors_in_a_real_process_are_one_line_without_traceback():
     result = python_m_xpnet("train", "--lr", "-1")
     assert result.returncode == 2
     lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("xpnet: error: --lr must be >= 0")
+    assert len(lines) == 1
+    assert lines[0].startswith("xpnet: error: --lr must be a finite number >= 0")
 
 
 def test_running_out_of_memory_is_one_clear_error(capsys, monkeypatch):

@@ -191,19 +191,19 @@ def test_an_eps_below_float64s_spacing_is_refused(rng):
         check_gradient(net, *problem(rng), eps=1e-300)
 
 
-@pytest.mark.parametrize(("option", "value", "message"), [
-    ("entries", 0, "entries must be a whole number >= 1"),
-    ("entries", 2.5, "entries must be a whole number >= 1"),
-    ("eps", 0.0, "eps must be a finite number > 0"),
-    ("eps", float("nan"), "eps must be a finite number > 0"),
-    ("atol", -1e-5, "atol must be a finite number >= 0"),
-    ("rtol", "1e-3", "rtol must be a finite number >= 0"),
-    ("rtol", True, "rtol must be a finite number >= 0"),
-    ("atol", 10**400, "atol must be a finite number >= 0"),
+@pytest.mark.parametrize(("option", "value", "error", "message"), [
+    ("entries", 0, ValueError, "entries must be a whole number >= 1"),
+    ("entries", 2.5, ValueError, "entries must be a whole number >= 1"),
+    ("eps", 0.0, ValueError, "eps must be a finite number > 0, got 0.0"),
+    ("eps", float("nan"), ValueError, "eps must be a finite number, got nan"),
+    ("atol", -1e-5, ValueError, "atol must be a finite number >= 0"),
+    ("rtol", "1e-3", TypeError, "rtol must be a number, got '1e-3'"),
+    ("rtol", True, TypeError, "rtol must be a number, got True"),
+    ("atol", 10**400, ValueError, "atol must be a finite number, got 1000"),
 ])
-def test_bad_options_are_refused(option, value, message, rng):
+def test_bad_options_are_refused(option, value, error, message, rng):
     net = Network(SIZES, backend="numpy")
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         check_gradient(net, *problem(rng), **{option: value})
 
 

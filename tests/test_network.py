@@ -668,7 +668,7 @@ def test_inference_runs_in_batches_without_the_training_pass(backend, rng, monke
 @pytest.mark.parametrize("batch_size", [0, -1, 2.5, True, None])
 def test_bad_inference_batch_size_is_named(batch_size):
     net = Network([2, 2], backend="numpy")
-    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
         net.forward(np.zeros((3, 2)), batch_size=batch_size)
 
 
@@ -1004,7 +1004,7 @@ def test_evaluate_refuses_a_bad_batch_size_as_predict_and_accuracy_do(batch_size
     net = Network([4, 5, 3], backend="numpy")
     X, y = rng.random((10, 4)), rng.integers(0, 3, 10)
     for measure in (net.accuracy, net.evaluate, lambda X, y, **kw: net.predict(X, **kw)):
-        with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
             measure(X, y, batch_size=batch_size)
 
 

@@ -580,8 +580,8 @@ def test_nesterov_damps_the_swing_across_the_ravine_that_momentum_keeps():
 
 # -- bad input --------------------------------------------------------------------------------
 @pytest.mark.parametrize(("make", "message"), [
-    (lambda: SGD(lr=-0.1), r"lr must be >= 0, got -0.1: a negative learning rate"),
-    (lambda: Adam(lr=float("nan")), r"lr must be finite"),
+    (lambda: SGD(lr=-0.1), r"lr must be a finite number >= 0, got -0.1: a negative learning rate"),
+    (lambda: Adam(lr=float("nan")), r"lr must be a finite number, got nan"),
     (lambda: SGD(lr=0.1, momentum=1.0), r"momentum must lie in \[0, 1\), got 1.0"),
     (lambda: SGD(lr=0.1, momentum=-0.5), r"momentum must lie in \[0, 1\)"),
     (lambda: RMSprop(momentum=1.5), r"momentum must lie in \[0, 1\)"),
@@ -596,8 +596,8 @@ def test_nesterov_damps_the_swing_across_the_ravine_that_momentum_keeps():
     (lambda: SGD(lr=0.1, nesterov=True), r"nesterov=True requires momentum > 0 and dampening"),
     (lambda: SGD(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
      r"nesterov=True requires momentum > 0 and dampening = 0"),
-    (lambda: SGD(lr=0.1, weight_decay=-1e-4), r"weight_decay must be >= 0"),
-    (lambda: Adagrad(lr_decay=-1), r"lr_decay must be >= 0"),
+    (lambda: SGD(lr=0.1, weight_decay=-1e-4), r"weight_decay must be a finite number >= 0"),
+    (lambda: Adagrad(lr_decay=-1), r"lr_decay must be a finite number >= 0"),
     (lambda: SGD(lr=0.1, clip_norm=0.0), r"clip_norm must be > 0 or None"),
     (lambda: get_optimizer("adamax"), r"unknown optimizer 'adamax'; choose one of \['sgd'"),
 ])
@@ -636,7 +636,7 @@ def test_hyperparameters_of_a_wrong_type_are_type_errors(make, message):
 
 
 @pytest.mark.parametrize(("name", "value", "error", "message"), [
-    ("lr", -0.1, ValueError, r"lr must be >= 0, got -0.1"),
+    ("lr", -0.1, ValueError, r"lr must be a finite number >= 0, got -0.1"),
     ("lr", "0.1", TypeError, r"lr must be a number, got '0.1'"),
     ("momentum", 1.5, ValueError, r"momentum must lie in \[0, 1\), got 1.5"),
     ("momentum", 0.0, ValueError, r"nesterov=True requires momentum > 0"),
@@ -876,7 +876,7 @@ def test_only_the_buffers_of_squared_gradients_must_not_be_negative(make):
 
 def test_a_hyperparameter_beyond_floats_range_is_a_value_error():
     """(float(10**400) raised an OverflowError, which reached `xpnet train --resume`.)"""
-    with pytest.raises(ValueError, match="lr must be finite, got 1000"):
+    with pytest.raises(ValueError, match="lr must be a finite number, got 1000"):
         SGD(lr=10**400)
 
 
@@ -1142,8 +1142,8 @@ def test_the_lecture_forms_default_to_the_momentum_preset():
 
 
 @pytest.mark.parametrize(("make", "message"), [
-    (lambda: Momentum(lr=-0.1), r"lr must be >= 0, got -0.1"),
-    (lambda: Nesterov(weight_decay=-1e-4), r"weight_decay must be >= 0"),
+    (lambda: Momentum(lr=-0.1), r"lr must be a finite number >= 0, got -0.1"),
+    (lambda: Nesterov(weight_decay=-1e-4), r"weight_decay must be a finite number >= 0"),
     (lambda: Nesterov(clip_norm=0.0), r"clip_norm must be > 0 or None"),
 ])
 def test_the_lecture_forms_check_the_common_hyperparameters(make, message):

@@ -242,23 +242,24 @@ def test_get_schedule_names():
     (lambda: get_schedule("linear", lr=0.1), r"unknown schedule 'linear'; choose one of "
                                              r"\['constant', 'step', 'exponential'"),
     (lambda: Constant(-0.1), r"lr must be a finite number >= 0, got -0.1"),
-    (lambda: Constant("big"), r"lr must be a number"),
-    (lambda: StepDecay(0.1, step_size=0), r"step_size must be an int >= 1, got 0"),
-    (lambda: StepDecay(0.1, step_size=2.5), r"step_size must be an int >= 1"),
+    (lambda: StepDecay(0.1, step_size=0), r"step_size must be an integer >= 1, got 0"),
+    (lambda: StepDecay(0.1, step_size=2.5), r"step_size must be an integer >= 1"),
     (lambda: Exponential(0.1, gamma=1.5), r"gamma must lie in \(0, 1\]"),
     (lambda: Exponential(0.1, gamma=0.0), r"gamma must lie in \(0, 1\]"),
     (lambda: CosineAnnealing(0.1, t_max=10, warmup=10), r"warmup must be < t_max = 10"),
     (lambda: CosineAnnealing(0.1, t_max=10, min_lr=0.2), r"min_lr must be <= lr"),
     (lambda: InverseScaling(0.1, power_t=-1), r"power_t must be a finite number >= 0"),
     (lambda: Adaptive(0.1, factor=1.0), r"factor must lie in \(0, 1\)"),
-    (lambda: Adaptive(0.1, patience=-1), r"patience must be an int >= 0"),
+    (lambda: Adaptive(0.1, patience=-1), r"patience must be an integer >= 0"),
     (lambda: Adaptive(0.1, mode="best"), r"mode must be 'min' \(a loss\) or 'max'"),
     (lambda: ReduceLROnPlateau(0.1, factor=1.0), r"factor must lie in \(0, 1\)"),
     (lambda: ReduceLROnPlateau(0.1, threshold_mode="relative"), r"threshold_mode must be 'rel'"),
-    (lambda: ReduceLROnPlateau(0.1, cooldown=-1), r"cooldown must be an int >= 0"),
-    (lambda: Constant(0.1).lr_at(-1), r"index must be an int >= 0, got -1"),
+    (lambda: ReduceLROnPlateau(0.1, cooldown=-1), r"cooldown must be an integer >= 0"),
+    (lambda: Constant(0.1).lr_at(-1), r"index must be an integer >= 0, got -1"),
 ])
 def test_bad_values_say_why(make, message):
+    with pytest.raises(TypeError, match=r"lr must be a number, got 'big' \(a string"):
+        Constant("big")
     with pytest.raises(ValueError, match=message):
         make()
 
@@ -306,7 +307,7 @@ def test_a_decay_factor_of_1_keeps_the_lr():
 def test_schedules_take_no_number_beyond_floats_range():
     """(Bare OverflowErrors: from the hyperparameters, from lr_at of a huge index, and from
     InverseScaling's (t + 1) ** power_t.)"""
-    with pytest.raises(ValueError, match="lr must be a finite number >= 0"):
+    with pytest.raises(ValueError, match="lr must be a finite number, got 1000"):
         get_schedule("constant", lr=10**400)
     with pytest.raises(ValueError, match=r"index must be at most 2\^53"):
         get_schedule("step", lr=0.1, step_size=2).lr_at(10**400)
@@ -397,7 +398,7 @@ def test_a_cosine_over_one_epoch_is_lr_then_min_lr():
     expected = [min_lr + (lr - min_lr) * (1 + math.cos(math.pi * min(1.0, k / 1))) / 2
                 for k in range(3)]
     assert [schedule.lr_at(k) for k in range(3)] == expected  # lr, min_lr, min_lr
-    with pytest.raises(ValueError, match=r"t_max must be an int >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"t_max must be an integer >= 1, got 0"):
         CosineAnnealing(lr, t_max=0)
 
 

@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -380,8 +381,11 @@ def test_early_stopping_patience_must_be_a_whole_number(patience):
 
 
 def test_early_stopping_min_delta_must_be_a_number():
-    for min_delta in ("0.1", float("nan"), -1.0, None):
-        with pytest.raises(ValueError, match=r"min_delta must be a finite number >= 0"):
+    for min_delta, error, message in [("0.1", TypeError, "a number, got '0.1' (a string"),
+                                      (None, TypeError, "a number, got None"),
+                                      (float("nan"), ValueError, "a finite number, got nan"),
+                                      (-1.0, ValueError, "a finite number >= 0, got -1.0")]:
+        with pytest.raises(error, match=rf"min_delta must be {re.escape(message)}"):
             EarlyStopping(min_delta=min_delta)
     stopping = EarlyStopping(patience=np.int64(3), min_delta=np.float32(0.5))
     assert type(stopping.patience) is int and type(stopping.min_delta) is float
@@ -934,12 +938,12 @@ def test_resume_from_a_damaged_optimizer_or_stopping_state_changes_nothing(tmp_p
          "random generator state"),
         (damaged(lambda h: h["optimizer"]["state"].update(t=10**400)), "step count t"),
         (damaged(lambda h: h["optimizer"]["state"]["hyperparameters"].update(lr=10**400)),
-         "its optimizer's hyperparameters: lr must be finite"),
+         "its optimizer's hyperparameters: lr must be a finite number"),
         (damaged(lambda h: h["training"]["early_stopping"].update(best=10**400)),
          "best value must be a float or inf"),
         # ... or a run that went on from a state no run can have
         (damaged(lambda h: h["optimizer"]["state"]["hyperparameters"].update(lr=math.nan)),
-         "its optimizer's hyperparameters: lr must be finite, got nan"),
+         "its optimizer's hyperparameters: lr must be a finite number, got nan"),
         (damaged(lambda h: h["training"]["early_stopping"].update(best=math.nan)),
          "best value must be a float or inf, got nan"),
         (damaged(lambda h: h["training"]["early_stopping"].update(best_epoch=-2)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 import operator
 
 
@@ -52,12 +53,43 @@ def number_column(column, n: int, gaps: bool = False) -> bool:
         is_number(value) or (gaps and value is None) for value in column)
 
 
+def integer_at_least(name: str, value, lower: int) -> int:
+    """``value`` as a Python int if it is a whole number >= lower, else ValueError (2.5, "3"
+    and True are refused, not rounded or parsed)."""
+    number = whole_number(value)
+    if number is None or number < lower:
+        raise ValueError(f"{name} must be an integer >= {lower}, got {value!r:.40}")
+    return number
+
+
 def checked_batch_size(batch_size) -> int:
     """``batch_size`` as an int if it is a whole number >= 1, else ValueError."""
-    size = whole_number(batch_size)
-    if size is None or size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    return size
+    return integer_at_least("batch_size", batch_size, 1)
+
+
+def real_number(name: str, value, lower: float | None = None, *, above: bool = False,
+                upper: float | None = None, why: str = "") -> float:
+    """``value`` as a finite Python float (a NumPy float64 scalar would promote float32
+    arrays), >= ``lower`` (> with ``above``) and <= ``upper`` where given. TypeError for what
+    is not a real number (a string is refused, not parsed: "0.1" would be kept as text; a
+    bool), ValueError for NaN, inf or a value out of range, ending with ``why``."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a number, got {value!r:.40} (a string: convert it "
+                        f"with float())")
+    # (a 0-d array or tensor holds one number too)
+    if isinstance(value, bool) or not (isinstance(value, numbers.Real) or (
+            hasattr(value, "__float__") and getattr(value, "shape", None) == ())):
+        raise TypeError(f"{name} must be a number, got {value!r:.40}")
+    number = as_float(value)  # (an int beyond float's range, 10**400: inf, refused below)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {value!r:.40}")
+    below = lower is not None and (number < lower or (above and number == lower))
+    if below or (upper is not None and number > upper):
+        bounds = (f"in [{lower:g}, {upper:g}]" if lower is not None and upper is not None
+                  else f"<= {upper:g}" if lower is None else f"{'>' if above else '>='} {lower:g}")
+        raise ValueError(f"{name} must be a finite number {bounds}, got {value!r:.40}"
+                         + (f": {why}" if why else ""))
+    return number
 
 
 def check_signature(obj, method: str, params: str) -> None:

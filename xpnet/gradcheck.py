@@ -18,11 +18,10 @@ last of them: rounding would swamp the slope.)
 from __future__ import annotations
 
 import math
-import numbers
 import random
 from dataclasses import dataclass
 
-from .checks import as_float, whole_number
+from .checks import real_number, whole_number
 from .network import Network
 
 
@@ -141,8 +140,8 @@ def check_gradient(net, X, y, *, entries: int | None = 20, eps: float = 1e-6,
     if not isinstance(net, Network):
         raise TypeError(f"net must be an xpnet.Network, got {type(net).__name__}")
     entries = _checked_entries(entries)
-    eps = _finite_at_least("eps", eps, 0.0, equal=False)
-    atol, rtol = _finite_at_least("atol", atol, 0.0), _finite_at_least("rtol", rtol, 0.0)
+    eps = real_number("eps", eps, 0.0, above=True)
+    atol, rtol = real_number("atol", atol, 0.0), real_number("rtol", rtol, 0.0)
     if seed is not None and whole_number(seed) is None:
         raise TypeError(f"seed must be a whole number or None, got {seed!r}")
     copy = _float64_copy(net)
@@ -211,12 +210,3 @@ def _checked_entries(entries):
     return count
 
 
-def _finite_at_least(name: str, value, lowest: float, equal: bool = True) -> float:
-    """``value`` as a float if it is a finite real number >= lowest (> lowest unless
-    ``equal``), else ValueError."""
-    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    number = as_float(value) if real else math.nan
-    if not math.isfinite(number) or number < lowest or (number == lowest and not equal):
-        raise ValueError(f"{name} must be a finite number {'>=' if equal else '>'} {lowest:g}, "
-                         f"got {value!r}")
-    return number

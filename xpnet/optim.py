@@ -47,7 +47,7 @@ import struct
 import weakref
 
 from .backend import FLOAT_DTYPES, any_nan, backend_of, is_array, is_float_array, is_host_array
-from .checks import as_float, flag, whole_number
+from .checks import flag, real_number, whole_number
 
 __all__ = [
     "Optimizer", "SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam", "AdamW",
@@ -246,13 +246,13 @@ class Optimizer:
         raise NotImplementedError
 
     def _check(self) -> None:
-        self.lr = _check_range("lr", self.lr, 0.0,
-                               why="a negative learning rate climbs the loss")
-        self.weight_decay = _check_range(
+        self.lr = real_number("lr", self.lr, 0.0,
+                              why="a negative learning rate climbs the loss")
+        self.weight_decay = real_number(
             "weight_decay", self.weight_decay, 0.0,
             why="a negative weight decay pushes the weights away from zero")
         if self.clip_norm is not None:
-            clip_norm = _number("clip_norm", self.clip_norm)
+            clip_norm = real_number("clip_norm", self.clip_norm)
             if not clip_norm > 0:
                 raise ValueError(f"clip_norm must be > 0 or None (no clipping), got "
                                  f"{self.clip_norm!r}")
@@ -376,7 +376,7 @@ class SGD(Optimizer):
     def _check(self):
         super()._check()
         self.momentum = _check_fraction("momentum", self.momentum)
-        self.dampening = _check_range("dampening", self.dampening, 0.0, 1.0)
+        self.dampening = real_number("dampening", self.dampening, 0.0, upper=1.0)
         self.nesterov = flag("nesterov", self.nesterov)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError(f"nesterov=True requires momentum > 0 and dampening = 0, got "
@@ -484,7 +484,7 @@ class _Adaptive(Optimizer):
 
     def _check(self):
         super()._check()
-        eps = _number("eps", self.eps)
+        eps = real_number("eps", self.eps)
         if not eps > 0:
             raise ValueError(f"eps must be > 0, got {self.eps!r}: it keeps the denominator "
                              "sqrt(...) + eps away from zero")
@@ -526,9 +526,9 @@ class Adagrad(_Adaptive):
 
     def _check(self):
         super()._check()
-        self.lr_decay = _check_range("lr_decay", self.lr_decay, 0.0,
-                                     why="a negative decay grows the lr")
-        self.initial_accumulator_value = _check_range(
+        self.lr_decay = real_number("lr_decay", self.lr_decay, 0.0,
+                                    why="a negative decay grows the lr")
+        self.initial_accumulator_value = real_number(
             "initial_accumulator_value", self.initial_accumulator_value, 0.0,
             why="the accumulated squares must stay >= 0 for their square root")
 
@@ -749,36 +749,10 @@ def _check_saved_buffer(name: str, saved, nonnegative: bool):
     return saved
 
 
-def _number(name: str, value) -> float:
-    """``value`` as a Python float, or a TypeError / ValueError that names the hyperparameter.
-    Text is refused, not parsed: "0.1" would be kept as a string and shown as one."""
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a number, got {value!r} (a string: convert it with "
-                        f"float())")
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    try:
-        number = as_float(value)  # (an int beyond float's range, 10**400: inf, refused below)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be finite, got {value!r:.40}")
-    return number
-
-
-def _check_range(name: str, value, lower: float, upper: float | None = None,
-                 why: str = "") -> float:
-    number = _number(name, value)
-    if number < lower or (upper is not None and number > upper):
-        bounds = f">= {lower:g}" if upper is None else f"in [{lower:g}, {upper:g}]"
-        raise ValueError(f"{name} must be {bounds}, got {value!r}" + (f": {why}" if why else ""))
-    return number
-
-
 def _check_fraction(name: str, value) -> float:
     """A decay factor in [0, 1): at 1 a momentum never forgets, and a (1 - beta)-weighted
     average never moves from 0."""
-    number = _number(name, value)
+    number = real_number(name, value)
     if not 0.0 <= number < 1.0:
         raise ValueError(f"{name} must lie in [0, 1), got {value!r}: it is the factor by which "
                          "an average decays each step, and at >= 1 it never forgets")

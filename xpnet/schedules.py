@@ -30,7 +30,7 @@ import inspect
 import math
 import numbers
 
-from .checks import as_float, whole_number
+from .checks import as_float, integer_at_least, real_number, whole_number
 
 __all__ = [
     "Schedule", "Constant", "StepDecay", "Exponential", "CosineAnnealing", "InverseScaling",
@@ -53,11 +53,11 @@ class Schedule:
         cls.hyperparameters = tuple(inspect.signature(cls.__init__).parameters)[1:]
 
     def __init__(self, lr: float):
-        self.lr = _at_least("lr", lr, 0.0)
+        self.lr = real_number("lr", lr, 0.0)
 
     def lr_at(self, index: int) -> float:
         """The learning rate for epoch (or step) ``index`` = 0, 1, 2, ..."""
-        index = _integer("index", index, 0)
+        index = integer_at_least("index", index, 0)
         if index > MAX_INDEX:  # (gamma ** index of a larger int overflows float)
             raise ValueError(f"index must be at most 2^53, got {index!r:.40}")
         return float(self._lr(index))
@@ -115,7 +115,7 @@ class StepDecay(Schedule):
 
     def __init__(self, lr: float, step_size: int, gamma: float = 0.1):
         super().__init__(lr)
-        self.step_size = _integer("step_size", step_size, 1)
+        self.step_size = integer_at_least("step_size", step_size, 1)
         self.gamma = _decay("gamma", gamma)
 
     def _lr(self, index):
@@ -145,11 +145,11 @@ class CosineAnnealing(Schedule):
 
     def __init__(self, lr: float, t_max: int, min_lr: float = 0.0, warmup: int = 0):
         super().__init__(lr)
-        self.t_max = _integer("t_max", t_max, 1)
-        self.min_lr = _at_least("min_lr", min_lr, 0.0)
+        self.t_max = integer_at_least("t_max", t_max, 1)
+        self.min_lr = real_number("min_lr", min_lr, 0.0)
         if self.min_lr > self.lr:
             raise ValueError(f"min_lr must be <= lr, got min_lr={min_lr!r} > lr={lr!r}")
-        self.warmup = _integer("warmup", warmup, 0)
+        self.warmup = integer_at_least("warmup", warmup, 0)
         if self.warmup >= self.t_max:
             raise ValueError(f"warmup must be < t_max = {t_max}, got {warmup!r}: the cosine "
                              "needs at least one epoch")
@@ -168,7 +168,7 @@ class InverseScaling(Schedule):
 
     def __init__(self, lr: float, power_t: float = 0.5):
         super().__init__(lr)
-        self.power_t = _at_least("power_t", power_t, 0.0)
+        self.power_t = real_number("power_t", power_t, 0.0)
 
     def _lr(self, index):
         try:
@@ -188,14 +188,14 @@ class _OnPlateau(Schedule):
 
     def __init__(self, lr: float, factor: float, patience: int, mode: str, min_lr: float):
         super().__init__(lr)
-        self.factor = _at_least("factor", factor, 0.0)
+        self.factor = real_number("factor", factor, 0.0)
         if not 0 < self.factor < 1:
             raise ValueError(f"factor must lie in (0, 1), got {factor!r}: it multiplies the lr")
-        self.patience = _integer("patience", patience, 0)
+        self.patience = integer_at_least("patience", patience, 0)
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' (a loss) or 'max' (a score), got {mode!r}")
         self.mode = mode
-        self.min_lr = _at_least("min_lr", min_lr, 0.0)
+        self.min_lr = real_number("min_lr", min_lr, 0.0)
         self.current_lr = self.lr
         self.best = math.inf if mode == "min" else -math.inf
         self.epochs_without_improvement = 0
@@ -252,13 +252,13 @@ class ReduceLROnPlateau(_OnPlateau):
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
                  min_lr: float = 0.0, eps: float = 1e-8):
         super().__init__(lr, factor, patience, mode, min_lr)
-        self.threshold = _at_least("threshold", threshold, 0.0)
+        self.threshold = real_number("threshold", threshold, 0.0)
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(f"threshold_mode must be 'rel' (a fraction of the best value) or "
                              f"'abs', got {threshold_mode!r}")
         self.threshold_mode = threshold_mode
-        self.cooldown = _integer("cooldown", cooldown, 0)
-        self.eps = _at_least("eps", eps, 0.0)
+        self.cooldown = integer_at_least("cooldown", cooldown, 0)
+        self.eps = real_number("eps", eps, 0.0)
         self.cooldown_counter = 0
 
     def _improves(self, value: float) -> bool:
@@ -303,7 +303,7 @@ class Adaptive(_OnPlateau):
     def __init__(self, lr: float, factor: float = 0.2, patience: int = 10, tol: float = 1e-4,
                  mode: str = "min", min_lr: float = 0.0):
         super().__init__(lr, factor, patience, mode, min_lr)
-        self.tol = _at_least("tol", tol, 0.0)
+        self.tol = real_number("tol", tol, 0.0)
 
     def update(self, value: float) -> None:
         value = as_float(value)
@@ -341,24 +341,8 @@ def get_schedule(name: str, **kwargs) -> Schedule:
     return SCHEDULES[name.lower()](**kwargs)
 
 
-def _at_least(name: str, value, lower: float) -> float:
-    """``value`` as a Python float >= lower (a NumPy scalar would promote float32 arrays)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(as_float(value)) or value < lower:
-        raise ValueError(f"{name} must be a finite number >= {lower:g}, got {value!r:.40}")
-    return float(value)
-
-
-def _integer(name: str, value, lower: int) -> int:
-    number = whole_number(value)
-    if number is None or number < lower:
-        raise ValueError(f"{name} must be an int >= {lower}, got {value!r}")
-    return number
-
-
 def _decay(name: str, value) -> float:
-    value = _at_least(name, value, 0.0)
+    value = real_number(name, value, 0.0)
     if not 0 < value <= 1:
         raise ValueError(f"{name} must lie in (0, 1], got {value!r}: it multiplies the lr")
     return value

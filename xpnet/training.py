@@ -34,7 +34,14 @@ from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import checkpoint as ckpt
-from .checks import checked_batch_size, flag, number_column, whole_number
+from .checks import (
+    checked_batch_size,
+    flag,
+    integer_at_least,
+    number_column,
+    real_number,
+    whole_number,
+)
 from .files import check_writable, replaces_another
 from .losses import sum_of_costs
 from .optim import Optimizer, get_optimizer
@@ -100,10 +107,7 @@ class EarlyStopping:
                                                     "first epoch without improvement, is "
                                                     "patience=1 here)" if patience == 0 else ""))
         self.patience = patience
-        if isinstance(self.min_delta, bool) or not isinstance(self.min_delta, numbers.Real) \
-                or not 0 <= self.min_delta < math.inf:
-            raise ValueError(f"min_delta must be a finite number >= 0, got {self.min_delta!r}")
-        self.min_delta = float(self.min_delta)
+        self.min_delta = real_number("min_delta", self.min_delta, 0.0)
         self.restore_best = flag("restore_best", self.restore_best)
 
     @property
@@ -586,13 +590,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
 
 def _checked_counts(epochs, batch_size) -> tuple[int, int]:
     """(epochs, batch_size) as Python ints, checked."""
-    counts = []
-    for name, value, lowest in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
-        number = whole_number(value)  # ints, NumPy integers; not floats
-        if number is None or number < lowest:
-            raise ValueError(f"{name} must be an integer >= {lowest}, got {value!r}")
-        counts.append(number)
-    return counts[0], counts[1]
+    return integer_at_least("epochs", epochs, 0), integer_at_least("batch_size", batch_size, 1)
 
 
 def _checked_run(optimizer, early_stopping, seed, recorded: bool):
