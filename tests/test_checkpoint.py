@@ -526,6 +526,23 @@ def test_atomic_write_creates_every_missing_folder(tmp_path):
     assert (tmp_path / "a" / "b" / "f.bin").read_bytes() == b"x"
 
 
+def test_a_folder_that_is_a_link_to_nothing_or_a_loop_is_refused_before_any_write(tmp_path):
+    """A --save into a link to a disk not mounted passed the checks made before training and
+    failed after it, with "File exists" (the mkdir of the dangling link)."""
+    (tmp_path / "runs").symlink_to(tmp_path / "unmounted" / "runs")
+    with pytest.raises(FileNotFoundError, match=r"runs is a link to .*unmounted/runs, which "
+                                                r"does not exist"):
+        files.check_writable(tmp_path / "runs" / "deeper" / "m.npz")
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(OSError, match=r"a is a loop of symbolic links"):
+        atomic_write(tmp_path / "a" / "m.npz", lambda f: f.write(b"x"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "runs"]  # nothing written
+    (tmp_path / "unmounted" / "runs").mkdir(parents=True)  # (mounted: written through it)
+    atomic_write(tmp_path / "runs" / "m.npz", lambda f: f.write(b"x"))
+    assert (tmp_path / "unmounted" / "runs" / "m.npz").read_bytes() == b"x"
+
+
 def test_metadata_must_be_finite_and_a_dict():
     with pytest.raises(TypeError, match="metadata must be"):
         check_metadata({"loss": float("inf")})  # (JSON has no inf)

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from conftest import REPO, rewrite_header, xpnet
 
-from xpnet import Network, checkpoint, cli, datasets
+from xpnet import Network, checkpoint, cli, datasets, training
 from xpnet import load as xpnet_load
 from xpnet.backend import cupy_unavailable_reason
 from xpnet.schedules import get_schedule
@@ -103,9 +103,13 @@ def test_train_records_the_dataset_and_evaluate_tests_on_it(run, tmp_path, capsy
         # another dataset than the file records is tested, with a word that it is another
         assert (f"{model} was trained on Fashion-MNIST: tested on MNIST as asked" in err) == \
             (options == ("--dataset", "mnist")), err
-    xpnet_load(model).save(model, metadata={"dataset": "cifar-10"})
-    status, _, err = xpnet(capsys, "evaluate", model)
-    assert status == 2 and "trained on 'cifar-10'" in err and "--dataset" in err
+    for recorded in ("cifar-10", ["mnist"]):  # (a damaged file may hold a list: no TypeError)
+        xpnet_load(model).save(model, metadata={"dataset": recorded})
+        status, _, err = xpnet(capsys, "evaluate", model)
+        assert status == 2 and f"trained on {recorded!r}, which this xpnet does not know; " \
+            "choose one with --dataset" in err, err
+        status, _, err = xpnet(capsys, "evaluate", model, "--dataset", "mnist")
+        assert status == 2 and err.strip().endswith("would load mnist"), err
 
 
 def test_evaluate_reports_what_train_reported_and_the_confusion_matrix(run, mnist, capsys):
@@ -1972,3 +1976,28 @@ def test_resume_names_the_saved_optimizer_as_the_option_did(mnist, tmp_path, cap
         status, _, err = xpnet(capsys, "train", *common, "--epochs", 2, "--optimizer", optimizer,
                                "--resume", model)
         assert status == 2 and listed in err, err
+
+
+def test_a_diverged_run_says_what_its_file_holds(mnist, tmp_path, capsys, monkeypatch):
+    """The library's "the network keeps the last weights seen finite" meant nothing on the
+    command line: it now says what the --save file holds and how to go on from it."""
+    model = tmp_path / "m.npz"
+    common = ["train", "--layers", "784,16,10", "--validation", 59_000, "--data-dir", mnist,
+              "--no-progress", "--save", model, "--optimizer", "sgd"]
+    status, _, err = xpnet(capsys, *common, "--lr", 1e30, "--epochs", 1)
+    assert status == 2 and "the learning rate (lr=1e+30) is probably too large; try a " \
+        f"smaller one. Nothing was saved to {model}: no epoch finished." in err, err
+    assert not model.exists()
+    check_finite = training._Loop._check_finite  # (a run that diverges in its 2nd epoch)
+
+    def diverge_in_epoch_2(self, tally, epoch, n_batches):
+        if epoch == 1:
+            self.net.theta[0] = np.nan
+        return check_finite(self, tally, epoch, n_batches)
+
+    monkeypatch.setattr(training._Loop, "_check_finite", diverge_in_epoch_2)
+    status, _, err = xpnet(capsys, *common, "--lr", 0.1, "--epochs", 2)
+    assert status == 2 and "the weights became NaN or inf in epoch 2" in err and \
+        f"{model} holds the run as it was after epoch 1: `xpnet train --init-from {model}` " \
+        "with a smaller --lr trains on from there." in " ".join(err.split()), err
+    assert cli.checkpoint.read(model, header_only=True)[0]["training"]["epoch"] == 1

@@ -414,11 +414,16 @@ def cmd_train(args) -> int:
              args.epochs, "s" if args.epochs != 1 else "", batches)
     # NumPy's overflow warnings would only repeat what DivergenceError says, without the step
     with np.errstate(over="ignore", invalid="ignore"), _resume_in_option_terms(*optimizers):
-        history = net.fit(*train, optimizer=optimizer, epochs=args.epochs,
-                          batch_size=args.batch_size, validation_data=validation,
-                          seed=args.seed, schedule=schedule, early_stopping=stopping,
-                          progress=False if args.no_progress else None, checkpoint=save_to,
-                          resume=args.resume, threads=args.threads, metadata=metadata)
+        try:
+            history = net.fit(*train, optimizer=optimizer, epochs=args.epochs,
+                              batch_size=args.batch_size, validation_data=validation,
+                              seed=args.seed, schedule=schedule, early_stopping=stopping,
+                              progress=False if args.no_progress else None,
+                              checkpoint=save_to, resume=args.resume, threads=args.threads,
+                              metadata=metadata)
+        except DivergenceError as error:  # (said for the command: what became of the file)
+            raise DivergenceError(error.cause, error.epoch, _diverged_run(
+                save_to, error.epoch)) from None
     if args.resume is not None and history.finished:  # (early stopping ended it)
         log.info("to train on from its weights with new options: xpnet train --init-from %s",
                  _quoted(args.resume))
@@ -495,6 +500,17 @@ def _start_from(net: Network, path: Path) -> None:
     _check_architecture("--init-from", path, saved.config(), net)
     net.set_theta(saved.theta)
     log.info("initial weights from %s", path)
+
+
+def _diverged_run(save_to, epoch: int) -> str:
+    """What a run that diverged in ``epoch`` left in its --save (or --resume) file, which
+    fit saves after each epoch."""
+    if save_to is None:
+        return "Nothing was saved (no --save)."
+    if epoch == 1:
+        return f"Nothing was saved to {save_to}: no epoch finished."
+    return (f"{save_to} holds the run as it was after epoch {epoch - 1}: `xpnet train "
+            f"--init-from {_quoted(save_to)}` with a smaller --lr trains on from there.")
 
 
 def _check_model_file(option: str, path: Path, what: str) -> None:
@@ -706,16 +722,18 @@ def cmd_evaluate(args) -> None:
                          f"the images have {INPUTS} pixels and {CLASSES} classes: evaluate "
                          f"tests networks of {INPUTS} inputs and {CLASSES} outputs")
     trained_on = checkpoint.metadata(header).get("dataset")  # (as train --save recorded it)
+    # (a damaged file may record anything there: a list, say)
+    known = isinstance(trained_on, str) and trained_on in datasets.DATASETS
     if args.dataset is not None and trained_on not in (None, args.dataset):
         log.info("%s was trained on %s: tested on %s as asked", args.model,
-                 datasets.TITLES.get(trained_on, repr(trained_on)),
+                 datasets.TITLES[trained_on] if known else f"{trained_on!r:.40}",
                  datasets.TITLES[args.dataset])
     if args.dataset is None:  # the dataset it was trained on
-        args.dataset = trained_on or "mnist"
-        if args.dataset not in datasets.DATASETS:
-            raise ValueError(f"{args.model} was trained on {args.dataset!r}, which this xpnet "
+        if trained_on is not None and not known:
+            raise ValueError(f"{args.model} was trained on {trained_on!r:.40}, which this xpnet "
                              f"does not know; choose one with --dataset "
                              f"({', '.join(datasets.DATASETS)})")
+        args.dataset = trained_on or "mnist"
     _, _, (X, y) = _load(args)
     loss, accuracy = net.evaluate(X, y, batch_size=args.batch_size)
     counts = confusion_matrix(net, X, y, args.batch_size)

@@ -61,8 +61,9 @@ def remove_stale(folder: Path, prefix: str, suffix: str) -> None:
 def check_writable(path: str | os.PathLike) -> None:
     """Raise what :func:`atomic_write` to ``path`` would raise, without writing anything:
     IsADirectoryError for a folder (or a name ending in a slash, which names one),
-    NotADirectoryError when a folder on the way is a file, PermissionError when the file or
-    the nearest existing folder (missing ones are created) may not be written."""
+    NotADirectoryError when a folder on the way is a file, FileNotFoundError when it is a link
+    to nothing (OSError for a loop of links), PermissionError when the file or the nearest
+    existing folder (missing ones are created) may not be written."""
     text, path = os.fspath(path), Path(path)
     if text.endswith(("/", os.sep)) or path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), text)
@@ -71,7 +72,18 @@ def check_writable(path: str | os.PathLike) -> None:
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), text)
         return
     path = _target(path)  # (the folder of the file a link points to gets the new file)
-    folder = next(p for p in (path.parent, *path.parent.parents) if p.exists())
+    # the nearest name that exists, as a link too: a link to nothing (a disk not mounted) or
+    # a loop of links would otherwise pass here and fail at the mkdir after training
+    folder = next(p for p in (path.parent, *path.parent.parents) if os.path.lexists(p))
+    if folder.is_symlink() and not folder.exists():
+        try:
+            os.stat(folder)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise OSError(errno.ELOOP, f"{folder} is a loop of symbolic links", text) \
+                    from None
+        raise FileNotFoundError(errno.ENOENT, f"{folder} is a link to {os.readlink(folder)}, "
+                                "which does not exist", text)
     if not folder.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, f"{folder} is a file, not a folder", text)
     if not os.access(folder, os.W_OK | os.X_OK) or (path.exists()
@@ -151,8 +163,10 @@ def is_stream(path: Path) -> bool:
     a regular file, a folder or nothing at all (also a link to nothing)."""
     try:
         mode = os.stat(path).st_mode
-    except (FileNotFoundError, NotADirectoryError):  # (a file where a folder on the way is)
-        return False
+    except OSError as error:  # (a file where a folder on the way is, a loop of links)
+        if error.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            return False
+        raise
     if stat.S_ISDIR(mode):
         return False
     return not stat.S_ISREG(mode) or _descriptor(path) is not None

@@ -60,7 +60,12 @@ TALLY_ROWS, TALLY_NUMBERS = 8192, 2**20
 
 
 class DivergenceError(FloatingPointError):
-    """The training loss became NaN or inf."""
+    """The training loss became NaN or inf: ``cause`` says where and what to try, ``epoch``
+    is the epoch it happened in (from 1), and the message adds what became of the run."""
+
+    def __init__(self, cause: str, epoch: int, outcome: str):
+        super().__init__(f"{cause} {outcome}")
+        self.cause, self.epoch = cause, epoch
 
 
 #: the latest ThreadChooser of each network and batch size: a loop of fit(epochs=1) calls
@@ -862,8 +867,8 @@ class _Loop:
             what = f"the training loss became {losses[bad]} at epoch {epoch + 1}, step {bad + 1}"
         raise DivergenceError(
             f"{what} of {n_batches}: the learning rate (lr={self.optimizer.lr:g}) is probably "
-            "too large; try a smaller one. The network keeps the last weights seen finite; "
-            "the optimizer's state (momentum, moments) was reset.")
+            "too large; try a smaller one.", epoch + 1, "The network keeps the last weights "
+            "seen finite; the optimizer's state (momentum, moments) was reset.")
 
     def end_of_epoch(self, row: dict, epoch: int) -> bool:
         """Schedule and early-stopping bookkeeping; True when training should stop."""
