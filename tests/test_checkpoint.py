@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -263,18 +264,35 @@ def test_a_header_only_read_reads_no_array(net, tmp_path):
         read(path, header_only=True)
 
 
-def test_an_array_too_large_for_memory_is_named_so(tmp_path):
-    """A .npy header that claims 2**44 float64 numbers (128 TiB): damage, or a file too
-    large for this machine, not "not an .npz archive"."""
-    path = tmp_path / "big.npz"
-    rewrite(path, header=np.array(json.dumps({"format": "xpnet", "version": 1})),
-            theta=np.zeros(3, np.float32))
+def test_an_array_larger_than_the_architecture_holds_is_refused_before_it_is_read(
+        net, tmp_path):
+    """A .npy header that claims 2**44 float64 numbers (128 TiB), and a small deflated theta
+    that inflates to 64 MiB of zeros: damage, named as such before a byte is allocated (the
+    zeros used to be read in full, a file declaring more than the free memory could end the
+    process), not "not an .npz archive". Every array holds at most one number per weight."""
+    path = net.save(tmp_path / "model.npz")
+    header, arrays = read(path)
     text = b"{'descr': '<f8', 'fortran_order': False, 'shape': (17592186044416,), }"
     text += b" " * (63 - (10 + len(text)) % 64) + b"\n"
     with zipfile.ZipFile(path, "a") as archive:
         archive.writestr("huge.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text)
-    with pytest.raises(CheckpointError, match="need more memory than is free"):
-        read(path)
+    with pytest.raises(CheckpointError, match=r"model.npz is not a readable xpnet checkpoint: it "
+                                              r"is damaged: its array 'huge' declares "
+                                              r"140,737,488,355,328 bytes, where at most 408 "
+                                              r"belong there"):
+        read(path)  # (4-6-3: 51 weights and biases, 8 bytes each at most)
+    with open(path, "wb") as f:
+        np.savez_compressed(f, header=np.array(json.dumps(header)),
+                            theta=np.zeros(2**23, np.float64))
+    assert path.stat().st_size < 2**20
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError, match=r"its array 'theta' declares 67,108,864 "):
+            xpnet.load(path)
+        assert tracemalloc.get_traced_memory()[1] < 2**22  # (the peak: no 64 MiB array)
+    finally:
+        tracemalloc.stop()
+    assert read(net.save(path))[1].keys() == arrays.keys()  # (a real file reads as before)
 
 
 @pytest.mark.parametrize("version", [VERSION + 1, 99])
@@ -448,8 +466,8 @@ def test_is_checkpoint_reads_the_header_of_any_version(tmp_path, monkeypatch):
         np.savez(f, header=np.array(json.dumps({**header, "version": VERSION + 1})), **arrays)
     read_names = []
     real = checkpoint_module.read_npz
-    monkeypatch.setattr(checkpoint_module, "read_npz", lambda path, names=None: (
-        read_names.append(names) or real(path, names)))
+    monkeypatch.setattr(checkpoint_module, "read_npz", lambda path, names=None, max_bytes=None: (
+        read_names.append(names) or real(path, names, max_bytes)))
     assert is_checkpoint(path) and read_names == [["header"]]
     other = tmp_path / "other.npz"
     with open(other, "wb") as f:

@@ -899,7 +899,7 @@ def test_resume_from_a_damaged_training_state_changes_nothing(tmp_path):
         rewrite_header(path, damaged, arrays)
         assert_resume_refused_unchanged(
             lambda net: net.fit(X, y, optimizer=SGD(lr=0.1), epochs=2, batch_size=10,
-                                progress=False, resume=path), f"damaged .*{named}")
+                                progress=False, resume=path), f"damaged.*{named}")
 
 
 def test_resume_from_a_damaged_optimizer_or_stopping_state_changes_nothing(tmp_path):

@@ -20,6 +20,7 @@ import collections
 import contextlib
 import functools
 import logging
+import math
 import os
 import re
 import sys
@@ -405,18 +406,43 @@ def write_npz(file, arrays: dict) -> None:
     np.savez(file, **{name: np.asarray(value) for name, value in arrays.items()})
 
 
-def read_npz(path, names=None) -> dict:
+class OversizedArray(ValueError):
+    """An array of a file declares more bytes than it may hold."""
+
+
+def read_npz(path, names=None, max_bytes=None) -> dict:
     """The arrays ``names`` (default: every one) of the ``.npz`` archive at ``path``, as host
-    arrays, the others not read; never unpickles (``allow_pickle=False``). Raises what
-    ``numpy.load`` raises for a damaged archive, KeyError for a missing name, and ValueError
-    for an archive that holds a name twice (which one would be read is the zip reader's
-    choice)."""
+    arrays, the others not read; never unpickles (``allow_pickle=False``). ``max_bytes(name)``:
+    the most bytes the array ``name`` may declare, checked on its .npy header before any array
+    is read (a small compressed file can declare gigabytes, which numpy.load would fill).
+    Raises what ``numpy.load`` raises for a damaged archive, KeyError for a missing name, and
+    ValueError for an archive that holds a name twice (which one would be read is the zip
+    reader's choice), OversizedArray for an array larger than ``max_bytes`` allows."""
     with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:  # (closed on errors)
         twice = sorted(name for name, n in collections.Counter(npz.zip.namelist()).items()
                        if n > 1)
         if twice:
             raise ValueError(f"the archive holds {', '.join(map(repr, twice))} twice")
-        return {name: npz[name] for name in (npz.files if names is None else names)}
+        names = npz.files if names is None else names
+        for name in names if max_bytes is not None else ():
+            declared, most = _declared_bytes(npz.zip, name), max_bytes(name)
+            if declared > most:
+                raise OversizedArray(f"its array {name!r} declares {declared:,} bytes, where "
+                                     f"at most {most:,} belong there")
+        return {name: npz[name] for name in names}
+
+
+def _declared_bytes(archive, name: str) -> int:
+    """The bytes that the array ``name`` of an .npz ``archive`` (a ZipFile) declares in its
+    .npy header: its shape times its item size."""
+    with archive.open(f"{name}.npy") as member:
+        version = np.lib.format.read_magic(member)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read_header is None:  # (3.0: structured dtypes with non-Latin-1 field names)
+            raise ValueError(f"its array {name!r} has .npy format version {version}")
+        shape, _, dtype = read_header(member)
+    return math.prod(shape) * dtype.itemsize
 
 
 @functools.lru_cache(maxsize=16)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .backend import (
     Backend,
+    OversizedArray,
     all_finite,
     get_backend,
     host_item,
@@ -130,6 +131,10 @@ def check_savable(net) -> None:
 MAX_HEADER_DEPTH = 32
 #: The metadata is a dict inside the header: it may nest one level less
 METADATA_DEPTH = MAX_HEADER_DEPTH - 1
+#: The most bytes a header may declare (its JSON as a NumPy string, 4 bytes a character: about
+#: 800 a recorded epoch, so a history of a million epochs): a damaged or crafted file may
+#: declare far more in a few compressed bytes, which reading would fill
+MAX_HEADER_BYTES = 2**30
 
 
 def check_metadata(metadata) -> None:
@@ -176,12 +181,26 @@ def _nested_deeper_than(value, depth: int) -> bool:
 def read(path, *, header_only: bool = False) -> tuple[dict, dict]:
     """(header, arrays) of a checkpoint, checked; arrays are host NumPy arrays. With
     ``header_only`` no array is read (arrays is empty): a look at what the file holds."""
+    from .network import num_params
     path = Path(path)
     what = f"{path} is not a readable xpnet checkpoint"
-    arrays = _read_arrays(path, what, ["header"] if header_only else None)
-    if "header" not in arrays or ("theta" not in arrays and not header_only):
+    header = _parse_header(_read_arrays(path, what, ["header"])["header"], what)
+    _check_format(header, path, what)
+    if header_only:
+        return header, {}
+    # every array holds at most one value per parameter (theta, the optimizer's buffers, the
+    # best epoch's theta): a larger one is damage, refused before it is read
+    most = 8 * num_params(architecture(header, path)["sizes"])
+    arrays = _read_arrays(path, what, None, lambda name: MAX_HEADER_BYTES
+                          if name == "header" else most)
+    if "theta" not in arrays:
         raise CheckpointError(f"{what}: it has no xpnet header (found {sorted(arrays)})")
-    header = _parse_header(arrays.pop("header"), what)
+    arrays.pop("header")
+    return header, arrays
+
+
+def _check_format(header, path: Path, what: str) -> None:
+    """CheckpointError unless ``header`` names xpnet's format in a version this xpnet reads."""
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CheckpointError(f"{what}: its header does not name the format {FORMAT!r}")
     version = header.get("version")
@@ -191,12 +210,12 @@ def read(path, *, header_only: bool = False) -> tuple[dict, dict]:
         raise CheckpointError(
             f"{path} was written by a newer xpnet (format version {version}); this xpnet reads "
             f"versions up to {VERSION}: upgrade xpnet (pip install -U xpnet)")
-    return header, arrays
 
 
-def _read_arrays(path: Path, what: str, names) -> dict:
-    """The arrays ``names`` (None: all) of the .npz at ``path``; CheckpointError, beginning
-    with ``what``, for anything but a readable .npz that holds them."""
+def _read_arrays(path: Path, what: str, names, max_bytes=lambda name: MAX_HEADER_BYTES) -> dict:
+    """The arrays ``names`` (None: all) of the .npz at ``path``, each of at most
+    ``max_bytes(name)`` bytes; CheckpointError, beginning with ``what``, for anything but a
+    readable .npz that holds them."""
     if path.exists() and not path.is_file():  # (opening a named pipe would wait for a writer)
         raise CheckpointError(f"{what}: it is not a regular file but a folder, a device or a "
                               "pipe; give the file that xpnet.save or `xpnet train --save` wrote")
@@ -205,7 +224,7 @@ def _read_arrays(path: Path, what: str, names) -> dict:
             raise CheckpointError(f"{what}: it is not an .npz (zip) archive, which is what "
                                   "xpnet.save and `xpnet train --save` write")
     try:
-        return read_npz(path, names=names)
+        return read_npz(path, names=names, max_bytes=max_bytes)
     except (FileNotFoundError, PermissionError):
         raise
     except KeyError:  # (names are ["header"]: no such member)
@@ -216,6 +235,8 @@ def _read_arrays(path: Path, what: str, names) -> dict:
     except MemoryError:
         raise CheckpointError(f"{what}: its arrays need more memory than is free: the file is "
                               "damaged, or too large for this machine") from None
+    except OversizedArray as e:
+        raise CheckpointError(f"{what}: it is damaged: {e}") from None
     except Exception as e:  # what zipfile, lzma or numpy's .npy parser raise for other damage
         raise CheckpointError(f"{what}: not an .npz archive of plain arrays "
                               f"({_cause(e)})") from None
