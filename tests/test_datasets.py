@@ -400,21 +400,25 @@ def test_every_mirror_failing_leaves_nothing_and_lists_every_url(tmp_path, serve
     assert len(requests) == len(reasons)  # it stops after the first file that no mirror has
 
 
-def test_download_function_into_data_dir_keeps_intact_and_replaces_damaged(
+def test_download_function_into_data_dir_keeps_intact_and_refuses_damaged(
         tmp_path, server, requests, capsys):
     folder = download("mnist", data_dir=tmp_path, mirrors=[f"{server}/good"],
                       checksums=SYNTHETIC_SHA256, progress=True)
     assert folder == tmp_path / "mnist"
     assert len(requests) == len(FILES)
     assert "B/s" in capsys.readouterr().err  # the tqdm bytes bar
-    damaged_path = folder / f"{FILES[3]}.gz"
-    damaged_path.write_bytes(gzip.compress(flipped(SYNTHETIC[FILES[3]])))
     requests.clear()
-    download("mnist", data_dir=tmp_path, mirrors=[f"{server}/good"],
-             checksums=SYNTHETIC_SHA256, progress=False)
-    assert requests == [f"/good/{FILES[3]}.gz"]
-    assert capsys.readouterr().err == ""
-    assert gzip.decompress(damaged_path.read_bytes()) == SYNTHETIC[FILES[3]]
+    assert download("mnist", data_dir=tmp_path, mirrors=[f"{server}/good"],
+                    checksums=SYNTHETIC_SHA256, progress=False) == folder
+    assert requests == [] and capsys.readouterr().err == ""
+    # a folder of the user's: a damaged file there is named, not downloaded over (it used to be)
+    damaged_path = folder / f"{FILES[3]}.gz"
+    damaged = gzip.compress(flipped(SYNTHETIC[FILES[3]]))
+    damaged_path.write_bytes(damaged)
+    with pytest.raises(DatasetError, match=f"{damaged_path}: SHA-256"):
+        download("mnist", data_dir=tmp_path, mirrors=[f"{server}/good"],
+                 checksums=SYNTHETIC_SHA256, progress=False)
+    assert requests == [] and damaged_path.read_bytes() == damaged
 
 
 def test_a_damaged_file_in_the_cache_is_downloaded_again(tmp_path, server, requests, caplog):
@@ -509,12 +513,13 @@ def test_a_download_stopped_by_ctrl_c_leaves_no_empty_folder(tmp_path, server, m
 
 
 def test_damaged_file_survives_a_failed_download(tmp_path, server):
-    folder = write_dataset(tmp_path / "mnist")
+    """(In xpnet's cache: in a folder of the user's a damaged file is never downloaded over.)"""
+    folder = write_dataset(tmp_path / "cache" / "xpnet" / "mnist")
     before = flipped(gzip.compress(SYNTHETIC[FILES[0]]), 20)
     (folder / f"{FILES[0]}.gz").write_bytes(before)
     with pytest.raises(DatasetNotFoundError):
-        download("mnist", data_dir=tmp_path, mirrors=[f"{server}/corrupt"],
-                 checksums=SYNTHETIC_SHA256, progress=False)
+        download("mnist", mirrors=[f"{server}/corrupt"], checksums=SYNTHETIC_SHA256,
+                 progress=False)
     assert (folder / f"{FILES[0]}.gz").read_bytes() == before
     assert leftovers(folder) == sorted(f"{stem}.gz" for stem in FILES)
 
@@ -1259,3 +1264,69 @@ def test_files_read_from_either_given_folder_bring_no_warning_for_the_other(comp
         folder = datasets.load_with_folder("mnist", data_dir=given, checksums=SYNTHETIC_SHA256,
                                            download=False)[1]
     assert folder == full and caplog.records == []
+
+
+# -- a folder of the user's is never written over -------------------------------------------------
+def _users_own_labels(folder: Path) -> bytes:
+    """``folder`` with the synthetic dataset but for the test labels (missing) and the training
+    labels: the user's own, relabelled version (a valid IDX file that fails the checksum)."""
+    _lacking(folder, 3)
+    own = gzip.compress(flipped(SYNTHETIC[FILES[1]], at=8))  # the first label changed
+    (folder / f"{FILES[1]}.gz").write_bytes(own)
+    return own
+
+
+@pytest.mark.parametrize("via", ["load", "download"])
+def test_a_users_file_that_fails_verification_is_named_not_downloaded_over(
+        via, tmp_path, server, requests, monkeypatch):
+    """The tester's data loss: DIR/mnist held the user's relabelled training labels and lacked
+    the test labels; `xpnet train --data-dir DIR` (and `xpnet download --data-dir DIR`)
+    downloaded both and silently replaced the user's file with the published one."""
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    folder = tmp_path / "data" / "mnist"
+    own = _users_own_labels(folder)
+    options = dict(data_dir=tmp_path / "data", mirrors=[f"{server}/good"],
+                   checksums=SYNTHETIC_SHA256, progress=False)
+    with pytest.raises(DatasetError) as caught:
+        (load if via == "load" else download)("mnist", **options)
+    message = str(caught.value)
+    assert not isinstance(caught.value, DatasetNotFoundError)
+    assert message.startswith(f"{folder / FILES[1]}.gz: SHA-256 of the decompressed content")
+    assert "Delete the file" in message and "in a folder of yours" in message
+    assert (folder / f"{FILES[1]}.gz").read_bytes() == own
+    assert requests == []  # refused before any download, the missing file's too
+    assert leftovers(folder) == sorted(f"{stem}.gz" for stem in FILES[:3])
+
+
+def test_another_datasets_file_or_a_folder_in_a_users_folder_is_not_downloaded_over(
+        tmp_path, server, requests, monkeypatch):
+    other = {stem: data[:-1] + bytes([(data[-1] + 1) % 10]) for stem, data in SYNTHETIC.items()}
+    monkeypatch.setattr(datasets, "CHECKSUMS", {
+        "mnist": SYNTHETIC_SHA256,
+        "fashion-mnist": {stem: hashlib.sha256(data).hexdigest() for stem, data in other.items()}})
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    folder = _lacking(tmp_path / "mnist", 3)
+    (folder / f"{FILES[1]}.gz").write_bytes(gzip.compress(other[FILES[1]]))
+    with pytest.raises(DatasetError, match=re.escape(
+            f"{folder / FILES[1]}.gz is Fashion-MNIST's {FILES[1]} file, not the one expected "
+            f"here. Move it out of {folder} to have it downloaded; xpnet replaces no file in a "
+            "folder of yours")):
+        download("mnist", data_dir=tmp_path, mirrors=[f"{server}/good"], progress=False)
+    (folder / f"{FILES[1]}.gz").unlink()
+    (folder / f"{FILES[1]}.gz").mkdir()  # a name taken by a folder: not replaced either
+    with pytest.raises(DatasetError, match=re.escape(
+            f"{folder / FILES[1]}.gz is a folder, not a file. Move it out of {folder}")):
+        download("mnist", data_dir=tmp_path, mirrors=[f"{server}/good"], progress=False)
+    assert requests == [] and (folder / f"{FILES[1]}.gz").is_dir()
+
+
+def test_a_damaged_file_in_the_cache_is_repaired_with_the_missing_ones(tmp_path, server,
+                                                                       requests):
+    """xpnet's own cache, unlike a folder of the user's, is repaired."""
+    cache = tmp_path / "cache" / "xpnet" / "mnist"
+    _users_own_labels(cache)
+    (_, y_train), _ = load("mnist", mirrors=[f"{server}/good"], checksums=SYNTHETIC_SHA256,
+                           progress=False)
+    np.testing.assert_array_equal(y_train, np.frombuffer(SYNTHETIC[FILES[1]], np.uint8, offset=8))
+    assert sorted(requests) == sorted(f"/good/{FILES[i]}.gz" for i in (1, 3))
+    assert leftovers(cache) == sorted(f"{stem}.gz" for stem in FILES)

@@ -9,7 +9,9 @@ The first folder that holds all four is used (one whose files turn out to be ano
 e.g. MNIST's in a folder searched for Fashion-MNIST, is skipped); if none does, they are
 downloaded into the cache
 (or into ``data_dir/<name>/`` when a ``data_dir`` is given: one that does not exist yet is where
-the download goes). ``<name>`` is ``"mnist"`` or ``"fashion-mnist"``. When a ``data_dir`` is
+the download goes). A file there that fails verification is downloaded again only in the cache,
+which is xpnet's: in a folder of the user's, it is never replaced but named in a DatasetError,
+with what to do. ``<name>`` is ``"mnist"`` or ``"fashion-mnist"``. When a ``data_dir`` is
 given and the files are read from another folder, a warning (logger ``"xpnet"``) names it, why
 it was passed over (it does not exist, holds none of the files, lacks some, or holds another
 dataset's) and the folder read.
@@ -32,6 +34,7 @@ import logging
 import math
 import operator
 import os
+import stat
 import struct
 import time
 import urllib.error
@@ -429,11 +432,13 @@ def download(
     checksums: Mapping[str, str] | None = None,
 ) -> Path:
     """Download dataset ``name`` into ``data_dir/<name>/`` (by default the user cache) and return
-    that folder. Files already there and intact are kept; the others are fetched from
+    that folder. Files already there and intact are kept; the missing ones are fetched from
     ``mirrors`` (base URLs, http(s)://, ftp:// or file://, or one such string; by default
     ``MIRRORS[name]``) in order, and checked against ``checksums`` (stem -> SHA-256 of the
-    decompressed file, by default ``CHECKSUMS[name]``). ``progress``: show tqdm bars (None:
-    only on a terminal). Raises ValueError for a mirror that is not a URL, and
+    decompressed file, by default ``CHECKSUMS[name]``). A file that fails that check is
+    downloaded again only in the cache: in ``data_dir/<name>/`` (the user's) it is a
+    DatasetError that names it, before anything is downloaded. ``progress``: show tqdm bars
+    (None: only on a terminal). Raises ValueError for a mirror that is not a URL, and
     DatasetNotFoundError when a file fails from every mirror. A ``data_dir`` that itself holds
     the dataset, intact (as ``load`` would accept it), is returned as it is."""
     folder = _download_dir(name, data_dir)
@@ -442,7 +447,8 @@ def download(
     # (damaged, or another dataset's: the download goes to DIR/<name>)
     if data_dir is not None and _holds_intact(Path(data_dir).expanduser(), sums):
         return Path(data_dir).expanduser()
-    _download_into(name, folder, mirrors, sums, progress, looked_in=[folder])
+    _download_into(name, folder, mirrors, sums, progress, looked_in=[folder],
+                   repair=data_dir is None)
     return folder
 
 
@@ -501,18 +507,20 @@ def check_mirror(base: str) -> str:
 
 
 def _download_into(name, folder, mirrors, sums, progress, looked_in,
-                   skipped=(), damaged=()) -> None:
+                   skipped=(), damaged=(), *, repair: bool = False) -> None:
+    """Download into ``folder`` each file of dataset ``name`` that it lacks intact. Only where
+    ``repair`` (xpnet's cache) is a file that fails verification downloaded over: in a folder
+    of the user's it may be their own version (relabelled, say), so it is a DatasetError that
+    names it, before any download starts."""
     bases = _mirror_urls(name, mirrors)  # before any download starts
+    stems = _files_to_download(folder, sums, repair)
     # the folders this creates, innermost first (e.g. ~/.cache/xpnet/mnist and ~/.cache/xpnet)
     created = list(itertools.takewhile(lambda path: not path.exists(),
                                        (folder, *folder.parents)))
     folder.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
     try:
-        for stem in FILES:
-            existing = _existing_file(folder, stem)
-            if existing is not None and _is_intact(existing, sums[stem]):
-                continue
+        for stem in stems:
             # Stop at the first file that no mirror delivers: the others would fail the same
             # way, each after its own timeouts.
             if not _download_file(f"{stem}.gz", folder, bases, sums[stem], progress, failures):
@@ -524,12 +532,52 @@ def _download_into(name, folder, mirrors, sums, progress, looked_in,
         raise
 
 
-def _is_intact(path: Path, expected: _Expected) -> bool:
+def _files_to_download(folder: Path, sums, repair: bool) -> list[str]:
+    """The stems of the files that ``folder`` holds intact in neither form. One that is there
+    but fails verification (or a name taken by a folder, say) is among them only where
+    ``repair``; elsewhere it is a DatasetError that names it and what to do."""
+    stems = []
+    for stem in FILES:
+        errors = []
+        for path in _existing_files(folder, stem):
+            try:
+                _read_verified(path, sums[stem])
+                break  # (load reads this copy)
+            except DatasetError as error:
+                errors.append(error)
+        else:
+            taken = [path for path in (folder / f"{stem}.gz", folder / stem)
+                     if os.path.lexists(path)]  # (a link to nothing too)
+            if taken and not repair:
+                raise _not_downloaded_over(errors[0] if errors else None, taken[0])
+            stems.append(stem)
+    return stems
+
+
+def _not_downloaded_over(error: DatasetError | None, path: Path) -> DatasetError:
+    """The error for a file in a folder of the user's that a download must not replace:
+    ``error``, its verification's, or where no file verified (``path`` is no regular file),
+    what ``path`` is; and what to do."""
+    problem = str(error) if error else f"{path} is {_kind_of_entry(path)}, not a file"
+    if problem.endswith(_REMEDY):  # a damaged file: "Delete the file and download it again..."
+        problem = problem.removesuffix(".")
+    else:  # another dataset's file, or no file at all
+        problem += f". Move it out of {path.parent} to have it downloaded"
+    return DatasetError(f"{problem}; xpnet replaces no file in a folder of yours, only in its "
+                        "cache.")
+
+
+def _kind_of_entry(path: Path) -> str:
+    """What the entry ``path``, which is no regular file, is, for a message."""
     try:
-        _read_verified(path, expected)
-    except DatasetError:
-        return False
-    return True
+        mode = path.stat().st_mode
+    except OSError:  # (a link to nothing, or a loop of links)
+        return "a symbolic link that leads to no file"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    return "a device or socket"
 
 
 def _download_file(filename, folder, bases, expected, progress, failures) -> bool:
@@ -678,7 +726,8 @@ def load_with_folder(name: str, *, data_dir=None, validation=False, flatten=True
         if not download:
             raise _not_found(name, looked_in, failures=None, skipped=skipped)
         folder = _download_dir(name, data_dir)
-        _download_into(name, folder, mirrors, sums, progress, looked_in, skipped, damaged)
+        _download_into(name, folder, mirrors, sums, progress, looked_in, skipped, damaged,
+                       repair=data_dir is None)
         arrays, used = _read_dataset(_complete_dataset(folder), sums)
     folder = used[0].parent
     passed_over = skipped  # (a folder asked for, passed over: say where the data came from)
