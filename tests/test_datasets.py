@@ -87,11 +87,15 @@ def isolated_env(tmp_path, monkeypatch):
 
 
 # -- the local mirror server ----------------------------------------------------------------------
+#: what the "endless" mirror sends at most (a bound for the test, should the client not stop)
+ENDLESS_MIB = 16
+
+
 def _served_body(mirror: str, data: bytes) -> tuple[bytes, int]:
     """What ``mirror`` sends for a file whose content is ``data``, and the Content-Length it
     announces."""
     good = gzip.compress(data)
-    if mirror == "good":
+    if mirror in ("good", "huge"):
         return good, len(good)
     if mirror == "corrupt":  # a valid gzip stream of altered content: only the SHA-256 can tell
         body = gzip.compress(flipped(data))
@@ -129,7 +133,19 @@ class MirrorHandler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(0.05)
             return
+        if mirror == "endless":  # gzip's magic, then zeros without end (here: ENDLESS_MIB)
+            self.send_response(200)
+            self.end_headers()  # (no Content-Length: the body ends when the connection does)
+            try:
+                self.wfile.write(b"\x1f\x8b\x08\x00")
+                for _ in range(ENDLESS_MIB):
+                    self.wfile.write(bytes(1 << 20))
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up: as it must
+                pass
+            return
         body, length = _served_body(mirror, SYNTHETIC[stem])
+        if mirror == "huge":  # a Content-Length that no such file can have
+            length = 10**20
         self.send_response(200)
         self.send_header("Content-Length", str(length))
         self.end_headers()
@@ -502,7 +518,7 @@ def test_a_failed_download_leaves_no_empty_folder(tmp_path, server):
 
 
 def test_a_download_stopped_by_ctrl_c_leaves_no_empty_folder(tmp_path, server, monkeypatch):
-    def ctrl_c(*args):
+    def ctrl_c(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(datasets, "_fetch", ctrl_c)
@@ -726,9 +742,9 @@ def test_a_mirror_is_given_up_below_1_kib_per_s_after_a_minute(tmp_path, monkeyp
     destination = tmp_path / "out"
     if too_slow:
         with pytest.raises(DatasetError, match=rf"too slow, {size:,} bytes in 61 s"):
-            datasets._fetch(source.as_uri(), destination, progress=False)
+            datasets._fetch(source.as_uri(), destination, progress=False, limit=size)
     else:
-        datasets._fetch(source.as_uri(), destination, progress=False)
+        datasets._fetch(source.as_uri(), destination, progress=False, limit=size)
         assert destination.read_bytes() == source.read_bytes()
 
 
@@ -1330,3 +1346,41 @@ def test_a_damaged_file_in_the_cache_is_repaired_with_the_missing_ones(tmp_path,
     np.testing.assert_array_equal(y_train, np.frombuffer(SYNTHETIC[FILES[1]], np.uint8, offset=8))
     assert sorted(requests) == sorted(f"/good/{FILES[i]}.gz" for i in (1, 3))
     assert leftovers(cache) == sorted(f"{stem}.gz" for stem in FILES)
+
+
+# -- a download's size is bounded -----------------------------------------------------------------
+@pytest.mark.parametrize("known", [True, False])
+def test_a_mirror_that_sends_without_end_is_given_up_and_the_next_one_tried(
+        known, tmp_path, server, requests, monkeypatch):
+    """The tester's mirror sent gzip's magic then zeros without a Content-Length: the download
+    wrote until the disk was full ("No space left on device"), and no other mirror was tried.
+    Now no more is written than the file can be: its known size, or with a caller's checksums,
+    the most an IDX file may declare, each with gzip's worst case and room for its header."""
+    if known:
+        monkeypatch.setattr(datasets, "CHECKSUMS", {"mnist": SYNTHETIC_SHA256})
+        monkeypatch.setattr(datasets, "SIZES",
+                            {stem: len(data) for stem, data in SYNTHETIC.items()})
+        size, sums = len(SYNTHETIC[FILES[0]]), None
+    else:
+        monkeypatch.setattr(datasets, "_MAX_IDX_BYTES", 1 << 18)  # (2 GiB: too long a test)
+        size, sums = 4 + 4 * 64 + (1 << 18), SYNTHETIC_SHA256
+    written = []
+    real_write_all = datasets._write_all
+    monkeypatch.setattr(datasets, "_write_all", lambda out, chunk, name: (
+        written.append(len(chunk)), real_write_all(out, chunk, name)))
+    with pytest.raises(DatasetNotFoundError) as caught:
+        download("mnist", data_dir=tmp_path, mirrors=[f"{server}/endless", f"{server}/huge"],
+                 checksums=sums, progress=False)
+    limit = datasets._download_limit(datasets._Expected("", size if known else None))
+    assert size < limit < size * 1.01 + (1 << 17) + 1  # (gzip's worst case, a header)
+    assert sum(written) <= limit
+    lines = str(caught.value).splitlines()
+    assert f"  {server}/endless/{FILES[0]}.gz: more than {limit:,} bytes, more than the file " \
+           "can be (a mirror that sends without end?)" in lines
+    assert f"  {server}/huge/{FILES[0]}.gz: Content-Length of 100,000,000,000,000,000,000 " \
+           f"bytes, more than the {limit:,} that the file can be" in lines
+    assert requests == [f"/endless/{FILES[0]}.gz", f"/huge/{FILES[0]}.gz"]
+    assert leftovers(tmp_path) == []
+    download("mnist", data_dir=tmp_path, mirrors=[f"{server}/endless", f"{server}/good"],
+             checksums=sums, progress=False)
+    assert leftovers(tmp_path / "mnist") == sorted(f"{stem}.gz" for stem in FILES)

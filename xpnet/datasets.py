@@ -21,6 +21,8 @@ Each file may be gzip-compressed (``train-images-idx3-ubyte.gz``) or not
 re-compressed copy is accepted and a damaged one is not. No more is decompressed (or read) than
 the file can hold: its size (``SIZES``) for the files of ``CHECKSUMS``, or, with a caller's own
 checksums, what its IDX header declares (at most 2 GiB), so a gzip bomb is refused as damaged.
+Nor is more downloaded than that can be when gzip-compressed: a mirror that sends more (or
+announces more) is given up for the next one, before it can fill the disk.
 Nothing is read or downloaded at import.
 """
 
@@ -136,6 +138,9 @@ _MAX_IDX_DIMS = 64  # NumPy's most (numpy>=2)
 #: how far past the expected end the bytes are counted for the message, at most
 _EXCESS_COUNTED_BYTES = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
+#: what a download may hold beyond its content's worst-case gzip size: the gzip header's
+#: optional fields (the extra field alone may be 64 KiB)
+_GZIP_HEADER_ROOM_BYTES = 1 << 17
 _IDX_UNSIGNED_BYTE = 0x08
 
 
@@ -590,7 +595,7 @@ def _download_file(filename, folder, bases, expected, progress, failures) -> boo
         for base in bases:
             url = f"{base.rstrip('/')}/{filename}"
             try:
-                _fetch(url, temp, progress)
+                _fetch(url, temp, progress, limit=_download_limit(expected))
                 with temp.open("rb") as file:
                     head = file.read(80)
                 if head[:2] not in (_GZIP_MAGIC, b"\0\0"):  # e.g. a proxy's or portal's page
@@ -611,15 +616,32 @@ def _download_file(filename, folder, bases, expected, progress, failures) -> boo
         temp.unlink(missing_ok=True)
 
 
-def _fetch(url: str, destination: Path, progress: bool | None) -> None:
+def _download_limit(expected: _Expected) -> int:
+    """The most bytes that a mirror may send for a file whose content is ``expected``: its
+    size where xpnet knows it, else the most an IDX file may declare (with a header of the most
+    dimensions), in gzip's worst case (stored blocks, 5 bytes in each 65,535: the limit allows
+    1 in 1,024), with room for the gzip header's optional fields (a file name, say)."""
+    size = expected.size
+    if size is None:
+        size = 4 + 4 * _MAX_IDX_DIMS + _MAX_IDX_BYTES
+    return size + size // 1024 + _GZIP_HEADER_ROOM_BYTES
+
+
+def _fetch(url: str, destination: Path, progress: bool | None, *, limit: int) -> None:
     """Stream ``url`` into ``destination`` with a bytes progress bar; a body shorter than its
-    Content-Length is an error (urllib returns it silently)."""
+    Content-Length is an error (urllib returns it silently), and so is one of more than
+    ``limit`` bytes: a larger Content-Length is refused before the body, and a mirror that
+    sends without end (no Content-Length) is given up once it passes the limit, so that
+    neither fills the disk and the next mirror is tried."""
     request = urllib.request.Request(url, headers={"User-Agent": "xpnet"})
     # unbuffered: an error in a write is the disk's, which buffering would defer to the close
     with (urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response,
           destination.open("wb", buffering=0) as out):
         length = response.headers.get("Content-Length")
         total = int(length) if length is not None else None
+        if total is not None and total > limit:
+            raise DatasetError(f"{url}: Content-Length of {total:,} bytes, more than the "
+                               f"{limit:,} that the file can be")
         received = 0
         parts = urlsplit(url)
         source = parts.hostname or Path(parts.path).parent  # file:// URLs have no host
@@ -628,6 +650,9 @@ def _fetch(url: str, destination: Path, progress: bool | None) -> None:
                   disable=None if progress is None else not progress) as bar:
             start = time.monotonic()
             while chunk := response.read1(_CHUNK_BYTES):  # (what has arrived, at most that)
+                if received + len(chunk) > limit:
+                    raise DatasetError(f"{url}: more than {limit:,} bytes, more than the file "
+                                       "can be (a mirror that sends without end?)")
                 _write_all(out, chunk, destination.with_name(Path(parts.path).name))
                 received += len(chunk)
                 bar.update(len(chunk))
