@@ -95,7 +95,7 @@ def _served_body(mirror: str, data: bytes) -> tuple[bytes, int]:
     """What ``mirror`` sends for a file whose content is ``data``, and the Content-Length it
     announces."""
     good = gzip.compress(data)
-    if mirror in ("good", "huge"):
+    if mirror in ("good", "huge", "badlength", "neglength"):  # (the last three: other lengths)
         return good, len(good)
     if mirror == "corrupt":  # a valid gzip stream of altered content: only the SHA-256 can tell
         body = gzip.compress(flipped(data))
@@ -143,9 +143,13 @@ class MirrorHandler(BaseHTTPRequestHandler):
             except (BrokenPipeError, ConnectionResetError):  # the client gave up: as it must
                 pass
             return
+        if mirror == "badredirect":  # to a host name that IDNA cannot encode (an empty label)
+            self.send_response(302)
+            self.send_header("Location", f"http://a..b/{filename}")
+            self.end_headers()
+            return
         body, length = _served_body(mirror, SYNTHETIC[stem])
-        if mirror == "huge":  # a Content-Length that no such file can have
-            length = 10**20
+        length = {"huge": 10**20, "badlength": "abc", "neglength": -5}.get(mirror, length)
         self.send_response(200)
         self.send_header("Content-Length", str(length))
         self.end_headers()
@@ -1384,3 +1388,46 @@ def test_a_mirror_that_sends_without_end_is_given_up_and_the_next_one_tried(
     download("mnist", data_dir=tmp_path, mirrors=[f"{server}/endless", f"{server}/good"],
              checksums=sums, progress=False)
     assert leftovers(tmp_path / "mnist") == sorted(f"{stem}.gz" for stem in FILES)
+
+
+# -- one mirror's odd answer or bad URL is that mirror's failure ----------------------------------
+@pytest.mark.parametrize("mirror", ["badlength", "neglength"])
+def test_a_content_length_that_is_no_count_of_bytes_is_taken_as_missing(mirror, tmp_path,
+                                                                         server):
+    """`Content-Length: abc` ended the download in "invalid literal for int() with base 10:
+    'abc'", and -5 in "truncated download, 9,912,422 of -5 bytes": neither named the URL, nor
+    was another mirror tried. As http.client reads the body, it ends where the connection
+    does."""
+    folder = download("mnist", data_dir=tmp_path, mirrors=f"{server}/{mirror}",
+                      checksums=SYNTHETIC_SHA256, progress=False)
+    assert leftovers(folder) == sorted(f"{stem}.gz" for stem in FILES)
+
+
+def test_a_mirror_that_fails_with_a_value_error_is_named_and_the_next_one_tried(
+        tmp_path, server, requests):
+    """A redirect to a host name that IDNA cannot encode raised UnicodeError out of the
+    download: "xpnet: error: encoding with 'idna' codec failed", no URL, no other mirror."""
+    with pytest.raises(DatasetNotFoundError) as caught:
+        download("mnist", data_dir=tmp_path, mirrors=[f"{server}/badredirect", f"{server}/missing"],
+                 checksums=SYNTHETIC_SHA256, progress=False)
+    lines = str(caught.value).splitlines()
+    assert f"  {server}/badredirect/{FILES[0]}.gz: UnicodeError: encoding with 'idna' codec " \
+           "failed (UnicodeError: label empty or too long)" in lines
+    assert requests == [f"/badredirect/{FILES[0]}.gz", f"/missing/{FILES[0]}.gz"]
+    folder = download("mnist", data_dir=tmp_path, checksums=SYNTHETIC_SHA256, progress=False,
+                      mirrors=[f"{server}/badredirect", f"{server}/good"])
+    assert leftovers(folder) == sorted(f"{stem}.gz" for stem in FILES)
+
+
+@pytest.mark.parametrize("url, problem", [
+    ("http://a..b/", "the host name 'a..b' cannot be encoded for DNS"),
+    (f"https://{'x' * 64}.org/mnist/", f"the host name '{'x' * 64}.org' cannot be encoded"),
+    ("http://127.0.0.1:99999/", "Port out of range 0-65535"),
+])
+def test_a_mirror_whose_host_is_no_host_name_is_refused_up_front(url, problem, tmp_path):
+    """As --mirror http://a..b/ is read, not as an IDNA UnicodeError out of the download."""
+    with pytest.raises(ValueError, match=re.escape(f"mirror {url!r}: {problem}")):
+        datasets.check_mirror(url)
+    with pytest.raises(ValueError, match=re.escape(f"mirror {url!r}: {problem}")):
+        download("mnist", data_dir=tmp_path, mirrors=url, checksums=SYNTHETIC_SHA256)
+    assert leftovers(tmp_path) == []

@@ -508,7 +508,28 @@ def check_mirror(base: str) -> str:
     if scheme not in ("http", "https", "ftp", "file"):
         raise ValueError(f"mirror {base!r} is not a URL{problem}: give a base URL such as "
                          "https://example.org/mnist/ or file:///srv/mnist/")
+    problem = _host_problem(base)
+    if problem:
+        raise ValueError(f"mirror {base!r}: {problem}: give a base URL such as "
+                         "https://example.org/mnist/")
     return base
+
+
+def _host_problem(base: str) -> str | None:
+    """What is wrong with the host and port of the URL ``base``, which the download would only
+    find out as it connects (a UnicodeError from the IDNA codec, a port out of range)."""
+    parts = urlsplit(base)
+    try:
+        parts.port  # noqa: B018 (a ValueError where the port is no number or out of range)
+    except ValueError as error:
+        return str(error)
+    try:
+        (parts.hostname or "").encode("idna")
+    except UnicodeError:
+        return (f"the host name {parts.hostname!r} cannot be encoded for DNS (a label between "
+                "dots is empty or longer than 63 characters, or holds a character that IDNA "
+                "does not allow)")
+    return None
 
 
 def _download_into(name, folder, mirrors, sums, progress, looked_in,
@@ -606,7 +627,9 @@ def _download_file(filename, folder, bases, expected, progress, failures) -> boo
                 _verified_content(temp, expected, url)
             except _DiskError:
                 raise
-            except (OSError, HTTPException, DatasetError) as error:  # URLError is an OSError
+            # (URLError is an OSError; a DatasetError a ValueError, as is another failure of
+            # one mirror's: the IDNA codec's UnicodeError for the host name it redirects to)
+            except (OSError, HTTPException, ValueError) as error:
                 failures.append(_failure_line(url, error))
                 continue
             os.replace(temp, folder / filename)
@@ -637,8 +660,7 @@ def _fetch(url: str, destination: Path, progress: bool | None, *, limit: int) ->
     # unbuffered: an error in a write is the disk's, which buffering would defer to the close
     with (urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response,
           destination.open("wb", buffering=0) as out):
-        length = response.headers.get("Content-Length")
-        total = int(length) if length is not None else None
+        total = _content_length(response.headers.get("Content-Length"))
         if total is not None and total > limit:
             raise DatasetError(f"{url}: Content-Length of {total:,} bytes, more than the "
                                f"{limit:,} that the file can be")
@@ -662,6 +684,14 @@ def _fetch(url: str, destination: Path, progress: bool | None, *, limit: int) ->
                                        f"(less than {MIN_BYTES_PER_S:,} bytes/s)")
     if total is not None and received != total:
         raise DatasetError(f"{url}: truncated download, {received:,} of {total:,} bytes")
+
+
+def _content_length(value: str | None) -> int | None:
+    """The Content-Length header ``value`` as a count of bytes; None where it is missing or no
+    such count (``abc``, ``-5``): as http.client reads the body then, it ends where the
+    connection does."""
+    value = (value or "").strip()
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 def _write_all(out, chunk: bytes, name: Path) -> None:
