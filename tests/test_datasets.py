@@ -1431,3 +1431,51 @@ def test_a_mirror_whose_host_is_no_host_name_is_refused_up_front(url, problem, t
     with pytest.raises(ValueError, match=re.escape(f"mirror {url!r}: {problem}")):
         download("mnist", data_dir=tmp_path, mirrors=url, checksums=SYNTHETIC_SHA256)
     assert leftovers(tmp_path) == []
+
+
+# -- a caller's own checksums ---------------------------------------------------------------------
+@pytest.mark.parametrize("form", ["uppercase", "keys with .gz"])
+def test_own_checksums_in_uppercase_or_by_gz_names_are_accepted(form, tmp_path):
+    """PowerShell's Get-FileHash prints uppercase hex: intact files used to be refused with
+    a message that contradicted itself; a table keyed by .gz names gave a bare KeyError."""
+    write_dataset(tmp_path)
+    sums = ({stem: sha256.upper() for stem, sha256 in SYNTHETIC_SHA256.items()}
+            if form == "uppercase" else
+            {f"{stem}.gz": sha256 for stem, sha256 in SYNTHETIC_SHA256.items()})
+    (_, y_train), _ = load("mnist", data_dir=tmp_path, checksums=sums, download=False)
+    assert len(y_train) == N_TRAIN
+    assert datasets.find("mnist", tmp_path, checksums=sums) == tmp_path
+
+
+ALL_FILES = ", ".join(FILES)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda sums: sums.pop(FILES[3]),
+     f"checksums= lacks {FILES[3]}: give the SHA-256 of each of MNIST's four files "
+     f"({ALL_FILES}; a name may end in .gz)"),
+    (lambda sums: sums.update(extra="0" * 64),
+     "checksums= has 'extra', no file of MNIST's: give the SHA-256 of each"),
+    (lambda sums: (sums.pop(FILES[0]), sums.update({f"{FILES[0]}s.gz": "0" * 64})),
+     f"checksums= lacks {FILES[0]} and has '{FILES[0]}s.gz', no file of MNIST's"),
+    (lambda sums: sums.update({f"{FILES[1]}.gz": "0" * 64}),
+     f"checksums= gives {FILES[1]} twice, with and without .gz"),
+    (lambda sums: sums.update({FILES[2]: "0" * 63}),
+     f"checksums[{FILES[2]!r}] = '{'0' * 63}' is no SHA-256: give its 64 hex digits"),
+    (lambda sums: sums.update({FILES[2]: f"{'0' * 64}  {FILES[2]}"}),
+     f"checksums[{FILES[2]!r}] = '{'0' * 64}  {FILES[2]}' is no SHA-256"),
+    (lambda sums: sums.update({FILES[2]: "g" * 64}), "is no SHA-256: give its 64 hex digits"),
+])
+def test_own_checksums_that_are_not_four_sha256_are_named(change, message, tmp_path):
+    """A table lacking a file gave a bare KeyError ('t10k-labels-idx1-ubyte'); one with a
+    typo or another value was only found out as each file failed its check."""
+    write_dataset(tmp_path)
+    sums = dict(SYNTHETIC_SHA256)
+    change(sums)
+    for function, options in ((load, dict(download=False)), (datasets.find, {}),
+                              (download, dict(mirrors=closed_port_url()))):
+        with pytest.raises(ValueError, match=re.escape(message)) as caught:
+            function("mnist", data_dir=tmp_path, checksums=sums, **options)
+        assert not isinstance(caught.value, DatasetError)
+    with pytest.raises(TypeError, match="checksums= maps each file of MNIST to its SHA-256"):
+        load("mnist", data_dir=tmp_path, checksums=list(SYNTHETIC_SHA256.values()))

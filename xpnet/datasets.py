@@ -138,6 +138,7 @@ _MAX_IDX_DIMS = 64  # NumPy's most (numpy>=2)
 #: how far past the expected end the bytes are counted for the message, at most
 _EXCESS_COUNTED_BYTES = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 #: what a download may hold beyond its content's worst-case gzip size: the gzip header's
 #: optional fields (the extra field alone may be 64 KiB)
 _GZIP_HEADER_ROOM_BYTES = 1 << 17
@@ -341,7 +342,42 @@ def _expected(name: str, checksums: Mapping[str, str] | None) -> dict[str, _Expe
     caller's own ``checksums``, of files whose size xpnet does not know."""
     if checksums is None:
         return {stem: _Expected(sha256, SIZES[stem]) for stem, sha256 in CHECKSUMS[name].items()}
-    return {stem: _Expected(sha256, None) for stem, sha256 in checksums.items()}
+    return {stem: _Expected(sha256, None)
+            for stem, sha256 in _own_checksums(name, checksums).items()}
+
+
+def _own_checksums(name: str, checksums: Mapping[str, str]) -> dict[str, str]:
+    """A caller's ``checksums`` by stem, in lowercase hex as hashlib gives it (PowerShell's
+    Get-FileHash prints uppercase). The keys may end in ``.gz`` (the published names); one for
+    each of the four files and no other, so that a typo is named here and not taken for a
+    damaged file. ValueError saying what is wrong, TypeError for no mapping."""
+    title = f"{TITLES[name]}'s"
+    if not isinstance(checksums, Mapping):
+        raise TypeError(f"checksums= maps each file of {TITLES[name]} to its SHA-256, not a "
+                        f"{type(checksums).__name__}")
+    sums: dict = {}
+    for key, sha256 in checksums.items():
+        if _stem(key) in sums:
+            raise ValueError(f"checksums= gives {_stem(key)} twice, with and without .gz")
+        sums[_stem(key)] = sha256
+    missing = [stem for stem in FILES if stem not in sums]
+    extra = [key for key in checksums if _stem(key) not in FILES]
+    if missing or extra:
+        problems = ([f"lacks {', '.join(missing)}"] if missing else []) + (
+            [f"has {', '.join(map(repr, extra))}, no file of {title}"] if extra else [])
+        raise ValueError(f"checksums= {' and '.join(problems)}: give the SHA-256 of each of "
+                         f"{title} four files ({', '.join(FILES)}; a name may end in .gz)")
+    for stem in FILES:
+        sha256 = sums[stem]
+        if not (isinstance(sha256, str) and len(sha256) == 64 and set(sha256) <= _HEX_DIGITS):
+            raise ValueError(f"checksums[{stem!r}] = {sha256!r:.100} is no SHA-256: give its 64 "
+                             "hex digits (of the decompressed content)")
+    return {stem: sums[stem].lower() for stem in FILES}
+
+
+def _stem(key):
+    """A key of a caller's checksums without ``.gz``; a key that is no string as it is."""
+    return key.removesuffix(".gz") if isinstance(key, str) else key
 
 
 def _read_verified(path: Path, expected: _Expected) -> np.ndarray:
@@ -439,8 +475,9 @@ def download(
     """Download dataset ``name`` into ``data_dir/<name>/`` (by default the user cache) and return
     that folder. Files already there and intact are kept; the missing ones are fetched from
     ``mirrors`` (base URLs, http(s)://, ftp:// or file://, or one such string; by default
-    ``MIRRORS[name]``) in order, and checked against ``checksums`` (stem -> SHA-256 of the
-    decompressed file, by default ``CHECKSUMS[name]``). A file that fails that check is
+    ``MIRRORS[name]``) in order, and checked against ``checksums`` (by default
+    ``CHECKSUMS[name]``: each of the four files' name, with or without ``.gz``, -> the SHA-256
+    of its decompressed content, 64 hex digits in either case). A file that fails that check is
     downloaded again only in the cache: in ``data_dir/<name>/`` (the user's) it is a
     DatasetError that names it, before anything is downloaded. ``progress``: show tqdm bars
     (None: only on a terminal). Raises ValueError for a mirror that is not a URL, and
