@@ -1479,3 +1479,39 @@ def test_own_checksums_that_are_not_four_sha256_are_named(change, message, tmp_p
         assert not isinstance(caught.value, DatasetError)
     with pytest.raises(TypeError, match="checksums= maps each file of MNIST to its SHA-256"):
         load("mnist", data_dir=tmp_path, checksums=list(SYNTHETIC_SHA256.values()))
+
+
+# -- a name taken by something that is no file ----------------------------------------------------
+@pytest.mark.parametrize("entry, kind", [
+    ("folder", "a folder"),
+    ("fifo", "a named pipe (FIFO)"),
+    ("loop", "a symbolic link to nothing (or a loop of links)"),
+])
+def test_a_files_name_taken_by_no_file_is_said_not_called_lacking(entry, kind, tmp_path,
+                                                                 monkeypatch, caplog):
+    """With a folder (a FIFO, a link that loops) of the name train-labels-idx1-ubyte.gz, the
+    folder was said to lack that file, which `ls` shows."""
+    if entry == "fifo" and not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    given = _lacking(tmp_path / "given", 1, 3)
+    taken = given / f"{FILES[1]}.gz"
+    {"folder": taken.mkdir, "fifo": lambda: os.mkfifo(taken),
+     "loop": lambda: os.symlink(taken.name, taken)}[entry]()
+    note = f"lacks {FILES[3]}.gz and holds {FILES[1]}.gz as {kind}, not a file"
+    with pytest.raises(DatasetNotFoundError) as caught:
+        load("mnist", data_dir=given, checksums=SYNTHETIC_SHA256, download=False)
+    assert f"  {given} ({note})" in str(caught.value).splitlines()
+    env = write_dataset(tmp_path / "env" / "mnist")
+    monkeypatch.setenv("XPNET_DATA_DIR", str(tmp_path / "env"))
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        load("mnist", data_dir=given, checksums=SYNTHETIC_SHA256, download=False)
+    assert [record.getMessage() for record in caplog.records] == [
+        f"--data-dir (data_dir=) {given} {note}; MNIST from {env} instead"]
+    # nor is it downloaded over (the folder is the user's)
+    (tmp_path / "user").mkdir()
+    folder = given.rename(tmp_path / "user" / "mnist")
+    with pytest.raises(DatasetError, match=re.escape(
+            f"{folder / taken.name} is {kind}, not a file. Move it out of {folder}")):
+        download("mnist", data_dir=tmp_path / "user", mirrors=closed_port_url(),
+                 checksums=SYNTHETIC_SHA256)

@@ -635,7 +635,7 @@ def _kind_of_entry(path: Path) -> str:
     try:
         mode = path.stat().st_mode
     except OSError:  # (a link to nothing, or a loop of links)
-        return "a symbolic link that leads to no file"
+        return "a symbolic link to nothing (or a loop of links)"
     if stat.S_ISDIR(mode):
         return "a folder"
     if stat.S_ISFIFO(mode):
@@ -758,9 +758,8 @@ def _not_found(name: str, looked_in: Sequence[Path], failures: Sequence[str] | N
     lines = [f"{TITLES[name]} not found: no folder holds all of {files} "
              "(gzip or uncompressed).", "Looked in:"]
     for folder in looked_in:  # (one that holds some of the files: which it lacks)
-        missing = _missing_files(folder)
-        lines.append(f"  {folder}" + (f" (lacks {', '.join(missing)})"
-                                      if 0 < len(missing) < len(FILES) else ""))
+        note = _lacking(folder)
+        lines.append(f"  {folder}" + (f" ({note})" if note else ""))
     if skipped:
         lines.append("Skipped, as they hold another dataset:")
         lines += [f"  {line}" for line in skipped]
@@ -849,7 +848,7 @@ def _given_dir_passed_over(name: str, data_dir: str | os.PathLike) -> list[str]:
     held = {folder: _missing_files(folder) for folder in (given, given / name)
             if folder.is_dir()}
     if any(len(missing) < len(FILES) for missing in held.values()):
-        return [f"{option if folder == given else folder} lacks {', '.join(missing)}"
+        return [f"{option if folder == given else folder} {_lacking(folder)}"
                 for folder, missing in held.items() if 0 < len(missing) < len(FILES)]
     return [f"{option} holds none of the {TITLES[name]} files, directly or in {name}/"]
 
@@ -857,6 +856,23 @@ def _given_dir_passed_over(name: str, data_dir: str | os.PathLike) -> list[str]:
 def _missing_files(folder: Path) -> list[str]:
     """The files of FILES that ``folder`` holds in neither form, by their ``.gz`` names."""
     return [f"{stem}.gz" for stem in FILES if not _existing_files(folder, stem)]
+
+
+def _lacking(folder: Path) -> str | None:
+    """What ``folder`` lacks of the files, for a message, where it holds some: the names of
+    those not there, and for a name taken by something else (which `ls` shows), what that is
+    ("lacks a.gz and holds b.gz as a folder, not a file"); None where it holds all four, or
+    nothing at all of their names."""
+    missing = [stem for stem in FILES if not _existing_files(folder, stem)]
+    taken = {stem: [path for path in (folder / f"{stem}.gz", folder / stem)
+                    if os.path.lexists(path)] for stem in missing}  # (a link to nothing too)
+    absent = [f"{stem}.gz" for stem in missing if not taken[stem]]
+    if not missing or len(absent) == len(FILES):
+        return None
+    parts = [f"lacks {', '.join(absent)}"] if absent else []
+    parts += [f"holds {path.name} as {_kind_of_entry(path)}, not a file"
+              for stem in missing for path in taken[stem]]
+    return " and ".join(parts)
 
 
 def _search(name: str, data_dir, sums, download: bool):
