@@ -451,10 +451,32 @@ def test_atomic_write_names_the_file_asked_for(tmp_path, monkeypatch):
     assert caught.value.filename == str(tmp_path / "model.npz")
 
 
+def test_a_checkpoint_is_read_from_one_open_and_may_hold_other_members(net, tmp_path,
+                                                                      monkeypatch):
+    """The header and the arrays come from one open of the file (from two, a save between
+    them paired one epoch's header with the next one's theta); a file zipped again with
+    folder entries, or with a note added, loads as it did."""
+    import xpnet.checkpoint as checkpoint_module
+
+    path = net.save(tmp_path / "model.npz")
+    opened = []
+    real = checkpoint_module.open_npz
+    monkeypatch.setattr(checkpoint_module, "open_npz", lambda p: opened.append(p) or real(p))
+    read(path)
+    assert len(opened) == 1
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("optimizer/", b"")
+        archive.writestr("README.txt", b"trained on MNIST")
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("notes.txt", b"x" * 10_000)  # (no array: not read, whatever its size)
+    np.testing.assert_array_equal(xpnet.load(path).theta, net.theta)
+    assert sorted(read(path)[1]) == ["theta"]
+
+
 def test_is_checkpoint_reads_the_header_of_any_version(tmp_path, monkeypatch):
     """What `train --save` may replace: an xpnet checkpoint of any format version (a newer
     one was taken for a foreign file), judged without reading its arrays."""
-    import xpnet.checkpoint as checkpoint_module
+    import xpnet.backend as backend_module
     from xpnet.checkpoint import is_checkpoint
 
     path = tmp_path / "m.npz"
@@ -465,10 +487,10 @@ def test_is_checkpoint_reads_the_header_of_any_version(tmp_path, monkeypatch):
     with open(path, "wb") as f:
         np.savez(f, header=np.array(json.dumps({**header, "version": VERSION + 1})), **arrays)
     read_names = []
-    real = checkpoint_module.read_npz
-    monkeypatch.setattr(checkpoint_module, "read_npz", lambda path, names=None, max_bytes=None: (
-        read_names.append(names) or real(path, names, max_bytes)))
-    assert is_checkpoint(path) and read_names == [["header"]]
+    real = backend_module._Npz.read
+    monkeypatch.setattr(backend_module._Npz, "read", lambda self, name, max_bytes=None: (
+        read_names.append(name) or real(self, name, max_bytes)))
+    assert is_checkpoint(path) and read_names == ["header"]
     other = tmp_path / "other.npz"
     with open(other, "wb") as f:
         np.savez(f, header=np.array(json.dumps({"format": "something else"})))
@@ -606,7 +628,7 @@ def test_the_depth_walk_visits_a_shared_value_once_a_level():
 
 
 @pytest.mark.parametrize("header, theta, message", [
-    ("good", None, "no xpnet header"),  # no theta
+    ("good", None, "it has no theta"),
     ({"format": "other", "version": 1}, "good", "does not name the format"),
     pytest.param("[" * 100_000 + "]" * 100_000, "good", "nested more than 32 levels deep",
                  id="too-deep-to-parse"),

@@ -1998,6 +1998,6 @@ def test_a_diverged_run_says_what_its_file_holds(mnist, tmp_path, capsys, monkey
     monkeypatch.setattr(training._Loop, "_check_finite", diverge_in_epoch_2)
     status, _, err = xpnet(capsys, *common, "--lr", 0.1, "--epochs", 2)
     assert status == 2 and "the weights became NaN or inf in epoch 2" in err and \
-        f"{model} holds the run as it was after epoch 1: `xpnet train --init-from {model}` " \
-        "with a smaller --lr trains on from there." in " ".join(err.split()), err
+        f"{model} holds the run as last saved, after epoch 1: `xpnet train --init-from " \
+        f"{model}` with a smaller --lr trains on from there." in " ".join(err.split()), err
     assert cli.checkpoint.read(model, header_only=True)[0]["training"]["epoch"] == 1

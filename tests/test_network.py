@@ -854,6 +854,20 @@ def test_boolean_features_are_taken_as_numbers():
     net.fit(X, np.array([0, 1]), epochs=1, progress=False)
 
 
+def test_a_network_pickled_before_grad_was_a_property_unpickles():
+    """(A pickle of a network holds "grad" where one of today's holds "_grad".)"""
+    net = Network(SIZES, backend="numpy")
+    state = net.__getstate__()
+    state["grad"] = state.pop("_grad")
+    old = Network.__new__(Network)
+    old.__setstate__(state)
+    X, y = problem(np.random.default_rng(0))
+    np.testing.assert_array_equal(old.loss_and_gradient(X, y)[1],
+                                  net.loss_and_gradient(X, y)[1])
+    assert old.weight_grads[0].base is not None and np.shares_memory(old.weight_grads[0],
+                                                                     old.grad)
+
+
 def test_a_deep_copy_has_its_own_theta_with_its_layers_viewing_it(backend):
     """``best = copy.deepcopy(net)`` (PyTorch's idiom for keeping the best model) failed on the
     backend's module; copying each array apart would cut weights and biases off theta."""

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from conftest import REPO, make_backend
 
+import xpnet
 from xpnet.optim import (
     SGD,
     Adagrad,
@@ -764,6 +765,27 @@ def test_state_for_another_theta_of_the_same_shape_is_refused_too(backend):
     plain = SGD(lr=0.1)  # no state: nothing to carry over, so no owner to refuse
     for theta in (xp.zeros(4, dtype=xp.float64), second):
         plain.step(theta, xp.ones(4, dtype=xp.float64))
+
+
+def test_a_view_of_theta_made_afresh_each_step_is_the_same_parameters():
+    """Fine-tuning the output layer alone, opt.step(net.theta[-k:], ...), or one optimizer
+    per layer on W.reshape(-1): a new view object each step, of the same memory. Another
+    network's memory is still refused."""
+    net, other = (xpnet.Network([4, 5, 3], backend="numpy", seed=seed) for seed in (0, 1))
+    X, y = np.random.default_rng(0).normal(size=(8, 4)), np.arange(8) % 3
+    head, layer = Adam(lr=0.01), SGD(lr=0.1, momentum=0.9)
+    k = net.weights[-1].size + net.biases[-1].size
+    before = net.theta.copy()
+    for _ in range(3):
+        grad = net.loss_and_gradient(X, y)[1]
+        head.step(net.theta[-k:], grad[-k:])
+        layer.step(net.weights[0].reshape(-1), net.weight_grads[0].reshape(-1))
+    assert head.t == layer.t == 3
+    changed = net.theta != before
+    assert changed[-k:].all() and changed[:net.weights[0].size].all()
+    assert not changed[net.weights[0].size:-k].any()  # (b_1: neither optimizer's)
+    with pytest.raises(ValueError, match="state of a run on another theta"):
+        head.step(other.theta[-k:], grad[-k:])
 
 
 def test_load_state_dict_checks_its_input():

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import logging
 import math
 import os
+import pickle
 import re
 import signal
 import sys
@@ -414,6 +416,7 @@ def test_an_lr_that_does_nothing_brings_a_warning(caplog):
     cases = [(SGD(lr=0.1), cosine, "the schedule sets the lr of every epoch from its own "
               "lr=0.5: the optimizer's lr=0.1 is not used"),
              (SGD(lr=0.5), cosine, None),  # (the warm-up's first lr is not 0.5: still none)
+             (SGD(momentum=0.9), cosine, None),  # (its default lr: the schedule's, as meant)
              ("sgd", cosine, None),  # (a name: its default lr, which the schedule replaces)
              (SGD(lr=0.0), None, "lr is 0: no step changes the weights"),
              (SGD(lr=0.0), get_schedule("step", lr=0.0, step_size=1), "lr is 0"),
@@ -431,6 +434,33 @@ def test_an_lr_that_does_nothing_brings_a_warning(caplog):
     with caplog.at_level(logging.WARNING, logger="xpnet"):
         small_net().fit(X, y, optimizer=used, epochs=1, schedule=cosine, progress=False)
     assert not [r for r in caplog.records if "lr" in r.getMessage()]
+
+
+def test_another_networks_optimizer_is_refused_before_anything_changes():
+    """fit refused another network's optimizer only at its first step, after it had drawn
+    a batch order from the network's shuffling stream and set the optimizer's lr from the
+    schedule: the same run, fixed, then trained on another order than a clean one."""
+    X, y = blobs(n=60)
+    used = SGD(lr=0.01, momentum=0.9)
+    small_net().fit(X, y, optimizer=used, epochs=1, batch_size=20, progress=False)
+    net, clean = small_net(), small_net()
+    with pytest.raises(ValueError, match="state of a run on another theta"):
+        net.fit(X, y, optimizer=used, epochs=1, batch_size=20, progress=False,
+                schedule=get_schedule("constant", lr=0.5))
+    assert used.lr == 0.01 and used.t == 3
+    for trained in (net, clean):
+        trained.fit(X, y, optimizer=SGD(lr=0.01, momentum=0.9), epochs=1, batch_size=20,
+                    progress=False)
+    np.testing.assert_array_equal(net.theta, clean.theta)
+
+
+def test_a_divergence_error_pickles_and_copies_whole():
+    """(A process pool's lr sweep gets each worker's error back pickled: one that could not be
+    rebuilt broke the whole pool.)"""
+    error = DivergenceError("the training loss became nan at epoch 2.", 2, "The network ...")
+    for copied in (pickle.loads(pickle.dumps(error)), copy.copy(error)):
+        assert (str(copied), copied.cause, copied.epoch) == (str(error), error.cause, 2)
+    assert str(DivergenceError("loss nan")) == "loss nan"
 
 
 def test_threads_beyond_the_cores_where_no_blas_can_be_set_get_that_warning_alone(

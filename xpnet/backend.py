@@ -410,39 +410,59 @@ class OversizedArray(ValueError):
     """An array of a file declares more bytes than it may hold."""
 
 
-def read_npz(path, names=None, max_bytes=None) -> dict:
+def read_npz(path, names=None) -> dict:
     """The arrays ``names`` (default: every one) of the ``.npz`` archive at ``path``, as host
-    arrays, the others not read; never unpickles (``allow_pickle=False``). ``max_bytes(name)``:
-    the most bytes the array ``name`` may declare, checked on its .npy header before any array
-    is read (a small compressed file can declare gigabytes, which numpy.load would fill).
-    Raises what ``numpy.load`` raises for a damaged archive, KeyError for a missing name, and
+    arrays, the others not read (see :func:`open_npz`); KeyError for a missing name."""
+    with open_npz(path) as archive:
+        return {name: archive.read(name) for name in (archive.names if names is None
+                                                      else names)}
+
+
+@contextlib.contextmanager
+def open_npz(path):
+    """The ``.npz`` archive at ``path``, open (one open: what is read from it is of one
+    version of the file, even as another process replaces it): ``names`` lists its arrays
+    (other members, a folder's entry or a note, are no arrays) and ``read(name,
+    max_bytes=None)`` reads one as a host array, never unpickling
+    (``allow_pickle=False``). Raises what ``numpy.load`` raises for a damaged archive, and
     ValueError for an archive that holds a name twice (which one would be read is the zip
-    reader's choice), OversizedArray for an array larger than ``max_bytes`` allows."""
+    reader's choice)."""
     with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:  # (closed on errors)
         twice = sorted(name for name, n in collections.Counter(npz.zip.namelist()).items()
                        if n > 1)
         if twice:
             raise ValueError(f"the archive holds {', '.join(map(repr, twice))} twice")
-        names = npz.files if names is None else names
-        for name in names if max_bytes is not None else ():
-            declared, most = _declared_bytes(npz.zip, name), max_bytes(name)
-            if declared > most:
-                raise OversizedArray(f"its array {name!r} declares {declared:,} bytes, where "
-                                     f"at most {most:,} belong there")
-        return {name: npz[name] for name in names}
+        yield _Npz(npz)
 
 
-def _declared_bytes(archive, name: str) -> int:
-    """The bytes that the array ``name`` of an .npz ``archive`` (a ZipFile) declares in its
-    .npy header: its shape times its item size."""
-    with archive.open(f"{name}.npy") as member:
-        version = np.lib.format.read_magic(member)
-        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                       (2, 0): np.lib.format.read_array_header_2_0}.get(version)
-        if read_header is None:  # (3.0: structured dtypes with non-Latin-1 field names)
-            raise ValueError(f"its array {name!r} has .npy format version {version}")
-        shape, _, dtype = read_header(member)
-    return math.prod(shape) * dtype.itemsize
+class _Npz:
+    """An open .npz archive (see :func:`open_npz`)."""
+
+    def __init__(self, npz):
+        members = set(npz.zip.namelist())
+        self._npz = npz
+        self.names = [name for name in npz.files if f"{name}.npy" in members]
+
+    def read(self, name: str, max_bytes: int | None = None):
+        """The array ``name``; with ``max_bytes``, OversizedArray before anything is read if
+        it declares more bytes (a few compressed bytes can declare gigabytes, which
+        ``numpy.load`` would allocate and fill)."""
+        if max_bytes is not None and (declared := self._declared_bytes(name)) > max_bytes:
+            raise OversizedArray(f"its array {name!r} declares {declared:,} bytes, where at "
+                                 f"most {max_bytes:,} belong there")
+        return self._npz[name]
+
+    def _declared_bytes(self, name: str) -> int:
+        """The bytes the array ``name`` declares in its .npy header: its shape times its item
+        size."""
+        with self._npz.zip.open(f"{name}.npy") as member:
+            version = np.lib.format.read_magic(member)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read_header is None:  # (3.0: structured dtypes with non-Latin-1 field names)
+                raise ValueError(f"its array {name!r} has .npy format version {version}")
+            shape, _, dtype = read_header(member)
+        return math.prod(shape) * dtype.itemsize
 
 
 @functools.lru_cache(maxsize=16)

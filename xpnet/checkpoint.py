@@ -10,6 +10,7 @@ failed save never damages the previous checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import reprlib
 import zipfile
@@ -24,7 +25,7 @@ from .backend import (
     host_item,
     is_float_array,
     is_host_array,
-    read_npz,
+    open_npz,
     write_npz,
 )
 from .files import atomic_write, replaces_another  # (also xpnet.checkpoint.atomic_write)
@@ -184,19 +185,25 @@ def read(path, *, header_only: bool = False) -> tuple[dict, dict]:
     from .network import num_params
     path = Path(path)
     what = f"{path} is not a readable xpnet checkpoint"
-    header = _parse_header(_read_arrays(path, what, ["header"])["header"], what)
-    _check_format(header, path, what)
-    if header_only:
-        return header, {}
-    # every array holds at most one value per parameter (theta, the optimizer's buffers, the
-    # best epoch's theta): a larger one is damage, refused before it is read
-    most = 8 * num_params(architecture(header, path)["sizes"])
-    arrays = _read_arrays(path, what, None, lambda name: MAX_HEADER_BYTES
-                          if name == "header" else most)
+    with _archive(path, what) as archive:
+        header = _header(archive, what)
+        _check_format(header, path, what)
+        if header_only:
+            return header, {}
+        # every array holds at most one value per parameter (theta, the optimizer's buffers,
+        # the best epoch's theta): a larger one is damage, refused before it is read
+        most = 8 * num_params(architecture(header, path)["sizes"])
+        arrays = {name: archive.read(name, most) for name in archive.names if name != "header"}
     if "theta" not in arrays:
-        raise CheckpointError(f"{what}: it has no xpnet header (found {sorted(arrays)})")
-    arrays.pop("header")
+        raise CheckpointError(f"{what}: it has no theta (found {sorted(arrays)})")
     return header, arrays
+
+
+def _header(archive, what: str):
+    """The parsed header of an open checkpoint ``archive``."""
+    if "header" not in archive.names:
+        raise CheckpointError(f"{what}: it has no xpnet header (found {sorted(archive.names)})")
+    return _parse_header(archive.read("header", MAX_HEADER_BYTES), what)
 
 
 def _check_format(header, path: Path, what: str) -> None:
@@ -212,10 +219,10 @@ def _check_format(header, path: Path, what: str) -> None:
             f"versions up to {VERSION}: upgrade xpnet (pip install -U xpnet)")
 
 
-def _read_arrays(path: Path, what: str, names, max_bytes=lambda name: MAX_HEADER_BYTES) -> dict:
-    """The arrays ``names`` (None: all) of the .npz at ``path``, each of at most
-    ``max_bytes(name)`` bytes; CheckpointError, beginning with ``what``, for anything but a
-    readable .npz that holds them."""
+@contextlib.contextmanager
+def _archive(path: Path, what: str):
+    """The .npz at ``path``, open (:func:`xpnet.backend.open_npz`); CheckpointError,
+    beginning with ``what``, for anything but a readable .npz, also as it is read."""
     if path.exists() and not path.is_file():  # (opening a named pipe would wait for a writer)
         raise CheckpointError(f"{what}: it is not a regular file but a folder, a device or a "
                               "pipe; give the file that xpnet.save or `xpnet train --save` wrote")
@@ -224,11 +231,10 @@ def _read_arrays(path: Path, what: str, names, max_bytes=lambda name: MAX_HEADER
             raise CheckpointError(f"{what}: it is not an .npz (zip) archive, which is what "
                                   "xpnet.save and `xpnet train --save` write")
     try:
-        return read_npz(path, names=names, max_bytes=max_bytes)
-    except (FileNotFoundError, PermissionError):
+        with open_npz(path) as archive:
+            yield archive
+    except (FileNotFoundError, PermissionError, CheckpointError):
         raise
-    except KeyError:  # (names are ["header"]: no such member)
-        raise CheckpointError(f"{what}: it has no xpnet header") from None
     except (zipfile.BadZipFile, EOFError, zlib.error) as e:
         raise CheckpointError(f"{what}: the archive is damaged or truncated "
                               f"({_shortened(str(e))})") from None
@@ -274,7 +280,8 @@ def is_checkpoint(path) -> bool:
     """Whether ``path`` is an xpnet checkpoint, of any format version, judged by its header
     alone (the arrays are not read)."""
     try:
-        header = _parse_header(_read_arrays(Path(path), "", ["header"])["header"], "")
+        with _archive(Path(path), "") as archive:
+            header = _header(archive, "")
     except Exception:  # (unreadable, damaged, or no header: not a checkpoint to replace)
         return False
     return isinstance(header, dict) and header.get("format") == FORMAT

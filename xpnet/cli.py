@@ -422,8 +422,7 @@ def cmd_train(args) -> int:
                               checkpoint=save_to, resume=args.resume, threads=args.threads,
                               metadata=metadata)
         except DivergenceError as error:  # (said for the command: what became of the file)
-            raise DivergenceError(error.cause, error.epoch, _diverged_run(
-                save_to, error.epoch)) from None
+            raise DivergenceError(error.cause, error.epoch, _diverged_run(save_to)) from None
     if args.resume is not None and history.finished:  # (early stopping ended it)
         log.info("to train on from its weights with new options: xpnet train --init-from %s",
                  _quoted(args.resume))
@@ -502,15 +501,24 @@ def _start_from(net: Network, path: Path) -> None:
     log.info("initial weights from %s", path)
 
 
-def _diverged_run(save_to, epoch: int) -> str:
-    """What a run that diverged in ``epoch`` left in its --save (or --resume) file, which
-    fit saves after each epoch."""
+def _diverged_run(save_to) -> str:
+    """What a run that diverged left in its --save (or --resume) file: what fit saved after
+    the last epoch that finished, or on a Ctrl-C (the file's own record: a resumed run's may
+    be from before this command)."""
     if save_to is None:
         return "Nothing was saved (no --save)."
-    if epoch == 1:
+    try:
+        training = checkpoint.read(save_to, header_only=True)[0].get("training")
+    except (OSError, checkpoint.CheckpointError):
         return f"Nothing was saved to {save_to}: no epoch finished."
-    return (f"{save_to} holds the run as it was after epoch {epoch - 1}: `xpnet train "
-            f"--init-from {_quoted(save_to)}` with a smaller --lr trains on from there.")
+    epoch, step = (training.get(key) if isinstance(training, dict) else None
+                   for key in ("epoch", "step"))
+    when = ""
+    if isinstance(epoch, int):
+        when = f", after epoch {epoch}" + (f" and {step} batches of the next"
+                                          if isinstance(step, int) and step else "")
+    return (f"{save_to} holds the run as last saved{when}: `xpnet train --init-from "
+            f"{_quoted(save_to)}` with a smaller --lr trains on from there.")
 
 
 def _check_model_file(option: str, path: Path, what: str) -> None:

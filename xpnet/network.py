@@ -44,7 +44,6 @@ sigmoid: about z_L > 0; in float32 a_L rounds to 0.5 for z_L within ~1e-7 of 0).
 
 from __future__ import annotations
 
-import collections
 import functools
 import logging
 import math
@@ -323,9 +322,10 @@ class Network:
     def _infer(self, X):
         """(z_L, a_L) for a batch X, keeping only the current layer's activation: inference
         (the layers of :meth:`_feedforward`, so bitwise the same output)."""
-        # the last layer's (z, a); each earlier layer's is released as the next is made
-        (output,) = collections.deque(self._layers_forward(X), maxlen=1)
-        return output
+        layers = self._layers_forward(X)
+        for _ in range(self.num_layers - 1):
+            next(layers)  # (dropped at once: a_{l-1} is released as a_l is made)
+        return next(layers)
 
     def _in_batches(self, X, batch_size: int, fn):
         """``fn`` of each batch of ``batch_size`` rows of X, concatenated on the device (X in
@@ -579,6 +579,8 @@ class Network:
         return {name: value for name, value in vars(self).items() if name not in self._DERIVED}
 
     def __setstate__(self, state: dict) -> None:
+        if "grad" in state:  # (pickled by an xpnet of before grad became a property)
+            state["_grad"] = state.pop("grad")
         self.__dict__.update(state)
         self._derive()
 

@@ -89,6 +89,7 @@ class Optimizer:
     hyperparameters: tuple[str, ...] = ()
     _changed = False  # a hyperparameter set since the last check (see __setattr__)
     _new_buffers = ()  # the buffers started (not loaded) at the last step
+    _owner = None  # a weak reference to the memory of the theta the buffers were made for
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -106,7 +107,6 @@ class Optimizer:
         self._dtype = None  # theta's dtype as "float32" / "float64"
         self._kernels = {}  # (clipping, variant) -> the rule, xp and variant bound, fused
         self._loaded = {}  # host arrays from load_state_dict, moved to the device at a step
-        self._owner = None  # a weak reference to the theta the buffers were made for
 
     def __setattr__(self, name, value):
         super().__setattr__(name, value)
@@ -168,20 +168,27 @@ class Optimizer:
         self._check_dtype(backend)
         self._backend = backend
 
-    def _check_owner(self, theta) -> None:
-        """The buffers (momenta, averages of g^2) belong to the theta they were made for: a
-        step on another network's theta of the same shape would silently start it from this
-        one's run, as torch.optim's optimizers, built on their parameters, cannot."""
+    def _check_owner(self, theta, adopt: bool = True) -> None:
+        """The buffers (momenta, averages of g^2) belong to the memory of the theta they were
+        made for: a step on another network's theta of the same shape would silently start it
+        from this one's run, as torch.optim's optimizers, built on their parameters, cannot.
+        The memory is the array that owns it (``theta.base``, to the root): a view made
+        afresh each step (``net.theta[-k:]``, a layer reshaped) is the same parameters. With
+        ``adopt``, a theta that may take the buffers becomes their owner."""
+        root = theta
+        while is_array(getattr(root, "base", None)):
+            root = root.base
         owner = None if self._owner is None else self._owner()
-        if owner is theta:
+        if owner is root:
             return
-        if self.state and owner is not theta and self._owner is not None:
+        if self.state and self._owner is not None:  # (another's, or one gone: not this one)
             raise ValueError(
                 f"this {type(self).__name__} holds the state of a run on another theta "
                 f"({', '.join(self.state)}): an optimizer's state belongs to one network; give "
                 "each network its own optimizer (a new one given this one's state_dict() goes on "
                 "with its run), or call reset() to start afresh")
-        self._owner = weakref.ref(theta)
+        if adopt:
+            self._owner = weakref.ref(root)
 
     def _check_dtype(self, backend) -> None:
         """Checks that need theta's dtype, made once at the first step (see Adagrad, Adam)."""

@@ -15,6 +15,7 @@ The hot loop is built so that nothing crosses between host and device per batch:
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -63,9 +64,12 @@ class DivergenceError(FloatingPointError):
     """The training loss became NaN or inf: ``cause`` says where and what to try, ``epoch``
     is the epoch it happened in (from 1), and the message adds what became of the run."""
 
-    def __init__(self, cause: str, epoch: int, outcome: str):
-        super().__init__(f"{cause} {outcome}")
-        self.cause, self.epoch = cause, epoch
+    def __init__(self, cause: str, epoch: int | None = None, outcome: str = ""):
+        super().__init__(f"{cause} {outcome}".strip())
+        self.cause, self.epoch, self.outcome = cause, epoch, outcome
+
+    def __reduce__(self):  # (pickle and copy: the three arguments, not the joined message)
+        return type(self), (self.cause, self.epoch, self.outcome)
 
 
 #: the latest ThreadChooser of each network and batch size: a loop of fit(epochs=1) calls
@@ -493,8 +497,10 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     named = isinstance(optimizer, str)  # (with its default lr, which a schedule replaces)
     optimizer, early_stopping = _checked_run(optimizer, early_stopping, seed, recorded=(
         checkpoint is not None or resume is not None))
-    if resume is None and not named:  # (a resumed run's lr is the file's)
-        _check_lr(optimizer, schedule, epochs)
+    if resume is None:  # (a resumed run's optimizer state and lr are the file's)
+        optimizer._check_owner(net.theta, adopt=False)  # (refused before anything changes)
+        if not named:
+            _check_lr(optimizer, schedule, epochs)
     train = _Data(net, X, y)
     val = (None if validation_data is None
            else _Data(net, *validation_data, name="the validation X"))
@@ -629,11 +635,18 @@ def _check_lr(optimizer: Optimizer, schedule, epochs: int) -> None:
         return
     if (optimizer.lr if schedule is None else getattr(schedule, "lr", None)) == 0:
         log.warning("lr is 0: no step changes the weights; give an lr > 0")
-    elif schedule is not None and optimizer.t == 0 and \
-            getattr(schedule, "lr", optimizer.lr) != optimizer.lr:
+    elif schedule is not None and optimizer.t == 0 and optimizer.lr != _default_lr(optimizer) \
+            and getattr(schedule, "lr", optimizer.lr) != optimizer.lr:
         log.warning("the schedule sets the lr of every epoch from its own lr=%g: the "
                     "optimizer's lr=%g is not used; give the lr to the schedule, "
                     "get_schedule(..., lr=...)", schedule.lr, optimizer.lr)
+
+
+def _default_lr(optimizer: Optimizer):
+    """The lr an optimizer of this class gets when none is given (which a schedule's replaces
+    as the user meant: no warning)."""
+    parameter = inspect.signature(type(optimizer)).parameters.get("lr")
+    return None if parameter is None else parameter.default
 
 
 def _check_schedule(schedule) -> None:
