@@ -849,6 +849,27 @@ def test_a_data_dir_passed_over_is_named_with_why_and_the_folder_read(case, tmp_
         == env
 
 
+def test_files_of_a_data_dir_passed_over_for_a_download_into_its_folder_are_named(
+        tmp_path, server, requests, caplog, monkeypatch):
+    """Three files directly in DIR, the fourth missing: all four are downloaded into
+    DIR/mnist/ and read from there; the user's three beside it went unused without a word."""
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    monkeypatch.delenv("XPNET_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    given = _lacking(tmp_path / "given", 3)
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        _, folder = datasets.load_with_folder("mnist", data_dir=given, checksums=SYNTHETIC_SHA256,
+                                              mirrors=[f"{server}/good"], progress=False)
+    assert folder == given / "mnist" and len(requests) == len(FILES)
+    assert [record.getMessage() for record in caplog.records] == [
+        f"--data-dir (data_dir=) {given} lacks {FILES[3]}.gz; MNIST from {folder} instead"]
+    caplog.clear()  # (read again, from DIR/mnist/ as asked, DIR's own files a stray copy:
+    with caplog.at_level(logging.WARNING, logger="xpnet"):  # no word, as for any such copy)
+        assert datasets.load_with_folder("mnist", data_dir=given,
+                                         checksums=SYNTHETIC_SHA256)[1] == folder
+    assert caplog.records == []
+
+
 def test_a_data_dir_that_does_not_exist_yet_gets_the_download(tmp_path, server, requests,
                                                              caplog):
     """As torchvision's root: the folder to download into, without a warning."""

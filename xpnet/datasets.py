@@ -812,6 +812,7 @@ def load_with_folder(name: str, *, data_dir=None, validation=False, flatten=True
     _check_name(name)  # (before CHECKSUMS[name]: a clear error, not a KeyError)
     sums = _expected(name, checksums)
     arrays, used, skipped, damaged = _search(name, data_dir, sums, download)
+    beside = []  # (the user's own files beside a download into data_dir/<name>/: not used)
     if arrays is None:
         looked_in = search_dirs(name, data_dir)  # (for the message, and the download's)
         if not download:
@@ -820,8 +821,12 @@ def load_with_folder(name: str, *, data_dir=None, validation=False, flatten=True
         _download_into(name, folder, mirrors, sums, progress, looked_in, skipped, damaged,
                        repair=data_dir is None)
         arrays, used = _read_dataset(_complete_dataset(folder), sums)
+        given = None if data_dir is None else Path(data_dir).expanduser()
+        if given is not None and given.is_dir() and 0 < len(_missing_files(given)) < len(FILES):
+            beside = [f"--data-dir (data_dir=) {data_dir} {_lacking(given)}"]
     folder = used[0].parent
-    passed_over = skipped  # (a folder asked for, passed over: say where the data came from)
+    # (a folder asked for, passed over: say where the data came from)
+    passed_over = skipped + beside
     if data_dir is not None and folder not in search_dirs(name, data_dir)[:2]:
         passed_over = skipped + _given_dir_passed_over(name, data_dir)
     if passed_over:
