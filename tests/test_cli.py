@@ -1986,7 +1986,7 @@ def test_a_diverged_run_says_what_its_file_holds(mnist, tmp_path, capsys, monkey
               "--no-progress", "--save", model, "--optimizer", "sgd"]
     status, _, err = xpnet(capsys, *common, "--lr", 1e30, "--epochs", 1)
     assert status == 2 and "the learning rate (lr=1e+30) is probably too large; try a " \
-        f"smaller one. Nothing was saved to {model}: no epoch finished." in err, err
+        f"smaller one. Nothing of this run was saved to {model}: no epoch finished." in err, err
     assert not model.exists()
     check_finite = training._Loop._check_finite  # (a run that diverges in its 2nd epoch)
 

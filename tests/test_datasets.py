@@ -488,13 +488,20 @@ def test_download_into_a_folder_that_holds_the_files_keeps_them_there(tmp_path, 
     assert download("mnist", data_dir=tmp_path, mirrors=[f"{server}/good"],
                     checksums=SYNTHETIC_SHA256, progress=False) == tmp_path
     assert requests == [] and not (tmp_path / "mnist").exists()
-    # the same names, another dataset's content: not taken for this one, nor touched
+    # the same names, other content: refused as load refuses it, not downloaded around (into
+    # DIR/mnist, which load would never reach: DIR is searched first), and not touched
     other = write_dataset(tmp_path / "other", contents={
         stem: flipped(data) for stem, data in SYNTHETIC.items()})
     before = {path.name: path.read_bytes() for path in other.iterdir()}
-    assert download("mnist", data_dir=other, mirrors=[f"{server}/good"],
-                    checksums=SYNTHETIC_SHA256, progress=False) == other / "mnist"
-    assert {path.name: path.read_bytes() for path in other.iterdir() if path.is_file()} == before
+    for fetch in (lambda: download("mnist", data_dir=other, mirrors=[f"{server}/good"],
+                                   checksums=SYNTHETIC_SHA256, progress=False),
+                  lambda: load("mnist", data_dir=other, checksums=SYNTHETIC_SHA256,
+                               download=False)):
+        with pytest.raises(DatasetError, match=r"other/train-images-idx3-ubyte.gz: SHA-256 .* "
+                                               r"with --data-dir for a folder of yours"):
+            fetch()
+    assert requests == [] and not (other / "mnist").exists()
+    assert {path.name: path.read_bytes() for path in other.iterdir()} == before
 
 
 def test_download_accepts_a_data_dir_as_load_does(tmp_path, server, requests):
@@ -1052,8 +1059,8 @@ def test_a_gzip_bomb_in_place_of_mnist_images_is_a_damaged_file(tmp_path, monkey
     assert str(caught.value) == (
         f"{bomb}: the decompressed content is longer than the 47,040,016 bytes expected, by "
         "more than 1,048,576 bytes (the file is damaged or not the one expected here). Delete "
-        "the file and download it again (`xpnet download`, or download=True), or replace it "
-        "with an intact copy.")
+        "the file and download it again (`xpnet download`, with --data-dir for a folder of "
+        "yours, or download=True), or replace it with an intact copy.")
 
 
 @pytest.mark.parametrize("compress, extra, more", [

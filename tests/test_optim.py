@@ -896,6 +896,14 @@ def test_only_the_buffers_of_squared_gradients_must_not_be_negative(make):
     assert refused == squares & set(state["state"])
 
 
+@pytest.mark.parametrize("value", [np.True_, np.array(True), np.complex64(1)])
+def test_a_numpy_bool_or_complex_is_no_learning_rate(value):
+    """(They passed as 1.0, the complex one with NumPy's ComplexWarning: float() takes them.)"""
+    with pytest.raises(TypeError, match="lr must be a number, got "):
+        SGD(lr=value)
+    assert SGD(lr=np.array(0.5)).lr == 0.5 and type(SGD(lr=np.float32(0.5)).lr) is float
+
+
 def test_a_hyperparameter_beyond_floats_range_is_a_value_error():
     """(float(10**400) raised an OverflowError, which reached `xpnet train --resume`.)"""
     with pytest.raises(ValueError, match="lr must be a finite number, got 1000"):

@@ -422,7 +422,9 @@ def cmd_train(args) -> int:
                               checkpoint=save_to, resume=args.resume, threads=args.threads,
                               metadata=metadata)
         except DivergenceError as error:  # (said for the command: what became of the file)
-            raise DivergenceError(error.cause, error.epoch, _diverged_run(save_to)) from None
+            saved_by_this_run = args.resume is not None or (error.epoch or 1) > 1
+            raise DivergenceError(error.cause, error.epoch, _diverged_run(
+                save_to, saved_by_this_run)) from None
     if args.resume is not None and history.finished:  # (early stopping ended it)
         log.info("to train on from its weights with new options: xpnet train --init-from %s",
                  _quoted(args.resume))
@@ -501,12 +503,15 @@ def _start_from(net: Network, path: Path) -> None:
     log.info("initial weights from %s", path)
 
 
-def _diverged_run(save_to) -> str:
+def _diverged_run(save_to, saved_by_this_run: bool) -> str:
     """What a run that diverged left in its --save (or --resume) file: what fit saved after
     the last epoch that finished, or on a Ctrl-C (the file's own record: a resumed run's may
-    be from before this command)."""
+    be from before this command). A new run whose first epoch diverged saved nothing: the
+    file, if any, is another run's, perhaps of another network."""
     if save_to is None:
         return "Nothing was saved (no --save)."
+    if not saved_by_this_run:
+        return f"Nothing of this run was saved to {save_to}: no epoch finished."
     try:
         training = checkpoint.read(save_to, header_only=True)[0].get("training")
     except (OSError, checkpoint.CheckpointError):

@@ -318,8 +318,8 @@ def _check_sha256(data: bytes, expected: str, source: str | os.PathLike) -> None
 
 
 #: what to do about a damaged local file
-_REMEDY = (". Delete the file and download it again (`xpnet download`, or download=True), or "
-           "replace it with an intact copy.")
+_REMEDY = (". Delete the file and download it again (`xpnet download`, with --data-dir for a "
+           "folder of yours, or download=True), or replace it with an intact copy.")
 
 
 def _damaged(source: str | os.PathLike, problem: str) -> DatasetError:
@@ -486,8 +486,7 @@ def download(
     folder = _download_dir(name, data_dir)
     _mirror_urls(name, mirrors)  # checked before anything else
     sums = _expected(name, checksums)
-    # (damaged, or another dataset's: the download goes to DIR/<name>)
-    if data_dir is not None and _holds_intact(Path(data_dir).expanduser(), sums):
+    if data_dir is not None and _holds_own(Path(data_dir).expanduser(), sums):
         return Path(data_dir).expanduser()
     _download_into(name, folder, mirrors, sums, progress, looked_in=[folder],
                    repair=data_dir is None)
@@ -507,13 +506,17 @@ def find(name: str, data_dir: str | os.PathLike | None = None,
     return None if arrays is None else used[0].parent
 
 
-def _holds_intact(folder: Path, sums) -> bool:
+def _holds_own(folder: Path, sums) -> bool:
+    """Whether a folder of the user's holds the dataset, intact; False where it lacks a file
+    or holds another dataset's (the download goes to its <name>/). A damaged file is the
+    DatasetError that load would give, as a download beside it would leave load failing on
+    it (the folder is searched before its <name>/)."""
     paths = _complete_dataset(folder)
     if paths is None:
         return False
     try:
         _read_dataset(paths, sums)
-    except DatasetError:
+    except _OtherDatasetError:
         return False
     return True
 

@@ -233,7 +233,8 @@ class Network:
     def initialize(self, seed: int | None = 0) -> None:
         """(Re)draw the initial weights and biases into theta; fit's shuffling starts afresh
         too, as for a new network (a sweep that re-initializes one network gives each run
-        the same batch order)."""
+        the same batch order). An optimizer that trained this network keeps its state, as
+        theta is the same vector: call its ``reset()`` for a new run, or make a new one."""
         # fit's shuffling stream, (seed, host generator): a later fit with the same seed goes
         # on with it (see xpnet.training._shuffle_stream)
         self._shuffling = None

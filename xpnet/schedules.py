@@ -21,8 +21,8 @@ A schedule only computes numbers; the training loop copies them into the optimiz
   the others ignore it, so a loop can call both methods whatever the schedule.
 - ``state_dict()`` / ``load_state_dict()``: plain Python values, for checkpoints.
 
-Unknown names and impossible values raise ValueError saying why (TypeError for what is no
-number at all, such as the string "0.1").
+Unknown names and impossible values raise ValueError saying why (TypeError for a real-valued
+setting given no number, such as lr="0.1").
 """
 
 from __future__ import annotations
