@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import stat
@@ -451,6 +452,13 @@ def test_atomic_write_names_the_file_asked_for(tmp_path, monkeypatch):
     assert caught.value.filename == str(tmp_path / "model.npz")
 
 
+def _npy_bytes(array) -> bytes:
+    """``array`` as the bytes of a .npy file."""
+    stream = io.BytesIO()
+    np.save(stream, array)
+    return stream.getvalue()
+
+
 def test_a_checkpoint_is_read_from_one_open_and_may_hold_other_members(net, tmp_path,
                                                                       monkeypatch):
     """The header and the arrays come from one open of the file (from two, a save between
@@ -469,6 +477,9 @@ def test_a_checkpoint_is_read_from_one_open_and_may_hold_other_members(net, tmp_
         archive.writestr("README.txt", b"trained on MNIST")
     with zipfile.ZipFile(path, "a") as archive:
         archive.writestr("notes.txt", b"x" * 10_000)  # (no array: not read, whatever its size)
+        # a member "theta" beside "theta.npy", as numpy.load's npz["theta"] would give it: an
+        # array that passed no size check, hiding the real one
+        archive.writestr("theta", _npy_bytes(np.zeros(10**6)))
     np.testing.assert_array_equal(xpnet.load(path).theta, net.theta)
     assert sorted(read(path)[1]) == ["theta"]
 

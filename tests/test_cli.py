@@ -2001,3 +2001,10 @@ def test_a_diverged_run_says_what_its_file_holds(mnist, tmp_path, capsys, monkey
         f"{model} holds the run as last saved, after epoch 1: `xpnet train --init-from " \
         f"{model}` with a smaller --lr trains on from there." in " ".join(err.split()), err
     assert cli.checkpoint.read(model, header_only=True)[0]["training"]["epoch"] == 1
+    other = tmp_path / "other.npz"  # (a run resumed into another --save that it never wrote:
+    Network([784, 7, 10]).save(other)  # that file is another network's)
+    status, _, err = xpnet(capsys, "train", "--layers", "784,16,10", "--validation", 59_000,
+                           "--data-dir", mnist, "--no-progress", "--optimizer", "sgd", "--lr",
+                           0.1, "--epochs", 2, "--resume", model, "--save", other)
+    assert status == 2 and f"Nothing of this run was saved to {other}: no epoch finished." \
+        in " ".join(err.split()), err

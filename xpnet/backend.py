@@ -439,9 +439,9 @@ class _Npz:
     """An open .npz archive (see :func:`open_npz`)."""
 
     def __init__(self, npz):
-        members = set(npz.zip.namelist())
         self._npz = npz
-        self.names = [name for name in npz.files if f"{name}.npy" in members]
+        self.names = [member[:-len(".npy")] for member in npz.zip.namelist()
+                      if member.endswith(".npy")]
 
     def read(self, name: str, max_bytes: int | None = None):
         """The array ``name``; with ``max_bytes``, OversizedArray before anything is read if
@@ -450,7 +450,8 @@ class _Npz:
         if max_bytes is not None and (declared := self._declared_bytes(name)) > max_bytes:
             raise OversizedArray(f"its array {name!r} declares {declared:,} bytes, where at "
                                  f"most {max_bytes:,} belong there")
-        return self._npz[name]
+        return self._npz[f"{name}.npy"]  # (by its member's name: a member "theta" beside
+        # "theta.npy" would be what npz["theta"] gives, its size unchecked)
 
     def _declared_bytes(self, name: str) -> int:
         """The bytes the array ``name`` declares in its .npy header: its shape times its item

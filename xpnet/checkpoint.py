@@ -233,7 +233,7 @@ def _archive(path: Path, what: str):
     try:
         with open_npz(path) as archive:
             yield archive
-    except (FileNotFoundError, PermissionError, CheckpointError):
+    except (OSError, CheckpointError):  # (the disk's errors are not the file's damage)
         raise
     except (zipfile.BadZipFile, EOFError, zlib.error) as e:
         raise CheckpointError(f"{what}: the archive is damaged or truncated "

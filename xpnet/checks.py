@@ -76,10 +76,13 @@ def real_number(name: str, value, lower: float | None = None, *, above: bool = F
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be a number, got {value!r:.40} (a string: convert it "
                         f"with float())")
-    # (a 0-d array or tensor holds one number too; a NumPy bool or complex is no real number)
-    kind = getattr(getattr(value, "dtype", None), "kind", "f")
-    if isinstance(value, bool) or kind in "bc" or not (isinstance(value, numbers.Real) or (
-            hasattr(value, "__float__") and getattr(value, "shape", None) == ())):
+    # (a 0-d array or tensor holds one number too; a bool or complex one is no real number:
+    # its dtype's name, as NumPy's and the array API's name them, says so)
+    dtype = str(getattr(value, "dtype", "")).rpartition(".")[2]
+    one_number = isinstance(value, numbers.Real) or (
+        hasattr(value, "__float__") and getattr(value, "shape", None) == ())
+    if isinstance(value, bool) or dtype == "bool" or dtype.startswith("complex") or \
+            not one_number:
         raise TypeError(f"{name} must be a number, got {value!r:.40}")
     number = as_float(value)  # (an int beyond float's range, 10**400: inf, refused below)
     if not math.isfinite(number):

@@ -41,6 +41,7 @@ from .backend import (
     get_backend,
     gpu_description,
 )
+from .checks import whole_number
 from .losses import LOSSES
 from .network import INITS, Network
 from .training import (
@@ -422,7 +423,11 @@ def cmd_train(args) -> int:
                               checkpoint=save_to, resume=args.resume, threads=args.threads,
                               metadata=metadata)
         except DivergenceError as error:  # (said for the command: what became of the file)
-            saved_by_this_run = args.resume is not None or (error.epoch or 1) > 1
+            # (an epoch of this command finished and was saved; a resumed run's own file
+            # holds that run in any case; a --save of another file, only what this wrote)
+            done = 0 if resumed is None else whole_number(resumed["training"].get("epoch")) or 0
+            saved_by_this_run = (error.epoch or 1) > done + 1 or (
+                args.resume is not None and save_to == args.resume)
             raise DivergenceError(error.cause, error.epoch, _diverged_run(
                 save_to, saved_by_this_run)) from None
     if args.resume is not None and history.finished:  # (early stopping ended it)
