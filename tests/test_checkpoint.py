@@ -542,16 +542,23 @@ def test_is_checkpoint_is_false_for_other_numpy_files(tmp_path):
     assert not is_checkpoint(npy) and not is_checkpoint(no_header)
 
 
-def test_read_npz_reads_only_the_arrays_named(tmp_path):
-    from xpnet.backend import read_npz
+def test_open_npz_lists_the_arrays_and_reads_one_at_a_time(tmp_path, monkeypatch):
+    from xpnet.backend import open_npz
 
     path = tmp_path / "a.npz"
     np.savez(path, a=np.arange(3), b=np.ones(2))
-    assert sorted(read_npz(path)) == ["a", "b"]
-    only = read_npz(path, names=["a"])
-    assert list(only) == ["a"] and np.array_equal(only["a"], np.arange(3))
-    with pytest.raises(KeyError):
-        read_npz(path, names=["c"])
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("notes.txt", b"no array")
+    loaded = []
+    real_load = np.lib.format.read_array
+    monkeypatch.setattr(np.lib.format, "read_array",
+                        lambda *args, **kwargs: loaded.append(1) or real_load(*args, **kwargs))
+    with open_npz(path) as archive:
+        assert archive.names == ["a", "b"]
+        assert np.array_equal(archive.read("a", max_bytes=24), np.arange(3))
+        assert len(loaded) == 1  # (b is not read)
+        with pytest.raises(KeyError):
+            archive.read("c")
 
 
 def test_a_folder_without_search_permission_is_refused(tmp_path, monkeypatch):

@@ -410,14 +410,6 @@ class OversizedArray(ValueError):
     """An array of a file declares more bytes than it may hold."""
 
 
-def read_npz(path, names=None) -> dict:
-    """The arrays ``names`` (default: every one) of the ``.npz`` archive at ``path``, as host
-    arrays, the others not read (see :func:`open_npz`); KeyError for a missing name."""
-    with open_npz(path) as archive:
-        return {name: archive.read(name) for name in (archive.names if names is None
-                                                      else names)}
-
-
 @contextlib.contextmanager
 def open_npz(path):
     """The ``.npz`` archive at ``path``, open (one open: what is read from it is of one
