@@ -1133,7 +1133,7 @@ def test_a_gzip_bomb_from_a_mirror_is_a_failed_download(tmp_path):
 
 def test_sizes_are_those_of_the_real_files(mnist):
     for stem in FILES:
-        path = datasets._existing_file(mnist, stem)
+        (path, *_) = datasets._existing_files(mnist, stem)
         assert len(datasets._read_content(path, path)) == SIZES[stem]
 
 

@@ -431,11 +431,6 @@ def _existing_files(folder: Path, stem: str) -> list[Path]:
     return [path for path in (folder / f"{stem}.gz", folder / stem) if path.is_file()]
 
 
-def _existing_file(folder: Path, stem: str) -> Path | None:
-    files = _existing_files(folder, stem)
-    return files[0] if files else None
-
-
 def _complete_dataset(folder: Path) -> dict[str, list[Path]] | None:
     """The copies of each of the four files in ``folder`` by stem, or None if one is missing."""
     paths = {stem: _existing_files(folder, stem) for stem in FILES}
