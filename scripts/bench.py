@@ -32,6 +32,7 @@ import numpy as np
 
 import xpnet
 from xpnet import datasets
+from xpnet.cli import int_at_least
 from xpnet.optim import SGD, Adam
 
 N_SAMPLES = 60_000
@@ -255,8 +256,8 @@ def rss_mib() -> float:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="numpy", choices=["numpy", "cupy"])
-    parser.add_argument("--epochs", type=int, default=5, help="timed epochs (median)")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--epochs", type=int_at_least(1), default=5, help="timed epochs (median)")
+    parser.add_argument("--threads", type=int_at_least(1), default=None,
                         help="CPU threads for BLAS and PyTorch (default: xpnet's choice)")
     parser.add_argument("--only", default=None, help="run the workloads whose name has this")
     parser.add_argument("--lean", action="store_true",

@@ -26,6 +26,8 @@ from functools import partial
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from xpnet.cli import int_at_least
+
 #: the pause before each round (see bench.py's IDLE_SECONDS), and the work of a round
 IDLE_SECONDS, ROUND_FLOPS = 0.3, 4e9
 
@@ -70,9 +72,10 @@ def main() -> None:
     parser.add_argument("--sizes", action="append", type=lambda text: [
         int(n) for n in text.split(",")], help="layer widths (repeatable); default: the "
         "benchmark's 784,512,512,10 and 784,100,10")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=2, help="BLAS and PyTorch threads")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batch-size", type=int_at_least(1), default=128)
+    parser.add_argument("--threads", type=int_at_least(1), default=2,
+                        help="BLAS and PyTorch threads")
+    parser.add_argument("--rounds", type=int_at_least(1), default=5)
     args = parser.parse_args()
 
     try:

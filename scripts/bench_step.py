@@ -20,6 +20,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from xpnet import Network
+from xpnet.cli import int_at_least
 
 SIZES = [784, 100, 10]
 
@@ -52,9 +53,10 @@ def lean_epoch(params, X, Y, lr, batch_size):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=7, help="timed epochs of each (median)")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS threads")
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--epochs", type=int_at_least(1), default=7,
+                        help="timed epochs of each (median)")
+    parser.add_argument("--threads", type=int_at_least(1), default=1, help="BLAS threads")
+    parser.add_argument("--batch-size", type=int_at_least(1), default=128)
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)

@@ -10,6 +10,7 @@
 #
 # Needs the package index (pip). Extra arguments go to pytest.
 set -euo pipefail
+case ${1:-} in -h|--help) sed -n '2,/^set /p' "$0" | grep '^#'; exit 0;; esac
 cd "$(dirname "$0")/.."
 venv="$(mktemp -d)/venv"
 trap 'rm -rf "$(dirname "$venv")"' EXIT

@@ -6,14 +6,16 @@
 # evaluated on the GPU; then the rest of the suite, which must pass on a machine where "auto"
 # means CuPy just as on CI's CPU. Every step runs even when an earlier one fails; a table of
 # the steps ends the output, and the worst case (every step timing out) stays under 8
-# minutes: the limits add up to 435 s, 475 s with the 5 s each may take to stop.
+# minutes: the limits add up to 430 s, 470 s with the 5 s each may take to stop (the gpu tests
+# have the most: 109 of them, 78 of which took 55-71 s on an H100, kernels compiled afresh).
 # Full logs go to $OUT (default /tmp/xpnet-gpu-check).
 #
 #   bash scripts/gpu_check.sh            # from the repository root; no install needed
 #
 # MNIST: $XPNET_DATA_DIR, else .gpu_data/mnist (git-ignored: a device run must carry it).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+case ${1:-} in -h|--help) sed -n '2,/^set /p' "$0" | grep '^#'; exit 0;; esac
+cd "$(dirname "$0")/.." || exit 2
 export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 TQDM_DISABLE=1
 export CUPY_TF32=0 NVIDIA_TF32_OVERRIDE=0  # plain FP32 products in both libraries
 export XPNET_DATA_DIR="${XPNET_DATA_DIR:-.gpu_data}"
@@ -63,7 +65,7 @@ PY
 
 echo "## pytest -m gpu"
 # -v: a test that runs into the limit is still named in the log (every kernel compiles afresh)
-step "pytest -m gpu" 120 pytest-gpu.log python3 -m pytest -m gpu -v -p no:cacheprovider \
+step "pytest -m gpu" 160 pytest-gpu.log python3 -m pytest -m gpu -v -p no:cacheprovider \
     --continue-on-collection-errors -rfEs --durations=10
 grep -E "^(FAILED|ERROR)|CuPy unusable|[0-9]+ (passed|failed|error|skipped)" "$out/pytest-gpu.log" \
     | tail -n 15
@@ -76,7 +78,7 @@ then
 fi
 
 echo "## forward + backward, samples as rows (CuPy's default) and as columns"
-step "product orientation" 40 orientation.md python3 - <<'PY'
+step "product orientation" 30 orientation.md python3 - <<'PY'
 import dataclasses
 import time
 
@@ -108,15 +110,15 @@ PY
 cat "$out/orientation.md"
 
 echo "## benchmark: xpnet (CuPy) vs PyTorch CUDA eager"
-step "bench.py --backend cupy" 85 bench-gpu.md python3 scripts/bench.py --backend cupy --epochs 5
+step "bench.py --backend cupy" 65 bench-gpu.md python3 scripts/bench.py --backend cupy --epochs 5
 cat "$out/bench-gpu.md"
 
 if ls "$XPNET_DATA_DIR"/mnist/train-images-idx3-ubyte* >/dev/null 2>&1; then
     echo "## xpnet train (defaults) on MNIST with CuPy, saved, then evaluated from the file"
-    step "xpnet train --backend cupy --save" 30 train-gpu.log python3 -m xpnet train \
+    step "xpnet train --backend cupy --save" 20 train-gpu.log python3 -m xpnet train \
         --backend cupy --no-progress --no-download --save "$out/model.npz"
     tail -n 3 "$out/train-gpu.log"
-    step "xpnet evaluate --backend cupy" 15 evaluate-gpu.log python3 -m xpnet evaluate \
+    step "xpnet evaluate --backend cupy" 10 evaluate-gpu.log python3 -m xpnet evaluate \
         "$out/model.npz" --backend cupy --no-progress --no-download
     grep -m 1 accuracy "$out/evaluate-gpu.log"
 else

@@ -14,6 +14,7 @@ a longer run can leave the minimum again (Adam on the ravine does from step 7,55
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from xpnet.optim import SGD, Adagrad, Adam, Optimizer, RMSprop
+from xpnet.plotting import PLOT_INSTALL_HINT
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,11 @@ def counts(horizons: dict[str, int]) -> None:
 
 
 def draw(out: Path, horizons: dict[str, int]) -> None:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        sys.exit(f"drawing the figure needs matplotlib: {PLOT_INSTALL_HINT} (--counts needs "
+                 "none)")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -249,6 +249,19 @@ def test_plot_replaces_the_figure_it_drew_before(tmp_path, capsys, suffix):
     assert sorted(os.listdir(tmp_path)) == sorted(["run.json", figure.name])
 
 
+def test_plot_to_standard_output_says_so_on_stderr_not_in_the_image(tmp_path):
+    """-o /dev/stdout: the figure's bytes alone on standard output (the "drawn to" line used
+    to follow them there, after the PNG's end)."""
+    pytest.importorskip("matplotlib")
+    history = tmp_path / "run.json"
+    history.write_text(GOOD_TEXT)
+    result = subprocess.run([sys.executable, "-m", "xpnet", "plot", str(history), "-o",
+                             "/dev/stdout"], capture_output=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(b"\x89PNG") and result.stdout.endswith(b"IEND\xaeB`\x82")
+    assert b"learning curves drawn to /dev/stdout" in result.stderr
+
+
 def test_plot_run_twice_replaces_its_own_figure(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     history = tmp_path / "run.json"

@@ -90,7 +90,9 @@ SCHEDULE_ARGUMENTS = {
 
 
 # -- option types ---------------------------------------------------------------------------------
-def _int_at_least(lower: int, most: int | None = None):
+def int_at_least(lower: int, most: int | None = None):
+    """An argparse ``type``: a whole number from ``lower`` (to ``most``), else the option's
+    usage error (the scripts' options too)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -213,20 +215,20 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--schedule", choices=list(schedules.SCHEDULES), default="cosine",
                      help="learning rate per epoch, spread over --epochs (default: %(default)s)")
     run = train.add_argument_group("run")
-    run.add_argument("--epochs", type=_int_at_least(1, most=MAX_EPOCHS), default=10,
+    run.add_argument("--epochs", type=int_at_least(1, most=MAX_EPOCHS), default=10,
                      help="default: %(default)s")
-    run.add_argument("--batch-size", type=_int_at_least(1), default=128,
+    run.add_argument("--batch-size", type=int_at_least(1), default=128,
                      help="default: %(default)s")
-    run.add_argument("--validation", type=_int_at_least(0), default=10_000, metavar="N",
+    run.add_argument("--validation", type=int_at_least(0), default=10_000, metavar="N",
                      help="hold out the last N training images for validation "
                      "(default: %(default)s, Nielsen's split; 0: train on all)")
-    run.add_argument("--early-stopping", type=_int_at_least(1), metavar="PATIENCE",
+    run.add_argument("--early-stopping", type=int_at_least(1), metavar="PATIENCE",
                      help="stop after PATIENCE epochs without a better validation loss, "
                      "keeping the best weights")
-    run.add_argument("--seed", type=_int_at_least(0), default=0,
+    run.add_argument("--seed", type=int_at_least(0), default=0,
                      help="seed of the initial weights and the shuffling, a whole number >= 0 "
                      "(default: %(default)s)")
-    run.add_argument("--threads", type=_int_at_least(1),
+    run.add_argument("--threads", type=int_at_least(1),
                      help="BLAS threads on the CPU (default: $XPNET_NUM_THREADS, else chosen "
                      "by timing the training steps)")
     files = train.add_argument_group("files")
@@ -250,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(evaluate, load=True, default_dataset=None, dataset_help=(
         "default: the one the model was trained on (recorded by train --save), else mnist"))
     evaluate.add_argument("model", type=_path, metavar="MODEL", help="a .npz from --save")
-    evaluate.add_argument("--batch-size", type=_int_at_least(1), default=1024,
+    evaluate.add_argument("--batch-size", type=int_at_least(1), default=1024,
                           help="default: %(default)s")
     evaluate.set_defaults(run=cmd_evaluate)
 
@@ -267,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="after the class, the network's output for the image (softmax: "
                          "the probability of each class), one number per output neuron")
     _add_backend_option(predict)
-    predict.add_argument("--batch-size", type=_int_at_least(1), default=1024,
+    predict.add_argument("--batch-size", type=int_at_least(1), default=1024,
                          help="default: %(default)s")
     predict.set_defaults(run=cmd_predict)
 
@@ -955,7 +957,9 @@ def cmd_plot(args) -> None:
             f"{marked} figures it draws, and replaces only those): remove it first, or give "
             f"the figure another name with -o IMAGE")
     out = plotting.plot_history(history, output, title)
-    print(f"learning curves drawn to {out}")
+    # (to stderr where the figure itself goes to a stream, -o /dev/stdout: not into its bytes)
+    print(f"learning curves drawn to {out}",
+          file=sys.stderr if files.is_stream(Path(out)) else sys.stdout)
 
 
 def _history_bytes(source: Path | str, expected: str) -> bytes:
@@ -1051,8 +1055,8 @@ def blas_description() -> str:
     except ImportError:
         return "unknown: threadpoolctl is not installed (pip install threadpoolctl)"
     found = [f"{lib['internal_api']} {lib['version']} ({lib.get('architecture') or '?'}), "
-             f"{lib['num_threads']} threads" for lib in threadpool_info()
-             if lib["user_api"] == "blas"]
+             f"{lib['num_threads']} thread{'s' if lib['num_threads'] != 1 else ''}"
+             for lib in threadpool_info() if lib["user_api"] == "blas"]
     return "; ".join(found) or "none found by threadpoolctl"
 
 
