@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import itertools
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -852,6 +853,28 @@ def test_boolean_features_are_taken_as_numbers():
     X = np.array([[True, False, True, False], [False, True, True, True]])
     np.testing.assert_array_equal(net.predict(X), net.predict(X.astype(np.float32)))
     net.fit(X, np.array([0, 1]), epochs=1, progress=False)
+
+
+def test_summary_names_each_layer_and_where_it_lies_in_theta():
+    """Keras's model.summary(), with the flat layout: each printed slice of theta is the
+    layer's own W^(l) or b^(l)."""
+    net = Network([5, 4, 3], activation="tanh", backend="numpy")
+    lines = []
+    net.summary(print_fn=lines.append)
+    assert lines[0] == ("Network 5-4-3: 39 parameters in theta, float32 on numpy; loss "
+                        "softmax_cross_entropy")
+    assert lines[1].split() == ["layer", "W^(l)", "b^(l)", "g", "parameters", "W^(l)", "in",
+                                "theta", "b^(l)", "in", "theta"]
+    for l, line in enumerate(lines[2:], start=1):
+        cells = re.split(r"\s{2,}", line)
+        assert cells[:5] == [str(l), str(net.weights[l - 1].shape),
+                             str(net.biases[l - 1].shape), ["tanh", "softmax"][l - 1],
+                             f"{net.weights[l - 1].size + net.biases[l - 1].size:,}"]
+        for cell, layer in zip(cells[5:], (net.weights[l - 1], net.biases[l - 1])):
+            start, end = map(int, re.fullmatch(r"\[(\d+):(\d+)\]", cell).groups())
+            assert np.shares_memory(net.theta[start:end], layer) and end - start == layer.size
+            np.testing.assert_array_equal(net.theta[start:end], layer.reshape(-1))
+    assert len(lines) == 4
 
 
 def test_a_network_pickled_before_grad_was_a_property_unpickles():

@@ -585,6 +585,26 @@ class Network:
         self.__dict__.update(state)
         self._derive()
 
+    def summary(self, print_fn=print) -> None:
+        """Print each layer l = 1..L: the shapes of W^(l) and b^(l), its activation g, its
+        number of parameters, and where its W^(l) and b^(l) lie in the flat theta (as Keras's
+        ``model.summary()``; ``print_fn`` takes each line)."""
+        rows = [("layer", "W^(l)", "b^(l)", "g", "parameters", "W^(l) in theta",
+                 "b^(l) in theta")]
+        offset = 0
+        for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
+            g = self.output if l == self.num_layers else self.hidden
+            w_end = offset + n_out * n_in
+            rows.append((str(l), f"({n_out}, {n_in})", f"({n_out},)", _part_name(g),
+                         f"{n_out * n_in + n_out:,}", f"[{offset}:{w_end}]",
+                         f"[{w_end}:{w_end + n_out}]"))
+            offset = w_end + n_out
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        print_fn(f"Network {'-'.join(map(str, self.sizes))}: {self.num_params:,} parameters "
+                 f"in theta, {self.dtype} on {self.backend.name}; loss {_part_name(self.loss)}")
+        for row in rows:
+            print_fn("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
     def __repr__(self) -> str:
         # (a user's class without a name of its own shows as itself: Swish())
         hidden = repr(self.hidden.config()) if self.hidden.name else repr(self.hidden)
@@ -685,6 +705,11 @@ def checked_architecture(sizes, activation="sigmoid", output="softmax", loss=Non
     if init == "auto":
         init = "he" if hidden.name in ("relu", "leaky_relu") else "scaled"
     return sizes, hidden, output, loss, init, dtype
+
+
+def _part_name(part) -> str:
+    """An activation's or a loss's name, for a table; a user's class without one, as itself."""
+    return part.name or repr(part)
 
 
 def num_params(sizes) -> int:
