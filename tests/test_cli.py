@@ -252,6 +252,22 @@ def test_info_names_versions_backends_and_blas(capsys):
     assert ("cupy works" if reason is None else reason) in out
 
 
+@pytest.mark.parametrize(("value", "told"), [
+    (None, "training threads: chosen by timing the steps"),
+    ("1", "training threads: 1 ($XPNET_NUM_THREADS)"),
+    ("abc", "training threads: BLAS threads (threads= or $XPNET_NUM_THREADS) must be a whole "
+            "number from 1 to"),
+])
+def test_info_says_what_threads_training_runs_with(capsys, monkeypatch, value, told):
+    """(info said "2 threads", the BLAS's own, with $XPNET_NUM_THREADS=1 or abc set.)"""
+    if value is None:
+        monkeypatch.delenv("XPNET_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("XPNET_NUM_THREADS", value)
+    status, out, _ = xpnet(capsys, "info")
+    assert status == 0 and told in out, out
+
+
 def test_plot_without_matplotlib_says_how_to_install_it(tmp_path, capsys, monkeypatch):
     history = tmp_path / "h.json"
     history.write_text(json.dumps({"epoch": [1], "loss": [0.5], "accuracy": [0.9]}))

@@ -1036,6 +1036,14 @@ def cmd_info(args) -> None:
              f" (not a backend: set it to one of {', '.join(BACKEND_NAMES)}, or unset it)"))
     print(f"GPU: {gpu_description() or 'none usable'}")
     print(f"BLAS: {blas_description()}")
+    try:  # (what training runs with: $XPNET_NUM_THREADS, or a choice by timing)
+        asked = threads_asked(None)
+    except ValueError as error:
+        print(f"training threads: {error}")
+    else:
+        print("training threads: " + (f"{asked} ($XPNET_NUM_THREADS)" if asked else
+                                      "chosen by timing the steps (--threads or "
+                                      "$XPNET_NUM_THREADS fixes them)"))
 
 
 def _installed_version(prefix: str) -> str:
