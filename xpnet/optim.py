@@ -121,7 +121,10 @@ class Optimizer:
     # -- the step ---------------------------------------------------------------------------
     def step(self, theta, grad) -> None:
         """Update the flat parameter vector ``theta`` in place from the flat gradient ``grad``
-        (two 1-D arrays of the same shape and float dtype, on the same backend)."""
+        (two 1-D arrays of the same shape and float dtype, on the same backend). Once this
+        optimizer holds buffers (momenta, moments), it steps only the theta they were made for
+        (or views of its memory): another is a ValueError, until :meth:`reset` or
+        :meth:`load_state_dict`."""
         if self._changed:  # e.g. opt.momentum = 1.5 since the last step
             self._check_changes()
         if self._backend is None:
