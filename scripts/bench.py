@@ -4,7 +4,8 @@ For each workload both libraries train on the same 60,000 MNIST training images 
 MNIST-shaped samples where MNIST is not found),
 alternating epoch by epoch (so a slow phase of a shared machine hits both), and the script
 prints the median seconds per epoch after a warm-up epoch, samples per second, the ratio
-xpnet / PyTorch, and the compute floor: the epoch's matrix-product FLOPs divided by the sgemm
+xpnet / PyTorch (and its range over the pairs of epochs run one after the other), and the
+compute floor: the epoch's matrix-product FLOPs divided by the sgemm
 rate measured in the same run. It also prints the peak resident memory and whether it (and on
 a GPU, the CuPy memory pool) grew after the first epoch, and by how much.
 
@@ -295,10 +296,10 @@ def main():
     print(f"# data: {data}")
     lean = args.lean and not gpu
     lean_columns = " lean NumPy s/epoch | lean/PyTorch |" if lean else ""
-    print("| workload | xpnet s/epoch | PyTorch s/epoch | xpnet/PyTorch | xpnet samples/s "
-          "| compute floor s | xpnet/floor | peak RSS MiB | grew after epoch 1 | xpnet threads |"
-          + lean_columns)
-    print("|---" * (10 + 2 * lean) + "|")
+    print("| workload | xpnet s/epoch | PyTorch s/epoch | xpnet/PyTorch | epoch by epoch "
+          "| xpnet samples/s | compute floor s | xpnet/floor | peak RSS MiB | grew after epoch 1 "
+          "| xpnet threads |" + lean_columns)
+    print("|---" * (11 + 2 * lean) + "|")
 
     for w in workloads:
         xp_epoch, xp_threads = make_xpnet_runner(w, X, y, backend, args.threads)
@@ -320,9 +321,14 @@ def main():
             ("pool", (_pool_bytes(xp, gpu) - after_first[1]) / 2**20, 0)) if size > slack) or "no"
         t_x = statistics.median(times["xpnet"])
         t_t = statistics.median(times["torch"]) if "torch" in times else float("nan")
+        # the ratio of each pair of epochs run one after the other: how far the machine's
+        # phases move it within the run
+        pairs = [x / t for x, t in zip(times["xpnet"], times.get("torch", ()))]
+        spread = f"{min(pairs):.2f}-{max(pairs):.2f}" if pairs else "-"
         floor = w.flops_per_epoch() / rate
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"| {w.name} | {t_x:.3f} | {t_t:.3f} | {t_x / t_t:.2f} | {N_SAMPLES / t_x:,.0f} "
+        print(f"| {w.name} | {t_x:.3f} | {t_t:.3f} | {t_x / t_t:.2f} | {spread} "
+              f"| {N_SAMPLES / t_x:,.0f} "
               f"| {floor:.3g} | {t_x / floor:.1f} | {peak:.0f} | {grew} "
               f"| {', '.join(map(str, sorted(xp_threads))) or '-'} |"
               + (f" {statistics.median(times['lean']):.3f} "
