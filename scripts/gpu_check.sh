@@ -78,7 +78,7 @@ then
 fi
 
 echo "## forward + backward, samples as rows (CuPy's default) and as columns"
-step "product orientation" 30 orientation.md python3 - <<'PY'
+step "product orientation" 15 orientation.md python3 - <<'PY'
 import dataclasses
 import time
 
@@ -110,7 +110,7 @@ PY
 cat "$out/orientation.md"
 
 echo "## benchmark: xpnet (CuPy) vs PyTorch CUDA eager"
-step "bench.py --backend cupy" 65 bench-gpu.md python3 scripts/bench.py --backend cupy --epochs 5
+step "bench.py --backend cupy" 80 bench-gpu.md python3 scripts/bench.py --backend cupy --epochs 5
 cat "$out/bench-gpu.md"
 
 if ls "$XPNET_DATA_DIR"/mnist/train-images-idx3-ubyte* >/dev/null 2>&1; then

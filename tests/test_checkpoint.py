@@ -459,6 +459,19 @@ def _npy_bytes(array) -> bytes:
     return stream.getvalue()
 
 
+def test_a_damaged_directory_offset_is_damage_not_the_disks_error(net, tmp_path):
+    """(A central directory said to start before the file did gave a bare "OSError: [Errno 22]
+    Invalid argument", without the file's name, once the disk's own errors passed through.)"""
+    path = net.save(tmp_path / "model.npz")
+    data = bytearray(path.read_bytes())
+    data[-6:-2] = struct.pack("<I", 0x30422DB9)  # the end record's offset of the directory
+    path.write_bytes(bytes(data))
+    for read_it in (read, xpnet.load):
+        with pytest.raises(CheckpointError, match=r"model.npz is not a readable xpnet "
+                                                  r"checkpoint: the archive is damaged"):
+            read_it(path)
+
+
 def test_a_checkpoint_is_read_from_one_open_and_may_hold_other_members(net, tmp_path,
                                                                       monkeypatch):
     """The header and the arrays come from one open of the file (from two, a save between

@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -257,6 +258,7 @@ def test_info_names_versions_backends_and_blas(capsys):
     ("1", "training threads: 1 ($XPNET_NUM_THREADS)"),
     ("abc", "training threads: BLAS threads (threads= or $XPNET_NUM_THREADS) must be a whole "
             "number from 1 to"),
+    ("9999", "($XPNET_NUM_THREADS=9999, cut to the "),
 ])
 def test_info_says_what_threads_training_runs_with(capsys, monkeypatch, value, told):
     """(info said "2 threads", the BLAS's own, with $XPNET_NUM_THREADS=1 or abc set.)"""
@@ -266,6 +268,11 @@ def test_info_says_what_threads_training_runs_with(capsys, monkeypatch, value, t
         monkeypatch.setenv("XPNET_NUM_THREADS", value)
     status, out, _ = xpnet(capsys, "info")
     assert status == 0 and told in out, out
+
+
+def test_info_says_a_gpu_backend_has_no_threads_to_set():
+    gpu = types.SimpleNamespace(uses_cpu_blas=False, name="cupy")
+    assert cli._training_threads(gpu) == "none to set: auto trains on cupy"
 
 
 def test_plot_without_matplotlib_says_how_to_install_it(tmp_path, capsys, monkeypatch):

@@ -875,6 +875,10 @@ def test_summary_names_each_layer_and_where_it_lies_in_theta():
             assert np.shares_memory(net.theta[start:end], layer) and end - start == layer.size
             np.testing.assert_array_equal(net.theta[start:end], layer.reshape(-1))
     assert len(lines) == 4
+    lines.clear()  # (an activation's settings too, as repr(net) shows them)
+    Network([3, 4, 2], activation={"name": "leaky_relu", "slope": 0.2},
+            backend="numpy").summary(print_fn=lines.append)
+    assert " leaky_relu(slope=0.2) " in lines[2]
 
 
 def test_a_network_pickled_before_grad_was_a_property_unpickles():

@@ -896,11 +896,14 @@ def test_only_the_buffers_of_squared_gradients_must_not_be_negative(make):
     assert refused == squares & set(state["state"])
 
 
-@pytest.mark.parametrize("value", [np.True_, np.array(True), np.complex64(1), "strict bool"])
+@pytest.mark.parametrize("value", [np.True_, np.array(True), np.complex64(1), "strict bool",
+                                   np.array("0.5"), np.array(b"0.5"),
+                                   np.array(True, dtype=object), np.array(1 + 0j, dtype=">c16")])
 def test_a_numpy_bool_or_complex_is_no_learning_rate(value):
-    if value == "strict bool":  # (an array API bool: its dtype has no NumPy kind)
+    """(They passed as 1.0, the complex one with NumPy's ComplexWarning: float() takes them;
+    0-d arrays of text were parsed.)"""
+    if isinstance(value, str):  # an array API bool: its dtype has no NumPy kind
         value = pytest.importorskip("array_api_strict").asarray(True)
-    """(They passed as 1.0, the complex one with NumPy's ComplexWarning: float() takes them.)"""
     with pytest.raises(TypeError, match="lr must be a number, got "):
         SGD(lr=value)
     assert SGD(lr=np.array(0.5)).lr == 0.5 and type(SGD(lr=np.float32(0.5)).lr) is float

@@ -260,6 +260,10 @@ def test_plot_to_standard_output_says_so_on_stderr_not_in_the_image(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(b"\x89PNG") and result.stdout.endswith(b"IEND\xaeB`\x82")
     assert b"learning curves drawn to /dev/stdout" in result.stderr
+    result = subprocess.run([sys.executable, "-m", "xpnet", "plot", str(history), "-o",
+                             "/dev/stderr"], capture_output=True, cwd=tmp_path)  # (and back)
+    assert result.returncode == 0 and result.stderr.endswith(b"IEND\xaeB`\x82")
+    assert b"learning curves drawn to /dev/stderr" in result.stdout
 
 
 def test_plot_run_twice_replaces_its_own_figure(tmp_path, capsys):

@@ -11,6 +11,7 @@ failed save never damages the previous checkpoint.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import reprlib
 import zipfile
@@ -233,8 +234,14 @@ def _archive(path: Path, what: str):
     try:
         with open_npz(path) as archive:
             yield archive
-    except (OSError, CheckpointError):  # (the disk's errors are not the file's damage)
+    except CheckpointError:
         raise
+    except OSError as e:  # the disk's errors are not the file's damage, but some are the file's:
+        # a seek before its start (a damaged directory offset), bz2's or lzma's bad data
+        if e.errno not in (None, errno.EINVAL):
+            raise
+        raise CheckpointError(f"{what}: the archive is damaged or truncated "
+                              f"({_shortened(str(e))})") from None
     except (zipfile.BadZipFile, EOFError, zlib.error) as e:
         raise CheckpointError(f"{what}: the archive is damaged or truncated "
                               f"({_shortened(str(e))})") from None

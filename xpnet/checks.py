@@ -76,13 +76,16 @@ def real_number(name: str, value, lower: float | None = None, *, above: bool = F
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be a number, got {value!r:.40} (a string: convert it "
                         f"with float())")
-    # (a 0-d array or tensor holds one number too; a bool or complex one is no real number:
-    # its dtype's name, as NumPy's and the array API's name them, says so)
-    dtype = str(getattr(value, "dtype", "")).rpartition(".")[2]
+    # (a 0-d array or tensor holds one number too, if of integers or floats: NumPy's dtypes
+    # say so by their kind, the array API's and torch's by their name)
+    dtype = getattr(value, "dtype", None)
+    kind = getattr(dtype, "kind", None)
+    dtype_name = str(getattr(dtype, "name", None) or dtype).rpartition(".")[2]
+    real_dtype = dtype is None or (kind in tuple("iuf") if kind is not None else
+                                   dtype_name != "bool" and not dtype_name.startswith("complex"))
     one_number = isinstance(value, numbers.Real) or (
         hasattr(value, "__float__") and getattr(value, "shape", None) == ())
-    if isinstance(value, bool) or dtype == "bool" or dtype.startswith("complex") or \
-            not one_number:
+    if isinstance(value, bool) or not real_dtype or not one_number:
         raise TypeError(f"{name} must be a number, got {value!r:.40}")
     number = as_float(value)  # (an int beyond float's range, 10**400: inf, refused below)
     if not math.isfinite(number):

@@ -44,6 +44,7 @@ from .backend import (
 from .checks import whole_number
 from .losses import LOSSES
 from .network import INITS, Network
+from .threads import available_cores
 from .training import (
     HISTORY_LIMIT,
     DivergenceError,
@@ -957,9 +958,17 @@ def cmd_plot(args) -> None:
             f"{marked} figures it draws, and replaces only those): remove it first, or give "
             f"the figure another name with -o IMAGE")
     out = plotting.plot_history(history, output, title)
-    # (to stderr where the figure itself goes to a stream, -o /dev/stdout: not into its bytes)
-    print(f"learning curves drawn to {out}",
-          file=sys.stderr if files.is_stream(Path(out)) else sys.stdout)
+    # (to stderr where the figure itself goes to standard output, -o /dev/stdout: not into
+    # its bytes)
+    print(f"learning curves drawn to {out}", file=sys.stderr if _is_stdout(out) else sys.stdout)
+
+
+def _is_stdout(path) -> bool:
+    """Whether ``path`` is the file this process's standard output writes to."""
+    try:
+        return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError, AttributeError):  # (no such file; a stdout without a file)
+        return False
 
 
 def _history_bytes(source: Path | str, expected: str) -> bytes:
@@ -1036,14 +1045,23 @@ def cmd_info(args) -> None:
              f" (not a backend: set it to one of {', '.join(BACKEND_NAMES)}, or unset it)"))
     print(f"GPU: {gpu_description() or 'none usable'}")
     print(f"BLAS: {blas_description()}")
-    try:  # (what training runs with: $XPNET_NUM_THREADS, or a choice by timing)
+    print(f"training threads: {_training_threads(get_backend('auto'))}")
+
+
+def _training_threads(auto) -> str:
+    """The BLAS threads that training on the ``auto`` backend runs with, as fit chooses them:
+    $XPNET_NUM_THREADS (cut to the cores) or its error, or a choice by timing."""
+    if not auto.uses_cpu_blas:
+        return f"none to set: auto trains on {auto.name}"
+    try:
         asked = threads_asked(None)
     except ValueError as error:
-        print(f"training threads: {error}")
-    else:
-        print("training threads: " + (f"{asked} ($XPNET_NUM_THREADS)" if asked else
-                                      "chosen by timing the steps (--threads or "
-                                      "$XPNET_NUM_THREADS fixes them)"))
+        return str(error)
+    if asked is None:
+        return "chosen by timing the steps (--threads or $XPNET_NUM_THREADS fixes them)"
+    cores = available_cores()
+    return (f"{asked} ($XPNET_NUM_THREADS)" if asked <= cores else
+            f"{cores} ($XPNET_NUM_THREADS={asked}, cut to the {cores} cores)")
 
 
 def _installed_version(prefix: str) -> str:

@@ -708,8 +708,15 @@ def checked_architecture(sizes, activation="sigmoid", output="softmax", loss=Non
 
 
 def _part_name(part) -> str:
-    """An activation's or a loss's name, for a table; a user's class without one, as itself."""
-    return part.name or repr(part)
+    """An activation's or a loss's name, for a table, with its settings (a leaky ReLU's
+    slope); a user's class without a name, as itself."""
+    if not part.name:
+        return repr(part)
+    config = part.config() if hasattr(part, "config") else part.name
+    if isinstance(config, dict):
+        settings = ", ".join(f"{key}={value}" for key, value in config.items() if key != "name")
+        return f"{part.name}({settings})"
+    return part.name
 
 
 def num_params(sizes) -> int:
