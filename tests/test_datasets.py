@@ -1219,15 +1219,21 @@ def test_a_partial_folder_of_uncompressed_files_lacks_only_the_files_it_has_in_n
     monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
     partial = write_dataset(tmp_path / "partial", compress=False)
     (partial / FILES[3]).unlink()
+    _assert_named_as_lacking(partial, f"lacks {FILES[3]}.gz", tmp_path, monkeypatch, caplog)
+
+
+def _assert_named_as_lacking(folder, note, tmp_path, monkeypatch, caplog):
+    """``folder`` (given as data_dir) is named with ``note`` in the not-found error, and in
+    the warning when the files are read from $XPNET_DATA_DIR instead."""
     with pytest.raises(DatasetNotFoundError) as caught:
-        load("mnist", data_dir=partial, checksums=SYNTHETIC_SHA256, download=False)
-    assert f"  {partial} (lacks {FILES[3]}.gz)" in str(caught.value).splitlines()
+        load("mnist", data_dir=folder, checksums=SYNTHETIC_SHA256, download=False)
+    assert f"  {folder} ({note})" in str(caught.value).splitlines()
     env = write_dataset(tmp_path / "env" / "mnist")
     monkeypatch.setenv("XPNET_DATA_DIR", str(tmp_path / "env"))
     with caplog.at_level(logging.WARNING, logger="xpnet"):
-        load("mnist", data_dir=partial, checksums=SYNTHETIC_SHA256, download=False)
+        load("mnist", data_dir=folder, checksums=SYNTHETIC_SHA256, download=False)
     assert [record.getMessage() for record in caplog.records] == [
-        f"--data-dir (data_dir=) {partial} lacks {FILES[3]}.gz; MNIST from {env} instead"]
+        f"--data-dir (data_dir=) {folder} {note}; MNIST from {env} instead"]
 
 
 def test_not_found_adds_no_lacks_note_to_a_folder_that_holds_every_file(tmp_path, monkeypatch):
@@ -1527,15 +1533,7 @@ def test_a_files_name_taken_by_no_file_is_said_not_called_lacking(entry, kind, t
     {"folder": taken.mkdir, "fifo": lambda: os.mkfifo(taken),
      "loop": lambda: os.symlink(taken.name, taken)}[entry]()
     note = f"lacks {FILES[3]}.gz and holds {FILES[1]}.gz as {kind}, not a file"
-    with pytest.raises(DatasetNotFoundError) as caught:
-        load("mnist", data_dir=given, checksums=SYNTHETIC_SHA256, download=False)
-    assert f"  {given} ({note})" in str(caught.value).splitlines()
-    env = write_dataset(tmp_path / "env" / "mnist")
-    monkeypatch.setenv("XPNET_DATA_DIR", str(tmp_path / "env"))
-    with caplog.at_level(logging.WARNING, logger="xpnet"):
-        load("mnist", data_dir=given, checksums=SYNTHETIC_SHA256, download=False)
-    assert [record.getMessage() for record in caplog.records] == [
-        f"--data-dir (data_dir=) {given} {note}; MNIST from {env} instead"]
+    _assert_named_as_lacking(given, note, tmp_path, monkeypatch, caplog)
     # nor is it downloaded over (the folder is the user's)
     (tmp_path / "user").mkdir()
     folder = given.rename(tmp_path / "user" / "mnist")
