@@ -193,7 +193,7 @@ def test_an_eps_below_float64s_spacing_is_refused(rng):
 
 @pytest.mark.parametrize(("option", "value", "error", "message"), [
     ("entries", 0, ValueError, "entries must be a whole number >= 1"),
-    ("entries", 2.5, ValueError, "entries must be a whole number >= 1"),
+    ("entries", 2.5, TypeError, "entries must be a whole number >= 1"),
     ("eps", 0.0, ValueError, "eps must be a finite number > 0, got 0.0"),
     ("eps", float("nan"), ValueError, "eps must be a finite number, got nan"),
     ("atol", -1e-5, ValueError, "atol must be a finite number >= 0"),

@@ -666,10 +666,12 @@ def test_inference_runs_in_batches_without_the_training_pass(backend, rng, monke
     assert net.accuracy(X, y) == pytest.approx(expected_accuracy)
 
 
-@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True, None])
-def test_bad_inference_batch_size_is_named(batch_size):
+@pytest.mark.parametrize(("batch_size", "error"), [(0, ValueError), (-1, ValueError),
+                                                   (2.5, TypeError), (True, TypeError),
+                                                   (None, TypeError)])
+def test_bad_inference_batch_size_is_named(batch_size, error):
     net = Network([2, 2], backend="numpy")
-    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+    with pytest.raises(error, match="batch_size must be an integer >= 1"):
         net.forward(np.zeros((3, 2)), batch_size=batch_size)
 
 
@@ -779,11 +781,14 @@ def test_predict_and_accuracy_run_in_batches_of_the_size_asked(backend_name, mon
 @pytest.mark.parametrize("seed", [-1, 1.5, "3", True, np.True_, np.float32(3), [1, -2], [],
                                   1 + 2j, np.array(1.5)])
 def test_a_bad_seed_is_named(seed):
-    """NumPy said "expected non-negative integer" (or worse), without naming the seed."""
-    with pytest.raises(ValueError, match=r"seed must be a whole number >= 0 \(or None"):
+    """NumPy said "expected non-negative integer" (or worse), without naming the seed. A
+    negative number or a bad sequence is a ValueError; what is neither, a TypeError."""
+    error = ValueError if isinstance(seed, list) or (type(seed) is int and seed == -1) \
+        else TypeError
+    with pytest.raises(error, match=r"seed must be a whole number >= 0 \(or None"):
         Network([2, 3, 2], backend="numpy", seed=seed)
     X, y = np.zeros((4, 2), np.float32), np.zeros(4, int)
-    with pytest.raises(ValueError, match="seed must be a whole number"):
+    with pytest.raises(error, match="seed must be a whole number"):
         Network([2, 3, 2], backend="numpy").fit(X, y, seed=seed, progress=False)
 
 
@@ -796,7 +801,7 @@ class _OldNumpyBool:
 
 
 def test_a_bool_is_not_a_seed_even_where_numpy_gives_it_an_index():
-    with pytest.raises(ValueError, match="seed must be a whole number"):
+    with pytest.raises(TypeError, match="seed must be a whole number"):
         Network([2, 3, 2], backend="numpy", seed=_OldNumpyBool())
 
 
@@ -1037,15 +1042,16 @@ def test_network_evaluate_passes_its_batch_size_on(monkeypatch):
     assert batches == [4, 4, 2]
 
 
-@pytest.mark.parametrize("batch_size", [0, -1, True, 2.5])
-def test_evaluate_refuses_a_bad_batch_size_as_predict_and_accuracy_do(batch_size):
+@pytest.mark.parametrize(("batch_size", "error"), [(0, ValueError), (-1, ValueError),
+                                                   (True, TypeError), (2.5, TypeError)])
+def test_evaluate_refuses_a_bad_batch_size_as_predict_and_accuracy_do(batch_size, error):
     """batch_size=-1 gave a loss and an accuracy of 0.0, 0 a bare range() error; predict lost
     its check unnoticed (True then ran batches of one row silently)."""
     rng = np.random.default_rng(0)
     net = Network([4, 5, 3], backend="numpy")
     X, y = rng.random((10, 4)), rng.integers(0, 3, 10)
     for measure in (net.accuracy, net.evaluate, lambda X, y, **kw: net.predict(X, **kw)):
-        with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        with pytest.raises(error, match="batch_size must be an integer >= 1"):
             measure(X, y, batch_size=batch_size)
 
 
@@ -1162,8 +1168,9 @@ def test_a_network_too_large_to_hold_names_its_sizes(sizes, error):
 @pytest.mark.parametrize("num_classes", [1, 0, 1.5, np.float64(2), None, "3", True, 10**30])
 def test_one_hot_checks_its_number_of_classes(num_classes):
     """(1 gave [[1.]] for label 0, which a one-output network reads as class 1; the others
-    ended in bare Python errors or an OverflowError.)"""
-    with pytest.raises(ValueError, match="num_classes must be a whole number from 2 to 2"):
+    ended in bare Python errors or an OverflowError.) Not an integer: TypeError."""
+    error = ValueError if isinstance(num_classes, int) and num_classes is not True else TypeError
+    with pytest.raises(error, match="num_classes must be a whole number from 2 to 2"):
         xpnet.one_hot([0], num_classes)
 
 

@@ -243,7 +243,6 @@ def test_get_schedule_names():
                                              r"\['constant', 'step', 'exponential'"),
     (lambda: Constant(-0.1), r"lr must be a finite number >= 0, got -0.1"),
     (lambda: StepDecay(0.1, step_size=0), r"step_size must be an integer >= 1, got 0"),
-    (lambda: StepDecay(0.1, step_size=2.5), r"step_size must be an integer >= 1"),
     (lambda: Exponential(0.1, gamma=1.5), r"gamma must lie in \(0, 1\]"),
     (lambda: Exponential(0.1, gamma=0.0), r"gamma must lie in \(0, 1\]"),
     (lambda: CosineAnnealing(0.1, t_max=10, warmup=10), r"warmup must be < t_max = 10"),
@@ -260,6 +259,8 @@ def test_get_schedule_names():
 def test_bad_values_say_why(make, message):
     with pytest.raises(TypeError, match=r"lr must be a number, got 'big' \(a string"):
         Constant("big")
+    with pytest.raises(TypeError, match=r"step_size must be an integer >= 1, got 2.5"):
+        StepDecay(0.1, step_size=2.5)  # (not an integer: TypeError, as for range(2.5))
     with pytest.raises(ValueError, match=message):
         make()
 

@@ -322,12 +322,15 @@ class Backend:
         number = whole_number(seed)
         if number is not None and number >= 0:
             return np.random.default_rng(number)
-        if isinstance(seed, (list, tuple, np.ndarray)) and np.ndim(seed) == 1 and len(seed):
+        sequence = isinstance(seed, (list, tuple, np.ndarray)) and np.ndim(seed) == 1
+        if sequence and len(seed):
             numbers = [whole_number(item) for item in seed]
             if all(n is not None and n >= 0 for n in numbers):
                 return np.random.default_rng(numbers)
-        raise ValueError(f"seed must be a whole number >= 0 (or None: different numbers each "
-                         f"run; or a NumPy SeedSequence or Generator), got {seed!r}")
+        # (a negative number or a bad sequence: a bad value; anything else: a bad type)
+        wrong = ValueError if number is not None or sequence else TypeError
+        raise wrong(f"seed must be a whole number >= 0 (or None: different numbers each "
+                    f"run; or a NumPy SeedSequence or Generator), got {seed!r}")
 
     def __repr__(self) -> str:
         where = "" if self.device is None else f", device={self.device!r}"

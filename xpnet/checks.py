@@ -54,10 +54,13 @@ def number_column(column, n: int, gaps: bool = False) -> bool:
 
 
 def integer_at_least(name: str, value, lower: int) -> int:
-    """``value`` as a Python int if it is a whole number >= lower, else ValueError (2.5, "3"
-    and True are refused, not rounded or parsed)."""
+    """``value`` as a Python int if it is a whole number >= lower: TypeError for what is not
+    an integer (2.5, "3" and True are refused, not rounded or parsed), ValueError for an
+    integer below ``lower``."""
     number = whole_number(value)
-    if number is None or number < lower:
+    if number is None:
+        raise TypeError(f"{name} must be an integer >= {lower}, got {value!r:.40}")
+    if number < lower:
         raise ValueError(f"{name} must be an integer >= {lower}, got {value!r:.40}")
     return number
 

@@ -205,8 +205,9 @@ def _checked_entries(entries):
         return None
     count = whole_number(entries)
     if count is None or count < 1:
-        raise ValueError(f"entries must be a whole number >= 1 (of each W and b, to check) or "
-                         f"None (all of them), got {entries!r}")
+        wrong = TypeError if count is None else ValueError  # (2.5, "3": not an integer)
+        raise wrong(f"entries must be a whole number >= 1 (of each W and b, to check) or "
+                    f"None (all of them), got {entries!r}")
     return count
 
 

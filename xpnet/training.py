@@ -111,10 +111,11 @@ class EarlyStopping:
                              f"{self.monitor!r}")
         patience = whole_number(self.patience)  # (not 2.5, "3")
         if patience is None or patience < 1:
-            raise ValueError(f"patience must be a whole number of epochs >= 1, got "
-                             f"{self.patience!r}" + (" (Keras's patience=0, which stops at the "
-                                                    "first epoch without improvement, is "
-                                                    "patience=1 here)" if patience == 0 else ""))
+            wrong = TypeError if patience is None else ValueError  # (not an integer: a type)
+            raise wrong(f"patience must be a whole number of epochs >= 1, got "
+                        f"{self.patience!r}" + (" (Keras's patience=0, which stops at the "
+                                               "first epoch without improvement, is "
+                                               "patience=1 here)" if patience == 0 else ""))
         self.patience = patience
         self.min_delta = real_number("min_delta", self.min_delta, 0.0)
         self.restore_best = flag("restore_best", self.restore_best)
@@ -739,6 +740,7 @@ MAX_THREADS = 1 << 15
 def threads_asked(threads) -> int | None:
     """The BLAS threads asked for (``threads=`` or $XPNET_NUM_THREADS), checked, or None:
     choose by measuring."""
+    wrong = ValueError  # (text in the variable that is no count is a bad value, as for int())
     if threads is None:
         threads = os.environ.get("XPNET_NUM_THREADS") or None
         if threads is None:
@@ -747,9 +749,11 @@ def threads_asked(threads) -> int | None:
         number = int(threads) if threads.isascii() and threads.isdigit() else None
     else:
         number = whole_number(threads)  # an int: not a bool, a float or a string such as "2"
+        if number is None:
+            wrong = TypeError
     if number is None or not 1 <= number <= MAX_THREADS:
-        raise ValueError(f"BLAS threads (threads= or $XPNET_NUM_THREADS) must be a whole "
-                         f"number from 1 to {MAX_THREADS}, got {threads!r:.40}")
+        raise wrong(f"BLAS threads (threads= or $XPNET_NUM_THREADS) must be a whole "
+                    f"number from 1 to {MAX_THREADS}, got {threads!r:.40}")
     return number
 
 
