@@ -195,8 +195,10 @@ def test_backend_names_empty_mixed_case_and_not_strings(monkeypatch):
     assert get_backend("NumPy").name == "numpy"
     assert get_backend("CUPY") is fake_cupy
     for bad in (3, np, ["numpy"]):  # (3 used to give "'int' object has no attribute 'lower'")
-        with pytest.raises(ValueError, match="backend must be one of"):
+        with pytest.raises(TypeError, match="backend must be one of"):  # (no name: a type)
             get_backend(bad)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        get_backend("torch")
 
 
 def test_an_array_on_another_device_of_the_namespace_is_moved():

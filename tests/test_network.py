@@ -1184,8 +1184,34 @@ def test_damaged_parts_of_the_api_name_what_is_wrong():
     with pytest.raises(TypeError, match=r"layer sizes must be integers, got array\(\[3\]\)"):
         Network([np.array([3]), 4, 2])
     for activation in ([], {"name": ["x"]}):
-        with pytest.raises(ValueError, match="unknown hidden activation"):
+        with pytest.raises(TypeError, match="unknown hidden activation"):
             Network([3, 4, 2], activation=activation)
+
+
+@pytest.mark.parametrize(("make", "none_is_default"), [
+    (lambda name: Network([2, 2], backend="numpy", activation=name), False),
+    (lambda name: Network([2, 2], backend="numpy", output=name), False),
+    (lambda name: Network([2, 2], backend="numpy", loss=name), True),
+    (lambda name: Network([2, 2], backend="numpy", init=name), False),
+    (lambda name: Network([2, 2], backend=name), True),
+    (lambda name: xpnet.optim.get_optimizer(name), False),
+    (lambda name: xpnet.schedules.get_schedule(name, lr=0.1), False),
+    (lambda name: xpnet.schedules.ReduceLROnPlateau(0.1, mode=name), False),
+    (lambda name: xpnet.schedules.ReduceLROnPlateau(0.1, threshold_mode=name), False),
+    (lambda name: xpnet.EarlyStopping(monitor=name), False),
+    (lambda name: xpnet.datasets.load(name, download=False), False),
+])
+def test_a_name_of_the_wrong_type_is_a_type_error(make, none_is_default):
+    """An unknown name is a ValueError; what is no name at all (3, None, a list, an array) a
+    TypeError, as for every other setting of the wrong type (loss=[1] and init=np.array(["he"])
+    ended in a bare "unhashable type")."""
+    import xpnet.datasets  # noqa: F401  (not imported by xpnet itself)
+
+    with pytest.raises(ValueError, match="'nope'"):
+        make("nope")
+    for name in (3, ["x"], np.array(["he"])) + (() if none_is_default else (None,)):
+        with pytest.raises(TypeError, match=re.escape(repr(name))):
+            make(name)
 
 
 def test_the_training_loop_calls_no_checked_classes():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 
-from .checks import check_signature
+from .checks import check_signature, unknown_name
 
 
 class Activation:
@@ -206,6 +206,7 @@ def _check_methods(g: Activation) -> None:
             check_signature(g, method, params)
 
 
-def _unknown(name, output: bool, table: dict) -> ValueError:
+def _unknown(name, output: bool, table: dict) -> Exception:
     kind = "output" if output else "hidden"
-    return ValueError(f"unknown {kind} activation {name!r}; choose one of {sorted(table)}")
+    return unknown_name(name)(f"unknown {kind} activation {name!r}; choose one of "
+                              f"{sorted(table)}")

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import whole_number
+from .checks import unknown_name, whole_number
 
 log = logging.getLogger("xpnet")
 
@@ -543,7 +543,8 @@ def get_backend(backend: str | Backend | None = None) -> Backend:
             raise ValueError(f"$XPNET_BACKEND is {backend!r}, not a backend: set it to one of "
                              f"{', '.join(BACKEND_NAMES)}, or unset it (auto)")
     if not isinstance(backend, str) or backend.lower() not in BACKEND_NAMES:
-        raise ValueError(f"backend must be one of {BACKEND_NAMES} or a Backend, got {backend!r}")
+        raise unknown_name(backend)(f"backend must be one of {BACKEND_NAMES} or a Backend, "
+                                    f"got {backend!r}")
     backend = backend.lower()
     if backend == "numpy":
         return _numpy_backend()

@@ -21,6 +21,13 @@ def whole_number(value) -> int | None:
         return None
 
 
+def unknown_name(value) -> type[Exception]:
+    """The error for ``value`` where a name is asked for and none fits: ValueError for a
+    string (a name not known), TypeError for what is no string (3, None), as for a setting
+    of the wrong type."""
+    return ValueError if isinstance(value, str) else TypeError
+
+
 def flag(name: str, value) -> bool:
     """``value`` as a Python bool: True or False (1 or 0, a NumPy bool); a string such as
     "False" would otherwise count as true."""

@@ -51,6 +51,7 @@ from urllib.parse import urlsplit
 import numpy as np
 from tqdm import tqdm
 
+from .checks import unknown_name
 from .files import create_temp, remove_stale
 
 log = logging.getLogger("xpnet")
@@ -422,8 +423,9 @@ def _check_data_dir(data_dir: str | os.PathLike | None) -> None:
 
 
 def _check_name(name: str) -> None:
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
+    if not isinstance(name, str) or name not in DATASETS:
+        raise unknown_name(name)(f"unknown dataset {name!r}: choose one of "
+                                 f"{', '.join(DATASETS)}")
 
 
 def _existing_files(folder: Path, stem: str) -> list[Path]:

@@ -11,7 +11,7 @@ output activation their output error is simply ``delta_L = a_L - y``.
 from __future__ import annotations
 
 from .activations import Activation
-from .checks import check_signature
+from .checks import check_signature, unknown_name
 
 
 def sum_of_costs(xp, costs, axis=None):
@@ -120,8 +120,8 @@ def get_loss(name: str | Loss | None, output: Activation) -> Loss:
         name = DEFAULT_LOSS[output.name]
     loss = name if isinstance(name, Loss) else None
     if loss is None:
-        if name not in LOSSES:
-            raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
+        if not isinstance(name, str) or name not in LOSSES:  # ([1]: no bare "unhashable")
+            raise unknown_name(name)(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
         loss = LOSSES[name]()
     needed = {"per_sample": "per_sample(xp, z, a, y), the cost C_i of each row (its value() "
                             "is their mean)",

@@ -52,7 +52,7 @@ from collections.abc import Sequence
 from . import training
 from .activations import Activation, get_activation
 from .backend import Backend, float_dtype_name, get_backend
-from .checks import checked_batch_size, whole_number
+from .checks import checked_batch_size, unknown_name, whole_number
 from .losses import Loss, get_loss
 
 log = logging.getLogger("xpnet")
@@ -694,8 +694,8 @@ def checked_architecture(sizes, activation="sigmoid", output="softmax", loss=Non
     before it is built (a damaged file could name one too large for memory)."""
     sizes = _check_sizes(sizes)
     dtype = float_dtype_name(dtype)  # np.float64 and np.dtype("float64") too
-    if init not in INITS:
-        raise ValueError(f"unknown init {init!r}; choose one of {list(INITS)}")
+    if not isinstance(init, str) or init not in INITS:  # (np.array(["he"]) == "he" is truthy)
+        raise unknown_name(init)(f"unknown init {init!r}; choose one of {list(INITS)}")
     hidden = get_activation(activation)
     output = get_activation(output, output=True)
     loss = get_loss(loss, output)

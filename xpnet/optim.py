@@ -47,7 +47,7 @@ import struct
 import weakref
 
 from .backend import FLOAT_DTYPES, any_nan, backend_of, is_array, is_float_array, is_host_array
-from .checks import flag, real_number, whole_number
+from .checks import flag, real_number, unknown_name, whole_number
 
 __all__ = [
     "Optimizer", "SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam", "AdamW",
@@ -729,7 +729,8 @@ def get_optimizer(name: str, **hyperparameters) -> Optimizer:
     0.9 (and nesterov=True) unless told otherwise; "lecture_momentum" and "lecture_nesterov"
     are the lecture's forms (:class:`Momentum`, :class:`Nesterov`)."""
     if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {list(OPTIMIZERS)}")
+        raise unknown_name(name)(f"unknown optimizer {name!r}; choose one of "
+                                 f"{list(OPTIMIZERS)}")
     cls, defaults = OPTIMIZERS[name.lower()]
     taken = inspect.signature(cls).parameters
     for given in hyperparameters:

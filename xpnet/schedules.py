@@ -31,7 +31,7 @@ import inspect
 import math
 import numbers
 
-from .checks import as_float, integer_at_least, real_number, whole_number
+from .checks import as_float, integer_at_least, real_number, unknown_name, whole_number
 
 __all__ = [
     "Schedule", "Constant", "StepDecay", "Exponential", "CosineAnnealing", "InverseScaling",
@@ -194,7 +194,8 @@ class _OnPlateau(Schedule):
             raise ValueError(f"factor must lie in (0, 1), got {factor!r}: it multiplies the lr")
         self.patience = integer_at_least("patience", patience, 0)
         if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' (a loss) or 'max' (a score), got {mode!r}")
+            raise unknown_name(mode)(f"mode must be 'min' (a loss) or 'max' (a score), got "
+                                     f"{mode!r}")
         self.mode = mode
         self.min_lr = real_number("min_lr", min_lr, 0.0)
         self.current_lr = self.lr
@@ -255,8 +256,8 @@ class ReduceLROnPlateau(_OnPlateau):
         super().__init__(lr, factor, patience, mode, min_lr)
         self.threshold = real_number("threshold", threshold, 0.0)
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"threshold_mode must be 'rel' (a fraction of the best value) or "
-                             f"'abs', got {threshold_mode!r}")
+            raise unknown_name(threshold_mode)(f"threshold_mode must be 'rel' (a fraction of the "
+                                               f"best value) or 'abs', got {threshold_mode!r}")
         self.threshold_mode = threshold_mode
         self.cooldown = integer_at_least("cooldown", cooldown, 0)
         self.eps = real_number("eps", eps, 0.0)
@@ -338,7 +339,7 @@ SCHEDULES = {
 def get_schedule(name: str, **kwargs) -> Schedule:
     """The schedule called ``name``, e.g. ``get_schedule("step", lr=0.1, step_size=10)``."""
     if not isinstance(name, str) or name.lower() not in SCHEDULES:
-        raise ValueError(f"unknown schedule {name!r}; choose one of {list(SCHEDULES)}")
+        raise unknown_name(name)(f"unknown schedule {name!r}; choose one of {list(SCHEDULES)}")
     return SCHEDULES[name.lower()](**kwargs)
 
 

@@ -41,6 +41,7 @@ from .checks import (
     integer_at_least,
     number_column,
     real_number,
+    unknown_name,
     whole_number,
 )
 from .files import check_writable, replaces_another
@@ -107,8 +108,8 @@ class EarlyStopping:
 
     def __post_init__(self):
         if self.monitor not in MONITORS:
-            raise ValueError(f"early stopping can monitor one of {MONITORS}, not "
-                             f"{self.monitor!r}")
+            raise unknown_name(self.monitor)(f"early stopping can monitor one of {MONITORS}, "
+                                             f"not {self.monitor!r}")
         patience = whole_number(self.patience)  # (not 2.5, "3")
         if patience is None or patience < 1:
             wrong = TypeError if patience is None else ValueError  # (not an integer: a type)
