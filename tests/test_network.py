@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import pickle
 import re
 
@@ -736,9 +737,9 @@ def test_leaky_relu_slope_is_pytorchs_by_default_and_below_one():
     np.testing.assert_array_equal(default.forward(np, np.array([-1.0, 2.0])), [-0.01, 2.0])
     # at 1 the layer is linear; the others were compared ("'<=' not supported", "truth value
     # of an array is ambiguous") or taken (False)
-    for slope in (1.0, 1.5, -0.1, "0.1", None, False, np.array([0.1, 0.2])):
-        with pytest.raises(ValueError, match=r"leaky_relu slope must be a number in \[0, 1\), "
-                                             r"got "):
+    for slope in (1.0, 1.5, -0.1, math.nan, "0.1", None, False, np.array([0.1, 0.2])):
+        error = ValueError if isinstance(slope, float) else TypeError  # (a value; a type)
+        with pytest.raises(error, match=r"leaky_relu slope must be a number in \[0, 1\), got "):
             get_activation({"name": "leaky_relu", "slope": slope})
 
 

@@ -102,9 +102,11 @@ class LeakyReLU(Activation):
     default_slope = 0.01
 
     def __init__(self, slope: float = default_slope):
-        if isinstance(slope, bool) or not isinstance(slope, numbers.Real) or \
-                not 0.0 <= slope < 1.0:  # ("0.1", an array, False: refused, not compared)
-            raise ValueError(f"leaky_relu slope must be a number in [0, 1), got {slope!r:.40}")
+        # ("0.1", an array, False: refused, not compared; a TypeError, as for any setting)
+        wrong_type = isinstance(slope, bool) or not isinstance(slope, numbers.Real)
+        if wrong_type or not 0.0 <= slope < 1.0:
+            raise (TypeError if wrong_type else ValueError)(
+                f"leaky_relu slope must be a number in [0, 1), got {slope!r:.40}")
         self.slope = float(slope)
 
     def forward(self, xp, z):
