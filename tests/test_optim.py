@@ -624,6 +624,7 @@ def test_non_numbers_are_type_errors():
     (lambda: Adam(eps="1e-8"), r"eps must be a number"),
     (lambda: Adam(betas=0.9), r"betas must be a pair \(beta1, beta2\) such as \(0.9, 0.999\)"),
     (lambda: AdamW(betas="0.9,0.999"), r"betas must be a pair"),
+    (lambda: Adam(betas={0.9, 0.999}), r"betas must be a pair .* got \{"),  # (swapped them)
     (lambda: Adam(betas=("0.9", 0.999)), r"betas\[0\] must be a number"),
     (lambda: Adam(amsgrad=None), r"amsgrad must be True or False, got None"),
     (lambda: Adam(amsgrad=np.array([True, False])), r"amsgrad must be True or False"),

@@ -666,7 +666,8 @@ class Adam(_Adaptive):
             betas = tuple(self.betas)
         except TypeError:  # one number
             betas = None
-        if betas is None or isinstance(self.betas, str):
+        # (a set has no order: {0.999, 0.9} iterates as beta1 = 0.999, beta2 = 0.9)
+        if betas is None or isinstance(self.betas, (str, bytes, set, frozenset, dict)):
             raise TypeError(f"betas must be a pair (beta1, beta2) such as (0.9, 0.999), got "
                             f"{self.betas!r}")
         if len(betas) != 2:
