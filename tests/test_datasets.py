@@ -385,6 +385,23 @@ def test_unknown_dataset_name():
         load("cifar")
 
 
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("download", "no", "download must be True or False, got 'no'"),  # (true: it downloaded)
+    ("flatten", "no", "flatten must be True or False"),
+    ("progress", 3, "progress must be True or False"),
+    ("validation", "yes", "validation must be True .* got 'yes'"),  # (after reading the files,
+    ("validation", 1.5, "validation must be True .* got 1.5"),  # Python's "cannot be inter-
+    ("mirrors", 3, "mirrors must be a base URL or a list of them"),  # preted as an integer")
+    ("mirrors", [3], "mirrors must be a base URL or a list of them"),
+])
+def test_load_options_of_the_wrong_type_are_type_errors_before_anything_is_read(
+        tmp_path, requests, monkeypatch, option, value, message):
+    monkeypatch.setattr(datasets, "_search", lambda *a: pytest.fail("the files were read"))
+    with pytest.raises(TypeError, match=message):
+        load("mnist", data_dir=tmp_path, **{option: value})
+    assert requests == []
+
+
 # -- download -------------------------------------------------------------------------------------
 def test_download_falls_through_bad_mirrors_to_the_good_one(tmp_path, server, requests):
     bad = [f"{server}/missing", f"{server}/corrupt", f"{server}/truncated", f"{server}/badgzip",

@@ -34,7 +34,6 @@ import hashlib
 import itertools
 import logging
 import math
-import operator
 import os
 import stat
 import struct
@@ -51,7 +50,7 @@ from urllib.parse import urlsplit
 import numpy as np
 from tqdm import tqdm
 
-from .checks import unknown_name
+from .checks import flag, unknown_name, whole_number
 from .files import create_temp, remove_stale
 
 log = logging.getLogger("xpnet")
@@ -482,6 +481,7 @@ def download(
     the dataset, intact (as ``load`` would accept it), is returned as it is."""
     folder = _download_dir(name, data_dir)
     _mirror_urls(name, mirrors)  # checked before anything else
+    _check_progress(progress)
     sums = _expected(name, checksums)
     if data_dir is not None and _holds_own(Path(data_dir).expanduser(), sums):
         return Path(data_dir).expanduser()
@@ -530,6 +530,9 @@ def _mirror_urls(name: str, mirrors) -> Sequence[str]:
     bases = MIRRORS[name] if mirrors is None else mirrors
     if isinstance(bases, str):  # one mirror
         bases = (bases,)
+    if not isinstance(bases, (list, tuple)) or not all(isinstance(b, str) for b in bases):
+        raise TypeError(f"mirrors must be a base URL or a list of them, such as "
+                        f"['https://example.org/mnist/'], got {mirrors!r:.60}")
     for base in bases:
         check_mirror(base)
     return bases
@@ -810,6 +813,11 @@ def load_with_folder(name: str, *, data_dir=None, validation=False, flatten=True
     """What :func:`load` returns (the same options), and the folder its files were read
     from."""
     _check_name(name)  # (before CHECKSUMS[name]: a clear error, not a KeyError)
+    # (before anything is read or downloaded: download="no" would download, being true)
+    _validation_count(validation)  # (its size is checked once the files are read)
+    flatten, download = flag("flatten", flatten), flag("download", download)
+    _check_progress(progress)
+    _mirror_urls(name, mirrors)
     sums = _expected(name, checksums)
     arrays, used, skipped, damaged = _search(name, data_dir, sums, download)
     beside = []  # (the user's own files beside a download into data_dir/<name>/: not used)
@@ -938,8 +946,22 @@ def _check_images(images: np.ndarray, source: str | os.PathLike) -> None:
         raise _damaged(source, f"{what}: its header's shape is {images.shape}")
 
 
+def _check_progress(progress) -> None:
+    if progress is not None:
+        flag("progress", progress)  # (None: bars only on a terminal)
+
+
+def _validation_count(validation: bool | int) -> int:
+    size = NIELSEN_VALIDATION_SIZE if validation is True else 0 if validation is False else \
+        whole_number(validation)
+    if size is None:  # ("yes", 1.5: not an int's "cannot be interpreted as an integer")
+        raise TypeError(f"validation must be True (the last {NIELSEN_VALIDATION_SIZE} training "
+                        f"examples), False or a whole number of them, got {validation!r:.40}")
+    return size
+
+
 def _validation_size(validation: bool | int, n_train: int) -> int:
-    size = NIELSEN_VALIDATION_SIZE if validation is True else operator.index(validation)
+    size = _validation_count(validation)
     if size and not 0 < size < n_train:
         raise ValueError(f"validation={validation!r}: the validation set must be smaller than "
                          f"the {n_train} training examples and not negative")
