@@ -73,7 +73,7 @@ def integer_at_least(name: str, value, lower: int) -> int:
 
 
 def checked_batch_size(batch_size) -> int:
-    """``batch_size`` as an int if it is a whole number >= 1, else ValueError."""
+    """``batch_size`` as an int if it is a whole number >= 1 (see :func:`integer_at_least`)."""
     return integer_at_least("batch_size", batch_size, 1)
 
 
