@@ -1277,6 +1277,22 @@ def test_each_loss_gives_one_cost_per_row_by_its_formula(backend, name):
     np.testing.assert_allclose(value, expected.mean(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_binary_cross_entropy_keeps_the_small_cost_of_a_confident_right_answer(backend, dtype):
+    """softplus's ln(1 + e^{-|z|}) is log1p: written ln(1 + e^{-|z|}) the 1 swallows e^{-|z|},
+    and a right answer's cost e^{-|z|} rounds to exactly 0 from |z| ~ 17 in float32 (37 in
+    float64) while the gradient a_L - y still says it is not; log1p keeps it to the dtype's
+    precision."""
+    z = np.array([[-20.0], [-40.0], [-60.0]])  # a 0 label, answered with ever more confidence
+    y = np.zeros_like(z)
+    expected = np.array([math.log1p(math.exp(-abs(v))) for v in z[:, 0]])  # = e^{-|z|}
+    z_dev, y_dev = (backend.asarray(v, dtype) for v in (z, y))
+    a_dev = 1.0 / (1.0 + backend.xp.exp(-z_dev))
+    costs = backend.to_numpy(LOSSES["binary_cross_entropy"]().per_sample(
+        backend.xp, z_dev, a_dev, y_dev))
+    np.testing.assert_allclose(costs, expected, rtol=8 * np.finfo(dtype).eps, atol=0)
+
+
 def test_a_users_output_activation_gets_the_gradient_of_its_loss(rng):
     """An output activation of the user's own (Square, whose derivative needs z) with the
     quadratic loss: backprop's gradient is the loss's, and no pass runs the output layer's
