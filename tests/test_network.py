@@ -1282,9 +1282,9 @@ def test_binary_cross_entropy_keeps_the_small_cost_of_a_confident_right_answer(b
     """softplus's ln(1 + e^{-|z|}) is log1p: written ln(1 + e^{-|z|}) the 1 swallows e^{-|z|},
     and a right answer's cost e^{-|z|} rounds to exactly 0 from |z| ~ 17 in float32 (37 in
     float64) while the gradient a_L - y still says it is not; log1p keeps it to the dtype's
-    precision."""
-    z = np.array([[-20.0], [-40.0], [-60.0]])  # a 0 label, answered with ever more confidence
-    y = np.zeros_like(z)
+    precision. For a 1 label too: softplus(z) - z, computed as written, was z + e^{-z} - z = 0."""
+    z = np.array([[-20.0], [-40.0], [-60.0], [20.0], [40.0], [60.0]])  # ever more confident
+    y = (z > 0).astype(float)  # each answered rightly
     expected = np.array([math.log1p(math.exp(-abs(v))) for v in z[:, 0]])  # = e^{-|z|}
     z_dev, y_dev = (backend.asarray(v, dtype) for v in (z, y))
     a_dev = 1.0 / (1.0 + backend.xp.exp(-z_dev))

@@ -70,7 +70,10 @@ class BinaryCrossEntropy(Loss):
     """C_i = -sum_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)] with a = sigma(z) (logistic loss).
 
     From the logits: C_i = sum_j softplus(z_j) - y_j z_j, softplus(z) = max(z, 0) +
-    ln(1 + e^{-|z|}), which never overflows. sigma' cancels: delta_L = a_L - y.
+    ln(1 + e^{-|z|}), which never overflows. softplus(z) - y z is computed as (1 - y) max(z, 0)
+    + y max(-z, 0) + ln(1 + e^{-|z|}), the same number: for a 0/1 label no large terms cancel,
+    so a confident right answer keeps its cost e^{-|z|} on either side (z + e^{-z} - z rounds
+    to 0 for y = 1). sigma' cancels: delta_L = a_L - y.
     """
 
     name = "binary_cross_entropy"
@@ -78,8 +81,8 @@ class BinaryCrossEntropy(Loss):
     probability_targets = True
 
     def per_sample(self, xp, z, a, y):
-        softplus = xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))
-        return xp.sum(softplus - y * z, axis=1)
+        tail = xp.log1p(xp.exp(-xp.abs(z)))  # softplus(z) = max(z, 0) + tail
+        return xp.sum((1.0 - y) * xp.maximum(z, 0.0) + y * xp.maximum(-z, 0.0) + tail, axis=1)
 
     def delta(self, xp, z, a, y, output):
         return a - y
