@@ -1239,3 +1239,32 @@ def test_a_hyperparameter_an_optimizer_lacks_is_named_with_what_it_takes(name, g
     with pytest.raises(TypeError, match=re.escape(message) if not message.endswith("$")
                        else re.escape(message[:-1]) + "$"):
         get_optimizer(name, **given)
+
+
+# -- what a sixth mutation review found untested ---------------------------------------------
+@pytest.mark.parametrize(("make", "error", "message"), [
+    (lambda: SGD(lr=0.1, momentum=0.9, dampening=1.5), ValueError,
+     r"dampening must be a finite number in \[0, 1\], got 1.5"),
+    (lambda: Adagrad(initial_accumulator_value=-0.1), ValueError,
+     r"initial_accumulator_value must be a finite number >= 0, got -0.1: the accumulated"),
+    (lambda: Adam(betas={0.9: "beta1", 0.999: "beta2"}), TypeError,
+     r"betas must be a pair \(beta1, beta2\) .* got \{0.9: 'beta1'"),
+], ids=["dampening-above-1", "negative-initial-sum", "betas-a-dict"])
+def test_the_bounds_no_other_test_reaches_are_checked(make, error, message):
+    """Each loaded without a word once its check was taken out: a dampening above 1 makes the
+    gradient's weight 1 - dampening negative, so the momentum climbs the loss; a negative
+    initial sum of g^2 makes the first steps' square roots NaN; and a dict's keys were taken
+    as the betas."""
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_a_hyperparameter_the_state_dict_leaves_out_keeps_the_optimizers_value():
+    """A state dict naming only some hyperparameters (written by hand, or by an older
+    version) changes those alone: the others keep this optimizer's values, not the class's
+    defaults, which would switch its momentum, dampening and clipping off mid-run."""
+    optimizer = SGD(lr=0.1, momentum=0.9, dampening=0.2, weight_decay=0.01, clip_norm=2.0)
+    optimizer.load_state_dict({**SGD().state_dict(), "hyperparameters": {"lr": 0.5}})
+    assert optimizer.state_dict()["hyperparameters"] == {
+        "lr": 0.5, "momentum": 0.9, "dampening": 0.2, "weight_decay": 0.01, "nesterov": False,
+        "clip_norm": 2.0}

@@ -416,3 +416,57 @@ def test_a_plateau_rule_keeps_the_values_it_is_given_as_floats(make):
     schedule = make()
     schedule.update(10**400)  # read as +inf: no better than the start's +inf
     assert type(schedule.best) is float and schedule.best == math.inf
+
+
+# -- what a sixth mutation review found untested ---------------------------------------------
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: ReduceLROnPlateau(0.1, threshold=-1e-4), r"threshold must be a finite number >= 0"),
+    (lambda: ReduceLROnPlateau(0.1, eps=-1e-8), r"eps must be a finite number >= 0"),
+    (lambda: ReduceLROnPlateau(0.1, min_lr=-0.01), r"min_lr must be a finite number >= 0"),
+    (lambda: Adaptive(0.1, tol=-1e-4), r"tol must be a finite number >= 0, got -0.0001"),
+    (lambda: CosineAnnealing(0.1, t_max=5, min_lr=-0.01), r"min_lr must be a finite number >= 0"),
+], ids=["threshold", "eps", "plateau-min_lr", "tol", "cosine-min_lr"])
+def test_the_lower_bounds_no_other_test_reaches_are_checked(make, message):
+    """Each was taken without a word once its check was taken out: a negative threshold or
+    tol counts a worse value as an improvement, and a negative min_lr lets the lr fall below
+    0, where it climbs the loss."""
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_a_cosine_from_lr_to_the_same_min_lr_is_constant():
+    """min_lr <= lr: min_lr = lr is taken (a check written min_lr >= lr refused it) and holds
+    the lr through the warm-up's end and beyond t_max."""
+    schedule = CosineAnnealing(0.1, t_max=5, min_lr=0.1, warmup=1)
+    assert [schedule.lr_at(k) for k in range(1, 8)] == [0.1] * 7
+
+
+def test_a_cosine_warm_up_ends_at_the_lr_itself_never_above_it():
+    """At k = warmup the cosine starts, at lr itself: the warm-up's formula continued one
+    epoch further gives lr * (k + 1) / (warmup + 1), which is not lr in floating point
+    (0.1 * 3 / 3 = 0.10000000000000002), so the schedule's peak exceeded the lr it was
+    given."""
+    for warmup in (2, 5, 11):
+        schedule = CosineAnnealing(0.1, t_max=20, warmup=warmup)
+        lrs = [schedule.lr_at(k) for k in range(22)]
+        assert lrs[warmup] == 0.1 and max(lrs) == 0.1
+
+
+def test_reduce_lr_on_plateau_starts_the_cooldown_when_the_lr_is_at_min_lr():
+    """PyTorch starts the cooldown whenever the bad epochs pass the patience, also when the
+    lr is already at min_lr and stays: the lr is the same either way, but the counts are the
+    running state a checkpoint saves, and a rule that started the cooldown only on an actual
+    cut saved other ones than PyTorch's."""
+    torch = pytest.importorskip("torch")
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    kwargs = {"factor": 0.5, "patience": 0, "cooldown": 2, "min_lr": 0.04}
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, **kwargs)
+    ours = ReduceLROnPlateau(0.1, **kwargs)
+    for _ in range(10):  # 0.1 -> 0.05 -> 0.04 = min_lr (epochs 2 and 5); then cooldowns alone
+        theirs.step(1.0)
+        ours.update(1.0)
+        assert (ours.lr_at(0), ours.best, ours.epochs_without_improvement,
+                ours.cooldown_counter) == pytest.approx(
+            (optimizer.param_groups[0]["lr"], theirs.best, theirs.num_bad_epochs,
+             theirs.cooldown_counter), rel=1e-12)
+    assert ours.lr_at(0) == 0.04
