@@ -103,7 +103,8 @@ def _served_body(mirror: str, data: bytes) -> tuple[bytes, int]:
     if mirror == "badgzip":
         body = flipped(good, len(good) // 2)
         return body, len(body)
-    if mirror == "truncated":  # the connection closes halfway through the announced length
+    if mirror in ("truncated", "spacedtruncated"):  # the connection closes halfway through
+        # the announced length (which the last one announces with a space after it)
         return good[: len(good) // 2], len(good)
     if mirror == "html":  # what a proxy or a captive portal answers, with status 200
         body = b"<!DOCTYPE html>\n<html><body>Service   unavailable</body></html>"
@@ -149,7 +150,8 @@ class MirrorHandler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         body, length = _served_body(mirror, SYNTHETIC[stem])
-        length = {"huge": 10**20, "badlength": "abc", "neglength": -5}.get(mirror, length)
+        length = {"huge": 10**20, "badlength": "abc", "neglength": -5,
+                  "spacedtruncated": f"{length} "}.get(mirror, length)
         self.send_response(200)
         self.send_header("Content-Length", str(length))
         self.end_headers()
@@ -1558,3 +1560,70 @@ def test_a_files_name_taken_by_no_file_is_said_not_called_lacking(entry, kind, t
             f"{folder / taken.name} is {kind}, not a file. Move it out of {folder}")):
         download("mnist", data_dir=tmp_path / "user", mirrors=closed_port_url(),
                  checksums=SYNTHETIC_SHA256)
+
+
+# -- what a mutation review of the reader, the search and the download found untested ------------
+def test_an_idx_header_of_64_dimensions_is_read(tmp_path):
+    """64 dimensions, NumPy's most, are a valid IDX file (65 are refused, as in
+    test_headers_of_many_dimensions_get_short_messages)."""
+    path = tmp_path / "idx"
+    path.write_bytes(b"\0\0\x08\x40" + struct.pack(">64I", *(1,) * 63, 2) + b"\x07\x09")
+    array = read_idx(path)
+    assert array.shape == (1,) * 63 + (2,) and array.ravel().tolist() == [7, 9]
+
+
+def test_a_disk_error_reading_a_gzip_file_is_an_os_error_not_a_damaged_file(tmp_path,
+                                                                           monkeypatch):
+    """An OSError with an errno (EIO from a failing disk) is the machine's, not the data's: it
+    must not become "corrupt gzip stream ... Delete the file", which would have an intact file
+    deleted; only gzip's own errors (BadGzipFile: no errno) are the file's."""
+    class FailingGzipFile(gzip.GzipFile):
+        def read(self, size=-1):
+            raise OSError(errno.EIO, "Input/output error")
+
+    path = tmp_path / "labels.gz"
+    path.write_bytes(gzip.compress(GOOD_LABELS))
+    monkeypatch.setattr(datasets.gzip, "GzipFile", FailingGzipFile)
+    with pytest.raises(OSError) as caught:
+        read_idx(path)
+    assert caught.value.errno == errno.EIO and not isinstance(caught.value, DatasetError)
+
+
+def test_an_empty_data_dir_variable_is_as_none(tmp_path, monkeypatch):
+    """`XPNET_DATA_DIR=` (set, empty) is no folder: the current one's mnist/ is not searched."""
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    monkeypatch.setenv("XPNET_DATA_DIR", "")
+    monkeypatch.chdir(tmp_path)
+    write_dataset(tmp_path / "mnist")
+    assert datasets.search_dirs("mnist") == [datasets.cache_dir("mnist")]
+    with pytest.raises(DatasetNotFoundError):
+        load("mnist", checksums=SYNTHETIC_SHA256, download=False)
+
+
+def test_download_into_a_data_dir_of_another_dataset_goes_to_its_own_folder(tmp_path,
+                                                                            monkeypatch):
+    """A --data-dir that holds MNIST is no folder of Fashion-MNIST: `download("fashion-mnist",
+    data_dir)` must fetch Fashion-MNIST into data_dir/fashion-mnist/, not return data_dir as
+    if it held it."""
+    other = {stem: data[:-1] + bytes([(data[-1] + 1) % 10]) for stem, data in SYNTHETIC.items()}
+    monkeypatch.setattr(datasets, "CHECKSUMS", {"mnist": SYNTHETIC_SHA256, "fashion-mnist": {
+        stem: hashlib.sha256(data).hexdigest() for stem, data in other.items()}})
+    data = write_dataset(tmp_path / "data")  # MNIST's files
+    mirror = write_dataset(tmp_path / "mirror", contents=other)
+    folder = download("fashion-mnist", data_dir=data, mirrors=mirror.as_uri(), progress=False)
+    assert folder == data / "fashion-mnist"
+    assert leftovers(folder) == sorted(f"{stem}.gz" for stem in FILES)
+    (_, y_train), _ = load("fashion-mnist", data_dir=data, download=False)
+    np.testing.assert_array_equal(y_train, np.frombuffer(other[FILES[1]], np.uint8, offset=8))
+
+
+def test_a_content_length_with_a_space_after_it_still_tells_a_truncated_download(tmp_path,
+                                                                               server):
+    """http.client keeps the space after `Content-Length: 5034 `; read as a count all the
+    same, a body cut short is named as a truncated download, not as a corrupt gzip stream."""
+    with pytest.raises(DatasetNotFoundError) as caught:
+        download("mnist", data_dir=tmp_path, mirrors=f"{server}/spacedtruncated",
+                 checksums=SYNTHETIC_SHA256, progress=False)
+    good = len(gzip.compress(SYNTHETIC[FILES[0]]))
+    assert f"  {server}/spacedtruncated/{FILES[0]}.gz: truncated download, {good // 2:,} of " \
+           f"{good:,} bytes" in str(caught.value).splitlines()
