@@ -912,3 +912,73 @@ def test_atomic_write_takes_a_string_and_replaces_a_file_named_by_digits(tmp_pat
     atomic_write(str(path), lambda f: f.write(b"new"))
     assert path.read_bytes() == b"new"
     assert files.replaces_another(str(path), lambda p: False)
+
+
+# -- what a mutation run over checkpoint.py and files.py found untested ---------------------
+
+def test_a_write_stopped_by_ctrl_c_keeps_the_old_file_and_leaves_no_temporary_file(net,
+                                                                                   tmp_path):
+    """A KeyboardInterrupt is no Exception: a cleanup that caught only those would leave the
+    half-written temporary file (as large as the checkpoint) behind for an hour."""
+    path = net.save(tmp_path / "model.npz")
+    before = path.read_bytes()
+
+    def interrupted(f):
+        f.write(b"half a file")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(path, interrupted)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+
+
+def test_a_temporary_name_already_taken_is_never_opened(tmp_path, monkeypatch):
+    """The temporary file is created exclusively: a name that another writer (or a link
+    planted there) already holds is passed over, never truncated or written through."""
+    tokens = iter(["0123456789abcdef", "fedcba9876543210"])
+    monkeypatch.setattr(files.secrets, "token_hex", lambda n: next(tokens))
+    taken = tmp_path / ".model.npz.0123456789abcdef.tmp"
+    taken.write_bytes(b"another writer's")
+    atomic_write(tmp_path / "model.npz", lambda f: f.write(b"new"))
+    assert taken.read_bytes() == b"another writer's"
+    assert (tmp_path / "model.npz").read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [taken.name, "model.npz"]
+
+
+def test_a_header_declaring_more_than_a_header_holds_is_refused_before_it_is_read(tmp_path):
+    """A header's .npy may declare a string of any length in a few bytes: one above
+    MAX_HEADER_BYTES is damage, named before it is allocated, whatever the arrays beside it
+    (also for a header-only read and is_checkpoint)."""
+    from xpnet.checkpoint import MAX_HEADER_BYTES
+
+    path = tmp_path / "model.npz"
+    characters = MAX_HEADER_BYTES // 4 + 1  # (4 bytes a character)
+    text = f"{{'descr': '<U{characters}', 'fortran_order': False, 'shape': (), }}".encode()
+    text += b" " * (63 - (10 + len(text)) % 64) + b"\n"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("header.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text)
+    for header_only in (True, False):
+        with pytest.raises(CheckpointError, match=rf"it is damaged: its array 'header' declares "
+                                                  rf"{4 * characters:,} bytes"):
+            read(path, header_only=header_only)
+    assert not is_checkpoint(path)
+
+
+def test_a_disk_error_while_reading_is_not_called_damage(net, tmp_path, monkeypatch):
+    """An I/O error of the disk (EIO) is raised as it is: the file may be sound, and telling
+    the user it is damaged would send them to delete it."""
+    from xpnet import backend
+
+    path = net.save(tmp_path / "model.npz")
+    original = backend._Npz.read
+
+    def failing_disk(self, name, max_bytes=None):
+        if name == "theta":
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return original(self, name, max_bytes)
+
+    monkeypatch.setattr(backend._Npz, "read", failing_disk)
+    with pytest.raises(OSError) as caught:
+        xpnet.load(path)
+    assert caught.value.errno == errno.EIO and not isinstance(caught.value, CheckpointError)
