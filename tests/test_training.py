@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import errno
 import inspect
 import json
 import logging
@@ -2154,3 +2155,63 @@ def test_a_run_checkpoint_without_an_optimizer_state_resumes_with_a_fresh_optimi
     (net_a, history_a), (net_b, history_b) = runs
     assert history_b["loss"] == history_a["loss"] and len(history_b) == options["epochs"]
     np.testing.assert_array_equal(net_b.theta, net_a.theta)
+
+
+# -- what a mutation run over the save and resume parts of training.py found untested -------
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"drop_last": True}, "drop_last: False in the file, True now"),
+    ({"optimizer": SGD(lr=0.2)}, "lr: 0.1 in the file, 0.2 now"),
+    ({"early_stopping": EarlyStopping(patience=3, min_delta=0.01)},
+     "early_stopping min_delta: 0.0 in the file, 0.01 now"),
+    ({"early_stopping": EarlyStopping(patience=3, restore_best=False)},
+     "early_stopping restore_best: True in the file, False now")])
+def test_resume_refuses_each_option_that_would_make_another_run(tmp_path, change, named):
+    """drop_last changes the batches (100 samples in 30s: the last 10 left out), the lr the
+    steps (without a schedule, which would set it), min_delta and restore_best where early
+    stopping ends and with which weights: each one differing is named, nothing changed."""
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+    options = {"optimizer": SGD(lr=0.1), "batch_size": 30, "progress": False,
+               "early_stopping": EarlyStopping(patience=3)}
+    small_net().fit(X, y, epochs=1, checkpoint=path, **options)
+    assert_resume_refused_unchanged(
+        lambda net: net.fit(X, y, epochs=2, resume=path, **(options | change)), re.escape(named))
+    with pytest.raises(CheckpointError, match=re.escape(named)):  # (the command line's check)
+        xpnet.training.check_resume(small_net(), path, epochs=2, **{
+            key: value for key, value in (options | change).items() if key != "progress"})
+
+
+def test_a_setting_in_the_file_that_this_xpnet_does_not_know_is_not_ignored(tmp_path):
+    """A run saved with an option this xpnet lacks (a newer one's) would not be continued by
+    a run without it: refused, the option named, rather than silently dropped."""
+    X, y = blobs(n=100)
+    path = tmp_path / "run.npz"
+    options = {"optimizer": SGD(lr=0.1), "batch_size": 10, "progress": False}
+    small_net().fit(X, y, epochs=1, checkpoint=path, **options)
+    header, arrays = read(path)
+    header["training"]["settings"]["label_smoothing"] = 0.1
+    rewrite_header(path, header, arrays)
+    assert_resume_refused_unchanged(
+        lambda net: net.fit(X, y, epochs=2, resume=path, **options),
+        "label_smoothing: 0.1 in the file, None now")
+
+
+def test_a_history_save_that_fails_keeps_the_previous_history(tmp_path, monkeypatch):
+    """The history beside a checkpoint is written as atomically as the checkpoint: a write
+    whose fsync fails (the disk's error) leaves the last history whole, and no temporary
+    file."""
+    from xpnet import files
+
+    path = tmp_path / "run.history.json"
+    History().save(path)
+    before = path.read_bytes()
+
+    def failing_fsync(fd):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(files.os, "fsync", failing_fsync)
+    with pytest.raises(OSError, match="Input/output error"):
+        History([{key: 1 for key in xpnet.training.HISTORY_KEYS}]).save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
