@@ -374,3 +374,34 @@ def test_cupy_unavailable_from_the_environment_says_so(monkeypatch):
         get_backend()
     with pytest.raises(BackendUnavailable, match=r"^backend 'cupy' is unavailable: .*'numpy'\.$"):
         get_backend("cupy")
+
+
+# -- what a mutation run over backend.py, threads.py and gradcheck.py found untested ---------------
+def _mixed_update(xp, theta, scale, m, lr, g):
+    theta -= lr * scale * (m + g)
+
+
+def test_a_theta_long_vector_is_split_wherever_it_stands_among_the_arguments():
+    """Each 1-D argument as long as theta is split into the blocks, the last one and one after
+    a 0-d array and a Python number too: bitwise the update of the whole vectors."""
+    from xpnet.backend import UPDATE_BLOCK, from_namespace
+
+    n = 8 * UPDATE_BLOCK + 5
+    m, g = np.random.default_rng(2).normal(size=(2, n))
+    results = []
+    for backend in (get_backend("numpy"), from_namespace(np, name="numpy-unblocked")):
+        theta = np.ones(n)
+        backend.fuse_update(_mixed_update)(theta, np.array(0.5), m, 0.1, g)
+        results.append(theta)
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_the_cached_row_of_ones_of_the_row_sums_is_read_only():
+    """sum_rows_into shares one row of ones per length and dtype among all its calls: a write
+    into it would change every later bias gradient."""
+    row_sum = np.empty(3, np.float32)
+    get_backend("numpy").sum_rows_into(np.ones((7, 3), np.float32), row_sum)
+    ones = backend_module._ones(7, np.dtype(np.float32))
+    with pytest.raises(ValueError, match="read-only"):
+        ones[0] = 2.0
+    np.testing.assert_array_equal(row_sum, [7.0, 7.0, 7.0])

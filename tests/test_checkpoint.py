@@ -574,6 +574,26 @@ def test_open_npz_lists_the_arrays_and_reads_one_at_a_time(tmp_path, monkeypatch
             archive.read("c")
 
 
+
+@pytest.mark.parametrize("version", [(1, 0), (2, 0), (3, 0)])
+def test_open_npz_checks_the_declared_size_of_npy_format_1_and_2_and_refuses_3(tmp_path,
+                                                                                version):
+    """NumPy writes format 2.0 where a header outgrows 64 KiB: its declared size is read as
+    1.0's is; 3.0 (non-Latin-1 field names), whose header is not read here, is refused."""
+    from xpnet.backend import OversizedArray, open_npz
+
+    path = tmp_path / "a.npz"
+    with zipfile.ZipFile(path, "w") as archive, archive.open("a.npy", "w") as member:
+        np.lib.format.write_array(member, np.arange(3.0), version=version)
+    with open_npz(path) as npz:
+        if version == (3, 0):
+            with pytest.raises(ValueError, match=r"'a' has .npy format version \(3, 0\)"):
+                npz.read("a", max_bytes=24)
+            return
+        with pytest.raises(OversizedArray, match="'a' declares 24 bytes, where at most 23"):
+            npz.read("a", max_bytes=23)
+        np.testing.assert_array_equal(npz.read("a", max_bytes=24), np.arange(3.0))
+
 def test_a_folder_without_search_permission_is_refused(tmp_path, monkeypatch):
     """Writing into a folder needs its x bit as well as its w bit."""
     access = os.access

@@ -246,6 +246,28 @@ def test_products_and_row_sums_write_into_out_on_the_device(standin, rng):
     np.testing.assert_allclose(sums, np.asarray(a).sum(axis=0), rtol=1e-6)
 
 
+
+def test_products_and_row_sums_on_the_device_are_written_into_out_by_cupy_itself(
+        standin, monkeypatch, rng):
+    """On CuPy matmul_into and sum_rows_into pass ``out`` to cupy.matmul and cupy.sum:
+    ``out[...] = a @ b`` gives the same numbers but makes a GPU temporary of the result's
+    size at each call, every layer of every step."""
+    cupy, given = standin.xp, []
+
+    def recording(real):
+        def call(*args, **kwargs):
+            given.append(kwargs.get("out"))
+            return on_device(real(*args, **kwargs))
+        return call
+    for name in ("matmul", "sum"):
+        monkeypatch.setattr(cupy, name, recording(getattr(np, name)), raising=False)
+    a = standin.asarray(rng.normal(size=(5, 3)), "float32")
+    product, sums = standin.zeros((3, 3)), standin.zeros(3)
+    standin.matmul_into(a.T, a, product)
+    standin.sum_rows_into(a, sums)
+    assert len(given) == 2 and given[0] is product and given[1] is sums
+    np.testing.assert_allclose(sums, np.asarray(a).sum(axis=0), rtol=1e-6)
+
 def test_fuse_makes_one_kernel_named_after_the_function_and_leaves_updates_whole(standin):
     def scaled_add(xp, theta, grad, *, sign):
         theta += sign * xp.float32(0.5) * grad

@@ -12,6 +12,7 @@ from conftest import OUTPUT_LOSS, numeric_gradient
 import xpnet
 from xpnet import Network, check_gradient
 from xpnet.activations import HIDDEN, Activation
+from xpnet.gradcheck import GradientCheck, ParameterCheck
 from xpnet.losses import Quadratic
 
 SIZES = [4, 6, 5, 3]
@@ -218,3 +219,59 @@ def test_bad_data_get_the_networks_own_errors(rng):
         check_gradient(net, X, y, seed=0.5)
     with pytest.raises(TypeError, match="net must be an xpnet.Network, got dict"):
         check_gradient({"sizes": SIZES}, X, y)
+
+
+# -- what a mutation run over backend.py, threads.py and gradcheck.py found untested ---------------
+def test_the_difference_is_divided_by_the_step_float64_really_took():
+    """At b = 1e8, float64's spacing is 1.5e-8: b + 1e-6 and b - 1e-6 round to a step 0.16%
+    short of 2e-6. L = (b - y)^2 / 2 with b - y = 1 has slope 1 exactly, which the numbers
+    give only when divided by that step, not by 2 eps."""
+    net = Network([1, 1], output="identity", loss="quadratic", dtype="float64",
+                  backend="numpy")
+    net.theta[:] = [0.5, 1e8]  # w, b; with x = 0, z = b exactly
+    result = check_gradient(net, np.zeros((1, 1)), np.array([[1e8 - 1]]), entries=None)
+    assert result.parameters[1].backprop == (1.0,)
+    assert result.parameters[1].numeric == pytest.approx((1.0,), rel=1e-9, abs=0)
+
+
+def test_max_rel_error_is_the_largest_relative_difference_of_the_entries_above_atol(rng):
+    """Per block, the largest |backprop - numeric| / max(|backprop|, |numeric|) of the entries
+    where either is above atol: whichever of the two is larger in size, and whichever is
+    the larger with its sign; of the whole check, the largest of the blocks'."""
+    net = Network(SIZES, activation=WrongSigmoid(), backend="numpy")
+    X, y = problem(rng)
+    atol = 2e-2  # (some entries lie below it: rounding would dominate their ratios)
+    result = check_gradient(net, X, y, entries=None, atol=atol)
+    for p in result.parameters:
+        backprop, numeric = np.array(p.backprop), np.array(p.numeric)
+        scale = np.maximum(np.abs(backprop), np.abs(numeric))
+        ratios = np.abs(backprop - numeric)[scale > atol] / scale[scale > atol]
+        assert p.max_rel_error == pytest.approx(max(ratios, default=0.0), rel=1e-12), p.name
+    assert result.max_rel_error == max(p.max_rel_error for p in result.parameters) > 0.1
+    blocks = [ParameterCheck(name, (1,), ((0,),), (1.0,), (numeric,), atol, 1e-3)
+              for name, numeric in (("W^(1)", 1.1), ("b^(1)", 2.0))]
+    assert GradientCheck(tuple(blocks), 1e-6, 1).max_rel_error == 0.5
+
+
+def test_the_report_names_the_worst_entry_of_all_blocks_not_the_first_block_that_fails():
+    """W^(1) fails by a little, b^(1) by much more: the last line names b^(1)'s entry."""
+    blocks = (ParameterCheck("W^(1)", (1, 2), ((0, 0), (0, 1)), (1.0, 1.0), (1.0, 1.1), 1e-5,
+                             1e-3),
+              ParameterCheck("b^(1)", (1,), ((0,),), (1.0,), (3.0,), 1e-5, 1e-3))
+    lines = str(GradientCheck(blocks, 1e-6, 4)).splitlines()
+    assert lines[0].endswith("(eps 1e-06, float64, the mean loss of 4 samples)")
+    assert lines[-1] == ("FAILED: 2 of 3 checked entries outside |backprop - numeric| <= 1e-05 "
+                         "+ 0.001 |numeric|; the worst: b^(1)[0]: backprop 1, numeric 3")
+
+
+def test_every_entry_of_a_block_can_be_drawn(rng):
+    """A draw of entries < size picks among all of them, the last one too: over 40 seeds one
+    entry a block reaches each of b^(2)'s 5 and b^(3)'s 3."""
+    net = Network(SIZES, backend="numpy")
+    X, y = problem(rng)
+    drawn = [set(), set()]
+    for seed in range(40):
+        blocks = check_gradient(net, X, y, entries=1, seed=seed).parameters
+        for found, p in zip(drawn, (blocks[3], blocks[5])):
+            found.update(p.indices)
+    assert drawn == [{(j,) for j in range(5)}, {(j,) for j in range(3)}]

@@ -5,6 +5,7 @@ test modules still run there."""
 
 from __future__ import annotations
 
+import logging
 from types import SimpleNamespace
 
 import numpy as np
@@ -409,3 +410,27 @@ def test_a_candidate_twice_as_slow_as_the_fastest_so_far_is_dropped():
     machine.run(chooser, 600)
     assert chooser.chosen == 2
     assert machine.steps_at[4] == 2  # one to wake the threads, one timed
+
+
+# -- what a mutation run over backend.py, threads.py and gradcheck.py found untested -------------
+def test_a_chooser_after_an_earlier_one_goes_on_doubling_the_wait_between_trials():
+    """Its wait between trials goes on from the earlier chooser's (1, 2, 4, then 8 s), not
+    back to 1 s at each fit(epochs=1) of a loop, as if every trial were a first one."""
+    machine = FakeMachine({1: 0.0010, 2: 0.0012})  # one thread wins: the choice stays 1
+    first = chooser_on(machine)
+    starts = trial_starts(machine, first, steps=3800)  # trials at about 0, 1 and 3 s
+    assert len(starts) == 3 and first._trying is None
+    after = chooser_on(machine, after=first)
+    starts += trial_starts(machine, after, steps=13000)  # then at about 7 and 15 s
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert gaps[:4] == pytest.approx([1, 2, 4, 8], abs=0.2)
+
+
+def test_a_changed_choice_is_logged_as_info_and_a_kept_one_as_debug(caplog):
+    """A user sees the threads chosen (INFO) once, and again only when the choice changes."""
+    machine = FakeMachine({1: 0.0010, 2: 0.0007})
+    chooser = chooser_on(machine)
+    with caplog.at_level(logging.DEBUG, logger="xpnet"):
+        machine.run(chooser, 2000)  # trials at about 0 and 1 s: 2 chosen, then kept
+    levels = [r.levelno for r in caplog.records if r.getMessage().startswith("BLAS threads:")]
+    assert levels == [logging.INFO, logging.DEBUG]
