@@ -197,6 +197,8 @@ def test_init_from_starts_a_new_run_from_the_saved_weights(run, mnist, tmp_path,
 @pytest.mark.parametrize(("options", "named"), [
     (["--layers", "784,30,10"], "--layers 784,100,10 in the file, 784,30,10 now"),
     (["--layers", "784,100,10", "--activation", "tanh"], "--activation relu in the file, tanh"),
+    (["--layers", "784,100,10", "--loss", "quadratic"],
+     "--loss softmax_cross_entropy in the file, quadratic now"),
     (["--layers", "784,100,10", "--resume", "x.npz"], "give one of them"),
 ])
 def test_init_from_another_network_is_refused(run, mnist, capsys, options, named):
@@ -2031,3 +2033,50 @@ def test_a_diverged_run_says_what_its_file_holds(mnist, tmp_path, capsys, monkey
                            0.1, "--epochs", 2, "--resume", model, "--save", other)
     assert status == 2 and f"Nothing of this run was saved to {other}: no epoch finished." \
         in " ".join(err.split()), err
+
+
+# -- options that reach the library (found untested by a mutation run over cli.py) ------------
+@pytest.fixture
+def tiny_data(monkeypatch):
+    """40 random images as the training, validation (if asked) and test set: a run of 784-10
+    in a fraction of a second."""
+    rng = np.random.default_rng(0)
+    data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
+    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (
+        data, data if validation else None, data))
+    return data
+
+
+@pytest.mark.parametrize(("init", "seed"), [("normal", 1), ("he", 2), ("xavier", 2)])
+def test_init_and_seed_choose_the_initial_weights(init, seed, tiny_data, tmp_path, capsys):
+    """With an lr too small to move them, the saved weights are those that Network(init=,
+    seed=) draws: --init and --seed reach the network, not only the shuffling."""
+    model = tmp_path / "m.npz"
+    status, _, err = xpnet(capsys, "train", "--layers", "784,10", "--epochs", 1, "--lr",
+                           1e-9, "--init", init, "--seed", seed, "--no-progress", "--threads",
+                           1, "--save", model)
+    assert status == 0, err
+    drawn = Network([784, 10], init=init, seed=seed, backend="numpy")
+    np.testing.assert_allclose(xpnet_load(model).theta, drawn.theta, atol=1e-6)
+
+
+def test_threads_reach_the_training(tiny_data, capsys):
+    """--threads more than the cores: fit says it uses the cores instead, so the option
+    reached it (a --threads dropped would leave the count to timing, silently)."""
+    status, _, err = xpnet(capsys, "train", "--layers", "784,10", "--epochs", 1,
+                           "--no-progress", "--threads", 1000)
+    assert status == 0 and "1000" in err and "asked for" in err, err
+
+
+def test_resume_with_the_same_seed_is_not_refused(tiny_data, tmp_path, capsys, monkeypatch):
+    """A run saved with --seed 5 resumes with --seed 5: the seed that shuffled it is the one
+    recorded (a fit shuffled with another seed than --seed's would refuse its own options)."""
+    monkeypatch.setattr(datasets, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40)
+    model, options = tmp_path / "m.npz", ["train", "--layers", "784,10", "--epochs", 1,
+                                          "--validation", 40, "--no-progress", "--threads", 1]
+    status, _, err = xpnet(capsys, *options, "--seed", 5, "--save", model)
+    assert status == 0, err
+    status, _, err = xpnet(capsys, *options, "--seed", 5, "--resume", model)
+    assert status == 0 and "other options" not in err, err
+    status, _, err = xpnet(capsys, *options, "--seed", 6, "--resume", model)
+    assert status == 2 and "--seed: 5 in the file, 6 now" in err, err

@@ -361,3 +361,19 @@ def test_is_figure_says_a_named_pipe_is_none_without_opening_it(fifo):
     """Opening a fifo waits for a writer."""
     assert plotting.is_figure(fifo("c.png")) is False
     assert not fifo.writer_came
+
+
+def test_plot_labels_each_panel_with_the_metric_it_draws(tmp_path, saved_figures):
+    """Loss on the left, accuracy on the right, each named on its y axis, its curves
+    named in its legend (a mutation run found the labels untested)."""
+    history = {**GOOD, "val_loss": [0.6, 0.5], "val_accuracy": [0.7, 0.8]}
+    plotting.plot_history(history, tmp_path / "curves.png", "run")
+    figure = saved_figures[0]
+    assert figure.get_suptitle() == "run"
+    for ax, metric in zip(figure.axes, ("loss", "accuracy")):
+        assert (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", metric)
+        training, validation = ax.get_lines()
+        assert list(training.get_ydata()) == history[metric]
+        assert list(validation.get_ydata()) == history[f"val_{metric}"]
+        assert [text.get_text() for text in ax.get_legend().get_texts()] == \
+            ["training", "validation"]
