@@ -1401,6 +1401,14 @@ class NoXp(xpnet.activations.Activation):
         return 1.0 + 0.0 * z
 
 
+class ExtraArgument(xpnet.activations.Activation):
+    def forward(self, xp, z, slope):  # an argument that fit never passes
+        return slope * z
+
+    def derivative(self, xp, z, a):
+        return 1.0 + 0.0 * z
+
+
 class NoDerivative(xpnet.activations.Activation):
     def forward(self, xp, z):
         return z
@@ -1424,6 +1432,7 @@ class TwoArgumentDelta(xpnet.losses.Quadratic):
     ({"output": NoForward()}, r"NoForward must define forward\(self, xp, z\), a = g\(z\)$"),
     ({"activation": NoXp()}, r"NoXp.forward must take \(xp, z\), the array module xp first: "
                              r"def forward\(self, xp, z\)"),
+    ({"activation": ExtraArgument()}, r"ExtraArgument.forward must take \(xp, z\)"),
     ({"output": "sigmoid", "loss": TwoArgumentDelta()},
      r"TwoArgumentDelta.delta must take \(xp, z, a, y, output\)"),
 ])
@@ -1482,3 +1491,15 @@ def test_a_label_out_of_range_names_one_label_per_output_neuron():
     with pytest.raises(ValueError, match=rf"^labels must lie in 0\.\.{k - 1} \(one per output "
                                          rf"neuron\), got values from 0 to {k}$"):
         net.loss_and_gradient(X, np.array([0, k]))
+
+
+def test_a_layer_can_be_assigned_by_a_negative_index():
+    """net.weights[-1] reads the output layer, as a list's [-1] does: assigning it must copy
+    into that layer too, not be refused as a layer that does not exist."""
+    net = Network([3, 4, 2], backend="numpy")
+    net.weights[-1] = np.ones((2, 4))
+    net.biases[-2] = np.full(4, 0.5)
+    np.testing.assert_array_equal(net.weights[1], np.ones((2, 4)))
+    np.testing.assert_array_equal(net.biases[0], np.full(4, 0.5))
+    with pytest.raises(IndexError, match=r"weights\[-3\] does not exist"):
+        net.weights[-3] = np.ones((4, 3))

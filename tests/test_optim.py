@@ -898,16 +898,25 @@ def test_only_the_buffers_of_squared_gradients_must_not_be_negative(make):
 
 
 @pytest.mark.parametrize("value", [np.True_, np.array(True), np.complex64(1), "strict bool",
-                                   np.array("0.5"), np.array(b"0.5"),
+                                   "strict complex", np.array("0.5"), np.array(b"0.5"),
                                    np.array(True, dtype=object), np.array(1 + 0j, dtype=">c16")])
 def test_a_numpy_bool_or_complex_is_no_learning_rate(value):
     """(They passed as 1.0, the complex one with NumPy's ComplexWarning: float() takes them;
     0-d arrays of text were parsed.)"""
-    if isinstance(value, str):  # an array API bool: its dtype has no NumPy kind
-        value = pytest.importorskip("array_api_strict").asarray(True)
+    if isinstance(value, str):  # an array API bool or complex: its dtype has no NumPy kind
+        value = pytest.importorskip("array_api_strict").asarray(
+            True if value == "strict bool" else 1 + 0j)
     with pytest.raises(TypeError, match="lr must be a number, got "):
         SGD(lr=value)
     assert SGD(lr=np.array(0.5)).lr == 0.5 and type(SGD(lr=np.float32(0.5)).lr) is float
+
+
+@pytest.mark.parametrize("value", [np.array([0.5]), np.full((1, 1), 0.5)])
+def test_an_array_of_one_number_is_no_learning_rate(value):
+    """Only a 0-d array is one number: float() of a (1,) array still answers (NumPy merely
+    deprecates it), so a check of __float__ alone would take an lr sliced from a vector."""
+    with pytest.raises(TypeError, match="lr must be a number, got array"):
+        SGD(lr=value)
 
 
 def test_a_hyperparameter_beyond_floats_range_is_a_value_error():

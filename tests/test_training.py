@@ -207,8 +207,9 @@ def test_divergence_names_epoch_and_step_and_keeps_finite_weights():
     X *= 1e3
     net = xpnet.Network([5, 16, 3], activation="relu", backend="numpy")
     with np.errstate(all="ignore"), pytest.raises(DivergenceError,
-                                                   match=r"epoch 1, step \d+ .*smaller"):
+                                                   match=r"epoch 1, step \d+ .*smaller") as e:
         net.fit(X, y, optimizer=SGD(lr=1e12), epochs=3, batch_size=10, progress=False)
+    assert e.value.epoch == 1  # (counted from 1, as the message counts it)
     assert np.all(np.isfinite(net.theta))
 
 
@@ -374,6 +375,16 @@ def test_validation_data_must_be_a_pair():
     small_net().fit(X, y, epochs=1, validation_data=[X[:10], y[:10]], progress=False)
 
 
+def test_validation_data_and_a_validation_split_are_not_both_taken():
+    """Either would be the validation set: fit refuses to pick one and drop the other."""
+    X, y = blobs(n=50)
+    net = small_net()
+    theta = net.theta.copy()
+    with pytest.raises(ValueError, match="give validation_data or validation_split, not both"):
+        net.fit(X, y, validation_data=(X[:10], y[:10]), validation_split=0.2, progress=False)
+    np.testing.assert_array_equal(net.theta, theta)
+
+
 @pytest.mark.parametrize(("patience", "error"), [(2.5, TypeError), ("3", TypeError),
                                                  (True, TypeError), (0, ValueError),
                                                  (None, TypeError)])
@@ -423,6 +434,9 @@ def test_an_lr_that_does_nothing_brings_a_warning(caplog):
              ("sgd", cosine, None),  # (a name: its default lr, which the schedule replaces)
              (SGD(lr=0.0), None, "lr is 0: no step changes the weights"),
              (SGD(lr=0.0), get_schedule("step", lr=0.0, step_size=1), "lr is 0"),
+             # (with a schedule, its lr is the one that is 0 or not, not the optimizer's)
+             (SGD(lr=0.1), get_schedule("step", lr=0.0, step_size=1), "lr is 0"),
+             (SGD(lr=0.0), cosine, "the optimizer's lr=0 is not used"),
              (SGD(lr=0.1), None, None)]
     for optimizer, schedule, warning in cases:
         caplog.clear()
@@ -437,6 +451,18 @@ def test_an_lr_that_does_nothing_brings_a_warning(caplog):
     with caplog.at_level(logging.WARNING, logger="xpnet"):
         small_net().fit(X, y, optimizer=used, epochs=1, schedule=cosine, progress=False)
     assert not [r for r in caplog.records if "lr" in r.getMessage()]
+
+
+def test_fit_of_zero_epochs_gives_no_warning_of_an_lr_it_does_not_use(caplog):
+    """fit(epochs=0) takes no step (it saves an untrained network, say): an lr of 0, or one
+    that a schedule would replace, changes nothing there, and is not told."""
+    X, y = blobs(n=60)
+    for optimizer, schedule in [(SGD(lr=0.0), None),
+                                (SGD(lr=0.1), get_schedule("constant", lr=0.5))]:
+        with caplog.at_level(logging.WARNING, logger="xpnet"):
+            small_net().fit(X, y, optimizer=optimizer, epochs=0, schedule=schedule,
+                            progress=False)
+    assert not [r.getMessage() for r in caplog.records if "lr" in r.getMessage()]
 
 
 def test_another_networks_optimizer_is_refused_before_anything_changes():
@@ -1669,6 +1695,9 @@ def test_threads_asked_reads_an_empty_variable_as_unset_and_refuses_zero(monkeyp
         with pytest.raises(TypeError, match=f"from 1 to 32768, got {not_a_count!r}"):
             threads_asked(not_a_count)
     assert threads_asked(np.int64(2)) == 2
+    assert threads_asked(32768) == 32768  # (the limit itself is a count a BLAS takes)
+    with pytest.raises(ValueError, match="from 1 to 32768, got 32769"):
+        threads_asked(32769)
     monkeypatch.setenv("XPNET_NUM_THREADS", "2")  # (a variable is text)
     assert threads_asked(None) == 2
 
@@ -2048,6 +2077,15 @@ def test_weights_that_become_inf_while_every_loss_is_finite_are_a_divergence():
                        match=r"the weights became NaN or inf in epoch 1 by step 1 of 1"):
         net.fit(X, y, optimizer=Exploding(), epochs=1, batch_size=50, progress=False)
     np.testing.assert_array_equal(net.theta, before)
+
+
+def test_a_history_whose_ctrl_c_came_too_late_to_stop_it_is_not_printed_as_interrupted():
+    """A Ctrl-C in the last epoch's last batch sets stop_requested, but the run ended whole,
+    as an uninterrupted one: its table must not say otherwise."""
+    row = {key: 1.0 for key in xpnet.training.HISTORY_KEYS} | {"epoch": 1}
+    assert "interrupted" not in str(History([row], stop_requested=True))
+    assert str(History([row], interrupted=True, stop_requested=True)).endswith(
+        "(interrupted by Ctrl-C)")
 
 
 def test_history_save_returns_the_path_it_wrote(tmp_path):
