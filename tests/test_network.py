@@ -114,6 +114,9 @@ def test_assigning_a_layer_copies_into_theta(backend, tmp_path):
 
 @pytest.mark.parametrize(("index", "value", "error", "message"), [
     (0, np.zeros((3, 3)), ValueError, r"weights\[0\] must have shape \(5, 4\), got \(3, 3\)"),
+    # (W^T has W's size: the shapes, not the sizes, must match, or NumPy's own broadcasting
+    # message would be all the user got)
+    (0, np.zeros((4, 5)), ValueError, r"weights\[0\] must have shape \(5, 4\), got \(4, 5\)"),
     (1, np.full((3, 5), np.nan), ValueError, r"weights\[1\] must be finite"),
     (0, np.full((5, 4), "1"), TypeError, r"weights\[0\] must hold real numbers"),
     (slice(0, 1), [np.zeros((5, 4))], TypeError, "assign one layer at a time"),
