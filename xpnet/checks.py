@@ -60,15 +60,19 @@ def number_column(column, n: int, gaps: bool = False) -> bool:
         is_number(value) or (gaps and value is None) for value in column)
 
 
+def integer_error(number: int | None) -> type[Exception]:
+    """The error for a whole-number setting that is refused, given :func:`whole_number`'s
+    ``number`` of it: TypeError for what is no integer (None: 2.5, "3", True), ValueError for
+    an integer out of range."""
+    return TypeError if number is None else ValueError
+
+
 def integer_at_least(name: str, value, lower: int) -> int:
-    """``value`` as a Python int if it is a whole number >= lower: TypeError for what is not
-    an integer (2.5, "3" and True are refused, not rounded or parsed), ValueError for an
-    integer below ``lower``."""
+    """``value`` as a Python int if it is a whole number >= lower, else the
+    :func:`integer_error` (2.5, "3" and True are refused, not rounded or parsed)."""
     number = whole_number(value)
-    if number is None:
-        raise TypeError(f"{name} must be an integer >= {lower}, got {value!r:.40}")
-    if number < lower:
-        raise ValueError(f"{name} must be an integer >= {lower}, got {value!r:.40}")
+    if number is None or number < lower:
+        raise integer_error(number)(f"{name} must be an integer >= {lower}, got {value!r:.40}")
     return number
 
 

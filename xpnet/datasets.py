@@ -432,6 +432,12 @@ def _existing_files(folder: Path, stem: str) -> list[Path]:
     return [path for path in (folder / f"{stem}.gz", folder / stem) if path.is_file()]
 
 
+def _taken(folder: Path, stem: str) -> list[Path]:
+    """The entries of ``folder`` named as a copy of the file ``stem``, whatever they are (a
+    link to nothing too)."""
+    return [path for path in (folder / f"{stem}.gz", folder / stem) if os.path.lexists(path)]
+
+
 def _complete_dataset(folder: Path) -> dict[str, list[Path]] | None:
     """The copies of each of the four files in ``folder`` by stem, or None if one is missing."""
     paths = {stem: _existing_files(folder, stem) for stem in FILES}
@@ -612,8 +618,7 @@ def _files_to_download(folder: Path, sums, repair: bool) -> list[str]:
             except DatasetError as error:
                 errors.append(error)
         else:
-            taken = [path for path in (folder / f"{stem}.gz", folder / stem)
-                     if os.path.lexists(path)]  # (a link to nothing too)
+            taken = _taken(folder, stem)
             if taken and not repair:
                 raise _not_downloaded_over(errors[0] if errors else None, taken[0])
             stems.append(stem)
@@ -877,8 +882,7 @@ def _lacking(folder: Path) -> str | None:
     ("lacks a.gz and holds b.gz as a folder, not a file"); None where it holds all four, or
     nothing at all of their names."""
     missing = [stem for stem in FILES if not _existing_files(folder, stem)]
-    taken = {stem: [path for path in (folder / f"{stem}.gz", folder / stem)
-                    if os.path.lexists(path)] for stem in missing}  # (a link to nothing too)
+    taken = {stem: _taken(folder, stem) for stem in missing}
     absent = [f"{stem}.gz" for stem in missing if not taken[stem]]
     if not missing or len(absent) == len(FILES):
         return None

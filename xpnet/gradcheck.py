@@ -21,7 +21,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from .checks import real_number, whole_number
+from .checks import integer_error, real_number, whole_number
 from .network import Network
 
 
@@ -205,9 +205,8 @@ def _checked_entries(entries):
         return None
     count = whole_number(entries)
     if count is None or count < 1:
-        wrong = TypeError if count is None else ValueError  # (2.5, "3": not an integer)
-        raise wrong(f"entries must be a whole number >= 1 (of each W and b, to check) or "
-                    f"None (all of them), got {entries!r}")
+        raise integer_error(count)(f"entries must be a whole number >= 1 (of each W and b, "
+                                   f"to check) or None (all of them), got {entries!r}")
     return count
 
 

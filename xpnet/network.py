@@ -52,7 +52,7 @@ from collections.abc import Sequence
 from . import training
 from .activations import Activation, get_activation
 from .backend import Backend, float_dtype_name, get_backend
-from .checks import checked_batch_size, unknown_name, whole_number
+from .checks import checked_batch_size, integer_error, unknown_name, whole_number
 from .losses import Loss, get_loss
 
 log = logging.getLogger("xpnet")
@@ -762,10 +762,9 @@ def one_hot(y, num_classes: int, backend: str | Backend | None = "numpy", dtype=
     backend = get_backend(backend)
     k = whole_number(num_classes)
     if k is None or not 2 <= k < 2**31:  # (one class: one output neuron takes 0/1 labels)
-        wrong = TypeError if k is None else ValueError  # (2.5, "3": not an integer)
-        raise wrong(f"num_classes must be a whole number from 2 to 2^31 - 1, got "
-                    f"{num_classes!r:.40}; with one output neuron the targets are the 0/1 "
-                    "labels themselves")
+        raise integer_error(k)(f"num_classes must be a whole number from 2 to 2^31 - 1, got "
+                               f"{num_classes!r:.40}; with one output neuron the targets are "
+                               "the 0/1 labels themselves")
     num_classes = k
     labels = _checked_labels(backend, backend.asarray(y), num_classes)
     ids = backend.asarray(list(range(num_classes)))

@@ -39,6 +39,7 @@ from .checks import (
     checked_batch_size,
     flag,
     integer_at_least,
+    integer_error,
     number_column,
     real_number,
     unknown_name,
@@ -112,11 +113,10 @@ class EarlyStopping:
                                              f"not {self.monitor!r}")
         patience = whole_number(self.patience)  # (not 2.5, "3")
         if patience is None or patience < 1:
-            wrong = TypeError if patience is None else ValueError  # (not an integer: a type)
-            raise wrong(f"patience must be a whole number of epochs >= 1, got "
-                        f"{self.patience!r}" + (" (Keras's patience=0, which stops at the "
-                                               "first epoch without improvement, is "
-                                               "patience=1 here)" if patience == 0 else ""))
+            raise integer_error(patience)(
+                f"patience must be a whole number of epochs >= 1, got {self.patience!r}" + (
+                    " (Keras's patience=0, which stops at the first epoch without improvement, "
+                    "is patience=1 here)" if patience == 0 else ""))
         self.patience = patience
         self.min_delta = real_number("min_delta", self.min_delta, 0.0)
         self.restore_best = flag("restore_best", self.restore_best)
