@@ -147,6 +147,17 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, capsys, mnist):
             exec(compile(backends, "README: choosing the backend", "exec"), namespace)
 
 
+@pytest.mark.parametrize("document", ["README.md", *(
+    str(path.relative_to(REPO)) for path in sorted((REPO / "docs").glob("*.md")))])
+def test_layer_l_is_indexed_as_l_minus_1(document):
+    """The docs say W^(l) is ``net.weights[l-1]`` (the input layer l = 0 has no weights): a
+    layer written with the lecture's l, as in the update ``net.weights[l-1] = ... -
+    eta * net.weight_grads[l-1]``, is indexed with l-1, never ``[l]``, which is W^(l+1)."""
+    text = (REPO / document).read_text(encoding="utf-8")
+    wrong = re.findall(r"\b(?:weights|biases|weight_grads|bias_grads)\[l\]", text)
+    assert not wrong, f"{document} indexes layer l as [l], which holds W^(l+1): {wrong}"
+
+
 def where_names() -> list[str]:
     """The backticked names in the last column ("where") of docs/lecture-to-code.md's
     tables: ``Network._backprop``, ``Sigmoid.forward``, ``_sgd_update``..."""

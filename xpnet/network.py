@@ -616,10 +616,10 @@ class Network:
 
 class LayerViews(Sequence):
     """W^(1), ..., W^(L) (``net.weights``; or the biases, or their gradients): views into the
-    flat vector, indexed from 0. Assigning a layer copies into its view, as assigning
-    ``net.theta`` copies into theta: after ``net.weights[l] = net.weights[l] - eta * dW`` the
-    layer is still part of theta, which the optimizers update and ``save`` writes (a list
-    would hold the new array instead, apart from theta)."""
+    flat vector, indexed from 0 (W^(l) at ``[l-1]``). Assigning a layer copies into its view,
+    as assigning ``net.theta`` copies into theta: after ``net.weights[l-1] =
+    net.weights[l-1] - eta * dW`` the layer is still part of theta, which the optimizers
+    update and ``save`` writes (a list would hold the new array instead, apart from theta)."""
 
     def __init__(self, views: list, name: str, checked):
         self._views, self._name, self._checked = views, name, checked
