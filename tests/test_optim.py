@@ -509,6 +509,60 @@ def test_nesterov_stores_the_lecture_look_ahead_points(optimizer):
         np.testing.assert_allclose(stored, theta - GAMMA * v, rtol=0, atol=1e-10)
 
 
+def overview_gradients(scale, steps=50, n=8, seed=2):
+    """Gradients of varied signs and sizes, times ``scale`` (1: of order 1; 1e-7: far below
+    the sqrt(eps) = 1e-4 of eps = 1e-8)."""
+    rng = np.random.default_rng(seed)
+    return [scale * rng.standard_normal(n) * rng.uniform(0.1, 10.0, n) for _ in range(steps)]
+
+
+def test_adam_is_the_bias_corrected_rule_of_the_lectures_reference():
+    """Ruder's overview, which the lecture points to for Adam: m_hat = m / (1 - b1^t), v_hat =
+    v / (1 - b2^t), theta <- theta - eta m_hat / (sqrt(v_hat) + eps): xpnet's Adam, whose
+    rule rearranges it (docs/optimizers.md)."""
+    lr, (b1, b2), eps = 1e-2, (0.9, 0.999), 1e-8
+    for scale in (1.0, 1e-7):
+        theta, m, v = np.zeros(8), np.zeros(8), np.zeros(8)
+        adam, stored = Adam(lr=lr, betas=(b1, b2), eps=eps), np.zeros(8)
+        for t, g in enumerate(overview_gradients(scale), start=1):
+            m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g**2
+            m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+            theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
+            adam.step(stored, g)
+            np.testing.assert_allclose(stored, theta, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("optimizer", ["adagrad", "rmsprop"])
+def test_adagrad_and_rmsprop_move_the_overviews_eps_out_of_the_root(optimizer):
+    """Ruder's overview writes Adagrad theta <- theta - eta g / sqrt(G + eps), G the sum of
+    g^2, and RMSprop the same with G the average E[g^2] <- 0.9 E[g^2] + 0.1 g^2. xpnet (as
+    PyTorch) divides by sqrt(G) + eps instead: the same steps with eps moved out of the root,
+    close to the overview's for gradients well above sqrt(eps), and apart below it, where the
+    overview's steps shrink with the gradient (docs/optimizers.md)."""
+    lr, eps = 1e-3, 1e-8
+
+    def overview(grads, eps_inside):
+        theta, G = np.zeros(8), np.zeros(8)
+        for g in grads:
+            G = G + g**2 if optimizer == "adagrad" else 0.9 * G + 0.1 * g**2
+            root = np.sqrt(G + eps) if eps_inside else np.sqrt(G) + eps
+            theta = theta - lr * g / root
+        return theta
+
+    for scale, inside_close in ((1.0, True), (1e-7, False)):
+        grads = overview_gradients(scale)
+        ours = (Adagrad(lr=lr, eps=eps) if optimizer == "adagrad"
+                else RMSprop(lr=lr, alpha=0.9, eps=eps))
+        stored = np.zeros(8)
+        for g in grads:
+            ours.step(stored, g)
+        np.testing.assert_allclose(stored, overview(grads, eps_inside=False), rtol=1e-12)
+        inside = overview(grads, eps_inside=True)
+        assert np.allclose(stored, inside, rtol=1e-6, atol=0) == inside_close
+    # far below sqrt(eps), the overview's steps shrink with the gradient, and xpnet's do not
+    assert np.max(np.abs(inside)) < 0.1 * np.max(np.abs(stored))
+
+
 def test_lecture_and_sgd_momentum_part_when_the_lr_changes():
     """v = lr * b holds for a constant lr only: after a cut of the lr, SGD scales its whole
     buffer by the new lr at once, while the lecture's velocity keeps the old lr's steps."""
