@@ -520,6 +520,9 @@ class Adagrad(_Adaptive):
         lr_t = lr / (1 + (t - 1) * lr_decay)
         s <- s + g^2                          (s starts at initial_accumulator_value)
         theta <- theta - lr_t * g / (sqrt(s) + eps)
+
+    eps is added outside the root, as PyTorch does; Ruder's overview, which the lecture points
+    to, writes sqrt(s + eps) (docs/optimizers.md says where the two part).
     """
 
     update_rule = _adagrad_update
@@ -583,6 +586,9 @@ class RMSprop(_Adaptive):
         else:      d = sqrt(v) + eps
         momentum mu > 0:  b <- mu * b + g / d,  theta <- theta - lr * b
         else:             theta <- theta - lr * g / d
+
+    eps outside the root, and alpha = 0.99, lr = 1e-2, as PyTorch; Ruder's overview, which the
+    lecture points to, writes sqrt(v + eps) and suggests alpha = 0.9, lr = 1e-3.
     """
 
     update_rule = _rmsprop_update
@@ -644,6 +650,10 @@ class Adam(_Adaptive):
         v <- b2 * v + (1 - b2) * g^2          (amsgrad: use vmax <- max(vmax, v) for v)
         theta <- theta - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 
+    The last line is the bias-corrected form of Kingma and Ba (and of Ruder's overview, which
+    the lecture points to), theta <- theta - lr * m_hat / (sqrt(v_hat) + eps) with m_hat =
+    m / (1 - b1^t) and v_hat = v / (1 - b2^t), rearranged so that the corrections are two
+    host scalars (``step_size``, ``sqrt_bias_correction2``) and no m_hat or v_hat is stored.
     (Chainer, DeZero and scikit-learn put eps elsewhere, so their trajectories differ slightly.)
     """
 
