@@ -30,13 +30,17 @@ class Activation:
     fusable = True
 
     def forward(self, xp, z):
+        """a = g(z), for every row (sample) of z."""
         raise NotImplementedError
 
     def derivative(self, xp, z, a):
+        """g'(z), elementwise, given z and a = g(z) (whichever is cheaper to use)."""
         raise NotImplementedError
 
     def backward(self, xp, z, a, grad_a):
-        """dC/dz from dC/da: the Hadamard product grad_a * g'(z)."""
+        """dC/dz from grad_a = dC/da: the Hadamard product grad_a * g'(z). In backprop grad_a
+        is (W^(l+1))^T delta^(l+1), so this returns the lecture's delta^(l); at the output,
+        with the quadratic cost, grad_a = a^(L) - y and it returns delta^(L)."""
         return grad_a * self.derivative(xp, z, a)
 
     def config(self):

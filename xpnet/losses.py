@@ -33,6 +33,8 @@ class Loss:
     probability_targets = False
 
     def per_sample(self, xp, z, a, y):
+        """C_i of each row i: z = z^(L), a = a^(L) and y the target rows, each (B, n_L);
+        returns (B,)."""
         raise NotImplementedError
 
     def value(self, xp, z, a, y):
@@ -43,6 +45,9 @@ class Loss:
         return xp.astype(xp.asarray(L), costs.dtype)
 
     def delta(self, xp, z, a, y, output: Activation):
+        """delta^(L) = dC_i/dz^(L) of each row, (B, n_L), not yet divided by B (backprop
+        applies the batch mean's 1/B): dC_i/da^(L) passed through ``output.backward``, or
+        its closed form where g' cancels (a - y for a cross-entropy with its own output)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

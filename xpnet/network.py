@@ -314,8 +314,9 @@ class Network:
             # 5x faster than xp.sum)
             self.backend.sum_rows_into(delta, self.bias_grads[l - 1])
             if l > 1:
-                # delta_{l-1} = (W_l^T delta_l) * g'(z_{l-1})
-                # W_l, z_{l-1}, a_{l-1}
+                # delta_{l-1} = (W_l^T delta_l) * g'(z_{l-1}): the lecture's recursion
+                # delta_l = (W_{l+1}^T delta_{l+1}) * g'(z_l) one index down, because this
+                # pass over layer l has just used delta_l and hands delta_{l-1} to the next
                 W, z, a = self.weights[l - 1], zs[l - 2], activations[l - 1]
                 delta = self._g_backward[l - 2](z, a, self._W_times(W.T, delta))
         return zs[-1], activations[-1]
