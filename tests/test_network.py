@@ -46,6 +46,46 @@ def test_gradient_matches_central_differences(backend_name, hidden, output_loss,
     assert relative_error(analytic, numeric_gradient(net, X, y)) < 1e-6
 
 
+def test_backprop_is_the_lecture_algorithm_written_with_columns(rng):
+    """The lecture's summary, literally, for its network (sigmoid layers, quadratic cost):
+    each sample a column x^(i); a^(0) = x, z^(l) = W^(l) a^(l-1) + b^(l), a^(l) = sigma(z^(l));
+    delta^(L) = (a^(L) - y) o sigma'(z^(L)), delta^(l) = ((W^(l+1))^T delta^(l+1)) o
+    sigma'(z^(l)) for l = L-1..1; dC_i/dW^(l) = delta^(l) (a^(l-1))^T, dC_i/db^(l) = delta^(l);
+    and the mini-batch's dL/dtheta = (1/B) sum_i dC_i/dtheta. Backprop over the rows of X
+    gives the same numbers."""
+    net = Network(SIZES, activation="sigmoid", output="sigmoid", loss="quadratic",
+                  dtype="float64", backend="numpy")
+    X, Y = rng.normal(size=(7, SIZES[0])), rng.random((7, SIZES[-1]))
+    loss, _ = net.loss_and_gradient(X, Y)
+
+    def sigma(z):
+        return 1.0 / (1.0 + np.exp(-z))
+
+    L, B = net.num_layers, X.shape[0]
+    W = {l: np.array(net.weights[l - 1]) for l in range(1, L + 1)}
+    b = {l: np.array(net.biases[l - 1]).reshape(-1, 1) for l in range(1, L + 1)}
+    dW = {l: np.zeros_like(W[l]) for l in W}
+    db = {l: np.zeros_like(b[l]) for l in b}
+    cost = 0.0
+    for i in range(B):
+        a, z = {0: X[i].reshape(-1, 1)}, {}
+        for l in range(1, L + 1):
+            z[l] = W[l] @ a[l - 1] + b[l]
+            a[l] = sigma(z[l])
+        y = Y[i].reshape(-1, 1)
+        cost += 0.5 * np.sum((a[L] - y) ** 2)
+        delta = {L: (a[L] - y) * sigma(z[L]) * (1 - sigma(z[L]))}
+        for l in range(L - 1, 0, -1):
+            delta[l] = (W[l + 1].T @ delta[l + 1]) * sigma(z[l]) * (1 - sigma(z[l]))
+        for l in range(1, L + 1):
+            dW[l] += delta[l] @ a[l - 1].T / B
+            db[l] += delta[l] / B
+    assert float(loss) == pytest.approx(cost / B, rel=1e-12)
+    for l in range(1, L + 1):
+        np.testing.assert_allclose(net.weight_grads[l - 1], dW[l], rtol=1e-10, atol=1e-15)
+        np.testing.assert_allclose(net.bias_grads[l - 1], db[l].ravel(), rtol=1e-10, atol=1e-15)
+
+
 @pytest.mark.parametrize("output_loss", OUTPUT_LOSS)
 def test_batch_gradient_is_mean_of_per_sample_gradients(output_loss, rng):
     """The lecture's dL/dtheta = (1/N) sum_i dC_i/dtheta, one sample at a time."""
