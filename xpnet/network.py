@@ -304,8 +304,12 @@ class Network:
         delta = self.loss.delta(xp, zs[-1], activations[-1], Y, self.output)
         delta *= 1.0 / X.shape[0]
         # l = L, L-1, ..., 1: W_l, b_l, z_l and their gradients sit at index l-1, a_l at index
-        # l (activations[0] = a_0 = X)
+        # l (activations[0] = a_0 = X), so W_{l+1} is self.weights[l]
         for l in range(L, 0, -1):
+            if l < L:
+                # delta_l = (W_{l+1}^T delta_{l+1}) * g'(z_l)
+                W_next, z, a = self.weights[l], zs[l - 1], activations[l]
+                delta = self._g_backward[l - 1](z, a, self._W_times(W_next.T, delta))
             # dC/dW_l = delta_l a_{l-1}^T; delta.T @ a_{l-1} puts the batch's columns side by
             # side, so the product sums the per-sample outer products (written straight into
             # grad's view of W_l, no temporary)
@@ -313,12 +317,6 @@ class Network:
             # dC/db_l = delta_l, summed over the batch (NumPy: a row of ones times delta,
             # 5x faster than xp.sum)
             self.backend.sum_rows_into(delta, self.bias_grads[l - 1])
-            if l > 1:
-                # delta_{l-1} = (W_l^T delta_l) * g'(z_{l-1}): the lecture's recursion
-                # delta_l = (W_{l+1}^T delta_{l+1}) * g'(z_l) one index down, because this
-                # pass over layer l has just used delta_l and hands delta_{l-1} to the next
-                W, z, a = self.weights[l - 1], zs[l - 2], activations[l - 1]
-                delta = self._g_backward[l - 2](z, a, self._W_times(W.T, delta))
         return zs[-1], activations[-1]
 
     def _infer(self, X):
