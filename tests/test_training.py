@@ -2253,3 +2253,17 @@ def test_a_history_save_that_fails_keeps_the_previous_history(tmp_path, monkeypa
         History([{key: 1 for key in xpnet.training.HISTORY_KEYS}]).save(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_history_save_refuses_to_replace_a_file_that_is_no_history(tmp_path):
+    """As save and fit(checkpoint=) do: a typo for the history's path (a script, a notes file)
+    is refused and the file kept; a history written before is replaced."""
+    script = tmp_path / "train.py"
+    script.write_text("print('mine')\n")
+    with pytest.raises(ValueError, match="train.py exists and is not a training history"):
+        History().save(script)
+    assert script.read_text() == "print('mine')\n"
+    path = tmp_path / "run.json"
+    History().save(path)
+    History([{key: 1 for key in xpnet.training.HISTORY_KEYS}]).save(path)
+    assert json.loads(path.read_text())["epoch"] == [1]

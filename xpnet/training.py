@@ -231,11 +231,20 @@ class History:
         return "\n".join(lines + ([f"({', '.join(ended)})"] if ended else []))
 
     def save(self, path) -> Path:
-        """Write the history as JSON, atomically."""
+        """Write the history as JSON, atomically, replacing a file there only if it is a
+        training history (a typo such as ``history.save("train.py")`` is refused)."""
         path = Path(path)
+        if replaces_another(path, is_history_file):
+            raise ValueError(f"{path} exists and is not a training history: History.save "
+                             "replaces only a history; give another path, or remove that file "
+                             "first")
+        self._write(path)
+        return path
+
+    def _write(self, path: Path) -> None:
+        """:meth:`save` unchecked: for a path checked before training (fit's checkpoint=)."""
         text = (json.dumps(self.to_dict(), indent=1) + "\n").encode()
         ckpt.atomic_write(path, lambda f: f.write(text))
-        return path
 
     @classmethod
     def from_dict(cls, columns: dict) -> History:
@@ -948,7 +957,7 @@ class _Loop:
                 "give each run its own file")
         ckpt.save(path, self.net, optimizer=self.optimizer, schedule=self.schedule,
                   training=training, metadata=self.metadata)
-        history.save(history_path(path))
+        history._write(history_path(path))  # (checked before the first epoch)
         self.written = (path, _identity(path))
 
     def resume(self, path, settings: dict, n_batches: int | None, epochs: int,
