@@ -1546,3 +1546,20 @@ def test_a_layer_can_be_assigned_by_a_negative_index():
     np.testing.assert_array_equal(net.biases[0], np.full(4, 0.5))
     with pytest.raises(IndexError, match=r"weights\[-3\] does not exist"):
         net.weights[-3] = np.ones((4, 3))
+
+
+@pytest.mark.parametrize("labels, advice", [
+    ([0.0, 2.0, 1.0], r"use y\.astype\(int\)"),  # whole numbers: the cast keeps them
+    ([0.0, 2.5, 1.0], r"values that are no class index \(such as 2\.5 or NaN\), which "
+                      r"y\.astype\(int\) would change"),
+    ([0.0, math.nan, 1.0], "values that are no class index"),
+])
+def test_float_labels_are_told_to_be_cast_only_when_the_cast_keeps_them(backend, labels,
+                                                                       advice):
+    """y.astype(int) would make 2.5 the class 2 (and NaN some class): the message that refuses
+    float class indices suggests the cast only for whole numbers."""
+    net = Network([2, 3, 3], backend=backend)
+    X = backend.asarray(np.zeros((3, 2)), "float32")
+    y = backend.asarray(np.array(labels))
+    with pytest.raises(TypeError, match="class indices must be a 1-D array of integers.*" + advice):
+        net.accuracy(X, y)

@@ -748,8 +748,17 @@ def _checked_labels(backend: Backend, y, k: int, meaning: str = "one per output 
     read by the host), or a clear error."""
     xp = backend.xp
     if y.ndim != 1 or not backend.is_integer(y):
+        # (y.astype(int) would truncate 2.5 to 2 and make NaN a class: said only for whole
+        # numbers, with one read on this error path alone)
+        if y.ndim == 1 and y.shape[0] and "float" in str(y.dtype) and not bool(
+                xp.all(xp.isfinite(y) & (y == xp.round(y)))):
+            remedy = ("but it holds values that are no class index (such as 2.5 or NaN), "
+                      "which y.astype(int) would change: class indices are whole numbers "
+                      "0, 1, ...; for other targets, pass rows of one value per output neuron")
+        else:
+            remedy = "use y.astype(int), or pass one-hot rows"
         raise TypeError(f"class indices must be a 1-D array of integers, got dtype {y.dtype} "
-                        f"of shape {tuple(y.shape)}; use y.astype(int), or pass one-hot rows")
+                        f"of shape {tuple(y.shape)}; {remedy}")
     if values and y.shape[0] and bool(xp.any((y < 0) | (y >= k))):
         raise ValueError(f"labels must lie in 0..{k - 1} ({meaning}), got values "
                          f"from {int(xp.min(y))} to {int(xp.max(y))}")
