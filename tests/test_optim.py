@@ -881,7 +881,8 @@ def test_load_state_dict_names_what_is_missing(key):
 
 @pytest.mark.parametrize("name, value, error, message", [
     ("exp_avg", [0.1, 0.2, 0.3], TypeError,
-     "'exp_avg' must be an array of floats, got list of no dtype"),
+     r"'exp_avg' must be an array of floats, got list of no dtype \(a list, as from JSON: "
+     r"convert it with np\.asarray\(value, dtype=net\.dtype\)"),
     ("exp_avg", np.array(["1", "2", "3"]), TypeError,
      "must be an array of floats, got ndarray of <U1"),
     ("exp_avg", np.array([1, 2, 3]), TypeError, "must be an array of floats, got ndarray of int64"),

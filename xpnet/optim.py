@@ -761,8 +761,10 @@ def _check_saved_buffer(name: str, saved, nonnegative: bool):
     if not is_host_array(saved) and is_array(saved):
         saved = backend_of(saved).to_numpy(saved)  # (a device array: checked on the host)
     if not is_host_array(saved) or not is_float_array(saved):
+        hint = (" (a list, as from JSON: convert it with np.asarray(value, dtype=net.dtype), "
+                "the dtype of the network's theta)" if isinstance(saved, (list, tuple)) else "")
         raise TypeError(f"the state dict's {name!r} must be an array of floats, got "
-                        f"{type(saved).__name__} of {getattr(saved, 'dtype', 'no dtype')}")
+                        f"{type(saved).__name__} of {getattr(saved, 'dtype', 'no dtype')}{hint}")
     if any_nan(saved):
         raise ValueError(f"the state dict's {name!r} holds NaN")
     if nonnegative and saved.size and saved.min() < 0:
