@@ -352,6 +352,19 @@ def test_plot_writes_into_a_new_folder(tmp_path, capsys):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and os.listdir(out.parent) == [out.name]
 
 
+def test_plot_to_a_folder_says_to_give_a_file_name(tmp_path, capsys):
+    """-o FOLDER (without the slash that the parser refuses) ended in "d: Is a directory",
+    which said nothing of what to do, as --save FOLDER does."""
+    history = tmp_path / "h.json"
+    history.write_text(json.dumps({"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.9, 1]}))
+    folder = tmp_path / "figures"
+    folder.mkdir()
+    status, _, err = xpnet(capsys, "plot", history, "-o", folder)
+    assert status == 2 and f"-o {folder} is a folder: give a file name, e.g. " \
+        f"{folder / 'curves.png'}" in err, err
+    assert os.listdir(folder) == []
+
+
 @pytest.mark.parametrize("content", [
     b"PK\x03\x04\xff\xfe binary", b"not json", b"[1, 2]",
     pytest.param(b"[" * 100_000 + b"]" * 100_000, id="too-deep-to-parse")])

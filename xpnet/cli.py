@@ -944,6 +944,7 @@ def cmd_plot(args) -> None:
     if not piped and output.resolve() == args.history.resolve():
         raise ValueError(f"{output} would replace the history it draws: give the figure "
                          "another name with -o IMAGE")
+    _check_writable("-o", output, "curves.png")  # (a folder: "d: Is a directory" said no more)
     # a figure replaces only a figure that xpnet drew (a photo.png, a checkpoint under the
     # figure's name are kept); a device or a pipe is written into
     if files.replaces_another(output, plotting.is_figure):
