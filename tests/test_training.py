@@ -1855,6 +1855,11 @@ def test_history_from_dict_wants_lists_of_numbers():
     assert History.from_dict(columns)["loss"] == [1]
     with pytest.raises(ValueError, match="'loss' is not a list"):
         History.from_dict(columns | {"loss": (1,)})
+    # (a missing column was a KeyError naming one of them, a list a TypeError of indices)
+    with pytest.raises(ValueError, match=r"its history has no column 'accuracy', 'lr': "):
+        History.from_dict({key: [1] for key in HISTORY_KEYS if key not in ("accuracy", "lr")})
+    with pytest.raises(TypeError, match="a history is a dict of columns, as History.to_dict"):
+        History.from_dict([[1]])
 
 
 def test_a_run_whose_checkpoint_another_replaced_stops_before_replacing_it(tmp_path):

@@ -250,7 +250,14 @@ class History:
     def from_dict(cls, columns: dict) -> History:
         """The History of :meth:`to_dict`'s columns, checked: a list of one number (or None)
         per epoch in each."""
-        n = len(columns["epoch"])
+        if not isinstance(columns, dict):
+            raise TypeError(f"a history is a dict of columns, as History.to_dict() gives, got "
+                            f"{type(columns).__name__}")
+        missing = [key for key in HISTORY_KEYS if key not in columns]
+        if missing:  # (a KeyError named one and said nothing of what a history holds)
+            raise ValueError(f"its history has no column {', '.join(map(repr, missing))}: "
+                             f"History.to_dict() gives one list per key of {HISTORY_KEYS}")
+        n = len(columns["epoch"]) if isinstance(columns["epoch"], list) else 0
         for key in HISTORY_KEYS:
             if not number_column(columns[key], n, gaps=True):
                 raise ValueError(f"its history column {key!r} is not a list of one number "
