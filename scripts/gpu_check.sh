@@ -7,7 +7,7 @@
 # means CuPy just as on CI's CPU. Every step runs even when an earlier one fails; a table of
 # the steps ends the output, and the worst case (every step timing out) stays under 8
 # minutes: the limits add up to 430 s, 470 s with the 5 s each may take to stop (the gpu tests
-# have the most: 111 of them, 78 of which took 55-71 s on an H100, kernels compiled afresh).
+# have the most: 114 of them, 78 of which took 55-71 s on an H100, kernels compiled afresh).
 # Full logs go to $OUT (default /tmp/xpnet-gpu-check).
 #
 #   bash scripts/gpu_check.sh            # from the repository root; no install needed
