@@ -716,6 +716,14 @@ def test_a_data_dir_that_is_a_file_is_named(tmp_path, download_allowed):
         download("mnist", data_dir=a_file, mirrors=closed_port_url(), progress=False)
 
 
+@pytest.mark.parametrize("data_dir", [3, ["data"], b"data"])
+def test_a_data_dir_that_is_no_path_is_a_type_error(data_dir):
+    """pathlib's "expected str, bytes or os.PathLike object, not int" named no option."""
+    for call in (load, download, datasets.find):
+        with pytest.raises(TypeError, match="data_dir must be a folder's path"):
+            call("mnist", data_dir=data_dir)
+
+
 @pytest.mark.parametrize("content, message", [
     (b"\0\x05\x08\x01" + GOOD_LABELS[4:], "not an IDX file"),
     (b"\0\0\x08", "only 3 bytes, too short"),

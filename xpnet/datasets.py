@@ -416,6 +416,9 @@ def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Pa
 
 
 def _check_data_dir(data_dir: str | os.PathLike | None) -> None:
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise TypeError(f"data_dir must be a folder's path (a str or a pathlib.Path), got "
+                        f"{type(data_dir).__name__}")
     if data_dir is not None and Path(data_dir).expanduser().is_file():
         raise ValueError(f"--data-dir (data_dir=) {data_dir} is a file, not a folder: give the "
                          "folder that holds the IDX files")
