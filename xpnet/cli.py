@@ -210,7 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
                      "n_out)), he N(0, 2/n_in); auto: he for ReLU and leaky ReLU, else scaled")
     opt = train.add_argument_group("optimizer")
     opt.add_argument("--optimizer", choices=list(optim.OPTIMIZERS), default="adam",
-                     help="default: %(default)s")
+                     help="momentum and nesterov are PyTorch's SGD(momentum=0.9), b <- "
+                     "gamma b + g, theta <- theta - lr b; lecture_momentum and "
+                     "lecture_nesterov the lecture's v <- gamma v + eta g, theta <- theta - v "
+                     "(the same steps while the lr is constant: they part under a schedule; "
+                     "docs/optimizers.md) (default: %(default)s)")
     for name, (kind, text) in HYPERPARAMETERS.items():
         opt.add_argument(_flag(name), type=kind or _betas, help=text)
     opt.add_argument("--schedule", choices=list(schedules.SCHEDULES), default="cosine",

@@ -1,7 +1,8 @@
 """A fully-connected network and the backpropagation algorithm, vectorized over a batch.
 
-Notation follows the lecture. Layer l = 1..L has weights W^(l) of shape (n_l, n_{l-1}) -- w_jk
-connects neuron k of layer l-1 to neuron j of layer l -- and biases b^(l) of shape (n_l,).
+Notation follows the lecture (the comments write its W^(l), delta^(l) as W_l, delta_l).
+Layer l = 1..L has weights W^(l) of shape (n_l, n_{l-1}) -- w_jk connects neuron k of layer
+l-1 to neuron j of layer l -- and biases b^(l) of shape (n_l,).
 The lecture writes one sample as a column vector; a batch of B samples holds them as the ROWS
 of a matrix (``a`` has shape (B, n_l)), so ``a.T`` holds them as columns and every equation
 of the lecture is computed for the whole batch as it is written:
@@ -96,6 +97,8 @@ class Network:
     grad, weight_grads, bias_grads : dL/dtheta, flat and per layer, as backprop last wrote it
         (views into one vector, which assigning copies into, as for theta).
     num_layers : L, the layers with weights (the input layer has none).
+    hidden, output, loss : the hidden layers' activation g, the output layer's, and the loss
+        (objects of :mod:`xpnet.activations` and :mod:`xpnet.losses`, not their values).
     """
 
     def __init__(
