@@ -1702,6 +1702,8 @@ def bad_predict_input(case: str, folder: Path, images: np.ndarray) -> Path:
         path.mkdir()
     elif case == "a checkpoint":
         Network([784, 10], backend="numpy").save(path := folder / "other.npz")
+    elif case == "np.savez":  # (the model given first: no hint to swap them)
+        np.savez(path := folder / "images.npz", images=images[:2])
     elif case == "a pickle":
         path.write_bytes(pickle.dumps(images[:2]))
     elif case == "a pickle named .NPY":  # (a .npy name all the same)
@@ -1737,8 +1739,11 @@ PREDICT_ERRORS = {
     "IDX of 14x14": "{file} holds images of 196 pixels, but {model} holds a 784-32-10 network, "
                     "which takes 784: give images of 784 pixels, 28x28",
     "a folder": "{file} is not a regular file but a folder",
-    "a checkpoint": "{file} is a zip archive (an .npz, such as a checkpoint), not images: give "
-                    "the model first",
+    "a checkpoint": "{file} is a zip archive (an .npz, as np.savez and xpnet train --save "
+                    "write), which predict does not read images from: save the images with "
+                    "np.save(FILE, images)",
+    "np.savez": "{file} is a zip archive (an .npz, as np.savez and xpnet train --save write), "
+                "which predict does not read images from: save the images with np.save(",
     "a pickle": "{file} is not a .npy file",
     "pickled .npy": "{file} holds Python objects (pickled), which xpnet never loads",
     "4-D": "{file} holds an array of shape (2, 2, 28, 28), not images: give (N, 28, 28), "
@@ -1781,19 +1786,24 @@ def test_predict_refuses_bad_images_in_one_line(case, predictor, tmp_path, capsy
         assert "scale them to [0, 1] (not standardized" in err, err
 
 
-@pytest.mark.parametrize("case", ["missing", "not a model", "images first"])
+@pytest.mark.parametrize("case", ["missing", "not a model", "images first", "swapped"])
 def test_predict_refuses_a_model_that_is_none_in_one_line(case, predictor, tmp_path, capsys):
-    _, _, images_file, images = predictor
+    saved, _, images_file, images = predictor
     model = {"missing": tmp_path / "gone.npz", "not a model": tmp_path / "model.npz",
-             "images first": images_file}[case]
+             "images first": images_file, "swapped": tmp_path / "images.npy"}[case]
     if case == "not a model":
         model.write_text("not an archive")
-    status, out, err = xpnet(capsys, "predict", model, images_file)
+    if case == "swapped":  # `xpnet predict images.npy model.npz`
+        np.save(model, images[:2])
+    status, out, err = xpnet(capsys, "predict", model,
+                             saved if case == "swapped" else images_file)
     assert_one_error(status, out, err, {
         "missing": f"MODEL {model}: no such file; give a network that `xpnet train --save PATH` "
                    "wrote",
         "not a model": f"{model} is not a readable xpnet checkpoint",
-        "images first": f"{model} is not a readable xpnet checkpoint: it is not an .npz"}[case])
+        "images first": f"{model} is not a readable xpnet checkpoint: it is not an .npz",
+        "swapped": f"{saved} is a zip archive (an .npz, such as a checkpoint), not images: give "
+                   "the model first, then the images"}[case])
 
 
 @pytest.fixture

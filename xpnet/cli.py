@@ -805,7 +805,7 @@ PIXEL_SLACK = 0.01
 
 def cmd_predict(args) -> None:
     _check_model_file("MODEL", args.model, "a network")
-    npy = _check_images_file(args.images)  # (before the model is read, or CuPy probed)
+    npy = _check_images_file(args.images, args.model)  # (before the model is read, or CuPy)
     net = _saved_network(args.model, args.backend)[0]
     X, read_as = _images(args.images, npy, net.sizes[0])
     if X.shape[1] != net.sizes[0]:
@@ -828,10 +828,11 @@ def cmd_predict(args) -> None:
     sys.stdout.write("".join(f"{line}\n" for line in lines))
 
 
-def _check_images_file(path: Path) -> bool:
+def _check_images_file(path: Path, model: Path) -> bool:
     """Whether predict's FILE is a .npy array (else an IDX file), told by its first bytes,
     after the checks that need only those: it exists, is a regular file, and is neither a
-    zip archive (an .npz) nor, named .npy, anything but a .npy array."""
+    zip archive (an .npz: the model given second, when MODEL is none, else images saved with
+    np.savez) nor, named .npy, anything but a .npy array."""
     if not path.exists():
         raise ValueError(f"FILE {path}: no such file; give {IMAGES_WANTED}")
     if not path.is_file():  # (a named pipe would wait for a writer)
@@ -840,8 +841,13 @@ def _check_images_file(path: Path) -> bool:
     with path.open("rb") as f:
         start = f.read(len(np.lib.format.MAGIC_PREFIX))
     if start.startswith(b"PK\x03\x04"):  # a zip archive: a .npz
-        raise ValueError(f"{path} is a zip archive (an .npz, such as a checkpoint), not images: "
-                         f"give the model first, then the images: {IMAGES_WANTED}")
+        if not _is_zip(model):  # (the arguments swapped: the images first)
+            raise ValueError(f"{path} is a zip archive (an .npz, such as a checkpoint), not "
+                             f"images: give the model first, then the images: {IMAGES_WANTED}")
+        raise ValueError(f"{path} is a zip archive (an .npz, as np.savez and xpnet train --save "
+                         "write), which predict does not read images from: save the images "
+                         "with np.save(FILE, images), a .npy of one array, or give an IDX "
+                         "image file")
     if start == np.lib.format.MAGIC_PREFIX:
         return True
     if path.suffix.lower() == ".npy":  # (not read as IDX: "not an IDX file" would puzzle)
@@ -849,6 +855,15 @@ def _check_images_file(path: Path) -> bool:
                          "header (a pickle, written by pickle.dump?): save the images with "
                          "np.save(FILE, images), a plain array of numbers")
     return False
+
+
+def _is_zip(path: Path) -> bool:
+    """Whether ``path`` is a readable file that starts as a zip archive (an .npz) does."""
+    try:
+        with path.open("rb") as f:
+            return f.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
 
 
 def _images(path: Path, npy: bool, inputs: int) -> tuple[np.ndarray, str]:
