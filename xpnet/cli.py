@@ -228,8 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="hold out the last N training images for validation "
                      "(default: %(default)s, Nielsen's split; 0: train on all)")
     run.add_argument("--early-stopping", type=int_at_least(1), metavar="PATIENCE",
-                     help="stop after PATIENCE epochs without a better validation loss, "
-                     "keeping the best weights")
+                     help="stop after PATIENCE epochs without a better validation loss "
+                     "(with --validation 0: training loss), keeping the best weights")
     run.add_argument("--seed", type=int_at_least(0), default=0,
                      help="seed of the initial weights and the shuffling, a whole number >= 0 "
                      "(default: %(default)s)")
