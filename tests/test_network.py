@@ -418,7 +418,11 @@ def test_predict_and_accuracy():
         ({"sizes": [784, 2.5, 10]}, TypeError, "integers"),
         ({"sizes": 784}, TypeError, "list of layer widths"),
         ({"activation": "swish"}, ValueError, "'leaky_relu', 'relu', 'sigmoid'"),
-        ({"output": "tanh"}, ValueError, "unknown output activation"),
+        ({"output": "tanh"}, ValueError, "'tanh' is a hidden activation, not one xpnet takes "
+                                         "for the output layer; choose one of \\['identity', "),
+        ({"activation": "softmax"}, ValueError, "'softmax' is an output activation, not one "
+                                                "xpnet takes for a hidden layer"),
+        ({"output": "swish"}, ValueError, "unknown output activation 'swish'"),
         ({"loss": "hinge"}, ValueError, "'quadratic'"),
         ({"init": "uniform"}, ValueError, "'xavier'"),
         ({"dtype": "float16"}, TypeError, "float32"),
@@ -996,10 +1000,12 @@ def test_a_network_pickles_and_unpickles_with_its_weights():
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ({"output": xpnet.activations.Tanh()}, "unknown output activation 'tanh'"),
+    ({"output": xpnet.activations.Tanh()}, "'tanh' is a hidden activation, not one xpnet takes "
+                                           "for the output layer"),
     ({"output": xpnet.activations.Tanh(), "loss": "quadratic"},
-     "unknown output activation 'tanh'"),
-    ({"activation": xpnet.activations.Softmax()}, "unknown hidden activation 'softmax'"),
+     "'tanh' is a hidden activation, not one xpnet takes for the output layer"),
+    ({"activation": xpnet.activations.Softmax()}, "'softmax' is an output activation, not one "
+                                                  "xpnet takes for a hidden layer"),
     ({"output": Square()}, r"the output activation Square\(\) has no default loss: give loss="),
 ])
 def test_activation_objects_meet_the_rules_of_their_names(options, message):

@@ -213,6 +213,10 @@ def _check_methods(g: Activation) -> None:
 
 
 def _unknown(name, output: bool, table: dict) -> Exception:
-    kind = "output" if output else "hidden"
+    kind, other = ("output", "hidden") if output else ("hidden", "output")
+    if isinstance(name, str) and name in (HIDDEN if output else OUTPUT):  # (softmax hidden)
+        article, layer = ("a", "the output layer") if output else ("an", "a hidden layer")
+        return ValueError(f"{name!r} is {article} {other} activation, not one xpnet takes for "
+                          f"{layer}; choose one of {sorted(table)}")
     return unknown_name(name)(f"unknown {kind} activation {name!r}; choose one of "
                               f"{sorted(table)}")
