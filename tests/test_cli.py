@@ -510,6 +510,8 @@ def test_resume_with_another_early_stopping_names_the_option(saved, resumed, sho
     status, _, err = xpnet(capsys, *options, *resumed, "--resume", model)
     assert status == 2 and "was saved by a run with other options" in err, err
     assert f"--early-stopping: {shown}" in err, err
+    assert f"start a new run from its weights with --init-from {model}" in err, err
+    assert "xpnet.load" not in err, err  # (fit's way on, in Python's terms)
 
 
 @pytest.mark.parametrize("case", ["folder is a file", "folder not writable",

@@ -724,9 +724,12 @@ def test_resume_with_other_options_is_refused(tmp_path):
                   "schedule": get_schedule("cosine", lr=0.1, t_max=2)} | options
         net = small_net(seed=7)
         before = net.theta.copy()
-        with pytest.raises(CheckpointError, match=named):
+        with pytest.raises(CheckpointError, match=named) as refused:
             net.fit(X, y, epochs=2, progress=False, resume=path, **kwargs)
         np.testing.assert_array_equal(net.theta, before)  # nothing changed
+        # the way on in Python's terms (the command's --init-from is for 784-input networks)
+        assert f"its weights: xpnet.load({str(path)!r}) gives its network" in str(refused.value)
+        assert "--init-from" not in str(refused.value)
 
 
 def test_restored_best_weights_are_what_the_checkpoint_holds(tmp_path):

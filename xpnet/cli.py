@@ -407,7 +407,7 @@ def cmd_train(args) -> int:
     # the saved run's --optimizer and this one's, for the list of what differs on --resume
     optimizers = (_optimizer_option(resumed), args.optimizer) if resumed is not None else ()
     if args.resume is not None:  # the options against the saved run's, before the data
-        with _resume_in_option_terms(*optimizers):
+        with _resume_in_option_terms(args.resume, *optimizers):
             check_resume(net, args.resume, optimizer=optimizer, epochs=args.epochs,
                          batch_size=args.batch_size, seed=args.seed, schedule=schedule,
                          early_stopping=stopping, metadata=metadata, samples=(
@@ -421,7 +421,8 @@ def cmd_train(args) -> int:
     log.info("%r\n%r with %r\n%d epoch%s of %s", net, optimizer, schedule,
              args.epochs, "s" if args.epochs != 1 else "", batches)
     # NumPy's overflow warnings would only repeat what DivergenceError says, without the step
-    with np.errstate(over="ignore", invalid="ignore"), _resume_in_option_terms(*optimizers):
+    with np.errstate(over="ignore", invalid="ignore"), \
+            _resume_in_option_terms(args.resume, *optimizers):
         try:
             history = net.fit(*train, optimizer=optimizer, epochs=args.epochs,
                               batch_size=args.batch_size, validation_data=validation,
@@ -660,10 +661,12 @@ RESUME_OPTIONS = {"batch_size": "--batch-size", "seed": "--seed", "epochs": "--e
 
 
 @contextmanager
-def _resume_in_option_terms(saved_optimizer: str | None = None, optimizer: str | None = None):
+def _resume_in_option_terms(path: Path, saved_optimizer: str | None = None,
+                            optimizer: str | None = None):
     """Re-raise fit's list of what differs from a resumed run ("batch_size: 128 in the file,
     64 now; schedule t_max: ...") with the options' names ("--batch-size: 128 in the file,
-    64 now; --epochs (the schedule's t_max): ..."); ``saved_optimizer`` and ``optimizer``:
+    64 now; --epochs (the schedule's t_max): ..."), and --init-from ``path`` (the --resume
+    file) for fit's way to start anew from its weights; ``saved_optimizer`` and ``optimizer``:
     the --optimizer of the saved run and of this one, where they differ the first item (fit
     tells classes, and sgd, momentum and nesterov are all SGD)."""
     def option(match) -> str:
@@ -687,6 +690,9 @@ def _resume_in_option_terms(saved_optimizer: str | None = None, optimizer: str |
         if "was saved by a run with other options" not in str(error):
             raise
         text = re.sub(r"(: |; )([a-z][a-z_]*(?: [a-z_]+)?)(?=: )", option, str(error))
+        text = re.sub(r"start a new run from its weights: xpnet\.load\(.*$",
+                      lambda _: f"start a new run from its weights with --init-from {path}",
+                      text, flags=re.DOTALL)
         text = re.sub(r"(--early-stopping: )(.*?) in the file, (.*?) now", patience, text)
         # schedules as --schedule names them (CosineAnnealing: cosine)
         names = {cls.__name__: name for name, cls in schedules.SCHEDULES.items()}

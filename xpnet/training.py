@@ -1040,8 +1040,8 @@ class _Loop:
             raise ckpt.CheckpointError(
                 f"{path} was saved by a run with other options, so resuming would not continue "
                 f"it: {'; '.join(differences)}. Resume with the options it was saved with, or "
-                f"start a new run from its weights: xpnet.load({str(path)!r}), or on the "
-                f"command line `xpnet train --init-from {path}`.")
+                f"start a new run from its weights: xpnet.load({str(path)!r}) gives its "
+                f"network, to fit with the new options.")
         self._check_states(damaged, optimizer_state, header, training, settings["batch_size"])
         if check_only:
             return None
