@@ -1251,6 +1251,20 @@ def test_evaluate_takes_a_network_of_more_than_10_outputs(tmp_path, capsys, monk
     assert status == 0 and "confusion matrix" in out, err
 
 
+def test_evaluate_names_fashion_mnists_classes(tmp_path, capsys, monkeypatch):
+    """Its labels are no digits: the confusion matrix says what 0..9 stand for (MNIST's are
+    the digits themselves: no legend)."""
+    monkeypatch.setattr(cli, "_load", _random_test_set([]))
+    model = tmp_path / "m.npz"
+    Network([784, 16, 10], backend="numpy").save(model, metadata={"dataset": "fashion-mnist"})
+    status, out, err = xpnet(capsys, "evaluate", model)
+    assert status == 0, err
+    assert out.splitlines()[-1] == ("classes: 0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, "
+                                    "4 Coat, 5 Sandal, 6 Shirt, 7 Sneaker, 8 Bag, 9 Ankle boot")
+    status, out, err = xpnet(capsys, "evaluate", model, "--dataset", "mnist")
+    assert status == 0 and "classes:" not in out, err
+
+
 def test_evaluate_of_a_model_without_metadata_uses_mnist(tmp_path, capsys, monkeypatch):
     asked = []
     monkeypatch.setattr(cli, "_load", _random_test_set(asked))

@@ -775,6 +775,9 @@ def cmd_evaluate(args) -> None:
     print(" " * width + "".join(f" {j:>{width}}" for j in range(len(counts))))
     for i, row in enumerate(counts):
         print(f"{i:>{width}}" + "".join(f" {int(n):>{width}}" for n in row))
+    if args.dataset in datasets.CLASS_NAMES:
+        print("classes: " + ", ".join(
+            f"{i} {name}" for i, name in enumerate(datasets.CLASS_NAMES[args.dataset])))
 
 
 def confusion_matrix(net, X, y, batch_size: int = 1024):

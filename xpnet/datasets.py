@@ -57,6 +57,9 @@ log = logging.getLogger("xpnet")
 
 DATASETS = ("mnist", "fashion-mnist")
 TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+#: what each label 0..9 stands for, where that is not the digit itself
+CLASS_NAMES = {"fashion-mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")}
 FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
