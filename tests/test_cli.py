@@ -1581,6 +1581,9 @@ def test_resume_refuses_a_history_file_beside_it_that_xpnet_did_not_write(tmp_pa
     (["--layers", "784,0,10"], "argument --layers: expected comma-separated widths of at least "
                                "1 such as 784,100,10, got '784,0,10'"),
     (["--layers", "784,,10"], "argument --layers: expected comma-separated widths"),
+    # (--layers 784, 30, 10: the shell splits it, and '784,' alone said nothing of spaces)
+    (["--layers", "784,", "30,", "10"], "got '784,' (the shell split it at a space: write the "
+                                        "widths without spaces)"),
     # (it used to ask for 784 neurons first and 10 last, which 784 has)
     (["--layers", "784"], "argument --layers: expected at least two widths, the input's and "
                           "the output's, such as 784,10 or 784,100,10, got '784'"),

@@ -423,7 +423,7 @@ def test_download_falls_through_bad_mirrors_to_the_good_one(tmp_path, server, re
 
 
 def test_every_mirror_failing_leaves_nothing_and_lists_every_url(tmp_path, server, requests):
-    reasons = {"missing": "HTTP 404", "corrupt": "SHA-256 of the decompressed content",
+    reasons = {"missing": "HTTP 404", "corrupt": "SHA-256 of its IDX data",
                "truncated": "truncated download", "badgzip": "corrupt gzip stream"}
     mirrors = [f"{server}/{mirror}" for mirror in reasons]
     with pytest.raises(DatasetNotFoundError) as caught:
@@ -1263,6 +1263,23 @@ def _assert_named_as_lacking(folder, note, tmp_path, monkeypatch, caplog):
         f"--data-dir (data_dir=) {folder} {note}; MNIST from {env} instead"]
 
 
+def test_an_xpnet_data_dir_that_does_not_exist_is_named(tmp_path, monkeypatch, caplog):
+    """A typo in $XPNET_DATA_DIR was passed over in silence, the cache read instead; a data_dir
+    read first makes it irrelevant, and an existing one needs no word."""
+    cache = write_dataset(tmp_path / "cache" / "xpnet" / "mnist")
+    monkeypatch.setenv("XPNET_DATA_DIR", str(tmp_path / "dta"))
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        load("mnist", checksums=SYNTHETIC_SHA256, download=False)
+    assert [record.getMessage() for record in caplog.records] == [
+        f"$XPNET_DATA_DIR {tmp_path / 'dta'} does not exist; MNIST from {cache} instead"]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        load("mnist", data_dir=cache, checksums=SYNTHETIC_SHA256, download=False)
+        monkeypatch.setenv("XPNET_DATA_DIR", str(tmp_path))
+        load("mnist", checksums=SYNTHETIC_SHA256, download=False)
+    assert not caplog.records
+
+
 def test_not_found_adds_no_lacks_note_to_a_folder_that_holds_every_file(tmp_path, monkeypatch):
     """A folder of all four files (here some uncompressed) that is skipped as another
     dataset's lacks none: its line in 'Looked in' is the folder alone."""
@@ -1372,7 +1389,7 @@ def test_a_users_file_that_fails_verification_is_named_not_downloaded_over(
         (load if via == "load" else download)("mnist", **options)
     message = str(caught.value)
     assert not isinstance(caught.value, DatasetNotFoundError)
-    assert message.startswith(f"{folder / FILES[1]}.gz: SHA-256 of the decompressed content")
+    assert message.startswith(f"{folder / FILES[1]}.gz: SHA-256 of its IDX data (decompressed")
     assert "Delete the file" in message and "in a folder of yours" in message
     assert (folder / f"{FILES[1]}.gz").read_bytes() == own
     assert requests == []  # refused before any download, the missing file's too

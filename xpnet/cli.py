@@ -158,8 +158,10 @@ def _layer_sizes(text: str) -> list[int]:
     except ValueError:
         sizes = []
     if not sizes or min(sizes) < 1:
+        spaced = " (the shell split it at a space: write the widths without spaces)" \
+            if text.endswith(",") else ""
         raise argparse.ArgumentTypeError(f"expected comma-separated widths of at least 1 such "
-                                         f"as {INPUTS},100,{CLASSES}, got {text!r}")
+                                         f"as {INPUTS},100,{CLASSES}, got {text!r}{spaced}")
     if len(sizes) < 2:
         raise argparse.ArgumentTypeError(f"expected at least two widths, the input's and the "
                                          f"output's, such as {INPUTS},{CLASSES} or {INPUTS},100,"

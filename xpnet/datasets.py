@@ -311,8 +311,9 @@ def _check_sha256(data: bytes, expected: str, source: str | os.PathLike) -> None
     known = next(((name, stem) for name, sums in CHECKSUMS.items()
                   for stem, digest in sums.items() if digest == actual), None)
     if known is None:
-        raise _damaged(source, f"SHA-256 of the decompressed content is {actual}, expected "
-                               f"{expected} (the file is damaged or from another dataset)")
+        raise _damaged(source, f"SHA-256 of its IDX data (decompressed, for a .gz) is {actual}, "
+                               f"expected {expected} (the file is damaged or from another "
+                               "dataset)")
     name, stem = known
     if expected not in CHECKSUMS[name].values():  # another dataset's folder
         raise _OtherDatasetError(f"{source} is {TITLES[name]}'s {stem} file, not the one "
@@ -848,6 +849,10 @@ def load_with_folder(name: str, *, data_dir=None, validation=False, flatten=True
     passed_over = skipped + beside
     if data_dir is not None and folder not in search_dirs(name, data_dir)[:2]:
         passed_over = skipped + _given_dir_passed_over(name, data_dir)
+    environment = os.environ.get("XPNET_DATA_DIR")
+    if environment and not Path(environment).expanduser().exists() and (
+            data_dir is None or folder not in search_dirs(name, data_dir)[:2]):
+        passed_over.append(f"$XPNET_DATA_DIR {environment} does not exist")  # (a typo, say)
     if passed_over:
         log.warning("%s; %s from %s instead", "; ".join(passed_over), TITLES[name], folder)
     train_images, train_labels, test_images, test_labels = arrays
