@@ -263,7 +263,10 @@ def test_info_names_versions_backends_and_blas(capsys):
     ("9999", "($XPNET_NUM_THREADS=9999, cut to the "),
 ])
 def test_info_says_what_threads_training_runs_with(capsys, monkeypatch, value, told):
-    """(info said "2 threads", the BLAS's own, with $XPNET_NUM_THREADS=1 or abc set.)"""
+    """(info said "2 threads", the BLAS's own, with $XPNET_NUM_THREADS=1 or abc set.) Auto
+    pinned to NumPy: where CuPy works, info says a GPU backend has no threads to set."""
+    monkeypatch.setattr("xpnet.backend._cupy_backend_or_reason",
+                        lambda: "CuPy cannot be imported (ModuleNotFoundError)")
     if value is None:
         monkeypatch.delenv("XPNET_NUM_THREADS", raising=False)
     else:
