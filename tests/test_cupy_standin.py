@@ -433,3 +433,25 @@ def test_a_hand_written_loop_on_device_arrays_reads_nothing_back_per_step(standi
         net.loss_and_gradient(X, y + 1)
     with pytest.raises(ValueError, match="X contains NaN"):
         net.fit(standin.asarray(bad, "float32"), y_dev, epochs=1, progress=False)
+
+
+def test_assigned_weights_are_checked_for_values_from_the_host_and_for_shape_on_the_device(
+        standin):
+    """set_theta, a layer's and grad's assignment on CuPy: the values of a host array are
+    checked (NaN refused), those of an array already on the GPU are not read back (a sync in
+    every step of a hand-written loop), but its shape is checked all the same (what
+    tests/test_gpu.py's check of the fuzzing's input checks expects on a real GPU)."""
+    net = xpnet.Network([3, 4, 2], backend=standin)
+    nan = np.full(net.num_params, np.nan, np.float32)
+    with pytest.raises(ValueError, match="theta must be finite"):
+        net.set_theta(nan)
+    with pytest.raises(ValueError, match=r"weights\[0\] must be finite"):
+        net.weights[0] = np.full((4, 3), np.nan)
+    HOST_READS.clear()
+    net.set_theta(standin.asarray(nan))  # (taken as it is: the host reads nothing)
+    net.grad = standin.asarray(nan)
+    assert HOST_READS == {} and np.isnan(standin.to_numpy(net.theta)).all()
+    with pytest.raises(ValueError, match=r"theta must have shape \(26,\), got \(27,\)"):
+        net.set_theta(standin.zeros(net.num_params + 1))
+    with pytest.raises(ValueError, match=r"weights\[1\] must have shape \(2, 4\)"):
+        net.weights[1] = standin.zeros((4, 2))

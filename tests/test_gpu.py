@@ -243,7 +243,8 @@ def test_cupy_pool_stops_growing_with_a_partial_last_batch(monkeypatch):
 def test_cupy_arrays_pass_the_input_checks_fuzzing_added():
     """The checks added for hostile input take CuPy's arrays, which have no
     __array_namespace__ in CuPy 14: the optimizer's first step, a state dict holding device
-    buffers, set_theta, classes, and a network too large for any array."""
+    buffers, set_theta (the shape of a device array, the values of a host one), classes, and
+    a network too large for any array."""
     cp = pytest.importorskip("cupy")
     theta, grad = cp.linspace(-1.0, 1.0, 8, dtype=cp.float32), cp.full(8, 0.5, cp.float32)
     optimizer = Adam(lr=0.01)
@@ -258,8 +259,12 @@ def test_cupy_arrays_pass_the_input_checks_fuzzing_added():
     cp.testing.assert_array_equal(other, theta)
     net = xpnet.Network([3, 4, 2], backend="cupy")
     net.set_theta(cp.zeros(net.num_params, cp.float32))
+    with pytest.raises(ValueError, match=r"theta must have shape \(26,\), got \(27,\)"):
+        net.set_theta(cp.zeros(net.num_params + 1, cp.float32))
+    # values from the host are checked; those already on the GPU are not read back (a sync
+    # in every step of a hand-written loop: README), so a device NaN is not refused here
     with pytest.raises(ValueError, match="theta must be finite"):
-        net.set_theta(cp.full(net.num_params, cp.nan, cp.float32))
+        net.set_theta(np.full(net.num_params, np.nan, np.float32))
     assert cp.asnumpy(net.classes(cp.asarray([[0.1, 0.9]], cp.float32))).tolist() == [1]
     # (CuPy's shape overflows a C integer, or its pool refuses: named either way)
     with pytest.raises((ValueError, MemoryError), match=r"need [\d,]+ weights and biases"):
