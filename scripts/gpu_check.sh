@@ -7,7 +7,7 @@
 # means CuPy just as on CI's CPU. Every step runs even when an earlier one fails; a table of
 # the steps ends the output, and the worst case (every step timing out) stays under 8
 # minutes: the limits add up to 430 s, 470 s with the 5 s each may take to stop (the gpu tests
-# have the most: 114 of them, 78 of which took 55-71 s on an H100, kernels compiled afresh).
+# have the most: 116 of them, 78 of which took 55-71 s on an H100, kernels compiled afresh).
 # Full logs go to $OUT (default /tmp/xpnet-gpu-check).
 #
 #   bash scripts/gpu_check.sh            # from the repository root; no install needed
@@ -56,6 +56,19 @@ try:
     print(f"torch CUDA {torch.version.cuda}, allow_tf32 {torch.backends.cuda.matmul.allow_tf32}")
 except Exception as error:
     print(f"probe failed: {type(error).__name__}: {error}")
+try:  # CuPy behaviours xpnet relies on that no test states by itself (a few s: one kernel)
+    import weakref
+    import cupy
+    from xpnet import backend
+    x = cupy.arange(4, dtype=cupy.float32)
+    fused = cupy.fuse(kernel_name="weak_scalar")(lambda t, s: t * s)
+    print(f"CuPy facts: namespace of an array known {backend._namespace_of(x) is cupy}; "
+          f"__array_namespace__ {hasattr(x, '__array_namespace__')}; asarray(copy=True) "
+          f"copies {cupy.asarray(x, copy=True) is not x}; weakref {weakref.ref(x)() is x}; "
+          f"isdtype {hasattr(cupy, 'isdtype')}; concat {hasattr(cupy, 'concat')}; a fused "
+          f"float32 * Python float gives {fused(x, 0.1).dtype} (want float32)")
+except Exception as error:
+    print(f"CuPy facts probe failed: {type(error).__name__}: {error}")
 try:  # what `xpnet info` says (the GPU through xpnet's own calls, the BLAS, the backends)
     from xpnet import cli
     cli.main(["info"])

@@ -41,6 +41,25 @@ def test_cupy_gradient_equals_numpy_float64(hidden, output):
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cupy_fuses_xpnets_own_activations(dtype, monkeypatch, caplog):
+    """Every built-in activation marked fusable becomes one kernel: were cupy.fuse to refuse
+    one, fuse_if_it_traces would run it unfused after a warning, and every other GPU test
+    would still pass, only slower."""
+    monkeypatch.setattr(backend_module, "_UNFUSED", set())
+    X, y = learnable(n=37)
+    fusable = [name for name, cls in xpnet.activations.HIDDEN.items() if cls.fusable]
+    assert fusable  # (sigmoid, tanh at least)
+    for hidden in fusable:
+        for output in [name for name, cls in xpnet.activations.OUTPUT.items() if cls.fusable]:
+            net = xpnet.Network([12, 9, 4], activation=hidden, output=output, dtype=dtype,
+                                backend=make_backend("cupy"), seed=3)
+            net.loss_and_gradient(X, y)
+            net.forward(X)
+    assert backend_module._UNFUSED == set()
+    assert not [r for r in caplog.records if "cupy.fuse cannot" in r.getMessage()]
+
+
 @pytest.mark.parametrize("batch", [1, 7, 1024])  # B = 1: a.T is C- and F-contiguous at once
 def test_cupy_forward_is_row_major_and_equals_numpy(batch):
     cupy_backend = make_backend("cupy")
