@@ -988,8 +988,10 @@ def test_get_optimizer_names():
     assert (nesterov.momentum, nesterov.nesterov) == (0.5, True)
     assert type(get_optimizer("adamw")) is AdamW and get_optimizer("adamw").weight_decay == 1e-2
     assert type(get_optimizer("lecture_nesterov", gamma=0.8)) is Nesterov
-    for name in ("adagrad", "rmsprop", "adam", "lecture_momentum"):
-        assert isinstance(get_optimizer(name), Optimizer)
+    for name, cls in [("adagrad", Adagrad), ("rmsprop", RMSprop), ("adam", Adam),
+                      ("lecture_momentum", Momentum), ("SGD", SGD)]:
+        assert type(get_optimizer(name)) is cls, name  # (an Optimizer of the wrong kind passed)
+    assert (get_optimizer("sgd").momentum, get_optimizer("adam").weight_decay) == (0.0, 0.0)
 
 
 def test_pytorch_defaults():
