@@ -87,10 +87,14 @@ def test_optimizer_state_round_trips(net, tmp_path):
         _, grad = net.loss_and_gradient(np.ones((2, 4)), [0, 2])
         opt.step(net.theta, grad)
     header, arrays = read(save(tmp_path / "c.npz", net, optimizer=opt))
-    restored = Adam(lr=0.01)
+    restored = Adam()  # (the defaults: the lr, as t, must come from the file)
     restored.load_state_dict(optimizer_state(header, arrays))
     for a, b in zip(_arrays(restored.state_dict()), _arrays(opt.state_dict()), strict=True):
         np.testing.assert_array_equal(a, b)
+    # the step count and the hyperparameters too (the arrays alone passed with t or lr lost)
+    assert restored.t == 3 and restored.lr == 0.01
+    assert ({k: v for k, v in restored.state_dict().items() if k != "state"}
+            == {k: v for k, v in opt.state_dict().items() if k != "state"})
 
 
 def _arrays(tree):
