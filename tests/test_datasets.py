@@ -294,8 +294,11 @@ def test_images_and_validation_split(tmp_path):
     assert len(train[0]) == len(train[1]) == N_TRAIN - 5 and len(test[1]) == N_TEST
     np.testing.assert_array_equal(valid[1], y_train[-5:])  # the last training examples
     np.testing.assert_array_equal(valid[0], x_train[-5:].reshape(5, 784))
-    for bad in (-1, N_TRAIN, True, 2.5):  # True asks for 10,000: more than the 30 examples
-        with pytest.raises((ValueError, TypeError)):
+    too_many = r"the validation set must be smaller than the 30 training examples"
+    for bad, error, message in [(-1, ValueError, too_many), (N_TRAIN, ValueError, too_many),
+                                (True, ValueError, too_many),  # 10,000: more than the 30
+                                (2.5, TypeError, r"validation must be True .* got 2\.5")]:
+        with pytest.raises(error, match=message):  # (not numpy's "slice indices must be ...")
             load("mnist", data_dir=tmp_path, validation=bad, checksums=SYNTHETIC_SHA256)
 
 
