@@ -306,10 +306,12 @@ def test_ctrl_c_stops_after_the_batch_and_returns_history(tmp_path):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"epochs": -1}, "epochs"),
-        ({"validation_split": 1.5}, "validation_split"),
-        ({"optimizer": "adamax"}, "adam"),
-        ({"batch_size": 500, "drop_last": True}, "no batch"),
+        ({"epochs": -1}, r"epochs must be an integer >= 0, got -1"),
+        # (not the split's later "leaves no training or no validation samples")
+        ({"validation_split": 1.5}, r"validation_split must be in \[0, 1\), got 1\.5"),
+        ({"optimizer": "adamax"}, r"unknown optimizer 'adamax'; choose one of \['sgd'"),
+        ({"batch_size": 500, "drop_last": True}, r"batch_size=500 with drop_last=True leaves "
+                                                 r"no batch of the 50 samples"),
     ],
 )
 def test_bad_fit_options_are_named(options, message):
