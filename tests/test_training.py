@@ -1402,6 +1402,13 @@ def test_early_stopping_without_validation_data_watches_the_training_loss(caplog
                                   early_stopping=True, progress=False)
     assert len(history) == 3 and history["val_loss"] == [None] * 3
     assert any("early stopping monitors loss" in r.getMessage() for r in caplog.records)
+    # and watches it: the best is the lowest training loss (a warning alone passed with the
+    # training accuracy watched instead)
+    stopping = EarlyStopping(patience=10, restore_best=False)
+    history = small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=3, batch_size=10,
+                              early_stopping=stopping, progress=False)
+    assert stopping.best == min(history["loss"])
+    assert stopping.best_epoch == int(np.argmin(history["loss"]))
 
 
 def test_a_divergence_in_the_first_epoch_gives_back_the_weights_it_started_from(monkeypatch):
