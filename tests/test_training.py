@@ -1632,10 +1632,18 @@ def test_early_stopping_checks_min_delta_and_a_loaded_best():
 
 
 def test_early_stopping_false_is_no_early_stopping():
+    """On a run that early stopping=True ends (validation labels it makes ever more wrong):
+    2 epochs, below the default patience of 5, passed with False taken as True."""
     X, y = blobs(n=60)
-    history = small_net().fit(X, y, epochs=2, batch_size=20, early_stopping=False,
-                              progress=False)
-    assert len(history) == 2 and not history.stopped_early
+    options = {"optimizer": SGD(lr=0.5), "epochs": 8, "batch_size": 60, "progress": False,
+               "threads": 1,
+               "validation_data": (X, (y + 1) % 3)}
+    assert small_net().fit(X, y, early_stopping=True, **options).stopped_early
+    net, plain = small_net(), small_net()
+    history = net.fit(X, y, early_stopping=False, **options)
+    assert len(history) == 8 and not history.stopped_early
+    plain.fit(X, y, early_stopping=None, **options)
+    np.testing.assert_array_equal(net.theta, plain.theta)  # (no best epoch restored)
 
 
 @pytest.mark.parametrize("split, message", [
