@@ -154,6 +154,17 @@ def test_plot_reads_at_most_16_mib_of_a_file(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(history.read_bytes())))
     status, _, err = xpnet(capsys, "plot", "-", "-o", tmp_path / "x.png")
     assert refused(status, err, "the standard input", "more than 1 MiB"), err
+    # at most: a file of just the limit is read whole (and then refused for what it holds,
+    # a history of no epoch, which needs no matplotlib), from a file and from a pipe
+    empty = json.dumps({"epoch": [], "loss": [], "accuracy": []})
+    history.write_text(empty + " " * ((1 << 20) - len(empty)))
+    assert history.stat().st_size == 1 << 20
+    status, _, err = xpnet(capsys, "plot", history)
+    assert refused(status, err, f"{history} holds no epoch: nothing to draw"), err
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(history.read_bytes())))
+    status, _, err = xpnet(capsys, "plot", "-", "-o", tmp_path / "x.png")
+    assert refused(status, err, "the standard input holds no epoch: nothing to draw"), err
+    assert sorted(os.listdir(tmp_path)) == ["h.json"]
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
