@@ -92,10 +92,13 @@ def test_plot_draws_large_numbers_that_fit_a_figure(tmp_path, capsys):
 
 
 def test_plot_history_names_a_number_it_cannot_draw_from_python(tmp_path):
-    """plot_history itself, given a dict."""
+    """plot_history itself, given a dict: the number, and where in its column it is (the
+    second value here: counted from 1)."""
     for value, shown in ((10 ** 400, "1" + "0" * 39 + "... (401 digits)"), (-1e301, "-1e+301")):
-        with pytest.raises(ValueError, match=re.escape(f"its loss holds {shown} as its value")):
-            plotting.plot_history({"epoch": [1], "loss": [value], "accuracy": [1]},
+        with pytest.raises(ValueError, match=re.escape(
+                f"not a training history: its loss holds {shown} as its value 2, larger than a "
+                "figure can draw (at most 1e+300 in size); expected the JSON")):
+            plotting.plot_history({"epoch": [1, 2], "loss": [0.5, value], "accuracy": [1, 1]},
                                   tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
 
