@@ -292,7 +292,9 @@ def test_plot_rejects_a_file_that_is_not_a_history(tmp_path, capsys):
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"loss": [1.0]}))
     status, _, err = xpnet(capsys, "plot", other)
-    assert status == 2 and "not a training history" in err
+    assert status == 2 and err.startswith(  # (each column it lacks named, not the first only)
+        f"xpnet: error: {other} is not a training history: no epoch, accuracy column; "
+        "expected the history JSON that `xpnet train --history PATH` writes"), err
 
 
 @pytest.mark.parametrize("columns", [{"epoch": [1, 2], "loss": [0.5], "accuracy": [0.9, 0.95]},
