@@ -229,7 +229,9 @@ def test_save_replaces_only_a_checkpoint(net, tmp_path):
         net.save(script)
     assert script.read_text() == "print('hello')\n"
     path = net.save(tmp_path / "model.npz")
+    net.theta += 1.0
     net.save(path)  # (its own checkpoint: replaced)
+    np.testing.assert_array_equal(xpnet.load(path).theta, net.theta)
 
 
 def test_a_network_whose_weights_are_not_finite_is_not_saved(net, tmp_path):
@@ -391,8 +393,10 @@ def test_overwriting_keeps_the_mode_of_the_file_replaced(net, tmp_path, umask):
     umask(0o022)
     path = net.save(tmp_path / "model.npz")
     path.chmod(0o640)
+    net.theta += 1.0
     net.save(path)
     assert _mode(path) == 0o640
+    np.testing.assert_array_equal(xpnet.load(path).theta, net.theta)  # (replaced)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]  # no temporary left
 
 
