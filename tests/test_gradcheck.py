@@ -187,6 +187,8 @@ def test_entries_draws_that_many_of_each_block_with_the_seed(rng):
 
     assert [len(indices) for indices in drawn()] == [20, 20, 20, 10]
     assert [len(indices) for indices in drawn(entries=7, seed=None)] == [7, 7, 7, 7]
+    # seed=None: a fresh draw each time (the same 7 of W^(1)'s 23,520 twice: about 1e-27)
+    assert drawn(entries=7, seed=None)[0] != drawn(entries=7, seed=None)[0]
     assert drawn(entries=7, seed=5) == drawn(entries=7, seed=5)
     assert drawn(entries=7, seed=5) != drawn(entries=7, seed=6)
 
