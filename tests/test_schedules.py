@@ -230,10 +230,24 @@ def test_load_state_dict_names_what_is_missing(key):
     assert schedule.lr == 0.1 and schedule.patience == 10  # left as it was
 
 
+@pytest.mark.parametrize(("name", "kwargs", "cls"), [
+    ("constant", {}, Constant),
+    ("step", {"step_size": 5}, StepDecay),
+    ("exponential", {"gamma": 0.9}, Exponential),
+    ("cosine", {"t_max": 3}, CosineAnnealing),
+    ("invscaling", {}, InverseScaling),
+    ("plateau", {}, ReduceLROnPlateau),  # PyTorch's
+    ("adaptive", {}, Adaptive),  # scikit-learn's
+])
+def test_each_schedule_name_gives_its_own_class(name, kwargs, cls):
+    """Every name, not three of the seven: "constant" giving InverseScaling (which takes the
+    same arguments) passed this module's tests."""
+    schedule = get_schedule(name, lr=0.1, **kwargs)
+    assert type(schedule) is cls
+    assert type(get_schedule(name.upper(), lr=0.1, **kwargs)) is cls
+
+
 def test_get_schedule_names():
-    assert type(get_schedule("step", lr=0.1, step_size=5)) is StepDecay
-    assert type(get_schedule("adaptive", lr=0.1)) is Adaptive
-    assert type(get_schedule("plateau", lr=0.1)) is ReduceLROnPlateau
     assert get_schedule("Cosine", lr=0.1, t_max=3).lr_at(np.int64(3)) == 0.0
     assert type(Constant(np.float32(0.5)).lr_at(0)) is float
 
