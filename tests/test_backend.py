@@ -48,8 +48,19 @@ def test_backend_round_trip_keeps_values(backend):
 
 
 def test_environment_variable_selects_backend(monkeypatch):
+    """Where CuPy works (here a stand-in), "auto" would give it: $XPNET_BACKEND=numpy must
+    give NumPy all the same (without CuPy, auto gives NumPy too, and an ignored variable
+    could not show)."""
+    fake_cupy = backend_module.Backend("cupy", object())
+    monkeypatch.setattr(backend_module, "_cupy_backend_or_reason", lambda: fake_cupy)
+    monkeypatch.delenv("XPNET_BACKEND")
+    assert get_backend() is fake_cupy  # unset: auto, which finds the working CuPy
     monkeypatch.setenv("XPNET_BACKEND", "numpy")
-    assert get_backend().name == "numpy"
+    assert get_backend() is get_backend("numpy")
+    monkeypatch.setenv("XPNET_BACKEND", "NumPy")
+    assert get_backend() is get_backend("numpy")
+    monkeypatch.setenv("XPNET_BACKEND", "cupy")
+    assert get_backend() is fake_cupy
     monkeypatch.setenv("XPNET_BACKEND", "nonsense")
     with pytest.raises(ValueError, match="set it to one of auto, numpy, cupy, or unset it"):
         get_backend()
