@@ -34,7 +34,9 @@ def test_import_probes_and_imports_no_gpu_library():
 def test_numpy_backend_round_trip():
     b = get_backend("numpy")
     a = b.asarray([1.5, 2.5], "float32")
-    assert a.dtype == np.float32 and b.to_numpy(a) is not None
+    back = b.to_numpy(a)
+    assert a.dtype == np.float32 and type(back) is np.ndarray and back.dtype == np.float32
+    np.testing.assert_array_equal(back, [1.5, 2.5])
     assert b.asarray(a, "float32") is a  # already on the backend: no copy
 
 
