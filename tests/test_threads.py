@@ -127,25 +127,43 @@ def _fit_small(**options):
 
 
 def test_fit_restores_the_blas_threads_also_after_an_error():
+    """The steps run with the threads asked for (else a fit that never set them would pass
+    as restoring them), and the caller's count is back after the fit, and after a failed one."""
     before = _blas_threads()
     other = 2 if before[0] == 1 else 1
-    assert _fit_small(threads=other).threads == other
+    during = []  # the BLAS threads at each step
+
+    class Recording(xpnet.optim.SGD):
+        def step(self, theta, grad):
+            during.append(_blas_threads())
+            super().step(theta, grad)
+
+    assert _fit_small(threads=other, optimizer=Recording()).threads == other
+    assert during == [[other] * len(before)] * 64  # 2 epochs of 32 steps
     assert _blas_threads() == before
 
     class Failing(xpnet.optim.SGD):
         def step(self, theta, grad):
+            during.append(_blas_threads())
             raise RuntimeError("a step failed")
 
+    during.clear()
     with pytest.raises(RuntimeError, match="a step failed"):
         _fit_small(threads=other, optimizer=Failing())
+    assert during == [[other] * len(before)]
     assert _blas_threads() == before
 
 
-def test_fit_chooses_among_the_threads_the_caller_allows():
+def test_fit_chooses_among_the_threads_the_caller_allows(choosers_of_fit):
+    """The timed choice is among 1, 2, 4, ... up to the cores, or up to the threads an outer
+    limit allows. (Which one a short fit chooses is the timing's: nearly always 1, so the
+    chosen count alone could not tell a limit ignored.)"""
     assert _fit_small().threads in candidates(available_cores())
     with threadpool_limits(1):  # e.g. a joblib worker, or OPENBLAS_NUM_THREADS=1
         assert _fit_small().threads == 1
         assert _blas_threads() == [1] * len(_blas_threads())
+    assert [chooser.candidates for chooser, _ in choosers_of_fit.made] == [
+        candidates(available_cores()), (1,)]
 
 
 def test_more_threads_are_chosen_only_when_clearly_faster():
