@@ -1655,3 +1655,19 @@ def test_a_content_length_with_a_space_after_it_still_tells_a_truncated_download
     good = len(gzip.compress(SYNTHETIC[FILES[0]]))
     assert f"  {server}/spacedtruncated/{FILES[0]}.gz: truncated download, {good // 2:,} of " \
            f"{good:,} bytes" in str(caught.value).splitlines()
+
+
+def test_a_mirror_that_sends_the_files_uncompressed_is_taken(tmp_path):
+    """A .gz URL may deliver the IDX bytes themselves (a server or proxy that decompresses on
+    the way): they start with IDX's two zero bytes, not gzip's magic, and are the data all the
+    same, not "neither gzip nor IDX data". (No other test served uncompressed files: refusing
+    them passed the whole suite.)"""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for stem, data in SYNTHETIC.items():
+        (mirror / f"{stem}.gz").write_bytes(data)  # raw IDX under the .gz name
+    folder = download("mnist", data_dir=tmp_path / "data", mirrors=mirror.as_uri(),
+                      checksums=SYNTHETIC_SHA256, progress=False)
+    assert leftovers(folder) == sorted(f"{stem}.gz" for stem in FILES)
+    (_, y_train), _ = load("mnist", data_dir=folder, checksums=SYNTHETIC_SHA256, download=False)
+    np.testing.assert_array_equal(y_train, np.frombuffer(SYNTHETIC[FILES[1]], np.uint8, offset=8))
