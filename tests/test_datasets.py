@@ -1671,3 +1671,17 @@ def test_a_mirror_that_sends_the_files_uncompressed_is_taken(tmp_path):
     assert leftovers(folder) == sorted(f"{stem}.gz" for stem in FILES)
     (_, y_train), _ = load("mnist", data_dir=folder, checksums=SYNTHETIC_SHA256, download=False)
     np.testing.assert_array_equal(y_train, np.frombuffer(SYNTHETIC[FILES[1]], np.uint8, offset=8))
+
+
+def test_a_data_dir_variable_in_the_home_folder_is_expanded(tmp_path, monkeypatch, caplog):
+    """XPNET_DATA_DIR="~/env" (from a file no shell reads, such as a .env or a unit file) is
+    the folder in the home folder, as data_dir="~/x" is; no test set the variable so, and
+    searching a literal "~" folder passed the whole suite."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    env = write_dataset(tmp_path / "env" / "mnist")
+    monkeypatch.setenv("XPNET_DATA_DIR", "~/env")
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        folder = datasets.load_with_folder("mnist", checksums=SYNTHETIC_SHA256,
+                                           download=False)[1]
+    assert folder == env and caplog.records == []
