@@ -188,7 +188,7 @@ def test_cupy_checkpoint_resume_continues_the_run(tmp_path):
     def run(**options):
         net = xpnet.Network([12, 16, 4], activation="relu", backend=cupy_backend, seed=0)
         net.fit(X, y, optimizer=Adam(lr=1e-2, amsgrad=True), batch_size=16, seed=1,
-                early_stopping=training.EarlyStopping(monitor="loss", patience=9),
+                early_stopping=xpnet.EarlyStopping(monitor="loss", patience=9),
                 progress=False, **options)
         return net
 

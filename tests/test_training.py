@@ -20,11 +20,11 @@ import pytest
 from conftest import linearly_separable, make_backend, rewrite_header
 
 import xpnet
+from xpnet import DivergenceError, EarlyStopping, History
 from xpnet.backend import Backend
 from xpnet.checkpoint import CheckpointError, read
 from xpnet.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from xpnet.schedules import get_schedule
-from xpnet.training import DivergenceError, EarlyStopping, History
 
 
 def blobs(n=300, d=5, k=3, seed=0):
@@ -1074,7 +1074,7 @@ def test_early_stopping_without_restoring_still_finishes_the_run(tmp_path):
 
 
 def test_history_file_is_named_after_the_whole_checkpoint_name(tmp_path):
-    from xpnet.training import history_path
+    from xpnet.history import history_path
 
     assert history_path(tmp_path / "run.npz") == tmp_path / "run.history.json"
     assert history_path(tmp_path / "lr0.01") == tmp_path / "lr0.01.history.json"
@@ -1869,7 +1869,7 @@ def test_a_schedule_state_without_its_hyperparameters_is_damage(tmp_path):
 
 
 def test_history_from_dict_wants_lists_of_numbers():
-    from xpnet.training import HISTORY_KEYS
+    from xpnet.history import HISTORY_KEYS
 
     columns = {key: [1] for key in HISTORY_KEYS}
     assert History.from_dict(columns)["loss"] == [1]
@@ -2107,7 +2107,7 @@ def test_weights_that_become_inf_while_every_loss_is_finite_are_a_divergence():
 def test_a_history_whose_ctrl_c_came_too_late_to_stop_it_is_not_printed_as_interrupted():
     """A Ctrl-C in the last epoch's last batch sets stop_requested, but the run ended whole,
     as an uninterrupted one: its table must not say otherwise."""
-    row = {key: 1.0 for key in xpnet.training.HISTORY_KEYS} | {"epoch": 1}
+    row = {key: 1.0 for key in xpnet.history.HISTORY_KEYS} | {"epoch": 1}
     assert "interrupted" not in str(History([row], stop_requested=True))
     assert str(History([row], interrupted=True, stop_requested=True)).endswith(
         "(interrupted by Ctrl-C)")
@@ -2171,7 +2171,7 @@ def test_resume_of_a_file_without_early_stopping_state_forgets_a_reused_objects_
 def test_printing_a_history_shows_every_digit_of_a_long_runs_epoch():
     """The epoch column is a whole number printed as it is; the .4g of the figures' columns
     would print epoch 10001 as 1e+04, the same as epoch 10000."""
-    from xpnet.training import HISTORY_KEYS, History
+    from xpnet.history import HISTORY_KEYS, History
 
     epoch = 10 ** 4 + 1  # (five digits: more than .4g keeps)
     row = dict.fromkeys(HISTORY_KEYS) | {"epoch": epoch, "loss": 0.5, "accuracy": 0.75}
@@ -2275,7 +2275,7 @@ def test_a_history_save_that_fails_keeps_the_previous_history(tmp_path, monkeypa
 
     monkeypatch.setattr(files.os, "fsync", failing_fsync)
     with pytest.raises(OSError, match="Input/output error"):
-        History([{key: 1 for key in xpnet.training.HISTORY_KEYS}]).save(path)
+        History([{key: 1 for key in xpnet.history.HISTORY_KEYS}]).save(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
@@ -2290,5 +2290,5 @@ def test_history_save_refuses_to_replace_a_file_that_is_no_history(tmp_path):
     assert script.read_text() == "print('mine')\n"
     path = tmp_path / "run.json"
     History().save(path)
-    History([{key: 1 for key in xpnet.training.HISTORY_KEYS}]).save(path)
+    History([{key: 1 for key in xpnet.history.HISTORY_KEYS}]).save(path)
     assert json.loads(path.read_text())["epoch"] == [1]

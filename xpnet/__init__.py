@@ -7,9 +7,11 @@ built (``backend="auto" | "numpy" | "cupy"`` or ``$XPNET_BACKEND``).
 
 from .backend import Backend, BackendUnavailable, get_backend
 from .checkpoint import CheckpointError, load, save
+from .early_stopping import EarlyStopping
 from .gradcheck import GradientCheck, check_gradient
+from .history import History
 from .network import Network, one_hot
-from .training import DivergenceError, EarlyStopping, History
+from .training import DivergenceError
 
 __version__ = "0.1.0"
 

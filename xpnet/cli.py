@@ -42,19 +42,12 @@ from .backend import (
     gpu_description,
 )
 from .checks import whole_number
+from .early_stopping import EarlyStopping
+from .history import HISTORY_LIMIT, check_history_not_shared, history_path, is_history_file
 from .losses import LOSSES
 from .network import INITS, Network
 from .threads import available_cores
-from .training import (
-    HISTORY_LIMIT,
-    DivergenceError,
-    EarlyStopping,
-    check_history_not_shared,
-    check_resume,
-    history_path,
-    is_history_file,
-    threads_asked,
-)
+from .training import DivergenceError, check_resume, threads_asked
 
 log = logging.getLogger("xpnet")
 

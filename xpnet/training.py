@@ -16,7 +16,6 @@ The hot loop is built so that nothing crosses between host and device per batch:
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import math
 import numbers
@@ -28,24 +27,15 @@ import threading
 import time
 import weakref
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import checkpoint as ckpt
-from .checks import (
-    checked_batch_size,
-    flag,
-    integer_at_least,
-    integer_error,
-    number_column,
-    real_number,
-    unknown_name,
-    whole_number,
-)
+from .checks import checked_batch_size, flag, integer_at_least, whole_number
+from .early_stopping import EarlyStopping
 from .files import check_writable, replaces_another
+from .history import History, check_history_not_shared, history_path, is_history_file
 from .losses import sum_of_costs
 from .optim import Optimizer, get_optimizer
 from .schedules import FORMER_NAMES
@@ -80,190 +70,6 @@ _THREAD_CHOOSERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 #: the settings of a run that depend on its data (checked by fit, not by check_resume)
 DATA_SETTINGS = ("training_samples", "validation_samples")
-
-#: what early stopping may watch (the val_ ones fall back to the training figures without
-#: validation data)
-MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
-
-
-@dataclass
-class EarlyStopping:
-    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
-    epochs; with ``restore_best`` the network ends with the best epoch's weights.
-
-    Keras's ``EarlyStopping`` rule (an improvement is ``value + min_delta < best`` for a loss,
-    ``value - min_delta > best`` for an accuracy), with other defaults: Keras stops at the
-    first epoch without improvement (``patience=0``) and keeps the last weights
-    (``restore_best_weights=False``). Without validation data a ``val_`` monitor falls back to
-    the training figure, with a warning.
-    """
-
-    monitor: str = "val_loss"
-    patience: int = 5
-    min_delta: float = 0.0
-    restore_best: bool = True
-    # the state of a run (reset(), state_dict()), not options
-    best: float = field(default=math.inf, init=False)
-    best_epoch: int = field(default=-1, init=False)
-    wait: int = field(default=0, init=False)
-
-    def __post_init__(self):
-        if self.monitor not in MONITORS:
-            raise unknown_name(self.monitor)(f"early stopping can monitor one of {MONITORS}, "
-                                             f"not {self.monitor!r}")
-        patience = whole_number(self.patience)  # (not 2.5, "3")
-        if patience is None or patience < 1:
-            raise integer_error(patience)(
-                f"patience must be a whole number of epochs >= 1, got {self.patience!r}" + (
-                    " (Keras's patience=0, which stops at the first epoch without improvement, "
-                    "is patience=1 here)" if patience == 0 else ""))
-        self.patience = patience
-        self.min_delta = real_number("min_delta", self.min_delta, 0.0)
-        self.restore_best = flag("restore_best", self.restore_best)
-
-    @property
-    def sign(self) -> float:
-        """+1 when smaller is better (losses), -1 for accuracies."""
-        return -1.0 if "acc" in self.monitor else 1.0
-
-    def update(self, value: float, epoch: int) -> bool:
-        """Record an epoch's value; True when it is the best so far (a NaN, from a validation
-        loss that overflowed, never is)."""
-        if math.isnan(value):
-            self.wait += 1
-            return False
-        if self.sign * value + self.min_delta < self.sign * self.best or self.best_epoch < 0:
-            self.best, self.best_epoch, self.wait = value, epoch, 0
-            return True
-        self.wait += 1
-        return False
-
-    @property
-    def should_stop(self) -> bool:
-        return self.wait >= self.patience
-
-    def reset(self) -> None:
-        """Forget earlier fits: a new fit starts with no best epoch."""
-        self.best, self.best_epoch, self.wait = math.inf, -1, 0
-
-    def state_dict(self) -> dict:
-        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
-
-    def load_state_dict(self, state: dict) -> None:
-        keys = ("best", "best_epoch", "wait")
-        if not isinstance(state, dict) or any(key not in state for key in keys):
-            raise ValueError(f"an early stopping state must be a dict of {', '.join(keys)}, "
-                             f"as state_dict() writes; got {state!r:.80}")
-        best, best_epoch, wait = state["best"], state["best_epoch"], state["wait"]
-        if isinstance(best, bool) or not isinstance(best, numbers.Real):
-            raise TypeError(f"early stopping's best value must be a number, got {best!r:.40}")
-        try:
-            best = float(best)  # (10**400 overflows)
-        except OverflowError:
-            best = math.nan
-        if math.isnan(best):
-            raise ValueError(f"early stopping's best value must be a float or inf, got "
-                             f"{state['best']!r:.40}")
-        best_epoch, wait = whole_number(best_epoch), whole_number(wait)
-        if best_epoch is None or wait is None or best_epoch < -1 or wait < 0:
-            raise ValueError(f"early stopping's best epoch must be a whole number >= -1 (-1: "
-                             f"none yet) and its wait one >= 0, got {state['best_epoch']!r} and "
-                             f"{state['wait']!r}")
-        self.best, self.best_epoch, self.wait = best, best_epoch, wait
-
-
-HISTORY_KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds",
-                "samples_per_second")
-
-
-@dataclass
-class History:
-    """One row per epoch: training loss and accuracy, validation loss and accuracy (None
-    without validation data), lr, seconds and samples per second of the training pass."""
-
-    rows: list[dict] = field(default_factory=list)
-    stopped_early: bool = False
-    #: Ctrl-C stopped the run early; the last row covers a partial epoch, or a whole one when
-    #: the Ctrl-C came in its last batch or its validation
-    interrupted: bool = False
-    #: a Ctrl-C asked the run to stop: it did (``interrupted``), or it came in the last
-    #: epoch's last batch or validation, and the run finished as an uninterrupted one does
-    stop_requested: bool = False
-    #: early stopping ended the run (and gave the network the best epoch's weights, when it
-    #: keeps them): resuming it has nothing to continue
-    finished: bool = False
-    #: the BLAS threads chosen by timing the steps, or given (None off the CPU)
-    threads: int | None = None
-
-    def __getitem__(self, key: str) -> list:
-        return [row[key] for row in self.rows]
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def to_dict(self) -> dict:
-        """Column lists, Keras-style: {"loss": [...], "val_loss": [...], ...}."""
-        return {key: self[key] for key in HISTORY_KEYS}
-
-    @property
-    def history(self) -> dict:
-        """:meth:`to_dict`, by the name of Keras's ``History.history``."""
-        return self.to_dict()
-
-    def __str__(self) -> str:
-        """A table of the epochs (``print(history)``), with how the run ended."""
-        keys = [key for key in HISTORY_KEYS if key == "epoch" or (
-            key != "samples_per_second" and any(row[key] is not None for row in self.rows))]
-        width = {key: max(len(key), 8) for key in keys}
-
-        def cell(key, value):
-            if key == "epoch":
-                return f"{value:>{width[key]}}"
-            if value is None:
-                return " " * width[key]
-            return f"{value:>{width[key]}.4g}"
-
-        lines = ["  ".join(f"{key:>{width[key]}}" for key in keys)]
-        lines += ["  ".join(cell(key, row[key]) for key in keys) for row in self.rows]
-        ended = [text for happened, text in ((self.stopped_early, "stopped early"),
-                                             (self.interrupted, "interrupted by Ctrl-C"))
-                 if happened]
-        return "\n".join(lines + ([f"({', '.join(ended)})"] if ended else []))
-
-    def save(self, path) -> Path:
-        """Write the history as JSON, atomically, replacing a file there only if it is a
-        training history (a typo such as ``history.save("train.py")`` is refused)."""
-        path = Path(path)
-        if replaces_another(path, is_history_file):
-            raise ValueError(f"{path} exists and is not a training history: History.save "
-                             "replaces only a history; give another path, or remove that file "
-                             "first")
-        self._write(path)
-        return path
-
-    def _write(self, path: Path) -> None:
-        """:meth:`save` unchecked: for a path checked before training (fit's checkpoint=)."""
-        text = (json.dumps(self.to_dict(), indent=1) + "\n").encode()
-        ckpt.atomic_write(path, lambda f: f.write(text))
-
-    @classmethod
-    def from_dict(cls, columns: dict) -> History:
-        """The History of :meth:`to_dict`'s columns, checked: a list of one number (or None)
-        per epoch in each."""
-        if not isinstance(columns, dict):
-            raise TypeError(f"a history is a dict of columns, as History.to_dict() gives, got "
-                            f"{type(columns).__name__}")
-        missing = [key for key in HISTORY_KEYS if key not in columns]
-        if missing:  # (a KeyError named one and said nothing of what a history holds)
-            raise ValueError(f"its history has no column {', '.join(map(repr, missing))}: "
-                             f"History.to_dict() gives one list per key of {HISTORY_KEYS}")
-        n = len(columns["epoch"]) if isinstance(columns["epoch"], list) else 0
-        for key in HISTORY_KEYS:
-            if not number_column(columns[key], n, gaps=True):
-                raise ValueError(f"its history column {key!r} is not a list of one number "
-                                 f"per epoch (the file holds {n})")
-        return cls([{key: columns[key][i] for key in HISTORY_KEYS} for i in range(n)])
-
 
 class _Data:
     """X, the target rows Y and the class labels of a data set, on the device, checked once."""
@@ -1159,43 +965,6 @@ def _identity(path) -> tuple | None:
     if not stat.S_ISREG(status.st_mode):
         return None
     return status.st_ino, status.st_mtime_ns, status.st_size
-
-
-#: the most bytes of a training history xpnet reads (a few numbers an epoch: far smaller)
-HISTORY_LIMIT = 1 << 24
-
-
-def is_history_file(path) -> bool:
-    """True for the JSON of a training history (at most HISTORY_LIMIT bytes)."""
-    path = Path(path)
-    if path.stat().st_size > HISTORY_LIMIT:
-        return False
-    try:
-        columns = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, OSError):
-        return False
-    return isinstance(columns, dict) and "epoch" in columns
-
-
-def history_path(checkpoint) -> Path:
-    """The history file written beside a checkpoint: ``run.npz`` -> ``run.history.json``,
-    ``run.v1`` -> ``run.v1.history.json``."""
-    path = Path(checkpoint)
-    return path.with_name(path.name.removesuffix(".npz") + ".history.json")
-
-
-def check_history_not_shared(checkpoint, option: str = "checkpoint=") -> None:
-    """ValueError when another checkpoint beside ``checkpoint`` has the same history file
-    (``run`` and ``run.npz`` both write ``run.history.json``): each run would replace the
-    other's. ``option`` names the path in the message."""
-    path = Path(checkpoint)
-    name = path.name
-    twin = name.removesuffix(".npz") if name.endswith(".npz") else name + ".npz"
-    other = path.with_name(twin) if twin else None  # (".npz" alone has no twin)
-    if other is not None and other.is_file() and ckpt.is_checkpoint(other):
-        raise ValueError(f"{path}: its history file {history_path(path)} is also that of the "
-                         f"checkpoint {other}, which this run would overwrite: give {option} "
-                         f"another name, or move {other} away")
 
 
 def _differences(prefix: str, saved: dict, now: dict, only: str | None = None) -> list[str]:

@@ -1,0 +1,141 @@
+"""The History of a training run, one row per epoch, and its JSON file (what ``xpnet plot``
+draws and a checkpoint keeps beside it)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .checkpoint import is_checkpoint
+from .checks import number_column
+from .files import atomic_write, replaces_another
+
+HISTORY_KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds",
+                "samples_per_second")
+
+
+@dataclass
+class History:
+    """One row per epoch: training loss and accuracy, validation loss and accuracy (None
+    without validation data), lr, seconds and samples per second of the training pass."""
+
+    rows: list[dict] = field(default_factory=list)
+    stopped_early: bool = False
+    #: Ctrl-C stopped the run early; the last row covers a partial epoch, or a whole one when
+    #: the Ctrl-C came in its last batch or its validation
+    interrupted: bool = False
+    #: a Ctrl-C asked the run to stop: it did (``interrupted``), or it came in the last
+    #: epoch's last batch or validation, and the run finished as an uninterrupted one does
+    stop_requested: bool = False
+    #: early stopping ended the run (and gave the network the best epoch's weights, when it
+    #: keeps them): resuming it has nothing to continue
+    finished: bool = False
+    #: the BLAS threads chosen by timing the steps, or given (None off the CPU)
+    threads: int | None = None
+
+    def __getitem__(self, key: str) -> list:
+        return [row[key] for row in self.rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def to_dict(self) -> dict:
+        """Column lists, Keras-style: {"loss": [...], "val_loss": [...], ...}."""
+        return {key: self[key] for key in HISTORY_KEYS}
+
+    @property
+    def history(self) -> dict:
+        """:meth:`to_dict`, by the name of Keras's ``History.history``."""
+        return self.to_dict()
+
+    def __str__(self) -> str:
+        """A table of the epochs (``print(history)``), with how the run ended."""
+        keys = [key for key in HISTORY_KEYS if key == "epoch" or (
+            key != "samples_per_second" and any(row[key] is not None for row in self.rows))]
+        width = {key: max(len(key), 8) for key in keys}
+
+        def cell(key, value):
+            if key == "epoch":
+                return f"{value:>{width[key]}}"
+            if value is None:
+                return " " * width[key]
+            return f"{value:>{width[key]}.4g}"
+
+        lines = ["  ".join(f"{key:>{width[key]}}" for key in keys)]
+        lines += ["  ".join(cell(key, row[key]) for key in keys) for row in self.rows]
+        ended = [text for happened, text in ((self.stopped_early, "stopped early"),
+                                             (self.interrupted, "interrupted by Ctrl-C"))
+                 if happened]
+        return "\n".join(lines + ([f"({', '.join(ended)})"] if ended else []))
+
+    def save(self, path) -> Path:
+        """Write the history as JSON, atomically, replacing a file there only if it is a
+        training history (a typo such as ``history.save("train.py")`` is refused)."""
+        path = Path(path)
+        if replaces_another(path, is_history_file):
+            raise ValueError(f"{path} exists and is not a training history: History.save "
+                             "replaces only a history; give another path, or remove that file "
+                             "first")
+        self._write(path)
+        return path
+
+    def _write(self, path: Path) -> None:
+        """:meth:`save` unchecked: for a path checked before training (fit's checkpoint=)."""
+        text = (json.dumps(self.to_dict(), indent=1) + "\n").encode()
+        atomic_write(path, lambda f: f.write(text))
+
+    @classmethod
+    def from_dict(cls, columns: dict) -> History:
+        """The History of :meth:`to_dict`'s columns, checked: a list of one number (or None)
+        per epoch in each."""
+        if not isinstance(columns, dict):
+            raise TypeError(f"a history is a dict of columns, as History.to_dict() gives, got "
+                            f"{type(columns).__name__}")
+        missing = [key for key in HISTORY_KEYS if key not in columns]
+        if missing:  # (a KeyError named one and said nothing of what a history holds)
+            raise ValueError(f"its history has no column {', '.join(map(repr, missing))}: "
+                             f"History.to_dict() gives one list per key of {HISTORY_KEYS}")
+        n = len(columns["epoch"]) if isinstance(columns["epoch"], list) else 0
+        for key in HISTORY_KEYS:
+            if not number_column(columns[key], n, gaps=True):
+                raise ValueError(f"its history column {key!r} is not a list of one number "
+                                 f"per epoch (the file holds {n})")
+        return cls([{key: columns[key][i] for key in HISTORY_KEYS} for i in range(n)])
+
+
+#: the most bytes of a training history xpnet reads (a few numbers an epoch: far smaller)
+HISTORY_LIMIT = 1 << 24
+
+
+def is_history_file(path) -> bool:
+    """True for the JSON of a training history (at most HISTORY_LIMIT bytes)."""
+    path = Path(path)
+    if path.stat().st_size > HISTORY_LIMIT:
+        return False
+    try:
+        columns = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, OSError):
+        return False
+    return isinstance(columns, dict) and "epoch" in columns
+
+
+def history_path(checkpoint) -> Path:
+    """The history file written beside a checkpoint: ``run.npz`` -> ``run.history.json``,
+    ``run.v1`` -> ``run.v1.history.json``."""
+    path = Path(checkpoint)
+    return path.with_name(path.name.removesuffix(".npz") + ".history.json")
+
+
+def check_history_not_shared(checkpoint, option: str = "checkpoint=") -> None:
+    """ValueError when another checkpoint beside ``checkpoint`` has the same history file
+    (``run`` and ``run.npz`` both write ``run.history.json``): each run would replace the
+    other's. ``option`` names the path in the message."""
+    path = Path(checkpoint)
+    name = path.name
+    twin = name.removesuffix(".npz") if name.endswith(".npz") else name + ".npz"
+    other = path.with_name(twin) if twin else None  # (".npz" alone has no twin)
+    if other is not None and other.is_file() and is_checkpoint(other):
+        raise ValueError(f"{path}: its history file {history_path(path)} is also that of the "
+                         f"checkpoint {other}, which this run would overwrite: give {option} "
+                         f"another name, or move {other} away")
