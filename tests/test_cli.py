@@ -684,25 +684,32 @@ def test_a_plot_that_fails_midway_leaves_the_previous_image_whole(tmp_path, monk
     assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
 
 
-def test_a_train_stopped_by_ctrl_c_saves_and_exits_130(tmp_path, monkeypatch, capsys, mnist):
+@pytest.mark.parametrize("stopped_in, told", [(1, "; part of epoch 1 in "),
+                                               (2, "; 1 epoch and part of epoch 2 in ")])
+def test_a_train_stopped_by_ctrl_c_saves_and_exits_130(stopped_in, told, tmp_path, monkeypatch,
+                                                        capsys, mnist):
     """The results and the checkpoint are written, then the status says the run did not
     finish: it used to be 0, so `xpnet train ... && next-step` went on."""
     import signal
 
     from xpnet import training
 
-    epoch = training._Loop.epoch
+    epoch, started = training._Loop.epoch, []
 
     def ctrl_c_then_epoch(self, *args, **kwargs):  # a Ctrl-C at the epoch's first batch
-        signal.raise_signal(signal.SIGINT)
+        started.append(1)
+        if len(started) == stopped_in:
+            signal.raise_signal(signal.SIGINT)
         return epoch(self, *args, **kwargs)
 
     monkeypatch.setattr(training._Loop, "epoch", ctrl_c_then_epoch)
     model = tmp_path / "m.npz"
     status, out, err = xpnet(capsys, "train", "--data-dir", mnist, "--layers", "784,30,10",
-                             "--epochs", 2, "--no-progress", "--save", model)
+                             "--epochs", 3, "--no-progress", "--save", model)
     assert status == 130, err
-    assert "training was interrupted at epoch 1" in out and "--resume" in out
+    assert f"training was interrupted in epoch {stopped_in}" in out and "--resume" in out
+    # (the epoch it stopped in was counted as one run: "2 epochs in ...")
+    assert told in out, out
     assert model.is_file()
 
 

@@ -702,7 +702,9 @@ def test_resume_after_ctrl_c_mid_epoch_ends_with_the_same_theta(tmp_path):
     net = small_net()
     history = net.fit(X, y, optimizer=interrupting(SGD(lr=0.1, momentum=0.9), at=33),
                       checkpoint=path, **options)  # stops in epoch 2, after its 13th batch
-    assert history.interrupted and len(history) == 2
+    assert history.interrupted and history.partial_epoch and len(history) == 2
+    assert str(history).endswith("(interrupted by Ctrl-C in epoch 2, its row of the batches run "
+                                 "before)")
     resumed = small_net(seed=1)
     rest = resumed.fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), resume=path, **options)
     np.testing.assert_array_equal(resumed.theta, straight.theta)
@@ -895,6 +897,8 @@ def test_ctrl_c_in_the_last_batch_of_an_epoch_saves_the_whole_epoch(tmp_path, at
                       checkpoint=path, **options)
     assert len(history) == at // 20 and history["epoch"][-1] == at // 20
     assert history.interrupted == (at < 60)  # in the last epoch's last batch, nothing is left
+    assert not history.partial_epoch  # (each epoch ran whole)
+    assert str(history).endswith("(interrupted by Ctrl-C)" if at < 60 else "")
     assert history.stop_requested  # (so the CLI exits with 130 all the same)
     assert history["samples_per_second"][-1] > 0
     resumed = small_net(seed=1)

@@ -456,7 +456,11 @@ def cmd_train(args) -> int:
                 _history_json(history, test_loss, test_accuracy).encode()))
         except OSError as error:  # reported after the results (a full disk loses no more)
             unwritten = error
-    epochs = f"{len(history)} epoch{'s' if len(history) != 1 else ''}"
+    whole = len(history) - history.partial_epoch  # (epochs run to their end)
+    epochs = [f"{whole} epoch{'s' if whole != 1 else ''}"] if whole or not len(history) else []
+    if history.partial_epoch:
+        epochs.append(f"part of epoch {history['epoch'][-1]}")
+    epochs = " and ".join(epochs)
     trained, took = sum(history["seconds"]), time.perf_counter() - started
     trained, took = (f"{t:.1f}" if t >= 1 else f"{t:.2f}" for t in (trained, took))  # (0.04)
     timing = (f"{epochs} in {trained} s (the resumed run's too), this command {took} s"
@@ -479,7 +483,8 @@ def cmd_train(args) -> int:
                   "leaves the weights where they started (a larger --lr or more --epochs "
                   "helps)", file=report)
     if history.interrupted:
-        print(f"training was interrupted at epoch {history['epoch'][-1]}", file=report)
+        print(f"training was interrupted {'in' if history.partial_epoch else 'after'} epoch "
+              f"{history['epoch'][-1]}", file=report)
     elif history.stop_requested:
         print("training was complete when the Ctrl-C came: nothing to resume", file=report)
     if save_to:

@@ -22,9 +22,13 @@ class History:
 
     rows: list[dict] = field(default_factory=list)
     stopped_early: bool = False
-    #: Ctrl-C stopped the run early; the last row covers a partial epoch, or a whole one when
-    #: the Ctrl-C came in its last batch or its validation
+    #: Ctrl-C stopped the run early; the last row covers a partial epoch
+    #: (``partial_epoch``), or a whole one when the Ctrl-C came in its last batch or its
+    #: validation
     interrupted: bool = False
+    #: the last row covers only the batches its epoch ran before a Ctrl-C (no validation):
+    #: resuming the checkpoint runs that epoch to its end
+    partial_epoch: bool = False
     #: a Ctrl-C asked the run to stop: it did (``interrupted``), or it came in the last
     #: epoch's last batch or validation, and the run finished as an uninterrupted one does
     stop_requested: bool = False
@@ -64,8 +68,11 @@ class History:
 
         lines = ["  ".join(f"{key:>{width[key]}}" for key in keys)]
         lines += ["  ".join(cell(key, row[key]) for key in keys) for row in self.rows]
+        interrupted = "interrupted by Ctrl-C" + (
+            f" in epoch {self.rows[-1]['epoch']}, its row of the batches run before"
+            if self.partial_epoch else "")
         ended = [text for happened, text in ((self.stopped_early, "stopped early"),
-                                             (self.interrupted, "interrupted by Ctrl-C"))
+                                             (self.interrupted, interrupted))
                  if happened]
         return "\n".join(lines + ([f"({', '.join(ended)})"] if ended else []))
 

@@ -382,7 +382,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
             row = loop.epoch(epoch, train, batch_size, n_batches, shuffle, interrupt, show)
             if interrupt["stop"] and loop.steps_done < n_batches:
                 # a partial epoch: saved so that resume finishes it
-                history.interrupted = True
+                history.interrupted = history.partial_epoch = True
                 if checkpoint is not None:
                     loop.save(checkpoint, history, settings, epochs_done=epoch)
                 history.rows.append(row)
@@ -749,7 +749,7 @@ class _Loop:
         it was when that epoch drew its permutation, and the totals of those batches).
         ``resume_theta``: the weights a longer run goes on from, when the network holds an
         earlier epoch's restored weights."""
-        partial = history.interrupted
+        partial = history.partial_epoch
         training = {
             "epoch": epochs_done, "step": self.steps_done if partial else 0,
             "rng": self.epoch_rng_state if partial else self.rng.bit_generator.state,
