@@ -2296,3 +2296,11 @@ def test_history_save_refuses_to_replace_a_file_that_is_no_history(tmp_path):
     History().save(path)
     History([{key: 1 for key in xpnet.history.HISTORY_KEYS}]).save(path)
     assert json.loads(path.read_text())["epoch"] == [1]
+
+
+def test_printing_a_history_without_rows_never_fails():
+    """The table of a History built by hand (no rows yet, flags set) prints, as an empty
+    run's does: partial_epoch named the last row's epoch, and a History without rows raised
+    IndexError from print()."""
+    assert str(History(partial_epoch=True)) == str(History())
+    assert str(History(interrupted=True, partial_epoch=True)).endswith("(interrupted by Ctrl-C)")

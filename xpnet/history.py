@@ -70,7 +70,7 @@ class History:
         lines += ["  ".join(cell(key, row[key]) for key in keys) for row in self.rows]
         interrupted = "interrupted by Ctrl-C" + (
             f" in epoch {self.rows[-1]['epoch']}, its row of the batches run before"
-            if self.partial_epoch else "")
+            if self.partial_epoch and self.rows else "")
         ended = [text for happened, text in ((self.stopped_early, "stopped early"),
                                              (self.interrupted, interrupted))
                  if happened]
