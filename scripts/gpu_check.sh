@@ -56,19 +56,35 @@ try:
     print(f"torch CUDA {torch.version.cuda}, allow_tf32 {torch.backends.cuda.matmul.allow_tf32}")
 except Exception as error:
     print(f"probe failed: {type(error).__name__}: {error}")
-try:  # CuPy behaviours xpnet relies on that no test states by itself (a few s: one kernel)
+def fact(name, check):  # CuPy behaviours xpnet relies on that no test states by itself
+    try:
+        print(f"CuPy: {name}: {check()}")
+    except Exception as error:
+        print(f"CuPy: {name}: FAILED ({type(error).__name__}: {str(error)[:120]})")
+
+
+def copies():  # (network.py's layer assignment needs the data copied, not a new view)
+    x = cupy.arange(4, dtype=cupy.float32)
+    y = cupy.asarray(x, copy=True)
+    y[0] = 7
+    return bool(x[0] == 0)
+
+
+try:
     import weakref
     import cupy
     from xpnet import backend
     x = cupy.arange(4, dtype=cupy.float32)
-    fused = cupy.fuse(kernel_name="weak_scalar")(lambda t, s: t * s)
-    print(f"CuPy facts: namespace of an array known {backend._namespace_of(x) is cupy}; "
-          f"__array_namespace__ {hasattr(x, '__array_namespace__')}; asarray(copy=True) "
-          f"copies {cupy.asarray(x, copy=True) is not x}; weakref {weakref.ref(x)() is x}; "
-          f"isdtype {hasattr(cupy, 'isdtype')}; concat {hasattr(cupy, 'concat')}; a fused "
-          f"float32 * Python float gives {fused(x, 0.1).dtype} (want float32)")
 except Exception as error:
-    print(f"CuPy facts probe failed: {type(error).__name__}: {error}")
+    print(f"CuPy facts skipped: {type(error).__name__}: {error}")
+else:
+    fact("xpnet knows an array's namespace", lambda: backend._namespace_of(x) is cupy)
+    fact("arrays have __array_namespace__", lambda: hasattr(x, "__array_namespace__"))
+    fact("asarray(copy=True) copies the data", copies)
+    fact("a weakref to an array", lambda: weakref.ref(x)() is x)
+    fact("isdtype, concat", lambda: (hasattr(cupy, "isdtype"), hasattr(cupy, "concat")))
+    fact("a fused float32 * Python float stays float32", lambda: str(
+        cupy.fuse(kernel_name="weak_scalar")(lambda t, s: t * s)(x, 0.1).dtype))
 try:  # what `xpnet info` says (the GPU through xpnet's own calls, the BLAS, the backends)
     from xpnet import cli
     cli.main(["info"])

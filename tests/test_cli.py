@@ -1595,8 +1595,8 @@ def test_resume_refuses_a_history_file_beside_it_that_xpnet_did_not_write(tmp_pa
                                "1 such as 784,100,10, got '784,0,10'"),
     (["--layers", "784,,10"], "argument --layers: expected comma-separated widths"),
     # (--layers 784, 30, 10: the shell splits it, and '784,' alone said nothing of spaces)
-    (["--layers", "784,", "30,", "10"], "got '784,' (the shell split it at a space: write the "
-                                        "widths without spaces)"),
+    (["--layers", "784,", "30,", "10"], "got '784,' (if the shell split it at a space, write "
+                                        "the widths without spaces)"),
     # (it used to ask for 784 neurons first and 10 last, which 784 has)
     (["--layers", "784"], "argument --layers: expected at least two widths, the input's and "
                           "the output's, such as 784,10 or 784,100,10, got '784'"),
@@ -1818,24 +1818,31 @@ def test_predict_refuses_bad_images_in_one_line(case, predictor, tmp_path, capsy
         assert "scale them to [0, 1] (not standardized" in err, err
 
 
-@pytest.mark.parametrize("case", ["missing", "not a model", "images first", "swapped"])
+@pytest.mark.parametrize("case", ["missing", "not a model", "images first", "swapped",
+                                  "swapped, the images an .npz"])
 def test_predict_refuses_a_model_that_is_none_in_one_line(case, predictor, tmp_path, capsys):
     saved, _, images_file, images = predictor
     model = {"missing": tmp_path / "gone.npz", "not a model": tmp_path / "model.npz",
-             "images first": images_file, "swapped": tmp_path / "images.npy"}[case]
+             "images first": images_file, "swapped": tmp_path / "images.npy",
+             "swapped, the images an .npz": tmp_path / "images.npz"}[case]
     if case == "not a model":
         model.write_text("not an archive")
     if case == "swapped":  # `xpnet predict images.npy model.npz`
         np.save(model, images[:2])
+    if case == "swapped, the images an .npz":  # (both zipped: the model is the checkpoint)
+        np.savez(model, images=images[:2])
     status, out, err = xpnet(capsys, "predict", model,
-                             saved if case == "swapped" else images_file)
+                             saved if case.startswith("swapped") else images_file)
     assert_one_error(status, out, err, {
         "missing": f"MODEL {model}: no such file; give a network that `xpnet train --save PATH` "
                    "wrote",
         "not a model": f"{model} is not a readable xpnet checkpoint",
         "images first": f"{model} is not a readable xpnet checkpoint: it is not an .npz",
         "swapped": f"{saved} is a zip archive (an .npz, such as a checkpoint), not images: give "
-                   "the model first, then the images"}[case])
+                   "the model first, then the images",
+        "swapped, the images an .npz": f"{saved} is a zip archive (an .npz, such as a "
+                                       "checkpoint), not images: give the model first, then "
+                                       "the images"}[case])
 
 
 @pytest.fixture

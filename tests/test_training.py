@@ -1826,7 +1826,8 @@ def test_damaged_best_weights_or_optimizer_state_are_refused_before_anything_cha
             (lambda header: header["training"].update(history=5),
              "its training state is malformed"),
             (lambda header: header["training"]["history"].update(loss=["x"]),
-             r"history column 'loss' is not a list of one number per epoch \(the file holds 1\)"),
+             r"history column 'loss' is not a list of one number per epoch \(its 'epoch' "
+             r"column lists 1\)"),
             # these used to pass every check and fail only once theta had been replaced
             (lambda header: header["training"].update(epoch=2.5), "epoch count 2.5 is not"),
             (lambda header: header["training"].update(epoch=-4), "epoch count -4 is not"),

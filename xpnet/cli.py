@@ -151,7 +151,7 @@ def _layer_sizes(text: str) -> list[int]:
     except ValueError:
         sizes = []
     if not sizes or min(sizes) < 1:
-        spaced = " (the shell split it at a space: write the widths without spaces)" \
+        spaced = " (if the shell split it at a space, write the widths without spaces)" \
             if text.endswith(",") else ""
         raise argparse.ArgumentTypeError(f"expected comma-separated widths of at least 1 such "
                                          f"as {INPUTS},100,{CLASSES}, got {text!r}{spaced}")
@@ -850,7 +850,9 @@ def _check_images_file(path: Path, model: Path) -> bool:
     with path.open("rb") as f:
         start = f.read(len(np.lib.format.MAGIC_PREFIX))
     if start.startswith(b"PK\x03\x04"):  # a zip archive: a .npz
-        if not _is_zip(model):  # (the arguments swapped: the images first)
+        # (the arguments swapped: the model second, and images, or nothing zipped, first)
+        if not _is_zip(model) or (checkpoint.is_checkpoint(path)
+                                  and not checkpoint.is_checkpoint(model)):
             raise ValueError(f"{path} is a zip archive (an .npz, such as a checkpoint), not "
                              f"images: give the model first, then the images: {IMAGES_WANTED}")
         raise ValueError(f"{path} is a zip archive (an .npz, as np.savez and xpnet train --save "

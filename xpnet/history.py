@@ -107,7 +107,7 @@ class History:
         for key in HISTORY_KEYS:
             if not number_column(columns[key], n, gaps=True):
                 raise ValueError(f"its history column {key!r} is not a list of one number "
-                                 f"per epoch (the file holds {n})")
+                                 f"per epoch (its 'epoch' column lists {n})")
         return cls([{key: columns[key][i] for key in HISTORY_KEYS} for i in range(n)])
 
 
