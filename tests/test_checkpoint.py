@@ -441,6 +441,20 @@ def test_atomic_write_refuses_what_open_would_refuse(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.npz", "model.npz"]
 
 
+def test_save_and_history_save_refuse_a_name_ending_in_a_slash(tmp_path):
+    """As open() does: net.save("out/") and History.save("run/") wrote files "out" and "run",
+    their Path() having dropped the slash."""
+    from xpnet import History
+
+    for write, name in ((xpnet.Network([2, 2], backend="numpy").save, "out/"),
+                       (History().save, "run/")):
+        with pytest.raises(IsADirectoryError, match=r"ends in a slash\): give the name of a "
+                                                    "file in that folder") as caught:
+            write(f"{tmp_path}/{name}")
+        assert caught.value.filename == f"{tmp_path}/{name}"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_atomic_write_names_the_file_asked_for(tmp_path, monkeypatch):
     """A trailing slash names a folder (Path() dropped it and wrote a file "out"), and a
     folder that refuses new files was reported under the temporary file's random name."""

@@ -29,7 +29,11 @@ from .backend import (
     open_npz,
     write_npz,
 )
-from .files import atomic_write, replaces_another  # (also xpnet.checkpoint.atomic_write)
+from .files import (  # (atomic_write: also xpnet.checkpoint.atomic_write)
+    atomic_write,
+    file_path,
+    replaces_another,
+)
 
 FORMAT = "xpnet-checkpoint"
 VERSION = 1
@@ -78,7 +82,7 @@ def save(path, net, *, optimizer=None, schedule=None, training: dict | None = No
                         + (": swap them" if swapped else ""))
     check_metadata(metadata)
     check_savable(net)
-    path = Path(path)
+    path = file_path(path)
     if replaces_another(path, is_checkpoint):  # (a typo: train.py for the model's file)
         raise ValueError(f"{path} exists and is not an xpnet checkpoint: save replaces only "
                          "the checkpoints it writes; give another path, or remove that file "

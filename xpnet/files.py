@@ -58,6 +58,16 @@ def remove_stale(folder: Path, prefix: str, suffix: str) -> None:
                 leftover.unlink()
 
 
+def file_path(path: str | os.PathLike) -> Path:
+    """``Path(path)`` for a file to be written, refusing a name that ends in a slash, as
+    ``open(path, "wb")`` does: Path() drops the slash, so "out/" would become a file "out"."""
+    text = os.fspath(path)
+    if text.endswith(("/", os.sep)):
+        raise IsADirectoryError(errno.EISDIR, f"{os.strerror(errno.EISDIR)} (the name ends in "
+                                "a slash): give the name of a file in that folder", text)
+    return Path(path)
+
+
 def check_writable(path: str | os.PathLike) -> None:
     """Raise what :func:`atomic_write` to ``path`` would raise, without writing anything:
     IsADirectoryError for a folder (or a name ending in a slash, which names one),

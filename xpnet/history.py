@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .checkpoint import is_checkpoint
 from .checks import number_column
-from .files import atomic_write, replaces_another
+from .files import atomic_write, file_path, replaces_another
 
 HISTORY_KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds",
                 "samples_per_second")
@@ -79,7 +79,7 @@ class History:
     def save(self, path) -> Path:
         """Write the history as JSON, atomically, replacing a file there only if it is a
         training history (a typo such as ``history.save("train.py")`` is refused)."""
-        path = Path(path)
+        path = file_path(path)
         if replaces_another(path, is_history_file):
             raise ValueError(f"{path} exists and is not a training history: History.save "
                              "replaces only a history; give another path, or remove that file "
