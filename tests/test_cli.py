@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -707,10 +708,16 @@ def test_a_train_stopped_by_ctrl_c_saves_and_exits_130(stopped_in, told, tmp_pat
     status, out, err = xpnet(capsys, "train", "--data-dir", mnist, "--layers", "784,30,10",
                              "--epochs", 3, "--no-progress", "--save", model)
     assert status == 130, err
-    assert f"training was interrupted in epoch {stopped_in}" in out and "--resume" in out
+    assert f"training was interrupted in epoch {stopped_in}" in out
     # (the epoch it stopped in was counted as one run: "2 epochs in ...")
     assert told in out, out
     assert model.is_file()
+    # the command to go on is this one's, with --resume: it runs as printed
+    (command,) = re.findall(r"; `(xpnet train [^`]*)` continues the run", out)
+    words = shlex.split(command)
+    assert words[-2:] == ["--resume", str(model)]
+    status, out, err = xpnet(capsys, *words[1:])
+    assert status == 0 and "3 epochs in " in out and "(the resumed run's too)" in out, err
 
 
 def saved_run(path, sizes=(784, 30, 10), dtype="float32") -> None:

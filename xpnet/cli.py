@@ -489,14 +489,25 @@ def cmd_train(args) -> int:
         print("training was complete when the Ctrl-C came: nothing to resume", file=report)
     if save_to:
         print(f"saved to {save_to}: `xpnet evaluate {_quoted(save_to)}` tests it" + (
-            f", `xpnet train --resume {_quoted(save_to)}` (with the same options) continues"
-            if history.interrupted else ""), file=report)
+            f"; `{_resume_command(args, save_to)}` continues the run" if history.interrupted
+            else ""), file=report)
     if unwritten is not None:
         raise unwritten
     if args.history not in (None, STREAM):
         print(f"history written to {args.history}: `xpnet plot {_quoted(args.history)}` "
               "draws it")
     return INTERRUPTED if history.stop_requested or test_accuracy is None else 0
+
+
+def _resume_command(args, save_to: Path) -> str:
+    """The command that continues an interrupted run: this one's own words (a resume must have
+    the same options), with ``--resume`` its checkpoint where it has none (``--save`` may
+    stay: it names the same file)."""
+    words = ["xpnet", *args.words]
+    if args.resume is None:
+        words += ["--resume", str(save_to)]
+    return " ".join(_quoted(Path(word)) if word == str(save_to) else shlex.quote(word)
+                    for word in words)
 
 
 def _quoted(path: Path) -> str:
@@ -1154,7 +1165,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     of xpnet's general usage."""
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
-    words = sys.argv[1:] if argv is None else list(argv)
+    words = sys.argv[1:] if argv is None else [str(word) for word in argv]
+    args.words = words  # (as typed: an interrupted train tells the command that resumes it)
     before = words[:words.index(args.command)] if args.command in words else []
     if unknown and set(unknown) & set(before):  # (xpnet --bogus train: xpnet's, not train's)
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
