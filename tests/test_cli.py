@@ -1750,6 +1750,10 @@ def bad_predict_input(case: str, folder: Path, images: np.ndarray) -> Path:
     elif case == "damaged .npy":
         np.save(path, images[:2])
         path.write_bytes(path.read_bytes()[:-100])
+    elif case in ("PNG", "JPEG"):  # (the first bytes of such a file, enough to be told)
+        (path := folder / f"digit.{case.lower()}").write_bytes(
+            {"PNG": b"\x89PNG\r\n\x1a\n", "JPEG": b"\xff\xd8\xff\xe0\x00\x10JFIF"}[case]
+            + bytes(64))
     elif case != "missing":
         np.save(path, {
             "pickled .npy": np.array([images[0], "a"], dtype=object),
@@ -1799,6 +1803,10 @@ PREDICT_ERRORS = {
     "strings": "{file} holds <U1 values, not pixels",
     "a pickle named .NPY": "{file} is not a .npy file",
     "damaged .npy": "{file} is a damaged .npy file (ValueError: ",
+    "PNG": "{file} is a PNG picture, which predict does not read: save it as a .npy of 28x28 "
+           "gray pixels, with Pillow for one: np.save('digit.npy', np.asarray(Image.open(FILE)"
+           ".convert('L').resize((28, 28)))). MNIST's digits are light on dark",
+    "JPEG": "{file} is a JPEG picture, which predict does not read",
     "an infinity": "{file} holds 1 NaN or infinite values",
     "whole numbers over 255": "{file} holds whole numbers from 1 to 256, but pixels are 0-255",
     "floats over 255": "{file} holds floats from 1 to 256, but a network takes pixels in [0, 1], "

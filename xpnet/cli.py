@@ -818,6 +818,9 @@ def _saved_network(path: Path, backend: str | None) -> tuple[Network, dict]:
 IMAGES_WANTED = ("an IDX image file (gzip or not, as MNIST's t10k-images-idx3-ubyte.gz) or a "
                  ".npy array of images, of shape (N, 28, 28), (N, 1, 28, 28), (N, 784), or one "
                  "image (28, 28) or (784,)")
+#: the first bytes of picture files that predict refuses with a way to convert them
+PICTURE_FORMATS = {b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF8": "GIF", b"BM": "BMP",
+                   b"II*\x00": "TIFF", b"MM\x00*": "TIFF"}
 #: how far float pixels may stray outside [0, 1] (rounding) before they are refused; those
 #: within it are clipped to [0, 1]
 PIXEL_SLACK = 0.01
@@ -872,6 +875,14 @@ def _check_images_file(path: Path, model: Path) -> bool:
                          "image file")
     if start == np.lib.format.MAGIC_PREFIX:
         return True
+    kind = next((kind for magic, kind in PICTURE_FORMATS.items() if start.startswith(magic)),
+                None)
+    if kind is not None:  # (a digit drawn in an image editor: "not an IDX file" told no way on)
+        raise ValueError(f"{path} is a {kind} picture, which predict does not read: save it as "
+                         "a .npy of 28x28 gray pixels, with Pillow for one: np.save('digit.npy', "
+                         "np.asarray(Image.open(FILE).convert('L').resize((28, 28)))). MNIST's "
+                         "digits are light on dark: for a dark digit on white, save 255 minus "
+                         "that array")
     if path.suffix.lower() == ".npy":  # (not read as IDX: "not an IDX file" would puzzle)
         raise ValueError(f"{path} is not a .npy file: it does not start with the .npy format's "
                          "header (a pickle, written by pickle.dump?): save the images with "
