@@ -26,6 +26,7 @@ import datetime
 import platform
 import resource
 import statistics
+import sys
 import time
 from dataclasses import dataclass
 
@@ -254,6 +255,12 @@ def rss_mib() -> float:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
+def peak_rss_mib() -> float:
+    """The process's peak resident memory: ru_maxrss counts KiB on Linux, bytes on macOS."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (2**20 if sys.platform == "darwin" else 1024)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="numpy", choices=["numpy", "cupy"])
@@ -326,7 +333,7 @@ def main():
         pairs = [x / t for x, t in zip(times["xpnet"], times.get("torch", ()))]
         spread = f"{min(pairs):.2f}-{max(pairs):.2f}" if pairs else "-"
         floor = w.flops_per_epoch() / rate
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak = peak_rss_mib()
         print(f"| {w.name} | {t_x:.3f} | {t_t:.3f} | {t_x / t_t:.2f} | {spread} "
               f"| {N_SAMPLES / t_x:,.0f} "
               f"| {floor:.3g} | {t_x / floor:.1f} | {peak:.0f} | {grew} "
