@@ -271,6 +271,12 @@ def main():
     parser.add_argument("--lean", action="store_true",
                         help="also time the same training as a lean hand-written NumPy loop "
                              "(CPU only)")
+    parser.add_argument("--flush-denormal", action="store_true",
+                        help="CPU: flush subnormal floats to zero in every library "
+                             "(torch.set_flush_denormal sets the FTZ/DAZ flags of the main "
+                             "thread, where NumPy's elementwise work runs too; needs PyTorch). "
+                             "Adam's moments of dead units and rarely lit pixels decay into "
+                             "subnormals, which x86 CPUs compute slowly")
     args = parser.parse_args()
 
     backend = xpnet.get_backend(args.backend)
@@ -281,6 +287,8 @@ def main():
         torch = None
     workloads = [w for w in (GPU_WORKLOADS if gpu else CPU_WORKLOADS)
                  if args.only is None or args.only in w.name]
+    if args.flush_denormal and (torch is None or not torch.set_flush_denormal(True)):
+        parser.error("--flush-denormal needs PyTorch on a CPU that can flush (x86 with SSE3)")
     limits = None
     if args.threads is not None:
         from threadpoolctl import threadpool_limits
@@ -295,7 +303,8 @@ def main():
           f"torch {torch.__version__ if torch else 'not installed'}, backend {backend.name}"
           + (f" (cupy {xp.__version__})" if gpu else ""))
     print(f"# sgemm rate: {rate / 1e9:.1f} GFLOP/s; {args.epochs} timed epochs after a warm-up; "
-          f"threads: {args.threads or 'default'}")
+          f"threads: {args.threads or 'default'}"
+          + ("; subnormals flushed to zero" if args.flush_denormal else ""))
     if torch is None:
         print("# PyTorch not installed: xpnet alone, the PyTorch columns nan (its CPU build: "
               "pip install torch --index-url https://download.pytorch.org/whl/cpu)")
