@@ -276,7 +276,8 @@ def main():
                              "(torch.set_flush_denormal sets the FTZ/DAZ flags of the main "
                              "thread, where NumPy's elementwise work runs too; needs PyTorch). "
                              "Adam's moments of dead units and rarely lit pixels decay into "
-                             "subnormals, which x86 CPUs compute slowly")
+                             "subnormals, which some CPUs compute slowly (on the AMD EPYC VM of "
+                             "docs/benchmarks.md it gained at most about 7%%)")
     args = parser.parse_args()
 
     backend = xpnet.get_backend(args.backend)
