@@ -160,6 +160,13 @@ class Backend:
             return isdtype(a.dtype, "integral")
         return np.issubdtype(np.dtype(str(a.dtype)), np.integer)
 
+    def is_floating(self, a) -> bool:
+        """Whether ``a`` holds real floating-point numbers, for any namespace."""
+        isdtype = getattr(self.xp, "isdtype", None)
+        if isdtype is not None:
+            return isdtype(a.dtype, "real floating")
+        return np.issubdtype(np.dtype(str(a.dtype)), np.floating)
+
     def has_integer_dtype(self, a) -> bool:
         """Whether ``a``, an array of this backend or a host (NumPy) array, holds integers,
         such as uint8 pixels; False for floats, bools and sequences without a dtype."""

@@ -457,10 +457,10 @@ def cmd_train(args) -> int:
         except OSError as error:  # reported after the results (a full disk loses no more)
             unwritten = error
     whole = len(history) - history.partial_epoch  # (epochs run to their end)
-    epochs = [f"{whole} epoch{'s' if whole != 1 else ''}"] if whole or not len(history) else []
+    epochs = f"{whole} epoch{'s' if whole != 1 else ''}"
     if history.partial_epoch:
-        epochs.append(f"part of epoch {history['epoch'][-1]}")
-    epochs = " and ".join(epochs)
+        part = f"part of epoch {history['epoch'][-1]}"
+        epochs = f"{epochs} and {part}" if whole else part
     trained, took = sum(history["seconds"]), time.perf_counter() - started
     trained, took = (f"{t:.1f}" if t >= 1 else f"{t:.2f}" for t in (trained, took))  # (0.04)
     timing = (f"{epochs} in {trained} s (the resumed run's too), this command {took} s"

@@ -74,8 +74,8 @@ def check_writable(path: str | os.PathLike) -> None:
     NotADirectoryError when a folder on the way is a file, FileNotFoundError when it is a link
     to nothing (OSError for a loop of links), PermissionError when the file or the nearest
     existing folder (missing ones are created) may not be written."""
-    text, path = os.fspath(path), Path(path)
-    if text.endswith(("/", os.sep)) or path.is_dir():
+    text, path = os.fspath(path), file_path(path)
+    if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), text)
     if is_stream(path):  # /dev/null, a pipe: written into, not replaced
         if not os.access(path, os.W_OK):

@@ -753,7 +753,7 @@ def _checked_labels(backend: Backend, y, k: int, meaning: str = "one per output 
     if y.ndim != 1 or not backend.is_integer(y):
         # (y.astype(int) would truncate 2.5 to 2 and make NaN a class: said only for whole
         # numbers, with one read on this error path alone)
-        if y.ndim == 1 and y.shape[0] and "float" in str(y.dtype) and not bool(
+        if y.ndim == 1 and y.shape[0] and backend.is_floating(y) and not bool(
                 xp.all(xp.isfinite(y) & (y == xp.round(y)))):
             remedy = ("but it holds values that are no class index (such as 2.5 or NaN), "
                       "which y.astype(int) would change: class indices are whole numbers "
