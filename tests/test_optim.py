@@ -1045,7 +1045,7 @@ def test_step_and_load_state_dict_name_what_is_wrong():
     optimizer = Adam()
     optimizer.step(np.zeros(3), np.ones(3))
     state = optimizer.state_dict()
-    with pytest.raises(ValueError, match="load_state_dict takes the dict that Adam.state_dict"):
+    with pytest.raises(TypeError, match="load_state_dict takes the dict that Adam.state_dict"):
         Adam().load_state_dict(None)
     for key in ("hyperparameters", "state"):
         with pytest.raises(ValueError, match=f"the state dict's '{key}' must be a dict"):

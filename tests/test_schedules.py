@@ -350,10 +350,9 @@ def test_a_bad_state_dict_leaves_the_schedule_as_it_was():
     with pytest.raises(ValueError, match="running state is damaged"):
         plateau.load_state_dict({**before, "current_lr": -1.0})
     assert plateau.state_dict() == before
-    for state in (None, [], {**step.state_dict(), "hyperparameters": None}):
-        with pytest.raises(ValueError, match="load_state_dict takes the dict|hyperparameters "
-                                             "must be a dict"):
-            get_schedule("step", lr=0.1, step_size=2).load_state_dict(state)
+    with pytest.raises(ValueError, match="hyperparameters must be a dict"):
+        get_schedule("step", lr=0.1, step_size=2).load_state_dict(
+            {**step.state_dict(), "hyperparameters": None})
 
 
 def test_a_plateau_best_beyond_the_start_is_damage():
@@ -484,3 +483,14 @@ def test_reduce_lr_on_plateau_starts_the_cooldown_when_the_lr_is_at_min_lr():
             (optimizer.param_groups[0]["lr"], theirs.best, theirs.num_bad_epochs,
              theirs.cooldown_counter), rel=1e-12)
     assert ours.lr_at(0) == 0.04
+
+
+@pytest.mark.parametrize("state", [None, [], "cosine", 0.1])
+def test_load_state_dict_given_no_dict_is_a_type_error(state):
+    """Not a dict at all is the wrong type of argument (as the optimizers and EarlyStopping
+    say too), where a dict with wrong entries is a wrong value."""
+    schedule = CosineAnnealing(0.1, t_max=5)
+    with pytest.raises(TypeError, match=r"load_state_dict takes the dict that "
+                                        r"CosineAnnealing.state_dict\(\) wrote, got"):
+        schedule.load_state_dict(state)
+    assert schedule.lr == 0.1 and schedule.t_max == 5

@@ -605,8 +605,26 @@ def test_integer_images_bring_a_warning_to_scale_them(caplog):
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="xpnet"):
         small_net().fit((pixels > 128).astype(np.int64), y, epochs=1, progress=False)
-        small_net().fit(pixels.astype(np.float32), y, epochs=1, progress=False)
+        small_net().fit(pixels / 255, y, epochs=1, progress=False)
+        small_net().fit(X, y, epochs=1, progress=False)  # (standardized features)
+        small_net().fit(np.round(X), y, epochs=1, progress=False)  # (whole, some below 0)
     assert not [r for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_float_images_of_whole_numbers_bring_the_warning_too(caplog):
+    """``images.astype(np.float32)`` without the / 255, a student's usual slip, went in
+    without a word: floats that are all whole numbers from 0 up to above 1 are warned of as
+    uint8 pixels are. The data are left as they are."""
+    X, y = blobs(n=60)
+    pixels = np.clip(np.round(X * 40 + 128), 0, 255).astype(np.float32)
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        small_net().fit(pixels, y, epochs=1, progress=False)
+        small_net().fit(pixels / 255, y, epochs=1, progress=False)
+        small_net().fit(pixels + 0.5, y, epochs=1, progress=False)  # (not whole numbers)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(f"X holds only whole numbers from 0 up to {pixels.max():g}")
+    assert "X / 255" in warnings[0]
 
 
 def test_integer_validation_images_bring_the_warning_too(caplog):
@@ -1626,8 +1644,9 @@ def test_early_stopping_checks_min_delta_and_a_loaded_best():
         EarlyStopping(min_delta=math.inf)
     # (a KeyError, a bare TypeError, and "'float' object cannot be interpreted as an integer")
     for state in ({}, None, [], {"best": 1.0, "best_epoch": 0}):
-        with pytest.raises(ValueError, match="an early stopping state must be a dict of best, "
-                                             "best_epoch, wait, as state_dict"):
+        kind = ValueError if isinstance(state, dict) else TypeError  # (not a dict: its type)
+        with pytest.raises(kind, match="an early stopping state must be a dict of best, "
+                                       "best_epoch, wait, as state_dict"):
             EarlyStopping().load_state_dict(state)
     with pytest.raises(ValueError, match="best epoch must be a whole number >= -1 .* got 1.5"):
         EarlyStopping().load_state_dict({"best": 1.0, "best_epoch": 1.5, "wait": 0})

@@ -78,7 +78,10 @@ class EarlyStopping:
 
     def load_state_dict(self, state: dict) -> None:
         keys = ("best", "best_epoch", "wait")
-        if not isinstance(state, dict) or any(key not in state for key in keys):
+        if not isinstance(state, dict):
+            raise TypeError(f"an early stopping state must be a dict of {', '.join(keys)}, as "
+                            f"state_dict() writes; got {state!r:.80}")
+        if any(key not in state for key in keys):
             raise ValueError(f"an early stopping state must be a dict of {', '.join(keys)}, "
                              f"as state_dict() writes; got {state!r:.80}")
         best, best_epoch, wait = state["best"], state["best_epoch"], state["wait"]

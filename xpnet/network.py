@@ -435,14 +435,27 @@ class Network:
         if values and not bool(self.xp.all(self.xp.isfinite(X))):
             raise ValueError(f"X contains NaN or inf in {self.dtype}{_range_note(self.xp, X)}; "
                              "clean, impute or scale the data before training")
-        if unscaled_warning and integer_dtype is not None and X.shape[0] and \
-                (largest := float(self.xp.max(X))) > 1:
-            log.warning("%s has the integer dtype %s and values up to %g, used as they are: "
-                        "scale them to [0, 1] first (for 8-bit images, X / 255): a network "
-                        "learns slower and less accurately from unscaled inputs, and one "
-                        "trained on scaled inputs answers wrongly for them", unscaled_warning,
-                        integer_dtype, largest)
+        if unscaled_warning and X.shape[0]:
+            self._warn_if_unscaled(X, integer_dtype, unscaled_warning)
         return X
+
+    def _warn_if_unscaled(self, X, integer_dtype, name: str) -> None:
+        """Warn of inputs that look like unscaled pixels: integers above 1 (uint8 images), or
+        floats that are all whole numbers from 0 up to above 1 (``images.astype(float)``
+        without the / 255; standardized or measured features are not whole numbers)."""
+        xp = self.xp
+        if (largest := float(xp.max(X))) <= 1:
+            return
+        if integer_dtype is not None:
+            seen = f"has the integer dtype {integer_dtype} and values up to {largest:g}"
+        elif float(xp.min(X)) >= 0 and bool(xp.all(X == xp.floor(X))):
+            seen = f"holds only whole numbers from 0 up to {largest:g}"
+        else:
+            return
+        log.warning("%s %s, used as they are: scale them to [0, 1] first (for 8-bit images, "
+                    "X / 255): a network learns slower and less accurately from unscaled "
+                    "inputs, and one trained on scaled inputs answers wrongly for them", name,
+                    seen)
 
     def _real_numbers(self, a, name: str):
         """``a``, or the host array a list reads as, refused unless it holds real numbers: a
