@@ -1578,3 +1578,26 @@ def test_float_labels_are_told_to_be_cast_only_when_the_cast_keeps_them(backend,
     y = backend.asarray(np.array(labels))
     with pytest.raises(TypeError, match="class indices must be a 1-D array of integers.*" + advice):
         net.accuracy(X, y)
+
+
+def test_initialize_redraws_the_networks_own_seed_by_default():
+    """``Network(sizes, seed=5).initialize()`` used to redraw seed 0's weights, while
+    net.seed still said 5."""
+    net = Network([4, 5, 3], backend="numpy", seed=5)
+    built = net.theta.copy()
+    net.theta[:] = 0.0
+    net.initialize()
+    np.testing.assert_array_equal(net.theta, built)
+    assert net.seed == 5
+    net.initialize(7)  # another seed becomes the network's
+    np.testing.assert_array_equal(net.theta, Network([4, 5, 3], backend="numpy", seed=7).theta)
+    assert net.seed == 7
+    net.initialize()
+    np.testing.assert_array_equal(net.theta, Network([4, 5, 3], backend="numpy", seed=7).theta)
+    with pytest.raises(TypeError, match="seed must be a whole number"):
+        net.initialize("5")
+    assert net.seed == 7  # (a refused seed changes nothing)
+    fresh = Network([4, 5, 3], backend="numpy", seed=None)
+    drawn = fresh.theta.copy()
+    fresh.initialize()  # its own seed None: a fresh draw
+    assert fresh.seed is None and not np.array_equal(fresh.theta, drawn)

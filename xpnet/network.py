@@ -61,6 +61,16 @@ log = logging.getLogger("xpnet")
 INITS = ("auto", "normal", "scaled", "xavier", "he")
 
 
+class _OwnSeed:
+    """:meth:`Network.initialize`'s default seed: the network's own."""
+
+    def __repr__(self) -> str:
+        return "net.seed"
+
+
+_OWN_SEED = _OwnSeed()
+
+
 def _layers(name: str) -> property:
     """The attribute ``net.<name>``: its :class:`LayerViews`; assigning a list of arrays to it
     copies each into its layer (a plain attribute would take the list instead, apart from
@@ -97,6 +107,8 @@ class Network:
     grad, weight_grads, bias_grads : dL/dtheta, flat and per layer, as backprop last wrote it
         (views into one vector, which assigning copies into, as for theta).
     num_layers : L, the layers with weights (the input layer has none).
+    seed : the seed the weights in theta were drawn with (the constructor's, or the last
+        :meth:`initialize`'s).
     hidden, output, loss : the hidden layers' activation g, the output layer's, and the loss
         (objects of :mod:`xpnet.activations` and :mod:`xpnet.losses`, not their values).
     """
@@ -114,7 +126,6 @@ class Network:
     ):
         self.sizes, self.hidden, self.output, self.loss, self.init, self.dtype = \
             checked_architecture(sizes, activation, output, loss, init, dtype)
-        self.seed = seed
         self.backend = get_backend(backend)
         try:
             self._theta = self.backend.zeros(self.num_params, dtype)
@@ -127,7 +138,7 @@ class Network:
                 too_large) from None
         self._derive()
         self._class_ids = self.backend.asarray(list(range(self.num_classes)))
-        self.initialize(seed)
+        self.initialize(seed)  # (and net.seed = seed)
 
     #: what :meth:`_derive` makes from the backend, the activations, theta and grad
     _DERIVED = ("xp", "_g", "_g_backward", "_weights", "_biases", "_weight_grads",
@@ -233,18 +244,24 @@ class Network:
             chunks.append(biases)
         return chunks
 
-    def initialize(self, seed: int | None = 0) -> None:
+    def initialize(self, seed=_OWN_SEED) -> None:
         """(Re)draw the initial weights and biases into theta; fit's shuffling starts afresh
         too, as for a new network (a sweep that re-initializes one network gives each run
-        the same batch order). An optimizer that trained this network keeps its state, as
-        theta is the same vector: call its ``reset()`` for a new run, or make a new one."""
+        the same batch order). ``seed``: by default the network's own (``net.seed``), so
+        that ``initialize()`` gives back the weights it was built with; None for a fresh
+        draw, or another seed, which becomes ``net.seed``. An optimizer that trained this
+        network keeps its state, as theta is the same vector: call its ``reset()`` for a
+        new run, or make a new one."""
+        if seed is _OWN_SEED:
+            seed = self.seed
         # fit's shuffling stream, (seed, host generator): a later fit with the same seed goes
         # on with it (see xpnet.training._shuffle_stream)
         self._shuffling = None
         offset = 0
-        for chunk in self.initial_theta(seed):
+        for chunk in self.initial_theta(seed):  # (a bad seed raises before the first chunk)
             self.theta[offset:offset + chunk.size] = self.backend.asarray(chunk, self.dtype)
             offset += chunk.size
+        self.seed = seed
 
     def set_theta(self, values) -> None:
         """Copy ``values`` (any array of num_params finite real numbers) into theta, keeping
