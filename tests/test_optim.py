@@ -1307,6 +1307,39 @@ def test_a_hyperparameter_an_optimizer_lacks_is_named_with_what_it_takes(name, g
         get_optimizer(name, **given)
 
 
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: Adam(learning_rate=1e-3), "Adam takes no 'learning_rate': it takes lr, betas, eps, "
+                                       "weight_decay, amsgrad, clip_norm; learning_rate is "
+                                       "called lr here"),
+    (lambda: Adam(beta_1=0.8), "; beta_1 is called betas=(beta_1, beta_2) here"),
+    (lambda: RMSprop(rho=0.9), "RMSprop takes no 'rho': it takes lr, alpha, "),
+    (lambda: SGD(lr=0.1, clipnorm=1.0), "; clipnorm is called clip_norm here"),
+    (lambda: Momentum(lr=0.1, momentum=0.9), "; momentum is called gamma here"),
+    (lambda: AdamW(fused=True), "AdamW takes no 'fused': it takes lr, betas, eps, weight_decay, "
+                                "amsgrad, clip_norm$"),
+])
+def test_the_classes_name_a_keyword_they_lack_with_what_they_take(make, message):
+    """Keras's and torch's names given to the classes themselves (not only to get_optimizer)
+    got Python's bare "unexpected keyword argument", naming none of the right ones."""
+    with pytest.raises(TypeError, match=re.escape(message) if not message.endswith("$")
+                       else re.escape(message[:-1]) + "$"):
+        make()
+
+
+@pytest.mark.parametrize("parameters", [lambda net: net.theta, lambda net: [net.theta],
+                                        lambda net: (net.weights[0], net.biases[0])])
+def test_the_parameters_given_as_torch_optim_takes_them_are_refused_saying_how(parameters):
+    """``Adam(net.theta, lr=1e-3)``, a torch.optim habit, said "got multiple values for
+    argument 'lr'", and ``SGD(net.theta)`` "lr must be a number, got array(...)"."""
+    net = xpnet.Network([3, 4, 2], backend="numpy")
+    for optimizer in (Adam, SGD, RMSprop):
+        with pytest.raises(TypeError, match=rf"^{optimizer.__name__} takes its hyperparameters, "
+                                            r"not the parameters as torch.optim's .* "
+                                            r"opt.step\(net.theta, net.grad\)"):
+            optimizer(parameters(net), lr=1e-3)
+    assert SGD(0.1).lr == 0.1  # (lr given by position is still lr)
+
+
 # -- what a sixth mutation review found untested ---------------------------------------------
 @pytest.mark.parametrize(("make", "error", "message"), [
     (lambda: SGD(lr=0.1, momentum=0.9, dampening=1.5), ValueError,

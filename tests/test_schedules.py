@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -494,3 +495,26 @@ def test_load_state_dict_given_no_dict_is_a_type_error(state):
                                         r"CosineAnnealing.state_dict\(\) wrote, got"):
         schedule.load_state_dict(state)
     assert schedule.lr == 0.1 and schedule.t_max == 5
+
+
+def test_torch_and_keras_names_are_refused_naming_xpnets():
+    """PyTorch's CosineAnnealingLR(T_max, eta_min) and Keras's EarlyStopping
+    (restore_best_weights) got Python's bare "unexpected keyword argument"."""
+    from xpnet import EarlyStopping
+
+    for make, message in (
+            (lambda: CosineAnnealing(0.1, T_max=5), "CosineAnnealing takes no 'T_max': it takes "
+                                                    "lr, t_max, min_lr, warmup; T_max is called "
+                                                    "t_max here"),
+            (lambda: CosineAnnealing(0.1, t_max=5, eta_min=0.0), "; eta_min is called min_lr"),
+            (lambda: EarlyStopping(restore_best_weights=True), "EarlyStopping takes no "
+                                                               "'restore_best_weights': it takes "
+                                                               "monitor, patience, min_delta, "
+                                                               "restore_best; restore_best_weights "
+                                                               "is called restore_best here"),
+            (lambda: EarlyStopping(baseline=0.5), "'baseline': it takes monitor, patience, "
+                                                  "min_delta, restore_best$")):
+        with pytest.raises(TypeError, match=re.escape(message.rstrip("$"))
+                           + ("$" if message.endswith("$") else "")):
+            make()
+    assert EarlyStopping(patience=2, restore_best=False).patience == 2

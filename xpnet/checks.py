@@ -8,6 +8,33 @@ import math
 import numbers
 import operator
 
+#: torch.optim's and Keras's names for xpnet's arguments, named in check_keywords's error
+OTHER_NAMES = {"eta": "lr", "learning_rate": "lr", "gamma": "momentum", "momentum": "gamma",
+               "beta_1": "betas=(beta_1, beta_2)", "beta_2": "betas=(beta_1, beta_2)",
+               "epsilon": "eps", "rho": "alpha",
+               "clipnorm": "clip_norm", "T_max": "t_max", "eta_min": "min_lr",
+               "restore_best_weights": "restore_best", "min_delta": "tol"}
+
+
+def check_keywords(owner: str, given, taken) -> None:
+    """TypeError for a keyword argument that ``owner`` does not take: it names those it takes,
+    and the one meant where torch.optim's or Keras's name for it was given."""
+    for name in given:
+        if name not in taken:
+            meant = OTHER_NAMES.get(name, "")
+            hint = f"; {name} is called {meant} here" if meant.split("=")[0] in taken else ""
+            raise TypeError(f"{owner} takes no {name!r}: it takes {', '.join(taken)}{hint}")
+
+
+class KeywordsChecked:
+    """A base class whose constructor refuses a keyword it does not take with
+    :func:`check_keywords`'s error (Python's own, "unexpected keyword argument", names none
+    of the right ones)."""
+
+    def __new__(cls, *args, **kwargs):
+        check_keywords(cls.__name__, kwargs, tuple(inspect.signature(cls.__init__).parameters)[1:])
+        return super().__new__(cls)
+
 
 def whole_number(value) -> int | None:
     """``value`` as an int if it is a whole number (an int or a NumPy integer; not a bool, a

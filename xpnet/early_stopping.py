@@ -6,7 +6,7 @@ import math
 import numbers
 from dataclasses import dataclass, field
 
-from .checks import flag, integer_error, real_number, unknown_name, whole_number
+from .checks import KeywordsChecked, flag, integer_error, real_number, unknown_name, whole_number
 
 #: what early stopping may watch (the val_ ones fall back to the training figures without
 #: validation data)
@@ -14,7 +14,7 @@ MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
 
 
 @dataclass
-class EarlyStopping:
+class EarlyStopping(KeywordsChecked):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
     epochs; with ``restore_best`` the network ends with the best epoch's weights.
 

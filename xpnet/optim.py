@@ -47,7 +47,7 @@ import struct
 import weakref
 
 from .backend import FLOAT_DTYPES, any_nan, backend_of, is_array, is_float_array, is_host_array
-from .checks import flag, real_number, unknown_name, whole_number
+from .checks import KeywordsChecked, check_keywords, flag, real_number, unknown_name, whole_number
 
 __all__ = [
     "Optimizer", "SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam", "AdamW",
@@ -59,7 +59,7 @@ __all__ = [
 MAX_STEPS = 2**53
 
 
-class Optimizer:
+class Optimizer(KeywordsChecked):
     """Base class: the step, gradient clipping, state buffers and the state dict.
 
     A subclass gives its update rule and what it needs each step:
@@ -107,6 +107,15 @@ class Optimizer:
         self._dtype = None  # theta's dtype as "float32" / "float64"
         self._kernels = {}  # (clipping, variant) -> the rule, xp and variant bound, fused
         self._loaded = {}  # host arrays from load_state_dict, moved to the device at a step
+
+    def __new__(cls, *args, **kwargs):
+        first = args[0] if args else None
+        if is_array(first) or (isinstance(first, (list, tuple)) and first and is_array(first[0])):
+            raise TypeError(f"{cls.__name__} takes its hyperparameters, not the parameters as "
+                            f"torch.optim's optimizers do: make it with {cls.__name__}(lr=...), "
+                            f"then each step opt.step(net.theta, net.grad) updates theta (or "
+                            f"give it to fit: net.fit(X, y, optimizer=opt))")
+        return super().__new__(cls, *args, **kwargs)
 
     def __setattr__(self, name, value):
         super().__setattr__(name, value)
@@ -731,7 +740,6 @@ OPTIMIZERS = {
 
 #: hyperparameters by their other names (the lecture's eta, gamma; SGD's momentum is the
 #: lecture forms' gamma), for the error that a name an optimizer does not take gets
-_OTHER_NAMES = {"eta": "lr", "learning_rate": "lr", "gamma": "momentum", "momentum": "gamma"}
 
 
 def get_optimizer(name: str, **hyperparameters) -> Optimizer:
@@ -743,12 +751,7 @@ def get_optimizer(name: str, **hyperparameters) -> Optimizer:
         raise unknown_name(name)(f"unknown optimizer {name!r}; choose one of "
                                  f"{list(OPTIMIZERS)}")
     cls, defaults = OPTIMIZERS[name.lower()]
-    taken = inspect.signature(cls).parameters
-    for given in hyperparameters:
-        if given not in taken:
-            meant = _OTHER_NAMES.get(given)
-            hint = f"; {given} is called {meant} here" if meant in taken else ""
-            raise TypeError(f"{name} takes no {given!r}: it takes {', '.join(taken)}{hint}")
+    check_keywords(name, hyperparameters, cls.hyperparameters)
     return cls(**{**defaults, **hyperparameters})
 
 

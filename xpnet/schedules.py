@@ -31,7 +31,14 @@ import inspect
 import math
 import numbers
 
-from .checks import as_float, integer_at_least, real_number, unknown_name, whole_number
+from .checks import (
+    KeywordsChecked,
+    as_float,
+    integer_at_least,
+    real_number,
+    unknown_name,
+    whole_number,
+)
 
 __all__ = [
     "Schedule", "Constant", "StepDecay", "Exponential", "CosineAnnealing", "InverseScaling",
@@ -42,7 +49,7 @@ __all__ = [
 MAX_INDEX = 2**53
 
 
-class Schedule:
+class Schedule(KeywordsChecked):
     """Base class: hyperparameters are the ``__init__`` arguments, kept as attributes."""
 
     hyperparameters: tuple[str, ...] = ()
