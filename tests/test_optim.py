@@ -1340,6 +1340,16 @@ def test_the_parameters_given_as_torch_optim_takes_them_are_refused_saying_how(p
     assert SGD(0.1).lr == 0.1  # (lr given by position is still lr)
 
 
+def test_a_subclass_taking_any_keywords_gets_them():
+    """The check of keywords reads the constructor's signature: one with **options takes any
+    (a user's optimizer that passes them on), as Python itself would."""
+    class Tuned(SGD):
+        def __init__(self, lr=0.1, **options):
+            super().__init__(lr=lr, momentum=options.get("gamma", 0.0))
+
+    assert Tuned(gamma=0.5).momentum == 0.5
+
+
 # -- what a sixth mutation review found untested ---------------------------------------------
 @pytest.mark.parametrize(("make", "error", "message"), [
     (lambda: SGD(lr=0.1, momentum=0.9, dampening=1.5), ValueError,

@@ -32,7 +32,9 @@ class KeywordsChecked:
     of the right ones)."""
 
     def __new__(cls, *args, **kwargs):
-        check_keywords(cls.__name__, kwargs, tuple(inspect.signature(cls.__init__).parameters)[1:])
+        parameters = inspect.signature(cls.__init__).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):  # (a subclass's own
+            check_keywords(cls.__name__, kwargs, tuple(parameters)[1:])  # **options: any)
         return super().__new__(cls)
 
 
