@@ -129,6 +129,21 @@ def test_resume_with_metadata_the_file_lacks_adds_it(tmp_path):
                         metadata={"dataset": "fashion-mnist"})
 
 
+def test_resume_replaces_the_train_options_record(tmp_path):
+    """xpnet train's record of its options changes with a resume for more epochs: it is
+    replaced, not compared as a fact of the run is."""
+    X, y = blobs(n=60)
+    path = tmp_path / "run.npz"
+    record = xpnet.training.OPTIONS_METADATA
+    small_net().fit(X, y, epochs=1, checkpoint=path, progress=False,
+                    metadata={"dataset": "mnist", record: {"--epochs": "1"}})
+    metadata = {"dataset": "mnist", record: {"--epochs": "2"}}
+    xpnet.training.check_resume(small_net(), path, epochs=2, metadata=metadata)
+    small_net().fit(X, y, epochs=2, resume=path, checkpoint=path, progress=False,
+                    metadata=metadata)
+    assert xpnet.checkpoint.metadata(read(path)[0]) == metadata
+
+
 def test_one_full_batch_epoch_is_one_gradient_step():
     X, y = blobs(n=50)
     net, reference = small_net(), small_net()

@@ -70,6 +70,9 @@ _THREAD_CHOOSERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 #: the settings of a run that depend on its data (checked by fit, not by check_resume)
 DATA_SETTINGS = ("training_samples", "validation_samples")
+#: the metadata that says how a run was asked for, not which run it is: `xpnet train`'s
+#: options, which a resume for more epochs changes. It is kept, not compared, on resume
+OPTIONS_METADATA = "train_options"
 
 class _Data:
     """X, the target rows Y and the class labels of a data set, on the device, checked once."""
@@ -290,7 +293,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     ``metadata``: JSON-able facts about the run written into every checkpoint (see
     :func:`xpnet.checkpoint.save`), e.g. ``{"dataset": "mnist"}``, nested at most 31 deep.
     With ``resume``, None goes on with the file's; given, each fact the file holds must be
-    the same (a fact it lacks is added).
+    the same (a fact it lacks is added), but for OPTIONS_METADATA, which is replaced.
 
     Calling fit again goes on training the network. An optimizer passed as an object keeps
     its state (moments, step count) from call to call, and belongs to this network (another
@@ -818,9 +821,10 @@ class _Loop:
             self.metadata = saved_metadata
         else:  # e.g. another dataset would not continue the run; a fact the file lacks (a
             # run that fit saved without metadata) is not another one: the run keeps it now
-            shared = {key: value for key, value in self.metadata.items()
-                      if key in saved_metadata}
-            differences += _differences("metadata ", saved_metadata, shared)
+            facts = {key: value for key, value in saved_metadata.items()
+                     if key != OPTIONS_METADATA}
+            shared = {key: value for key, value in self.metadata.items() if key in facts}
+            differences += _differences("metadata ", facts, shared)
         if optimizer_state is not None:
             differences += self._optimizer_differences(optimizer_state, damaged)
         saved_schedule = (header.get("schedule") or {}).get("name")
