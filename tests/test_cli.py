@@ -90,7 +90,9 @@ def test_train_records_the_dataset_and_evaluate_tests_on_it(run, tmp_path, capsy
                                                           monkeypatch):
     folder, _ = run
     header, _ = cli.checkpoint.read(folder / "model.npz")
-    assert cli.checkpoint.metadata(header) == {"dataset": "mnist"}
+    metadata = cli.checkpoint.metadata(header)  # (and the run's options, for --resume)
+    assert metadata["dataset"] == "mnist" and set(metadata) == {"dataset",
+                                                                training.OPTIONS_METADATA}
 
     def load_of(args, validation=0):  # which dataset evaluate would load
         raise ValueError(f"would load {args.dataset}")
@@ -513,6 +515,7 @@ def test_resume_with_another_early_stopping_names_the_option(saved, resumed, sho
                "--threads", 1]
     status, _, err = xpnet(capsys, *options, *saved, "--save", model)
     assert status == 0, err
+    as_an_older_xpnet_saved_it(model)  # (with its record, no option given is the file's)
     status, _, err = xpnet(capsys, *options, *resumed, "--resume", model)
     assert status == 2 and "was saved by a run with other options" in err, err
     assert f"--early-stopping: {shown}" in err, err
@@ -685,25 +688,27 @@ def test_a_plot_that_fails_midway_leaves_the_previous_image_whole(tmp_path, monk
     assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
 
 
-@pytest.mark.parametrize("stopped_in, told", [(1, "; part of epoch 1 in "),
-                                               (2, "; 1 epoch and part of epoch 2 in ")])
-def test_a_train_stopped_by_ctrl_c_saves_and_exits_130(stopped_in, told, tmp_path, monkeypatch,
-                                                        capsys, mnist):
-    """The results and the checkpoint are written, then the status says the run did not
-    finish: it used to be 0, so `xpnet train ... && next-step` went on."""
-    import signal
-
-    from xpnet import training
-
+def ctrl_c_in_epoch(stopped_in: int, monkeypatch) -> None:
+    """A Ctrl-C at the first batch of epoch ``stopped_in`` of the next train (counted over
+    the trains that follow: only once)."""
     epoch, started = training._Loop.epoch, []
 
-    def ctrl_c_then_epoch(self, *args, **kwargs):  # a Ctrl-C at the epoch's first batch
+    def ctrl_c_then_epoch(self, *args, **kwargs):
         started.append(1)
         if len(started) == stopped_in:
             signal.raise_signal(signal.SIGINT)
         return epoch(self, *args, **kwargs)
 
     monkeypatch.setattr(training._Loop, "epoch", ctrl_c_then_epoch)
+
+
+@pytest.mark.parametrize("stopped_in, told", [(1, "; part of epoch 1 in "),
+                                               (2, "; 1 epoch and part of epoch 2 in ")])
+def test_a_train_stopped_by_ctrl_c_saves_and_exits_130(stopped_in, told, tmp_path, monkeypatch,
+                                                        capsys, mnist):
+    """The results and the checkpoint are written, then the status says the run did not
+    finish: it used to be 0, so `xpnet train ... && next-step` went on."""
+    ctrl_c_in_epoch(stopped_in, monkeypatch)
     model = tmp_path / "m.npz"
     status, out, err = xpnet(capsys, "train", "--data-dir", mnist, "--layers", "784,30,10",
                              "--epochs", 3, "--no-progress", "--save", model)
@@ -718,6 +723,14 @@ def test_a_train_stopped_by_ctrl_c_saves_and_exits_130(stopped_in, told, tmp_pat
     assert words[-2:] == ["--resume", str(model)]
     status, out, err = xpnet(capsys, *words[1:])
     assert status == 0 and "3 epochs in " in out and "(the resumed run's too)" in out, err
+
+
+def as_an_older_xpnet_saved_it(path) -> None:
+    """Take the record of the run's options out of the checkpoint ``path``, as an xpnet that
+    kept none wrote it."""
+    header, arrays = checkpoint.read(path)
+    del header["metadata"][training.OPTIONS_METADATA]
+    rewrite_header(path, header, arrays)
 
 
 def saved_run(path, sizes=(784, 30, 10), dtype="float32") -> None:
@@ -2157,3 +2170,94 @@ def test_resume_with_the_same_seed_is_not_refused(tiny_data, tmp_path, capsys, m
     assert status == 0 and "other options" not in err, err
     status, _, err = xpnet(capsys, *options, "--seed", 6, "--resume", model)
     assert status == 2 and "--seed: 5 in the file, 6 now" in err, err
+
+
+# -- --resume takes the saved run's options ---------------------------------------------------
+#: a run of options other than the defaults (tiny_data's 40 images, 5 batches an epoch):
+#: a resume that took any of them from the defaults would be refused or train another run
+RUN = ["--layers", "784,16,10", "--activation", "tanh", "--optimizer", "momentum", "--lr",
+       0.05, "--schedule", "step", "--epochs", 3, "--batch-size", 8, "--validation", 40,
+       "--early-stopping", 5, "--seed", 4]
+#: options of the command, not of the run: a resume gives them again
+OWN = ["--no-progress", "--threads", 1]
+
+
+@pytest.fixture
+def run_options(tiny_data, tmp_path, monkeypatch, capsys) -> Path:
+    """The checkpoint of RUN saved after its first epoch."""
+    monkeypatch.setattr(datasets, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
+    model = tmp_path / "m.npz"
+    status, _, err = xpnet(capsys, "train", *RUN, "--epochs", 1, *OWN, "--save", model)
+    assert status == 0, err
+    return model
+
+
+def test_resume_alone_continues_the_run_as_one_uninterrupted_run(tiny_data, tmp_path, capsys,
+                                                                 monkeypatch):
+    monkeypatch.setattr(datasets, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
+    whole, stopped = tmp_path / "whole.npz", tmp_path / "stopped.npz"
+    status, _, err = xpnet(capsys, "train", *RUN, *OWN, "--save", whole)
+    assert status == 0, err
+    ctrl_c_in_epoch(2, monkeypatch)  # (its first batch: resumed in the middle of epoch 2)
+    status, _, err = xpnet(capsys, "train", *RUN, *OWN, "--save", stopped)
+    assert status == 130, err
+    header = checkpoint.read(stopped, header_only=True)[0]
+    assert header["metadata"][training.OPTIONS_METADATA] == {
+        "--dataset": "mnist", "--layers": "784,16,10", "--activation": "tanh",
+        "--output": "softmax", "--init": "auto", "--optimizer": "momentum", "--lr": "0.05",
+        "--schedule": "step", "--epochs": "3", "--batch-size": "8", "--validation": "40",
+        "--early-stopping": "5", "--seed": "4"}
+    status, _, err = xpnet(capsys, "train", "--resume", stopped, *OWN)
+    assert status == 0, err
+    assert "resuming with the saved run's options: --dataset mnist --layers 784,16,10 " \
+           "--activation tanh" in err and "--batch-size 8 --validation 40 --early-stopping 5 " \
+           "--seed 4\n" in err, err
+    np.testing.assert_array_equal(xpnet_load(stopped).theta, xpnet_load(whole).theta)
+
+
+def test_resume_takes_more_epochs_given_and_records_them(run_options, capsys):
+    """--epochs given: 3 where the file says 1 (the step schedule spreads over the epochs:
+    its step_size is 1 for both); the next resume takes the 3 from the file."""
+    status, _, err = xpnet(capsys, "train", "--resume", run_options, "--epochs", 3, *OWN)
+    assert status == 0 and "epoch 3/3" in err and "epoch 1/3" not in err, err
+    assert "--seed 4" in err and "--epochs 1" not in err, err  # (taken: all but --epochs)
+    record = checkpoint.metadata(checkpoint.read(run_options, header_only=True)[0])
+    assert record[training.OPTIONS_METADATA]["--epochs"] == "3"
+    status, _, err = xpnet(capsys, "train", "--resume", run_options, *OWN)
+    assert status == 0 and "--epochs 3 " in err and "other options" not in err, err
+
+
+def test_resume_refuses_an_option_given_against_the_saved_run(run_options, capsys):
+    """Only the option given is listed: the others are the file's (--seed would be 0)."""
+    status, _, err = xpnet(capsys, "train", "--resume", run_options, "--batch-size", 16, *OWN)
+    assert status == 2 and "was saved by a run with other options, so resuming would not " \
+        "continue it: --batch-size: 8 in the file, 16 now. Resume" in err, err
+
+
+def test_resume_of_a_file_without_the_record_defaults_the_options_left_out(run_options,
+                                                                           capsys):
+    """As an older xpnet's checkpoint: the options not given are the defaults, refused."""
+    as_an_older_xpnet_saved_it(run_options)
+    status, _, err = xpnet(capsys, "train", "--resume", run_options, "--layers", "784,16,10",
+                           "--activation", "tanh", *OWN)
+    assert status == 2 and "--batch-size: 8 in the file, 128 now" in err, err
+    assert "--seed: 4 in the file, 0 now" in err and "saved run's options" not in err, err
+
+
+@pytest.mark.parametrize(("record", "told"), [
+    (["--epochs", "1"], "is not one that xpnet train writes (['--epochs', '1'])"),
+    ({"--epochs": 1}, "is not one that xpnet train writes ({'--epochs': 1})"),
+    ({"--save": "other.npz"}, "is not one that xpnet train writes ({'--save': 'other.npz'})"),
+    ({"--epochs": "0"}, "holds a bad value (argument --epochs: must be at least 1, got 0)"),
+    ({"--help": ""}, "is not one that xpnet train writes ({'--help': ''})"),
+    ({"--optimizer": "-h"}, "holds a bad value (argument --optimizer: invalid choice: '-h'")])
+def test_resume_refuses_a_damaged_record_of_the_options(record, told, run_options, capsys,
+                                                        monkeypatch):
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    header, arrays = checkpoint.read(run_options)
+    header["metadata"][training.OPTIONS_METADATA] = record
+    rewrite_header(run_options, header, arrays)
+    status, out, err = xpnet(capsys, "train", "--resume", run_options, *OWN)
+    assert status == 2 and not out and err.count("\n") == 1, err
+    assert f"xpnet: error: --resume {run_options} is damaged: its record of the run's " \
+           f"options {told}" in err, err

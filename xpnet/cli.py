@@ -47,7 +47,7 @@ from .history import HISTORY_LIMIT, check_history_not_shared, history_path, is_h
 from .losses import LOSSES
 from .network import INITS, Network
 from .threads import available_cores
-from .training import DivergenceError, check_resume, threads_asked
+from .training import OPTIONS_METADATA, DivergenceError, check_resume, threads_asked
 
 log = logging.getLogger("xpnet")
 
@@ -70,6 +70,13 @@ HYPERPARAMETERS = {
     "weight_decay": (float, "L2 penalty (adamw: decoupled; default: 0, adamw 0.01)"),
     "clip_norm": (float, "scale each gradient down to at most this Euclidean norm"),
 }
+
+#: the train options that define a run, kept in its checkpoints: a --resume takes those it is
+#: not given from there (the others are the command's own: where the data and the files are,
+#: the backend, the threads, the bars)
+RUN_OPTIONS = ("dataset", "layers", "activation", "output", "loss", "init", "optimizer",
+               *HYPERPARAMETERS, "schedule", "epochs", "batch_size", "validation",
+               "early_stopping", "seed")
 
 #: a schedule's arguments beyond lr, derived from the number of epochs of the run
 SCHEDULE_ARGUMENTS = {
@@ -236,7 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write a checkpoint (.npz) after every epoch and at Ctrl-C, and "
                        "its history beside it (PATH less .npz, plus .history.json)")
     files.add_argument("--resume", type=_path, metavar="PATH", help="continue the run saved in "
-                       "PATH, given the same options (it keeps saving there unless --save)")
+                       "PATH with its options, which PATH records: those given must agree "
+                       "with them, but --epochs may add epochs to a schedule not spread over "
+                       "them (it keeps saving there unless --save)")
     files.add_argument("--init-from", type=_path, metavar="PATH", help="start a new run from "
                        "the weights of the network saved in PATH (only the weights: the "
                        "optimizer and schedule start afresh), with any other options (the "
@@ -339,7 +348,6 @@ def cmd_train(args) -> int:
         raise ValueError("--resume continues a saved run with its own weights, --init-from "
                          "starts a new one from saved weights: give one of them")
     resumed = None  # the header of the --resume file (its arrays are read by fit)
-    metadata = {"dataset": args.dataset}  # kept in the checkpoints
     if args.resume is not None:
         _check_model_file("--resume", args.resume, "the checkpoint")
         resumed = checkpoint.read(args.resume, header_only=True)[0]
@@ -348,6 +356,7 @@ def cmd_train(args) -> int:
             raise ValueError(f"--resume {args.resume} holds a network but no training run to "
                              f"continue (xpnet.save writes only the network): start a new run "
                              f"from its weights with --init-from {args.resume}")
+        _take_saved_options(args, resumed)
         # another dataset: refused before it is loaded (or downloaded)
         saved = checkpoint.metadata(resumed).get("dataset")
         if saved is not None and saved not in datasets.DATASETS:
@@ -356,6 +365,8 @@ def cmd_train(args) -> int:
         if saved is not None and saved != args.dataset:
             raise ValueError(f"--resume {args.resume} continues a run on {saved}, not on "
                              f"{args.dataset}: resume with --dataset {saved}")
+    # kept in the checkpoints: the dataset, which evaluate tests on, and the run's options
+    metadata = {"dataset": args.dataset, OPTIONS_METADATA: _run_record(args)}
     args.threads = threads_asked(args.threads)  # ($XPNET_NUM_THREADS too)
     save_to = args.save or args.resume
     # (before the checks of writing: not root, /dev/null.history.json cannot be written)
@@ -510,6 +521,57 @@ def _resume_command(args, save_to: Path) -> str:
                     for word in words)
 
 
+def _take_saved_options(args, header: dict) -> None:
+    """Set the run options (RUN_OPTIONS) that this --resume command does not give to those
+    that the saved run's ``header`` records, so that `xpnet train --resume PATH` alone
+    continues it; a file from an older xpnet records none: they keep their defaults."""
+    record = checkpoint.metadata(header).get(OPTIONS_METADATA)
+    if record is None:
+        return
+    saved, given = _recorded_options(record, args.resume), _train_options(args.words)
+    taken = [dest for dest in saved if dest not in given]
+    for dest in taken:
+        setattr(args, dest, saved[dest])
+    if taken:
+        log.info("resuming with the saved run's options: %s", " ".join(
+            f"{_flag(dest)} {shlex.quote(record[_flag(dest)])}" for dest in taken))
+
+
+def _recorded_options(record, path: Path) -> dict:
+    """The options (by dest) of a checkpoint's ``record`` of its run's, checked as the command
+    line checks them; CheckpointError, naming ``path``, for a damaged one."""
+    damaged = f"--resume {path} is damaged: its record of the run's options"
+    flags = set(map(_flag, RUN_OPTIONS))
+    if not isinstance(record, dict) or not set(record) <= flags or \
+            not all(isinstance(text, str) for text in record.values()):
+        raise checkpoint.CheckpointError(f"{damaged} is not one that xpnet train writes "
+                                         f"({record!r:.80})")
+    try:  # (--flag=text: a text that starts with - is not read as another option)
+        return _train_options(["train", *(f"{flag}={text}" for flag, text in record.items())])
+    except argparse.ArgumentError as error:
+        raise checkpoint.CheckpointError(f"{damaged} holds a bad value ({error})") from None
+
+
+def _run_record(args) -> dict:
+    """The run options (RUN_OPTIONS) of ``args`` as they would be typed ({"--lr": "0.05"}),
+    but for those left unset (None), such as --early-stopping when off."""
+    return {_flag(dest): _option_text(getattr(args, dest)) for dest in RUN_OPTIONS
+            if getattr(args, dest) is not None}
+
+
+def _train_options(argv: list[str]) -> dict:
+    """The options, by dest, that the train command line ``argv`` gives, without the defaults
+    of those it does not (parsed with them suppressed); ArgumentError for a bad value."""
+    parser = build_parser()
+    train = _subcommands(parser)["train"]
+    for each in (parser, train):
+        each.exit_on_error = False
+    for action in train._actions:
+        action.default = argparse.SUPPRESS
+    given = vars(parser.parse_known_args(argv)[0])
+    return {dest: value for dest, value in given.items() if dest not in ("command", "run")}
+
+
 def _quoted(path: Path) -> str:
     """``path`` as a shell command needs it: a path with spaces in quotes, and one that
     starts with '-' (read as an option, or as '-' itself) as ./-..."""
@@ -576,8 +638,8 @@ def _check_architecture(option: str, path: Path, saved, net: Network) -> None:
 
 
 def _option_text(value) -> str:
-    """An architecture value as its option would be written: [784, 30, 10] -> 784,30,10."""
-    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    """A value as its option would be written: [784, 30, 10] -> 784,30,10."""
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 def _check_writable(option: str, path: Path, example: str | None) -> None:
@@ -1182,9 +1244,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown and set(unknown) & set(before):  # (xpnet --bogus train: xpnet's, not train's)
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if unknown:
-        (commands,) = [action for action in parser._actions
-                       if isinstance(action, argparse._SubParsersAction)]
-        command = commands.choices[args.command]
+        command = _subcommands(parser)[args.command]
 
         def options(parser):
             return [option for action in parser._actions for option in action.option_strings
@@ -1199,7 +1259,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
             if near not in known:
                 near = next(iter(difflib.get_close_matches(option.replace("_", "-"), known,
                                                            n=1, cutoff=0.7)), None)
-            elsewhere = [name for name, other in commands.choices.items()
+            elsewhere = [name for name, other in _subcommands(parser).items()
                          if option in options(other)]
             if near is not None:
                 hints.append(f"{option}: did you mean {near}?")
@@ -1208,6 +1268,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         command.error(f"unrecognized arguments: {' '.join(unknown)}"
                       + (f" ({'; '.join(hints)})" if hints else ""))
     return args
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """xpnet's commands' parsers, by name."""
+    (commands,) = [action for action in parser._actions
+                   if isinstance(action, argparse._SubParsersAction)]
+    return commands.choices
 
 
 def main(argv: list[str] | None = None) -> int:
