@@ -717,10 +717,12 @@ def test_a_train_stopped_by_ctrl_c_saves_and_exits_130(stopped_in, told, tmp_pat
     # (the epoch it stopped in was counted as one run: "2 epochs in ...")
     assert told in out, out
     assert model.is_file()
-    # the command to go on is this one's, with --resume: it runs as printed
+    # the command to go on: --resume, whose file records the run's options (--layers, --epochs),
+    # and this command's own: it runs as printed
     (command,) = re.findall(r"; `(xpnet train [^`]*)` continues the run", out)
     words = shlex.split(command)
-    assert words[-2:] == ["--resume", str(model)]
+    assert words == ["xpnet", "train", "--resume", str(model), "--data-dir", str(mnist),
+                     "--no-progress"]
     status, out, err = xpnet(capsys, *words[1:])
     assert status == 0 and "3 epochs in " in out and "(the resumed run's too)" in out, err
 
@@ -2261,3 +2263,22 @@ def test_resume_refuses_a_damaged_record_of_the_options(record, told, run_option
     assert status == 2 and not out and err.count("\n") == 1, err
     assert f"xpnet: error: --resume {run_options} is damaged: its record of the run's " \
            f"options {told}" in err, err
+
+
+def test_the_command_printed_at_ctrl_c_repeats_only_the_commands_own_options(
+        run_options, tmp_path, capsys, monkeypatch):
+    """Not the run's options, which the checkpoint records, nor --init-from, which --resume
+    refuses (the command printed used to repeat it: `--init-from X --resume Y` was refused)."""
+    model = tmp_path / "from init.npz"
+    ctrl_c_in_epoch(2, monkeypatch)
+    status, out, err = xpnet(capsys, "train", *RUN, "--init-from", run_options, "--mirror",
+                             "file:///a", "--backend", "numpy", "--mirror", "file:///b", *OWN,
+                             "--save", model)
+    assert status == 130, err
+    (command,) = re.findall(r"; `(xpnet train [^`]*)` continues the run", out)
+    words = shlex.split(command)
+    assert words == ["xpnet", "train", "--resume", str(model), "--mirror", "file:///a",
+                     "--mirror", "file:///b", "--backend", "numpy", "--no-progress",
+                     "--threads", "1"]
+    status, out, err = xpnet(capsys, *words[1:])
+    assert status == 0 and "3 epochs in " in out, err

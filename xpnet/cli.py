@@ -511,14 +511,17 @@ def cmd_train(args) -> int:
 
 
 def _resume_command(args, save_to: Path) -> str:
-    """The command that continues an interrupted run: this one's own words (a resume must have
-    the same options), with ``--resume`` its checkpoint where it has none (``--save`` may
-    stay: it names the same file)."""
-    words = ["xpnet", *args.words]
-    if args.resume is None:
-        words += ["--resume", str(save_to)]
-    return " ".join(_quoted(Path(word)) if word == str(save_to) else shlex.quote(word)
-                    for word in words)
+    """The command that continues an interrupted run: ``--resume`` its checkpoint, which
+    records the run's options, and those of this command's own options that it was given
+    (where the data are, the backend, ...), which the checkpoint does not record."""
+    words = ["xpnet", "train", "--resume", _quoted(save_to)]
+    for dest, value in _train_options(args.words).items():
+        if dest in (*RUN_OPTIONS, "save", "resume", "init_from"):
+            continue
+        for item in value if isinstance(value, list) else [value]:  # (--mirror: repeated)
+            words += [_flag(dest)] if item is True else [
+                _flag(dest), _quoted(item) if isinstance(item, Path) else shlex.quote(str(item))]
+    return " ".join(words)
 
 
 def _take_saved_options(args, header: dict) -> None:
