@@ -2038,6 +2038,19 @@ def test_a_validation_set_of_all_the_training_images_is_named_as_the_option(mnis
                                        "smaller than the 60000 training examples")
 
 
+@pytest.mark.parametrize(("given", "message"), [
+    ("0.1", "argument --validation: the number of training images to hold out, not a fraction, "
+            "got '0.1': for 10% of MNIST's 60,000 give 6000"),
+    ("ten", "argument --validation: expected a whole number, got 'ten'"),
+    ("1.5", "argument --validation: expected a whole number, got '1.5'"),
+])
+def test_validation_is_a_number_of_images_and_a_fraction_is_told_so(capsys, given, message):
+    """Keras's validation_split=0.1 habit got "expected a whole number", which did not say
+    that a count of images is wanted."""
+    status, out, err = xpnet(capsys, "train", "--validation", given)
+    assert status == 2 and out == "" and message in err, err
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["train", "--batchsize", "10"],
      "unrecognized arguments: --batchsize 10 (--batchsize: did you mean --batch-size?)"),
@@ -2046,6 +2059,9 @@ def test_a_validation_set_of_all_the_training_images_is_named_as_the_option(mnis
      "(--eta: did you mean --lr?; --gamma: did you mean --momentum?)"),
     (["evaluate", "m.npz", "--lr", "1"],
      "unrecognized arguments: --lr 1 (--lr is an option of xpnet train)"),
+    (["train", "--nesterov", "--quiet"], "(--nesterov: did you mean --optimizer nesterov?; "
+                                         "--quiet: did you mean --no-progress?)"),
+    (["train", "--patience", "3"], "(--patience: did you mean --early-stopping?)"),
     (["info", "--verbose"], "xpnet info: error: unrecognized arguments: --verbose\n"),
     (["plot", "h.json", "extra"], "xpnet plot: error: unrecognized arguments: extra\n"),
     (["--bogus", "info"], "xpnet: error: unrecognized arguments: --bogus\n"),

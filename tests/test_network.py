@@ -1601,3 +1601,14 @@ def test_initialize_redraws_the_networks_own_seed_by_default():
     drawn = fresh.theta.copy()
     fresh.initialize()  # its own seed None: a fresh draw
     assert fresh.seed is None and not np.array_equal(fresh.theta, drawn)
+
+
+def test_calling_the_network_is_its_forward_pass():
+    """``net(X)``, as a torch.nn.Module or a Keras model is called, used to be a TypeError
+    ("'Network' object is not callable")."""
+    net = Network([4, 5, 3], backend="numpy", seed=1)
+    X = np.random.default_rng(0).standard_normal((7, 4))
+    np.testing.assert_array_equal(net(X), net.forward(X))
+    np.testing.assert_array_equal(net(X, batch_size=2), net.forward(X, batch_size=2))
+    with pytest.raises(ValueError, match="X has 3 features per sample"):
+        net(X[:, :3])

@@ -108,6 +108,23 @@ def int_at_least(lower: int, most: int | None = None):
     return parse
 
 
+def _validation_images(text: str) -> int:
+    """--validation's value: a number of training images; a fraction (Keras's
+    validation_split) is refused saying so."""
+    try:
+        return int_at_least(0)(text)
+    except argparse.ArgumentTypeError:
+        try:
+            fraction = float(text)
+        except ValueError:
+            fraction = None
+        if fraction is not None and 0 < fraction < 1:
+            raise argparse.ArgumentTypeError(
+                f"the number of training images to hold out, not a fraction, got {text!r}: "
+                f"for {fraction:.0%} of MNIST's 60,000 give {round(60_000 * fraction)}") from None
+        raise
+
+
 #: the most epochs `xpnet train` runs (a typo of a few digits more would train for ever)
 MAX_EPOCHS = 1_000_000
 #: a standard stream: ``train --history -`` writes the history to standard output (and the
@@ -226,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="default: %(default)s")
     run.add_argument("--batch-size", type=int_at_least(1), default=128,
                      help="default: %(default)s")
-    run.add_argument("--validation", type=int_at_least(0), default=10_000, metavar="N",
+    run.add_argument("--validation", type=_validation_images, default=10_000, metavar="N",
                      help="hold out the last N training images for validation "
                      "(default: %(default)s, Nielsen's split; 0: train on all)")
     run.add_argument("--early-stopping", type=int_at_least(1), metavar="PATIENCE",
@@ -1232,7 +1249,10 @@ USER_ERRORS = (ValueError, TypeError, OSError, ImportError, MemoryError, Backend
 #: an unknown option's error suggests
 OPTION_ALIASES = {"--eta": "--lr", "--learning-rate": "--lr", "--gamma": "--momentum",
                   "--mini-batch-size": "--batch-size", "--hidden": "--layers",
-                  "--sizes": "--layers", "--opt": "--optimizer", "--device": "--backend"}
+                  "--sizes": "--layers", "--opt": "--optimizer", "--device": "--backend",
+                  "--nesterov": "--optimizer nesterov", "--quiet": "--no-progress",
+                  "--validation-split": "--validation", "--patience": "--early-stopping",
+                  "--epsilon": "--eps", "--clipnorm": "--clip-norm"}
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -1258,8 +1278,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
             option = word.split("=", 1)[0]
             if not option.startswith("--"):
                 continue
-            near = OPTION_ALIASES.get(option.replace("_", "-"))
-            if near not in known:
+            near = OPTION_ALIASES.get(option.replace("_", "-"), "")
+            if near.split(" ")[0] not in known:  # (an alias may give a value too)
                 near = next(iter(difflib.get_close_matches(option.replace("_", "-"), known,
                                                            n=1, cutoff=0.7)), None)
             elsewhere = [name for name, other in _subcommands(parser).items()

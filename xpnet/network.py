@@ -364,6 +364,11 @@ class Network:
                                    lambda batch: self._infer(batch)[1])
         return self.backend.row_major(outputs)  # (on NumPy _infer gives a transposed view)
 
+    def __call__(self, X, batch_size: int = 1024):
+        """``net(X)``: the output a_L, as :meth:`forward` gives it (a torch.nn.Module and a
+        Keras model are called so)."""
+        return self.forward(X, batch_size)
+
     def loss_and_gradient(self, X, y):
         """(L, grad): the batch-mean loss (a 0-d device array; ``float()`` reads it) and the
         gradient dL/dtheta in theta's flat layout.
