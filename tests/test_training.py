@@ -289,11 +289,31 @@ def test_an_lr_set_between_steps_reads_nothing_from_the_device(optimizer, monkey
     assert count["n"] == 0
 
 
-def test_progress_is_silent_when_not_a_terminal_and_with_tqdm_disable(capsys, monkeypatch):
+def test_no_terminal_gets_a_line_per_epoch_and_false_or_tqdm_disable_silence(capsys,
+                                                                              monkeypatch):
+    """Where stderr is no terminal (a file, a pipe, a batch job: pytest's capture here) and
+    progress is None, a script used to print nothing at all; it now prints a line per epoch,
+    as Keras's fit does there. progress=False and $TQDM_DISABLE keep it silent."""
     X, y = blobs(n=60)
+    small_net().fit(X, y, epochs=2, progress=None, validation_split=0.25)
+    err = capsys.readouterr().err
+    assert re.fullmatch(r"epoch 1/2: loss=\S+, accuracy=\S+, val_loss=\S+, val_accuracy=\S+\n"
+                        r"epoch 2/2: loss=\S+, accuracy=\S+, val_loss=\S+, val_accuracy=\S+\n",
+                        err), err
+    small_net().fit(X, y, epochs=1, progress=False)
+    assert capsys.readouterr().err == ""
+    handler = logging.StreamHandler(sys.stderr)  # (a log that shows INFO prints the lines
+    logging.getLogger("xpnet").addHandler(handler)  # itself: not twice)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(logging.getLogger("xpnet"), "level", logging.INFO)
+            small_net().fit(X, y, epochs=1, progress=None)
+    finally:
+        logging.getLogger("xpnet").removeHandler(handler)
+    assert capsys.readouterr().err.count("epoch 1/1: loss=") == 1
+    monkeypatch.setenv("TQDM_DISABLE", "1")
     small_net().fit(X, y, epochs=1, progress=None)
     assert capsys.readouterr().err == ""
-    monkeypatch.setenv("TQDM_DISABLE", "1")
     small_net().fit(X, y, epochs=1, progress=True)
     assert capsys.readouterr().err == ""
     monkeypatch.delenv("TQDM_DISABLE")

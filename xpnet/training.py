@@ -234,11 +234,16 @@ def _console_loggers() -> list[logging.Logger]:
 def _show_progress(progress: bool | None) -> bool:
     """Whether to show the bars: ``progress`` (checked by fit: True, False or None, for a
     terminal or a notebook), unless $TQDM_DISABLE says no."""
-    if os.environ.get("TQDM_DISABLE", "").lower() not in ("", "0", "false"):
+    if _tqdm_disabled():
         return False
     if progress is None:
         return sys.stderr.isatty() or "ipykernel" in sys.modules
     return progress
+
+
+def _tqdm_disabled() -> bool:
+    """Whether $TQDM_DISABLE asks for no bars."""
+    return os.environ.get("TQDM_DISABLE", "").lower() not in ("", "0", "false")
 
 
 @contextmanager
@@ -279,8 +284,9 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     ``validation_data=(Xv, yv)``, or ``validation_split`` as Keras: the first
     floor(n (1 - split)) samples train, the rest validate. ``seed`` draws the shuffling.
     ``schedule``: an :mod:`xpnet.schedules` schedule of the lr by epoch. ``early_stopping``:
-    True or an :class:`EarlyStopping`. ``progress``: bars, None for a terminal or notebook
-    only. ``checkpoint=PATH`` saves the run after each
+    True or an :class:`EarlyStopping`. ``progress``: bars; None: bars on a terminal or in a
+    notebook, and elsewhere (output to a file or a pipe) one line per epoch on stderr, as
+    Keras prints there; False: neither. ``checkpoint=PATH`` saves the run after each
     epoch and on Ctrl-C, and ``resume=PATH`` goes on from such a file. ``drop_last`` leaves
     out a last batch smaller than ``batch_size``.
 
@@ -363,6 +369,10 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     elif early_stopping:
         early_stopping.reset()
     show = _show_progress(progress)
+    # no terminal for bars (a file, a pipe, a batch job): a line per epoch, as Keras prints
+    # there, unless the log shows its own (the command line's) or the user chose silence
+    lines = progress is None and not show and not _tqdm_disabled() and \
+        not log.isEnabledFor(logging.INFO)
     console = _console_loggers() or [log]
     with net.backend.cpu_threads() as (set_threads, thread_limit), \
             _stop_on_interrupt() as interrupt, logging_redirect_tqdm(console), tqdm(
@@ -397,8 +407,11 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
             history.rows.append(row)
             epoch_bar.update(1)
             epoch_bar.set_postfix(_postfix(row), refresh=True)
-            log.info("epoch %d/%d: %s", epoch + 1, epochs,
-                     ", ".join(f"{k}={v:.4g}" for k, v in _postfix(row).items()))
+            line = f"epoch {epoch + 1}/{epochs}: " + ", ".join(
+                f"{k}={v:.4g}" for k, v in _postfix(row).items())
+            log.info("%s", line)
+            if lines:
+                print(line, file=sys.stderr, flush=True)
             history.stopped_early = loop.end_of_epoch(row, epoch)
             if checkpoint is not None:
                 loop.save(checkpoint, history, settings, epochs_done=epoch + 1)
