@@ -2102,10 +2102,10 @@ def test_resume_names_the_saved_optimizer_as_the_option_did(mnist, tmp_path, cap
                            "--save", model)
     assert status == 0, err
     for optimizer, listed in [
-            ("momentum", ": --optimizer: nesterov in the file, momentum now. Resume"),
+            ("momentum", ": --optimizer: nesterov in the file, momentum now. Leave those"),
             ("sgd", ": --optimizer: nesterov in the file, sgd now; --momentum: 0.9 in the file, "
-                    "0.0 now. Resume"),
-            ("adam", ": --optimizer: nesterov in the file, adam now. Resume")]:
+                    "0.0 now. Leave those"),
+            ("adam", ": --optimizer: nesterov in the file, adam now. Leave those")]:
         status, _, err = xpnet(capsys, "train", *common, "--epochs", 2, "--optimizer", optimizer,
                                "--resume", model)
         assert status == 2 and listed in err, err
@@ -2249,7 +2249,8 @@ def test_resume_refuses_an_option_given_against_the_saved_run(run_options, capsy
     """Only the option given is listed: the others are the file's (--seed would be 0)."""
     status, _, err = xpnet(capsys, "train", "--resume", run_options, "--batch-size", 16, *OWN)
     assert status == 2 and "was saved by a run with other options, so resuming would not " \
-        "continue it: --batch-size: 8 in the file, 16 now. Resume" in err, err
+        "continue it: --batch-size: 8 in the file, 16 now. Leave those options out to resume " \
+        "with the file's, or start a new run from its weights with --init-from" in err, err
 
 
 def test_resume_of_a_file_without_the_record_defaults_the_options_left_out(run_options,
@@ -2260,6 +2261,7 @@ def test_resume_of_a_file_without_the_record_defaults_the_options_left_out(run_o
                            "--activation", "tanh", *OWN)
     assert status == 2 and "--batch-size: 8 in the file, 128 now" in err, err
     assert "--seed: 4 in the file, 0 now" in err and "saved run's options" not in err, err
+    assert "Resume with the options it was saved with" in err  # (none recorded to take)
 
 
 @pytest.mark.parametrize(("record", "told"), [

@@ -429,8 +429,9 @@ def cmd_train(args) -> int:
     stopping = EarlyStopping(patience=args.early_stopping) if args.early_stopping else None
     # the saved run's --optimizer and this one's, for the list of what differs on --resume
     optimizers = (_optimizer_option(resumed), args.optimizer) if resumed is not None else ()
+    recorded = resumed is not None and OPTIONS_METADATA in checkpoint.metadata(resumed)
     if args.resume is not None:  # the options against the saved run's, before the data
-        with _resume_in_option_terms(args.resume, *optimizers):
+        with _resume_in_option_terms(args.resume, *optimizers, recorded=recorded):
             check_resume(net, args.resume, optimizer=optimizer, epochs=args.epochs,
                          batch_size=args.batch_size, seed=args.seed, schedule=schedule,
                          early_stopping=stopping, metadata=metadata, samples=(
@@ -445,7 +446,7 @@ def cmd_train(args) -> int:
              args.epochs, "s" if args.epochs != 1 else "", batches)
     # NumPy's overflow warnings would only repeat what DivergenceError says, without the step
     with np.errstate(over="ignore", invalid="ignore"), \
-            _resume_in_option_terms(args.resume, *optimizers):
+            _resume_in_option_terms(args.resume, *optimizers, recorded=recorded):
         try:
             history = net.fit(*train, optimizer=optimizer, epochs=args.epochs,
                               batch_size=args.batch_size, validation_data=validation,
@@ -755,13 +756,14 @@ RESUME_OPTIONS = {"batch_size": "--batch-size", "seed": "--seed", "epochs": "--e
 
 @contextmanager
 def _resume_in_option_terms(path: Path, saved_optimizer: str | None = None,
-                            optimizer: str | None = None):
+                            optimizer: str | None = None, *, recorded: bool = False):
     """Re-raise fit's list of what differs from a resumed run ("batch_size: 128 in the file,
     64 now; schedule t_max: ...") with the options' names ("--batch-size: 128 in the file,
     64 now; --epochs (the schedule's t_max): ..."), and --init-from ``path`` (the --resume
     file) for fit's way to start anew from its weights; ``saved_optimizer`` and ``optimizer``:
     the --optimizer of the saved run and of this one, where they differ the first item (fit
-    tells classes, and sgd, momentum and nesterov are all SGD)."""
+    tells classes, and sgd, momentum and nesterov are all SGD). ``recorded``: the file
+    records its options, which a resume takes for those left out."""
     def option(match) -> str:
         name = match[2]
         if name in RESUME_OPTIONS or name in HYPERPARAMETERS:
@@ -800,6 +802,9 @@ def _resume_in_option_terms(path: Path, saved_optimizer: str | None = None,
             listed = "; ".join([f"--optimizer: {saved_optimizer} in the file, {optimizer} now",
                                 *kept])
             text = f"{head} would not continue it: {listed}. Resume with{tail}"
+        if recorded:
+            text = text.replace("Resume with the options it was saved with",
+                                "Leave those options out to resume with the file's")
         raise checkpoint.CheckpointError(text) from None
 
 
