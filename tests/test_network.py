@@ -649,6 +649,29 @@ def test_one_output_regression_takes_a_target_vector(backend, rng):
     assert net.evaluate(X, counts)[0] == net.evaluate(X, counts.reshape(-1, 1).astype(float))[0]
 
 
+def test_real_valued_targets_have_no_accuracy(backend, rng):
+    """A regression's targets are no class labels: evaluate gives no accuracy, and accuracy
+    refuses them, saying which figure to read; 0/1 targets (one-hot rows, with one output
+    0/1 labels, as floats, integers or bools) are labels, with an identity output too."""
+    X = rng.normal(size=(6, 3))
+    for sizes, y in (([3, 5, 1], rng.normal(size=6)), ([3, 5, 1], np.arange(6)),
+                     ([3, 5, 2], rng.normal(size=(6, 2)))):
+        net = Network(sizes, activation="tanh", output="identity", backend=backend)
+        assert net.evaluate(X, y)[1] is None
+        with pytest.raises(ValueError, match=re.escape(
+                "accuracy needs class labels, but y holds real-valued targets (values other "
+                "than 0 and 1, for the quadratic loss): a regression, which has no accuracy. "
+                "The figure to read is the loss, net.evaluate(X, y)[0]")):
+            net.accuracy(X, y)
+    labels = rng.integers(0, 2, size=6)
+    net = Network([3, 5, 1], activation="tanh", output="identity", backend=backend)
+    predicted = backend.to_numpy(net.predict(X))
+    for y in (labels, labels.astype(np.float32), labels.astype(bool), labels.reshape(-1, 1)):
+        assert net.accuracy(X, y) == net.evaluate(X, y)[1] == np.mean(predicted == labels)
+    net = Network([3, 5, 2], activation="tanh", output="identity", backend=backend)
+    assert net.accuracy(X, np.eye(2, dtype=np.uint8)[labels]) == net.evaluate(X, labels)[1]
+
+
 @pytest.mark.parametrize("labels", [np.array([0, 2]), np.array([-1, 1])])
 def test_one_output_neuron_rejects_labels_outside_0_1(labels):
     net = Network([2, 4, 1], output="sigmoid", backend="numpy")

@@ -254,17 +254,21 @@ def count_device_reads(monkeypatch):
     return count
 
 
-def test_no_device_read_per_batch(monkeypatch):
+@pytest.mark.parametrize("targets", ["classes", "real-valued"])
+def test_no_device_read_per_batch(monkeypatch, targets):
     """The host reads the device a fixed number of times per epoch, however many batches
     (the progress refresh, every SYNC_SECONDS, is turned off so a slow machine cannot add
-    reads)."""
+    reads); for a regression's targets too, which are found to be no class labels once."""
     from xpnet import training
 
     strict = make_backend("strict")
     X, y = blobs(n=400)
+    output = "softmax"
+    if targets == "real-valued":
+        y, output = 0.5 * X[:, :3], "identity"
     reads = []
     for batch_size in (40, 4):  # 10 batches, then 100 batches
-        net = small_net(backend=strict)
+        net = small_net(backend=strict, output=output)
         data = (strict.asarray(X), strict.asarray(y))
         count = count_device_reads(monkeypatch)
         monkeypatch.setattr(training, "SYNC_SECONDS", float("inf"))
@@ -2359,3 +2363,132 @@ def test_printing_a_history_without_rows_never_fails():
     IndexError from print()."""
     assert str(History(partial_epoch=True)) == str(History())
     assert str(History(interrupted=True, partial_epoch=True)).endswith("(interrupted by Ctrl-C)")
+
+
+# -- the accuracy is a classifier's: data without class labels (a regression) have none -----------
+def regression(n=200, seed=0):
+    """8 features and a real-valued target of each sample: a regression, without labels."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 8)).astype(np.float32)
+    return X, (2.0 * X[:, :1] - X[:, 1:2] + 0.1).astype(np.float32)
+
+
+def regressor(seed=0):
+    return xpnet.Network([8, 16, 1], activation="tanh", output="identity", backend="numpy",
+                         seed=seed)
+
+
+def test_a_regression_reports_its_loss_and_no_accuracy(capsys):
+    """Real-valued targets are no class labels: the history's accuracies are None, the
+    line of each epoch and the table leave them out, and evaluate gives (loss, None)."""
+    X, y = regression()
+    net = regressor()
+    history = net.fit(X, y, optimizer=Adam(lr=0.01), epochs=3, validation_split=0.25,
+                      progress=None)
+    assert history["accuracy"] == history["val_accuracy"] == [None] * 3
+    assert history["loss"][-1] < history["loss"][0] and None not in history["val_loss"]
+    assert re.fullmatch(r"(epoch \d/3: loss=\S+, val_loss=\S+\n){3}",
+                        capsys.readouterr().err)
+    assert str(history).splitlines()[0].split() == ["epoch", "loss", "val_loss", "lr",
+                                                    "seconds"]
+    loss, accuracy = net.evaluate(X, y)
+    assert accuracy is None
+    assert loss == pytest.approx(float(net.loss_and_gradient(X, y)[0]), rel=1e-5)
+
+
+def test_the_progress_bar_of_a_regression_shows_the_loss_alone(monkeypatch):
+    import xpnet.training as training
+
+    shown = []
+
+    class Recorder(training.tqdm):
+        def set_postfix(self, *args, **kwargs):
+            shown.append(set(args[0] if args else {}) | set(kwargs) - {"refresh"})
+            super().set_postfix(*args, **kwargs)
+
+    monkeypatch.setattr(training, "tqdm", Recorder)
+    monkeypatch.setattr(training, "SYNC_SECONDS", 0.0)
+    X, y = regression(n=64)
+    regressor().fit(X, y, epochs=1, batch_size=16, progress=True)
+    assert shown == [{"loss"}] * 5  # (after each of the 4 batches, then the epoch's bar)
+
+
+@pytest.mark.parametrize("one_hot", [False, True])
+def test_least_squares_classification_counts_its_accuracy(one_hot):
+    """An identity output with the quadratic loss on class indices or one-hot rows is a
+    (least-squares) classifier: its targets are class labels, and its accuracy is counted."""
+    X, y = blobs()
+    targets = np.eye(3, dtype=np.float32)[y] if one_hot else y
+    net = xpnet.Network([5, 16, 3], activation="tanh", output="identity", backend="numpy")
+    history = net.fit(X, targets, optimizer=Adam(lr=0.01), epochs=5, validation_split=0.2,
+                      progress=False)
+    assert history["val_accuracy"][-1] > 0.9
+    loss, accuracy = net.evaluate(X, targets)
+    assert accuracy == net.accuracy(X, targets) == net.accuracy(X, y) > 0.9
+    first = net.fit(X, targets, optimizer=SGD(lr=0.0), epochs=1, progress=False)
+    assert first["accuracy"] == [accuracy]
+
+
+@pytest.mark.parametrize(("output", "loss"), [("softmax", "softmax_cross_entropy"),
+                                              ("sigmoid", "binary_cross_entropy")])
+def test_soft_targets_of_a_cross_entropy_are_read_as_classes(output, loss):
+    """A cross-entropy's targets are probabilities (label smoothing, say): the argmax of each
+    row is its class, so the accuracy is counted."""
+    X, y = blobs()
+    soft = (0.8 * np.eye(3)[y] + 0.2 / 3).astype(np.float32)
+    net = small_net(output=output, loss=loss)
+    history = net.fit(X, soft, optimizer=SGD(lr=0.0), epochs=1, validation_data=(X, soft),
+                      progress=False)
+    accuracy = net.accuracy(X, y)
+    assert history["accuracy"] == history["val_accuracy"] == [accuracy]
+    assert net.evaluate(X, soft)[1] == net.accuracy(X, soft) == accuracy
+
+
+@pytest.mark.parametrize("labelled", ["training", "validation"])
+def test_only_the_data_without_class_labels_have_no_accuracy(labelled):
+    X, y = blobs()
+    rows = np.eye(3, dtype=np.float32)[y]
+    real = 0.9 * rows + 0.05  # (real-valued targets of the same classes: no labels)
+    train, validation = (rows, real) if labelled == "training" else (real, rows)
+    net = xpnet.Network([5, 16, 3], activation="tanh", output="identity", backend="numpy")
+    history = net.fit(X, train, validation_data=(X, validation), epochs=2, progress=False)
+    assert (history["accuracy"] == [None] * 2) == (labelled == "validation")
+    assert (history["val_accuracy"] == [None] * 2) == (labelled == "training")
+    assert None not in history["loss"] + history["val_loss"]
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"early_stopping": EarlyStopping(monitor="accuracy")},
+     "early stopping's monitor='accuracy' watches the training accuracy, but the training "
+     "targets are not class labels \\(real-valued: a regression\\), which have no accuracy: "
+     "watch the loss \\(monitor='loss'\\)"),
+    ({"early_stopping": EarlyStopping(monitor="val_accuracy"), "validation_split": 0.2},
+     "monitor='val_accuracy' watches the validation accuracy, but the validation targets"),
+    ({"early_stopping": EarlyStopping(monitor="val_accuracy")},  # (no validation data)
+     "monitor='val_accuracy' watches the training accuracy"),
+    ({"schedule": get_schedule("plateau", lr=0.01, mode="max")},
+     "the schedule ReduceLROnPlateau in mode 'max' watches the training accuracy, but the "
+     "training targets are not class labels .* watch the loss \\(mode='min'\\)"),
+    ({"schedule": get_schedule("adaptive", lr=0.01, mode="max"), "validation_split": 0.2},
+     "the schedule Adaptive in mode 'max' watches the validation accuracy"),
+], ids=["accuracy", "val_accuracy", "val_accuracy-without-validation", "plateau", "adaptive"])
+def test_watching_the_accuracy_of_a_regression_is_refused_before_the_first_epoch(
+        tmp_path, options, message):
+    X, y = regression()
+    net = regressor()
+    theta = net.theta.copy()
+    with pytest.raises(ValueError, match=message):
+        net.fit(X, y, epochs=2, progress=False, checkpoint=tmp_path / "run.npz", **options)
+    np.testing.assert_array_equal(net.theta, theta)
+    assert not (tmp_path / "run.npz").exists()
+
+
+def test_the_accuracy_of_labelled_data_beside_a_regression_set_may_be_watched():
+    """Early stopping on the training accuracy needs labels only in the training data."""
+    X, y = blobs()
+    rows = np.eye(3, dtype=np.float32)[y]
+    net = xpnet.Network([5, 16, 3], activation="tanh", output="identity", backend="numpy")
+    history = net.fit(X, rows, validation_data=(X, 0.9 * rows + 0.05), epochs=2,
+                      early_stopping=EarlyStopping(monitor="accuracy"), progress=False)
+    assert len(history) == 2 and history["val_accuracy"] == [None, None]
+

@@ -22,7 +22,8 @@ class EarlyStopping(KeywordsChecked):
     ``value - min_delta > best`` for an accuracy), with other defaults: Keras stops at the
     first epoch without improvement (``patience=0``) and keeps the last weights
     (``restore_best_weights=False``). Without validation data a ``val_`` monitor falls back to
-    the training figure, with a warning.
+    the training figure, with a warning. ``fit`` refuses an accuracy monitor for data without
+    class labels (a regression's real-valued targets), which have no accuracy.
     """
 
     monitor: str = "val_loss"

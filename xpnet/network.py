@@ -404,7 +404,8 @@ class Network:
 
     def predict(self, X, batch_size: int = 1024):
         """The predicted class of each row of X (a device array; see :meth:`classes`),
-        computed ``batch_size`` rows at a time."""
+        computed ``batch_size`` rows at a time. For a regression, read the outputs with
+        :meth:`forward` (or ``net(X)``)."""
         batch_size = checked_batch_size(batch_size)
         return self._in_batches(self._check_X(X, allow_empty=True, unscaled_warning="X"),
                                 batch_size, self._predicted)
@@ -415,12 +416,28 @@ class Network:
 
     def accuracy(self, X, y, batch_size: int = 1024) -> float:
         """The fraction of rows of X whose predicted class equals the label, computed
-        ``batch_size`` rows at a time on the device (one sync)."""
+        ``batch_size`` rows at a time on the device (one sync). ValueError where y holds no
+        class labels (see :meth:`_holds_labels`): a regression has no accuracy."""
         batch_size = checked_batch_size(batch_size)
         X = self._check_X(X, unscaled_warning="X")
+        y = self._as_rows(y)
         labels = self._labels(y, X.shape[0])
+        if y.ndim == 2 and not self._holds_labels(self.backend.asarray(y, self.dtype)):
+            raise ValueError(
+                f"accuracy needs class labels, but y holds real-valued targets (values other "
+                f"than 0 and 1, for the {self.loss.name} loss): a regression, which has no "
+                f"accuracy. The figure to read is the loss, net.evaluate(X, y)[0]")
         hits = self.xp.count_nonzero(self._in_batches(X, batch_size, self._predicted) == labels)
         return float(hits) / X.shape[0]
+
+    def _holds_labels(self, Y) -> bool:
+        """Whether target rows Y (on the device) are class labels, of which an accuracy is
+        counted: the targets of a cross-entropy (probabilities, whose argmax is read as the
+        class), or else rows whose every value is 0 or 1 (one-hot rows, the rows of class
+        indices, or with one output neuron 0/1 labels). Real-valued targets, a regression's,
+        are not. One pass over Y (a sync), where the loss is no cross-entropy."""
+        xp = self.xp
+        return self.loss.probability_targets or bool(xp.all((Y == 0) | (Y == 1)))
 
     # -- input checks ---------------------------------------------------------------------
     def _checks_values(self, a) -> bool:

@@ -190,7 +190,8 @@ class _OnPlateau(Schedule):
     then lr <- max(lr * factor, min_lr). ``update(value)`` after each epoch; ``lr_at``
     returns the current lr, whatever the index. In ``fit`` the monitored value is the
     validation loss (the training loss without validation data), or in mode "max" the
-    validation (else training) accuracy."""
+    validation (else training) accuracy, which ``fit`` refuses for data without class labels
+    (a regression)."""
 
     running_state = ("current_lr", "best", "epochs_without_improvement")
 

@@ -75,19 +75,22 @@ DATA_SETTINGS = ("training_samples", "validation_samples")
 OPTIONS_METADATA = "train_options"
 
 class _Data:
-    """X, the target rows Y and the class labels of a data set, on the device, checked once."""
+    """X, the target rows Y and the class labels of a data set, on the device, checked once.
+    ``labels`` is None where Y holds none (real-valued targets: a regression, which has no
+    accuracy), decided here once for the whole data set (see Network._holds_labels)."""
 
     def __init__(self, net, X, y, name: str = "X"):
         self.X = net._check_X(X, unscaled_warning=name)  # raises for no samples too
         self.Y = net._targets(y, self.X.shape[0])
-        self.labels = net._classes(self.Y)
+        self.labels = net._classes(self.Y) if net._holds_labels(self.Y) else None
         self.n = self.X.shape[0]
 
     def split(self, n_first: int):
         """The first n_first samples and the rest (device views, no copy)."""
         first, rest = object.__new__(_Data), object.__new__(_Data)
         for part, sl in ((first, slice(0, n_first)), (rest, slice(n_first, self.n))):
-            part.X, part.Y, part.labels = self.X[sl, ...], self.Y[sl, ...], self.labels[sl]
+            part.X, part.Y = self.X[sl, ...], self.Y[sl, ...]
+            part.labels = None if self.labels is None else self.labels[sl]
             part.n = part.X.shape[0]
         return first, rest
 
@@ -162,14 +165,16 @@ class _Tally:
         if rest:
             self.batch_losses[step + full] = sum_of_costs(xp, costs[full * size:]) / rest
         self.loss_sum = self.loss_sum + sum_of_costs(xp, costs)
-        self.hits = self.hits + _hits(net, a, xp.take(self.train.labels, idx, axis=0))
+        if self.train.labels is not None:
+            self.hits = self.hits + _hits(net, a, xp.take(self.train.labels, idx, axis=0))
         self.next_step += full + (rest > 0)
         self.kept = 0
 
-    def means(self) -> tuple[float, float]:
-        """The mean loss and the accuracy of the epoch's batches so far (a sync)."""
+    def means(self) -> tuple[float, float | None]:
+        """The mean loss and the accuracy of the epoch's batches so far (a sync); no accuracy
+        (None) for training data without class labels."""
         totals = self.totals()
-        return totals["loss_sum"] / self.seen, totals["hits"] / self.seen
+        return totals["loss_sum"] / self.seen, _accuracy(self.train, totals["hits"], self.seen)
 
     def totals(self) -> dict:
         """The sum of the costs, the right predictions and the rows of the epoch's batches so
@@ -178,8 +183,14 @@ class _Tally:
         return {"loss_sum": float(self.loss_sum), "hits": int(self.hits), "seen": self.seen}
 
 
-def _evaluate(net, data: _Data, batch_size: int):
-    """Mean loss and accuracy of ``data``, computed in batches on the device; one sync."""
+def _accuracy(data: _Data, hits, seen: int) -> float | None:
+    """The share of right predictions, or None for data without class labels."""
+    return None if data.labels is None else float(hits) / seen
+
+
+def _evaluate(net, data: _Data, batch_size: int) -> tuple[float, float | None]:
+    """Mean loss and accuracy (None without class labels) of ``data``, computed in batches on
+    the device; one sync."""
     xp = net.xp
     loss_sum = hits = 0
     for start in range(0, data.n, batch_size):
@@ -187,8 +198,9 @@ def _evaluate(net, data: _Data, batch_size: int):
         z, output = net._infer(data.X[start:stop, ...])
         loss_sum = loss_sum + sum_of_costs(
             xp, net.loss.per_sample(xp, z, output, data.Y[start:stop, ...]))
-        hits = hits + _hits(net, output, data.labels[start:stop])
-    return float(loss_sum) / data.n, float(hits) / data.n
+        if data.labels is not None:
+            hits = hits + _hits(net, output, data.labels[start:stop])
+    return float(loss_sum) / data.n, _accuracy(data, hits, data.n)
 
 
 def check_resume(net, path, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
@@ -215,9 +227,11 @@ def check_resume(net, path, *, optimizer: str | Optimizer = "adam", epochs: int 
     loop.resume(path, settings, None, epochs, check_only=True)
 
 
-def evaluate(net, X, y, batch_size: int = 1024) -> tuple[float, float]:
+def evaluate(net, X, y, batch_size: int = 1024) -> tuple[float, float | None]:
     """(mean loss, accuracy) of the network on X, y, computed ``batch_size`` rows at a time on
-    the device (one sync). ``net.evaluate(X, y)`` calls it."""
+    the device (one sync). ``net.evaluate(X, y)`` calls it. The accuracy is None where y holds
+    no class labels (real-valued targets: a regression, whose figure is the loss); class
+    indices, 0/1 (one-hot) rows and a cross-entropy's targets are labels."""
     return _evaluate(net, _Data(net, X, y), checked_batch_size(batch_size))
 
 
@@ -346,6 +360,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
             raise ValueError(f"validation_split={validation_split} of {train.n} samples leaves "
                              "no training or no validation samples")
         train, val = train.split(n_train)
+    _check_accuracy_watched(early_stopping, schedule, train, val)
     n_batches = train.n // batch_size if drop_last else math.ceil(train.n / batch_size)
     if n_batches == 0:
         raise ValueError(f"batch_size={batch_size} with drop_last=True leaves no batch of "
@@ -464,6 +479,29 @@ def _checked_run(optimizer, early_stopping, seed, recorded: bool):
         raise TypeError(f"early_stopping must be True, False, None or an EarlyStopping such as "
                         f"EarlyStopping(patience=5), got {early_stopping!r}")
     return optimizer, early_stopping
+
+
+def _check_accuracy_watched(early_stopping, schedule, train: _Data, val: _Data | None) -> None:
+    """ValueError, before any epoch, where early stopping or a plateau schedule in mode "max"
+    would watch an accuracy the data have none of (targets that are no class labels: a
+    regression). As :meth:`_Loop.end_of_epoch` reads them, a val_ monitor and the schedule
+    watch the validation data, or the training data without validation data."""
+    watchers = []
+    if early_stopping and early_stopping.monitor.endswith("accuracy"):
+        watchers.append((f"early stopping's monitor={early_stopping.monitor!r}",
+                         early_stopping.monitor.startswith("val_"),
+                         f"monitor={early_stopping.monitor.replace('accuracy', 'loss')!r}"))
+    if getattr(schedule, "mode", "min") == "max":
+        watchers.append((f"the schedule {type(schedule).__name__} in mode 'max'", True,
+                         "mode='min'"))
+    for watcher, validation, instead in watchers:
+        watched = val if validation and val is not None else train
+        if watched.labels is None:
+            which = "validation" if watched is val else "training"
+            raise ValueError(
+                f"{watcher} watches the {which} accuracy, but the {which} targets are not "
+                f"class labels (real-valued: a regression), which have no accuracy: watch the "
+                f"loss ({instead})")
 
 
 def _check_lr(optimizer: Optimizer, schedule, epochs: int) -> None:
@@ -685,7 +723,9 @@ class _Loop:
                     self._check_finite(tally, epoch, n_batches)
                     loss, accuracy = tally.means()
                     bar.update(self.steps_done - bar.n)
-                    bar.set_postfix(loss=loss, acc=accuracy, refresh=False)
+                    figures = {"loss": loss, "acc": accuracy}  # (None: no class labels)
+                    bar.set_postfix(refresh=False, **{key: value for key, value in
+                                                      figures.items() if value is not None})
                     next_sync = time.perf_counter() + SYNC_SECONDS
                     self._pause_thread_timing()
             self._check_finite(tally, epoch, n_batches)
@@ -695,7 +735,8 @@ class _Loop:
         totals = self.epoch_totals = tally.totals() | {"seconds": seconds}
         seen = totals["seen"]
         return {"epoch": epoch + 1, "loss": totals["loss_sum"] / seen,
-                "accuracy": totals["hits"] / seen, "val_loss": None, "val_accuracy": None,
+                "accuracy": _accuracy(train, totals["hits"], seen),
+                "val_loss": None, "val_accuracy": None,
                 "lr": float(self.optimizer.lr), "seconds": seconds,
                 "samples_per_second": seen / seconds if seconds > 0 else math.inf}
 
