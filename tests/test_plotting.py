@@ -391,3 +391,26 @@ def test_plot_labels_each_panel_with_the_metric_it_draws(tmp_path, saved_figures
         assert list(validation.get_ydata()) == history[f"val_{metric}"]
         assert [text.get_text() for text in ax.get_legend().get_texts()] == \
             ["training", "validation"]
+
+
+def test_a_regression_history_round_trips_and_is_drawn_without_an_accuracy_panel(
+        tmp_path, capsys, saved_figures):
+    """A regression's targets are no class labels: its history holds None for the accuracy,
+    which its file keeps as null, History.from_dict reads back, and `xpnet plot` draws as the
+    loss panel alone."""
+    import numpy as np
+
+    from xpnet import History, Network
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 4)).astype(np.float32)
+    net = Network([4, 8, 1], activation="tanh", output="identity", backend="numpy")
+    history = net.fit(X, X.sum(axis=1), epochs=2, validation_split=0.25, progress=False)
+    path = history.save(tmp_path / "regression.json")
+    columns = json.loads(path.read_text())
+    assert columns["accuracy"] == columns["val_accuracy"] == [None, None]
+    assert History.from_dict(columns).rows == history.rows
+    status, _, err = xpnet(capsys, "plot", path)
+    assert status == 0 and path.with_suffix(".png").is_file(), err
+    (ax,) = saved_figures[0].axes
+    assert ax.get_ylabel() == "loss" and len(ax.get_lines()) == 2

@@ -15,8 +15,9 @@ PLOT_INSTALL_HINT = 'pip install matplotlib (the "plot" extra: pip install ".[pl
 #: the largest size of a number drawn: matplotlib's axes fail on values near a float's limit
 #: (1.8e308: "arange: cannot compute length"), and no loss or accuracy comes near it
 LARGEST = 1e300
-#: the columns drawn, each a list of one number per epoch (the validation ones with None where
-#: an epoch has none, or None for no validation at all)
+#: the columns drawn, each a list of one number per epoch; the accuracy and the validation
+#: ones hold None where an epoch has none (no class labels: a regression; no validation
+#: data), and a validation one may be absent or None for no validation at all
 COLUMNS = ("epoch", "loss", "accuracy")
 VALIDATION_COLUMNS = ("val_loss", "val_accuracy")
 EXPECTED = "expected the JSON that `xpnet train --history PATH` writes"
@@ -97,9 +98,9 @@ def check_history(history, name: str | None = None, expected: str = EXPECTED) ->
         raise ValueError(f"{what}: its test_accuracy is {shown(tested)}, not a number or "
                          f"null; {expected}")
     n = len(history["epoch"]) if isinstance(history["epoch"], list) else -1
-    if not all(number_column(history[key], n) for key in COLUMNS):
+    if not all(number_column(history[key], n, gaps=key == "accuracy") for key in COLUMNS):
         raise ValueError(f"{what}: its epoch, loss and accuracy columns must be lists of one "
-                         f"number per epoch; {expected}")
+                         f"number per epoch (the accuracy null where it has none); {expected}")
     for key in VALIDATION_COLUMNS:
         if history.get(key) is not None and not number_column(history[key], n, gaps=True):
             raise ValueError(f"{what}: its {key} column must be a list of one number per "
@@ -145,13 +146,18 @@ def plot_history(history: dict, path, title: str | None = None) -> Path:
     """Draw loss and accuracy per epoch, training and validation, side by side into the image
     ``path`` (PNG, or the format its suffix names: .pdf, .svg, ...). ``history`` holds columns
     as :meth:`xpnet.History.to_dict` writes them; points that are None (training without
-    validation), NaN or ±inf (a validation loss that overflowed) are left out, as gaps. The
-    figure carries FIGURE_MARKER in its metadata (in the formats of MARKED_FORMATS), by which
-    `xpnet plot` knows it may replace it."""
+    validation), NaN or ±inf (a validation loss that overflowed) are left out, as gaps. A run
+    without any accuracy (a regression's targets are no class labels) gets the loss alone.
+    The figure carries FIGURE_MARKER in its metadata (in the formats of MARKED_FORMATS), by
+    which `xpnet plot` knows it may replace it."""
     check_history(history)
-    fig = _figure(figsize=(10, 4), layout="constrained")
-    axes = fig.subplots(1, 2)
-    for ax, metric in zip(axes, ("loss", "accuracy")):
+    metrics = ["loss"]
+    if any(value is not None for key in ("accuracy", "val_accuracy")
+           for value in history.get(key) or []):
+        metrics.append("accuracy")
+    fig = _figure(figsize=(5 * len(metrics), 4), layout="constrained")
+    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+    for ax, metric in zip(axes, metrics):
         ax.plot(*_points(history["epoch"], history[metric]), marker="o", label="training")
         validation = _points(history["epoch"], history.get(f"val_{metric}") or [])
         if validation[0]:  # (none: no validation data, or none of it finite)
