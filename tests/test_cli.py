@@ -1547,8 +1547,8 @@ def test_plot_dash_draws_the_history_piped_into_it(tmp_path, capsys, monkeypatch
     name to take, and what is piped is checked as a file is."""
     import io
 
-    class Columns:  # (what _history_json reads of a History)
-        def to_dict(self):
+    class Columns:  # (what _history_json reads of a History: every column, as files hold)
+        def _columns(self):
             return {"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.9, 1.0]}
 
     history = cli._history_json(Columns(), None, 0.9512)  # as train --history - writes it

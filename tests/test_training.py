@@ -2492,3 +2492,45 @@ def test_the_accuracy_of_labelled_data_beside_a_regression_set_may_be_watched():
                       early_stopping=EarlyStopping(monitor="accuracy"), progress=False)
     assert len(history) == 2 and history["val_accuracy"] == [None, None]
 
+
+def test_to_dict_has_val_columns_only_with_validation_data_and_the_files_keep_them(tmp_path):
+    """As Keras's History.history, which has no val_ keys without validation data (so that
+    min(h.history["val_loss"]) never meets a None). The files keep every column: a
+    checkpoint's history is read by every xpnet of its format version, and those before this
+    one want them all."""
+    X, y = blobs(n=100)
+    history = small_net().fit(X, y, epochs=2, progress=False, checkpoint=tmp_path / "run.npz")
+    assert list(history.to_dict()) == ["epoch", "loss", "accuracy", "lr", "seconds",
+                                       "samples_per_second"]
+    assert history.history == history.to_dict()
+    assert History.from_dict(history.to_dict()).rows == history.rows
+    saved = json.loads((tmp_path / "run.history.json").read_text())
+    assert saved["val_loss"] == saved["val_accuracy"] == [None, None]
+    header, _ = read(tmp_path / "run.npz")
+    assert header["training"]["history"]["val_loss"] == [None, None]
+    validated = small_net().fit(X, y, epochs=2, validation_split=0.2, progress=False)
+    assert None not in validated.to_dict()["val_loss"] + validated.history["val_accuracy"]
+
+
+def test_history_is_a_snapshot_of_the_columns():
+    """Keras's History.history is a dict kept in the object; here each access makes a new
+    one (as its docstring says): a change to it changes no History."""
+    X, y = blobs(n=100)
+    history = small_net().fit(X, y, epochs=2, progress=False)
+    columns = history.history
+    columns["loss"].append(1.0)
+    assert len(history.history["loss"]) == 2 and len(columns["loss"]) == 3
+    assert "snapshot" in History.history.__doc__
+
+
+def test_history_files_with_and_without_val_columns_load_alike():
+    """A file of an xpnet before to_dict() left out the val_ columns holds them as nulls."""
+    from xpnet.history import HISTORY_KEYS
+
+    old = {key: [1, 2] for key in HISTORY_KEYS} | {"val_loss": [None, None],
+                                                   "val_accuracy": [None, None]}
+    new = {key: column for key, column in old.items() if not key.startswith("val_")}
+    assert History.from_dict(old).rows == History.from_dict(new).rows
+    assert History.from_dict(new).to_dict() == new
+    with pytest.raises(ValueError, match="'val_loss' is not a list"):
+        History.from_dict(new | {"val_loss": [1]})

@@ -840,7 +840,7 @@ def _load(args, validation: int = 0):
 
 def _history_json(history, test_loss: float | None, test_accuracy: float | None) -> str:
     """The history's columns and the test result (None: the test was interrupted) as JSON."""
-    columns = {**history.to_dict(), "test_loss": test_loss, "test_accuracy": test_accuracy}
+    columns = {**history._columns(), "test_loss": test_loss, "test_accuracy": test_accuracy}
     return json.dumps(columns, indent=1) + "\n"
 
 

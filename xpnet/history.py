@@ -13,12 +13,17 @@ from .files import atomic_write, file_path, replaces_another
 
 HISTORY_KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds",
                 "samples_per_second")
+#: the columns of the validation figures, which to_dict() leaves out for a run without
+#: validation data (the files keep them: see History._columns)
+VALIDATION_KEYS = ("val_loss", "val_accuracy")
 
 
 @dataclass
 class History:
     """One row per epoch: training loss and accuracy, validation loss and accuracy (None
-    without validation data), lr, seconds and samples per second of the training pass."""
+    without validation data), lr, seconds and samples per second of the training pass. An
+    accuracy is None where its data have no class labels (a regression's real-valued
+    targets)."""
 
     rows: list[dict] = field(default_factory=list)
     stopped_early: bool = False
@@ -45,12 +50,25 @@ class History:
         return len(self.rows)
 
     def to_dict(self) -> dict:
-        """Column lists, Keras-style: {"loss": [...], "val_loss": [...], ...}."""
+        """Column lists, Keras-style: {"loss": [...], "val_loss": [...], ...}. Without a
+        validation figure (no validation data) there are no val_ columns, as in Keras's
+        History: ``min(h.to_dict()["val_loss"])`` never meets a None."""
+        columns = self._columns()
+        if all(value is None for value in columns["val_loss"]):
+            for key in VALIDATION_KEYS:
+                del columns[key]
+        return columns
+
+    def _columns(self) -> dict:
+        """Every column, the val_ ones None without validation data: what the files hold (a
+        checkpoint's history, read by any xpnet of its format version, has them all)."""
         return {key: self[key] for key in HISTORY_KEYS}
 
     @property
     def history(self) -> dict:
-        """:meth:`to_dict`, by the name of Keras's ``History.history``."""
+        """:meth:`to_dict`, by the name of Keras's ``History.history``: a snapshot made anew
+        at each access, so changing it (``h.history["loss"].append(x)``) changes no History;
+        keep the dict (``columns = h.history``) to work on it."""
         return self.to_dict()
 
     def __str__(self) -> str:
@@ -89,21 +107,24 @@ class History:
 
     def _write(self, path: Path) -> None:
         """:meth:`save` unchecked: for a path checked before training (fit's checkpoint=)."""
-        text = (json.dumps(self.to_dict(), indent=1) + "\n").encode()
+        text = (json.dumps(self._columns(), indent=1) + "\n").encode()
         atomic_write(path, lambda f: f.write(text))
 
     @classmethod
     def from_dict(cls, columns: dict) -> History:
         """The History of :meth:`to_dict`'s columns, checked: a list of one number (or None)
-        per epoch in each."""
+        per epoch in each; the val_ ones may be left out (no validation data)."""
         if not isinstance(columns, dict):
             raise TypeError(f"a history is a dict of columns, as History.to_dict() gives, got "
                             f"{type(columns).__name__}")
-        missing = [key for key in HISTORY_KEYS if key not in columns]
+        missing = [key for key in HISTORY_KEYS if key not in columns
+                   and key not in VALIDATION_KEYS]
         if missing:  # (a KeyError named one and said nothing of what a history holds)
             raise ValueError(f"its history has no column {', '.join(map(repr, missing))}: "
-                             f"History.to_dict() gives one list per key of {HISTORY_KEYS}")
+                             f"History.to_dict() gives one list per key of {HISTORY_KEYS} "
+                             f"(the val_ ones only with validation data)")
         n = len(columns["epoch"]) if isinstance(columns["epoch"], list) else 0
+        columns = {**dict.fromkeys(VALIDATION_KEYS, [None] * n), **columns}
         for key in HISTORY_KEYS:
             if not number_column(columns[key], n, gaps=True):
                 raise ValueError(f"its history column {key!r} is not a list of one number "

@@ -810,7 +810,7 @@ class _Loop:
         training = {
             "epoch": epochs_done, "step": self.steps_done if partial else 0,
             "rng": self.epoch_rng_state if partial else self.rng.bit_generator.state,
-            "history": history.to_dict(), "settings": settings, "finished": history.finished}
+            "history": history._columns(), "settings": settings, "finished": history.finished}
         if partial and self.totals_complete:
             training["partial_epoch"] = self.epoch_totals
         if resume_theta is not None:
