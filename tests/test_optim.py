@@ -1340,6 +1340,21 @@ def test_the_parameters_given_as_torch_optim_takes_them_are_refused_saying_how(p
     assert SGD(0.1).lr == 0.1  # (lr given by position is still lr)
 
 
+def test_the_classes_show_their_constructors_signature_not_new_s():
+    """The keyword check is a ``__new__(cls, *args, **kwargs)`` in the bases, which
+    ``inspect.signature`` (so ``help()``) would show for the base (Python 3.11) and for a
+    class without an ``__init__`` of its own, such as Nesterov or Constant (3.10)."""
+    from xpnet import EarlyStopping, schedules
+
+    classes = [Optimizer, *(cls for cls, _ in xpnet.optim.OPTIMIZERS.values()),
+               schedules.Schedule, *schedules.SCHEDULES.values(), EarlyStopping]
+    for cls in classes:
+        init = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        assert list(inspect.signature(cls).parameters.values()) == init, cls
+        assert "args" not in inspect.signature(cls).parameters
+    assert str(inspect.signature(Nesterov)).startswith("(lr: 'float' = 0.001, gamma:")
+
+
 def test_a_subclass_taking_any_keywords_gets_them():
     """The check of keywords reads the constructor's signature: one with **options takes any
     (a user's optimizer that passes them on), as Python itself would."""

@@ -26,10 +26,24 @@ def check_keywords(owner: str, given, taken) -> None:
             raise TypeError(f"{owner} takes no {name!r}: it takes {', '.join(taken)}{hint}")
 
 
+class _InitSignature:
+    """``inspect.signature(cls)`` (and so ``help(cls)``) as that of ``cls.__init__``: with a
+    ``__new__(cls, *args, **kwargs)`` in the class's bases, Python 3.10 shows that one for a
+    class without an ``__init__`` of its own, and 3.11 for the base itself."""
+
+    def __get__(self, instance, owner):
+        if instance is not None:  # (an instance is no constructor)
+            return None
+        init = inspect.signature(owner.__init__)
+        return init.replace(parameters=list(init.parameters.values())[1:])  # (less self)
+
+
 class KeywordsChecked:
     """A base class whose constructor refuses a keyword it does not take with
     :func:`check_keywords`'s error (Python's own, "unexpected keyword argument", names none
     of the right ones)."""
+
+    __signature__ = _InitSignature()
 
     def __new__(cls, *args, **kwargs):
         parameters = inspect.signature(cls.__init__).parameters
