@@ -1617,9 +1617,11 @@ def test_initialize_redraws_the_networks_own_seed_by_default():
     assert net.seed == 7
     net.initialize()
     np.testing.assert_array_equal(net.theta, Network([4, 5, 3], backend="numpy", seed=7).theta)
+    shuffling = net._shuffling = (7, np.random.default_rng(7))  # (as a fit leaves it)
     with pytest.raises(TypeError, match="seed must be a whole number"):
         net.initialize("5")
-    assert net.seed == 7  # (a refused seed changes nothing)
+    assert net.seed == 7  # (a refused seed changes nothing: fit's shuffling stream neither)
+    assert net._shuffling is shuffling
     fresh = Network([4, 5, 3], backend="numpy", seed=None)
     drawn = fresh.theta.copy()
     fresh.initialize()  # its own seed None: a fresh draw

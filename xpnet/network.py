@@ -254,11 +254,12 @@ class Network:
         new run, or make a new one."""
         if seed is _OWN_SEED:
             seed = self.seed
+        chunks = self.initial_theta(seed)  # (a bad seed raises here: nothing has changed)
         # fit's shuffling stream, (seed, host generator): a later fit with the same seed goes
         # on with it (see xpnet.training._shuffle_stream)
         self._shuffling = None
         offset = 0
-        for chunk in self.initial_theta(seed):  # (a bad seed raises before the first chunk)
+        for chunk in chunks:
             self.theta[offset:offset + chunk.size] = self.backend.asarray(chunk, self.dtype)
             offset += chunk.size
         self.seed = seed
