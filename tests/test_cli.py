@@ -2264,6 +2264,22 @@ def test_resume_of_a_file_without_the_record_defaults_the_options_left_out(run_o
     assert "Resume with the options it was saved with" in err  # (none recorded to take)
 
 
+def test_resume_given_another_optimizer_names_it_not_the_saved_ones_hyperparameters(
+        tiny_data, tmp_path, capsys, monkeypatch):
+    """--momentum recorded for --optimizer momentum was taken for the --optimizer adam given,
+    and refused as if given ("--momentum does not apply to --optimizer adam"): another
+    optimizer takes only the recorded hyperparameters it has, and the resume names it."""
+    monkeypatch.setattr(datasets, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
+    model = tmp_path / "m.npz"
+    status, _, err = xpnet(capsys, "train", *RUN, "--momentum", 0.8, "--epochs", 1, *OWN,
+                           "--save", model)
+    assert status == 0, err
+    status, _, err = xpnet(capsys, "train", "--resume", model, "--optimizer", "adam", *OWN)
+    assert status == 2 and "would not continue it: --optimizer: momentum in the file, adam " \
+        "now. Leave those options out" in err, err
+    assert "--lr 0.05" in err and "--momentum" not in err, err  # (--lr: adam has one)
+
+
 @pytest.mark.parametrize(("record", "told"), [
     (["--epochs", "1"], "is not one that xpnet train writes (['--epochs', '1'])"),
     ({"--epochs": 1}, "is not one that xpnet train writes ({'--epochs': 1})"),

@@ -550,6 +550,11 @@ def _take_saved_options(args, header: dict) -> None:
     if record is None:
         return
     saved, given = _recorded_options(record, args.resume), _train_options(args.words)
+    if "optimizer" in given:  # (of the saved optimizer's hyperparameters, another one given
+        # takes those it has: the others would be refused as if given, not the --optimizer)
+        takes = _hyperparameter_options(given["optimizer"])
+        saved = {dest: value for dest, value in saved.items()
+                 if dest not in HYPERPARAMETERS or dest in takes}
     taken = [dest for dest in saved if dest not in given]
     for dest in taken:
         setattr(args, dest, saved[dest])
@@ -694,8 +699,7 @@ def _optimizer(args) -> optim.Optimizer:
     cls, _ = optim.OPTIMIZERS[args.optimizer]
     # the lecture's forms call the momentum coefficient gamma
     renamed = {"momentum": "gamma"} if "gamma" in cls.hyperparameters else {}
-    accepted = [name for name in HYPERPARAMETERS
-                if renamed.get(name, name) in cls.hyperparameters]
+    accepted = _hyperparameter_options(args.optimizer)
     given = {name: getattr(args, name) for name in HYPERPARAMETERS
              if getattr(args, name) is not None}
     for name in given:
@@ -707,6 +711,13 @@ def _optimizer(args) -> optim.Optimizer:
                          "along the momentum")
     return optim.get_optimizer(args.optimizer,
                                **{renamed.get(name, name): value for name, value in given.items()})
+
+
+def _hyperparameter_options(optimizer: str) -> list[str]:
+    """The HYPERPARAMETERS options that the --optimizer ``optimizer`` takes."""
+    cls, _ = optim.OPTIMIZERS[optimizer]
+    renamed = {"momentum": "gamma"} if "gamma" in cls.hyperparameters else {}
+    return [name for name in HYPERPARAMETERS if renamed.get(name, name) in cls.hyperparameters]
 
 
 def _flag(name: str) -> str:
