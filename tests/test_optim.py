@@ -1338,6 +1338,8 @@ def test_the_parameters_given_as_torch_optim_takes_them_are_refused_saying_how(p
                                             r"opt.step\(net.theta, net.grad\)"):
             optimizer(parameters(net), lr=1e-3)
     assert SGD(0.1).lr == 0.1  # (lr given by position is still lr)
+    for lr in (*np.logspace(-3, -1, 2), np.float32(0.5), np.array(0.25)):  # (an lr sweep's
+        assert Adam(lr).lr == SGD(lr).lr == lr  # NumPy scalars were refused as parameters)
 
 
 def test_the_classes_show_their_constructors_signature_not_new_s():

@@ -110,7 +110,10 @@ class Optimizer(KeywordsChecked):
 
     def __new__(cls, *args, **kwargs):
         first = args[0] if args else None
-        if is_array(first) or (isinstance(first, (list, tuple)) and first and is_array(first[0])):
+        if isinstance(first, (list, tuple)) and first:
+            first = first[0]
+        # (arrays of parameters: a 0-d one, a NumPy scalar such as np.logspace's, is an lr)
+        if is_array(first) and getattr(first, "ndim", 0) > 0:
             raise TypeError(f"{cls.__name__} takes its hyperparameters, not the parameters as "
                             f"torch.optim's optimizers do: make it with {cls.__name__}(lr=...), "
                             f"then each step opt.step(net.theta, net.grad) updates theta (or "
