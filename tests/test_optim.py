@@ -1355,6 +1355,8 @@ def test_the_classes_show_their_constructors_signature_not_new_s():
         assert list(inspect.signature(cls).parameters.values()) == init, cls
         assert "args" not in inspect.signature(cls).parameters
     assert str(inspect.signature(Nesterov)).startswith("(lr: 'float' = 0.001, gamma:")
+    from xpnet.training import _default_lr  # (which found no lr where __new__'s was shown,
+    assert _default_lr(Nesterov()) == 1e-3  # and warned of one a schedule replaced)
 
 
 def test_a_subclass_taking_any_keywords_gets_them():

@@ -741,10 +741,6 @@ OPTIMIZERS = {
 }
 
 
-#: hyperparameters by their other names (the lecture's eta, gamma; SGD's momentum is the
-#: lecture forms' gamma), for the error that a name an optimizer does not take gets
-
-
 def get_optimizer(name: str, **hyperparameters) -> Optimizer:
     """The optimizer called ``name`` with the given hyperparameters, e.g.
     ``get_optimizer("nesterov", lr=0.1)``. "momentum" and "nesterov" are SGD with momentum

@@ -523,7 +523,7 @@ def _check_lr(optimizer: Optimizer, schedule, epochs: int) -> None:
 def _default_lr(optimizer: Optimizer):
     """The lr an optimizer of this class gets when none is given (which a schedule's replaces
     as the user meant: no warning)."""
-    parameter = inspect.signature(type(optimizer)).parameters.get("lr")
+    parameter = inspect.signature(type(optimizer).__init__).parameters.get("lr")
     return None if parameter is None else parameter.default
 
 
