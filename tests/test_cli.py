@@ -2299,6 +2299,21 @@ def test_resume_refuses_a_damaged_record_of_the_options(record, told, run_option
            f"options {told}" in err, err
 
 
+def test_resume_of_a_record_with_options_of_a_newer_xpnet_says_so(run_options, capsys,
+                                                                  monkeypatch):
+    """Options this xpnet's train does not have at all (not --save, which it has but does
+    not record) were told as damage."""
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    header, arrays = checkpoint.read(run_options)
+    header["metadata"][training.OPTIONS_METADATA] |= {"--mixup": "1", "--label-smoothing": "0"}
+    rewrite_header(run_options, header, arrays)
+    status, out, err = xpnet(capsys, "train", "--resume", run_options, *OWN)
+    assert status == 2 and not out and err.count("\n") == 1, err
+    assert f"xpnet: error: --resume {run_options} records options this xpnet does not have " \
+           f"(--label-smoothing, --mixup): a newer xpnet wrote it. Resume with that version, " \
+           f"or start a new run from its weights with --init-from {run_options}" in err, err
+
+
 def test_the_command_printed_at_ctrl_c_repeats_only_the_commands_own_options(
         run_options, tmp_path, capsys, monkeypatch):
     """Not the run's options, which the checkpoint records, nor --init-from, which --resume

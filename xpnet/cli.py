@@ -47,7 +47,13 @@ from .history import HISTORY_LIMIT, check_history_not_shared, history_path, is_h
 from .losses import LOSSES
 from .network import INITS, Network
 from .threads import available_cores
-from .training import OPTIONS_METADATA, DivergenceError, check_resume, threads_asked
+from .training import (
+    OPTIONS_METADATA,
+    RESUME_ADVICE,
+    DivergenceError,
+    check_resume,
+    threads_asked,
+)
 
 log = logging.getLogger("xpnet")
 
@@ -568,6 +574,14 @@ def _recorded_options(record, path: Path) -> dict:
     line checks them; CheckpointError, naming ``path``, for a damaged one."""
     damaged = f"--resume {path} is damaged: its record of the run's options"
     flags = set(map(_flag, RUN_OPTIONS))
+    train_flags = _subcommands(build_parser())["train"]._option_string_actions
+    unknown = sorted(key for key in record if isinstance(key, str) and key.startswith("--")
+                     and key not in train_flags) if isinstance(record, dict) else []
+    if unknown:  # (no option of this xpnet's train at all: a later version's)
+        raise checkpoint.CheckpointError(
+            f"--resume {path} records options this xpnet does not have ({', '.join(unknown)}): "
+            f"a newer xpnet wrote it. Resume with that version, or start a new run from its "
+            f"weights with --init-from {path}")
     if not isinstance(record, dict) or not set(record) <= flags or \
             not all(isinstance(text, str) for text in record.values()):
         raise checkpoint.CheckpointError(f"{damaged} is not one that xpnet train writes "
@@ -814,8 +828,8 @@ def _resume_in_option_terms(path: Path, saved_optimizer: str | None = None,
                                 *kept])
             text = f"{head} would not continue it: {listed}. Resume with{tail}"
         if recorded:
-            text = text.replace("Resume with the options it was saved with",
-                                "Leave those options out to resume with the file's")
+            text = text.replace(RESUME_ADVICE, "Leave those options out to resume with the "
+                                               "file's")
         raise checkpoint.CheckpointError(text) from None
 
 

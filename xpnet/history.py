@@ -13,9 +13,10 @@ from .files import atomic_write, file_path, replaces_another
 
 HISTORY_KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds",
                 "samples_per_second")
-#: the columns of the validation figures, which to_dict() leaves out for a run without
-#: validation data (the files keep them: see History._columns)
-VALIDATION_KEYS = ("val_loss", "val_accuracy")
+#: the columns that to_dict() leaves out where they hold no value at all: the validation
+#: figures without validation data, an accuracy without class labels (a regression). The
+#: files keep them (see History._columns)
+OPTIONAL_KEYS = ("accuracy", "val_loss", "val_accuracy")
 
 
 @dataclass
@@ -50,12 +51,13 @@ class History:
         return len(self.rows)
 
     def to_dict(self) -> dict:
-        """Column lists, Keras-style: {"loss": [...], "val_loss": [...], ...}. Without a
-        validation figure (no validation data) there are no val_ columns, as in Keras's
-        History: ``min(h.to_dict()["val_loss"])`` never meets a None."""
+        """Column lists, Keras-style: {"loss": [...], "val_loss": [...], ...}. A column
+        without any value is left out, as in Keras's History: the val_ ones without validation
+        data, an accuracy without class labels (a regression); so ``min(h.history["val_loss"])``
+        never meets a None where there was validation data in every epoch."""
         columns = self._columns()
-        if all(value is None for value in columns["val_loss"]):
-            for key in VALIDATION_KEYS:
+        for key in OPTIONAL_KEYS:
+            if all(value is None for value in columns[key]):
                 del columns[key]
         return columns
 
@@ -113,18 +115,18 @@ class History:
     @classmethod
     def from_dict(cls, columns: dict) -> History:
         """The History of :meth:`to_dict`'s columns, checked: a list of one number (or None)
-        per epoch in each; the val_ ones may be left out (no validation data)."""
+        per epoch in each; OPTIONAL_KEYS may be left out (no validation data, no accuracy)."""
         if not isinstance(columns, dict):
             raise TypeError(f"a history is a dict of columns, as History.to_dict() gives, got "
                             f"{type(columns).__name__}")
         missing = [key for key in HISTORY_KEYS if key not in columns
-                   and key not in VALIDATION_KEYS]
+                   and key not in OPTIONAL_KEYS]
         if missing:  # (a KeyError named one and said nothing of what a history holds)
             raise ValueError(f"its history has no column {', '.join(map(repr, missing))}: "
                              f"History.to_dict() gives one list per key of {HISTORY_KEYS} "
-                             f"(the val_ ones only with validation data)")
+                             f"(but {', '.join(OPTIONAL_KEYS)} where they hold no value)")
         n = len(columns["epoch"]) if isinstance(columns["epoch"], list) else 0
-        columns = {**dict.fromkeys(VALIDATION_KEYS, [None] * n), **columns}
+        columns = {**dict.fromkeys(OPTIONAL_KEYS, [None] * n), **columns}
         for key in HISTORY_KEYS:
             if not number_column(columns[key], n, gaps=True):
                 raise ValueError(f"its history column {key!r} is not a list of one number "

@@ -59,6 +59,8 @@ from .losses import Loss, get_loss
 log = logging.getLogger("xpnet")
 
 INITS = ("auto", "normal", "scaled", "xavier", "he")
+#: the rows of X in which the warning of unscaled inputs looks for whole numbers
+UNSCALED_ROWS = 1024
 
 
 class _OwnSeed:
@@ -248,8 +250,9 @@ class Network:
         """(Re)draw the initial weights and biases into theta; fit's shuffling starts afresh
         too, as for a new network (a sweep that re-initializes one network gives each run
         the same batch order). ``seed``: by default the network's own (``net.seed``), so
-        that ``initialize()`` gives back the weights it was built with; None for a fresh
-        draw, or another seed, which becomes ``net.seed``. An optimizer that trained this
+        that ``initialize()`` gives back the weights it was built with (a network from
+        :func:`xpnet.load` has none: a fresh draw); None for a fresh draw, or another seed,
+        which becomes ``net.seed``. An optimizer that trained this
         network keeps its state, as theta is the same vector: call its ``reset()`` for a
         new run, or make a new one."""
         if seed is _OWN_SEED:
@@ -481,15 +484,18 @@ class Network:
 
     def _warn_if_unscaled(self, X, integer_dtype, name: str) -> None:
         """Warn of inputs that look like unscaled pixels: integers above 1 (uint8 images), or
-        floats that are all whole numbers from 0 up to above 1 (``images.astype(float)``
-        without the / 255; standardized or measured features are not whole numbers)."""
+        floats that are whole numbers from 0 up to above 1 (``images.astype(float)`` without
+        the / 255; standardized or measured features are not whole numbers). Whole numbers
+        are looked for in the first UNSCALED_ROWS rows only: a hint needs no proof, and the
+        whole of a large X would take as much memory again in temporaries."""
         xp = self.xp
         if (largest := float(xp.max(X))) <= 1:
             return
+        first = X[:min(UNSCALED_ROWS, X.shape[0]), ...]  # (the array API refuses a stop beyond)
         if integer_dtype is not None:
             seen = f"has the integer dtype {integer_dtype} and values up to {largest:g}"
-        elif float(xp.min(X)) >= 0 and bool(xp.all(X == xp.floor(X))):
-            seen = f"holds only whole numbers from 0 up to {largest:g}"
+        elif float(xp.min(first)) >= 0 and bool(xp.all(first == xp.floor(first))):
+            seen = f"holds whole numbers from 0 up to {largest:g}"
         else:
             return
         log.warning("%s %s, used as they are: scale them to [0, 1] first (for 8-bit images, "

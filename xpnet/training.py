@@ -73,6 +73,9 @@ DATA_SETTINGS = ("training_samples", "validation_samples")
 #: the metadata that says how a run was asked for, not which run it is: `xpnet train`'s
 #: options, which a resume for more epochs changes. It is kept, not compared, on resume
 OPTIONS_METADATA = "train_options"
+#: what a resume refused for other options is told to do (the command line, whose checkpoints
+#: record their options, tells to leave those out instead)
+RESUME_ADVICE = "Resume with the options it was saved with"
 
 class _Data:
     """X, the target rows Y and the class labels of a data set, on the device, checked once.
@@ -903,7 +906,7 @@ class _Loop:
         if differences:
             raise ckpt.CheckpointError(
                 f"{path} was saved by a run with other options, so resuming would not continue "
-                f"it: {'; '.join(differences)}. Resume with the options it was saved with, or "
+                f"it: {'; '.join(differences)}. {RESUME_ADVICE}, or "
                 f"start a new run from its weights: xpnet.load({str(path)!r}) gives its "
                 f"network, to fit with the new options.")
         self._check_states(damaged, optimizer_state, header, training, settings["batch_size"])
