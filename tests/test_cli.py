@@ -2031,6 +2031,25 @@ def test_one_epoch_is_told_in_the_singular(capsys, monkeypatch):
     assert status == 0 and "\n1 epoch of batches of 40\n" in err, err
 
 
+@pytest.mark.skipif(os.name != "posix", reason="the lock is flock's, which Windows lacks")
+def test_a_run_saving_to_a_file_another_run_writes_is_refused_in_one_line(mnist, tmp_path,
+                                                                          capsys):
+    """The same command started twice: the second replaced the first's checkpoint once
+    before either noticed."""
+    from xpnet.files import only_writer
+
+    model = tmp_path / "m.npz"
+    with only_writer(model):  # (another run's lock: this process's own, by another file)
+        status, out, err = xpnet(capsys, "train", "--layers", "784,10", "--epochs", 1,
+                                 "--validation", 59_000, "--data-dir", mnist, "--no-progress",
+                                 "--save", model)
+    assert status == 2 and out == "" and not model.exists(), err
+    assert err.splitlines()[-1] == (
+        f"xpnet: error: {model} is being written by another run (process {os.getpid()}, "
+        f"which holds {tmp_path / '.m.npz.lock'}): give each run its own file, or wait for "
+        f"that one to end"), err
+
+
 def test_a_validation_set_of_all_the_training_images_is_named_as_the_option(mnist, capsys):
     status, out, err = xpnet(capsys, "train", "--data-dir", mnist, "--no-download",
                              "--no-progress", "--validation", 60_000)

@@ -17,7 +17,7 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import linearly_separable, make_backend, rewrite_header
+from conftest import REPO, linearly_separable, make_backend, rewrite_header
 
 import xpnet
 from xpnet import DivergenceError, EarlyStopping, History
@@ -1988,6 +1988,57 @@ def test_a_run_whose_checkpoint_another_replaced_stops_before_replacing_it(tmp_p
         net.fit(X, y, epochs=4, checkpoint=path, early_stopping=OtherRun(patience=10),
                 progress=False)
     np.testing.assert_array_equal(xpnet.load(path).theta, small_net(seed=7).theta)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the lock is flock's, which Windows lacks")
+def test_a_second_run_given_a_checkpoint_another_process_writes_is_refused_at_once(tmp_path):
+    """The check above comes after one replacement: by then the first run's checkpoint is
+    the second's. A run now holds its checkpoint's lock while it trains, and another
+    process's run given the same file is refused before its first epoch."""
+    import subprocess
+
+    X, y = blobs(n=50)
+    path = tmp_path / "run.npz"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from xpnet.files import only_writer\n"
+         "with only_writer(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)",
+         str(path)], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(
+             REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")})
+    try:
+        assert holder.stdout.readline() == "held\n"
+        net = small_net()
+        before = net.theta.copy()
+        with pytest.raises(xpnet.files.FileInUseError,
+                           match=rf"run.npz is being written by another run \(process "
+                                 rf"{holder.pid}, which holds .*\.run\.npz\.lock\): give each "
+                                 rf"run its own file, or wait for that one to end"):
+            net.fit(X, y, epochs=2, checkpoint=path, progress=False)
+        np.testing.assert_array_equal(net.theta, before)  # (refused before any epoch)
+        assert not path.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder killed, its lock file stays, but its lock went with it: a run takes it, and
+    # removes the file at its end
+    assert (tmp_path / ".run.npz.lock").exists()
+    small_net().fit(X, y, epochs=1, checkpoint=path, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.history.json", "run.npz"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the lock is flock's, which Windows lacks")
+def test_the_checkpoint_lock_is_released_when_fit_fails_and_is_one_per_file(tmp_path):
+    X, y = blobs(n=50)
+    path = tmp_path / "run.npz"
+    with pytest.raises(ValueError, match="batch_size"):
+        small_net().fit(X, y, batch_size=0, checkpoint=path, progress=False)
+    assert list(tmp_path.iterdir()) == []  # (the lock file went with the refused run)
+    link = tmp_path / "link.npz"
+    link.symlink_to(path)
+    with xpnet.files.only_writer(link):  # (through a link: the file it names is locked)
+        with pytest.raises(xpnet.files.FileInUseError):
+            small_net().fit(X, y, epochs=1, checkpoint=path, progress=False)
+        small_net().fit(X, y, epochs=1, checkpoint=tmp_path / "other.npz", progress=False)
+    small_net().fit(X, y, epochs=1, checkpoint=path, progress=False)
 
 
 def test_a_loop_of_one_epoch_fits_shuffles_as_one_fit_of_all_the_epochs():

@@ -19,6 +19,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+try:
+    import fcntl
+except ImportError:  # (Windows: runs take no lock, see only_writer)
+    fcntl = None
+
 _NAME_ATTEMPTS = 100
 #: the random part of a temporary file's name: this many bytes, as hex digits
 _TOKEN_BYTES = 8
@@ -146,6 +151,63 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
         pass
     finally:
         os.close(dir_fd)
+
+
+class FileInUseError(OSError):
+    """Another process writes the file: it holds its lock (see :func:`only_writer`)."""
+
+
+@contextlib.contextmanager
+def only_writer(path: str | os.PathLike | None):
+    """Make this process, while the block runs, the only one that writes ``path`` (a
+    checkpoint that a run saves after each epoch): two runs saving to one file would each
+    replace the other's run. Another process holding it is a FileInUseError, naming that
+    process. The lock is a file beside ``path``, ``.NAME.lock``, removed at the end, held
+    with ``flock``, which the system releases when its process dies, killed or not. Where no
+    lock can be taken (no fcntl: Windows; a folder that cannot be written, which the
+    caller's own checks report) the block runs without one; so does ``path`` None."""
+    fd, lock = _lock(path)
+    try:
+        yield
+    finally:
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                lock.unlink()  # (before the lock goes: no other process can have it yet)
+            os.close(fd)
+
+
+def _lock(path) -> tuple[int | None, Path | None]:
+    """(fd, lock file) of :func:`only_writer`'s lock on ``path``, taken; (None, None) where
+    none can be taken."""
+    if fcntl is None or not isinstance(path, (str, os.PathLike)) or is_stream(Path(path)):
+        return None, None  # (None, or a path of the wrong type, which the caller refuses)
+    target = _target(Path(path))
+    lock = target.with_name(f".{target.name}.lock")
+    for _ in range(_NAME_ATTEMPTS):
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:  # (no such folder, not writable: the caller says so)
+            return None, None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise FileInUseError(f"{path} is being written by another run (process {holder}, "
+                                 f"which holds {lock}): give each run its own file, or wait "
+                                 f"for that one to end") from None
+        except OSError:  # (a file system without flock)
+            os.close(fd)
+            return None, None
+        try:  # the lock file's last holder may have removed it before this flock
+            if os.path.samestat(os.fstat(fd), os.stat(lock)):
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())  # (for the message above)
+                return fd, lock
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    return None, None
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ The hot loop is built so that nothing crosses between host and device per batch:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import math
@@ -34,7 +35,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from . import checkpoint as ckpt
 from .checks import checked_batch_size, flag, integer_at_least, whole_number
 from .early_stopping import EarlyStopping
-from .files import check_writable, replaces_another
+from .files import check_writable, only_writer, replaces_another
 from .history import History, check_history_not_shared, history_path, is_history_file
 from .losses import sum_of_costs
 from .optim import Optimizer, get_optimizer
@@ -285,6 +286,19 @@ def _stop_on_interrupt():
         signal.signal(signal.SIGINT, previous)
 
 
+def _only_writer_of_its_checkpoint(fit):
+    """``fit`` run as the only process that writes its checkpoint (and the history beside
+    it): a second run given the same file is refused at once (files.only_writer), before
+    either replaces the other's run."""
+    @functools.wraps(fit)
+    def fit_holding_its_checkpoint(net, X, y, *, checkpoint=None, **options):
+        with only_writer(checkpoint):
+            return fit(net, X, y, checkpoint=checkpoint, **options)
+
+    return fit_holding_its_checkpoint
+
+
+@_only_writer_of_its_checkpoint
 def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         batch_size: int = 32, validation_data=None, validation_split: float = 0.0,
         shuffle: bool = True, seed: int | None = 0, schedule=None,
