@@ -688,6 +688,19 @@ def test_the_whole_number_check_reads_the_first_rows_only(caplog):
                         "inputs answers wrongly for them"], warnings
 
 
+def test_whole_numbers_up_to_1_in_the_first_rows_are_no_unscaled_pixels(caplog):
+    """0/1 flags in the first rows and real values beyond them were told as "whole numbers
+    from 0 up to" the largest real value."""
+    from xpnet.network import UNSCALED_ROWS
+
+    net = small_net()
+    X = np.ones((UNSCALED_ROWS + 5, net.sizes[0]))
+    X[UNSCALED_ROWS:] = 7.25
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        net.predict(X)
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]
+
+
 def test_integer_validation_images_bring_the_warning_too(caplog):
     """Training on scaled images and validating on raw uint8 ones gives a meaningless
     validation loss: the same hint, naming the validation X."""
@@ -2039,6 +2052,75 @@ def test_the_checkpoint_lock_is_released_when_fit_fails_and_is_one_per_file(tmp_
             small_net().fit(X, y, epochs=1, checkpoint=path, progress=False)
         small_net().fit(X, y, epochs=1, checkpoint=tmp_path / "other.npz", progress=False)
     small_net().fit(X, y, epochs=1, checkpoint=path, progress=False)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the lock is flock's, which Windows lacks")
+def test_a_checkpoint_in_a_folder_still_to_be_made_is_locked_too(tmp_path):
+    """The lock file could not be made before the first save made the folder: two runs
+    given run/new/m.npz both trained, the first stopped at its next save."""
+    X, y = blobs(n=50)
+    path = tmp_path / "new" / "deeper" / "run.npz"
+    with xpnet.files.only_writer(path):
+        with pytest.raises(xpnet.files.FileInUseError):
+            small_net().fit(X, y, epochs=1, checkpoint=path, progress=False)
+    assert list(tmp_path.iterdir()) == []  # (the folders it made, empty, went with the lock)
+    with pytest.raises(ValueError, match="batch_size"):
+        small_net().fit(X, y, batch_size=0, checkpoint=path, progress=False)
+    assert list(tmp_path.iterdir()) == []
+    small_net().fit(X, y, epochs=1, checkpoint=path, progress=False)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["run.history.json", "run.npz"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the lock is flock's, which Windows lacks")
+def test_a_lock_file_name_that_is_a_link_is_refused_not_written_through(tmp_path):
+    """os.open(O_CREAT) followed the link, and the process id replaced the file it named."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("precious")
+    (tmp_path / ".run.npz.lock").symlink_to(notes)
+    X, y = blobs(n=50)
+    with pytest.raises(FileExistsError, match="is a link or a folder, not a lock file"):
+        small_net().fit(X, y, epochs=1, checkpoint=tmp_path / "run.npz", progress=False)
+    assert notes.read_text() == "precious"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the lock is flock's, which Windows lacks")
+def test_a_lock_whose_process_id_could_not_be_written_is_not_kept(tmp_path, monkeypatch):
+    """A full disk at the write of the process id left the descriptor open, its lock held:
+    every later run of the process with that checkpoint was refused as another's."""
+    import errno
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    X, y = blobs(n=50)
+    path = tmp_path / "run.npz"
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "write", full)
+        with xpnet.files.only_writer(path):  # (held, unnamed)
+            pass
+    small_net().fit(X, y, epochs=1, checkpoint=path, progress=False)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_child_forked_while_the_lock_is_held_does_not_keep_it(tmp_path):
+    """flock's lock lasts while any copy of its descriptor is open: a forked child (a
+    multiprocessing worker) outliving a killed run kept its checkpoint locked."""
+    import subprocess
+
+    path = tmp_path / "run.npz"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import os, sys, time; from xpnet.files import only_writer\n"
+         "with only_writer(sys.argv[1]):\n    if os.fork() == 0:\n        time.sleep(60)\n"
+         "        os._exit(0)\n    print('forked', flush=True); os._exit(0)",  # (as if killed)
+         str(path)], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(
+             REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}, start_new_session=True)
+    try:
+        assert holder.stdout.readline() == "forked\n"
+        holder.wait()
+        with xpnet.files.only_writer(path):
+            pass
+    finally:
+        os.killpg(holder.pid, 9)
 
 
 def test_a_loop_of_one_epoch_fits_shuffles_as_one_fit_of_all_the_epochs():

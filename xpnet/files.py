@@ -163,51 +163,107 @@ def only_writer(path: str | os.PathLike | None):
     checkpoint that a run saves after each epoch): two runs saving to one file would each
     replace the other's run. Another process holding it is a FileInUseError, naming that
     process. The lock is a file beside ``path``, ``.NAME.lock``, removed at the end, held
-    with ``flock``, which the system releases when its process dies, killed or not. Where no
-    lock can be taken (no fcntl: Windows; a folder that cannot be written, which the
+    with ``flock``, which the system releases when its process dies, killed or not (a child
+    forked meanwhile does not keep it: its copy is closed). A missing folder of ``path`` is
+    made, as the run's first save would (and removed again at the end if still empty). Where
+    no lock can be taken (no fcntl: Windows; a folder that cannot be written, which the
     caller's own checks report) the block runs without one; so does ``path`` None."""
-    fd, lock = _lock(path)
+    fd, lock, made = _lock(path)
     try:
         yield
     finally:
         if fd is not None:
             with contextlib.suppress(OSError):
                 lock.unlink()  # (before the lock goes: no other process can have it yet)
+            _HELD.discard(fd)
             os.close(fd)
+        for folder in made:  # (innermost first; one the run wrote into stays)
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
 
-def _lock(path) -> tuple[int | None, Path | None]:
-    """(fd, lock file) of :func:`only_writer`'s lock on ``path``, taken; (None, None) where
-    none can be taken."""
+#: the descriptors of the locks this process holds, closed in a child it forks (see _lock)
+_HELD: set[int] = set()
+
+
+def _close_held_in_child() -> None:
+    """A forked child's copies of its parent's locks, closed: the lock is the parent's (flock
+    ends when every copy is closed, so a child outliving a killed parent kept it)."""
+    for fd in _HELD:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_held_in_child)
+
+
+def _lock(path) -> tuple[int | None, Path | None, list[Path]]:
+    """(fd, lock file, folders made for it) of :func:`only_writer`'s lock on ``path``, taken;
+    (None, None, []) where none can be taken."""
     if fcntl is None or not isinstance(path, (str, os.PathLike)) or is_stream(Path(path)):
-        return None, None  # (None, or a path of the wrong type, which the caller refuses)
-    target = _target(Path(path))
+        return None, None, []  # (None, or a path of the wrong type, which the caller refuses)
+    try:
+        check_writable(path)
+    except (OSError, ValueError, TypeError):  # (the caller says so, in its own terms)
+        return None, None, []
+    # absolute: the unlink at the end must name this file even if the working folder changed
+    target = Path(os.path.abspath(_target(Path(path))))
+    made = [folder for folder in (target.parent, *target.parent.parents)
+            if not os.path.lexists(folder)]
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)  # (as the first save would)
+    except OSError:
+        return None, None, []
     lock = target.with_name(f".{target.name}.lock")
     for _ in range(_NAME_ATTEMPTS):
+        try:  # (never through a link: the pid written would replace the file it names)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except OSError as error:
+            if error.errno in (errno.ELOOP, errno.EISDIR):
+                raise FileExistsError(error.errno, f"the name of the lock file of {path} is a link "
+                                      f"or a folder, not a lock file: remove it",
+                                      str(lock)) from None
+            if error.errno == errno.ENOENT:  # (its folder removed meanwhile: made again)
+                with contextlib.suppress(OSError):
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                continue
+            return None, None, made  # (not writable: the caller says so)
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError:  # (no such folder, not writable: the caller says so)
-            return None, None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise FileExistsError(errno.EEXIST, f"the name of the lock file of {path} is not "
+                                      f"a file (a device, a pipe): remove it",
+                                      str(lock))
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                raise FileInUseError(f"{path} is being written by another run (process "
+                                     f"{holder}, which holds {lock}): give each run its own "
+                                     f"file, or wait for that one to end") from None
+            except OSError:  # (a file system without flock)
+                os.close(fd)
+                return None, None, made
+            try:  # the lock file's last holder may have removed it before this flock
+                same = os.path.samestat(os.fstat(fd), os.stat(lock, follow_symlinks=False))
+            except FileNotFoundError:
+                same = False
+            if same:
+                _HELD.add(fd)
+                with contextlib.suppress(OSError):  # (for the message above; a full disk
+                    os.ftruncate(fd, 0)             # leaves it unnamed, not unlocked)
+                    os.write(fd, f"{os.getpid()}\n".encode())
+                return fd, lock, made
+        except BaseException:
+            _HELD.discard(fd)
             os.close(fd)
-            raise FileInUseError(f"{path} is being written by another run (process {holder}, "
-                                 f"which holds {lock}): give each run its own file, or wait "
-                                 f"for that one to end") from None
-        except OSError:  # (a file system without flock)
-            os.close(fd)
-            return None, None
-        try:  # the lock file's last holder may have removed it before this flock
-            if os.path.samestat(os.fstat(fd), os.stat(lock)):
-                os.ftruncate(fd, 0)
-                os.write(fd, f"{os.getpid()}\n".encode())  # (for the message above)
-                return fd, lock
-        except FileNotFoundError:
-            pass
+            raise
         os.close(fd)
-    return None, None
+    return None, None, made
 
 
 @contextlib.contextmanager

@@ -494,8 +494,10 @@ class Network:
         first = X[:min(UNSCALED_ROWS, X.shape[0]), ...]  # (the array API refuses a stop beyond)
         if integer_dtype is not None:
             seen = f"has the integer dtype {integer_dtype} and values up to {largest:g}"
-        elif float(xp.min(first)) >= 0 and bool(xp.all(first == xp.floor(first))):
-            seen = f"holds whole numbers from 0 up to {largest:g}"
+        elif (top := float(xp.max(first))) > 1 and float(xp.min(first)) >= 0 and \
+                bool(xp.all(first == xp.floor(first))):  # (the rows looked at show it: 0/1
+            # flags there and real values beyond are no pixels)
+            seen = f"holds whole numbers from 0 up to {largest if largest.is_integer() else top:g}"
         else:
             return
         log.warning("%s %s, used as they are: scale them to [0, 1] first (for 8-bit images, "
