@@ -495,9 +495,8 @@ class Network:
         if integer_dtype is not None:
             seen = f"has the integer dtype {integer_dtype} and values up to {largest:g}"
         elif (top := float(xp.max(first))) > 1 and float(xp.min(first)) >= 0 and \
-                bool(xp.all(first == xp.floor(first))):  # (the rows looked at show it: 0/1
-            # flags there and real values beyond are no pixels)
-            seen = f"holds whole numbers from 0 up to {largest if largest.is_integer() else top:g}"
+                bool(xp.all(first == xp.floor(first))):  # (0/1 flags in the rows looked at,
+            seen = f"holds whole numbers from 0 up to {top:g}"  # real values beyond: no pixels)
         else:
             return
         log.warning("%s %s, used as they are: scale them to [0, 1] first (for 8-bit images, "
