@@ -649,6 +649,28 @@ def test_one_output_regression_takes_a_target_vector(backend, rng):
     assert net.evaluate(X, counts)[0] == net.evaluate(X, counts.reshape(-1, 1).astype(float))[0]
 
 
+def test_rows_of_several_labels_have_no_accuracy_and_one_hot_or_soft_rows_have(backend, rng):
+    """Multi-hot rows (several labels a sample, a sigmoid output) counted as labels: the
+    accuracy compared the largest output with the row's first 1, which means nothing. One-hot
+    rows and a softmax's soft targets (label smoothing) name one class each."""
+    X = rng.normal(size=(6, 3))
+    labels = np.array([0, 1, 2, 2, 1, 0])
+    multi_hot = np.eye(3)[labels] + np.eye(3)[(labels + 1) % 3]
+    sigmoid = Network([3, 5, 3], output="sigmoid", backend=backend)
+    assert sigmoid.evaluate(X, multi_hot)[1] is None
+    with pytest.raises(ValueError, match=r"or rows with several 1s \(several labels each\)"):
+        sigmoid.accuracy(X, multi_hot)
+    one_hot = np.eye(3)[labels]
+    assert sigmoid.evaluate(X, one_hot)[1] == sigmoid.accuracy(X, labels)  # (Nielsen's ch. 3)
+    softmax = Network([3, 5, 3], backend=backend)
+    smoothed = 0.9 * one_hot + 0.1 / 3
+    assert softmax.evaluate(X, smoothed)[1] == softmax.accuracy(X, labels) is not None
+    with pytest.raises(ValueError, match="watches the validation accuracy, but the validation "
+                                         "targets are real-valued"):
+        sigmoid.fit(X, multi_hot, epochs=1, progress=False, validation_split=0.5,
+                    early_stopping=xpnet.EarlyStopping(monitor="val_accuracy"))
+
+
 def test_real_valued_targets_have_no_accuracy(backend, rng):
     """A regression's targets are no class labels: evaluate gives no accuracy, and accuracy
     refuses them, saying which figure to read; 0/1 targets (one-hot rows, with one output
@@ -659,9 +681,9 @@ def test_real_valued_targets_have_no_accuracy(backend, rng):
         net = Network(sizes, activation="tanh", output="identity", backend=backend)
         assert net.evaluate(X, y)[1] is None
         with pytest.raises(ValueError, match=re.escape(
-                "accuracy needs class labels, but y holds real-valued targets (values other "
-                "than 0 and 1, for the quadratic loss): a regression, which has no accuracy. "
-                "The figure to read is the loss, net.evaluate(X, y)[0]")):
+                "accuracy needs class labels, one class a row, but the targets in y are "
+                "real-valued (a regression) or rows with several 1s (several labels each), "
+                "which have no accuracy. The figure to read is the loss, net.evaluate(X, y)[0]")):
             net.accuracy(X, y)
     labels = rng.integers(0, 2, size=6)
     net = Network([3, 5, 1], activation="tanh", output="identity", backend=backend)

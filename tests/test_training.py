@@ -2623,15 +2623,15 @@ def test_only_the_data_without_class_labels_have_no_accuracy(labelled):
 @pytest.mark.parametrize(("options", "message"), [
     ({"early_stopping": EarlyStopping(monitor="accuracy")},
      "early stopping's monitor='accuracy' watches the training accuracy, but the training "
-     "targets are not class labels \\(real-valued: a regression\\), which have no accuracy: "
-     "watch the loss \\(monitor='loss'\\)"),
+     "targets are real-valued \\(a regression\\) or rows with several 1s \\(several "
+     "labels each\\), which have no accuracy: watch the loss \\(monitor='loss'\\)"),
     ({"early_stopping": EarlyStopping(monitor="val_accuracy"), "validation_split": 0.2},
      "monitor='val_accuracy' watches the validation accuracy, but the validation targets"),
     ({"early_stopping": EarlyStopping(monitor="val_accuracy")},  # (no validation data)
      "monitor='val_accuracy' watches the training accuracy"),
     ({"schedule": get_schedule("plateau", lr=0.01, mode="max")},
      "the schedule ReduceLROnPlateau in mode 'max' watches the training accuracy, but the "
-     "training targets are not class labels .* watch the loss \\(mode='min'\\)"),
+     "training targets are real-valued .* watch the loss \\(mode='min'\\)"),
     ({"schedule": get_schedule("adaptive", lr=0.01, mode="max"), "validation_split": 0.2},
      "the schedule Adaptive in mode 'max' watches the validation accuracy"),
 ], ids=["accuracy", "val_accuracy", "val_accuracy-without-validation", "plateau", "adaptive"])

@@ -428,20 +428,26 @@ class Network:
         labels = self._labels(y, X.shape[0])
         if y.ndim == 2 and not self._holds_labels(self.backend.asarray(y, self.dtype)):
             raise ValueError(
-                f"accuracy needs class labels, but y holds real-valued targets (values other "
-                f"than 0 and 1, for the {self.loss.name} loss): a regression, which has no "
-                f"accuracy. The figure to read is the loss, net.evaluate(X, y)[0]")
+                f"accuracy needs class labels, one class a row, but the targets in y are "
+                f"{training.NO_LABELS}, "
+                f"which have no accuracy. The figure to read is the loss, "
+                f"net.evaluate(X, y)[0]")
         hits = self.xp.count_nonzero(self._in_batches(X, batch_size, self._predicted) == labels)
         return float(hits) / X.shape[0]
 
     def _holds_labels(self, Y) -> bool:
-        """Whether target rows Y (on the device) are class labels, of which an accuracy is
-        counted: the targets of a cross-entropy (probabilities, whose argmax is read as the
-        class), or else rows whose every value is 0 or 1 (one-hot rows, the rows of class
-        indices, or with one output neuron 0/1 labels). Real-valued targets, a regression's,
-        are not. One pass over Y (a sync), where the loss is no cross-entropy."""
+        """Whether target rows Y (on the device) name one class each, so that an accuracy
+        (the class read from the outputs against the one read from the targets) means
+        something. With one output neuron: 0/1 labels, or a cross-entropy's probabilities
+        (class 1 above 0.5). With several: rows that are probability vectors, one-hot rows
+        or a softmax's targets, whose largest entry is the class. Not real-valued targets (a
+        regression's), nor rows with several 1s (several labels each, where the largest
+        output names one class of several). A pass or two over Y, and one sync."""
         xp = self.xp
-        return self.loss.probability_targets or bool(xp.all((Y == 0) | (Y == 1)))
+        if Y.shape[1] == 1:
+            return self.loss.probability_targets or bool(xp.all((Y == 0) | (Y == 1)))
+        in_range = xp.all((Y >= 0.0) & (Y <= 1.0))
+        return bool(in_range & xp.all(xp.abs(xp.sum(Y, axis=1) - 1.0) < 1e-3))
 
     # -- input checks ---------------------------------------------------------------------
     def _checks_values(self, a) -> bool:

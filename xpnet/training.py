@@ -74,14 +74,18 @@ DATA_SETTINGS = ("training_samples", "validation_samples")
 #: the metadata that says how a run was asked for, not which run it is: `xpnet train`'s
 #: options, which a resume for more epochs changes. It is kept, not compared, on resume
 OPTIONS_METADATA = "train_options"
+#: what targets without class labels are (see Network._holds_labels), for the messages
+NO_LABELS = "real-valued (a regression) or rows with several 1s (several labels each)"
 #: what a resume refused for other options is told to do (the command line, whose checkpoints
 #: record their options, tells to leave those out instead)
 RESUME_ADVICE = "Resume with the options it was saved with"
 
+
 class _Data:
     """X, the target rows Y and the class labels of a data set, on the device, checked once.
-    ``labels`` is None where Y holds none (real-valued targets: a regression, which has no
-    accuracy), decided here once for the whole data set (see Network._holds_labels)."""
+    ``labels`` is None where Y names no class a row (a regression's real-valued targets,
+    rows with several 1s), which has no accuracy, decided here once for the whole data set
+    (see Network._holds_labels)."""
 
     def __init__(self, net, X, y, name: str = "X"):
         self.X = net._check_X(X, unscaled_warning=name)  # raises for no samples too
@@ -233,9 +237,9 @@ def check_resume(net, path, *, optimizer: str | Optimizer = "adam", epochs: int 
 
 def evaluate(net, X, y, batch_size: int = 1024) -> tuple[float, float | None]:
     """(mean loss, accuracy) of the network on X, y, computed ``batch_size`` rows at a time on
-    the device (one sync). ``net.evaluate(X, y)`` calls it. The accuracy is None where y holds
-    no class labels (real-valued targets: a regression, whose figure is the loss); class
-    indices, 0/1 (one-hot) rows and a cross-entropy's targets are labels."""
+    the device (one sync). ``net.evaluate(X, y)`` calls it. The accuracy is None where y does
+    not name one class a sample (real-valued targets, a regression's, whose figure is the
+    loss; rows with several 1s): see Network._holds_labels."""
     return _evaluate(net, _Data(net, X, y), checked_batch_size(batch_size))
 
 
@@ -516,9 +520,8 @@ def _check_accuracy_watched(early_stopping, schedule, train: _Data, val: _Data |
         if watched.labels is None:
             which = "validation" if watched is val else "training"
             raise ValueError(
-                f"{watcher} watches the {which} accuracy, but the {which} targets are not "
-                f"class labels (real-valued: a regression), which have no accuracy: watch the "
-                f"loss ({instead})")
+                f"{watcher} watches the {which} accuracy, but the {which} targets are "
+                f"{NO_LABELS}, which have no accuracy: watch the loss ({instead})")
 
 
 def _check_lr(optimizer: Optimizer, schedule, epochs: int) -> None:
