@@ -2123,6 +2123,34 @@ def test_a_child_forked_while_the_lock_is_held_does_not_keep_it(tmp_path):
         os.killpg(holder.pid, 9)
 
 
+@pytest.mark.parametrize(("given", "hint"), [
+    ({"lr": 0.1}, "; the learning rate is the optimizer's: optimizer=SGD(lr=0.1), or "
+                  "get_optimizer('adam', lr=1e-3)"),
+    ({"learning_rate": 0.1}, "; the learning rate is the optimizer's"),
+    ({"verbose": 0}, "; progress=False silences the bars"),
+    ({"callbacks": []}, "; early_stopping=, schedule= and checkpoint= do what Keras's usual "
+                        "callbacks do"),
+    ({"epoch": 3}, "; did you mean epochs?"),
+    ({"validation_freq": 2}, "$"),
+])
+def test_fit_names_a_keyword_it_lacks_with_what_it_takes_and_what_was_meant(given, hint):
+    """Keras's fit habits (verbose, callbacks) and an lr given to fit got Python's bare
+    "fit() got an unexpected keyword argument", naming none of the right ones."""
+    X, y = blobs(n=20)
+    net = small_net()
+    before = net.theta.copy()
+    taken = ("optimizer, epochs, batch_size, validation_data, validation_split, shuffle, seed, "
+             "schedule, early_stopping, progress, checkpoint, resume, drop_last, threads, "
+             "metadata")
+    message = f"fit takes no {next(iter(given))!r}: it takes {taken}"
+    with pytest.raises(TypeError, match=re.escape(message) + (
+            "$" if hint == "$" else re.escape(hint))):
+        net.fit(X, y, progress=False, **given)
+    np.testing.assert_array_equal(net.theta, before)
+    assert list(inspect.signature(xpnet.Network.fit).parameters)[:4] == ["net", "X", "y",
+                                                                         "optimizer"]
+
+
 def test_a_loop_of_one_epoch_fits_shuffles_as_one_fit_of_all_the_epochs():
     """Each fit(epochs=1) drew its order from a new generator of the same seed: every epoch
     of the loop saw the batches in one order. The loop now goes on with the stream, as

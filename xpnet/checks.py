@@ -3,6 +3,7 @@ own error message around them)."""
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
 import numbers
@@ -16,13 +17,17 @@ OTHER_NAMES = {"eta": "lr", "learning_rate": "lr", "gamma": "momentum", "momentu
                "restore_best_weights": "restore_best", "min_delta": "tol"}
 
 
-def check_keywords(owner: str, given, taken) -> None:
+def check_keywords(owner: str, given, taken, hints: dict | None = None) -> None:
     """TypeError for a keyword argument that ``owner`` does not take: it names those it takes,
-    and the one meant where torch.optim's or Keras's name for it was given."""
+    and the one meant where torch.optim's or Keras's name for it was given, or else what
+    ``hints`` says of that name, or else the nearest it takes (``epoch``: ``epochs``)."""
     for name in given:
         if name not in taken:
             meant = OTHER_NAMES.get(name, "")
-            hint = f"; {name} is called {meant} here" if meant.split("=")[0] in taken else ""
+            near = difflib.get_close_matches(name, taken, n=1, cutoff=0.8)
+            hint = (f"; {name} is called {meant} here" if meant.split("=")[0] in taken
+                    else f"; {hints[name]}" if name in (hints or {})
+                    else f"; did you mean {near[0]}?" if near else "")
             raise TypeError(f"{owner} takes no {name!r}: it takes {', '.join(taken)}{hint}")
 
 

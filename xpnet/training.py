@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import checkpoint as ckpt
-from .checks import checked_batch_size, flag, integer_at_least, whole_number
+from .checks import check_keywords, checked_batch_size, flag, integer_at_least, whole_number
 from .early_stopping import EarlyStopping
 from .files import check_writable, only_writer, replaces_another
 from .history import History, check_history_not_shared, history_path, is_history_file
@@ -290,6 +290,34 @@ def _stop_on_interrupt():
         signal.signal(signal.SIGINT, previous)
 
 
+#: what fit says of a keyword it does not take that Keras's fit or habit suggests
+FIT_HINTS = {
+    "lr": "the learning rate is the optimizer's: optimizer=SGD(lr=0.1), or "
+          "get_optimizer('adam', lr=1e-3)",
+    "verbose": "progress=False silences the bars (and the lines printed where there is no "
+               "terminal)",
+    "callbacks": "early_stopping=, schedule= and checkpoint= do what Keras's usual callbacks "
+                 "do",
+    "loss": "the loss is the network's: Network(sizes, loss=...)",
+    "metrics": "fit reports the loss, and the accuracy where the targets are class labels",
+}
+FIT_HINTS["learning_rate"] = FIT_HINTS["lr"]
+
+
+def _keywords_checked(fit):
+    """``fit`` refusing a keyword it does not take with check_keywords's error, which names
+    those it takes and what was meant (Keras's ``verbose``, an ``lr`` that is the
+    optimizer's), before Python's bare "unexpected keyword argument"."""
+    taken = tuple(inspect.signature(fit).parameters)[3:]  # (after net, X, y)
+
+    @functools.wraps(fit)
+    def fit_with_keywords_checked(net, X, y, **options):
+        check_keywords("fit", options, taken, FIT_HINTS)
+        return fit(net, X, y, **options)
+
+    return fit_with_keywords_checked
+
+
 def _only_writer_of_its_checkpoint(fit):
     """``fit`` run as the only process that writes its checkpoint (and the history beside
     it): a second run given the same file is refused at once (files.only_writer), before
@@ -302,6 +330,7 @@ def _only_writer_of_its_checkpoint(fit):
     return fit_holding_its_checkpoint
 
 
+@_keywords_checked
 @_only_writer_of_its_checkpoint
 def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         batch_size: int = 32, validation_data=None, validation_split: float = 0.0,
