@@ -665,6 +665,13 @@ def test_rows_of_several_labels_have_no_accuracy_and_one_hot_or_soft_rows_have(b
     softmax = Network([3, 5, 3], backend=backend)
     smoothed = 0.9 * one_hot + 0.1 / 3
     assert softmax.evaluate(X, smoothed)[1] == softmax.accuracy(X, labels) is not None
+    # a sigmoid's one-hot rows smoothed as Keras's BinaryCrossentropy(label_smoothing=0.1)
+    # does (0.95, 0.05s: rows that sum to 1.05) name one class too; not for the quadratic loss
+    keras_smoothed = one_hot * 0.9 + 0.05
+    assert sigmoid.evaluate(X, keras_smoothed)[1] == sigmoid.accuracy(X, labels) is not None
+    assert sigmoid.evaluate(X, multi_hot * 0.9 + 0.05)[1] is None
+    quadratic = Network([3, 5, 3], output="sigmoid", loss="quadratic", backend=backend)
+    assert quadratic.evaluate(X, keras_smoothed)[1] is None
     with pytest.raises(ValueError, match="watches the validation accuracy, but the validation "
                                          "targets are real-valued"):
         sigmoid.fit(X, multi_hot, epochs=1, progress=False, validation_split=0.5,

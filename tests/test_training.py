@@ -2132,6 +2132,12 @@ def test_a_child_forked_while_the_lock_is_held_does_not_keep_it(tmp_path):
                         "callbacks do"),
     ({"epoch": 3}, "; did you mean epochs?"),
     ({"validation_freq": 2}, "$"),
+    ({"eta": 3.0}, "; the learning rate is the optimizer's"),  # (the lecture's name)
+    ({"momentum": 0.9}, "; momentum is the optimizer's: optimizer=get_optimizer('sgd', "
+                        "momentum=...)"),
+    ({"patience": 3}, "; patience is early stopping's: early_stopping=EarlyStopping("
+                      "patience=...)"),
+    ({"restore_best_weights": True}, "; restore_best is early stopping's"),
 ])
 def test_fit_names_a_keyword_it_lacks_with_what_it_takes_and_what_was_meant(given, hint):
     """Keras's fit habits (verbose, callbacks) and an lr given to fit got Python's bare
@@ -2149,6 +2155,17 @@ def test_fit_names_a_keyword_it_lacks_with_what_it_takes_and_what_was_meant(give
     np.testing.assert_array_equal(net.theta, before)
     assert list(inspect.signature(xpnet.Network.fit).parameters)[:4] == ["net", "X", "y",
                                                                          "optimizer"]
+
+
+def test_fit_given_more_than_x_and_y_positionally_says_the_rest_are_keywords():
+    """Keras's fit(x, y, batch_size, epochs) order got "fit() takes 3 positional arguments
+    but 5 were given" (net counted, the keywords unnamed)."""
+    X, y = blobs(n=20)
+    net = small_net()
+    with pytest.raises(TypeError, match=re.escape(
+            "fit takes X and y, and the rest by keyword only, e.g. fit(X, y, epochs=10, "
+            "batch_size=32): got 2 more positional arguments, 32, 10")):
+        net.fit(X, y, 32, 10)
 
 
 def test_a_loop_of_one_epoch_fits_shuffles_as_one_fit_of_all_the_epochs():

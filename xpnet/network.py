@@ -440,14 +440,19 @@ class Network:
         (the class read from the outputs against the one read from the targets) means
         something. With one output neuron: 0/1 labels, or a cross-entropy's probabilities
         (class 1 above 0.5). With several: rows that are probability vectors, one-hot rows
-        or a softmax's targets, whose largest entry is the class. Not real-valued targets (a
+        or a softmax's targets, whose largest entry is the class, and for a cross-entropy
+        also rows with one entry above 0.5 (smoothed one-hot rows of a sigmoid's binary
+        cross-entropy). Not real-valued targets (a
         regression's), nor rows with several 1s (several labels each, where the largest
         output names one class of several). A pass or two over Y, and one sync."""
         xp = self.xp
         if Y.shape[1] == 1:
             return self.loss.probability_targets or bool(xp.all((Y == 0) | (Y == 1)))
-        in_range = xp.all((Y >= 0.0) & (Y <= 1.0))
-        return bool(in_range & xp.all(xp.abs(xp.sum(Y, axis=1) - 1.0) < 1e-3))
+        one_class = xp.abs(xp.sum(Y, axis=1) - 1.0) < 1e-3
+        if self.loss.probability_targets:  # (a sigmoid's one-hot rows smoothed as Keras's
+            # BinaryCrossentropy(label_smoothing=0.1) does, 0.95 and 0.05s, name one class too)
+            one_class = one_class | (xp.sum(xp.astype(Y > 0.5, xp.int32), axis=1) == 1)
+        return bool(xp.all((Y >= 0.0) & (Y <= 1.0)) & xp.all(one_class))
 
     # -- input checks ---------------------------------------------------------------------
     def _checks_values(self, a) -> bool:

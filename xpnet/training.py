@@ -38,7 +38,7 @@ from .early_stopping import EarlyStopping
 from .files import check_writable, only_writer, replaces_another
 from .history import History, check_history_not_shared, history_path, is_history_file
 from .losses import sum_of_costs
-from .optim import Optimizer, get_optimizer
+from .optim import OPTIMIZERS, Optimizer, get_optimizer
 from .schedules import FORMER_NAMES
 from .threads import ThreadChooser, available_cores
 
@@ -301,7 +301,15 @@ FIT_HINTS = {
     "loss": "the loss is the network's: Network(sizes, loss=...)",
     "metrics": "fit reports the loss, and the accuracy where the targets are class labels",
 }
-FIT_HINTS["learning_rate"] = FIT_HINTS["lr"]
+FIT_HINTS["learning_rate"] = FIT_HINTS["eta"] = FIT_HINTS["lr"]  # (eta: the lecture's)
+for _optimizer, (_cls, _) in OPTIMIZERS.items():  # (momentum: 'sgd', betas: 'adam', ...)
+    for _name in _cls.hyperparameters:
+        FIT_HINTS.setdefault(_name, f"{_name} is the optimizer's: "
+                                    f"optimizer=get_optimizer({_optimizer!r}, {_name}=...)")
+for _name in tuple(inspect.signature(EarlyStopping.__init__).parameters)[1:]:
+    FIT_HINTS.setdefault(_name, f"{_name} is early stopping's: "
+                                f"early_stopping=EarlyStopping({_name}=...)")
+FIT_HINTS["restore_best_weights"] = FIT_HINTS["restore_best"]  # (Keras's name)
 
 
 def _keywords_checked(fit):
@@ -311,7 +319,12 @@ def _keywords_checked(fit):
     taken = tuple(inspect.signature(fit).parameters)[3:]  # (after net, X, y)
 
     @functools.wraps(fit)
-    def fit_with_keywords_checked(net, X, y, **options):
+    def fit_with_keywords_checked(net, X, y, *more, **options):
+        if more:  # (Keras's fit(x, y, batch_size, epochs), the lecture's SGD(data, epochs, ...))
+            raise TypeError(f"fit takes X and y, and the rest by keyword only, e.g. fit(X, y, "
+                            f"epochs=10, batch_size=32): got {len(more)} more positional "
+                            f"argument{'s' if len(more) > 1 else ''}, "
+                            f"{', '.join(map(repr, more))}")
         check_keywords("fit", options, taken, FIT_HINTS)
         return fit(net, X, y, **options)
 
