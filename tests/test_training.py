@@ -2124,8 +2124,8 @@ def test_a_child_forked_while_the_lock_is_held_does_not_keep_it(tmp_path):
 
 
 @pytest.mark.parametrize(("given", "hint"), [
-    ({"lr": 0.1}, "; the learning rate is the optimizer's: optimizer=SGD(lr=0.1), or "
-                  "get_optimizer('adam', lr=1e-3)"),
+    ({"lr": 0.1}, "; the learning rate is the optimizer's: optimizer=xpnet.optim.SGD(lr=0.1), "
+                  "or xpnet.optim.get_optimizer('adam', lr=1e-3)"),
     ({"learning_rate": 0.1}, "; the learning rate is the optimizer's"),
     ({"verbose": 0}, "; progress=False silences the bars"),
     ({"callbacks": []}, "; early_stopping=, schedule= and checkpoint= do what Keras's usual "
@@ -2668,8 +2668,9 @@ def test_only_the_data_without_class_labels_have_no_accuracy(labelled):
 @pytest.mark.parametrize(("options", "message"), [
     ({"early_stopping": EarlyStopping(monitor="accuracy")},
      "early stopping's monitor='accuracy' watches the training accuracy, but the training "
-     "targets are real-valued \\(a regression\\) or rows with several 1s \\(several "
-     "labels each\\), which have no accuracy: watch the loss \\(monitor='loss'\\)"),
+     "targets are real-valued \\(a regression\\), or rows with several 1s or none "
+     "\\(several labels or none each\\), which have no accuracy: watch the loss "
+     "\\(monitor='loss'\\)"),
     ({"early_stopping": EarlyStopping(monitor="val_accuracy"), "validation_split": 0.2},
      "monitor='val_accuracy' watches the validation accuracy, but the validation targets"),
     ({"early_stopping": EarlyStopping(monitor="val_accuracy")},  # (no validation data)

@@ -442,9 +442,9 @@ class Network:
         (class 1 above 0.5). With several: rows that are probability vectors, one-hot rows
         or a softmax's targets, whose largest entry is the class, and for a cross-entropy
         also rows with one entry above 0.5 (smoothed one-hot rows of a sigmoid's binary
-        cross-entropy). Not real-valued targets (a
-        regression's), nor rows with several 1s (several labels each, where the largest
-        output names one class of several). A pass or two over Y, and one sync."""
+        cross-entropy). Not real-valued targets (a regression's), nor rows with several 1s
+        (several labels each, where the largest output names one class of several) or none.
+        A pass or two over Y, and one sync."""
         xp = self.xp
         if Y.shape[1] == 1:
             return self.loss.probability_targets or bool(xp.all((Y == 0) | (Y == 1)))
@@ -542,8 +542,9 @@ class Network:
             rows = self.backend.asarray(y, self.dtype, inf_checked=True)
             if values:
                 self._check_target_values(rows)  # (the class of a row of NaN would be 0)
-            # one output neuron: targets compare with 0.5 as floats, whatever their dtype
-            return self._classes(rows if k == 1 else y)
+            # as floats, whatever their dtype: one output neuron's targets compare with 0.5,
+            # and the array API has no argmax of bools
+            return self._classes(rows)
         if len(y.shape) != 1:
             raise ValueError(f"y must be class indices of shape ({n},) or one-hot of shape "
                              f"({n}, {k}), got shape {tuple(y.shape)}")

@@ -75,7 +75,8 @@ DATA_SETTINGS = ("training_samples", "validation_samples")
 #: options, which a resume for more epochs changes. It is kept, not compared, on resume
 OPTIONS_METADATA = "train_options"
 #: what targets without class labels are (see Network._holds_labels), for the messages
-NO_LABELS = "real-valued (a regression) or rows with several 1s (several labels each)"
+NO_LABELS = ("real-valued (a regression), or rows with several 1s or none (several labels "
+             "or none each)")
 #: what a resume refused for other options is told to do (the command line, whose checkpoints
 #: record their options, tells to leave those out instead)
 RESUME_ADVICE = "Resume with the options it was saved with"
@@ -290,26 +291,32 @@ def _stop_on_interrupt():
         signal.signal(signal.SIGINT, previous)
 
 
-#: what fit says of a keyword it does not take that Keras's fit or habit suggests
-FIT_HINTS = {
-    "lr": "the learning rate is the optimizer's: optimizer=SGD(lr=0.1), or "
-          "get_optimizer('adam', lr=1e-3)",
-    "verbose": "progress=False silences the bars (and the lines printed where there is no "
-               "terminal)",
-    "callbacks": "early_stopping=, schedule= and checkpoint= do what Keras's usual callbacks "
-                 "do",
-    "loss": "the loss is the network's: Network(sizes, loss=...)",
-    "metrics": "fit reports the loss, and the accuracy where the targets are class labels",
-}
-FIT_HINTS["learning_rate"] = FIT_HINTS["eta"] = FIT_HINTS["lr"]  # (eta: the lecture's)
-for _optimizer, (_cls, _) in OPTIMIZERS.items():  # (momentum: 'sgd', betas: 'adam', ...)
-    for _name in _cls.hyperparameters:
-        FIT_HINTS.setdefault(_name, f"{_name} is the optimizer's: "
-                                    f"optimizer=get_optimizer({_optimizer!r}, {_name}=...)")
-for _name in tuple(inspect.signature(EarlyStopping.__init__).parameters)[1:]:
-    FIT_HINTS.setdefault(_name, f"{_name} is early stopping's: "
-                                f"early_stopping=EarlyStopping({_name}=...)")
-FIT_HINTS["restore_best_weights"] = FIT_HINTS["restore_best"]  # (Keras's name)
+def _fit_hints() -> dict:
+    """What fit says of a keyword it does not take that Keras's fit, torch.optim or the
+    lecture suggests: where it goes instead."""
+    lr = ("the learning rate is the optimizer's: optimizer=xpnet.optim.SGD(lr=0.1), or "
+          "xpnet.optim.get_optimizer('adam', lr=1e-3)")
+    hints = {"lr": lr, "learning_rate": lr, "eta": lr,  # (eta: the lecture's)
+             "verbose": "progress=False silences the bars (and the lines printed where there "
+                        "is no terminal)",
+             "callbacks": "early_stopping=, schedule= and checkpoint= do what Keras's usual "
+                          "callbacks do",
+             "loss": "the loss is the network's: Network(sizes, loss=...)",
+             "metrics": "fit reports the loss, and the accuracy where the targets are class "
+                        "labels"}
+    for name, (cls, _) in OPTIMIZERS.items():  # (momentum: 'sgd', betas: 'adam', ...)
+        for hyperparameter in cls.hyperparameters:
+            hints.setdefault(hyperparameter, f"{hyperparameter} is the optimizer's: optimizer="
+                                             f"get_optimizer({name!r}, {hyperparameter}=...)")
+    for option in tuple(inspect.signature(EarlyStopping.__init__).parameters)[1:]:
+        hints.setdefault(option, f"{option} is early stopping's: "
+                                 f"early_stopping=EarlyStopping({option}=...)")
+    hints["restore_best_weights"] = hints["restore_best"]  # (Keras's name)
+    return hints
+
+
+#: what fit says of a keyword it does not take (see _fit_hints)
+FIT_HINTS = _fit_hints()
 
 
 def _keywords_checked(fit):
