@@ -300,7 +300,7 @@ class Optimizer(KeywordsChecked):
         ours = type(self).__name__
         if not isinstance(state_dict, dict):
             raise TypeError(f"load_state_dict takes the dict that {ours}.state_dict() wrote, "
-                             f"got {state_dict!r:.60}")
+                            f"got {state_dict!r:.60}")
         missing = [key for key in ("optimizer", "hyperparameters", "t", "state")
                    if key not in state_dict]
         if missing:

@@ -90,7 +90,7 @@ class Schedule(KeywordsChecked):
         """A new schedule of this class with the hyperparameters of ``state_dict``, checked."""
         if not isinstance(state_dict, dict):
             raise TypeError(f"load_state_dict takes the dict that {type(self).__name__}."
-                             f"state_dict() wrote, got {state_dict!r:.60}")
+                            f"state_dict() wrote, got {state_dict!r:.60}")
         kind = FORMER_NAMES.get(state_dict.get("schedule"), state_dict.get("schedule"))
         if kind != type(self).__name__:
             raise ValueError(f"this state dict is for {kind!r}, not {type(self).__name__!r}")
