@@ -252,9 +252,8 @@ class Network:
         the same batch order). ``seed``: by default the network's own (``net.seed``), so
         that ``initialize()`` gives back the weights it was built with (a network from
         :func:`xpnet.load` has none: a fresh draw); None for a fresh draw, or another seed,
-        which becomes ``net.seed``. An optimizer that trained this
-        network keeps its state, as theta is the same vector: call its ``reset()`` for a
-        new run, or make a new one."""
+        which becomes ``net.seed``. An optimizer that trained this network keeps its state,
+        as theta is the same vector: call its ``reset()`` for a new run, or make a new one."""
         if seed is _OWN_SEED:
             seed = self.seed
         chunks = self.initial_theta(seed)  # (a bad seed raises here: nothing has changed)
@@ -429,9 +428,8 @@ class Network:
         if y.ndim == 2 and not self._holds_labels(self.backend.asarray(y, self.dtype)):
             raise ValueError(
                 f"accuracy needs class labels, one class a row, but the targets in y are "
-                f"{training.NO_LABELS}, "
-                f"which have no accuracy. The figure to read is the loss, "
-                f"net.evaluate(X, y)[0]")
+                f"{training.NO_LABELS}, which have no accuracy. The figure to read is the "
+                f"loss, net.evaluate(X, y)[0]")
         hits = self.xp.count_nonzero(self._in_batches(X, batch_size, self._predicted) == labels)
         return float(hits) / X.shape[0]
 
