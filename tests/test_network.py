@@ -1289,6 +1289,17 @@ def test_one_hot_checks_its_number_of_classes(num_classes):
         xpnet.one_hot([0], num_classes)
 
 
+@pytest.mark.parametrize("labels, error", [([3], ValueError), ([-1], ValueError),
+                                           ([1.5], TypeError), (["1"], TypeError)])
+def test_the_networks_one_hot_checks_its_labels(labels, error):
+    """net.one_hot([3]) of a 3-class network gave a row of zeros, and [-1] and [1.5] did too:
+    targets of no class, trained on without a word; xpnet.one_hot refused them."""
+    net = Network([2, 3], backend="numpy")
+    with pytest.raises(error, match="labels must lie in 0..2|class indices must be|real numbers"):
+        net.one_hot(labels)
+    np.testing.assert_array_equal(net.one_hot([2, 0]), [[0, 0, 1], [1, 0, 0]])
+
+
 def test_damaged_parts_of_the_api_name_what_is_wrong():
     """Found by fuzzing: AttributeError, "unhashable type: 'list'" and NumPy's "only
     0-dimensional arrays can be converted" named nothing."""

@@ -578,7 +578,7 @@ class Network:
         if self.sizes[-1] == 1:
             return self.xp.reshape(self.xp.astype(labels, self.backend.dtype(self.dtype)),
                                    (-1, 1))
-        return self.one_hot(labels)
+        return self._one_hot(labels)
 
     def _column_hint(self, y) -> str:
         """For one column of integers: the hint that class indices are a vector."""
@@ -613,8 +613,14 @@ class Network:
         return y
 
     def one_hot(self, labels):
-        """One-hot rows Y[i, j] = (labels[i] == j), j < num_classes, in the network's dtype
-        (labels unchecked)."""
+        """One-hot rows Y[i, j] = (labels[i] == j), j < num_classes, in the network's dtype,
+        for class indices in 0..num_classes-1 (checked: one out of range would be a row of
+        zeros, a target of no class)."""
+        labels = self.backend.asarray(self._real_numbers(labels, "labels"))
+        return self._one_hot(_checked_labels(self.backend, labels, self.num_classes))
+
+    def _one_hot(self, labels):
+        """:meth:`one_hot` of device labels, unchecked (checked already, or predictions)."""
         return _one_hot_rows(self.xp, labels, self._class_ids, self.backend.dtype(self.dtype))
 
     @staticmethod
