@@ -567,6 +567,30 @@ def test_bad_input_on_strict_backend_is_named_too():
         net.forward(np.full((1, 4), np.nan))
 
 
+def test_complex_arrays_of_other_namespaces_are_refused_too():
+    """A torch or array-API array has a dtype without NumPy's kind: complex X was cast to
+    float32 with only NumPy's ComplexWarning (its imaginary parts dropped), where a NumPy
+    complex array is refused."""
+    import array_api_strict as xps
+
+    net = Network([4, 3], backend="numpy")
+    X = xps.asarray(np.full((2, 4), 1j))
+    with pytest.raises(TypeError, match="X must hold real numbers, got dtype .*complex128"):
+        net.forward(X)
+    with pytest.raises(TypeError, match="theta must hold real numbers"):
+        net.set_theta(xps.asarray(np.zeros(net.num_params, complex)))
+    assert net.forward(xps.asarray(np.ones((2, 4)))).shape == (2, 3)  # real ones are taken
+
+
+def test_a_tensor_of_a_dtype_numpy_lacks_is_named():
+    """A bfloat16 tensor failed in torch's words, "Got unsupported ScalarType BFloat16"."""
+    torch = pytest.importorskip("torch")
+    net = Network([4, 3], backend="numpy")
+    with pytest.raises(TypeError, match="X has dtype torch.bfloat16, which NumPy has no dtype "
+                                        "for: convert it to float32 first"):
+        net.forward(torch.ones((2, 4), dtype=torch.bfloat16))
+
+
 # -- binary classification with one output neuron -------------------------------------------------
 def test_one_output_neuron_learns_a_linearly_separable_set(backend, rng):
     X, y = linearly_separable(rng)

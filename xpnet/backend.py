@@ -371,6 +371,19 @@ def _plain(a: np.ndarray) -> np.ndarray:
     return np.asarray(a)
 
 
+def dtype_kind(dtype) -> str | None:
+    """NumPy's kind of ``dtype`` ("f", "i", "c", ...), for the dtype of any namespace: torch's
+    and the array API's have no kind, but their names are NumPy's (torch.complex64); None for
+    one NumPy has no dtype of (torch.bfloat16)."""
+    kind = getattr(dtype, "kind", None)
+    if kind is not None:
+        return kind
+    try:
+        return np.dtype(str(dtype).rpartition(".")[2]).kind
+    except (TypeError, ValueError):
+        return None
+
+
 def float_dtype_name(dtype) -> str:
     """``"float32"`` or ``"float64"`` for any spelling NumPy gives that dtype: the name,
     ``"f8"``, ``"double"``, ``np.float64``, ``np.dtype("float64")``; TypeError for any other."""

@@ -52,7 +52,7 @@ from collections.abc import Sequence
 
 from . import training
 from .activations import Activation, get_activation
-from .backend import Backend, float_dtype_name, get_backend
+from .backend import Backend, dtype_kind, float_dtype_name, get_backend
 from .checks import checked_batch_size, integer_error, unknown_name, whole_number
 from .losses import Loss, get_loss
 
@@ -522,7 +522,11 @@ class Network:
             except ValueError:  # NumPy's "inhomogeneous shape"
                 raise ValueError(f"{name} must be a rectangular array of numbers: its rows "
                                  f"have different lengths") from None
-        if getattr(a.dtype, "kind", "f") not in "biuf":
+        kind = dtype_kind(a.dtype)
+        if kind is None:
+            raise TypeError(f"{name} has dtype {a.dtype}, which NumPy has no dtype for: "
+                            f"convert it to float32 first")
+        if kind not in "biuf":
             raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}: convert the "
                             f"data to numbers first")
         return a
