@@ -2110,12 +2110,16 @@ def test_a_child_forked_while_the_lock_is_held_does_not_keep_it(tmp_path):
     path = tmp_path / "run.npz"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import os, sys, time; from xpnet.files import only_writer\n"
-         "with only_writer(sys.argv[1]):\n    if os.fork() == 0:\n        time.sleep(60)\n"
-         "        os._exit(0)\n    print('forked', flush=True); os._exit(0)",  # (as if killed)
+         "with only_writer(sys.argv[1]):\n    if os.fork() == 0:\n"
+         "        os.write(1, b'child\\n'); time.sleep(60)\n"
+         "        os._exit(0)\n    os.write(1, b'forked\\n'); os._exit(0)",  # (as if killed)
          str(path)], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(
              REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}, start_new_session=True)
     try:
-        assert holder.stdout.readline() == "forked\n"
+        # (the child's at-fork handler has run once it writes: waiting for the parent's line
+        # alone, the lock was tried before the child had been scheduled to close its copy;
+        # each line one write, which a pipe does not interleave)
+        assert sorted(holder.stdout.readline() for _ in range(2)) == ["child\n", "forked\n"]
         holder.wait()
         with xpnet.files.only_writer(path):
             pass
