@@ -32,6 +32,7 @@ from xpnet.checkpoint import (
     read,
     save,
 )
+from xpnet.optim import Adam
 
 
 @pytest.fixture
@@ -217,6 +218,21 @@ def test_save_with_its_arguments_swapped_says_so_and_writes_nothing(net, tmp_pat
         xpnet.save(net, path)
     with pytest.raises(TypeError, match=r"got str and dict$"):
         xpnet.save(str(path), {"theta": net.theta})
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ({"optimizer": "adam"}, "optimizer= must be an xpnet.optim optimizer, whose state it keeps, "
+                            "got 'adam'"),
+    ({"optimizer": Adam}, r"optimizer= .*, got <class 'xpnet.optim.Adam'> \(a class: make one"),
+    ({"schedule": "cosine"}, "schedule= must be an xpnet.schedules schedule, whose state it "
+                             "keeps, got 'cosine'"),
+])
+def test_save_names_an_optimizer_or_schedule_that_is_none(net, tmp_path, given, message):
+    """save(path, net, optimizer="adam") ended in AttributeError: 'str' object has no
+    attribute 'state_dict'."""
+    with pytest.raises(TypeError, match=message):
+        xpnet.save(tmp_path / "m.npz", net, **given)
     assert list(tmp_path.iterdir()) == []
 
 

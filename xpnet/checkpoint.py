@@ -80,6 +80,11 @@ def save(path, net, *, optimizer=None, schedule=None, training: dict | None = No
         raise TypeError(f"save(path, net) takes the file's path first, then the network; got "
                         f"{type(path).__name__} and {type(net).__name__}"
                         + (": swap them" if swapped else ""))
+    for name, part, kind in (("optimizer", optimizer, "xpnet.optim optimizer"),
+                             ("schedule", schedule, "xpnet.schedules schedule")):
+        if part is not None and (isinstance(part, type) or not hasattr(part, "state_dict")):
+            raise TypeError(f"{name}= must be an {kind}, whose state it keeps, got {part!r:.60}"
+                            + (" (a class: make one)" if isinstance(part, type) else ""))
     check_metadata(metadata)
     check_savable(net)
     path = file_path(path)
