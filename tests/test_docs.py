@@ -34,26 +34,34 @@ def subcommand_parsers() -> dict[str, argparse.ArgumentParser]:
     return dict(commands.choices)
 
 
-def readme_commands() -> list[str]:
-    """Every ``xpnet ...`` line of the README's shell blocks, and every inline ``xpnet ...``
-    without placeholders such as ``[options]``, ``a|b`` or ``...``."""
-    commands = []
-    for block in code_blocks(README, "bash"):
-        for line in block.replace("\\\n", " ").splitlines():
-            line = line.split("#")[0].strip()
-            if line.startswith("xpnet "):
-                commands.append(line)
-    commands += [code for code in re.findall(r"`([^`\n]+)`", README)
-                 if code.startswith("xpnet ") and not re.search(r"[\[|]|\.\.\.", code)]
-    return commands
+def documented_commands(text: str) -> list[str]:
+    """Every ``xpnet ...`` (or ``python -m xpnet ...``) line of a document's shell blocks, and
+    every inline one without placeholders such as ``[options]``, ``a|b`` or ``...``, as the
+    words after ``xpnet``."""
+    lines = []
+    for block in code_blocks(text, "bash"):
+        lines += [line.split("#")[0].strip()
+                  for line in block.replace("\\\n", " ").splitlines()]
+    lines += [code for code in re.findall(r"`([^`\n]+)`", text)
+              if not re.search(r"[\[|]|\.\.\.", code)]
+    return [line.removeprefix("python -m ") for line in lines
+            if line.startswith(("xpnet ", "python -m xpnet "))]
 
 
-@pytest.mark.parametrize("command", readme_commands())
-def test_readme_commands_parse(command):
+#: the README and the guides in docs/ (benchmarks*.md record runs: the commands of their day,
+#: and command names in prose, as "`xpnet evaluate` of the saved file")
+DOCUMENTS = {"README.md": README, **{f"docs/{path.name}": path.read_text(encoding="utf-8")
+                                     for path in sorted((REPO / "docs").glob("*.md"))
+                                     if not path.name.startswith("benchmarks")}}
+
+
+@pytest.mark.parametrize("document, command", [
+    (name, command) for name, text in DOCUMENTS.items() for command in documented_commands(text)])
+def test_documented_commands_parse(document, command):
     try:
         cli.build_parser().parse_args(shlex.split(command)[1:])
     except SystemExit as exit_:  # argparse's verdict on a bad command (0 for --help)
-        assert exit_.code == 0, f"the README shows a command xpnet refuses: {command}"
+        assert exit_.code == 0, f"{document} shows a command xpnet refuses: {command}"
 
 
 def test_readme_names_every_train_option_and_only_real_ones():
