@@ -4,8 +4,11 @@ to NumPy); and cupy (marked ``gpu``, skipped with the reason where CuPy cannot r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -158,6 +161,23 @@ def saved_figures(monkeypatch) -> list:
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record_and_save)
     return figures
+
+
+@contextlib.contextmanager
+def another_run_writing(path):
+    """Another process holding ``path``'s checkpoint lock (``xpnet.files.only_writer``), as a
+    run saving to it does, until the block ends; yields that process (its ``pid``)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from xpnet.files import only_writer\n"
+         "with only_writer(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)",
+         str(path)], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(
+             REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")})
+    try:
+        assert holder.stdout.readline() == "held\n"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 @pytest.fixture

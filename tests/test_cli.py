@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, rewrite_header, xpnet
+from conftest import REPO, another_run_writing, rewrite_header, xpnet
 
 from xpnet import Network, checkpoint, cli, datasets, training
 from xpnet import load as xpnet_load
@@ -2036,16 +2036,14 @@ def test_a_run_saving_to_a_file_another_run_writes_is_refused_in_one_line(mnist,
                                                                           capsys):
     """The same command started twice: the second replaced the first's checkpoint once
     before either noticed."""
-    from xpnet.files import only_writer
-
     model = tmp_path / "m.npz"
-    with only_writer(model):  # (another run's lock: this process's own, by another file)
+    with another_run_writing(model) as holder:
         status, out, err = xpnet(capsys, "train", "--layers", "784,10", "--epochs", 1,
                                  "--validation", 59_000, "--data-dir", mnist, "--no-progress",
                                  "--save", model)
     assert status == 2 and out == "" and not model.exists(), err
     assert err.splitlines()[-1] == (
-        f"xpnet: error: {model} is being written by another run (process {os.getpid()}, "
+        f"xpnet: error: {model} is being written by another run (process {holder.pid}, "
         f"which holds {tmp_path / '.m.npz.lock'}): give each run its own file, or wait for "
         f"that one to end"), err
 

@@ -17,7 +17,7 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import REPO, linearly_separable, make_backend, rewrite_header
+from conftest import REPO, another_run_writing, linearly_separable, make_backend, rewrite_header
 
 import xpnet
 from xpnet import DivergenceError, EarlyStopping, History
@@ -2008,17 +2008,9 @@ def test_a_second_run_given_a_checkpoint_another_process_writes_is_refused_at_on
     """The check above comes after one replacement: by then the first run's checkpoint is
     the second's. A run now holds its checkpoint's lock while it trains, and another
     process's run given the same file is refused before its first epoch."""
-    import subprocess
-
     X, y = blobs(n=50)
     path = tmp_path / "run.npz"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from xpnet.files import only_writer\n"
-         "with only_writer(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)",
-         str(path)], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(
-             REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")})
-    try:
-        assert holder.stdout.readline() == "held\n"
+    with another_run_writing(path) as holder:
         net = small_net()
         before = net.theta.copy()
         with pytest.raises(xpnet.files.FileInUseError,
@@ -2028,9 +2020,6 @@ def test_a_second_run_given_a_checkpoint_another_process_writes_is_refused_at_on
             net.fit(X, y, epochs=2, checkpoint=path, progress=False)
         np.testing.assert_array_equal(net.theta, before)  # (refused before any epoch)
         assert not path.exists()
-    finally:
-        holder.kill()
-        holder.wait()
     # the holder killed, its lock file stays, but its lock went with it: a run takes it, and
     # removes the file at its end
     assert (tmp_path / ".run.npz.lock").exists()
@@ -2048,7 +2037,9 @@ def test_the_checkpoint_lock_is_released_when_fit_fails_and_is_one_per_file(tmp_
     link = tmp_path / "link.npz"
     link.symlink_to(path)
     with xpnet.files.only_writer(link):  # (through a link: the file it names is locked)
-        with pytest.raises(xpnet.files.FileInUseError):
+        # (the holder is this process: it is not named by its number, as another would be)
+        with pytest.raises(xpnet.files.FileInUseError, match=r"by another run \(this process: "
+                                                             r"a fit in another thread, say,"):
             small_net().fit(X, y, epochs=1, checkpoint=path, progress=False)
         small_net().fit(X, y, epochs=1, checkpoint=tmp_path / "other.npz", progress=False)
     small_net().fit(X, y, epochs=1, checkpoint=path, progress=False)

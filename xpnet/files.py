@@ -242,9 +242,11 @@ def _lock(path) -> tuple[int | None, Path | None, list[Path]]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-                raise FileInUseError(f"{path} is being written by another run (process "
-                                     f"{holder}, which holds {lock}): give each run its own "
-                                     f"file, or wait for that one to end") from None
+                holder = ("this process: a fit in another thread, say" if holder ==
+                          str(os.getpid()) else f"process {holder}")
+                raise FileInUseError(f"{path} is being written by another run ({holder}, "
+                                     f"which holds {lock}): give each run its own file, or "
+                                     f"wait for that one to end") from None
             except OSError:  # (a file system without flock)
                 os.close(fd)
                 return None, None, made
