@@ -874,7 +874,7 @@ def cmd_evaluate(args) -> None:
     if net.sizes[0] != INPUTS or net.sizes[-1] < CLASSES:
         raise ValueError(f"{args.model} holds a {'-'.join(map(str, net.sizes))} network, but "
                          f"the images have {INPUTS} pixels and {CLASSES} classes: evaluate "
-                         f"tests networks of {INPUTS} inputs and {CLASSES} outputs")
+                         f"tests networks of {INPUTS} inputs and {CLASSES} outputs or more")
     trained_on = checkpoint.metadata(header).get("dataset")  # (as train --save recorded it)
     # (a damaged file may record anything there: a list, say)
     known = isinstance(trained_on, str) and trained_on in datasets.DATASETS
