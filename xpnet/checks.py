@@ -26,7 +26,7 @@ def check_keywords(owner: str, given, taken, hints: dict | None = None) -> None:
             meant = OTHER_NAMES.get(name, "")
             near = difflib.get_close_matches(name, taken, n=1, cutoff=0.8)
             hint = (f"; {name} is called {meant} here" if meant.split("=")[0] in taken
-                    else f"; {hints[name]}" if name in (hints or {})
+                    else f"; {(hints or {})[name]}" if name in (hints or {})
                     else f"; did you mean {near[0]}?" if near else "")
             raise TypeError(f"{owner} takes no {name!r}: it takes {', '.join(taken)}{hint}")
 

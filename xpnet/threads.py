@@ -31,6 +31,7 @@ import math
 import os
 import time
 from collections.abc import Callable
+from typing import cast
 
 log = logging.getLogger("xpnet")
 
@@ -82,7 +83,7 @@ class ThreadChooser:
         self.retry_seconds, self.clock = retry_seconds, clock
         #: the number of threads chosen (by the latest trial) or given; one until a trial ends
         self.chosen = self.candidates[0]
-        self._retry = None  # the wait before the next trial (None: no trial yet)
+        self._retry: float | None = None  # the wait before the next trial (None: no trial yet)
         self._next_trial = math.inf  # set after the warm-up steps
         self._warmup = WARMUP_STEPS  # steps before the first trial
         if after is not None and after.candidates == self.candidates:
@@ -93,11 +94,12 @@ class ThreadChooser:
         self.set_threads(self.chosen)
         #: seconds per step of each candidate in the latest trial
         self.seconds_per_step: dict[int, float] = {}
-        self._trying = None  # the candidate being timed, None between trials
-        self._queue = []  # the candidates still to time in this trial, in order
-        self._timed = {}  # candidate -> [seconds, steps] timed in this trial
+        self._trying: int | None = None  # the candidate being timed, None between trials
+        self._queue: list[int] = []  # the candidates still to time in this trial, in order
+        self._timed: dict[int, list[float]] = {}  # candidate -> [seconds, steps] in this trial
         self._round = [0.0, 0]  # [seconds, steps] of the current candidate's current round
-        self._last = None  # when the last timed step ended (None: do not time the next step)
+        # when the last timed step ended (None: do not time the next step)
+        self._last: float | None = None
 
     def step_done(self) -> None:
         """Count a finished training step; move the trial on, or start one when it is due."""
@@ -140,7 +142,8 @@ class ThreadChooser:
                 "BLAS threads: %d (ms per step: %s)", chosen, ", ".join(
                     f"{n} -> {1e3 * s:.3g}" for n, s in self.seconds_per_step.items()))
         first_or_changed = self._retry is None or chosen != self.chosen
-        self._retry = min(FIRST_RETRY_SECONDS if first_or_changed else 2.0 * self._retry,
+        # (mypy cannot tell that self._retry is None only where first_or_changed)
+        self._retry = min(FIRST_RETRY_SECONDS if first_or_changed else 2.0 * self._retry,  # type: ignore[operator]
                           self.retry_seconds)
         self.chosen, self._trying = chosen, None
         self.set_threads(chosen)
@@ -160,7 +163,7 @@ class ThreadChooser:
             if chosen is None or \
                     self.seconds_per_step[n] < (1.0 - MARGIN) * self.seconds_per_step[chosen]:
                 chosen = n
-        return chosen
+        return cast(int, chosen)  # (never None: the candidate just timed is among them)
 
     def _per_step(self, n: int) -> float:
         seconds, steps = self._timed[n]
