@@ -30,6 +30,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+from typing import TypeVar
 
 from .checks import (
     KeywordsChecked,
@@ -47,6 +48,8 @@ __all__ = [
 
 #: the largest epoch or step index a schedule takes (beyond 2^53 a float no longer holds it)
 MAX_INDEX = 2**53
+
+_S = TypeVar("_S", bound="Schedule")
 
 
 class Schedule(KeywordsChecked):
@@ -86,7 +89,7 @@ class Schedule(KeywordsChecked):
         as it was."""
         self.__dict__.update(vars(self._checked(state_dict)))
 
-    def _checked(self, state_dict: dict) -> Schedule:
+    def _checked(self: _S, state_dict: dict) -> _S:
         """A new schedule of this class with the hyperparameters of ``state_dict``, checked."""
         if not isinstance(state_dict, dict):
             raise TypeError(f"load_state_dict takes the dict that {type(self).__name__}."
@@ -193,7 +196,7 @@ class _OnPlateau(Schedule):
     validation (else training) accuracy, which ``fit`` refuses for data without class labels
     (a regression)."""
 
-    running_state = ("current_lr", "best", "epochs_without_improvement")
+    running_state: tuple[str, ...] = ("current_lr", "best", "epochs_without_improvement")
 
     def __init__(self, lr: float, factor: float, patience: int, mode: str, min_lr: float):
         super().__init__(lr)
@@ -225,8 +228,10 @@ class _OnPlateau(Schedule):
         counters = {name: whole_number(state_dict.get(name))
                     for name in self.running_state if name not in ("current_lr", "best")}
         bad = [name for name, value in counters.items() if value is None or value < 0]
+        # (the rule only ever lowers the lr; the ignore: numbers.Real's stubs declare no >=,
+        # with which Python compares 0 <= x, but every real number has one)
         if not (isinstance(current_lr, numbers.Real) and not isinstance(current_lr, bool)
-                and 0 <= current_lr <= checked.lr):  # (the rule only ever lowers it)
+                and 0 <= current_lr <= checked.lr):  # type: ignore[operator]
             bad.append("current_lr")
         # (the best is a number, or the start's inf for the mode: an inf on the other side
         # would be a best that no epoch improves on, and the lr would fall every epoch)
@@ -330,8 +335,9 @@ class Adaptive(_OnPlateau):
 
 
 #: classes renamed since a checkpoint may have recorded them: the former ReduceOnPlateau
-#: (then "plateau" and "adaptive") is scikit-learn's rule, Adaptive
-FORMER_NAMES = {"ReduceOnPlateau": "Adaptive"}
+#: (then "plateau" and "adaptive") is scikit-learn's rule, Adaptive (keyed by object: looked up
+#: with whatever a file or a state dict names there, None included)
+FORMER_NAMES: dict[object, str] = {"ReduceOnPlateau": "Adaptive"}
 
 SCHEDULES = {
     "constant": Constant,
