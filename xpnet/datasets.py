@@ -44,7 +44,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from http.client import HTTPException
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -561,9 +561,9 @@ def check_mirror(base: str) -> str:
     if scheme not in ("http", "https", "ftp", "file"):
         raise ValueError(f"mirror {base!r} is not a URL{problem}: give a base URL such as "
                          "https://example.org/mnist/ or file:///srv/mnist/")
-    problem = _host_problem(base)
-    if problem:
-        raise ValueError(f"mirror {base!r}: {problem}: give a base URL such as "
+    host_problem = _host_problem(base)
+    if host_problem:
+        raise ValueError(f"mirror {base!r}: {host_problem}: give a base URL such as "
                          "https://example.org/mnist/")
     return base
 
@@ -840,7 +840,8 @@ def load_with_folder(name: str, *, data_dir=None, validation=False, flatten=True
         folder = _download_dir(name, data_dir)
         _download_into(name, folder, mirrors, sums, progress, looked_in, skipped, damaged,
                        repair=data_dir is None)
-        arrays, used = _read_dataset(_complete_dataset(folder), sums)
+        # (never None: _download_into has put the four files there, or raised)
+        arrays, used = _read_dataset(cast("dict[str, list[Path]]", _complete_dataset(folder)), sums)
         given = None if data_dir is None else Path(data_dir).expanduser()
         if given is not None and given.is_dir() and 0 < len(_missing_files(given)) < len(FILES):
             beside = [f"--data-dir (data_dir=) {data_dir} {_lacking(given)}"]
@@ -909,7 +910,8 @@ def _search(name: str, data_dir, sums, download: bool):
     skipped; a damaged file is a DatasetError, except in xpnet's own cache when a download
     may repair it (``download``, and no ``data_dir``), where it is reported and passed over."""
     repairable = cache_dir(name) if download and data_dir is None else None
-    skipped, damaged = [], []
+    skipped: list[str] = []
+    damaged: list[str] = []
     for folder in search_dirs(name, data_dir):
         paths = _complete_dataset(folder)
         if paths is None:

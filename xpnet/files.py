@@ -22,7 +22,7 @@ from typing import BinaryIO
 try:
     import fcntl
 except ImportError:  # (Windows: runs take no lock, see only_writer)
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # (checked for None before each use)
 
 _NAME_ATTEMPTS = 100
 #: the random part of a temporary file's name: this many bytes, as hex digits
@@ -174,7 +174,9 @@ def only_writer(path: str | os.PathLike | None):
     finally:
         if fd is not None:
             with contextlib.suppress(OSError):
-                lock.unlink()  # (before the lock goes: no other process can have it yet)
+                # (before the lock goes: no other process can have it yet; the ignore: _lock
+                # returns a lock file whenever it returns an fd)
+                lock.unlink()  # type: ignore[union-attr]
             _HELD.discard(fd)
             os.close(fd)
         for folder in made:  # (innermost first; one the run wrote into stays)
