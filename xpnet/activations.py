@@ -186,12 +186,13 @@ def get_activation(name: str | dict | Activation, *, output: bool = False) -> Ac
         _check_methods(name)
         return name
     parameters = {}
+    named: object = name  # (or a config's "name", which may be anything)
     if isinstance(name, dict):
         parameters = {key: value for key, value in name.items() if key != "name"}
-        name = name.get("name")
-    if not isinstance(name, str) or name not in table:
-        raise _unknown(name, output, table)
-    return table[name](**parameters)
+        named = name.get("name")
+    if not isinstance(named, str) or named not in table:
+        raise _unknown(named, output, table)
+    return table[named](**parameters)
 
 
 def _check_methods(g: Activation) -> None:

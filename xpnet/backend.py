@@ -25,7 +25,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -426,7 +426,8 @@ def any_nan(a) -> bool:
 def write_npz(file, arrays: dict) -> None:
     """Write host arrays (a string becomes a 0-d array) into the open binary ``file`` as an
     ``.npz`` archive."""
-    np.savez(file, **{name: np.asarray(value) for name, value in arrays.items()})
+    # (the ignore: NumPy's stubs match **kwds against allow_pickle: bool; no array is named so)
+    np.savez(file, **{name: np.asarray(value) for name, value in arrays.items()})  # type: ignore[arg-type]
 
 
 class OversizedArray(ValueError):
@@ -590,7 +591,9 @@ def backend_of(a) -> Backend:
 def from_namespace(xp, *, name: str | None = None, device=None, host_device=None) -> Backend:
     """A Backend over any array API namespace, e.g. ``array_api_strict`` on a non-default
     device (used by the tests to prove the generic code never leaves the namespace)."""
-    return Backend(name or getattr(xp, "__name__", "array_api"), xp, device, host_device)
+    # (the cast: mypy keeps name's None in `name or <an Any>`; a module's __name__ is a str)
+    return Backend(name or cast(str, getattr(xp, "__name__", "array_api")), xp, device,
+                   host_device)
 
 
 def gpu_description() -> str | None:

@@ -92,7 +92,7 @@ def save(path, net, *, optimizer=None, schedule=None, training: dict | None = No
         raise ValueError(f"{path} exists and is not an xpnet checkpoint: save replaces only "
                          "the checkpoints it writes; give another path, or remove that file "
                          "first")
-    arrays = {"theta": net.backend.to_numpy(net.theta)}
+    arrays: dict[str, object] = {"theta": net.backend.to_numpy(net.theta)}  # (and the header)
     if not all_finite(arrays["theta"]):  # (load would refuse the file)
         raise ValueError("this network's weights hold NaN or inf, which no file keeps: its "
                          "training diverged; train it again with a smaller learning rate")

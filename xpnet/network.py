@@ -115,6 +115,8 @@ class Network:
         (objects of :mod:`xpnet.activations` and :mod:`xpnet.losses`, not their values).
     """
 
+    seed: int | None  # (set by initialize, which the constructor calls)
+
     def __init__(
         self,
         sizes: Sequence[int],
