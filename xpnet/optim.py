@@ -45,8 +45,18 @@ import inspect
 import math
 import struct
 import weakref
+from collections.abc import Callable
+from typing import Any, cast
 
-from .backend import FLOAT_DTYPES, any_nan, backend_of, is_array, is_float_array, is_host_array
+from .backend import (
+    FLOAT_DTYPES,
+    Backend,
+    any_nan,
+    backend_of,
+    is_array,
+    is_float_array,
+    is_host_array,
+)
 from .checks import KeywordsChecked, check_keywords, flag, real_number, unknown_name, whole_number
 
 __all__ = [
@@ -82,13 +92,13 @@ class Optimizer(KeywordsChecked):
     happens inside the update kernel, so the caller's gradient is left untouched.
     """
 
-    update_rule = None
+    update_rule: Callable[..., None] | None = None
     buffers: tuple[str, ...] = ()
     #: the buffers that sum or average g^2, which no step makes negative
     squares: tuple[str, ...] = ()
     hyperparameters: tuple[str, ...] = ()
     _changed = False  # a hyperparameter set since the last check (see __setattr__)
-    _new_buffers = ()  # the buffers started (not loaded) at the last step
+    _new_buffers: tuple[str, ...] = ()  # the buffers started (not loaded) at the last step
     _owner = None  # a weak reference to the memory of the theta the buffers were made for
 
     def __init_subclass__(cls, **kwargs):
@@ -102,11 +112,14 @@ class Optimizer(KeywordsChecked):
         self._check()
         self._changed = False
         self.t = 0
-        self.state = {}  # buffer name -> array on theta's device, made at the first step
-        self._backend = None  # theta's, found at the first step
-        self._dtype = None  # theta's dtype as "float32" / "float64"
-        self._kernels = {}  # (clipping, variant) -> the rule, xp and variant bound, fused
-        self._loaded = {}  # host arrays from load_state_dict, moved to the device at a step
+        # buffer name -> array on theta's device, made at the first step
+        self.state: dict[str, Any] = {}
+        self._backend: Backend | None = None  # theta's, found at the first step
+        self._dtype: str | None = None  # theta's dtype as "float32" / "float64"
+        # (clipping, variant) -> the rule, xp and variant bound, fused
+        self._kernels: dict[tuple, Callable] = {}
+        # host arrays from load_state_dict, moved to the device at a step
+        self._loaded: dict[str, Any] = {}
 
     def __new__(cls, *args, **kwargs):
         first = args[0] if args else None
@@ -213,7 +226,8 @@ class Optimizer(KeywordsChecked):
         once, at the first step (or the first step after load_state_dict or after a change of
         hyperparameters that needs a new buffer). ``self._new_buffers`` names those made
         without a loaded value at this step."""
-        started = ()  # (nothing allocated on the steps that make no buffer: nearly all)
+        # (nothing allocated on the steps that make no buffer: nearly all)
+        started: tuple[str, ...] = ()
         for name in self.buffers:
             kept = self.state.get(name)
             if kept is not None and (kept.shape != theta.shape or kept.dtype != theta.dtype):
@@ -223,13 +237,14 @@ class Optimizer(KeywordsChecked):
                     f"{tuple(theta.shape)} and dtype {theta.dtype}: an optimizer's state belongs "
                     "to one network; give each network its own optimizer")
             if name not in self.state and self._uses(name):
-                buffer = self._backend.xp.zeros_like(theta)
+                backend = cast(Backend, self._backend)  # (theta's: the first step set it)
+                buffer = backend.xp.zeros_like(theta)
                 if name in self._loaded:
                     saved = self._loaded.pop(name)
                     if tuple(saved.shape) != tuple(theta.shape):
                         raise ValueError(f"the loaded state {name!r} has shape {saved.shape}, "
                                          f"but theta has shape {tuple(theta.shape)}")
-                    buffer[...] = self._backend.asarray(saved, self._dtype)
+                    buffer[...] = backend.asarray(saved, self._dtype)
                 else:
                     self._initialize_buffer(name, buffer)
                     started += (name,)
@@ -252,9 +267,10 @@ class Optimizer(KeywordsChecked):
         key = (clipping, *sorted(variant.items()))
         if key not in self._kernels:
             rule = type(self).update_rule
+            backend = cast(Backend, self._backend)  # (theta's: the first step set it)
             self._kernels[key] = (
-                self._backend.fuse_update(_with_clipped_grad, rule=rule, **variant)
-                if clipping else self._backend.fuse_update(rule, **variant))
+                backend.fuse_update(_with_clipped_grad, rule=rule, **variant)
+                if clipping else backend.fuse_update(rule, **variant))
         return self._kernels[key]
 
     # -- what a subclass provides -----------------------------------------------------------
@@ -288,8 +304,9 @@ class Optimizer(KeywordsChecked):
             self._check_changes()
         state = {name: saved.copy() for name, saved in self._loaded.items()}
         for name, buffer in self.state.items():
-            # .copy(): on the CPU to_numpy may return a view of the live buffer
-            state[name] = self._backend.to_numpy(buffer).copy()
+            # .copy(): on the CPU to_numpy may return a view of the live buffer (the cast: a
+            # step made the buffers, and set the backend first)
+            state[name] = cast(Backend, self._backend).to_numpy(buffer).copy()
         return {"optimizer": type(self).__name__,
                 "hyperparameters": {name: getattr(self, name) for name in self.hyperparameters},
                 "t": self.t, "state": state}
@@ -728,7 +745,7 @@ class AdamW(Adam):
 
 
 # -- by name ----------------------------------------------------------------------------------
-OPTIMIZERS = {
+OPTIMIZERS: dict[str, tuple[type[Optimizer], dict[str, Any]]] = {
     "sgd": (SGD, {}),
     "momentum": (SGD, {"momentum": 0.9}),
     "nesterov": (SGD, {"momentum": 0.9, "nesterov": True}),
