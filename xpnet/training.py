@@ -28,6 +28,7 @@ import threading
 import time
 import weakref
 from contextlib import contextmanager
+from typing import Literal, cast
 
 from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
@@ -419,8 +420,9 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         if not named:
             _check_lr(optimizer, schedule, epochs)
     train = _Data(net, X, y)
+    # (the ignore: _check_options made validation_data a pair, which cannot reach name)
     val = (None if validation_data is None
-           else _Data(net, *validation_data, name="the validation X"))
+           else _Data(net, *validation_data, name="the validation X"))  # type: ignore[misc]
     if validation_split:
         if val is not None:
             raise ValueError("give validation_data or validation_split, not both")
@@ -442,7 +444,9 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         "training_samples": train.n, "validation_samples": 0 if val is None else val.n}
     history, start_epoch = History(), 0
     if resume is not None:
-        start_epoch, history = loop.resume(resume, settings, n_batches, epochs)
+        # (the cast: resume returns None only with check_only)
+        start_epoch, history = cast(tuple[int, History],
+                                    loop.resume(resume, settings, n_batches, epochs))
         if history.finished:
             (log.warning if epochs > len(history) else log.info)(
                 "%s holds a run that early stopping ended after epoch %d: nothing to resume "
@@ -529,7 +533,8 @@ def _checked_counts(epochs, batch_size) -> tuple[int, int]:
     return integer_at_least("epochs", epochs, 0), integer_at_least("batch_size", batch_size, 1)
 
 
-def _checked_run(optimizer, early_stopping, seed, recorded: bool):
+def _checked_run(optimizer, early_stopping, seed,
+                 recorded: bool) -> tuple[Optimizer, EarlyStopping | Literal[False] | None]:
     """fit's ``optimizer`` (a name made into an Optimizer) and ``early_stopping`` (True made
     into an EarlyStopping), checked, and its seed, which a checkpoint (``recorded``) keeps."""
     if recorded and seed is not None and whole_number(seed) is None:
@@ -610,7 +615,8 @@ def _check_options(epochs, batch_size, validation_split, validation_data,
     if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real):
         raise TypeError(f"validation_split must be a number in [0, 1), the fraction of the "
                         f"samples held out (0 for none), got {validation_split!r}")
-    if not 0.0 <= validation_split < 1.0:
+    # (the ignore: numbers.Real's stubs declare no >=, with which Python compares 0.0 <= x)
+    if not 0.0 <= validation_split < 1.0:  # type: ignore[operator]
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
     if validation_data is not None and (not isinstance(validation_data, (tuple, list))
                                         or len(validation_data) != 2):
@@ -686,7 +692,8 @@ MAX_THREADS = 1 << 15
 def threads_asked(threads) -> int | None:
     """The BLAS threads asked for (``threads=`` or $XPNET_NUM_THREADS), checked, or None:
     choose by measuring."""
-    wrong = ValueError  # (text in the variable that is no count is a bad value, as for int())
+    # (text in the variable that is no count is a bad value, as for int())
+    wrong: type[Exception] = ValueError
     if threads is None:
         threads = os.environ.get("XPNET_NUM_THREADS") or None
         if threads is None:
@@ -951,11 +958,12 @@ class _Loop:
         if optimizer_state is not None:
             differences += self._optimizer_differences(optimizer_state, damaged)
         saved_schedule = (header.get("schedule") or {}).get("name")
-        ours = type(self.schedule).__name__ if self.schedule else None
-        if FORMER_NAMES.get(saved_schedule, saved_schedule) != ours:
+        our_schedule = type(self.schedule).__name__ if self.schedule else None
+        if FORMER_NAMES.get(saved_schedule, saved_schedule) != our_schedule:
             renamed = (f" (now called {FORMER_NAMES[saved_schedule]}: schedule 'adaptive')"
                        if saved_schedule in FORMER_NAMES else "")
-            differences.append(f"schedule: {saved_schedule} in the file{renamed}, {ours} now")
+            differences.append(f"schedule: {saved_schedule} in the file{renamed}, {our_schedule} "
+                               "now")
         elif self.schedule is not None:
             differences += _differences("schedule ", header["schedule"]["state"],
                                         self.schedule.state_dict(), only="hyperparameters")
