@@ -26,6 +26,7 @@ import re
 import shlex
 import sys
 import time
+from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -471,11 +472,13 @@ def cmd_train(args) -> int:
     if args.resume is not None and history.finished:  # (early stopping ended it)
         log.info("to train on from its weights with new options: xpnet train --init-from %s",
                  _quoted(args.resume))
+    test_loss: float | None
+    test_accuracy: float | None
     try:
         test_loss, test_accuracy = net.evaluate(*test)
     except KeyboardInterrupt:  # the history is written all the same, without a test result
         test_loss = test_accuracy = None
-    unwritten = None  # (the error of a history that could not be written)
+    unwritten: OSError | None = None  # (the error of a history that could not be written)
     report = sys.stdout  # where the results go: stderr when the history takes stdout
     # the history before anything is printed: a closed stdout cannot lose it
     if args.history == STREAM:
@@ -496,8 +499,8 @@ def cmd_train(args) -> int:
     if history.partial_epoch:
         part = f"part of epoch {history['epoch'][-1]}"
         epochs = f"{epochs} and {part}" if whole else part
-    trained, took = sum(history["seconds"]), time.perf_counter() - started
-    trained, took = (f"{t:.1f}" if t >= 1 else f"{t:.2f}" for t in (trained, took))  # (0.04)
+    trained_s, took_s = sum(history["seconds"]), time.perf_counter() - started
+    trained, took = (f"{t:.1f}" if t >= 1 else f"{t:.2f}" for t in (trained_s, took_s))  # (0.04)
     timing = (f"{epochs} in {trained} s (the resumed run's too), this command {took} s"
               if args.resume else f"{epochs} in {trained} s, {took} s in total")
     if test_accuracy is None:
@@ -841,8 +844,9 @@ def _optimizer_option(header: dict) -> str | None:
     if name == "SGD":
         return "nesterov" if hyper.get("nesterov") else "momentum" if hyper.get("momentum") \
             else "sgd"
+    # (the ignore: name is what the file holds, None too, which .get finds no option for)
     return {cls.__name__: option for option, (cls, preset) in optim.OPTIMIZERS.items()
-            if not preset}.get(name)
+            if not preset}.get(name)  # type: ignore[arg-type]
 
 
 def _option_of(argument: str) -> str:
@@ -891,8 +895,9 @@ def cmd_evaluate(args) -> None:
     _, _, (X, y) = _load(args)
     loss, accuracy = net.evaluate(X, y, batch_size=args.batch_size)
     counts = confusion_matrix(net, X, y, args.batch_size)
+    # (the ignore: a network of >= CLASSES outputs tested on class labels has an accuracy)
     print(f"{net}\n{datasets.TITLES[args.dataset]} test set, {len(y):,} images: loss "
-          f"{loss:.4f}, accuracy {100 * accuracy:.2f}%")
+          f"{loss:.4f}, accuracy {100 * accuracy:.2f}%")  # type: ignore[operator]
     print("confusion matrix (rows: true class, columns: predicted class)")
     width = len(str(int(counts.max())))
     print(" " * width + "".join(f" {j:>{width}}" for j in range(len(counts))))
@@ -954,6 +959,7 @@ def cmd_predict(args) -> None:
     log.info("%s: %s image%s (%s), classified by the %s network of %s on %s", args.images,
              f"{len(X):,}", "s" if len(X) != 1 else "", read_as,
              "-".join(map(str, net.sizes)), args.model, net.backend.name)
+    lines: Iterable[str]
     if args.probabilities:
         rows = net.backend.to_numpy(outputs)
         lines = (f"{label} " + " ".join(f"{value:.6g}" for value in row)
@@ -1054,6 +1060,8 @@ def _npy_images(path: Path, inputs: int) -> tuple[np.ndarray, str]:
         raise ValueError(f"{path} holds an array of shape {shape}, not images: give (N, 28, 28), "
                          "(N, 1, 28, 28) or (N, 784) for N images, (28, 28) or (784,) for one")
     kind = array.dtype.kind
+    low: float  # (an int for whole numbers)
+    high: float
     if kind in "iu":  # whole numbers: pixels 0-255, as MNIST's files hold them
         low, high = int(array.min()), int(array.max())
         if low < 0 or high > 255:
@@ -1156,6 +1164,7 @@ def _history_bytes(source: Path | str, expected: str) -> bytes:
         if len(data) > HISTORY_LIMIT:
             raise ValueError(f"the standard input {too_large}")
         return data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    source = Path(source)  # (a str is only STREAM, read above)
     # not opened unless a regular file: a named pipe would wait for a writer, a device such
     # as /dev/zero never end, a folder fail with a bare "Is a directory"
     if source.exists() and not source.is_file():  # (a missing file: its OSError names it)
@@ -1308,6 +1317,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
             option = word.split("=", 1)[0]
             if not option.startswith("--"):
                 continue
+            near: str | None  # (None: no option close to it)
             near = OPTION_ALIASES.get(option.replace("_", "-"), "")
             if near.split(" ")[0] not in known:  # (an alias may give a value too)
                 near = next(iter(difflib.get_close_matches(option.replace("_", "-"), known,
@@ -1346,11 +1356,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except USER_ERRORS as error:
         # DatasetError and CheckpointError are ValueErrors; their messages say what to do
+        message = str(error)
         if isinstance(error, OSError) and error.filename:  # filename2: a rename's target
-            error = f"{error.filename2 or error.filename}: {error.strerror}"
+            message = f"{error.filename2 or error.filename}: {error.strerror}"
         elif isinstance(error, MemoryError):
-            error = f"not enough memory ({error}); try smaller --layers or --batch-size"
-        print(f"xpnet: error: {error}", file=sys.stderr)
+            message = f"not enough memory ({error}); try smaller --layers or --batch-size"
+        print(f"xpnet: error: {message}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
         print("xpnet: interrupted", file=sys.stderr)
