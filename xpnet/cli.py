@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -893,11 +894,11 @@ def cmd_evaluate(args) -> None:
                              f"({', '.join(datasets.DATASETS)})")
         args.dataset = trained_on or "mnist"
     _, _, (X, y) = _load(args)
-    loss, accuracy = net.evaluate(X, y, batch_size=args.batch_size)
+    # (the cast: a network of >= CLASSES outputs tested on class labels has an accuracy)
+    loss, accuracy = cast(tuple[float, float], net.evaluate(X, y, batch_size=args.batch_size))
     counts = confusion_matrix(net, X, y, args.batch_size)
-    # (the ignore: a network of >= CLASSES outputs tested on class labels has an accuracy)
     print(f"{net}\n{datasets.TITLES[args.dataset]} test set, {len(y):,} images: loss "
-          f"{loss:.4f}, accuracy {100 * accuracy:.2f}%")  # type: ignore[operator]
+          f"{loss:.4f}, accuracy {100 * accuracy:.2f}%")
     print("confusion matrix (rows: true class, columns: predicted class)")
     width = len(str(int(counts.max())))
     print(" " * width + "".join(f" {j:>{width}}" for j in range(len(counts))))
