@@ -215,6 +215,9 @@ def test_state_dict_round_trip():
     assert [copy.lr_at(k) for k in range(25)] == [cosine.lr_at(k) for k in range(25)]
     with pytest.raises(ValueError, match="for 'CosineAnnealing', not 'Constant'"):
         Constant(0.1).load_state_dict(cosine.state_dict())
+    # (a name that is no string, from a damaged file: the same error, not "unhashable type")
+    with pytest.raises(ValueError, match=r"for \['Constant'\], not 'Constant'"):
+        Constant(0.1).load_state_dict({**Constant(0.1).state_dict(), "schedule": ["Constant"]})
 
 
 @pytest.mark.parametrize("key", ["hyperparameters", "current_lr", "best",
