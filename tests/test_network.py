@@ -1399,6 +1399,32 @@ def test_softmax_is_exact_for_logits_far_apart(backend, dtype):
     np.testing.assert_allclose(a, exact, rtol=16 * np.finfo(dtype).eps, atol=np.finfo(dtype).tiny)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_softmax_cross_entropy_is_exact_for_logits_far_apart(backend, dtype):
+    """The cross-entropy's logsumexp subtracts the row's max too: for z = (x, 0, -x) the cost
+    of label j is exactly logsumexp(z) - z_j, about x - z_j, not inf. (With the row's min,
+    the same on paper, e^{2x} overflows: test_saturated_outputs_give_finite_loss_and_gradient
+    gives every output the same logit, where max and min are one number.)"""
+    import warnings
+
+    x = np.array([0.5, 30.0, 100.0, 1000.0])
+    z = np.stack([x, np.zeros_like(x), -x], axis=1)
+    loss, xp = LOSSES["softmax_cross_entropy"](), backend.xp
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    z_dev = backend.asarray(z, dtype)
+    a_dev = backend.asarray(e / e.sum(axis=1, keepdims=True), dtype)
+    for label in range(3):
+        y = np.zeros_like(z)
+        y[:, label] = 1.0
+        exact = np.array([x_i + math.log1p(math.exp(-x_i) + math.exp(-2 * x_i)) for x_i in x])
+        exact -= z[:, label]
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", category=RuntimeWarning)  # (exp's overflow)
+            costs = backend.to_numpy(loss.per_sample(xp, z_dev, a_dev, backend.asarray(y, dtype)))
+        np.testing.assert_allclose(costs, exact, rtol=16 * np.finfo(dtype).eps,
+                                   atol=16 * np.finfo(dtype).eps)
+
+
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_each_loss_gives_one_cost_per_row_by_its_formula(backend, name):
     """per_sample is C_i of each ROW (fit sums its costs batch by batch: costs of another
