@@ -305,6 +305,26 @@ def test_adaptive_counts_a_fall_of_exactly_tol_as_an_improvement():
     assert schedule.lr_at(4) == pytest.approx(0.2)
 
 
+def test_adaptive_max_mode_is_the_min_rule_on_the_negated_score_with_the_same_tol():
+    """mode "max" compares -score as a loss: a rise of 1.5 tol is an improvement, as the
+    same fall of a loss is, and a rise of exactly tol too (a sign of -0.5 or -2 in place of
+    -1 would halve or double the tol in mode max alone; the other max-mode test's rises are
+    far from tol). The values are exact in binary."""
+    scores = [0.0, 0.375, 0.75, 1.125, 1.375, 1.625] + [1.75] * 3 + [2.0]
+    lrs = {}
+    for mode, sign in (("max", 1.0), ("min", -1.0)):
+        schedule = Adaptive(1.0, patience=0, tol=0.25, mode=mode)
+        lrs[mode] = []
+        for score in scores:
+            lrs[mode].append(schedule.lr_at(len(lrs[mode])))
+            schedule.update(sign * score)
+    expected = sklearn_adaptive(1.0, [-score for score in scores], 0, tol=0.25)
+    # rises of 0.375 and of exactly 0.25 improve; a rise of 0.125 and none do not
+    np.testing.assert_allclose(expected, [1.0] * 7 + [0.2, 0.04, 0.008], rtol=1e-12)
+    np.testing.assert_allclose(lrs["max"], expected, rtol=1e-12)
+    np.testing.assert_allclose(lrs["min"], expected, rtol=1e-12)
+
+
 @pytest.mark.parametrize("make", [lambda: ReduceLROnPlateau(0.0, patience=1),
                                   lambda: Adaptive(0.0, patience=1)])
 def test_a_plateau_rule_at_lr_0_round_trips(make):
