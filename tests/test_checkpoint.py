@@ -33,6 +33,7 @@ from xpnet.checkpoint import (
     save,
 )
 from xpnet.optim import Adam
+from xpnet.schedules import Constant
 
 
 @pytest.fixture
@@ -227,6 +228,10 @@ def test_save_with_its_arguments_swapped_says_so_and_writes_nothing(net, tmp_pat
     ({"optimizer": Adam}, r"optimizer= .*, got <class 'xpnet.optim.Adam'> \(a class: make one"),
     ({"schedule": "cosine"}, "schedule= must be an xpnet.schedules schedule, whose state it "
                              "keeps, got 'cosine'"),
+    # swapped: each has a state_dict, and the file written held a schedule as its optimizer
+    ({"optimizer": Constant(0.1)}, r"optimizer= must be an xpnet.optim optimizer, .*, got "
+                                   r"Constant\(lr=0.1\)"),
+    ({"schedule": Adam()}, r"schedule= must be an xpnet.schedules schedule, .*, got Adam\("),
 ])
 def test_save_names_an_optimizer_or_schedule_that_is_none(net, tmp_path, given, message):
     """save(path, net, optimizer="adam") ended in AttributeError: 'str' object has no

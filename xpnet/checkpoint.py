@@ -34,6 +34,7 @@ from .files import (  # (atomic_write: also xpnet.checkpoint.atomic_write)
     file_path,
     replaces_another,
 )
+from .optim import Optimizer
 
 FORMAT = "xpnet-checkpoint"
 VERSION = 1
@@ -80,9 +81,14 @@ def save(path, net, *, optimizer=None, schedule=None, training: dict | None = No
         raise TypeError(f"save(path, net) takes the file's path first, then the network; got "
                         f"{type(path).__name__} and {type(net).__name__}"
                         + (": swap them" if swapped else ""))
-    for name, part, kind in (("optimizer", optimizer, "xpnet.optim optimizer"),
-                             ("schedule", schedule, "xpnet.schedules schedule")):
-        if part is not None and (isinstance(part, type) or not hasattr(part, "state_dict")):
+    # (an optimizer as fit takes one; a schedule as fit's schedule= takes one, with its state:
+    # each has a state_dict, so that alone let the two swapped through, into a file that
+    # resuming cannot read)
+    for name, part, wanted, kind in (
+            ("optimizer", optimizer, lambda o: isinstance(o, Optimizer), "xpnet.optim optimizer"),
+            ("schedule", schedule, lambda s: hasattr(s, "lr_at") and hasattr(s, "state_dict"),
+             "xpnet.schedules schedule")):
+        if part is not None and (isinstance(part, type) or not wanted(part)):
             raise TypeError(f"{name}= must be an {kind}, whose state it keeps, got {part!r:.60}"
                             + (" (a class: make one)" if isinstance(part, type) else ""))
     check_metadata(metadata)
