@@ -2046,6 +2046,19 @@ def test_the_checkpoint_lock_is_released_when_fit_fails_and_is_one_per_file(tmp_
 
 
 @pytest.mark.skipif(os.name != "posix", reason="the lock is flock's, which Windows lacks")
+def test_another_process_of_this_ones_number_is_not_called_this_process(tmp_path):
+    """The holder's number is what its lock file says: a process of another PID namespace (a
+    container's, as often its pid 1) may have this one's, and was called this process."""
+    path = tmp_path / "run.npz"
+    with another_run_writing(path):
+        (tmp_path / ".run.npz.lock").write_text(f"{os.getpid()}\n")  # (that process's number)
+        with pytest.raises(xpnet.files.FileInUseError, match=rf"by another run \(process "
+                                                             rf"{os.getpid()}, which holds"):
+            with xpnet.files.only_writer(path):
+                pass
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the lock is flock's, which Windows lacks")
 def test_a_checkpoint_in_a_folder_still_to_be_made_is_locked_too(tmp_path):
     """The lock file could not be made before the first save made the folder: two runs
     given run/new/m.npz both trained, the first stopped at its next save."""

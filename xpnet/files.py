@@ -203,6 +203,15 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_close_held_in_child)
 
 
+def _holds(fd: int) -> bool:
+    """Whether this process holds the lock of the lock file open as ``fd``."""
+    for held in _HELD:
+        with contextlib.suppress(OSError):
+            if os.path.samestat(os.fstat(held), os.fstat(fd)):
+                return True
+    return False
+
+
 def _lock(path) -> tuple[int | None, Path | None, list[Path]]:
     """(fd, lock file, folders made for it) of :func:`only_writer`'s lock on ``path``, taken;
     (None, None, []) where none can be taken."""
@@ -244,8 +253,10 @@ def _lock(path) -> tuple[int | None, Path | None, list[Path]]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-                holder = ("this process: a fit in another thread, say" if holder ==
-                          str(os.getpid()) else f"process {holder}")
+                # (this process where it holds this lock file itself: the number written
+                # may be another PID namespace's process, a container's, of the same number)
+                holder = ("this process: a fit in another thread, say" if _holds(fd)
+                          else f"process {holder}")
                 raise FileInUseError(f"{path} is being written by another run ({holder}, "
                                      f"which holds {lock}): give each run its own file, or "
                                      f"wait for that one to end") from None
