@@ -1324,6 +1324,17 @@ def test_the_networks_one_hot_checks_its_labels(labels, error):
     np.testing.assert_array_equal(net.one_hot([2, 0]), [[0, 0, 1], [1, 0, 0]])
 
 
+@pytest.mark.parametrize("labels", [[[0, 1]], 1, [[0], [2]]])
+@pytest.mark.parametrize("encode", [lambda y: xpnet.one_hot(y, 3),
+                                    lambda y: Network([2, 3], backend="numpy").one_hot(y)])
+def test_one_hot_of_integers_of_the_wrong_shape_asks_for_a_vector(labels, encode):
+    """Integers that are not a vector were told to use y.astype(int), which they are, "or
+    pass one-hot rows", which one_hot makes."""
+    with pytest.raises(TypeError, match=r"got dtype int64 of shape \(.*\); give the class "
+                                        r"indices as a vector of shape \(n,\)$"):
+        encode(np.array(labels, dtype=np.int64))
+
+
 def test_damaged_parts_of_the_api_name_what_is_wrong():
     """Found by fuzzing: AttributeError, "unhashable type: 'list'" and NumPy's "only
     0-dimensional arrays can be converted" named nothing."""

@@ -840,6 +840,8 @@ def _checked_labels(backend: Backend, y, k: int, meaning: str = "one per output 
             remedy = ("but it holds values that are no class index (such as 2.5 or NaN), "
                       "which y.astype(int) would change: class indices are whole numbers "
                       "0, 1, ...; for other targets, pass rows of one value per output neuron")
+        elif backend.is_integer(y):  # (only the shape is wrong: one_hot's, fit checks it first)
+            remedy = "give the class indices as a vector of shape (n,)"
         else:
             remedy = "use y.astype(int), or pass one-hot rows"
         raise TypeError(f"class indices must be a 1-D array of integers, got dtype {y.dtype} "
