@@ -589,6 +589,9 @@ def test_a_tensor_of_a_dtype_numpy_lacks_is_named():
     with pytest.raises(TypeError, match="X has dtype torch.bfloat16, which NumPy has no dtype "
                                         "for: convert it to float32 first"):
         net.forward(torch.ones((2, 4), dtype=torch.bfloat16))
+    with pytest.raises(TypeError, match=r"labels has dtype torch.bfloat16, .* float32 first "
+                                        r"\(class indices: to int64\)"):
+        net.one_hot(torch.ones(2, dtype=torch.bfloat16))
 
 
 # -- binary classification with one output neuron -------------------------------------------------

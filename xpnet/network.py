@@ -527,7 +527,7 @@ class Network:
         kind = dtype_kind(a.dtype)
         if kind is None:
             raise TypeError(f"{name} has dtype {a.dtype}, which NumPy has no dtype for: "
-                            f"convert it to float32 first")
+                            f"convert it to float32 first (class indices: to int64)")
         if kind not in "biuf":
             raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}: convert the "
                             f"data to numbers first")
