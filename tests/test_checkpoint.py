@@ -6,6 +6,7 @@ import errno
 import io
 import json
 import os
+import re
 import stat
 import struct
 import subprocess
@@ -105,6 +106,22 @@ def _arrays(tree):
     return [tree] if isinstance(tree, np.ndarray) else []
 
 
+def test_arrays_and_numpy_numbers_inside_lists_of_the_training_state_round_trip(net, tmp_path):
+    """save's training= may hold arrays and NumPy numbers inside lists and tuples, not only
+    as a dict's values: each comes back (an array as an array, a tuple as a list)."""
+    from xpnet.checkpoint import training_state
+
+    snapshots = [np.arange(3.0), {"w": np.full((2, 2), 0.25, np.float32)}]
+    header, arrays = read(save(tmp_path / "c.npz", net, training={
+        "snapshots": snapshots, "counts": (np.int64(3), [np.float32(0.5), 7])}))
+    state = training_state(header, arrays)
+    assert sorted(state) == ["counts", "snapshots"] and len(state["snapshots"]) == 2
+    np.testing.assert_array_equal(state["snapshots"][0], snapshots[0])
+    assert state["snapshots"][1]["w"].dtype == np.float32
+    np.testing.assert_array_equal(state["snapshots"][1]["w"], snapshots[1]["w"])
+    assert state["counts"] == [3, [0.5, 7]] and type(state["counts"][0]) is int
+
+
 def rewrite(path, **arrays):
     with open(path, "wb") as f:
         np.savez(f, **arrays)
@@ -180,6 +197,30 @@ def test_an_invalid_architecture_is_the_files_error(net, tmp_path, network, erro
             theta=arrays["theta"])
     message = f"model.npz is damaged: the architecture it records is invalid .*{error}"
     with pytest.raises(CheckpointError, match=message):
+        xpnet.load(path)
+
+
+def test_a_wrong_backend_is_named_before_the_file_is_judged(net, tmp_path):
+    """The backend's error is the caller's, not the file's: given with a damaged file, it is
+    what load says, not that the file is damaged."""
+    path = net.save(tmp_path / "model.npz")
+    header, arrays = read(path)
+    rewrite(path, header=np.array(json.dumps(header)), theta=arrays["theta"] * np.nan)
+    with pytest.raises(ValueError, match="backend must be one of") as caught:
+        xpnet.load(path, backend="numpi")
+    assert not isinstance(caught.value, CheckpointError)
+
+
+def test_a_network_too_large_for_the_memory_is_a_checkpoint_error(net, tmp_path, monkeypatch):
+    """A MemoryError while the recorded network is built names the file and its sizes."""
+    path = net.save(tmp_path / "model.npz")
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 7.45 TiB for an array")
+
+    monkeypatch.setattr(xpnet.network, "Network", no_memory)
+    with pytest.raises(CheckpointError, match=re.escape(
+            f"{path}: the network it records ([4, 6, 3]) needs more memory than is free")):
         xpnet.load(path)
 
 
@@ -772,6 +813,8 @@ def test_is_checkpoint_is_false_for_a_header_that_is_not_an_object(tmp_path):
 @pytest.mark.parametrize("compression, message", [
     (zipfile.ZIP_DEFLATED, "damaged or truncated"),  # (np.savez_compressed's)
     (zipfile.ZIP_LZMA, "not an .npz archive of plain arrays .*LZMAError"),
+    # (bz2's bad data is an OSError without an errno: the file's damage, not the disk's)
+    (zipfile.ZIP_BZIP2, r"damaged or truncated \(Invalid data stream\)"),
 ])
 def test_a_damaged_compressed_member_is_a_checkpoint_error(net, tmp_path, member, compression,
                                                            message):
@@ -785,6 +828,22 @@ def test_a_damaged_compressed_member_is_a_checkpoint_error(net, tmp_path, member
     with pytest.raises(CheckpointError, match=message):
         xpnet.load(path)
     assert is_checkpoint(path) == (member == "theta.npy")  # (only the header is read)
+
+
+def test_arrays_that_need_more_memory_than_is_free_are_a_checkpoint_error(net, tmp_path,
+                                                                         monkeypatch):
+    """A MemoryError while the arrays are read (a large network's theta on a small machine)
+    says so and names the file, rather than escaping as a bare MemoryError."""
+    path = net.save(tmp_path / "model.npz")
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 3.64 TiB for an array")
+
+    monkeypatch.setattr(np.lib.format, "read_array", no_memory)
+    with pytest.raises(CheckpointError, match=f"{re.escape(str(path))} is not a readable xpnet "
+                       "checkpoint: its arrays need more memory than is free") as caught:
+        read(path)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
 def write_damaged_member(path, members: dict, damaged: str, compression) -> None:
