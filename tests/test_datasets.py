@@ -16,6 +16,7 @@ import os
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import tracemalloc
@@ -706,6 +707,41 @@ def test_file_mirror_progress_names_the_folder(tmp_path, capsys):
              checksums=SYNTHETIC_SHA256, progress=True)
     err = capsys.readouterr().err
     assert f"{FILES[0]}.gz from {mirror}" in err and "None" not in err
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_by_default_each_file_has_a_progress_bar_only_on_a_terminal(tmp_path, monkeypatch,
+                                                                    terminal):
+    """progress=None (the default): a bar for each file, filled to 100%, where stderr is a
+    terminal; none in a log or a pipe. (Only progress=True was tested: bars always shown,
+    never shown, or never advanced passed test_datasets.py.)"""
+
+    class Stderr(io.StringIO):
+        def isatty(self):
+            return terminal
+
+    monkeypatch.setattr(sys, "stderr", Stderr())
+    mirror = write_dataset(tmp_path / "mirror")
+    download("mnist", data_dir=tmp_path / "data", mirrors=mirror.as_uri(),
+             checksums=SYNTHETIC_SHA256)
+    err = sys.stderr.getvalue()
+    if terminal:
+        for stem in FILES:
+            assert f"{stem}.gz from {mirror}: 100%" in err
+    else:
+        assert "%|" not in err and "from" not in err
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts /proc's open files")
+def test_a_download_leaves_no_file_open(tmp_path):
+    """Each file's temporary file is created through a descriptor that is closed at once
+    (deleting that close passed test_datasets.py: a descriptor leaked per file downloaded)."""
+    mirror = write_dataset(tmp_path / "mirror")
+    before = len(os.listdir("/proc/self/fd"))
+    folder = download("mnist", data_dir=tmp_path / "data", mirrors=mirror.as_uri(),
+                      checksums=SYNTHETIC_SHA256, progress=False)
+    assert leftovers(folder) == sorted(f"{stem}.gz" for stem in FILES)
+    assert len(os.listdir("/proc/self/fd")) == before
 
 
 @pytest.mark.parametrize("download_allowed", [True, False])
