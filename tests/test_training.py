@@ -12,6 +12,7 @@ import os
 import pickle
 import re
 import signal
+import stat
 import sys
 import threading
 
@@ -2129,6 +2130,75 @@ def test_a_child_forked_while_the_lock_is_held_does_not_keep_it(tmp_path):
             pass
     finally:
         os.killpg(holder.pid, 9)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts /proc's open files")
+def test_a_released_lock_leaves_no_descriptor_behind(tmp_path):
+    """The lock's descriptor is closed when the block ends, and forgotten: one left among the
+    held locks would be closed again in a child forked later, where its number may name
+    another file by then. (Deleting either step passed the checkpoint tests.)"""
+    held = set(xpnet.files._HELD)
+    before = len(os.listdir("/proc/self/fd"))
+    for name in ("run.npz", "run.npz", "other.npz"):
+        with xpnet.files.only_writer(tmp_path / name):
+            assert len(xpnet.files._HELD) == len(held) + 1
+    assert xpnet.files._HELD == held and len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_forked_child_closes_and_forgets_its_parents_locks(tmp_path, monkeypatch):
+    """(Not forgetting them, a child that forks in turn had its own files of those numbers
+    closed in its child.)"""
+    fd = os.open(tmp_path / "lock", os.O_WRONLY | os.O_CREAT)
+    monkeypatch.setattr(xpnet.files, "_HELD", {fd})
+    xpnet.files._close_held_in_child()
+    assert xpnet.files._HELD == set()
+    with pytest.raises(OSError):
+        os.fstat(fd)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the lock is flock's, which Windows lacks")
+def test_the_lock_file_has_the_mode_of_a_plain_open_so_other_users_runs_can_take_it(tmp_path):
+    """(One made unreadable to others was a lock that another user's run could not open: it
+    ran without one.)"""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    with xpnet.files.only_writer(tmp_path / "run.npz"):
+        mode = (tmp_path / ".run.npz.lock").stat().st_mode
+    assert stat.S_IMODE(mode) == 0o666 & ~umask
+
+
+def test_a_lock_file_that_cannot_be_made_leaves_the_block_to_run_without_one(tmp_path,
+                                                                           monkeypatch):
+    """(As for a folder that cannot be written: the run's own checks report that.)"""
+    opened = os.open
+
+    def no_lock_files(path, flags, *args, **kwargs):
+        if str(path).endswith(".lock"):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return opened(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", no_lock_files)
+    with xpnet.files.only_writer(tmp_path / "run.npz"):
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_without_flock_a_run_takes_no_lock(tmp_path, monkeypatch):
+    """Where there is no fcntl (Windows) the block runs without a lock, as documented: no
+    lock file, and the file is not refused to a second writer."""
+    monkeypatch.setattr(xpnet.files, "fcntl", None)
+    path = tmp_path / "run.npz"
+    with xpnet.files.only_writer(path), xpnet.files.only_writer(path):
+        assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a named pipe")
+def test_a_pipe_saved_into_takes_no_lock(tmp_path):
+    """A pipe or a device (/dev/null) is written into, not replaced: no lock file is made
+    beside it, and two runs may write into it."""
+    fifo = tmp_path / "out"
+    os.mkfifo(fifo)
+    with xpnet.files.only_writer(fifo), xpnet.files.only_writer(fifo):
+        assert list(tmp_path.iterdir()) == [fifo]
 
 
 @pytest.mark.parametrize(("given", "hint"), [
