@@ -2799,6 +2799,29 @@ def test_to_dict_has_val_columns_only_with_validation_data_and_the_files_keep_th
     assert None not in validated.to_dict()["val_loss"] + validated.history["val_accuracy"]
 
 
+def test_to_dict_keeps_a_column_with_a_value_in_some_epochs():
+    """Only a column without any value is left out: one with a None in some epoch (an
+    interrupted run's partial last epoch, not validated) stays, Nones and all."""
+    rows = [{key: 1.0 for key in xpnet.history.HISTORY_KEYS} | {"epoch": 1},
+            {key: 1.0 for key in xpnet.history.HISTORY_KEYS} | {
+                "epoch": 2, "val_loss": None, "val_accuracy": None}]
+    columns = History(rows).to_dict()
+    assert columns["val_loss"] == columns["val_accuracy"] == [1.0, None]
+    assert list(columns) == list(xpnet.history.HISTORY_KEYS)
+
+
+def test_a_history_file_is_one_of_at_most_the_limit_named_by_a_string_or_a_path(tmp_path):
+    """(is_history_file judges the files that `xpnet plot` and History.save may replace.)"""
+    from xpnet.history import HISTORY_LIMIT, is_history_file
+
+    path = tmp_path / "run.history.json"
+    text = '{"epoch": []}'
+    path.write_text(text + " " * (HISTORY_LIMIT - len(text)))  # (JSON allows the spaces)
+    assert is_history_file(str(path)) and is_history_file(path)
+    path.write_text(text + " " * (HISTORY_LIMIT + 1 - len(text)))
+    assert not is_history_file(path)
+
+
 def test_history_is_a_snapshot_of_the_columns():
     """Keras's History.history is a dict kept in the object; here each access makes a new
     one (as its docstring says): a change to it changes no History."""
