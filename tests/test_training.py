@@ -2182,6 +2182,30 @@ def test_a_lock_file_that_cannot_be_made_leaves_the_block_to_run_without_one(tmp
         assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts /proc's open files")
+def test_a_file_system_without_flock_runs_the_block_without_a_lock(tmp_path, monkeypatch):
+    """(Some network file systems refuse flock: the lock file's descriptor is closed, not
+    leaked nor kept as a lock.)"""
+    def no_flock(fd, operation):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(xpnet.files.fcntl, "flock", no_flock)
+    held = set(xpnet.files._HELD)
+    before = len(os.listdir("/proc/self/fd"))
+    with xpnet.files.only_writer(tmp_path / "run.npz"):
+        assert xpnet.files._HELD == held
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the lock is flock's, which Windows lacks")
+def test_a_lock_file_left_by_a_killed_run_names_only_its_new_holder(tmp_path):
+    """The process id is written over a left lock file's whole content: a longer id left
+    behind would otherwise follow it, and the message would name no process."""
+    (tmp_path / ".run.npz.lock").write_text("123456789\n")
+    with xpnet.files.only_writer(tmp_path / "run.npz"):
+        assert (tmp_path / ".run.npz.lock").read_text() == f"{os.getpid()}\n"
+
+
 def test_without_flock_a_run_takes_no_lock(tmp_path, monkeypatch):
     """Where there is no fcntl (Windows) the block runs without a lock, as documented: no
     lock file, and the file is not refused to a second writer."""
