@@ -2142,7 +2142,19 @@ def test_a_released_lock_leaves_no_descriptor_behind(tmp_path):
     for name in ("run.npz", "run.npz", "other.npz"):
         with xpnet.files.only_writer(tmp_path / name):
             assert len(xpnet.files._HELD) == len(held) + 1
+            with pytest.raises(xpnet.files.FileInUseError):  # (the refused one's closed too)
+                with xpnet.files.only_writer(tmp_path / name):
+                    pass
     assert xpnet.files._HELD == held and len(os.listdir("/proc/self/fd")) == before
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a named pipe")
+def test_a_lock_file_name_that_is_a_pipe_is_refused_not_taken_as_the_lock(tmp_path):
+    os.mkfifo(tmp_path / ".run.npz.lock")
+    with pytest.raises(FileExistsError, match=r"the name of the lock file of .*run.npz is not "
+                                              r"a file \(a device, a pipe\): remove it"):
+        with xpnet.files.only_writer(tmp_path / "run.npz"):
+            pass
 
 
 def test_a_forked_child_closes_and_forgets_its_parents_locks(tmp_path, monkeypatch):
