@@ -1633,6 +1633,13 @@ def test_options_beyond_what_a_run_can_use_are_refused_before_loading(argv, mess
     assert status == 2 and message in err and "Traceback" not in err, err
 
 
+def test_the_bounds_of_the_options_refused_beyond_them_are_taken():
+    """--epochs MAX_EPOCHS, the most, and a layer of one neuron, the least width, are
+    accepted (the checks above refuse only what lies beyond them)."""
+    args = cli.parse(["train", "--epochs", str(cli.MAX_EPOCHS), "--layers", "784,1,10"])
+    assert args.epochs == cli.MAX_EPOCHS and args.layers == [784, 1, 10]
+
+
 def test_save_to_dev_null_is_named_a_device_where_dev_is_not_writable(capsys, monkeypatch):
     """Found running the suite as a user other than root: /dev/null.history.json cannot be
     written there, and that was said instead of what is wrong, a device given to --save."""
@@ -2300,6 +2307,9 @@ def test_resume_given_another_optimizer_names_it_not_the_saved_ones_hyperparamet
 @pytest.mark.parametrize(("record", "told"), [
     (["--epochs", "1"], "is not one that xpnet train writes (['--epochs', '1'])"),
     ({"--epochs": 1}, "is not one that xpnet train writes ({'--epochs': 1})"),
+    # (every value must be text: one that is not, among others that are, is damage too)
+    ({"--epochs": "1", "--seed": 4},
+     "is not one that xpnet train writes ({'--epochs': '1', '--seed': 4})"),
     ({"--save": "other.npz"}, "is not one that xpnet train writes ({'--save': 'other.npz'})"),
     ({"--epochs": "0"}, "holds a bad value (argument --epochs: must be at least 1, got 0)"),
     ({"--help": ""}, "is not one that xpnet train writes ({'--help': ''})"),
