@@ -114,6 +114,9 @@ def test_train_records_the_dataset_and_evaluate_tests_on_it(run, tmp_path, capsy
             "choose one with --dataset" in err, err
         status, _, err = xpnet(capsys, "evaluate", model, "--dataset", "mnist")
         assert status == 2 and err.strip().endswith("would load mnist"), err
+    xpnet_load(model).save(model)  # (no dataset recorded: nothing to say it is another)
+    status, _, err = xpnet(capsys, "evaluate", model, "--dataset", "fashion-mnist")
+    assert status == 2 and err == "xpnet: error: would load fashion-mnist\n", err
 
 
 def test_evaluate_reports_what_train_reported_and_the_confusion_matrix(run, mnist, capsys):
@@ -129,6 +132,12 @@ def test_evaluate_reports_what_train_reported_and_the_confusion_matrix(run, mnis
     assert [int(row[0]) for row in rows] == list(range(10))
     assert sum(map(sum, counts)) == 10_000
     assert f"{sum(counts[i][i] for i in range(10)) / 100:.2f}" == accuracy
+    # a header of the predicted classes, and every column as wide as the largest count
+    lines = out.splitlines()
+    start = lines.index("confusion matrix (rows: true class, columns: predicted class)") + 1
+    table = lines[start:start + 11]
+    assert table[0].split() == [str(j) for j in range(10)], out
+    assert len({len(line) for line in table}) == 1, out
 
 
 def test_plot_writes_the_learning_curves(run, capsys):
