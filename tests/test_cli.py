@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import pickle
 import re
@@ -1327,6 +1328,21 @@ def test_a_json_file_over_16_mib_is_not_replaced_as_a_history(tmp_path, capsys, 
     assert status == 2 and "exists and is not a training history" in err
 
 
+def test_main_leaves_the_xpnet_logger_as_it_found_it(tmp_path, capsys):
+    """main sets the "xpnet" logger to INFO with a handler of its own for the command only: a
+    program that calls it logs as it set up before, after a command and after an error."""
+    logger = logging.getLogger("xpnet")
+    handlers, level = list(logger.handlers), logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        for argv in (["info"], ["evaluate", tmp_path / "none.npz"]):
+            status, _, err = xpnet(capsys, *argv)
+            assert status == (0 if argv == ["info"] else 2), err
+            assert logger.level == logging.WARNING and logger.handlers == handlers
+    finally:
+        logger.setLevel(level)
+
+
 def test_ctrl_c_outside_training_exits_130(capsys, monkeypatch):
     def interrupted(args):
         raise KeyboardInterrupt
@@ -2264,6 +2280,19 @@ def test_resume_alone_continues_the_run_as_one_uninterrupted_run(tiny_data, tmp_
            "--activation tanh" in err and "--batch-size 8 --validation 40 --early-stopping 5 " \
            "--seed 4\n" in err, err
     np.testing.assert_array_equal(xpnet_load(stopped).theta, xpnet_load(whole).theta)
+
+
+def test_resume_alone_takes_the_saved_runs_loss(tiny_data, tmp_path, capsys, monkeypatch):
+    """--loss, which RUN leaves to its default, is a run option too: a resume that did not
+    take it from the file would train another loss, refused as an option given against it."""
+    monkeypatch.setattr(datasets, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
+    model = tmp_path / "m.npz"
+    status, _, err = xpnet(capsys, "train", "--layers", "784,10", "--output", "sigmoid",
+                           "--loss", "quadratic", "--schedule", "constant", "--epochs", 1,
+                           "--validation", 40, *OWN, "--save", model)
+    assert status == 0, err
+    status, _, err = xpnet(capsys, "train", "--resume", model, "--epochs", 2, *OWN)
+    assert status == 0 and "--output sigmoid --loss quadratic " in err, err
 
 
 def test_resume_takes_more_epochs_given_and_records_them(run_options, capsys):
