@@ -812,7 +812,7 @@ class _KnownPredictions:
     def __init__(self, classes: int):
         self.net = Network([1, classes], backend="numpy")
         self.backend, self.dtype, self.sizes = self.net.backend, self.net.dtype, self.net.sizes
-        self.one_hot = self.net.one_hot
+        self.one_hot, self._one_hot = self.net.one_hot, self.net._one_hot
 
     def predict(self, X):
         return X[:, 0].astype(np.int64)
@@ -835,6 +835,12 @@ def test_confusion_matrix_counts_the_sample_after_the_last_full_batch():
     counts = cli.confusion_matrix(_KnownPredictions(3), y[:, None], y, batch_size)
     assert counts.sum() == batch_size + 1
     np.testing.assert_array_equal(np.diag(counts), np.bincount(y, minlength=3))
+
+
+def test_confusion_matrix_refuses_a_label_out_of_range():
+    """A label of no class would be a row of zeros: counted nowhere, silently."""
+    with pytest.raises(ValueError, match=r"0\.\.2 .* 0 to 3"):
+        cli.confusion_matrix(_KnownPredictions(3), np.zeros((2, 1)), np.array([0, 3]))
 
 
 def _read_only(path: Path, monkeypatch) -> None:

@@ -914,12 +914,11 @@ def confusion_matrix(net, X, y, batch_size: int = 1024):
     device (one-hot(labels)^T one-hot(predictions), exact in float up to 2^24 samples) and
     returned as a host array."""
     X = net.backend.asarray(X, net.dtype)
-    labels = net.backend.asarray(y)
+    true = net.one_hot(y)  # (the labels checked once, not a host read per batch)
     counts = net.backend.zeros((net.sizes[-1], net.sizes[-1]), net.dtype)
     for start in range(0, X.shape[0], batch_size):
         batch = slice(start, start + batch_size)
-        predicted = net.predict(X[batch, ...])
-        counts += net.one_hot(labels[batch]).T @ net.one_hot(predicted)
+        counts += true[batch].T @ net._one_hot(net.predict(X[batch, ...]))
     return net.backend.to_numpy(counts)
 
 
