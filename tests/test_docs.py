@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import re
 import shlex
 from pathlib import Path
@@ -166,57 +167,71 @@ def test_layer_l_is_indexed_as_l_minus_1(document):
     assert not wrong, f"{document} indexes layer l as [l], which holds W^(l+1): {wrong}"
 
 
-def where_names() -> list[str]:
-    """The backticked names in the last column ("where") of docs/lecture-to-code.md's
-    tables: ``Network._backprop``, ``Sigmoid.forward``, ``_sgd_update``..."""
-    names = []
-    for row in re.findall(r"^\|(.*)\|$", LECTURE_TO_CODE, re.M):
-        where = row.split("|")[-1]
-        names += re.findall(r"`([A-Za-z_][\w.]*)`", where)
-    return [name for name in names if name not in ("lecture", "where")]
-
-
-def test_lecture_to_code_points_to_code_that_exists():
-    names = where_names()
-    assert len(names) >= 20
-    modules = [importlib.import_module(f"xpnet.{module}") for module in (
-        "network", "activations", "losses", "optim", "training")]
-    for name in names:
-        head, *attributes = name.split(".")
-        owners = [getattr(module, head) for module in modules if hasattr(module, head)]
-        assert owners, f"docs/lecture-to-code.md names {name}, which xpnet does not have"
-        for attribute in attributes:
-            assert hasattr(owners[0], attribute), f"{name}: no {attribute}"
-    for path in re.findall(r"\((xpnet/\w+\.py)\)", LECTURE_TO_CODE):
-        assert (SOURCE / Path(path).name).is_file(), path
-
-
-def quoted_code() -> list[str]:
-    """The lines of code quoted in the "code" column of docs/lecture-to-code.md's tables (the
-    backticked snippets that are statements or expressions: an assignment, a return, an
-    operator, an index or a method call, split at ``;``), whitespace-normalized. A user's
-    calls of the API (``SGD(momentum=gamma)``, ``xpnet.one_hot(y, k)``, ``net.theta``) and
-    bare names are not quotes."""
-    quotes = []
+def table_rows() -> list[tuple[list[str], list[str]]]:
+    """Each row of docs/lecture-to-code.md's tables as (its quotes, its places): the lines of
+    code quoted in its "code" column (the backticked snippets that are statements or
+    expressions: an assignment, a return, an operator, an index or a method call, split at
+    ``;``), whitespace-normalized, and the backticked names in its last column ("where"):
+    ``Network._backprop``, ``Sigmoid.forward``, ``_sgd_update``... A user's calls of the API
+    (``SGD(momentum=gamma)``, ``xpnet.one_hot(y, k)``, ``net.theta``) and bare names are not
+    quotes."""
+    rows = []
     for row in re.findall(r"^\|(.*)\|$", LECTURE_TO_CODE, re.M):
         cells = row.split("|")
-        if len(cells) < 3:
-            continue
-        for snippet in re.findall(r"`([^`]+)`", cells[-2]):
+        places = [name for name in re.findall(r"`([A-Za-z_][\w.]*)`", cells[-1])
+                  if name not in ("lecture", "where")]
+        quotes = []
+        for snippet in re.findall(r"`([^`]+)`", cells[-2]) if len(cells) >= 3 else []:
             if re.match(r"[A-Z]|xpnet\.|net\.|fit\(", snippet):
                 continue
             if re.search(r"xp\.|self\.| [-+*/]?= |^return | [-+*/@] |\[|\w\.\w+\(", snippet):
                 quotes += [" ".join(part.split()) for part in snippet.split(";")]
-    return quotes
+        rows.append((quotes, places))
+    return rows
+
+
+def named(name: str):
+    """The class, function or method of xpnet that docs/lecture-to-code.md names ``name``,
+    such as ``Network._backprop``, or None where xpnet has none."""
+    head, *attributes = name.split(".")
+    modules = [importlib.import_module(f"xpnet.{module}") for module in (
+        "network", "activations", "losses", "optim", "training")]
+    owners = [getattr(module, head) for module in modules if hasattr(module, head)]
+    if not owners:
+        return None
+    found = owners[0]
+    for attribute in attributes:
+        found = getattr(found, attribute, None)
+    return found
+
+
+def test_lecture_to_code_points_to_code_that_exists():
+    names = [name for _, places in table_rows() for name in places]
+    assert len(names) >= 20
+    missing = [name for name in names if named(name) is None]
+    assert not missing, f"docs/lecture-to-code.md names what xpnet does not have: {missing}"
+    for path in re.findall(r"\((xpnet/\w+\.py)\)", LECTURE_TO_CODE):
+        assert (SOURCE / Path(path).name).is_file(), path
 
 
 def test_lecture_to_code_quotes_the_code_as_it_is():
     source = " ".join(" ".join(path.read_text(encoding="utf-8").split())
                       for path in SOURCE.glob("*.py"))
-    quotes = quoted_code()
+    quotes = [quote for quotes, _ in table_rows() for quote in quotes]
     assert len(quotes) >= 15
     missing = [quote for quote in quotes if quote not in source]
     assert not missing, f"docs/lecture-to-code.md quotes code that xpnet does not have: {missing}"
+
+
+def test_lecture_to_code_quotes_each_line_from_where_it_says():
+    """A quoted line is in one of the functions its row's "where" column names: a reader who
+    opens ``Nesterov`` for the line of the Nesterov row must find it there (it was in
+    ``_lecture_momentum_update``, which the row did not name)."""
+    misplaced = []
+    for quotes, places in table_rows():
+        sources = " ".join(" ".join(inspect.getsource(named(name)).split()) for name in places)
+        misplaced += [(quote, places) for quote in quotes if quote not in sources]
+    assert not misplaced, f"docs/lecture-to-code.md quotes lines from elsewhere: {misplaced}"
 
 
 def test_optimizer_examples_run(monkeypatch):
