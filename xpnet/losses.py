@@ -4,8 +4,9 @@ output error delta_L.
 Targets ``y`` are rows (B, n_L): one-hot or probability rows for classification, any numbers
 for regression with the quadratic loss. The cross-entropies are
 computed from the weighted input z of the output layer (the logits), never from log(a), so a
-saturated output gives a large finite loss instead of inf or NaN; paired with their canonical
-output activation their output error is simply ``delta_L = a_L - y``.
+saturated output gives a large finite loss instead of inf or NaN; paired with the output
+activation each is made for (binary cross-entropy with a sigmoid, softmax cross-entropy with a
+softmax), g' cancels and their output error is simply ``delta_L = a_L - y``.
 """
 
 from __future__ import annotations
