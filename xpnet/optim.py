@@ -2,10 +2,11 @@
 
 PyTorch's names, defaults and update rules (``torch.optim``), so trajectories can be checked
 against PyTorch, plus the lecture's own momentum and Nesterov forms. Notation: lr (the lecture's
-eta), weight decay lambda, g the gradient, t the step counting from 1; SGD's momentum mu is the
-lecture's gamma. In the PyTorch rules, b is torch.optim's momentum buffer and v the running
-average of g^2 (RMSprop, Adam): not the lecture's bias b^(l) and velocity v, which keep their
-meaning in the lecture's forms (Momentum, Nesterov).
+eta), weight decay lambda (not in the lecture: g + lambda theta, the gradient of a term
+(lambda/2) ||theta||^2 of the loss, biases included), g the gradient, t the step counting from
+1; SGD's momentum mu is the lecture's gamma. In the PyTorch rules, b is torch.optim's momentum
+buffer and v the running average of g^2 (RMSprop, Adam): not the lecture's bias b^(l) and
+velocity v, which keep their meaning in the lecture's forms (Momentum, Nesterov).
 
 Use::
 
