@@ -19,6 +19,7 @@ from conftest import REPO
 import xpnet
 from xpnet import cli
 from xpnet.backend import BackendUnavailable, cupy_unavailable_reason
+from xpnet.losses import Quadratic
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 LECTURE_TO_CODE = (REPO / "docs" / "lecture-to-code.md").read_text(encoding="utf-8")
@@ -138,6 +139,12 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, capsys, mnist):
     net = xpnet.Network([2, 16, 2], activation=wrong(), output="softmax")
     check = xpnet.check_gradient(net, namespace["X"][:32], namespace["y"][:32])
     assert [p.failed > 0 for p in check.parameters] == [True, True, False, False]
+    # and of the lecture's C_i = ||a - y||^2 without the 1/2 its delta_L keeps: 0.5 everywhere
+    lecture_cost = type("LectureQuadratic", (Quadratic,), {
+        "name": "", "per_sample": lambda self, xp, z, a, y: xp.sum((a - y) ** 2, axis=1)})
+    net = xpnet.Network([2, 16, 2], output="sigmoid", loss=lecture_cost())
+    check = xpnet.check_gradient(net, namespace["X"][:32], namespace["y"][:32])
+    assert [round(p.max_rel_error, 6) for p in check.parameters] == [0.5] * 4
 
     exec(compile(training, "README: training", "exec"), namespace)
     test_loss, test_accuracy = eval(capsys.readouterr().out)  # the printed tuple
