@@ -335,12 +335,12 @@ class Network:
                 # delta_l = (W_{l+1}^T delta_{l+1}) * g'(z_l)
                 W_next, z, a = self.weights[l], zs[l - 1], activations[l]
                 delta = self._g_backward[l - 1](z, a, self._W_times(W_next.T, delta))
-            # dC/dW_l = delta_l a_{l-1}^T; delta.T @ a_{l-1} puts the batch's columns side by
-            # side, so the product sums the per-sample outer products (written straight into
-            # grad's view of W_l, no temporary)
+            # dC/dW_l = delta_l a_{l-1}^T per sample; delta.T @ a_{l-1} puts the batch's
+            # columns side by side, so the product sums the per-sample outer products: with
+            # delta holding delta_l / B, their mean dL/dW_l (written straight into grad's view
+            # of W_l, no temporary)
             self.backend.matmul_into(delta.T, activations[l - 1], self.weight_grads[l - 1])
-            # dC/db_l = delta_l, summed over the batch (NumPy: a row of ones times delta,
-            # 5x faster than xp.sum)
+            # dC/db_l = delta_l per sample, summed over the batch: their mean dL/db_l
             self.backend.sum_rows_into(delta, self.bias_grads[l - 1])
         return zs[-1], activations[-1]
 
