@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -144,6 +145,22 @@ def xpnet(capsys, *argv) -> tuple[int, str, str]:
         status = exit_.code
     out, err = capsys.readouterr()
     return status, out, err
+
+
+class Terminated(Exception):
+    """Raised by the SIGTERM handler of :func:`sigterm_raises`."""
+
+
+@pytest.fixture
+def sigterm_raises():
+    """A SIGTERM handler that raises Terminated, as an application may set one, while the
+    test runs: a SIGTERM that xpnet fails to catch fails the test instead of ending pytest."""
+    def terminated(signum, frame):
+        raise Terminated
+
+    before = signal.signal(signal.SIGTERM, terminated)
+    yield terminated
+    signal.signal(signal.SIGTERM, before)
 
 
 @pytest.fixture

@@ -737,6 +737,90 @@ def test_a_train_stopped_by_ctrl_c_saves_and_exits_130(stopped_in, told, tmp_pat
     assert status == 0 and "3 epochs in " in out and "(the resumed run's too)" in out, err
 
 
+#: `xpnet train` (the arguments after the code) on 400 random MNIST-shaped images, which prints
+#: "in batch 3" in its third batch and then waits for a line on its stdin
+TRAIN_WAITING_IN_BATCH_3 = """\
+import sys
+import numpy as np
+from xpnet import cli
+rng = np.random.default_rng(0)
+data = rng.random((400, 784), dtype=np.float32), rng.integers(0, 10, 400)
+cli._load = lambda args, validation=0: (data, None, data)
+cli.datasets.TRAIN_IMAGES = len(data[1])  # (what a resumed run must train on again)
+make = cli._optimizer
+
+def waiting(args):
+    optimizer = make(args)
+    step = optimizer.step
+
+    def step_then_wait(theta, grad):
+        step(theta, grad)
+        if optimizer.t == 3:
+            print("in batch 3", flush=True)
+            sys.stdin.readline()
+
+    optimizer.step = step_then_wait
+    return optimizer
+
+cli._optimizer = waiting
+raise SystemExit(cli.main(sys.argv[1:]))
+"""
+
+
+def train_waiting_in_batch_3(*argv, **options) -> subprocess.Popen:
+    """A process running TRAIN_WAITING_IN_BATCH_3 with ``argv``, its stdin, stdout and stderr
+    pipes of text."""
+    return subprocess.Popen(
+        [sys.executable, "-c", TRAIN_WAITING_IN_BATCH_3, *map(str, argv)], text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={
+            **os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1])}, **options)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGTERM")
+def test_a_train_sent_sigterm_mid_epoch_saves_exits_143_and_resumes(tmp_path):
+    """The SIGTERM that SLURM, Kubernetes or systemd send before their SIGKILL, sent between
+    two batches: the run stops after the batch, saves the partial epoch and prints how to go
+    on, as after a Ctrl-C, and exits with 143 (128 + SIGTERM), as a shell reports a
+    terminated command. It ended the process at once, and lost the epoch."""
+    model = tmp_path / "m.npz"
+    train = train_waiting_in_batch_3("train", "--layers", "784,16,10", "--epochs", 2,
+                                     "--batch-size", 20, "--validation", 0, "--threads", 1,
+                                     "--no-progress", "--save", model, stdin=subprocess.PIPE)
+    with train:
+        assert train.stdout.readline() == "in batch 3\n"
+        train.send_signal(signal.SIGTERM)
+        out, err = train.communicate("go on\n", timeout=120)
+    assert train.returncode == 143, err
+    assert "terminated (SIGTERM): stopping after the current batch" in err
+    assert "training was interrupted in epoch 1" in out
+    assert checkpoint.read(model, header_only=True)[0]["training"]["step"] == 3
+    (command,) = re.findall(r"; `(xpnet train [^`]*)` continues the run", out)
+    words = shlex.split(command)
+    assert words == ["xpnet", "train", "--resume", str(model), "--threads", "1",
+                     "--no-progress"]
+    resumed = train_waiting_in_batch_3(*words[1:], stdin=subprocess.DEVNULL)
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    assert "2 epochs in " in out and "(the resumed run's too)" in out, out
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGTERM")
+def test_a_second_sigterm_ends_the_train_at_once(tmp_path):
+    """After the first SIGTERM has asked the run to stop, a second one ends the process as a
+    SIGTERM does without xpnet: killed by it (status 143 in a shell), not waiting for its
+    batch."""
+    train = train_waiting_in_batch_3("train", "--layers", "784,16,10", "--epochs", 2,
+                                     "--batch-size", 20, "--threads", 1, "--no-progress",
+                                     stdin=subprocess.PIPE)
+    with train:
+        assert train.stdout.readline() == "in batch 3\n"
+        train.send_signal(signal.SIGTERM)
+        while "terminated (SIGTERM)" not in (line := train.stderr.readline()):
+            assert line, "the first SIGTERM was not told"
+        train.send_signal(signal.SIGTERM)
+        assert train.wait(timeout=120) == -signal.SIGTERM
+
+
 def as_an_older_xpnet_saved_it(path) -> None:
     """Take the record of the run's options out of the checkpoint ``path``, as an xpnet that
     kept none wrote it."""
@@ -1211,9 +1295,12 @@ def test_option_terms_rename_an_argument_only_at_the_start_of_a_must():
     assert str(caught.value) == "min_lr must be <= lr, got min_lr=0.5"
 
 
-def test_a_ctrl_c_in_the_last_batch_exits_130_with_nothing_to_resume(capsys, monkeypatch):
+@pytest.mark.parametrize("signum, status, named", [(signal.SIGINT, 130, "Ctrl-C"),
+                                                   (signal.SIGTERM, 143, "SIGTERM")])
+def test_a_signal_in_the_last_batch_exits_130_or_143_with_nothing_to_resume(
+        signum, status, named, capsys, monkeypatch, sigterm_raises):
     """The run did all its epochs, but a Ctrl-C asked it to stop: `xpnet train && next`
-    must stop all the same."""
+    must stop all the same. A SIGTERM likewise, with 143 (128 + SIGTERM)."""
     rng = np.random.default_rng(0)
     data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
     monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
@@ -1226,16 +1313,16 @@ def test_a_ctrl_c_in_the_last_batch_exits_130_with_nothing_to_resume(capsys, mon
         def step_then_ctrl_c(theta, grad):
             step(theta, grad)
             if optimizer.t == 2:  # the last batch of the only epoch
-                signal.raise_signal(signal.SIGINT)
+                signal.raise_signal(signum)
 
         optimizer.step = step_then_ctrl_c
         return optimizer
 
     monkeypatch.setattr(cli, "_optimizer", interrupting)
-    status, out, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 1,
-                             "--batch-size", 20, "--threads", 1, "--no-progress")
-    assert status == 130, err
-    assert "training was complete when the Ctrl-C came: nothing to resume" in out
+    told, out, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 1,
+                           "--batch-size", 20, "--threads", 1, "--no-progress")
+    assert told == status, err
+    assert f"training was complete when the {named} came: nothing to resume" in out
     assert "training was interrupted" not in out
 
 

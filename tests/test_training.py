@@ -18,7 +18,14 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import REPO, another_run_writing, linearly_separable, make_backend, rewrite_header
+from conftest import (
+    REPO,
+    Terminated,
+    another_run_writing,
+    linearly_separable,
+    make_backend,
+    rewrite_header,
+)
 
 import xpnet
 from xpnet import DivergenceError, EarlyStopping, History
@@ -745,14 +752,16 @@ def test_integer_images_are_noticed_on_the_strict_backend_too(caplog):
     assert sum("X / 255" in r.getMessage() for r in caplog.records) == 2
 
 
-def interrupting(optimizer, at: int):
-    """``optimizer``, pressing Ctrl-C (SIGINT to this process) during its step number ``at``."""
+def interrupting(optimizer, at: int, *signums: int):
+    """``optimizer``, sending this process ``signums`` in turn during its step number ``at``
+    (none given: SIGINT, a Ctrl-C)."""
     step = optimizer.step
 
     def step_then_interrupt(theta, grad):
         step(theta, grad)
         if optimizer.t == at:
-            os.kill(os.getpid(), signal.SIGINT)
+            for signum in signums or (signal.SIGINT,):
+                os.kill(os.getpid(), signum)
 
     optimizer.step = step_then_interrupt
     return optimizer
@@ -784,8 +793,14 @@ def assert_resume_refused_unchanged(resume, named: str) -> None:
     np.testing.assert_array_equal(net.theta, before)
 
 
-@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
-def test_resume_after_ctrl_c_mid_epoch_ends_with_the_same_theta(tmp_path):
+@pytest.mark.skipif(os.name != "posix", reason="sends signals to itself")
+@pytest.mark.parametrize("signum, named", [(signal.SIGINT, "Ctrl-C"),
+                                           (signal.SIGTERM, "SIGTERM")])
+def test_resume_after_ctrl_c_or_sigterm_mid_epoch_ends_with_the_same_theta(
+        tmp_path, signum, named, sigterm_raises, caplog):
+    """A Ctrl-C, or the SIGTERM a batch system sends before its SIGKILL, stops the run after
+    the batch it came in, with the partial epoch saved; the resumed run ends as if none had
+    come."""
     X, y = blobs(n=200)
     options = {"epochs": 3, "batch_size": 10, "seed": 5, "progress": False, "threads": 1}
     straight = small_net()
@@ -793,11 +808,18 @@ def test_resume_after_ctrl_c_mid_epoch_ends_with_the_same_theta(tmp_path):
 
     path = tmp_path / "run.npz"
     net = small_net()
-    history = net.fit(X, y, optimizer=interrupting(SGD(lr=0.1, momentum=0.9), at=33),
-                      checkpoint=path, **options)  # stops in epoch 2, after its 13th batch
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        history = net.fit(X, y, optimizer=interrupting(SGD(lr=0.1, momentum=0.9), 33, signum),
+                          checkpoint=path, **options)  # stops in epoch 2, after its 13th batch
     assert history.interrupted and history.partial_epoch and len(history) == 2
-    assert str(history).endswith("(interrupted by Ctrl-C in epoch 2, its row of the batches run "
-                                 "before)")
+    assert history.stop_signal == signum
+    assert str(history).endswith(f"(interrupted by {named} in epoch 2, its row of the batches "
+                                 "run before)")
+    assert read(path)[0]["training"]["step"] == 13
+    (told,) = [record.getMessage() for record in caplog.records]
+    assert told.startswith("interrupted: stopping" if signum == signal.SIGINT
+                           else "terminated (SIGTERM): stopping after the current batch")
+    assert signal.getsignal(signal.SIGTERM) is sigterm_raises
     resumed = small_net(seed=1)
     rest = resumed.fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), resume=path, **options)
     np.testing.assert_array_equal(resumed.theta, straight.theta)
@@ -1396,6 +1418,33 @@ def test_ctrl_c_in_the_last_batch_ends_the_run_as_an_uninterrupted_one(tmp_path)
     np.testing.assert_array_equal(xpnet.load(checkpoint).theta, straight.theta)
 
 
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGTERM to itself")
+def test_a_sigterm_while_the_last_checkpoint_is_written_waits_for_it(tmp_path, monkeypatch,
+                                                                     sigterm_raises):
+    """The save after the last epoch (the best weights restored) is fit's too: a SIGTERM then
+    lets it finish and is told, as one in the last batch is. Outside fit's handler, it ended
+    the process before the best weights were written."""
+    X, y = blobs(n=200)
+    options = {"epochs": 2, "batch_size": 10, "progress": False,
+               "validation_data": (X, (y + 1) % 3)}  # worse after every epoch: best is the 1st
+    straight = small_net()
+    straight.fit(X, y, optimizer=SGD(lr=0.1), early_stopping=EarlyStopping(patience=5),
+                 **options)
+    save = xpnet.training._Loop.save
+
+    def sigterm_then_save(self, path, history, settings, epochs_done, resume_theta=None):
+        if resume_theta is not None:  # the save after the epochs
+            os.kill(os.getpid(), signal.SIGTERM)
+        save(self, path, history, settings, epochs_done, resume_theta)
+
+    monkeypatch.setattr(xpnet.training._Loop, "save", sigterm_then_save)
+    path = tmp_path / "run.npz"
+    history = small_net().fit(X, y, optimizer=SGD(lr=0.1), checkpoint=path,
+                              early_stopping=EarlyStopping(patience=5), **options)
+    assert history.stop_signal == signal.SIGTERM and not history.interrupted
+    np.testing.assert_array_equal(xpnet.load(path).theta, straight.theta)  # epoch 1's weights
+
+
 @pytest.mark.parametrize("target", ["folder", "folder/", "file/model.npz"])
 def test_a_checkpoint_that_cannot_be_written_is_refused_before_training(tmp_path, target):
     """fit(checkpoint=a folder) used to fail after the first epoch, losing it."""
@@ -1786,20 +1835,43 @@ def test_a_bad_progress_flag_is_refused_before_a_resume_loads_the_weights(tmp_pa
     np.testing.assert_array_equal(net.theta, before)
 
 
-@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
-def test_a_second_ctrl_c_interrupts_at_once_and_fit_restores_the_handler():
-    from xpnet.training import _stop_on_interrupt
-
-    before = signal.getsignal(signal.SIGINT)
-    with _stop_on_interrupt() as request:
-        signal.raise_signal(signal.SIGINT)
-        assert request["stop"]
-        with pytest.raises(KeyboardInterrupt):
-            signal.raise_signal(signal.SIGINT)
-    assert signal.getsignal(signal.SIGINT) is before
+@pytest.mark.skipif(os.name != "posix", reason="sends signals to itself")
+@pytest.mark.parametrize("first", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("second, raised", [(signal.SIGINT, KeyboardInterrupt),
+                                            (signal.SIGTERM, Terminated)],
+                         ids=["then SIGINT", "then SIGTERM"])
+def test_a_second_signal_does_at_once_what_it_did_before_fit(first, second, raised,
+                                                             sigterm_raises, caplog):
+    """After the first Ctrl-C or SIGTERM has asked fit to stop, a second one goes to the
+    handler that was there before fit: KeyboardInterrupt for a Ctrl-C, here Terminated for a
+    SIGTERM (without a handler of its own, the process ends). fit puts both handlers back,
+    also when it ends with that error, and after a fit that no signal stopped."""
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     X, y = blobs(n=40)
+    with pytest.raises(raised), caplog.at_level(logging.WARNING, logger="xpnet"):
+        small_net().fit(X, y, optimizer=interrupting(SGD(), 1, first, second), epochs=1,
+                        batch_size=20, progress=False)
+    assert [record.getMessage() for record in caplog.records] == [
+        xpnet.training.STOP_SIGNALS[first]]  # (the first only asked to stop)
+    assert {signum: signal.getsignal(signum) for signum in before} == before
     small_net().fit(X, y, epochs=1, batch_size=20, progress=False)
-    assert signal.getsignal(signal.SIGINT) is before
+    assert {signum: signal.getsignal(signum) for signum in before} == before
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends signals to itself")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_ignored_signal_stays_ignored_in_fit(signum):
+    """`cmd &` in a script ignores Ctrl-C (meant for the script's foreground command), and a
+    program may ignore SIGTERM: fit does not take over a signal that is ignored."""
+    before = signal.signal(signum, signal.SIG_IGN)
+    try:
+        X, y = blobs(n=40)
+        history = small_net().fit(X, y, optimizer=interrupting(SGD(), 1, signum), epochs=1,
+                                  batch_size=20, progress=False)
+        assert not history.stop_requested and history["epoch"] == [1]
+        assert signal.getsignal(signum) is signal.SIG_IGN
+    finally:
+        signal.signal(signum, before)
 
 
 def test_threads_asked_reads_an_empty_variable_as_unset_and_refuses_zero(monkeypatch):
@@ -2486,11 +2558,14 @@ def test_weights_that_become_inf_while_every_loss_is_finite_are_a_divergence():
 
 def test_a_history_whose_ctrl_c_came_too_late_to_stop_it_is_not_printed_as_interrupted():
     """A Ctrl-C in the last epoch's last batch sets stop_requested, but the run ended whole,
-    as an uninterrupted one: its table must not say otherwise."""
+    as an uninterrupted one: its table must not say otherwise. One that stopped the run names
+    its signal (a History built by hand may have none)."""
     row = {key: 1.0 for key in xpnet.history.HISTORY_KEYS} | {"epoch": 1}
-    assert "interrupted" not in str(History([row], stop_requested=True))
-    assert str(History([row], interrupted=True, stop_requested=True)).endswith(
-        "(interrupted by Ctrl-C)")
+    assert "interrupted" not in str(History([row], stop_signal=signal.SIGINT))
+    assert History([row], stop_signal=signal.SIGINT).stop_requested
+    assert str(History([row], interrupted=True, stop_signal=signal.SIGTERM)).endswith(
+        "(interrupted by SIGTERM)")
+    assert str(History([row], interrupted=True)).endswith("(interrupted)")
 
 
 def test_history_save_returns_the_path_it_wrote(tmp_path):
@@ -2679,7 +2754,8 @@ def test_printing_a_history_without_rows_never_fails():
     run's does: partial_epoch named the last row's epoch, and a History without rows raised
     IndexError from print()."""
     assert str(History(partial_epoch=True)) == str(History())
-    assert str(History(interrupted=True, partial_epoch=True)).endswith("(interrupted by Ctrl-C)")
+    assert str(History(interrupted=True, partial_epoch=True, stop_signal=signal.SIGINT)).endswith(
+        "(interrupted by Ctrl-C)")
 
 
 # -- the accuracy is a classifier's: data without class labels (a regression) have none -----------

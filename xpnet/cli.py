@@ -45,7 +45,13 @@ from .backend import (
 )
 from .checks import whole_number
 from .early_stopping import EarlyStopping
-from .history import HISTORY_LIMIT, check_history_not_shared, history_path, is_history_file
+from .history import (
+    HISTORY_LIMIT,
+    check_history_not_shared,
+    history_path,
+    is_history_file,
+    signal_name,
+)
 from .losses import LOSSES
 from .network import INITS, Network
 from .threads import available_cores
@@ -62,7 +68,8 @@ log = logging.getLogger("xpnet")
 #: MNIST and Fashion-MNIST: 28x28 pixels in, 10 classes out
 INPUTS, CLASSES = 784, 10
 USAGE_ERROR = 2
-#: the exit status after Ctrl-C (128 + SIGINT), as a shell gives an interrupted command
+#: the exit status after Ctrl-C (128 + SIGINT), as a shell gives an interrupted command; a
+#: run that a SIGTERM stopped exits with 143 (128 + SIGTERM), as a terminated one
 INTERRUPTED = 130
 
 #: the optimizer options, named as the hyperparameters they set (PyTorch's names)
@@ -265,8 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "by timing the training steps)")
     files = train.add_argument_group("files")
     files.add_argument("--save", type=_output_file("model.npz"), metavar="PATH",
-                       help="write a checkpoint (.npz) after every epoch and at Ctrl-C, and "
-                       "its history beside it (PATH less .npz, plus .history.json)")
+                       help="write a checkpoint (.npz) after every epoch and at Ctrl-C or "
+                       "SIGTERM, and its history beside it (PATH less .npz, plus "
+                       ".history.json)")
     files.add_argument("--resume", type=_path, metavar="PATH", help="continue the run saved in "
                        "PATH with its options, which PATH records: those given must agree "
                        "with them, but --epochs may add epochs to a schedule not spread over "
@@ -364,9 +372,9 @@ def _add_backend_option(parser: argparse.ArgumentParser) -> None:
 
 # -- commands -------------------------------------------------------------------------------------
 def cmd_train(args) -> int:
-    """Train, test, save; the exit status is INTERRUPTED after a Ctrl-C (once the results and
-    the checkpoint are written), even one that came as the last epoch ended, so that
-    `xpnet train && ...` stops."""
+    """Train, test, save; the exit status is INTERRUPTED after a Ctrl-C, 143 after a SIGTERM
+    (once the results and the checkpoint are written), even one that came as the last epoch
+    ended, so that `xpnet train && ...` stops."""
     started = time.perf_counter()
     # found now, not after loading the data and training
     if args.resume is not None and args.init_from is not None:
@@ -525,7 +533,8 @@ def cmd_train(args) -> int:
         print(f"training was interrupted {'in' if history.partial_epoch else 'after'} epoch "
               f"{history['epoch'][-1]}", file=report)
     elif history.stop_requested:
-        print("training was complete when the Ctrl-C came: nothing to resume", file=report)
+        print(f"training was complete when the {signal_name(history.stop_signal)} came: "
+              "nothing to resume", file=report)
     if save_to:
         print(f"saved to {save_to}: `xpnet evaluate {_quoted(save_to)}` tests it" + (
             f"; `{_resume_command(args, save_to)}` continues the run" if history.interrupted
@@ -535,7 +544,9 @@ def cmd_train(args) -> int:
     if args.history not in (None, STREAM):
         print(f"history written to {args.history}: `xpnet plot {_quoted(args.history)}` "
               "draws it")
-    return INTERRUPTED if history.stop_requested or test_accuracy is None else 0
+    if history.stop_signal is not None:  # as a shell gives a command that signal ended
+        return 128 + history.stop_signal
+    return INTERRUPTED if test_accuracy is None else 0
 
 
 def _resume_command(args, save_to: Path) -> str:

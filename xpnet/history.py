@@ -4,6 +4,7 @@ draws and a checkpoint keeps beside it)."""
 from __future__ import annotations
 
 import json
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,21 +29,27 @@ class History:
 
     rows: list[dict] = field(default_factory=list)
     stopped_early: bool = False
-    #: Ctrl-C stopped the run early; the last row covers a partial epoch
-    #: (``partial_epoch``), or a whole one when the Ctrl-C came in its last batch or its
-    #: validation
+    #: a Ctrl-C or a SIGTERM (``stop_signal``) stopped the run early; the last row covers a
+    #: partial epoch (``partial_epoch``), or a whole one when the signal came in its last
+    #: batch or its validation
     interrupted: bool = False
-    #: the last row covers only the batches its epoch ran before a Ctrl-C (no validation):
+    #: the last row covers only the batches its epoch ran before the signal (no validation):
     #: resuming the checkpoint runs that epoch to its end
     partial_epoch: bool = False
-    #: a Ctrl-C asked the run to stop: it did (``interrupted``), or it came in the last
-    #: epoch's last batch or validation, and the run finished as an uninterrupted one does
-    stop_requested: bool = False
+    #: the signal that asked the run to stop, signal.SIGINT (Ctrl-C) or signal.SIGTERM, None
+    #: if none did (see ``stop_requested``)
+    stop_signal: signal.Signals | None = None
     #: early stopping ended the run (and gave the network the best epoch's weights, when it
     #: keeps them): resuming it has nothing to continue
     finished: bool = False
     #: the BLAS threads chosen by timing the steps, or given (None off the CPU)
     threads: int | None = None
+
+    @property
+    def stop_requested(self) -> bool:
+        """A signal asked the run to stop: it did (``interrupted``), or it came in the last
+        epoch's last batch or validation, and the run finished as an uninterrupted one does."""
+        return self.stop_signal is not None
 
     def __getitem__(self, key: str) -> list:
         return [row[key] for row in self.rows]
@@ -88,9 +95,11 @@ class History:
 
         lines = ["  ".join(f"{key:>{width[key]}}" for key in keys)]
         lines += ["  ".join(cell(key, row[key]) for key in keys) for row in self.rows]
-        interrupted = "interrupted by Ctrl-C" + (
-            f" in epoch {self.rows[-1]['epoch']}, its row of the batches run before"
-            if self.partial_epoch and self.rows else "")
+        interrupted = "interrupted"
+        if self.stop_signal is not None:
+            interrupted += f" by {signal_name(self.stop_signal)}"
+        if self.partial_epoch and self.rows:
+            interrupted += f" in epoch {self.rows[-1]['epoch']}, its row of the batches run before"
         ended = [text for happened, text in ((self.stopped_early, "stopped early"),
                                              (self.interrupted, interrupted))
                  if happened]
@@ -132,6 +141,12 @@ class History:
                 raise ValueError(f"its history column {key!r} is not a list of one number "
                                  f"per epoch (its 'epoch' column lists {n})")
         return cls([{key: columns[key][i] for key in HISTORY_KEYS} for i in range(n)])
+
+
+def signal_name(signum: int) -> str:
+    """A signal that stops a run, as xpnet names it: "Ctrl-C" for SIGINT, else its name
+    ("SIGTERM")."""
+    return "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
 
 
 #: the most bytes of a training history xpnet reads (a few numbers an epoch: far smaller)

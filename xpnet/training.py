@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal, cast
 
@@ -270,26 +271,51 @@ def _tqdm_disabled() -> bool:
     return os.environ.get("TQDM_DISABLE", "").lower() not in ("", "0", "false")
 
 
+#: the signals that fit turns into a request to stop after the current batch, and what it logs
+#: then: Ctrl-C, and the SIGTERM that SLURM, Kubernetes, systemd or `kill` send before their
+#: SIGKILL (where the platform has it: Windows does, though there only the process itself
+#: can raise it)
+STOP_SIGNALS = {signal.SIGINT: "interrupted: stopping after the current batch (Ctrl-C again "
+                               "to abort)"}
+if hasattr(signal, "SIGTERM"):
+    STOP_SIGNALS[signal.SIGTERM] = ("terminated (SIGTERM): stopping after the current batch "
+                                    "(a second SIGTERM or a Ctrl-C aborts)")
+
+
 @contextmanager
-def _stop_on_interrupt():
-    """Turn the first Ctrl-C into a request to stop after the current batch (a second one
-    interrupts at once)."""
-    request = {"stop": False}
+def _stop_on_signals() -> Iterator[dict[str, signal.Signals | None]]:
+    """Turn the first of STOP_SIGNALS into a request to stop after the current batch:
+    ``request["signal"]`` becomes that signal. A second one of them does what it did before
+    fit (KeyboardInterrupt for a Ctrl-C; the end of the process for a SIGTERM). A signal
+    ignored before fit stays ignored: `cmd &` in a script ignores Ctrl-C, which is meant for
+    the script's foreground command."""
+    request: dict[str, signal.Signals | None] = {"signal": None}
     if threading.current_thread() is not threading.main_thread():
         yield request
         return
+    # (None: a handler set outside Python, which could not be put back)
+    previous = {signum: handler for signum in STOP_SIGNALS
+                if (handler := signal.getsignal(signum)) not in (signal.SIG_IGN, None)}
 
-    def handler(signum, frame):
-        if request["stop"]:
-            raise KeyboardInterrupt
-        request["stop"] = True
-        log.warning("interrupted: stopping after the current batch (Ctrl-C again to abort)")
+    def stop(signum, frame):
+        if request["signal"] is None:
+            request["signal"] = signal.Signals(signum)
+            log.warning("%s", STOP_SIGNALS[signum])
+            return
+        handler = previous[signum]
+        if callable(handler):
+            handler(signum, frame)
+        else:  # SIG_DFL, the system's action, which only the system can take
+            signal.signal(signum, handler)
+            signal.raise_signal(signum)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    for signum in previous:
+        signal.signal(signum, stop)
     try:
         yield request
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _fit_hints() -> dict:
@@ -372,8 +398,8 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     True or an :class:`EarlyStopping`. ``progress``: bars; None: bars on a terminal or in a
     notebook, and elsewhere (output to a file or a pipe) one line per epoch on stderr, as
     Keras prints there; False: neither. ``checkpoint=PATH`` saves the run after each
-    epoch and on Ctrl-C, and ``resume=PATH`` goes on from such a file. ``drop_last`` leaves
-    out a last batch smaller than ``batch_size``.
+    epoch and on Ctrl-C or SIGTERM, and ``resume=PATH`` goes on from such a file.
+    ``drop_last`` leaves out a last batch smaller than ``batch_size``.
 
     ``threads``: BLAS threads on the CPU; None takes $XPNET_NUM_THREADS, or else chooses by
     timing the training steps with 1, 2, 4, ... threads up to every core (or the limit already
@@ -464,7 +490,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         not log.isEnabledFor(logging.INFO)
     console = _console_loggers() or [log]
     with net.backend.cpu_threads() as (set_threads, thread_limit), \
-            _stop_on_interrupt() as interrupt, logging_redirect_tqdm(console), tqdm(
+            _stop_on_signals() as interrupt, logging_redirect_tqdm(console), tqdm(
             total=epochs, initial=start_epoch, desc="epochs", unit="epoch", disable=not show,
             dynamic_ncols=True) as epoch_bar:
         if set_threads is not None:  # NumPy
@@ -482,7 +508,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
                         "installed: threads= and $XPNET_NUM_THREADS have no effect here", threads)
         for epoch in range(start_epoch, epochs):
             row = loop.epoch(epoch, train, batch_size, n_batches, shuffle, interrupt, show)
-            if interrupt["stop"] and loop.steps_done < n_batches:
+            if interrupt["signal"] and loop.steps_done < n_batches:
                 # a partial epoch: saved so that resume finishes it
                 history.interrupted = history.partial_epoch = True
                 if checkpoint is not None:
@@ -506,25 +532,25 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
                 loop.save(checkpoint, history, settings, epochs_done=epoch + 1)
             if history.stopped_early:
                 break
-            if interrupt["stop"] and epoch + 1 < epochs:  # in the last batch or validation
+            if interrupt["signal"] and epoch + 1 < epochs:  # in the last batch or validation
                 history.interrupted = True
                 log.info("interrupted after epoch %d", epoch + 1)
                 break
-    history.stop_requested = interrupt["stop"]  # (the last epoch's end: the caller is told)
-    if loop.threads is not None:
-        history.threads = loop.threads.chosen
-        if threads is None:  # the next fit of this work goes on from it
-            _THREAD_CHOOSERS.setdefault(net, {})[batch_size] = loop.threads
-    if not history.interrupted:
-        last_theta = loop.restore_best()
-        # a run that early stopping ended is finished; one that used its epochs can be
-        # resumed with more of them
-        history.finished = history.stopped_early
-        if checkpoint is not None and (last_theta is not None or history.finished
-                                       or start_epoch >= epochs):  # (no epoch saved it)
-            # the file holds what the network now holds, and what a longer run goes on from
-            loop.save(checkpoint, history, settings, epochs_done=len(history),
-                      resume_theta=None if history.finished else last_theta)
+        if loop.threads is not None:
+            history.threads = loop.threads.chosen
+            if threads is None:  # the next fit of this work goes on from it
+                _THREAD_CHOOSERS.setdefault(net, {})[batch_size] = loop.threads
+        if not history.interrupted:  # (a signal now waits for the last checkpoint to be written)
+            last_theta = loop.restore_best()
+            # a run that early stopping ended is finished; one that used its epochs can be
+            # resumed with more of them
+            history.finished = history.stopped_early
+            if checkpoint is not None and (last_theta is not None or history.finished
+                                           or start_epoch >= epochs):  # (no epoch saved it)
+                # the file holds what the network now holds, and what a longer run goes on from
+                loop.save(checkpoint, history, settings, epochs_done=len(history),
+                          resume_theta=None if history.finished else last_theta)
+    history.stop_signal = interrupt["signal"]  # (the last epoch's end too: the caller is told)
     return history
 
 
@@ -793,7 +819,7 @@ class _Loop:
                 if tally.full:  # counted between two steps: not in a step the chooser times
                     tally.count()
                     self._pause_thread_timing()
-                if interrupt["stop"]:
+                if interrupt["signal"]:
                     break
                 if time.perf_counter() >= next_sync:  # the only syncs mid-epoch
                     self._check_finite(tally, epoch, n_batches)
