@@ -1747,6 +1747,21 @@ def test_printing_a_history_shows_a_table_of_its_epochs():
     assert str(History(stopped_early=True)).splitlines() == ["   epoch", "(stopped early)"]
 
 
+def test_a_history_column_that_does_not_exist_is_a_key_error_naming_the_columns():
+    """history["bogus"] of a run of no epochs was [], a column read as empty; Keras's older
+    'acc' and an epoch's index were bare KeyErrors."""
+    empty = History()
+    assert empty["loss"] == [] and empty["val_loss"] == []
+    with pytest.raises(KeyError, match="no column 'bogus': its columns are epoch, loss, "):
+        empty["bogus"]
+    history = History([{key: 1.0 for key in xpnet.history.HISTORY_KEYS}])
+    with pytest.raises(KeyError, match="Keras's older 'val_acc' is 'val_accuracy' here"):
+        history["val_acc"]
+    with pytest.raises(KeyError, match=r"no column -1: .* an epoch's row is history.rows\[i\]"):
+        history[-1]
+    assert history["accuracy"] == [1.0]
+
+
 # -- option checks and bookkeeping a mutation run found untested --------------------------------
 def test_a_nan_is_never_the_best_value():
     """A validation loss that overflowed to NaN in the first epoch used to become the best,

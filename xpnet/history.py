@@ -52,6 +52,9 @@ class History:
         return self.stop_signal is not None
 
     def __getitem__(self, key: str) -> list:
+        """The column ``key`` (one of HISTORY_KEYS), one value per epoch: ``h["loss"]``."""
+        if key not in HISTORY_KEYS:  # (checked also for no rows, where it would read as [])
+            raise KeyError(_no_column(key))
         return [row[key] for row in self.rows]
 
     def __len__(self) -> int:
@@ -147,6 +150,17 @@ def signal_name(signum: int) -> str:
     """A signal that stops a run, as xpnet names it: "Ctrl-C" for SIGINT, else its name
     ("SIGTERM")."""
     return "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+
+
+def _no_column(key) -> str:
+    """What ``history[key]`` says of a key that is no column: the columns, and where Keras's
+    older names or a row by its index are."""
+    hint = ""
+    if isinstance(key, str) and key.endswith("acc"):  # (Keras before 2.3: acc, val_acc)
+        hint = f"; Keras's older {key!r} is {key + 'uracy'!r} here"
+    elif isinstance(key, int):
+        hint = "; an epoch's row is history.rows[i]"
+    return f"a History has no column {key!r:.40}: its columns are {', '.join(HISTORY_KEYS)}{hint}"
 
 
 #: the most bytes of a training history xpnet reads (a few numbers an epoch: far smaller)
