@@ -153,10 +153,12 @@ def test_assigning_a_layer_copies_into_theta(backend, tmp_path):
 
 
 @pytest.mark.parametrize(("index", "value", "error", "message"), [
-    (0, np.zeros((3, 3)), ValueError, r"weights\[0\] must have shape \(5, 4\), got \(3, 3\)"),
+    (0, np.zeros((3, 3)), ValueError, r"weights\[0\] must have shape \(5, 4\), got \(3, 3\)$"),
     # (W^T has W's size: the shapes, not the sizes, must match, or NumPy's own broadcasting
     # message would be all the user got)
-    (0, np.zeros((4, 5)), ValueError, r"weights\[0\] must have shape \(5, 4\), got \(4, 5\)"),
+    # (a Keras kernel, (n_in, n_out), is W^(l) transposed: said so)
+    (0, np.zeros((4, 5)), ValueError, r"weights\[0\] must have shape \(5, 4\), got \(4, 5\); "
+                                      r"W\^\(l\) has a row per neuron .* pass W\.T$"),
     (1, np.full((3, 5), np.nan), ValueError, r"weights\[1\] must be finite"),
     (0, np.full((5, 4), "1"), TypeError, r"weights\[0\] must hold real numbers"),
     (slice(0, 1), [np.zeros((5, 4))], TypeError, "assign one layer at a time"),
@@ -170,6 +172,17 @@ def test_assigning_a_layer_takes_only_its_shape_of_finite_numbers(index, value, 
     with pytest.raises(error, match=message):
         net.weights[index] = value
     np.testing.assert_array_equal(net.theta, theta)
+
+
+def test_a_bias_or_theta_given_as_a_row_is_told_to_be_a_vector():
+    net = Network([4, 5, 3], backend="numpy")
+    with pytest.raises(ValueError, match=r"biases\[0\] must have shape \(5,\), got \(1, 5\); "
+                                         r"pass the values as a vector, \.ravel\(\)"):
+        net.biases[0] = np.zeros((1, 5))
+    with pytest.raises(ValueError, match=r"got \(43, 1\); pass the values as a vector"):
+        net.theta = np.zeros((43, 1))
+    with pytest.raises(ValueError, match=r"got \(2, 3\)$"):  # (not the size: no hint)
+        net.biases[0] = np.zeros((2, 3))
 
 
 def test_a_layer_assigned_a_list_or_updated_in_place_stays_a_view():

@@ -281,7 +281,7 @@ class Network:
                                        inf_checked=True)
         if tuple(checked.shape) != tuple(view.shape):
             raise ValueError(f"{name} must have shape {tuple(view.shape)}, got "
-                             f"{tuple(checked.shape)}")
+                             f"{tuple(checked.shape)}{_shape_hint(view.shape, checked.shape)}")
         if self._checks_values(values) and not bool(self.xp.all(self.xp.isfinite(checked))):
             raise ValueError(f"{name} must be finite, but holds NaN or inf in {self.dtype}"
                              f"{_range_note(self.xp, checked)}")
@@ -763,6 +763,17 @@ class LayerViews(Sequence):
     def _no_layer(self, index) -> IndexError:
         return IndexError(f"{self._name}[{index}] does not exist: {self._name}[l-1] holds layer "
                           f"l = 1..{len(self._views)} (the input layer has none)")
+
+
+def _shape_hint(wanted: tuple, got: tuple) -> str:
+    """For values of the wrong shape given to a layer or to theta: what they may be instead
+    (a Keras kernel, (n_{l-1}, n_l), is W^(l) transposed; a (1, n) row is a vector)."""
+    if len(wanted) == 2 and tuple(got) == tuple(wanted)[::-1]:
+        return ("; W^(l) has a row per neuron of layer l, (n_l, n_{l-1}), as torch's "
+                "Linear.weight: a Keras kernel, (n_{l-1}, n_l), is its transpose, pass W.T")
+    if len(wanted) == 1 and len(got) == 2 and math.prod(got) == wanted[0]:
+        return "; pass the values as a vector, .ravel()"
+    return ""
 
 
 def _range_note(xp, a) -> str:
