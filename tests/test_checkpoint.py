@@ -147,6 +147,21 @@ def test_metadata_comes_back_as_it_was_saved(net, tmp_path):
     assert metadata(read(net.save(tmp_path / "net.npz", metadata=kept))[0]) == kept
 
 
+def test_a_missing_file_names_the_checkpoint_that_has_or_lacks_npz(net, tmp_path):
+    """save writes the name it is given: a model saved as m.npz and loaded as m (or the
+    other way round) was a bare "No such file"."""
+    net.save(tmp_path / "m.npz")
+    net.save(tmp_path / "plain")
+    for given, twin in (("m", "m.npz"), ("plain.npz", "plain")):
+        with pytest.raises(FileNotFoundError, match=rf"No such file or directory \(.*{twin} "
+                                                    r"exists: did you mean it\?\)") as raised:
+            xpnet.load(tmp_path / given)
+        assert raised.value.errno == errno.ENOENT and raised.value.filename == str(
+            tmp_path / given)
+    with pytest.raises(FileNotFoundError, match=r"No such file or directory: '.*other'$"):
+        xpnet.load(tmp_path / "other")
+
+
 def test_not_a_checkpoint(tmp_path):
     path = tmp_path / "notes.npz"
     path.write_text("hello")
