@@ -2430,11 +2430,16 @@ def test_each_epoch_runs_at_the_lr_the_schedule_gives_it():
     value for that epoch (not the next one's, not the optimizer's own lr)."""
     X, y = blobs(n=50)
     net, reference = small_net(), small_net()
-    history = net.fit(X, y, optimizer=SGD(lr=99.0), epochs=3, batch_size=50, shuffle=False,
+    optimizer = SGD(lr=99.0)
+    history = net.fit(X, y, optimizer=optimizer, epochs=3, batch_size=50, shuffle=False,
                       schedule=get_schedule("step", lr=0.4, step_size=1, gamma=0.5),
                       progress=False)
     assert history["lr"] == [0.4, 0.2, 0.1]
-    for lr in (0.4, 0.2, 0.1):
+    # the schedule leaves the optimizer at its last lr, which a fit without one trains at
+    # (as after torch's schedulers; the README says so)
+    assert net.fit(X, y, optimizer=optimizer, epochs=1, batch_size=50, shuffle=False,
+                   progress=False)["lr"] == [0.1]
+    for lr in (0.4, 0.2, 0.1, 0.1):
         _, grad = reference.loss_and_gradient(X, y)
         reference.theta -= lr * grad
     np.testing.assert_allclose(net.theta, reference.theta, rtol=1e-5, atol=1e-7)

@@ -415,11 +415,12 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     Calling fit again goes on training the network. An optimizer passed as an object keeps
     its state (moments, step count) from call to call, and belongs to this network (another
     network's fit refuses it); a name makes a new one each call. A fixed schedule starts again
-    at its epoch 0; a plateau rule goes on from its reduced lr (PyTorch's does too). The
-    shuffling goes on with the stream of the last fit if it had the same ``seed`` (a whole
-    number), so that a loop of ``fit(epochs=1)`` draws a new order each epoch, as one
-    ``fit(epochs=N)`` does; another seed, a new network or ``net.initialize()`` starts it
-    afresh.
+    at its epoch 0; a plateau rule goes on from its reduced lr (PyTorch's does too). A
+    schedule leaves the optimizer's lr at its last epoch's, which a later fit without one
+    trains at, as after PyTorch's schedulers. The shuffling goes on with the stream of the
+    last fit if it had the same ``seed`` (a whole number), so that a loop of
+    ``fit(epochs=1)`` draws a new order each epoch, as one ``fit(epochs=N)`` does; another
+    seed, a new network or ``net.initialize()`` starts it afresh.
     """
     epochs, batch_size = _check_options(epochs, batch_size, validation_split, validation_data,
                                         schedule)
