@@ -35,6 +35,9 @@ log = logging.getLogger("xpnet")
 
 BACKEND_NAMES = ("auto", "numpy", "cupy")
 FLOAT_DTYPES = ("float32", "float64")
+#: a float dtype as Network, one_hot and the checks take it: "float32", "float64", or any
+#: spelling NumPy gives those (np.float64, np.dtype("float32"), "f8"); others are refused
+FloatDType = str | type | np.dtype
 #: elements per block of an optimizer update on NumPy (a few 128 KiB float32 temporaries fit
 #: in the L2 cache; measured fastest between 2^15 and 2^16 on x86-64)
 UPDATE_BLOCK = 1 << 15
@@ -85,7 +88,7 @@ class Backend:
     def __deepcopy__(self, memo) -> Backend:
         return self  # (immutable: copies of a network or an optimizer share it)
 
-    def dtype(self, name: str):
+    def dtype(self, name: FloatDType):
         """The namespace's dtype for ``"float32"`` or ``"float64"`` (or a NumPy dtype of them,
         see :func:`float_dtype_name`)."""
         return getattr(self.xp, float_dtype_name(name))
@@ -384,7 +387,7 @@ def dtype_kind(dtype) -> str | None:
         return None
 
 
-def float_dtype_name(dtype) -> str:
+def float_dtype_name(dtype: FloatDType) -> str:
     """``"float32"`` or ``"float64"`` for any spelling NumPy gives that dtype: the name,
     ``"f8"``, ``"double"``, ``np.float64``, ``np.dtype("float64")``; TypeError for any other."""
     name = None

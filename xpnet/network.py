@@ -52,7 +52,7 @@ from collections.abc import Sequence
 
 from . import training
 from .activations import Activation, get_activation
-from .backend import Backend, dtype_kind, float_dtype_name, get_backend
+from .backend import Backend, FloatDType, dtype_kind, float_dtype_name, get_backend
 from .checks import checked_batch_size, integer_error, unknown_name, whole_number
 from .losses import Loss, get_loss
 
@@ -125,15 +125,15 @@ class Network:
         loss: str | Loss | None = None,
         init: str = "auto",
         backend: str | Backend | None = None,
-        dtype: str = "float32",
+        dtype: FloatDType = "float32",
         seed: int | None = 0,
     ):
         self.sizes, self.hidden, self.output, self.loss, self.init, self.dtype = \
             checked_architecture(sizes, activation, output, loss, init, dtype)
         self.backend = get_backend(backend)
         try:
-            self._theta = self.backend.zeros(self.num_params, dtype)
-            self._grad = self.backend.zeros(self.num_params, dtype)
+            self._theta = self.backend.zeros(self.num_params, self.dtype)
+            self._grad = self.backend.zeros(self.num_params, self.dtype)
         # (beyond any array's size: NumPy raises ValueError, CuPy an OverflowError)
         except (MemoryError, ValueError, OverflowError) as error:
             too_large = f"sizes {self.sizes} need {self.num_params:,} weights and biases, and " \
@@ -863,7 +863,8 @@ def _checked_labels(backend: Backend, y, k: int, meaning: str = "one per output 
     return y
 
 
-def one_hot(y, num_classes: int, backend: str | Backend | None = "numpy", dtype="float32"):
+def one_hot(y, num_classes: int, backend: str | Backend | None = "numpy",
+            dtype: FloatDType = "float32"):
     """One-hot rows for class indices: ``one_hot([2, 0], 3) -> [[0, 0, 1], [1, 0, 0]]``."""
     backend = get_backend(backend)
     k = whole_number(num_classes)
