@@ -969,6 +969,20 @@ def test_numpys_other_seeds_still_work(seed, tmp_path):
     assert not (tmp_path / "m.npz").exists()
 
 
+def test_initialize_draws_a_seed_sequence_again_and_a_generator_on():
+    """As the constructor's docstring says: a SeedSequence seed gives back the weights the
+    network was built with; a Generator, which initialize() draws on from, new ones."""
+    again = Network([3, 4, 2], backend="numpy", seed=np.random.SeedSequence(3))
+    built = again.theta.copy()
+    again.initialize()
+    np.testing.assert_array_equal(again.theta, built)
+    generator = np.random.default_rng(3)
+    drawn_on = Network([3, 4, 2], backend="numpy", seed=generator)
+    np.testing.assert_array_equal(drawn_on.theta, built)  # (the same numbers at first)
+    drawn_on.initialize()
+    assert drawn_on.seed is generator and not np.array_equal(drawn_on.theta, built)
+
+
 @pytest.mark.parametrize("init", ["xavier", "he"])
 def test_zero_biases_are_plus_zero(init):
     """biases * 0.0 left -0.0 for every negative draw: a student printing them saw -0."""

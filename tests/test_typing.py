@@ -24,14 +24,17 @@ def test_mypy_finds_no_error(tmp_path):
 
 def test_a_users_script_with_the_documented_dtypes_type_checks(tmp_path):
     """Network(dtype=...) and one_hot(dtype=...) take NumPy's dtypes, as their docstrings
-    say, but were annotated str: a user's type checker refused np.float64."""
+    say, but were annotated str: a user's type checker refused np.float64 (and seed=, which
+    takes NumPy's Generators and SeedSequences, was annotated int | None)."""
     pytest.importorskip("mypy", reason="mypy is not installed")
     script = tmp_path / "train.py"
     script.write_text("import numpy as np\nimport xpnet\n\n"
                       "xpnet.Network([2, 2], dtype=np.float64)\n"
                       "xpnet.Network([2, 2], dtype=np.dtype('float32'))\n"
                       "xpnet.Network([2, 2], dtype='float64')\n"
-                      "xpnet.one_hot([0], 2, dtype=np.float64)\n")
+                      "xpnet.one_hot([0], 2, dtype=np.float64)\n"
+                      "net = xpnet.Network([2, 2], seed=np.random.default_rng(0))\n"
+                      "net.fit(np.zeros((1, 2)), [0], seed=np.random.SeedSequence(1))\n")
     # (from the checkout's root: mypy reads its xpnet, not an installed one)
     result = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"),
                              str(script)], cwd=ROOT, capture_output=True, text=True)

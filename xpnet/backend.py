@@ -24,6 +24,7 @@ import math
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -38,6 +39,11 @@ FLOAT_DTYPES = ("float32", "float64")
 #: a float dtype as Network, one_hot and the checks take it: "float32", "float64", or any
 #: spelling NumPy gives those (np.float64, np.dtype("float32"), "f8"); others are refused
 FloatDType = str | type | np.dtype
+#: a seed as Backend.host_rng takes it: a whole number >= 0 or a sequence of them, a NumPy
+#: SeedSequence (each draws the same numbers again), a Generator or BitGenerator (drawn on
+#: from where it is), or None (fresh numbers)
+Seed = int | Sequence[int] | np.random.SeedSequence | np.random.BitGenerator | \
+    np.random.Generator | None
 #: elements per block of an optimizer update on NumPy (a few 128 KiB float32 temporaries fit
 #: in the L2 cache; measured fastest between 2^15 and 2^16 on x86-64)
 UPDATE_BLOCK = 1 << 15

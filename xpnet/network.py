@@ -52,7 +52,7 @@ from collections.abc import Sequence
 
 from . import training
 from .activations import Activation, get_activation
-from .backend import Backend, FloatDType, dtype_kind, float_dtype_name, get_backend
+from .backend import Backend, FloatDType, Seed, dtype_kind, float_dtype_name, get_backend
 from .checks import checked_batch_size, integer_error, unknown_name, whole_number
 from .losses import Loss, get_loss
 
@@ -99,7 +99,9 @@ class Network:
     backend : "auto", "numpy", "cupy", a :class:`Backend`, or None for $XPNET_BACKEND.
     dtype : "float32" (default) or "float64" (or its NumPy dtype, ``np.float64``).
     seed : seed of the host random generator that draws the initial weights; one seed gives
-        bitwise-identical weights on every backend.
+        bitwise-identical weights on every backend. A whole number (or a NumPy SeedSequence)
+        draws the same weights each time; a NumPy Generator is drawn on from where it is, so
+        :meth:`initialize` then draws new weights; None: new weights each time.
 
     Attributes
     ----------
@@ -115,7 +117,7 @@ class Network:
         (objects of :mod:`xpnet.activations` and :mod:`xpnet.losses`, not their values).
     """
 
-    seed: int | None  # (set by initialize, which the constructor calls)
+    seed: Seed  # (set by initialize, which the constructor calls)
 
     def __init__(
         self,
@@ -126,7 +128,7 @@ class Network:
         init: str = "auto",
         backend: str | Backend | None = None,
         dtype: FloatDType = "float32",
-        seed: int | None = 0,
+        seed: Seed = 0,
     ):
         self.sizes, self.hidden, self.output, self.loss, self.init, self.dtype = \
             checked_architecture(sizes, activation, output, loss, init, dtype)
@@ -225,7 +227,7 @@ class Network:
             return self.backend.fuse_if_it_traces(fn)
         return functools.partial(fn, self.xp)
 
-    def initial_theta(self, seed: int | None):
+    def initial_theta(self, seed: Seed):
         """Draw theta on the host (NumPy's Generator, float64, then cast to the dtype).
 
         - "normal": W, b ~ N(0, 1) (Nielsen ch. 1; the lecture only says "initialize")

@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import checkpoint as ckpt
+from .backend import Seed
 from .checks import check_keywords, checked_batch_size, flag, integer_at_least, whole_number
 from .early_stopping import EarlyStopping
 from .files import check_writable, only_writer, replaces_another
@@ -215,7 +216,7 @@ def _evaluate(net, data: _Data, batch_size: int) -> tuple[float, float | None]:
 
 
 def check_resume(net, path, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
-                 batch_size: int = 32, shuffle: bool = True, seed: int | None = 0,
+                 batch_size: int = 32, shuffle: bool = True, seed: Seed = 0,
                  schedule=None, early_stopping: EarlyStopping | bool | None = None,
                  drop_last: bool = False, metadata: dict | None = None,
                  samples: tuple[int, int] | None = None) -> None:
@@ -381,7 +382,7 @@ def _only_writer_of_its_checkpoint(fit):
 @_only_writer_of_its_checkpoint
 def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         batch_size: int = 32, validation_data=None, validation_split: float = 0.0,
-        shuffle: bool = True, seed: int | None = 0, schedule=None,
+        shuffle: bool = True, seed: Seed = 0, schedule=None,
         early_stopping: EarlyStopping | bool | None = None, progress: bool | None = None,
         checkpoint=None, resume=None, drop_last: bool = False,
         threads: int | None = None, metadata: dict | None = None) -> History:
