@@ -969,6 +969,21 @@ def test_numpys_other_seeds_still_work(seed, tmp_path):
     assert not (tmp_path / "m.npz").exists()
 
 
+@pytest.mark.parametrize("options", [
+    {"activation": "relu", "init": "xavier"},
+    {"activation": {"name": "leaky_relu", "slope": 0.2}, "output": "sigmoid",
+     "loss": "quadratic", "dtype": "float64"},
+    {"activation": "tanh", "output": "identity", "init": "normal"},
+])
+def test_repr_builds_the_same_architecture_again(options):
+    """repr(net) is the constructor call of its architecture, the weights' init included
+    (networks of two inits printed alike)."""
+    net = Network([3, 4, 2], backend="numpy", **options)
+    again = eval(repr(net), {"Network": Network})
+    assert again.config() == net.config() and repr(again) == repr(net)
+    assert f"init={net.init!r}" in repr(net)
+
+
 def test_initialize_draws_a_seed_sequence_again_and_a_generator_on():
     """As the constructor's docstring says: a SeedSequence seed gives back the weights the
     network was built with; a Generator, which initialize() draws on from, new ones."""

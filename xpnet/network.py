@@ -697,7 +697,7 @@ class Network:
         output, loss = (repr(part.name) if part.name else repr(part)
                         for part in (self.output, self.loss))
         return (f"Network({self.sizes}, activation={hidden}, output={output}, loss={loss}, "
-                f"backend={self.backend.name!r}, dtype={self.dtype!r})")
+                f"init={self.init!r}, backend={self.backend.name!r}, dtype={self.dtype!r})")
 
 
 class LayerViews(Sequence):
