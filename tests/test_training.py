@@ -1874,6 +1874,71 @@ def test_a_second_signal_does_at_once_what_it_did_before_fit(first, second, rais
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends signals to itself")
+def test_a_second_sigterm_the_system_ignores_still_ends_the_process(monkeypatch):
+    """A container's PID 1 (no init such as tini) is not ended by a signal's default action:
+    the second SIGTERM, handed on to it, did nothing, and the run went on to the end of its
+    batch, although it was told that a second SIGTERM aborts. It ends the process (143)."""
+    before = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raised: list[int] = []  # (the system's action, tried first: here ignored, as for PID 1)
+    monkeypatch.setattr(signal, "raise_signal", raised.append)
+    try:
+        X, y = blobs(n=40)
+        with pytest.raises(SystemExit) as ended:
+            small_net().fit(X, y, optimizer=interrupting(SGD(), 1, signal.SIGTERM,
+                                                         signal.SIGTERM),
+                            epochs=1, batch_size=20, progress=False)
+        assert ended.value.code == 143 and raised == [signal.SIGTERM]
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+#: fit in a process of its own that sends itself two SIGTERMs in its third batch
+TWO_SIGTERMS_IN_BATCH_3 = """\
+import os, signal
+import numpy as np
+from xpnet import Network
+from xpnet.optim import SGD
+X, y = np.random.default_rng(0).random((400, 4)).astype("float32"), np.arange(400) % 3
+optimizer = SGD(lr=0.1)
+step = optimizer.step
+
+def step_then_sigterms(theta, grad):
+    step(theta, grad)
+    if optimizer.t == 3:
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+optimizer.step = step_then_sigterms
+Network([4, 5, 3]).fit(X, y, optimizer=optimizer, epochs=2, batch_size=10, progress=False)
+print("fit returned")
+"""
+
+
+def _pid_namespaces() -> bool:
+    """Whether `unshare --pid --fork` runs a command here (root, util-linux)."""
+    import shutil
+    import subprocess
+
+    return shutil.which("unshare") is not None and subprocess.run(
+        ["unshare", "--pid", "--fork", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(sys.platform != "linux" or not _pid_namespaces(),
+                    reason="runs a process as PID 1 of a PID namespace (Linux, as root)")
+def test_a_second_sigterm_ends_a_container_s_pid_1():
+    """As the first process of a container, a second SIGTERM ended nothing: the system
+    ignores a default action there, and fit returned as after one."""
+    import subprocess
+
+    run = subprocess.run(
+        ["unshare", "--pid", "--fork", sys.executable, "-c", TWO_SIGTERMS_IN_BATCH_3],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(
+            REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")})
+    assert run.returncode == 143 and "fit returned" not in run.stdout, run.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends signals to itself")
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_ignored_signal_stays_ignored_in_fit(signum):
     """`cmd &` in a script ignores Ctrl-C (meant for the script's foreground command), and a

@@ -309,6 +309,10 @@ def _stop_on_signals() -> Iterator[dict[str, signal.Signals | None]]:
         else:  # SIG_DFL, the system's action, which only the system can take
             signal.signal(signum, handler)
             signal.raise_signal(signum)
+            # still here: the system ignores a default action in the first process of a PID
+            # namespace (a container's PID 1, without an init such as tini), as it did before
+            # fit took the signal; this one was meant to abort, so end the process as it would
+            raise SystemExit(128 + signum)
 
     for signum in previous:
         signal.signal(signum, stop)
