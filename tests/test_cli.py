@@ -239,6 +239,26 @@ def test_init_from_a_missing_file_is_named(mnist, tmp_path, capsys):
     assert status == 2 and f"--init-from {tmp_path / 'gone.npz'}: no such file" in err
 
 
+#: where a test's command line takes the model file
+MODEL = object()
+
+
+@pytest.mark.parametrize("command", [("train", "--resume", MODEL), ("train", "--init-from", MODEL),
+                                     ("predict", MODEL, "images.npy")],
+                         ids=["--resume", "--init-from", "predict"])
+def test_a_missing_model_file_names_the_one_with_or_without_npz(command, tmp_path, capsys):
+    """--save and xpnet.save write the name they are given: a model saved as m and given as
+    m.npz (or the other way round) was a bare "no such file" on the command line, where
+    xpnet.load says which file exists."""
+    for saved in ("m", "n.npz"):
+        Network([784, 10], backend="numpy").save(tmp_path / saved)
+    for given, twin in (("m.npz", "m"), ("n", "n.npz")):
+        status, _, err = xpnet(capsys, *(tmp_path / given if word is MODEL else word
+                                         for word in command))
+        assert status == 2 and (f"{tmp_path / given}: no such file ({tmp_path / twin} exists: "
+                                "did you mean it?); give ") in err, err
+
+
 def test_early_stopping_saves_the_weights_it_restores(mnist, tmp_path, capsys):
     # 100 training images overfit within a few epochs, so the validation loss turns up
     model = tmp_path / "model.npz"

@@ -240,9 +240,8 @@ def _check_format(header, path: Path, what: str) -> None:
 def _archive(path: Path, what: str):
     """The .npz at ``path``, open (:func:`xpnet.backend.open_npz`); CheckpointError,
     beginning with ``what``, for anything but a readable .npz, also as it is read."""
-    if not path.exists() and (twin := _with_or_without_npz(path)).is_file():
-        raise FileNotFoundError(errno.ENOENT, f"{os.strerror(errno.ENOENT)} ({twin} exists: "
-                                              "did you mean it?)", str(path))
+    if not path.exists() and (hint := twin_hint(path)):
+        raise FileNotFoundError(errno.ENOENT, f"{os.strerror(errno.ENOENT)}{hint}", str(path))
     if path.exists() and not path.is_file():  # (opening a named pipe would wait for a writer)
         raise CheckpointError(f"{what}: it is not a regular file but a folder, a device or a "
                               "pipe; give the file that xpnet.save or `xpnet train --save` wrote")
@@ -274,10 +273,12 @@ def _archive(path: Path, what: str):
                               f"({_cause(e)})") from None
 
 
-def _with_or_without_npz(path: Path) -> Path:
-    """The name a checkpoint of ``path`` may have been saved under: with .npz (save writes
-    the name it is given, without adding it), or without it."""
-    return path.with_suffix("") if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+def twin_hint(path: Path) -> str:
+    """For a missing checkpoint ``path``: " (m.npz exists: did you mean it?)" where the name
+    with .npz, or without it, is a file (save writes the name it is given, without adding
+    .npz); else ""."""
+    twin = path.with_suffix("") if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+    return f" ({twin} exists: did you mean it?)" if twin.is_file() else ""
 
 
 def _cause(error: Exception) -> str:

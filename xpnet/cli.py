@@ -671,8 +671,8 @@ def _check_model_file(option: str, path: Path, what: str) -> None:
     """Refuse a --resume or --init-from path that does not exist, naming the option (one that
     is no checkpoint, checkpoint.read refuses)."""
     if not path.exists():
-        raise ValueError(f"{option} {path}: no such file; give {what} that `xpnet train --save "
-                         "PATH` wrote")
+        raise ValueError(f"{option} {path}: no such file{checkpoint.twin_hint(path)}; give "
+                         f"{what} that `xpnet train --save PATH` wrote")
 
 
 def _check_architecture(option: str, path: Path, saved, net: Network) -> None:
