@@ -15,6 +15,7 @@ import signal
 import stat
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,6 +34,7 @@ from xpnet.backend import Backend
 from xpnet.checkpoint import CheckpointError, read
 from xpnet.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from xpnet.schedules import get_schedule
+from xpnet.training import returning_on_sigterm
 
 
 def blobs(n=300, d=5, k=3, seed=0):
@@ -800,7 +802,8 @@ def test_resume_after_ctrl_c_or_sigterm_mid_epoch_ends_with_the_same_theta(
         tmp_path, signum, named, sigterm_raises, caplog):
     """A Ctrl-C, or the SIGTERM a batch system sends before its SIGKILL, stops the run after
     the batch it came in, with the partial epoch saved; the resumed run ends as if none had
-    come."""
+    come. (fit returns after the SIGTERM within returning_on_sigterm, as the command line
+    runs it; see the test below for what it does by default.)"""
     X, y = blobs(n=200)
     options = {"epochs": 3, "batch_size": 10, "seed": 5, "progress": False, "threads": 1}
     straight = small_net()
@@ -808,7 +811,7 @@ def test_resume_after_ctrl_c_or_sigterm_mid_epoch_ends_with_the_same_theta(
 
     path = tmp_path / "run.npz"
     net = small_net()
-    with caplog.at_level(logging.WARNING, logger="xpnet"):
+    with caplog.at_level(logging.WARNING, logger="xpnet"), returning_on_sigterm():
         history = net.fit(X, y, optimizer=interrupting(SGD(lr=0.1, momentum=0.9), 33, signum),
                           checkpoint=path, **options)  # stops in epoch 2, after its 13th batch
     assert history.interrupted and history.partial_epoch and len(history) == 2
@@ -824,6 +827,22 @@ def test_resume_after_ctrl_c_or_sigterm_mid_epoch_ends_with_the_same_theta(
     rest = resumed.fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), resume=path, **options)
     np.testing.assert_array_equal(resumed.theta, straight.theta)
     assert rest["epoch"] == [1, 2, 3]  # the file's history holds the complete epoch 1 only
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGTERM to itself")
+def test_a_sigterm_goes_on_to_the_handler_before_fit_once_the_run_is_saved(tmp_path,
+                                                                           sigterm_raises):
+    """fit returned after a SIGTERM, and a script went on after it (the next fit of a loop,
+    an upload) to the SIGKILL. It now hands the SIGTERM on to the handler that was there
+    before it (here one that raises Terminated; by default the process ends), after the
+    partial epoch is saved and the handlers are put back."""
+    X, y = blobs(n=200)
+    path = tmp_path / "run.npz"
+    with pytest.raises(Terminated):
+        small_net().fit(X, y, optimizer=interrupting(SGD(lr=0.1), 13, signal.SIGTERM),
+                        checkpoint=path, epochs=3, batch_size=10, progress=False)
+    assert read(path)[0]["training"]["step"] == 13
+    assert signal.getsignal(signal.SIGTERM) is sigterm_raises
 
 
 def test_resume_with_other_options_is_refused(tmp_path):
@@ -1439,10 +1458,16 @@ def test_a_sigterm_while_the_last_checkpoint_is_written_waits_for_it(tmp_path, m
 
     monkeypatch.setattr(xpnet.training._Loop, "save", sigterm_then_save)
     path = tmp_path / "run.npz"
-    history = small_net().fit(X, y, optimizer=SGD(lr=0.1), checkpoint=path,
-                              early_stopping=EarlyStopping(patience=5), **options)
+    with returning_on_sigterm():
+        history = small_net().fit(X, y, optimizer=SGD(lr=0.1), checkpoint=path,
+                                  early_stopping=EarlyStopping(patience=5), **options)
     assert history.stop_signal == signal.SIGTERM and not history.interrupted
     np.testing.assert_array_equal(xpnet.load(path).theta, straight.theta)  # epoch 1's weights
+    path.unlink()
+    with pytest.raises(Terminated):  # (handed on, by default, once the file is written)
+        small_net().fit(X, y, optimizer=SGD(lr=0.1), checkpoint=path,
+                        early_stopping=EarlyStopping(patience=5), **options)
+    np.testing.assert_array_equal(xpnet.load(path).theta, straight.theta)
 
 
 @pytest.mark.parametrize("target", ["folder", "folder/", "file/model.npz"])
@@ -1893,9 +1918,10 @@ def test_a_second_sigterm_the_system_ignores_still_ends_the_process(monkeypatch)
         signal.signal(signal.SIGTERM, before)
 
 
-#: fit in a process of its own that sends itself two SIGTERMs in its third batch
-TWO_SIGTERMS_IN_BATCH_3 = """\
-import os, signal
+#: fit in a process of its own that sends itself SIGTERMS SIGTERMs in its third batch, with
+#: a checkpoint at sys.argv[1]
+SIGTERMS_IN_BATCH_3 = """\
+import os, signal, sys
 import numpy as np
 from xpnet import Network
 from xpnet.optim import SGD
@@ -1906,13 +1932,35 @@ step = optimizer.step
 def step_then_sigterms(theta, grad):
     step(theta, grad)
     if optimizer.t == 3:
-        os.kill(os.getpid(), signal.SIGTERM)
-        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(SIGTERMS):
+            os.kill(os.getpid(), signal.SIGTERM)
 
 optimizer.step = step_then_sigterms
-Network([4, 5, 3]).fit(X, y, optimizer=optimizer, epochs=2, batch_size=10, progress=False)
+Network([4, 5, 3]).fit(X, y, optimizer=optimizer, epochs=2, batch_size=10, progress=False,
+                       checkpoint=sys.argv[1])
 print("fit returned")
 """
+
+
+def run_sigterms_in_batch_3(sigterms: int, checkpoint: Path, *command: str):
+    """Run SIGTERMS_IN_BATCH_3 (after ``command``, such as ``unshare ...``): its result."""
+    import subprocess
+
+    return subprocess.run(
+        [*command, sys.executable, "-c", SIGTERMS_IN_BATCH_3.replace("SIGTERMS", str(sigterms)),
+         str(checkpoint)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(
+            REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")})
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGTERM to itself")
+def test_a_script_that_fit_took_a_sigterm_in_ends_by_it_once_the_run_is_saved(tmp_path):
+    """The default: the process ends by the SIGTERM (status -15; 143 in a shell), after the
+    partial epoch is saved, and nothing after fit runs."""
+    run = run_sigterms_in_batch_3(1, tmp_path / "run.npz")
+    assert run.returncode == -signal.SIGTERM and "fit returned" not in run.stdout, run.stderr
+    assert "terminated (SIGTERM): stopping after the current batch" in run.stderr
+    assert read(tmp_path / "run.npz")[0]["training"]["step"] == 3
 
 
 def _pid_namespaces() -> bool:
@@ -1926,15 +1974,11 @@ def _pid_namespaces() -> bool:
 
 @pytest.mark.skipif(sys.platform != "linux" or not _pid_namespaces(),
                     reason="runs a process as PID 1 of a PID namespace (Linux, as root)")
-def test_a_second_sigterm_ends_a_container_s_pid_1():
-    """As the first process of a container, a second SIGTERM ended nothing: the system
-    ignores a default action there, and fit returned as after one."""
-    import subprocess
-
-    run = subprocess.run(
-        ["unshare", "--pid", "--fork", sys.executable, "-c", TWO_SIGTERMS_IN_BATCH_3],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(
-            REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")})
+@pytest.mark.parametrize("sigterms", [1, 2])
+def test_a_sigterm_ends_a_container_s_pid_1(tmp_path, sigterms):
+    """As the first process of a container, a SIGTERM handed on ended nothing: the system
+    ignores a default action there, and fit returned. It ends with status 143."""
+    run = run_sigterms_in_batch_3(sigterms, tmp_path / "run.npz", "unshare", "--pid", "--fork")
     assert run.returncode == 143 and "fit returned" not in run.stdout, run.stderr
 
 

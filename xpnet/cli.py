@@ -60,6 +60,7 @@ from .training import (
     RESUME_ADVICE,
     DivergenceError,
     check_resume,
+    returning_on_sigterm,
     threads_asked,
 )
 
@@ -460,8 +461,9 @@ def cmd_train(args) -> int:
                    f"{args.batch_size:,} is more than there are)")
     log.info("%r\n%r with %r\n%d epoch%s of %s", net, optimizer, schedule,
              args.epochs, "s" if args.epochs != 1 else "", batches)
-    # NumPy's overflow warnings would only repeat what DivergenceError says, without the step
-    with np.errstate(over="ignore", invalid="ignore"), \
+    # NumPy's overflow warnings would only repeat what DivergenceError says, without the step;
+    # a SIGTERM ends the command below, once it has reported (status 143)
+    with np.errstate(over="ignore", invalid="ignore"), returning_on_sigterm(), \
             _resume_in_option_terms(args.resume, *optimizers, recorded=recorded):
         try:
             history = net.fit(*train, optimizer=optimizer, epochs=args.epochs,

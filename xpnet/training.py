@@ -15,6 +15,7 @@ The hot loop is built so that nothing crosses between host and device per batch:
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 import logging
@@ -283,13 +284,46 @@ if hasattr(signal, "SIGTERM"):
                                     "(a second SIGTERM or a Ctrl-C aborts)")
 
 
+#: whether fit hands a SIGTERM it took on to the handler that was there before it, once the
+#: run is saved (the default: the process ends, as its sender asked, and a script does not go
+#: on after fit); False within :func:`returning_on_sigterm`
+_HAND_ON_SIGTERM = contextvars.ContextVar("hand_on_sigterm", default=True)
+
+
+@contextmanager
+def returning_on_sigterm():
+    """Within it, fit returns after a SIGTERM, as after a Ctrl-C (``history.stop_signal``
+    says which came), instead of handing it on: for a program that reports on the stopped
+    run and then ends itself, as ``xpnet train`` does (status 143)."""
+    token = _HAND_ON_SIGTERM.set(False)
+    try:
+        yield
+    finally:
+        _HAND_ON_SIGTERM.reset(token)
+
+
+def _hand_on(signum: int, handler, frame) -> None:
+    """Give a signal fit took to ``handler``, the one that was there before fit: a Python
+    function is called; the system's default action (SIG_DFL) is restored and taken."""
+    if callable(handler):
+        handler(signum, frame)
+        return
+    signal.signal(signum, handler)
+    signal.raise_signal(signum)
+    # still here: the system ignores a default action in the first process of a PID namespace
+    # (a container's PID 1, without an init such as tini), as it did before fit took the
+    # signal; the signal was meant to end the process, so end it as it would
+    raise SystemExit(128 + signum)
+
+
 @contextmanager
 def _stop_on_signals() -> Iterator[dict[str, signal.Signals | None]]:
     """Turn the first of STOP_SIGNALS into a request to stop after the current batch:
     ``request["signal"]`` becomes that signal. A second one of them does what it did before
-    fit (KeyboardInterrupt for a Ctrl-C; the end of the process for a SIGTERM). A signal
-    ignored before fit stays ignored: `cmd &` in a script ignores Ctrl-C, which is meant for
-    the script's foreground command."""
+    fit (KeyboardInterrupt for a Ctrl-C; the end of the process for a SIGTERM). A SIGTERM that
+    only asked to stop is handed on the same way as fit ends (after its last save), unless
+    :func:`returning_on_sigterm`. A signal ignored before fit stays ignored: `cmd &` in a
+    script ignores Ctrl-C, which is meant for the script's foreground command."""
     request: dict[str, signal.Signals | None] = {"signal": None}
     if threading.current_thread() is not threading.main_thread():
         yield request
@@ -303,16 +337,7 @@ def _stop_on_signals() -> Iterator[dict[str, signal.Signals | None]]:
             request["signal"] = signal.Signals(signum)
             log.warning("%s", STOP_SIGNALS[signum])
             return
-        handler = previous[signum]
-        if callable(handler):
-            handler(signum, frame)
-        else:  # SIG_DFL, the system's action, which only the system can take
-            signal.signal(signum, handler)
-            signal.raise_signal(signum)
-            # still here: the system ignores a default action in the first process of a PID
-            # namespace (a container's PID 1, without an init such as tini), as it did before
-            # fit took the signal; this one was meant to abort, so end the process as it would
-            raise SystemExit(128 + signum)
+        _hand_on(signum, previous[signum], frame)
 
     for signum in previous:
         signal.signal(signum, stop)
@@ -321,6 +346,9 @@ def _stop_on_signals() -> Iterator[dict[str, signal.Signals | None]]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    # (fit ended without an error: a second signal's, say, which is on its way already)
+    if request["signal"] == getattr(signal, "SIGTERM", None) and _HAND_ON_SIGTERM.get():
+        _hand_on(signal.SIGTERM, previous[signal.SIGTERM], None)
 
 
 def _fit_hints() -> dict:
