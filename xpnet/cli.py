@@ -648,9 +648,9 @@ def _start_from(net: Network, path: Path) -> None:
 
 def _diverged_run(save_to, saved_by_this_run: bool) -> str:
     """What a run that diverged left in its --save (or --resume) file: what fit saved after
-    the last epoch that finished, or on a Ctrl-C (the file's own record: a resumed run's may
-    be from before this command). A new run whose first epoch diverged saved nothing: the
-    file, if any, is another run's, perhaps of another network."""
+    the last epoch that finished, or on a Ctrl-C or SIGTERM (the file's own record: a
+    resumed run's may be from before this command). A new run whose first epoch diverged
+    saved nothing: the file, if any, is another run's, perhaps of another network."""
     if save_to is None:
         return "Nothing was saved (no --save)."
     if not saved_by_this_run:
