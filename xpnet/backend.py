@@ -340,8 +340,8 @@ class Backend:
             return np.random.default_rng(number)
         sequence = isinstance(seed, (list, tuple, np.ndarray)) and np.ndim(seed) == 1
         if sequence and len(seed):
-            numbers = [whole_number(item) for item in seed]
-            if all(n is not None and n >= 0 for n in numbers):
+            numbers = [n for n in map(whole_number, seed) if n is not None and n >= 0]
+            if len(numbers) == len(seed):  # (every item a whole number >= 0)
                 return np.random.default_rng(numbers)
         # (a negative number or a bad sequence: a bad value; anything else: a bad type)
         wrong = ValueError if number is not None or sequence else TypeError

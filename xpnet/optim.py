@@ -153,23 +153,26 @@ class Optimizer(KeywordsChecked):
         :meth:`load_state_dict`."""
         if self._changed:  # e.g. opt.momentum = 1.5 since the last step
             self._check_changes()
-        if self._backend is None:
+        backend = self._backend
+        if backend is None:
             for name, array in (("theta", theta), ("grad", grad)):
                 if not is_array(array):
                     raise TypeError(f"{name} must be an array of the network's backend (such "
                                     f"as net.theta, net.grad), got {type(array).__name__}")
-            self._start(theta)
+            backend = self._start(theta)
         if grad.shape != theta.shape or grad.dtype != theta.dtype:
             raise ValueError(f"grad must match theta: theta has shape {tuple(theta.shape)} and "
                              f"dtype {theta.dtype}, grad has shape {tuple(grad.shape)} and dtype "
                              f"{grad.dtype}")
-        self._make_buffers(theta)  # (a theta of another shape is refused here, saying so)
+        self._make_buffers(theta, backend)  # (a theta of another shape is refused here, saying so)
         self._check_owner(theta)
         self.t += 1
-        clipping = self.clip_norm is not None
-        arrays = [theta, grad, self._grad_scale(grad)] if clipping else [theta, grad]
+        clip_norm = self.clip_norm
+        arrays = [theta, grad]
+        if clip_norm is not None:
+            arrays.append(_grad_scale(backend.xp, grad, clip_norm))
         arrays += [self.state.get(name) for name in self.buffers]
-        self._kernel(clipping)(*arrays, *self._scalars())
+        self._kernel(backend, clipping=clip_norm is not None)(*arrays, *self._scalars())
 
     def _check_changes(self) -> None:
         """Check hyperparameters set since the last check, as the constructor and the first
@@ -179,8 +182,9 @@ class Optimizer(KeywordsChecked):
             self._check_dtype(self._backend)
         self._changed = False
 
-    def _start(self, theta) -> None:
-        """First step: learn theta's backend and dtype, and check what depends on them."""
+    def _start(self, theta) -> Backend:
+        """First step: learn theta's backend (returned) and dtype, and check what depends on
+        them."""
         if len(theta.shape) != 1:
             raise ValueError(f"theta must be the flat 1-D parameter vector, got shape "
                              f"{tuple(theta.shape)}")
@@ -196,6 +200,7 @@ class Optimizer(KeywordsChecked):
         self._dtype = names[0]
         self._check_dtype(backend)
         self._backend = backend
+        return backend
 
     def _check_owner(self, theta, adopt: bool = True) -> None:
         """The buffers (momenta, averages of g^2) belong to the memory of the theta they were
@@ -222,7 +227,7 @@ class Optimizer(KeywordsChecked):
     def _check_dtype(self, backend) -> None:
         """Checks that need theta's dtype, made once at the first step (see Adagrad, Adam)."""
 
-    def _make_buffers(self, theta) -> None:
+    def _make_buffers(self, theta, backend: Backend) -> None:
         """Allocate the buffers the current hyperparameters need and that do not exist yet:
         once, at the first step (or the first step after load_state_dict or after a change of
         hyperparameters that needs a new buffer). ``self._new_buffers`` names those made
@@ -238,7 +243,6 @@ class Optimizer(KeywordsChecked):
                     f"{tuple(theta.shape)} and dtype {theta.dtype}: an optimizer's state belongs "
                     "to one network; give each network its own optimizer")
             if name not in self.state and self._uses(name):
-                backend = cast(Backend, self._backend)  # (theta's: the first step set it)
                 buffer = backend.xp.zeros_like(theta)
                 if name in self._loaded:
                     saved = self._loaded.pop(name)
@@ -257,18 +261,11 @@ class Optimizer(KeywordsChecked):
     def _initialize_buffer(self, name: str, buffer) -> None:
         """Set a new buffer's initial value in place (zero unless a subclass says otherwise)."""
 
-    def _grad_scale(self, grad):
-        """min(1, clip_norm / (||grad|| + 1e-6)) as a 0-d device array: no host sync."""
-        xp = self._backend.xp
-        norm = xp.sqrt(xp.sum(grad * grad))
-        return xp.minimum(float(self.clip_norm) / (norm + 1e-6), 1.0)
-
-    def _kernel(self, clipping: bool):
+    def _kernel(self, backend: Backend, clipping: bool):
         variant = self._variant()
         key = (clipping, *sorted(variant.items()))
         if key not in self._kernels:
             rule = type(self).update_rule
-            backend = cast(Backend, self._backend)  # (theta's: the first step set it)
             self._kernels[key] = (
                 backend.fuse_update(_with_clipped_grad, rule=rule, **variant)
                 if clipping else backend.fuse_update(rule, **variant))
@@ -368,6 +365,12 @@ class Optimizer(KeywordsChecked):
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)
         return f"{type(self).__name__}({args})"
+
+
+def _grad_scale(xp, grad, clip_norm: float):
+    """min(1, clip_norm / (||grad|| + 1e-6)) as a 0-d device array: no host sync."""
+    norm = xp.sqrt(xp.sum(grad * grad))
+    return xp.minimum(float(clip_norm) / (norm + 1e-6), 1.0)
 
 
 def _with_clipped_grad(xp, theta, g, grad_scale, *args, rule, **variant):
@@ -521,6 +524,8 @@ def _as_float32(x: float) -> float:
 class _Adaptive(Optimizer):
     """An optimizer that divides by sqrt(accumulated g^2) + eps: checks eps, at construction
     and, at the first step, against the parameters' dtype."""
+
+    eps: float  # (set by each subclass's constructor before it calls _check)
 
     def _check(self):
         super()._check()
@@ -712,7 +717,7 @@ class Adam(_Adaptive):
                             f"{self.betas!r}")
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
-        self.betas = tuple(_check_fraction(f"betas[{i}]", beta) for i, beta in enumerate(betas))
+        self.betas = (_check_fraction("betas[0]", betas[0]), _check_fraction("betas[1]", betas[1]))
         self.amsgrad = flag("amsgrad", self.amsgrad)
 
     def _uses(self, name):
