@@ -925,6 +925,7 @@ def test_predict_and_accuracy_run_in_batches_of_the_size_asked(backend_name, mon
 
 
 @pytest.mark.parametrize("seed", [-1, 1.5, "3", True, np.True_, np.float32(3), [1, -2], [],
+                                  [[1], [2, 3]], [[1, 2]],
                                   1 + 2j, np.array(1.5)])
 def test_a_bad_seed_is_named(seed):
     """NumPy said "expected non-negative integer" (or worse), without naming the seed. A

@@ -338,8 +338,11 @@ class Backend:
         number = whole_number(seed)
         if number is not None and number >= 0:
             return np.random.default_rng(number)
-        sequence = isinstance(seed, (list, tuple, np.ndarray)) and np.ndim(seed) == 1
-        if sequence and len(seed):
+        sequence = isinstance(seed, (list, tuple)) or (
+            isinstance(seed, np.ndarray) and seed.ndim == 1)
+        # (not items that are sequences: a 2-D or ragged seed, where np.ndim itself fails)
+        flat = sequence and not any(isinstance(item, (list, tuple, np.ndarray)) for item in seed)
+        if flat and len(seed):
             numbers = [n for n in map(whole_number, seed) if n is not None and n >= 0]
             if len(numbers) == len(seed):  # (every item a whole number >= 0)
                 return np.random.default_rng(numbers)
