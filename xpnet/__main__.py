@@ -1,7 +1,5 @@
 """``python -m xpnet``: the same command as ``xpnet``."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()

@@ -24,6 +24,7 @@ import os
 import platform
 import re
 import shlex
+import signal
 import sys
 import time
 from collections.abc import Iterable
@@ -1383,3 +1384,25 @@ def main(argv: list[str] | None = None) -> int:
         log.removeHandler(handler)
         log.setLevel(level)
     return status or 0
+
+
+def run() -> None:
+    """The ``xpnet`` command: :func:`main`, then exit with its status. A command that a Ctrl-C
+    or a SIGTERM stopped (status 130 or 143), once it has reported and saved, ends by that
+    signal, as the signal would have ended it: a shell script stops at a command killed by
+    Ctrl-C where it goes on after one that exited with 130, systemd counts a unit that
+    SIGTERM ended as stopped cleanly, and Python's subprocess sees -2 or -15."""
+    status = main()
+    stopped_by = {128 + signal.SIGINT: signal.SIGINT}
+    if hasattr(signal, "SIGTERM"):
+        stopped_by[128 + signal.SIGTERM] = signal.SIGTERM
+    if os.name == "posix" and status in stopped_by:
+        for stream in (sys.stdout, sys.stderr):  # (the signal ends the process unflushed)
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # (a reader gone, a stream closed)
+                pass
+        signal.signal(stopped_by[status], signal.SIG_DFL)
+        signal.raise_signal(stopped_by[status])
+        # (still here: a container's PID 1, which no default action ends; the status says it)
+    sys.exit(status)
