@@ -684,7 +684,7 @@ def test_plot_draws_the_validation_points_an_interrupted_run_has(tmp_path, saved
     history = {"epoch": [1, 2, 3], "loss": [0.9, 0.5, 0.4], "accuracy": [0.7, 0.8, 0.85],
                "val_loss": [1.0, 0.6, None], "val_accuracy": [0.6, 0.7, None]}
     plotting.plot_history(history, tmp_path / "curves.png")
-    for ax, column in zip(saved_figures[0].axes, ("val_loss", "val_accuracy")):
+    for ax, column in zip(saved_figures[0].axes, ("val_loss", "val_accuracy"), strict=True):
         training, validation = ax.get_lines()
         assert list(training.get_xdata()) == [1, 2, 3]
         assert list(validation.get_xdata()) == [1, 2]

@@ -84,7 +84,7 @@ def test_each_entry_holds_backprops_gradient_and_the_central_difference(entries,
     for p in check_gradient(net, X, y, entries=entries).parameters:
         size = int(np.prod(p.shape))
         assert p.checked == len(set(p.indices)) == (min(7, size) if entries else size)
-        for index, analytic, slope in zip(p.indices, p.backprop, p.numeric):
+        for index, analytic, slope in zip(p.indices, p.backprop, p.numeric, strict=True):
             i = flat_index(net, p, index)
             assert analytic == grad[i]
             assert slope == pytest.approx(numeric[i], rel=1e-8, abs=1e-12)

@@ -281,7 +281,7 @@ def test_initial_weights_follow_the_documented_formulas(init, weight_std, bias_s
     """A wrong std (e.g. 1/n_in for "scaled") or nonzero xavier/he biases draws other weights."""
     net = Network(WIDE, activation="sigmoid", init=init, backend="numpy", dtype="float64")
     assert net.init == init
-    for W, n_in, n_out in zip(net.weights, WIDE[:-1], WIDE[1:]):
+    for W, n_in, n_out in zip(net.weights, WIDE[:-1], WIDE[1:], strict=True):
         std = weight_std(n_in, n_out)
         assert W.std() == pytest.approx(std, rel=0.03), (init, n_in, n_out)
         assert abs(W.mean()) < 0.03 * std
@@ -1051,7 +1051,7 @@ def test_summary_names_each_layer_and_where_it_lies_in_theta():
         assert cells[:5] == [str(l), str(net.weights[l - 1].shape),
                              str(net.biases[l - 1].shape), ["tanh", "softmax"][l - 1],
                              f"{net.weights[l - 1].size + net.biases[l - 1].size:,}"]
-        for cell, layer in zip(cells[5:], (net.weights[l - 1], net.biases[l - 1])):
+        for cell, layer in zip(cells[5:], (net.weights[l - 1], net.biases[l - 1]), strict=True):
             start, end = map(int, re.fullmatch(r"\[(\d+):(\d+)\]", cell).groups())
             assert np.shares_memory(net.theta[start:end], layer) and end - start == layer.size
             np.testing.assert_array_equal(net.theta[start:end], layer.reshape(-1))

@@ -76,7 +76,7 @@ def test_plot_draws_nan_and_infinity_as_gaps(tmp_path, capsys, saved_figures):
                                    "val_accuracy": [0.7, -math.inf, 0.8]}))
     status, _, err = xpnet(capsys, "plot", history)
     assert status == 0 and history.with_suffix(".png").is_file(), err
-    for ax, drawn in zip(saved_figures[0].axes, ([1], [1, 3])):
+    for ax, drawn in zip(saved_figures[0].axes, ([1], [1, 3]), strict=True):
         training, validation = ax.get_lines()
         assert list(validation.get_xdata()) == drawn
         assert 0 < ax.get_ylim()[0] < ax.get_ylim()[1] < 1
@@ -384,7 +384,7 @@ def test_plot_labels_each_panel_with_the_metric_it_draws(tmp_path, saved_figures
     plotting.plot_history(history, tmp_path / "curves.png", "run")
     figure = saved_figures[0]
     assert figure.get_suptitle() == "run"
-    for ax, metric in zip(figure.axes, ("loss", "accuracy")):
+    for ax, metric in zip(figure.axes, ("loss", "accuracy"), strict=True):
         assert (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", metric)
         training, validation = ax.get_lines()
         assert list(training.get_ydata()) == history[metric]
