@@ -394,17 +394,24 @@ def test_fit_tells_the_chooser_each_step_and_each_pause_before_a_step(
         monkeypatch, choosers_of_fit, sync_seconds, tally_rows, after_every_step):
     """fit calls step_done once a step, and pause before each step that follows other work:
     an epoch's set-up, a refresh of the progress (every SYNC_SECONDS; here 0: each step) or a
-    count of the tally (here every 16 rows: each step), so that none of it is timed."""
+    count of the tally (here every 16 rows: each step), so that none of it is timed: each
+    count is followed by a pause, not by a step (a count left to the next batch's add() ran
+    inside that timed step)."""
     import xpnet.training
 
     monkeypatch.setattr(xpnet.training, "SYNC_SECONDS", sync_seconds)
     monkeypatch.setattr(xpnet.training, "TALLY_ROWS", tally_rows)
+    events, count = choosers_of_fit.events, xpnet.training._Tally.count
+    monkeypatch.setattr(xpnet.training._Tally, "count",
+                        lambda tally: (events.append("count"), count(tally))[1])
     _fit_small()  # 2 epochs of 32 steps
-    events = choosers_of_fit.events
     steps = [i for i, event in enumerate(events) if event == "step"]
     assert len(steps) == 64
     paused = [i > 0 and events[i - 1] == "pause" for i in steps]
     assert paused == [after_every_step or step % 32 == 0 for step in range(64)]
+    after_counts = [next((e for e in events[i:] if e != "count"), "end")
+                    for i, event in enumerate(events) if event == "count"]
+    assert after_counts and set(after_counts) <= {"pause", "end"}, events
 
 
 def test_a_trial_of_fast_steps_times_each_round_for_trial_seconds():
