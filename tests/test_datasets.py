@@ -1154,6 +1154,21 @@ def test_no_more_than_the_known_size_is_read(tmp_path, monkeypatch, compress, ex
     assert "Delete the file" in str(error)
 
 
+def test_content_of_the_known_size_and_hash_is_still_held_to_its_header(tmp_path, monkeypatch):
+    """Where xpnet knows a file's size, that bounds the read instead of the IDX header: content
+    of that size and SHA-256 (SIZES and CHECKSUMS out of step with the files they name) that
+    holds more than its header declares is refused all the same, not cut short."""
+    longer = {**SYNTHETIC, FILES[1]: SYNTHETIC[FILES[1]] + bytes(3)}
+    monkeypatch.setattr(datasets, "CHECKSUMS", {"mnist": {
+        stem: hashlib.sha256(data).hexdigest() for stem, data in longer.items()}})
+    monkeypatch.setattr(datasets, "SIZES", {stem: len(data) for stem, data in longer.items()})
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    write_dataset(tmp_path, contents=longer)
+    with pytest.raises(DatasetError, match=rf"{FILES[1]}\.gz: 3 unexpected bytes after the "
+                                           rf"{N_TRAIN + 8:,} that the header's shape"):
+        load("mnist", data_dir=tmp_path, download=False)
+
+
 @pytest.mark.parametrize("reader", ["read_idx", "load with checksums="])
 def test_no_more_than_the_header_declares_is_read(tmp_path, reader):
     """Without a known size (another dataset's checksums, or read_idx), the IDX header's shape
