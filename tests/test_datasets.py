@@ -59,8 +59,17 @@ def make_synthetic() -> dict[str, bytes]:
     return {stem: idx_bytes(array) for stem, array in zip(FILES, arrays, strict=True)}
 
 
+def sha256s(contents: dict[str, bytes]) -> dict[str, str]:
+    """The SHA-256 of each file's decompressed content, by stem: checksums= for ``contents``."""
+    return {stem: hashlib.sha256(data).hexdigest() for stem, data in contents.items()}
+
+
 SYNTHETIC = make_synthetic()
-SYNTHETIC_SHA256 = {stem: hashlib.sha256(data).hexdigest() for stem, data in SYNTHETIC.items()}
+SYNTHETIC_SHA256 = sha256s(SYNTHETIC)
+#: another dataset, to stand for Fashion-MNIST: each file's last byte (a pixel or a label) one
+#: more, modulo 10
+SYNTHETIC_FASHION = {stem: data[:-1] + bytes([(data[-1] + 1) % 10])
+                     for stem, data in SYNTHETIC.items()}
 
 
 def write_dataset(folder: Path, *, compress: bool = True, contents=SYNTHETIC) -> Path:
@@ -85,6 +94,16 @@ def isolated_env(tmp_path, monkeypatch):
     """Each test's own empty cache and no $XPNET_DATA_DIR."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("XPNET_DATA_DIR", raising=False)
+
+
+@pytest.fixture
+def synthetic_fashion(monkeypatch):
+    """xpnet's own checksums made those of SYNTHETIC (as MNIST) and SYNTHETIC_FASHION (as
+    Fashion-MNIST), and no system folders; returns SYNTHETIC_FASHION."""
+    monkeypatch.setattr(datasets, "CHECKSUMS", {"mnist": SYNTHETIC_SHA256,
+                                                "fashion-mnist": sha256s(SYNTHETIC_FASHION)})
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())  # not this machine's real copies
+    return SYNTHETIC_FASHION
 
 
 # -- the local mirror server ----------------------------------------------------------------------
@@ -617,24 +636,19 @@ def test_downloaded_files_get_the_mode_of_a_plain_open(tmp_path, server, umask):
 
 
 def test_a_folder_of_another_dataset_is_skipped_not_called_damaged(tmp_path, monkeypatch,
-                                                                  caplog):
-    # another dataset: each file's last byte (a pixel or a label) one more, modulo 10
-    other = {stem: data[:-1] + bytes([(data[-1] + 1) % 10]) for stem, data in SYNTHETIC.items()}
-    other_sha256 = {stem: hashlib.sha256(data).hexdigest() for stem, data in other.items()}
-    monkeypatch.setattr(datasets, "CHECKSUMS",
-                        {"mnist": SYNTHETIC_SHA256, "fashion-mnist": other_sha256})
-    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())  # not this machine's real copies
+                                                                  caplog, synthetic_fashion):
     write_dataset(tmp_path / "data")  # --data-dir holds MNIST's files
     with pytest.raises(DatasetNotFoundError) as caught:
         load("fashion-mnist", data_dir=tmp_path / "data", download=False)
     message = str(caught.value)
     assert "another dataset" in message and f"MNIST's {FILES[0]} file" in message
     assert "Delete the file" not in message
-    write_dataset(tmp_path / "env" / "fashion-mnist", contents=other)
+    write_dataset(tmp_path / "env" / "fashion-mnist", contents=synthetic_fashion)
     monkeypatch.setenv("XPNET_DATA_DIR", str(tmp_path / "env"))
     with caplog.at_level(logging.WARNING, logger="xpnet"):
         (_, y_train), _ = load("fashion-mnist", data_dir=tmp_path / "data", download=False)
-    np.testing.assert_array_equal(y_train, np.frombuffer(other[FILES[1]], np.uint8, offset=8))
+    np.testing.assert_array_equal(y_train, np.frombuffer(synthetic_fashion[FILES[1]], np.uint8,
+                                                         offset=8))
     # the folder asked for was passed over: said, with where the data came from instead
     assert f"MNIST's {FILES[0]} file, not the one expected here; Fashion-MNIST from " \
            f"{tmp_path / 'env' / 'fashion-mnist'} instead" in caplog.text
@@ -779,7 +793,7 @@ def test_images_and_labels_of_different_lengths_are_a_dataset_error(tmp_path):
     """Intact files (matching checksums) of different sizes: the two are from different sets."""
     contents = dict(SYNTHETIC)
     contents[FILES[1]] = idx_bytes(np.zeros(N_TRAIN - 1, np.uint8))
-    sums = {stem: hashlib.sha256(data).hexdigest() for stem, data in contents.items()}
+    sums = sha256s(contents)
     write_dataset(tmp_path, contents=contents)
     with pytest.raises(DatasetError, match=f"holds {N_TRAIN} images but .* holds "
                                            f"{N_TRAIN - 1} labels"):
@@ -796,7 +810,7 @@ def test_files_of_the_wrong_kind_are_named(tmp_path, index, shape, message):
     for a flat matrix, labels for a column."""
     contents = dict(SYNTHETIC)
     contents[FILES[index]] = idx_bytes(np.zeros(shape, np.uint8))
-    sums = {stem: hashlib.sha256(data).hexdigest() for stem, data in contents.items()}
+    sums = sha256s(contents)
     write_dataset(tmp_path, contents=contents)
     with pytest.raises(DatasetError, match=rf"{FILES[index]}.*{message}"):
         load("mnist", data_dir=tmp_path, checksums=sums, download=False)
@@ -1159,8 +1173,7 @@ def test_content_of_the_known_size_and_hash_is_still_held_to_its_header(tmp_path
     of that size and SHA-256 (SIZES and CHECKSUMS out of step with the files they name) that
     holds more than its header declares is refused all the same, not cut short."""
     longer = {**SYNTHETIC, FILES[1]: SYNTHETIC[FILES[1]] + bytes(3)}
-    monkeypatch.setattr(datasets, "CHECKSUMS", {"mnist": {
-        stem: hashlib.sha256(data).hexdigest() for stem, data in longer.items()}})
+    monkeypatch.setattr(datasets, "CHECKSUMS", {"mnist": sha256s(longer)})
     monkeypatch.setattr(datasets, "SIZES", {stem: len(data) for stem, data in longer.items()})
     monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
     write_dataset(tmp_path, contents=longer)
@@ -1228,7 +1241,7 @@ def test_a_set_of_no_images_is_named(tmp_path, set_, shape, message):
     contents = dict(SYNTHETIC)
     contents[FILES[set_]] = idx_bytes(np.zeros(shape, np.uint8))
     contents[FILES[set_ + 1]] = idx_bytes(np.zeros(shape[0], np.uint8))
-    sums = {stem: hashlib.sha256(data).hexdigest() for stem, data in contents.items()}
+    sums = sha256s(contents)
     write_dataset(tmp_path, contents=contents)
     with pytest.raises(DatasetError, match=rf"{FILES[set_]}.gz: {message}. Delete the file"):
         load("mnist", data_dir=tmp_path, checksums=sums, download=False)
@@ -1255,7 +1268,7 @@ def test_headers_of_many_dimensions_get_short_messages(tmp_path):
         read_idx(path)
     contents = dict(SYNTHETIC)
     contents[FILES[0]] = idx_bytes(np.zeros((1,) * 40, np.uint8))
-    sums = {stem: hashlib.sha256(data).hexdigest() for stem, data in contents.items()}
+    sums = sha256s(contents)
     write_dataset(tmp_path, contents=contents)
     with pytest.raises(DatasetError, match=re.escape(
             f"{FILES[0]}.gz: expected images (3 dimensions), found shape (1, 1, 1, 1, ...; 40 "
@@ -1334,14 +1347,10 @@ def test_an_xpnet_data_dir_that_does_not_exist_is_named(tmp_path, monkeypatch, c
     assert not caplog.records
 
 
-def test_not_found_adds_no_lacks_note_to_a_folder_that_holds_every_file(tmp_path, monkeypatch):
+def test_not_found_adds_no_lacks_note_to_a_folder_that_holds_every_file(tmp_path,
+                                                                          synthetic_fashion):
     """A folder of all four files (here some uncompressed) that is skipped as another
     dataset's lacks none: its line in 'Looked in' is the folder alone."""
-    other = {stem: data[:-1] + bytes([(data[-1] + 1) % 10]) for stem, data in SYNTHETIC.items()}
-    monkeypatch.setattr(datasets, "CHECKSUMS", {
-        "mnist": SYNTHETIC_SHA256,
-        "fashion-mnist": {stem: hashlib.sha256(data).hexdigest() for stem, data in other.items()}})
-    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
     data = write_dataset(tmp_path / "data")  # MNIST's files, asked for Fashion-MNIST
     for stem in FILES[2:]:
         (data / stem).write_bytes(SYNTHETIC[stem])
@@ -1451,14 +1460,9 @@ def test_a_users_file_that_fails_verification_is_named_not_downloaded_over(
 
 
 def test_another_datasets_file_or_a_folder_in_a_users_folder_is_not_downloaded_over(
-        tmp_path, server, requests, monkeypatch):
-    other = {stem: data[:-1] + bytes([(data[-1] + 1) % 10]) for stem, data in SYNTHETIC.items()}
-    monkeypatch.setattr(datasets, "CHECKSUMS", {
-        "mnist": SYNTHETIC_SHA256,
-        "fashion-mnist": {stem: hashlib.sha256(data).hexdigest() for stem, data in other.items()}})
-    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+        tmp_path, server, requests, synthetic_fashion):
     folder = _lacking(tmp_path / "mnist", 3)
-    (folder / f"{FILES[1]}.gz").write_bytes(gzip.compress(other[FILES[1]]))
+    (folder / f"{FILES[1]}.gz").write_bytes(gzip.compress(synthetic_fashion[FILES[1]]))
     with pytest.raises(DatasetError, match=re.escape(
             f"{folder / FILES[1]}.gz is Fashion-MNIST's {FILES[1]} file, not the one expected "
             f"here. Move it out of {folder} to have it downloaded; xpnet replaces no file in a "
@@ -1680,20 +1684,18 @@ def test_an_empty_data_dir_variable_is_as_none(tmp_path, monkeypatch):
 
 
 def test_download_into_a_data_dir_of_another_dataset_goes_to_its_own_folder(tmp_path,
-                                                                            monkeypatch):
+                                                                            synthetic_fashion):
     """A --data-dir that holds MNIST is no folder of Fashion-MNIST: `download("fashion-mnist",
     data_dir)` must fetch Fashion-MNIST into data_dir/fashion-mnist/, not return data_dir as
     if it held it."""
-    other = {stem: data[:-1] + bytes([(data[-1] + 1) % 10]) for stem, data in SYNTHETIC.items()}
-    monkeypatch.setattr(datasets, "CHECKSUMS", {"mnist": SYNTHETIC_SHA256, "fashion-mnist": {
-        stem: hashlib.sha256(data).hexdigest() for stem, data in other.items()}})
     data = write_dataset(tmp_path / "data")  # MNIST's files
-    mirror = write_dataset(tmp_path / "mirror", contents=other)
+    mirror = write_dataset(tmp_path / "mirror", contents=synthetic_fashion)
     folder = download("fashion-mnist", data_dir=data, mirrors=mirror.as_uri(), progress=False)
     assert folder == data / "fashion-mnist"
     assert leftovers(folder) == sorted(f"{stem}.gz" for stem in FILES)
     (_, y_train), _ = load("fashion-mnist", data_dir=data, download=False)
-    np.testing.assert_array_equal(y_train, np.frombuffer(other[FILES[1]], np.uint8, offset=8))
+    np.testing.assert_array_equal(y_train, np.frombuffer(synthetic_fashion[FILES[1]], np.uint8,
+                                                         offset=8))
 
 
 def test_a_content_length_with_a_space_after_it_still_tells_a_truncated_download(tmp_path,

@@ -87,16 +87,22 @@ def sklearn_adaptive(lr, losses, n_iter_no_change=10, tol=1e-4):
     return used
 
 
+def lrs_used(schedule, values) -> list[float]:
+    """The lr of each epoch, taken before the epoch's value (a loss or a score) updates the
+    plateau rule, as fit does."""
+    used = []
+    for value in values:
+        used.append(schedule.lr_at(len(used)))
+        schedule.update(value)
+    return used
+
+
 @pytest.mark.parametrize("patience", [0, 2, 10])
 def test_reduce_on_plateau_is_sklearn_adaptive(patience):
     rng = np.random.default_rng(patience)
     # a loss that falls, then stalls with noise, with the odd small improvement below tol
     losses = list(np.exp(-np.arange(15) / 5.0)) + list(0.05 + 1e-3 * rng.random(60))
-    schedule = Adaptive(0.1, patience=patience)
-    used = []
-    for loss in losses:
-        used.append(schedule.lr_at(len(used)))
-        schedule.update(loss)
+    used = lrs_used(Adaptive(0.1, patience=patience), losses)
     expected = sklearn_adaptive(0.1, losses, n_iter_no_change=patience)
     np.testing.assert_allclose(used, expected, rtol=1e-12)
     assert min(used) < 0.1  # it did reduce
@@ -106,10 +112,7 @@ def test_reduce_on_plateau_best_follows_every_fall_even_below_tol():
     """A best moved only by falls of at least tol lags a slow descent, and the lr is never cut."""
     losses = [1.0 - 0.04 * k for k in range(12)]  # falls of 0.04 < tol = 0.1
     schedule = Adaptive(0.1, patience=2, tol=0.1)
-    used = []
-    for loss in losses:
-        used.append(schedule.lr_at(len(used)))
-        schedule.update(loss)
+    used = lrs_used(schedule, losses)
     # best is always the previous value, so each epoch after the first counts as no
     # improvement (0.04 short of tol): the count passes patience = 2 at epochs 3, 6 and 9,
     # each cutting the lr by 5 from the next epoch on
@@ -311,13 +314,9 @@ def test_adaptive_max_mode_is_the_min_rule_on_the_negated_score_with_the_same_to
     -1 would halve or double the tol in mode max alone; the other max-mode test's rises are
     far from tol). The values are exact in binary."""
     scores = [0.0, 0.375, 0.75, 1.125, 1.375, 1.625] + [1.75] * 3 + [2.0]
-    lrs = {}
-    for mode, sign in (("max", 1.0), ("min", -1.0)):
-        schedule = Adaptive(1.0, patience=0, tol=0.25, mode=mode)
-        lrs[mode] = []
-        for score in scores:
-            lrs[mode].append(schedule.lr_at(len(lrs[mode])))
-            schedule.update(sign * score)
+    lrs = {mode: lrs_used(Adaptive(1.0, patience=0, tol=0.25, mode=mode),
+                          [sign * score for score in scores])
+           for mode, sign in (("max", 1.0), ("min", -1.0))}
     expected = sklearn_adaptive(1.0, [-score for score in scores], 0, tol=0.25)
     # rises of 0.375 and of exactly 0.25 improve; a rise of 0.125 and none do not
     np.testing.assert_allclose(expected, [1.0] * 7 + [0.2, 0.04, 0.008], rtol=1e-12)
