@@ -67,6 +67,13 @@ def test_python_m_xpnet_help():
                ("train", "evaluate", "predict", "plot", "info", "download"))
 
 
+def test_version_is_the_packages(capsys):
+    """(Deleting the --version option passed every test.)"""
+    from xpnet import __version__
+
+    assert xpnet(capsys, "--version") == (0, f"xpnet {__version__}\n", "")
+
+
 # -- the training check and the files it writes ----------------------------------------------
 @pytest.fixture(scope="module")
 def run(mnist, tmp_path_factory):

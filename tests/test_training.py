@@ -1283,6 +1283,29 @@ def test_divergence_names_the_batch_of_the_sample_that_costs_inf(monkeypatch, ta
                 progress=False)
 
 
+def test_the_bar_of_the_epochs_counts_each_epoch_done_from_where_a_run_resumed(
+        monkeypatch, tmp_path):
+    """(A mutation run found the epochs bar free to stand at 0 of 3 throughout.)"""
+    import xpnet.training as training
+
+    counts = []
+
+    class Recorder(training.tqdm):
+        def set_postfix(self, *args, **kwargs):
+            if getattr(self, "desc", "") == "epochs":  # (a disabled bar has none)
+                counts.append((self.n, self.total))
+            super().set_postfix(*args, **kwargs)
+
+    monkeypatch.setattr(training, "tqdm", Recorder)
+    X, y = blobs(n=60)
+    small_net().fit(X, y, epochs=3, progress=True)
+    assert counts == [(1, 3), (2, 3), (3, 3)]
+    counts.clear()
+    small_net().fit(X, y, epochs=1, checkpoint=tmp_path / "run.npz", progress=False)
+    small_net().fit(X, y, epochs=3, resume=tmp_path / "run.npz", progress=True)
+    assert counts == [(2, 3), (3, 3)]
+
+
 def test_the_progress_bar_shows_the_loss_and_accuracy_of_the_batches_so_far(monkeypatch):
     """The mid-epoch refresh (every SYNC_SECONDS; here after every step) shows the mean cost
     and the accuracy of the epoch's batches so far: with lr = 0 and no shuffling, those of
@@ -2348,6 +2371,31 @@ def test_a_released_lock_leaves_no_descriptor_behind(tmp_path):
             with pytest.raises(xpnet.files.FileInUseError):  # (the refused one's closed too)
                 with xpnet.files.only_writer(tmp_path / name):
                     pass
+    assert xpnet.files._HELD == held and len(os.listdir("/proc/self/fd")) == before
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts /proc's open files")
+def test_a_lock_file_removed_before_the_flock_is_made_again_and_its_descriptor_closed(
+        tmp_path, monkeypatch):
+    """The run before this one, releasing its lock, removed the lock file between this one's
+    open and flock: the lock is taken on a new file, and the descriptor of the removed one,
+    which no other run can see, is closed (not leaked once for each such race)."""
+    flock, lock = xpnet.files.fcntl.flock, tmp_path / ".run.npz.lock"
+    races = [1]
+
+    def removed_first(fd, operation):
+        if races and operation & xpnet.files.fcntl.LOCK_EX:
+            races.pop()
+            lock.unlink()  # (as the last holder's release does)
+        return flock(fd, operation)
+
+    monkeypatch.setattr(xpnet.files.fcntl, "flock", removed_first)
+    held = set(xpnet.files._HELD)
+    before = len(os.listdir("/proc/self/fd"))
+    with xpnet.files.only_writer(tmp_path / "run.npz"):
+        assert races == [] and lock.is_file() and len(xpnet.files._HELD) == len(held) + 1
+        fd, = xpnet.files._HELD - held
+        assert os.path.samestat(os.fstat(fd), os.stat(lock))
     assert xpnet.files._HELD == held and len(os.listdir("/proc/self/fd")) == before
 
 
