@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, another_run_writing, rewrite_header, xpnet
+from conftest import REPO, another_run_writing, mnist_dir, rewrite_header, xpnet
 
 from xpnet import Network, checkpoint, cli, datasets, training
 from xpnet import load as xpnet_load
@@ -51,6 +51,30 @@ def offline(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
     monkeypatch.setattr(datasets, "MIRRORS", {name: (closed_port_url(),)
                                               for name in datasets.DATASETS})
+
+
+#: the real MNIST files' arrays, by (path, what the file must be): read once for the module
+_MNIST_ARRAYS: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def real_mnist_read_once(monkeypatch):
+    """Each real MNIST file (mnist_dir()) decompressed, verified and parsed once for the
+    module, not in each of the 20 runs here that load it (0.5 s a time); what load does with
+    the arrays (the search and its messages, the scaling, the split) runs each time, and any
+    other file is read as a user's run reads it. (The arrays are read-only: no run changes
+    them for the next.)"""
+    folder, read_verified = mnist_dir(), datasets._read_verified
+
+    def read_once(path, expected):
+        if Path(path).resolve().parent != folder:
+            return read_verified(path, expected)
+        key = (Path(path).resolve(), expected)
+        if key not in _MNIST_ARRAYS:
+            _MNIST_ARRAYS[key] = read_verified(path, expected)
+        return _MNIST_ARRAYS[key]
+
+    monkeypatch.setattr(datasets, "_read_verified", read_once)
 
 
 def python_m_xpnet(*argv, **env) -> subprocess.CompletedProcess:
