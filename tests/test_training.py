@@ -1283,6 +1283,25 @@ def test_divergence_names_the_batch_of_the_sample_that_costs_inf(monkeypatch, ta
                 progress=False)
 
 
+@pytest.mark.parametrize(("inf_at", "lr", "cause"), [
+    (3, 0.1, "before any update, so the learning rate is not the cause: the inputs or targets "
+             "are too large for float32"),
+    (137, 0.0, "with lr=0, so the learning rate is not the cause"),
+    (137, 0.1, r"the learning rate \(lr=0.1\) is probably too large")])
+def test_divergence_blames_the_learning_rate_only_where_a_step_could_be_the_cause(inf_at, lr,
+                                                                                  cause):
+    """A loss that is inf in the first batch (weights this fit has not changed) or with lr 0
+    comes from the data: the message said "the learning rate is probably too large" all the
+    same."""
+    X, y = blobs(n=200)
+    Y = np.eye(3, dtype=np.float32)[y]
+    Y[inf_at] = 1e20  # (its cost 1/2 ||a - y||^2 is inf in float32)
+    net = xpnet.Network([5, 16, 3], activation="tanh", output="identity", backend="numpy")
+    with np.errstate(all="ignore"), pytest.raises(DivergenceError, match=cause):
+        net.fit(X, Y, optimizer=SGD(lr=lr), epochs=1, batch_size=10, shuffle=False,
+                progress=False)
+
+
 def test_the_bar_of_the_epochs_counts_each_epoch_done_from_where_a_run_resumed(
         monkeypatch, tmp_path):
     """(A mutation run found the epochs bar free to stand at 0 of 3 throughout.)"""

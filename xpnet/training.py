@@ -892,15 +892,22 @@ class _Loop:
             return
         net.theta[...] = self.snapshot
         self.optimizer.reset()  # its buffers hold the same NaN or inf
+        cause = (f"the learning rate (lr={self.optimizer.lr:g}) is probably too large; try "
+                 "a smaller one.")
         if loss_finite:
             what = f"the weights became NaN or inf in epoch {epoch + 1} by step {self.steps_done}"
         else:
             losses = net.backend.to_numpy(batch_losses[:self.steps_done]).tolist()
             bad = next(i for i, v in enumerate(losses) if not math.isfinite(v))
             what = f"the training loss became {losses[bad]} at epoch {epoch + 1}, step {bad + 1}"
+            # a loss of weights no step of this fit has changed (its first; or lr 0): the data
+            if (epoch == 0 and bad == 0) or self.optimizer.lr == 0:
+                cause = (f"{'before any update' if self.optimizer.lr else 'with lr=0'}, so the "
+                         f"learning rate is not the cause: the inputs or targets are too large "
+                         f"for {net.dtype} arithmetic with these weights; scale them (pixels "
+                         "to [0, 1], say).")
         raise DivergenceError(
-            f"{what} of {n_batches}: the learning rate (lr={self.optimizer.lr:g}) is probably "
-            "too large; try a smaller one.", epoch + 1, "The network keeps the last weights "
+            f"{what} of {n_batches}: {cause}", epoch + 1, "The network keeps the last weights "
             "seen finite; the optimizer's state (momentum, moments) was reset.")
 
     def end_of_epoch(self, row: dict, epoch: int) -> bool:
