@@ -193,7 +193,8 @@ def test_resume_continues_the_saved_run(mnist, tmp_path, capsys):
     status, out, err = xpnet(capsys, "train", *options, "--epochs", 2, "--resume", checkpoint)
     assert status == 0, err
     assert "resumed from" in err and "epoch 2/2" in err and "epoch 1/2" not in err
-    assert "2 epochs in " in out and "s (the resumed run's too), this command " in out
+    assert "2 epochs in " in out
+    assert " s of training (the resumed run's too), this command " in out
     history = json.loads((tmp_path / "h.json").read_text())
     assert history["epoch"] == [1, 2] and history["lr"][1] > 0
     assert not np.array_equal(xpnet_load(checkpoint).theta, first)  # epoch 2 trained
@@ -1649,6 +1650,9 @@ def test_history_dash_is_standard_output_and_the_results_go_to_stderr(tmp_path):
     history = json.loads(done.stdout)
     assert history["epoch"] == [1, 2] and 0 <= history["test_accuracy"] <= 1
     assert f"test accuracy {100 * history['test_accuracy']:.2f}%" in done.stderr
+    # (the epochs' own time, which validation and the test are not part of)
+    trained = sum(history["seconds"])
+    assert f"2 epochs in {trained:.{1 if trained >= 1 else 2}f} s of training, " in done.stderr
     assert "history written" not in done.stderr + done.stdout
     assert not (tmp_path / "-").exists()
 

@@ -513,8 +513,10 @@ def cmd_train(args) -> int:
         epochs = f"{epochs} and {part}" if whole else part
     trained_s, took_s = sum(history["seconds"]), time.perf_counter() - started
     trained, took = (f"{t:.1f}" if t >= 1 else f"{t:.2f}" for t in (trained_s, took_s))  # (0.04)
-    timing = (f"{epochs} in {trained} s (the resumed run's too), this command {took} s"
-              if args.resume else f"{epochs} in {trained} s, {took} s in total")
+    # (the epochs' training steps: validation, the test and loading the data are in the total)
+    timing = (f"{epochs} in {trained} s of training (the resumed run's too), this command "
+              f"{took} s" if args.resume else
+              f"{epochs} in {trained} s of training, {took} s in total")
     if test_accuracy is None:
         print(f"the test was interrupted (Ctrl-C); {timing}", file=report)
     else:
