@@ -1967,8 +1967,8 @@ def test_a_second_sigterm_the_system_ignores_still_ends_the_process(monkeypatch)
         signal.signal(signal.SIGTERM, before)
 
 
-#: fit in a process of its own that sends itself SIGTERMS SIGTERMs in its third batch, with
-#: a checkpoint at sys.argv[1]
+#: fit in a process of its own that says it starts (on its stdout, buffered: a pipe) and sends
+#: itself SIGTERMS SIGTERMs in its third batch, with a checkpoint at sys.argv[1]
 SIGTERMS_IN_BATCH_3 = """\
 import os, signal, sys
 import numpy as np
@@ -1977,6 +1977,7 @@ from xpnet.optim import SGD
 X, y = np.random.default_rng(0).random((400, 4)).astype("float32"), np.arange(400) % 3
 optimizer = SGD(lr=0.1)
 step = optimizer.step
+print("fit starts")
 
 def step_then_sigterms(theta, grad):
     step(theta, grad)
@@ -1995,21 +1996,27 @@ def run_sigterms_in_batch_3(sigterms: int, checkpoint: Path, *command: str):
     """Run SIGTERMS_IN_BATCH_3 (after ``command``, such as ``unshare ...``): its result."""
     import subprocess
 
+    script = SIGTERMS_IN_BATCH_3.replace("SIGTERMS", str(sigterms))
+    environment = {name: value for name, value in os.environ.items()
+                   if name != "PYTHONUNBUFFERED"}  # (its stdout buffered, as by default)
     return subprocess.run(
-        [*command, sys.executable, "-c", SIGTERMS_IN_BATCH_3.replace("SIGTERMS", str(sigterms)),
-         str(checkpoint)],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(
+        [*command, sys.executable, "-c", script, str(checkpoint)],
+        capture_output=True, text=True, timeout=120, env={**environment, "PYTHONPATH": str(
             REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")})
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGTERM to itself")
 def test_a_script_that_fit_took_a_sigterm_in_ends_by_it_once_the_run_is_saved(tmp_path):
     """The default: the process ends by the SIGTERM (status -15; 143 in a shell), after the
-    partial epoch is saved, and nothing after fit runs."""
+    partial epoch is saved, and nothing after fit runs. What the script printed before fit
+    is not lost (the default action ends the process without Python's flush of a buffered
+    stdout), and fit let go of its checkpoint's lock: the file beside it is gone."""
     run = run_sigterms_in_batch_3(1, tmp_path / "run.npz")
     assert run.returncode == -signal.SIGTERM and "fit returned" not in run.stdout, run.stderr
+    assert run.stdout == "fit starts\n"
     assert "terminated (SIGTERM): stopping after the current batch" in run.stderr
     assert read(tmp_path / "run.npz")[0]["training"]["step"] == 3
+    assert sorted(os.listdir(tmp_path)) == ["run.history.json", "run.npz"]
 
 
 def _pid_namespaces() -> bool:

@@ -61,6 +61,7 @@ from .training import (
     RESUME_ADVICE,
     DivergenceError,
     check_resume,
+    end_by_signal,
     returning_on_sigterm,
     threads_asked,
 )
@@ -1399,12 +1400,6 @@ def run() -> None:
     if hasattr(signal, "SIGTERM"):
         stopped_by[128 + signal.SIGTERM] = signal.SIGTERM
     if os.name == "posix" and status in stopped_by:
-        for stream in (sys.stdout, sys.stderr):  # (the signal ends the process unflushed)
-            try:
-                stream.flush()
-            except (OSError, ValueError):  # (a reader gone, a stream closed)
-                pass
-        signal.signal(stopped_by[status], signal.SIG_DFL)
-        signal.raise_signal(stopped_by[status])
+        end_by_signal(stopped_by[status])
         # (still here: a container's PID 1, which no default action ends; the status says it)
     sys.exit(status)

@@ -302,18 +302,50 @@ def returning_on_sigterm():
         _HAND_ON_SIGTERM.reset(token)
 
 
-def _hand_on(signum: int, handler, frame) -> None:
+class _EndBySignal(SystemExit):
+    """The SIGTERM fit took, handed on to the system's default action once the run is saved:
+    raised there, so that fit lets go of what it holds on the way out (its checkpoint's lock
+    file), and taken at fit's outermost call (:func:`_only_writer_of_its_checkpoint`), which
+    ends the process by the signal. A SystemExit with the status a shell would report: what
+    it is where the system ignores the default action (a container's PID 1)."""
+
+    def __init__(self, signum: int):
+        super().__init__(128 + signum)
+        self.signum = signum
+
+
+def _hand_on(signum: int, handler, frame, *, at_once: bool) -> None:
     """Give a signal fit took to ``handler``, the one that was there before fit: a Python
-    function is called; the system's default action (SIG_DFL) is restored and taken."""
+    function is called. The system's default action (SIG_DFL), which ends the process, is
+    taken ``at_once`` (a second signal: nothing more runs, as without fit), or else once fit
+    has let go of what it holds (see _EndBySignal)."""
     if callable(handler):
         handler(signum, frame)
-        return
-    signal.signal(signum, handler)
+    elif at_once:
+        signal.signal(signum, handler)
+        signal.raise_signal(signum)
+        # still here: the system ignores a default action in the first process of a PID
+        # namespace (a container's PID 1, without an init such as tini), as it did before
+        # fit took the signal; the signal was meant to end the process, so end it as it would
+        raise SystemExit(128 + signum)
+    else:
+        raise _EndBySignal(signum)
+
+
+def end_by_signal(signum: int) -> None:
+    """End this process by ``signum``'s default action, as the signal itself would have (a
+    shell reports 128 + signum, Python's subprocess -signum), stdout and stderr flushed first:
+    the system ends the process without Python's flush, which would write what a script
+    printed to a file or a pipe. Returns where the system ignores that action: in the first
+    process of a PID namespace (a container's PID 1, without an init such as tini)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:  # (None: pythonw)
+                stream.flush()
+        except (OSError, ValueError):  # (a reader gone, a stream closed)
+            pass
+    signal.signal(signum, signal.SIG_DFL)
     signal.raise_signal(signum)
-    # still here: the system ignores a default action in the first process of a PID namespace
-    # (a container's PID 1, without an init such as tini), as it did before fit took the
-    # signal; the signal was meant to end the process, so end it as it would
-    raise SystemExit(128 + signum)
 
 
 @contextmanager
@@ -337,7 +369,7 @@ def _stop_on_signals() -> Iterator[dict[str, signal.Signals | None]]:
             request["signal"] = signal.Signals(signum)
             log.warning("%s", STOP_SIGNALS[signum])
             return
-        _hand_on(signum, previous[signum], frame)
+        _hand_on(signum, previous[signum], frame, at_once=True)
 
     for signum in previous:
         signal.signal(signum, stop)
@@ -348,7 +380,7 @@ def _stop_on_signals() -> Iterator[dict[str, signal.Signals | None]]:
             signal.signal(signum, handler)
     # (fit ended without an error: a second signal's, say, which is on its way already)
     if request["signal"] == getattr(signal, "SIGTERM", None) and _HAND_ON_SIGTERM.get():
-        _hand_on(signal.SIGTERM, previous[signal.SIGTERM], None)
+        _hand_on(signal.SIGTERM, previous[signal.SIGTERM], None, at_once=False)
 
 
 def _fit_hints() -> dict:
@@ -404,8 +436,12 @@ def _only_writer_of_its_checkpoint(fit):
     either replaces the other's run."""
     @functools.wraps(fit)
     def fit_holding_its_checkpoint(net, X, y, *, checkpoint=None, **options):
-        with only_writer(checkpoint):
-            return fit(net, X, y, checkpoint=checkpoint, **options)
+        try:
+            with only_writer(checkpoint):
+                return fit(net, X, y, checkpoint=checkpoint, **options)
+        except _EndBySignal as ending:  # (the lock let go of: its file removed)
+            end_by_signal(ending.signum)
+            raise  # (still here: a container's PID 1; the SystemExit ends it as the signal would)
 
     return fit_holding_its_checkpoint
 
