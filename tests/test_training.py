@@ -845,6 +845,31 @@ def test_a_sigterm_goes_on_to_the_handler_before_fit_once_the_run_is_saved(tmp_p
     assert signal.getsignal(signal.SIGTERM) is sigterm_raises
 
 
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGTERM to itself")
+def test_a_sigterm_goes_on_also_when_fit_then_ends_by_an_error(sigterm_raises, caplog):
+    """The run stopped at a SIGTERM, and the check made then found it diverged: fit raised
+    the DivergenceError and dropped the SIGTERM, so that an lr sweep catching DivergenceError
+    ran on to the SIGKILL. The SIGTERM goes on too, after the error is told (by default the
+    process ends, which would leave it unsaid)."""
+    X, y = blobs(n=200)
+    optimizer = interrupting(SGD(lr=0.1), 3, signal.SIGTERM)
+    step = optimizer.step
+
+    def step_diverging_at_3(theta, grad):  # (between two checks: found as the run stops)
+        if optimizer.t == 2:
+            theta[0] = np.inf
+        step(theta, grad)
+
+    optimizer.step = step_diverging_at_3
+    with pytest.raises(Terminated) as caught, caplog.at_level(logging.WARNING, logger="xpnet"):
+        small_net().fit(X, y, optimizer=optimizer, epochs=3, batch_size=10, progress=False)
+    assert isinstance(caught.value.__context__, DivergenceError)
+    assert caplog.records[-1].levelno == logging.ERROR
+    assert caplog.records[-1].getMessage().startswith(
+        "DivergenceError: the weights became NaN or inf in epoch 1 by step 3 of 20")
+    assert signal.getsignal(signal.SIGTERM) is sigterm_raises
+
+
 def test_resume_with_other_options_is_refused(tmp_path):
 
     X, y = blobs(n=100)

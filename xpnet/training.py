@@ -352,10 +352,11 @@ def end_by_signal(signum: int) -> None:
 def _stop_on_signals() -> Iterator[dict[str, signal.Signals | None]]:
     """Turn the first of STOP_SIGNALS into a request to stop after the current batch:
     ``request["signal"]`` becomes that signal. A second one of them does what it did before
-    fit (KeyboardInterrupt for a Ctrl-C; the end of the process for a SIGTERM). A SIGTERM that
-    only asked to stop is handed on the same way as fit ends (after its last save), unless
-    :func:`returning_on_sigterm`. A signal ignored before fit stays ignored: `cmd &` in a
-    script ignores Ctrl-C, which is meant for the script's foreground command."""
+    fit, at once (KeyboardInterrupt for a Ctrl-C; the end of the process for a SIGTERM). A
+    SIGTERM that only asked to stop is handed on the same way as fit ends, after its last
+    save, whether fit returns or ends by an error, unless :func:`returning_on_sigterm`. A
+    signal ignored before fit stays ignored: `cmd &` in a script ignores Ctrl-C, which is
+    meant for the script's foreground command."""
     request: dict[str, signal.Signals | None] = {"signal": None}
     if threading.current_thread() is not threading.main_thread():
         yield request
@@ -364,23 +365,36 @@ def _stop_on_signals() -> Iterator[dict[str, signal.Signals | None]]:
     previous = {signum: handler for signum in STOP_SIGNALS
                 if (handler := signal.getsignal(signum)) not in (signal.SIG_IGN, None)}
 
+    aborted = []  # a second signal, handed on as it came (an error it raised ends fit)
+
     def stop(signum, frame):
         if request["signal"] is None:
             request["signal"] = signal.Signals(signum)
             log.warning("%s", STOP_SIGNALS[signum])
             return
+        aborted.append(signum)
         _hand_on(signum, previous[signum], frame, at_once=True)
 
     for signum in previous:
         signal.signal(signum, stop)
+    error: BaseException | None = None  # what fit ends by, if not by returning
     try:
         yield request
+    except BaseException as raised:
+        error = raised
+        raise
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    # (fit ended without an error: a second signal's, say, which is on its way already)
-    if request["signal"] == getattr(signal, "SIGTERM", None) and _HAND_ON_SIGTERM.get():
-        _hand_on(signal.SIGTERM, previous[signal.SIGTERM], None, at_once=False)
+        # handed on also when fit ends by an error after the SIGTERM came (a divergence found
+        # as the run stopped, a full disk), unless the error is a second signal's: a loop of
+        # fits that catches it would run on to the SIGKILL. The error is told first: the
+        # default action would leave it unsaid
+        if request["signal"] == getattr(signal, "SIGTERM", None) and _HAND_ON_SIGTERM.get() \
+                and (error is None or not aborted):
+            if error is not None:
+                log.error("%s: %s", type(error).__name__, error)
+            _hand_on(signal.SIGTERM, previous[signal.SIGTERM], None, at_once=False)
 
 
 def _fit_hints() -> dict:
