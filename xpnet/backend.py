@@ -210,8 +210,9 @@ class Backend:
 
     def sum_rows_into(self, a, out):
         """``out[...] = sum of the rows of a`` without a temporary where the namespace allows.
-        On NumPy it is the product of a row of ones with a (BLAS gemv), 5x faster than
-        ``np.sum(a, axis=0)`` for a (128, 512) float32 a."""
+        On NumPy it is the product of a row of ones with a (BLAS gemv), faster than
+        ``np.sum(a, axis=0)`` for float32 batches: 2.1x for a (128, 512) a, 3.5x for (128, 100)
+        (NumPy 2.4, OpenBLAS 0.3.31, an AMD EPYC VM, 2026-11-27)."""
         if self.name == "numpy":
             np.matmul(_ones(a.shape[0], a.dtype), a, out=out)
         elif self.name == "cupy":
