@@ -26,7 +26,7 @@ import xpnet
 from xpnet import backend as backend_module
 from xpnet import training
 from xpnet.backend import BackendUnavailable, backend_of, get_backend
-from xpnet.optim import Adam
+from xpnet.optim import SGD, Adam
 
 HOST_READS = collections.Counter()  # what the host read from the stand-in's "device"
 
@@ -407,6 +407,20 @@ def test_cupy_branches_read_the_host_a_fixed_number_of_times_an_epoch(standin, m
         syncs.append(standin.xp.launches["synchronize"])
     assert reads[0] == reads[1] and sum(reads[0].values()) > 0, reads
     assert syncs == [2, 2]  # one at each epoch's end
+
+
+def test_an_optimizer_reset_after_a_numpy_run_steps_a_device_theta_with_a_device_kernel(
+        standin):
+    """reset() frees an optimizer for another network, but it kept the first theta's backend
+    and its kernels: a NumPy run's blocked update, which splits only NumPy's arrays, on a
+    CuPy theta (no fused kernel; on CuPy, a long vector's blocks met whole vectors)."""
+    optimizer = SGD(lr=0.1, momentum=0.9)
+    optimizer.step(np.zeros(3), np.ones(3))
+    optimizer.reset()
+    theta = standin.zeros(3, "float64")
+    optimizer.step(theta, standin.asarray(np.ones(3), "float64"))
+    assert standin.xp.launches == {"_sgd_update": 1}
+    np.testing.assert_array_equal(np.asarray(theta), -0.1)
 
 
 def test_a_hand_written_loop_on_device_arrays_reads_nothing_back_per_step(standin):

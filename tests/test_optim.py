@@ -1290,6 +1290,23 @@ def test_load_state_dict_into_a_float32_run_checks_eps_against_the_dtype():
         adam.load_state_dict(state)
 
 
+@pytest.mark.parametrize("hand_on", ["reset", "load_state_dict"])
+def test_after_reset_or_a_load_eps_is_checked_against_the_next_thetas_dtype(hand_on):
+    """reset() and load_state_dict() free an optimizer for another network's theta, but it
+    kept the dtype of the last: eps=1e-50, fine for float64, went unchecked on a float32
+    theta, where it rounds to 0 and a zero gradient's step is 0/0 (NaN weights)."""
+    adam = Adam(lr=0.1, eps=1e-50)
+    adam.step(np.zeros(3), np.ones(3))
+    if hand_on == "reset":
+        adam.reset()
+    else:
+        adam.load_state_dict(adam.state_dict())
+    theta = np.zeros(3, np.float32)
+    with pytest.raises(ValueError, match="eps=1e-50 rounds to 0 in float32"):
+        adam.step(theta, np.zeros(3, np.float32))
+    np.testing.assert_array_equal(theta, 0.0)
+
+
 @pytest.mark.parametrize(("name", "given", "message"), [
     ("momentum", {"gamma": 0.5}, "momentum takes no 'gamma': it takes lr, momentum, dampening, "
                                  "weight_decay, nesterov, clip_norm; gamma is called momentum "

@@ -117,7 +117,7 @@ class Optimizer(KeywordsChecked):
         self.state: dict[str, Any] = {}
         self._backend: Backend | None = None  # theta's, found at the first step
         self._dtype: str | None = None  # theta's dtype as "float32" / "float64"
-        # (clipping, variant) -> the rule, xp and variant bound, fused
+        # (backend name, clipping, variant) -> the rule, xp and variant bound, fused
         self._kernels: dict[tuple, Callable] = {}
         # host arrays from load_state_dict, moved to the device at a step
         self._loaded: dict[str, Any] = {}
@@ -263,7 +263,7 @@ class Optimizer(KeywordsChecked):
 
     def _kernel(self, backend: Backend, clipping: bool):
         variant = self._variant()
-        key = (clipping, *sorted(variant.items()))
+        key = (backend.name, clipping, *sorted(variant.items()))  # (a reset hands on theta)
         if key not in self._kernels:
             rule = type(self).update_rule
             self._kernels[key] = (
@@ -351,8 +351,15 @@ class Optimizer(KeywordsChecked):
         self.state = {}
         self._loaded = loaded
         self._owner = None  # (the next step's theta: a saved run goes on on a new network)
-        if self._backend is not None:
+        if self._backend is not None:  # (refused now, for the theta it last stepped)
             self._check_dtype(self._backend)
+        self._forget_theta()
+
+    def _forget_theta(self) -> None:
+        """Forget the backend and dtype of the theta last stepped: the next step learns those
+        of its own theta and checks against them (eps against a float32 theta's rounding)."""
+        self._backend = None
+        self._dtype = None
 
     def reset(self) -> None:
         """Forget the run: step count and buffers, as in a new optimizer with the same
@@ -361,6 +368,7 @@ class Optimizer(KeywordsChecked):
         self.state = {}
         self._loaded = {}
         self._owner = None
+        self._forget_theta()  # (the next theta may be another network's, of another dtype)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)
