@@ -33,7 +33,7 @@ from xpnet import DivergenceError, EarlyStopping, History
 from xpnet.backend import Backend
 from xpnet.checkpoint import CheckpointError, read
 from xpnet.optim import SGD, Adagrad, Adam, AdamW, RMSprop
-from xpnet.schedules import get_schedule
+from xpnet.schedules import CosineAnnealing, get_schedule
 from xpnet.training import returning_on_sigterm
 
 
@@ -384,7 +384,6 @@ def test_more_bad_fit_input_is_named(monkeypatch):
             small_net().fit(X, y, early_stopping=stopping, progress=False)
     with pytest.raises(ValueError, match="no samples"):
         small_net().fit(X[:0], y[:0], progress=False)
-    from xpnet.schedules import CosineAnnealing
 
     # classes, not objects: the schedule's failed deep in lr_at (a missing argument)
     with pytest.raises(TypeError, match=r"schedule must be .* got <class .*CosineAnnealing'> "
@@ -1309,9 +1308,9 @@ def test_divergence_names_the_batch_of_the_sample_that_costs_inf(monkeypatch, ta
 
 
 @pytest.mark.parametrize(("inf_at", "lr", "cause"), [
-    (3, 0.1, "before any update, so the learning rate is not the cause: the inputs or targets "
-             "are too large for float32"),
-    (137, 0.0, "with lr=0, so the learning rate is not the cause"),
+    (3, 0.1, "before any update of this fit, so its learning rate is not the cause: the inputs "
+             "or targets are too large for float32"),
+    (137, 0.0, "with lr=0 of this fit, so its learning rate is not the cause"),
     (137, 0.1, r"the learning rate \(lr=0.1\) is probably too large")])
 def test_divergence_blames_the_learning_rate_only_where_a_step_could_be_the_cause(inf_at, lr,
                                                                                   cause):
@@ -1324,6 +1323,29 @@ def test_divergence_blames_the_learning_rate_only_where_a_step_could_be_the_caus
     net = xpnet.Network([5, 16, 3], activation="tanh", output="identity", backend="numpy")
     with np.errstate(all="ignore"), pytest.raises(DivergenceError, match=cause):
         net.fit(X, Y, optimizer=SGD(lr=lr), epochs=1, batch_size=10, shuffle=False,
+                progress=False)
+
+
+def test_divergence_of_weights_earlier_steps_left_is_not_put_on_the_data_alone():
+    """Full-batch steps of lr 3e9 leave finite weights whose next loss is inf. Met by a later
+    fit's first batch, or in an epoch of lr 0 that a cosine schedule holds past t_max, the
+    message said "the learning rate is not the cause: the inputs or targets are too large"."""
+    X, y = blobs(n=40)
+    Y = np.eye(3, dtype=np.float32)[y]
+    net = xpnet.Network([5, 16, 3], activation="tanh", output="identity", backend="numpy",
+                        seed=0)
+    with np.errstate(all="ignore"), pytest.raises(DivergenceError) as raised:
+        for _ in range(3):  # (a loop of fit(epochs=1), one batch each)
+            net.fit(X, Y, optimizer=SGD(lr=3e9), epochs=1, batch_size=40, progress=False)
+    assert "before any update of this fit" in str(raised.value)
+    assert "Or, where earlier training left these weights (an earlier fit, a resumed run), its " \
+        "learning rate was too large." in str(raised.value)
+    net.initialize(seed=0)
+    schedule = CosineAnnealing(lr=3e9, t_max=2)  # (lr 0 from epoch 3 on)
+    with np.errstate(all="ignore"), pytest.raises(DivergenceError, match=(
+            r"inf at epoch 3, step 1 of 1: the learning rate \(lr=1.5e\+09\) is probably too "
+            r"large")):
+        net.fit(X, Y, optimizer=SGD(), schedule=schedule, epochs=4, batch_size=40,
                 progress=False)
 
 

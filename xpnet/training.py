@@ -860,6 +860,10 @@ class _Loop:
         self.start_step = 0  # the first batch of the next epoch (a resumed partial epoch)
         self.carried = None  # the tally totals and seconds of that epoch's earlier batches
         self.steps_done = 0  # batches done in the current epoch
+        # (epoch, step) of this fit's first step with lr > 0, and the lr of its latest such
+        # epoch: what a divergence blames (None: no step of this fit has changed the weights)
+        self.first_update: tuple[int, int] | None = None
+        self.updating_lr: float | None = None
         self.epoch_totals = None  # those of the last epoch run, for a checkpoint of it
         self.totals_complete = True  # whether they count every batch of that epoch
         self.best_theta = None
@@ -874,6 +878,9 @@ class _Loop:
         if self.schedule is not None:
             self.optimizer.lr = self.schedule.lr_at(epoch)
         first, self.start_step = self.start_step, 0
+        if self.optimizer.lr != 0:
+            self.updating_lr = self.optimizer.lr
+            self.first_update = self.first_update or (epoch, first)
         self.epoch_rng_state = self.rng.bit_generator.state
         # the lecture's random partition of D into batches B_1..B_M: a permutation of the
         # indices, cut into consecutive slices
@@ -942,20 +949,23 @@ class _Loop:
             return
         net.theta[...] = self.snapshot
         self.optimizer.reset()  # its buffers hold the same NaN or inf
-        cause = (f"the learning rate (lr={self.optimizer.lr:g}) is probably too large; try "
-                 "a smaller one.")
+        lr = self.optimizer.lr if self.updating_lr is None else self.updating_lr
+        cause = f"the learning rate (lr={lr:g}) is probably too large; try a smaller one."
         if loss_finite:
             what = f"the weights became NaN or inf in epoch {epoch + 1} by step {self.steps_done}"
         else:
             losses = net.backend.to_numpy(batch_losses[:self.steps_done]).tolist()
             bad = next(i for i, v in enumerate(losses) if not math.isfinite(v))
             what = f"the training loss became {losses[bad]} at epoch {epoch + 1}, step {bad + 1}"
-            # a loss of weights no step of this fit has changed (its first; or lr 0): the data
-            if (epoch == 0 and bad == 0) or self.optimizer.lr == 0:
-                cause = (f"{'before any update' if self.optimizer.lr else 'with lr=0'}, so the "
-                         f"learning rate is not the cause: the inputs or targets are too large "
-                         f"for {net.dtype} arithmetic with these weights; scale them (pixels "
-                         "to [0, 1], say).")
+            # a loss of weights no step of this fit has changed: the data, or earlier training
+            # (an lr 0 after epochs of lr > 0, which a cosine schedule holds, is not innocent)
+            if self.first_update is None or (epoch, bad) <= self.first_update:
+                cause = (f"{'with lr=0' if self.first_update is None else 'before any update'}"
+                         f" of this fit, so its learning rate is not the cause: the inputs or "
+                         f"targets are too large for {net.dtype} arithmetic with these weights; "
+                         "scale them (pixels to [0, 1], say). Or, where earlier training left "
+                         "these weights (an earlier fit, a resumed run), its learning rate was "
+                         "too large.")
         raise DivergenceError(
             f"{what} of {n_batches}: {cause}", epoch + 1, "The network keeps the last weights "
             "seen finite; the optimizer's state (momentum, moments) was reset.")
