@@ -423,6 +423,18 @@ def test_an_optimizer_reset_after_a_numpy_run_steps_a_device_theta_with_a_device
     np.testing.assert_array_equal(np.asarray(theta), -0.1)
 
 
+def test_a_stateless_optimizer_taken_from_a_numpy_theta_to_a_device_one_steps_it_there(
+        standin):
+    """An optimizer without buffers (plain SGD) may step another network's theta; taken from
+    a NumPy theta to a CuPy one, it kept NumPy's backend and its blocked update."""
+    optimizer = SGD(lr=0.1)
+    optimizer.step(np.zeros(3), np.ones(3))
+    theta = standin.zeros(3, "float32")
+    optimizer.step(theta, standin.asarray(np.ones(3), "float32"))
+    assert standin.xp.launches == {"_sgd_update": 1}
+    np.testing.assert_allclose(np.asarray(theta), -0.1)
+
+
 def test_a_hand_written_loop_on_device_arrays_reads_nothing_back_per_step(standin):
     """The README's loop, the lecture's update written for theta and layer by layer, on data
     moved to the GPU once: no read by the host in any step (values already on the device are

@@ -165,7 +165,10 @@ class Optimizer(KeywordsChecked):
                              f"dtype {theta.dtype}, grad has shape {tuple(grad.shape)} and dtype "
                              f"{grad.dtype}")
         self._make_buffers(theta, backend)  # (a theta of another shape is refused here, saying so)
-        self._check_owner(theta)
+        # another network's theta, which a stateless optimizer may step: on its own terms
+        if self._check_owner(theta) and (backend_of(theta) is not backend or self._dtype is None
+                                         or theta.dtype != backend.dtype(self._dtype)):
+            backend = self._start(theta)
         self.t += 1
         clip_norm = self.clip_norm
         arrays = [theta, grad]
@@ -202,19 +205,20 @@ class Optimizer(KeywordsChecked):
         self._backend = backend
         return backend
 
-    def _check_owner(self, theta, adopt: bool = True) -> None:
+    def _check_owner(self, theta, adopt: bool = True) -> bool:
         """The buffers (momenta, averages of g^2) belong to the memory of the theta they were
         made for: a step on another network's theta of the same shape would silently start it
         from this one's run, as torch.optim's optimizers, built on their parameters, cannot.
         The memory is the array that owns it (``theta.base``, to the root): a view made
         afresh each step (``net.theta[-k:]``, a layer reshaped) is the same parameters. With
-        ``adopt``, a theta that may take the buffers becomes their owner."""
+        ``adopt``, a theta that may take the buffers becomes their owner: True when it is
+        another than before."""
         root = theta
         while is_array(getattr(root, "base", None)):
             root = root.base
         owner = None if self._owner is None else self._owner()
         if owner is root:
-            return
+            return False
         if self.state and self._owner is not None:  # (another's, or one gone: not this one)
             raise ValueError(
                 f"this {type(self).__name__} holds the state of a run on another theta "
@@ -223,6 +227,7 @@ class Optimizer(KeywordsChecked):
                 "with its run), or call reset() to start afresh")
         if adopt:
             self._owner = weakref.ref(root)
+        return adopt
 
     def _check_dtype(self, backend) -> None:
         """Checks that need theta's dtype, made once at the first step (see Adagrad, Adam)."""
