@@ -1883,6 +1883,24 @@ def test_a_history_column_that_does_not_exist_is_a_key_error_naming_the_columns(
     assert history["accuracy"] == [1.0]
 
 
+def test_keras_s_history_dict_says_why_a_column_is_missing():
+    """h.history["val_loss"] of a run without validation data (a column Keras leaves out too)
+    and h.history["acc"] were bare KeyErrors; the dict is still a dict of the columns."""
+    row = {key: 1.0 for key in xpnet.history.HISTORY_KEYS} | {
+        "accuracy": None, "val_loss": None, "val_accuracy": None}
+    columns = History([row]).history
+    assert columns == {key: [1.0] for key in ("epoch", "loss", "lr", "seconds",
+                                              "samples_per_second")}
+    assert json.loads(json.dumps(columns)) == columns and columns.get("val_loss") is None
+    with pytest.raises(KeyError, match=r"no 'val_loss' column: it needs validation data "
+                                       r"\(validation_data= or validation_split=\)"):
+        columns["val_loss"]
+    with pytest.raises(KeyError, match=r"no 'accuracy' column: it needs class labels"):
+        columns["accuracy"]
+    with pytest.raises(KeyError, match="Keras's older 'acc' is 'accuracy' here"):
+        columns["acc"]
+
+
 # -- option checks and bookkeeping a mutation run found untested --------------------------------
 def test_a_nan_is_never_the_best_value():
     """A validation loss that overflowed to NaN in the first epoch used to become the best,

@@ -65,7 +65,7 @@ class History:
         without any value is left out, as in Keras's History: the val_ ones without validation
         data, an accuracy without class labels (a regression); so ``min(h.history["val_loss"])``
         never meets a None where there was validation data in every epoch."""
-        columns = self._columns()
+        columns = _Columns(self._columns())
         for key in OPTIONAL_KEYS:
             if all(value is None for value in columns[key]):
                 del columns[key]
@@ -150,6 +150,17 @@ def signal_name(signum: int) -> str:
     """A signal that stops a run, as xpnet names it: "Ctrl-C" for SIGINT, else its name
     ("SIGTERM")."""
     return "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+
+
+class _Columns(dict):
+    """:meth:`History.to_dict`'s dict, whose missing keys say why they are missing."""
+
+    def __missing__(self, key):
+        if key in OPTIONAL_KEYS:
+            needs = ("validation data (validation_data= or validation_split=)"
+                     if key.startswith("val_") else "class labels (a regression has none)")
+            raise KeyError(f"this run has no {key!r} column: it needs {needs}")
+        raise KeyError(_no_column(key))
 
 
 def _no_column(key) -> str:
