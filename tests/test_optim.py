@@ -1359,6 +1359,23 @@ def test_the_parameters_given_as_torch_optim_takes_them_are_refused_saying_how(p
         assert Adam(lr).lr == SGD(lr).lr == lr  # NumPy scalars were refused as parameters)
 
 
+@pytest.mark.parametrize("attribute, hint", [
+    ("zero_grad", r"nothing to zero: net.loss_and_gradient\(X, y\) writes"),
+    ("param_groups", "hyperparameters as plain attributes: set opt.lr"),
+    ("add_param_group", "one flat theta")])
+def test_torch_optim_s_attributes_say_what_to_do_instead(attribute, hint):
+    """opt.zero_grad() and opt.param_groups[0]["lr"], torch.optim habits, were bare
+    AttributeErrors; any other missing attribute stays Python's own (with its suggestion)."""
+    optimizer = Adam()
+    with pytest.raises(AttributeError, match=rf"^'Adam' object has no attribute "
+                                             rf"'{attribute}': .*{hint}") as raised:
+        getattr(optimizer, attribute)
+    assert raised.value.name == attribute and raised.value.obj is optimizer
+    with pytest.raises(AttributeError, match=r"^'Adam' object has no attribute 'lrr'$"):
+        _ = optimizer.lrr
+    assert not hasattr(optimizer, "param_groups") and copy.deepcopy(optimizer).lr == 1e-3
+
+
 def test_the_classes_show_their_constructors_signature_not_new_s():
     """The keyword check is a ``__new__(cls, *args, **kwargs)`` in the bases, which
     ``inspect.signature`` (so ``help()``) would show for the base (Python 3.11) and for a

@@ -139,6 +139,11 @@ class Optimizer(KeywordsChecked):
         if name in self.hyperparameters:
             super().__setattr__("_changed", True)  # to be checked at the next step
 
+    def __getattr__(self, name):  # (only for an attribute that is not there)
+        hint = _TORCH_HINTS.get(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}" + (
+            f": {hint}" if hint else ""), name=name, obj=self)
+
     def __getstate__(self) -> dict:
         """``copy.deepcopy`` and ``pickle``: everything but the compiled kernels, a cache that
         the copy fills again at its first step."""
@@ -378,6 +383,16 @@ class Optimizer(KeywordsChecked):
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)
         return f"{type(self).__name__}({args})"
+
+
+#: what an optimizer says of a torch.optim attribute it does not have
+_TORCH_HINTS = {
+    "zero_grad": "there is nothing to zero: net.loss_and_gradient(X, y) writes the batch's "
+                 "gradient afresh (into net.grad), and opt.step(net.theta, grad) applies it",
+    "param_groups": "an optimizer updates one flat theta, with its hyperparameters as plain "
+                    "attributes: set opt.lr (or give fit a schedule=)",
+    "add_param_group": "an optimizer updates one flat theta, a network's every weight and bias",
+}
 
 
 def _grad_scale(xp, grad, clip_norm: float):
