@@ -213,11 +213,19 @@ def _check_methods(g: Activation) -> None:
             check_signature(g, method, params)
 
 
+#: what Keras and torch.nn call xpnet's activations (lower case, without "_")
+OTHER_NAMES = {"linear": "identity", "none": "identity", "logistic": "sigmoid",
+               "leakyrelu": "leaky_relu", "lrelu": "leaky_relu"}
+
+
 def _unknown(name, output: bool, table: dict) -> Exception:
     kind, other = ("output", "hidden") if output else ("hidden", "output")
     if isinstance(name, str) and name in (HIDDEN if output else OUTPUT):  # (softmax hidden)
         article, layer = ("a", "the output layer") if output else ("an", "a hidden layer")
         return ValueError(f"{name!r} is {article} {other} activation, not one xpnet takes for "
                           f"{layer}; choose one of {sorted(table)}")
+    meant = OTHER_NAMES.get(name.lower().replace("_", "")) if isinstance(name, str) else None
+    if meant in table:  # (Keras's "linear": xpnet's identity)
+        return ValueError(f"unknown {kind} activation {name!r}: xpnet calls it {meant!r}")
     return unknown_name(name)(f"unknown {kind} activation {name!r}; choose one of "
                               f"{sorted(table)}")

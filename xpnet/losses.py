@@ -115,6 +115,18 @@ class SoftmaxCrossEntropy(Loss):
 
 
 LOSSES = {cls.name: cls for cls in (Quadratic, BinaryCrossEntropy, SoftmaxCrossEntropy)}
+#: what Keras and torch.nn call xpnet's losses (lower case, without "_"): the name to give
+OTHER_NAMES = dict.fromkeys(
+    ("mse", "meansquarederror", "mseloss", "l2", "squarederror"),
+    "xpnet calls it 'quadratic': C_i = 1/2 ||a_i - y_i||^2, the lecture's cost (Keras's mse "
+    "and torch's MSELoss take the mean over the outputs, without the 1/2: the same gradient "
+    "up to a constant factor)") | dict.fromkeys(
+    ("categoricalcrossentropy", "sparsecategoricalcrossentropy", "crossentropy",
+     "crossentropyloss", "nll", "nllloss"),
+    "xpnet calls it 'softmax_cross_entropy', for output='softmax' (whose default loss it is); "
+    "the targets may be class indices or one-hot rows") | dict.fromkeys(
+    ("binarycrossentropy", "bce", "bceloss", "bcewithlogitsloss"),
+    "xpnet calls it 'binary_cross_entropy', for output='sigmoid' (whose default loss it is)")
 #: the loss chosen when none is given: the canonical pairing for each output activation
 DEFAULT_LOSS = {"softmax": "softmax_cross_entropy", "sigmoid": "binary_cross_entropy",
                 "identity": "quadratic"}
@@ -130,7 +142,10 @@ def get_loss(name: str | Loss | None, output: Activation) -> Loss:
     loss = name if isinstance(name, Loss) else None
     if loss is None:
         if not isinstance(name, str) or name not in LOSSES:  # ([1]: no bare "unhashable")
-            raise unknown_name(name)(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
+            meant = OTHER_NAMES.get(name.lower().replace("_", "")) if isinstance(name, str) \
+                else None
+            raise unknown_name(name)(f"unknown loss {name!r}: " + (
+                meant if meant else f"choose one of {sorted(LOSSES)}"))
         loss = LOSSES[name]()
     needed = {"per_sample": "per_sample(xp, z, a, y), the cost C_i of each row (its value() "
                             "is their mean)",
