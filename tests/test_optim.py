@@ -1376,6 +1376,18 @@ def test_torch_optim_s_attributes_say_what_to_do_instead(attribute, hint):
     assert not hasattr(optimizer, "param_groups") and copy.deepcopy(optimizer).lr == 1e-3
 
 
+def test_a_propertys_own_attribute_error_is_not_replaced_by_the_optimizers():
+    """With Optimizer.__getattr__, Python's fallback for a failed attribute, a property of a
+    subclass whose getter misspelt a name said the property itself was missing."""
+    class Scaled(SGD):
+        @property
+        def step_size(self):
+            return self.lr * self.momentun
+
+    with pytest.raises(AttributeError, match="'Scaled' object has no attribute 'momentun'"):
+        _ = Scaled(lr=0.1).step_size
+
+
 def test_the_classes_show_their_constructors_signature_not_new_s():
     """The keyword check is a ``__new__(cls, *args, **kwargs)`` in the bases, which
     ``inspect.signature`` (so ``help()``) would show for the base (Python 3.11) and for a

@@ -35,7 +35,27 @@ def test_a_users_script_with_the_documented_dtypes_type_checks(tmp_path):
                       "xpnet.one_hot([0], 2, dtype=np.float64)\n"
                       "net = xpnet.Network([2, 2], seed=np.random.default_rng(0))\n"
                       "net.fit(np.zeros((1, 2)), [0], seed=np.random.SeedSequence(1))\n")
-    # (from the checkout's root: mypy reads its xpnet, not an installed one)
-    result = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"),
-                             str(script)], cwd=ROOT, capture_output=True, text=True)
+    result = _mypy(script, tmp_path)
     assert result.returncode == 0, f"mypy found errors:\n{result.stdout}{result.stderr}"
+
+
+def test_a_users_type_checker_still_finds_an_optimizers_missing_attributes(tmp_path):
+    """Optimizer.__getattr__ (which tells opt.zero_grad() what to do instead) made every name
+    an attribute to mypy: opt.zero_grad() and a misspelt opt.momentun type-checked as Any."""
+    pytest.importorskip("mypy", reason="mypy is not installed")
+    script = tmp_path / "train.py"
+    script.write_text("from xpnet.optim import SGD\n\n"
+                      "opt = SGD(lr=0.1)\n"
+                      "opt.zero_grad()\n"
+                      "print(opt.momentun)\n")
+    result = _mypy(script, tmp_path)
+    assert result.returncode == 1, f"mypy found no error:\n{result.stdout}{result.stderr}"
+    assert '"SGD" has no attribute "zero_grad"' in result.stdout, result.stdout
+    assert '"SGD" has no attribute "momentun"' in result.stdout, result.stdout
+
+
+def _mypy(script, tmp_path) -> subprocess.CompletedProcess:
+    """mypy on a user's ``script``, from the checkout's root: it reads this xpnet, not an
+    installed one."""
+    return subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"),
+                           str(script)], cwd=ROOT, capture_output=True, text=True)

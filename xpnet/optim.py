@@ -47,7 +47,7 @@ import math
 import struct
 import weakref
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from .backend import (
     FLOAT_DTYPES,
@@ -139,10 +139,13 @@ class Optimizer(KeywordsChecked):
         if name in self.hyperparameters:
             super().__setattr__("_changed", True)  # to be checked at the next step
 
-    def __getattr__(self, name):  # (only for an attribute that is not there)
-        hint = _TORCH_HINTS.get(name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}" + (
-            f": {hint}" if hint else ""), name=name, obj=self)
+    if not TYPE_CHECKING:  # (to a type checker, a __getattr__ makes every name an attribute)
+        def __getattr__(self, name):  # (only for an attribute that is not there)
+            if hasattr(type(self), name):  # a property's getter failed: its own error, not ours
+                return object.__getattribute__(self, name)
+            hint = _TORCH_HINTS.get(name)
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}" + (
+                f": {hint}" if hint else ""), name=name, obj=self)
 
     def __getstate__(self) -> dict:
         """``copy.deepcopy`` and ``pickle``: everything but the compiled kernels, a cache that
