@@ -414,3 +414,21 @@ def test_a_regression_history_round_trips_and_is_drawn_without_an_accuracy_panel
     assert status == 0 and path.with_suffix(".png").is_file(), err
     (ax,) = saved_figures[0].axes
     assert ax.get_ylabel() == "loss" and len(ax.get_lines()) == 2
+
+
+def test_a_regression_s_history_dict_is_drawn_as_its_loss(tmp_path, saved_figures):
+    """plot_history draws columns as History.to_dict gives them, but to_dict leaves out an
+    accuracy without values (a regression's, as Keras's History): plot_history(h.history)
+    was refused, "not a training history: no accuracy column"."""
+    import numpy as np
+
+    from xpnet import Network
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(32, 3)).astype(np.float32)
+    net = Network([3, 4, 1], activation="tanh", output="identity", backend="numpy")
+    columns = net.fit(X, X.sum(axis=1), epochs=2, progress=False).history
+    assert "accuracy" not in columns
+    plotting.plot_history(columns, tmp_path / "curves.png")
+    (ax,) = saved_figures[0].axes
+    assert ax.get_ylabel() == "loss" and list(ax.get_lines()[0].get_ydata()) == columns["loss"]

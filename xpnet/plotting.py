@@ -15,11 +15,11 @@ PLOT_INSTALL_HINT = 'pip install matplotlib (the "plot" extra: pip install ".[pl
 #: the largest size of a number drawn: matplotlib's axes fail on values near a float's limit
 #: (1.8e308: "arange: cannot compute length"), and no loss or accuracy comes near it
 LARGEST = 1e300
-#: the columns drawn, each a list of one number per epoch; the accuracy and the validation
-#: ones hold None where an epoch has none (no class labels: a regression; no validation
-#: data), and a validation one may be absent or None for no validation at all
-COLUMNS = ("epoch", "loss", "accuracy")
-VALIDATION_COLUMNS = ("val_loss", "val_accuracy")
+#: the columns drawn, each a list of one number per epoch
+COLUMNS = ("epoch", "loss")
+#: those that hold None where an epoch has none (no class labels: a regression; no validation
+#: data), and may be absent or None for none at all, as History.to_dict leaves them out
+OPTIONAL_COLUMNS = ("accuracy", "val_loss", "val_accuracy")
 EXPECTED = "expected the JSON that `xpnet train --history PATH` writes"
 
 #: what marks the figures xpnet draws, in the metadata where their format names the software
@@ -83,7 +83,7 @@ def check_history(history, name: str | None = None, expected: str = EXPECTED) ->
     missing = [key for key in COLUMNS if key not in history]
     if missing:
         raise ValueError(f"{what}: no {', '.join(missing)} column; {expected}")
-    for key in (*COLUMNS, *VALIDATION_COLUMNS):
+    for key in (*COLUMNS, *OPTIONAL_COLUMNS):
         column = history.get(key)
         for i, value in enumerate(column if isinstance(column, list) else []):
             if is_number(value) and not drawable(value):
@@ -98,10 +98,10 @@ def check_history(history, name: str | None = None, expected: str = EXPECTED) ->
         raise ValueError(f"{what}: its test_accuracy is {shown(tested)}, not a number or "
                          f"null; {expected}")
     n = len(history["epoch"]) if isinstance(history["epoch"], list) else -1
-    if not all(number_column(history[key], n, gaps=key == "accuracy") for key in COLUMNS):
-        raise ValueError(f"{what}: its epoch, loss and accuracy columns must be lists of one "
-                         f"number per epoch (the accuracy null where it has none); {expected}")
-    for key in VALIDATION_COLUMNS:
+    if not all(number_column(history[key], n) for key in COLUMNS):
+        raise ValueError(f"{what}: its epoch and loss columns must be lists of one number per "
+                         f"epoch; {expected}")
+    for key in OPTIONAL_COLUMNS:
         if history.get(key) is not None and not number_column(history[key], n, gaps=True):
             raise ValueError(f"{what}: its {key} column must be a list of one number per "
                              f"epoch, or null where an epoch has none; {expected}")
@@ -158,7 +158,8 @@ def plot_history(history: dict, path, title: str | None = None) -> Path:
     fig = _figure(figsize=(5 * len(metrics), 4), layout="constrained")
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     for ax, metric in zip(axes, metrics):
-        ax.plot(*_points(history["epoch"], history[metric]), marker="o", label="training")
+        ax.plot(*_points(history["epoch"], history.get(metric) or []), marker="o",
+                label="training")
         validation = _points(history["epoch"], history.get(f"val_{metric}") or [])
         if validation[0]:  # (none: no validation data, or none of it finite)
             ax.plot(*validation, marker="o", label="validation")
