@@ -790,6 +790,21 @@ def test_state_for_another_theta_is_refused_not_broadcast_or_mixed(other):
     SGD(lr=0.1).step(other, np.ones_like(other))  # no state, nothing to mix up
 
 
+def test_a_stateless_optimizer_given_momentum_makes_its_buffer_for_the_theta_it_steps():
+    """Plain SGD may step another network's theta; given momentum between, it made the new
+    buffer before taking the new theta, then refused it as "the state of a run on another
+    theta", and kept that buffer."""
+    optimizer = SGD(lr=0.1)
+    first, second = np.zeros(4), np.zeros(4)
+    optimizer.step(first, np.ones(4))
+    optimizer.momentum = 0.9
+    optimizer.step(second, np.ones(4))
+    np.testing.assert_array_equal(second, -0.1)
+    np.testing.assert_array_equal(optimizer.state["momentum_buffer"], 1.0)
+    with pytest.raises(ValueError, match="holds the state of a run on another theta"):
+        optimizer.step(first, np.ones(4))  # (the buffer is the second theta's now)
+
+
 def test_state_for_another_theta_of_the_same_shape_is_refused_too(backend):
     """A sweep reusing one Adam over networks of one shape started each network from the last
     one's moments, silently (Keras refuses an optimizer built for other variables; torch's

@@ -172,11 +172,12 @@ class Optimizer(KeywordsChecked):
             raise ValueError(f"grad must match theta: theta has shape {tuple(theta.shape)} and "
                              f"dtype {theta.dtype}, grad has shape {tuple(grad.shape)} and dtype "
                              f"{grad.dtype}")
-        self._make_buffers(theta, backend)  # (a theta of another shape is refused here, saying so)
+        self._check_state_fits(theta)  # (a theta of another shape is refused here, saying so)
         # another network's theta, which a stateless optimizer may step: on its own terms
         if self._check_owner(theta) and (backend_of(theta) is not backend or self._dtype is None
                                          or theta.dtype != backend.dtype(self._dtype)):
             backend = self._start(theta)
+        self._make_buffers(theta, backend)
         self.t += 1
         clip_norm = self.clip_norm
         arrays = [theta, grad]
@@ -240,6 +241,17 @@ class Optimizer(KeywordsChecked):
     def _check_dtype(self, backend) -> None:
         """Checks that need theta's dtype, made once at the first step (see Adagrad, Adam)."""
 
+    def _check_state_fits(self, theta) -> None:
+        """A ValueError, saying so, where the buffers held are of another shape or dtype than
+        ``theta``: another network's."""
+        for name, kept in self.state.items():
+            if kept.shape != theta.shape or kept.dtype != theta.dtype:
+                raise ValueError(
+                    f"this {type(self).__name__} holds its state {name!r} for a theta of shape "
+                    f"{tuple(kept.shape)} and dtype {kept.dtype}, but theta has shape "
+                    f"{tuple(theta.shape)} and dtype {theta.dtype}: an optimizer's state belongs "
+                    "to one network; give each network its own optimizer")
+
     def _make_buffers(self, theta, backend: Backend) -> None:
         """Allocate the buffers the current hyperparameters need and that do not exist yet:
         once, at the first step (or the first step after load_state_dict or after a change of
@@ -248,13 +260,6 @@ class Optimizer(KeywordsChecked):
         # (nothing allocated on the steps that make no buffer: nearly all)
         started: tuple[str, ...] = ()
         for name in self.buffers:
-            kept = self.state.get(name)
-            if kept is not None and (kept.shape != theta.shape or kept.dtype != theta.dtype):
-                raise ValueError(
-                    f"this {type(self).__name__} holds its state {name!r} for a theta of shape "
-                    f"{tuple(kept.shape)} and dtype {kept.dtype}, but theta has shape "
-                    f"{tuple(theta.shape)} and dtype {theta.dtype}: an optimizer's state belongs "
-                    "to one network; give each network its own optimizer")
             if name not in self.state and self._uses(name):
                 buffer = backend.xp.zeros_like(theta)
                 if name in self._loaded:
