@@ -229,6 +229,17 @@ def test_layers_assigned_from_views_of_each_other_are_copied_first():
     np.testing.assert_array_equal(net.weights[0], second.T)
 
 
+def test_theta_and_grad_assigned_from_views_of_themselves(backend):
+    """net.theta = net.theta[::-1] reads theta as it writes it: copied first, as layers are."""
+    net = Network([3, 4, 2], backend=backend, seed=0)
+    theta = net.backend.to_numpy(net.theta).copy()
+    net.theta = net.theta[::-1]
+    np.testing.assert_array_equal(net.backend.to_numpy(net.theta), theta[::-1])
+    net.grad = net.theta
+    net.grad = net.grad[::-1]
+    np.testing.assert_array_equal(net.backend.to_numpy(net.grad), theta)
+
+
 def test_layers_copied_or_pickled_are_a_list_of_arrays_not_the_network():
     """LayerViews holds the network's check: copied as itself it dragged the network along,
     where the list it replaced copied only the arrays."""
@@ -1631,6 +1642,31 @@ def test_a_users_loss_and_activation_need_no_name_of_their_own():
     X, y = np.random.default_rng(0).normal(size=(5, 3)), np.eye(2)[[0, 1, 0, 1, 1]]
     _, grad = net.loss_and_gradient(X, y)
     assert relative_error(grad.copy(), numeric_gradient(net, X, y)) < 1e-6
+
+
+def test_a_loss_whose_delta_is_a_view_of_the_output_keeps_the_output(backend):
+    """backprop scaled delta_L by 1/B in place: a user's delta that returns a_L itself (C_i =
+    1/2 ||a_i||^2 under an identity output) scaled a_L too, so loss_and_gradient and fit's
+    figures reported L / B while the gradient was right."""
+    from xpnet.losses import Loss
+
+    class HalfSquaredNorm(Loss):  # C_i = 1/2 ||a_i||^2, y unused
+        def per_sample(self, xp, z, a, y):
+            return xp.sum(a * a, axis=1) / 2.0
+
+        def delta(self, xp, z, a, y, output):
+            return output.backward(xp, z, a, a)  # (identity: a itself)
+
+    net = Network([3, 4, 2], output="identity", loss=HalfSquaredNorm(), backend=backend,
+                  dtype="float64", seed=0)
+    X, y = np.random.default_rng(0).normal(size=(8, 3)), np.zeros((8, 2))
+    expected = 0.5 * np.mean(np.sum(net.backend.to_numpy(net(X)) ** 2, axis=1))
+    loss, grad = net.loss_and_gradient(X, y)
+    assert float(loss) == pytest.approx(expected, rel=1e-12)
+    assert relative_error(net.backend.to_numpy(grad), numeric_gradient(net, X, y)) < 1e-6
+    history = net.fit(X, y, optimizer=xpnet.optim.SGD(lr=0.0), epochs=1, batch_size=8,
+                      progress=False)
+    assert history["loss"][0] == pytest.approx(expected, rel=1e-12)
 
 
 class NoXp(xpnet.activations.Activation):

@@ -207,7 +207,7 @@ class Network:
     @grad.setter
     def grad(self, values) -> None:
         if values is not self._grad:
-            self._grad[...] = self._checked_values(self._grad, values, "grad")
+            self._grad[...] = self._checked_values(self._grad, values, "grad", copy=True)
 
     def _views(self, flat):
         """Per-layer (W_l, b_l) views into a flat vector of theta's layout."""
@@ -273,7 +273,7 @@ class Network:
     def set_theta(self, values) -> None:
         """Copy ``values`` (any array of num_params finite real numbers) into theta, keeping
         the views."""
-        self.theta[...] = self._checked_values(self.theta, values, "theta")
+        self.theta[...] = self._checked_values(self.theta, values, "theta", copy=True)
 
     def _checked_values(self, view, values, name: str, copy: bool = False):
         """``values`` as a device array to copy into ``view`` (theta, or a part of theta or
@@ -328,8 +328,8 @@ class Network:
         zs, activations = self._feedforward(X)
         # delta_L = dC/dz_L for every sample, times 1/B because the loss is the batch mean:
         # from here delta holds delta_l / B, so the sums below are the means dL/dW_l, dL/db_l
-        delta = self.loss.delta(xp, zs[-1], activations[-1], Y, self.output)
-        delta *= 1.0 / X.shape[0]
+        # (a new array, not delta *= 1/B: a user's loss may return a view of a_L, z_L or Y)
+        delta = self.loss.delta(xp, zs[-1], activations[-1], Y, self.output) * (1.0 / X.shape[0])
         # l = L, L-1, ..., 1: W_l, b_l, z_l and their gradients sit at index l-1, a_l at index
         # l (activations[0] = a_0 = X), so W_{l+1} is self.weights[l]
         for l in range(L, 0, -1):
@@ -423,8 +423,8 @@ class Network:
 
     def accuracy(self, X, y, batch_size: int = 1024) -> float:
         """The fraction of rows of X whose predicted class equals the label, computed
-        ``batch_size`` rows at a time on the device (one sync). ValueError where y holds no
-        class labels (see :meth:`_holds_labels`): a regression has no accuracy."""
+        ``batch_size`` rows at a time on the device (no read per batch). ValueError where y
+        holds no class labels (see :meth:`_holds_labels`): a regression has no accuracy."""
         batch_size = checked_batch_size(batch_size)
         X = self._check_X(X, unscaled_warning="X")
         y = self._as_rows(y)

@@ -202,8 +202,8 @@ def _accuracy(data: _Data, hits, seen: int) -> float | None:
 
 
 def _evaluate(net, data: _Data, batch_size: int) -> tuple[float, float | None]:
-    """Mean loss and accuracy (None without class labels) of ``data``, computed in batches on
-    the device; one sync."""
+    """Mean loss and accuracy (None without class labels) of ``data``, summed in batches on
+    the device; the host reads the two sums once, after the last batch."""
     xp = net.xp
     loss_sum = hits = 0
     for start in range(0, data.n, batch_size):
@@ -242,9 +242,10 @@ def check_resume(net, path, *, optimizer: str | Optimizer = "adam", epochs: int 
 
 def evaluate(net, X, y, batch_size: int = 1024) -> tuple[float, float | None]:
     """(mean loss, accuracy) of the network on X, y, computed ``batch_size`` rows at a time on
-    the device (one sync). ``net.evaluate(X, y)`` calls it. The accuracy is None where y does
-    not name one class a sample (real-valued targets, a regression's, whose figure is the
-    loss; rows with several 1s): see Network._holds_labels."""
+    the device, with no read per batch: the checks of y read it before the first batch, and
+    the two sums are read after the last. ``net.evaluate(X, y)`` calls it. The accuracy is
+    None where y does not name one class a sample (real-valued targets, a regression's,
+    whose figure is the loss; rows with several 1s): see Network._holds_labels."""
     return _evaluate(net, _Data(net, X, y), checked_batch_size(batch_size))
 
 
