@@ -1004,6 +1004,24 @@ def test_repr_builds_the_same_architecture_again(options):
     assert f"init={net.init!r}" in repr(net)
 
 
+def test_dtype_is_numpy_s_so_a_check_against_np_float32_holds(backend, tmp_path):
+    """net.dtype was the string "float32", which np.float32 never equals: a user's check
+    ``net.dtype == np.float32`` was False on a float32 network, silently. As NumPy's dtype it
+    equals the scalar type and the name alike, and files and repr still name it."""
+    net = Network([3, 2], backend=backend)
+    assert isinstance(net.dtype, np.dtype)
+    assert net.dtype == np.float32 and net.dtype == "float32" and net.dtype != np.float64
+    assert "dtype='float32')" in repr(net) and net.config()["dtype"] == "float32"
+    double = Network([3, 2], backend="numpy", dtype="float64")
+    assert double.dtype == np.float64 == double.theta.dtype
+    double.save(tmp_path / "net.npz")
+    assert xpnet.load(tmp_path / "net.npz").dtype == np.float64
+    state = double.__getstate__()  # (as pickled by an xpnet whose dtype was a name)
+    old = Network.__new__(Network)
+    old.__setstate__(state | {"dtype": "float64"})
+    assert old.dtype == np.float64 and isinstance(old.dtype, np.dtype)
+
+
 def test_initialize_draws_a_seed_sequence_again_and_a_generator_on():
     """As the constructor's docstring says: a SeedSequence seed gives back the weights the
     network was built with; a Generator, which initialize() draws on from, new ones."""

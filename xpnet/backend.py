@@ -100,7 +100,7 @@ class Backend:
         return getattr(self.xp, float_dtype_name(name))
 
     # -- host <-> device ------------------------------------------------------------------
-    def asarray(self, a, dtype: str | None = None, *, inf_checked: bool = False):
+    def asarray(self, a, dtype: FloatDType | None = None, *, inf_checked: bool = False):
         """Host -> device. Host input is cast on the host first, so every backend receives the
         same bits; an array already on this backend is returned as is (cast only if needed, and
         moved if it sits on another device of the namespace).
@@ -111,7 +111,7 @@ class Backend:
         with np.errstate(over="ignore") if inf_checked else contextlib.nullcontext():
             return self._asarray(a, dtype)
 
-    def _asarray(self, a, dtype: str | None):
+    def _asarray(self, a, dtype: FloatDType | None):
         if isinstance(a, np.ndarray) and type(a) is not np.ndarray:
             a = _plain(a)
         if self.owns(a):
@@ -143,7 +143,7 @@ class Backend:
             host = self.xp.__array_namespace_info__().default_device()
         return np.asarray(a if host is None else self.xp.asarray(a, device=host))
 
-    def zeros(self, shape, dtype: str = "float32"):
+    def zeros(self, shape, dtype: FloatDType = "float32"):
         """A new zero-filled array on this backend's device."""
         if self.device is None:
             return self.xp.zeros(shape, dtype=self.dtype(dtype))
@@ -409,6 +409,13 @@ def float_dtype_name(dtype: FloatDType) -> str:
     if name not in FLOAT_DTYPES:
         raise TypeError(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
     return name
+
+
+def float_dtype(dtype: FloatDType) -> np.dtype:
+    """The NumPy dtype float32 or float64 for any spelling of it (see :func:`float_dtype_name`):
+    ``net.dtype``, which equals ``np.float32``, ``np.dtype("float32")`` and ``"float32"``
+    alike, as an array's dtype does (CuPy's arrays have NumPy's dtypes)."""
+    return np.dtype(float_dtype_name(dtype))
 
 
 # -- host arrays in files: a checkpoint holds NumPy arrays, whatever the backend ---------------

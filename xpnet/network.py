@@ -52,7 +52,7 @@ from collections.abc import Sequence
 
 from . import training
 from .activations import Activation, get_activation
-from .backend import Backend, FloatDType, Seed, dtype_kind, float_dtype_name, get_backend
+from .backend import Backend, FloatDType, Seed, dtype_kind, float_dtype, get_backend
 from .checks import checked_batch_size, integer_error, unknown_name, whole_number
 from .losses import Loss, get_loss
 
@@ -111,6 +111,9 @@ class Network:
     grad, weight_grads, bias_grads : dL/dtheta, flat and per layer, as backprop last wrote it
         (views into one vector, which assigning copies into, as for theta).
     num_layers : L, the layers with weights (the input layer has none).
+    dtype : the NumPy dtype of theta and of every computation, ``np.dtype("float32")`` or
+        float64: it equals ``np.float32`` and ``"float32"`` alike, as ``net.theta.dtype`` does
+        (CuPy's arrays have NumPy's dtypes); ``net.dtype.name`` is the name.
     seed : the seed the weights in theta were drawn with (the constructor's, or the last
         :meth:`initialize`'s).
     hidden, output, loss : the hidden layers' activation g, the output layer's, and the loss
@@ -656,7 +659,7 @@ class Network:
         """The architecture as plain JSON-able values (what :class:`Network` was built with)."""
         return {"sizes": list(self.sizes), "activation": self.hidden.config(),
                 "output": self.output.name, "loss": self.loss.name, "init": self.init,
-                "dtype": self.dtype}
+                "dtype": self.dtype.name}
 
     def __getstate__(self) -> dict:
         """For ``copy.deepcopy`` and ``pickle``: everything but what :meth:`_derive` makes
@@ -668,6 +671,8 @@ class Network:
     def __setstate__(self, state: dict) -> None:
         if "grad" in state:  # (pickled by an xpnet of before grad became a property)
             state["_grad"] = state.pop("grad")
+        # (pickled by an xpnet of before the dtype was NumPy's, it holds "float32")
+        state["dtype"] = float_dtype(state["dtype"])
         self.__dict__.update(state)
         self._derive()
 
@@ -697,7 +702,7 @@ class Network:
         output, loss = (repr(part.name) if part.name else repr(part)
                         for part in (self.output, self.loss))
         return (f"Network({self.sizes}, activation={hidden}, output={output}, loss={loss}, "
-                f"init={self.init!r}, backend={self.backend.name!r}, dtype={self.dtype!r})")
+                f"init={self.init!r}, backend={self.backend.name!r}, dtype={self.dtype.name!r})")
 
 
 class LayerViews(Sequence):
@@ -785,12 +790,12 @@ def _range_note(xp, a) -> str:
 
 def checked_architecture(sizes, activation="sigmoid", output="softmax", loss=None, init="auto",
                          dtype="float32") -> tuple:
-    """(sizes, hidden activation, output activation, loss, init, dtype name) of a
+    """(sizes, hidden activation, output activation, loss, init, NumPy dtype) of a
     :class:`Network` built with these arguments, each checked, with no memory given to the
     weights yet: what a network is built from, and how a file's architecture is checked
     before it is built (a damaged file could name one too large for memory)."""
     sizes = _check_sizes(sizes)
-    dtype = float_dtype_name(dtype)  # np.float64 and np.dtype("float64") too
+    dtype = float_dtype(dtype)  # from np.float64, "f8", ... too
     if not isinstance(init, str) or init not in INITS:  # (np.array(["he"]) == "he" is truthy)
         raise unknown_name(init)(f"unknown init {init!r}; choose one of {list(INITS)}")
     hidden = get_activation(activation)
