@@ -858,6 +858,31 @@ def test_a_view_of_theta_made_afresh_each_step_is_the_same_parameters():
         head.step(other.theta[-k:], grad[-k:])
 
 
+@pytest.mark.parametrize("name", ["numpy", "cupy"])  # (the array API's slices have no base)
+def test_two_slices_of_one_theta_do_not_share_one_optimizer_s_state(name):
+    """One optimizer stepping two slices of one size of one theta (two layers of one shape)
+    took them for the same parameters, as they share the memory: the second slice went on with
+    the first one's momentum, silently. The same elements viewed afresh still go on."""
+    backend = make_backend(name)
+    xp = backend.xp
+    theta = xp.zeros(8, dtype=xp.float32)
+    ones = xp.ones(4, dtype=xp.float32)
+    optimizer = SGD(lr=0.1, momentum=0.9)
+    optimizer.step(theta[:4], ones)
+    for other in (theta[4:], theta[::2]):  # (the second starts where the first slice does)
+        with pytest.raises(ValueError, match=r"this SGD holds the state of a run on another "
+                                             r"part of this theta \(momentum_buffer\): give "
+                                             r"each part .* its own optimizer, or call reset"):
+            optimizer.step(other, ones)
+    step = np.float32(-0.1)
+    np.testing.assert_array_equal(backend.to_numpy(theta), [step] * 4 + [0] * 4)  # (no more)
+    optimizer.step(theta[:4], ones)  # (a view made afresh of the elements it stepped)
+    assert optimizer.t == 2
+    optimizer.reset()
+    optimizer.step(theta[4:], ones)
+    np.testing.assert_array_equal(backend.to_numpy(theta)[4:], step)  # (a fresh momentum)
+
+
 def test_load_state_dict_checks_its_input():
     with pytest.raises(ValueError, match="this state dict is for 'SGD', not 'Adam'"):
         Adam().load_state_dict(SGD().state_dict())

@@ -514,6 +514,22 @@ def is_array(a) -> bool:
     return _namespace_of(a) is not None
 
 
+def memory_of(a) -> tuple:
+    """Which memory array ``a`` views, and where: the array that owns it (``a.base``, to the
+    root) and, on NumPy and CuPy, the address of ``a``'s first element with its strides. A view
+    made afresh of the same elements (``theta[-k:]`` at each step) agrees in both; two slices
+    of one theta (``theta[:k]``, ``theta[k:2*k]``) share the root alone. A namespace that
+    shows no addresses (the array API's) gives None for the place: its slices are arrays of
+    their own, with no base. Host attributes only: no read of the device, no sync."""
+    root = a
+    while is_array(getattr(root, "base", None)):
+        root = root.base
+    if isinstance(a, np.ndarray):
+        return root, (a.__array_interface__["data"][0], a.strides)
+    pointer = getattr(getattr(a, "data", None), "ptr", None)  # (CuPy's memory pointer)
+    return root, None if pointer is None else (pointer, a.strides)
+
+
 def _namespace_of(a):
     get = getattr(a, "__array_namespace__", None)
     if get is None:

@@ -57,6 +57,7 @@ from .backend import (
     is_array,
     is_float_array,
     is_host_array,
+    memory_of,
 )
 from .checks import KeywordsChecked, check_keywords, flag, real_number, unknown_name, whole_number
 
@@ -100,7 +101,9 @@ class Optimizer(KeywordsChecked):
     hyperparameters: tuple[str, ...] = ()
     _changed = False  # a hyperparameter set since the last check (see __setattr__)
     _new_buffers: tuple[str, ...] = ()  # the buffers started (not loaded) at the last step
-    _owner = None  # a weak reference to the memory of the theta the buffers were made for
+    #: the theta the buffers were made for (see _check_owner): weak references to the array
+    #: last stepped and to the memory it views, and its place in that memory
+    _owner: tuple[weakref.ref, weakref.ref, tuple | None] | None = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -157,7 +160,7 @@ class Optimizer(KeywordsChecked):
         """Update the flat parameter vector ``theta`` in place from the flat gradient ``grad``
         (two 1-D arrays of the same shape and float dtype, on the same backend). Once this
         optimizer holds buffers (momenta, moments), it steps only the theta they were made for
-        (or views of its memory): another is a ValueError, until :meth:`reset` or
+        (or views of the same elements): another is a ValueError, until :meth:`reset` or
         :meth:`load_state_dict`."""
         if self._changed:  # e.g. opt.momentum = 1.5 since the last step
             self._check_changes()
@@ -215,27 +218,34 @@ class Optimizer(KeywordsChecked):
         return backend
 
     def _check_owner(self, theta, adopt: bool = True) -> bool:
-        """The buffers (momenta, averages of g^2) belong to the memory of the theta they were
-        made for: a step on another network's theta of the same shape would silently start it
-        from this one's run, as torch.optim's optimizers, built on their parameters, cannot.
-        The memory is the array that owns it (``theta.base``, to the root): a view made
-        afresh each step (``net.theta[-k:]``, a layer reshaped) is the same parameters. With
-        ``adopt``, a theta that may take the buffers becomes their owner: True when it is
-        another than before."""
-        root = theta
-        while is_array(getattr(root, "base", None)):
-            root = root.base
-        owner = None if self._owner is None else self._owner()
-        if owner is root:
-            return False
-        if self.state and self._owner is not None:  # (another's, or one gone: not this one)
-            raise ValueError(
-                f"this {type(self).__name__} holds the state of a run on another theta "
-                f"({', '.join(self.state)}): an optimizer's state belongs to one network; give "
-                "each network its own optimizer (a new one given this one's state_dict() goes on "
-                "with its run), or call reset() to start afresh")
+        """The buffers (momenta, averages of g^2) belong to the elements of the theta they were
+        made for: a step on another network's theta of the same shape, or on another slice of
+        the same size of this one (one optimizer for two layers), would silently go on with
+        their run, as torch.optim's optimizers, built on their parameters, cannot. Those
+        elements are a place in the memory of the array that owns it (see
+        :func:`~xpnet.backend.memory_of`): a view made afresh each step (``net.theta[-k:]``, a
+        layer reshaped) is the same parameters. With ``adopt``, a theta that may take the
+        buffers becomes their owner: True when it is another than before."""
+        if self._owner is not None and self._owner[0]() is theta:
+            return False  # (the array of the last step, as fit passes net.theta: at once)
+        root, place = memory_of(theta)
+        if self._owner is not None:
+            _, memory, owner_place = self._owner
+            same_memory = memory() is root
+            if same_memory and place == owner_place:
+                return False
+            if self.state:  # (another's, or one gone: not this one)
+                other, advice = (
+                    ("another part of this theta", "give each part (each layer) its own "
+                     "optimizer") if same_memory else
+                    ("another theta", "an optimizer's state belongs to one network; give each "
+                     "network its own optimizer (a new one given this one's state_dict() goes "
+                     "on with its run)"))
+                raise ValueError(f"this {type(self).__name__} holds the state of a run on "
+                                 f"{other} ({', '.join(self.state)}): {advice}, or call "
+                                 "reset() to start afresh")
         if adopt:
-            self._owner = weakref.ref(root)
+            self._owner = weakref.ref(theta), weakref.ref(root), place
         return adopt
 
     def _check_dtype(self, backend) -> None:
