@@ -1928,8 +1928,11 @@ def test_early_stopping_checks_min_delta_and_a_loaded_best():
             EarlyStopping().load_state_dict(state)
     with pytest.raises(ValueError, match="best epoch must be a whole number >= -1 .* got 1.5"):
         EarlyStopping().load_state_dict({"best": 1.0, "best_epoch": 1.5, "wait": 0})
-    with pytest.raises(TypeError, match="best value must be a number"):
-        EarlyStopping().load_state_dict({"best": True, "best_epoch": 0, "wait": 0})
+    # (a wrong entry of a dict, of whatever type, is a damaged state: a ValueError, as the
+    # best epoch's 1.5 is, and the optimizers' and schedules' entries are; best was a TypeError)
+    for best in (True, "0.5", None, [0.5]):
+        with pytest.raises(ValueError, match="best value must be a number"):
+            EarlyStopping().load_state_dict({"best": best, "best_epoch": 0, "wait": 0})
 
 
 def test_early_stopping_false_is_no_early_stopping():

@@ -78,6 +78,9 @@ class EarlyStopping(KeywordsChecked):
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` wrote, checked as xpnet's state loading is: no dict
+        is a TypeError (the argument's type), a dict with an entry missing or wrong, of
+        whatever type, a ValueError (a damaged state)."""
         keys = ("best", "best_epoch", "wait")
         if not isinstance(state, dict):
             raise TypeError(f"an early stopping state must be a dict of {', '.join(keys)}, as "
@@ -87,7 +90,7 @@ class EarlyStopping(KeywordsChecked):
                              f"as state_dict() writes; got {state!r:.80}")
         best, best_epoch, wait = state["best"], state["best_epoch"], state["wait"]
         if isinstance(best, bool) or not isinstance(best, numbers.Real):
-            raise TypeError(f"early stopping's best value must be a number, got {best!r:.40}")
+            raise ValueError(f"early stopping's best value must be a number, got {best!r:.40}")
         try:
             best = float(best)  # (10**400 overflows)
         except OverflowError:
