@@ -919,19 +919,20 @@ def test_load_state_dict_names_what_is_missing(key):
             fresh.load_state_dict({**optimizer.state_dict(), "t": t})
 
 
-@pytest.mark.parametrize("name, value, error, message", [
-    ("exp_avg", [0.1, 0.2, 0.3], TypeError,
+@pytest.mark.parametrize("name, value, message", [
+    # (a wrong entry of a dict, of whatever type, is a damaged state: a ValueError, as NaN is;
+    # the types were TypeErrors)
+    ("exp_avg", [0.1, 0.2, 0.3],
      r"'exp_avg' must be an array of floats, got list of no dtype \(a list, as from JSON: "
      r"convert it with np\.asarray\(value, dtype=net\.dtype\)"),
-    ("exp_avg", np.array(["1", "2", "3"]), TypeError,
-     "must be an array of floats, got ndarray of <U1"),
-    ("exp_avg", np.array([1, 2, 3]), TypeError, "must be an array of floats, got ndarray of int64"),
-    ("exp_avg", np.array([0.0, np.nan, 0.0]), ValueError, "'exp_avg' holds NaN"),
-    ("exp_avg_sq", np.array([0.0, np.nan, 0.0]), ValueError, "'exp_avg_sq' holds NaN"),
-    ("exp_avg_sq", np.array([0.0, -1e-3, 0.0]), ValueError,
+    ("exp_avg", np.array(["1", "2", "3"]), "must be an array of floats, got ndarray of <U1"),
+    ("exp_avg", np.array([1, 2, 3]), "must be an array of floats, got ndarray of int64"),
+    ("exp_avg", np.array([0.0, np.nan, 0.0]), "'exp_avg' holds NaN"),
+    ("exp_avg_sq", np.array([0.0, np.nan, 0.0]), "'exp_avg_sq' holds NaN"),
+    ("exp_avg_sq", np.array([0.0, -1e-3, 0.0]),
      "'exp_avg_sq' holds negative values, but it sums or averages squared gradients"),
 ])
-def test_load_state_dict_refuses_buffers_no_run_could_hold(name, value, error, message):
+def test_load_state_dict_refuses_buffers_no_run_could_hold(name, value, message):
     """(Such buffers used to load: strings and ints were converted silently, and NaN or a
     negative average of g^2 made the next step NaN, which the training loop blames on the lr.)"""
     optimizer = Adam(lr=0.1)
@@ -939,13 +940,30 @@ def test_load_state_dict_refuses_buffers_no_run_could_hold(name, value, error, m
     state = optimizer.state_dict()
     state["state"][name] = value
     fresh = Adam()
-    with pytest.raises(error, match=message):
+    with pytest.raises(ValueError, match=message):
         fresh.load_state_dict(state)
     assert fresh.t == 0  # left as it was
     loadable = optimizer.state_dict()  # (a momentum can be negative; an average of g^2
     loadable["state"]["exp_avg"] = -np.ones(3)  # that overflowed float32 is inf, and a run
     loadable["state"]["exp_avg_sq"][0] = np.inf  # with it goes on: both load)
     fresh.load_state_dict(loadable)
+
+
+@pytest.mark.parametrize("hyperparameters, message", [
+    ({"lr": "0.1"}, r"this state dict's hyperparameters are damaged: lr must be a number, "
+                    r"got '0.1'"),
+    ({"amsgrad": "no"}, r"hyperparameters are damaged: amsgrad must be True or False"),
+])
+def test_a_state_dicts_hyperparameter_of_the_wrong_type_is_a_damaged_state(hyperparameters,
+                                                                           message):
+    """A wrong entry of a state dict, of whatever type, is a ValueError, as a NaN lr is; the
+    type of one was the constructor's TypeError (only what is no dict is one)."""
+    state = Adam(lr=0.1).state_dict()
+    state["hyperparameters"].update(hyperparameters)
+    fresh = Adam(lr=0.5)
+    with pytest.raises(ValueError, match=message):
+        fresh.load_state_dict(state)
+    assert fresh.lr == 0.5 and not fresh.amsgrad  # left as it was
 
 
 def test_a_state_loaded_from_device_arrays_is_saved_as_numpy_arrays(backend):

@@ -376,6 +376,15 @@ def test_a_bad_state_dict_leaves_the_schedule_as_it_was():
     with pytest.raises(ValueError, match="hyperparameters must be a dict"):
         get_schedule("step", lr=0.1, step_size=2).load_state_dict(
             {**step.state_dict(), "hyperparameters": None})
+    # (a wrong entry of a dict, of whatever type, is a damaged state: these were TypeErrors)
+    for hyperparameters, message in (({"lr": "0.5", "step_size": 2}, "lr must be a number"),
+                                     ({"lr": 0.5, "step_size": 2.5}, "step_size must be an "
+                                                                     "integer >= 1, got 2.5"),
+                                     ({"lr": 0.5, "step": 2}, "StepDecay takes no 'step'")):
+        with pytest.raises(ValueError, match="this state dict's hyperparameters are damaged: "
+                                             + message):
+            step.load_state_dict({**step.state_dict(), "hyperparameters": hyperparameters})
+        assert step.lr == 0.1 and step.step_size == 2
 
 
 def test_a_plateau_best_beyond_the_start_is_damage():

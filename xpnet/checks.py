@@ -57,6 +57,17 @@ class KeywordsChecked:
         return super().__new__(cls)
 
 
+def built_from_state(cls, hyperparameters: dict):
+    """``cls(**hyperparameters)`` for the hyperparameters a state dict holds, checked as a new
+    one's are, but with a wrong type among them a ValueError: the state dict is the argument,
+    and a dict with a wrong entry, of whatever type, is a damaged state (what is no dict is
+    the TypeError)."""
+    try:
+        return cls(**hyperparameters)
+    except TypeError as error:
+        raise ValueError(f"this state dict's hyperparameters are damaged: {error}") from None
+
+
 def whole_number(value) -> int | None:
     """``value`` as an int if it is a whole number (an int or a NumPy integer; not a bool, a
     float or a string), else None."""

@@ -59,7 +59,15 @@ from .backend import (
     is_host_array,
     memory_of,
 )
-from .checks import KeywordsChecked, check_keywords, flag, real_number, unknown_name, whole_number
+from .checks import (
+    KeywordsChecked,
+    built_from_state,
+    check_keywords,
+    flag,
+    real_number,
+    unknown_name,
+    whole_number,
+)
 
 __all__ = [
     "Optimizer", "SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam", "AdamW",
@@ -372,7 +380,7 @@ class Optimizer(KeywordsChecked):
         hyperparameters.update({name: tuple(value) if isinstance(value, list) else value
                                 for name, value in state_dict["hyperparameters"].items()})
         # validated on a new optimizer, leaving self as it is if they are bad
-        checked = type(self)(**hyperparameters)
+        checked = built_from_state(type(self), hyperparameters)
         for key in self.hyperparameters:
             setattr(self, key, getattr(checked, key))
         self.t = t
@@ -825,16 +833,16 @@ def get_optimizer(name: str, **hyperparameters) -> Optimizer:
 
 # -- validation -------------------------------------------------------------------------------
 def _check_saved_buffer(name: str, saved, nonnegative: bool):
-    """A state dict's buffer as a host array, checked: an array of floats (state_dict() writes
-    NumPy arrays) without NaN (inf it may hold: an average of g^2 that overflowed float32,
-    which stops the steps of its parameters, but not the run), and a sum or average of g^2
-    must not be negative."""
+    """A state dict's buffer as a host array, checked (a ValueError, as for every entry of a
+    state dict): an array of floats (state_dict() writes NumPy arrays) without NaN (inf it
+    may hold: an average of g^2 that overflowed float32, which stops the steps of its
+    parameters, but not the run), and a sum or average of g^2 must not be negative."""
     if not is_host_array(saved) and is_array(saved):
         saved = backend_of(saved).to_numpy(saved)  # (a device array: checked on the host)
     if not is_host_array(saved) or not is_float_array(saved):
         hint = (" (a list, as from JSON: convert it with np.asarray(value, dtype=net.dtype), "
                 "the dtype of the network's theta)" if isinstance(saved, (list, tuple)) else "")
-        raise TypeError(f"the state dict's {name!r} must be an array of floats, got "
+        raise ValueError(f"the state dict's {name!r} must be an array of floats, got "
                         f"{type(saved).__name__} of {getattr(saved, 'dtype', 'no dtype')}{hint}")
     if any_nan(saved):
         raise ValueError(f"the state dict's {name!r} holds NaN")

@@ -35,6 +35,7 @@ from typing import TypeVar
 from .checks import (
     KeywordsChecked,
     as_float,
+    built_from_state,
     integer_at_least,
     real_number,
     unknown_name,
@@ -108,7 +109,7 @@ class Schedule(KeywordsChecked):
         if not isinstance(state_dict["hyperparameters"], dict):
             raise ValueError(f"this state dict's hyperparameters must be a dict, got "
                              f"{state_dict['hyperparameters']!r:.60}")
-        return type(self)(**state_dict["hyperparameters"])  # (validated as a new one is)
+        return built_from_state(type(self), state_dict["hyperparameters"])
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)
