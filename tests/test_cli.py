@@ -126,10 +126,10 @@ def test_train_records_the_dataset_and_evaluate_tests_on_it(run, tmp_path, capsy
     assert metadata["dataset"] == "mnist" and set(metadata) == {"dataset",
                                                                 training.OPTIONS_METADATA}
 
-    def load_of(args, validation=0):  # which dataset evaluate would load
+    def load_of(args):  # which dataset evaluate would load
         raise ValueError(f"would load {args.dataset}")
 
-    monkeypatch.setattr(cli, "_load", load_of)
+    monkeypatch.setattr(cli, "_test_set", load_of)
     model = tmp_path / "fashion.npz"
     xpnet_load(folder / "model.npz").save(model, metadata={"dataset": "fashion-mnist"})
     for options, loaded in [((), "fashion-mnist"), (("--dataset", "mnist"), "mnist"),
@@ -676,7 +676,7 @@ def test_evaluate_refuses_a_network_that_does_not_fit_the_images(sizes, tmp_path
                                                                  monkeypatch):
     """A 784-16-1 network used to fail with NumPy's "non-broadcastable output operand with
     shape (1,1) ...", after loading the data."""
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli, "_test_set", _data_were_loaded)
     model = tmp_path / "model.npz"
     Network(sizes, output="sigmoid", backend="numpy").save(model)
     status, _, err = xpnet(capsys, "evaluate", model)
@@ -1148,6 +1148,7 @@ def test_xpnet_backend_in_upper_case_is_accepted(tmp_path, capsys, monkeypatch):
         raise ValueError("reached the data")
 
     monkeypatch.setattr(cli, "_load", load_of)
+    monkeypatch.setattr(cli, "_test_set", load_of)
     model = tmp_path / "model.npz"
     Network([784, 10], backend="numpy").save(model)
     monkeypatch.setenv("XPNET_BACKEND", "NUMPY")
@@ -1423,19 +1424,48 @@ def test_no_progress_reaches_the_dataset_loader(capsys, monkeypatch):
 
 
 def _random_test_set(datasets_asked: list):
-    """A stand-in for cli._load: 50 random test images, noting the dataset asked for."""
-    def load(args, validation=0):
+    """A stand-in for cli._test_set: 50 random test images, noting the dataset asked for."""
+    def load(args):
         datasets_asked.append(args.dataset)
         rng = np.random.default_rng(1)
-        return None, None, (rng.random((50, 784), dtype=np.float32), rng.integers(0, 10, 50))
+        return rng.random((50, 784), dtype=np.float32), rng.integers(0, 10, 50)
 
     return load
+
+
+def test_evaluate_reads_the_test_files_only(mnist, tmp_path, capsys):
+    """evaluate decompressed and verified the training files too (six times the test set's
+    bytes), to throw them away: now they are not read. It reads the folder that train would
+    (one that holds all four files), and a damaged test file is named as before."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for stem in datasets.FILES[2:]:  # the test files (the real ones, gzip-compressed or not)
+        real = next(path for path in (mnist / f"{stem}.gz", mnist / stem) if path.is_file())
+        (folder / real.name).write_bytes(real.read_bytes())
+    for stem in datasets.FILES[:2]:  # the training files: would fail verification if read
+        (folder / f"{stem}.gz").write_bytes(b"not read")
+    model = tmp_path / "m.npz"
+    Network([784, 16, 10], backend="numpy").save(model, metadata={"dataset": "mnist"})
+    evaluate = ("evaluate", model, "--data-dir", folder, "--no-download", "--backend", "numpy")
+    status, out, err = xpnet(capsys, *evaluate)
+    assert status == 0, err
+    assert f"MNIST from {folder}: 10,000 test images\n" in err
+    assert "MNIST test set, 10,000 images: loss" in out
+    labels = next(folder.glob("t10k-labels-idx1-ubyte*"))
+    labels.write_bytes(b"damaged")
+    status, _, err = xpnet(capsys, *evaluate)
+    assert status == 2 and err.startswith(f"xpnet: error: {labels}: ") and \
+        "Delete the file and download it again" in err, err
+    for path in folder.glob("train-*"):  # (a folder without them: passed over, as by train)
+        path.unlink()
+    status, _, err = xpnet(capsys, *evaluate)
+    assert status == 2 and "MNIST not found" in err and f"{folder} (lacks train-images" in err, err
 
 
 def test_evaluate_takes_a_network_of_more_than_10_outputs(tmp_path, capsys, monkeypatch):
     """More outputs than the dataset has classes is a valid network (its extra classes are
     never the label); fewer is refused (test_evaluate_refuses_a_network_...)."""
-    monkeypatch.setattr(cli, "_load", _random_test_set([]))
+    monkeypatch.setattr(cli, "_test_set", _random_test_set([]))
     model = tmp_path / "m.npz"
     Network([784, 16, 12], backend="numpy").save(model, metadata={"dataset": "mnist"})
     status, out, err = xpnet(capsys, "evaluate", model)
@@ -1445,7 +1475,7 @@ def test_evaluate_takes_a_network_of_more_than_10_outputs(tmp_path, capsys, monk
 def test_evaluate_names_fashion_mnists_classes(tmp_path, capsys, monkeypatch):
     """Its labels are no digits: the confusion matrix says what 0..9 stand for (MNIST's are
     the digits themselves: no legend)."""
-    monkeypatch.setattr(cli, "_load", _random_test_set([]))
+    monkeypatch.setattr(cli, "_test_set", _random_test_set([]))
     model = tmp_path / "m.npz"
     Network([784, 16, 10], backend="numpy").save(model, metadata={"dataset": "fashion-mnist"})
     status, out, err = xpnet(capsys, "evaluate", model)
@@ -1458,7 +1488,7 @@ def test_evaluate_names_fashion_mnists_classes(tmp_path, capsys, monkeypatch):
 
 def test_evaluate_of_a_model_without_metadata_uses_mnist(tmp_path, capsys, monkeypatch):
     asked = []
-    monkeypatch.setattr(cli, "_load", _random_test_set(asked))
+    monkeypatch.setattr(cli, "_test_set", _random_test_set(asked))
     model = tmp_path / "m.npz"
     Network([784, 16, 10], backend="numpy").save(model)  # no dataset recorded
     status, out, err = xpnet(capsys, "evaluate", model)

@@ -322,6 +322,60 @@ def test_images_and_validation_split(tmp_path):
             load("mnist", data_dir=tmp_path, validation=bad, checksums=SYNTHETIC_SHA256)
 
 
+@pytest.mark.parametrize("split, unread", [("test", FILES[0]), ("train", FILES[3])])
+def test_a_split_reads_its_own_files_only(split, unread, tmp_path):
+    """split="test" (what `xpnet evaluate` needs) neither decompresses nor verifies the
+    training files, six times its size; split="train" not the test files."""
+    contents = dict(SYNTHETIC)
+    contents[unread] = flipped(SYNTHETIC[unread])  # would fail verification if read
+    write_dataset(tmp_path, contents=contents)
+    with pytest.raises(DatasetError, match=unread):  # (all four read)
+        load("mnist", data_dir=tmp_path, checksums=SYNTHETIC_SHA256)
+    images, labels = (SYNTHETIC[stem] for stem in datasets.SPLITS[split])
+    X, y = load("mnist", split=split, data_dir=tmp_path, flatten=False,
+                checksums=SYNTHETIC_SHA256)
+    np.testing.assert_array_equal(X, np.frombuffer(images, np.uint8, offset=16).reshape(
+        -1, 28, 28) / np.float32(255))
+    np.testing.assert_array_equal(y, np.frombuffer(labels, np.uint8, offset=8))
+    assert X.dtype == np.float32 and y.dtype == np.int64
+
+
+def test_the_training_split_holds_out_its_validation_set(tmp_path):
+    write_dataset(tmp_path)
+    (x_train, y_train), _ = load("mnist", data_dir=tmp_path, checksums=SYNTHETIC_SHA256)
+    train, valid = load("mnist", split="train", validation=5, data_dir=tmp_path,
+                        checksums=SYNTHETIC_SHA256)
+    np.testing.assert_array_equal(train[0], x_train[:-5])
+    np.testing.assert_array_equal(valid[1], y_train[-5:])
+    with pytest.raises(ValueError, match=r"validation=5 holds out training examples, which "
+                                         r"split='test' does not read"):
+        load("mnist", split="test", validation=5, data_dir=tmp_path, checksums=SYNTHETIC_SHA256)
+
+
+@pytest.mark.parametrize("split, error", [("validation", ValueError), ("Test", ValueError),
+                                          (1, TypeError), (["test"], TypeError)])
+def test_an_unknown_split_is_named(split, error, tmp_path):
+    write_dataset(tmp_path)
+    with pytest.raises(error, match=r"split must be 'train', 'test' or None \(both\), got "):
+        load("mnist", split=split, data_dir=tmp_path, checksums=SYNTHETIC_SHA256)
+
+
+def test_a_split_is_read_from_a_folder_of_all_four_files_or_downloaded(tmp_path, server,
+                                                                       requests):
+    """As load without split=: the search passes over a folder that lacks a file (of the
+    other split too), and the download fetches all four files, which the next load finds."""
+    lacking = write_dataset(tmp_path / "lacking")
+    (lacking / f"{FILES[0]}.gz").unlink()
+    with pytest.raises(DatasetNotFoundError, match="lacks train-images-idx3-ubyte.gz"):
+        load("mnist", split="test", data_dir=lacking, checksums=SYNTHETIC_SHA256,
+             download=False)
+    X, _ = load("mnist", split="test", data_dir=tmp_path / "data", checksums=SYNTHETIC_SHA256,
+                mirrors=[f"{server}/good/"], progress=False)
+    assert len(X) == N_TEST and len(requests) == len(FILES)
+    assert sorted(path.name for path in (tmp_path / "data" / "mnist").iterdir()) == \
+        sorted(f"{stem}.gz" for stem in FILES)
+
+
 def test_recompressed_copies_are_accepted(tmp_path):
     for stem, data in SYNTHETIC.items():
         (tmp_path / f"{stem}.gz").write_bytes(gzip.compress(data, compresslevel=1, mtime=0))

@@ -874,15 +874,30 @@ def _option_of(argument: str) -> str:
 def _load(args, validation: int = 0):
     """(train, validation or None, test) of --dataset, each an (X, y) pair of host arrays;
     logs how many images of each were read, and from which folder."""
-    parts, folder = datasets.load_with_folder(
-        args.dataset, data_dir=args.data_dir, validation=validation,
-        download=not args.no_download, mirrors=args.mirror,
-        progress=False if args.no_progress else None)
+    parts, folder = datasets.load_with_folder(args.dataset, validation=validation,
+                                              **_data_source(args))
     train, held_out, test = parts if validation else (parts[0], None, parts[1])
     log.info("%s from %s: %s training, %s%s test images", datasets.TITLES[args.dataset],
              folder, f"{len(train[1]):,}",
              f"{len(held_out[1]):,} validation, " if held_out else "", f"{len(test[1]):,}")
     return train, held_out, test
+
+
+def _test_set(args):
+    """The test set of --dataset, an (X, y) pair of host arrays, read without the training
+    files (six times its size, to decompress and verify for nothing); logs how many images
+    were read, and from which folder."""
+    test, folder = datasets.load_with_folder(args.dataset, split="test", **_data_source(args))
+    log.info("%s from %s: %s test images", datasets.TITLES[args.dataset], folder,
+             f"{len(test[1]):,}")
+    return test
+
+
+def _data_source(args) -> dict:
+    """The keyword arguments of datasets.load that the data options set: where to look, and
+    whether and whence to download."""
+    return {"data_dir": args.data_dir, "download": not args.no_download,
+            "mirrors": args.mirror, "progress": False if args.no_progress else None}
 
 
 def _history_json(history, test_loss: float | None, test_accuracy: float | None) -> str:
@@ -910,7 +925,7 @@ def cmd_evaluate(args) -> None:
                              f"does not know; choose one with --dataset "
                              f"({', '.join(datasets.DATASETS)})")
         args.dataset = trained_on or "mnist"
-    _, _, (X, y) = _load(args)
+    X, y = _test_set(args)
     # (the cast: a network of >= CLASSES outputs tested on class labels has an accuracy)
     loss, accuracy = cast(tuple[float, float], net.evaluate(X, y, batch_size=args.batch_size))
     counts = confusion_matrix(net, X, y, args.batch_size)

@@ -23,7 +23,8 @@ the file can hold: its size (``SIZES``) for the files of ``CHECKSUMS``, or, with
 checksums, what its IDX header declares (at most 2 GiB), so a gzip bomb is refused as damaged.
 Nor is more downloaded than that can be when gzip-compressed: a mirror that sends more (or
 announces more) is given up for the next one, before it can fill the disk.
-Nothing is read or downloaded at import.
+:func:`load`'s ``split=`` reads only the training or only the test files (of a folder that
+holds all four, as without it). Nothing is read or downloaded at import.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ FILES = (
 )
 """The IDX files of each dataset, in the order train images, train labels, test images, test
 labels; published and downloaded with a ``.gz`` suffix."""
+#: the files of each split that :func:`load` can read alone (``split=``): its images, then its
+#: labels
+SPLITS = {"train": FILES[:2], "test": FILES[2:]}
 
 # SHA-256 of the decompressed IDX files. MNIST: computed from the original .gz files (whose MD5s
 # match the ones published on the MNIST page). Fashion-MNIST: computed from Debian's re-gzipped
@@ -451,12 +455,13 @@ def _complete_dataset(folder: Path) -> dict[str, list[Path]] | None:
     return paths if all(paths.values()) else None
 
 
-def _read_dataset(paths: dict[str, list[Path]], sums) -> tuple[list[np.ndarray], list[Path]]:
-    """Each file's array, from the first of its copies that verifies (a damaged ``.gz`` beside
-    an intact uncompressed copy is passed over), and the copies used; the first copy's error
-    where none verifies."""
+def _read_dataset(paths: dict[str, list[Path]], sums,
+                  stems: Sequence[str] = FILES) -> tuple[list[np.ndarray], list[Path]]:
+    """The array of each file of ``stems`` (by default all four), from the first of its copies
+    that verifies (a damaged ``.gz`` beside an intact uncompressed copy is passed over), and
+    the copies used; the first copy's error where none verifies."""
     arrays, used = [], []
-    for stem in FILES:
+    for stem in stems:
         errors = []
         for path in paths[stem]:
             try:
@@ -798,6 +803,7 @@ def _not_found(name: str, looked_in: Sequence[Path], failures: Sequence[str] | N
 def load(
     name: str,
     *,
+    split: str | None = None,
     data_dir: str | os.PathLike | None = None,
     validation: bool | int = False,
     flatten: bool = True,
@@ -810,28 +816,37 @@ def load(
 
     X: float32 in [0, 1], shape (N, 784), or (N, 28, 28) with ``flatten=False``; y: int64 class
     indices. ``validation=True`` splits off the last 10,000 training examples (Nielsen's split),
-    an int that many, and returns ``(train, validation, test)``. ``download=False`` raises
-    DatasetNotFoundError instead of downloading; ``mirrors``, ``checksums`` and ``progress`` are
-    as for :func:`download`. Every file is verified by its SHA-256 before use. Files read from
-    another folder than a ``data_dir`` given bring a warning that says why it was passed over.
+    an int that many, and returns ``(train, validation, test)``. ``split="test"`` reads only
+    the test files and returns ``(X_test, y_test)``; ``split="train"`` only the training files,
+    returning ``(X_train, y_train)``, or with ``validation`` ``(train, validation)``. (The
+    folder searched for must still hold all four files, and a download fetches all four.)
+    ``download=False`` raises DatasetNotFoundError instead of downloading; ``mirrors``,
+    ``checksums`` and ``progress`` are as for :func:`download`. Every file read is verified by
+    its SHA-256 before use. Files read from another folder than a ``data_dir`` given bring a
+    warning that says why it was passed over.
     """
-    return load_with_folder(name, data_dir=data_dir, validation=validation, flatten=flatten,
-                            download=download, mirrors=mirrors, checksums=checksums,
-                            progress=progress)[0]
+    return load_with_folder(name, split=split, data_dir=data_dir, validation=validation,
+                            flatten=flatten, download=download, mirrors=mirrors,
+                            checksums=checksums, progress=progress)[0]
 
 
-def load_with_folder(name: str, *, data_dir=None, validation=False, flatten=True,
+def load_with_folder(name: str, *, split=None, data_dir=None, validation=False, flatten=True,
                      download=True, mirrors=None, checksums=None, progress=None):
     """What :func:`load` returns (the same options), and the folder its files were read
     from."""
     _check_name(name)  # (before CHECKSUMS[name]: a clear error, not a KeyError)
-    # (before anything is read or downloaded: download="no" would download, being true)
-    _validation_count(validation)  # (its size is checked once the files are read)
+    stems = _split_files(split)
+    # (before anything is read or downloaded: download="no" would download, being true; the
+    # validation set's size is checked once the files are read)
+    if _validation_count(validation) and split == "test":
+        raise ValueError(f"validation={validation!r} holds out training examples, which "
+                         "split='test' does not read: leave validation out, or use "
+                         "split='train' or split=None")
     flatten, download = flag("flatten", flatten), flag("download", download)
     _check_progress(progress)
     _mirror_urls(name, mirrors)
     sums = _expected(name, checksums)
-    arrays, used, skipped, damaged = _search(name, data_dir, sums, download)
+    arrays, used, skipped, damaged = _search(name, data_dir, sums, download, stems)
     beside = []  # (the user's own files beside a download into data_dir/<name>/: not used)
     if arrays is None:
         looked_in = search_dirs(name, data_dir)  # (for the message, and the download's)
@@ -841,7 +856,8 @@ def load_with_folder(name: str, *, data_dir=None, validation=False, flatten=True
         _download_into(name, folder, mirrors, sums, progress, looked_in, skipped, damaged,
                        repair=data_dir is None)
         # (never None: _download_into has put the four files there, or raised)
-        arrays, used = _read_dataset(cast("dict[str, list[Path]]", _complete_dataset(folder)), sums)
+        paths = cast("dict[str, list[Path]]", _complete_dataset(folder))
+        arrays, used = _read_dataset(paths, sums, stems)
         given = None if data_dir is None else Path(data_dir).expanduser()
         if given is not None and given.is_dir() and 0 < len(_missing_files(given)) < len(FILES):
             beside = [f"--data-dir (data_dir=) {data_dir} {_lacking(given)}"]
@@ -856,15 +872,30 @@ def load_with_folder(name: str, *, data_dir=None, validation=False, flatten=True
         passed_over.append(f"$XPNET_DATA_DIR {environment} does not exist")  # (a typo, say)
     if passed_over:
         log.warning("%s; %s from %s instead", "; ".join(passed_over), TITLES[name], folder)
-    train_images, train_labels, test_images, test_labels = arrays
-    train = _examples(train_images, train_labels, used[0], used[1], flatten)
-    test = _examples(test_images, test_labels, used[2], used[3], flatten)
+    # (X, y) of each split read, in the order of FILES: its images, then its labels
+    sets = [_examples(arrays[i], arrays[i + 1], used[i], used[i + 1], flatten)
+            for i in range(0, len(arrays), 2)]
+    if split == "test":
+        return sets[0], folder
+    train, *test = sets
     n_validation = _validation_size(validation, len(train[1]))
-    if n_validation == 0:
-        return (train, test), folder
-    split = len(train[1]) - n_validation
-    return ((train[0][:split], train[1][:split]), (train[0][split:], train[1][split:]),
-            test), folder
+    if n_validation:
+        cut = len(train[1]) - n_validation
+        parts = ((train[0][:cut], train[1][:cut]), (train[0][cut:], train[1][cut:]), *test)
+    else:
+        parts = (train, *test)
+    # (split="train" without a validation set: its (X, y) alone, as split="test" gives)
+    return (parts[0] if len(parts) == 1 else parts), folder
+
+
+def _split_files(split) -> Sequence[str]:
+    """The files that ``split`` (None: both) reads."""
+    if split is None:
+        return FILES
+    if not isinstance(split, str) or split not in SPLITS:
+        raise unknown_name(split)(f"split must be 'train', 'test' or None (both), got "
+                                  f"{split!r:.40}")
+    return SPLITS[split]
 
 
 def _given_dir_passed_over(name: str, data_dir: str | os.PathLike) -> list[str]:
@@ -904,9 +935,10 @@ def _lacking(folder: Path) -> str | None:
     return " and ".join(parts)
 
 
-def _search(name: str, data_dir, sums, download: bool):
-    """``(arrays, copies used, skipped, damaged)`` from the first of :func:`search_dirs` that
-    holds dataset ``name`` intact (arrays None if none does). A folder of another dataset is
+def _search(name: str, data_dir, sums, download: bool, stems: Sequence[str] = FILES):
+    """``(arrays, copies used, skipped, damaged)`` of the files ``stems`` from the first of
+    :func:`search_dirs` that holds all four files of dataset ``name``, those intact (arrays
+    None if none does). A folder of another dataset is
     skipped; a damaged file is a DatasetError, except in xpnet's own cache when a download
     may repair it (``download``, and no ``data_dir``), where it is reported and passed over."""
     repairable = cache_dir(name) if download and data_dir is None else None
@@ -917,7 +949,7 @@ def _search(name: str, data_dir, sums, download: bool):
         if paths is None:
             continue
         try:
-            return (*_read_dataset(paths, sums), skipped, damaged)
+            return (*_read_dataset(paths, sums, stems), skipped, damaged)
         except _OtherDatasetError as error:  # e.g. data_dir holds MNIST, not Fashion-MNIST
             skipped.append(str(error))
         except DatasetError as error:
