@@ -522,6 +522,65 @@ def test_bad_option_values_exit_2_with_a_clear_message(argv, message, capsys):
     assert "error: " in err and message in err and "Traceback" not in err
 
 
+#: names of other libraries for a value of a name option, and what the command says of each
+OTHER_NAMES = [
+    # the library's hints (xpnet.losses and xpnet.activations' OTHER_NAMES), in option terms
+    (["train", "--loss", "categorical_crossentropy"], "--loss",
+     "xpnet calls it 'softmax_cross_entropy', for --output softmax (whose default loss it is)"),
+    (["train", "--loss", "BCEWithLogitsLoss"], "--loss", "xpnet calls it 'binary_cross_entropy'"),
+    (["train", "--activation", "linear"], "--activation", "xpnet calls it 'identity'"),
+    (["train", "--output", "logistic"], "--output", "xpnet calls it 'sigmoid'"),
+    (["train", "--activation", "LeakyReLU"], "--activation", "xpnet calls it 'leaky_relu'"),
+    # names that differ from xpnet's in case or in _ and - only (torch.nn's, Keras's)
+    (["train", "--activation", "ReLU"], "--activation", "xpnet calls it 'relu'"),
+    (["train", "--optimizer", "SGD"], "--optimizer", "xpnet calls it 'sgd'"),
+    (["train", "--optimizer", "lecture-momentum"], "--optimizer",
+     "xpnet calls it 'lecture_momentum'"),
+    (["train", "--schedule", "Cosine"], "--schedule", "xpnet calls it 'cosine'"),
+    (["train", "--init", "He"], "--init", "xpnet calls it 'he'"),
+    (["evaluate", "m.npz", "--dataset", "Fashion_MNIST"], "--dataset",
+     "xpnet calls it 'fashion-mnist'"),
+    (["predict", "m.npz", "x.npy", "--backend", "NumPy"], "--backend", "xpnet calls it 'numpy'"),
+]
+
+
+@pytest.mark.parametrize("argv, option, told", OTHER_NAMES)
+def test_another_librarys_name_for_a_choice_is_told_xpnets(argv, option, told, capsys):
+    """`--loss mse` got argparse's bare "invalid choice" where loss="mse" is told xpnet's
+    name; still a usage error, with the command's usage line."""
+    status, _, err = xpnet(capsys, *argv)
+    assert status == 2 and err.startswith(f"usage: xpnet {argv[0]} "), err
+    assert f"xpnet {argv[0]}: error: argument {option}: invalid choice: {argv[-1]!r}: " \
+           f"{told}" in err, err
+
+
+def test_the_loss_option_tells_what_the_library_tells_of_mse(capsys):
+    with pytest.raises(ValueError, match="unknown loss 'mse': ") as library:
+        Network([784, 10], output="identity", loss="mse")
+    hint = str(library.value).removeprefix("unknown loss 'mse': ")
+    assert hint.startswith("xpnet calls it 'quadratic': C_i = 1/2 ||a_i - y_i||^2")
+    status, _, err = xpnet(capsys, "train", "--loss", "mse")
+    assert status == 2 and err.endswith(f"argument --loss: invalid choice: 'mse': {hint}\n"), err
+
+
+@pytest.mark.parametrize("argv", [["train", "--output", "leakyrelu"],  # (no output activation)
+                                  ["train", "--activation", "softmax"],
+                                  ["train", "--loss", "hinge"]])
+def test_a_name_that_stands_for_no_choice_gets_argparses_list(argv, capsys):
+    status, _, err = xpnet(capsys, *argv)
+    assert status == 2 and f"invalid choice: {argv[-1]!r} (choose from " in err, err
+    assert "xpnet calls it" not in err
+
+
+def test_help_lists_the_choices_of_the_name_options(capsys):
+    status, out, _ = xpnet(capsys, "train", "--help")
+    assert status == 0
+    for listed in ("--loss {binary_cross_entropy,quadratic,softmax_cross_entropy}",
+                   "--activation {identity,leaky_relu,relu,sigmoid,tanh}",
+                   "--optimizer {sgd,momentum,nesterov,", "--backend {auto,numpy,cupy}"):
+        assert listed in out
+
+
 def _data_were_loaded(args, validation=0):
     raise AssertionError("the data were loaded: the error came too late")
 

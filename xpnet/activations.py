@@ -224,8 +224,16 @@ def _unknown(name, output: bool, table: dict) -> Exception:
         article, layer = ("a", "the output layer") if output else ("an", "a hidden layer")
         return ValueError(f"{name!r} is {article} {other} activation, not one xpnet takes for "
                           f"{layer}; choose one of {sorted(table)}")
-    meant = OTHER_NAMES.get(name.lower().replace("_", "")) if isinstance(name, str) else None
-    if meant in table:  # (Keras's "linear": xpnet's identity)
-        return ValueError(f"unknown {kind} activation {name!r}: xpnet calls it {meant!r}")
+    hint = other_name_hint(name, output=output)
+    if hint is not None:  # (Keras's "linear": xpnet's identity)
+        return ValueError(f"unknown {kind} activation {name!r}: {hint}")
     return unknown_name(name)(f"unknown {kind} activation {name!r}; choose one of "
                               f"{sorted(table)}")
+
+
+def other_name_hint(name, *, output: bool = False) -> str | None:
+    """What xpnet calls the activation that Keras or torch.nn call ``name`` (in any case, with
+    or without "_"), for a hidden layer (for the output layer if ``output``); None where
+    ``name`` is no such name of one that the layer takes."""
+    meant = OTHER_NAMES.get(name.lower().replace("_", "")) if isinstance(name, str) else None
+    return f"xpnet calls it {meant!r}" if meant in (OUTPUT if output else HIDDEN) else None

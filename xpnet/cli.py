@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import importlib.metadata
 import json
 import logging
@@ -34,7 +35,7 @@ from typing import cast
 
 import numpy as np
 
-from . import __version__, checkpoint, datasets, files, optim, schedules
+from . import __version__, activations, checkpoint, datasets, files, losses, optim, schedules
 from .activations import HIDDEN, OUTPUT
 from .backend import (
     BACKEND_NAMES,
@@ -212,6 +213,32 @@ def _mirror(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _add_choice(parser, flag: str, choices, other_name_hint=None, **options) -> None:
+    """Add to ``parser`` (or an argument group) the option ``flag`` that takes one of
+    ``choices`` (which argparse checks, and --help lists in this order). A name that is none of
+    them but stands for one is refused saying which, as the library says where a Python
+    argument is given it: ``other_name_hint`` is the library's hint for Keras's and torch.nn's
+    names (--loss mse: "xpnet calls it 'quadratic': ..."), and a name that differs from a
+    choice only in case or in "_" and "-" (Keras's optimizer Adam, torch's ReLU) is told that
+    choice. Any other is left to argparse's "invalid choice", which lists them."""
+    def parse(text: str) -> str:
+        if text in choices:
+            return text
+        hint = (other_name_hint and other_name_hint(text)) or next(
+            (f"xpnet calls it {choice!r}" for choice in choices
+             if _spelling(choice) == _spelling(text)), None)
+        if hint:  # (in option terms: "for output='softmax'" as "for --output softmax")
+            raise argparse.ArgumentTypeError(f"invalid choice: {text!r}: {_option_terms(hint)}")
+        return text
+
+    parser.add_argument(flag, choices=choices, type=parse, **options)
+
+
+def _spelling(name: str) -> str:
+    """``name`` as names that differ only in case, "_" and "-" have it alike."""
+    return name.lower().replace("_", "").replace("-", "")
+
+
 def _betas(text: str) -> tuple[float, float]:
     try:
         beta1, beta2 = (float(part) for part in text.split(","))
@@ -236,26 +263,27 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--layers", type=_layer_sizes, default=[INPUTS, 512, 256, CLASSES],
                      metavar=f"{INPUTS},...,{CLASSES}", help="layer widths, input first "
                      f"(default: {INPUTS},512,256,{CLASSES})")
-    net.add_argument("--activation", choices=sorted(HIDDEN), default="relu",
-                     help="hidden activation (default: %(default)s)")
-    net.add_argument("--output", choices=sorted(OUTPUT), default="softmax",
-                     help="output activation (default: %(default)s)")
-    net.add_argument("--loss", choices=sorted(LOSSES),
-                     help="default: the output's own (softmax: softmax_cross_entropy)")
-    net.add_argument("--init", choices=INITS, default="auto", help="initial weights: normal "
-                     "N(0, 1) (Nielsen ch. 1), scaled N(0, 1/n_in), xavier N(0, 2/(n_in + "
-                     "n_out)), he N(0, 2/n_in); auto: he for ReLU and leaky ReLU, else scaled")
+    _add_choice(net, "--activation", sorted(HIDDEN), activations.other_name_hint,
+                default="relu", help="hidden activation (default: %(default)s)")
+    _add_choice(net, "--output", sorted(OUTPUT),
+                functools.partial(activations.other_name_hint, output=True),
+                default="softmax", help="output activation (default: %(default)s)")
+    _add_choice(net, "--loss", sorted(LOSSES), losses.other_name_hint,
+                help="default: the output's own (softmax: softmax_cross_entropy)")
+    _add_choice(net, "--init", INITS, default="auto", help="initial weights: normal "
+                "N(0, 1) (Nielsen ch. 1), scaled N(0, 1/n_in), xavier N(0, 2/(n_in + "
+                "n_out)), he N(0, 2/n_in); auto: he for ReLU and leaky ReLU, else scaled")
     opt = train.add_argument_group("optimizer")
-    opt.add_argument("--optimizer", choices=list(optim.OPTIMIZERS), default="adam",
-                     help="momentum and nesterov are PyTorch's SGD(momentum=0.9), b <- "
-                     "gamma b + g, theta <- theta - lr b; lecture_momentum and "
-                     "lecture_nesterov the lecture's v <- gamma v + eta g, theta <- theta - v "
-                     "(the same steps while the lr is constant: they part under a schedule; "
-                     "docs/optimizers.md) (default: %(default)s)")
+    _add_choice(opt, "--optimizer", list(optim.OPTIMIZERS), default="adam",
+                help="momentum and nesterov are PyTorch's SGD(momentum=0.9), b <- "
+                "gamma b + g, theta <- theta - lr b; lecture_momentum and "
+                "lecture_nesterov the lecture's v <- gamma v + eta g, theta <- theta - v "
+                "(the same steps while the lr is constant: they part under a schedule; "
+                "docs/optimizers.md) (default: %(default)s)")
     for name, (kind, text) in HYPERPARAMETERS.items():
         opt.add_argument(_flag(name), type=kind or _betas, help=text)
-    opt.add_argument("--schedule", choices=list(schedules.SCHEDULES), default="cosine",
-                     help="learning rate per epoch, spread over --epochs (default: %(default)s)")
+    _add_choice(opt, "--schedule", list(schedules.SCHEDULES), default="cosine",
+                help="learning rate per epoch, spread over --epochs (default: %(default)s)")
     run = train.add_argument_group("run")
     run.add_argument("--epochs", type=int_at_least(1, most=MAX_EPOCHS), default=10,
                      help="default: %(default)s")
@@ -352,8 +380,8 @@ def _add_data_options(parser: argparse.ArgumentParser, *, load: bool,
     command that loads or downloads data has: --no-progress, with ``load`` --backend."""
     group = parser.add_argument_group("data")
     if load:
-        group.add_argument("--dataset", choices=datasets.DATASETS, default=default_dataset,
-                           help=dataset_help)
+        _add_choice(group, "--dataset", datasets.DATASETS, default=default_dataset,
+                    help=dataset_help)
     group.add_argument("--data-dir", type=_path, metavar="DIR", help=(
         "folder holding the IDX files (or DIR/<dataset>/); default: $XPNET_DATA_DIR/<dataset>, "
         "the cache, system folders" if load else "download into DIR/<dataset>/ (default: the "
@@ -369,8 +397,8 @@ def _add_data_options(parser: argparse.ArgumentParser, *, load: bool,
 
 
 def _add_backend_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", choices=BACKEND_NAMES,
-                        help="default: $XPNET_BACKEND, else auto (CuPy if it works here)")
+    _add_choice(parser, "--backend", BACKEND_NAMES,
+                help="default: $XPNET_BACKEND, else auto (CuPy if it works here)")
 
 
 # -- commands -------------------------------------------------------------------------------------

@@ -127,6 +127,14 @@ OTHER_NAMES = dict.fromkeys(
     "the targets may be class indices or one-hot rows") | dict.fromkeys(
     ("binarycrossentropy", "bce", "bceloss", "bcewithlogitsloss"),
     "xpnet calls it 'binary_cross_entropy', for output='sigmoid' (whose default loss it is)")
+
+
+def other_name_hint(name) -> str | None:
+    """What xpnet calls the loss that Keras or torch.nn call ``name`` (in any case, with or
+    without "_"), and how it differs; None where ``name`` is no such name."""
+    return OTHER_NAMES.get(name.lower().replace("_", "")) if isinstance(name, str) else None
+
+
 #: the loss chosen when none is given: the canonical pairing for each output activation
 DEFAULT_LOSS = {"softmax": "softmax_cross_entropy", "sigmoid": "binary_cross_entropy",
                 "identity": "quadratic"}
@@ -142,8 +150,7 @@ def get_loss(name: str | Loss | None, output: Activation) -> Loss:
     loss = name if isinstance(name, Loss) else None
     if loss is None:
         if not isinstance(name, str) or name not in LOSSES:  # ([1]: no bare "unhashable")
-            meant = OTHER_NAMES.get(name.lower().replace("_", "")) if isinstance(name, str) \
-                else None
+            meant = other_name_hint(name)
             raise unknown_name(name)(f"unknown loss {name!r}: " + (
                 meant if meant else f"choose one of {sorted(LOSSES)}"))
         loss = LOSSES[name]()
