@@ -850,7 +850,8 @@ def test_a_train_stopped_by_ctrl_c_saves_and_exits_130(stopped_in, told, tmp_pat
 
 
 #: `xpnet train` (the arguments after the code) on 400 random MNIST-shaped images, which prints
-#: "in batch 3" in its third batch and then waits for a line on its stdin
+#: "in batch 3" in its third batch and then waits for a line on its stdin ("diverge": the step
+#: then makes a weight inf, which the run finds as it stops)
 TRAIN_WAITING_IN_BATCH_3 = """\
 import sys
 import numpy as np
@@ -869,7 +870,8 @@ def waiting(args):
         step(theta, grad)
         if optimizer.t == 3:
             print("in batch 3", flush=True)
-            sys.stdin.readline()
+            if sys.stdin.readline() == "diverge\\n":
+                theta[0] = np.inf
 
     optimizer.step = step_then_wait
     return optimizer
@@ -890,6 +892,20 @@ def train_waiting_in_batch_3(*argv, **options) -> subprocess.Popen:
             **environment, "PYTHONPATH": str(Path(cli.__file__).parents[1])}, **options)
 
 
+def train_signalled_in_batch_3(model: Path, signum: int, answer: str) -> tuple[int, str, str]:
+    """Send ``signum`` to a TRAIN_WAITING_IN_BATCH_3 of 784-16-10, 2 epochs of batches of 20
+    saved to ``model``, as it waits in batch 3, then give it the line ``answer``: its exit
+    status (-signum: ended by it), and its stdout after "in batch 3" and stderr."""
+    train = train_waiting_in_batch_3("train", "--layers", "784,16,10", "--epochs", 2,
+                                     "--batch-size", 20, "--validation", 0, "--threads", 1,
+                                     "--no-progress", "--save", model, stdin=subprocess.PIPE)
+    with train:
+        assert train.stdout.readline() == "in batch 3\n"
+        train.send_signal(signum)
+        out, err = train.communicate(f"{answer}\n", timeout=120)
+    return train.returncode, out, err
+
+
 @pytest.mark.skipif(os.name != "posix", reason="sends signals")
 @pytest.mark.parametrize("signum, told", [
     (signal.SIGTERM, "terminated (SIGTERM): stopping after the current batch"),
@@ -903,14 +919,8 @@ def test_a_train_sent_a_signal_mid_epoch_saves_reports_ends_by_it_and_resumes(tm
     script goes on after where it stops at a command a Ctrl-C killed. Its report, read
     through a pipe, is all there (the signal ends the process without Python's flush)."""
     model = tmp_path / "m.npz"
-    train = train_waiting_in_batch_3("train", "--layers", "784,16,10", "--epochs", 2,
-                                     "--batch-size", 20, "--validation", 0, "--threads", 1,
-                                     "--no-progress", "--save", model, stdin=subprocess.PIPE)
-    with train:
-        assert train.stdout.readline() == "in batch 3\n"
-        train.send_signal(signum)
-        out, err = train.communicate("go on\n", timeout=120)
-    assert train.returncode == -signum, err
+    status, out, err = train_signalled_in_batch_3(model, signum, "go on")
+    assert status == -signum, err
     assert told in err
     assert "training was interrupted in epoch 1" in out
     assert checkpoint.read(model, header_only=True)[0]["training"]["step"] == 3
@@ -922,6 +932,23 @@ def test_a_train_sent_a_signal_mid_epoch_saves_reports_ends_by_it_and_resumes(tm
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
     assert "2 epochs in " in out and "(the resumed run's too)" in out, out
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends signals")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_train_sent_a_signal_that_then_diverges_ends_by_the_signal(tmp_path, signum):
+    """The run stopped at a SIGTERM, and the check made then found it diverged: the command
+    told the DivergenceError and exited with status 2, as for a usage error, where a run
+    stopped by a SIGTERM ends by it (status 143 in a shell; a Ctrl-C likewise, 130), as fit
+    itself does outside the command line."""
+    model = tmp_path / "m.npz"
+    status, out, err = train_signalled_in_batch_3(model, signum, "diverge")
+    assert status == -signum, err
+    assert "stopping after the current batch" in err and err.endswith(
+        "xpnet: error: the weights became NaN or inf in epoch 1 by step 3 of 20: the learning "
+        f"rate (lr=0.001) is probably too large; try a smaller one. Nothing of this run was "
+        f"saved to {model}: no epoch finished.\n"), err
+    assert out == ""  # (no results)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGTERM")

@@ -768,6 +768,21 @@ def interrupting(optimizer, at: int, *signums: int):
     return optimizer
 
 
+def diverging_as_stopped_by(signum: int):
+    """An SGD optimizer that makes a weight inf in its step 2 and sends this process
+    ``signum`` in its step 3: the divergence is found as the run stops (between two checks)."""
+    optimizer = interrupting(SGD(lr=0.1), 3, signum)
+    step = optimizer.step
+
+    def step_diverging_at_3(theta, grad):
+        if optimizer.t == 2:
+            theta[0] = np.inf
+        step(theta, grad)
+
+    optimizer.step = step_diverging_at_3
+    return optimizer
+
+
 STOPPED_RUN = {"epochs": 2, "batch_size": 10, "progress": False}
 
 
@@ -851,15 +866,7 @@ def test_a_sigterm_goes_on_also_when_fit_then_ends_by_an_error(sigterm_raises, c
     ran on to the SIGKILL. The SIGTERM goes on too, after the error is told (by default the
     process ends, which would leave it unsaid)."""
     X, y = blobs(n=200)
-    optimizer = interrupting(SGD(lr=0.1), 3, signal.SIGTERM)
-    step = optimizer.step
-
-    def step_diverging_at_3(theta, grad):  # (between two checks: found as the run stops)
-        if optimizer.t == 2:
-            theta[0] = np.inf
-        step(theta, grad)
-
-    optimizer.step = step_diverging_at_3
+    optimizer = diverging_as_stopped_by(signal.SIGTERM)
     with pytest.raises(Terminated) as caught, caplog.at_level(logging.WARNING, logger="xpnet"):
         small_net().fit(X, y, optimizer=optimizer, epochs=3, batch_size=10, progress=False)
     assert isinstance(caught.value.__context__, DivergenceError)
@@ -867,6 +874,24 @@ def test_a_sigterm_goes_on_also_when_fit_then_ends_by_an_error(sigterm_raises, c
     assert caplog.records[-1].getMessage().startswith(
         "DivergenceError: the weights became NaN or inf in epoch 1 by step 3 of 20")
     assert signal.getsignal(signal.SIGTERM) is sigterm_raises
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends signals to itself")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_returning_on_sigterm_records_the_signal_also_when_fit_then_ends_by_an_error(
+        signum, sigterm_raises):
+    """Within it, a SIGTERM is not handed on: where fit then raised (a divergence found as
+    the run stopped), the program, which ends by the signal after its report, had no word of
+    it (`xpnet train` exited with 2, as for a usage error, not by the SIGTERM)."""
+    X, y = blobs(n=200)
+    optimizer = diverging_as_stopped_by(signum)
+    with returning_on_sigterm() as stopped, pytest.raises(DivergenceError):
+        small_net().fit(X, y, optimizer=optimizer, epochs=3, batch_size=10, progress=False)
+    assert stopped == {"signal": signum}
+    assert signal.getsignal(signal.SIGTERM) is sigterm_raises  # (not handed on: no Terminated)
+    with returning_on_sigterm() as stopped:  # (a run that no signal stopped)
+        small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=1, batch_size=10, progress=False)
+    assert stopped == {"signal": None}
 
 
 def test_resume_with_other_options_is_refused(tmp_path):

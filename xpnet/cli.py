@@ -10,7 +10,9 @@ held out for validation (Nielsen's split). The lecture's network is::
         --optimizer sgd --lr 3.0 --batch-size 10 --epochs 30
 
 Every bad option value, missing file, unusable backend, diverging run or lack of memory ends
-with ``xpnet: error: ...`` on stderr and exit status 2, never a traceback.
+with ``xpnet: error: ...`` on stderr and exit status 2, never a traceback (a run that a Ctrl-C
+or a SIGTERM had asked to stop ends by that signal after the message, as it would without the
+error).
 """
 
 from __future__ import annotations
@@ -492,8 +494,9 @@ def cmd_train(args) -> int:
     log.info("%r\n%r with %r\n%d epoch%s of %s", net, optimizer, schedule,
              args.epochs, "s" if args.epochs != 1 else "", batches)
     # NumPy's overflow warnings would only repeat what DivergenceError says, without the step;
-    # a SIGTERM ends the command below, once it has reported (status 143)
-    with np.errstate(over="ignore", invalid="ignore"), returning_on_sigterm(), \
+    # a SIGTERM ends the command below, once it has reported (status 143: fit returns after
+    # it, within main's returning_on_sigterm)
+    with np.errstate(over="ignore", invalid="ignore"), \
             _resume_in_option_terms(args.resume, *optimizers, recorded=recorded):
         try:
             history = net.fit(*train, optimizer=optimizer, epochs=args.epochs,
@@ -1409,7 +1412,10 @@ def main(argv: list[str] | None = None) -> int:
     level = log.level
     log.setLevel(logging.INFO)
     try:
-        status = args.run(args)
+        # a Ctrl-C or a SIGTERM that fit took stops the run, which the command reports
+        # before it ends (status 130 or 143); ``stopped`` records which came
+        with returning_on_sigterm() as stopped:
+            status = args.run(args)
     except BrokenPipeError:  # the reader left (`xpnet evaluate M | head`): not our error
         # point stdout at devnull so that the interpreter's final flush cannot fail again
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -1422,7 +1428,11 @@ def main(argv: list[str] | None = None) -> int:
         elif isinstance(error, MemoryError):
             message = f"not enough memory ({error}); try smaller --layers or --batch-size"
         print(f"xpnet: error: {message}", file=sys.stderr)
-        return USAGE_ERROR
+        # the run that a Ctrl-C or a SIGTERM asked to stop ended by an error instead (a
+        # divergence found as it stopped, a full disk as it saved): that said, the command
+        # ends as a run stopped by the signal does, not as a usage error, which a shell
+        # script would go on after (run() ends it by the signal)
+        return USAGE_ERROR if stopped["signal"] is None else 128 + stopped["signal"]
     except KeyboardInterrupt:
         print("xpnet: interrupted", file=sys.stderr)
         return INTERRUPTED

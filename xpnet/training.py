@@ -285,22 +285,29 @@ if hasattr(signal, "SIGTERM"):
                                     "(a second SIGTERM or a Ctrl-C aborts)")
 
 
-#: whether fit hands a SIGTERM it took on to the handler that was there before it, once the
-#: run is saved (the default: the process ends, as its sender asked, and a script does not go
-#: on after fit); False within :func:`returning_on_sigterm`
-_HAND_ON_SIGTERM = contextvars.ContextVar("hand_on_sigterm", default=True)
+#: within :func:`returning_on_sigterm`, what it yields, where fit records the signal that
+#: stopped it; None outside it, where fit hands a SIGTERM it took on to the handler that was
+#: there before it, once the run is saved (the default: the process ends, as its sender asked,
+#: and a script does not go on after fit)
+_STOPS_RECORDED: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "stops_recorded", default=None)
 
 
 @contextmanager
-def returning_on_sigterm():
+def returning_on_sigterm() -> Iterator[dict[str, signal.Signals | None]]:
     """Within it, fit returns after a SIGTERM, as after a Ctrl-C (``history.stop_signal``
     says which came), instead of handing it on: for a program that reports on the stopped
-    run and then ends itself, as ``xpnet train`` does (status 143)."""
-    token = _HAND_ON_SIGTERM.set(False)
+    run and then ends itself, as ``xpnet train`` does (status 143). It yields
+    ``{"signal": None}``, whose "signal" fit sets to the Ctrl-C's or the SIGTERM's that
+    stopped it, also where fit then ends by an error instead of returning (a divergence found
+    as the run stopped, a full disk as it saved): that error reported, the program ends as
+    the signal asked."""
+    stopped: dict[str, signal.Signals | None] = {"signal": None}
+    token = _STOPS_RECORDED.set(stopped)
     try:
-        yield
+        yield stopped
     finally:
-        _HAND_ON_SIGTERM.reset(token)
+        _STOPS_RECORDED.reset(token)
 
 
 class _EndBySignal(SystemExit):
@@ -355,7 +362,8 @@ def _stop_on_signals() -> Iterator[dict[str, signal.Signals | None]]:
     ``request["signal"]`` becomes that signal. A second one of them does what it did before
     fit, at once (KeyboardInterrupt for a Ctrl-C; the end of the process for a SIGTERM). A
     SIGTERM that only asked to stop is handed on the same way as fit ends, after its last
-    save, whether fit returns or ends by an error, unless :func:`returning_on_sigterm`. A
+    save, whether fit returns or ends by an error, unless :func:`returning_on_sigterm`
+    (which records the signal that stopped fit, either of them, for its caller). A
     signal ignored before fit stays ignored: `cmd &` in a script ignores Ctrl-C, which is
     meant for the script's foreground command."""
     request: dict[str, signal.Signals | None] = {"signal": None}
@@ -387,11 +395,14 @@ def _stop_on_signals() -> Iterator[dict[str, signal.Signals | None]]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        recorded = _STOPS_RECORDED.get()
+        if recorded is not None and request["signal"] is not None:
+            recorded["signal"] = request["signal"]
         # handed on also when fit ends by an error after the SIGTERM came (a divergence found
         # as the run stopped, a full disk), unless the error is a second signal's: a loop of
         # fits that catches it would run on to the SIGKILL. The error is told first: the
         # default action would leave it unsaid
-        if request["signal"] == getattr(signal, "SIGTERM", None) and _HAND_ON_SIGTERM.get() \
+        if request["signal"] == getattr(signal, "SIGTERM", None) and recorded is None \
                 and (error is None or not aborted):
             if error is not None:
                 log.error("%s: %s", type(error).__name__, error)
