@@ -1432,6 +1432,42 @@ def test_damaged_parts_of_the_api_name_what_is_wrong():
             Network([3, 4, 2], activation=activation)
 
 
+class DuckTypedActivation:  # the methods of an Activation, without subclassing it
+    def forward(self, xp, z):
+        return z
+
+    def derivative(self, xp, z, a):
+        return xp.ones_like(z)
+
+
+class DuckTypedLoss:  # the methods of a Loss, without subclassing it
+    def per_sample(self, xp, z, a, y):
+        return xp.sum((a - y) ** 2, axis=1) / 2
+
+    def delta(self, xp, z, a, y, output):
+        return a - y
+
+
+@pytest.mark.parametrize(("argument", "own"), [
+    ("activation", r"xpnet\.activations\.Activation that defines forward\(xp, z\) and "
+                   r"derivative\(xp, z, a\)"),
+    ("output", r"xpnet\.activations\.Activation that defines forward"),
+    ("loss", r"xpnet\.losses\.Loss that defines per_sample\(xp, z, a, y\) and delta"),
+])
+def test_a_function_or_a_duck_typed_part_is_told_to_subclass(argument, own):
+    """A torch user's function (torch.relu, a lambda) or a class with the right methods but
+    not the base class was 'unknown hidden activation <function <lambda> ...>; choose one of
+    [...]', which did not say that xpnet takes parts of one's own, nor how."""
+    duck = DuckTypedLoss() if argument == "loss" else DuckTypedActivation()
+    for given in (duck, lambda z: z):
+        with pytest.raises(TypeError, match=rf"^unknown .*{re.escape(repr(given))}.*\], or "
+                                            rf"give an? \w+ of your own: an instance of a "
+                                            rf"subclass of {own}"):
+            Network([2, 3, 2], backend="numpy", **{argument: given})
+    with pytest.raises(ValueError, match=r"'swish'[;:] choose one of \[[^]]*\]$"):  # (a name)
+        Network([2, 3, 2], backend="numpy", **{argument: "swish"})
+
+
 @pytest.mark.parametrize(("make", "none_is_default"), [
     (lambda name: Network([2, 2], backend="numpy", activation=name), False),
     (lambda name: Network([2, 2], backend="numpy", output=name), False),

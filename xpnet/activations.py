@@ -227,8 +227,12 @@ def _unknown(name, output: bool, table: dict) -> Exception:
     hint = other_name_hint(name, output=output)
     if hint is not None:  # (Keras's "linear": xpnet's identity)
         return ValueError(f"unknown {kind} activation {name!r}: {hint}")
+    # (what is no name, a function or a duck-typed object, may be meant as one of the user's own)
+    own = "" if isinstance(name, str) else (
+        ", or give an activation of your own: an instance of a subclass of "
+        "xpnet.activations.Activation that defines forward(xp, z) and derivative(xp, z, a)")
     return unknown_name(name)(f"unknown {kind} activation {name!r}; choose one of "
-                              f"{sorted(table)}")
+                              f"{sorted(table)}{own}")
 
 
 def other_name_hint(name, *, output: bool = False) -> str | None:

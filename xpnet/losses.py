@@ -151,8 +151,11 @@ def get_loss(name: str | Loss | None, output: Activation) -> Loss:
     if loss is None:
         if not isinstance(name, str) or name not in LOSSES:  # ([1]: no bare "unhashable")
             meant = other_name_hint(name)
+            own = "" if isinstance(name, str) else (  # (a function, a duck-typed object)
+                ", or give a loss of your own: an instance of a subclass of xpnet.losses.Loss "
+                "that defines per_sample(xp, z, a, y) and delta(xp, z, a, y, output)")
             raise unknown_name(name)(f"unknown loss {name!r}: " + (
-                meant if meant else f"choose one of {sorted(LOSSES)}"))
+                meant if meant else f"choose one of {sorted(LOSSES)}{own}"))
         loss = LOSSES[name]()
     needed = {"per_sample": "per_sample(xp, z, a, y), the cost C_i of each row (its value() "
                             "is their mean)",
