@@ -276,8 +276,8 @@ MODEL = object()
 
 
 @pytest.mark.parametrize("command", [("train", "--resume", MODEL), ("train", "--init-from", MODEL),
-                                     ("predict", MODEL, "images.npy")],
-                         ids=["--resume", "--init-from", "predict"])
+                                     ("predict", MODEL, "images.npy"), ("evaluate", MODEL)],
+                         ids=["--resume", "--init-from", "predict", "evaluate"])
 def test_a_missing_model_file_names_the_one_with_or_without_npz(command, tmp_path, capsys):
     """--save and xpnet.save write the name they are given: a model saved as m and given as
     m.npz (or the other way round) was a bare "no such file" on the command line, where
@@ -482,7 +482,8 @@ BAD_OPTIONS = [
     (["train", "--epochs", "0"], "must be at least 1"),
     (["train", "--schedule", "linear"], "invalid choice: 'linear'"),
     (["train", "--output", "sigmoid", "--loss", "softmax_cross_entropy"], "output activation"),
-    (["evaluate", "missing.npz"], "missing.npz: No such file"),
+    (["evaluate", "missing.npz"], "MODEL missing.npz: no such file; give a network that "
+                                  "`xpnet train --save PATH` wrote"),
     (["download", "cifar"], "unknown dataset 'cifar'"),
     (["download", "mnist", "--mirror", "/srv/mnist"], "'/srv/mnist' is not a URL"),
     (["download", "mnist", "--mirror", "http://[::1"],

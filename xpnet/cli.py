@@ -705,8 +705,8 @@ def _diverged_run(save_to, saved_by_this_run: bool) -> str:
 
 
 def _check_model_file(option: str, path: Path, what: str) -> None:
-    """Refuse a --resume or --init-from path that does not exist, naming the option (one that
-    is no checkpoint, checkpoint.read refuses)."""
+    """Refuse a --resume, --init-from or MODEL path that does not exist, naming the option
+    or argument, and what to give (one that is no checkpoint, checkpoint.read refuses)."""
     if not path.exists():
         raise ValueError(f"{option} {path}: no such file{checkpoint.twin_hint(path)}; give "
                          f"{what} that `xpnet train --save PATH` wrote")
@@ -938,6 +938,7 @@ def _history_json(history, test_loss: float | None, test_accuracy: float | None)
 
 
 def cmd_evaluate(args) -> None:
+    _check_model_file("MODEL", args.model, "a network")
     net, header = _saved_network(args.model, args.backend)
     if net.sizes[0] != INPUTS or net.sizes[-1] < CLASSES:
         raise ValueError(f"{args.model} holds a {'-'.join(map(str, net.sizes))} network, but "
