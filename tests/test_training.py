@@ -1501,16 +1501,19 @@ def test_a_run_that_used_its_epochs_after_an_earlier_best_can_be_extended(tmp_pa
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
-def test_the_row_of_an_epoch_resumed_mid_way_covers_the_whole_epoch(tmp_path):
+def test_the_row_of_an_epoch_resumed_mid_way_covers_the_whole_epoch(tmp_path, caplog):
     """The history row of an epoch interrupted and resumed counts the batches before the
-    Ctrl-C too, so the resumed history is the uninterrupted run's."""
+    Ctrl-C too, so the resumed history is the uninterrupted run's. The resume names the epoch
+    it goes on in, as the interrupted run did (it said "after epoch 1 and 13 batches")."""
     X, y = blobs(n=200)
     options = {"epochs": 3, "batch_size": 10, "seed": 5, "progress": False, "threads": 1}
     full = small_net().fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), **options)
     path = tmp_path / "run.npz"
     small_net().fit(X, y, optimizer=interrupting(SGD(lr=0.1, momentum=0.9), at=33),
                     checkpoint=path, **options)  # stops in epoch 2, after its 13th batch
+    caplog.set_level(logging.INFO, logger="xpnet")
     rest = small_net().fit(X, y, optimizer=SGD(lr=0.1, momentum=0.9), resume=path, **options)
+    assert f"resumed from {path} in epoch 2 after 13 batches" in caplog.messages
     for key in ("loss", "accuracy"):
         np.testing.assert_allclose(rest[key], full[key], rtol=1e-6)
     assert all(seconds > 0 for seconds in rest["seconds"])

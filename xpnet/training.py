@@ -1143,8 +1143,10 @@ class _Loop:
                 self.best_theta = self.net.backend.asarray(training["best_theta"],
                                                            self.net.dtype)
         history.finished = history.stopped_early = bool(training.get("finished"))
-        log.info("resumed from %s after epoch %d%s", path, epochs_done,
-                 f" and {step} batches" if step else "")
+        # (mid-epoch: the epoch it goes on in, as the interrupted run named it, not "after
+        # epoch 0 and 297 batches")
+        log.info("resumed from %s %s", path, f"in epoch {epochs_done + 1} after {step} batches"
+                 if step else f"after epoch {epochs_done}")
         return epochs_done, history
 
     def _check_states(self, damaged: str, optimizer_state, header: dict, training: dict,
