@@ -1016,10 +1016,6 @@ def test_dtype_is_numpy_s_so_a_check_against_np_float32_holds(backend, tmp_path)
     assert double.dtype == np.float64 == double.theta.dtype
     double.save(tmp_path / "net.npz")
     assert xpnet.load(tmp_path / "net.npz").dtype == np.float64
-    state = double.__getstate__()  # (as pickled by an xpnet whose dtype was a name)
-    old = Network.__new__(Network)
-    old.__setstate__(state | {"dtype": "float64"})
-    assert old.dtype == np.float64 and isinstance(old.dtype, np.dtype)
 
 
 def test_initialize_draws_a_seed_sequence_again_and_a_generator_on():
@@ -1099,24 +1095,6 @@ def test_summary_names_each_layer_and_where_it_lies_in_theta():
     assert " leaky_relu(slope=0.2) " in lines[2]
 
 
-def test_a_network_pickled_before_grad_was_a_property_unpickles():
-    """(A pickle of a network holds "grad" where one of today's holds "_grad".)"""
-    net = Network(SIZES, backend="numpy")
-    # (the state of a copy: net's own would hand old net's theta and grad, and a comparison
-    # of their gradients would read one array twice)
-    state = pickle.loads(pickle.dumps(net)).__getstate__()
-    state["grad"] = state.pop("_grad")
-    old = Network.__new__(Network)
-    old.__setstate__(state)
-    assert not np.shares_memory(old.theta, net.theta)
-    assert not np.shares_memory(old.grad, net.grad)
-    X, y = problem(np.random.default_rng(0))
-    expected = net.loss_and_gradient(X, y)[1].copy()
-    np.testing.assert_array_equal(old.loss_and_gradient(X, y)[1], expected)
-    assert old.weight_grads[0].base is not None and np.shares_memory(old.weight_grads[0],
-                                                                     old.grad)
-
-
 def test_a_deep_copy_has_its_own_theta_with_its_layers_viewing_it(backend):
     """``best = copy.deepcopy(net)`` (PyTorch's idiom for keeping the best model) failed on the
     backend's module; copying each array apart would cut weights and biases off theta."""
@@ -1165,9 +1143,16 @@ def test_a_network_pickles_and_unpickles_with_its_weights():
     net.theta = net.theta * 0.5 + 0.25  # (not seed 1's draw: a copy that drew again differs)
     again = pickle.loads(pickle.dumps(net))
     assert again.config() == net.config() and again.backend.name == "numpy"
+    assert isinstance(again.dtype, np.dtype) and again.dtype == net.dtype
     np.testing.assert_array_equal(again.theta, net.theta)
     assert np.shares_memory(again.weights[0], again.theta)
     assert not np.shares_memory(again.theta, net.theta)
+    # its own grad, which its layers' gradients view and backprop fills
+    assert not np.shares_memory(again.grad, net.grad)
+    assert np.shares_memory(again.weight_grads[0], again.grad)
+    X, y = problem(np.random.default_rng(0), sizes=[4, 5, 3])
+    expected = net.loss_and_gradient(X, y)[1].copy()
+    np.testing.assert_array_equal(again.loss_and_gradient(X, y)[1], expected)
 
 
 @pytest.mark.parametrize(("options", "message"), [

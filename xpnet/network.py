@@ -669,10 +669,6 @@ class Network:
         return {name: value for name, value in vars(self).items() if name not in self._DERIVED}
 
     def __setstate__(self, state: dict) -> None:
-        if "grad" in state:  # (pickled by an xpnet of before grad became a property)
-            state["_grad"] = state.pop("grad")
-        # (pickled by an xpnet of before the dtype was NumPy's, it holds "float32")
-        state["dtype"] = float_dtype(state["dtype"])
         self.__dict__.update(state)
         self._derive()
 
