@@ -906,6 +906,8 @@ def test_resume_with_other_options_is_refused(tmp_path):
                             "metadata dataset: 'blobs' in the file, 'moons' now"),
                            ({"schedule": get_schedule("cosine", lr=0.1, t_max=4)},
                             "schedule t_max: 2 in the file, 4 now"),
+                           ({"schedule": get_schedule("adaptive", lr=0.1)},
+                            "schedule: CosineAnnealing in the file, Adaptive now"),
                            ({"optimizer": SGD(lr=0.1, momentum=0.5)}, "momentum: 0.0")]:
         kwargs = {"optimizer": SGD(lr=0.1), "batch_size": 10, "metadata": {"dataset": "blobs"},
                   "schedule": get_schedule("cosine", lr=0.1, t_max=2)} | options
@@ -988,28 +990,6 @@ def test_a_plateau_run_resumed_goes_on_as_the_uninterrupted_one(tmp_path, rule):
                               schedule=get_schedule(rule, **schedule), **options)
     assert resumed["lr"] == full["lr"]
     np.testing.assert_array_equal(resumed_net.theta, straight.theta)
-
-
-def test_a_checkpoint_of_the_former_reduce_on_plateau_resumes_as_adaptive(tmp_path):
-    """The class was renamed Adaptive when "plateau" became PyTorch's rule: a file that
-    names it still resumes with the same rule, and "plateau" is refused saying so."""
-    X, y = blobs(n=100)
-    options = {"optimizer": SGD(lr=0.1), "batch_size": 10, "progress": False, "threads": 1}
-    path = tmp_path / "run.npz"
-    small_net().fit(X, y, epochs=1, checkpoint=path, schedule=get_schedule("adaptive", lr=0.1),
-                    **options)
-    header, arrays = read(path)
-    header["schedule"]["name"] = header["schedule"]["state"]["schedule"] = "ReduceOnPlateau"
-    rewrite_header(path, header, arrays)
-    small_net().fit(X, y, epochs=2, resume=path, checkpoint=path,
-                    schedule=get_schedule("adaptive", lr=0.1), **options)
-    assert read(path)[0]["schedule"]["name"] == "Adaptive"
-    rewrite_header(path, header, arrays)
-    assert_resume_refused_unchanged(
-        lambda net: net.fit(X, y, epochs=2, resume=path,
-                            schedule=get_schedule("plateau", lr=0.1), **options),
-        r"schedule: ReduceOnPlateau in the file \(now called Adaptive: schedule 'adaptive'\), "
-        r"ReduceLROnPlateau now")
 
 
 def test_after_divergence_a_smaller_lr_trains_on():

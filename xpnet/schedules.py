@@ -96,8 +96,6 @@ class Schedule(KeywordsChecked):
             raise TypeError(f"load_state_dict takes the dict that {type(self).__name__}."
                             f"state_dict() wrote, got {state_dict!r:.60}")
         kind = state_dict.get("schedule")
-        if isinstance(kind, str):  # (a list there is as wrong as a misspelt name)
-            kind = FORMER_NAMES.get(kind, kind)
         if kind != type(self).__name__:
             raise ValueError(f"this state dict is for {kind!r}, not {type(self).__name__!r}")
         missing = [key for key in ("hyperparameters", *self.running_state)
@@ -336,11 +334,6 @@ class Adaptive(_OnPlateau):
             self.current_lr = max(self.current_lr * self.factor, self.min_lr)
             self.epochs_without_improvement = 0
 
-
-#: classes renamed since a checkpoint may have recorded them: the former ReduceOnPlateau
-#: (then "plateau" and "adaptive") is scikit-learn's rule, Adaptive (keyed by object: looked up
-#: with whatever a file names there, None included)
-FORMER_NAMES: dict[object, str] = {"ReduceOnPlateau": "Adaptive"}
 
 SCHEDULES = {
     "constant": Constant,

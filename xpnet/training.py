@@ -43,7 +43,6 @@ from .files import check_writable, only_writer, replaces_another
 from .history import History, check_history_not_shared, history_path, is_history_file
 from .losses import sum_of_costs
 from .optim import OPTIMIZERS, Optimizer, get_optimizer
-from .schedules import FORMER_NAMES
 from .threads import ThreadChooser, available_cores
 
 log = logging.getLogger("xpnet")
@@ -1098,11 +1097,8 @@ class _Loop:
             differences += self._optimizer_differences(optimizer_state, damaged)
         saved_schedule = (header.get("schedule") or {}).get("name")
         our_schedule = type(self.schedule).__name__ if self.schedule else None
-        if FORMER_NAMES.get(saved_schedule, saved_schedule) != our_schedule:
-            renamed = (f" (now called {FORMER_NAMES[saved_schedule]}: schedule 'adaptive')"
-                       if saved_schedule in FORMER_NAMES else "")
-            differences.append(f"schedule: {saved_schedule} in the file{renamed}, {our_schedule} "
-                               "now")
+        if saved_schedule != our_schedule:
+            differences.append(f"schedule: {saved_schedule} in the file, {our_schedule} now")
         elif self.schedule is not None:
             differences += _differences("schedule ", header["schedule"]["state"],
                                         self.schedule.state_dict(), only="hyperparameters")
