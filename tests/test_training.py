@@ -1715,6 +1715,11 @@ def test_resume_from_damaged_partial_epoch_totals_changes_nothing(tmp_path):
         rewrite_header(path, header, arrays)
         assert_resume_refused_unchanged(lambda net: resume_stopped_run(net, path, X, y),
                                         "damaged .*partial epoch")
+    del header["training"]["partial_epoch"]  # (a file that stopped mid-epoch always has them)
+    rewrite_header(path, header, arrays)
+    assert_resume_refused_unchanged(lambda net: resume_stopped_run(net, path, X, y),
+                                    "damaged .*stopped after batch 3 of an epoch, but has no "
+                                    "'partial_epoch', the totals of those batches")
 
 
 def test_a_resume_theta_that_is_not_an_array_is_called_damaged(tmp_path):
@@ -1797,28 +1802,28 @@ def test_a_run_is_not_resumed_with_fewer_epochs_than_it_holds(tmp_path):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
-def test_an_older_mid_epoch_checkpoint_can_be_interrupted_and_resumed_again(tmp_path):
-    """A file without the partial epoch's totals (older xpnet): the resumed epoch's tally
-    counts only its own batches, so a second Ctrl-C must not save them as the epoch's."""
+def test_an_epoch_interrupted_twice_counts_all_its_batches(tmp_path):
+    """The resumed epoch's tally starts from the saved totals, so a second Ctrl-C in the same
+    epoch saves the totals of all its batches run, and the row of the epoch resumed again is
+    the uninterrupted run's."""
     X, y = blobs(n=100)
     options = {"epochs": 2, "batch_size": 10, "progress": False, "threads": 1}
     straight = small_net()
-    straight.fit(X, y, optimizer=SGD(lr=0.1), **options)
+    full = straight.fit(X, y, optimizer=SGD(lr=0.1), **options)
     path = tmp_path / "run.npz"
     small_net().fit(X, y, optimizer=interrupting(SGD(lr=0.1), at=13), checkpoint=path,
                     **options)
-    header, arrays = read(path)
-    del header["training"]["partial_epoch"]
-    rewrite_header(path, header, arrays)
     small_net().fit(X, y, optimizer=interrupting(SGD(lr=0.1), at=15), checkpoint=path,
                     resume=path, **options)
     training = read(path)[0]["training"]
-    assert training["step"] == 5 and "partial_epoch" not in training
+    assert training["step"] == 5 and training["partial_epoch"]["seen"] == 50
     resumed = small_net(seed=1)
     history = resumed.fit(X, y, optimizer=SGD(lr=0.1), checkpoint=path, resume=path,
                           **options)
     np.testing.assert_array_equal(resumed.theta, straight.theta)
     assert history["epoch"] == [1, 2]
+    assert history["loss"] == pytest.approx(full["loss"], rel=1e-6)
+    assert history["accuracy"] == full["accuracy"]
 
 
 def test_a_validation_split_too_small_to_hold_out_a_sample_is_refused():
@@ -2208,7 +2213,6 @@ def test_a_checkpoint_stopped_after_the_last_batch_of_an_epoch_is_damaged(tmp_pa
     path = tmp_path / "run.npz"
     header, arrays = stopped_run(path, X, y)
     header["training"]["step"] = 10  # of an epoch of 10 batches
-    del header["training"]["partial_epoch"]  # (as an older xpnet wrote it)
     rewrite_header(path, header, arrays)
     assert_resume_refused_unchanged(lambda net: resume_stopped_run(net, path, X, y),
                                     "damaged .*stopped after batch 10 of an epoch of 10")

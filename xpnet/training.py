@@ -876,7 +876,6 @@ class _Loop:
         self.first_update: tuple[int, int] | None = None
         self.updating_lr: float | None = None
         self.epoch_totals = None  # those of the last epoch run, for a checkpoint of it
-        self.totals_complete = True  # whether they count every batch of that epoch
         self.best_theta = None
         self.threads = None  # the ThreadChooser on the CPU
         self.metadata = metadata  # what fit was asked to keep in the checkpoints
@@ -898,9 +897,6 @@ class _Loop:
         order = self.rng.permutation(train.n) if shuffle else range(train.n)
         order = backend.asarray(order)  # the one host -> device transfer of the epoch
         carried, self.carried = self.carried, None
-        # the tally covers the whole epoch so far, unless it was resumed mid-way from a file
-        # of an older xpnet, which did not keep the totals of the batches before
-        self.totals_complete = first == 0 or carried is not None
         tally = _Tally(net, train, order, batch_size, n_batches, first, carried)
         self.snapshot[...] = net.theta
         start = time.perf_counter()
@@ -1025,7 +1021,7 @@ class _Loop:
             "epoch": epochs_done, "step": self.steps_done if partial else 0,
             "rng": self.epoch_rng_state if partial else self.rng.bit_generator.state,
             "history": history._columns(), "settings": settings, "finished": history.finished}
-        if partial and self.totals_complete:
+        if partial:
             training["partial_epoch"] = self.epoch_totals
         if resume_theta is not None:
             training["resume_theta"] = self.net.backend.to_numpy(resume_theta)
@@ -1068,6 +1064,10 @@ class _Loop:
                                          training.get("finished", False))
         if malformed:
             raise ckpt.CheckpointError(f"{damaged} ({malformed})")
+        if step and "partial_epoch" not in training:
+            raise ckpt.CheckpointError(f"{damaged} (it stopped after batch {step} of an epoch, "
+                                       f"but has no 'partial_epoch', the totals of those "
+                                       f"batches)")
         try:  # on a scratch generator: a bad state must not change self.rng
             type(self.rng.bit_generator)().state = rng
         except (KeyError, TypeError, ValueError, OverflowError) as e:
@@ -1129,8 +1129,8 @@ class _Loop:
             self.schedule.load_state_dict(header["schedule"]["state"])
         self.rng.bit_generator.state = rng
         self.start_step = step
-        # (a file from an older xpnet lacks them: the row then counts the rest of the epoch)
-        self.carried = training.get("partial_epoch") if step else None
+        # the totals of the batches run of the epoch it stopped in (at an epoch's end: none)
+        self.carried = training["partial_epoch"] if step else None
         if self.early_stopping:
             self.early_stopping.reset()
             if "early_stopping" in training:
@@ -1164,7 +1164,7 @@ class _Loop:
             if "resume_theta" in training:
                 ckpt.check_theta(training["resume_theta"], self.net.sizes,
                                  "its resume_theta")
-            if training.get("step") and "partial_epoch" in training:
+            if training["step"]:
                 _check_totals(training["partial_epoch"], training["step"] * batch_size)
         except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise ckpt.CheckpointError(f"{damaged} ({e})") from None
