@@ -1437,19 +1437,21 @@ def test_a_batch_larger_than_the_data_is_one_batch_of_all_of_it():
     assert history["loss"] == pytest.approx([net.evaluate(X, y)[0]], rel=1e-6)
 
 
-def test_a_checkpoint_without_the_newer_settings_still_resumes(tmp_path):
-    """Files written before xpnet recorded the sample counts and early stopping."""
-
+def test_a_checkpoint_without_a_setting_fit_records_is_damaged(tmp_path):
+    """fit records every setting a resume compares: a file without one is damaged, refused
+    naming it, not resumed as if it matched (a batch size left uncompared)."""
     X, y = blobs(n=100)
     path = tmp_path / "run.npz"
     options = {"optimizer": SGD(lr=0.1), "batch_size": 10, "progress": False, "threads": 1}
     small_net().fit(X, y, epochs=1, checkpoint=path, **options)
     header, arrays = read(path)
-    for key in ("training_samples", "validation_samples", "early_stopping"):
-        del header["training"]["settings"][key]
-    rewrite_header(path, header, arrays)
-    resumed = small_net().fit(X, y, epochs=2, resume=path, **options)
-    assert resumed["epoch"] == [1, 2]
+    for key in ("batch_size", "training_samples", "early_stopping"):
+        rewrite_header(path, header | {"training": header["training"] | {"settings": {
+            name: value for name, value in header["training"]["settings"].items()
+            if name != key}}}, arrays)
+        assert_resume_refused_unchanged(
+            lambda net: net.fit(X, y, epochs=2, resume=path, **options | {"batch_size": 20}),
+            f"damaged .*its settings have no '{key}'")
 
 
 def test_a_run_that_used_its_epochs_after_an_earlier_best_can_be_extended(tmp_path):
@@ -2872,29 +2874,21 @@ def test_a_validation_split_that_leaves_one_sample_on_either_side_is_taken(split
     assert history["val_accuracy"][0] == pytest.approx(val_accuracy)
 
 
-def test_resume_of_a_file_without_early_stopping_state_forgets_a_reused_objects_state(
-        tmp_path):
-    """A file from an xpnet that recorded no early stopping holds no state for it: resuming
-    it must start the EarlyStopping afresh, as a new fit does, not go on from the best value
-    an earlier fit left in a reused object (which no epoch of this run could beat, so the run
-    stopped early on its first resumed epoch)."""
+def test_a_checkpoint_of_a_run_with_early_stopping_without_its_state_is_damaged(tmp_path):
+    """fit keeps the early stopping state of a run that has it: a file without the state is
+    damaged, refused naming it, not resumed with a state an earlier fit left in the object."""
     X, y = blobs(n=60)
     path = tmp_path / "run.npz"
-    small_net().fit(X, y, epochs=1, batch_size=20, checkpoint=path, progress=False)
+    options = {"epochs": 2, "batch_size": 20, "progress": False}
+    small_net().fit(X, y, checkpoint=path, early_stopping=EarlyStopping(monitor="loss"),
+                    **options | {"epochs": 1})
     header, arrays = read(path)
-    del header["training"]["settings"]["early_stopping"]  # (as an older xpnet wrote it)
-    assert "early_stopping" not in header["training"]
+    del header["training"]["early_stopping"]
     rewrite_header(path, header, arrays)
-
-    stopping = EarlyStopping(monitor="loss", patience=1)
-    # what an earlier fit leaves: a best value (a loss of 0: nothing beats it)
-    stopping.load_state_dict({"best": 0.0, "best_epoch": 0, "wait": 0})
-    epochs = 3
-    history = small_net().fit(X, y, epochs=epochs, batch_size=20, resume=path,
-                              early_stopping=stopping, progress=False)
-    assert not history.stopped_early and len(history) == epochs
-    best = min(range(1, epochs), key=lambda i: history["loss"][i])  # of the resumed epochs
-    assert stopping.best_epoch == best and stopping.best == history["loss"][best]
+    assert_resume_refused_unchanged(
+        lambda net: net.fit(X, y, resume=path, early_stopping=EarlyStopping(monitor="loss"),
+                            **options),
+        "damaged .*it records a run with early stopping, but has no 'early_stopping'")
 
 
 def test_printing_a_history_shows_every_digit_of_a_long_runs_epoch():

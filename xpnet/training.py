@@ -1060,14 +1060,17 @@ class _Loop:
             raise ckpt.CheckpointError(f"{damaged} (its training state is malformed: "
                                        f"{e})") from None
         malformed = _malformed_run_state(epochs_done, step, saved_settings,
-                                         header.get("schedule"), history,
-                                         training.get("finished", False))
+                                         {*settings, *DATA_SETTINGS}, header.get("schedule"),
+                                         history, training.get("finished", False))
         if malformed:
             raise ckpt.CheckpointError(f"{damaged} ({malformed})")
         if step and "partial_epoch" not in training:
             raise ckpt.CheckpointError(f"{damaged} (it stopped after batch {step} of an epoch, "
                                        f"but has no 'partial_epoch', the totals of those "
                                        f"batches)")
+        if saved_settings["early_stopping"] and "early_stopping" not in training:
+            raise ckpt.CheckpointError(f"{damaged} (it records a run with early stopping, but "
+                                       f"has no 'early_stopping', the state of it)")
         try:  # on a scratch generator: a bad state must not change self.rng
             type(self.rng.bit_generator)().state = rng
         except (KeyError, TypeError, ValueError, OverflowError) as e:
@@ -1078,11 +1081,12 @@ class _Loop:
             raise ckpt.CheckpointError(f"{path} holds a network {saved}, but this one is "
                                        f"{ours}; build the network with the same architecture")
         ckpt.check_theta(arrays["theta"], self.net.sizes, f"the theta in {path}")
-        # (a setting the file lacks was not recorded by the xpnet that wrote it)
+        # (the numbers of samples compared only where they are given: check_resume without
+        # the data leaves them to fit)
         saved_settings = {key: value for key, value in saved_settings.items()
                           if key in settings or key not in DATA_SETTINGS}
-        ours = {key: value for key, value in settings.items() if key in saved_settings}
-        stopping = saved_settings.pop("early_stopping", None), ours.pop("early_stopping", None)
+        ours = dict(settings)
+        stopping = saved_settings.pop("early_stopping"), ours.pop("early_stopping")
         differences = _differences("", saved_settings, ours) + _stopping_differences(*stopping)
         saved_metadata = ckpt.metadata(header)
         if self.metadata is None:  # not given: the run goes on with the file's
@@ -1132,9 +1136,7 @@ class _Loop:
         # the totals of the batches run of the epoch it stopped in (at an epoch's end: none)
         self.carried = training["partial_epoch"] if step else None
         if self.early_stopping:
-            self.early_stopping.reset()
-            if "early_stopping" in training:
-                self.early_stopping.load_state_dict(training["early_stopping"])
+            self.early_stopping.load_state_dict(training["early_stopping"])
             if "best_theta" in training:
                 self.best_theta = self.net.backend.asarray(training["best_theta"],
                                                            self.net.dtype)
@@ -1157,7 +1159,7 @@ class _Loop:
                 scratch(self.optimizer).load_state_dict(optimizer_state)
             if self.schedule is not None and header.get("schedule"):
                 scratch(self.schedule).load_state_dict(header["schedule"]["state"])
-            if self.early_stopping and "early_stopping" in training:
+            if self.early_stopping:
                 EarlyStopping().load_state_dict(training["early_stopping"])
             if self.early_stopping and "best_theta" in training:
                 ckpt.check_theta(training["best_theta"], self.net.sizes, "its best_theta")
@@ -1193,12 +1195,12 @@ class _Loop:
         return _differences("", saved, current, only="hyperparameters")
 
 
-def _malformed_run_state(epochs_done, step, settings, schedule, history: History,
-                         finished) -> str | None:
+def _malformed_run_state(epochs_done, step, settings, setting_names, schedule,
+                         history: History, finished) -> str | None:
     """What is wrong with the shape of a checkpoint's run state, or None: the counts must be
     whole numbers >= 0, the history one row for each epoch done, numbered from 1, finished a
-    bool, the settings a dict, and the schedule None or {name, state} with a dict state
-    holding its hyperparameters."""
+    bool, the settings a dict holding each of ``setting_names``, and the schedule None or
+    {name, state} with a dict state holding its hyperparameters."""
     for name, count in (("epoch", epochs_done), ("step", step)):
         if whole_number(count) is None or count < 0:
             return f"its {name} count {count!r} is not a whole number >= 0"
@@ -1207,11 +1209,13 @@ def _malformed_run_state(epochs_done, step, settings, schedule, history: History
                 f"the epochs it records as done")
     if not isinstance(finished, bool):
         return f"its 'finished' is {finished!r:.40}, not true or false"
-    if finished and isinstance(settings, dict) and "early_stopping" in settings and \
-            not settings["early_stopping"]:  # (only early stopping finishes a run early)
-        return "it records a run finished early, but without early stopping"
     if not isinstance(settings, dict):
         return "its settings are not a dict"
+    missing = sorted(setting_names - set(settings))
+    if missing:
+        return f"its settings have no {', '.join(map(repr, missing))}"
+    if finished and not settings["early_stopping"]:  # (only early stopping ends a run early)
+        return "it records a run finished early, but without early stopping"
     if schedule is not None and not (
             isinstance(schedule, dict) and isinstance(schedule.get("name"), (str, type(None)))
             and isinstance(schedule.get("state"), dict)
