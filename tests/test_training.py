@@ -1156,6 +1156,9 @@ def test_resume_from_a_damaged_optimizer_or_stopping_state_changes_nothing(tmp_p
 
     cases = [
         (damaged(lambda h: h["optimizer"]["state"].pop("t")), "no 't'"),
+        # what fit always records: a file without one is damaged
+        *((damaged(lambda h, key=key: h["training"].pop(key)),
+           f"no '{key}' in its training state") for key in ("epoch", "step", "finished")),
         (damaged(lambda h: h["optimizer"]["state"].update(t=-3)), "step count t"),
         (damaged(lambda h: h["schedule"]["state"].pop("best")), "no 'best'"),
         (damaged(lambda h: h["training"].update(early_stopping={})), "best"),

@@ -1052,7 +1052,8 @@ class _Loop:
             training = ckpt.training_state(header, arrays)
             optimizer_state = ckpt.optimizer_state(header, arrays)
             history = History.from_dict(training["history"])
-            epochs_done, step, rng = training["epoch"], training.get("step", 0), training["rng"]
+            epochs_done, step, rng = training["epoch"], training["step"], training["rng"]
+            finished = training["finished"]
             saved_settings, network = training["settings"], header["network"]
         except KeyError as e:
             raise ckpt.CheckpointError(f"{damaged} (no {e} in its training state)") from None
@@ -1061,7 +1062,7 @@ class _Loop:
                                        f"{e})") from None
         malformed = _malformed_run_state(epochs_done, step, saved_settings,
                                          {*settings, *DATA_SETTINGS}, header.get("schedule"),
-                                         history, training.get("finished", False))
+                                         history, finished)
         if malformed:
             raise ckpt.CheckpointError(f"{damaged} ({malformed})")
         if step and "partial_epoch" not in training:
@@ -1113,7 +1114,7 @@ class _Loop:
             differences.append(f"epochs: it stopped in epoch {epochs_done + 1}, after {step} "
                                f"batches, so resuming needs epochs >= {epochs_done + 1}, not "
                                f"{epochs}")
-        elif epochs < epochs_done and not training.get("finished"):  # (finished: nothing to do)
+        elif epochs < epochs_done and not finished:  # (finished: nothing to do)
             differences.append(f"epochs: it holds {epochs_done} epochs, so resuming needs "
                                f"epochs >= {epochs_done} (the total), not {epochs}")
         if differences:
@@ -1140,7 +1141,7 @@ class _Loop:
             if "best_theta" in training:
                 self.best_theta = self.net.backend.asarray(training["best_theta"],
                                                            self.net.dtype)
-        history.finished = history.stopped_early = bool(training.get("finished"))
+        history.finished = history.stopped_early = finished
         # (mid-epoch: the epoch it goes on in, as the interrupted run named it, not "after
         # epoch 0 and 297 batches")
         log.info("resumed from %s %s", path, f"in epoch {epochs_done + 1} after {step} batches"
