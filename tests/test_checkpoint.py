@@ -78,7 +78,8 @@ def test_a_leaky_relu_keeps_its_slope(tmp_path):
     X = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
     np.testing.assert_array_equal(loaded.forward(X), net.forward(X))
     default = xpnet.Network([4, 6, 3], activation="leaky_relu", backend="numpy")
-    assert default.config()["activation"] == "leaky_relu"  # as files from before hold it
+    assert default.config()["activation"] == "leaky_relu"  # (as it was asked for)
+    assert "activation='leaky_relu'" in repr(default)
 
 
 def test_optimizer_state_round_trips(net, tmp_path):

@@ -1492,9 +1492,9 @@ def test_the_bounds_no_other_test_reaches_are_checked(make, error, message):
 
 
 def test_a_hyperparameter_the_state_dict_leaves_out_keeps_the_optimizers_value():
-    """A state dict naming only some hyperparameters (written by hand, or by an older
-    version) changes those alone: the others keep this optimizer's values, not the class's
-    defaults, which would switch its momentum, dampening and clipping off mid-run."""
+    """A state dict naming only some hyperparameters (written by hand) changes those alone:
+    the others keep this optimizer's values, not the class's defaults, which would switch its
+    momentum, dampening and clipping off mid-run."""
     optimizer = SGD(lr=0.1, momentum=0.9, dampening=0.2, weight_decay=0.01, clip_norm=2.0)
     optimizer.load_state_dict({**SGD().state_dict(), "hyperparameters": {"lr": 0.5}})
     assert optimizer.state_dict()["hyperparameters"] == {

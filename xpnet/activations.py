@@ -120,7 +120,8 @@ class LeakyReLU(Activation):
         return (1.0 - self.slope) * xp.astype(z > 0.0, z.dtype) + self.slope
 
     def config(self):
-        # the name alone for the default slope, as files written before the slope was kept
+        # the name alone for the default slope, as one asks for it (activation="leaky_relu"):
+        # so read the config, repr(net) and a file's architecture
         if self.slope == self.default_slope:
             return self.name
         return {"name": self.name, "slope": self.slope}
