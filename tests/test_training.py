@@ -15,6 +15,7 @@ import signal
 import stat
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -236,6 +237,27 @@ def test_divergence_names_epoch_and_step_and_keeps_finite_weights():
         net.fit(X, y, optimizer=SGD(lr=1e12), epochs=3, batch_size=10, progress=False)
     assert e.value.epoch == 1  # (counted from 1, as the message counts it)
     assert np.all(np.isfinite(net.theta))
+
+
+def test_divergence_is_told_by_its_error_alone_and_the_callers_settings_are_kept():
+    """NumPy's RuntimeWarnings ("overflow encountered in matmul", naming xpnet's files) are
+    not shown before the DivergenceError that explains them, and the caller's NumPy error
+    state and warnings filters are as they were after fit, whether it raises or returns."""
+    X, y = blobs()
+    X *= 1e3
+    net = xpnet.Network([5, 16, 3], activation="relu", backend="numpy")
+    with np.errstate(over="warn", divide="print", invalid="warn", under="ignore"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("error")  # (a warning in fit would raise instead of the error)
+        warnings.filterwarnings("ignore", message="a filter of the caller's")
+        state, filters = np.geterr(), list(warnings.filters)
+        with pytest.raises(DivergenceError):
+            net.fit(X, y, optimizer=SGD(lr=1e12), epochs=3, batch_size=10, progress=False)
+        assert np.geterr() == state and warnings.filters == filters
+        small_net().fit(*blobs(), epochs=1, progress=False)
+        assert np.geterr() == state and warnings.filters == filters
+        with pytest.warns(RuntimeWarning, match="overflow"):  # the caller's own warn as before
+            np.float32(1e30) * np.float32(1e30)
 
 
 def count_device_reads(monkeypatch):

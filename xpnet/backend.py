@@ -329,6 +329,16 @@ class Backend:
             for lib, n in zip(blas, before):
                 lib.set_num_threads(n)
 
+    def float_warnings_silenced(self):
+        """A block within which NumPy does not warn of overflow, division by zero or invalid
+        values: fit checks the loss and theta for inf and NaN itself, and its DivergenceError
+        says what NumPy's RuntimeWarnings, naming xpnet's files, would only hint at. NumPy's
+        error state is restored on the way out (the caller's np.seterr and warnings filters
+        are left as they were). Other namespaces give no such warnings: nothing to silence."""
+        if self.xp is np:
+            return np.errstate(over="ignore", divide="ignore", invalid="ignore")
+        return contextlib.nullcontext()
+
     def host_rng(self, seed):
         """A host ``numpy.random.Generator``: one seed gives the same numbers on every backend.
         ``seed``: a whole number >= 0, None for a fresh one each time, or a NumPy

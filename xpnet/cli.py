@@ -493,11 +493,9 @@ def cmd_train(args) -> int:
                    f"{args.batch_size:,} is more than there are)")
     log.info("%r\n%r with %r\n%d epoch%s of %s", net, optimizer, schedule,
              args.epochs, "s" if args.epochs != 1 else "", batches)
-    # NumPy's overflow warnings would only repeat what DivergenceError says, without the step;
     # a SIGTERM ends the command below, once it has reported (status 143: fit returns after
     # it, within main's returning_on_sigterm)
-    with np.errstate(over="ignore", invalid="ignore"), \
-            _resume_in_option_terms(args.resume, *optimizers, recorded=recorded):
+    with _resume_in_option_terms(args.resume, *optimizers, recorded=recorded):
         try:
             history = net.fit(*train, optimizer=optimizer, epochs=args.epochs,
                               batch_size=args.batch_size, validation_data=validation,

@@ -584,7 +584,9 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     lines = progress is None and not show and not _tqdm_disabled() and \
         not log.isEnabledFor(logging.INFO)
     console = _console_loggers() or [log]
-    with net.backend.cpu_threads() as (set_threads, thread_limit), \
+    # (NumPy's overflow warnings would only repeat what DivergenceError says, without the step)
+    with net.backend.float_warnings_silenced(), \
+            net.backend.cpu_threads() as (set_threads, thread_limit), \
             _stop_on_signals() as interrupt, logging_redirect_tqdm(console), tqdm(
             total=epochs, initial=start_epoch, desc="epochs", unit="epoch", disable=not show,
             dynamic_ncols=True) as epoch_bar:
