@@ -2330,15 +2330,19 @@ def test_one_epoch_is_told_in_the_singular(capsys, monkeypatch):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="the lock is flock's, which Windows lacks")
-def test_a_run_saving_to_a_file_another_run_writes_is_refused_in_one_line(mnist, tmp_path,
-                                                                          capsys):
+def test_a_run_saving_to_a_file_another_run_writes_is_refused_in_one_line(tmp_path, capsys,
+                                                                          monkeypatch):
     """The same command started twice: the second replaced the first's checkpoint once
-    before either noticed."""
+    before either noticed. It is refused with the early checks of its files, before the
+    data are loaded (it was after, a second later)."""
+    def load(args, validation=0):
+        raise AssertionError("the data were loaded before the lock was checked")
+
+    monkeypatch.setattr(cli, "_load", load)
     model = tmp_path / "m.npz"
     with another_run_writing(model) as holder:
         status, out, err = xpnet(capsys, "train", "--layers", "784,10", "--epochs", 1,
-                                 "--validation", 59_000, "--data-dir", mnist, "--no-progress",
-                                 "--save", model)
+                                 "--no-progress", "--save", model)
     assert status == 2 and out == "" and not model.exists(), err
     assert err.splitlines()[-1] == (
         f"xpnet: error: {model} is being written by another run (process {holder.pid}, "

@@ -450,6 +450,11 @@ def cmd_train(args) -> int:
                            "a training history", is_history_file,
                            remedy="give --save another name" if args.save else "move it away")
         check_history_not_shared(save_to, "--save" if args.save else "--resume")
+        # a file another run is writing: refused now, not after the data are loaded (fit
+        # takes the lock again, and holds it while it trains; two runs started within the
+        # same second may both get here, and the later one is refused there)
+        with files.only_writer(save_to):
+            pass
     if args.history == STREAM:
         if sys.stdout is None:  # (started with stdout closed, `>&-`)
             raise ValueError("--history -: standard output is closed; give a file name")
