@@ -237,3 +237,17 @@ def fifo(tmp_path):
     yield make
     for timer in timers:
         timer.cancel()
+
+
+def assert_hinted(obj, attribute: str, hint: str, misspelt: str) -> None:
+    """``obj.attribute``, another library's name, is an AttributeError that says ``hint`` (a
+    regex) of what to use instead; ``obj.misspelt`` stays Python's own bare error."""
+    name = type(obj).__name__
+    with pytest.raises(AttributeError, match=rf"^'{name}' object has no attribute "
+                                             rf"'{attribute}': .*{hint}") as raised:
+        getattr(obj, attribute)
+    assert raised.value.name == attribute and raised.value.obj is obj
+    with pytest.raises(AttributeError, match=rf"^'{name}' object has no attribute "
+                                             rf"'{misspelt}'$"):
+        getattr(obj, misspelt)
+    assert not hasattr(obj, attribute)

@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import OUTPUT_LOSS, learnable, linearly_separable, numeric_gradient
+from conftest import OUTPUT_LOSS, assert_hinted, learnable, linearly_separable, numeric_gradient
 
 import xpnet
 from xpnet import Network, one_hot
@@ -1871,3 +1871,20 @@ def test_calling_the_network_is_its_forward_pass():
     np.testing.assert_array_equal(net(X, batch_size=2), net.forward(X, batch_size=2))
     with pytest.raises(ValueError, match="X has 3 features per sample"):
         net(X[:, :3])
+
+
+@pytest.mark.parametrize("attribute, hint", [
+    ("parameters", r"net.theta holds every weight and bias in one flat vector"),
+    ("state_dict", r"net.save\(path\) writes the network, xpnet.load\(path\) reads it back"),
+    ("load_state_dict", r"xpnet.load\(path\) reads a network .* net.set_theta\(values\)"),
+    ("train", r"no training or evaluation mode .* net.fit\(X, y, ...\) trains it"),
+    ("eval", r"net\(X\) computes its outputs"),
+    ("compile", r"nothing to compile: the loss is the network's, Network\(sizes, loss=...\)"),
+    ("layers", r"net.weights\[l-1\] and net.biases\[l-1\] are layer l's W\^\(l\) and b\^\(l\)"),
+    ("predict_proba", r"net\(X\) \(or net.forward\(X\)\) gives the outputs a_L")])
+def test_pytorch_and_keras_attributes_say_what_to_use_instead(attribute, hint):
+    """net.parameters(), net.eval(), model.compile(...): bare AttributeErrors, which left a
+    PyTorch or Keras user to search; any other missing attribute stays Python's own."""
+    net = Network([2, 3, 2])
+    assert_hinted(net, attribute, hint, misspelt="sizs")
+    assert copy.deepcopy(net).sizes == [2, 3, 2]

@@ -8,6 +8,7 @@ import inspect
 import math
 import numbers
 import operator
+from typing import TYPE_CHECKING, ClassVar
 
 #: torch.optim's and Keras's names for xpnet's arguments, named in check_keywords's error
 OTHER_NAMES = {"eta": "lr", "learning_rate": "lr", "gamma": "momentum", "momentum": "gamma",
@@ -55,6 +56,23 @@ class KeywordsChecked:
         if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):  # (a subclass's own
             check_keywords(cls.__name__, kwargs, tuple(parameters)[1:])  # **options: any)
         return super().__new__(cls)
+
+
+class AttributeHints:
+    """A base class whose instances answer a missing attribute that another library's users
+    reach for (torch's ``opt.zero_grad()``, ``net.parameters()``) with what to use instead:
+    the class's ``_attribute_hints``, {name: hint}. Any other missing attribute is Python's
+    own error (with its suggestion)."""
+
+    _attribute_hints: ClassVar[dict[str, str]] = {}
+
+    if not TYPE_CHECKING:  # (to a type checker, a __getattr__ makes every name an attribute)
+        def __getattr__(self, name):  # (only for an attribute that is not there)
+            if hasattr(type(self), name):  # a property's getter failed: its own error, not ours
+                return object.__getattribute__(self, name)
+            hint = type(self)._attribute_hints.get(name)
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}" + (
+                f": {hint}" if hint else ""), name=name, obj=self)
 
 
 def built_from_state(cls, hyperparameters: dict):

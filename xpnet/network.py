@@ -53,7 +53,13 @@ from collections.abc import Sequence
 from . import training
 from .activations import Activation, get_activation
 from .backend import Backend, FloatDType, Seed, dtype_kind, float_dtype, get_backend
-from .checks import checked_batch_size, integer_error, unknown_name, whole_number
+from .checks import (
+    AttributeHints,
+    checked_batch_size,
+    integer_error,
+    unknown_name,
+    whole_number,
+)
 from .losses import Loss, get_loss
 
 log = logging.getLogger("xpnet")
@@ -82,7 +88,7 @@ def _layers(name: str) -> property:
                     lambda net, layers: getattr(net, slot).assign_all(layers))
 
 
-class Network:
+class Network(AttributeHints):
     """A fully-connected feed-forward network, e.g. ``Network([784, 30, 10])``.
 
     Parameters
@@ -121,6 +127,28 @@ class Network:
     """
 
     seed: Seed  # (set by initialize, which the constructor calls)
+
+    #: what a network says of a PyTorch or Keras model's attribute it does not have
+    _attribute_hints = dict.fromkeys(
+        ("parameters", "named_parameters", "state_dict", "get_weights"),
+        "net.theta holds every weight and bias in one flat vector (net.weights[l-1] and "
+        "net.biases[l-1] are layer l's W^(l) and b^(l), views into it); net.save(path) writes "
+        "the network, xpnet.load(path) reads it back") | dict.fromkeys(
+        ("load_state_dict", "set_weights"),
+        "xpnet.load(path) reads a network that net.save(path) wrote; net.set_theta(values) "
+        "sets every weight and bias from one flat vector") | dict.fromkeys(
+        ("train", "eval"),
+        "a network has no training or evaluation mode (no dropout, no batch norm): "
+        "net.fit(X, y, ...) trains it, net(X) computes its outputs") | {
+        "compile": "there is nothing to compile: the loss is the network's, Network(sizes, "
+                   "loss=...), and the optimizer fit's, net.fit(X, y, optimizer='adam', "
+                   "epochs=10)",
+        "layers": "net.weights[l-1] and net.biases[l-1] are layer l's W^(l) and b^(l), "
+                  "net.sizes the neurons of each layer; net.summary() lists them",
+        "predict_proba": "net(X) (or net.forward(X)) gives the outputs a_L, the class "
+                         "probabilities with a softmax output; net.predict(X) the classes",
+        "zero_grad": "there is nothing to zero: net.loss_and_gradient(X, y) writes the batch's "
+                     "gradient afresh (into net.grad)"}
 
     def __init__(
         self,

@@ -47,7 +47,7 @@ import math
 import struct
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from .backend import (
     FLOAT_DTYPES,
@@ -60,6 +60,7 @@ from .backend import (
     memory_of,
 )
 from .checks import (
+    AttributeHints,
     KeywordsChecked,
     built_from_state,
     check_keywords,
@@ -79,7 +80,7 @@ __all__ = [
 MAX_STEPS = 2**53
 
 
-class Optimizer(KeywordsChecked):
+class Optimizer(KeywordsChecked, AttributeHints):
     """Base class: the step, gradient clipping, state buffers and the state dict.
 
     A subclass gives its update rule and what it needs each step:
@@ -112,6 +113,15 @@ class Optimizer(KeywordsChecked):
     #: the theta the buffers were made for (see _check_owner): weak references to the array
     #: last stepped and to the memory it views, and its place in that memory
     _owner: tuple[weakref.ref, weakref.ref, tuple | None] | None = None
+    #: what an optimizer says of a torch.optim attribute it does not have
+    _attribute_hints = {
+        "zero_grad": "there is nothing to zero: net.loss_and_gradient(X, y) writes the batch's "
+                     "gradient afresh (into net.grad), and opt.step(net.theta, grad) applies it",
+        "param_groups": "an optimizer updates one flat theta, with its hyperparameters as plain "
+                        "attributes: set opt.lr (or give fit a schedule=)",
+        "add_param_group": "an optimizer updates one flat theta, a network's every weight and "
+                           "bias",
+    }
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -149,14 +159,6 @@ class Optimizer(KeywordsChecked):
         super().__setattr__(name, value)
         if name in self.hyperparameters:
             super().__setattr__("_changed", True)  # to be checked at the next step
-
-    if not TYPE_CHECKING:  # (to a type checker, a __getattr__ makes every name an attribute)
-        def __getattr__(self, name):  # (only for an attribute that is not there)
-            if hasattr(type(self), name):  # a property's getter failed: its own error, not ours
-                return object.__getattribute__(self, name)
-            hint = _TORCH_HINTS.get(name)
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}" + (
-                f": {hint}" if hint else ""), name=name, obj=self)
 
     def __getstate__(self) -> dict:
         """``copy.deepcopy`` and ``pickle``: everything but the compiled kernels, a cache that
@@ -409,16 +411,6 @@ class Optimizer(KeywordsChecked):
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)
         return f"{type(self).__name__}({args})"
-
-
-#: what an optimizer says of a torch.optim attribute it does not have
-_TORCH_HINTS = {
-    "zero_grad": "there is nothing to zero: net.loss_and_gradient(X, y) writes the batch's "
-                 "gradient afresh (into net.grad), and opt.step(net.theta, grad) applies it",
-    "param_groups": "an optimizer updates one flat theta, with its hyperparameters as plain "
-                    "attributes: set opt.lr (or give fit a schedule=)",
-    "add_param_group": "an optimizer updates one flat theta, a network's every weight and bias",
-}
 
 
 def _grad_scale(xp, grad, clip_norm: float):
