@@ -2000,7 +2000,8 @@ def test_predict_classifies_an_idx_file_as_net_predict_does(predictor, capsys):
     np.testing.assert_allclose(predicted(out)[1], net.forward(X), rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize("shape", [(5, 28, 28), (5, 1, 28, 28), (5, 784), (28, 28), (784,)])
+@pytest.mark.parametrize("shape", [(5, 28, 28), (5, 1, 28, 28), (5, 28, 28, 1), (5, 784),
+                                   (28, 28), (784,)])
 @pytest.mark.parametrize("dtype", ["uint8", "int64", "float32", "float64"])
 def test_predict_of_a_npy_array_is_net_predict_of_the_scaled_images(predictor, tmp_path, capsys,
                                                                       shape, dtype):
@@ -2103,7 +2104,7 @@ PREDICT_ERRORS = {
     "a pickle": "{file} is not a .npy file",
     "pickled .npy": "{file} holds Python objects (pickled), which xpnet never loads",
     "4-D": "{file} holds an array of shape (2, 2, 28, 28), not images: give (N, 28, 28), "
-           "(N, 1, 28, 28)",
+           "(N, 1, 28, 28), (N, 28, 28, 1)",
     "100 pixels": "{file} holds images of 100 pixels, but {model} holds a 784-32-10 network",
     "2 rows of 392": "{file} holds images of 392 pixels",  # (not one image: not square)
     "no images": "{file} holds no images: its array's shape is (0, 28, 28)",

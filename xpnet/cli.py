@@ -1000,8 +1000,8 @@ def _saved_network(path: Path, backend: str | None) -> tuple[Network, dict]:
 
 #: what predict's FILE must hold, for its help and its messages
 IMAGES_WANTED = ("an IDX image file (gzip or not, as MNIST's t10k-images-idx3-ubyte.gz) or a "
-                 ".npy array of images, of shape (N, 28, 28), (N, 1, 28, 28), (N, 784), or one "
-                 "image (28, 28) or (784,)")
+                 ".npy array of images, of shape (N, 28, 28), (N, 1, 28, 28), (N, 28, 28, 1), "
+                 "(N, 784), or one image (28, 28) or (784,)")
 #: the first bytes of picture files that predict refuses with a way to convert them
 PICTURE_FORMATS = {b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF8": "GIF", b"BM": "BMP",
                    b"II*\x00": "TIFF", b"MM\x00*": "TIFF"}
@@ -1099,7 +1099,8 @@ def _images(path: Path, npy: bool, inputs: int) -> tuple[np.ndarray, str]:
 
 def _npy_images(path: Path, inputs: int) -> tuple[np.ndarray, str]:
     """:func:`_images` of a .npy file: read without pickles, shaped into rows (one image of
-    (28, 28) or (784,), or N of (N, 28, 28) or (N, 784)), scaled as the training images are
+    (28, 28) or (784,), or N of (N, 28, 28), (N, 784) or with one channel, (N, 1, 28, 28) or
+    (N, 28, 28, 1)), scaled as the training images are
     (whole numbers 0-255 divided by 255; floats in [0, 1] taken as they are, those within
     PIXEL_SLACK outside it clipped to it)."""
     try:
@@ -1121,11 +1122,13 @@ def _npy_images(path: Path, inputs: int) -> tuple[np.ndarray, str]:
     if array.ndim == 1 or (array.ndim == 2 and shape[0] == shape[1] != inputs
                            and array.size == inputs):
         array = array.reshape(1, -1)  # one image, (784,) or square, (28, 28)
-    elif array.ndim == 3 or (array.ndim == 4 and shape[1] == 1):  # (N, 1, 28, 28): PyTorch's
+    elif array.ndim == 3 or (array.ndim == 4 and 1 in (shape[1], shape[3])):
+        # (N, 28, 28), or one channel: PyTorch's (N, 1, 28, 28), Keras's (N, 28, 28, 1)
         array = array.reshape(len(array), -1)
     elif array.ndim != 2:
         raise ValueError(f"{path} holds an array of shape {shape}, not images: give (N, 28, 28), "
-                         "(N, 1, 28, 28) or (N, 784) for N images, (28, 28) or (784,) for one")
+                         "(N, 1, 28, 28), (N, 28, 28, 1) or (N, 784) for N images, (28, 28) or "
+                         "(784,) for one")
     kind = array.dtype.kind
     low: float  # (an int for whole numbers)
     high: float
