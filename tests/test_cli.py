@@ -1229,6 +1229,17 @@ def test_download_of_data_found_where_train_looks_downloads_nothing(tmp_path, ca
     assert status == 2 and "MNIST not found" in err
 
 
+def test_download_says_whether_it_fetched_the_files(tmp_path, capsys, mnist):
+    """A fresh download said "verified in DIR", as a second run that fetched nothing does."""
+    options = ["download", "mnist", "--data-dir", tmp_path, "--mirror", mnist.as_uri(),
+               "--no-progress"]
+    status, out, err = xpnet(capsys, *options)
+    assert status == 0 and out == f"MNIST: downloaded to {tmp_path / 'mnist'} and verified\n", err
+    status, out, err = xpnet(capsys, *options)
+    assert status == 0 and out == f"MNIST: verified in {tmp_path / 'mnist'} (nothing to " \
+                                  "download)\n", err
+
+
 def test_xpnet_backend_in_upper_case_is_accepted(tmp_path, capsys, monkeypatch):
     """XPNET_BACKEND=NUMPY names a backend: train and evaluate go on, info does not object."""
     def load_of(args, validation=0):
