@@ -1762,7 +1762,7 @@ def test_a_users_class_missing_a_method_or_an_argument_is_refused_when_built(opt
     (np.zeros((6, 2, 2)), [0] * 6,
      r"got shape \(6, 2, 2\); for samples of shape \(2, 2\) use X.reshape\(len\(X\), -1\)"),
     (np.zeros(4), [0], r"got shape \(4,\); for one sample use X.reshape\(1, -1\)"),
-    (np.zeros((4, 1)), [0], r"X has 1 features per sample but the input layer has 4 neurons; "
+    (np.zeros((4, 1)), [0], r"X has 1 feature per sample but the input layer has 4 neurons; "
                             r"expected shape \(samples, 4\); samples are rows: for samples "
                             r"given as columns, pass X.T"),
     (np.zeros((5, 4)), np.eye(3)[[0, 1, 2, 0, 1]].T,
@@ -1888,3 +1888,18 @@ def test_pytorch_and_keras_attributes_say_what_to_use_instead(attribute, hint):
     net = Network([2, 3, 2])
     assert_hinted(net, attribute, hint, misspelt="sizs")
     assert copy.deepcopy(net).sizes == [2, 3, 2]
+
+
+@pytest.mark.parametrize(("sizes", "X", "y", "options", "message"), [
+    ([2, 3, 2], np.zeros((3, 2)), np.zeros((3, 1)), {}, "y has 1 column; expected 2"),
+    ([2, 3, 2], np.zeros((1, 2)), [0, 1], {}, "X has 1 sample but y has 2"),
+    ([1, 3, 2], np.zeros((3, 2)), [0, 1, 0], {}, "X has 2 features per sample but the input "
+                                                 "layer has 1 neuron;"),
+    ([2, 3, 2], np.zeros((1, 2), np.float32), [0], {"validation_split": 0.5},
+     "validation_split=0.5 of 1 sample leaves no training"),
+])
+def test_a_count_of_one_is_told_in_the_singular(sizes, X, y, options, message):
+    """'y has 1 columns', 'X has 1 samples': the errors counted in the plural whatever the
+    count."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Network(sizes).fit(X, y, epochs=1, progress=False, **options)

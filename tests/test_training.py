@@ -444,7 +444,7 @@ def test_validation_data_must_be_a_pair():
     with pytest.raises(TypeError, match=r"validation_data must be a pair \(X_val, y_val\), got "
                                         r"a tuple of 3 items \(sample weights are not"):
         small_net().fit(X, y, validation_data=(X, y, np.ones(50)), progress=False)
-    with pytest.raises(TypeError, match=r"got a list of 1 items"):
+    with pytest.raises(TypeError, match=r"got a list of 1 item \(sample"):
         small_net().fit(X, y, validation_data=[X], progress=False)
     small_net().fit(X, y, epochs=1, validation_data=[X[:10], y[:10]], progress=False)
 

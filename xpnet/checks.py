@@ -98,6 +98,12 @@ def whole_number(value) -> int | None:
         return None
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun``, in the plural but for 1: ``counted(1, "column")`` is "1 column",
+    ``counted(3, "batch", "batches")`` is "3 batches"."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def unknown_name(value) -> type[Exception]:
     """The error for ``value`` where a name is asked for and none fits: ValueError for a
     string (a name not known), TypeError for what is no string (3, None), as for a setting

@@ -47,7 +47,7 @@ from .backend import (
     get_backend,
     gpu_description,
 )
-from .checks import whole_number
+from .checks import counted, whole_number
 from .early_stopping import EarlyStopping
 from .history import (
     HISTORY_LIMIT,
@@ -701,7 +701,7 @@ def _diverged_run(save_to, saved_by_this_run: bool) -> str:
                    for key in ("epoch", "step"))
     when = ""
     if isinstance(epoch, int):
-        when = f", after epoch {epoch}" + (f" and {step} batches of the next"
+        when = f", after epoch {epoch}" + (f" and {counted(step, 'batch', 'batches')} of the next"
                                           if isinstance(step, int) and step else "")
     return (f"{save_to} holds the run as last saved{when}: `xpnet train --init-from "
             f"{_quoted(save_to)}` with a smaller --lr trains on from there.")

@@ -51,7 +51,7 @@ from urllib.parse import urlsplit
 import numpy as np
 from tqdm import tqdm
 
-from .checks import flag, unknown_name, whole_number
+from .checks import counted, flag, unknown_name, whole_number
 from .files import create_temp, remove_stale
 
 log = logging.getLogger("xpnet")
@@ -195,7 +195,7 @@ def _idx_header(data: bytes, source: str | os.PathLike) -> tuple[int, tuple[int,
     _MAX_IDX_DIMS), and that the shape holds at most _MAX_IDX_BYTES. ``source`` (a Path or a
     URL) names the data in errors."""
     if len(data) < 4:
-        raise _damaged(source, f"only {len(data)} bytes, too short for an IDX header")
+        raise _damaged(source, f"only {counted(len(data), 'byte')}, too short for an IDX header")
     if data[:2] != b"\0\0":
         raise _damaged(source, f"not an IDX file (magic number 0x{data[:4].hex()} does not "
                                "start with two zero bytes)")
@@ -211,7 +211,7 @@ def _idx_header(data: bytes, source: str | os.PathLike) -> tuple[int, tuple[int,
                                f"{_MAX_IDX_DIMS} of a NumPy array")
     if len(data) < header_bytes:
         raise _damaged(source, f"truncated: {len(data)} bytes, shorter than the header of "
-                               f"{ndim} dimensions")
+                               f"{counted(ndim, 'dimension')}")
     shape = struct.unpack(f">{ndim}I", data[4:header_bytes])
     if math.prod(shape) > _MAX_IDX_BYTES:
         raise _damaged(source, f"the IDX header's shape {_shape_text(shape)} declares more than "
@@ -978,8 +978,9 @@ def _examples(images, labels, images_path, labels_path, flatten):
         raise _damaged(labels_path, "expected labels (1 dimension), found shape "
                                     f"{_shape_text(labels.shape)}")
     if len(images) != len(labels):
-        raise DatasetError(f"{images_path} holds {len(images)} images but {labels_path} holds "
-                           f"{len(labels)} labels: the two files are from different sets")
+        raise DatasetError(f"{images_path} holds {counted(len(images), 'image')} but "
+                           f"{labels_path} holds {counted(len(labels), 'label')}: the two files "
+                           "are from different sets")
     if flatten:
         images = images.reshape(len(images), -1)
     return scaled(images), labels.astype(np.int64)

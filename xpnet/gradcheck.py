@@ -21,7 +21,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from .checks import integer_error, real_number, whole_number
+from .checks import counted, integer_error, real_number, whole_number
 from .network import Network
 
 
@@ -101,7 +101,7 @@ class GradientCheck:
 
     def __str__(self) -> str:
         lines = [f"backprop against central differences (eps {self.eps:g}, float64, "
-                 f"the mean loss of {self.samples} samples)",
+                 f"the mean loss of {counted(self.samples, 'sample')})",
                  f"{'':8} {'shape':>12} {'checked':>8} {'max rel. error':>15} {'failed':>7}"]
         for p in self.parameters:
             lines.append(f"{p.name:8} {str(p.shape):>12} {p.checked:>8} "

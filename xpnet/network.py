@@ -56,6 +56,7 @@ from .backend import Backend, FloatDType, Seed, dtype_kind, float_dtype, get_bac
 from .checks import (
     AttributeHints,
     checked_batch_size,
+    counted,
     integer_error,
     unknown_name,
     whole_number,
@@ -433,7 +434,7 @@ class Network(AttributeHints):
     def _classes(self, A):
         """:meth:`classes` of a device array A, its type unchecked (the training loop's)."""
         if A.ndim != 2 or A.shape[1] != self.sizes[-1]:
-            raise ValueError(f"expected rows of {self.sizes[-1]} outputs, shape (B, "
+            raise ValueError(f"expected rows of {counted(self.sizes[-1], 'output')}, shape (B, "
                              f"{self.sizes[-1]}), got shape {tuple(A.shape)}")
         xp = self.xp
         if self.sizes[-1] == 1:
@@ -515,8 +516,9 @@ class Network(AttributeHints):
             # (the lecture's x is a column: samples as columns, (n_0, B), want X.T)
             hint = "; samples are rows: for samples given as columns, pass X.T" \
                 if X.shape[0] == n_0 else ""
-            raise ValueError(f"X has {X.shape[1]} features per sample but the input layer has "
-                             f"{n_0} neurons; expected shape (samples, {n_0}){hint}")
+            raise ValueError(f"X has {counted(X.shape[1], 'feature')} per sample but the input "
+                             f"layer has {counted(n_0, 'neuron')}; expected shape (samples, "
+                             f"{n_0}){hint}")
         if X.shape[0] == 0 and not allow_empty:
             raise ValueError(f"X has no samples (shape {tuple(X.shape)}); at least one is needed")
         if values and not bool(self.xp.all(self.xp.isfinite(X))):
@@ -574,8 +576,8 @@ class Network(AttributeHints):
         if len(y.shape) == 2:
             self._check_length(y, n)
             if y.shape[1] != k:
-                raise ValueError(f"one-hot y has {y.shape[1]} columns; expected {k} (one per "
-                                 f"output neuron){self._column_hint(y)}")
+                raise ValueError(f"one-hot y has {counted(y.shape[1], 'column')}; expected {k} "
+                                 f"(one per output neuron){self._column_hint(y)}")
             rows = self.backend.asarray(y, self.dtype, inf_checked=True)
             if values:
                 self._check_target_values(rows)  # (the class of a row of NaN would be 0)
@@ -598,8 +600,9 @@ class Network(AttributeHints):
         if len(y_dev.shape) == 2:
             self._check_length(y_dev, n)
             if y_dev.shape[1] != self.sizes[-1]:
-                raise ValueError(f"y has {y_dev.shape[1]} columns; expected {self.sizes[-1]} "
-                                 f"(one per output neuron){self._column_hint(y_dev)}")
+                raise ValueError(f"y has {counted(y_dev.shape[1], 'column')}; expected "
+                                 f"{self.sizes[-1]} (one per output neuron)"
+                                 f"{self._column_hint(y_dev)}")
             Y = self.backend.asarray(y_dev, self.dtype, inf_checked=True)
             if values:
                 self._check_target_values(Y)
@@ -668,7 +671,8 @@ class Network(AttributeHints):
             # (one-hot columns, the lecture's y per sample side by side, want y.T)
             hint = "; y holds a column per sample: pass y.T" if len(y.shape) == 2 and \
                 y.shape[1] == n else ""
-            raise ValueError(f"X has {n} samples but y has {y.shape[0]}; they must match{hint}")
+            raise ValueError(f"X has {counted(n, 'sample')} but y has {y.shape[0]}; they must "
+                             f"match{hint}")
 
     # -- training and files (see training.py and checkpoint.py) ---------------------------
     # net.fit(X, y, ...) is training.fit(net, X, y, ...): the loop, its options and defaults
@@ -767,8 +771,9 @@ class LayerViews(Sequence):
             return
         layers = list(layers)
         if len(layers) != len(self._views):
-            raise ValueError(f"net.{self._name} = ...: give {len(self._views)} arrays, one per "
-                             f"layer, got {len(layers)}")
+            raise ValueError(f"net.{self._name} = ...: give "
+                             f"{counted(len(self._views), 'array')}, one per layer, got "
+                             f"{len(layers)}")
         # (copies: the new layers may be views of the old ones, net.weights[::-1], say)
         checked = [self._checked(view, values, f"{self._name}[{l}]", copy=True)
                    for l, (view, values) in enumerate(zip(self._views, layers))]

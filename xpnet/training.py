@@ -37,7 +37,14 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import checkpoint as ckpt
 from .backend import Seed
-from .checks import check_keywords, checked_batch_size, flag, integer_at_least, whole_number
+from .checks import (
+    check_keywords,
+    checked_batch_size,
+    counted,
+    flag,
+    integer_at_least,
+    whole_number,
+)
 from .early_stopping import EarlyStopping
 from .files import check_writable, only_writer, replaces_another
 from .history import History, check_history_not_shared, history_path, is_history_file
@@ -550,14 +557,15 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         # Keras's split: floor(n (1 - split)) samples to train on, the last ones to validate
         n_train = math.floor(train.n * (1.0 - validation_split))
         if not 0 < n_train < train.n:
-            raise ValueError(f"validation_split={validation_split} of {train.n} samples leaves "
-                             "no training or no validation samples")
+            raise ValueError(f"validation_split={validation_split} of "
+                             f"{counted(train.n, 'sample')} leaves no training or no validation "
+                             "samples")
         train, val = train.split(n_train)
     _check_accuracy_watched(early_stopping, schedule, train, val)
     n_batches = train.n // batch_size if drop_last else math.ceil(train.n / batch_size)
     if n_batches == 0:
         raise ValueError(f"batch_size={batch_size} with drop_last=True leaves no batch of "
-                         f"the {train.n} samples")
+                         f"the {counted(train.n, 'sample')}")
 
     loop = _Loop(net, optimizer, schedule, early_stopping, val is not None, seed, metadata)
     # what a resumed run must share with the saved one to continue it
@@ -593,9 +601,9 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
         if set_threads is not None:  # NumPy
             if threads is not None and threads > available_cores():  # (an epoch of 784-100-10:
                 # 0.1 s on 2 cores, 5-8 s with 4 threads, 44 s with 1000)
-                log.warning("%d BLAS threads asked for, on %d cores: using %d (more would wait "
+                log.warning("%d BLAS threads asked for, on %s: using %d (more would wait "
                             "for each other, each product many times slower)", threads,
-                            available_cores(), available_cores())
+                            counted(available_cores(), "core"), available_cores())
                 threads = available_cores()
             loop.threads = _thread_chooser(net, batch_size, threads, set_threads, thread_limit)
         elif threads is not None and net.backend.uses_cpu_blas and not _UNSET_THREADS_TOLD:
@@ -743,7 +751,7 @@ def _check_options(epochs, batch_size, validation_split, validation_data,
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
     if validation_data is not None and (not isinstance(validation_data, (tuple, list))
                                         or len(validation_data) != 2):
-        what = (f"a {type(validation_data).__name__} of {len(validation_data)} items"
+        what = (f"a {type(validation_data).__name__} of {counted(len(validation_data), 'item')}"
                 if isinstance(validation_data, (tuple, list)) else repr(validation_data)[:80])
         raise TypeError(f"validation_data must be a pair (X_val, y_val), got {what} (sample "
                         f"weights are not supported)")
@@ -774,7 +782,7 @@ def _check_totals(totals, seen: int) -> None:
                     and math.isfinite(totals[key]) for key in keys)
             and totals["seen"] == seen and whole_number(totals["hits"]) is not None
             and 0 <= totals["hits"] <= seen and totals["seconds"] >= 0):
-        raise ValueError(f"its partial epoch's totals are not those of {seen} samples: "
+        raise ValueError(f"its partial epoch's totals are not those of {counted(seen, 'sample')}: "
                          f"{totals!r}")
 
 
@@ -1111,14 +1119,14 @@ class _Loop:
                                         self.schedule.state_dict(), only="hyperparameters")
         if not differences and n_batches is not None and not 0 <= step < n_batches:
             raise ckpt.CheckpointError(f"{damaged} (it stopped after batch {step} of an epoch "
-                                       f"of {n_batches} batches)")
+                                       f"of {counted(n_batches, 'batch', 'batches')})")
         if step and epochs <= epochs_done:
-            differences.append(f"epochs: it stopped in epoch {epochs_done + 1}, after {step} "
-                               f"batches, so resuming needs epochs >= {epochs_done + 1}, not "
-                               f"{epochs}")
+            differences.append(f"epochs: it stopped in epoch {epochs_done + 1}, after "
+                               f"{counted(step, 'batch', 'batches')}, so resuming needs epochs "
+                               f">= {epochs_done + 1}, not {epochs}")
         elif epochs < epochs_done and not finished:  # (finished: nothing to do)
-            differences.append(f"epochs: it holds {epochs_done} epochs, so resuming needs "
-                               f"epochs >= {epochs_done} (the total), not {epochs}")
+            differences.append(f"epochs: it holds {counted(epochs_done, 'epoch')}, so resuming "
+                               f"needs epochs >= {epochs_done} (the total), not {epochs}")
         if differences:
             raise ckpt.CheckpointError(
                 f"{path} was saved by a run with other options, so resuming would not continue "
@@ -1146,8 +1154,8 @@ class _Loop:
         history.finished = history.stopped_early = finished
         # (mid-epoch: the epoch it goes on in, as the interrupted run named it, not "after
         # epoch 0 and 297 batches")
-        log.info("resumed from %s %s", path, f"in epoch {epochs_done + 1} after {step} batches"
-                 if step else f"after epoch {epochs_done}")
+        log.info("resumed from %s %s", path, f"in epoch {epochs_done + 1} after "
+                 f"{counted(step, 'batch', 'batches')}" if step else f"after epoch {epochs_done}")
         return epochs_done, history
 
     def _check_states(self, damaged: str, optimizer_state, header: dict, training: dict,
