@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import gzip
 import hashlib
+import inspect
 import io
 import logging
 import os
@@ -645,6 +646,19 @@ def test_damaged_file_survives_a_failed_download(tmp_path, server):
                  progress=False)
     assert (folder / f"{FILES[0]}.gz").read_bytes() == before
     assert leftovers(folder) == sorted(f"{stem}.gz" for stem in FILES)
+
+
+@pytest.mark.parametrize(("loader", "name"), [(load_mnist, "mnist"),
+                                             (load_fashion_mnist, "fashion-mnist")])
+def test_load_mnist_takes_loads_keywords_by_name_and_passes_each_on(loader, name, monkeypatch):
+    """They took **options, which an IDE and mypy could tell nothing of."""
+    keywords = list(inspect.signature(load).parameters.values())[1:]  # (after name)
+    assert list(inspect.signature(loader).parameters.values()) == keywords
+    calls = []
+    monkeypatch.setattr(datasets, "load", lambda *args, **options: calls.append((args, options)))
+    given = {parameter.name: object() for parameter in keywords}  # (none of them a default)
+    loader(**given)
+    assert calls == [((name,), given)]
 
 
 # -- real data ------------------------------------------------------------------------------------

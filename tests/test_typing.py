@@ -54,6 +54,24 @@ def test_a_users_type_checker_still_finds_an_optimizers_missing_attributes(tmp_p
     assert '"SGD" has no attribute "momentun"' in result.stdout, result.stdout
 
 
+def test_a_users_type_checker_sees_the_keywords_of_load_mnist(tmp_path):
+    """load_mnist(**options) and load_fashion_mnist(**options) took any keyword to mypy (and
+    an IDE showed none): a misspelt one type-checked."""
+    pytest.importorskip("mypy", reason="mypy is not installed")
+    script = tmp_path / "data.py"
+    script.write_text("from xpnet.datasets import load_fashion_mnist, load_mnist\n\n"
+                      "load_mnist(split='test', data_dir='data', download=False)\n"
+                      "load_fashion_mnist(validation=10_000, flatten=False)\n"
+                      "load_mnist(validaton=True)\n"
+                      "load_fashion_mnist(flatten='no')\n")
+    result = _mypy(script, tmp_path)
+    assert result.returncode == 1, f"mypy found no error:\n{result.stdout}{result.stderr}"
+    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
+    assert len(errors) == 2 and 'Unexpected keyword argument "validaton"' in errors[0] and \
+        'Argument "flatten" to "load_fashion_mnist" has incompatible type' in errors[1], \
+        result.stdout
+
+
 def _mypy(script, tmp_path) -> subprocess.CompletedProcess:
     """mypy on a user's ``script``, from the checkout's root: it reads this xpnet, not an
     installed one."""

@@ -961,14 +961,39 @@ def _search(name: str, data_dir, sums, download: bool, stems: Sequence[str] = FI
     return None, [], skipped, damaged
 
 
-def load_mnist(**options):
-    """MNIST handwritten digits; keyword options as for :func:`load`."""
-    return load("mnist", **options)
+def load_mnist(
+    *,
+    split: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    validation: bool | int = False,
+    flatten: bool = True,
+    download: bool = True,
+    mirrors: Sequence[str] | None = None,
+    checksums: Mapping[str, str] | None = None,
+    progress: bool | None = None,
+):
+    """MNIST handwritten digits: :func:`load` of "mnist", with its options."""
+    return load("mnist", split=split, data_dir=data_dir, validation=validation,
+                flatten=flatten, download=download, mirrors=mirrors, checksums=checksums,
+                progress=progress)
 
 
-def load_fashion_mnist(**options):
-    """Fashion-MNIST (Zalando's clothing images, MNIST's format); options as for :func:`load`."""
-    return load("fashion-mnist", **options)
+def load_fashion_mnist(
+    *,
+    split: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    validation: bool | int = False,
+    flatten: bool = True,
+    download: bool = True,
+    mirrors: Sequence[str] | None = None,
+    checksums: Mapping[str, str] | None = None,
+    progress: bool | None = None,
+):
+    """Fashion-MNIST (Zalando's clothing images, MNIST's format): :func:`load` of
+    "fashion-mnist", with its options."""
+    return load("fashion-mnist", split=split, data_dir=data_dir, validation=validation,
+                flatten=flatten, download=download, mirrors=mirrors, checksums=checksums,
+                progress=progress)
 
 
 def _examples(images, labels, images_path, labels_path, flatten):
