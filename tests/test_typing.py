@@ -41,17 +41,20 @@ def test_a_users_script_with_the_documented_dtypes_type_checks(tmp_path):
 
 def test_a_users_type_checker_still_finds_an_optimizers_missing_attributes(tmp_path):
     """Optimizer.__getattr__ (which tells opt.zero_grad() what to do instead) made every name
-    an attribute to mypy: opt.zero_grad() and a misspelt opt.momentun type-checked as Any."""
+    an attribute to mypy: opt.zero_grad() and a misspelt opt.momentun type-checked as Any. So
+    would the Network's, which tells net.parameters() what to use instead."""
     pytest.importorskip("mypy", reason="mypy is not installed")
     script = tmp_path / "train.py"
-    script.write_text("from xpnet.optim import SGD\n\n"
+    script.write_text("import xpnet\nfrom xpnet.optim import SGD\n\n"
                       "opt = SGD(lr=0.1)\n"
                       "opt.zero_grad()\n"
-                      "print(opt.momentun)\n")
+                      "print(opt.momentun)\n"
+                      "xpnet.Network([2, 2]).parameters()\n")
     result = _mypy(script, tmp_path)
     assert result.returncode == 1, f"mypy found no error:\n{result.stdout}{result.stderr}"
     assert '"SGD" has no attribute "zero_grad"' in result.stdout, result.stdout
     assert '"SGD" has no attribute "momentun"' in result.stdout, result.stdout
+    assert '"Network" has no attribute "parameters"' in result.stdout, result.stdout
 
 
 def test_a_users_type_checker_sees_the_keywords_of_load_mnist(tmp_path):
