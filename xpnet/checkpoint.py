@@ -72,9 +72,10 @@ def _join_arrays(tree, arrays):
 def save(path, net, *, optimizer=None, schedule=None, training: dict | None = None,
          metadata: dict | None = None) -> Path:
     """Write ``net`` (and optionally optimizer, schedule and training state) to ``path``,
-    replacing a file there only if it is an xpnet checkpoint. ``metadata``: JSON-able facts
-    about the run to keep with it, such as the dataset's name (``xpnet evaluate`` tests on
-    that dataset unless told otherwise): a dict nested at most METADATA_DEPTH (31) deep."""
+    replacing a file there only if it is an xpnet checkpoint. The file is ``path`` exactly,
+    with no .npz added (``np.savez`` adds one). ``metadata``: JSON-able facts about the run
+    to keep with it, such as the dataset's name (``xpnet evaluate`` tests on that dataset
+    unless told otherwise): a dict nested at most METADATA_DEPTH (31) deep."""
     import xpnet
 
     if not isinstance(net, xpnet.Network):

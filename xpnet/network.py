@@ -680,9 +680,11 @@ class Network(AttributeHints):
     evaluate = training.evaluate
 
     def save(self, path, metadata: dict | None = None):
-        """Write the network to ``path`` (.npz, atomically; an existing file there only if it
-        is an xpnet checkpoint); ``xpnet.load`` reads it back. ``metadata``: JSON-able facts
-        to keep with it, e.g. ``{"dataset": "mnist"}`` (a dict nested at most 31 deep)."""
+        """Write the network to ``path`` (an .npz archive, atomically; an existing file there
+        only if it is an xpnet checkpoint); ``xpnet.load`` reads it back. The file is ``path``
+        exactly: ``net.save("model")`` writes ``model``, not ``model.npz`` as ``np.savez``
+        would. ``metadata``: JSON-able facts to keep with it, e.g. ``{"dataset": "mnist"}``
+        (a dict nested at most 31 deep). Returns the path written."""
         from .checkpoint import save
 
         return save(path, self, metadata=metadata)
