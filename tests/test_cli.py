@@ -638,7 +638,7 @@ def test_resume_with_another_early_stopping_names_the_option(saved, resumed, sho
                "--threads", 1]
     status, _, err = xpnet(capsys, *options, *saved, "--save", model)
     assert status == 0, err
-    as_an_older_xpnet_saved_it(model)  # (with its record, no option given is the file's)
+    as_fit_saved_it_from_python(model)  # (with its record, no option given is the file's)
     status, _, err = xpnet(capsys, *options, *resumed, "--resume", model)
     assert status == 2 and "was saved by a run with other options" in err, err
     assert f"--early-stopping: {shown}" in err, err
@@ -969,9 +969,9 @@ def test_a_second_sigterm_ends_the_train_at_once(tmp_path):
         assert train.wait(timeout=120) == -signal.SIGTERM
 
 
-def as_an_older_xpnet_saved_it(path) -> None:
-    """Take the record of the run's options out of the checkpoint ``path``, as an xpnet that
-    kept none wrote it."""
+def as_fit_saved_it_from_python(path) -> None:
+    """Take the record of the command's options out of the checkpoint ``path``, as fit saves
+    it when called from Python (its metadata holds no train options)."""
     header, arrays = checkpoint.read(path)
     del header["metadata"][training.OPTIONS_METADATA]
     rewrite_header(path, header, arrays)
@@ -2599,8 +2599,8 @@ def test_resume_refuses_an_option_given_against_the_saved_run(run_options, capsy
 
 def test_resume_of_a_file_without_the_record_defaults_the_options_left_out(run_options,
                                                                            capsys):
-    """As an older xpnet's checkpoint: the options not given are the defaults, refused."""
-    as_an_older_xpnet_saved_it(run_options)
+    """As a checkpoint saved from Python: the options not given are the defaults, refused."""
+    as_fit_saved_it_from_python(run_options)
     status, _, err = xpnet(capsys, "train", "--resume", run_options, "--layers", "784,16,10",
                            "--activation", "tanh", *OWN)
     assert status == 2 and "--batch-size: 8 in the file, 128 now" in err, err

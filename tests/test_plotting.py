@@ -235,7 +235,7 @@ def test_plot_never_replaces_a_file_it_did_not_draw(tmp_path, capsys, content):
     photo.write_bytes(content)
     status, _, err = xpnet(capsys, "plot", history, "-o", photo)
     assert refused(status, err, f"{photo} exists and holds no mark of a figure drawn by xpnet",
-                   "earlier versions of xpnet carry none", "remove it (once", "-o"), err
+                   "the only files it replaces: remove it (once", "-o"), err
     assert photo.read_bytes() == content
     link = tmp_path / "link.png"  # through a link too
     link.symlink_to(photo)

@@ -606,7 +606,8 @@ def _resume_command(args, save_to: Path) -> str:
 def _take_saved_options(args, header: dict) -> None:
     """Set the run options (RUN_OPTIONS) that this --resume command does not give to those
     that the saved run's ``header`` records, so that `xpnet train --resume PATH` alone
-    continues it; a file from an older xpnet records none: they keep their defaults."""
+    continues it; a checkpoint that fit saved from Python records none: they keep their
+    defaults."""
     record = checkpoint.metadata(header).get(OPTIONS_METADATA)
     if record is None:
         return
@@ -1194,8 +1195,8 @@ def cmd_plot(args) -> None:
         marked = ", ".join(f".{suffix}" for suffix in plotting.MARKED_FORMATS)
         raise ValueError(
             f"{output} exists and holds no mark of a figure drawn by xpnet, the only files it "
-            f"replaces (figures drawn by earlier versions of xpnet carry none): remove it (once: "
-            f"the figure drawn then is marked), or give the figure another name with -o IMAGE"
+            f"replaces: remove it (once: the figure drawn then is marked), or give the figure "
+            f"another name with -o IMAGE"
             if form in plotting.MARKED_FORMATS else
             f"{output} exists, and xpnet cannot tell whether it drew it (it marks only the "
             f"{marked} figures it draws, and replaces only those): remove it first, or give "
