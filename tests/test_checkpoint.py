@@ -32,6 +32,7 @@ from xpnet.checkpoint import (
     metadata,
     read,
     save,
+    training_state,
 )
 from xpnet.optim import Adam
 from xpnet.schedules import Constant
@@ -110,8 +111,6 @@ def _arrays(tree):
 def test_arrays_and_numpy_numbers_inside_lists_of_the_training_state_round_trip(net, tmp_path):
     """save's training= may hold arrays and NumPy numbers inside lists and tuples, not only
     as a dict's values: each comes back (an array as an array, a tuple as a list)."""
-    from xpnet.checkpoint import training_state
-
     snapshots = [np.arange(3.0), {"w": np.full((2, 2), 0.25, np.float32)}]
     header, arrays = read(save(tmp_path / "c.npz", net, training={
         "snapshots": snapshots, "counts": (np.int64(3), [np.float32(0.5), 7])}))
@@ -359,6 +358,9 @@ def test_an_array_larger_than_the_architecture_holds_is_refused_before_it_is_rea
     header, arrays = read(path)
     text = b"{'descr': '<f8', 'fortran_order': False, 'shape': (17592186044416,), }"
     text += b" " * (63 - (10 + len(text)) % 64) + b"\n"
+    rewrite(path, header=np.array(json.dumps({**header, "training": {"huge": {"__array__":
+                                                                              "huge"}}})),
+            theta=arrays["theta"])  # (an array the header refers to, as training state)
     with zipfile.ZipFile(path, "a") as archive:
         archive.writestr("huge.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text)
     with pytest.raises(CheckpointError, match=r"model.npz is not a readable xpnet checkpoint: it "
@@ -378,6 +380,25 @@ def test_an_array_larger_than_the_architecture_holds_is_refused_before_it_is_rea
     finally:
         tracemalloc.stop()
     assert read(net.save(path))[1].keys() == arrays.keys()  # (a real file reads as before)
+
+
+def test_only_theta_and_the_arrays_its_header_refers_to_are_read(net, tmp_path, monkeypatch):
+    """Each array is capped at one value a weight, but their number was not: a 5 MiB file of
+    500 arrays of zeros beside theta loaded after filling 3 GB. An array that the header does
+    not refer to is never read."""
+    import xpnet.backend as backend_module
+
+    path = save(tmp_path / "model.npz", net, training={"snapshot": np.arange(3.0)})
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("extra.npy", _npy_bytes(np.zeros_like(net.theta)))
+    read_names = []
+    real = backend_module._Npz.read
+    monkeypatch.setattr(backend_module._Npz, "read", lambda self, name, max_bytes=None: (
+        read_names.append(name) or real(self, name, max_bytes)))
+    header, arrays = read(path)
+    assert sorted(arrays) == ["theta", "training/snapshot"]
+    assert sorted(read_names) == ["header", "theta", "training/snapshot"]
+    np.testing.assert_array_equal(training_state(header, arrays)["snapshot"], np.arange(3.0))
 
 
 @pytest.mark.parametrize("version", [VERSION + 1, 99])

@@ -1,11 +1,13 @@
 """Save and load networks and training state as one ``.npz`` file, safely.
 
 Layout: the array ``theta`` (the flat parameter vector), optional arrays of optimizer state
-under ``optimizer/<name>``, and ``header``: one JSON string with the format name and version,
-the architecture, the optimizer's and schedule's scalar state and the training state (epoch,
-RNG state, history). Files are read with ``allow_pickle=False``, so loading never executes
-code, and written atomically (temporary file, fsync, rename; see :mod:`xpnet.files`), so a
-failed save never damages the previous checkpoint.
+under ``optimizer/<name>`` and of training state under ``training/<name>`` (the best epoch's
+theta), and ``header``: one JSON string with the format name and version, the architecture,
+the optimizer's and schedule's scalar state and the training state (epoch, RNG state,
+history), which refers to each of those arrays by name; no other array is read. Files are
+read with ``allow_pickle=False``, so loading never executes code, and written atomically
+(temporary file, fsync, rename; see :mod:`xpnet.files`), so a failed save never damages the
+previous checkpoint.
 """
 
 from __future__ import annotations
@@ -56,6 +58,18 @@ def _split_arrays(tree, prefix, arrays):
         arrays[prefix] = tree
         return {"__array__": prefix}
     return host_item(tree)
+
+
+def _array_names(tree) -> set[str]:
+    """The names of the arrays that a state in a header refers to ({"__array__": name}, as
+    :func:`_split_arrays` writes them)."""
+    if isinstance(tree, dict):
+        if set(tree) == {"__array__"}:
+            return {tree["__array__"]} if isinstance(tree["__array__"], str) else set()
+        tree = list(tree.values())
+    if not isinstance(tree, list):
+        return set()
+    return set().union(*(_array_names(item) for item in tree if isinstance(item, (dict, list))))
 
 
 def _join_arrays(tree, arrays):
@@ -208,10 +222,16 @@ def read(path, *, header_only: bool = False) -> tuple[dict, dict]:
         _check_format(header, path, what)
         if header_only:
             return header, {}
+        # theta and the arrays the header refers to, no other: each is capped below, but
+        # their number only by this (a crafted file's hundreds of extra arrays, a few KiB of
+        # zeros each, filled gigabytes). Others are left unread, not refused: a header
+        # damaged so that it lost a reference is named by what reads that state (resume)
+        wanted = {"theta"} | _array_names(header.get("optimizer")) | \
+            _array_names(header.get("training"))
         # every array holds at most one value per parameter (theta, the optimizer's buffers,
         # the best epoch's theta): a larger one is damage, refused before it is read
         most = 8 * num_params(architecture(header, path)["sizes"])
-        arrays = {name: archive.read(name, most) for name in archive.names if name != "header"}
+        arrays = {name: archive.read(name, most) for name in archive.names if name in wanted}
     if "theta" not in arrays:
         raise CheckpointError(f"{what}: it has no theta (found {sorted(arrays)})")
     return header, arrays
