@@ -122,6 +122,34 @@ def test_arrays_and_numpy_numbers_inside_lists_of_the_training_state_round_trip(
     assert state["counts"] == [3, [0.5, 7]] and type(state["counts"][0]) is int
 
 
+@pytest.mark.parametrize("value", [np.array([{"lr": 0.1}, None], dtype=object),
+                                   np.array(["relu", "tanh"])], ids=["objects", "strings"])
+def test_state_arrays_of_objects_or_strings_are_refused_before_the_old_file_is_touched(
+        net, tmp_path, value):
+    """An array of objects was pickled by numpy.savez, into a file that load refuses, which
+    replaced the good one; strings are no state either."""
+    path = net.save(tmp_path / "model.npz")
+    before = path.read_bytes()
+    with pytest.raises(TypeError, match=rf"the array training/names to save has dtype "
+                                        rf"{value.dtype}: a checkpoint keeps arrays of numbers "
+                                        rf"or booleans .* pass it as numbers"):
+        save(path, xpnet.Network([4, 6, 3], seed=1), training={"names": value})
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.npz"]
+
+
+def test_write_npz_never_pickles():
+    from xpnet.backend import write_npz
+
+    stream = io.BytesIO()
+    with pytest.raises(ValueError, match="allow_pickle=False"):
+        write_npz(stream, {"x": np.array([object()])})
+    stream = io.BytesIO()
+    write_npz(stream, {"theta": np.arange(3.0), "header": "{}"})
+    with np.load(io.BytesIO(stream.getvalue()), allow_pickle=False) as npz:
+        assert npz.files == ["theta", "header"] and str(npz["header"]) == "{}"
+        np.testing.assert_array_equal(npz["theta"], np.arange(3.0))
+
+
 def rewrite(path, **arrays):
     with open(path, "wb") as f:
         np.savez(f, **arrays)

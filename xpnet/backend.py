@@ -24,6 +24,7 @@ import math
 import os
 import re
 import sys
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -453,11 +454,21 @@ def any_nan(a) -> bool:
     return bool(np.isnan(a).any())
 
 
+def is_number_array(a) -> bool:
+    """Whether the host array ``a`` holds numbers or booleans: no Python objects (which only a
+    pickle keeps), strings or records."""
+    return a.dtype.kind in "biufc"
+
+
 def write_npz(file, arrays: dict) -> None:
     """Write host arrays (a string becomes a 0-d array) into the open binary ``file`` as an
-    ``.npz`` archive."""
-    # (the ignore: NumPy's stubs match **kwds against allow_pickle: bool; no array is named so)
-    np.savez(file, **{name: np.asarray(value) for name, value in arrays.items()})  # type: ignore[arg-type]
+    ``.npz`` archive, as ``numpy.savez`` writes one (uncompressed members, zip64), but never
+    a pickle: an array of Python objects is a ValueError (``numpy.savez`` pickles it, into a
+    file that ``allow_pickle=False`` then refuses; its own allow_pickle came in NumPy 2.1)."""
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, value in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asarray(value), allow_pickle=False)
 
 
 class OversizedArray(ValueError):

@@ -20,6 +20,7 @@ import reprlib
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 from .backend import (
     Backend,
@@ -29,6 +30,7 @@ from .backend import (
     host_item,
     is_float_array,
     is_host_array,
+    is_number_array,
     open_npz,
     write_npz,
 )
@@ -114,7 +116,7 @@ def save(path, net, *, optimizer=None, schedule=None, training: dict | None = No
         raise ValueError(f"{path} exists and is not an xpnet checkpoint: save replaces only "
                          "the checkpoints it writes; give another path, or remove that file "
                          "first")
-    arrays: dict[str, object] = {"theta": net.backend.to_numpy(net.theta)}  # (and the header)
+    arrays: dict[str, Any] = {"theta": net.backend.to_numpy(net.theta)}  # (and the header)
     if not all_finite(arrays["theta"]):  # (load would refuse the file)
         raise ValueError("this network's weights hold NaN or inf, which no file keeps: its "
                          "training diverged; train it again with a smaller learning rate")
@@ -129,6 +131,12 @@ def save(path, net, *, optimizer=None, schedule=None, training: dict | None = No
         "training": _split_arrays(training or {}, "training", arrays),
         "metadata": dict(metadata or {}),
     }
+    for name, array in arrays.items():  # (checked before the old file is touched)
+        if not is_number_array(array):
+            raise TypeError(f"the array {name} to save has dtype {array.dtype}: a checkpoint "
+                            f"keeps arrays of numbers or booleans (an array of objects only "
+                            f"as a pickle, which load refuses); pass it as numbers "
+                            f"(np.asarray(value, dtype=float)), or as a list (value.tolist())")
     arrays["header"] = json.dumps(header)
     atomic_write(path, lambda f: write_npz(f, arrays))
     return path
