@@ -3040,6 +3040,12 @@ def test_history_save_refuses_to_replace_a_file_that_is_no_history(tmp_path):
     History().save(path)
     History([{key: 1 for key in xpnet.history.HISTORY_KEYS}]).save(path)
     assert json.loads(path.read_text())["epoch"] == [1]
+    # a number of more digits than Python converts (4300) raised a bare ValueError
+    long_number = tmp_path / "numbers.json"
+    long_number.write_text('{"epoch": [' + "7" * 5000 + "]}")
+    with pytest.raises(ValueError, match="numbers.json exists and is not a training history"):
+        History().save(long_number)
+    assert long_number.read_text().startswith('{"epoch": [7777')
 
 
 def test_printing_a_history_without_rows_never_fails():

@@ -185,7 +185,9 @@ def is_history_file(path) -> bool:
         return False
     try:
         columns = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, OSError):
+    # (ValueError: also a whole number of more digits than Python converts, 4300 by default,
+    # besides JSONDecodeError and UnicodeDecodeError, which are ValueErrors)
+    except (ValueError, RecursionError, OSError):
         return False
     return isinstance(columns, dict) and "epoch" in columns
 
