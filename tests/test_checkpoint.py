@@ -414,15 +414,10 @@ def test_only_theta_and_the_arrays_its_header_refers_to_are_read(net, tmp_path, 
     """Each array is capped at one value a weight, but their number was not: a 5 MiB file of
     500 arrays of zeros beside theta loaded after filling 3 GB. An array that the header does
     not refer to is never read."""
-    import xpnet.backend as backend_module
-
     path = save(tmp_path / "model.npz", net, training={"snapshot": np.arange(3.0)})
     with zipfile.ZipFile(path, "a") as archive:
         archive.writestr("extra.npy", _npy_bytes(np.zeros_like(net.theta)))
-    read_names = []
-    real = backend_module._Npz.read
-    monkeypatch.setattr(backend_module._Npz, "read", lambda self, name, max_bytes=None: (
-        read_names.append(name) or real(self, name, max_bytes)))
+    read_names = recorded_reads(monkeypatch)
     header, arrays = read(path)
     assert sorted(arrays) == ["theta", "training/snapshot"]
     assert sorted(read_names) == ["header", "theta", "training/snapshot"]
@@ -646,10 +641,22 @@ def test_a_checkpoint_is_read_from_one_open_and_may_hold_other_members(net, tmp_
     assert sorted(read(path)[1]) == ["theta"]
 
 
+def recorded_reads(monkeypatch) -> list:
+    """The names of the arrays that open_npz's archives read (as arrays or as text), in the
+    order read, from now on."""
+    from xpnet.backend import _Npz
+
+    names: list = []
+    for method in ("read", "read_text"):
+        real = getattr(_Npz, method)
+        monkeypatch.setattr(_Npz, method, lambda self, name, *args, real=real, **kwargs: (
+            names.append(name) or real(self, name, *args, **kwargs)))
+    return names
+
+
 def test_is_checkpoint_reads_the_header_of_any_version(tmp_path, monkeypatch):
     """What `train --save` may replace: an xpnet checkpoint of any format version (a newer
     one was taken for a foreign file), judged without reading its arrays."""
-    import xpnet.backend as backend_module
     from xpnet.checkpoint import is_checkpoint
 
     path = tmp_path / "m.npz"
@@ -659,10 +666,7 @@ def test_is_checkpoint_reads_the_header_of_any_version(tmp_path, monkeypatch):
     header = json.loads(str(arrays.pop("header")))
     with open(path, "wb") as f:
         np.savez(f, header=np.array(json.dumps({**header, "version": VERSION + 1})), **arrays)
-    read_names = []
-    real = backend_module._Npz.read
-    monkeypatch.setattr(backend_module._Npz, "read", lambda self, name, max_bytes=None: (
-        read_names.append(name) or real(self, name, max_bytes)))
+    read_names = recorded_reads(monkeypatch)
     assert is_checkpoint(path) and read_names == ["header"]
     other = tmp_path / "other.npz"
     with open(other, "wb") as f:
@@ -1177,6 +1181,54 @@ def test_a_header_declaring_more_than_a_header_holds_is_refused_before_it_is_rea
                                                   rf"{4 * characters:,} bytes"):
             read(path, header_only=header_only)
     assert not is_checkpoint(path)
+
+
+def test_a_header_is_decoded_as_it_is_read_in_less_memory_than_it_declares(net, tmp_path):
+    """numpy.load held a header's bytes and then its array, 4 bytes a character each: a
+    1 MiB file declaring a 1 GiB header took 2.6 GB and 9 s to refuse, also in is_checkpoint
+    (which every save over a file runs). Decoded as it is read, a long header (here JSON
+    padded with spaces to 32 MiB, deflated to a few KiB) takes less than it declares."""
+    header, arrays = read(net.save(tmp_path / "model.npz"))
+    text = json.dumps(header).encode("utf-32-le")
+    declared = 2**25
+    path = tmp_path / "long.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("header.npy", "w") as member:
+            np.lib.format.write_array_header_1_0(member, {
+                "descr": f"<U{declared // 4}", "fortran_order": False, "shape": ()})
+            member.write(text)
+            for _ in range((declared - len(text)) // 2**20):
+                member.write(" ".encode("utf-32-le") * 2**18)
+            member.write(" ".encode("utf-32-le") * ((declared - len(text)) % 2**20 // 4))
+        archive.writestr("theta.npy", _npy_bytes(arrays["theta"]))
+    assert path.stat().st_size < 2**17
+    tracemalloc.start()
+    try:
+        assert is_checkpoint(path)
+        np.testing.assert_array_equal(xpnet.load(path).theta, net.theta)
+        assert tracemalloc.get_traced_memory()[1] < declared  # (the peak)
+    finally:
+        tracemalloc.stop()
+
+
+def test_save_refuses_a_header_that_load_would_refuse(net, tmp_path, monkeypatch):
+    """(A header over MAX_HEADER_BYTES, of large metadata, was written, replacing a good
+    checkpoint with one that load refuses.) The limit leaves room for a long run's history."""
+    import xpnet.checkpoint as checkpoint_module
+
+    rows = [dict.fromkeys(xpnet.history.HISTORY_KEYS, 0.12345678901234567) | {"epoch": i}
+            for i in range(1000)]
+    epoch_bytes = 4 * len(json.dumps(xpnet.History(rows)._columns())) / 1000
+    assert 10**5 * epoch_bytes < checkpoint_module.MAX_HEADER_BYTES / 2
+    path = net.save(tmp_path / "model.npz")
+    monkeypatch.setattr(checkpoint_module, "MAX_HEADER_BYTES", 4 * len(json.dumps(read(path)[0])))
+    save(path, net)  # (the largest header that load reads)
+    assert read(path)[1].keys() == {"theta"}
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"header would take [\d,]+ bytes, more than the "
+                                         r"[\d,]+ that load reads: keep less metadata"):
+        save(path, net, metadata={"note": "x"})
+    assert path.read_bytes() == before
 
 
 def test_a_disk_error_while_reading_is_not_called_damage(net, tmp_path, monkeypatch):

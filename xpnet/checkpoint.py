@@ -138,6 +138,10 @@ def save(path, net, *, optimizer=None, schedule=None, training: dict | None = No
                             f"as a pickle, which load refuses); pass it as numbers "
                             f"(np.asarray(value, dtype=float)), or as a list (value.tolist())")
     arrays["header"] = json.dumps(header)
+    if 4 * len(arrays["header"]) > MAX_HEADER_BYTES:  # (a file that load would refuse)
+        raise ValueError(f"this checkpoint's header would take {4 * len(arrays['header']):,} "
+                         f"bytes, more than the {MAX_HEADER_BYTES:,} that load reads: keep "
+                         f"less metadata or training state (a history of fewer epochs)")
     atomic_write(path, lambda f: write_npz(f, arrays))
     return path
 
@@ -173,9 +177,10 @@ MAX_HEADER_DEPTH = 32
 #: The metadata is a dict inside the header: it may nest one level less
 METADATA_DEPTH = MAX_HEADER_DEPTH - 1
 #: The most bytes a header may declare (its JSON as a NumPy string, 4 bytes a character: about
-#: 800 a recorded epoch, so a history of a million epochs): a damaged or crafted file may
-#: declare far more in a few compressed bytes, which reading would fill
-MAX_HEADER_BYTES = 2**30
+#: 600 a recorded epoch, so a history of some 400,000 epochs): a damaged or crafted file may
+#: declare far more in a few compressed bytes, which reading would fill (at some 0.6 bytes of
+#: memory a byte declared, see _Npz.read_text). save refuses a larger header
+MAX_HEADER_BYTES = 2**28
 
 
 def check_metadata(metadata) -> None:
@@ -249,7 +254,7 @@ def _header(archive, what: str):
     """The parsed header of an open checkpoint ``archive``."""
     if "header" not in archive.names:
         raise CheckpointError(f"{what}: it has no xpnet header (found {sorted(archive.names)})")
-    return _parse_header(archive.read("header", MAX_HEADER_BYTES), what)
+    return _parse_header(archive.read_text("header", MAX_HEADER_BYTES), what)
 
 
 def _check_format(header, path: Path, what: str) -> None:
