@@ -809,6 +809,12 @@ def test_a_folder_that_is_a_link_to_nothing_or_a_loop_is_refused_before_any_writ
     with pytest.raises(OSError, match=r"a is a loop of symbolic links"):
         atomic_write(tmp_path / "a" / "m.npz", lambda f: f.write(b"x"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "runs"]  # nothing written
+    # the file itself a loop: it passed check_writable, and the link was replaced by a file
+    for check in (files.check_writable, xpnet.History().save):
+        with pytest.raises(OSError, match=r"a loop of symbolic links") as caught:
+            check(tmp_path / "a")
+        assert caught.value.errno == errno.ELOOP and caught.value.filename == str(tmp_path / "a")
+    assert (tmp_path / "a").is_symlink() and (tmp_path / "b").is_symlink()
     (tmp_path / "unmounted" / "runs").mkdir(parents=True)  # (mounted: written through it)
     atomic_write(tmp_path / "runs" / "m.npz", lambda f: f.write(b"x"))
     assert (tmp_path / "unmounted" / "runs" / "m.npz").read_bytes() == b"x"

@@ -340,8 +340,17 @@ def _open_stream(path: Path) -> BinaryIO:
 
 
 def _target(path: Path) -> Path:
-    """The file that ``path`` names: the end of its chain of links, if it is one."""
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
+    """The file that ``path`` names: the end of its chain of links, if it is one; OSError
+    (ELOOP) for a loop of links, as ``open`` raises (realpath ends a loop anywhere in it, and
+    the link itself was replaced by the new file)."""
+    if not path.is_symlink():
+        return path
+    try:
+        os.stat(path)
+    except OSError as error:  # (ENOENT, a link to nothing: the file is made where it points)
+        if error.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, "a loop of symbolic links", str(path)) from None
+    return Path(os.path.realpath(path))
 
 
 def _keep_mode(path: Path, fd: int) -> None:
