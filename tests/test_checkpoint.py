@@ -1128,6 +1128,29 @@ def test_atomic_write_syncs_every_byte_written_before_the_rename(tmp_path, monke
     assert sizes == [9]
 
 
+@pytest.mark.skipif(files.fcntl is None, reason="no file locks (fcntl)")
+def test_a_name_as_long_as_the_file_system_takes_is_written_and_locked(tmp_path):
+    """The temporary file's name adds 22 bytes to the file's, the lock's 6: `xpnet train
+    --save` with a name of 240 characters passed every check, ran without its lock (skipped
+    silently) and lost its first epoch at the save ("File name too long"). A name that does
+    not fit is refused before anything is written."""
+    most = os.pathconf(tmp_path, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255
+    for path in (tmp_path / ("m" * (most - 4) + ".npz"), tmp_path / ("é" * (most // 2))):
+        with files.only_writer(path):
+            with pytest.raises(files.FileInUseError):  # (the lock is held)
+                with files.only_writer(path):
+                    pass
+            with files.only_writer(path.with_name(path.name[:-1] + "x")):  # (a lock of its own)
+                pass
+            atomic_write(path, lambda f: f.write(b"x"))
+        assert path.read_bytes() == b"x" and os.listdir(tmp_path) == [path.name]
+        path.unlink()
+    for path in (tmp_path / ("m" * (most + 1)), tmp_path / ("d" * (most + 1)) / "m.npz"):
+        with pytest.raises(OSError, match="File name too long") as caught:
+            files.check_writable(path)
+        assert caught.value.errno == errno.ENAMETOOLONG
+
+
 def test_atomic_write_takes_a_string_and_replaces_a_file_named_by_digits(tmp_path):
     """A file called "2" is an ordinary file to replace, not file descriptor 2 (stderr),
     which only /dev/fd/2 and the like name."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import glob
+import hashlib
 import os
 import secrets
 import stat
@@ -25,6 +26,8 @@ except ImportError:  # (Windows: runs take no lock, see only_writer)
     fcntl = None  # type: ignore[assignment]  # (checked for None before each use)
 
 _NAME_ATTEMPTS = 100
+_TEMP_SUFFIX = ".tmp"
+_LOCK_SUFFIX = ".lock"
 #: the random part of a temporary file's name: this many bytes, as hex digits
 _TOKEN_BYTES = 8
 _MAX_LINKS = 40  # (Linux follows at most 40 links in one path)
@@ -77,8 +80,9 @@ def check_writable(path: str | os.PathLike) -> None:
     """Raise what :func:`atomic_write` to ``path`` would raise, without writing anything:
     IsADirectoryError for a folder (or a name ending in a slash, which names one),
     NotADirectoryError when a folder on the way is a file, FileNotFoundError when it is a link
-    to nothing (OSError for a loop of links), PermissionError when the file or the nearest
-    existing folder (missing ones are created) may not be written."""
+    to nothing (OSError for a loop of links, or a name longer than its file system takes, as
+    the system's own stat raises it), PermissionError when the file or the nearest existing
+    folder (missing ones are created) may not be written."""
     text, path = os.fspath(path), file_path(path)
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), text)
@@ -129,8 +133,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
             return
         path = _target(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale(path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        fd, tmp = create_temp(path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        prefix = _beside(path, added=len(".") + 2 * _TOKEN_BYTES + len(_TEMP_SUFFIX)) + "."
+        remove_stale(path.parent, prefix, _TEMP_SUFFIX)
+        fd, tmp = create_temp(path.parent, prefix, _TEMP_SUFFIX)
         try:
             with os.fdopen(fd, "wb") as f:
                 _keep_mode(path, f.fileno())
@@ -162,9 +167,10 @@ def only_writer(path: str | os.PathLike | None):
     """Make this process, while the block runs, the only one that writes ``path`` (a
     checkpoint that a run saves after each epoch): two runs saving to one file would each
     replace the other's run. Another process holding it is a FileInUseError, naming that
-    process. The lock is a file beside ``path``, ``.NAME.lock``, removed at the end, held
-    with ``flock``, which the system releases when its process dies, killed or not (a child
-    forked meanwhile does not keep it: its copy is closed). A missing folder of ``path`` is
+    process. The lock is a file beside ``path``, ``.NAME.lock`` (a long NAME shortened, see
+    :func:`_beside`), removed at the end, held with ``flock``, which the system releases when
+    its process dies, killed or not (a child forked meanwhile does not keep it: its copy is
+    closed). A missing folder of ``path`` is
     made, as the run's first save would (and removed again at the end if still empty). Where
     no lock can be taken (no fcntl: Windows; a folder that cannot be written, which the
     caller's own checks report) the block runs without one; so does ``path`` None."""
@@ -229,7 +235,7 @@ def _lock(path) -> tuple[int | None, Path | None, list[Path]]:
         target.parent.mkdir(parents=True, exist_ok=True)  # (as the first save would)
     except OSError:
         return None, None, []
-    lock = target.with_name(f".{target.name}.lock")
+    lock = target.with_name(_beside(target, added=len(_LOCK_SUFFIX)) + _LOCK_SUFFIX)
     for _ in range(_NAME_ATTEMPTS):
         try:  # (never through a link: the pid written would replace the file it names)
             fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
@@ -351,6 +357,33 @@ def _target(path: Path) -> Path:
         if error.errno == errno.ELOOP:
             raise OSError(errno.ELOOP, "a loop of symbolic links", str(path)) from None
     return Path(os.path.realpath(path))
+
+
+def _beside(path: Path, added: int) -> str:
+    """The start of the name of a file that goes beside ``path`` (its temporary file, its
+    lock), to which ``added`` bytes are added: "." and the name of ``path``; where that would
+    make a name longer than the file system takes, "." and the start of the name with a hash
+    of the whole ("~" and 8 hex digits, a name of its own for each name), so that whatever
+    name can be written can be written through a temporary file and locked."""
+    name = path.name
+    room = _name_max(path.parent) - len(".") - added
+    if len(os.fsencode(name)) > room:
+        digest = "~" + hashlib.sha256(os.fsencode(name)).hexdigest()[:8]
+        while name and len(os.fsencode(name + digest)) > room:  # (by characters: UTF-8
+            # stays whole)
+            name = name[:-1]
+        name += digest
+    return "." + name
+
+
+def _name_max(folder: Path) -> int:
+    """The most bytes of a file name in ``folder`` (255 where the system does not say: its
+    value on Linux, macOS and Windows alike)."""
+    try:
+        most = os.pathconf(folder, "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):  # (Windows: no pathconf; a missing folder)
+        return 255
+    return most if most > 0 else 255
 
 
 def _keep_mode(path: Path, fd: int) -> None:
