@@ -470,6 +470,36 @@ def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path, fifo):
     assert not fifo.writer_came
 
 
+def test_a_checkpoint_swapped_for_a_named_pipe_after_its_check_is_not_waited_for(
+        net, tmp_path, fifo, monkeypatch):
+    """The file was checked (a regular file, a zip's first bytes) in one open and read in
+    another: a named pipe put there in between was read, waiting for a writer. Now the file
+    checked is the file read, whatever comes to its name meanwhile."""
+    import xpnet.checkpoint as checkpoint_module
+
+    path = fifo("model.npz")  # (a writer comes after 3 s, to end the wait of a failing test)
+    path.rename(tmp_path / "pipe")
+    net.save(path)
+    real = checkpoint_module.open_npz
+
+    def swapped_meanwhile(file):
+        (tmp_path / "pipe").replace(path)
+        return real(file)
+
+    monkeypatch.setattr(checkpoint_module, "open_npz", swapped_meanwhile)
+    np.testing.assert_array_equal(xpnet.load(path).theta, net.theta)
+    assert stat.S_ISFIFO(path.lstat().st_mode) and not fifo.writer_came
+
+
+def test_history_files_and_figures_are_judged_without_waiting_for_a_pipe(fifo):
+    """(is_history_file read a named pipe given to it, and waited for a writer.)"""
+    from xpnet.history import is_history_file
+    from xpnet.plotting import is_figure
+
+    pipe = fifo("run.history.json")
+    assert not is_history_file(pipe) and not is_figure(pipe) and not fifo.writer_came
+
+
 def test_the_message_for_a_damaged_archive_is_short(net, tmp_path):
     """A member name's length field set to 65535 made zipfile quote 64 KiB of the file's bytes
     in its error, 185 KB of message."""
@@ -719,7 +749,7 @@ def test_open_npz_lists_the_arrays_and_reads_one_at_a_time(tmp_path, monkeypatch
     real_load = np.lib.format.read_array
     monkeypatch.setattr(np.lib.format, "read_array",
                         lambda *args, **kwargs: loaded.append(1) or real_load(*args, **kwargs))
-    with open_npz(path) as archive:
+    with open(path, "rb") as f, open_npz(f) as archive:
         assert archive.names == ["a", "b"]
         assert np.array_equal(archive.read("a", max_bytes=24), np.arange(3))
         assert len(loaded) == 1  # (b is not read)
@@ -738,7 +768,7 @@ def test_open_npz_checks_the_declared_size_of_npy_format_1_and_2_and_refuses_3(t
     path = tmp_path / "a.npz"
     with zipfile.ZipFile(path, "w") as archive, archive.open("a.npy", "w") as member:
         np.lib.format.write_array(member, np.arange(3.0), version=version)
-    with open_npz(path) as npz:
+    with open(path, "rb") as f, open_npz(f) as npz:
         if version == (3, 0):
             with pytest.raises(ValueError, match=r"'a' has .npy format version \(3, 0\)"):
                 npz.read("a", max_bytes=24)

@@ -477,15 +477,15 @@ class OversizedArray(ValueError):
 
 
 @contextlib.contextmanager
-def open_npz(path):
-    """The ``.npz`` archive at ``path``, open (one open: what is read from it is of one
-    version of the file, even as another process replaces it): ``names`` lists its arrays
-    (other members, a folder's entry or a note, are no arrays) and ``read(name,
-    max_bytes=None)`` reads one as a host array, never unpickling
-    (``allow_pickle=False``). Raises what ``numpy.load`` raises for a damaged archive, and
-    ValueError for an archive that holds a name twice (which one would be read is the zip
-    reader's choice)."""
-    with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:  # (closed on errors)
+def open_npz(file):
+    """The ``.npz`` archive in the open binary ``file`` (one open: what is read from it is of
+    one version of the file, even as another process replaces it): ``names`` lists its arrays
+    (other members, a folder's entry or a note, are no arrays), ``read(name,
+    max_bytes=None)`` reads one as a host array, never unpickling (``allow_pickle=False``),
+    and ``read_text(name, max_bytes)`` one that holds a string as a str. Raises what
+    ``numpy.load`` raises for a damaged archive, and ValueError for an archive that holds a
+    name twice (which one would be read is the zip reader's choice)."""
+    with np.load(file, allow_pickle=False) as npz:  # (closed on errors)
         twice = sorted(name for name, n in collections.Counter(npz.zip.namelist()).items()
                        if n > 1)
         if twice:

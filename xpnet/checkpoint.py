@@ -35,8 +35,10 @@ from .backend import (
     write_npz,
 )
 from .files import (  # (atomic_write: also xpnet.checkpoint.atomic_write)
+    NotRegularFile,
     atomic_write,
     file_path,
+    open_regular,
     replaces_another,
 )
 from .optim import Optimizer
@@ -276,35 +278,39 @@ def _archive(path: Path, what: str):
     beginning with ``what``, for anything but a readable .npz, also as it is read."""
     if not path.exists() and (hint := twin_hint(path)):
         raise FileNotFoundError(errno.ENOENT, f"{os.strerror(errno.ENOENT)}{hint}", str(path))
-    if path.exists() and not path.is_file():  # (opening a named pipe would wait for a writer)
+    try:  # (one open: a named pipe put there after a check of the name waited for a writer)
+        file = open_regular(path)
+    except NotRegularFile:
         raise CheckpointError(f"{what}: it is not a regular file but a folder, a device or a "
-                              "pipe; give the file that xpnet.save or `xpnet train --save` wrote")
-    with path.open("rb") as f:  # numpy.load would take a .npy file, or guess at a pickle
-        if f.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+                              "pipe; give the file that xpnet.save or `xpnet train --save` wrote"
+                              ) from None
+    with file:
+        if file.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:  # numpy.load would take a .npy file, or
             raise CheckpointError(f"{what}: it is not an .npz (zip) archive, which is what "
-                                  "xpnet.save and `xpnet train --save` write")
-    try:
-        with open_npz(path) as archive:
-            yield archive
-    except CheckpointError:
-        raise
-    except OSError as e:  # the disk's errors are not the file's damage, but some are the file's:
-        # a seek before its start (a damaged directory offset), bz2's or lzma's bad data
-        if e.errno not in (None, errno.EINVAL):
+                                  "xpnet.save and `xpnet train --save` write")  # guess at a pickle
+        file.seek(0)
+        try:
+            with open_npz(file) as archive:
+                yield archive
+        except CheckpointError:
             raise
-        raise CheckpointError(f"{what}: the archive is damaged or truncated "
-                              f"({_shortened(str(e))})") from None
-    except (zipfile.BadZipFile, EOFError, zlib.error) as e:
-        raise CheckpointError(f"{what}: the archive is damaged or truncated "
-                              f"({_shortened(str(e))})") from None
-    except MemoryError:
-        raise CheckpointError(f"{what}: its arrays need more memory than is free: the file is "
-                              "damaged, or too large for this machine") from None
-    except OversizedArray as e:
-        raise CheckpointError(f"{what}: it is damaged: {e}") from None
-    except Exception as e:  # what zipfile, lzma or numpy's .npy parser raise for other damage
-        raise CheckpointError(f"{what}: not an .npz archive of plain arrays "
-                              f"({_cause(e)})") from None
+        except OSError as e:  # the disk's errors are not the file's damage, but some are the
+            # file's: a seek before its start (a damaged directory offset), bz2's or lzma's bad data
+            if e.errno not in (None, errno.EINVAL):
+                raise
+            raise CheckpointError(f"{what}: the archive is damaged or truncated "
+                                  f"({_shortened(str(e))})") from None
+        except (zipfile.BadZipFile, EOFError, zlib.error) as e:
+            raise CheckpointError(f"{what}: the archive is damaged or truncated "
+                                  f"({_shortened(str(e))})") from None
+        except MemoryError:
+            raise CheckpointError(f"{what}: its arrays need more memory than is free: the file "
+                                  "is damaged, or too large for this machine") from None
+        except OversizedArray as e:
+            raise CheckpointError(f"{what}: it is damaged: {e}") from None
+        except Exception as e:  # what zipfile, lzma or numpy's .npy parser raise for damage
+            raise CheckpointError(f"{what}: not an .npz archive of plain arrays "
+                                  f"({_cause(e)})") from None
 
 
 def twin_hint(path: Path) -> str:

@@ -298,6 +298,35 @@ def _naming(path: Path):
         raise type(error)(error.errno, error.strerror, str(path)) from error
 
 
+class NotRegularFile(OSError):
+    """What :func:`open_regular` refuses: a folder, a device, a pipe or a socket."""
+
+
+def open_regular(path: str | os.PathLike) -> BinaryIO:
+    """``path`` open for reading if it is a regular file (also through a link), else
+    NotRegularFile; one open, so what is checked is what is read (a check of the name, then
+    an open of it, read a named pipe put there in between, and waited for its writer). The
+    open itself never waits: a pipe's would wait for a writer, but for O_NONBLOCK."""
+    text = os.fspath(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except PermissionError:
+        if os.path.isdir(path):  # (Windows opens no folder as a file)
+            raise NotRegularFile(errno.EISDIR, os.strerror(errno.EISDIR), text) from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            what = "a folder" if stat.S_ISDIR(mode) else "a device, a pipe or a socket"
+            raise NotRegularFile(errno.EINVAL, f"not a regular file but {what}", text)
+        if hasattr(os, "set_blocking"):  # (a regular file's reads never wait; as open() gives)
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def replaces_another(path: str | os.PathLike, is_kind: Callable[[Path], bool]) -> bool:
     """True when :func:`atomic_write` to ``path`` would replace a file that ``is_kind`` does
     not recognise (a typo such as ``train.py`` for the checkpoint); a device or a pipe is

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .checkpoint import is_checkpoint
 from .checks import number_column
-from .files import atomic_write, file_path, replaces_another
+from .files import atomic_write, file_path, open_regular, replaces_another
 
 HISTORY_KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds",
                 "samples_per_second")
@@ -179,15 +179,20 @@ HISTORY_LIMIT = 1 << 24
 
 
 def is_history_file(path) -> bool:
-    """True for the JSON of a training history (at most HISTORY_LIMIT bytes)."""
-    path = Path(path)
-    if path.stat().st_size > HISTORY_LIMIT:
+    """True for the JSON of a training history (at most HISTORY_LIMIT bytes); False for what
+    is no regular file, unread (a named pipe would wait for a writer)."""
+    try:
+        with open_regular(path) as f:
+            data = f.read(HISTORY_LIMIT + 1)
+    except OSError:
+        return False
+    if len(data) > HISTORY_LIMIT:
         return False
     try:
-        columns = json.loads(path.read_text(encoding="utf-8"))
+        columns = json.loads(data.decode("utf-8"))
     # (ValueError: also a whole number of more digits than Python converts, 4300 by default,
     # besides JSONDecodeError and UnicodeDecodeError, which are ValueErrors)
-    except (ValueError, RecursionError, OSError):
+    except (ValueError, RecursionError):
         return False
     return isinstance(columns, dict) and "epoch" in columns
 

@@ -8,7 +8,7 @@ import zlib
 from pathlib import Path
 
 from .checks import is_number, number_column
-from .files import atomic_write
+from .files import atomic_write, open_regular
 
 PLOT_INSTALL_HINT = 'pip install matplotlib (the "plot" extra: pip install ".[plot]" in a checkout)'
 
@@ -112,13 +112,10 @@ def check_history(history, name: str | None = None, expected: str = EXPECTED) ->
 def is_figure(path) -> bool:
     """True for a file that xpnet drew: one that holds FIGURE_MARKER where its format keeps
     the software that wrote it (PNG, PDF, SVG, also gzipped, PostScript). At most its first
-    and last MiB are read; what is no regular file is no figure (and is not opened: a named
+    and last MiB are read; what is no regular file is no figure (and is not read: a named
     pipe would wait for a writer)."""
-    path = Path(path)
     try:
-        if not path.is_file():
-            return False
-        with path.open("rb") as f:
+        with open_regular(path) as f:
             head = f.read(_MARKER_WINDOW)
             f.seek(0, 2)
             f.seek(max(f.tell() - _MARKER_WINDOW, 0))
