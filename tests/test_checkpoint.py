@@ -1038,6 +1038,25 @@ def test_atomic_write_names_the_file_when_the_disk_is_full(tmp_path):
     assert caught.value.errno == errno.ENOSPC and os.listdir(tmp_path) == []
 
 
+def test_a_failed_write_leaves_none_of_the_folders_it_made(tmp_path):
+    """(The folders made for the file stayed, empty, after a full disk.) One that another
+    process wrote into meanwhile stays, with the folders that hold it."""
+    def full_disk(f):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.raises(OSError, match="No space left on device"):
+        atomic_write(tmp_path / "runs" / "mnist" / "model.npz", full_disk)
+    assert os.listdir(tmp_path) == []
+
+    def another_writes_beside(f):
+        (tmp_path / "runs" / "notes.txt").write_text("mine")
+        full_disk(f)
+
+    with pytest.raises(OSError, match="No space left on device"):
+        atomic_write(tmp_path / "runs" / "mnist" / "model.npz", another_writes_beside)
+    assert os.listdir(tmp_path / "runs") == ["notes.txt"]
+
+
 def test_temporary_files_of_killed_writes_are_removed_by_the_next_write(tmp_path):
     """A save killed by SIGKILL left its hidden .tmp (80 MB for 784-4096-4096-10) for good;
     the next write of that file removes it, but not a live writer's, nor other files'."""

@@ -12,6 +12,7 @@ import contextlib
 import errno
 import glob
 import hashlib
+import itertools
 import os
 import secrets
 import stat
@@ -132,19 +133,24 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
                 write(f)
             return
         path = _target(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        prefix = _beside(path, added=len(".") + 2 * _TOKEN_BYTES + len(_TEMP_SUFFIX)) + "."
-        remove_stale(path.parent, prefix, _TEMP_SUFFIX)
-        fd, tmp = create_temp(path.parent, prefix, _TEMP_SUFFIX)
+        made = _missing_folders(path.parent)
         try:
-            with os.fdopen(fd, "wb") as f:
-                _keep_mode(path, f.fileno())
-                write(f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            prefix = _beside(path, added=len(".") + 2 * _TOKEN_BYTES + len(_TEMP_SUFFIX)) + "."
+            remove_stale(path.parent, prefix, _TEMP_SUFFIX)
+            fd, tmp = create_temp(path.parent, prefix, _TEMP_SUFFIX)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    _keep_mode(path, f.fileno())
+                    write(f)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        except BaseException:  # (a full disk, a Ctrl-C): no empty folder left behind
+            _remove_empty(made)
             raise
     try:  # make the rename itself durable
         dir_fd = os.open(path.parent, os.O_RDONLY)
@@ -156,6 +162,25 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
         pass
     finally:
         os.close(dir_fd)
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """The folders that ``folder.mkdir(parents=True)`` would make, innermost first."""
+    return list(itertools.takewhile(lambda path: not os.path.lexists(path),
+                                    (folder, *folder.parents)))
+
+
+def _remove_empty(made: list[Path]) -> None:
+    """Remove the folders of :func:`_missing_folders` that a failed or finished write made,
+    innermost first, up to one that is not empty (another process wrote into it meanwhile:
+    it stays, and so do those that hold it)."""
+    for folder in made:
+        try:
+            folder.rmdir()
+        except FileNotFoundError:  # (not made: the mkdir failed before it)
+            continue
+        except OSError:
+            break
 
 
 class FileInUseError(OSError):
@@ -185,11 +210,7 @@ def only_writer(path: str | os.PathLike | None):
                 lock.unlink()  # type: ignore[union-attr]
             _HELD.discard(fd)
             os.close(fd)
-        for folder in made:  # (innermost first; one the run wrote into stays)
-            try:
-                folder.rmdir()
-            except OSError:
-                break
+        _remove_empty(made)  # (one the run wrote into stays)
 
 
 #: the descriptors of the locks this process holds, closed in a child it forks (see _lock)
@@ -229,12 +250,11 @@ def _lock(path) -> tuple[int | None, Path | None, list[Path]]:
         return None, None, []
     # absolute: the unlink at the end must name this file even if the working folder changed
     target = Path(os.path.abspath(_target(Path(path))))
-    made = [folder for folder in (target.parent, *target.parent.parents)
-            if not os.path.lexists(folder)]
+    made = _missing_folders(target.parent)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)  # (as the first save would)
     except OSError:
-        return None, None, []
+        return None, None, made  # (those it made before it failed: removed again)
     lock = target.with_name(_beside(target, added=len(_LOCK_SUFFIX)) + _LOCK_SUFFIX)
     for _ in range(_NAME_ATTEMPTS):
         try:  # (never through a link: the pid written would replace the file it names)
