@@ -2075,6 +2075,9 @@ def bad_predict_input(case: str, folder: Path, images: np.ndarray) -> Path:
     elif case == "damaged .npy":
         np.save(path, images[:2])
         path.write_bytes(path.read_bytes()[:-100])
+    elif case == "long .npy header":  # (numpy refuses it, advising allow_pickle=True)
+        path.write_bytes(np.lib.format.MAGIC_PREFIX + b"\x02\x00"
+                         + (200_000).to_bytes(4, "little") + b" " * 200_000)
     elif case in ("PNG", "JPEG"):  # (the first bytes of such a file, enough to be told)
         (path := folder / f"digit.{case.lower()}").write_bytes(
             {"PNG": b"\x89PNG\r\n\x1a\n", "JPEG": b"\xff\xd8\xff\xe0\x00\x10JFIF"}[case]
@@ -2128,6 +2131,9 @@ PREDICT_ERRORS = {
     "strings": "{file} holds <U1 values, not pixels",
     "a pickle named .NPY": "{file} is not a .npy file",
     "damaged .npy": "{file} is a damaged .npy file (ValueError: ",
+    "long .npy header": "{file} is a damaged .npy file (an array header too long to read "
+                        "safely, or Python objects, which xpnet never loads): save the images "
+                        "again with np.save",
     "PNG": "{file} is a PNG picture, which predict does not read: save it as a .npy of 28x28 "
            "gray pixels, with Pillow for one: np.save('digit.npy', np.asarray(Image.open(FILE)"
            ".convert('L').resize((28, 28)))). MNIST's digits are light on dark",
@@ -2154,6 +2160,7 @@ def test_predict_refuses_bad_images_in_one_line(case, predictor, tmp_path, capsy
     path = bad_predict_input(case, tmp_path, images)
     status, out, err = xpnet(capsys, "predict", model, path)
     assert_one_error(status, out, err, PREDICT_ERRORS[case].format(file=path, model=model))
+    assert "allow_pickle" not in err  # (numpy's advice: none for a file of unknown origin)
     if case == "standardized":
         assert "scale them to [0, 1] (not standardized" in err, err
 

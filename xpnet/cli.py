@@ -1115,8 +1115,10 @@ def _npy_images(path: Path, inputs: int) -> tuple[np.ndarray, str]:
             raise ValueError(f"{path} holds Python objects (pickled), which xpnet never loads "
                              "(loading them could run any code): save the images as "
                              "numbers, e.g. np.save(FILE, images.astype(np.uint8))") from None
-        raise ValueError(f"{path} is a damaged .npy file ({type(error).__name__}: "
-                         f"{str(error)[:200]}): save the images again with np.save") from None
+        # (numpy's advice to allow pickles for a header too long is none for a file of
+        # unknown origin: told as a checkpoint's is)
+        raise ValueError(f"{path} is a damaged .npy file ({checkpoint._cause(error)}): save "
+                         "the images again with np.save") from None
     shape = array.shape
     if array.size == 0:
         raise ValueError(f"{path} holds no images: its array's shape is {shape}")
