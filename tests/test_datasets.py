@@ -577,6 +577,32 @@ def test_a_mirror_that_trickles_is_given_up(tmp_path, server, monkeypatch):
     assert leftovers(tmp_path / "mnist") == []
 
 
+def test_a_download_reaches_the_disk_before_its_name_and_the_rename_after(tmp_path,
+                                                                        monkeypatch):
+    """Each file is synced before it is renamed into place, and its folder after the rename,
+    as files.atomic_write does: a power cut could leave the verified name on an empty or
+    partial file (the rename on the disk before the data), or the rename undone."""
+    mirror = write_dataset(tmp_path / "mirror")
+    folder = tmp_path / "data" / "mnist"
+    synced = []  # (inode synced, the names in the folder then), in order
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append((os.fstat(fd).st_ino, leftovers(folder)))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    download("mnist", data_dir=tmp_path / "data", mirrors=mirror.as_uri(),
+             checksums=SYNTHETIC_SHA256, progress=False)
+    for stem in FILES:
+        name, inode = f"{stem}.gz", (folder / f"{stem}.gz").stat().st_ino
+        file_synced = [i for i, (what, names) in enumerate(synced)
+                       if what == inode and name not in names]
+        folder_synced = [i for i, (what, names) in enumerate(synced)
+                         if what == folder.stat().st_ino and name in names]
+        assert file_synced and folder_synced and file_synced[0] < folder_synced[0], synced
+
+
 def test_download_into_a_folder_that_holds_the_files_keeps_them_there(tmp_path, server,
                                                                        requests):
     """`--data-dir DIR` with the files in DIR itself: load accepts it, and download used to
@@ -1148,6 +1174,9 @@ def test_a_download_survives_short_writes(tmp_path, server, monkeypatch):
 
         def write(self, data):
             return self.file.write(bytes(data[:1000]))
+
+        def fileno(self):  # (synced before the rename)
+            return self.file.fileno()
 
         def close(self):
             self.file.close()

@@ -690,10 +690,23 @@ def _download_file(filename, folder, bases, expected, progress, failures) -> boo
                 failures.append(_failure_line(url, error))
                 continue
             os.replace(temp, folder / filename)
+            _sync_folder(folder)  # (the rename too: the file was synced as it was written)
             return True
         return False
     finally:
         temp.unlink(missing_ok=True)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable, as files.atomic_write does: a power cut after it
+    must not leave the old name, or none. Where a folder cannot be opened or synced (Windows),
+    that is left to the system."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _download_limit(expected: _Expected) -> int:
@@ -724,6 +737,7 @@ def _fetch(url: str, destination: Path, progress: bool | None, *, limit: int) ->
         received = 0
         parts = urlsplit(url)
         source = parts.hostname or Path(parts.path).parent  # file:// URLs have no host
+        name = destination.with_name(Path(parts.path).name)  # (the file, in a disk's error)
         with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
                   desc=f"{Path(parts.path).name} from {source}",
                   disable=None if progress is None else not progress) as bar:
@@ -732,13 +746,17 @@ def _fetch(url: str, destination: Path, progress: bool | None, *, limit: int) ->
                 if received + len(chunk) > limit:
                     raise DatasetError(f"{url}: more than {limit:,} bytes, more than the file "
                                        "can be (a mirror that sends without end?)")
-                _write_all(out, chunk, destination.with_name(Path(parts.path).name))
+                _write_all(out, chunk, name)
                 received += len(chunk)
                 bar.update(len(chunk))
                 seconds = time.monotonic() - start
                 if seconds > SLOW_AFTER_S and received < MIN_BYTES_PER_S * seconds:
                     raise DatasetError(f"{url}: too slow, {received:,} bytes in {seconds:.0f} s "
                                        f"(less than {MIN_BYTES_PER_S:,} bytes/s)")
+        # on the disk before it is renamed into place: a power cut must not leave the final
+        # name on an empty or partial file
+        with _disk_errors(name):
+            os.fsync(out.fileno())
     if total is not None and received != total:
         raise DatasetError(f"{url}: truncated download, {received:,} of {total:,} bytes")
 
@@ -754,10 +772,18 @@ def _content_length(value: str | None) -> int | None:
 def _write_all(out, chunk: bytes, name: Path) -> None:
     """Write all of ``chunk`` to the unbuffered file ``out``; an OSError there is the disk's
     (a _DiskError naming the file being downloaded, ``name``)."""
-    try:
+    with _disk_errors(name):
         view = memoryview(chunk)
         while view:
             view = view[out.write(view):]
+
+
+@contextlib.contextmanager
+def _disk_errors(name: Path):
+    """An OSError in the block is the disk's: a _DiskError naming the file being downloaded,
+    ``name``."""
+    try:
+        yield
     except OSError as error:
         raise _DiskError(error.errno, error.strerror, str(name)) from error
 
