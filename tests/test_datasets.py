@@ -1322,6 +1322,28 @@ def test_a_gzip_bomb_from_a_mirror_is_a_failed_download(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.parametrize("compress", [True, False], ids=["gzip", "raw"])
+@pytest.mark.parametrize("size_known", [False, True], ids=["header's size", "known size"])
+def test_a_file_is_read_into_one_buffer_of_its_size(tmp_path, compress, size_known):
+    """The peak of memory reading an IDX file is its size: the chunks read were joined, and
+    the header and data joined again (a 506 KB .gz declaring 533 MB took 1.09 GB in
+    read_idx)."""
+    images = np.zeros((16 << 10, 32, 32), np.uint8)  # (16 MiB)
+    data = idx_bytes(images)
+    path = tmp_path / "images"
+    path.write_bytes(gzip.compress(data, compresslevel=1) if compress else data)
+    tracemalloc.start()
+    try:
+        read = datasets._read_content(path, path, len(data) if size_known else None)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert read == data
+    assert peak < len(data) + (4 << 20)  # (the gzip stream's chunks of 1 MiB; joined: 2x)
+    array = read_idx(path)
+    assert array.shape == images.shape and not array.flags.writeable
+
+
 def test_sizes_are_those_of_the_real_files(mnist):
     for stem in FILES:
         (path, *_) = datasets._existing_files(mnist, stem)

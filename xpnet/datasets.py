@@ -189,7 +189,7 @@ def scaled(pixels: np.ndarray) -> np.ndarray:
     return np.divide(pixels, np.float32(255), dtype=np.float32)
 
 
-def _idx_header(data: bytes, source: str | os.PathLike) -> tuple[int, tuple[int, ...]]:
+def _idx_header(data: bytes | bytearray, source: str | os.PathLike) -> tuple[int, tuple[int, ...]]:
     """The header length and the shape that the IDX bytes ``data`` (the header at least)
     declare, after checking the magic number, the data type, the number of dimensions (1 to
     _MAX_IDX_DIMS), and that the shape holds at most _MAX_IDX_BYTES. ``source`` (a Path or a
@@ -219,7 +219,7 @@ def _idx_header(data: bytes, source: str | os.PathLike) -> tuple[int, tuple[int,
     return header_bytes, shape
 
 
-def _parse_idx(data: bytes, source: str | os.PathLike) -> np.ndarray:
+def _parse_idx(data: bytes | bytearray, source: str | os.PathLike) -> np.ndarray:
     """The array in the IDX bytes ``data``, after checking the header (:func:`_idx_header`) and
     that the length is exactly what the header promises. ``source`` (a Path or a URL) names the
     data in errors."""
@@ -232,7 +232,9 @@ def _parse_idx(data: bytes, source: str | os.PathLike) -> np.ndarray:
         raise _damaged(source, f"{len(data) - expected:,} unexpected bytes after the "
                                f"{expected:,} that the header's shape {_shape_text(shape)} "
                                "accounts for")
-    return np.frombuffer(data, dtype=np.uint8, offset=header_bytes).reshape(shape)
+    array = np.frombuffer(data, dtype=np.uint8, offset=header_bytes).reshape(shape)
+    array.flags.writeable = False  # (a view of the buffer read: no copy)
+    return array
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -242,31 +244,35 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return f"({', '.join(map(str, shape[:4]))}, ...; {len(shape)} dimensions)"
 
 
-def _read_content(path: Path, source: str | os.PathLike, size: int | None = None) -> bytes:
+def _read_content(path: Path, source: str | os.PathLike, size: int | None = None) -> bytearray:
     """The content of the file ``path``, gunzipped if it starts with the gzip magic bytes; never
     more than can be right, so that a gzip bomb costs neither the memory nor the time: ``size``
     bytes where the size is known, else what the IDX header declares. More is a DatasetError,
-    as is a corrupt gzip stream; ``source`` (a Path or a URL) names the file in errors."""
+    as is a corrupt gzip stream; ``source`` (a Path or a URL) names the file in errors. Read
+    into one buffer of the size that can be right, which is the peak of memory (no chunks
+    joined, nor a copy of the whole)."""
     with path.open("rb") as file:
         compressed = file.read(2) == _GZIP_MAGIC
         file.seek(0)
         stream = gzip.GzipFile(fileobj=file, mode="rb") if compressed else file
         try:
             if size is not None:
-                data = _read_at_most(stream, size + 1)
-                if len(data) > size:
+                data = _filled(stream, bytearray(size), 0)
+                if len(data) == size and stream.read(1):
                     content = "decompressed content" if compressed else "content"
                     raise _damaged(source, f"the {content} is longer than the {size:,} bytes "
                                            f"expected, by {_excess(stream)} bytes (the file is "
                                            "damaged or not the one expected here)")
                 return data
-            data = _read_at_most(stream, 4)
-            if len(data) == 4 and data[:2] == b"\0\0":  # (its last byte: the dimensions)
-                data += _read_at_most(stream, 4 * data[3])
-            header_bytes, shape = _idx_header(data, source)
+            header = _read_at_most(stream, 4)
+            if len(header) == 4 and header[:2] == b"\0\0":  # (its last byte: the dimensions)
+                header += _read_at_most(stream, 4 * header[3])
+            header_bytes, shape = _idx_header(header, source)
             expected = header_bytes + math.prod(shape)
-            data += _read_at_most(stream, expected + 1 - len(data))
-            if len(data) > expected:
+            data = bytearray(expected)
+            data[:header_bytes] = header
+            data = _filled(stream, data, header_bytes)
+            if len(data) == expected and stream.read(1):
                 raise _damaged(source, f"{_excess(stream)} unexpected bytes after the "
                                        f"{expected:,} that the header's shape "
                                        f"{_shape_text(shape)} accounts for")
@@ -275,6 +281,21 @@ def _read_content(path: Path, source: str | os.PathLike, size: int | None = None
             if not compressed or (isinstance(error, OSError) and error.errno is not None):
                 raise  # (the disk's error, not the data's)
             raise _damaged(source, f"corrupt gzip stream ({error})") from None
+
+
+def _filled(stream, data: bytearray, start: int) -> bytearray:
+    """``data`` with its bytes from ``start`` on read from ``stream``, a chunk at a time (a
+    gzip stream decompresses each into a buffer of its own); cut short where the stream
+    ends first."""
+    filled = start
+    with memoryview(data) as view:
+        while filled < len(data):
+            count = stream.readinto(view[filled:filled + _READ_CHUNK_BYTES])
+            if not count:
+                break
+            filled += count
+    del data[filled:]  # (in place: a truncated file, which the caller reports)
+    return data
 
 
 def _read_at_most(stream, count: int) -> bytes:
@@ -308,7 +329,7 @@ class _DiskError(OSError):
     do better, so the download stops with this error, which names the file."""
 
 
-def _check_sha256(data: bytes, expected: str, source: str | os.PathLike) -> None:
+def _check_sha256(data: bytes | bytearray, expected: str, source: str | os.PathLike) -> None:
     actual = hashlib.sha256(data).hexdigest()
     if actual == expected:
         return
@@ -392,7 +413,7 @@ def _read_verified(path: Path, expected: _Expected) -> np.ndarray:
     return _parse_idx(_verified_content(path, expected, path), path)
 
 
-def _verified_content(path: Path, expected: _Expected, source: str | os.PathLike) -> bytes:
+def _verified_content(path: Path, expected: _Expected, source: str | os.PathLike) -> bytearray:
     """The content of ``path`` (gunzipped), checked against ``expected``: no more of it read
     than its size, or where that is not known, than its IDX header declares."""
     data = _read_content(path, source, expected.size)
