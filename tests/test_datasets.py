@@ -7,6 +7,7 @@ tests read ../shared/data/mnist (or $XPNET_DATA_DIR/mnist) and fail instead of s
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gzip
 import hashlib
@@ -603,6 +604,41 @@ def test_a_download_reaches_the_disk_before_its_name_and_the_rename_after(tmp_pa
         assert file_synced and folder_synced and file_synced[0] < folder_synced[0], synced
 
 
+def test_a_mirror_that_trickles_its_headers_is_given_up(tmp_path, server, monkeypatch):
+    """Each header byte came within the timeout of a read and the slow-mirror check began with
+    the body: a mirror sending its headers a byte at a time held the download forever. (This
+    one gives up after 5 s, which the download must not wait for.)"""
+    monkeypatch.setattr(datasets, "SLOW_AFTER_S", 0.5)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def trickle_headers():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(4096)
+            connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            with contextlib.suppress(OSError):  # (the client gave up: as it must)
+                for byte in b"X-Pad: a\r\n" * 10:
+                    connection.sendall(bytes([byte]))
+                    time.sleep(0.05)
+
+    thread = threading.Thread(target=trickle_headers, daemon=True)
+    thread.start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(DatasetNotFoundError, match=r"127\.0\.0\.1:\d+/train-images-idx3-"
+                                                       r"ubyte\.gz: too slow, 0 bytes in"):
+            download("mnist", data_dir=tmp_path, checksums=SYNTHETIC_SHA256, progress=False,
+                     mirrors=[f"http://127.0.0.1:{listener.getsockname()[1]}/"])
+        assert time.monotonic() - start < 2.0
+    finally:
+        thread.join()
+        listener.close()
+    assert leftovers(tmp_path / "mnist") == []
+    assert not [each for each in threading.enumerate() if each.name == "xpnet download pace"]
+
+
 def test_download_into_a_folder_that_holds_the_files_keeps_them_there(tmp_path, server,
                                                                        requests):
     """`--data-dir DIR` with the files in DIR itself: load accepts it, and download used to
@@ -946,7 +982,8 @@ def test_each_dataset_is_downloaded_from_its_own_mirrors(tmp_path, monkeypatch, 
         timeouts.append(timeout)
         raise urllib.error.URLError("offline")
 
-    monkeypatch.setattr(urllib.request, "urlopen", unreachable)
+    monkeypatch.setattr(urllib.request.OpenerDirector, "open",
+                        lambda self, request, timeout: unreachable(request, timeout))
     with pytest.raises(DatasetNotFoundError):
         download(name, data_dir=tmp_path, progress=False)
     assert len(urls) == 3 and all(url.endswith(f"/{FILES[0]}.gz") for url in urls)

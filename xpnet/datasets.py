@@ -36,8 +36,10 @@ import itertools
 import logging
 import math
 import os
+import socket
 import stat
 import struct
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -134,8 +136,9 @@ DOWNLOAD_TIMEOUT_S = 30  # per connect or read, so a dead mirror cannot hang the
 # (A partial download untouched for files.STALE_TEMP_S belongs to a killed process: a live one
 # writes to it within DOWNLOAD_TIMEOUT_S of each mirror it tries. The next download of that
 # file removes it; were a live one's removed, that download would fail over to its next mirror.)
-#: a mirror that trickles (every read in time, the file never) is given up once its average
-#: rate after SLOW_AFTER_S is below MIN_BYTES_PER_S (MNIST's largest file: 9.9 MB)
+#: a mirror that trickles (every read in time, the file never; or its headers) is given up
+#: once its average rate since the request, after SLOW_AFTER_S, is below MIN_BYTES_PER_S
+#: (MNIST's largest file: 9.9 MB)
 SLOW_AFTER_S, MIN_BYTES_PER_S = 60.0, 1024
 _CHUNK_BYTES = 1 << 16
 _READ_CHUNK_BYTES = 1 << 20  # decompressed or read at a time
@@ -746,40 +749,138 @@ def _fetch(url: str, destination: Path, progress: bool | None, *, limit: int) ->
     Content-Length is an error (urllib returns it silently), and so is one of more than
     ``limit`` bytes: a larger Content-Length is refused before the body, and a mirror that
     sends without end (no Content-Length) is given up once it passes the limit, so that
-    neither fills the disk and the next mirror is tried."""
+    neither fills the disk and the next mirror is tried. So is one that is too slow
+    (:class:`_Pace`), from the request on."""
     request = urllib.request.Request(url, headers={"User-Agent": "xpnet"})
-    # unbuffered: an error in a write is the disk's, which buffering would defer to the close
-    with (urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response,
-          destination.open("wb", buffering=0) as out):
-        total = _content_length(response.headers.get("Content-Length"))
-        if total is not None and total > limit:
-            raise DatasetError(f"{url}: Content-Length of {total:,} bytes, more than the "
-                               f"{limit:,} that the file can be")
-        received = 0
-        parts = urlsplit(url)
-        source = parts.hostname or Path(parts.path).parent  # file:// URLs have no host
-        name = destination.with_name(Path(parts.path).name)  # (the file, in a disk's error)
-        with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                  desc=f"{Path(parts.path).name} from {source}",
-                  disable=None if progress is None else not progress) as bar:
-            start = time.monotonic()
-            while chunk := response.read1(_CHUNK_BYTES):  # (what has arrived, at most that)
-                if received + len(chunk) > limit:
-                    raise DatasetError(f"{url}: more than {limit:,} bytes, more than the file "
-                                       "can be (a mirror that sends without end?)")
-                _write_all(out, chunk, name)
-                received += len(chunk)
-                bar.update(len(chunk))
-                seconds = time.monotonic() - start
-                if seconds > SLOW_AFTER_S and received < MIN_BYTES_PER_S * seconds:
-                    raise DatasetError(f"{url}: too slow, {received:,} bytes in {seconds:.0f} s "
-                                       f"(less than {MIN_BYTES_PER_S:,} bytes/s)")
-        # on the disk before it is renamed into place: a power cut must not leave the final
-        # name on an empty or partial file
-        with _disk_errors(name):
-            os.fsync(out.fileno())
-    if total is not None and received != total:
-        raise DatasetError(f"{url}: truncated download, {received:,} of {total:,} bytes")
+    pace = _Pace()
+    try:
+        # unbuffered: an error in a write is the disk's, which buffering would defer to the
+        # close
+        with (_paced_opener(pace).open(request, timeout=DOWNLOAD_TIMEOUT_S) as response,
+              destination.open("wb", buffering=0) as out):
+            total = _content_length(response.headers.get("Content-Length"))
+            if total is not None and total > limit:
+                raise DatasetError(f"{url}: Content-Length of {total:,} bytes, more than the "
+                                   f"{limit:,} that the file can be")
+            parts = urlsplit(url)
+            source = parts.hostname or Path(parts.path).parent  # file:// URLs have no host
+            name = destination.with_name(Path(parts.path).name)  # (the file, in a disk's error)
+            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                      desc=f"{Path(parts.path).name} from {source}",
+                      disable=None if progress is None else not progress) as bar:
+                while chunk := response.read1(_CHUNK_BYTES):  # (what has arrived, at most that)
+                    if pace.received + len(chunk) > limit:
+                        raise DatasetError(f"{url}: more than {limit:,} bytes, more than the "
+                                           "file can be (a mirror that sends without end?)")
+                    _write_all(out, chunk, name)
+                    pace.received += len(chunk)
+                    bar.update(len(chunk))
+                    if pace.too_slow():
+                        raise pace.error(url)
+            # on the disk before it is renamed into place: a power cut must not leave the
+            # final name on an empty or partial file
+            with _disk_errors(name):
+                os.fsync(out.fileno())
+    except (OSError, HTTPException) as error:  # (what a read of a connection shut down raises)
+        if pace.cut_off and not isinstance(error, _DiskError):
+            raise pace.error(url) from None
+        raise
+    finally:
+        pace.close()
+    if pace.cut_off:  # (a connection shut down ends headers or a body as the sender would)
+        raise pace.error(url)
+    if total is not None and pace.received != total:
+        raise DatasetError(f"{url}: truncated download, {pace.received:,} of {total:,} bytes")
+
+
+class _Pace:
+    """The pace of one download attempt, from its request on: a mirror whose average rate
+    after SLOW_AFTER_S is below MIN_BYTES_PER_S is given up. The body's reads check it as
+    they return; a read that does not return, as each byte comes in time for
+    DOWNLOAD_TIMEOUT_S (a mirror that trickles its headers, or a chunk's size line), is ended
+    by a thread that shuts the connection down once the pace falls behind (``cut_off``)."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.received = 0  # bytes of the body so far
+        self.cut_off = False
+        self._sockets: list[socket.socket] = []
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def too_slow(self) -> bool:
+        seconds = time.monotonic() - self.start
+        return seconds > SLOW_AFTER_S and self.received < MIN_BYTES_PER_S * seconds
+
+    def error(self, url: str) -> DatasetError:
+        return DatasetError(f"{url}: too slow, {self.received:,} bytes in "
+                            f"{time.monotonic() - self.start:.0f} s (less than "
+                            f"{MIN_BYTES_PER_S:,} bytes/s)")
+
+    def watched(self, create_connection):
+        """``create_connection`` (socket.create_connection, as http.client calls it) with each
+        connection it makes watched, by a duplicate of its socket: a shutdown of that ends
+        the connection, whatever became of the socket it was made from (TLS takes it over,
+        http.client closes it once the body has its own reference)."""
+        def create(*args, **kwargs):
+            sock = create_connection(*args, **kwargs)
+            self._sockets.append(sock.dup())
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, daemon=True,
+                                                name="xpnet download pace")
+                self._thread.start()
+            return sock
+        return create
+
+    def _watch(self) -> None:
+        # woken when the pace would fall behind if nothing more came (a little later where
+        # it is close: too_slow compares strictly), until the attempt is over
+        while not self._done.wait(max(0.05, self.start - time.monotonic() + max(
+                SLOW_AFTER_S, self.received / MIN_BYTES_PER_S))):
+            if self.too_slow():
+                self.cut_off = True
+                for sock in self._sockets:
+                    with contextlib.suppress(OSError):  # (one closed already)
+                        sock.shutdown(socket.SHUT_RDWR)
+                return
+
+    def close(self) -> None:
+        """End the watch, once the attempt is over."""
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+        for sock in self._sockets:
+            sock.close()
+
+
+class _PacedConnections(urllib.request.AbstractHTTPHandler):
+    """Opens HTTP(S) connections that ``pace`` watches (see _Pace.watched)."""
+
+    def __init__(self, pace: _Pace) -> None:
+        super().__init__()
+        self.pace = pace
+
+    def do_open(self, http_class, req, **options):
+        def connection(host, **kwargs):
+            made = http_class(host, **kwargs)
+            # (the attribute by which http.client makes each connection's socket)
+            made._create_connection = self.pace.watched(made._create_connection)
+            return made
+        return super().do_open(connection, req, **options)
+
+
+class _PacedHTTPHandler(_PacedConnections, urllib.request.HTTPHandler):
+    pass
+
+
+class _PacedHTTPSHandler(_PacedConnections, urllib.request.HTTPSHandler):
+    pass
+
+
+def _paced_opener(pace: _Pace) -> urllib.request.OpenerDirector:
+    """urllib's opener (proxies, redirects, ftp:// and file:// as urlopen's), its HTTP(S)
+    connections watched by ``pace``."""
+    return urllib.request.build_opener(_PacedHTTPHandler(pace), _PacedHTTPSHandler(pace))
 
 
 def _content_length(value: str | None) -> int | None:
