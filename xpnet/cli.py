@@ -12,7 +12,8 @@ held out for validation (Nielsen's split). The lecture's network is::
 Every bad option value, missing file, unusable backend, diverging run or lack of memory ends
 with ``xpnet: error: ...`` on stderr and exit status 2, never a traceback (a run that a Ctrl-C
 or a SIGTERM had asked to stop ends by that signal after the message, as it would without the
-error).
+error). A Ctrl-C or a SIGTERM outside training stops the command where it is, removing what
+it was writing (a download's partial file), and ends it by that signal.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ import re
 import shlex
 import signal
 import sys
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
@@ -499,8 +501,12 @@ def cmd_train(args) -> int:
     log.info("%r\n%r with %r\n%d epoch%s of %s", net, optimizer, schedule,
              args.epochs, "s" if args.epochs != 1 else "", batches)
     # a SIGTERM ends the command below, once it has reported (status 143: fit returns after
-    # it, within main's returning_on_sigterm)
-    with _resume_in_option_terms(args.resume, *optimizers, recorded=recorded):
+    # it, within main's returning_on_sigterm). fit finds SIGTERM's default action, not main's
+    # handler, to hand a second one on to: that must end the process at once, where an
+    # exception raised in whatever fit was doing (logging the first one, say) may be caught
+    # on the way and leave it running
+    with _resume_in_option_terms(args.resume, *optimizers, recorded=recorded), \
+            _sigterm_handler(signal.SIG_DFL, instead_of=_raise_terminated):
         try:
             history = net.fit(*train, optimizer=optimizer, epochs=args.epochs,
                               batch_size=args.batch_size, validation_data=validation,
@@ -1448,7 +1454,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # a Ctrl-C or a SIGTERM that fit took stops the run, which the command reports
         # before it ends (status 130 or 143); ``stopped`` records which came
-        with returning_on_sigterm() as stopped:
+        # outside fit, a SIGTERM raises _Terminated, as a Ctrl-C raises KeyboardInterrupt;
+        # only in place of its default action: one ignored stays ignored, and a program's own
+        # handler (main called from Python) is kept
+        with returning_on_sigterm() as stopped, \
+                _sigterm_handler(_raise_terminated, instead_of=signal.SIG_DFL):
             status = args.run(args)
     except BrokenPipeError:  # the reader left (`xpnet evaluate M | head`): not our error
         # point stdout at devnull so that the interpreter's final flush cannot fail again
@@ -1470,10 +1480,45 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("xpnet: interrupted", file=sys.stderr)
         return INTERRUPTED
+    except _Terminated:
+        print("xpnet: terminated (SIGTERM)", file=sys.stderr)
+        return 128 + signal.SIGTERM
     finally:
         log.removeHandler(handler)
         log.setLevel(level)
     return status or 0
+
+
+class _Terminated(SystemExit):
+    """A SIGTERM, raised where the command is (outside fit, which takes it as a request to
+    stop the run): like a Ctrl-C's KeyboardInterrupt, it lets what the command made go on its
+    way out (a download's partial file and the folders made for it), which the signal's
+    default action, ending the process there and then, left behind. A SystemExit, which
+    code that catches every error still lets through (tqdm's logging handler does), with
+    the status a shell reports for a SIGTERM."""
+
+    def __init__(self) -> None:
+        super().__init__(128 + signal.SIGTERM)
+
+
+def _raise_terminated(signum, frame):
+    signal.signal(signum, signal.SIG_DFL)  # (a second one, on the way out, ends it at once)
+    raise _Terminated
+
+
+@contextmanager
+def _sigterm_handler(handler, instead_of) -> Iterator[None]:
+    """SIGTERM handled by ``handler`` within it, where ``instead_of`` handles it now (and in
+    the main thread, the only one that sets handlers); else as it is."""
+    if not hasattr(signal, "SIGTERM") or threading.current_thread() is not \
+            threading.main_thread() or signal.getsignal(signal.SIGTERM) is not instead_of:
+        yield
+        return
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, instead_of)
 
 
 def run() -> None:
