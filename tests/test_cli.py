@@ -1521,35 +1521,92 @@ def test_option_terms_rename_an_argument_only_at_the_start_of_a_must():
     assert str(caught.value) == "min_lr must be <= lr, got min_lr=0.5"
 
 
-@pytest.mark.parametrize("signum, status, named", [(signal.SIGINT, 130, "Ctrl-C"),
-                                                   (signal.SIGTERM, 143, "SIGTERM")])
-def test_a_signal_in_the_last_batch_exits_130_or_143_with_nothing_to_resume(
-        signum, status, named, capsys, monkeypatch, sigterm_raises):
-    """The run did all its epochs, but a Ctrl-C asked it to stop: `xpnet train && next`
-    must stop all the same. A SIGTERM likewise, with 143 (128 + SIGTERM)."""
+def train_signalled_in_batch(capsys, monkeypatch, signum, batch: int | None, *argv):
+    """`xpnet train ARGV` in this process on 40 random MNIST-shaped images (the training and
+    the test data), sent ``signum`` in its ``batch``-th batch (None: never): (exit status,
+    stdout, stderr)."""
     rng = np.random.default_rng(0)
     data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
     monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+    monkeypatch.setattr(datasets, "TRAIN_IMAGES", 40)  # (what a resumed run trains on)
     make = cli._optimizer
 
     def interrupting(args):
         optimizer = make(args)
         step = optimizer.step
 
-        def step_then_ctrl_c(theta, grad):
+        def step_then_signal(theta, grad):
             step(theta, grad)
-            if optimizer.t == 2:  # the last batch of the only epoch
+            if optimizer.t == batch:
                 signal.raise_signal(signum)
 
-        optimizer.step = step_then_ctrl_c
+        optimizer.step = step_then_signal
         return optimizer
 
-    monkeypatch.setattr(cli, "_optimizer", interrupting)
-    told, out, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 1,
-                           "--batch-size", 20, "--threads", 1, "--no-progress")
+    with monkeypatch.context() as patched:
+        patched.setattr(cli, "_optimizer", interrupting)
+        return xpnet(capsys, "train", *argv)
+
+
+@pytest.mark.parametrize("signum, status, named", [(signal.SIGINT, 130, "Ctrl-C"),
+                                                   (signal.SIGTERM, 143, "SIGTERM")])
+def test_a_signal_in_the_last_batch_exits_130_or_143_with_nothing_to_resume(
+        signum, status, named, capsys, monkeypatch, sigterm_raises):
+    """The run did all its epochs, but a Ctrl-C asked it to stop: `xpnet train && next`
+    must stop all the same. A SIGTERM likewise, with 143 (128 + SIGTERM)."""
+    told, out, err = train_signalled_in_batch(  # (the last batch of the only epoch)
+        capsys, monkeypatch, signum, 2, "--layers", "784,30,10", "--epochs", 1,
+        "--batch-size", 20, "--threads", 1, "--no-progress")
     assert told == status, err
     assert f"training was complete when the {named} came: nothing to resume" in out
     assert "training was interrupted" not in out
+
+
+@pytest.mark.parametrize("case, refused", [
+    ("stopped in an epoch", "stopped in epoch 1 of 2, after 1 batch"),
+    ("stopped after an epoch", "stopped after epoch 1 of 2"),
+    ("stopped in an epoch, saved from Python", "stopped in epoch 1, after 1 batch"),
+    ("complete", None), ("--overwrite", None), ("--resume into its own file", None),
+    ("a network alone", None)])
+def test_save_refuses_to_replace_an_unfinished_run_before_loading(case, refused, tmp_path,
+                                                                  capsys, monkeypatch):
+    """After a Ctrl-C the command said "`xpnet train --resume m.npz` continues the run", and
+    another `xpnet train --save m.npz` then replaced that run without a word. A run that
+    ended, or a network alone, is replaced as before; --overwrite starts afresh over it."""
+    model = tmp_path / "m.npz"
+    if case == "a network alone":
+        Network([784, 30, 10], backend="numpy").save(model)
+    else:
+        # a run of 2 epochs of 2 batches, stopped by a Ctrl-C or not
+        batch = {"complete": None, "stopped after an epoch": 2}.get(case, 1)
+        status, out, err = train_signalled_in_batch(
+            capsys, monkeypatch, signal.SIGINT, batch, "--layers", "784,30,10", "--epochs", 2,
+            "--batch-size", 20, "--validation", 0, "--threads", 1, "--no-progress", "--save",
+            model, *(["--overwrite"] if case == "--overwrite" else []))
+        assert status == (0 if batch is None else 130), err
+        if case != "complete":  # (--overwrite, given again, would refuse the --resume)
+            assert f"`xpnet train --resume {model} --threads 1 --no-progress` continues the " \
+                   "run" in out, out
+    if case.endswith("saved from Python"):
+        as_fit_saved_it_from_python(model)
+    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    again = ["--resume", model] if case.startswith("--resume") else [
+        "--layers", "784,10", "--epochs", 1, *(["--overwrite"] if case == "--overwrite" else [])]
+    if refused is None:
+        with pytest.raises(AssertionError, match="the data were loaded"):
+            xpnet(capsys, "train", "--no-progress", "--save", model, *again)
+        return
+    status, out, err = xpnet(capsys, "train", "--no-progress", "--save", model, *again)
+    assert status == 2 and out == "", err
+    assert err == (f"xpnet: error: --save {model} holds an unfinished run ({refused}): `xpnet "
+                   f"train --resume {model}` continues it. To start a new run, give --save "
+                   f"another name or remove {model}, or add --overwrite to replace it\n")
+
+
+def test_overwrite_is_refused_without_save(capsys):
+    status, _, err = xpnet(capsys, "train", "--no-progress", "--overwrite")
+    assert status == 2 and "--overwrite lets --save replace a checkpoint that holds an " \
+                           "unfinished run: give it with --save PATH\n" in err, err
 
 
 def test_a_dot_dot_output_names_a_folder(tmp_path, capsys, monkeypatch):

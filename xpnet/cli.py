@@ -310,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write a checkpoint (.npz) after every epoch and at Ctrl-C or "
                        "SIGTERM, and its history beside it (PATH less .npz, plus "
                        ".history.json)")
+    files.add_argument("--overwrite", action="store_true", help="let --save replace a "
+                       "checkpoint that holds an unfinished run (one that --resume PATH would "
+                       "continue), which it refuses otherwise")
     files.add_argument("--resume", type=_path, metavar="PATH", help="continue the run saved in "
                        "PATH with its options, which PATH records: those given must agree "
                        "with them, but --epochs may add epochs to a schedule not spread over "
@@ -415,6 +418,11 @@ def cmd_train(args) -> int:
     if args.resume is not None and args.init_from is not None:
         raise ValueError("--resume continues a saved run with its own weights, --init-from "
                          "starts a new one from saved weights: give one of them")
+    if args.overwrite and args.save is None:
+        raise ValueError("--overwrite lets --save replace a checkpoint that holds an unfinished "
+                         "run: give it with --save PATH" + (
+                             " (a --resume run saves to its own file, which it continues)"
+                             if args.resume is not None else ""))
     resumed = None  # the header of the --resume file (its arrays are read by fit)
     if args.resume is not None:
         _check_model_file("--resume", args.resume, "the checkpoint")
@@ -457,6 +465,9 @@ def cmd_train(args) -> int:
         # same second may both get here, and the later one is refused there)
         with files.only_writer(save_to):
             pass
+    if args.save is not None and not args.overwrite and not (
+            args.resume is not None and args.save.resolve() == args.resume.resolve()):
+        _check_no_unfinished_run(args.save)
     if args.history == STREAM:
         if sys.stdout is None:  # (started with stdout closed, `>&-`)
             raise ValueError("--history -: standard output is closed; give a file name")
@@ -601,7 +612,7 @@ def _resume_command(args, save_to: Path) -> str:
     (where the data are, the backend, ...), which the checkpoint does not record."""
     words = ["xpnet", "train", "--resume", _quoted(save_to)]
     for dest, value in _train_options(args.words).items():
-        if dest in (*RUN_OPTIONS, "save", "resume", "init_from"):
+        if dest in (*RUN_OPTIONS, "save", "resume", "init_from", "overwrite"):
             continue
         for item in value if isinstance(value, list) else [value]:  # (--mirror: repeated)
             words += [_flag(dest)] if item is True else [
@@ -768,6 +779,34 @@ def _check_replaceable(option: str, path: Path, kind: str, is_kind,
     if files.replaces_another(path, is_kind):
         raise ValueError(f"{option} {path} exists and is not {kind}: xpnet replaces only "
                          f"its own files; {remedy}, or remove that file first")
+
+
+def _check_no_unfinished_run(path: Path) -> None:
+    """Refuse to let --save replace a checkpoint of a run that `--resume` would continue: one
+    that a Ctrl-C, a SIGTERM or a kill stopped before its last epoch (as `--epochs`, which
+    the file records, counts them; of a run saved from Python, which records none, only one
+    stopped within an epoch is known to be unfinished). A run that ended, a network alone
+    (xpnet.save) and a file that is no readable checkpoint are left to the other checks.
+    Only the header is read, not the weights."""
+    try:
+        header = checkpoint.read(path, header_only=True)[0]
+    except (OSError, checkpoint.CheckpointError):
+        return
+    state = header.get("training")
+    if not isinstance(state, dict) or state.get("finished") is not False:
+        return
+    epoch, step = whole_number(state.get("epoch")), whole_number(state.get("step"))
+    record = checkpoint.metadata(header).get(OPTIONS_METADATA)
+    text = record.get("--epochs") if isinstance(record, dict) else None
+    epochs = int(text) if isinstance(text, str) and text.isascii() and text.isdigit() else None
+    if epoch is None or step is None or not (step or (epochs is not None and epoch < epochs)):
+        return
+    of = f" of {epochs}" if epochs is not None else ""
+    stopped = (f"stopped in epoch {epoch + 1}{of}, after {counted(step, 'batch', 'batches')}"
+               if step else f"stopped after epoch {epoch}{of}")
+    raise ValueError(f"--save {path} holds an unfinished run ({stopped}): `xpnet train "
+                     f"--resume {_quoted(path)}` continues it. To start a new run, give --save "
+                     f"another name or remove {path}, or add --overwrite to replace it")
 
 
 def _optimizer(args) -> optim.Optimizer:
