@@ -310,7 +310,7 @@ def _archive(path: Path, what: str):
             raise CheckpointError(f"{what}: it is damaged: {e}") from None
         except Exception as e:  # what zipfile, lzma or numpy's .npy parser raise for damage
             raise CheckpointError(f"{what}: not an .npz archive of plain arrays "
-                                  f"({_cause(e)})") from None
+                                  f"({why_unreadable(e)})") from None
 
 
 def twin_hint(path: Path) -> str:
@@ -321,10 +321,12 @@ def twin_hint(path: Path) -> str:
     return f" ({twin} exists: did you mean it?)" if twin.is_file() else ""
 
 
-def _cause(error: Exception) -> str:
-    """An error of a library that read a damaged file, short enough to show: its message may
-    quote the file's bytes, and numpy's advice to allow pickles is not advice for a file of
-    unknown origin."""
+def why_unreadable(error: Exception) -> str:
+    """Why a damaged ``.npy`` or ``.npz`` file could not be read, from ``error``, what the
+    library that read it raised (numpy's .npy parser, zipfile, lzma), for a message: short
+    enough to show, since its text may quote the file's bytes, and without numpy's advice to
+    allow pickles (for a header too long, or an array of objects), which is no advice for a
+    file of unknown origin."""
     if "allow_pickle" in str(error):
         return "an array header too long to read safely, or Python objects, which xpnet never loads"
     return _shortened(f"{type(error).__name__}: {error}")

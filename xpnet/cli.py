@@ -1162,8 +1162,8 @@ def _npy_images(path: Path, inputs: int) -> tuple[np.ndarray, str]:
                              "numbers, e.g. np.save(FILE, images.astype(np.uint8))") from None
         # (numpy's advice to allow pickles for a header too long is none for a file of
         # unknown origin: told as a checkpoint's is)
-        raise ValueError(f"{path} is a damaged .npy file ({checkpoint._cause(error)}): save "
-                         "the images again with np.save") from None
+        raise ValueError(f"{path} is a damaged .npy file ({checkpoint.why_unreadable(error)}): "
+                         "save the images again with np.save") from None
     shape = array.shape
     if array.size == 0:
         raise ValueError(f"{path} holds no images: its array's shape is {shape}")
