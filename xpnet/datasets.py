@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
-import itertools
 import logging
 import math
 import os
@@ -54,7 +53,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .checks import counted, flag, unknown_name, whole_number
-from .files import create_temp, remove_stale
+from .files import create_temp, mkdir_undone_on_failure, remove_stale, sync_folder
 
 log = logging.getLogger("xpnet")
 
@@ -622,22 +621,15 @@ def _download_into(name, folder, mirrors, sums, progress, looked_in,
     names it, before any download starts."""
     bases = _mirror_urls(name, mirrors)  # before any download starts
     stems = _files_to_download(folder, sums, repair)
-    # the folders this creates, innermost first (e.g. ~/.cache/xpnet/mnist and ~/.cache/xpnet)
-    created = list(itertools.takewhile(lambda path: not path.exists(),
-                                       (folder, *folder.parents)))
-    folder.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
-    try:
+    # a failure (also a Ctrl-C) leaves none of the folders it made (e.g. ~/.cache/xpnet/mnist
+    # and ~/.cache/xpnet) empty behind it
+    with mkdir_undone_on_failure(folder):
         for stem in stems:
             # Stop at the first file that no mirror delivers: the others would fail the same
             # way, each after its own timeouts.
             if not _download_file(f"{stem}.gz", folder, bases, sums[stem], progress, failures):
                 raise _not_found(name, looked_in, failures, skipped, damaged)
-    except BaseException:  # (also a Ctrl-C) leave no empty folder behind, unless another
-        for path in created:  # process put something there meanwhile
-            with contextlib.suppress(OSError):
-                path.rmdir()
-        raise
 
 
 def _files_to_download(folder: Path, sums, repair: bool) -> list[str]:
@@ -714,23 +706,11 @@ def _download_file(filename, folder, bases, expected, progress, failures) -> boo
                 failures.append(_failure_line(url, error))
                 continue
             os.replace(temp, folder / filename)
-            _sync_folder(folder)  # (the rename too: the file was synced as it was written)
+            sync_folder(folder)  # (the rename too: the file was synced as it was written)
             return True
         return False
     finally:
         temp.unlink(missing_ok=True)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make a rename in ``folder`` durable, as files.atomic_write does: a power cut after it
-    must not leave the old name, or none. Where a folder cannot be opened or synced (Windows),
-    that is left to the system."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _download_limit(expected: _Expected) -> int:

@@ -133,9 +133,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
                 write(f)
             return
         path = _target(path)
-        made = _missing_folders(path.parent)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        with mkdir_undone_on_failure(path.parent):  # (a full disk, a Ctrl-C)
             prefix = _beside(path, added=len(".") + 2 * _TOKEN_BYTES + len(_TEMP_SUFFIX)) + "."
             remove_stale(path.parent, prefix, _TEMP_SUFFIX)
             fd, tmp = create_temp(path.parent, prefix, _TEMP_SUFFIX)
@@ -149,19 +147,39 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
-        except BaseException:  # (a full disk, a Ctrl-C): no empty folder left behind
-            _remove_empty(made)
-            raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+    sync_folder(path.parent)  # (the rename itself: the file was synced before it)
+
+
+def sync_folder(folder: str | os.PathLike) -> None:
+    """Make a rename into ``folder`` durable: a power cut after it must leave the new name,
+    not the old one or none (the file's own data is synced before the rename). Where a
+    folder cannot be opened or synced (Windows opens none; a file system may refuse), that is
+    left to the system: no reason to fail a write that is done."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
     except OSError:
         return
     try:
-        os.fsync(dir_fd)
+        os.fsync(fd)
     except OSError:
         pass
     finally:
-        os.close(dir_fd)
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def mkdir_undone_on_failure(folder: Path):
+    """Make ``folder`` and its missing parents for the block (as ``folder.mkdir(parents=True,
+    exist_ok=True)``); where the mkdir or the block fails (a full disk, a Ctrl-C), remove
+    again the folders it made, so that no empty one is left behind (see
+    :func:`_remove_empty`). A block that succeeds keeps them."""
+    made = _missing_folders(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        yield
+    except BaseException:
+        _remove_empty(made)
+        raise
 
 
 def _missing_folders(folder: Path) -> list[Path]:
