@@ -239,6 +239,26 @@ def fifo(tmp_path):
         timer.cancel()
 
 
+def becomes_a_pipe_once_looked_at(monkeypatch, path: Path, pipe: Path) -> None:
+    """Rename the named pipe ``pipe`` (made by the ``fifo`` fixture as ``path``, so that its
+    writer ends a wait for it there) over the regular file ``path`` right after the first
+    ``os.stat`` or ``os.open`` of that name, as another process might between a check of a
+    name and its open: code that checks the name and then opens it opens the pipe (and
+    waits for a writer), or refuses it; code that judges what it reads in the one open that
+    reads it reads the file."""
+    def then_swapped(look):
+        def looked(name, *args, **kwargs):
+            result = look(name, *args, **kwargs)
+            if isinstance(name, (str, os.PathLike)) and os.fspath(name) == os.fspath(path) \
+                    and os.path.lexists(pipe):
+                os.replace(pipe, path)
+            return result
+        return looked
+
+    monkeypatch.setattr(os, "stat", then_swapped(os.stat))
+    monkeypatch.setattr(os, "open", then_swapped(os.open))
+
+
 def assert_hinted(obj, attribute: str, hint: str, misspelt: str) -> None:
     """``obj.attribute``, another library's name, is an AttributeError that says ``hint`` (a
     regex) of what to use instead; ``obj.misspelt`` stays Python's own bare error."""

@@ -2391,12 +2391,38 @@ def test_predict_checks_the_images_file_before_reading_the_model(case, small_mod
     assert read == []
 
 
+@pytest.mark.parametrize("form", [".npy", "IDX"])
+def test_predict_images_that_become_a_named_pipe_while_the_model_is_read_are_refused(
+        form, small_model, tmp_path, capsys, monkeypatch, fifo):
+    """FILE was checked (a regular file, its first bytes) before the model was read, then read
+    again by its name: a named pipe put there meanwhile was read, and waited for a writer.
+    Each open of FILE is checked now."""
+    path = fifo(f"images{form if form == '.npy' else ''}")  # (its writer ends a wait for it)
+    pipe = path.rename(tmp_path / "pipe")
+    images = np.zeros((2, 28, 28), np.uint8)
+    if form == ".npy":
+        np.save(path, images)
+    else:
+        idx_file(path, images)
+    read_model = cli._saved_network
+
+    def pipe_put_there_meanwhile(*args):
+        pipe.replace(path)
+        return read_model(*args)
+
+    monkeypatch.setattr(cli, "_saved_network", pipe_put_there_meanwhile)
+    status, out, err = xpnet(capsys, "predict", small_model[0], path)
+    assert not fifo.writer_came, "the pipe was opened: it waited for a writer"
+    assert_one_error(status, out, err, f"{path} is not a regular file but a folder, a device or "
+                                       "a pipe; give an IDX image file")
+
+
 def test_predict_of_an_array_too_large_for_memory_is_one_line(small_model, tmp_path, capsys,
                                                             monkeypatch):
     np.save(path := tmp_path / "images.npy", np.zeros((2, 784), np.uint8))
 
     def out_of_memory(file, *args, load=np.load, **kwargs):  # (the model's file: read)
-        if isinstance(file, (str, os.PathLike)) and Path(file) == path:
+        if os.path.samestat(os.fstat(file.fileno()), os.stat(path)):
             raise MemoryError("Unable to allocate 7.45 TiB for an array")
         return load(file, *args, **kwargs)
 

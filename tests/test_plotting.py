@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, xpnet
+from conftest import REPO, becomes_a_pipe_once_looked_at, xpnet
 
 from xpnet import cli, plotting
 
@@ -188,6 +188,19 @@ def test_plot_of_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path, 
     assert not fifo.writer_came
     assert refused(status, err, f"{pipe} is not a regular file", "xpnet plot - -o IMAGE <"), err
     assert stat.S_ISFIFO(os.stat(pipe).st_mode) and os.listdir(tmp_path) == ["h.json"]
+
+
+def test_a_history_that_becomes_a_named_pipe_after_a_look_at_its_name_is_read_as_it_was(
+        tmp_path, capsys, fifo, monkeypatch, saved_figures):
+    """plot checked the name (a regular file?), then opened it again: a named pipe put there
+    in between was opened, and waited for a writer. Now the file judged is the file read."""
+    history = fifo("h.json")  # (its writer ends a wait for it)
+    pipe = history.rename(tmp_path / "pipe")
+    history.write_text(GOOD_TEXT)
+    becomes_a_pipe_once_looked_at(monkeypatch, history, pipe)
+    status, _, err = xpnet(capsys, "plot", history, "-o", tmp_path / "x.png")
+    assert status == 0 and len(saved_figures) == 1, err
+    assert stat.S_ISFIFO(os.lstat(history).st_mode) and not fifo.writer_came
 
 
 # -- 4. what an undecodable file is ------------------------------------------------------------

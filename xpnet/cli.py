@@ -35,7 +35,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
+from typing import BinaryIO, cast
 
 import numpy as np
 
@@ -1087,12 +1087,7 @@ def _check_images_file(path: Path, model: Path) -> bool:
     after the checks that need only those: it exists, is a regular file, and is neither a
     zip archive (an .npz: the model given second, when MODEL is none, else images saved with
     np.savez) nor, named .npy, anything but a .npy array."""
-    if not path.exists():
-        raise ValueError(f"FILE {path}: no such file; give {IMAGES_WANTED}")
-    if not path.is_file():  # (a named pipe would wait for a writer)
-        raise ValueError(f"{path} is not a regular file but a folder, a device or a pipe; "
-                         f"give {IMAGES_WANTED}")
-    with path.open("rb") as f:
+    with _open_images(path) as f:
         start = f.read(len(np.lib.format.MAGIC_PREFIX))
     if start.startswith(b"PK\x03\x04"):  # a zip archive: a .npz
         # (the arguments swapped: the model second, and images, or nothing zipped, first)
@@ -1121,6 +1116,24 @@ def _check_images_file(path: Path, model: Path) -> bool:
     return False
 
 
+def _open_images(path: Path) -> BinaryIO:
+    """predict's FILE open for reading, if it exists and is a regular file, else ValueError:
+    one open (files.open_regular), so that a named pipe put there after a check of the name
+    is refused, not waited for. Opened again to read the images: checked in each open."""
+    if not path.exists():
+        raise ValueError(f"FILE {path}: no such file; give {IMAGES_WANTED}")
+    try:
+        return files.open_regular(path)
+    except files.NotRegularFile:
+        raise _not_regular_images(path) from None
+
+
+def _not_regular_images(path: Path) -> ValueError:
+    """The error for predict's FILE where it is no regular file."""
+    return ValueError(f"{path} is not a regular file but a folder, a device or a pipe; give "
+                      f"{IMAGES_WANTED}")
+
+
 def _is_zip(path: Path) -> bool:
     """Whether ``path`` is a readable file that starts as a zip archive (an .npz) does."""
     try:
@@ -1141,6 +1154,8 @@ def _images(path: Path, npy: bool, inputs: int) -> tuple[np.ndarray, str]:
         return datasets.read_images(path), "IDX, pixels 0-255, divided by 255"
     except datasets.DatasetError as error:
         raise datasets.DatasetError(f"{error}; give {IMAGES_WANTED}") from None
+    except files.NotRegularFile:  # (a pipe put there since _check_images_file's open)
+        raise _not_regular_images(path) from None
 
 
 def _npy_images(path: Path, inputs: int) -> tuple[np.ndarray, str]:
@@ -1149,8 +1164,10 @@ def _npy_images(path: Path, inputs: int) -> tuple[np.ndarray, str]:
     (N, 28, 28, 1)), scaled as the training images are
     (whole numbers 0-255 divided by 255; floats in [0, 1] taken as they are, those within
     PIXEL_SLACK outside it clipped to it)."""
+    file = _open_images(path)  # (np.load of the name waited for a pipe put there)
     try:
-        array = np.load(path, allow_pickle=False)
+        with file:
+            array = np.load(file, allow_pickle=False)
     except MemoryError:
         raise ValueError(f"{path}: its array needs more memory than is free: the file is "
                          "damaged, or too large for this machine (give fewer images at a "
@@ -1283,15 +1300,18 @@ def _history_bytes(source: Path | str, expected: str) -> bytes:
             raise ValueError(f"the standard input {too_large}")
         return data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     source = Path(source)  # (a str is only STREAM, read above)
-    # not opened unless a regular file: a named pipe would wait for a writer, a device such
-    # as /dev/zero never end, a folder fail with a bare "Is a directory"
-    if source.exists() and not source.is_file():  # (a missing file: its OSError names it)
+    # read only if a regular file, judged in the one open that reads it: a named pipe (also
+    # one put there after a check of the name) would wait for a writer, a device such as
+    # /dev/zero never end, a folder fail with a bare "Is a directory"
+    try:  # (a missing file: its OSError names it)
+        file = files.open_regular(source)
+    except files.NotRegularFile:
         raise ValueError(f"{source} is not a regular file but a folder, a device or a pipe: "
                          "give the history file that `xpnet train --history PATH` writes (one "
                          f"from a pipe is read from standard input: xpnet plot - -o IMAGE < "
-                         f"{_quoted(source)})")
-    with source.open("rb") as f:
-        data = f.read(HISTORY_LIMIT + 1)
+                         f"{_quoted(source)})") from None
+    with file:
+        data = file.read(HISTORY_LIMIT + 1)
     if len(data) > HISTORY_LIMIT:
         raise ValueError(f"{source} {too_large}")
     return data

@@ -53,7 +53,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .checks import counted, flag, unknown_name, whole_number
-from .files import create_temp, mkdir_undone_on_failure, remove_stale, sync_folder
+from .files import create_temp, mkdir_undone_on_failure, open_regular, remove_stale, sync_folder
 
 log = logging.getLogger("xpnet")
 
@@ -252,8 +252,9 @@ def _read_content(path: Path, source: str | os.PathLike, size: int | None = None
     bytes where the size is known, else what the IDX header declares. More is a DatasetError,
     as is a corrupt gzip stream; ``source`` (a Path or a URL) names the file in errors. Read
     into one buffer of the size that can be right, which is the peak of memory (no chunks
-    joined, nor a copy of the whole)."""
-    with path.open("rb") as file:
+    joined, nor a copy of the whole). A named pipe, a device or a folder there (put there
+    since a check of the name) is files.NotRegularFile, not waited for nor read."""
+    with open_regular(path) as file:
         compressed = file.read(2) == _GZIP_MAGIC
         file.seek(0)
         stream = gzip.GzipFile(fileobj=file, mode="rb") if compressed else file
