@@ -538,10 +538,16 @@ def cmd_train(args) -> int:
                  _quoted(args.resume))
     test_loss: float | None
     test_accuracy: float | None
+    # the signal that stopped the test, where one did (test_accuracy None): the history is
+    # written all the same, without a test result (main's SIGTERM handler raises _Terminated)
+    skipped_by = signal.SIGINT
     try:
         test_loss, test_accuracy = net.evaluate(*test)
-    except KeyboardInterrupt:  # the history is written all the same, without a test result
+    except KeyboardInterrupt:
         test_loss = test_accuracy = None
+    except _Terminated:
+        test_loss = test_accuracy = None
+        skipped_by = signal.SIGTERM
     unwritten: OSError | None = None  # (the error of a history that could not be written)
     report = sys.stdout  # where the results go: stderr when the history takes stdout
     # the history before anything is printed: a closed stdout cannot lose it
@@ -570,7 +576,7 @@ def cmd_train(args) -> int:
               f"{took} s" if args.resume else
               f"{epochs} in {trained} s of training, {took} s in total")
     if test_accuracy is None:
-        print(f"the test was interrupted (Ctrl-C); {timing}", file=report)
+        print(f"the test was interrupted ({signal_name(skipped_by)}); {timing}", file=report)
     else:
         print(f"test accuracy {100 * test_accuracy:.2f}% (loss {test_loss:.4f}) on the "
               f"{len(test[1]):,} {datasets.TITLES[args.dataset]} test images; {timing}",
@@ -601,9 +607,9 @@ def cmd_train(args) -> int:
     if args.history not in (None, STREAM):
         print(f"history written to {args.history}: `xpnet plot {_quoted(args.history)}` "
               "draws it")
-    if history.stop_signal is not None:  # as a shell gives a command that signal ended
-        return 128 + history.stop_signal
-    return INTERRUPTED if test_accuracy is None else 0
+    ended_by = history.stop_signal or (skipped_by if test_accuracy is None else None)
+    return 0 if ended_by is None else 128 + ended_by  # (as a shell gives a command that
+    # signal ended)
 
 
 def _resume_command(args, save_to: Path) -> str:
