@@ -49,7 +49,8 @@ _ZIP_MAGIC = b"PK\x03\x04"  # every .npz archive starts with a zip local file he
 
 
 class CheckpointError(ValueError):
-    """A file that is not a readable xpnet checkpoint of this or an older version."""
+    """A file that is not a readable xpnet checkpoint: damaged, not one at all, or of a format
+    version above :data:`VERSION` (a newer xpnet's)."""
 
 
 def _split_arrays(tree, prefix, arrays):
