@@ -639,6 +639,30 @@ def test_a_mirror_that_trickles_its_headers_is_given_up(tmp_path, server, monkey
     assert not [each for each in threading.enumerate() if each.name == "xpnet download pace"]
 
 
+def test_a_connection_made_after_the_cut_off_is_shut_down_at_once(monkeypatch):
+    """The watch ended at its cut-off: a connection made after it (a redirect followed
+    meanwhile) went unwatched, and a mirror trickling its headers held the download."""
+    monkeypatch.setattr(datasets, "SLOW_AFTER_S", 0.1)
+    pace = datasets._Pace()
+    pairs = [socket.socketpair() for _ in range(2)]
+    connections = iter(ours for ours, _ in pairs)
+    create = pace.watched(lambda *args, **kwargs: next(connections))
+    try:
+        create(("mirror", 80))
+        deadline = time.monotonic() + 5.0
+        while not pace.cut_off and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pace.cut_off
+        later = create(("redirected", 80))
+        later.settimeout(2.0)
+        assert later.recv(1) == b""  # (shut down; unwatched, it would wait for the mirror)
+    finally:
+        pace.close()
+        for pair in pairs:
+            for end in pair:
+                end.close()
+
+
 def test_download_into_a_folder_that_holds_the_files_keeps_them_there(tmp_path, server,
                                                                        requests):
     """`--data-dir DIR` with the files in DIR itself: load accepts it, and download used to

@@ -786,6 +786,7 @@ class _Pace:
         self.received = 0  # bytes of the body so far
         self.cut_off = False
         self._sockets: list[socket.socket] = []
+        self._sockets_lock = threading.Lock()  # (a connection made as the watch cuts off)
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -802,10 +803,15 @@ class _Pace:
         """``create_connection`` (socket.create_connection, as http.client calls it) with each
         connection it makes watched, by a duplicate of its socket: a shutdown of that ends
         the connection, whatever became of the socket it was made from (TLS takes it over,
-        http.client closes it once the body has its own reference)."""
+        http.client closes it once the body has its own reference). One made after the cut-off
+        (a redirect followed meanwhile) is shut down at once."""
         def create(*args, **kwargs):
             sock = create_connection(*args, **kwargs)
-            self._sockets.append(sock.dup())
+            duplicate = sock.dup()
+            with self._sockets_lock:
+                self._sockets.append(duplicate)
+                if self.cut_off:
+                    _shut_down(duplicate)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._watch, daemon=True,
                                                 name="xpnet download pace")
@@ -819,10 +825,10 @@ class _Pace:
         while not self._done.wait(max(0.05, self.start - time.monotonic() + max(
                 SLOW_AFTER_S, self.received / MIN_BYTES_PER_S))):
             if self.too_slow():
-                self.cut_off = True
-                for sock in self._sockets:
-                    with contextlib.suppress(OSError):  # (one closed already)
-                        sock.shutdown(socket.SHUT_RDWR)
+                with self._sockets_lock:  # (those made later are shut down as they are made)
+                    self.cut_off = True
+                    for sock in self._sockets:
+                        _shut_down(sock)
                 return
 
     def close(self) -> None:
@@ -832,6 +838,12 @@ class _Pace:
             self._thread.join()
         for sock in self._sockets:
             sock.close()
+
+
+def _shut_down(sock: socket.socket) -> None:
+    """End the connection of ``sock`` both ways: a read of it, blocked or to come, returns."""
+    with contextlib.suppress(OSError):  # (one closed already)
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 class _PacedConnections(urllib.request.AbstractHTTPHandler):
