@@ -663,6 +663,26 @@ def test_a_connection_made_after_the_cut_off_is_shut_down_at_once(monkeypatch):
                 end.close()
 
 
+def test_a_ctrl_c_while_the_watch_ends_still_closes_its_sockets(monkeypatch):
+    """A KeyboardInterrupt (or the CLI's SIGTERM exception) in close's join of the watch
+    thread left the duplicated sockets open."""
+    pace = datasets._Pace()
+    ours, theirs = socket.socketpair()
+    try:
+        pace.watched(lambda *args, **kwargs: ours)(("mirror", 80))
+
+        def interrupted_join():
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(pace._thread, "join", interrupted_join)
+        with pytest.raises(KeyboardInterrupt):
+            pace.close()
+        assert [sock.fileno() for sock in pace._sockets] == [-1]  # closed
+    finally:
+        ours.close()
+        theirs.close()
+
+
 def test_download_into_a_folder_that_holds_the_files_keeps_them_there(tmp_path, server,
                                                                        requests):
     """`--data-dir DIR` with the files in DIR itself: load accepts it, and download used to

@@ -834,10 +834,12 @@ class _Pace:
     def close(self) -> None:
         """End the watch, once the attempt is over."""
         self._done.set()
-        if self._thread is not None:
-            self._thread.join()
-        for sock in self._sockets:
-            sock.close()
+        try:
+            if self._thread is not None:
+                self._thread.join()
+        finally:  # (a Ctrl-C or the CLI's SIGTERM in the join must not leak the duplicates)
+            for sock in self._sockets:
+                sock.close()
 
 
 def _shut_down(sock: socket.socket) -> None:
