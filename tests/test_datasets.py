@@ -998,19 +998,60 @@ def test_files_of_the_wrong_kind_are_named(tmp_path, index, shape, message):
 def test_a_mirror_is_given_up_below_1_kib_per_s_after_a_minute(tmp_path, monkeypatch, size,
                                                                  seconds, too_slow):
     """The slow-mirror cut-off (SLOW_AFTER_S = 60 s, MIN_BYTES_PER_S = 1024) changed or its
-    comparison flipped would drop a usable mirror or keep a trickling one."""
+    comparison flipped would drop a usable mirror or keep a trickling one. (Judged after its
+    first ``size`` bytes, a byte short of the end: a download complete when judged is kept.)"""
+    monkeypatch.setattr(datasets, "_CHUNK_BYTES", size)
     source = tmp_path / "file.gz"
-    source.write_bytes(os.urandom(size))  # (_fetch copies bytes, it does not check them)
+    source.write_bytes(os.urandom(size + 1))  # (_fetch copies bytes, it does not check them)
     times = iter([0.0])  # the start, then every read `seconds` later
     monkeypatch.setattr(datasets, "time", type("Clock", (), {
         "monotonic": staticmethod(lambda: next(times, seconds))}))
     destination = tmp_path / "out"
     if too_slow:
         with pytest.raises(DatasetError, match=rf"too slow, {size:,} bytes in 61 s"):
-            datasets._fetch(source.as_uri(), destination, progress=False, limit=size)
+            datasets._fetch(source.as_uri(), destination, progress=False, limit=size + 1)
     else:
-        datasets._fetch(source.as_uri(), destination, progress=False, limit=size)
+        datasets._fetch(source.as_uri(), destination, progress=False, limit=size + 1)
         assert destination.read_bytes() == source.read_bytes()
+
+
+def test_a_download_judged_too_slow_once_all_its_bytes_came_is_kept(tmp_path, server,
+                                                                   monkeypatch):
+    """All the bytes were there, and the download was refused as too slow: judged so by the
+    read of its last bytes, or cut off by the watch before the file was closed. The checksum
+    decides whether such a file is good."""
+    source = tmp_path / "file.gz"
+    source.write_bytes(os.urandom(50_000))  # (one read's worth)
+    times = iter([0.0])  # the start, then 61 s later: 820 bytes/s
+    clock = type("Clock", (), {"monotonic": staticmethod(lambda: next(times, 61.0))})
+    with monkeypatch.context() as patched:
+        patched.setattr(datasets, "time", clock)
+        datasets._fetch(source.as_uri(), tmp_path / "read", progress=False, limit=50_000)
+    assert (tmp_path / "read").read_bytes() == source.read_bytes()
+    # the watch cuts the connection off after the last read, before the file is synced
+    monkeypatch.setattr(datasets, "SLOW_AFTER_S", 0.1)
+    monkeypatch.setattr(datasets, "MIN_BYTES_PER_S", 10**12)
+    paces = []
+
+    class Recorded(datasets._Pace):
+        def __init__(self):
+            super().__init__()
+            paces.append(self)
+
+    monkeypatch.setattr(datasets, "_Pace", Recorded)
+    real_fsync = os.fsync
+
+    def fsync_once_cut_off(fd):
+        deadline = time.monotonic() + 5.0
+        while not paces[-1].cut_off and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert paces[-1].cut_off
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync_once_cut_off)
+    datasets._fetch(f"{server}/good/{FILES[0]}.gz", tmp_path / "cut", progress=False,
+                    limit=10**6)
+    assert gzip.decompress((tmp_path / "cut").read_bytes()) == SYNTHETIC[FILES[0]]
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])

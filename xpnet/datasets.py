@@ -731,9 +731,11 @@ def _fetch(url: str, destination: Path, progress: bool | None, *, limit: int) ->
     ``limit`` bytes: a larger Content-Length is refused before the body, and a mirror that
     sends without end (no Content-Length) is given up once it passes the limit, so that
     neither fills the disk and the next mirror is tried. So is one that is too slow
-    (:class:`_Pace`), from the request on."""
+    (:class:`_Pace`), from the request on, unless all its bytes had come: a download judged
+    too slow at its last byte is kept (its checksum still decides)."""
     request = urllib.request.Request(url, headers={"User-Agent": "xpnet"})
     pace = _Pace()
+    total: int | None = None  # (None: the length is not known, so nor is the end)
     try:
         # unbuffered: an error in a write is the disk's, which buffering would defer to the
         # close
@@ -756,19 +758,21 @@ def _fetch(url: str, destination: Path, progress: bool | None, *, limit: int) ->
                     _write_all(out, chunk, name)
                     pace.received += len(chunk)
                     bar.update(len(chunk))
-                    if pace.too_slow():
+                    if pace.received != total and pace.too_slow():
                         raise pace.error(url)
             # on the disk before it is renamed into place: a power cut must not leave the
             # final name on an empty or partial file
             with _disk_errors(name):
                 os.fsync(out.fileno())
     except (OSError, HTTPException) as error:  # (what a read of a connection shut down raises)
-        if pace.cut_off and not isinstance(error, _DiskError):
+        if pace.cut_off and pace.received != total and not isinstance(error, _DiskError):
             raise pace.error(url) from None
         raise
     finally:
         pace.close()
-    if pace.cut_off:  # (a connection shut down ends headers or a body as the sender would)
+    # (a connection shut down ends headers or a body as the sender would: unless every byte
+    # came, a cut-off download is a short one)
+    if pace.cut_off and pace.received != total:
         raise pace.error(url)
     if total is not None and pace.received != total:
         raise DatasetError(f"{url}: truncated download, {pace.received:,} of {total:,} bytes")
