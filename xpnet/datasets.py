@@ -168,9 +168,10 @@ class DatasetNotFoundError(DatasetError):
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """The unsigned-byte array in IDX file ``path`` (read-only, the header's shape), gzip or raw:
     told apart by the gzip magic bytes, not by the file name. No more is decompressed than the
-    header declares (at most 2 GiB)."""
-    path = Path(path)
-    return _parse_idx(_read_content(path, path), path)
+    header declares (at most 2 GiB). A file that is no such IDX file (a user's own, it may be)
+    is a DatasetError that names the file and what is wrong, not advice to download it again."""
+    name = str(path)  # (a str source: no download remedy in the messages)
+    return _parse_idx(_read_content(Path(path), name), name)
 
 
 def read_images(path: str | os.PathLike, *, flatten: bool = True) -> np.ndarray:
@@ -179,9 +180,8 @@ def read_images(path: str | os.PathLike, *, flatten: bool = True) -> np.ndarray:
     network: float32 in [0, 1] (the bytes divided by 255), shape (N, rows * cols), or
     (N, rows, cols) with ``flatten=False``. A file that is no such IDX file of images is a
     DatasetError that names the file and what is wrong (not advice to download it again)."""
-    name = str(path)  # (a str source: no download remedy in the messages)
-    images = _parse_idx(_read_content(Path(path), name), name)
-    _check_images(images, name)
+    images = read_idx(path)
+    _check_images(images, str(path))
     return scaled(images.reshape(len(images), -1) if flatten else images)
 
 
