@@ -531,6 +531,8 @@ OTHER_NAMES = [
     (["train", "--loss", "categorical_crossentropy"], "--loss",
      "xpnet calls it 'softmax_cross_entropy', for --output softmax (whose default loss it is)"),
     (["train", "--loss", "BCEWithLogitsLoss"], "--loss", "xpnet calls it 'binary_cross_entropy'"),
+    (["train", "--loss", "binary-crossentropy"], "--loss",  # (Keras's, as binary_crossentropy)
+     "xpnet calls it 'binary_cross_entropy', for --output sigmoid (whose default loss it is)"),
     (["train", "--activation", "linear"], "--activation", "xpnet calls it 'identity'"),
     (["train", "--output", "logistic"], "--output", "xpnet calls it 'sigmoid'"),
     (["train", "--activation", "LeakyReLU"], "--activation", "xpnet calls it 'leaky_relu'"),

@@ -455,6 +455,8 @@ def test_predict_and_accuracy():
          "xpnet calls it 'softmax_cross_entropy', for output='softmax'"),
         ({"loss": "BCEWithLogitsLoss", "output": "sigmoid"}, ValueError,
          "xpnet calls it 'binary_cross_entropy', for output='sigmoid'"),
+        ({"loss": "binary-crossentropy", "output": "sigmoid"}, ValueError,  # ("-" as "_")
+         "xpnet calls it 'binary_cross_entropy', for output='sigmoid'"),
         ({"activation": "linear"}, ValueError, "xpnet calls it 'identity'"),
         ({"init": "uniform"}, ValueError, "'xavier'"),
         ({"dtype": "float16"}, TypeError, "float32"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 
-from .checks import check_signature, unknown_name
+from .checks import check_signature, spelling, unknown_name
 
 
 class Activation:
@@ -214,7 +214,7 @@ def _check_methods(g: Activation) -> None:
             check_signature(g, method, params)
 
 
-#: what Keras and torch.nn call xpnet's activations (lower case, without "_")
+#: what Keras and torch.nn call xpnet's activations (as checks.spelling writes them)
 OTHER_NAMES = {"linear": "identity", "none": "identity", "logistic": "sigmoid",
                "leakyrelu": "leaky_relu", "lrelu": "leaky_relu"}
 
@@ -238,7 +238,7 @@ def _unknown(name, output: bool, table: dict) -> Exception:
 
 def other_name_hint(name, *, output: bool = False) -> str | None:
     """What xpnet calls the activation that Keras or torch.nn call ``name`` (in any case, with
-    or without "_"), for a hidden layer (for the output layer if ``output``); None where
+    or without "_" and "-"), for a hidden layer (for the output layer if ``output``); None where
     ``name`` is no such name of one that the layer takes."""
-    meant = OTHER_NAMES.get(name.lower().replace("_", "")) if isinstance(name, str) else None
+    meant = OTHER_NAMES.get(spelling(name)) if isinstance(name, str) else None
     return f"xpnet calls it {meant!r}" if meant in (OUTPUT if output else HIDDEN) else None

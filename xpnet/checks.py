@@ -104,6 +104,13 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
+def spelling(name: str) -> str:
+    """``name`` as names that differ only in case, "_" and "-" have it alike (Keras's
+    binary_crossentropy, binary-crossentropy on a command line, torch.nn's BCELoss in
+    lowercase): the key by which another library's name is looked up."""
+    return name.lower().replace("_", "").replace("-", "")
+
+
 def unknown_name(value) -> type[Exception]:
     """The error for ``value`` where a name is asked for and none fits: ValueError for a
     string (a name not known), TypeError for what is no string (3, None), as for a setting

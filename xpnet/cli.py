@@ -49,7 +49,7 @@ from .backend import (
     get_backend,
     gpu_description,
 )
-from .checks import counted, whole_number
+from .checks import counted, spelling, whole_number
 from .early_stopping import EarlyStopping
 from .history import (
     HISTORY_LIMIT,
@@ -230,17 +230,12 @@ def _add_choice(parser, flag: str, choices, other_name_hint=None, **options) -> 
             return text
         hint = (other_name_hint and other_name_hint(text)) or next(
             (f"xpnet calls it {choice!r}" for choice in choices
-             if _spelling(choice) == _spelling(text)), None)
+             if spelling(choice) == spelling(text)), None)
         if hint:  # (in option terms: "for output='softmax'" as "for --output softmax")
             raise argparse.ArgumentTypeError(f"invalid choice: {text!r}: {_option_terms(hint)}")
         return text
 
     parser.add_argument(flag, choices=choices, type=parse, **options)
-
-
-def _spelling(name: str) -> str:
-    """``name`` as names that differ only in case, "_" and "-" have it alike."""
-    return name.lower().replace("_", "").replace("-", "")
 
 
 def _betas(text: str) -> tuple[float, float]:

@@ -12,7 +12,7 @@ softmax), g' cancels and their output error is simply ``delta_L = a_L - y``.
 from __future__ import annotations
 
 from .activations import Activation
-from .checks import check_signature, unknown_name
+from .checks import check_signature, spelling, unknown_name
 
 
 def sum_of_costs(xp, costs, axis=None):
@@ -115,7 +115,7 @@ class SoftmaxCrossEntropy(Loss):
 
 
 LOSSES = {cls.name: cls for cls in (Quadratic, BinaryCrossEntropy, SoftmaxCrossEntropy)}
-#: what Keras and torch.nn call xpnet's losses (lower case, without "_"): the name to give
+#: what Keras and torch.nn call xpnet's losses (as checks.spelling writes them): the name to give
 OTHER_NAMES = dict.fromkeys(
     ("mse", "meansquarederror", "mseloss", "l2", "squarederror"),
     "xpnet calls it 'quadratic': C_i = 1/2 ||a_i - y_i||^2, the lecture's cost (Keras's mse "
@@ -131,8 +131,8 @@ OTHER_NAMES = dict.fromkeys(
 
 def other_name_hint(name) -> str | None:
     """What xpnet calls the loss that Keras or torch.nn call ``name`` (in any case, with or
-    without "_"), and how it differs; None where ``name`` is no such name."""
-    return OTHER_NAMES.get(name.lower().replace("_", "")) if isinstance(name, str) else None
+    without "_" and "-"), and how it differs; None where ``name`` is no such name."""
+    return OTHER_NAMES.get(spelling(name)) if isinstance(name, str) else None
 
 
 #: the loss chosen when none is given: the canonical pairing for each output activation
