@@ -22,7 +22,8 @@ re-compressed copy is accepted and a damaged one is not. No more is decompressed
 the file can hold: its size (``SIZES``) for the files of ``CHECKSUMS``, or, with a caller's own
 checksums, what its IDX header declares (at most 2 GiB), so a gzip bomb is refused as damaged.
 Nor is more downloaded than that can be when gzip-compressed: a mirror that sends more (or
-announces more) is given up for the next one, before it can fill the disk.
+announces more) is given up for the next one, before it can fill the disk, and so is one whose
+average rate since the request is below ``MIN_BYTES_PER_S`` after ``SLOW_AFTER_S``.
 :func:`load`'s ``split=`` reads only the training or only the test files (of a folder that
 holds all four, as without it). Nothing is read or downloaded at import.
 """
