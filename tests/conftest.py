@@ -92,6 +92,24 @@ def plain_cpu_environment(request, monkeypatch):
     monkeypatch.delenv("XPNET_NUM_THREADS", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def signals_as_in_a_terminal():
+    """Every test sees Ctrl-C and SIGTERM as a command typed in a terminal does: SIGINT raising
+    KeyboardInterrupt, SIGTERM ending the process. Started in the background of a script
+    (`cmd &`, nohup), pytest inherits both ignored, and so would the commands the tests start,
+    since exec keeps an ignored signal ignored: every test of a stopped run then failed (fit
+    leaves a signal ignored before it ignored). A handler set here is reset to the default in
+    the children."""
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if before[1] is signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    for signum, handler in zip((signal.SIGINT, signal.SIGTERM), before):
+        if handler is not None:  # (None: a handler not set from Python, which stays)
+            signal.signal(signum, handler)
+
+
 @pytest.fixture(params=BACKEND_PARAMS)
 def backend(request):
     """Each backend in turn: numpy, array_api_strict("device1"), cupy."""
