@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 from conftest import REPO, another_run_writing, mnist_dir, rewrite_header, xpnet
 
-from xpnet import Network, checkpoint, cli, datasets, training
+from xpnet import Network, checkpoint, cli, datasets, idx, training
 from xpnet import load as xpnet_load
 from xpnet.backend import cupy_unavailable_reason
 from xpnet.schedules import get_schedule
@@ -2117,8 +2117,8 @@ def predictor(mnist, tmp_path_factory):
     28)): a 784-32-10 network trained briefly on the first 2,000 test images, so that it
     predicts every class (a network of random weights may predict one or two)."""
     images_file = next(mnist.glob("t10k-images-idx3-ubyte*"))
-    labels = datasets.read_idx(next(mnist.glob("t10k-labels-idx1-ubyte*")))
-    images = np.asarray(datasets.read_idx(images_file))
+    labels = idx.read_idx(next(mnist.glob("t10k-labels-idx1-ubyte*")))
+    images = np.asarray(idx.read_idx(images_file))
     net = Network([784, 32, 10], activation="relu", backend="numpy", seed=3)
     net.fit(images[:2000].reshape(2000, -1) / np.float32(255), labels[:2000], epochs=2,
             batch_size=50, progress=False)
@@ -2158,7 +2158,7 @@ def test_predict_of_a_npy_array_is_net_predict_of_the_scaled_images(predictor, t
     are; one image (28, 28) or (784,) is one line."""
     model, net, _, images = predictor
     pixels = images[100:105] if len(shape) > 2 or shape[0] == 5 else images[100]
-    scaled = datasets.scaled(pixels)
+    scaled = idx.scaled(pixels)
     array = (pixels if dtype.startswith(("u", "i")) else scaled).astype(dtype).reshape(shape)
     np.save(tmp_path / "images.npy", array)
     status, out, err = xpnet(capsys, "predict", model, tmp_path / "images.npy",

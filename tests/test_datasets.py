@@ -1,4 +1,5 @@
-"""xpnet.datasets: the IDX reader, the search path, checksum verification and the mirror download.
+"""The data modules: xpnet.idx (the IDX reader, checksum verification) and xpnet.datasets (the
+search path, the mirror download, load).
 
 Downloads are served by a local HTTP server on 127.0.0.1 (good, corrupt, truncated, bad-gzip and
 404 mirrors) with small synthetic IDX files; nothing here touches the internet. The real-MNIST
@@ -28,18 +29,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xpnet import datasets, files
+from xpnet import datasets, files, idx
 from xpnet.datasets import (
-    FILES,
-    SIZES,
-    DatasetError,
     DatasetNotFoundError,
     download,
     load,
     load_fashion_mnist,
     load_mnist,
-    read_idx,
 )
+from xpnet.idx import FILES, SIZES, DatasetError, read_idx
 
 N_TRAIN, N_TEST = 30, 12
 
@@ -102,8 +100,8 @@ def isolated_env(tmp_path, monkeypatch):
 def synthetic_fashion(monkeypatch):
     """xpnet's own checksums made those of SYNTHETIC (as MNIST) and SYNTHETIC_FASHION (as
     Fashion-MNIST), and no system folders; returns SYNTHETIC_FASHION."""
-    monkeypatch.setattr(datasets, "CHECKSUMS", {"mnist": SYNTHETIC_SHA256,
-                                                "fashion-mnist": sha256s(SYNTHETIC_FASHION)})
+    monkeypatch.setattr(idx, "CHECKSUMS", {"mnist": SYNTHETIC_SHA256,
+                                           "fashion-mnist": sha256s(SYNTHETIC_FASHION)})
     monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())  # not this machine's real copies
     return SYNTHETIC_FASHION
 
@@ -272,10 +270,10 @@ def test_read_images_gives_a_users_file_as_load_gives_the_test_images(tmp_path):
                        checksums=SYNTHETIC_SHA256)[1][0]
     (tmp_path / "mine").write_bytes(SYNTHETIC[FILES[2]])  # (raw, not gzip-compressed)
     for path in (folder / f"{FILES[2]}.gz", tmp_path / "mine"):
-        images = datasets.read_images(path)
+        images = idx.read_images(path)
         assert images.dtype == np.float32 and images.shape == (N_TEST, 784)
         np.testing.assert_array_equal(images, test_images)
-        assert datasets.read_images(path, flatten=False).shape == (N_TEST, 28, 28)
+        assert idx.read_images(path, flatten=False).shape == (N_TEST, 28, 28)
 
 
 @pytest.mark.parametrize("content, message", [
@@ -288,7 +286,7 @@ def test_read_images_names_what_is_wrong_without_asking_to_download(tmp_path, co
     path = tmp_path / "mine-idx3-ubyte"
     path.write_bytes(content)
     with pytest.raises(DatasetError, match=re.escape(message)) as caught:
-        datasets.read_images(path)
+        idx.read_images(path)
     assert str(path) in str(caught.value) and "download" not in str(caught.value)
 
 
@@ -836,7 +834,7 @@ def test_a_file_of_this_dataset_under_another_name_is_named(tmp_path):
     write_dataset(tmp_path, contents=swapped)
     sums = {"mnist": SYNTHETIC_SHA256}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(datasets, "CHECKSUMS", sums)
+        patch.setattr(idx, "CHECKSUMS", sums)
         with pytest.raises(DatasetError, match=f"holds MNIST's {FILES[3]} file under another "
                                                "name") as caught:
             load("mnist", data_dir=tmp_path, download=False)
@@ -1367,8 +1365,8 @@ def test_a_gzip_bomb_in_place_of_mnist_images_is_a_damaged_file(tmp_path, monkey
 @pytest.mark.parametrize("compress, extra, more", [
     (True, BOMB_MIB << 20, "more than 1,048,576"), (False, 2, "2"), (True, 2, "2")])
 def test_no_more_than_the_known_size_is_read(tmp_path, monkeypatch, compress, extra, more):
-    monkeypatch.setattr(datasets, "CHECKSUMS", {"mnist": SYNTHETIC_SHA256})
-    monkeypatch.setattr(datasets, "SIZES", {stem: len(data) for stem, data in SYNTHETIC.items()})
+    monkeypatch.setattr(idx, "CHECKSUMS", {"mnist": SYNTHETIC_SHA256})
+    monkeypatch.setattr(idx, "SIZES", {stem: len(data) for stem, data in SYNTHETIC.items()})
     monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
     write_dataset(tmp_path)
     path = tmp_path / f"{FILES[0]}.gz"
@@ -1394,8 +1392,8 @@ def test_content_of_the_known_size_and_hash_is_still_held_to_its_header(tmp_path
     of that size and SHA-256 (SIZES and CHECKSUMS out of step with the files they name) that
     holds more than its header declares is refused all the same, not cut short."""
     longer = {**SYNTHETIC, FILES[1]: SYNTHETIC[FILES[1]] + bytes(3)}
-    monkeypatch.setattr(datasets, "CHECKSUMS", {"mnist": sha256s(longer)})
-    monkeypatch.setattr(datasets, "SIZES", {stem: len(data) for stem, data in longer.items()})
+    monkeypatch.setattr(idx, "CHECKSUMS", {"mnist": sha256s(longer)})
+    monkeypatch.setattr(idx, "SIZES", {stem: len(data) for stem, data in longer.items()})
     monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
     write_dataset(tmp_path, contents=longer)
     with pytest.raises(DatasetError, match=rf"{FILES[1]}\.gz: 3 unexpected bytes after the "
@@ -1460,7 +1458,7 @@ def test_a_file_is_read_into_one_buffer_of_its_size(tmp_path, compress, size_kno
     path.write_bytes(gzip.compress(data, compresslevel=1) if compress else data)
     tracemalloc.start()
     try:
-        read = datasets._read_content(path, path, len(data) if size_known else None)
+        read = idx._read_content(path, path, len(data) if size_known else None)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -1473,7 +1471,7 @@ def test_a_file_is_read_into_one_buffer_of_its_size(tmp_path, compress, size_kno
 def test_sizes_are_those_of_the_real_files(mnist):
     for stem in FILES:
         (path, *_) = datasets._existing_files(mnist, stem)
-        assert len(datasets._read_content(path, path)) == SIZES[stem]
+        assert len(idx._read_content(path, path)) == SIZES[stem]
 
 
 @pytest.mark.parametrize("set_, shape, message", [
@@ -1742,9 +1740,8 @@ def test_a_mirror_that_sends_without_end_is_given_up_and_the_next_one_tried(
     Now no more is written than the file can be: its known size, or with a caller's checksums,
     the most an IDX file may declare, each with gzip's worst case and room for its header."""
     if known:
-        monkeypatch.setattr(datasets, "CHECKSUMS", {"mnist": SYNTHETIC_SHA256})
-        monkeypatch.setattr(datasets, "SIZES",
-                            {stem: len(data) for stem, data in SYNTHETIC.items()})
+        monkeypatch.setattr(idx, "CHECKSUMS", {"mnist": SYNTHETIC_SHA256})
+        monkeypatch.setattr(idx, "SIZES", {stem: len(data) for stem, data in SYNTHETIC.items()})
         size, sums = len(SYNTHETIC[FILES[0]]), None
     else:
         monkeypatch.setattr(datasets, "_MAX_IDX_BYTES", 1 << 18)  # (2 GiB: too long a test)
@@ -1756,7 +1753,7 @@ def test_a_mirror_that_sends_without_end_is_given_up_and_the_next_one_tried(
     with pytest.raises(DatasetNotFoundError) as caught:
         download("mnist", data_dir=tmp_path, mirrors=[f"{server}/endless", f"{server}/huge"],
                  checksums=sums, progress=False)
-    limit = datasets._download_limit(datasets._Expected("", size if known else None))
+    limit = datasets._download_limit(idx._Expected("", size if known else None))
     assert size < limit < size * 1.01 + (1 << 17) + 1  # (gzip's worst case, a header)
     assert sum(written) <= limit
     lines = str(caught.value).splitlines()
@@ -1911,7 +1908,7 @@ def test_a_disk_error_reading_a_gzip_file_is_an_os_error_not_a_damaged_file(tmp_
 
     path = tmp_path / "labels.gz"
     path.write_bytes(gzip.compress(GOOD_LABELS))
-    monkeypatch.setattr(datasets.gzip, "GzipFile", FailingGzipFile)
+    monkeypatch.setattr(idx.gzip, "GzipFile", FailingGzipFile)
     with pytest.raises(OSError) as caught:
         read_idx(path)
     assert caught.value.errno == errno.EIO and not isinstance(caught.value, DatasetError)
