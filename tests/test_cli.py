@@ -30,6 +30,7 @@ import pytest
 from conftest import REPO, another_run_writing, mnist_dir, rewrite_header, xpnet
 
 from xpnet import Network, checkpoint, cli, datasets, idx, training
+from xpnet import download as download_module
 from xpnet import load as xpnet_load
 from xpnet.backend import cupy_unavailable_reason
 from xpnet.schedules import get_schedule
@@ -51,8 +52,8 @@ def offline(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("XPNET_DATA_DIR", raising=False)
     monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
-    monkeypatch.setattr(datasets, "MIRRORS", {name: (closed_port_url(),)
-                                              for name in datasets.DATASETS})
+    monkeypatch.setattr(download_module, "MIRRORS", {name: (closed_port_url(),)
+                                                     for name in datasets.DATASETS})
 
 
 #: the real MNIST files' arrays, by (path, what the file must be): read once for the module

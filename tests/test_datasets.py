@@ -1,5 +1,5 @@
-"""The data modules: xpnet.idx (the IDX reader, checksum verification) and xpnet.datasets (the
-search path, the mirror download, load).
+"""The data modules: xpnet.idx (the IDX reader, checksum verification), xpnet.download (the
+mirror download) and xpnet.datasets (the search path, load).
 
 Downloads are served by a local HTTP server on 127.0.0.1 (good, corrupt, truncated, bad-gzip and
 404 mirrors) with small synthetic IDX files; nothing here touches the internet. The real-MNIST
@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 
 from xpnet import datasets, files, idx
+from xpnet import download as download_module
 from xpnet.datasets import (
     DatasetNotFoundError,
     download,
@@ -569,7 +570,7 @@ def test_a_damaged_file_in_the_cache_is_downloaded_again(tmp_path, server, reque
 def test_a_mirror_that_trickles_is_given_up(tmp_path, server, monkeypatch):
     """Each read came within the timeout, so a mirror sending a byte at a time used to hold
     the download forever."""
-    monkeypatch.setattr(datasets, "SLOW_AFTER_S", 0.5)
+    monkeypatch.setattr(download_module, "SLOW_AFTER_S", 0.5)
     start = time.monotonic()
     with pytest.raises(DatasetNotFoundError, match=r"/trickle/.*: too slow, \d+ bytes in"):
         download("mnist", data_dir=tmp_path, mirrors=[f"{server}/trickle"],
@@ -608,7 +609,7 @@ def test_a_mirror_that_trickles_its_headers_is_given_up(tmp_path, server, monkey
     """Each header byte came within the timeout of a read and the slow-mirror check began with
     the body: a mirror sending its headers a byte at a time held the download forever. (This
     one gives up after 5 s, which the download must not wait for.)"""
-    monkeypatch.setattr(datasets, "SLOW_AFTER_S", 0.5)
+    monkeypatch.setattr(download_module, "SLOW_AFTER_S", 0.5)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -642,8 +643,8 @@ def test_a_mirror_that_trickles_its_headers_is_given_up(tmp_path, server, monkey
 def test_a_connection_made_after_the_cut_off_is_shut_down_at_once(monkeypatch):
     """The watch ended at its cut-off: a connection made after it (a redirect followed
     meanwhile) went unwatched, and a mirror trickling its headers held the download."""
-    monkeypatch.setattr(datasets, "SLOW_AFTER_S", 0.1)
-    pace = datasets._Pace()
+    monkeypatch.setattr(download_module, "SLOW_AFTER_S", 0.1)
+    pace = download_module._Pace()
     pairs = [socket.socketpair() for _ in range(2)]
     connections = iter(ours for ours, _ in pairs)
     create = pace.watched(lambda *args, **kwargs: next(connections))
@@ -666,7 +667,7 @@ def test_a_connection_made_after_the_cut_off_is_shut_down_at_once(monkeypatch):
 def test_a_ctrl_c_while_the_watch_ends_still_closes_its_sockets(monkeypatch):
     """A KeyboardInterrupt (or the CLI's SIGTERM exception) in close's join of the watch
     thread left the duplicated sockets open."""
-    pace = datasets._Pace()
+    pace = download_module._Pace()
     ours, theirs = socket.socketpair()
     try:
         pace.watched(lambda *args, **kwargs: ours)(("mirror", 80))
@@ -735,7 +736,7 @@ def test_a_download_stopped_by_ctrl_c_leaves_no_empty_folder(tmp_path, server, m
     def ctrl_c(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(datasets, "_fetch", ctrl_c)
+    monkeypatch.setattr(download_module, "_fetch", ctrl_c)
     with pytest.raises(KeyboardInterrupt):
         download("mnist", data_dir=tmp_path / "new", mirrors=[f"{server}/good"],
                  checksums=SYNTHETIC_SHA256, progress=False)
@@ -1000,18 +1001,18 @@ def test_a_mirror_is_given_up_below_1_kib_per_s_after_a_minute(tmp_path, monkeyp
     """The slow-mirror cut-off (SLOW_AFTER_S = 60 s, MIN_BYTES_PER_S = 1024) changed or its
     comparison flipped would drop a usable mirror or keep a trickling one. (Judged after its
     first ``size`` bytes, a byte short of the end: a download complete when judged is kept.)"""
-    monkeypatch.setattr(datasets, "_CHUNK_BYTES", size)
+    monkeypatch.setattr(download_module, "_CHUNK_BYTES", size)
     source = tmp_path / "file.gz"
     source.write_bytes(os.urandom(size + 1))  # (_fetch copies bytes, it does not check them)
     times = iter([0.0])  # the start, then every read `seconds` later
-    monkeypatch.setattr(datasets, "time", type("Clock", (), {
+    monkeypatch.setattr(download_module, "time", type("Clock", (), {
         "monotonic": staticmethod(lambda: next(times, seconds))}))
     destination = tmp_path / "out"
     if too_slow:
         with pytest.raises(DatasetError, match=rf"too slow, {size:,} bytes in 61 s"):
-            datasets._fetch(source.as_uri(), destination, progress=False, limit=size + 1)
+            download_module._fetch(source.as_uri(), destination, progress=False, limit=size + 1)
     else:
-        datasets._fetch(source.as_uri(), destination, progress=False, limit=size + 1)
+        download_module._fetch(source.as_uri(), destination, progress=False, limit=size + 1)
         assert destination.read_bytes() == source.read_bytes()
 
 
@@ -1025,20 +1026,20 @@ def test_a_download_judged_too_slow_once_all_its_bytes_came_is_kept(tmp_path, se
     times = iter([0.0])  # the start, then 61 s later: 820 bytes/s
     clock = type("Clock", (), {"monotonic": staticmethod(lambda: next(times, 61.0))})
     with monkeypatch.context() as patched:
-        patched.setattr(datasets, "time", clock)
-        datasets._fetch(source.as_uri(), tmp_path / "read", progress=False, limit=50_000)
+        patched.setattr(download_module, "time", clock)
+        download_module._fetch(source.as_uri(), tmp_path / "read", progress=False, limit=50_000)
     assert (tmp_path / "read").read_bytes() == source.read_bytes()
     # the watch cuts the connection off after the last read, before the file is synced
-    monkeypatch.setattr(datasets, "SLOW_AFTER_S", 0.1)
-    monkeypatch.setattr(datasets, "MIN_BYTES_PER_S", 10**12)
+    monkeypatch.setattr(download_module, "SLOW_AFTER_S", 0.1)
+    monkeypatch.setattr(download_module, "MIN_BYTES_PER_S", 10**12)
     paces = []
 
-    class Recorded(datasets._Pace):
+    class Recorded(download_module._Pace):
         def __init__(self):
             super().__init__()
             paces.append(self)
 
-    monkeypatch.setattr(datasets, "_Pace", Recorded)
+    monkeypatch.setattr(download_module, "_Pace", Recorded)
     real_fsync = os.fsync
 
     def fsync_once_cut_off(fd):
@@ -1049,7 +1050,7 @@ def test_a_download_judged_too_slow_once_all_its_bytes_came_is_kept(tmp_path, se
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", fsync_once_cut_off)
-    datasets._fetch(f"{server}/good/{FILES[0]}.gz", tmp_path / "cut", progress=False,
+    download_module._fetch(f"{server}/good/{FILES[0]}.gz", tmp_path / "cut", progress=False,
                     limit=10**6)
     assert gzip.decompress((tmp_path / "cut").read_bytes()) == SYNTHETIC[FILES[0]]
 
@@ -1744,16 +1745,16 @@ def test_a_mirror_that_sends_without_end_is_given_up_and_the_next_one_tried(
         monkeypatch.setattr(idx, "SIZES", {stem: len(data) for stem, data in SYNTHETIC.items()})
         size, sums = len(SYNTHETIC[FILES[0]]), None
     else:
-        monkeypatch.setattr(datasets, "_MAX_IDX_BYTES", 1 << 18)  # (2 GiB: too long a test)
+        monkeypatch.setattr(download_module, "_MAX_IDX_BYTES", 1 << 18)  # (2 GiB: too long a test)
         size, sums = 4 + 4 * 64 + (1 << 18), SYNTHETIC_SHA256
     written = []
-    real_write_all = datasets._write_all
-    monkeypatch.setattr(datasets, "_write_all", lambda out, chunk, name: (
+    real_write_all = download_module._write_all
+    monkeypatch.setattr(download_module, "_write_all", lambda out, chunk, name: (
         written.append(len(chunk)), real_write_all(out, chunk, name)))
     with pytest.raises(DatasetNotFoundError) as caught:
         download("mnist", data_dir=tmp_path, mirrors=[f"{server}/endless", f"{server}/huge"],
                  checksums=sums, progress=False)
-    limit = datasets._download_limit(idx._Expected("", size if known else None))
+    limit = download_module._download_limit(idx._Expected("", size if known else None))
     assert size < limit < size * 1.01 + (1 << 17) + 1  # (gzip's worst case, a header)
     assert sum(written) <= limit
     lines = str(caught.value).splitlines()
@@ -1805,7 +1806,7 @@ def test_a_mirror_that_fails_with_a_value_error_is_named_and_the_next_one_tried(
 def test_a_mirror_whose_host_is_no_host_name_is_refused_up_front(url, problem, tmp_path):
     """As --mirror http://a..b/ is read, not as an IDNA UnicodeError out of the download."""
     with pytest.raises(ValueError, match=re.escape(f"mirror {url!r}: {problem}")):
-        datasets.check_mirror(url)
+        download_module.check_mirror(url)
     with pytest.raises(ValueError, match=re.escape(f"mirror {url!r}: {problem}")):
         download("mnist", data_dir=tmp_path, mirrors=url, checksums=SYNTHETIC_SHA256)
     assert leftovers(tmp_path) == []
