@@ -35,7 +35,7 @@ from xpnet.backend import Backend
 from xpnet.checkpoint import CheckpointError, read
 from xpnet.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from xpnet.schedules import CosineAnnealing, get_schedule
-from xpnet.training import returning_on_sigterm
+from xpnet.signals import STOP_SIGNALS, returning_on_sigterm
 
 
 def blobs(n=300, d=5, k=3, seed=0):
@@ -2049,7 +2049,7 @@ def test_a_second_signal_does_at_once_what_it_did_before_fit(first, second, rais
         small_net().fit(X, y, optimizer=interrupting(SGD(), 1, first, second), epochs=1,
                         batch_size=20, progress=False)
     assert [record.getMessage() for record in caplog.records] == [
-        xpnet.training.STOP_SIGNALS[first]]  # (the first only asked to stop)
+        STOP_SIGNALS[first]]  # (the first only asked to stop)
     assert {signum: signal.getsignal(signum) for signum in before} == before
     small_net().fit(X, y, epochs=1, batch_size=20, progress=False)
     assert {signum: signal.getsignal(signum) for signum in before} == before

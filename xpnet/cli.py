@@ -60,14 +60,13 @@ from .history import (
 )
 from .losses import LOSSES
 from .network import INITS, Network
+from .signals import end_by_signal, returning_on_sigterm
 from .threads import available_cores
 from .training import (
     OPTIONS_METADATA,
     RESUME_ADVICE,
     DivergenceError,
     check_resume,
-    end_by_signal,
-    returning_on_sigterm,
     threads_asked,
 )
 

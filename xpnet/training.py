@@ -15,21 +15,16 @@ The hot loop is built so that nothing crosses between host and device per batch:
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import inspect
 import logging
 import math
 import numbers
 import os
-import signal
 import stat
 import sys
-import threading
 import time
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Literal, cast
 
 from tqdm.auto import tqdm
@@ -50,6 +45,7 @@ from .files import check_writable, only_writer, replaces_another
 from .history import History, check_history_not_shared, history_path, is_history_file
 from .losses import sum_of_costs
 from .optim import OPTIMIZERS, Optimizer, get_optimizer
+from .signals import EndBySignal, end_by_signal, stop_on_signals
 from .threads import ThreadChooser, available_cores
 
 log = logging.getLogger("xpnet")
@@ -280,141 +276,6 @@ def _tqdm_disabled() -> bool:
     return os.environ.get("TQDM_DISABLE", "").lower() not in ("", "0", "false")
 
 
-#: the signals that fit turns into a request to stop after the current batch, and what it logs
-#: then: Ctrl-C, and the SIGTERM that SLURM, Kubernetes, systemd or `kill` send before their
-#: SIGKILL (where the platform has it: Windows does, though there only the process itself
-#: can raise it)
-STOP_SIGNALS = {signal.SIGINT: "interrupted: stopping after the current batch (Ctrl-C again "
-                               "to abort)"}
-if hasattr(signal, "SIGTERM"):
-    STOP_SIGNALS[signal.SIGTERM] = ("terminated (SIGTERM): stopping after the current batch "
-                                    "(a second SIGTERM or a Ctrl-C aborts)")
-
-
-#: within :func:`returning_on_sigterm`, what it yields, where fit records the signal that
-#: stopped it; None outside it, where fit hands a SIGTERM it took on to the handler that was
-#: there before it, once the run is saved (the default: the process ends, as its sender asked,
-#: and a script does not go on after fit)
-_STOPS_RECORDED: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
-    "stops_recorded", default=None)
-
-
-@contextmanager
-def returning_on_sigterm() -> Iterator[dict[str, signal.Signals | None]]:
-    """Within it, fit returns after a SIGTERM, as after a Ctrl-C (``history.stop_signal``
-    says which came), instead of handing it on: for a program that reports on the stopped
-    run and then ends itself, as ``xpnet train`` does (status 143). It yields
-    ``{"signal": None}``, whose "signal" fit sets to the Ctrl-C's or the SIGTERM's that
-    stopped it, also where fit then ends by an error instead of returning (a divergence found
-    as the run stopped, a full disk as it saved): that error reported, the program ends as
-    the signal asked."""
-    stopped: dict[str, signal.Signals | None] = {"signal": None}
-    token = _STOPS_RECORDED.set(stopped)
-    try:
-        yield stopped
-    finally:
-        _STOPS_RECORDED.reset(token)
-
-
-class _EndBySignal(SystemExit):
-    """The SIGTERM fit took, handed on to the system's default action once the run is saved:
-    raised there, so that fit lets go of what it holds on the way out (its checkpoint's lock
-    file), and taken at fit's outermost call (:func:`_only_writer_of_its_checkpoint`), which
-    ends the process by the signal. A SystemExit with the status a shell would report: what
-    it is where the system ignores the default action (a container's PID 1)."""
-
-    def __init__(self, signum: int):
-        super().__init__(128 + signum)
-        self.signum = signum
-
-
-def _hand_on(signum: int, handler, frame, *, at_once: bool) -> None:
-    """Give a signal fit took to ``handler``, the one that was there before fit: a Python
-    function is called. The system's default action (SIG_DFL), which ends the process, is
-    taken ``at_once`` (a second signal: nothing more runs, as without fit), or else once fit
-    has let go of what it holds (see _EndBySignal)."""
-    if callable(handler):
-        handler(signum, frame)
-    elif at_once:
-        signal.signal(signum, handler)
-        signal.raise_signal(signum)
-        # still here: the system ignores a default action in the first process of a PID
-        # namespace (a container's PID 1, without an init such as tini), as it did before
-        # fit took the signal; the signal was meant to end the process, so end it as it would
-        raise SystemExit(128 + signum)
-    else:
-        raise _EndBySignal(signum)
-
-
-def end_by_signal(signum: int) -> None:
-    """End this process by ``signum``'s default action, as the signal itself would have (a
-    shell reports 128 + signum, Python's subprocess -signum), stdout and stderr flushed first:
-    the system ends the process without Python's flush, which would write what a script
-    printed to a file or a pipe. Returns where the system ignores that action: in the first
-    process of a PID namespace (a container's PID 1, without an init such as tini)."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:  # (None: pythonw)
-                stream.flush()
-        except (OSError, ValueError):  # (a reader gone, a stream closed)
-            pass
-    signal.signal(signum, signal.SIG_DFL)
-    signal.raise_signal(signum)
-
-
-@contextmanager
-def _stop_on_signals() -> Iterator[dict[str, signal.Signals | None]]:
-    """Turn the first of STOP_SIGNALS into a request to stop after the current batch:
-    ``request["signal"]`` becomes that signal. A second one of them does what it did before
-    fit, at once (KeyboardInterrupt for a Ctrl-C; the end of the process for a SIGTERM). A
-    SIGTERM that only asked to stop is handed on the same way as fit ends, after its last
-    save, whether fit returns or ends by an error, unless :func:`returning_on_sigterm`
-    (which records the signal that stopped fit, either of them, for its caller). A
-    signal ignored before fit stays ignored: `cmd &` in a script ignores Ctrl-C, which is
-    meant for the script's foreground command."""
-    request: dict[str, signal.Signals | None] = {"signal": None}
-    if threading.current_thread() is not threading.main_thread():
-        yield request
-        return
-    # (None: a handler set outside Python, which could not be put back)
-    previous = {signum: handler for signum in STOP_SIGNALS
-                if (handler := signal.getsignal(signum)) not in (signal.SIG_IGN, None)}
-
-    aborted = []  # a second signal, handed on as it came (an error it raised ends fit)
-
-    def stop(signum, frame):
-        if request["signal"] is None:
-            request["signal"] = signal.Signals(signum)
-            log.warning("%s", STOP_SIGNALS[signum])
-            return
-        aborted.append(signum)
-        _hand_on(signum, previous[signum], frame, at_once=True)
-
-    for signum in previous:
-        signal.signal(signum, stop)
-    error: BaseException | None = None  # what fit ends by, if not by returning
-    try:
-        yield request
-    except BaseException as raised:
-        error = raised
-        raise
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        recorded = _STOPS_RECORDED.get()
-        if recorded is not None and request["signal"] is not None:
-            recorded["signal"] = request["signal"]
-        # handed on also when fit ends by an error after the SIGTERM came (a divergence found
-        # as the run stopped, a full disk), unless the error is a second signal's: a loop of
-        # fits that catches it would run on to the SIGKILL. The error is told first: the
-        # default action would leave it unsaid
-        if request["signal"] == getattr(signal, "SIGTERM", None) and recorded is None \
-                and (error is None or not aborted):
-            if error is not None:
-                log.error("%s: %s", type(error).__name__, error)
-            _hand_on(signal.SIGTERM, previous[signal.SIGTERM], None, at_once=False)
-
-
 def _fit_hints() -> dict:
     """What fit says of a keyword it does not take that Keras's fit, torch.optim or the
     lecture suggests: where it goes instead."""
@@ -471,7 +332,7 @@ def _only_writer_of_its_checkpoint(fit):
         try:
             with only_writer(checkpoint):
                 return fit(net, X, y, checkpoint=checkpoint, **options)
-        except _EndBySignal as ending:  # (the lock let go of: its file removed)
+        except EndBySignal as ending:  # (the lock let go of: its file removed)
             end_by_signal(ending.signum)
             raise  # (still here: a container's PID 1; the SystemExit ends it as the signal would)
 
@@ -595,7 +456,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     # (NumPy's overflow warnings would only repeat what DivergenceError says, without the step)
     with net.backend.float_warnings_silenced(), \
             net.backend.cpu_threads() as (set_threads, thread_limit), \
-            _stop_on_signals() as interrupt, logging_redirect_tqdm(console), tqdm(
+            stop_on_signals() as interrupt, logging_redirect_tqdm(console), tqdm(
             total=epochs, initial=start_epoch, desc="epochs", unit="epoch", disable=not show,
             dynamic_ncols=True) as epoch_bar:
         if set_threads is not None:  # NumPy
