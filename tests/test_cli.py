@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 from conftest import REPO, another_run_writing, mnist_dir, rewrite_header, xpnet
 
-from xpnet import Network, checkpoint, cli, datasets, idx, training
+from xpnet import Network, checkpoint, cli, datasets, idx, signals, training
 from xpnet import download as download_module
 from xpnet import load as xpnet_load
 from xpnet.backend import cupy_unavailable_reason
@@ -1042,7 +1042,7 @@ def test_fit_finds_the_default_action_of_sigterm_and_the_rest_of_train_a_handler
     status, _, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 1,
                            "--batch-size", 20, "--threads", 1, "--no-progress")
     assert status == 0, err
-    assert found["loading"] is cli._raise_terminated and found["fit"] is signal.SIG_DFL
+    assert found["loading"] is signals.raise_terminated and found["fit"] is signal.SIG_DFL
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # (put back as main ends)
 
 

@@ -30,9 +30,8 @@ import re
 import shlex
 import signal
 import sys
-import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -60,7 +59,13 @@ from .history import (
 )
 from .losses import LOSSES
 from .network import INITS, Network
-from .signals import end_by_signal, returning_on_sigterm
+from .signals import (
+    Terminated,
+    end_by_signal,
+    raise_terminated,
+    returning_on_sigterm,
+    sigterm_handler,
+)
 from .threads import available_cores
 from .training import (
     OPTIONS_METADATA,
@@ -511,7 +516,7 @@ def cmd_train(args) -> int:
     # exception raised in whatever fit was doing (logging the first one, say) may be caught
     # on the way and leave it running
     with _resume_in_option_terms(args.resume, *optimizers, recorded=recorded), \
-            _sigterm_handler(signal.SIG_DFL, instead_of=_raise_terminated):
+            sigterm_handler(signal.SIG_DFL, instead_of=raise_terminated):
         try:
             history = net.fit(*train, optimizer=optimizer, epochs=args.epochs,
                               batch_size=args.batch_size, validation_data=validation,
@@ -533,13 +538,13 @@ def cmd_train(args) -> int:
     test_loss: float | None
     test_accuracy: float | None
     # the signal that stopped the test, where one did (test_accuracy None): the history is
-    # written all the same, without a test result (main's SIGTERM handler raises _Terminated)
+    # written all the same, without a test result (main's SIGTERM handler raises Terminated)
     skipped_by = signal.SIGINT
     try:
         test_loss, test_accuracy = net.evaluate(*test)
     except KeyboardInterrupt:
         test_loss = test_accuracy = None
-    except _Terminated:
+    except Terminated:
         test_loss = test_accuracy = None
         skipped_by = signal.SIGTERM
     unwritten: OSError | None = None  # (the error of a history that could not be written)
@@ -1513,11 +1518,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # a Ctrl-C or a SIGTERM that fit took stops the run, which the command reports
         # before it ends (status 130 or 143); ``stopped`` records which came
-        # outside fit, a SIGTERM raises _Terminated, as a Ctrl-C raises KeyboardInterrupt;
+        # outside fit, a SIGTERM raises Terminated, as a Ctrl-C raises KeyboardInterrupt;
         # only in place of its default action: one ignored stays ignored, and a program's own
         # handler (main called from Python) is kept
         with returning_on_sigterm() as stopped, \
-                _sigterm_handler(_raise_terminated, instead_of=signal.SIG_DFL):
+                sigterm_handler(raise_terminated, instead_of=signal.SIG_DFL):
             status = args.run(args)
     except BrokenPipeError:  # the reader left (`xpnet evaluate M | head`): not our error
         # point stdout at devnull so that the interpreter's final flush cannot fail again
@@ -1539,45 +1544,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("xpnet: interrupted", file=sys.stderr)
         return INTERRUPTED
-    except _Terminated:
+    except Terminated:
         print("xpnet: terminated (SIGTERM)", file=sys.stderr)
         return 128 + signal.SIGTERM
     finally:
         log.removeHandler(handler)
         log.setLevel(level)
     return status or 0
-
-
-class _Terminated(SystemExit):
-    """A SIGTERM, raised where the command is (outside fit, which takes it as a request to
-    stop the run): like a Ctrl-C's KeyboardInterrupt, it lets what the command made go on its
-    way out (a download's partial file and the folders made for it), which the signal's
-    default action, ending the process there and then, left behind. A SystemExit, which
-    code that catches every error still lets through (tqdm's logging handler does), with
-    the status a shell reports for a SIGTERM."""
-
-    def __init__(self) -> None:
-        super().__init__(128 + signal.SIGTERM)
-
-
-def _raise_terminated(signum, frame):
-    signal.signal(signum, signal.SIG_DFL)  # (a second one, on the way out, ends it at once)
-    raise _Terminated
-
-
-@contextmanager
-def _sigterm_handler(handler, instead_of) -> Iterator[None]:
-    """SIGTERM handled by ``handler`` within it, where ``instead_of`` handles it now (and in
-    the main thread, the only one that sets handlers); else as it is."""
-    if not hasattr(signal, "SIGTERM") or threading.current_thread() is not \
-            threading.main_thread() or signal.getsignal(signal.SIGTERM) is not instead_of:
-        yield
-        return
-    signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, instead_of)
 
 
 def run() -> None:

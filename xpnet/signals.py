@@ -1,5 +1,5 @@
-"""Ctrl-C and SIGTERM: how a signal becomes a request to stop ``fit``, and how the process
-then ends by it.
+"""Ctrl-C and SIGTERM: how a signal becomes a request to stop, or an exception, and how the
+process then ends by it.
 
 - The first Ctrl-C or SIGTERM during ``fit`` asks it to stop after the current batch (in an
   epoch's last batch, after that epoch), and it saves the run (with ``checkpoint=``). After a
@@ -9,8 +9,9 @@ then ends by it.
   returns, as after a Ctrl-C.
 - A second one does at once what it would without ``fit``: a Ctrl-C raises
   KeyboardInterrupt, a SIGTERM ends the process (or calls the handler set before ``fit``).
-- Outside ``fit`` they do what Python does by default: a Ctrl-C raises KeyboardInterrupt, a
-  SIGTERM ends the process.
+- Outside ``fit`` a Ctrl-C raises KeyboardInterrupt, as Python's default; a SIGTERM ends the
+  process, or raises :class:`Terminated` where a program sets :func:`raise_terminated` as its
+  handler (``xpnet`` does), so that it cleans up on its way out as after a Ctrl-C.
 - A process that a signal stopped ends by the signal itself, not by an exit status, once the
   run is saved and reported (``fit``, as it hands a SIGTERM on; a program, with
   :func:`end_by_signal`, as ``xpnet`` does): a shell script stops at a command killed by
@@ -168,3 +169,35 @@ def stop_on_signals() -> Iterator[dict[str, signal.Signals | None]]:
                 log.error("%s: %s", type(error).__name__, error)
             _hand_on(signal.SIGTERM, previous[signal.SIGTERM], None, at_once=False)
 
+
+class Terminated(SystemExit):
+    """A SIGTERM, raised where the program is (outside fit, which takes it as a request to
+    stop the run): like a Ctrl-C's KeyboardInterrupt, it lets what the program made go on its
+    way out (the command line's: a download's partial file and the folders made for it),
+    which the signal's default action, ending the process there and then, left behind. A
+    SystemExit, which code that catches every error still lets through (tqdm's logging
+    handler does), with the status a shell reports for a SIGTERM."""
+
+    def __init__(self) -> None:
+        super().__init__(128 + signal.SIGTERM)
+
+
+def raise_terminated(signum, frame):
+    """A SIGTERM handler that raises :class:`Terminated`."""
+    signal.signal(signum, signal.SIG_DFL)  # (a second one, on the way out, ends it at once)
+    raise Terminated
+
+
+@contextmanager
+def sigterm_handler(handler, instead_of) -> Iterator[None]:
+    """SIGTERM handled by ``handler`` within it, where ``instead_of`` handles it now (and in
+    the main thread, the only one that sets handlers); else as it is."""
+    if not hasattr(signal, "SIGTERM") or threading.current_thread() is not \
+            threading.main_thread() or signal.getsignal(signal.SIGTERM) is not instead_of:
+        yield
+        return
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, instead_of)
