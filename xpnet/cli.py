@@ -60,6 +60,7 @@ from .history import (
 from .losses import LOSSES
 from .network import INITS, Network
 from .signals import (
+    STOP_SIGNALS,
     Terminated,
     end_by_signal,
     raise_terminated,
@@ -1560,9 +1561,7 @@ def run() -> None:
     Ctrl-C where it goes on after one that exited with 130, systemd counts a unit that
     SIGTERM ended as stopped cleanly, and Python's subprocess sees -2 or -15."""
     status = main()
-    stopped_by = {128 + signal.SIGINT: signal.SIGINT}
-    if hasattr(signal, "SIGTERM"):
-        stopped_by[128 + signal.SIGTERM] = signal.SIGTERM
+    stopped_by = {128 + signum: signum for signum in STOP_SIGNALS}  # (130, 143)
     if os.name == "posix" and status in stopped_by:
         end_by_signal(stopped_by[status])
         # (still here: a container's PID 1, which no default action ends; the status says it)
