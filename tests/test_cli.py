@@ -865,7 +865,7 @@ from xpnet import cli
 rng = np.random.default_rng(0)
 data = rng.random((400, 784), dtype=np.float32), rng.integers(0, 10, 400)
 cli._load = lambda args, validation=0: (data, None, data)
-cli.datasets.TRAIN_IMAGES = len(data[1])  # (what a resumed run must train on again)
+cli.TRAIN_IMAGES = len(data[1])  # (what a resumed run must train on again)
 make = cli._optimizer
 
 def waiting(args):
@@ -1531,7 +1531,7 @@ def train_signalled_in_batch(capsys, monkeypatch, signum, batch: int | None, *ar
     rng = np.random.default_rng(0)
     data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
     monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
-    monkeypatch.setattr(datasets, "TRAIN_IMAGES", 40)  # (what a resumed run trains on)
+    monkeypatch.setattr(cli, "TRAIN_IMAGES", 40)  # (what a resumed run trains on)
     make = cli._optimizer
 
     def interrupting(args):
@@ -1624,7 +1624,7 @@ def test_resume_of_a_run_saved_by_fit_without_metadata_is_let_through(tmp_path, 
     command's own, given the run's options (here the stub that stops at loading the data:
     past every check; a dataset of 50 training images, 10 of them held out, as the run's)."""
     monkeypatch.setattr(cli, "_load", _data_were_loaded)
-    monkeypatch.setattr(datasets, "TRAIN_IMAGES", 50)
+    monkeypatch.setattr(cli, "TRAIN_IMAGES", 50)
     model = tmp_path / "m.npz"
     rng = np.random.default_rng(0)
     X, y = rng.random((50, 784), dtype=np.float32), rng.integers(0, 10, 50)
@@ -2682,7 +2682,7 @@ def test_threads_reach_the_training(tiny_data, capsys):
 def test_resume_with_the_same_seed_is_not_refused(tiny_data, tmp_path, capsys, monkeypatch):
     """A run saved with --seed 5 resumes with --seed 5: the seed that shuffled it is the one
     recorded (a fit shuffled with another seed than --seed's would refuse its own options)."""
-    monkeypatch.setattr(datasets, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40)
+    monkeypatch.setattr(cli, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40)
     model, options = tmp_path / "m.npz", ["train", "--layers", "784,10", "--epochs", 1,
                                           "--validation", 40, "--no-progress", "--threads", 1]
     status, _, err = xpnet(capsys, *options, "--seed", 5, "--save", model)
@@ -2706,7 +2706,7 @@ OWN = ["--no-progress", "--threads", 1]
 @pytest.fixture
 def run_options(tiny_data, tmp_path, monkeypatch, capsys) -> Path:
     """The checkpoint of RUN saved after its first epoch."""
-    monkeypatch.setattr(datasets, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
+    monkeypatch.setattr(cli, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
     model = tmp_path / "m.npz"
     status, _, err = xpnet(capsys, "train", *RUN, "--epochs", 1, *OWN, "--save", model)
     assert status == 0, err
@@ -2715,7 +2715,7 @@ def run_options(tiny_data, tmp_path, monkeypatch, capsys) -> Path:
 
 def test_resume_alone_continues_the_run_as_one_uninterrupted_run(tiny_data, tmp_path, capsys,
                                                                  monkeypatch):
-    monkeypatch.setattr(datasets, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
+    monkeypatch.setattr(cli, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
     whole, stopped = tmp_path / "whole.npz", tmp_path / "stopped.npz"
     status, _, err = xpnet(capsys, "train", *RUN, *OWN, "--save", whole)
     assert status == 0, err
@@ -2739,7 +2739,7 @@ def test_resume_alone_continues_the_run_as_one_uninterrupted_run(tiny_data, tmp_
 def test_resume_alone_takes_the_saved_runs_loss(tiny_data, tmp_path, capsys, monkeypatch):
     """--loss, which RUN leaves to its default, is a run option too: a resume that did not
     take it from the file would train another loss, refused as an option given against it."""
-    monkeypatch.setattr(datasets, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
+    monkeypatch.setattr(cli, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
     model = tmp_path / "m.npz"
     status, _, err = xpnet(capsys, "train", "--layers", "784,10", "--output", "sigmoid",
                            "--loss", "quadratic", "--schedule", "constant", "--epochs", 1,
@@ -2785,7 +2785,7 @@ def test_resume_given_another_optimizer_names_it_not_the_saved_ones_hyperparamet
     """--momentum recorded for --optimizer momentum was taken for the --optimizer adam given,
     and refused as if given ("--momentum does not apply to --optimizer adam"): another
     optimizer takes only the recorded hyperparameters it has, and the resume names it."""
-    monkeypatch.setattr(datasets, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
+    monkeypatch.setattr(cli, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
     model = tmp_path / "m.npz"
     status, _, err = xpnet(capsys, "train", *RUN, "--momentum", 0.8, "--epochs", 1, *OWN,
                            "--save", model)

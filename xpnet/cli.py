@@ -49,6 +49,7 @@ from .backend import (
     gpu_description,
 )
 from .checks import counted, spelling, whole_number
+from .download import check_mirror
 from .early_stopping import EarlyStopping
 from .history import (
     HISTORY_LIMIT,
@@ -57,6 +58,7 @@ from .history import (
     is_history_file,
     signal_name,
 )
+from .idx import TRAIN_IMAGES, read_images
 from .losses import LOSSES
 from .network import INITS, Network
 from .signals import (
@@ -217,7 +219,7 @@ def _layer_sizes(text: str) -> list[int]:
 def _mirror(text: str) -> str:
     """A --mirror URL, checked as the option is read, not when a download needs it."""
     try:
-        return datasets.check_mirror(text)
+        return check_mirror(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -502,7 +504,7 @@ def cmd_train(args) -> int:
             check_resume(net, args.resume, optimizer=optimizer, epochs=args.epochs,
                          batch_size=args.batch_size, seed=args.seed, schedule=schedule,
                          early_stopping=stopping, metadata=metadata, samples=(
-                             datasets.TRAIN_IMAGES - args.validation, args.validation))
+                             TRAIN_IMAGES - args.validation, args.validation))
     with _in_option_terms(["validation"]):  # (its messages name paths too)
         train, validation, test = _load(args, validation=args.validation)
     batches = f"batches of {args.batch_size:,}"
@@ -1157,7 +1159,7 @@ def _images(path: Path, npy: bool, inputs: int) -> tuple[np.ndarray, str]:
     if npy:
         return _npy_images(path, inputs)
     try:
-        return datasets.read_images(path), "IDX, pixels 0-255, divided by 255"
+        return read_images(path), "IDX, pixels 0-255, divided by 255"
     except datasets.DatasetError as error:
         raise datasets.DatasetError(f"{error}; give {IMAGES_WANTED}") from None
     except files.NotRegularFile:  # (a pipe put there since _check_images_file's open)

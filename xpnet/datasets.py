@@ -35,7 +35,6 @@ import numpy as np
 
 from .checks import counted, flag, unknown_name, whole_number
 from .download import _download_file, _mirror_urls
-from .download import check_mirror as check_mirror  # (cli's --mirror)
 from .files import mkdir_undone_on_failure
 from .idx import (
     _REMEDY,
@@ -50,8 +49,6 @@ from .idx import (
     _shape_text,
     scaled,
 )
-from .idx import TRAIN_IMAGES as TRAIN_IMAGES  # (cli's)
-from .idx import read_images as read_images  # (cli's predict)
 
 log = logging.getLogger("xpnet")
 
