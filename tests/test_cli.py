@@ -67,7 +67,7 @@ def real_mnist_read_once(monkeypatch):
     the arrays (the search and its messages, the scaling, the split) runs each time, and any
     other file is read as a user's run reads it. (The arrays are read-only: no run changes
     them for the next.)"""
-    folder, read_verified = mnist_dir(), datasets._read_verified
+    folder, read_verified = mnist_dir(), datasets.read_verified
 
     def read_once(path, expected):
         if Path(path).resolve().parent != folder:
@@ -77,7 +77,7 @@ def real_mnist_read_once(monkeypatch):
             _MNIST_ARRAYS[key] = read_verified(path, expected)
         return _MNIST_ARRAYS[key]
 
-    monkeypatch.setattr(datasets, "_read_verified", read_once)
+    monkeypatch.setattr(datasets, "read_verified", read_once)
 
 
 def python_m_xpnet(*argv, **env) -> subprocess.CompletedProcess:

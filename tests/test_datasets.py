@@ -1745,7 +1745,7 @@ def test_a_mirror_that_sends_without_end_is_given_up_and_the_next_one_tried(
         monkeypatch.setattr(idx, "SIZES", {stem: len(data) for stem, data in SYNTHETIC.items()})
         size, sums = len(SYNTHETIC[FILES[0]]), None
     else:
-        monkeypatch.setattr(download_module, "_MAX_IDX_BYTES", 1 << 18)  # (2 GiB: too long a test)
+        monkeypatch.setattr(download_module, "MAX_IDX_BYTES", 1 << 18)  # (2 GiB: too long a test)
         size, sums = 4 + 4 * 64 + (1 << 18), SYNTHETIC_SHA256
     written = []
     real_write_all = download_module._write_all
@@ -1754,7 +1754,7 @@ def test_a_mirror_that_sends_without_end_is_given_up_and_the_next_one_tried(
     with pytest.raises(DatasetNotFoundError) as caught:
         download("mnist", data_dir=tmp_path, mirrors=[f"{server}/endless", f"{server}/huge"],
                  checksums=sums, progress=False)
-    limit = download_module._download_limit(idx._Expected("", size if known else None))
+    limit = download_module._download_limit(idx.ExpectedContent("", size if known else None))
     assert size < limit < size * 1.01 + (1 << 17) + 1  # (gzip's worst case, a header)
     assert sum(written) <= limit
     lines = str(caught.value).splitlines()

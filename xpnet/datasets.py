@@ -34,20 +34,20 @@ from typing import cast
 import numpy as np
 
 from .checks import counted, flag, unknown_name, whole_number
-from .download import _download_file, _mirror_urls
+from .download import download_file, mirror_urls
 from .files import mkdir_undone_on_failure
 from .idx import (
-    _REMEDY,
+    DAMAGED_FILE_REMEDY,
     FILES,
     TITLES,
     DatasetError,
-    _check_images,
-    _damaged,
-    _expected,
-    _OtherDatasetError,
-    _read_verified,
-    _shape_text,
+    OtherDatasetError,
+    check_images,
+    damaged_error,
+    expected_contents,
+    read_verified,
     scaled,
+    shape_text,
 )
 
 log = logging.getLogger("xpnet")
@@ -134,8 +134,8 @@ def _read_dataset(paths: dict[str, list[Path]], sums,
         errors = []
         for path in paths[stem]:
             try:
-                arrays.append(_read_verified(path, sums[stem]))
-            except _OtherDatasetError:  # the folder holds another dataset: skipped
+                arrays.append(read_verified(path, sums[stem]))
+            except OtherDatasetError:  # the folder holds another dataset: skipped
                 raise
             except DatasetError as error:
                 errors.append(error)
@@ -167,9 +167,9 @@ def download(
     DatasetNotFoundError when a file fails from every mirror. A ``data_dir`` that itself holds
     the dataset, intact (as ``load`` would accept it), is returned as it is."""
     folder = _download_dir(name, data_dir)
-    _mirror_urls(name, mirrors)  # checked before anything else
+    mirror_urls(name, mirrors)  # checked before anything else
     _check_progress(progress)
-    sums = _expected(name, checksums)
+    sums = expected_contents(name, checksums)
     if data_dir is not None and _holds_own(Path(data_dir).expanduser(), sums):
         return Path(data_dir).expanduser()
     _download_into(name, folder, mirrors, sums, progress, looked_in=[folder],
@@ -185,7 +185,7 @@ def find(name: str, data_dir: str | os.PathLike | None = None,
     file in xpnet's cache (which a download repairs); a damaged file elsewhere is a
     DatasetError that names it."""
     _check_name(name)  # (before CHECKSUMS[name]: a clear error, not a KeyError)
-    sums = _expected(name, checksums)
+    sums = expected_contents(name, checksums)
     arrays, used, _, _ = _search(name, data_dir, sums, download=True)
     return None if arrays is None else used[0].parent
 
@@ -200,7 +200,7 @@ def _holds_own(folder: Path, sums) -> bool:
         return False
     try:
         _read_dataset(paths, sums)
-    except _OtherDatasetError:
+    except OtherDatasetError:
         return False
     return True
 
@@ -217,7 +217,7 @@ def _download_into(name, folder, mirrors, sums, progress, looked_in,
     ``repair`` (xpnet's cache) is a file that fails verification downloaded over: in a folder
     of the user's it may be their own version (relabelled, say), so it is a DatasetError that
     names it, before any download starts."""
-    bases = _mirror_urls(name, mirrors)  # before any download starts
+    bases = mirror_urls(name, mirrors)  # before any download starts
     stems = _files_to_download(folder, sums, repair)
     failures: list[str] = []
     # a failure (also a Ctrl-C) leaves none of the folders it made (e.g. ~/.cache/xpnet/mnist
@@ -226,7 +226,7 @@ def _download_into(name, folder, mirrors, sums, progress, looked_in,
         for stem in stems:
             # Stop at the first file that no mirror delivers: the others would fail the same
             # way, each after its own timeouts.
-            if not _download_file(f"{stem}.gz", folder, bases, sums[stem], progress, failures):
+            if not download_file(f"{stem}.gz", folder, bases, sums[stem], progress, failures):
                 raise _not_found(name, looked_in, failures, skipped, damaged)
 
 
@@ -239,7 +239,7 @@ def _files_to_download(folder: Path, sums, repair: bool) -> list[str]:
         errors = []
         for path in _existing_files(folder, stem):
             try:
-                _read_verified(path, sums[stem])
+                read_verified(path, sums[stem])
                 break  # (load reads this copy)
             except DatasetError as error:
                 errors.append(error)
@@ -256,7 +256,7 @@ def _not_downloaded_over(error: DatasetError | None, path: Path) -> DatasetError
     ``error``, its verification's, or where no file verified (``path`` is no regular file),
     what ``path`` is; and what to do."""
     problem = str(error) if error else f"{path} is {_kind_of_entry(path)}, not a file"
-    if problem.endswith(_REMEDY):  # a damaged file: "Delete the file and download it again..."
+    if problem.endswith(DAMAGED_FILE_REMEDY):  # a damaged file: "Delete the file and ..."
         problem = problem.removesuffix(".")
     else:  # another dataset's file, or no file at all
         problem += f". Move it out of {path.parent} to have it downloaded"
@@ -349,8 +349,8 @@ def load_with_folder(name: str, *, split=None, data_dir=None, validation=False, 
                          "split='train' or split=None")
     flatten, download = flag("flatten", flatten), flag("download", download)
     _check_progress(progress)
-    _mirror_urls(name, mirrors)
-    sums = _expected(name, checksums)
+    mirror_urls(name, mirrors)
+    sums = expected_contents(name, checksums)
     arrays, used, skipped, damaged = _search(name, data_dir, sums, download, stems)
     beside = []  # (the user's own files beside a download into data_dir/<name>/: not used)
     if arrays is None:
@@ -455,12 +455,12 @@ def _search(name: str, data_dir, sums, download: bool, stems: Sequence[str] = FI
             continue
         try:
             return (*_read_dataset(paths, sums, stems), skipped, damaged)
-        except _OtherDatasetError as error:  # e.g. data_dir holds MNIST, not Fashion-MNIST
+        except OtherDatasetError as error:  # e.g. data_dir holds MNIST, not Fashion-MNIST
             skipped.append(str(error))
         except DatasetError as error:
             if folder != repairable:
                 raise
-            damaged.append(str(error).removesuffix(_REMEDY))
+            damaged.append(str(error).removesuffix(DAMAGED_FILE_REMEDY))
             log.warning("a damaged file in xpnet's cache, to be downloaded again unless "
                         "another folder holds the dataset: %s", damaged[-1])
     return None, [], skipped, damaged
@@ -503,10 +503,10 @@ def load_fashion_mnist(
 
 def _examples(images, labels, images_path, labels_path, flatten):
     """``(X, y)`` from the raw IDX arrays, after checking that they match."""
-    _check_images(images, images_path)
+    check_images(images, images_path)
     if labels.ndim != 1:
-        raise _damaged(labels_path, "expected labels (1 dimension), found shape "
-                                    f"{_shape_text(labels.shape)}")
+        raise damaged_error(labels_path, "expected labels (1 dimension), found shape "
+                                         f"{shape_text(labels.shape)}")
     if len(images) != len(labels):
         raise DatasetError(f"{images_path} holds {counted(len(images), 'image')} but "
                            f"{labels_path} holds {counted(len(labels), 'label')}: the two files "

@@ -26,12 +26,12 @@ from tqdm import tqdm
 
 from .files import create_temp, remove_stale, sync_folder
 from .idx import (
-    _GZIP_MAGIC,
-    _MAX_IDX_BYTES,
-    _MAX_IDX_DIMS,
+    GZIP_MAGIC,
+    MAX_IDX_BYTES,
+    MAX_IDX_DIMS,
     DatasetError,
-    _Expected,
-    _verified_content,
+    ExpectedContent,
+    verified_content,
 )
 
 # Base URLs, tried in order: the mirrors that torchvision (ossci-datasets) and TensorFlow/Keras
@@ -68,7 +68,7 @@ class _DiskError(OSError):
     do better, so the download stops with this error, which names the file."""
 
 
-def _mirror_urls(name: str, mirrors) -> Sequence[str]:
+def mirror_urls(name: str, mirrors) -> Sequence[str]:
     """The base URLs to try: ``mirrors`` (one string or several), by default MIRRORS[name];
     ValueError for one that is not a URL."""
     bases = MIRRORS[name] if mirrors is None else mirrors
@@ -116,7 +116,7 @@ def _host_problem(base: str) -> str | None:
     return None
 
 
-def _download_file(filename, folder, bases, expected, progress, failures) -> bool:
+def download_file(filename, folder, bases, expected, progress, failures) -> bool:
     """Fetch ``filename`` from the first of ``bases`` that delivers it intact into ``folder``;
     each failure is appended to ``failures``. Only a verified file gets the final name."""
     remove_stale(folder, prefix=f".{filename}.", suffix=".part")  # (killed downloads')
@@ -129,12 +129,12 @@ def _download_file(filename, folder, bases, expected, progress, failures) -> boo
                 _fetch(url, temp, progress, limit=_download_limit(expected))
                 with temp.open("rb") as file:
                     head = file.read(80)
-                if head[:2] not in (_GZIP_MAGIC, b"\0\0"):  # e.g. a proxy's or portal's page
+                if head[:2] not in (GZIP_MAGIC, b"\0\0"):  # e.g. a proxy's or portal's page
                     text = " ".join(head.decode("utf-8", "replace").split())
                     raise DatasetError(f"{url}: neither gzip nor IDX data but "
                                        f"{temp.stat().st_size:,} bytes starting {text!r} (an "
                                        "error or login page?)")
-                _verified_content(temp, expected, url)
+                verified_content(temp, expected, url)
             except _DiskError:
                 raise
             # (URLError is an OSError; a DatasetError a ValueError, as is another failure of
@@ -150,14 +150,14 @@ def _download_file(filename, folder, bases, expected, progress, failures) -> boo
         temp.unlink(missing_ok=True)
 
 
-def _download_limit(expected: _Expected) -> int:
+def _download_limit(expected: ExpectedContent) -> int:
     """The most bytes that a mirror may send for a file whose content is ``expected``: its
     size where xpnet knows it, else the most an IDX file may declare (with a header of the most
     dimensions), in gzip's worst case (stored blocks, 5 bytes in each 65,535: the limit allows
     1 in 1,024), with room for the gzip header's optional fields (a file name, say)."""
     size = expected.size
     if size is None:
-        size = 4 + 4 * _MAX_IDX_DIMS + _MAX_IDX_BYTES
+        size = 4 + 4 * MAX_IDX_DIMS + MAX_IDX_BYTES
     return size + size // 1024 + _GZIP_HEADER_ROOM_BYTES
 
 

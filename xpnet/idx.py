@@ -79,11 +79,11 @@ than that is decompressed or read of it."""
 
 _READ_CHUNK_BYTES = 1 << 20  # decompressed or read at a time
 #: the most data an IDX file may declare where its size is not known from its checksum
-_MAX_IDX_BYTES = 1 << 31
-_MAX_IDX_DIMS = 64  # NumPy's most (numpy>=2)
+MAX_IDX_BYTES = 1 << 31
+MAX_IDX_DIMS = 64  # NumPy's most (numpy>=2)
 #: how far past the expected end the bytes are counted for the message, at most
 _EXCESS_COUNTED_BYTES = 1 << 20
-_GZIP_MAGIC = b"\x1f\x8b"
+GZIP_MAGIC = b"\x1f\x8b"
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _IDX_UNSIGNED_BYTE = 0x08
 
@@ -109,7 +109,7 @@ def read_images(path: str | os.PathLike, *, flatten: bool = True) -> np.ndarray:
     (N, rows, cols) with ``flatten=False``. A file that is no such IDX file of images is a
     DatasetError that names the file and what is wrong (not advice to download it again)."""
     images = read_idx(path)
-    _check_images(images, str(path))
+    check_images(images, str(path))
     return scaled(images.reshape(len(images), -1) if flatten else images)
 
 
@@ -119,43 +119,45 @@ def scaled(pixels: np.ndarray) -> np.ndarray:
     return np.divide(pixels, np.float32(255), dtype=np.float32)
 
 
-def _check_images(images: np.ndarray, source: str | os.PathLike) -> None:
+def check_images(images: np.ndarray, source: str | os.PathLike) -> None:
     """Refuse an IDX array that is not images (count, rows, columns), or holds none."""
     if images.ndim != 3:
-        raise _damaged(source, "expected images (3 dimensions), found shape "
-                               f"{_shape_text(images.shape)}")
+        raise damaged_error(source, "expected images (3 dimensions), found shape "
+                                    f"{shape_text(images.shape)}")
     if images.size == 0:  # (reshape would fail with "cannot reshape array of size 0")
         what = "no images" if len(images) == 0 else "images of no pixels"
-        raise _damaged(source, f"{what}: its header's shape is {images.shape}")
+        raise damaged_error(source, f"{what}: its header's shape is {images.shape}")
 
 
 def _idx_header(data: bytes | bytearray, source: str | os.PathLike) -> tuple[int, tuple[int, ...]]:
     """The header length and the shape that the IDX bytes ``data`` (the header at least)
     declare, after checking the magic number, the data type, the number of dimensions (1 to
-    _MAX_IDX_DIMS), and that the shape holds at most _MAX_IDX_BYTES. ``source`` (a Path or a
+    MAX_IDX_DIMS), and that the shape holds at most MAX_IDX_BYTES. ``source`` (a Path or a
     URL) names the data in errors."""
     if len(data) < 4:
-        raise _damaged(source, f"only {counted(len(data), 'byte')}, too short for an IDX header")
+        raise damaged_error(source, f"only {counted(len(data), 'byte')}, too short for an IDX "
+                                    "header")
     if data[:2] != b"\0\0":
-        raise _damaged(source, f"not an IDX file (magic number 0x{data[:4].hex()} does not "
-                               "start with two zero bytes)")
+        raise damaged_error(source, f"not an IDX file (magic number 0x{data[:4].hex()} does not "
+                                    "start with two zero bytes)")
     if data[2] != _IDX_UNSIGNED_BYTE:
-        raise _damaged(source, f"IDX data type 0x{data[2]:02x} is not supported (only unsigned "
-                               f"bytes, 0x{_IDX_UNSIGNED_BYTE:02x})")
+        raise damaged_error(source, f"IDX data type 0x{data[2]:02x} is not supported (only "
+                                    f"unsigned bytes, 0x{_IDX_UNSIGNED_BYTE:02x})")
     ndim = data[3]
     header_bytes = 4 + 4 * ndim
     if ndim == 0:
-        raise _damaged(source, "the IDX header declares 0 dimensions")
-    if ndim > _MAX_IDX_DIMS:
-        raise _damaged(source, f"the IDX header declares {ndim} dimensions, more than the "
-                               f"{_MAX_IDX_DIMS} of a NumPy array")
+        raise damaged_error(source, "the IDX header declares 0 dimensions")
+    if ndim > MAX_IDX_DIMS:
+        raise damaged_error(source, f"the IDX header declares {ndim} dimensions, more than the "
+                                    f"{MAX_IDX_DIMS} of a NumPy array")
     if len(data) < header_bytes:
-        raise _damaged(source, f"truncated: {len(data)} bytes, shorter than the header of "
-                               f"{counted(ndim, 'dimension')}")
+        raise damaged_error(source, f"truncated: {len(data)} bytes, shorter than the header of "
+                                    f"{counted(ndim, 'dimension')}")
     shape = struct.unpack(f">{ndim}I", data[4:header_bytes])
-    if math.prod(shape) > _MAX_IDX_BYTES:
-        raise _damaged(source, f"the IDX header's shape {_shape_text(shape)} declares more than "
-                               f"{_MAX_IDX_BYTES:,} bytes of data (the most xpnet reads)")
+    if math.prod(shape) > MAX_IDX_BYTES:
+        raise damaged_error(source, f"the IDX header's shape {shape_text(shape)} declares more "
+                                    f"than {MAX_IDX_BYTES:,} bytes of data (the most xpnet "
+                                    "reads)")
     return header_bytes, shape
 
 
@@ -166,18 +168,18 @@ def _parse_idx(data: bytes | bytearray, source: str | os.PathLike) -> np.ndarray
     header_bytes, shape = _idx_header(data, source)
     expected = header_bytes + math.prod(shape)
     if len(data) < expected:
-        raise _damaged(source, f"truncated: {len(data):,} bytes, but the header's shape "
-                               f"{_shape_text(shape)} needs {expected:,}")
+        raise damaged_error(source, f"truncated: {len(data):,} bytes, but the header's shape "
+                                    f"{shape_text(shape)} needs {expected:,}")
     if len(data) > expected:
-        raise _damaged(source, f"{len(data) - expected:,} unexpected bytes after the "
-                               f"{expected:,} that the header's shape {_shape_text(shape)} "
-                               "accounts for")
+        raise damaged_error(source, f"{len(data) - expected:,} unexpected bytes after the "
+                                    f"{expected:,} that the header's shape {shape_text(shape)} "
+                                    "accounts for")
     array = np.frombuffer(data, dtype=np.uint8, offset=header_bytes).reshape(shape)
     array.flags.writeable = False  # (a view of the buffer read: no copy)
     return array
 
 
-def _shape_text(shape: tuple[int, ...]) -> str:
+def shape_text(shape: tuple[int, ...]) -> str:
     """``shape`` for a message: as a tuple, or its first dimensions and their number."""
     if len(shape) <= 6:
         return str(tuple(shape))
@@ -193,7 +195,7 @@ def _read_content(path: Path, source: str | os.PathLike, size: int | None = None
     joined, nor a copy of the whole). A named pipe, a device or a folder there (put there
     since a check of the name) is files.NotRegularFile, not waited for nor read."""
     with open_regular(path) as file:
-        compressed = file.read(2) == _GZIP_MAGIC
+        compressed = file.read(2) == GZIP_MAGIC
         file.seek(0)
         stream = gzip.GzipFile(fileobj=file, mode="rb") if compressed else file
         try:
@@ -201,9 +203,9 @@ def _read_content(path: Path, source: str | os.PathLike, size: int | None = None
                 data = _filled(stream, bytearray(size), 0)
                 if len(data) == size and stream.read(1):
                     content = "decompressed content" if compressed else "content"
-                    raise _damaged(source, f"the {content} is longer than the {size:,} bytes "
-                                           f"expected, by {_excess(stream)} bytes (the file is "
-                                           "damaged or not the one expected here)")
+                    raise damaged_error(source, f"the {content} is longer than the {size:,} "
+                                                f"bytes expected, by {_excess(stream)} bytes (the "
+                                                "file is damaged or not the one expected here)")
                 return data
             header = _read_at_most(stream, 4)
             if len(header) == 4 and header[:2] == b"\0\0":  # (its last byte: the dimensions)
@@ -214,14 +216,14 @@ def _read_content(path: Path, source: str | os.PathLike, size: int | None = None
             data[:header_bytes] = header
             data = _filled(stream, data, header_bytes)
             if len(data) == expected and stream.read(1):
-                raise _damaged(source, f"{_excess(stream)} unexpected bytes after the "
-                                       f"{expected:,} that the header's shape "
-                                       f"{_shape_text(shape)} accounts for")
+                raise damaged_error(source, f"{_excess(stream)} unexpected bytes after the "
+                                            f"{expected:,} that the header's shape "
+                                            f"{shape_text(shape)} accounts for")
             return data
         except (OSError, EOFError, zlib.error) as error:  # what gzip raises for each damage
             if not compressed or (isinstance(error, OSError) and error.errno is not None):
                 raise  # (the disk's error, not the data's)
-            raise _damaged(source, f"corrupt gzip stream ({error})") from None
+            raise damaged_error(source, f"corrupt gzip stream ({error})") from None
 
 
 def _filled(stream, data: bytearray, start: int) -> bytearray:
@@ -261,7 +263,7 @@ def _excess(stream) -> str:
     return f"{1 + rest:,}"
 
 
-class _OtherDatasetError(DatasetError):
+class OtherDatasetError(DatasetError):
     """An intact file of another known dataset where this one's was expected."""
 
 
@@ -272,29 +274,30 @@ def _check_sha256(data: bytes | bytearray, expected: str, source: str | os.PathL
     known = next(((name, stem) for name, sums in CHECKSUMS.items()
                   for stem, digest in sums.items() if digest == actual), None)
     if known is None:
-        raise _damaged(source, f"SHA-256 of its IDX data (decompressed, for a .gz) is {actual}, "
-                               f"expected {expected} (the file is damaged or from another "
-                               "dataset)")
+        raise damaged_error(source, f"SHA-256 of its IDX data (decompressed, for a .gz) is "
+                                    f"{actual}, expected {expected} (the file is damaged or "
+                                    "from another dataset)")
     name, stem = known
     if expected not in CHECKSUMS[name].values():  # another dataset's folder
-        raise _OtherDatasetError(f"{source} is {TITLES[name]}'s {stem} file, not the one "
-                                 "expected here")
-    raise _damaged(source, f"it holds {TITLES[name]}'s {stem} file under another name")
+        raise OtherDatasetError(f"{source} is {TITLES[name]}'s {stem} file, not the one "
+                                "expected here")
+    raise damaged_error(source, f"it holds {TITLES[name]}'s {stem} file under another name")
 
 
 #: what to do about a damaged local file
-_REMEDY = (". Delete the file and download it again (`xpnet download`, with --data-dir for a "
-           "folder of yours, or download=True), or replace it with an intact copy.")
+DAMAGED_FILE_REMEDY = (". Delete the file and download it again (`xpnet download`, with "
+                       "--data-dir for a folder of yours, or download=True), or replace it "
+                       "with an intact copy.")
 
 
-def _damaged(source: str | os.PathLike, problem: str) -> DatasetError:
+def damaged_error(source: str | os.PathLike, problem: str) -> DatasetError:
     """The error for a bad file or download; for a local file it also says what to do."""
     if isinstance(source, os.PathLike):
-        problem += _REMEDY
+        problem += DAMAGED_FILE_REMEDY
     return DatasetError(f"{source}: {problem}")
 
 
-class _Expected(NamedTuple):
+class ExpectedContent(NamedTuple):
     """What a file's decompressed content must be: its SHA-256, and its size where xpnet knows
     it (None: what its IDX header declares bounds what is read)."""
 
@@ -302,12 +305,13 @@ class _Expected(NamedTuple):
     size: int | None
 
 
-def _expected(name: str, checksums: Mapping[str, str] | None) -> dict[str, _Expected]:
+def expected_contents(name: str, checksums: Mapping[str, str] | None) -> dict[str, ExpectedContent]:
     """What each file of dataset ``name`` must be, by stem: xpnet's CHECKSUMS and SIZES, or a
     caller's own ``checksums``, of files whose size xpnet does not know."""
     if checksums is None:
-        return {stem: _Expected(sha256, SIZES[stem]) for stem, sha256 in CHECKSUMS[name].items()}
-    return {stem: _Expected(sha256, None)
+        return {stem: ExpectedContent(sha256, SIZES[stem])
+                for stem, sha256 in CHECKSUMS[name].items()}
+    return {stem: ExpectedContent(sha256, None)
             for stem, sha256 in _own_checksums(name, checksums).items()}
 
 
@@ -345,11 +349,13 @@ def _stem(key):
     return key.removesuffix(".gz") if isinstance(key, str) else key
 
 
-def _read_verified(path: Path, expected: _Expected) -> np.ndarray:
-    return _parse_idx(_verified_content(path, expected, path), path)
+def read_verified(path: Path, expected: ExpectedContent) -> np.ndarray:
+    """The array of the IDX file ``path`` once its content matches ``expected``; where it does
+    not, a DatasetError that names the file (OtherDatasetError: another known dataset's)."""
+    return _parse_idx(verified_content(path, expected, path), path)
 
 
-def _verified_content(path: Path, expected: _Expected, source: str | os.PathLike) -> bytearray:
+def verified_content(path: Path, expected: ExpectedContent, source: str | os.PathLike) -> bytearray:
     """The content of ``path`` (gunzipped), checked against ``expected``: no more of it read
     than its size, or where that is not known, than its IDX header declares."""
     data = _read_content(path, source, expected.size)
