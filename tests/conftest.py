@@ -1,22 +1,32 @@
 """Shared fixtures: every test of the core runs on each array namespace without being written
 twice -- numpy; array_api_strict on a non-default device (which refuses every silent conversion
-to NumPy); and cupy (marked ``gpu``, skipped with the reason where CuPy cannot run)."""
+to NumPy); and cupy (marked ``gpu``, skipped with the reason where CuPy cannot run). For the
+tests of the data modules (test_idx, test_download, test_datasets): a tiny synthetic dataset in
+MNIST's layout, a local HTTP server of mirrors that fail each in its own way, and gzip bombs."""
 
 from __future__ import annotations
 
 import contextlib
+import gzip
+import hashlib
 import json
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
+import time
+import tracemalloc
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from xpnet.backend import cupy_unavailable_reason, from_namespace, get_backend
+from xpnet.idx import FILES
 from xpnet.losses import LOSSES
 from xpnet.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 
@@ -289,3 +299,191 @@ def assert_hinted(obj, attribute: str, hint: str, misspelt: str) -> None:
                                              rf"'{misspelt}'$"):
         getattr(obj, misspelt)
     assert not hasattr(obj, attribute)
+
+
+# -- the data modules' tests: test_idx, test_download, test_datasets ------------------------------
+N_TRAIN, N_TEST = 30, 12
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """``array`` (uint8) in IDX format."""
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.tobytes()
+
+
+def make_synthetic() -> dict[str, bytes]:
+    """A tiny dataset in MNIST's layout: decompressed IDX content by file stem."""
+    rng = np.random.default_rng(7)
+    train_images = rng.integers(0, 256, (N_TRAIN, 28, 28), dtype=np.uint8)
+    train_images[0, 0, :2] = (0, 255)  # the extremes must map to exactly 0.0 and 1.0
+    arrays = [train_images, rng.integers(0, 10, N_TRAIN, dtype=np.uint8),
+              rng.integers(0, 256, (N_TEST, 28, 28), dtype=np.uint8),
+              rng.integers(0, 10, N_TEST, dtype=np.uint8)]
+    return {stem: idx_bytes(array) for stem, array in zip(FILES, arrays, strict=True)}
+
+
+def sha256s(contents: dict[str, bytes]) -> dict[str, str]:
+    """The SHA-256 of each file's decompressed content, by stem: checksums= for ``contents``."""
+    return {stem: hashlib.sha256(data).hexdigest() for stem, data in contents.items()}
+
+
+SYNTHETIC = make_synthetic()
+SYNTHETIC_SHA256 = sha256s(SYNTHETIC)
+
+
+def write_dataset(folder: Path, *, compress: bool = True, contents=SYNTHETIC) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem, data in contents.items():
+        if compress:
+            (folder / f"{stem}.gz").write_bytes(gzip.compress(data))
+        else:
+            (folder / stem).write_bytes(data)
+    return folder
+
+
+def flipped(data: bytes, at: int = -1) -> bytes:
+    """``data`` with the byte at ``at`` inverted."""
+    damaged = bytearray(data)
+    damaged[at] ^= 0xFF
+    return bytes(damaged)
+
+
+@pytest.fixture
+def isolated_env(tmp_path, monkeypatch):
+    """Each test's own empty cache and no $XPNET_DATA_DIR (every test of the data modules':
+    their pytestmark uses it)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("XPNET_DATA_DIR", raising=False)
+
+
+# -- the local mirror server ----------------------------------------------------------------------
+#: what the "endless" mirror sends at most (a bound for the test, should the client not stop)
+ENDLESS_MIB = 16
+
+
+def _served_body(mirror: str, data: bytes) -> tuple[bytes, int]:
+    """What ``mirror`` sends for a file whose content is ``data``, and the Content-Length it
+    announces."""
+    good = gzip.compress(data)
+    if mirror in ("good", "huge", "badlength", "neglength"):  # (the last three: other lengths)
+        return good, len(good)
+    if mirror == "corrupt":  # a valid gzip stream of altered content: only the SHA-256 can tell
+        body = gzip.compress(flipped(data))
+        return body, len(body)
+    if mirror == "badgzip":
+        body = flipped(good, len(good) // 2)
+        return body, len(body)
+    if mirror in ("truncated", "spacedtruncated"):  # the connection closes halfway through
+        # the announced length (which the last one announces with a space after it)
+        return good[: len(good) // 2], len(good)
+    if mirror == "html":  # what a proxy or a captive portal answers, with status 200
+        body = b"<!DOCTYPE html>\n<html><body>Service   unavailable</body></html>"
+        return body, len(body)
+    raise KeyError(mirror)
+
+
+class MirrorHandler(BaseHTTPRequestHandler):
+    """Serves ``/<mirror>/<stem>.gz`` for the mirrors of _served_body; anything else is a 404."""
+
+    requests: list[str] = []
+
+    def do_GET(self):
+        self.requests.append(self.path)
+        _, mirror, filename = self.path.split("/", 2)
+        stem = filename.removesuffix(".gz")
+        if stem not in SYNTHETIC or mirror == "missing":
+            self.send_error(404)
+            return
+        if mirror == "trickle":  # every read in time, the whole file never
+            body = gzip.compress(SYNTHETIC[stem])
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for byte in body[:40]:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.05)
+            return
+        if mirror == "endless":  # gzip's magic, then zeros without end (here: ENDLESS_MIB)
+            self.send_response(200)
+            self.end_headers()  # (no Content-Length: the body ends when the connection does)
+            try:
+                self.wfile.write(b"\x1f\x8b\x08\x00")
+                for _ in range(ENDLESS_MIB):
+                    self.wfile.write(bytes(1 << 20))
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up: as it must
+                pass
+            return
+        if mirror == "badredirect":  # to a host name that IDNA cannot encode (an empty label)
+            self.send_response(302)
+            self.send_header("Location", f"http://a..b/{filename}")
+            self.end_headers()
+            return
+        body, length = _served_body(mirror, SYNTHETIC[stem])
+        length = {"huge": 10**20, "badlength": "abc", "neglength": -5,
+                  "spacedtruncated": f"{length} "}.get(mirror, length)
+        self.send_response(200)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), MirrorHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def requests():
+    """The paths requested from the server during this test."""
+    MirrorHandler.requests.clear()
+    return MirrorHandler.requests
+
+
+def closed_port_url() -> str:
+    """A loopback URL where nothing listens (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+# -- gzip bombs, and the memory a read of one takes -----------------------------------------------
+ZERO_MIB = bytes(1 << 20)
+BOMB_MIB = 64  # of zeros: 64 KiB gzip-compressed
+TRACED_LIMIT = 8 << 20  # bytes: what reading a bomb may allocate (1 MiB chunks)
+
+
+def write_gzip_bomb(path: Path, prefix: bytes, zero_mib: int = BOMB_MIB) -> Path:
+    """``prefix`` then ``zero_mib`` MiB of zero bytes, gzip-compressed, into ``path``."""
+    with gzip.open(path, "wb", compresslevel=1) as file:
+        file.write(prefix)
+        for _ in range(zero_mib):
+            file.write(ZERO_MIB)
+    return path
+
+
+def peak_and_error(function, *args, **kwargs) -> tuple[int, BaseException]:
+    """The most memory that ``function(*args, **kwargs)`` allocated (tracemalloc), and the
+    exception it raised; it must raise."""
+    tracemalloc.start()
+    try:
+        function(*args, **kwargs)
+    except Exception as error:  # (returned for the test to check)
+        return tracemalloc.get_traced_memory()[1], error
+    finally:
+        tracemalloc.stop()
+    raise AssertionError(f"{function.__name__} did not raise")
