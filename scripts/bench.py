@@ -34,7 +34,7 @@ import numpy as np
 
 import xpnet
 from xpnet import datasets
-from xpnet.cli import int_at_least
+from xpnet.cli.parser import int_at_least
 from xpnet.optim import SGD, Adam
 
 N_SAMPLES = 60_000

@@ -26,7 +26,7 @@ from functools import partial
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from xpnet.cli import int_at_least
+from xpnet.cli.parser import int_at_least
 
 #: the pause before each round (see bench.py's IDLE_SECONDS), and the work of a round
 IDLE_SECONDS, ROUND_FLOPS = 0.3, 4e9

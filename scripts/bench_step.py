@@ -20,7 +20,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from xpnet import Network
-from xpnet.cli import int_at_least
+from xpnet.cli.parser import int_at_least
 
 SIZES = [784, 100, 10]
 

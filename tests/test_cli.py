@@ -29,12 +29,21 @@ import numpy as np
 import pytest
 from conftest import REPO, another_run_writing, mnist_dir, rewrite_header, xpnet
 
-from xpnet import Network, checkpoint, cli, datasets, idx, signals, training
+from xpnet import Network, checkpoint, cli, datasets, idx, schedules, signals, training
 from xpnet import download as download_module
 from xpnet import load as xpnet_load
 from xpnet.backend import cupy_unavailable_reason
+from xpnet.cli import evaluate as cli_evaluate
+from xpnet.cli import info as cli_info
+from xpnet.cli import parser as cli_parser
+from xpnet.cli import predict as cli_predict
+from xpnet.cli import train as cli_train
+from xpnet.cli.options import in_option_terms
 from xpnet.schedules import get_schedule
 
+#: the folder that holds the xpnet tested (xpnet/cli/__init__.py's grandparent), on the
+#: PYTHONPATH of the processes started here
+TESTED_ROOT = str(Path(cli.__file__).parents[2])
 ACCURACY = re.compile(r"accuracy (\d+\.\d+)%")
 
 
@@ -124,15 +133,15 @@ def test_one_epoch_of_784_100_10_reaches_90_percent(run):
 def test_train_records_the_dataset_and_evaluate_tests_on_it(run, tmp_path, capsys,
                                                           monkeypatch):
     folder, _ = run
-    header, _ = cli.checkpoint.read(folder / "model.npz")
-    metadata = cli.checkpoint.metadata(header)  # (and the run's options, for --resume)
+    header, _ = checkpoint.read(folder / "model.npz")
+    metadata = checkpoint.metadata(header)  # (and the run's options, for --resume)
     assert metadata["dataset"] == "mnist" and set(metadata) == {"dataset",
                                                                 training.OPTIONS_METADATA}
 
     def load_of(args):  # which dataset evaluate would load
         raise ValueError(f"would load {args.dataset}")
 
-    monkeypatch.setattr(cli, "_test_set", load_of)
+    monkeypatch.setattr(cli_evaluate, "_test_set", load_of)
     model = tmp_path / "fashion.npz"
     xpnet_load(folder / "model.npz").save(model, metadata={"dataset": "fashion-mnist"})
     for options, loaded in [((), "fashion-mnist"), (("--dataset", "mnist"), "mnist"),
@@ -345,7 +354,7 @@ def test_info_says_what_threads_training_runs_with(capsys, monkeypatch, value, t
 
 def test_info_says_a_gpu_backend_has_no_threads_to_set():
     gpu = types.SimpleNamespace(uses_cpu_blas=False, name="cupy")
-    assert cli._training_threads(gpu) == "none to set: auto trains on cupy"
+    assert cli_info._training_threads(gpu) == "none to set: auto trains on cupy"
 
 
 def test_plot_without_matplotlib_says_how_to_install_it(tmp_path, capsys, monkeypatch):
@@ -451,7 +460,7 @@ def test_plot_of_a_model_or_other_file_says_it_wants_a_history(tmp_path, capsys,
     assert status == 2 and "Traceback" not in err
     assert err.startswith(f"xpnet: error: {other} is not a training history")
     assert "`xpnet train --history PATH`" in err and "--save" in err and "codec" not in err
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     status, _, err = xpnet(capsys, "train", "--no-progress", "--history", other)
     assert status == 2 and "exists and is not a training history" in err  # (not replaced)
 
@@ -592,7 +601,7 @@ def _data_were_loaded(args, validation=0):
 
 
 def test_resume_of_a_folder_is_refused_as_no_checkpoint(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     folder = tmp_path / "runs"
     folder.mkdir()
     for option in ("--resume", "--init-from"):  # (it used to say "no such file")
@@ -607,7 +616,7 @@ def test_resume_of_a_folder_is_refused_as_no_checkpoint(tmp_path, capsys, monkey
 def test_resume_of_a_damaged_architecture_is_not_told_as_other_options(tmp_path, capsys,
                                                                        monkeypatch):
     """(It used to suggest the impossible `--layers 784,-16,10`.)"""
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     path = tmp_path / "run.npz"
     checkpoint.save(path, Network([784, 16, 10], backend="numpy"), training={"epoch": 1})
     header, arrays = checkpoint.read(path)
@@ -636,7 +645,7 @@ def test_resume_with_another_early_stopping_names_the_option(saved, resumed, sho
     """In the option's terms: its patience or off, not fit's EarlyStopping settings."""
     rng = np.random.default_rng(0)
     X, y = rng.random((60, 784), dtype=np.float32), rng.integers(0, 10, 60)
-    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (
+    monkeypatch.setattr(cli_train, "_load", lambda args, validation=0: (
         (X[:40], y[:40]), (X[40:50], y[40:50]), (X[50:], y[50:])))
     model = tmp_path / "m.npz"
     options = ["train", "--layers", "784,30,10", "--epochs", 2, "--no-progress",
@@ -659,7 +668,7 @@ def test_outputs_that_cannot_be_written_are_refused_before_training(case, tmp_pa
     """They used to fail only after training (the history of the whole run lost), with the
     name of a temporary file (".h.json.0123abcd.tmp: Read-only file system"), or, for
     --history on the checkpoint, to overwrite it with the history."""
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     a_file, locked = tmp_path / "file", tmp_path / "locked"
     a_file.write_text("")
     locked.mkdir()
@@ -741,7 +750,7 @@ def test_evaluate_refuses_a_network_that_does_not_fit_the_images(sizes, tmp_path
                                                                  monkeypatch):
     """A 784-16-1 network used to fail with NumPy's "non-broadcastable output operand with
     shape (1,1) ...", after loading the data."""
-    monkeypatch.setattr(cli, "_test_set", _data_were_loaded)
+    monkeypatch.setattr(cli_evaluate, "_test_set", _data_were_loaded)
     model = tmp_path / "model.npz"
     Network(sizes, output="sigmoid", backend="numpy").save(model)
     status, _, err = xpnet(capsys, "evaluate", model)
@@ -769,7 +778,7 @@ def test_running_out_of_memory_is_one_clear_error(capsys, monkeypatch):
     def too_big(*args, **kwargs):
         raise MemoryError("Unable to allocate 3.64 TiB for an array with shape (10**12,)")
 
-    monkeypatch.setattr(cli, "Network", too_big)
+    monkeypatch.setattr(cli_train, "Network", too_big)
     status, _, err = xpnet(capsys, "train", "--layers", "784,1000000,1000000,10")
     assert status == 2 and "Traceback" not in err
     assert err.startswith("xpnet: error: not enough memory (Unable to allocate")
@@ -862,11 +871,12 @@ TRAIN_WAITING_IN_BATCH_3 = """\
 import sys
 import numpy as np
 from xpnet import cli
+from xpnet.cli import train
 rng = np.random.default_rng(0)
 data = rng.random((400, 784), dtype=np.float32), rng.integers(0, 10, 400)
-cli._load = lambda args, validation=0: (data, None, data)
-cli.TRAIN_IMAGES = len(data[1])  # (what a resumed run must train on again)
-make = cli._optimizer
+train._load = lambda args, validation=0: (data, None, data)
+train.TRAIN_IMAGES = len(data[1])  # (what a resumed run must train on again)
+make = train._optimizer
 
 def waiting(args):
     optimizer = make(args)
@@ -882,7 +892,7 @@ def waiting(args):
     optimizer.step = step_then_wait
     return optimizer
 
-cli._optimizer = waiting
+train._optimizer = waiting
 cli.run()  # (the `xpnet` command)
 """
 
@@ -895,7 +905,7 @@ def train_waiting_in_batch_3(*argv, **options) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", TRAIN_WAITING_IN_BATCH_3, *map(str, argv)], text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={
-            **environment, "PYTHONPATH": str(Path(cli.__file__).parents[1])}, **options)
+            **environment, "PYTHONPATH": TESTED_ROOT}, **options)
 
 
 def train_signalled_in_batch_3(model: Path, signum: int, answer: str) -> tuple[int, str, str]:
@@ -993,7 +1003,7 @@ def test_a_sigterm_during_a_download_removes_its_partial_file_and_ends_by_it(tmp
     thread = threading.Thread(target=serve_a_start, daemon=True)
     thread.start()
     data = tmp_path / "data"
-    environment = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1]),
+    environment = {**os.environ, "PYTHONPATH": TESTED_ROOT,
                    "XDG_CACHE_HOME": str(tmp_path / "cache")}
     try:
         with subprocess.Popen(
@@ -1037,7 +1047,7 @@ def test_fit_finds_the_default_action_of_sigterm_and_the_rest_of_train_a_handler
         found["fit"] = signal.getsignal(signal.SIGTERM)
         return fit(self, *args, **kwargs)
 
-    monkeypatch.setattr(cli, "_load", load)
+    monkeypatch.setattr(cli_train, "_load", load)
     monkeypatch.setattr(Network, "fit", fit_noting_the_handler)
     status, _, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 1,
                            "--batch-size", 20, "--threads", 1, "--no-progress")
@@ -1069,7 +1079,7 @@ def test_resume_of_another_kind_of_file_is_refused_before_loading(case, tmp_path
                                                                    monkeypatch):
     """Both were refused only after the data had loaded, in Python's terms ("build the
     network with the same architecture"; a model file was called "damaged")."""
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     model = tmp_path / "m.npz"
     if case == "a model, not a run":
         Network([784, 30, 10], backend="numpy").save(model, metadata={"dataset": "mnist"})
@@ -1101,7 +1111,7 @@ def test_resume_on_another_dataset_is_refused_before_loading_it(tmp_path, capsys
 def test_resume_with_other_options_is_refused_before_loading_the_data(tmp_path, capsys,
                                                                       monkeypatch):
     """Every option but the numbers of images (which need the data) is checked first."""
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     model = tmp_path / "m.npz"
     saved_run(model)  # one epoch of batches of 20, Adam, no schedule, seed 0
     status, _, err = xpnet(capsys, "train", "--no-progress", "--layers", "784,30,10",
@@ -1131,7 +1141,8 @@ def test_confusion_matrix_rows_are_the_true_class_columns_the_predicted():
     """A transposed matrix (counts[predicted, true]) used to pass: rows must be the labels."""
     y = np.array([0, 0, 0, 1, 2, 2])
     predicted = np.array([1, 2, 0, 1, 1, 2])
-    counts = cli.confusion_matrix(_KnownPredictions(3), predicted[:, None], y, batch_size=4)
+    counts = cli_evaluate.confusion_matrix(_KnownPredictions(3), predicted[:, None], y,
+                                           batch_size=4)
     np.testing.assert_array_equal(counts.sum(axis=1), np.bincount(y, minlength=3))
     np.testing.assert_array_equal(counts.sum(axis=0), np.bincount(predicted, minlength=3))
     np.testing.assert_array_equal(counts, [[1, 1, 1], [0, 1, 0], [0, 1, 1]])
@@ -1141,7 +1152,7 @@ def test_confusion_matrix_counts_the_sample_after_the_last_full_batch():
     """N = batch_size + 1: the last sample, alone in its batch, must be counted too."""
     batch_size = 4
     y = np.arange(batch_size + 1) % 3
-    counts = cli.confusion_matrix(_KnownPredictions(3), y[:, None], y, batch_size)
+    counts = cli_evaluate.confusion_matrix(_KnownPredictions(3), y[:, None], y, batch_size)
     assert counts.sum() == batch_size + 1
     np.testing.assert_array_equal(np.diag(counts), np.bincount(y, minlength=3))
 
@@ -1149,7 +1160,7 @@ def test_confusion_matrix_counts_the_sample_after_the_last_full_batch():
 def test_confusion_matrix_refuses_a_label_out_of_range():
     """A label of no class would be a row of zeros: counted nowhere, silently."""
     with pytest.raises(ValueError, match=r"0\.\.2 .* 0 to 3"):
-        cli.confusion_matrix(_KnownPredictions(3), np.zeros((2, 1)), np.array([0, 3]))
+        cli_evaluate.confusion_matrix(_KnownPredictions(3), np.zeros((2, 1)), np.array([0, 3]))
 
 
 def _read_only(path: Path, monkeypatch) -> None:
@@ -1165,7 +1176,7 @@ def _read_only(path: Path, monkeypatch) -> None:
 def test_an_existing_read_only_history_file_is_refused_before_loading(tmp_path, capsys,
                                                                       monkeypatch):
     """A read-only --history file used to pass the check, failing only after training."""
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     history = tmp_path / "h.json"
     history.write_text("{}")
     _read_only(history, monkeypatch)
@@ -1180,7 +1191,7 @@ def test_an_existing_read_only_history_file_is_refused_before_loading(tmp_path, 
 def test_outputs_replace_only_files_that_xpnet_wrote(case, tmp_path, capsys, monkeypatch):
     """`--save train.py` turned the script into a zip archive, and `--init-from m.npz
     --history m.npz` replaced the model with the history; both are refused before loading."""
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     script, model = tmp_path / "train.py", tmp_path / "m.npz"
     script.write_text("print('mine')\n")
     saved_run(model)
@@ -1209,7 +1220,7 @@ def test_outputs_replace_only_files_that_xpnet_wrote(case, tmp_path, capsys, mon
 
 def test_init_from_a_float64_model_is_taken(tmp_path, capsys, monkeypatch):
     """Only its weights are used, cast to float32: unlike --resume, its dtype does not matter."""
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     model = tmp_path / "f64.npz"
     Network([784, 30, 10], activation="relu", backend="numpy", dtype="float64").save(model)
     with pytest.raises(AssertionError, match="the data were loaded"):  # (past the checks)
@@ -1218,14 +1229,14 @@ def test_init_from_a_float64_model_is_taken(tmp_path, capsys, monkeypatch):
 
 def test_option_terms_leave_paths_alone():
     """"sweep/lr=0.1,loss=mse" is a folder's name, not the options --lr and --loss."""
-    with pytest.raises(ValueError) as caught, cli._in_option_terms():
+    with pytest.raises(ValueError) as caught, in_option_terms():
         raise ValueError("not found in sweep/lr=0.1,loss=mse or /x/init=he; use output='x'")
     assert str(caught.value) == "not found in sweep/lr=0.1,loss=mse or /x/init=he; use " \
                                 "--output x"
 
 
 def test_a_bad_thread_count_in_the_environment_is_refused_before_loading(capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     monkeypatch.setenv("XPNET_NUM_THREADS", "two")
     status, _, err = xpnet(capsys, "train", "--no-progress")
     assert status == 2 and "$XPNET_NUM_THREADS) must be a whole number from 1 to 32768, got " \
@@ -1234,7 +1245,7 @@ def test_a_bad_thread_count_in_the_environment_is_refused_before_loading(capsys,
 
 def test_a_save_whose_history_another_checkpoint_has_is_refused_before_loading(
         tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     saved_run(tmp_path / "m")  # (its history: m.history.json, as m.npz's would be)
     status, _, err = xpnet(capsys, "train", "--no-progress", "--save", tmp_path / "m.npz")
     assert status == 2 and "m.history.json is also that of the checkpoint" in err, err
@@ -1243,7 +1254,7 @@ def test_a_save_whose_history_another_checkpoint_has_is_refused_before_loading(
 
 def test_an_unwritable_resume_checkpoint_says_to_give_save(tmp_path, capsys, monkeypatch):
     """The remedy " with --save" of an unwritable --resume checkpoint used to be droppable."""
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     model = tmp_path / "m.npz"
     saved_run(model)
     _read_only(model, monkeypatch)
@@ -1257,7 +1268,7 @@ def test_history_given_as_the_absolute_path_of_a_relative_save_is_refused(
         tmp_path, capsys, monkeypatch):
     """--save rel.npz --history /abs/rel.npz: the same file, so the history would overwrite
     the checkpoint (the paths must be compared resolved)."""
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     monkeypatch.chdir(tmp_path)
     status, _, err = xpnet(capsys, "train", "--no-progress", "--save", "rel.npz", "--history",
                            tmp_path / "rel.npz")
@@ -1266,7 +1277,7 @@ def test_history_given_as_the_absolute_path_of_a_relative_save_is_refused(
 
 def test_a_last_layer_other_than_10_is_refused_before_loading(capsys, monkeypatch):
     """--layers 784,100,5 used to be accepted: the last layer must have the 10 classes."""
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     status, _, err = xpnet(capsys, "train", "--layers", "784,100,5", "--no-progress")
     assert status == 2 and "--layers 784,100,5: the first layer must have 784" in err, err
     assert "the last 10 (the classes)" in err
@@ -1322,8 +1333,8 @@ def test_xpnet_backend_in_upper_case_is_accepted(tmp_path, capsys, monkeypatch):
     def load_of(args, validation=0):
         raise ValueError("reached the data")
 
-    monkeypatch.setattr(cli, "_load", load_of)
-    monkeypatch.setattr(cli, "_test_set", load_of)
+    monkeypatch.setattr(cli_train, "_load", load_of)
+    monkeypatch.setattr(cli_evaluate, "_test_set", load_of)
     model = tmp_path / "model.npz"
     Network([784, 10], backend="numpy").save(model)
     monkeypatch.setenv("XPNET_BACKEND", "NUMPY")
@@ -1340,7 +1351,7 @@ def test_schedules_are_spread_over_the_epochs(epochs, step_size, patience):
     """step: /10 each third of the run; exponential: /100 over it; cosine: t_max = epochs;
     plateau: patience a tenth of the run, at least 1."""
     def arguments(name):
-        return cli.SCHEDULE_ARGUMENTS[cli.schedules.SCHEDULES[name]](epochs)
+        return cli_train.SCHEDULE_ARGUMENTS[schedules.SCHEDULES[name]](epochs)
 
     assert arguments("step") == {"step_size": step_size}
     assert arguments("exponential")["gamma"] ** epochs == pytest.approx(0.01)
@@ -1354,13 +1365,13 @@ def test_momentum_option_sets_the_lecture_optimizers_gamma(optimizer):
     """--momentum is the lecture's gamma: it used to be droppable for lecture_* optimizers."""
     args = cli.build_parser().parse_args(["train", "--optimizer", optimizer, "--momentum",
                                           "0.5", "--lr", "0.1"])
-    built = cli._optimizer(args)
+    built = cli_train._optimizer(args)
     assert built.gamma == 0.5 and built.lr == 0.1
 
 
 def test_info_says_how_to_make_cupy_work(capsys, monkeypatch):
     """As `--backend cupy` does: the reason, then the install hint."""
-    monkeypatch.setattr(cli, "cupy_unavailable_reason", lambda: "CuPy cannot be imported "
+    monkeypatch.setattr(cli_info, "cupy_unavailable_reason", lambda: "CuPy cannot be imported "
                         "(ModuleNotFoundError: No module named 'cupy')")
     status, out, _ = xpnet(capsys, "info")
     assert status == 0
@@ -1374,7 +1385,7 @@ def test_a_batch_size_over_the_training_images_is_shown_as_the_batch_it_is(capsy
     """(It said "batches of 100000", where each batch was all 40 images.)"""
     rng = np.random.default_rng(0)
     data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
-    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+    monkeypatch.setattr(cli_train, "_load", lambda args, validation=0: (data, None, data))
     options = ["train", "--layers", "784,10", "--epochs", 2, "--no-progress", "--threads", 1]
     status, _, err = xpnet(capsys, *options, "--batch-size", 100_000)
     assert status == 0, err
@@ -1397,7 +1408,7 @@ def test_a_data_dir_passed_over_is_named_with_the_folder_read(given, mnist, tmp_
     def stop(*args, **kwargs):
         raise ValueError("stopped before training")
 
-    monkeypatch.setattr(cli.Network, "fit", stop)
+    monkeypatch.setattr(Network, "fit", stop)
     status, _, err = xpnet(capsys, "train", "--data-dir", folder, "--no-download",
                            "--no-progress")
     assert status == 2 and err.endswith("stopped before training\n"), err
@@ -1417,7 +1428,7 @@ def test_info_lists_only_the_blas_thread_pools(monkeypatch):
         {"user_api": "openmp", "internal_api": "openmp", "version": None, "num_threads": 8},
         {"user_api": "blas", "internal_api": "openblas", "version": "0.3.27",
          "architecture": "Haswell", "num_threads": 2}])
-    assert cli.blas_description() == "openblas 0.3.27 (Haswell), 2 threads"
+    assert cli_info.blas_description() == "openblas 0.3.27 (Haswell), 2 threads"
 
 
 def test_info_finds_cupy_by_the_prefix_of_its_wheel_name(monkeypatch):
@@ -1426,10 +1437,10 @@ def test_info_finds_cupy_by_the_prefix_of_its_wheel_name(monkeypatch):
         def __init__(self, name, version):
             self.metadata, self.version = {"Name": name}, version
 
-    monkeypatch.setattr(cli.importlib.metadata, "distributions", lambda: [
+    monkeypatch.setattr(cli_info.importlib.metadata, "distributions", lambda: [
         Distribution("numpy", "2.1.0"), Distribution("cupy-cuda12x", "13.3.0")])
-    assert cli._installed_version("cupy") == "13.3.0 (cupy-cuda12x)"
-    assert cli._installed_version("torch") == "not installed"
+    assert cli_info._installed_version("cupy") == "13.3.0 (cupy-cuda12x)"
+    assert cli_info._installed_version("torch") == "not installed"
 
 
 def test_plot_of_an_empty_history_is_refused_not_drawn_blank(tmp_path):
@@ -1488,7 +1499,7 @@ def test_a_closed_pipe_ends_with_status_1_and_no_message(tmp_path, capsys, monke
         redirected.append(fd2)
         os.close(fd)
 
-    monkeypatch.setattr(cli, "cmd_info", closed_pipe)
+    monkeypatch.setitem(cli.COMMANDS, "info", closed_pipe)
     with open(tmp_path / "stdout", "w") as stdout, monkeypatch.context() as patch:
         patch.setattr(os, "dup2", dup2)
         patch.setattr(sys, "stdout", stdout)
@@ -1503,14 +1514,14 @@ def test_a_failed_rename_names_its_target(capsys, monkeypatch):
     def failed_rename(args):
         raise PermissionError(13, "Permission denied", ".model.npz.1a2b.tmp", None, "model.npz")
 
-    monkeypatch.setattr(cli, "cmd_info", failed_rename)
+    monkeypatch.setitem(cli.COMMANDS, "info", failed_rename)
     status, _, err = xpnet(capsys, "info")
     assert status == 2 and err == "xpnet: error: model.npz: Permission denied\n"
 
 
 def test_history_does_not_replace_another_json_file(tmp_path, capsys, monkeypatch):
     """A JSON object without an "epoch" column is not a history xpnet wrote."""
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"lr": 0.1}))
     status, _, err = xpnet(capsys, "train", "--no-progress", "--history", config)
@@ -1519,7 +1530,7 @@ def test_history_does_not_replace_another_json_file(tmp_path, capsys, monkeypatc
 
 
 def test_option_terms_rename_an_argument_only_at_the_start_of_a_must():
-    with pytest.raises(ValueError) as caught, cli._in_option_terms():
+    with pytest.raises(ValueError) as caught, in_option_terms():
         raise ValueError("min_lr must be <= lr, got min_lr=0.5")
     assert str(caught.value) == "min_lr must be <= lr, got min_lr=0.5"
 
@@ -1530,9 +1541,9 @@ def train_signalled_in_batch(capsys, monkeypatch, signum, batch: int | None, *ar
     stdout, stderr)."""
     rng = np.random.default_rng(0)
     data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
-    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
-    monkeypatch.setattr(cli, "TRAIN_IMAGES", 40)  # (what a resumed run trains on)
-    make = cli._optimizer
+    monkeypatch.setattr(cli_train, "_load", lambda args, validation=0: (data, None, data))
+    monkeypatch.setattr(cli_train, "TRAIN_IMAGES", 40)  # (what a resumed run trains on)
+    make = cli_train._optimizer
 
     def interrupting(args):
         optimizer = make(args)
@@ -1547,7 +1558,7 @@ def train_signalled_in_batch(capsys, monkeypatch, signum, batch: int | None, *ar
         return optimizer
 
     with monkeypatch.context() as patched:
-        patched.setattr(cli, "_optimizer", interrupting)
+        patched.setattr(cli_train, "_optimizer", interrupting)
         return xpnet(capsys, "train", *argv)
 
 
@@ -1592,7 +1603,7 @@ def test_save_refuses_to_replace_an_unfinished_run_before_loading(case, refused,
                    "run" in out, out
     if case.endswith("saved from Python"):
         as_fit_saved_it_from_python(model)
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     again = ["--resume", model] if case.startswith("--resume") else [
         "--layers", "784,10", "--epochs", 1, *(["--overwrite"] if case == "--overwrite" else [])]
     if refused is None:
@@ -1623,8 +1634,8 @@ def test_resume_of_a_run_saved_by_fit_without_metadata_is_let_through(tmp_path, 
     """A checkpoint written by ``fit(checkpoint=)`` records no dataset: it resumes on the
     command's own, given the run's options (here the stub that stops at loading the data:
     past every check; a dataset of 50 training images, 10 of them held out, as the run's)."""
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
-    monkeypatch.setattr(cli, "TRAIN_IMAGES", 50)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "TRAIN_IMAGES", 50)
     model = tmp_path / "m.npz"
     rng = np.random.default_rng(0)
     X, y = rng.random((50, 784), dtype=np.float32), rng.integers(0, 10, 50)
@@ -1637,7 +1648,7 @@ def test_resume_of_a_run_saved_by_fit_without_metadata_is_let_through(tmp_path, 
 
 
 def test_the_lecture_momentum_gamma_is_named_momentum(capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     status, _, err = xpnet(capsys, "train", "--optimizer", "lecture_momentum", "--momentum", 1.5)
     assert status == 2 and "--momentum must lie in [0, 1)" in err and "gamma" not in err, err
 
@@ -1656,7 +1667,7 @@ def test_no_progress_reaches_the_dataset_loader(capsys, monkeypatch):
 
 
 def _random_test_set(datasets_asked: list):
-    """A stand-in for cli._test_set: 50 random test images, noting the dataset asked for."""
+    """A stand-in for evaluate's _test_set: 50 random test images, noting the dataset asked for."""
     def load(args):
         datasets_asked.append(args.dataset)
         rng = np.random.default_rng(1)
@@ -1697,7 +1708,7 @@ def test_evaluate_reads_the_test_files_only(mnist, tmp_path, capsys):
 def test_evaluate_takes_a_network_of_more_than_10_outputs(tmp_path, capsys, monkeypatch):
     """More outputs than the dataset has classes is a valid network (its extra classes are
     never the label); fewer is refused (test_evaluate_refuses_a_network_...)."""
-    monkeypatch.setattr(cli, "_test_set", _random_test_set([]))
+    monkeypatch.setattr(cli_evaluate, "_test_set", _random_test_set([]))
     model = tmp_path / "m.npz"
     Network([784, 16, 12], backend="numpy").save(model, metadata={"dataset": "mnist"})
     status, out, err = xpnet(capsys, "evaluate", model)
@@ -1707,7 +1718,7 @@ def test_evaluate_takes_a_network_of_more_than_10_outputs(tmp_path, capsys, monk
 def test_evaluate_names_fashion_mnists_classes(tmp_path, capsys, monkeypatch):
     """Its labels are no digits: the confusion matrix says what 0..9 stand for (MNIST's are
     the digits themselves: no legend)."""
-    monkeypatch.setattr(cli, "_test_set", _random_test_set([]))
+    monkeypatch.setattr(cli_evaluate, "_test_set", _random_test_set([]))
     model = tmp_path / "m.npz"
     Network([784, 16, 10], backend="numpy").save(model, metadata={"dataset": "fashion-mnist"})
     status, out, err = xpnet(capsys, "evaluate", model)
@@ -1720,7 +1731,7 @@ def test_evaluate_names_fashion_mnists_classes(tmp_path, capsys, monkeypatch):
 
 def test_evaluate_of_a_model_without_metadata_uses_mnist(tmp_path, capsys, monkeypatch):
     asked = []
-    monkeypatch.setattr(cli, "_test_set", _random_test_set(asked))
+    monkeypatch.setattr(cli_evaluate, "_test_set", _random_test_set(asked))
     model = tmp_path / "m.npz"
     Network([784, 16, 10], backend="numpy").save(model)  # no dataset recorded
     status, out, err = xpnet(capsys, "evaluate", model)
@@ -1729,7 +1740,7 @@ def test_evaluate_of_a_model_without_metadata_uses_mnist(tmp_path, capsys, monke
 
 def test_a_json_file_over_16_mib_is_not_replaced_as_a_history(tmp_path, capsys, monkeypatch):
     """(A history is small: a larger file is someone else's, whatever its first bytes.)"""
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     big = tmp_path / "big.json"
     big.write_text('{"epoch": [1]}' + " " * (1 << 24))
     status, _, err = xpnet(capsys, "train", "--no-progress", "--history", big)
@@ -1755,7 +1766,7 @@ def test_ctrl_c_outside_training_exits_130(capsys, monkeypatch):
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "cmd_info", interrupted)
+    monkeypatch.setitem(cli.COMMANDS, "info", interrupted)
     status, _, err = xpnet(capsys, "info")
     assert status == 130 and "xpnet: interrupted" in err
 
@@ -1764,8 +1775,8 @@ def test_train_resume_reads_only_the_header_for_its_checks(tmp_path, capsys, mon
     """(fit reads the whole checkpoint; the command's checks need its header only.)"""
     model = tmp_path / "m.npz"
     saved_run(model)
-    calls, read = [], cli.checkpoint.read
-    monkeypatch.setattr(cli.checkpoint, "read",
+    calls, read = [], checkpoint.read
+    monkeypatch.setattr(checkpoint, "read",
                         lambda path, **options: calls.append(options) or read(path, **options))
     status, _, err = xpnet(capsys, "train", "--dataset", "fashion-mnist", "--resume", model,
                            "--no-download", "--layers", "784,30,10")
@@ -1793,7 +1804,7 @@ def test_a_signal_in_the_test_keeps_the_history(tmp_path, capsys, monkeypatch, s
     whole run's --history, and so did a SIGTERM (main's handler raised past the test)."""
     rng = np.random.default_rng(0)
     data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
-    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+    monkeypatch.setattr(cli_train, "_load", lambda args, validation=0: (data, None, data))
 
     def signalled(*args, **kwargs):
         os.kill(os.getpid(), signum)  # (handled here, by the handler the command set)
@@ -1815,7 +1826,7 @@ def test_the_history_is_written_before_the_results_are_printed(tmp_path, monkeyp
     print, before H was written."""
     rng = np.random.default_rng(0)
     data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
-    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+    monkeypatch.setattr(cli_train, "_load", lambda args, validation=0: (data, None, data))
     history = tmp_path / "h.json"
 
     class StdoutClosed(Exception):  # (a real BrokenPipeError would close pytest's capture)
@@ -1862,7 +1873,7 @@ def test_an_empty_path_or_an_unknown_user_is_named(capsys, argv, message):
 def test_printed_commands_quote_paths_with_spaces(tmp_path, capsys, monkeypatch):
     rng = np.random.default_rng(0)
     data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
-    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+    monkeypatch.setattr(cli_train, "_load", lambda args, validation=0: (data, None, data))
     folder = tmp_path / "my runs"
     status, out, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 1,
                              "--batch-size", 20, "--threads", 1, "--no-progress",
@@ -1878,12 +1889,12 @@ def test_a_history_that_cannot_be_written_still_shows_the_results(tmp_path, caps
     hid the test accuracy, the only result of a run without --save."""
     rng = np.random.default_rng(0)
     data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
-    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+    monkeypatch.setattr(cli_train, "_load", lambda args, validation=0: (data, None, data))
 
     def full_disk(*args):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "h.json"))
 
-    monkeypatch.setattr(cli.checkpoint, "atomic_write", full_disk)  # (no --save: only the
+    monkeypatch.setattr(checkpoint, "atomic_write", full_disk)  # (no --save: only the
     # history is written)
     status, out, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 1,
                              "--batch-size", 20, "--threads", 1, "--no-progress",
@@ -1897,15 +1908,16 @@ def test_history_dash_is_standard_output_and_the_results_go_to_stderr(tmp_path):
     file called "-"), the results and the epoch lines go to stderr."""
     code = ("import numpy as np\n"
             "from xpnet import cli\n"
+            "from xpnet.cli import train\n"
             "rng = np.random.default_rng(0)\n"
             "data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)\n"
-            "cli._load = lambda args, validation=0: (data, None, data)\n"
+            "train._load = lambda args, validation=0: (data, None, data)\n"
             "raise SystemExit(cli.main(['train', '--layers', '784,30,10', '--epochs', '2',\n"
             "                           '--batch-size', '20', '--threads', '1',\n"
             "                           '--no-progress', '--history', '-']))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=tmp_path,
                           text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1])})
+                          env={**os.environ, "PYTHONPATH": TESTED_ROOT})
     assert done.returncode == 0, done.stderr
     history = json.loads(done.stdout)
     assert history["epoch"] == [1, 2] and 0 <= history["test_accuracy"] <= 1
@@ -1922,7 +1934,7 @@ def test_a_file_called_dash_is_shown_as_a_path_in_the_commands_printed(tmp_path,
     """`--history ./-` wrote ./- and printed `xpnet plot -`, which reads no file."""
     rng = np.random.default_rng(0)
     data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
-    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+    monkeypatch.setattr(cli_train, "_load", lambda args, validation=0: (data, None, data))
     monkeypatch.chdir(tmp_path)
     status, out, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 1,
                              "--batch-size", 20, "--threads", 1, "--no-progress",
@@ -1938,7 +1950,7 @@ def test_history_dash_with_save_keeps_every_other_line_off_standard_output(tmp_p
     would break the pipe."""
     rng = np.random.default_rng(0)
     data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
-    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+    monkeypatch.setattr(cli_train, "_load", lambda args, validation=0: (data, None, data))
     status, out, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 1,
                              "--batch-size", 20, "--threads", 1, "--no-progress",
                              "--history", "-", "--save", tmp_path / "m.npz")
@@ -1956,7 +1968,7 @@ def test_resume_of_a_run_saved_without_a_dataset_tells_only_the_options(tmp_path
     model = tmp_path / "m.npz"
     Network([784, 30, 10], backend="numpy").fit(X[:40], y[:40], epochs=1, checkpoint=model,
                                                 progress=False, threads=1)
-    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (
+    monkeypatch.setattr(cli_train, "_load", lambda args, validation=0: (
         (X[:40], y[:40]), (X[40:50], y[40:50]), (X[50:], y[50:])))
     status, _, err = xpnet(capsys, "train", "--layers", "784,30,10", "--epochs", 2,
                            "--no-progress", "--threads", 1, "--activation", "sigmoid",
@@ -1968,7 +1980,7 @@ def test_resume_of_a_run_saved_without_a_dataset_tells_only_the_options(tmp_path
 
 def test_history_dash_with_standard_output_closed_is_refused_before_training(capsys,
                                                                             monkeypatch):
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     monkeypatch.setattr(sys, "stdout", None)
     status, _, err = xpnet(capsys, "train", "--no-progress", "--history", "-")
     assert status == 2 and "--history -: standard output is closed" in err, err
@@ -1992,7 +2004,7 @@ def test_plot_dash_draws_the_history_piped_into_it(tmp_path, capsys, monkeypatch
         def _columns(self):
             return {"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.9, 1.0]}
 
-    history = cli._history_json(Columns(), None, 0.9512)  # as train --history - writes it
+    history = cli_train._history_json(Columns(), None, 0.9512)  # as train --history - writes it
     assert history.count("\n") > 2
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(history.encode())))
     status, out, err = xpnet(capsys, "plot", "-", "-o", tmp_path / "curves.png")
@@ -2013,9 +2025,10 @@ def test_history_to_standard_output_sent_to_a_log(tmp_path):
     log = tmp_path / "run.log"
     code = ("import numpy as np\n"
             "from xpnet import cli\n"
+            "from xpnet.cli import train\n"
             "rng = np.random.default_rng(0)\n"
             "data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)\n"
-            "cli._load = lambda args, validation=0: (data, None, data)\n"
+            "train._load = lambda args, validation=0: (data, None, data)\n"
             "print('my log', flush=True)\n"
             "raise SystemExit(cli.main(['train', '--layers', '784,30,10', '--epochs', '1',\n"
             "                           '--batch-size', '20', '--threads', '1',\n"
@@ -2032,7 +2045,7 @@ def test_history_to_standard_output_sent_to_a_log(tmp_path):
 def test_resume_refuses_a_history_file_beside_it_that_xpnet_did_not_write(tmp_path, capsys,
                                                                           monkeypatch):
     """(The refusal came from fit, in the API's words: "give another checkpoint path".)"""
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     path = tmp_path / "run.npz"
     checkpoint.save(path, Network([784, 16, 10], backend="numpy"), training={"epoch": 1})
     notes = tmp_path / "run.history.json"
@@ -2069,7 +2082,7 @@ def test_resume_refuses_a_history_file_beside_it_that_xpnet_did_not_write(tmp_pa
 ])
 def test_options_beyond_what_a_run_can_use_are_refused_before_loading(argv, message, capsys,
                                                                       monkeypatch):
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     status, _, err = xpnet(capsys, "train", "--no-progress", *argv)
     assert status == 2 and message in err and "Traceback" not in err, err
 
@@ -2077,8 +2090,8 @@ def test_options_beyond_what_a_run_can_use_are_refused_before_loading(argv, mess
 def test_the_bounds_of_the_options_refused_beyond_them_are_taken():
     """--epochs MAX_EPOCHS, the most, and a layer of one neuron, the least width, are
     accepted (the checks above refuse only what lies beyond them)."""
-    args = cli.parse(["train", "--epochs", str(cli.MAX_EPOCHS), "--layers", "784,1,10"])
-    assert args.epochs == cli.MAX_EPOCHS and args.layers == [784, 1, 10]
+    args = cli.parse(["train", "--epochs", str(cli_parser.MAX_EPOCHS), "--layers", "784,1,10"])
+    assert args.epochs == cli_parser.MAX_EPOCHS and args.layers == [784, 1, 10]
 
 
 def test_save_to_dev_null_is_named_a_device_where_dev_is_not_writable(capsys, monkeypatch):
@@ -2087,7 +2100,7 @@ def test_save_to_dev_null_is_named_a_device_where_dev_is_not_writable(capsys, mo
     access = os.access
     monkeypatch.setattr(os, "access", lambda path, mode, **kw: (
         str(path) == os.devnull if str(path).startswith("/dev") else access(path, mode, **kw)))
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     status, _, err = xpnet(capsys, "train", "--no-progress", "--save", os.devnull)
     assert status == 2 and "--save /dev/null is a device or a pipe" in err, err
 
@@ -2358,7 +2371,7 @@ def test_predict_takes_floats_just_outside_0_1_clipped_and_refuses_more(small_mo
         return
     assert status == 0 and "pixels in [0, 1], 900 just outside it clipped to it" in err, err
     clipped = np.clip(X, 0, 1)
-    np.testing.assert_array_equal(cli._npy_images(path, 784)[0], clipped)
+    np.testing.assert_array_equal(cli_predict._npy_images(path, 784)[0], clipped)
     np.testing.assert_allclose(predicted(out)[1], net.forward(clipped), rtol=1e-5, atol=1e-7)
 
 
@@ -2387,7 +2400,7 @@ def test_predict_checks_the_images_file_before_reading_the_model(case, small_mod
         read.append(args)
         raise ValueError("the model was read")
 
-    monkeypatch.setattr(cli, "_saved_network", saved_network)
+    monkeypatch.setattr(cli_predict, "saved_network", saved_network)
     if case == "a pipe":
         path, message = fifo("images.npy"), "{file} is not a regular file"
     else:
@@ -2412,13 +2425,13 @@ def test_predict_images_that_become_a_named_pipe_while_the_model_is_read_are_ref
         np.save(path, images)
     else:
         idx_file(path, images)
-    read_model = cli._saved_network
+    read_model = cli_predict.saved_network
 
     def pipe_put_there_meanwhile(*args):
         pipe.replace(path)
         return read_model(*args)
 
-    monkeypatch.setattr(cli, "_saved_network", pipe_put_there_meanwhile)
+    monkeypatch.setattr(cli_predict, "saved_network", pipe_put_there_meanwhile)
     status, out, err = xpnet(capsys, "predict", small_model[0], path)
     assert not fifo.writer_came, "the pipe was opened: it waited for a writer"
     assert_one_error(status, out, err, f"{path} is not a regular file but a folder, a device or "
@@ -2434,7 +2447,7 @@ def test_predict_of_an_array_too_large_for_memory_is_one_line(small_model, tmp_p
             raise MemoryError("Unable to allocate 7.45 TiB for an array")
         return load(file, *args, **kwargs)
 
-    monkeypatch.setattr(cli.np, "load", out_of_memory)
+    monkeypatch.setattr(np, "load", out_of_memory)
     status, out, err = xpnet(capsys, "predict", small_model[0], path)
     assert_one_error(status, out, err, f"{path}: its array needs more memory than is free: "
                                        "the file is damaged, or too large for this machine")
@@ -2449,7 +2462,7 @@ def test_predict_counts_the_pixels_it_clipped_but_not_the_0s_and_1s(small_model,
     image = np.zeros(784)  # (float64: 1 + PIXEL_SLACK as it is)
     image[100:300], image[300:400] = 1.0, 0.5
     if outside:
-        image[:5], image[5:8] = 1 + cli.PIXEL_SLACK, -cli.PIXEL_SLACK
+        image[:5], image[5:8] = 1 + cli_predict.PIXEL_SLACK, -cli_predict.PIXEL_SLACK
     np.save(path := tmp_path / "image.npy", image)
     model = small_model[0]
     status, out, err = xpnet(capsys, "predict", model, path, "--backend", "numpy")
@@ -2496,7 +2509,7 @@ def test_predict_computes_batch_size_images_at_a_time(small_model, tmp_path, cap
 
 
 def test_info_says_cupy_works_where_it_does(capsys, monkeypatch):
-    monkeypatch.setattr(cli, "cupy_unavailable_reason", lambda: None)
+    monkeypatch.setattr(cli_info, "cupy_unavailable_reason", lambda: None)
     status, out, _ = xpnet(capsys, "info")
     assert status == 0 and "\nbackends: numpy works; cupy works\n" in out, out
 
@@ -2507,7 +2520,7 @@ def test_a_layer_of_one_neuron_is_a_width_as_any_other():
 
 def test_one_epoch_is_told_in_the_singular(capsys, monkeypatch):
     data = np.zeros((40, 784), np.float32), np.arange(40) % 10
-    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (data, None, data))
+    monkeypatch.setattr(cli_train, "_load", lambda args, validation=0: (data, None, data))
     status, _, err = xpnet(capsys, "train", "--layers", "784,10", "--epochs", 1, "--batch-size",
                            40, "--no-progress", "--threads", 1)
     assert status == 0 and "\n1 epoch of batches of 40\n" in err, err
@@ -2522,7 +2535,7 @@ def test_a_run_saving_to_a_file_another_run_writes_is_refused_in_one_line(tmp_pa
     def load(args, validation=0):
         raise AssertionError("the data were loaded before the lock was checked")
 
-    monkeypatch.setattr(cli, "_load", load)
+    monkeypatch.setattr(cli_train, "_load", load)
     model = tmp_path / "m.npz"
     with another_run_writing(model) as holder:
         status, out, err = xpnet(capsys, "train", "--layers", "784,10", "--epochs", 1,
@@ -2636,7 +2649,7 @@ def test_a_diverged_run_says_what_its_file_holds(mnist, tmp_path, capsys, monkey
     assert status == 2 and "the weights became NaN or inf in epoch 2" in err and \
         f"{model} holds the run as last saved, after epoch 1: `xpnet train --init-from " \
         f"{model}` with a smaller --lr trains on from there." in " ".join(err.split()), err
-    assert cli.checkpoint.read(model, header_only=True)[0]["training"]["epoch"] == 1
+    assert checkpoint.read(model, header_only=True)[0]["training"]["epoch"] == 1
     other = tmp_path / "other.npz"  # (a run resumed into another --save that it never wrote:
     Network([784, 7, 10]).save(other)  # that file is another network's)
     status, _, err = xpnet(capsys, "train", "--layers", "784,16,10", "--validation", 59_000,
@@ -2653,7 +2666,7 @@ def tiny_data(monkeypatch):
     in a fraction of a second."""
     rng = np.random.default_rng(0)
     data = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
-    monkeypatch.setattr(cli, "_load", lambda args, validation=0: (
+    monkeypatch.setattr(cli_train, "_load", lambda args, validation=0: (
         data, data if validation else None, data))
     return data
 
@@ -2682,7 +2695,7 @@ def test_threads_reach_the_training(tiny_data, capsys):
 def test_resume_with_the_same_seed_is_not_refused(tiny_data, tmp_path, capsys, monkeypatch):
     """A run saved with --seed 5 resumes with --seed 5: the seed that shuffled it is the one
     recorded (a fit shuffled with another seed than --seed's would refuse its own options)."""
-    monkeypatch.setattr(cli, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40)
+    monkeypatch.setattr(cli_train, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40)
     model, options = tmp_path / "m.npz", ["train", "--layers", "784,10", "--epochs", 1,
                                           "--validation", 40, "--no-progress", "--threads", 1]
     status, _, err = xpnet(capsys, *options, "--seed", 5, "--save", model)
@@ -2706,7 +2719,7 @@ OWN = ["--no-progress", "--threads", 1]
 @pytest.fixture
 def run_options(tiny_data, tmp_path, monkeypatch, capsys) -> Path:
     """The checkpoint of RUN saved after its first epoch."""
-    monkeypatch.setattr(cli, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
+    monkeypatch.setattr(cli_train, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
     model = tmp_path / "m.npz"
     status, _, err = xpnet(capsys, "train", *RUN, "--epochs", 1, *OWN, "--save", model)
     assert status == 0, err
@@ -2715,7 +2728,7 @@ def run_options(tiny_data, tmp_path, monkeypatch, capsys) -> Path:
 
 def test_resume_alone_continues_the_run_as_one_uninterrupted_run(tiny_data, tmp_path, capsys,
                                                                  monkeypatch):
-    monkeypatch.setattr(cli, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
+    monkeypatch.setattr(cli_train, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
     whole, stopped = tmp_path / "whole.npz", tmp_path / "stopped.npz"
     status, _, err = xpnet(capsys, "train", *RUN, *OWN, "--save", whole)
     assert status == 0, err
@@ -2739,7 +2752,7 @@ def test_resume_alone_continues_the_run_as_one_uninterrupted_run(tiny_data, tmp_
 def test_resume_alone_takes_the_saved_runs_loss(tiny_data, tmp_path, capsys, monkeypatch):
     """--loss, which RUN leaves to its default, is a run option too: a resume that did not
     take it from the file would train another loss, refused as an option given against it."""
-    monkeypatch.setattr(cli, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
+    monkeypatch.setattr(cli_train, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
     model = tmp_path / "m.npz"
     status, _, err = xpnet(capsys, "train", "--layers", "784,10", "--output", "sigmoid",
                            "--loss", "quadratic", "--schedule", "constant", "--epochs", 1,
@@ -2785,7 +2798,7 @@ def test_resume_given_another_optimizer_names_it_not_the_saved_ones_hyperparamet
     """--momentum recorded for --optimizer momentum was taken for the --optimizer adam given,
     and refused as if given ("--momentum does not apply to --optimizer adam"): another
     optimizer takes only the recorded hyperparameters it has, and the resume names it."""
-    monkeypatch.setattr(cli, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
+    monkeypatch.setattr(cli_train, "TRAIN_IMAGES", 80)  # (tiny_data's 40 + 40 held out)
     model = tmp_path / "m.npz"
     status, _, err = xpnet(capsys, "train", *RUN, "--momentum", 0.8, "--epochs", 1, *OWN,
                            "--save", model)
@@ -2808,7 +2821,7 @@ def test_resume_given_another_optimizer_names_it_not_the_saved_ones_hyperparamet
     ({"--optimizer": "-h"}, "holds a bad value (argument --optimizer: invalid choice: '-h'")])
 def test_resume_refuses_a_damaged_record_of_the_options(record, told, run_options, capsys,
                                                         monkeypatch):
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     header, arrays = checkpoint.read(run_options)
     header["metadata"][training.OPTIONS_METADATA] = record
     rewrite_header(run_options, header, arrays)
@@ -2822,7 +2835,7 @@ def test_resume_of_a_record_with_options_of_a_newer_xpnet_says_so(run_options, c
                                                                   monkeypatch):
     """Options this xpnet's train does not have at all (not --save, which it has but does
     not record) were told as damage."""
-    monkeypatch.setattr(cli, "_load", _data_were_loaded)
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
     header, arrays = checkpoint.read(run_options)
     header["metadata"][training.OPTIONS_METADATA] |= {"--mixup": "1", "--label-smoothing": "0"}
     rewrite_header(run_options, header, arrays)

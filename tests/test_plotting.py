@@ -17,7 +17,8 @@ import sys
 import pytest
 from conftest import REPO, becomes_a_pipe_once_looked_at, xpnet
 
-from xpnet import cli, plotting
+from xpnet import plotting
+from xpnet.cli import plot as cli_plot
 
 GOOD = {"epoch": [1, 2], "loss": [0.5, 0.4], "accuracy": [0.8, 0.9]}
 GOOD_TEXT = json.dumps(GOOD)
@@ -138,7 +139,7 @@ class _Endless(io.RawIOBase):
 
 
 def test_plot_reads_at_most_16_mib_of_standard_input(tmp_path, capsys, monkeypatch):
-    assert cli.HISTORY_LIMIT == 1 << 24
+    assert cli_plot.HISTORY_LIMIT == 1 << 24
     stream = _Endless()
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(stream)))
     status, _, err = xpnet(capsys, "plot", "-", "-o", tmp_path / "x.png")
@@ -148,7 +149,7 @@ def test_plot_reads_at_most_16_mib_of_standard_input(tmp_path, capsys, monkeypat
 
 
 def test_plot_reads_at_most_16_mib_of_a_file(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "HISTORY_LIMIT", 1 << 20)  # (a smaller file to write)
+    monkeypatch.setattr(cli_plot, "HISTORY_LIMIT", 1 << 20)  # (a smaller file to write)
     history = tmp_path / "h.json"
     history.write_text(GOOD_TEXT + " " * ((1 << 20) + 1 - len(GOOD_TEXT)))  # one byte too long
     status, _, err = xpnet(capsys, "plot", history)
