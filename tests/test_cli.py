@@ -27,7 +27,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, another_run_writing, mnist_dir, rewrite_header, xpnet
+from conftest import (
+    REPO,
+    another_run_writing,
+    closed_port_url,
+    mnist_dir,
+    rewrite_header,
+    xpnet,
+)
 
 from xpnet import Network, checkpoint, cli, datasets, idx, schedules, signals, training
 from xpnet import download as download_module
@@ -45,13 +52,6 @@ from xpnet.schedules import get_schedule
 #: PYTHONPATH of the processes started here
 TESTED_ROOT = str(Path(cli.__file__).parents[2])
 ACCURACY = re.compile(r"accuracy (\d+\.\d+)%")
-
-
-def closed_port_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens: every download from it fails at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}/"
 
 
 @pytest.fixture(autouse=True)

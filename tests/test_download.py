@@ -517,7 +517,7 @@ def test_a_mirror_that_sends_without_end_is_given_up_and_the_next_one_tried(
         monkeypatch.setattr(idx, "SIZES", {stem: len(data) for stem, data in SYNTHETIC.items()})
         size, sums = len(SYNTHETIC[FILES[0]]), None
     else:
-        monkeypatch.setattr(download_module, "MAX_IDX_BYTES", 1 << 18)  # (2 GiB: too long a test)
+        monkeypatch.setattr(idx, "MAX_IDX_BYTES", 1 << 18)  # (2 GiB: too long a test)
         size, sums = 4 + 4 * 64 + (1 << 18), SYNTHETIC_SHA256
     written = []
     real_write_all = download_module._write_all

@@ -158,14 +158,14 @@ def download(
     """Download dataset ``name`` into ``data_dir/<name>/`` (by default the user cache) and return
     that folder. Files already there and intact are kept; the missing ones are fetched from
     ``mirrors`` (base URLs, http(s)://, ftp:// or file://, or one such string; by default
-    ``MIRRORS[name]``) in order, and checked against ``checksums`` (by default
-    ``CHECKSUMS[name]``: each of the four files' name, with or without ``.gz``, -> the SHA-256
-    of its decompressed content, 64 hex digits in either case). A file that fails that check is
-    downloaded again only in the cache: in ``data_dir/<name>/`` (the user's) it is a
-    DatasetError that names it, before anything is downloaded. ``progress``: show tqdm bars
-    (None: only on a terminal). Raises ValueError for a mirror that is not a URL, and
-    DatasetNotFoundError when a file fails from every mirror. A ``data_dir`` that itself holds
-    the dataset, intact (as ``load`` would accept it), is returned as it is."""
+    ``xpnet.download.MIRRORS[name]``) in order, and checked against ``checksums`` (by
+    default ``xpnet.idx.CHECKSUMS[name]``: each of the four files' name, with or without
+    ``.gz``, -> the SHA-256 of its decompressed content, 64 hex digits in either case). A file
+    that fails that check is downloaded again only in the cache: in ``data_dir/<name>/`` (the
+    user's) it is a DatasetError that names it, before anything is downloaded. ``progress``:
+    show tqdm bars (None: only on a terminal). Raises ValueError for a mirror that is not a
+    URL, and DatasetNotFoundError when a file fails from every mirror. A ``data_dir`` that
+    itself holds the dataset, intact (as ``load`` would accept it), is returned as it is."""
     folder = _download_dir(name, data_dir)
     mirror_urls(name, mirrors)  # checked before anything else
     _check_progress(progress)
@@ -514,7 +514,6 @@ def _examples(images, labels, images_path, labels_path, flatten):
     if flatten:
         images = images.reshape(len(images), -1)
     return scaled(images), labels.astype(np.int64)
-
 
 
 def _check_progress(progress) -> None:

@@ -24,11 +24,10 @@ from urllib.parse import urlsplit
 
 from tqdm import tqdm
 
+from . import idx  # (its size limits read there: the one binding the header check reads too)
 from .files import create_temp, remove_stale, sync_folder
 from .idx import (
     GZIP_MAGIC,
-    MAX_IDX_BYTES,
-    MAX_IDX_DIMS,
     DatasetError,
     ExpectedContent,
     verified_content,
@@ -157,7 +156,7 @@ def _download_limit(expected: ExpectedContent) -> int:
     1 in 1,024), with room for the gzip header's optional fields (a file name, say)."""
     size = expected.size
     if size is None:
-        size = 4 + 4 * MAX_IDX_DIMS + MAX_IDX_BYTES
+        size = 4 + 4 * idx.MAX_IDX_DIMS + idx.MAX_IDX_BYTES
     return size + size // 1024 + _GZIP_HEADER_ROOM_BYTES
 
 
