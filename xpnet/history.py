@@ -11,6 +11,7 @@ from pathlib import Path
 from .checkpoint import is_checkpoint
 from .checks import number_column
 from .files import atomic_write, file_path, open_regular, replaces_another
+from .signals import signal_name
 
 HISTORY_KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds",
                 "samples_per_second")
@@ -144,12 +145,6 @@ class History:
                 raise ValueError(f"its history column {key!r} is not a list of one number "
                                  f"per epoch (its 'epoch' column lists {n})")
         return cls([{key: columns[key][i] for key in HISTORY_KEYS} for i in range(n)])
-
-
-def signal_name(signum: int) -> str:
-    """A signal that stops a run, as xpnet names it: "Ctrl-C" for SIGINT, else its name
-    ("SIGTERM")."""
-    return "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
 
 
 class _Columns(dict):

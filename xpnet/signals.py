@@ -45,6 +45,12 @@ if hasattr(signal, "SIGTERM"):
                                     "(a second SIGTERM or a Ctrl-C aborts)")
 
 
+def signal_name(signum: int) -> str:
+    """A signal that stops a run, as xpnet names it: "Ctrl-C" for SIGINT, else its name
+    ("SIGTERM")."""
+    return "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+
+
 #: within :func:`returning_on_sigterm`, what it yields, where fit records the signal that
 #: stopped it; None outside it, where fit hands a SIGTERM it took on to the handler that was
 #: there before it, once the run is saved (the default: the process ends, as its sender asked,

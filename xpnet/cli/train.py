@@ -13,10 +13,10 @@ from pathlib import Path
 from .. import checkpoint, datasets, files, optim, schedules
 from ..checks import counted, whole_number
 from ..early_stopping import EarlyStopping
-from ..history import check_history_not_shared, history_path, is_history_file, signal_name
+from ..history import check_history_not_shared, history_path, is_history_file
 from ..idx import TRAIN_IMAGES
 from ..network import Network
-from ..signals import Terminated, raise_terminated, sigterm_handler
+from ..signals import Terminated, raise_terminated, signal_name, sigterm_handler
 from ..training import OPTIONS_METADATA, DivergenceError, check_resume, threads_asked
 from .options import HYPERPARAMETERS, flag, hyperparameter_options, in_option_terms, option_text
 from .parser import CLASSES, INPUTS, STREAM, data_source
