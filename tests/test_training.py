@@ -1,21 +1,19 @@
-"""fit(): the hot loop, history, validation, early stopping, divergence.
+"""fit(): the hot loop and its options, validation, the tally of each epoch's loss and
+accuracy, shuffling, an lr or inputs that would train nothing useful, divergence, BLAS threads,
+progress bars and logging, and the accuracy of data without class labels.
 
 Elsewhere: test_signals.py (Ctrl-C and SIGTERM during fit), test_resume.py (the checkpoints fit
-writes, and resuming from them) and test_checkpoint_lock.py (one run per checkpoint); their
-shared helpers are in training_helpers.py."""
+writes, and resuming from them), test_checkpoint_lock.py (one run per checkpoint),
+test_early_stopping.py and test_history.py; their shared helpers are in training_helpers.py."""
 
 from __future__ import annotations
 
 import copy
-import errno
 import inspect
-import json
 import logging
 import math
-import os
 import pickle
 import re
-import signal
 import sys
 import warnings
 
@@ -27,7 +25,6 @@ from training_helpers import blobs, small_net
 import xpnet
 from xpnet import DivergenceError, EarlyStopping, History
 from xpnet.backend import Backend
-from xpnet.checkpoint import read
 from xpnet.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from xpnet.schedules import CosineAnnealing, get_schedule
 
@@ -100,20 +97,6 @@ def test_same_history_on_numpy_and_strict():
             for b in ("numpy", make_backend("strict"))]
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         np.testing.assert_allclose(runs[0][key], runs[1][key], rtol=1e-6)
-
-
-def test_early_stopping_restores_the_best_epoch():
-    X, y = blobs(n=200)
-    flipped = (y + 1) % 3  # validation labels the training makes ever more wrong
-    best = small_net()
-    best.fit(X, y, optimizer=SGD(lr=0.5), epochs=1, batch_size=200, progress=False)
-    net = small_net()
-    history = net.fit(X, y, optimizer=SGD(lr=0.5), epochs=20, batch_size=200,
-                      validation_data=(X, flipped), progress=False,
-                      early_stopping=EarlyStopping(monitor="val_loss", patience=2))
-    assert history.stopped_early and len(history) == 3
-    assert history["val_loss"][0] == min(history["val_loss"])
-    np.testing.assert_array_equal(net.theta, best.theta)
 
 
 def test_divergence_names_epoch_and_step_and_keeps_finite_weights():
@@ -330,28 +313,6 @@ def test_validation_data_and_a_validation_split_are_not_both_taken():
     np.testing.assert_array_equal(net.theta, theta)
 
 
-@pytest.mark.parametrize(("patience", "error"), [(2.5, TypeError), ("3", TypeError),
-                                                 (True, TypeError), (0, ValueError),
-                                                 (None, TypeError)])
-def test_early_stopping_patience_must_be_a_whole_number(patience, error):
-    """patience=2.5 used to be accepted, and "3" failed in a comparison."""
-    with pytest.raises(error, match=r"patience must be a whole number of epochs >= 1, got "
-                       ) as error:
-        EarlyStopping(patience=patience)
-    assert ("Keras's patience=0" in str(error.value)) == (patience == 0)
-
-
-def test_early_stopping_min_delta_must_be_a_number():
-    for min_delta, error, message in [("0.1", TypeError, "a number, got '0.1' (a string"),
-                                      (None, TypeError, "a number, got None"),
-                                      (float("nan"), ValueError, "a finite number, got nan"),
-                                      (-1.0, ValueError, "a finite number >= 0, got -1.0")]:
-        with pytest.raises(error, match=rf"min_delta must be {re.escape(message)}"):
-            EarlyStopping(min_delta=min_delta)
-    stopping = EarlyStopping(patience=np.int64(3), min_delta=np.float32(0.5))
-    assert type(stopping.patience) is int and type(stopping.min_delta) is float
-
-
 def test_a_schedule_that_reaches_lr_0_before_the_last_epoch_brings_a_warning(caplog):
     """A cosine schedule with t_max < epochs used to leave the last epochs at lr 0 silently."""
 
@@ -521,15 +482,6 @@ def test_without_threadpoolctl_fit_trains_and_info_says_why_no_blas_is_shown(
     assert "threadpoolctl is not installed" in capsys.readouterr().out
 
 
-def test_early_stopping_restore_best_must_be_a_bool():
-    for restore_best in ("False", None, 2):  # "False" used to count as true
-        with pytest.raises(TypeError, match=r"restore_best must be True or False"):
-            EarlyStopping(restore_best=restore_best)
-    assert EarlyStopping(restore_best=np.bool_(False)).restore_best is False
-    assert list(inspect.signature(EarlyStopping).parameters) == [
-        "monitor", "patience", "min_delta", "restore_best"]  # (its state is not an option)
-
-
 def test_integer_images_bring_a_warning_to_scale_them(caplog):
     """uint8 pixels 0..255 used to be trained on as they are without a hint (MNIST: 89%
     instead of about 96%). The data are left as they are."""
@@ -644,17 +596,6 @@ def test_integer_images_are_noticed_on_the_strict_backend_too(caplog):
         small_net(backend=strict).fit(strict.asarray(pixels), y, epochs=1, progress=False)
         small_net(backend=strict).fit(pixels, y, epochs=1, progress=False)
     assert sum("X / 255" in r.getMessage() for r in caplog.records) == 2
-
-
-def test_early_stopping_object_can_be_reused():
-    X, y = blobs(n=200)
-    stopping = EarlyStopping(monitor="val_loss", patience=2)
-    for _ in range(2):
-        history = small_net().fit(X, y, optimizer=SGD(lr=0.5), epochs=20, batch_size=200,
-                                  validation_data=(X, (y + 1) % 3), progress=False,
-                                  early_stopping=stopping)
-        assert len(history) == 3 and stopping.best_epoch == 0
-    assert stopping.monitor == "val_loss"
 
 
 @pytest.mark.parametrize(("mode", "watched"), [("min", "loss"), ("max", "accuracy")])
@@ -938,64 +879,6 @@ def test_validation_split_holds_out_the_last_samples(fraction, n_train):
     assert by_split["val_loss"] == by_data["val_loss"]
 
 
-def test_early_stopping_counts_improvements_by_more_than_min_delta():
-    stopping = EarlyStopping(min_delta=0.1)
-    assert [stopping.update(v, i) for i, v in enumerate([1.0, 0.95, 0.99, 0.5])] == \
-        [True, False, False, True]
-    assert (stopping.best, stopping.best_epoch, stopping.wait) == (0.5, 3, 0)
-
-
-def test_early_stopping_compares_as_keras_does():
-    """Keras counts an improvement of a loss when value + min_delta < best: 0.12 + 0.01 is not
-    below 0.13 in floats, while 0.12 < 0.13 - 0.01 is."""
-    stopping = EarlyStopping(min_delta=0.01, patience=1)
-    assert [stopping.update(v, i) for i, v in enumerate([0.13, 0.12])] == [True, False]
-    assert stopping.should_stop
-
-
-@pytest.mark.parametrize("monitor", ["val_accuracy", "accuracy"])
-def test_early_stopping_on_an_accuracy_keeps_the_highest(monitor):
-    stopping = EarlyStopping(monitor=monitor, patience=2)
-    assert [stopping.update(v, i) for i, v in enumerate([0.5, 0.6, 0.55, 0.58])] == \
-        [True, True, False, False]
-    assert stopping.best == 0.6 and stopping.should_stop
-
-
-def test_early_stopping_on_an_accuracy_needs_a_rise_of_more_than_min_delta():
-    """An improvement of an accuracy is value - min_delta > best: 0.56 - 0.1 is not above 0.5,
-    and 0.65 - 0.1 is (a rule that scaled the values, not min_delta, would take 0.56)."""
-    for monitor in ("val_accuracy", "accuracy"):
-        stopping = EarlyStopping(monitor=monitor, min_delta=0.1)
-        assert [stopping.update(v, i) for i, v in enumerate([0.5, 0.56, 0.65])] == \
-            [True, False, True]
-
-
-def test_val_accuracy_without_validation_data_watches_the_training_accuracy(caplog):
-    X, y = blobs(n=100)
-    stopping = EarlyStopping(monitor="val_accuracy", patience=10, restore_best=False)
-    with caplog.at_level(logging.WARNING, logger="xpnet"):
-        history = small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=3, batch_size=10,
-                                  early_stopping=stopping, progress=False)
-    assert any("early stopping monitors accuracy" in r.getMessage() for r in caplog.records)
-    assert stopping.best == max(history["accuracy"])
-
-
-def test_early_stopping_without_validation_data_watches_the_training_loss(caplog):
-    X, y = blobs(n=100)
-    with caplog.at_level(logging.WARNING, logger="xpnet"):
-        history = small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=3, batch_size=10,
-                                  early_stopping=True, progress=False)
-    assert len(history) == 3 and history["val_loss"] == [None] * 3
-    assert any("early stopping monitors loss" in r.getMessage() for r in caplog.records)
-    # and watches it: the best is the lowest training loss (a warning alone passed with the
-    # training accuracy watched instead)
-    stopping = EarlyStopping(patience=10, restore_best=False)
-    history = small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=3, batch_size=10,
-                              early_stopping=stopping, progress=False)
-    assert stopping.best == min(history["loss"])
-    assert stopping.best_epoch == int(np.argmin(history["loss"]))
-
-
 def test_a_divergence_in_the_first_epoch_gives_back_the_weights_it_started_from(monkeypatch):
     """With no sync before the end of the epoch, the last weights known finite are those
     the epoch started from, not zeros."""
@@ -1018,105 +901,7 @@ def test_a_validation_split_too_small_to_hold_out_a_sample_is_refused():
         small_net().fit(X, y, validation_split=1e-17, progress=False)
 
 
-def test_printing_a_history_shows_a_table_of_its_epochs():
-    X, y = blobs(n=100)
-    net = small_net()
-    history = net.fit(X, y, optimizer=SGD(lr=0.1), epochs=2, batch_size=10,
-                      validation_split=0.2, progress=False)
-    lines = str(history).splitlines()
-    assert lines[0].split() == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr",
-                                "seconds"]
-    assert [float(v) for v in lines[2].split()[1:5]] == pytest.approx(
-        [history[key][1] for key in ("loss", "accuracy", "val_loss", "val_accuracy")],
-        rel=1e-3)
-    assert len(lines) == 3
-    no_validation = str(net.fit(X, y, optimizer=SGD(lr=0.1), epochs=1, progress=False))
-    assert "val_loss" not in no_validation
-    assert str(History(stopped_early=True)).splitlines() == ["   epoch", "(stopped early)"]
-
-
-def test_a_history_column_that_does_not_exist_is_a_key_error_naming_the_columns():
-    """history["bogus"] of a run of no epochs was [], a column read as empty; Keras's older
-    'acc' and an epoch's index were bare KeyErrors."""
-    empty = History()
-    assert empty["loss"] == [] and empty["val_loss"] == []
-    with pytest.raises(KeyError, match="no column 'bogus': its columns are epoch, loss, "):
-        empty["bogus"]
-    history = History([{key: 1.0 for key in xpnet.history.HISTORY_KEYS}])
-    with pytest.raises(KeyError, match="Keras's older 'val_acc' is 'val_accuracy' here"):
-        history["val_acc"]
-    with pytest.raises(KeyError, match=r"no column -1: .* an epoch's row is history.rows\[i\]"):
-        history[-1]
-    assert history["accuracy"] == [1.0]
-
-
-def test_keras_s_history_dict_says_why_a_column_is_missing():
-    """h.history["val_loss"] of a run without validation data (a column Keras leaves out too)
-    and h.history["acc"] were bare KeyErrors; the dict is still a dict of the columns."""
-    row = {key: 1.0 for key in xpnet.history.HISTORY_KEYS} | {
-        "accuracy": None, "val_loss": None, "val_accuracy": None}
-    columns = History([row]).history
-    assert columns == {key: [1.0] for key in ("epoch", "loss", "lr", "seconds",
-                                              "samples_per_second")}
-    assert json.loads(json.dumps(columns)) == columns and columns.get("val_loss") is None
-    with pytest.raises(KeyError, match=r"no 'val_loss' column: it needs validation data "
-                                       r"\(validation_data= or validation_split=\)"):
-        columns["val_loss"]
-    with pytest.raises(KeyError, match=r"no 'accuracy' column: it needs class labels"):
-        columns["accuracy"]
-    with pytest.raises(KeyError, match="Keras's older 'acc' is 'accuracy' here"):
-        columns["acc"]
-
-
 # -- option checks and bookkeeping a mutation run found untested --------------------------------
-def test_a_nan_is_never_the_best_value():
-    """A validation loss that overflowed to NaN in the first epoch used to become the best,
-    which nothing improves on (and a checkpoint of it could not be resumed)."""
-    stopping = EarlyStopping(patience=2)
-    assert not stopping.update(math.nan, 0)
-    assert (stopping.best, stopping.best_epoch, stopping.wait) == (math.inf, -1, 1)
-    assert stopping.update(3.0, 1) and (stopping.best, stopping.best_epoch) == (3.0, 1)
-    assert not stopping.update(math.nan, 2) and stopping.best == 3.0 and not stopping.should_stop
-    EarlyStopping().load_state_dict(stopping.state_dict())
-    stopping.reset()  # (a new fit: a NaN first epoch again waits one epoch, with no best)
-    assert not stopping.update(math.nan, 0) and not stopping.should_stop
-    assert stopping.state_dict() == {"best": math.inf, "best_epoch": -1, "wait": 1}
-    EarlyStopping().load_state_dict(stopping.state_dict())
-
-
-def test_early_stopping_checks_min_delta_and_a_loaded_best():
-    with pytest.raises(ValueError, match="min_delta must be a finite number"):
-        EarlyStopping(min_delta=math.inf)
-    # (a KeyError, a bare TypeError, and "'float' object cannot be interpreted as an integer")
-    for state in ({}, None, [], {"best": 1.0, "best_epoch": 0}):
-        kind = ValueError if isinstance(state, dict) else TypeError  # (not a dict: its type)
-        with pytest.raises(kind, match="an early stopping state must be a dict of best, "
-                                       "best_epoch, wait, as state_dict"):
-            EarlyStopping().load_state_dict(state)
-    with pytest.raises(ValueError, match="best epoch must be a whole number >= -1 .* got 1.5"):
-        EarlyStopping().load_state_dict({"best": 1.0, "best_epoch": 1.5, "wait": 0})
-    # (a wrong entry of a dict, of whatever type, is a damaged state: a ValueError, as the
-    # best epoch's 1.5 is, and the optimizers' and schedules' entries are; best was a TypeError)
-    for best in (True, "0.5", None, [0.5]):
-        with pytest.raises(ValueError, match="best value must be a number"):
-            EarlyStopping().load_state_dict({"best": best, "best_epoch": 0, "wait": 0})
-
-
-def test_early_stopping_false_is_no_early_stopping():
-    """On a run that early stopping=True ends (validation labels it makes ever more wrong):
-    2 epochs, below the default patience of 5, passed with False taken as True."""
-    X, y = blobs(n=60)
-    options = {"optimizer": SGD(lr=0.5), "epochs": 8, "batch_size": 60, "progress": False,
-               "threads": 1,
-               "validation_data": (X, (y + 1) % 3)}
-    assert small_net().fit(X, y, early_stopping=True, **options).stopped_early
-    net, plain = small_net(), small_net()
-    history = net.fit(X, y, early_stopping=False, **options)
-    assert len(history) == 8 and not history.stopped_early
-    plain.fit(X, y, early_stopping=None, **options)
-    np.testing.assert_array_equal(net.theta, plain.theta)  # (no best epoch restored)
-
-
 @pytest.mark.parametrize("split, message", [
     (0.7, "leaves no training or no validation samples"),  # 3 samples: floor(0.9) = 0 to train
     (1.0, r"validation_split must be in \[0, 1\)"),
@@ -1171,35 +956,6 @@ def test_the_thread_chooser_stays_within_an_outer_threadpool_limit(monkeypatch):
     with threadpool_limits(1):
         net.fit(X, y, epochs=1, batch_size=20, progress=False)
     assert training._THREAD_CHOOSERS[net][20].candidates == (1,)
-
-
-def test_when_the_last_epoch_is_the_best_nothing_is_restored_or_kept(tmp_path, caplog):
-    X, y = blobs(n=100)
-    path = tmp_path / "run.npz"
-    with caplog.at_level(logging.INFO, logger="xpnet"):
-        history = small_net().fit(X, y, optimizer=SGD(lr=0.1), epochs=3, batch_size=10,
-                                  progress=False, early_stopping=EarlyStopping(monitor="loss"),
-                                  checkpoint=path)
-    assert history["loss"] == sorted(history["loss"], reverse=True)  # the last is the best
-    assert not any("restored the weights" in r.getMessage() for r in caplog.records)
-    assert "training/resume_theta" not in read(path)[1]
-
-
-def test_history_from_dict_wants_lists_of_numbers():
-    from xpnet.history import HISTORY_KEYS
-
-    columns = {key: [1] for key in HISTORY_KEYS}
-    assert History.from_dict(columns)["loss"] == [1]
-    with pytest.raises(ValueError, match="'loss' is not a list"):
-        History.from_dict(columns | {"loss": (1,)})
-    # (a missing column was a KeyError naming one of them, a list a TypeError of indices)
-    with pytest.raises(ValueError, match=r"its history has no column 'loss', 'lr': "):
-        History.from_dict({key: [1] for key in HISTORY_KEYS if key not in ("loss", "lr")})
-    # (to_dict leaves out a column without values: an accuracy, the val_ ones)
-    assert History.from_dict({key: [1] for key in HISTORY_KEYS if key != "accuracy"})[
-        "accuracy"] == [None]
-    with pytest.raises(TypeError, match="a history is a dict of columns, as History.to_dict"):
-        History.from_dict([[1]])
 
 
 @pytest.mark.parametrize(("given", "hint"), [
@@ -1414,24 +1170,6 @@ def test_weights_that_become_inf_while_every_loss_is_finite_are_a_divergence():
     np.testing.assert_array_equal(net.theta, before)
 
 
-def test_a_history_whose_ctrl_c_came_too_late_to_stop_it_is_not_printed_as_interrupted():
-    """A Ctrl-C in the last epoch's last batch sets stop_requested, but the run ended whole,
-    as an uninterrupted one: its table must not say otherwise. One that stopped the run names
-    its signal (a History built by hand may have none)."""
-    row = {key: 1.0 for key in xpnet.history.HISTORY_KEYS} | {"epoch": 1}
-    assert "interrupted" not in str(History([row], stop_signal=signal.SIGINT))
-    assert History([row], stop_signal=signal.SIGINT).stop_requested
-    assert str(History([row], interrupted=True, stop_signal=signal.SIGTERM)).endswith(
-        "(interrupted by SIGTERM)")
-    assert str(History([row], interrupted=True)).endswith("(interrupted)")
-
-
-def test_history_save_returns_the_path_it_wrote(tmp_path):
-    path = tmp_path / "run.history.json"
-    assert History().save(str(path)) == path
-    assert json.loads(path.read_text())["epoch"] == []
-
-
 def test_fit_defaults_to_10_epochs_of_batches_of_32():
     X, y = blobs(n=65)  # 3 batches of 32 (of 33, it would be 2)
     optimizer = Adam()
@@ -1454,67 +1192,6 @@ def test_a_validation_split_that_leaves_one_sample_on_either_side_is_taken(split
     val_loss, val_accuracy = net.evaluate(X[n_train:], y[n_train:])
     assert history["val_loss"][0] == pytest.approx(val_loss)
     assert history["val_accuracy"][0] == pytest.approx(val_accuracy)
-
-
-def test_printing_a_history_shows_every_digit_of_a_long_runs_epoch():
-    """The epoch column is a whole number printed as it is; the .4g of the figures' columns
-    would print epoch 10001 as 1e+04, the same as epoch 10000."""
-    from xpnet.history import HISTORY_KEYS, History
-
-    epoch = 10 ** 4 + 1  # (five digits: more than .4g keeps)
-    row = dict.fromkeys(HISTORY_KEYS) | {"epoch": epoch, "loss": 0.5, "accuracy": 0.75}
-    lines = str(History([row])).splitlines()
-    assert lines[0].split() == ["epoch", "loss", "accuracy"]
-    assert lines[1].split() == [str(epoch), f"{0.5:.4g}", f"{0.75:.4g}"]
-
-
-def test_a_history_save_that_fails_keeps_the_previous_history(tmp_path, monkeypatch):
-    """The history beside a checkpoint is written as atomically as the checkpoint: a write
-    whose fsync fails (the disk's error) leaves the last history whole, and no temporary
-    file."""
-    from xpnet import files
-
-    path = tmp_path / "run.history.json"
-    History().save(path)
-    before = path.read_bytes()
-
-    def failing_fsync(fd):
-        raise OSError(errno.EIO, os.strerror(errno.EIO))
-
-    monkeypatch.setattr(files.os, "fsync", failing_fsync)
-    with pytest.raises(OSError, match="Input/output error"):
-        History([{key: 1 for key in xpnet.history.HISTORY_KEYS}]).save(path)
-    assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]
-
-
-def test_history_save_refuses_to_replace_a_file_that_is_no_history(tmp_path):
-    """As save and fit(checkpoint=) do: a typo for the history's path (a script, a notes file)
-    is refused and the file kept; a history written before is replaced."""
-    script = tmp_path / "train.py"
-    script.write_text("print('mine')\n")
-    with pytest.raises(ValueError, match="train.py exists and is not a training history"):
-        History().save(script)
-    assert script.read_text() == "print('mine')\n"
-    path = tmp_path / "run.json"
-    History().save(path)
-    History([{key: 1 for key in xpnet.history.HISTORY_KEYS}]).save(path)
-    assert json.loads(path.read_text())["epoch"] == [1]
-    # a number of more digits than Python converts (4300) raised a bare ValueError
-    long_number = tmp_path / "numbers.json"
-    long_number.write_text('{"epoch": [' + "7" * 5000 + "]}")
-    with pytest.raises(ValueError, match="numbers.json exists and is not a training history"):
-        History().save(long_number)
-    assert long_number.read_text().startswith('{"epoch": [7777')
-
-
-def test_printing_a_history_without_rows_never_fails():
-    """The table of a History built by hand (no rows yet, flags set) prints, as an empty
-    run's does: partial_epoch named the last row's epoch, and a History without rows raised
-    IndexError from print()."""
-    assert str(History(partial_epoch=True)) == str(History())
-    assert str(History(interrupted=True, partial_epoch=True, stop_signal=signal.SIGINT)).endswith(
-        "(interrupted by Ctrl-C)")
 
 
 # -- the accuracy is a classifier's: data without class labels (a regression) have none -----------
@@ -1649,69 +1326,3 @@ def test_the_accuracy_of_labelled_data_beside_a_regression_set_may_be_watched():
     history = net.fit(X, rows, validation_data=(X, 0.9 * rows + 0.05), epochs=2,
                       early_stopping=EarlyStopping(monitor="accuracy"), progress=False)
     assert len(history) == 2 and history["val_accuracy"] == [None, None]
-
-
-def test_to_dict_has_val_columns_only_with_validation_data_and_the_files_keep_them(tmp_path):
-    """As Keras's History.history, which has no val_ keys without validation data (so that
-    min(h.history["val_loss"]) never meets a None). The files keep every column: a
-    checkpoint's history is read by every xpnet of its format version, and those before this
-    one want them all."""
-    X, y = blobs(n=100)
-    history = small_net().fit(X, y, epochs=2, progress=False, checkpoint=tmp_path / "run.npz")
-    assert list(history.to_dict()) == ["epoch", "loss", "accuracy", "lr", "seconds",
-                                       "samples_per_second"]
-    assert history.history == history.to_dict()
-    assert History.from_dict(history.to_dict()).rows == history.rows
-    saved = json.loads((tmp_path / "run.history.json").read_text())
-    assert saved["val_loss"] == saved["val_accuracy"] == [None, None]
-    header, _ = read(tmp_path / "run.npz")
-    assert header["training"]["history"]["val_loss"] == [None, None]
-    validated = small_net().fit(X, y, epochs=2, validation_split=0.2, progress=False)
-    assert None not in validated.to_dict()["val_loss"] + validated.history["val_accuracy"]
-
-
-def test_to_dict_keeps_a_column_with_a_value_in_some_epochs():
-    """Only a column without any value is left out: one with a None in some epoch (an
-    interrupted run's partial last epoch, not validated) stays, Nones and all."""
-    rows = [{key: 1.0 for key in xpnet.history.HISTORY_KEYS} | {"epoch": 1},
-            {key: 1.0 for key in xpnet.history.HISTORY_KEYS} | {
-                "epoch": 2, "val_loss": None, "val_accuracy": None}]
-    columns = History(rows).to_dict()
-    assert columns["val_loss"] == columns["val_accuracy"] == [1.0, None]
-    assert list(columns) == list(xpnet.history.HISTORY_KEYS)
-
-
-def test_a_history_file_is_one_of_at_most_the_limit_named_by_a_string_or_a_path(tmp_path):
-    """(is_history_file judges the files that `xpnet plot` and History.save may replace.)"""
-    from xpnet.history import HISTORY_LIMIT, is_history_file
-
-    path = tmp_path / "run.history.json"
-    text = '{"epoch": []}'
-    path.write_text(text + " " * (HISTORY_LIMIT - len(text)))  # (JSON allows the spaces)
-    assert is_history_file(str(path)) and is_history_file(path)
-    path.write_text(text + " " * (HISTORY_LIMIT + 1 - len(text)))
-    assert not is_history_file(path)
-
-
-def test_history_is_a_snapshot_of_the_columns():
-    """Keras's History.history is a dict kept in the object; here each access makes a new
-    one (as its docstring says): a change to it changes no History."""
-    X, y = blobs(n=100)
-    history = small_net().fit(X, y, epochs=2, progress=False)
-    columns = history.history
-    columns["loss"].append(1.0)
-    assert len(history.history["loss"]) == 2 and len(columns["loss"]) == 3
-    assert "snapshot" in History.history.__doc__
-
-
-def test_history_files_with_and_without_val_columns_load_alike():
-    """A file of an xpnet before to_dict() left out the val_ columns holds them as nulls."""
-    from xpnet.history import HISTORY_KEYS
-
-    old = {key: [1, 2] for key in HISTORY_KEYS} | {"val_loss": [None, None],
-                                                   "val_accuracy": [None, None]}
-    new = {key: column for key, column in old.items() if not key.startswith("val_")}
-    assert History.from_dict(old).rows == History.from_dict(new).rows
-    assert History.from_dict(new).to_dict() == new
-    with pytest.raises(ValueError, match="'val_loss' is not a list"):
-        History.from_dict(new | {"val_loss": [1]})
