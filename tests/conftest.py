@@ -2,7 +2,9 @@
 twice -- numpy; array_api_strict on a non-default device (which refuses every silent conversion
 to NumPy); and cupy (marked ``gpu``, skipped with the reason where CuPy cannot run). For the
 tests of the data modules (test_idx, test_download, test_datasets): a tiny synthetic dataset in
-MNIST's layout, a local HTTP server of mirrors that fail each in its own way, and gzip bombs."""
+MNIST's layout, a local HTTP server of mirrors that fail each in its own way, and gzip bombs. For
+the command's tests (test_cli*.py): no download off the machine, the real MNIST files read once,
+and the helpers that more than one of them uses."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from xpnet import cli, datasets
+from xpnet import download as download_module
 from xpnet.backend import cupy_unavailable_reason, from_namespace, get_backend
 from xpnet.idx import FILES
 from xpnet.losses import LOSSES
@@ -487,3 +491,62 @@ def peak_and_error(function, *args, **kwargs) -> tuple[int, BaseException]:
     finally:
         tracemalloc.stop()
     raise AssertionError(f"{function.__name__} did not raise")
+
+
+# -- the command's tests (test_cli*.py) -----------------------------------------------------------
+#: the folder that holds the xpnet tested (xpnet/cli/__init__.py's grandparent), on the
+#: PYTHONPATH of the processes that the command's tests start
+TESTED_ROOT = str(Path(cli.__file__).parents[2])
+
+
+def python_m_xpnet(*argv, **env) -> subprocess.CompletedProcess:
+    """Run ``python -m xpnet ARGV`` in a fresh process, as a user would."""
+    return subprocess.run([sys.executable, "-m", "xpnet", *map(str, argv)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "XPNET_BACKEND": "numpy", **env})
+
+
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    """An empty cache, no $XPNET_DATA_DIR nor system dataset folders, and every known mirror
+    replaced by a closed port."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("XPNET_DATA_DIR", raising=False)
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    monkeypatch.setattr(download_module, "MIRRORS", {name: (closed_port_url(),)
+                                                     for name in datasets.DATASETS})
+
+
+#: the real MNIST files' arrays, by (path, what the file must be): read once for the session
+_MNIST_ARRAYS: dict = {}
+
+
+@pytest.fixture
+def real_mnist_read_once(monkeypatch):
+    """Each real MNIST file (mnist_dir()) decompressed, verified and parsed once for the
+    session, not in each of the 20 runs of the command's tests that load it (0.5 s a time); what
+    load does with the arrays (the search and its messages, the scaling, the split) runs each
+    time, and any other file is read as a user's run reads it. (The arrays are read-only: no
+    run changes them for the next.)"""
+    folder, read_verified = mnist_dir(), datasets.read_verified
+
+    def read_once(path, expected):
+        if Path(path).resolve().parent != folder:
+            return read_verified(path, expected)
+        key = (Path(path).resolve(), expected)
+        if key not in _MNIST_ARRAYS:
+            _MNIST_ARRAYS[key] = read_verified(path, expected)
+        return _MNIST_ARRAYS[key]
+
+    monkeypatch.setattr(datasets, "read_verified", read_once)
+
+
+def _data_were_loaded(args, validation=0):
+    raise AssertionError("the data were loaded: the error came too late")
+
+
+def assert_one_error(status: int, out: str, err: str, message: str) -> None:
+    """`xpnet: error: ...` on one line, status 2, nothing on stdout, no traceback."""
+    assert status == 2 and out == "", err
+    assert len(err.splitlines()) == 1 and err.startswith("xpnet: error: "), err
+    assert message in err, err

@@ -29,15 +29,17 @@ import numpy as np
 import pytest
 from conftest import (
     REPO,
+    TESTED_ROOT,
+    _data_were_loaded,
     another_run_writing,
+    assert_one_error,
     closed_port_url,
-    mnist_dir,
+    python_m_xpnet,
     rewrite_header,
     xpnet,
 )
 
 from xpnet import Network, checkpoint, cli, datasets, idx, schedules, signals, training
-from xpnet import download as download_module
 from xpnet import load as xpnet_load
 from xpnet.backend import cupy_unavailable_reason
 from xpnet.cli import evaluate as cli_evaluate
@@ -48,52 +50,11 @@ from xpnet.cli import train as cli_train
 from xpnet.cli.options import in_option_terms
 from xpnet.schedules import get_schedule
 
-#: the folder that holds the xpnet tested (xpnet/cli/__init__.py's grandparent), on the
-#: PYTHONPATH of the processes started here
-TESTED_ROOT = str(Path(cli.__file__).parents[2])
+#: conftest's offline (no download leaves the machine) and real_mnist_read_once, for each test
+#: here (not autouse there, where the other test files would get them too)
+pytestmark = pytest.mark.usefixtures("offline", "real_mnist_read_once")
+
 ACCURACY = re.compile(r"accuracy (\d+\.\d+)%")
-
-
-@pytest.fixture(autouse=True)
-def offline(tmp_path, monkeypatch):
-    """An empty cache, no $XPNET_DATA_DIR nor system dataset folders, and every known mirror
-    replaced by a closed port."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("XPNET_DATA_DIR", raising=False)
-    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
-    monkeypatch.setattr(download_module, "MIRRORS", {name: (closed_port_url(),)
-                                                     for name in datasets.DATASETS})
-
-
-#: the real MNIST files' arrays, by (path, what the file must be): read once for the module
-_MNIST_ARRAYS: dict = {}
-
-
-@pytest.fixture(autouse=True)
-def real_mnist_read_once(monkeypatch):
-    """Each real MNIST file (mnist_dir()) decompressed, verified and parsed once for the
-    module, not in each of the 20 runs here that load it (0.5 s a time); what load does with
-    the arrays (the search and its messages, the scaling, the split) runs each time, and any
-    other file is read as a user's run reads it. (The arrays are read-only: no run changes
-    them for the next.)"""
-    folder, read_verified = mnist_dir(), datasets.read_verified
-
-    def read_once(path, expected):
-        if Path(path).resolve().parent != folder:
-            return read_verified(path, expected)
-        key = (Path(path).resolve(), expected)
-        if key not in _MNIST_ARRAYS:
-            _MNIST_ARRAYS[key] = read_verified(path, expected)
-        return _MNIST_ARRAYS[key]
-
-    monkeypatch.setattr(datasets, "read_verified", read_once)
-
-
-def python_m_xpnet(*argv, **env) -> subprocess.CompletedProcess:
-    """Run ``python -m xpnet ARGV`` in a fresh process, as a user would."""
-    return subprocess.run([sys.executable, "-m", "xpnet", *map(str, argv)], cwd=REPO,
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "XPNET_BACKEND": "numpy", **env})
 
 
 def test_python_m_xpnet_help():
@@ -594,10 +555,6 @@ def test_help_lists_the_choices_of_the_name_options(capsys):
                    "--activation {identity,leaky_relu,relu,sigmoid,tanh}",
                    "--optimizer {sgd,momentum,nesterov,", "--backend {auto,numpy,cupy}"):
         assert listed in out
-
-
-def _data_were_loaded(args, validation=0):
-    raise AssertionError("the data were loaded: the error came too late")
 
 
 def test_resume_of_a_folder_is_refused_as_no_checkpoint(tmp_path, capsys, monkeypatch):
@@ -2297,13 +2254,6 @@ PREDICT_ERRORS = {
     "28x28x1": "{file} holds images of 28 pixels, but {model}",  # (28 images of 28 by 1)
     "14x14": "{file} holds images of 14 pixels, but {model}",  # (square, but not 784 pixels)
 }
-
-
-def assert_one_error(status: int, out: str, err: str, message: str) -> None:
-    """`xpnet: error: ...` on one line, status 2, nothing on stdout, no traceback."""
-    assert status == 2 and out == "", err
-    assert len(err.splitlines()) == 1 and err.startswith("xpnet: error: "), err
-    assert message in err, err
 
 
 @pytest.mark.parametrize("case", PREDICT_ERRORS)
