@@ -702,20 +702,6 @@ def test_a_bad_xpnet_backend_variable_is_named(tmp_path, capsys, monkeypatch):
     assert status == 0 and "$XPNET_BACKEND is gpu (not a backend" in out
 
 
-@pytest.mark.parametrize("sizes", [[2, 16, 2], [784, 16, 1]])
-def test_evaluate_refuses_a_network_that_does_not_fit_the_images(sizes, tmp_path, capsys,
-                                                                 monkeypatch):
-    """A 784-16-1 network used to fail with NumPy's "non-broadcastable output operand with
-    shape (1,1) ...", after loading the data."""
-    monkeypatch.setattr(cli_evaluate, "_test_set", _data_were_loaded)
-    model = tmp_path / "model.npz"
-    Network(sizes, output="sigmoid", backend="numpy").save(model)
-    status, _, err = xpnet(capsys, "evaluate", model)
-    assert status == 2, err
-    assert err.startswith(f"xpnet: error: {model} holds a {'-'.join(map(str, sizes))} network")
-    assert "784 inputs and 10 outputs or more" in err  # (more: the classes never seen)
-
-
 def test_a_checkpoint_that_is_not_one_is_refused(tmp_path, capsys):
     fake = tmp_path / "model.npz"
     fake.write_text("not an archive")
@@ -1082,44 +1068,6 @@ def test_resume_with_other_options_is_refused_before_loading_the_data(tmp_path, 
 
 
 # -- the mutants the suite used to let through ----------------------------------------------
-class _KnownPredictions:
-    """Just what confusion_matrix needs of a network: predict gives column 0 of X."""
-
-    def __init__(self, classes: int):
-        self.net = Network([1, classes], backend="numpy")
-        self.backend, self.dtype, self.sizes = self.net.backend, self.net.dtype, self.net.sizes
-        self.one_hot, self._one_hot = self.net.one_hot, self.net._one_hot
-
-    def predict(self, X):
-        return X[:, 0].astype(np.int64)
-
-
-def test_confusion_matrix_rows_are_the_true_class_columns_the_predicted():
-    """A transposed matrix (counts[predicted, true]) used to pass: rows must be the labels."""
-    y = np.array([0, 0, 0, 1, 2, 2])
-    predicted = np.array([1, 2, 0, 1, 1, 2])
-    counts = cli_evaluate.confusion_matrix(_KnownPredictions(3), predicted[:, None], y,
-                                           batch_size=4)
-    np.testing.assert_array_equal(counts.sum(axis=1), np.bincount(y, minlength=3))
-    np.testing.assert_array_equal(counts.sum(axis=0), np.bincount(predicted, minlength=3))
-    np.testing.assert_array_equal(counts, [[1, 1, 1], [0, 1, 0], [0, 1, 1]])
-
-
-def test_confusion_matrix_counts_the_sample_after_the_last_full_batch():
-    """N = batch_size + 1: the last sample, alone in its batch, must be counted too."""
-    batch_size = 4
-    y = np.arange(batch_size + 1) % 3
-    counts = cli_evaluate.confusion_matrix(_KnownPredictions(3), y[:, None], y, batch_size)
-    assert counts.sum() == batch_size + 1
-    np.testing.assert_array_equal(np.diag(counts), np.bincount(y, minlength=3))
-
-
-def test_confusion_matrix_refuses_a_label_out_of_range():
-    """A label of no class would be a row of zeros: counted nowhere, silently."""
-    with pytest.raises(ValueError, match=r"0\.\.2 .* 0 to 3"):
-        cli_evaluate.confusion_matrix(_KnownPredictions(3), np.zeros((2, 1)), np.array([0, 3]))
-
-
 def _read_only(path: Path, monkeypatch) -> None:
     """Make ``path`` unwritable; as root (who may write anyway) pretend not to be allowed."""
     path.chmod(0o444)
@@ -1621,78 +1569,6 @@ def test_no_progress_reaches_the_dataset_loader(capsys, monkeypatch):
     xpnet(capsys, "train", "--no-progress")
     xpnet(capsys, "train")
     assert seen == [False, None]  # (None: a download bar on a terminal only)
-
-
-def _random_test_set(datasets_asked: list):
-    """A stand-in for evaluate's _test_set: 50 random test images, noting the dataset asked for."""
-    def load(args):
-        datasets_asked.append(args.dataset)
-        rng = np.random.default_rng(1)
-        return rng.random((50, 784), dtype=np.float32), rng.integers(0, 10, 50)
-
-    return load
-
-
-def test_evaluate_reads_the_test_files_only(mnist, tmp_path, capsys):
-    """evaluate decompressed and verified the training files too (six times the test set's
-    bytes), to throw them away: now they are not read. It reads the folder that train would
-    (one that holds all four files), and a damaged test file is named as before."""
-    folder = tmp_path / "data"
-    folder.mkdir()
-    for stem in datasets.FILES[2:]:  # the test files (the real ones, gzip-compressed or not)
-        real = next(path for path in (mnist / f"{stem}.gz", mnist / stem) if path.is_file())
-        (folder / real.name).write_bytes(real.read_bytes())
-    for stem in datasets.FILES[:2]:  # the training files: would fail verification if read
-        (folder / f"{stem}.gz").write_bytes(b"not read")
-    model = tmp_path / "m.npz"
-    Network([784, 16, 10], backend="numpy").save(model, metadata={"dataset": "mnist"})
-    evaluate = ("evaluate", model, "--data-dir", folder, "--no-download", "--backend", "numpy")
-    status, out, err = xpnet(capsys, *evaluate)
-    assert status == 0, err
-    assert f"MNIST from {folder}: 10,000 test images\n" in err
-    assert "MNIST test set, 10,000 images: loss" in out
-    labels = next(folder.glob("t10k-labels-idx1-ubyte*"))
-    labels.write_bytes(b"damaged")
-    status, _, err = xpnet(capsys, *evaluate)
-    assert status == 2 and err.startswith(f"xpnet: error: {labels}: ") and \
-        "Delete the file and download it again" in err, err
-    for path in folder.glob("train-*"):  # (a folder without them: passed over, as by train)
-        path.unlink()
-    status, _, err = xpnet(capsys, *evaluate)
-    assert status == 2 and "MNIST not found" in err and f"{folder} (lacks train-images" in err, err
-
-
-def test_evaluate_takes_a_network_of_more_than_10_outputs(tmp_path, capsys, monkeypatch):
-    """More outputs than the dataset has classes is a valid network (its extra classes are
-    never the label); fewer is refused (test_evaluate_refuses_a_network_...)."""
-    monkeypatch.setattr(cli_evaluate, "_test_set", _random_test_set([]))
-    model = tmp_path / "m.npz"
-    Network([784, 16, 12], backend="numpy").save(model, metadata={"dataset": "mnist"})
-    status, out, err = xpnet(capsys, "evaluate", model)
-    assert status == 0 and "confusion matrix" in out, err
-
-
-def test_evaluate_names_fashion_mnists_classes(tmp_path, capsys, monkeypatch):
-    """Its labels are no digits: the confusion matrix says what 0..9 stand for (MNIST's are
-    the digits themselves: no legend)."""
-    monkeypatch.setattr(cli_evaluate, "_test_set", _random_test_set([]))
-    model = tmp_path / "m.npz"
-    Network([784, 16, 10], backend="numpy").save(model, metadata={"dataset": "fashion-mnist"})
-    status, out, err = xpnet(capsys, "evaluate", model)
-    assert status == 0, err
-    assert out.splitlines()[-1] == ("classes: 0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, "
-                                    "4 Coat, 5 Sandal, 6 Shirt, 7 Sneaker, 8 Bag, 9 Ankle boot")
-    status, out, err = xpnet(capsys, "evaluate", model, "--dataset", "mnist")
-    assert status == 0 and "classes:" not in out, err
-
-
-def test_evaluate_of_a_model_without_metadata_uses_mnist(tmp_path, capsys, monkeypatch):
-    asked = []
-    monkeypatch.setattr(cli_evaluate, "_test_set", _random_test_set(asked))
-    model = tmp_path / "m.npz"
-    Network([784, 16, 10], backend="numpy").save(model)  # no dataset recorded
-    status, out, err = xpnet(capsys, "evaluate", model)
-    assert status == 0 and asked == ["mnist"] and "MNIST test set" in out, err
 
 
 def test_a_json_file_over_16_mib_is_not_replaced_as_a_history(tmp_path, capsys, monkeypatch):
