@@ -21,7 +21,6 @@ import subprocess
 import sys
 import threading
 import time
-import types
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,6 @@ from conftest import (
     _data_were_loaded,
     another_run_writing,
     assert_one_error,
-    closed_port_url,
     python_m_xpnet,
     rewrite_header,
     xpnet,
@@ -42,7 +40,6 @@ from xpnet import Network, checkpoint, cli, datasets, schedules, signals, traini
 from xpnet import load as xpnet_load
 from xpnet.backend import cupy_unavailable_reason
 from xpnet.cli import evaluate as cli_evaluate
-from xpnet.cli import info as cli_info
 from xpnet.cli import parser as cli_parser
 from xpnet.cli import train as cli_train
 from xpnet.cli.options import in_option_terms
@@ -280,58 +277,6 @@ def test_early_stopping_saves_the_weights_it_restores(mnist, tmp_path, capsys):
     assert f"to train on from its weights with new options: xpnet train --init-from {model}" \
         in err
     assert ACCURACY.search(again).group(1) == ACCURACY.search(out).group(1)
-
-
-# -- the other commands --------------------------------------------------------------------
-def test_info_names_versions_backends_and_blas(capsys):
-    status, out, _ = xpnet(capsys, "info")
-    assert status == 0
-    assert "xpnet 0." in out and "numpy 2." in out and "BLAS: " in out
-    reason = cupy_unavailable_reason()
-    assert ("cupy works" if reason is None else reason) in out
-
-
-@pytest.mark.parametrize(("value", "told"), [
-    (None, "training threads: chosen by timing the steps"),
-    ("1", "training threads: 1 ($XPNET_NUM_THREADS)"),
-    ("abc", "training threads: BLAS threads (threads= or $XPNET_NUM_THREADS) must be a whole "
-            "number from 1 to"),
-    ("9999", "($XPNET_NUM_THREADS=9999, cut to the "),
-])
-def test_info_says_what_threads_training_runs_with(capsys, monkeypatch, value, told):
-    """(info said "2 threads", the BLAS's own, with $XPNET_NUM_THREADS=1 or abc set.) Auto
-    pinned to NumPy: where CuPy works, info says a GPU backend has no threads to set."""
-    monkeypatch.setattr("xpnet.backend._cupy_backend_or_reason",
-                        lambda: "CuPy cannot be imported (ModuleNotFoundError)")
-    if value is None:
-        monkeypatch.delenv("XPNET_NUM_THREADS", raising=False)
-    else:
-        monkeypatch.setenv("XPNET_NUM_THREADS", value)
-    status, out, _ = xpnet(capsys, "info")
-    assert status == 0 and told in out, out
-
-
-def test_info_says_a_gpu_backend_has_no_threads_to_set():
-    gpu = types.SimpleNamespace(uses_cpu_blas=False, name="cupy")
-    assert cli_info._training_threads(gpu) == "none to set: auto trains on cupy"
-
-
-@pytest.mark.parametrize("no_download", [False, True])
-def test_missing_data_is_one_clear_error(tmp_path, capsys, no_download):
-    options = ["--no-download"] if no_download else ["--mirror", closed_port_url()]
-    status, _, err = xpnet(capsys, "train", "--data-dir", tmp_path / "empty", "--no-progress",
-                           *options)
-    assert status == 2
-    assert err.startswith("xpnet: error: MNIST not found") and "--data-dir" in err
-    assert ("not allowed" if no_download else "127.0.0.1") in err
-    assert "Traceback" not in err
-
-
-def test_download_failure_lists_the_mirror_tried(tmp_path, capsys):
-    url = closed_port_url()
-    status, _, err = xpnet(capsys, "download", "mnist", "--data-dir", tmp_path, "--mirror", url,
-                           "--no-progress")
-    assert status == 2 and "MNIST not found" in err and url in err
 
 
 # -- bad option values ---------------------------------------------------------------------
@@ -1003,51 +948,6 @@ def test_a_last_layer_other_than_10_is_refused_before_loading(capsys, monkeypatc
     assert "the last 10 (the classes)" in err
 
 
-def test_download_without_names_downloads_both_and_unknown_names_none(tmp_path, capsys,
-                                                                      monkeypatch):
-    """Plain `xpnet download` gets both datasets; one unknown name stops it before any."""
-    calls = []
-
-    def download(name, **options):
-        calls.append(name)
-        return tmp_path / name
-
-    monkeypatch.setattr(datasets, "download", download)
-    status, out, err = xpnet(capsys, "download", "--no-progress")
-    assert status == 0, err
-    assert calls == list(datasets.DATASETS) == ["mnist", "fashion-mnist"]
-    assert "MNIST: verified in" in out and "Fashion-MNIST: verified in" in out
-    calls.clear()
-    status, _, err = xpnet(capsys, "download", "mnist", "cifar")
-    assert status == 2 and "unknown dataset 'cifar'" in err and calls == []
-
-
-def test_download_of_data_found_where_train_looks_downloads_nothing(tmp_path, capsys,
-                                                                     monkeypatch, mnist):
-    """With MNIST in $XPNET_DATA_DIR and no network, `xpnet download mnist` failed, and told
-    the user to put the files in $XPNET_DATA_DIR/mnist/, where they were."""
-    monkeypatch.setenv("XPNET_DATA_DIR", str(mnist.parent))
-    status, out, err = xpnet(capsys, "download", "mnist", "--no-progress")
-    assert status == 0, err
-    assert out == f"MNIST: verified in {mnist} (nothing to download)\n"
-    assert not (tmp_path / "cache").exists()
-    # --data-dir asks for a copy there: downloaded (here it fails: the mirrors are closed)
-    status, _, err = xpnet(capsys, "download", "mnist", "--data-dir", tmp_path / "copy",
-                           "--no-progress")
-    assert status == 2 and "MNIST not found" in err
-
-
-def test_download_says_whether_it_fetched_the_files(tmp_path, capsys, mnist):
-    """A fresh download said "verified in DIR", as a second run that fetched nothing does."""
-    options = ["download", "mnist", "--data-dir", tmp_path, "--mirror", mnist.as_uri(),
-               "--no-progress"]
-    status, out, err = xpnet(capsys, *options)
-    assert status == 0 and out == f"MNIST: downloaded to {tmp_path / 'mnist'} and verified\n", err
-    status, out, err = xpnet(capsys, *options)
-    assert status == 0 and out == f"MNIST: verified in {tmp_path / 'mnist'} (nothing to " \
-                                  "download)\n", err
-
-
 def test_xpnet_backend_in_upper_case_is_accepted(tmp_path, capsys, monkeypatch):
     """XPNET_BACKEND=NUMPY names a backend: train and evaluate go on, info does not object."""
     def load_of(args, validation=0):
@@ -1089,17 +989,6 @@ def test_momentum_option_sets_the_lecture_optimizers_gamma(optimizer):
     assert built.gamma == 0.5 and built.lr == 0.1
 
 
-def test_info_says_how_to_make_cupy_work(capsys, monkeypatch):
-    """As `--backend cupy` does: the reason, then the install hint."""
-    monkeypatch.setattr(cli_info, "cupy_unavailable_reason", lambda: "CuPy cannot be imported "
-                        "(ModuleNotFoundError: No module named 'cupy')")
-    status, out, _ = xpnet(capsys, "info")
-    assert status == 0
-    assert "cupy does not: CuPy cannot be imported (ModuleNotFoundError: No module named " \
-           "'cupy'). To use it: install CuPy >= 14 for your CUDA version" in out, out
-    assert 'pip install "cupy-cuda12x[ctk]>=14"' in out and "; or choose --backend numpy." in out
-
-
 def test_a_batch_size_over_the_training_images_is_shown_as_the_batch_it_is(capsys,
                                                                           monkeypatch):
     """(It said "batches of 100000", where each batch was all 40 images.)"""
@@ -1138,29 +1027,6 @@ def test_a_data_dir_passed_over_is_named_with_the_folder_read(given, mnist, tmp_
     assert lines[0] == f"--data-dir (data_dir=) {folder} {why}; MNIST from {mnist} instead"
     assert lines[1] == f"MNIST from {mnist}: 50,000 training, 10,000 validation, 10,000 test " \
                        "images"
-
-
-def test_info_lists_only_the_blas_thread_pools(monkeypatch):
-    """OpenMP pools are not BLAS: only user_api == "blas" entries are listed."""
-    import threadpoolctl
-
-    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: [
-        {"user_api": "openmp", "internal_api": "openmp", "version": None, "num_threads": 8},
-        {"user_api": "blas", "internal_api": "openblas", "version": "0.3.27",
-         "architecture": "Haswell", "num_threads": 2}])
-    assert cli_info.blas_description() == "openblas 0.3.27 (Haswell), 2 threads"
-
-
-def test_info_finds_cupy_by_the_prefix_of_its_wheel_name(monkeypatch):
-    """CuPy's wheels are named cupy-cuda12x ...: found by prefix, not by the exact name."""
-    class Distribution:
-        def __init__(self, name, version):
-            self.metadata, self.version = {"Name": name}, version
-
-    monkeypatch.setattr(cli_info.importlib.metadata, "distributions", lambda: [
-        Distribution("numpy", "2.1.0"), Distribution("cupy-cuda12x", "13.3.0")])
-    assert cli_info._installed_version("cupy") == "13.3.0 (cupy-cuda12x)"
-    assert cli_info._installed_version("torch") == "not installed"
 
 
 def test_a_closed_pipe_ends_with_status_1_and_no_message(tmp_path, capsys, monkeypatch):
@@ -1693,12 +1559,6 @@ def test_history_to_a_closed_pipe_still_tells_the_results(mnist, tmp_path):
 
 
 # -- what a mutation review of predict, info and train's new lines found untested --------------
-def test_info_says_cupy_works_where_it_does(capsys, monkeypatch):
-    monkeypatch.setattr(cli_info, "cupy_unavailable_reason", lambda: None)
-    status, out, _ = xpnet(capsys, "info")
-    assert status == 0 and "\nbackends: numpy works; cupy works\n" in out, out
-
-
 def test_a_layer_of_one_neuron_is_a_width_as_any_other():
     assert cli.build_parser().parse_args(["train", "--layers", "784,1,10"]).layers == [784, 1, 10]
 
