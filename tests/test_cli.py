@@ -1,10 +1,10 @@
-"""The xpnet command end to end: training on real MNIST (the CI training check: one epoch of
-784-100-10 reaches >= 90% test accuracy), evaluate, predict, plot, info, download, and one
-clear line with exit status 2, never a traceback, for every bad option value, missing data or
-bad input file.
+"""The xpnet command as a whole: `python -m xpnet`, --help and --version; the parsing of
+every command's options and paths, each bad value one clear line with exit status 2, never a
+traceback; and main's errors, exit statuses and signals outside training. The commands
+themselves: test_cli_train.py (train, --resume and --init-from), test_cli_evaluate.py,
+test_cli_predict.py, test_cli_plot.py and test_cli_info_download.py.
 
-Downloads only ever go to a closed port on 127.0.0.1. The real-MNIST tests read
-../shared/data/mnist (or $XPNET_DATA_DIR/mnist) and fail instead of skipping in CI.
+Downloads only ever go to a closed port on 127.0.0.1 (conftest's offline, in each of them).
 """
 
 from __future__ import annotations
@@ -19,11 +19,7 @@ import threading
 import time
 
 import pytest
-from conftest import (
-    TESTED_ROOT,
-    python_m_xpnet,
-    xpnet,
-)
+from conftest import TESTED_ROOT, python_m_xpnet, xpnet
 
 from xpnet import Network, cli
 from xpnet.backend import cupy_unavailable_reason
@@ -35,6 +31,8 @@ from xpnet.cli.options import in_option_terms
 #: here (not autouse there, where the other test files would get them too)
 pytestmark = pytest.mark.usefixtures("offline", "real_mnist_read_once")
 
+
+# -- the command, its help and its version ----------------------------------------------------
 def test_python_m_xpnet_help():
     result = python_m_xpnet("--help")
     assert result.returncode == 0
@@ -49,7 +47,16 @@ def test_version_is_the_packages(capsys):
     assert xpnet(capsys, "--version") == (0, f"xpnet {__version__}\n", "")
 
 
-# -- the training check and the files it writes ----------------------------------------------
+def test_help_lists_the_choices_of_the_name_options(capsys):
+    status, out, _ = xpnet(capsys, "train", "--help")
+    assert status == 0
+    for listed in ("--loss {binary_cross_entropy,quadratic,softmax_cross_entropy}",
+                   "--activation {identity,leaky_relu,relu,sigmoid,tanh}",
+                   "--optimizer {sgd,momentum,nesterov,", "--backend {auto,numpy,cupy}"):
+        assert listed in out
+
+
+# -- parsing: every bad option value is one clear line with exit status 2 ---------------------
 @pytest.mark.parametrize(("argv", "message"), [
     (["train", "--epochs", "2.5"], "argument --epochs: expected a whole number, got '2.5'"),
     (["train", "--batch-size", "0"], "argument --batch-size: must be at least 1, got 0"),
@@ -62,27 +69,23 @@ def test_counts_that_are_not_whole_numbers_in_range_are_usage_errors(capsys, arg
     assert status == 2 and err.strip().endswith(message), err
 
 
-#: where a test's command line takes the model file
-MODEL = object()
+@pytest.mark.parametrize(("given", "message"), [
+    ("0.1", "argument --validation: the number of training images to hold out, not a fraction, "
+            "got '0.1': for 10% of MNIST's 60,000 give 6000"),
+    ("ten", "argument --validation: expected a whole number, got 'ten'"),
+    ("1.5", "argument --validation: expected a whole number, got '1.5'"),
+])
+def test_validation_is_a_number_of_images_and_a_fraction_is_told_so(capsys, given, message):
+    """Keras's validation_split=0.1 habit got "expected a whole number", which did not say
+    that a count of images is wanted."""
+    status, out, err = xpnet(capsys, "train", "--validation", given)
+    assert status == 2 and out == "" and message in err, err
 
 
-@pytest.mark.parametrize("command", [("train", "--resume", MODEL), ("train", "--init-from", MODEL),
-                                     ("predict", MODEL, "images.npy"), ("evaluate", MODEL)],
-                         ids=["--resume", "--init-from", "predict", "evaluate"])
-def test_a_missing_model_file_names_the_one_with_or_without_npz(command, tmp_path, capsys):
-    """--save and xpnet.save write the name they are given: a model saved as m and given as
-    m.npz (or the other way round) was a bare "no such file" on the command line, where
-    xpnet.load says which file exists."""
-    for saved in ("m", "n.npz"):
-        Network([784, 10], backend="numpy").save(tmp_path / saved)
-    for given, twin in (("m.npz", "m"), ("n", "n.npz")):
-        status, _, err = xpnet(capsys, *(tmp_path / given if word is MODEL else word
-                                         for word in command))
-        assert status == 2 and (f"{tmp_path / given}: no such file ({tmp_path / twin} exists: "
-                                "did you mean it?); give ") in err, err
+def test_a_layer_of_one_neuron_is_a_width_as_any_other():
+    assert cli.build_parser().parse_args(["train", "--layers", "784,1,10"]).layers == [784, 1, 10]
 
 
-# -- bad option values ---------------------------------------------------------------------
 BAD_OPTIONS = [
     (["train", "--layers", "784,x,10"], "comma-separated widths"),
     (["train", "--layers", "100,10"], "first layer must have 784"),
@@ -186,15 +189,111 @@ def test_a_name_that_stands_for_no_choice_gets_argparses_list(argv, capsys):
     assert "xpnet calls it" not in err
 
 
-def test_help_lists_the_choices_of_the_name_options(capsys):
-    status, out, _ = xpnet(capsys, "train", "--help")
-    assert status == 0
-    for listed in ("--loss {binary_cross_entropy,quadratic,softmax_cross_entropy}",
-                   "--activation {identity,leaky_relu,relu,sigmoid,tanh}",
-                   "--optimizer {sgd,momentum,nesterov,", "--backend {auto,numpy,cupy}"):
-        assert listed in out
+@pytest.mark.parametrize(("argv", "message"), [
+    (["train", "--batchsize", "10"],
+     "unrecognized arguments: --batchsize 10 (--batchsize: did you mean --batch-size?)"),
+    (["train", "--batch_size=10"], "(--batch_size: did you mean --batch-size?)"),
+    (["train", "--eta", "3.0", "--gamma", "0.9"],
+     "(--eta: did you mean --lr?; --gamma: did you mean --momentum?)"),
+    (["evaluate", "m.npz", "--lr", "1"],
+     "unrecognized arguments: --lr 1 (--lr is an option of xpnet train)"),
+    (["train", "--nesterov", "--quiet"], "(--nesterov: did you mean --optimizer nesterov?; "
+                                         "--quiet: did you mean --no-progress?)"),
+    (["train", "--patience", "3"], "(--patience: did you mean --early-stopping?)"),
+    (["info", "--verbose"], "xpnet info: error: unrecognized arguments: --verbose\n"),
+    (["plot", "h.json", "extra"], "xpnet plot: error: unrecognized arguments: extra\n"),
+    (["--bogus", "info"], "xpnet: error: unrecognized arguments: --bogus\n"),
+])
+def test_an_unknown_option_gets_its_commands_usage_and_the_nearest_option(capsys, argv,
+                                                                          message):
+    """Not xpnet's general usage: the command's, and the option meant where one is near
+    (the lecture's eta and gamma are --lr and --momentum)."""
+    status, out, err = xpnet(capsys, *argv)
+    assert status == 2 and out == ""
+    assert err.startswith(f"usage: xpnet {argv[0]} " if argv[0] != "--bogus" else
+                          "usage: xpnet [-h]")
+    assert message in err
 
 
+def test_option_terms_leave_paths_alone():
+    """"sweep/lr=0.1,loss=mse" is a folder's name, not the options --lr and --loss."""
+    with pytest.raises(ValueError) as caught, in_option_terms():
+        raise ValueError("not found in sweep/lr=0.1,loss=mse or /x/init=he; use output='x'")
+    assert str(caught.value) == "not found in sweep/lr=0.1,loss=mse or /x/init=he; use " \
+                                "--output x"
+
+
+def test_option_terms_rename_an_argument_only_at_the_start_of_a_must():
+    with pytest.raises(ValueError) as caught, in_option_terms():
+        raise ValueError("min_lr must be <= lr, got min_lr=0.5")
+    assert str(caught.value) == "min_lr must be <= lr, got min_lr=0.5"
+
+
+# -- the paths given --------------------------------------------------------------------------
+def test_path_options_expand_the_home_folder(tmp_path, monkeypatch):
+    """`--save=~/m.npz` (no shell expands that ~) made a folder called ~ in the working
+    directory, and the printed hint `xpnet evaluate ~/m.npz` then named another file."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    parse = cli.build_parser().parse_args
+    args = parse(["train", "--save=~/m.npz", "--history=~/h.json", "--resume=~/r.npz",
+                  "--init-from=~/i.npz", "--data-dir=~/data"])
+    assert (args.save, args.history, args.resume, args.init_from, args.data_dir) == (
+        tmp_path / "m.npz", tmp_path / "h.json", tmp_path / "r.npz", tmp_path / "i.npz",
+        tmp_path / "data")
+    assert parse(["evaluate", "~/m.npz"]).model == tmp_path / "m.npz"
+    args = parse(["plot", "~/h.json", "-o", "~/c.png"])
+    assert (args.history, args.output) == (tmp_path / "h.json", tmp_path / "c.png")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["evaluate", ""], "an empty path: give a file or folder name"),
+    (["train", "--save", ""], "an empty path"),
+    (["plot", "h.json", "-o", ""], "an empty path"),
+    (["train", "--save", "~nosuchuser42/m.npz"],
+     "~nosuchuser42/m.npz: ~nosuchuser42 names no user's home folder"),
+])
+def test_an_empty_path_or_an_unknown_user_is_named(capsys, argv, message):
+    """`xpnet evaluate ""` said `.: Is a directory`; `~nosuchuser/m.npz` was a traceback."""
+    status, _, err = xpnet(capsys, *argv)
+    assert status == 2 and message in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("argv", [["evaluate", "-"], ["train", "--save", "-"],
+                                  ["train", "--resume", "-"], ["download", "--data-dir", "-"]])
+def test_dash_is_refused_where_a_standard_stream_is_not_taken(capsys, argv):
+    status, _, err = xpnet(capsys, *argv)
+    assert status == 2 and "'-' (a standard stream) is taken only by `xpnet train --history " \
+        "-` and `xpnet plot -`" in err, err
+
+
+#: where a test's command line takes the model file
+MODEL = object()
+
+
+@pytest.mark.parametrize("command", [("train", "--resume", MODEL), ("train", "--init-from", MODEL),
+                                     ("predict", MODEL, "images.npy"), ("evaluate", MODEL)],
+                         ids=["--resume", "--init-from", "predict", "evaluate"])
+def test_a_missing_model_file_names_the_one_with_or_without_npz(command, tmp_path, capsys):
+    """--save and xpnet.save write the name they are given: a model saved as m and given as
+    m.npz (or the other way round) was a bare "no such file" on the command line, where
+    xpnet.load says which file exists."""
+    for saved in ("m", "n.npz"):
+        Network([784, 10], backend="numpy").save(tmp_path / saved)
+    for given, twin in (("m.npz", "m"), ("n", "n.npz")):
+        status, _, err = xpnet(capsys, *(tmp_path / given if word is MODEL else word
+                                         for word in command))
+        assert status == 2 and (f"{tmp_path / given}: no such file ({tmp_path / twin} exists: "
+                                "did you mean it?); give ") in err, err
+
+
+def test_a_checkpoint_that_is_not_one_is_refused(tmp_path, capsys):
+    fake = tmp_path / "model.npz"
+    fake.write_text("not an archive")
+    status, _, err = xpnet(capsys, "evaluate", fake)
+    assert status == 2 and "not a readable xpnet checkpoint" in err
+
+
+# -- errors, exit statuses and signals outside training ---------------------------------------
 def test_a_bad_xpnet_backend_variable_is_named(tmp_path, capsys, monkeypatch):
     """It used to be reported as "backend must be one of ...", as if an option were wrong, and
     by evaluate as "the checkpoint's architecture is invalid"."""
@@ -209,11 +308,21 @@ def test_a_bad_xpnet_backend_variable_is_named(tmp_path, capsys, monkeypatch):
     assert status == 0 and "$XPNET_BACKEND is gpu (not a backend" in out
 
 
-def test_a_checkpoint_that_is_not_one_is_refused(tmp_path, capsys):
-    fake = tmp_path / "model.npz"
-    fake.write_text("not an archive")
-    status, _, err = xpnet(capsys, "evaluate", fake)
-    assert status == 2 and "not a readable xpnet checkpoint" in err
+def test_xpnet_backend_in_upper_case_is_accepted(tmp_path, capsys, monkeypatch):
+    """XPNET_BACKEND=NUMPY names a backend: train and evaluate go on, info does not object."""
+    def load_of(args, validation=0):
+        raise ValueError("reached the data")
+
+    monkeypatch.setattr(cli_train, "_load", load_of)
+    monkeypatch.setattr(cli_evaluate, "_test_set", load_of)
+    model = tmp_path / "model.npz"
+    Network([784, 10], backend="numpy").save(model)
+    monkeypatch.setenv("XPNET_BACKEND", "NUMPY")
+    for argv in (["train", "--no-progress"], ["evaluate", model]):
+        status, _, err = xpnet(capsys, *argv)
+        assert status == 2 and err.strip() == "xpnet: error: reached the data", err
+    status, out, _ = xpnet(capsys, "info")
+    assert status == 0 and "$XPNET_BACKEND is NUMPY\n" in out
 
 
 def test_errors_in_a_real_process_are_one_line_without_traceback():
@@ -233,6 +342,62 @@ def test_running_out_of_memory_is_one_clear_error(capsys, monkeypatch):
     assert status == 2 and "Traceback" not in err
     assert err.startswith("xpnet: error: not enough memory (Unable to allocate")
     assert "--layers" in err
+
+
+def test_a_closed_pipe_ends_with_status_1_and_no_message(tmp_path, capsys, monkeypatch):
+    """`xpnet evaluate M | head`: the reader leaving is not a usage error (status 2); stdout
+    then goes to the null device, so that the final flush cannot fail again."""
+    def closed_pipe(args):
+        raise BrokenPipeError
+
+    redirected = []
+
+    def dup2(fd, fd2):  # (recorded, not done: pytest's own stdout stays)
+        redirected.append(fd2)
+        os.close(fd)
+
+    monkeypatch.setitem(cli.COMMANDS, "info", closed_pipe)
+    with open(tmp_path / "stdout", "w") as stdout, monkeypatch.context() as patch:
+        patch.setattr(os, "dup2", dup2)
+        patch.setattr(sys, "stdout", stdout)
+        status = cli.main(["info"])
+        assert redirected == [stdout.fileno()]
+    assert status == 1 and capsys.readouterr().err == ""
+
+
+def test_a_failed_rename_names_its_target(capsys, monkeypatch):
+    """An OSError of a rename names the file the user asked for (filename2), not the
+    temporary file it came from."""
+    def failed_rename(args):
+        raise PermissionError(13, "Permission denied", ".model.npz.1a2b.tmp", None, "model.npz")
+
+    monkeypatch.setitem(cli.COMMANDS, "info", failed_rename)
+    status, _, err = xpnet(capsys, "info")
+    assert status == 2 and err == "xpnet: error: model.npz: Permission denied\n"
+
+
+def test_main_leaves_the_xpnet_logger_as_it_found_it(tmp_path, capsys):
+    """main sets the "xpnet" logger to INFO with a handler of its own for the command only: a
+    program that calls it logs as it set up before, after a command and after an error."""
+    logger = logging.getLogger("xpnet")
+    handlers, level = list(logger.handlers), logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        for argv in (["info"], ["evaluate", tmp_path / "none.npz"]):
+            status, _, err = xpnet(capsys, *argv)
+            assert status == (0 if argv == ["info"] else 2), err
+            assert logger.level == logging.WARNING and logger.handlers == handlers
+    finally:
+        logger.setLevel(level)
+
+
+def test_ctrl_c_outside_training_exits_130(capsys, monkeypatch):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli.COMMANDS, "info", interrupted)
+    status, _, err = xpnet(capsys, "info")
+    assert status == 130 and "xpnet: interrupted" in err
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGTERM")
@@ -275,171 +440,3 @@ def test_a_sigterm_during_a_download_removes_its_partial_file_and_ends_by_it(tmp
     assert command.returncode == -signal.SIGTERM, err
     assert not data.exists(), sorted(data.rglob("*"))  # (nor the .part in it)
     assert err == "xpnet: terminated (SIGTERM)\n"
-
-
-# -- the mutants the suite used to let through ----------------------------------------------
-def test_option_terms_leave_paths_alone():
-    """"sweep/lr=0.1,loss=mse" is a folder's name, not the options --lr and --loss."""
-    with pytest.raises(ValueError) as caught, in_option_terms():
-        raise ValueError("not found in sweep/lr=0.1,loss=mse or /x/init=he; use output='x'")
-    assert str(caught.value) == "not found in sweep/lr=0.1,loss=mse or /x/init=he; use " \
-                                "--output x"
-
-
-def test_xpnet_backend_in_upper_case_is_accepted(tmp_path, capsys, monkeypatch):
-    """XPNET_BACKEND=NUMPY names a backend: train and evaluate go on, info does not object."""
-    def load_of(args, validation=0):
-        raise ValueError("reached the data")
-
-    monkeypatch.setattr(cli_train, "_load", load_of)
-    monkeypatch.setattr(cli_evaluate, "_test_set", load_of)
-    model = tmp_path / "model.npz"
-    Network([784, 10], backend="numpy").save(model)
-    monkeypatch.setenv("XPNET_BACKEND", "NUMPY")
-    for argv in (["train", "--no-progress"], ["evaluate", model]):
-        status, _, err = xpnet(capsys, *argv)
-        assert status == 2 and err.strip() == "xpnet: error: reached the data", err
-    status, out, _ = xpnet(capsys, "info")
-    assert status == 0 and "$XPNET_BACKEND is NUMPY\n" in out
-
-
-def test_a_closed_pipe_ends_with_status_1_and_no_message(tmp_path, capsys, monkeypatch):
-    """`xpnet evaluate M | head`: the reader leaving is not a usage error (status 2); stdout
-    then goes to the null device, so that the final flush cannot fail again."""
-    def closed_pipe(args):
-        raise BrokenPipeError
-
-    redirected = []
-
-    def dup2(fd, fd2):  # (recorded, not done: pytest's own stdout stays)
-        redirected.append(fd2)
-        os.close(fd)
-
-    monkeypatch.setitem(cli.COMMANDS, "info", closed_pipe)
-    with open(tmp_path / "stdout", "w") as stdout, monkeypatch.context() as patch:
-        patch.setattr(os, "dup2", dup2)
-        patch.setattr(sys, "stdout", stdout)
-        status = cli.main(["info"])
-        assert redirected == [stdout.fileno()]
-    assert status == 1 and capsys.readouterr().err == ""
-
-
-def test_a_failed_rename_names_its_target(capsys, monkeypatch):
-    """An OSError of a rename names the file the user asked for (filename2), not the
-    temporary file it came from."""
-    def failed_rename(args):
-        raise PermissionError(13, "Permission denied", ".model.npz.1a2b.tmp", None, "model.npz")
-
-    monkeypatch.setitem(cli.COMMANDS, "info", failed_rename)
-    status, _, err = xpnet(capsys, "info")
-    assert status == 2 and err == "xpnet: error: model.npz: Permission denied\n"
-
-
-def test_option_terms_rename_an_argument_only_at_the_start_of_a_must():
-    with pytest.raises(ValueError) as caught, in_option_terms():
-        raise ValueError("min_lr must be <= lr, got min_lr=0.5")
-    assert str(caught.value) == "min_lr must be <= lr, got min_lr=0.5"
-
-
-def test_main_leaves_the_xpnet_logger_as_it_found_it(tmp_path, capsys):
-    """main sets the "xpnet" logger to INFO with a handler of its own for the command only: a
-    program that calls it logs as it set up before, after a command and after an error."""
-    logger = logging.getLogger("xpnet")
-    handlers, level = list(logger.handlers), logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        for argv in (["info"], ["evaluate", tmp_path / "none.npz"]):
-            status, _, err = xpnet(capsys, *argv)
-            assert status == (0 if argv == ["info"] else 2), err
-            assert logger.level == logging.WARNING and logger.handlers == handlers
-    finally:
-        logger.setLevel(level)
-
-
-def test_ctrl_c_outside_training_exits_130(capsys, monkeypatch):
-    def interrupted(args):
-        raise KeyboardInterrupt
-
-    monkeypatch.setitem(cli.COMMANDS, "info", interrupted)
-    status, _, err = xpnet(capsys, "info")
-    assert status == 130 and "xpnet: interrupted" in err
-
-
-def test_path_options_expand_the_home_folder(tmp_path, monkeypatch):
-    """`--save=~/m.npz` (no shell expands that ~) made a folder called ~ in the working
-    directory, and the printed hint `xpnet evaluate ~/m.npz` then named another file."""
-    monkeypatch.setenv("HOME", str(tmp_path))
-    parse = cli.build_parser().parse_args
-    args = parse(["train", "--save=~/m.npz", "--history=~/h.json", "--resume=~/r.npz",
-                  "--init-from=~/i.npz", "--data-dir=~/data"])
-    assert (args.save, args.history, args.resume, args.init_from, args.data_dir) == (
-        tmp_path / "m.npz", tmp_path / "h.json", tmp_path / "r.npz", tmp_path / "i.npz",
-        tmp_path / "data")
-    assert parse(["evaluate", "~/m.npz"]).model == tmp_path / "m.npz"
-    args = parse(["plot", "~/h.json", "-o", "~/c.png"])
-    assert (args.history, args.output) == (tmp_path / "h.json", tmp_path / "c.png")
-
-
-@pytest.mark.parametrize(("argv", "message"), [
-    (["evaluate", ""], "an empty path: give a file or folder name"),
-    (["train", "--save", ""], "an empty path"),
-    (["plot", "h.json", "-o", ""], "an empty path"),
-    (["train", "--save", "~nosuchuser42/m.npz"],
-     "~nosuchuser42/m.npz: ~nosuchuser42 names no user's home folder"),
-])
-def test_an_empty_path_or_an_unknown_user_is_named(capsys, argv, message):
-    """`xpnet evaluate ""` said `.: Is a directory`; `~nosuchuser/m.npz` was a traceback."""
-    status, _, err = xpnet(capsys, *argv)
-    assert status == 2 and message in err and "Traceback" not in err, err
-
-
-@pytest.mark.parametrize("argv", [["evaluate", "-"], ["train", "--save", "-"],
-                                  ["train", "--resume", "-"], ["download", "--data-dir", "-"]])
-def test_dash_is_refused_where_a_standard_stream_is_not_taken(capsys, argv):
-    status, _, err = xpnet(capsys, *argv)
-    assert status == 2 and "'-' (a standard stream) is taken only by `xpnet train --history " \
-        "-` and `xpnet plot -`" in err, err
-
-
-# -- what a mutation review of predict, info and train's new lines found untested --------------
-def test_a_layer_of_one_neuron_is_a_width_as_any_other():
-    assert cli.build_parser().parse_args(["train", "--layers", "784,1,10"]).layers == [784, 1, 10]
-
-
-@pytest.mark.parametrize(("given", "message"), [
-    ("0.1", "argument --validation: the number of training images to hold out, not a fraction, "
-            "got '0.1': for 10% of MNIST's 60,000 give 6000"),
-    ("ten", "argument --validation: expected a whole number, got 'ten'"),
-    ("1.5", "argument --validation: expected a whole number, got '1.5'"),
-])
-def test_validation_is_a_number_of_images_and_a_fraction_is_told_so(capsys, given, message):
-    """Keras's validation_split=0.1 habit got "expected a whole number", which did not say
-    that a count of images is wanted."""
-    status, out, err = xpnet(capsys, "train", "--validation", given)
-    assert status == 2 and out == "" and message in err, err
-
-
-@pytest.mark.parametrize(("argv", "message"), [
-    (["train", "--batchsize", "10"],
-     "unrecognized arguments: --batchsize 10 (--batchsize: did you mean --batch-size?)"),
-    (["train", "--batch_size=10"], "(--batch_size: did you mean --batch-size?)"),
-    (["train", "--eta", "3.0", "--gamma", "0.9"],
-     "(--eta: did you mean --lr?; --gamma: did you mean --momentum?)"),
-    (["evaluate", "m.npz", "--lr", "1"],
-     "unrecognized arguments: --lr 1 (--lr is an option of xpnet train)"),
-    (["train", "--nesterov", "--quiet"], "(--nesterov: did you mean --optimizer nesterov?; "
-                                         "--quiet: did you mean --no-progress?)"),
-    (["train", "--patience", "3"], "(--patience: did you mean --early-stopping?)"),
-    (["info", "--verbose"], "xpnet info: error: unrecognized arguments: --verbose\n"),
-    (["plot", "h.json", "extra"], "xpnet plot: error: unrecognized arguments: extra\n"),
-    (["--bogus", "info"], "xpnet: error: unrecognized arguments: --bogus\n"),
-])
-def test_an_unknown_option_gets_its_commands_usage_and_the_nearest_option(capsys, argv,
-                                                                          message):
-    """Not xpnet's general usage: the command's, and the option meant where one is near
-    (the lecture's eta and gamma are --lr and --momentum)."""
-    status, out, err = xpnet(capsys, *argv)
-    assert status == 2 and out == ""
-    assert err.startswith(f"usage: xpnet {argv[0]} " if argv[0] != "--bogus" else
-                          "usage: xpnet [-h]")
-    assert message in err
