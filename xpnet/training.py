@@ -151,10 +151,9 @@ class _Tally:
         return self.kept + self.batch_size > self.z.shape[0]
 
     def add(self, z, a) -> None:
-        """Keep a batch's z_L and a_L (from the weights before the batch's update)."""
+        """Keep a batch's z_L and a_L (from the weights before the batch's update); the loop
+        counts whenever the tally is :attr:`full`, so a batch always fits."""
         rows = z.shape[0]
-        if self.kept + rows > self.z.shape[0]:
-            self.count()
         self.z[self.kept:self.kept + rows, ...] = z
         self.a[self.kept:self.kept + rows, ...] = a
         self.kept += rows
