@@ -269,7 +269,7 @@ def test_by_default_each_file_has_a_progress_bar_only_on_a_terminal(tmp_path, mo
                                                                     terminal):
     """progress=None (the default): a bar for each file, filled to 100%, where stderr is a
     terminal; none in a log or a pipe. (Only progress=True was tested: bars always shown,
-    never shown, or never advanced passed test_datasets.py.)"""
+    never shown, or never advanced passed the tests before this one.)"""
 
     class Stderr(io.StringIO):
         def isatty(self):
@@ -290,7 +290,8 @@ def test_by_default_each_file_has_a_progress_bar_only_on_a_terminal(tmp_path, mo
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts /proc's open files")
 def test_a_download_leaves_no_file_open(tmp_path):
     """Each file's temporary file is created through a descriptor that is closed at once
-    (deleting that close passed test_datasets.py: a descriptor leaked per file downloaded)."""
+    (deleting that close passed the tests before this one: a descriptor leaked per file
+    downloaded)."""
     mirror = write_dataset(tmp_path / "mirror")
     before = len(os.listdir("/proc/self/fd"))
     folder = download("mnist", data_dir=tmp_path / "data", mirrors=mirror.as_uri(),

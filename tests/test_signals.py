@@ -1,7 +1,10 @@
 """Ctrl-C and SIGTERM during fit (xpnet/signals.py): the first one stops the run after the
 current batch, with the run saved; a SIGTERM then goes on to the handler there before fit (by
 default the process ends by it), or fit returns within returning_on_sigterm; a second one does
-at once what it would without fit; an ignored one stays ignored."""
+at once what it would without fit; an ignored one stays ignored.
+
+The command's side (Terminated outside training, the statuses 130 and 143, ending by the
+signal): test_cli.py and test_cli_train.py."""
 
 from __future__ import annotations
 

@@ -182,7 +182,7 @@ METADATA_DEPTH = MAX_HEADER_DEPTH - 1
 #: The most bytes a header may declare (its JSON as a NumPy string, 4 bytes a character: about
 #: 600 a recorded epoch, so a history of some 400,000 epochs): a damaged or crafted file may
 #: declare far more in a few compressed bytes, which reading would fill (at some 0.6 bytes of
-#: memory a byte declared, see _Npz.read_text). save refuses a larger header
+#: memory a byte declared, see backend._Npz.read_text). save refuses a larger header
 MAX_HEADER_BYTES = 2**28
 
 

@@ -17,9 +17,10 @@ it was passed over (it does not exist, holds none of the files, lacks some, or h
 dataset's) and the folder read.
 
 :func:`load`'s ``split=`` reads only the training or only the test files (of a folder that
-holds all four, as without it). Nothing is read or downloaded at import. The files' format
-and their verification are :mod:`xpnet.idx`'s; fetching them from a mirror is
-:mod:`xpnet.download`'s.
+holds all four, as without it); its ``validation=`` splits off the last training images
+(Nielsen's 10,000 by default) as a validation set. Nothing is read or downloaded at import.
+The files' format and their verification are :mod:`xpnet.idx`'s; fetching them from a mirror
+is :mod:`xpnet.download`'s.
 """
 
 from __future__ import annotations

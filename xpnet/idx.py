@@ -1,6 +1,7 @@
 """The IDX file format, and the files of the known datasets (MNIST, Fashion-MNIST) by their
 checksums: reading a file, gzip-compressed or not (told apart by its magic bytes), parsing and
-checking its header, and verifying its content by SHA-256.
+checking its header, and verifying its content by SHA-256. ``read_images`` gives the pixels
+as the float32 in [0, 1] that networks are trained on (``scaled``).
 
 A file is verified by the SHA-256 of its decompressed content, so a re-compressed copy is
 accepted and a damaged one is not; an intact file of another known dataset is told apart from

@@ -11,6 +11,14 @@ The hot loop is built so that nothing crosses between host and device per batch:
   its output layer's z_L and a_L, and they are counted for thousands of samples at once
   (``_Tally``); the host reads them (a sync) only every ``SYNC_SECONDS`` to refresh the
   progress bar and check for divergence, and at the end of each epoch.
+
+Here too: fit's checks of its options, ``evaluate``, the progress bars, the BLAS threads asked
+for (``threads_asked``), and the training state that a checkpoint keeps and a resume restores
+(``_Loop.save``, ``_Loop.resume``, ``check_resume``). Elsewhere: how a Ctrl-C or a SIGTERM
+becomes a request to stop (:mod:`xpnet.signals`), the History (:mod:`xpnet.history`), early
+stopping's rule (:mod:`xpnet.early_stopping`), the choice of threads by timing
+(:mod:`xpnet.threads`), the checkpoint file's format (:mod:`xpnet.checkpoint`), and the lock
+that keeps a checkpoint to one run (:func:`xpnet.files.only_writer`).
 """
 
 from __future__ import annotations
