@@ -928,7 +928,7 @@ def test_a_bad_progress_flag_is_refused_under_tqdm_disable_too(monkeypatch):
 
 
 def test_threads_asked_reads_an_empty_variable_as_unset_and_refuses_zero(monkeypatch):
-    from xpnet.training import threads_asked
+    from xpnet.threads import threads_asked
 
     monkeypatch.setenv("XPNET_NUM_THREADS", "")
     assert threads_asked(None) is None

@@ -21,7 +21,7 @@ advance gets both cases right, so :class:`ThreadChooser` times real training ste
 Reproducibility: a BLAS may round differently with different numbers of threads (OpenBLAS
 does for a (100, 784) x (784, 128) product), so two runs whose choices differ can differ in
 the last bits. Fix the number (``fit(threads=N)``, ``XPNET_NUM_THREADS``, ``--threads``) for
-bitwise-reproducible runs and resumes.
+bitwise-reproducible runs and resumes; :func:`threads_asked` reads and checks it.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ import os
 import time
 from collections.abc import Callable
 from typing import cast
+
+from .checks import whole_number
 
 log = logging.getLogger("xpnet")
 
@@ -60,6 +62,31 @@ def candidates(cores: int) -> tuple[int, ...]:
         counts.append(n)
         n *= 2
     return (*counts, cores)
+
+
+#: the most BLAS threads that may be asked for (a BLAS takes its count as a C int)
+MAX_THREADS = 1 << 15
+
+
+def threads_asked(threads) -> int | None:
+    """The BLAS threads asked for (``threads=`` or $XPNET_NUM_THREADS), checked, or None:
+    choose by measuring."""
+    # (text in the variable that is no count is a bad value, as for int())
+    wrong: type[Exception] = ValueError
+    if threads is None:
+        threads = os.environ.get("XPNET_NUM_THREADS") or None
+        if threads is None:
+            return None
+        # (isdigit alone passes digits int() refuses, such as '²')
+        number = int(threads) if threads.isascii() and threads.isdigit() else None
+    else:
+        number = whole_number(threads)  # an int: not a bool, a float or a string such as "2"
+        if number is None:
+            wrong = TypeError
+    if number is None or not 1 <= number <= MAX_THREADS:
+        raise wrong(f"BLAS threads (threads= or $XPNET_NUM_THREADS) must be a whole "
+                    f"number from 1 to {MAX_THREADS}, got {threads!r:.40}")
+    return number
 
 
 class ThreadChooser:

@@ -12,11 +12,11 @@ The hot loop is built so that nothing crosses between host and device per batch:
   (``_Tally``); the host reads them (a sync) only every ``SYNC_SECONDS`` to refresh the
   progress bar and check for divergence, and at the end of each epoch.
 
-Here too: fit's checks of its options, ``evaluate``, the progress bars, the BLAS threads asked
-for (``threads_asked``), and the training state that a checkpoint keeps and a resume restores
-(``_Loop.save``, ``_Loop.resume``, ``check_resume``). Elsewhere: how a Ctrl-C or a SIGTERM
-becomes a request to stop (:mod:`xpnet.signals`), the History (:mod:`xpnet.history`), early
-stopping's rule (:mod:`xpnet.early_stopping`), the choice of threads by timing
+Here too: fit's checks of its options, ``evaluate``, the progress bars, and the training state
+that a checkpoint keeps and a resume restores (``_Loop.save``, ``_Loop.resume``,
+``check_resume``). Elsewhere: how a Ctrl-C or a SIGTERM becomes a request to stop
+(:mod:`xpnet.signals`), the History (:mod:`xpnet.history`), early stopping's rule
+(:mod:`xpnet.early_stopping`), the BLAS threads asked for and their choice by timing
 (:mod:`xpnet.threads`), the checkpoint file's format (:mod:`xpnet.checkpoint`), and the lock
 that keeps a checkpoint to one run (:func:`xpnet.files.only_writer`).
 """
@@ -54,7 +54,7 @@ from .history import History, check_history_not_shared, history_path, is_history
 from .losses import sum_of_costs
 from .optim import OPTIMIZERS, Optimizer, get_optimizer
 from .signals import EndBySignal, end_by_signal, stop_on_signals
-from .threads import ThreadChooser, available_cores
+from .threads import ThreadChooser, available_cores, threads_asked
 
 log = logging.getLogger("xpnet")
 
@@ -682,31 +682,6 @@ def _stopping_differences(saved, now) -> list[str]:
         return "on (" + ", ".join(f"{key}={value!r}" for key, value in settings.items()) + ")"
 
     return [f"early_stopping: {shown(saved)} in the file, {shown(now)} now"]
-
-
-#: the most BLAS threads that may be asked for (a BLAS takes its count as a C int)
-MAX_THREADS = 1 << 15
-
-
-def threads_asked(threads) -> int | None:
-    """The BLAS threads asked for (``threads=`` or $XPNET_NUM_THREADS), checked, or None:
-    choose by measuring."""
-    # (text in the variable that is no count is a bad value, as for int())
-    wrong: type[Exception] = ValueError
-    if threads is None:
-        threads = os.environ.get("XPNET_NUM_THREADS") or None
-        if threads is None:
-            return None
-        # (isdigit alone passes digits int() refuses, such as '²')
-        number = int(threads) if threads.isascii() and threads.isdigit() else None
-    else:
-        number = whole_number(threads)  # an int: not a bool, a float or a string such as "2"
-        if number is None:
-            wrong = TypeError
-    if number is None or not 1 <= number <= MAX_THREADS:
-        raise wrong(f"BLAS threads (threads= or $XPNET_NUM_THREADS) must be a whole "
-                    f"number from 1 to {MAX_THREADS}, got {threads!r:.40}")
-    return number
 
 
 def _shuffle_stream(net, seed):

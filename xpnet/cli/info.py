@@ -16,8 +16,7 @@ from ..backend import (
     get_backend,
     gpu_description,
 )
-from ..threads import available_cores
-from ..training import threads_asked
+from ..threads import available_cores, threads_asked
 from .options import option_terms
 
 

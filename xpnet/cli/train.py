@@ -17,7 +17,8 @@ from ..history import check_history_not_shared, history_path, is_history_file
 from ..idx import TRAIN_IMAGES
 from ..network import Network
 from ..signals import Terminated, raise_terminated, signal_name, sigterm_handler
-from ..training import OPTIONS_METADATA, DivergenceError, check_resume, threads_asked
+from ..threads import threads_asked
+from ..training import OPTIONS_METADATA, DivergenceError, check_resume
 from .options import HYPERPARAMETERS, flag, hyperparameter_options, in_option_terms, option_text
 from .parser import CLASSES, INPUTS, STREAM, data_source
 from .paths import check_model_file, check_writable, quoted
