@@ -1,5 +1,6 @@
 """`xpnet evaluate`: the networks it takes, the test files it reads, the classes it names,
-and its confusion matrix. (The training check's evaluate of its model: test_cli_train.py.)
+and its confusion matrix. (The training check's evaluate of its model: test_cli_train.py; the
+confusion matrix's arithmetic, xpnet.training.confusion_matrix: test_training.py.)
 """
 
 from __future__ import annotations
@@ -101,42 +102,3 @@ def test_evaluate_of_a_model_without_metadata_uses_mnist(tmp_path, capsys, monke
     Network([784, 16, 10], backend="numpy").save(model)  # no dataset recorded
     status, out, err = xpnet(capsys, "evaluate", model)
     assert status == 0 and asked == ["mnist"] and "MNIST test set" in out, err
-
-
-# -- the confusion matrix ---------------------------------------------------------------------
-class _KnownPredictions:
-    """Just what confusion_matrix needs of a network: predict gives column 0 of X."""
-
-    def __init__(self, classes: int):
-        self.net = Network([1, classes], backend="numpy")
-        self.backend, self.dtype, self.sizes = self.net.backend, self.net.dtype, self.net.sizes
-        self.one_hot, self._one_hot = self.net.one_hot, self.net._one_hot
-
-    def predict(self, X):
-        return X[:, 0].astype(np.int64)
-
-
-def test_confusion_matrix_rows_are_the_true_class_columns_the_predicted():
-    """A transposed matrix (counts[predicted, true]) used to pass: rows must be the labels."""
-    y = np.array([0, 0, 0, 1, 2, 2])
-    predicted = np.array([1, 2, 0, 1, 1, 2])
-    counts = cli_evaluate.confusion_matrix(_KnownPredictions(3), predicted[:, None], y,
-                                           batch_size=4)
-    np.testing.assert_array_equal(counts.sum(axis=1), np.bincount(y, minlength=3))
-    np.testing.assert_array_equal(counts.sum(axis=0), np.bincount(predicted, minlength=3))
-    np.testing.assert_array_equal(counts, [[1, 1, 1], [0, 1, 0], [0, 1, 1]])
-
-
-def test_confusion_matrix_counts_the_sample_after_the_last_full_batch():
-    """N = batch_size + 1: the last sample, alone in its batch, must be counted too."""
-    batch_size = 4
-    y = np.arange(batch_size + 1) % 3
-    counts = cli_evaluate.confusion_matrix(_KnownPredictions(3), y[:, None], y, batch_size)
-    assert counts.sum() == batch_size + 1
-    np.testing.assert_array_equal(np.diag(counts), np.bincount(y, minlength=3))
-
-
-def test_confusion_matrix_refuses_a_label_out_of_range():
-    """A label of no class would be a row of zeros: counted nowhere, silently."""
-    with pytest.raises(ValueError, match=r"0\.\.2 .* 0 to 3"):
-        cli_evaluate.confusion_matrix(_KnownPredictions(3), np.zeros((2, 1)), np.array([0, 3]))

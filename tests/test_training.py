@@ -1,6 +1,6 @@
 """fit(): the hot loop and its options, validation, the tally of each epoch's loss and
 accuracy, shuffling, an lr or inputs that would train nothing useful, divergence, BLAS threads,
-progress bars and logging, and the accuracy of data without class labels.
+progress bars and logging, the accuracy of data without class labels, and the confusion matrix.
 
 Elsewhere: test_signals.py (Ctrl-C and SIGTERM during fit), test_resume.py (the checkpoints fit
 writes, and resuming from them), test_checkpoint_lock.py (one run per checkpoint),
@@ -23,10 +23,11 @@ from conftest import linearly_separable, make_backend
 from training_helpers import blobs, small_net
 
 import xpnet
-from xpnet import DivergenceError, EarlyStopping, History
+from xpnet import DivergenceError, EarlyStopping, History, Network
 from xpnet.backend import Backend
 from xpnet.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from xpnet.schedules import CosineAnnealing, get_schedule
+from xpnet.training import confusion_matrix
 
 
 def test_fit_learns_and_fills_every_history_field():
@@ -1326,3 +1327,42 @@ def test_the_accuracy_of_labelled_data_beside_a_regression_set_may_be_watched():
     history = net.fit(X, rows, validation_data=(X, 0.9 * rows + 0.05), epochs=2,
                       early_stopping=EarlyStopping(monitor="accuracy"), progress=False)
     assert len(history) == 2 and history["val_accuracy"] == [None, None]
+
+
+# -- the confusion matrix ---------------------------------------------------------------------
+class _KnownPredictions:
+    """Just what confusion_matrix needs of a network: predict gives column 0 of X."""
+
+    def __init__(self, classes: int):
+        self.net = Network([1, classes], backend="numpy")
+        self.backend, self.dtype, self.sizes = self.net.backend, self.net.dtype, self.net.sizes
+        self.one_hot, self._one_hot = self.net.one_hot, self.net._one_hot
+
+    def predict(self, X):
+        return X[:, 0].astype(np.int64)
+
+
+def test_confusion_matrix_rows_are_the_true_class_columns_the_predicted():
+    """A transposed matrix (counts[predicted, true]) used to pass: rows must be the labels."""
+    y = np.array([0, 0, 0, 1, 2, 2])
+    predicted = np.array([1, 2, 0, 1, 1, 2])
+    counts = confusion_matrix(_KnownPredictions(3), predicted[:, None], y,
+                              batch_size=4)
+    np.testing.assert_array_equal(counts.sum(axis=1), np.bincount(y, minlength=3))
+    np.testing.assert_array_equal(counts.sum(axis=0), np.bincount(predicted, minlength=3))
+    np.testing.assert_array_equal(counts, [[1, 1, 1], [0, 1, 0], [0, 1, 1]])
+
+
+def test_confusion_matrix_counts_the_sample_after_the_last_full_batch():
+    """N = batch_size + 1: the last sample, alone in its batch, must be counted too."""
+    batch_size = 4
+    y = np.arange(batch_size + 1) % 3
+    counts = confusion_matrix(_KnownPredictions(3), y[:, None], y, batch_size)
+    assert counts.sum() == batch_size + 1
+    np.testing.assert_array_equal(np.diag(counts), np.bincount(y, minlength=3))
+
+
+def test_confusion_matrix_refuses_a_label_out_of_range():
+    """A label of no class would be a row of zeros: counted nowhere, silently."""
+    with pytest.raises(ValueError, match=r"0\.\.2 .* 0 to 3"):
+        confusion_matrix(_KnownPredictions(3), np.zeros((2, 1)), np.array([0, 3]))

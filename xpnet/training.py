@@ -12,9 +12,9 @@ The hot loop is built so that nothing crosses between host and device per batch:
   (``_Tally``); the host reads them (a sync) only every ``SYNC_SECONDS`` to refresh the
   progress bar and check for divergence, and at the end of each epoch.
 
-Here too: fit's checks of its options, ``evaluate``, the progress bars, and the training state
-that a checkpoint keeps and a resume restores (``_Loop.save``, ``_Loop.resume``,
-``check_resume``). Elsewhere: how a Ctrl-C or a SIGTERM becomes a request to stop
+Here too: fit's checks of its options, ``evaluate`` and ``confusion_matrix``, the progress bars,
+and the training state that a checkpoint keeps and a resume restores (``_Loop.save``,
+``_Loop.resume``, ``check_resume``). Elsewhere: how a Ctrl-C or a SIGTERM becomes a request to stop
 (:mod:`xpnet.signals`), the History (:mod:`xpnet.history`), early stopping's rule
 (:mod:`xpnet.early_stopping`), the BLAS threads asked for and their choice by timing
 (:mod:`xpnet.threads`), the checkpoint file's format (:mod:`xpnet.checkpoint`), and the lock
@@ -256,6 +256,22 @@ def evaluate(net, X, y, batch_size: int = 1024) -> tuple[float, float | None]:
     None where y does not name one class a sample (real-valued targets, a regression's,
     whose figure is the loss; rows with several 1s): see Network._holds_labels."""
     return _evaluate(net, _Data(net, X, y), checked_batch_size(batch_size))
+
+
+def confusion_matrix(net, X, y, batch_size: int = 1024):
+    """The confusion matrix of ``net`` on X, y: a (classes, classes) host array whose
+    counts[i, j] are the samples of class i that ``net`` predicts as class j (rows: the true
+    class, columns: the predicted class, as ``xpnet evaluate`` prints it). Accumulated on the
+    device, ``batch_size`` rows at a time (one-hot(labels)^T one-hot(predictions), exact in
+    float up to 2^24 samples); y's class indices are checked (one out of range would be
+    counted nowhere)."""
+    X = net.backend.asarray(X, net.dtype)
+    true = net.one_hot(y)  # (the labels checked once, not a host read per batch)
+    counts = net.backend.zeros((net.sizes[-1], net.sizes[-1]), net.dtype)
+    for start in range(0, X.shape[0], batch_size):
+        batch = slice(start, start + batch_size)
+        counts += true[batch].T @ net._one_hot(net.predict(X[batch, ...]))
+    return net.backend.to_numpy(counts)
 
 
 def _console_loggers() -> list[logging.Logger]:

@@ -6,6 +6,7 @@ import logging
 from typing import cast
 
 from .. import checkpoint, datasets
+from ..training import confusion_matrix
 from .parser import CLASSES, INPUTS, data_source
 from .paths import check_model_file, saved_network
 
@@ -46,19 +47,6 @@ def cmd_evaluate(args) -> None:
     if args.dataset in datasets.CLASS_NAMES:
         print("classes: " + ", ".join(
             f"{i} {name}" for i, name in enumerate(datasets.CLASS_NAMES[args.dataset])))
-
-
-def confusion_matrix(net, X, y, batch_size: int = 1024):
-    """counts[i, j]: the samples of class i that ``net`` predicts as class j, accumulated on the
-    device (one-hot(labels)^T one-hot(predictions), exact in float up to 2^24 samples) and
-    returned as a host array."""
-    X = net.backend.asarray(X, net.dtype)
-    true = net.one_hot(y)  # (the labels checked once, not a host read per batch)
-    counts = net.backend.zeros((net.sizes[-1], net.sizes[-1]), net.dtype)
-    for start in range(0, X.shape[0], batch_size):
-        batch = slice(start, start + batch_size)
-        counts += true[batch].T @ net._one_hot(net.predict(X[batch, ...]))
-    return net.backend.to_numpy(counts)
 
 
 def _test_set(args):
