@@ -31,7 +31,7 @@ from statistics import mean
 import numpy as np
 
 from xpnet.backend import get_backend, gpu_description
-from xpnet.cli.info import blas_description
+from xpnet.threads import blas_description
 
 LECTURE = ("--layers 784,30,10 --activation sigmoid --output sigmoid --loss quadratic "
            "--optimizer sgd --lr 3.0 --batch-size 10 --epochs 30")

@@ -70,17 +70,6 @@ def test_info_says_cupy_works_where_it_does(capsys, monkeypatch):
     assert status == 0 and "\nbackends: numpy works; cupy works\n" in out, out
 
 
-def test_info_lists_only_the_blas_thread_pools(monkeypatch):
-    """OpenMP pools are not BLAS: only user_api == "blas" entries are listed."""
-    import threadpoolctl
-
-    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: [
-        {"user_api": "openmp", "internal_api": "openmp", "version": None, "num_threads": 8},
-        {"user_api": "blas", "internal_api": "openblas", "version": "0.3.27",
-         "architecture": "Haswell", "num_threads": 2}])
-    assert cli_info.blas_description() == "openblas 0.3.27 (Haswell), 2 threads"
-
-
 def test_info_finds_cupy_by_the_prefix_of_its_wheel_name(monkeypatch):
     """CuPy's wheels are named cupy-cuda12x ...: found by prefix, not by the exact name."""
     class Distribution:

@@ -1,4 +1,5 @@
-"""The choice of BLAS threads by timing the training steps (xpnet/threads.py).
+"""The choice of BLAS threads by timing the training steps, and the BLAS's description
+(xpnet/threads.py).
 
 Skipped where threadpoolctl is not installed (a GPU machine without pip), so that the other
 test modules still run there."""
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 import xpnet
-from xpnet.threads import ThreadChooser, available_cores, candidates
+from xpnet.threads import ThreadChooser, available_cores, blas_description, candidates
 
 threadpoolctl = pytest.importorskip("threadpoolctl", reason="threadpoolctl is not installed")
 threadpool_info, threadpool_limits = threadpoolctl.threadpool_info, threadpoolctl.threadpool_limits
@@ -459,3 +460,12 @@ def test_a_changed_choice_is_logged_as_info_and_a_kept_one_as_debug(caplog):
         machine.run(chooser, 2000)  # trials at about 0 and 1 s: 2 chosen, then kept
     levels = [r.levelno for r in caplog.records if r.getMessage().startswith("BLAS threads:")]
     assert levels == [logging.INFO, logging.DEBUG]
+
+
+def test_info_lists_only_the_blas_thread_pools(monkeypatch):
+    """OpenMP pools are not BLAS: only user_api == "blas" entries are listed."""
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: [
+        {"user_api": "openmp", "internal_api": "openmp", "version": None, "num_threads": 8},
+        {"user_api": "blas", "internal_api": "openblas", "version": "0.3.27",
+         "architecture": "Haswell", "num_threads": 2}])
+    assert blas_description() == "openblas 0.3.27 (Haswell), 2 threads"

@@ -22,6 +22,7 @@ Reproducibility: a BLAS may round differently with different numbers of threads 
 does for a (100, 784) x (784, 128) product), so two runs whose choices differ can differ in
 the last bits. Fix the number (``fit(threads=N)``, ``XPNET_NUM_THREADS``, ``--threads``) for
 bitwise-reproducible runs and resumes; :func:`threads_asked` reads and checks it.
+:func:`blas_description` names the BLAS whose threads these are (``xpnet info`` shows it).
 """
 
 from __future__ import annotations
@@ -62,6 +63,18 @@ def candidates(cores: int) -> tuple[int, ...]:
         counts.append(n)
         n *= 2
     return (*counts, cores)
+
+
+def blas_description() -> str:
+    """The BLAS libraries NumPy uses and their threads, as threadpoolctl finds them loaded."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown: threadpoolctl is not installed (pip install threadpoolctl)"
+    found = [f"{lib['internal_api']} {lib['version']} ({lib.get('architecture') or '?'}), "
+             f"{lib['num_threads']} thread{'s' if lib['num_threads'] != 1 else ''}"
+             for lib in threadpool_info() if lib["user_api"] == "blas"]
+    return "; ".join(found) or "none found by threadpoolctl"
 
 
 #: the most BLAS threads that may be asked for (a BLAS takes its count as a C int)

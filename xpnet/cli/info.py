@@ -16,7 +16,7 @@ from ..backend import (
     get_backend,
     gpu_description,
 )
-from ..threads import available_cores, threads_asked
+from ..threads import available_cores, blas_description, threads_asked
 from .options import option_terms
 
 
@@ -61,15 +61,3 @@ def _installed_version(prefix: str) -> str:
         if name.lower().startswith(prefix):
             return f"{dist.version} ({name})"
     return "not installed"
-
-
-def blas_description() -> str:
-    """The BLAS libraries NumPy uses and their threads, as threadpoolctl finds them loaded."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown: threadpoolctl is not installed (pip install threadpoolctl)"
-    found = [f"{lib['internal_api']} {lib['version']} ({lib.get('architecture') or '?'}), "
-             f"{lib['num_threads']} thread{'s' if lib['num_threads'] != 1 else ''}"
-             for lib in threadpool_info() if lib["user_api"] == "blas"]
-    return "; ".join(found) or "none found by threadpoolctl"
