@@ -1,6 +1,6 @@
 """The files that the commands are given: a saved network to read (MODEL, --resume,
---init-from) and a file to write, checked before any work is done, and a path quoted as a
-shell needs it in the commands that messages suggest."""
+--init-from) and a file to write (one it may replace), checked before any work is done, and a
+path quoted as a shell needs it in the commands that messages suggest."""
 
 from __future__ import annotations
 
@@ -43,6 +43,15 @@ def check_writable(option: str, path: Path, example: str | None) -> None:
         raise ValueError(f"{option} {path} cannot be written (no permission, or a read-only "
                          "file system): give a path in a folder you can write to" + (
                              " with --save" if option == "--resume" else "")) from None
+
+
+def check_replaceable(option: str, path: Path, kind: str, is_kind,
+                      remedy: str = "give another name") -> None:
+    """Refuse to replace an existing file that ``is_kind`` does not recognise as one that
+    xpnet writes there (a typo such as ``--save train.py`` would destroy the script)."""
+    if files.replaces_another(path, is_kind):
+        raise ValueError(f"{option} {path} exists and is not {kind}: xpnet replaces only "
+                         f"its own files; {remedy}, or remove that file first")
 
 
 def saved_network(path: Path, backend: str | None) -> tuple[Network, dict]:

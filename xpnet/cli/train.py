@@ -21,7 +21,7 @@ from ..threads import threads_asked
 from ..training import OPTIONS_METADATA, DivergenceError, check_resume
 from .options import HYPERPARAMETERS, flag, hyperparameter_options, in_option_terms, option_text
 from .parser import CLASSES, INPUTS, STREAM, data_source
-from .paths import check_model_file, check_writable, quoted
+from .paths import check_model_file, check_replaceable, check_writable, quoted
 from .resume import (
     check_no_unfinished_run,
     optimizer_option,
@@ -91,11 +91,11 @@ def cmd_train(args) -> int:
         # written beside the checkpoint after every epoch
         check_writable("the checkpoint's history file", history_path(save_to), None)
     if args.save is not None:
-        _check_replaceable("--save", args.save, "an xpnet model", checkpoint.is_checkpoint)
+        check_replaceable("--save", args.save, "an xpnet model", checkpoint.is_checkpoint)
     if save_to is not None:  # (--resume saves to its file, and the history beside it)
-        _check_replaceable("the checkpoint's history file", history_path(save_to),
-                           "a training history", is_history_file,
-                           remedy="give --save another name" if args.save else "move it away")
+        check_replaceable("the checkpoint's history file", history_path(save_to),
+                          "a training history", is_history_file,
+                          remedy="give --save another name" if args.save else "move it away")
         check_history_not_shared(save_to, "--save" if args.save else "--resume")
         # a file another run is writing: refused now, not after the data are loaded (fit
         # takes the lock again, and holds it while it trains; two runs started within the
@@ -110,7 +110,7 @@ def cmd_train(args) -> int:
             raise ValueError("--history -: standard output is closed; give a file name")
     elif args.history is not None:
         check_writable("--history", args.history, "history.json")
-        _check_replaceable("--history", args.history, "a training history", is_history_file)
+        check_replaceable("--history", args.history, "a training history", is_history_file)
         if save_to is not None and args.history.resolve() == save_to.resolve():
             raise ValueError(f"--history {args.history} would overwrite the checkpoint: give "
                              f"another name, e.g. {save_to.with_suffix('.json')}")
@@ -297,15 +297,6 @@ def _check_architecture(option: str, path: Path, saved, net: Network) -> None:
         raise ValueError(f"{option} {path} holds a {was['dtype']} network, and xpnet train "
                          f"trains {now['dtype']}: continue it from Python, with "
                          f"xpnet.Network(..., dtype={was['dtype']!r})")
-
-
-def _check_replaceable(option: str, path: Path, kind: str, is_kind,
-                       remedy: str = "give another name") -> None:
-    """Refuse to replace an existing file that ``is_kind`` does not recognise as one that
-    xpnet writes there (a typo such as ``--save train.py`` would destroy the script)."""
-    if files.replaces_another(path, is_kind):
-        raise ValueError(f"{option} {path} exists and is not {kind}: xpnet replaces only "
-                         f"its own files; {remedy}, or remove that file first")
 
 
 def _optimizer(args) -> optim.Optimizer:
