@@ -24,6 +24,7 @@ from conftest import TESTED_ROOT, python_m_xpnet, xpnet
 from xpnet import Network, cli
 from xpnet.backend import cupy_unavailable_reason
 from xpnet.cli import evaluate as cli_evaluate
+from xpnet.cli import parser as cli_parser
 from xpnet.cli import train as cli_train
 from xpnet.cli.options import in_option_terms
 
@@ -83,7 +84,8 @@ def test_validation_is_a_number_of_images_and_a_fraction_is_told_so(capsys, give
 
 
 def test_a_layer_of_one_neuron_is_a_width_as_any_other():
-    assert cli.build_parser().parse_args(["train", "--layers", "784,1,10"]).layers == [784, 1, 10]
+    args = cli_parser.build_parser().parse_args(["train", "--layers", "784,1,10"])
+    assert args.layers == [784, 1, 10]
 
 
 BAD_OPTIONS = [
@@ -234,7 +236,7 @@ def test_path_options_expand_the_home_folder(tmp_path, monkeypatch):
     """`--save=~/m.npz` (no shell expands that ~) made a folder called ~ in the working
     directory, and the printed hint `xpnet evaluate ~/m.npz` then named another file."""
     monkeypatch.setenv("HOME", str(tmp_path))
-    parse = cli.build_parser().parse_args
+    parse = cli_parser.build_parser().parse_args
     args = parse(["train", "--save=~/m.npz", "--history=~/h.json", "--resume=~/r.npz",
                   "--init-from=~/i.npz", "--data-dir=~/data"])
     assert (args.save, args.history, args.resume, args.init_from, args.data_dir) == (

@@ -320,8 +320,8 @@ def test_schedules_are_spread_over_the_epochs(epochs, step_size, patience):
 @pytest.mark.parametrize("optimizer", ["lecture_momentum", "lecture_nesterov"])
 def test_momentum_option_sets_the_lecture_optimizers_gamma(optimizer):
     """--momentum is the lecture's gamma: it used to be droppable for lecture_* optimizers."""
-    args = cli.build_parser().parse_args(["train", "--optimizer", optimizer, "--momentum",
-                                          "0.5", "--lr", "0.1"])
+    args = cli_parser.build_parser().parse_args(["train", "--optimizer", optimizer,
+                                                 "--momentum", "0.5", "--lr", "0.1"])
     built = cli_train._optimizer(args)
     assert built.gamma == 0.5 and built.lr == 0.1
 
@@ -451,7 +451,8 @@ def test_options_beyond_what_a_run_can_use_are_refused_before_loading(argv, mess
 def test_the_bounds_of_the_options_refused_beyond_them_are_taken():
     """--epochs MAX_EPOCHS, the most, and a layer of one neuron, the least width, are
     accepted (the checks above refuse only what lies beyond them)."""
-    args = cli.parse(["train", "--epochs", str(cli_parser.MAX_EPOCHS), "--layers", "784,1,10"])
+    args = cli_parser.parse(["train", "--epochs", str(cli_parser.MAX_EPOCHS),
+                             "--layers", "784,1,10"])
     assert args.epochs == cli_parser.MAX_EPOCHS and args.layers == [784, 1, 10]
 
 

@@ -17,8 +17,8 @@ import pytest
 from conftest import REPO
 
 import xpnet
-from xpnet import cli
 from xpnet.backend import BackendUnavailable, cupy_unavailable_reason
+from xpnet.cli import parser as cli_parser
 from xpnet.losses import Quadratic
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -31,7 +31,7 @@ def code_blocks(text: str, language: str) -> list[str]:
 
 
 def subcommand_parsers() -> dict[str, argparse.ArgumentParser]:
-    (commands,) = [action for action in cli.build_parser()._actions
+    (commands,) = [action for action in cli_parser.build_parser()._actions
                    if isinstance(action, argparse._SubParsersAction)]
     return dict(commands.choices)
 
@@ -61,7 +61,7 @@ DOCUMENTS = {"README.md": README, **{f"docs/{path.name}": path.read_text(encodin
     (name, command) for name, text in DOCUMENTS.items() for command in documented_commands(text)])
 def test_documented_commands_parse(document, command):
     try:
-        cli.build_parser().parse_args(shlex.split(command)[1:])
+        cli_parser.build_parser().parse_args(shlex.split(command)[1:])
     except SystemExit as exit_:  # argparse's verdict on a bad command (0 for --help)
         assert exit_.code == 0, f"{document} shows a command xpnet refuses: {command}"
 
@@ -107,7 +107,7 @@ def test_readme_states_the_train_defaults(option):
     """Changing a default (--layers 784,512,256,10, --epochs 10, ...) without the README's
     options table, or the other way round, used to go unnoticed."""
     stated = readme_option_defaults()[option]
-    default = vars(cli.build_parser().parse_args(["train"]))[option[2:].replace("-", "_")]
+    default = vars(cli_parser.build_parser().parse_args(["train"]))[option[2:].replace("-", "_")]
     assert (",".join(map(str, default)) if isinstance(default, list) else str(default)) == \
         stated, option
 

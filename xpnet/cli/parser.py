@@ -1,11 +1,14 @@
-"""The command line: each command's arguments and options with their help, and the option
-types that check a value as it is read (a bad one is the command's usage error)."""
+"""The command line: each command's arguments and options with their help, the option types
+that check a value as it is read (a bad one is the command's usage error), and the parsing,
+whose error for an unknown option names the nearest one the command has."""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import functools
 import os
+import sys
 from pathlib import Path
 
 from .. import __version__, activations, datasets, losses, optim, schedules
@@ -316,6 +319,55 @@ def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     (commands,) = [action for action in parser._actions
                    if isinstance(action, argparse._SubParsersAction)]
     return commands.choices
+
+
+#: options by other names (the lecture's eta and gamma, other libraries' spellings): what
+#: an unknown option's error suggests
+OPTION_ALIASES = {"--eta": "--lr", "--learning-rate": "--lr", "--gamma": "--momentum",
+                  "--mini-batch-size": "--batch-size", "--hidden": "--layers",
+                  "--sizes": "--layers", "--opt": "--optimizer", "--device": "--backend",
+                  "--nesterov": "--optimizer nesterov", "--quiet": "--no-progress",
+                  "--validation-split": "--validation", "--patience": "--early-stopping",
+                  "--epsilon": "--eps", "--clipnorm": "--clip-norm"}
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """The parsed command line; for options the command does not know, its usage and an
+    error that names the nearest option it has (``--batchsize``: ``--batch-size``) instead
+    of xpnet's general usage."""
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    words = sys.argv[1:] if argv is None else [str(word) for word in argv]
+    args.words = words  # (as typed: an interrupted train tells the command that resumes it)
+    before = words[:words.index(args.command)] if args.command in words else []
+    if unknown and set(unknown) & set(before):  # (xpnet --bogus train: xpnet's, not train's)
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if unknown:
+        command = subcommands(parser)[args.command]
+
+        def options(parser):
+            return [option for action in parser._actions for option in action.option_strings
+                    if option not in ("-h", "--help")]
+
+        known, hints = options(command), []
+        for word in unknown:
+            option = word.split("=", 1)[0]
+            if not option.startswith("--"):
+                continue
+            near: str | None  # (None: no option close to it)
+            near = OPTION_ALIASES.get(option.replace("_", "-"), "")
+            if near.split(" ")[0] not in known:  # (an alias may give a value too)
+                near = next(iter(difflib.get_close_matches(option.replace("_", "-"), known,
+                                                           n=1, cutoff=0.7)), None)
+            elsewhere = [name for name, other in subcommands(parser).items()
+                         if option in options(other)]
+            if near is not None:
+                hints.append(f"{option}: did you mean {near}?")
+            elif elsewhere:
+                hints.append(f"{option} is an option of xpnet {' and '.join(elsewhere)}")
+        command.error(f"unrecognized arguments: {' '.join(unknown)}"
+                      + (f" ({'; '.join(hints)})" if hints else ""))
+    return args
 
 
 def data_source(args) -> dict:
