@@ -38,7 +38,7 @@ def hyperparameter_options(optimizer: str) -> list[str]:
     return [name for name in HYPERPARAMETERS if renamed.get(name, name) in cls.hyperparameters]
 
 
-def flag(name: str) -> str:
+def option_flag(name: str) -> str:
     """The option that sets the Python argument ``name``: clip_norm -> --clip-norm."""
     return f"--{name.replace('_', '-')}"
 
@@ -66,8 +66,8 @@ def option_terms(message: str, arguments=_ARGUMENTS) -> str:
     option takes, as "(omit --clip-norm for no clipping)"."""
     names = "|".join(arguments)
     message = re.sub(rf"(?<![\w/\\.=,-])({names})=(['\"]?)([\w.,-]*)\2",
-                     lambda m: f"{flag(_option_of(m[1]))} {m[3]}", message)
-    message = re.sub(rf"^({names})(?=(\[\d\])? must )", lambda m: flag(_option_of(m[1])),
+                     lambda m: f"{option_flag(_option_of(m[1]))} {m[3]}", message)
+    message = re.sub(rf"^({names})(?=(\[\d\])? must )", lambda m: option_flag(_option_of(m[1])),
                      message)
     return re.sub(r"^(--[\w-]+) must be (.+?) or None \(no ([^)]*)\)",
                   r"\1 must be \2 (omit \1 for no \3)", message)

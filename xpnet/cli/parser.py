@@ -18,7 +18,7 @@ from ..checks import spelling
 from ..download import check_mirror
 from ..losses import LOSSES
 from ..network import INITS
-from .options import HYPERPARAMETERS, flag, option_terms
+from .options import HYPERPARAMETERS, option_flag, option_terms
 
 #: MNIST and Fashion-MNIST: 28x28 pixels in, 10 classes out
 INPUTS, CLASSES = 784, 10
@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "(the same steps while the lr is constant: they part under a schedule; "
                 "docs/optimizers.md) (default: %(default)s)")
     for name, (kind, text) in HYPERPARAMETERS.items():
-        opt.add_argument(flag(name), type=kind or _betas, help=text)
+        opt.add_argument(option_flag(name), type=kind or _betas, help=text)
     _add_choice(opt, "--schedule", list(schedules.SCHEDULES), default="cosine",
                 help="learning rate per epoch, spread over --epochs (default: %(default)s)")
     run = train.add_argument_group("run")

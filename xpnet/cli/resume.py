@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import checkpoint, optim, schedules
 from ..checks import counted, whole_number
 from ..training import OPTIONS_METADATA, RESUME_ADVICE
-from .options import HYPERPARAMETERS, flag, hyperparameter_options, option_text
+from .options import HYPERPARAMETERS, hyperparameter_options, option_flag, option_text
 from .parser import build_parser, subcommands
 from .paths import quoted
 
@@ -39,8 +39,9 @@ def resume_command(args, save_to: Path) -> str:
         if dest in (*RUN_OPTIONS, "save", "resume", "init_from", "overwrite"):
             continue
         for item in value if isinstance(value, list) else [value]:  # (--mirror: repeated)
-            words += [flag(dest)] if item is True else [
-                flag(dest), quoted(item) if isinstance(item, Path) else shlex.quote(str(item))]
+            words += [option_flag(dest)] if item is True else [
+                option_flag(dest),
+                quoted(item) if isinstance(item, Path) else shlex.quote(str(item))]
     return " ".join(words)
 
 
@@ -63,14 +64,14 @@ def take_saved_options(args, header: dict) -> None:
         setattr(args, dest, saved[dest])
     if taken:
         log.info("resuming with the saved run's options: %s", " ".join(
-            f"{flag(dest)} {shlex.quote(record[flag(dest)])}" for dest in taken))
+            f"{option_flag(dest)} {shlex.quote(record[option_flag(dest)])}" for dest in taken))
 
 
 def _recorded_options(record, path: Path) -> dict:
     """The options (by dest) of a checkpoint's ``record`` of its run's, checked as the command
     line checks them; CheckpointError, naming ``path``, for a damaged one."""
     damaged = f"--resume {path} is damaged: its record of the run's options"
-    flags = set(map(flag, RUN_OPTIONS))
+    flags = set(map(option_flag, RUN_OPTIONS))
     train_flags = subcommands(build_parser())["train"]._option_string_actions
     unknown = sorted(key for key in record if isinstance(key, str) and key.startswith("--")
                      and key not in train_flags) if isinstance(record, dict) else []
@@ -92,7 +93,7 @@ def _recorded_options(record, path: Path) -> dict:
 def run_record(args) -> dict:
     """The run options (RUN_OPTIONS) of ``args`` as they would be typed ({"--lr": "0.05"}),
     but for those left unset (None), such as --early-stopping when off."""
-    return {flag(dest): option_text(getattr(args, dest)) for dest in RUN_OPTIONS
+    return {option_flag(dest): option_text(getattr(args, dest)) for dest in RUN_OPTIONS
             if getattr(args, dest) is not None}
 
 
@@ -161,7 +162,7 @@ def resume_in_option_terms(path: Path, saved_optimizer: str | None = None,
     def option(match) -> str:
         name = match[2]
         if name in RESUME_OPTIONS or name in HYPERPARAMETERS:
-            name = RESUME_OPTIONS.get(name) or flag(name)
+            name = RESUME_OPTIONS.get(name) or option_flag(name)
         elif name.startswith("schedule "):
             name = f"--epochs (the schedule's {name.removeprefix('schedule ')})"
         return match[1] + name

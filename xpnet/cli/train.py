@@ -19,7 +19,13 @@ from ..network import Network
 from ..signals import Terminated, raise_terminated, signal_name, sigterm_handler
 from ..threads import threads_asked
 from ..training import OPTIONS_METADATA, DivergenceError, check_resume
-from .options import HYPERPARAMETERS, flag, hyperparameter_options, in_option_terms, option_text
+from .options import (
+    HYPERPARAMETERS,
+    hyperparameter_options,
+    in_option_terms,
+    option_flag,
+    option_text,
+)
 from .parser import CLASSES, INPUTS, STREAM, data_source
 from .paths import check_model_file, check_replaceable, check_writable, quoted
 from .resume import (
@@ -309,8 +315,8 @@ def _optimizer(args) -> optim.Optimizer:
              if getattr(args, name) is not None}
     for name in given:
         if name not in accepted:
-            raise ValueError(f"{flag(name)} does not apply to --optimizer {args.optimizer}, "
-                             f"which takes {', '.join(map(flag, accepted))}")
+            raise ValueError(f"{option_flag(name)} does not apply to --optimizer {args.optimizer}, "
+                             f"which takes {', '.join(map(option_flag, accepted))}")
     if args.optimizer == "nesterov" and given.get("momentum") == 0:
         raise ValueError(f"--optimizer {args.optimizer} needs --momentum > 0: it looks ahead "
                          "along the momentum")
