@@ -1,8 +1,9 @@
 """The documentation does what it says: the README's Python examples run (and the MNIST one
 reaches the accuracy a user would expect), and so do docs/optimizers.md's; every `xpnet`
 command the README shows parses with the real command line, every option and choice it names
-exists, every relative link of the README and docs/ leads to a file, and every function and
-line of code that docs/lecture-to-code.md quotes is there."""
+exists, every relative link of the README and docs/ leads to a file, every function and line
+of code that docs/lecture-to-code.md quotes is there, and the README's Design table has a row
+for each module."""
 
 from __future__ import annotations
 
@@ -267,3 +268,19 @@ def test_relative_links_lead_to_files(document):
                 if not re.match(r"[a-z]+:", target) and not target.startswith("#")]
     missing = [target for target in relative if not (path.parent / target).exists()]
     assert not missing, f"{document} links to files that are not there: {missing}"
+
+
+def test_readme_design_table_has_a_row_for_each_module_and_none_for_another():
+    """A module added, moved or removed without its row in the Design table (which says what
+    each module knows) left the table wrong with no test noticing; __main__.py, two lines that
+    run the command, has none."""
+    design = README.split("\n## Design\n", 1)[1].split("\n#", 1)[0]
+    rows = re.findall(r"^\| `(xpnet/[^`]+)` \|", design, re.M)
+    modules = [f"xpnet/{path.relative_to(SOURCE).as_posix()}"
+               for path in [*SOURCE.glob("*.py"), *SOURCE.glob("cli/*.py")]
+               if path.name != "__main__.py"]
+    twice = sorted({row for row in rows if rows.count(row) > 1})
+    assert not twice, f"modules with more than one row: {twice}"
+    assert sorted(rows) == sorted(modules), (
+        f"no row for {sorted(set(modules) - set(rows))}; "
+        f"a row for no module: {sorted(set(rows) - set(modules))}")
