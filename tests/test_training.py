@@ -1335,8 +1335,9 @@ class _KnownPredictions:
 
     def __init__(self, classes: int):
         self.net = Network([1, classes], backend="numpy")
-        self.backend, self.dtype, self.sizes = self.net.backend, self.net.dtype, self.net.sizes
-        self.one_hot, self._one_hot = self.net.one_hot, self.net._one_hot
+
+    def __getattr__(self, name):  # (the checks of X and y: the real network's)
+        return getattr(self.net, name)
 
     def predict(self, X):
         return X[:, 0].astype(np.int64)
@@ -1366,3 +1367,17 @@ def test_confusion_matrix_refuses_a_label_out_of_range():
     """A label of no class would be a row of zeros: counted nowhere, silently."""
     with pytest.raises(ValueError, match=r"0\.\.2 .* 0 to 3"):
         confusion_matrix(_KnownPredictions(3), np.zeros((2, 1)), np.array([0, 3]))
+
+
+@pytest.mark.parametrize("X, y, batch_size, message", [
+    (np.zeros((3, 1)), [0, 1], 1024, "X has 3 samples but y has 2"),  # (was matmul's words)
+    (np.zeros((3, 1)), [0, 1, 2], 0, "batch_size must be an integer >= 1, got 0"),  # (range's)
+    (np.zeros((3, 1)), [[0.2], [0.5], [0.9]], 1024, "needs class labels"),  # (a regression)
+])
+def test_confusion_matrix_checks_its_arguments_as_evaluate_does(X, y, batch_size, message):
+    """Since it moved from the command line into the library: X, y and batch_size are checked
+    as evaluate checks them, before any product, and real-valued targets name no class."""
+    net = Network([1, 3 if len(np.shape(y)) == 1 else 1], output="sigmoid", loss="quadratic",
+                  backend="numpy")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        confusion_matrix(net, X, y, batch_size)

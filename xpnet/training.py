@@ -265,12 +265,14 @@ def confusion_matrix(net, X, y, batch_size: int = 1024):
     device, ``batch_size`` rows at a time (one-hot(labels)^T one-hot(predictions), exact in
     float up to 2^24 samples); y's class indices are checked (one out of range would be
     counted nowhere)."""
-    X = net.backend.asarray(X, net.dtype)
-    true = net.one_hot(y)  # (the labels checked once, not a host read per batch)
+    data, batch_size = _Data(net, X, y), checked_batch_size(batch_size)  # (checked once)
+    if data.labels is None:
+        raise ValueError("a confusion matrix needs class labels: y must name one class a "
+                         f"sample (labels in 0..{net.sizes[-1] - 1}, or one-hot rows)")
     counts = net.backend.zeros((net.sizes[-1], net.sizes[-1]), net.dtype)
-    for start in range(0, X.shape[0], batch_size):
+    for start in range(0, data.n, batch_size):
         batch = slice(start, start + batch_size)
-        counts += true[batch].T @ net._one_hot(net.predict(X[batch, ...]))
+        counts += data.Y[batch].T @ net._one_hot(net.predict(data.X[batch, ...]))
     return net.backend.to_numpy(counts)
 
 
