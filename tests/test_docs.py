@@ -14,6 +14,7 @@ import re
 import shlex
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import REPO
 
@@ -148,8 +149,11 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, capsys, mnist):
     assert [round(p.max_rel_error, 6) for p in check.parameters] == [0.5] * 4
 
     exec(compile(training, "README: training", "exec"), namespace)
-    test_loss, test_accuracy = eval(capsys.readouterr().out)  # the printed tuple
+    evaluated, matrix = capsys.readouterr().out.split("\n", 1)
+    test_loss, test_accuracy = eval(evaluated)  # the printed tuple
     assert test_accuracy >= 0.97 and test_loss < 0.1
+    counts = np.array(matrix.replace("[", " ").replace("]", " ").split(), float).reshape(10, 10)
+    assert counts.sum() == 10_000 and np.trace(counts) / 10_000 == pytest.approx(test_accuracy)
     assert (tmp_path / "mnist.npz").is_file() and (tmp_path / "mnist.history.json").is_file()
 
     exec(compile(reading, "README: reading a checkpoint", "exec"), namespace)
