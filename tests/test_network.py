@@ -458,7 +458,30 @@ def test_predict_and_accuracy():
         ({"loss": "binary-crossentropy", "output": "sigmoid"}, ValueError,  # ("-" as "_")
          "xpnet calls it 'binary_cross_entropy', for output='sigmoid'"),
         ({"activation": "linear"}, ValueError, "xpnet calls it 'identity'"),
-        ({"init": "uniform"}, ValueError, "'xavier'"),
+        # (xpnet's own names in another case, or misspelt: which one was meant)
+        ({"activation": "ReLU"}, ValueError,
+         r"^unknown hidden activation 'ReLU': xpnet calls it 'relu'; choose one of \['identity'"),
+        ({"output": "sigmod"}, ValueError,
+         r"^unknown output activation 'sigmod' \(did you mean 'sigmoid'\?\); choose one of "),
+        ({"activation": "tahn"}, ValueError, r"\(did you mean 'tanh'\?\)"),
+        ({"loss": "Quadratic"}, ValueError, r"^unknown loss 'Quadratic': xpnet calls it "
+                                            r"'quadratic'; choose one of \['binary_cross"),
+        ({"loss": "quadratc"}, ValueError, r"^unknown loss 'quadratc' \(did you mean "
+                                           r"'quadratic'\?\); choose one of"),
+        # (the lecture's "square loss" and "logistic loss")
+        ({"loss": "square", "output": "sigmoid"}, ValueError, "xpnet calls it 'quadratic'"),
+        ({"loss": "logistic", "output": "sigmoid"}, ValueError,
+         "xpnet calls it 'binary_cross_entropy'"),
+        ({"init": "uniform"}, ValueError, r"^unknown init 'uniform'; choose one of \['auto'"),
+        ({"init": "glorot_uniform"}, ValueError, r"^unknown init 'glorot_uniform': xpnet calls "
+                                                 r"it 'xavier' \(with the same variance"),
+        ({"init": "he_normal"}, ValueError, r"^unknown init 'he_normal': xpnet calls it 'he';"),
+        ({"init": "LeCun_normal"}, ValueError, "xpnet calls it 'scaled';"),
+        ({"init": "Xavier"}, ValueError, "xpnet calls it 'xavier';"),
+        ({"init": "xavir"}, ValueError, r"\(did you mean 'xavier'\?\)"),
+        # (a longer name of another thing is not taken for a typo)
+        ({"activation": "sigmoid_tanh"}, ValueError,
+         r"^unknown hidden activation 'sigmoid_tanh'; choose one of"),
         ({"dtype": "float16"}, TypeError, "float32"),
         ({"output": "identity", "loss": "softmax_cross_entropy"}, ValueError, "output='softmax'"),
         ({"sizes": [4, 1], "output": "softmax"}, ValueError, "output='sigmoid'"),
@@ -1801,13 +1824,70 @@ def test_a_network_built_without_a_seed_draws_the_documented_seed_0():
 
 def test_a_label_out_of_range_names_one_label_per_output_neuron():
     """With several output neurons the message must say labels are one per output neuron, not
-    the single-neuron rule (class 1 where a_L > 0.5)."""
+    the single-neuron rule (class 1 where a_L > 0.5), and what more classes need."""
     net = Network([4, 5, 3], backend="numpy")
     X = np.zeros((2, 4))
     k = net.sizes[-1]
     with pytest.raises(ValueError, match=rf"^labels must lie in 0\.\.{k - 1} \(one per output "
-                                         rf"neuron\), got values from 0 to {k}$"):
+                                         rf"neuron\), got values from 0 to {k}: {k + 1} classes "
+                                         rf"need an output layer of {k + 1} neurons$"):
         net.loss_and_gradient(X, np.array([0, k]))
+
+
+@pytest.mark.parametrize(("sizes", "labels", "message"), [
+    # (labels numbered from 1: y - 1, not a larger output layer)
+    ([4, 5, 3], [1, 3], r"^labels must lie in 0\.\.2 \(one per output neuron\), got values from "
+                        r"1 to 3: class indices count from 0, so labels 1\.\.3 are y - 1$"),
+    # (digits 0-9 for a network of one sigmoid neuron: ten classes need ten)
+    ([4, 5, 1], [0, 9], r"^labels must lie in 0\.\.1 \(one output neuron: class 1 where a_L > "
+                        r"0\.5\), got values from 0 to 9: 10 classes need an output layer of 10 "
+                        r"neurons$"),
+    # (a negative label: no guess)
+    ([4, 5, 3], [-1, 2], r"got values from -1 to 2$"),
+])
+def test_labels_out_of_range_say_what_the_labels_or_the_network_need(sizes, labels, message):
+    net = Network(sizes, output="sigmoid" if sizes[-1] == 1 else "softmax", backend="numpy")
+    for call in (lambda y: net.loss_and_gradient(np.zeros((2, 4)), y), net.one_hot):
+        with pytest.raises(ValueError, match=message):
+            call(np.array(labels))
+
+
+def test_one_hot_of_labels_beyond_num_classes_says_which_num_classes_they_need():
+    with pytest.raises(ValueError, match=r"^labels must lie in 0\.\.2 \(num_classes=3\), got "
+                                         r"values from 0 to 4: 5 classes need num_classes=5$"):
+        one_hot([0, 4], 3)
+
+
+def test_x_of_another_width_says_that_sizes_begins_with_the_input_layer():
+    """Network([30, 10]) for 784 pixels (the input layer left out, as in a Keras model's list of
+    Dense layers): the message says what the network for this X is."""
+    with pytest.raises(ValueError, match=r"^X has 784 features per sample but the input layer "
+                                         r"has 30 neurons; expected shape \(samples, 30\); sizes "
+                                         r"begins with the input layer, one neuron per feature: "
+                                         r"a network for this X is Network\(\[784, \.\.\.\]\)$"):
+        Network([30, 10], backend="numpy").predict(np.zeros((5, 784)))
+
+
+@pytest.mark.parametrize(("keywords", "hint"), [
+    ({"lr": 0.1}, r"the learning rate \(the lecture's eta\), the optimizer, the epochs and the "
+                  r"batch size are fit's: net\.fit\(X, y, optimizer=xpnet\.optim\.SGD\(lr=0\.1\)"),
+    ({"eta": 3.0}, "the learning rate \\(the lecture's eta\\)"),
+    ({"epochs": 10}, "the learning rate \\(the lecture's eta\\), the optimizer, the epochs"),
+    ({"layers": [4, 3]}, r"the widths of the layers are sizes, every layer's from the input to "
+                         r"the output: Network\(\[784, 30, 10\]\)"),
+    ({"hidden_activation": "relu"}, "the hidden layers' g is activation=, the output layer's "
+                                    "output="),
+    ({"kernel_initializer": "he"}, r"the draw of the initial weights is init=, one of \['auto'"),
+    ({"random_state": 0}, "random_state is called seed here"),
+    ({"activaton": "relu"}, "did you mean activation?"),
+])
+def test_a_keyword_a_network_does_not_take_is_named_with_those_it_takes(keywords, hint):
+    """Python's own "unexpected keyword argument 'lr'" named none of the right ones."""
+    arguments = {"sizes": [4, 3]} if "layers" not in keywords else {}
+    with pytest.raises(TypeError, match=rf"^Network takes no '{next(iter(keywords))}': it takes "
+                                        rf"sizes, activation, output, loss, init, backend, dtype, "
+                                        rf"seed; {hint}"):
+        Network(**arguments, **keywords, backend="numpy")
 
 
 def test_a_layer_can_be_assigned_by_a_negative_index():

@@ -655,6 +655,9 @@ def test_nesterov_damps_the_swing_across_the_ravine_that_momentum_keeps():
     (lambda: Adagrad(lr_decay=-1), r"lr_decay must be a finite number >= 0"),
     (lambda: SGD(lr=0.1, clip_norm=0.0), r"clip_norm must be > 0 or None"),
     (lambda: get_optimizer("adamax"), r"unknown optimizer 'adamax'; choose one of \['sgd'"),
+    (lambda: get_optimizer("adma"), r"unknown optimizer 'adma' \(did you mean 'adam'\?\); "),
+    (lambda: get_optimizer("lecture-momentum"),
+     r"unknown optimizer 'lecture-momentum': xpnet calls it 'lecture_momentum'; choose one of"),
 ])
 def test_bad_hyperparameters_say_why(make, message):
     with pytest.raises(ValueError, match=message):

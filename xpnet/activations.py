@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 
-from .checks import check_signature, spelling, unknown_name
+from .checks import check_signature, meant_name, spelling, unknown_name
 
 
 class Activation:
@@ -225,14 +225,14 @@ def _unknown(name, output: bool, table: dict) -> Exception:
         article, layer = ("a", "the output layer") if output else ("an", "a hidden layer")
         return ValueError(f"{name!r} is {article} {other} activation, not one xpnet takes for "
                           f"{layer}; choose one of {sorted(table)}")
-    hint = other_name_hint(name, output=output)
-    if hint is not None:  # (Keras's "linear": xpnet's identity)
-        return ValueError(f"unknown {kind} activation {name!r}: {hint}")
+    # (Keras's "linear": xpnet's identity; torch's ReLU: relu; "sigmod": sigmoid)
+    elsewhere = other_name_hint(name, output=output)
+    note = f": {elsewhere}" if elsewhere else meant_name(name, table)
     # (what is no name, a function or a duck-typed object, may be meant as one of the user's own)
     own = "" if isinstance(name, str) else (
         ", or give an activation of your own: an instance of a subclass of "
         "xpnet.activations.Activation that defines forward(xp, z) and derivative(xp, z, a)")
-    return unknown_name(name)(f"unknown {kind} activation {name!r}; choose one of "
+    return unknown_name(name)(f"unknown {kind} activation {name!r}{note}; choose one of "
                               f"{sorted(table)}{own}")
 
 

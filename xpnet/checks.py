@@ -15,7 +15,8 @@ OTHER_NAMES = {"eta": "lr", "learning_rate": "lr", "gamma": "momentum", "momentu
                "beta_1": "betas=(beta_1, beta_2)", "beta_2": "betas=(beta_1, beta_2)",
                "epsilon": "eps", "rho": "alpha",
                "clipnorm": "clip_norm", "T_max": "t_max", "eta_min": "min_lr",
-               "restore_best_weights": "restore_best", "min_delta": "tol"}
+               "restore_best_weights": "restore_best", "min_delta": "tol",
+               "random_state": "seed"}
 
 
 def check_keywords(owner: str, given, taken, hints: dict | None = None) -> None:
@@ -47,14 +48,16 @@ class _InitSignature:
 class KeywordsChecked:
     """A base class whose constructor refuses a keyword it does not take with
     :func:`check_keywords`'s error (Python's own, "unexpected keyword argument", names none
-    of the right ones)."""
+    of the right ones), with the class's ``_keyword_hints``, {name: hint}."""
 
     __signature__ = _InitSignature()
+    _keyword_hints: ClassVar[dict[str, str]] = {}
 
     def __new__(cls, *args, **kwargs):
         parameters = inspect.signature(cls.__init__).parameters
         if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):  # (a subclass's own
-            check_keywords(cls.__name__, kwargs, tuple(parameters)[1:])  # **options: any)
+            check_keywords(cls.__name__, kwargs, tuple(parameters)[1:],  # **options: any)
+                           cls._keyword_hints)
         return super().__new__(cls)
 
 
@@ -109,6 +112,24 @@ def spelling(name: str) -> str:
     binary_crossentropy, binary-crossentropy on a command line, torch.nn's BCELoss in
     lowercase): the key by which another library's name is looked up."""
     return name.lower().replace("_", "").replace("-", "")
+
+
+def meant_name(name, names) -> str:
+    """For a ``name`` that is none of ``names``, the note to add to the error: which one it
+    stands for, written in another case or with other "_" and "-" ("ReLU": ": xpnet calls it
+    'relu'") or misspelt ("sigmod": " (did you mean 'sigmoid'?)"); "" where it is close to
+    none of them, or no string."""
+    if not isinstance(name, str):
+        return ""
+    by_spelling = {spelling(known): known for known in names}
+    if spelling(name) in by_spelling:
+        return f": xpnet calls it {by_spelling[spelling(name)]!r}"
+    # a typo: a letter missed, added, changed or two swapped ("tahn": 0.75), not a longer name
+    # of another thing ("adamax" is no misspelt adam)
+    near = difflib.get_close_matches(spelling(name), [
+        known for known in by_spelling if abs(len(known) - len(spelling(name))) <= 1], n=1,
+        cutoff=0.75)
+    return f" (did you mean {by_spelling[near[0]]!r}?)" if near else ""
 
 
 def unknown_name(value) -> type[Exception]:

@@ -12,7 +12,7 @@ softmax), g' cancels and their output error is simply ``delta_L = a_L - y``.
 from __future__ import annotations
 
 from .activations import Activation
-from .checks import check_signature, spelling, unknown_name
+from .checks import check_signature, meant_name, spelling, unknown_name
 
 
 def sum_of_costs(xp, costs, axis=None):
@@ -115,9 +115,10 @@ class SoftmaxCrossEntropy(Loss):
 
 
 LOSSES = {cls.name: cls for cls in (Quadratic, BinaryCrossEntropy, SoftmaxCrossEntropy)}
-#: what Keras and torch.nn call xpnet's losses (as checks.spelling writes them): the name to give
+#: what Keras and torch.nn, and the lecture ("square loss", "logistic loss"), call xpnet's losses
+#: (as checks.spelling writes them): the name to give
 OTHER_NAMES = dict.fromkeys(
-    ("mse", "meansquarederror", "mseloss", "l2", "squarederror"),
+    ("mse", "meansquarederror", "mseloss", "l2", "squarederror", "square", "squareloss"),
     "xpnet calls it 'quadratic': C_i = 1/2 ||a_i - y_i||^2, the lecture's cost (Keras's mse "
     "and torch's MSELoss take the mean over the outputs, without the 1/2: the same gradient "
     "up to a constant factor)") | dict.fromkeys(
@@ -125,13 +126,13 @@ OTHER_NAMES = dict.fromkeys(
      "crossentropyloss", "nll", "nllloss"),
     "xpnet calls it 'softmax_cross_entropy', for output='softmax' (whose default loss it is); "
     "the targets may be class indices or one-hot rows") | dict.fromkeys(
-    ("binarycrossentropy", "bce", "bceloss", "bcewithlogitsloss"),
+    ("binarycrossentropy", "bce", "bceloss", "bcewithlogitsloss", "logistic", "logisticloss"),
     "xpnet calls it 'binary_cross_entropy', for output='sigmoid' (whose default loss it is)")
 
 
 def other_name_hint(name) -> str | None:
-    """What xpnet calls the loss that Keras or torch.nn call ``name`` (in any case, with or
-    without "_" and "-"), and how it differs; None where ``name`` is no such name."""
+    """What xpnet calls the loss that Keras, torch.nn or the lecture call ``name`` (in any case,
+    with or without "_" and "-"), and how it differs; None where ``name`` is no such name."""
     return OTHER_NAMES.get(spelling(name)) if isinstance(name, str) else None
 
 
@@ -150,12 +151,13 @@ def get_loss(name: str | Loss | None, output: Activation) -> Loss:
     loss = name if isinstance(name, Loss) else None
     if loss is None:
         if not isinstance(name, str) or name not in LOSSES:  # ([1]: no bare "unhashable")
-            meant = other_name_hint(name)
+            other = other_name_hint(name)  # (Keras's mse: the hint says how the two differ)
             own = "" if isinstance(name, str) else (  # (a function, a duck-typed object)
                 ", or give a loss of your own: an instance of a subclass of xpnet.losses.Loss "
                 "that defines per_sample(xp, z, a, y) and delta(xp, z, a, y, output)")
-            raise unknown_name(name)(f"unknown loss {name!r}: " + (
-                meant if meant else f"choose one of {sorted(LOSSES)}{own}"))
+            raise unknown_name(name)(f"unknown loss {name!r}: {other}" if other else (
+                f"unknown loss {name!r}{meant_name(name, LOSSES)}; choose one of "  # ("quadratc")
+                f"{sorted(LOSSES)}{own}"))
         loss = LOSSES[name]()
     needed = {"per_sample": "per_sample(xp, z, a, y), the cost C_i of each row (its value() "
                             "is their mean)",

@@ -55,9 +55,12 @@ from .activations import Activation, get_activation
 from .backend import Backend, FloatDType, Seed, dtype_kind, float_dtype, get_backend
 from .checks import (
     AttributeHints,
+    KeywordsChecked,
     checked_batch_size,
     counted,
     integer_error,
+    meant_name,
+    spelling,
     unknown_name,
     whole_number,
 )
@@ -66,6 +69,13 @@ from .losses import Loss, get_loss
 log = logging.getLogger("xpnet")
 
 INITS = ("auto", "normal", "scaled", "xavier", "he")
+#: what Keras and torch.nn.init call xpnet's inits (as checks.spelling writes them); their
+#: uniform draws have the variance of xpnet's normal ones
+OTHER_INIT_NAMES = dict.fromkeys(("glorot", "glorotnormal", "xaviernormal", "glorotuniform",
+                                  "xavieruniform"), "xavier") | dict.fromkeys(
+    ("kaiming", "kaimingnormal", "henormal", "kaiminguniform", "heuniform"), "he") | dict.fromkeys(
+    ("lecun", "lecunnormal", "lecununiform"), "scaled") | dict.fromkeys(
+    ("gaussian", "randomnormal", "randn", "standardnormal"), "normal")
 #: the rows of X in which the warning of unscaled inputs looks for whole numbers
 UNSCALED_ROWS = 1024
 
@@ -89,7 +99,7 @@ def _layers(name: str) -> property:
                     lambda net, layers: getattr(net, slot).assign_all(layers))
 
 
-class Network(AttributeHints):
+class Network(KeywordsChecked, AttributeHints):
     """A fully-connected feed-forward network, e.g. ``Network([784, 30, 10])``.
 
     Parameters
@@ -128,6 +138,22 @@ class Network(AttributeHints):
     """
 
     seed: Seed  # (set by initialize, which the constructor calls)
+
+    #: what a network says of a keyword it does not take: another library's, or fit's
+    _keyword_hints = dict.fromkeys(
+        ("layers", "layer_sizes", "hidden_layer_sizes", "shape", "units"),
+        "the widths of the layers are sizes, every layer's from the input to the output: "
+        "Network([784, 30, 10])") | dict.fromkeys(
+        ("hidden_activation", "activation_function", "output_activation", "out_activation"),
+        "the hidden layers' g is activation=, the output layer's output=") | dict.fromkeys(
+        ("initializer", "kernel_initializer", "weight_init", "initialization"),
+        f"the draw of the initial weights is init=, one of {list(INITS)}") | dict.fromkeys(
+        ("lr", "learning_rate", "eta", "optimizer", "momentum", "epochs", "batch_size"),
+        "the learning rate (the lecture's eta), the optimizer, the epochs and the batch size "
+        "are fit's: net.fit(X, y, optimizer=xpnet.optim.SGD(lr=0.1), epochs=10, "
+        "batch_size=32)") | {
+        "device": "backend='numpy' computes on the CPU, backend='cupy' on a GPU",
+        "cost": "the cost C_i is the loss, loss='quadratic' say"}
 
     #: what a network says of a PyTorch or Keras model's attribute it does not have
     _attribute_hints = dict.fromkeys(
@@ -513,9 +539,11 @@ class Network(AttributeHints):
             raise ValueError(f"X must be a 2-D array of shape (samples, {n_0}), got shape "
                              f"{tuple(X.shape)}; {hint}")
         if X.shape[1] != n_0:
-            # (the lecture's x is a column: samples as columns, (n_0, B), want X.T)
+            # (the lecture's x is a column: samples as columns, (n_0, B), want X.T; or sizes
+            # left out the input layer, as a Keras model's list of Dense layers does)
             hint = "; samples are rows: for samples given as columns, pass X.T" \
-                if X.shape[0] == n_0 else ""
+                if X.shape[0] == n_0 else f"; sizes begins with the input layer, one neuron " \
+                f"per feature: a network for this X is Network([{X.shape[1]}, ...])"
             raise ValueError(f"X has {counted(X.shape[1], 'feature')} per sample but the input "
                              f"layer has {counted(n_0, 'neuron')}; expected shape (samples, "
                              f"{n_0}){hint}")
@@ -588,9 +616,13 @@ class Network(AttributeHints):
             raise ValueError(f"y must be class indices of shape ({n},) or one-hot of shape "
                              f"({n}, {k}), got shape {tuple(y.shape)}")
         self._check_length(y, n)
-        return _checked_labels(self.backend, y, self.num_classes,
-                               "one per output neuron" if k > 1 else
-                               "one output neuron: class 1 where a_L > 0.5", values)
+        return _checked_labels(self.backend, y, self.num_classes, self._labels_are, values)
+
+    @property
+    def _labels_are(self) -> str:
+        """What the class indices are, for the message of one out of range."""
+        return "one per output neuron" if self.sizes[-1] > 1 else \
+            "one output neuron: class 1 where a_L > 0.5"
 
     def _targets(self, y, n: int, values: bool = True):
         """Target rows Y (n, n_L) in the network's dtype: one-hot for class indices; with one
@@ -659,7 +691,8 @@ class Network(AttributeHints):
         for class indices in 0..num_classes-1 (checked: one out of range would be a row of
         zeros, a target of no class)."""
         labels = self.backend.asarray(self._real_numbers(labels, "labels"))
-        return self._one_hot(_checked_labels(self.backend, labels, self.num_classes))
+        return self._one_hot(_checked_labels(self.backend, labels, self.num_classes,
+                                             self._labels_are))
 
     def _one_hot(self, labels):
         """:meth:`one_hot` of device labels, unchecked (checked already, or predictions)."""
@@ -828,7 +861,8 @@ def checked_architecture(sizes, activation="sigmoid", output="softmax", loss=Non
     sizes = _check_sizes(sizes)
     dtype = float_dtype(dtype)  # from np.float64, "f8", ... too
     if not isinstance(init, str) or init not in INITS:  # (np.array(["he"]) == "he" is truthy)
-        raise unknown_name(init)(f"unknown init {init!r}; choose one of {list(INITS)}")
+        raise unknown_name(init)(f"unknown init {init!r}{_init_hint(init)}; choose one of "
+                                 f"{list(INITS)}")
     hidden = get_activation(activation)
     output = get_activation(output, output=True)
     loss = get_loss(loss, output)
@@ -838,6 +872,17 @@ def checked_architecture(sizes, activation="sigmoid", output="softmax", loss=Non
     if init == "auto":
         init = "he" if hidden.name in ("relu", "leaky_relu") else "scaled"
     return sizes, hidden, output, loss, init, dtype
+
+
+def _init_hint(init) -> str:
+    """Which init a name that is none of xpnet's stands for: Keras's glorot_uniform is xpnet's
+    xavier; "Xavier" and "xavir" are too."""
+    other = OTHER_INIT_NAMES.get(spelling(init)) if isinstance(init, str) else None
+    if other is None:
+        return meant_name(init, INITS)
+    uniform = " (with the same variance, drawn from a normal distribution, as every init of " \
+              "xpnet is)" if "uniform" in spelling(init) else ""
+    return f": xpnet calls it {other!r}{uniform}"
 
 
 def _part_name(part) -> str:
@@ -877,9 +922,9 @@ def _check_sizes(sizes) -> list[int]:
 
 
 def _checked_labels(backend: Backend, y, k: int, meaning: str = "one per output neuron",
-                    values: bool = True):
+                    values: bool = True, wanted: str = "an output layer of {} neurons"):
     """``y`` as 1-D integer class indices in 0..k-1 (the range checked with ``values``: one
-    read by the host), or a clear error."""
+    read by the host), or a clear error; ``wanted`` says what more classes would need."""
     xp = backend.xp
     if y.ndim != 1 or not backend.is_integer(y):
         # (y.astype(int) would truncate 2.5 to 2 and make NaN a class: said only for whole
@@ -896,8 +941,12 @@ def _checked_labels(backend: Backend, y, k: int, meaning: str = "one per output 
         raise TypeError(f"class indices must be a 1-D array of integers, got dtype {y.dtype} "
                         f"of shape {tuple(y.shape)}; {remedy}")
     if values and y.shape[0] and bool(xp.any((y < 0) | (y >= k))):
+        low, high = int(xp.min(y)), int(xp.max(y))
+        # (labels numbered from 1, as the digits of a 1-based language are; or more classes)
+        hint = f": class indices count from 0, so labels 1..{k} are y - 1" if (low, high) == (
+            1, k) else f": {high + 1} classes need {wanted.format(high + 1)}" if low >= 0 else ""
         raise ValueError(f"labels must lie in 0..{k - 1} ({meaning}), got values "
-                         f"from {int(xp.min(y))} to {int(xp.max(y))}")
+                         f"from {low} to {high}{hint}")
     return y
 
 
@@ -911,7 +960,8 @@ def one_hot(y, num_classes: int, backend: str | Backend | None = "numpy",
                                f"{num_classes!r:.40}; with one output neuron the targets are "
                                "the 0/1 labels themselves")
     num_classes = k
-    labels = _checked_labels(backend, backend.asarray(y), num_classes)
+    labels = _checked_labels(backend, backend.asarray(y), num_classes,
+                             f"num_classes={num_classes}", wanted="num_classes={}")
     ids = backend.asarray(list(range(num_classes)))
     return _one_hot_rows(backend.xp, labels, ids, backend.dtype(dtype))
 

@@ -65,6 +65,7 @@ from .checks import (
     built_from_state,
     check_keywords,
     flag,
+    meant_name,
     real_number,
     unknown_name,
     whole_number,
@@ -816,8 +817,8 @@ def get_optimizer(name: str, **hyperparameters) -> Optimizer:
     0.9 (and nesterov=True) unless told otherwise; "lecture_momentum" and "lecture_nesterov"
     are the lecture's forms (:class:`Momentum`, :class:`Nesterov`)."""
     if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
-        raise unknown_name(name)(f"unknown optimizer {name!r}; choose one of "
-                                 f"{list(OPTIMIZERS)}")
+        raise unknown_name(name)(f"unknown optimizer {name!r}{meant_name(name, OPTIMIZERS)}; "
+                                 f"choose one of {list(OPTIMIZERS)}")
     cls, defaults = OPTIMIZERS[name.lower()]
     check_keywords(name, hyperparameters, cls.hyperparameters)
     return cls(**{**defaults, **hyperparameters})
