@@ -1,9 +1,9 @@
 """The documentation does what it says: the README's Python examples run (and the MNIST one
 reaches the accuracy a user would expect), and so do docs/optimizers.md's; every `xpnet`
 command the README shows parses with the real command line, every option and choice it names
-exists, every relative link of the README and docs/ leads to a file, every function and line
-of code that docs/lecture-to-code.md quotes is there, and the README's Design table has a row
-for each module."""
+exists, every relative link of the README and docs/ leads to a file (and to a section there),
+every function and line of code that docs/lecture-to-code.md quotes is there, and the README's
+Design table has a row for each module."""
 
 from __future__ import annotations
 
@@ -265,13 +265,27 @@ def test_optimizer_examples_run(monkeypatch):
     str(path.relative_to(REPO)) for path in sorted((REPO / "docs").glob("*.md")))])
 def test_relative_links_lead_to_files(document):
     """Links and images such as ``[optimizers.md](optimizers.md)`` resolve from the folder of
-    the file that holds them, as GitHub and every Markdown viewer resolve them."""
+    the file that holds them, as GitHub and every Markdown viewer resolve them; and a link to a
+    section, ``[...](optimizers.md#porting-a-learning-rate-from-torch)`` or ``(#speed)``, to a
+    heading there (a heading reworded left such links leading to the top of the page)."""
     path = REPO / document
     targets = re.findall(r"\]\(([^)\s]+)\)", path.read_text(encoding="utf-8"))
-    relative = [target.split("#")[0] for target in targets
-                if not re.match(r"[a-z]+:", target) and not target.startswith("#")]
-    missing = [target for target in relative if not (path.parent / target).exists()]
+    # (file, section): ("optimizers.md", "porting-..."), ("", "speed") in the same document
+    relative = [(*target.split("#", 1), "")[:2] for target in targets
+                if not re.match(r"[a-z]+:", target)]
+    missing = [file for file, _ in relative if file and not (path.parent / file).exists()]
     assert not missing, f"{document} links to files that are not there: {missing}"
+    no_section = [f"{file}#{section}" for file, section in relative
+                  if section and section not in heading_anchors(path.parent / file
+                                                                if file else path)]
+    assert not no_section, f"{document} links to sections that are not there: {no_section}"
+
+
+def heading_anchors(path: Path) -> set[str]:
+    """The anchors GitHub gives a Markdown file's headings: lower case, spaces as "-", and
+    every other character but letters, digits, "_" and "-" left out."""
+    headings = re.findall(r"^#+ (.*)$", path.read_text(encoding="utf-8"), re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
 
 
 def test_readme_design_table_has_a_row_for_each_module_and_none_for_another():
