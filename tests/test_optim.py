@@ -1404,20 +1404,40 @@ def test_the_classes_name_a_keyword_they_lack_with_what_they_take(make, message)
         make()
 
 
+PARAM_GROUPS = [lambda net: [{"params": net.weights, "lr": 1e-2}, {"params": net.biases}],
+                lambda net: {"params": net.theta}]
+
+
 @pytest.mark.parametrize("parameters", [lambda net: net.theta, lambda net: [net.theta],
-                                        lambda net: (net.weights[0], net.biases[0])])
+                                        lambda net: (net.weights[0], net.biases[0]),
+                                        lambda net: (w for w in [*net.weights, *net.biases]),
+                                        lambda net: iter(net.weights), *PARAM_GROUPS])
 def test_the_parameters_given_as_torch_optim_takes_them_are_refused_saying_how(parameters):
     """``Adam(net.theta, lr=1e-3)``, a torch.optim habit, said "got multiple values for
-    argument 'lr'", and ``SGD(net.theta)`` "lr must be a number, got array(...)"."""
+    argument 'lr'", and ``SGD(net.theta)`` "lr must be a number, got array(...)"; so did
+    the parameters as an iterator (torch's ``model.parameters()`` is a generator) and param
+    groups (dicts)."""
     net = xpnet.Network([3, 4, 2], backend="numpy")
     for optimizer in (Adam, SGD, RMSprop):
         with pytest.raises(TypeError, match=rf"^{optimizer.__name__} takes its hyperparameters, "
                                             r"not the parameters as torch.optim's .* "
                                             r"opt.step\(net.theta, net.grad\)"):
             optimizer(parameters(net), lr=1e-3)
+        with pytest.raises(TypeError, match=r"takes its hyperparameters"):
+            optimizer(parameters(net))  # (without lr=: "lr must be a number, got [{...")
     assert SGD(0.1).lr == 0.1  # (lr given by position is still lr)
     for lr in (*np.logspace(-3, -1, 2), np.float32(0.5), np.array(0.25)):  # (an lr sweep's
         assert Adam(lr).lr == SGD(lr).lr == lr  # NumPy scalars were refused as parameters)
+
+
+@pytest.mark.parametrize("groups", PARAM_GROUPS)
+def test_param_groups_are_refused_saying_there_are_none(groups):
+    """torch.optim's param groups, a dict per group with hyperparameters of its own, have no
+    counterpart: the error says so, rather than only that the parameters are not taken."""
+    net = xpnet.Network([3, 4, 2], backend="numpy")
+    with pytest.raises(TypeError, match=r"There are no param groups: an optimizer updates the "
+                                        r"whole flat theta with one set of hyperparameters"):
+        SGD(groups(net), lr=0.1)
 
 
 @pytest.mark.parametrize("attribute, hint", [

@@ -46,7 +46,7 @@ import inspect
 import math
 import struct
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 from .backend import (
@@ -148,12 +148,19 @@ class Optimizer(KeywordsChecked, AttributeHints):
         first = args[0] if args else None
         if isinstance(first, (list, tuple)) and first:
             first = first[0]
-        # (arrays of parameters: a 0-d one, a NumPy scalar such as np.logspace's, is an lr)
-        if is_array(first) and getattr(first, "ndim", 0) > 0:
+        # the parameters as torch.optim takes them: arrays (a 0-d one, a NumPy scalar such as
+        # np.logspace's, is an lr), an iterator (model.parameters() is a generator), or param
+        # groups, dicts of parameters and their own hyperparameters
+        groups = isinstance(first, dict)
+        if groups or isinstance(first, Iterator) or (
+                is_array(first) and getattr(first, "ndim", 0) > 0):
             raise TypeError(f"{cls.__name__} takes its hyperparameters, not the parameters as "
                             f"torch.optim's optimizers do: make it with {cls.__name__}(lr=...), "
                             f"then each step opt.step(net.theta, net.grad) updates theta (or "
-                            f"give it to fit: net.fit(X, y, optimizer=opt))")
+                            f"give it to fit: net.fit(X, y, optimizer=opt))" + (
+                                ". There are no param groups: an optimizer updates the whole "
+                                "flat theta with one set of hyperparameters (no lr of a "
+                                "layer's own)" if groups else ""))
         return super().__new__(cls, *args, **kwargs)
 
     def __setattr__(self, name, value):
