@@ -282,6 +282,26 @@ def test_resume_names_each_early_stopping_setting_that_differs(tmp_path):
     assert "patience" not in str(refused.value)
 
 
+@pytest.mark.parametrize("save", [lambda net, path: net.save(path),
+                                  lambda net, path: xpnet.checkpoint.save(
+                                      path, net, optimizer=SGD(lr=0.1))],
+                         ids=["net.save", "checkpoint.save"])
+def test_resume_from_a_file_of_a_network_alone_says_to_load_it_instead(tmp_path, save):
+    """A Keras habit, model.save and then "resume" from it, was told that the file "is not a
+    checkpoint of a training run, or it is damaged (no 'history' in its training state)":
+    the file is sound, and xpnet.load is what trains on from it (as `xpnet train --resume`
+    says, with its --init-from)."""
+    X, y = blobs(n=60)
+    path = tmp_path / "model.npz"
+    save(small_net(), path)
+    assert_resume_refused_unchanged(
+        lambda net: net.fit(X, y, epochs=2, resume=path, progress=False),
+        r"model.npz holds a network but no training run to resume .* to train on from its "
+        r"weights, fit xpnet.load\('.*model.npz'\) without resume=")
+    with pytest.raises(CheckpointError, match="holds a network but no training run"):
+        xpnet.training.check_resume(small_net(), path, epochs=2)
+
+
 def test_resume_from_a_damaged_training_state_changes_nothing(tmp_path):
     X, y = blobs(n=100)
     path = tmp_path / "run.npz"

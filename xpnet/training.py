@@ -918,6 +918,12 @@ class _Loop:
         check, and change nothing. ``n_batches`` None: without the data, whose batches are
         then left unchecked, and its settings (the numbers of samples) unless given."""
         header, arrays = ckpt.read(path)
+        if not header.get("training"):  # (what xpnet.save writes: a network, not a run)
+            raise ckpt.CheckpointError(
+                f"{path} holds a network but no training run to resume (net.save and "
+                f"xpnet.save keep no epoch, optimizer state or history; fit(checkpoint=) "
+                f"does): to train on from its weights, fit xpnet.load({str(path)!r}) "
+                f"without resume=")
         damaged = f"{path} is not a checkpoint of a training run, or it is damaged"
         try:
             training = ckpt.training_state(header, arrays)
