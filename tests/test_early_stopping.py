@@ -190,3 +190,35 @@ def test_when_the_last_epoch_is_the_best_nothing_is_restored_or_kept(tmp_path, c
     assert history["loss"] == sorted(history["loss"], reverse=True)  # the last is the best
     assert not any("restored the weights" in r.getMessage() for r in caplog.records)
     assert "training/resume_theta" not in read(path)[1]
+
+
+@pytest.mark.parametrize(("option", "value", "error", "message"), [
+    ("monitor", "val_los", ValueError, "early stopping can monitor one of"),
+    ("patience", 0, ValueError, "patience must be a whole number of epochs >= 1, got 0"),
+    ("min_delta", -0.1, ValueError, "min_delta must be a finite number >= 0"),
+    ("restore_best", "no", TypeError, "restore_best must be True or False")])
+def test_an_option_set_after_construction_is_checked_by_fit_before_training(
+        option, value, error, message):
+    """The constructor's checks alone let ``es.monitor = "val_los"`` train an epoch and end
+    in a bare KeyError('val_los'), and ``es.patience = 0`` stop after every epoch."""
+    X, y = blobs(n=60)
+    stopping = EarlyStopping()
+    setattr(stopping, option, value)
+    net = small_net()
+    before = net.theta.copy()
+    with pytest.raises(error, match=re.escape(message)):
+        net.fit(X, y, epochs=2, validation_split=0.2, early_stopping=stopping, progress=False)
+    np.testing.assert_array_equal(net.theta, before)
+
+
+def test_an_option_set_after_construction_is_kept_as_a_plain_python_value(tmp_path):
+    """fit stores a NumPy number set since as the constructor would, a plain int or float (the
+    checkpoint records the options as JSON)."""
+    X, y = blobs(n=60)
+    stopping = EarlyStopping()
+    stopping.patience, stopping.min_delta = np.int64(3), np.float32(0.5)
+    small_net().fit(X, y, epochs=1, validation_split=0.2, early_stopping=stopping,
+                    progress=False, checkpoint=tmp_path / "run.npz")
+    assert type(stopping.patience) is int and type(stopping.min_delta) is float
+    assert read(tmp_path / "run.npz")[0]["training"]["settings"]["early_stopping"][
+        "patience"] == 3

@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+from training_helpers import blobs, small_net
 
 from xpnet.schedules import (
     Adaptive,
@@ -549,3 +550,36 @@ def test_torch_and_keras_names_are_refused_naming_xpnets():
                            + ("$" if message.endswith("$") else "")):
             make()
     assert EarlyStopping(patience=2, restore_best=False).patience == 2
+
+
+@pytest.mark.parametrize(("make", "change", "message"), [
+    (lambda: CosineAnnealing(0.1, t_max=5), {"t_max": 0}, "t_max must be an integer >= 1"),
+    (lambda: StepDecay(0.1, step_size=2), {"step_size": 0}, "step_size must be an integer >= 1"),
+    (lambda: CosineAnnealing(0.1, t_max=5), {"warmup": 5}, "warmup must be < t_max"),
+    (lambda: ReduceLROnPlateau(0.1), {"mode": "minimum"}, "mode must be 'min' (a loss) or"),
+    (lambda: CosineAnnealing(0.1, t_max=5), {"min_lr": 0.5}, "min_lr must be <= lr")])
+def test_a_hyperparameter_set_after_construction_is_checked_by_fit_before_training(
+        make, change, message):
+    """Checked only by the constructor, ``schedule.t_max = 0`` trained into a
+    ZeroDivisionError, and ``mode = "minimum"`` ran silently as "max"."""
+    X, y = blobs(n=60)
+    schedule = make()
+    for name, value in change.items():
+        setattr(schedule, name, value)
+    net = small_net()
+    before = net.theta.copy()
+    with pytest.raises(ValueError, match=re.escape(message)):
+        net.fit(X, y, epochs=2, schedule=schedule, progress=False)
+    np.testing.assert_array_equal(net.theta, before)
+
+
+def test_a_numpy_number_set_after_construction_is_stored_as_a_float(tmp_path):
+    """A NumPy lr set on a schedule since it was made (an lr sweep over np.logspace) reached
+    the checkpoint's JSON as it was, which failed after the first epoch: 'Object of type
+    float32 is not JSON serializable'."""
+    X, y = blobs(n=60)
+    schedule = StepDecay(0.1, step_size=2)
+    schedule.lr = np.float32(0.5)
+    history = small_net().fit(X, y, epochs=2, schedule=schedule, progress=False,
+                              checkpoint=tmp_path / "run.npz")
+    assert type(schedule.lr) is float and history["lr"] == [0.5, 0.5]

@@ -36,6 +36,13 @@ class EarlyStopping(KeywordsChecked):
     wait: int = field(default=0, init=False)
 
     def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Check the options as they are now, as the constructor does, storing them as plain
+        Python values: fit calls it, for an option set since (``es.monitor = "val_los"`` was
+        a bare KeyError after the first epoch's training, ``es.patience = 0`` stopped after
+        every epoch)."""
         if self.monitor not in MONITORS:
             raise unknown_name(self.monitor)(f"early stopping can monitor one of {MONITORS}, "
                                              f"not {self.monitor!r}")

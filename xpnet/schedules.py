@@ -67,6 +67,15 @@ class Schedule(KeywordsChecked):
     def __init__(self, lr: float):
         self.lr = real_number("lr", lr, 0.0)
 
+    def check(self) -> None:
+        """Check the hyperparameters as they are now, as the constructor does, storing them
+        as it does (plain Python numbers): fit calls it, for a value set since
+        (``schedule.t_max = 0`` was a ZeroDivisionError at the first epoch, a NumPy number a
+        checkpoint's failed JSON after it)."""
+        checked = type(self)(**{name: getattr(self, name) for name in self.hyperparameters})
+        for name in self.hyperparameters:
+            setattr(self, name, getattr(checked, name))
+
     def lr_at(self, index: int) -> float:
         """The learning rate for epoch (or step) ``index`` = 0, 1, 2, ..."""
         index = integer_at_least("index", index, 0)

@@ -53,6 +53,7 @@ from .files import check_writable, only_writer, replaces_another
 from .history import History, check_history_not_shared, history_path, is_history_file
 from .losses import sum_of_costs
 from .optim import OPTIMIZERS, Optimizer, get_optimizer
+from .schedules import Schedule
 from .signals import EndBySignal, end_by_signal, stop_on_signals
 from .threads import ThreadChooser, available_cores, threads_asked
 
@@ -570,6 +571,8 @@ def _checked_run(optimizer, early_stopping, seed,
             or isinstance(early_stopping, EarlyStopping)):
         raise TypeError(f"early_stopping must be True, False, None or an EarlyStopping such as "
                         f"EarlyStopping(patience=5), got {early_stopping!r}")
+    if early_stopping:
+        early_stopping.check()  # (an option set since it was made)
     return optimizer, early_stopping
 
 
@@ -623,6 +626,8 @@ def _check_schedule(schedule) -> None:
         raise TypeError(f"schedule must be an xpnet.schedules schedule, e.g. "
                         f"get_schedule('cosine', lr=0.1, t_max=epochs), got {schedule!r}"
                         + (" (a class: make one)" if isinstance(schedule, type) else ""))
+    if isinstance(schedule, Schedule):  # (not one of the user's own, which has only lr_at)
+        schedule.check()  # (a hyperparameter set since it was made)
 
 
 def _check_options(epochs, batch_size, validation_split, validation_data,
