@@ -583,3 +583,27 @@ def test_a_numpy_number_set_after_construction_is_stored_as_a_float(tmp_path):
     history = small_net().fit(X, y, epochs=2, schedule=schedule, progress=False,
                               checkpoint=tmp_path / "run.npz")
     assert type(schedule.lr) is float and history["lr"] == [0.5, 0.5]
+
+
+@pytest.mark.parametrize("make", [lambda: ReduceLROnPlateau(0.1, patience=0, factor=0.5,
+                                                            threshold=10.0, threshold_mode="abs"),
+                                  lambda: Adaptive(0.1, patience=0, factor=0.5, tol=10.0)],
+                         ids=["plateau", "adaptive"])
+def test_a_plateau_rule_goes_on_from_its_cut_lr_unless_its_lr_was_set_since(make, tmp_path):
+    """A second fit goes on from the rule's cut lr (as PyTorch's does); an lr set on the rule
+    since, it trained on at the lr it had, and wrote a checkpoint holding that lr, above its
+    initial one, which a resume refused as damaged."""
+    X, y = blobs(n=60)
+    rule = make()
+    first = small_net().fit(X, y, epochs=2, schedule=rule, progress=False)
+    cut = rule.current_lr
+    assert first["lr"] == [0.1, 0.1] and cut == 0.05  # (cut after the second epoch)
+    second = small_net().fit(X, y, epochs=1, schedule=rule, progress=False)
+    assert second["lr"] == [cut]
+    rule.lr = 0.02
+    path = tmp_path / "run.npz"
+    third = small_net().fit(X, y, epochs=1, schedule=rule, progress=False, checkpoint=path)
+    assert third["lr"] == [0.02]
+    resumed = make()
+    resumed.lr = 0.02
+    small_net().fit(X, y, epochs=2, schedule=resumed, progress=False, resume=path)

@@ -220,8 +220,17 @@ class _OnPlateau(Schedule):
         self.mode = mode
         self.min_lr = real_number("min_lr", min_lr, 0.0)
         self.current_lr = self.lr
+        self._started_from = self.lr  # the lr that current_lr started from
         self.best = math.inf if mode == "min" else -math.inf
         self.epochs_without_improvement = 0
+
+    def check(self) -> None:
+        """As :meth:`Schedule.check`; and where ``lr`` was set since the rule started, its
+        current lr starts again from that lr (it went on at the one it had, and a checkpoint
+        holding that lr, above the initial one, was refused as damaged)."""
+        super().check()
+        if self.lr != self._started_from:
+            self.current_lr = self._started_from = self.lr
 
     def _lr(self, index):
         return self.current_lr
