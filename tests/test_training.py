@@ -967,6 +967,8 @@ def test_the_thread_chooser_stays_within_an_outer_threadpool_limit(monkeypatch):
     ({"callbacks": []}, "; early_stopping=, schedule= and checkpoint= do what Keras's usual "
                         "callbacks do"),
     ({"epoch": 3}, "; did you mean epochs?"),
+    ({"initial_epoch": 2}, "; a run goes on from its checkpoint, at its epoch: checkpoint=PATH "
+                           "saves it after each epoch, resume=PATH goes on"),
     ({"validation_freq": 2}, "$"),
     ({"eta": 3.0}, "; the learning rate is the optimizer's"),  # (the lecture's name)
     ({"momentum": 0.9}, "; momentum is the optimizer's: optimizer=get_optimizer('sgd', "

@@ -312,6 +312,8 @@ def _fit_hints() -> dict:
                         "is no terminal)",
              "callbacks": "early_stopping=, schedule= and checkpoint= do what Keras's usual "
                           "callbacks do",
+             "initial_epoch": "a run goes on from its checkpoint, at its epoch: "
+                              "checkpoint=PATH saves it after each epoch, resume=PATH goes on",
              "loss": "the loss is the network's: Network(sizes, loss=...)",
              "metrics": "fit reports the loss, and the accuracy where the targets are class "
                         "labels"}
