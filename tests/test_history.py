@@ -9,6 +9,7 @@ import os
 import signal
 
 import pytest
+from conftest import assert_hinted
 from training_helpers import blobs, small_net
 
 import xpnet
@@ -227,3 +228,12 @@ def test_history_files_with_and_without_val_columns_load_alike():
     assert History.from_dict(new).to_dict() == new
     with pytest.raises(ValueError, match="'val_loss' is not a list"):
         History.from_dict(new | {"val_loss": [1]})
+
+
+def test_keras_s_history_epoch_says_where_the_epochs_are():
+    """history.epoch, Keras's list of the epochs, was a bare AttributeError; any other missing
+    attribute stays Python's own."""
+    history = small_net().fit(*blobs(n=20), epochs=2, progress=False)
+    assert_hinted(history, "epoch", r"history\['epoch'\] lists the epochs, numbered from 1",
+                  misspelt="histroy")
+    assert history["epoch"] == [1, 2]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .checkpoint import is_checkpoint
-from .checks import number_column
+from .checks import AttributeHints, number_column
 from .files import atomic_write, file_path, open_regular, replaces_another
 from .signals import signal_name
 
@@ -22,11 +22,17 @@ OPTIONAL_KEYS = ("accuracy", "val_loss", "val_accuracy")
 
 
 @dataclass
-class History:
+class History(AttributeHints):
     """One row per epoch: training loss and accuracy, validation loss and accuracy (None
     without validation data), lr, seconds and samples per second of the training pass. An
     accuracy is None where its data have no class labels (a regression's real-valued
     targets)."""
+
+    #: what a History says of a Keras History's attribute that it does not have
+    _attribute_hints = {
+        "epoch": "history['epoch'] lists the epochs, numbered from 1 (Keras's history.epoch "
+                 "counts from 0)",
+    }
 
     rows: list[dict] = field(default_factory=list)
     stopped_early: bool = False
