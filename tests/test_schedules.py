@@ -607,3 +607,17 @@ def test_a_plateau_rule_goes_on_from_its_cut_lr_unless_its_lr_was_set_since(make
     resumed = make()
     resumed.lr = 0.02
     small_net().fit(X, y, epochs=2, schedule=resumed, progress=False, resume=path)
+
+
+@pytest.mark.parametrize("make", [lambda: ReduceLROnPlateau(0.1, patience=1),
+                                  lambda: Adaptive(0.1, patience=1),
+                                  lambda: Adaptive(0.1, patience=1, mode="max")],
+                         ids=["plateau", "adaptive", "adaptive-max"])
+def test_a_nan_is_no_improvement_to_either_plateau_rule(make):
+    """Adaptive asked "is it worse by tol?", which a NaN (a validation loss that overflowed)
+    never is: each NaN started its count again, and the lr was never cut."""
+    rule = make()
+    rule.update(1.0)
+    for _ in range(2):
+        rule.update(float("nan"))
+    assert rule.current_lr < 0.1 and rule.best == 1.0

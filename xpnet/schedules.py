@@ -342,10 +342,11 @@ class Adaptive(_OnPlateau):
     def update(self, value: float) -> None:
         value = as_float(value)
         sign = 1.0 if self.mode == "min" else -1.0  # compare -score as a loss
-        if sign * value > sign * self.best - self.tol:
-            self.epochs_without_improvement += 1
-        else:
+        # (asked as "did it improve": a NaN, from a validation loss that overflowed, did not)
+        if sign * value <= sign * self.best - self.tol:
             self.epochs_without_improvement = 0
+        else:
+            self.epochs_without_improvement += 1
         if sign * value < sign * self.best:
             self.best = value
         if self.epochs_without_improvement > self.patience:
