@@ -277,6 +277,41 @@ def test_more_bad_fit_input_is_named(monkeypatch):
             small_net().fit(X, y, progress=False)
 
 
+class OnlyLrAt:
+    """A schedule of one's own with the method that fit's check asked for alone."""
+
+    def lr_at(self, epoch):
+        return 0.1 / (1 + epoch)
+
+
+class WithoutState(OnlyLrAt):
+    def update(self, value):
+        pass
+
+
+@pytest.mark.parametrize(("schedule", "options", "missing"), [
+    (OnlyLrAt(), {}, "update"),
+    (lambda epoch: 0.1, {}, "lr_at, update"),  # (Keras's LearningRateScheduler takes one)
+    (WithoutState(), {"checkpoint": "run.npz"}, "state_dict, load_state_dict")])
+def test_a_schedule_without_the_methods_fit_calls_is_refused_before_training(
+        schedule, options, missing, tmp_path):
+    """fit checked for lr_at alone: a schedule of one's own trained its first epoch, then
+    failed on its missing update (or, saving a checkpoint, its state_dict)."""
+    X, y = blobs(n=50)
+    net = small_net()
+    before = net.theta.copy()
+    options = {key: tmp_path / value for key, value in options.items()}
+    with pytest.raises(TypeError, match=rf"schedule must be an xpnet.schedules schedule, .*, "
+                                        rf"which has no {missing} \(a schedule of your own: a "
+                                        rf"subclass of xpnet.schedules.Schedule, giving its "
+                                        rf"_lr\(index\)\)"):
+        net.fit(X, y, epochs=2, schedule=schedule, progress=False, **options)
+    np.testing.assert_array_equal(net.theta, before)
+    assert not (tmp_path / "run.npz").exists()
+    if options:  # (without a checkpoint, lr_at and update are all it calls)
+        assert net.fit(X, y, epochs=2, schedule=schedule, progress=False)["lr"] == [0.1, 0.05]
+
+
 @pytest.mark.parametrize(("options", "error", "message"), [
     ({"validation_split": "0.1"}, TypeError, r"validation_split must be a number in \[0, 1\), "
                                              r"the fraction .* got '0.1'"),

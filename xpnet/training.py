@@ -92,6 +92,9 @@ OPTIONS_METADATA = "train_options"
 #: what targets without class labels are (see Network._holds_labels), for the messages
 NO_LABELS = ("real-valued (a regression), or rows with several 1s or none (several labels "
              "or none each)")
+#: what fit calls on a schedule: each epoch, and where a checkpoint keeps the run
+SCHEDULE_METHODS = ("lr_at", "update")
+RECORDED_SCHEDULE_METHODS = ("state_dict", "load_state_dict")
 #: what a resume refused for other options is told to do (the command line, whose checkpoints
 #: record their options, tells to leave those out instead)
 RESUME_ADVICE = "Resume with the options it was saved with"
@@ -238,7 +241,7 @@ def check_resume(net, path, *, optimizer: str | Optimizer = "adam", epochs: int 
     optimizer, the schedule and early stopping are read."""
     epochs, batch_size = _checked_counts(epochs, batch_size)
     shuffle, drop_last = flag("shuffle", shuffle), flag("drop_last", drop_last)
-    _check_schedule(schedule)
+    _check_schedule(schedule, recorded=True)
     ckpt.check_metadata(metadata)
     optimizer, early_stopping = _checked_run(optimizer, early_stopping, seed, recorded=True)
     # (no seed: a scratch shuffling stream, not the network's, which its next fit goes on
@@ -413,7 +416,7 @@ def fit(net, X, y, *, optimizer: str | Optimizer = "adam", epochs: int = 10,
     seed, a new network or ``net.initialize()`` starts it afresh.
     """
     epochs, batch_size = _check_options(epochs, batch_size, validation_split, validation_data,
-                                        schedule)
+                                        schedule, checkpoint is not None or resume is not None)
     shuffle, drop_last = flag("shuffle", shuffle), flag("drop_last", drop_last)  # ("no": true)
     if progress is not None:  # before a resume loads weights, whatever $TQDM_DISABLE says
         progress = flag("progress", progress)
@@ -623,18 +626,29 @@ def _default_lr(optimizer: Optimizer):
     return None if parameter is None else parameter.default
 
 
-def _check_schedule(schedule) -> None:
-    if schedule is not None and (isinstance(schedule, type) or not hasattr(schedule, "lr_at")):
+def _check_schedule(schedule, recorded: bool) -> None:
+    """TypeError unless ``schedule`` is None or has the methods fit calls: lr_at and update
+    each epoch, and where a checkpoint keeps the run (``recorded``), state_dict and
+    load_state_dict (a schedule of the user's own without them failed after the first
+    epoch's training); then an xpnet schedule's hyperparameters are checked."""
+    if schedule is None:
+        return
+    needed = SCHEDULE_METHODS + (RECORDED_SCHEDULE_METHODS if recorded else ())
+    missing = [name for name in needed if not callable(getattr(schedule, name, None))]
+    if isinstance(schedule, type) or missing:
         raise TypeError(f"schedule must be an xpnet.schedules schedule, e.g. "
-                        f"get_schedule('cosine', lr=0.1, t_max=epochs), got {schedule!r}"
-                        + (" (a class: make one)" if isinstance(schedule, type) else ""))
-    if isinstance(schedule, Schedule):  # (not one of the user's own, which has only lr_at)
+                        f"get_schedule('cosine', lr=0.1, t_max=epochs), got {schedule!r:.80}" + (
+                            " (a class: make one)" if isinstance(schedule, type) else
+                            f", which has no {', '.join(missing)} (a schedule of your own: a "
+                            f"subclass of xpnet.schedules.Schedule, giving its _lr(index))"))
+    if isinstance(schedule, Schedule):
         schedule.check()  # (a hyperparameter set since it was made)
 
 
 def _check_options(epochs, batch_size, validation_split, validation_data,
-                   schedule) -> tuple[int, int]:
-    """Check fit's options; (epochs, batch_size) as Python ints."""
+                   schedule, recorded: bool) -> tuple[int, int]:
+    """Check fit's options (``recorded``: a checkpoint keeps the run); (epochs, batch_size)
+    as Python ints."""
     epochs, batch_size = _checked_counts(epochs, batch_size)
     if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real):
         raise TypeError(f"validation_split must be a number in [0, 1), the fraction of the "
@@ -648,7 +662,7 @@ def _check_options(epochs, batch_size, validation_split, validation_data,
                 if isinstance(validation_data, (tuple, list)) else repr(validation_data)[:80])
         raise TypeError(f"validation_data must be a pair (X_val, y_val), got {what} (sample "
                         f"weights are not supported)")
-    _check_schedule(schedule)
+    _check_schedule(schedule, recorded)
     if schedule is not None and epochs and schedule.lr_at(0) > 0 and \
             schedule.lr_at(epochs - 1) == 0:
         idle = next(epoch for epoch in range(epochs) if schedule.lr_at(epoch) == 0)
