@@ -271,6 +271,9 @@ def test_get_schedule_names():
     (lambda: CosineAnnealing(0.1, t_max=10, min_lr=0.2), r"min_lr must be <= lr"),
     (lambda: InverseScaling(0.1, power_t=-1), r"power_t must be a finite number >= 0"),
     (lambda: Adaptive(0.1, factor=1.0), r"factor must lie in \(0, 1\)"),
+    # (a cut, max(lr * factor, min_lr), raised the lr to it, into a state refused as damaged)
+    (lambda: Adaptive(0.01, min_lr=0.1), r"min_lr must be <= lr, got min_lr=0.1 > lr=0.01"),
+    (lambda: ReduceLROnPlateau(0.01, min_lr=0.1), r"min_lr must be <= lr"),
     (lambda: Adaptive(0.1, patience=-1), r"patience must be an integer >= 0"),
     (lambda: Adaptive(0.1, mode="best"), r"mode must be 'min' \(a loss\) or 'max'"),
     (lambda: ReduceLROnPlateau(0.1, factor=1.0), r"factor must lie in \(0, 1\)"),

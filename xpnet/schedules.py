@@ -167,9 +167,7 @@ class CosineAnnealing(Schedule):
     def __init__(self, lr: float, t_max: int, min_lr: float = 0.0, warmup: int = 0):
         super().__init__(lr)
         self.t_max = integer_at_least("t_max", t_max, 1)
-        self.min_lr = real_number("min_lr", min_lr, 0.0)
-        if self.min_lr > self.lr:
-            raise ValueError(f"min_lr must be <= lr, got min_lr={min_lr!r} > lr={lr!r}")
+        self.min_lr = _min_lr(min_lr, self.lr)
         self.warmup = integer_at_least("warmup", warmup, 0)
         if self.warmup >= self.t_max:
             raise ValueError(f"warmup must be < t_max = {t_max}, got {warmup!r}: the cosine "
@@ -218,7 +216,7 @@ class _OnPlateau(Schedule):
             raise unknown_name(mode)(f"mode must be 'min' (a loss) or 'max' (a score), got "
                                      f"{mode!r}")
         self.mode = mode
-        self.min_lr = real_number("min_lr", min_lr, 0.0)
+        self.min_lr = _min_lr(min_lr, self.lr)  # (above lr, Adaptive's cut raised the lr)
         self.current_lr = self.lr
         self._started_from = self.lr  # the lr that current_lr started from
         self.best = math.inf if mode == "min" else -math.inf
@@ -370,6 +368,14 @@ def get_schedule(name: str, **kwargs) -> Schedule:
     if not isinstance(name, str) or name.lower() not in SCHEDULES:
         raise unknown_name(name)(f"unknown schedule {name!r}; choose one of {list(SCHEDULES)}")
     return SCHEDULES[name.lower()](**kwargs)
+
+
+def _min_lr(min_lr, lr: float) -> float:
+    """A floor of the lr, checked: a number from 0 to the lr itself."""
+    floor = real_number("min_lr", min_lr, 0.0)
+    if floor > lr:
+        raise ValueError(f"min_lr must be <= lr, got min_lr={min_lr!r} > lr={lr!r}")
+    return floor
 
 
 def _decay(name: str, value) -> float:
