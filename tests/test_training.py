@@ -1041,6 +1041,19 @@ def test_fit_given_more_than_x_and_y_positionally_says_the_rest_are_keywords():
         net.fit(X, y, 32, 10)
 
 
+def test_fit_given_validation_arrays_positionally_names_them_by_shape_and_validation_data():
+    """fit(X, y, X_val, y_val) printed both arrays whole, thousands of numbers, and did not
+    say where validation data go."""
+    X, y = blobs(n=20)
+    net = small_net()
+    with pytest.raises(TypeError) as error:
+        net.fit(X, y, X, y)
+    message = str(error.value)
+    assert f"an array of shape {X.shape} and dtype {X.dtype}" in message
+    assert "validation_data=(X_val, y_val)" in message
+    assert len(message) < 400
+
+
 def test_a_loop_of_one_epoch_fits_shuffles_as_one_fit_of_all_the_epochs():
     """Each fit(epochs=1) drew its order from a new generator of the same seed: every epoch
     of the loop saw the batches in one order. The loop now goes on with the stream, as

@@ -237,8 +237,10 @@ def check_resume(net, path, *, optimizer: str | Optimizer = "adam", epochs: int 
     """Raise what ``fit(net, X, y, resume=path, ...)`` with these options (and fit's
     defaults) would raise for ``path``, without the data (the command line calls it before
     loading them): all but the numbers of training and validation samples, which fit checks,
-    unless ``samples`` gives them (training, validation). Changes nothing: the network, the
-    optimizer, the schedule and early stopping are read."""
+    unless ``samples`` gives them (training, validation). The network and the optimizer are
+    only read; the schedule and early stopping are checked as fit checks them, which stores
+    their settings as plain Python numbers (and starts a plateau rule given a new lr again
+    from it)."""
     epochs, batch_size = _checked_counts(epochs, batch_size)
     shuffle, drop_last = flag("shuffle", shuffle), flag("drop_last", drop_last)
     _check_schedule(schedule, recorded=True)
@@ -344,14 +346,27 @@ def _keywords_checked(fit):
     @functools.wraps(fit)
     def fit_with_keywords_checked(net, X, y, *more, **options):
         if more:  # (Keras's fit(x, y, batch_size, epochs), the lecture's SGD(data, epochs, ...))
+            # (two arrays more: validation data, given as Keras's fit(x, y, validation_data=)
+            # takes them; an array is said by its shape, not its thousands of numbers)
+            arrays = [hasattr(arg, "shape") for arg in more]
+            hint = ("; validation data go as validation_data=(X_val, y_val)"
+                    if arrays[:2] == [True, True] else "")
             raise TypeError(f"fit takes X and y, and the rest by keyword only, e.g. fit(X, y, "
                             f"epochs=10, batch_size=32): got {len(more)} more positional "
                             f"argument{'s' if len(more) > 1 else ''}, "
-                            f"{', '.join(map(repr, more))}")
+                            f"{', '.join(map(_briefly, more))}{hint}")
         check_keywords("fit", options, taken, FIT_HINTS)
         return fit(net, X, y, **options)
 
     return fit_with_keywords_checked
+
+
+def _briefly(value) -> str:
+    """``value`` for a message: an array by its shape and dtype, anything else by its repr,
+    cut to 40 characters."""
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return f"an array of shape {tuple(value.shape)} and dtype {value.dtype}"
+    return f"{value!r:.40}"
 
 
 def _only_writer_of_its_checkpoint(fit):
