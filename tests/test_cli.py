@@ -18,15 +18,16 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 from conftest import TESTED_ROOT, python_m_xpnet, xpnet
 
-from xpnet import Network, cli
+from xpnet import Network, cli, optim, schedules
 from xpnet.backend import cupy_unavailable_reason
 from xpnet.cli import evaluate as cli_evaluate
 from xpnet.cli import parser as cli_parser
 from xpnet.cli import train as cli_train
-from xpnet.cli.options import in_option_terms
+from xpnet.cli.options import default_text, hyperparameter_options, in_option_terms
 
 #: conftest's offline (no download leaves the machine) and real_mnist_read_once, for each test
 #: here (not autouse there, where the other test files would get them too)
@@ -55,6 +56,54 @@ def test_help_lists_the_choices_of_the_name_options(capsys):
                    "--activation {identity,leaky_relu,relu,sigmoid,tanh}",
                    "--optimizer {sgd,momentum,nesterov,", "--backend {auto,numpy,cupy}"):
         assert listed in out
+
+
+def _value_options():
+    """(command, option) for every option of every command that takes a value."""
+    for name, command in cli_parser.subcommands(cli_parser.build_parser()).items():
+        for action in command._actions:
+            if action.option_strings and action.nargs != 0:
+                yield name, action
+
+
+@pytest.mark.parametrize(("command", "option"), list(_value_options()),
+                         ids=lambda item: getattr(item, "dest", item))
+def test_help_says_what_each_option_does_and_its_default(command, option):
+    """`--epochs EPOCHS  default: 10` said nothing of what an epoch is, --batch-size nothing
+    of images per step, and --eps, --clip-norm and --early-stopping no default. A PATH or URL
+    option given nowhere writes or downloads nothing: it has no default to tell."""
+    what = option.help.split("default:")[0].strip(" (")
+    assert what, f"xpnet {command} {option.option_strings[-1]}: {option.help!r}"
+    if option.metavar not in ("PATH", "URL"):
+        assert "default" in option.help, f"xpnet {command} {option.option_strings[-1]}"
+
+
+@pytest.mark.parametrize("optimizer", list(optim.OPTIMIZERS))
+def test_help_tells_each_optimizers_own_defaults(optimizer):
+    """The defaults that --help gives the optimizer options are those of the optimizer that
+    `train --optimizer NAME` builds (it said "adam 0.001" alone, where adagrad and rmsprop
+    take 0.01 and sgd 0.001, and no --eps)."""
+    built = cli_train._optimizer(cli_parser.parse(["train", "--optimizer", optimizer]))
+    helps = {action.dest: action.help for action in
+             cli_parser.subcommands(cli_parser.build_parser())["train"]._actions}
+    for name in hyperparameter_options(optimizer):
+        assert helps[name].endswith(f" (default: {default_text(name)})"), helps[name]
+        usual, *others = default_text(name).split("; ")
+        told = {taker: value for other in others for takers, value in [other.split(": ")]
+                for taker in takers.split(", ")}.get(optimizer, usual)
+        value = getattr(built, "gamma" if name == "momentum" and hasattr(built, "gamma")
+                        else name)
+        assert told == ("off" if value is None else ",".join(
+            f"{part:g}" for part in np.atleast_1d(value))), (optimizer, name, told)
+
+
+def test_help_tells_what_every_schedule_does(capsys):
+    status, out, _ = xpnet(capsys, "train", "--help")
+    assert status == 0
+    described = " ".join(out.split())  # (argparse wraps the help at any space)
+    for name in schedules.SCHEDULES:
+        assert f"{name}: {cli_parser.SCHEDULE_HELP[name]}" in described
+    assert "--betas B1,B2" in out and "--threads N" in out  # (as README's table names them)
 
 
 # -- parsing: every bad option value is one clear line with exit status 2 ---------------------

@@ -5,25 +5,45 @@ arguments ("use output='softmax'" as "use --output softmax")."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from contextlib import contextmanager
 
 from .. import optim
 from ..backend import BackendUnavailable
 
-#: the optimizer options, named as the hyperparameters they set (PyTorch's names)
+#: the optimizer options, named as the hyperparameters they set (PyTorch's names): their type
+#: (None: --betas's pair) and what they do; --help adds each one's defaults (default_text)
 HYPERPARAMETERS = {
-    "lr": (float, "learning rate, the lecture's eta (default: the optimizer's, PyTorch's: "
-                  "adam 0.001)"),
+    "lr": (float, "learning rate, the lecture's eta"),
     "momentum": (float, "momentum coefficient of sgd, momentum, nesterov, rmsprop and the "
-                        "lecture_* forms, the lecture's gamma (default: 0.9 for momentum, "
-                        "nesterov and the lecture_* forms)"),
-    "betas": (None, "adam/adamw: the two decay rates B1,B2 (default: 0.9,0.999)"),
+                        "lecture_* forms, the lecture's gamma"),
+    "betas": (None, "adam/adamw: the two decay rates B1,B2 of the gradient's averages"),
     "eps": (float, "adagrad/rmsprop/adam/adamw: the term added to the denominator"),
-    "alpha": (float, "rmsprop: the decay rate of the squared-gradient average (default: 0.99)"),
-    "weight_decay": (float, "L2 penalty (adamw: decoupled; default: 0, adamw 0.01)"),
+    "alpha": (float, "rmsprop: the decay rate of the squared-gradient average"),
+    "weight_decay": (float, "L2 penalty (adamw: decoupled)"),
     "clip_norm": (float, "scale each gradient down to at most this Euclidean norm"),
 }
+
+
+def default_text(name: str) -> str:
+    """The defaults of the hyperparameter ``name`` (a HYPERPARAMETERS key) for the optimizers
+    that take it, read from their classes, as --help tells them: the most common value first,
+    then the others by optimizer ("0.001; adagrad, rmsprop: 0.01"); None is "off"."""
+    by_value: dict[str, list[str]] = {}
+    for optimizer, (cls, preset) in optim.OPTIMIZERS.items():
+        argument = "gamma" if name == "momentum" and "gamma" in cls.hyperparameters else name
+        if argument in cls.hyperparameters:
+            value = preset.get(argument, inspect.signature(cls).parameters[argument].default)
+            by_value.setdefault(_default_value(value), []).append(optimizer)
+    usual, *others = sorted(by_value, key=lambda value: -len(by_value[value]))
+    return "; ".join([usual, *(f"{', '.join(by_value[value])}: {value}" for value in others)])
+
+
+def _default_value(value) -> str:
+    if value is None:
+        return "off"
+    return ",".join(f"{part:g}" for part in value) if isinstance(value, tuple) else f"{value:g}"
 
 
 def option_text(value) -> str:

@@ -16,9 +16,9 @@ from ..activations import HIDDEN, OUTPUT
 from ..backend import BACKEND_NAMES
 from ..checks import spelling
 from ..download import check_mirror
-from ..losses import LOSSES
+from ..losses import DEFAULT_LOSS, LOSSES
 from ..network import INITS
-from .options import HYPERPARAMETERS, option_flag, option_terms
+from .options import HYPERPARAMETERS, default_text, option_flag, option_terms
 
 #: MNIST and Fashion-MNIST: 28x28 pixels in, 10 classes out
 INPUTS, CLASSES = 784, 10
@@ -159,6 +159,24 @@ def _betas(text: str) -> tuple[float, float]:
 
 
 # -- the parser -----------------------------------------------------------------------------------
+#: the metavars of the hyperparameter options that are not their names in capitals
+_METAVARS = {"betas": "B1,B2"}
+#: what each --schedule does with --lr over the run (train.SCHEDULE_ARGUMENTS sets them so)
+SCHEDULE_HELP = {
+    "constant": "lr throughout",
+    "step": "divided by 10 every --epochs // 3 epochs (at least 1)",
+    "exponential": "divided by 100^(1/--epochs) each epoch, reaching lr/100 as the last "
+                   "ends",
+    "cosine": "down a half cosine, reaching 0 as the last epoch ends",
+    "invscaling": "lr / sqrt(epoch)",
+    "plateau": "divided by 10 when the validation loss has not improved for more than "
+               "--epochs // 10 epochs (at least 1)",
+    "adaptive": "divided by 5 likewise (scikit-learn's)",
+}
+#: --batch-size of evaluate and predict, whose batches change the memory used, not the results
+TEST_BATCH_HELP = "images per forward pass: more is faster and takes more memory; the " \
+    "results are the same (default: %(default)s)"
+
 #: what predict's FILE must hold, for its help and its messages
 IMAGES_WANTED = ("an IDX image file (gzip or not, as MNIST's t10k-images-idx3-ubyte.gz) or a "
                  ".npy array of images, of shape (N, 28, 28), (N, 1, 28, 28), (N, 28, 28, 1), "
@@ -185,10 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
                 functools.partial(activations.other_name_hint, output=True),
                 default="softmax", help="output activation (default: %(default)s)")
     _add_choice(net, "--loss", sorted(LOSSES), losses.other_name_hint,
-                help="default: the output's own (softmax: softmax_cross_entropy)")
+                help="the cost that training minimizes (default: the output's own: " + ", ".join(
+                    f"{loss} for {output}" for output, loss in DEFAULT_LOSS.items()) + ")")
     _add_choice(net, "--init", INITS, default="auto", help="initial weights: normal "
                 "N(0, 1) (Nielsen ch. 1), scaled N(0, 1/n_in), xavier N(0, 2/(n_in + "
-                "n_out)), he N(0, 2/n_in); auto: he for ReLU and leaky ReLU, else scaled")
+                "n_out)), he N(0, 2/n_in); auto: he for ReLU and leaky ReLU, else scaled "
+                "(default: %(default)s)")
     opt = train.add_argument_group("optimizer")
     _add_choice(opt, "--optimizer", list(optim.OPTIMIZERS), default="adam",
                 help="momentum and nesterov are PyTorch's SGD(momentum=0.9), b <- "
@@ -197,24 +217,27 @@ def build_parser() -> argparse.ArgumentParser:
                 "(the same steps while the lr is constant: they part under a schedule; "
                 "docs/optimizers.md) (default: %(default)s)")
     for name, (kind, text) in HYPERPARAMETERS.items():
-        opt.add_argument(option_flag(name), type=kind or _betas, help=text)
+        opt.add_argument(option_flag(name), type=kind or _betas, metavar=_METAVARS.get(name),
+                         help=f"{text} (default: {default_text(name)})")
     _add_choice(opt, "--schedule", list(schedules.SCHEDULES), default="cosine",
-                help="learning rate per epoch, spread over --epochs (default: %(default)s)")
+                help="the learning rate of each epoch (default: %(default)s): " + "; ".join(
+                    f"{name}: {what}" for name, what in SCHEDULE_HELP.items()))
     run = train.add_argument_group("run")
     run.add_argument("--epochs", type=int_at_least(1, most=MAX_EPOCHS), default=10,
-                     help="default: %(default)s")
+                     help="passes over the training images (default: %(default)s)")
     run.add_argument("--batch-size", type=int_at_least(1), default=128,
-                     help="default: %(default)s")
+                     help="training images per gradient step (default: %(default)s)")
     run.add_argument("--validation", type=_validation_images, default=10_000, metavar="N",
                      help="hold out the last N training images for validation "
                      "(default: %(default)s, Nielsen's split; 0: train on all)")
     run.add_argument("--early-stopping", type=int_at_least(1), metavar="PATIENCE",
                      help="stop after PATIENCE epochs without a better validation loss "
-                     "(with --validation 0: training loss), keeping the best weights")
+                     "(with --validation 0: training loss), keeping the best weights "
+                     "(default: off, every epoch runs)")
     run.add_argument("--seed", type=int_at_least(0), default=0,
                      help="seed of the initial weights and the shuffling, a whole number >= 0 "
                      "(default: %(default)s)")
-    run.add_argument("--threads", type=int_at_least(1),
+    run.add_argument("--threads", type=int_at_least(1), metavar="N",
                      help="BLAS threads on the CPU (default: $XPNET_NUM_THREADS, else chosen "
                      "by timing the training steps)")
     files = train.add_argument_group("files")
@@ -241,10 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", help="test a saved network",
         description="Test loss, accuracy and confusion matrix of a saved network.")
     _add_data_options(evaluate, load=True, default_dataset=None, dataset_help=(
-        "default: the one the model was trained on (recorded by train --save), else mnist"))
+        "the test images to use (default: the dataset the model was trained on, which "
+        "train --save records, else mnist)"))
     evaluate.add_argument("model", type=_path, metavar="MODEL", help="a .npz from --save")
     evaluate.add_argument("--batch-size", type=int_at_least(1), default=1024,
-                          help="default: %(default)s")
+                          help=TEST_BATCH_HELP)
 
     predict = commands.add_parser(
         "predict", help="classify images with a saved network",
@@ -260,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "the probability of each class), one number per output neuron")
     _add_backend_option(predict)
     predict.add_argument("--batch-size", type=int_at_least(1), default=1024,
-                         help="default: %(default)s")
+                         help=TEST_BATCH_HELP)
 
     plot = commands.add_parser("plot", help="draw learning curves",
                                description="Draw loss and accuracy per epoch as a PNG, or in "
@@ -269,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a history from train --history (-: read from standard input, "
                       "as from `xpnet train --history - | xpnet plot - -o curves.png`)")
     plot.add_argument("-o", "--output", type=_output_file("curves.png"), metavar="IMAGE",
-                      help="default: HISTORY with the suffix .png")
+                      help="the figure's file (default: HISTORY with the suffix .png)")
 
     commands.add_parser("info", help="versions, backends, GPU and BLAS",
                         description="Versions, usable backends, GPU and BLAS.")
@@ -288,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_data_options(parser: argparse.ArgumentParser, *, load: bool,
                       default_dataset: str | None = "mnist",
-                      dataset_help: str = "default: %(default)s") -> None:
+                      dataset_help: str = "the images to train and test on (default: "
+                                          "%(default)s)") -> None:
     """Where the data come from (with ``load``, also which dataset), and the options every
     command that loads or downloads data has: --no-progress, with ``load`` --backend."""
     group = parser.add_argument_group("data")
@@ -311,7 +336,8 @@ def _add_data_options(parser: argparse.ArgumentParser, *, load: bool,
 
 def _add_backend_option(parser: argparse.ArgumentParser) -> None:
     _add_choice(parser, "--backend", BACKEND_NAMES,
-                help="default: $XPNET_BACKEND, else auto (CuPy if it works here)")
+                help="the array library: numpy on the CPU, cupy on a CUDA GPU (default: "
+                "$XPNET_BACKEND, else auto: cupy if it works here)")
 
 
 def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
