@@ -147,6 +147,13 @@ def test_resume_continues_the_saved_run(mnist, tmp_path, capsys):
     history = json.loads((tmp_path / "h.json").read_text())
     assert history["epoch"] == [1, 2] and history["lr"][1] > 0
     assert not np.array_equal(xpnet_load(checkpoint).theta, first)  # epoch 2 trained
+    # the run did all its epochs: a resume only tests it again, and says so (it said nothing)
+    status, again, err = xpnet(capsys, "train", *options, "--epochs", 2, "--resume", checkpoint)
+    assert status == 0 and "epoch 2/2" not in err, err
+    assert f"{checkpoint} holds a run that did all its 2 epochs: nothing to resume\n" in err
+    assert f"to train on from its weights with new options: xpnet train --init-from " \
+        f"{checkpoint}" in err
+    assert ACCURACY.search(again).group(1) == ACCURACY.search(out).group(1)
 
 
 def test_resume_with_other_options_is_refused(run, mnist, tmp_path, capsys):

@@ -176,7 +176,14 @@ def cmd_train(args) -> int:
                 args.resume is not None and save_to == args.resume)
             raise DivergenceError(error.cause, error.epoch, _diverged_run(
                 save_to, saved_by_this_run)) from None
-    if args.resume is not None and history.finished:  # (early stopping ended it)
+    # a run that had ended: early stopping (fit said so), or all its epochs done before this
+    # command, which then only tests it again (--epochs can add more only to some schedules)
+    did_all_epochs = resumed is not None and (
+        whole_number(resumed["training"].get("epoch")) or 0) >= args.epochs  # (finished ones)
+    if did_all_epochs and not history.finished:
+        log.info("%s holds a run that did all its %s: nothing to resume", args.resume,
+                 counted(args.epochs, "epoch", "epochs"))
+    if args.resume is not None and (history.finished or did_all_epochs):
         log.info("to train on from its weights with new options: xpnet train --init-from %s",
                  quoted(args.resume))
     test_loss: float | None
