@@ -209,6 +209,15 @@ OTHER_NAMES = [
     (["evaluate", "m.npz", "--dataset", "Fashion_MNIST"], "--dataset",
      "xpnet calls it 'fashion-mnist'"),
     (["predict", "m.npz", "x.npy", "--backend", "NumPy"], "--backend", "xpnet calls it 'numpy'"),
+    # the other layer's activation (Keras's Dense(10, activation="softmax")): its option
+    (["train", "--activation", "softmax"], "--activation",
+     "'softmax' is an output activation: give it as --output softmax"),
+    (["train", "--activation", "Softmax"], "--activation",
+     "'softmax' is an output activation: give it as --output softmax"),
+    (["train", "--output", "relu"], "--output",
+     "'relu' is a hidden activation: give it as --activation relu"),
+    (["train", "--output", "LeakyReLU"], "--output",
+     "'leaky_relu' is a hidden activation: give it as --activation leaky_relu"),
 ]
 
 
@@ -231,8 +240,8 @@ def test_the_loss_option_tells_what_the_library_tells_of_mse(capsys):
     assert status == 2 and err.endswith(f"argument --loss: invalid choice: 'mse': {hint}\n"), err
 
 
-@pytest.mark.parametrize("argv", [["train", "--output", "leakyrelu"],  # (no output activation)
-                                  ["train", "--activation", "softmax"],
+@pytest.mark.parametrize("argv", [["train", "--output", "maxout"],
+                                  ["train", "--activation", "maxout"],
                                   ["train", "--loss", "hinge"]])
 def test_a_name_that_stands_for_no_choice_gets_argparses_list(argv, capsys):
     status, _, err = xpnet(capsys, *argv)

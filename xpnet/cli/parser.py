@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import functools
 import os
 import sys
 from pathlib import Path
@@ -149,6 +148,23 @@ def _add_choice(parser, flag: str, choices, other_name_hint=None, **options) -> 
     parser.add_argument(flag, choices=choices, type=parse, **options)
 
 
+def _activation_hint(*, output: bool):
+    """--activation's hint (--output's with ``output``) for a name it does not take: what
+    xpnet calls another library's, or the option of the other layer that takes it (Keras's
+    Dense(10, activation="softmax") as --activation softmax: it is --output softmax)."""
+    other_layer, other_option = (HIDDEN, "--activation") if output else (OUTPUT, "--output")
+
+    def hint(name: str) -> str | None:
+        meant = next((known for known in other_layer if spelling(known) == spelling(name)),
+                     None)
+        if meant is not None:
+            return (f"{meant!r} is {'a hidden' if output else 'an output'} activation: give "
+                    f"it as {other_option} {meant}")
+        return activations.other_name_hint(name, output=output)
+
+    return hint
+
+
 def _betas(text: str) -> tuple[float, float]:
     try:
         beta1, beta2 = (float(part) for part in text.split(","))
@@ -197,10 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--layers", type=_layer_sizes, default=[INPUTS, 512, 256, CLASSES],
                      metavar=f"{INPUTS},...,{CLASSES}", help="layer widths, input first "
                      f"(default: {INPUTS},512,256,{CLASSES})")
-    _add_choice(net, "--activation", sorted(HIDDEN), activations.other_name_hint,
+    _add_choice(net, "--activation", sorted(HIDDEN), _activation_hint(output=False),
                 default="relu", help="hidden activation (default: %(default)s)")
-    _add_choice(net, "--output", sorted(OUTPUT),
-                functools.partial(activations.other_name_hint, output=True),
+    _add_choice(net, "--output", sorted(OUTPUT), _activation_hint(output=True),
                 default="softmax", help="output activation (default: %(default)s)")
     _add_choice(net, "--loss", sorted(LOSSES), losses.other_name_hint,
                 help="the cost that training minimizes (default: the output's own: " + ", ".join(
