@@ -263,6 +263,13 @@ def test_a_name_that_stands_for_no_choice_gets_argparses_list(argv, capsys):
     (["info", "--verbose"], "xpnet info: error: unrecognized arguments: --verbose\n"),
     (["plot", "h.json", "extra"], "xpnet plot: error: unrecognized arguments: extra\n"),
     (["--bogus", "info"], "xpnet: error: unrecognized arguments: --bogus\n"),
+    # train's and evaluate's --dataset is download's argument (it said "an option of train")
+    (["download", "--dataset", "fashion-mnist"], "unrecognized arguments: --dataset "
+     "(--dataset: download takes the datasets as arguments, `xpnet download fashion-mnist`)\n"),
+    (["download", "--dataset=mnist"], "(--dataset: download takes the datasets as arguments, "
+                                      "`xpnet download mnist`)\n"),
+    (["download", "--dataset"], "(--dataset: download takes the datasets as arguments, "
+                                "`xpnet download DATASET`)\n"),
 ])
 def test_an_unknown_option_gets_its_commands_usage_and_the_nearest_option(capsys, argv,
                                                                           message):

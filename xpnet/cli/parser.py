@@ -402,7 +402,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                                                            n=1, cutoff=0.7)), None)
             elsewhere = [name for name, other in subcommands(parser).items()
                          if option in options(other)]
-            if near is not None:
+            if args.command == "download" and option == "--dataset":  # (train's, evaluate's)
+                named = [*args.datasets, *word.split("=", 1)[1:]]  # (--dataset=NAME's too)
+                hints.append(f"{option}: download takes the datasets as arguments, `xpnet "
+                             f"download {' '.join(named) or 'DATASET'}`")
+            elif near is not None:
                 hints.append(f"{option}: did you mean {near}?")
             elif elsewhere:
                 hints.append(f"{option} is an option of xpnet {' and '.join(elsewhere)}")
