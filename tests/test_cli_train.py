@@ -1136,6 +1136,30 @@ def test_save_refuses_to_replace_an_unfinished_run_before_loading(case, refused,
                    f"another name or remove {model}, or add --overwrite to replace it\n")
 
 
+@pytest.mark.parametrize("batch, stopped", [
+    (1, "stopped in epoch 1 of 2, after 1 batch"), (2, "stopped after epoch 1 of 2"),
+    (None, None)], ids=["in an epoch", "after an epoch", "complete"])
+def test_evaluate_and_predict_say_that_a_run_is_unfinished(batch, stopped, tmp_path, capsys,
+                                                           monkeypatch):
+    """A checkpoint that a Ctrl-C left was evaluated as any other: its test accuracy, that
+    of the weights where the run stopped, looked like the finished run's."""
+    model = tmp_path / "m.npz"
+    status, _, err = train_signalled_in_batch(
+        capsys, monkeypatch, signal.SIGINT, batch, "--layers", "784,30,10", "--epochs", 2,
+        "--batch-size", 20, "--validation", 0, "--threads", 1, "--no-progress", "--save", model)
+    assert status == (0 if batch is None else 130), err
+    rng = np.random.default_rng(1)
+    monkeypatch.setattr(cli_evaluate, "_test_set", lambda args: (
+        rng.random((50, 784), dtype=np.float32), rng.integers(0, 10, 50)))
+    images = tmp_path / "x.npy"
+    np.save(images, np.zeros((1, 784), np.uint8))
+    told = (f"{model} holds an unfinished run ({stopped}): these are its weights as saved "
+            f"then; `xpnet train --resume {model}` finishes it\n")
+    for command in (["evaluate", model], ["predict", model, images]):
+        status, _, err = xpnet(capsys, *command)
+        assert status == 0 and (told in err) == (stopped is not None), err
+
+
 # -- --resume and --init-from: the checks of the file before loading --------------------------
 def test_resume_of_a_folder_is_refused_as_no_checkpoint(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(cli_train, "_load", _data_were_loaded)

@@ -4,13 +4,18 @@ path quoted as a shell needs it in the commands that messages suggest."""
 
 from __future__ import annotations
 
+import logging
 import shlex
 from pathlib import Path
 
 from .. import checkpoint, files
 from ..backend import get_backend
+from ..checks import counted, whole_number
 from ..network import Network
+from ..training import OPTIONS_METADATA
 from .options import in_option_terms
+
+log = logging.getLogger("xpnet")
 
 
 def quoted(path: Path) -> str:
@@ -56,8 +61,35 @@ def check_replaceable(option: str, path: Path, kind: str, is_kind,
 
 def saved_network(path: Path, backend: str | None) -> tuple[Network, dict]:
     """The network saved in ``path``, on ``backend`` (--backend's value), and the file's
-    header; the file is read and checked before the backend is chosen."""
+    header; the file is read and checked before the backend is chosen. The weights of an
+    unfinished run are those of where it stopped, which is said (its test accuracy is not the
+    finished run's)."""
     header, arrays = checkpoint.read(path)
     with in_option_terms(["backend"]):
         chosen = get_backend(backend)
-    return checkpoint.restore((header, arrays), chosen, path)[0], header
+    net = checkpoint.restore((header, arrays), chosen, path)[0]
+    stopped = unfinished_run(header)
+    if stopped is not None:
+        log.info("%s holds an unfinished run (%s): these are its weights as saved then; "
+                 "`xpnet train --resume %s` finishes it", path, stopped, quoted(path))
+    return net, header
+
+
+def unfinished_run(header: dict) -> str | None:
+    """Where the run that a checkpoint's ``header`` holds stopped, if `--resume` would
+    continue it ("stopped in epoch 2 of 4, after 226 batches"): a Ctrl-C, a SIGTERM or a kill
+    stopped it before its last epoch (as `--epochs`, which the file records, counts them; of a
+    run saved from Python, which records none, only one stopped within an epoch is known to be
+    unfinished). None for a run that ended and for a network alone (xpnet.save)."""
+    state = header.get("training")
+    if not isinstance(state, dict) or state.get("finished") is not False:
+        return None
+    epoch, step = whole_number(state.get("epoch")), whole_number(state.get("step"))
+    record = checkpoint.metadata(header).get(OPTIONS_METADATA)
+    text = record.get("--epochs") if isinstance(record, dict) else None
+    epochs = int(text) if isinstance(text, str) and text.isascii() and text.isdigit() else None
+    if epoch is None or step is None or not (step or (epochs is not None and epoch < epochs)):
+        return None
+    of = f" of {epochs}" if epochs is not None else ""
+    return (f"stopped in epoch {epoch + 1}{of}, after {counted(step, 'batch', 'batches')}"
+            if step else f"stopped after epoch {epoch}{of}")

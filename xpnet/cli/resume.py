@@ -13,11 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .. import checkpoint, optim, schedules
-from ..checks import counted, whole_number
 from ..training import OPTIONS_METADATA, RESUME_ADVICE
 from .options import HYPERPARAMETERS, hyperparameter_options, option_flag, option_text
 from .parser import build_parser, subcommands
-from .paths import quoted
+from .paths import quoted, unfinished_run
 
 log = logging.getLogger("xpnet")
 
@@ -111,31 +110,20 @@ def _train_options(argv: list[str]) -> dict:
 
 
 def check_no_unfinished_run(path: Path) -> None:
-    """Refuse to let --save replace a checkpoint of a run that `--resume` would continue: one
-    that a Ctrl-C, a SIGTERM or a kill stopped before its last epoch (as `--epochs`, which
-    the file records, counts them; of a run saved from Python, which records none, only one
-    stopped within an epoch is known to be unfinished). A run that ended, a network alone
-    (xpnet.save) and a file that is no readable checkpoint are left to the other checks.
-    Only the header is read, not the weights."""
+    """Refuse to let --save replace a checkpoint of a run that `--resume` would continue
+    (:func:`unfinished_run`). A run that ended, a network alone (xpnet.save) and a file that
+    is no readable checkpoint are left to the other checks. Only the header is read, not the
+    weights."""
     try:
         header = checkpoint.read(path, header_only=True)[0]
     except (OSError, checkpoint.CheckpointError):
         return
-    state = header.get("training")
-    if not isinstance(state, dict) or state.get("finished") is not False:
-        return
-    epoch, step = whole_number(state.get("epoch")), whole_number(state.get("step"))
-    record = checkpoint.metadata(header).get(OPTIONS_METADATA)
-    text = record.get("--epochs") if isinstance(record, dict) else None
-    epochs = int(text) if isinstance(text, str) and text.isascii() and text.isdigit() else None
-    if epoch is None or step is None or not (step or (epochs is not None and epoch < epochs)):
-        return
-    of = f" of {epochs}" if epochs is not None else ""
-    stopped = (f"stopped in epoch {epoch + 1}{of}, after {counted(step, 'batch', 'batches')}"
-               if step else f"stopped after epoch {epoch}{of}")
-    raise ValueError(f"--save {path} holds an unfinished run ({stopped}): `xpnet train "
-                     f"--resume {quoted(path)}` continues it. To start a new run, give --save "
-                     f"another name or remove {path}, or add --overwrite to replace it")
+    stopped = unfinished_run(header)
+    if stopped is not None:
+        raise ValueError(f"--save {path} holds an unfinished run ({stopped}): `xpnet train "
+                         f"--resume {quoted(path)}` continues it. To start a new run, give "
+                         f"--save another name or remove {path}, or add --overwrite to "
+                         "replace it")
 
 
 #: fit's names for what a resumed run must share with the saved one, as the options that
