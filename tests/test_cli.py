@@ -9,6 +9,7 @@ Downloads only ever go to a closed port on 127.0.0.1 (conftest's offline, in eac
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -20,7 +21,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import TESTED_ROOT, python_m_xpnet, xpnet
+from conftest import TESTED_ROOT, _data_were_loaded, python_m_xpnet, xpnet
 
 from xpnet import Network, cli, optim, schedules
 from xpnet.backend import cupy_unavailable_reason
@@ -351,6 +352,29 @@ def test_a_missing_model_file_names_the_one_with_or_without_npz(command, tmp_pat
                                          for word in command))
         assert status == 2 and (f"{tmp_path / given}: no such file ({tmp_path / twin} exists: "
                                 "did you mean it?); give ") in err, err
+
+
+@pytest.mark.parametrize("command", [("train", "--resume", MODEL), ("train", "--init-from", MODEL),
+                                     ("predict", MODEL, "images.npy"), ("evaluate", MODEL)],
+                         ids=["--resume", "--init-from", "predict", "evaluate"])
+def test_a_history_given_as_the_model_names_the_checkpoint_beside_it(command, tmp_path, capsys,
+                                                                    monkeypatch):
+    """`xpnet evaluate m.<Tab>` completes m.history.json first: it was "not a readable xpnet
+    checkpoint: it is not an .npz (zip) archive", of a file that xpnet wrote itself."""
+    monkeypatch.setattr(cli_train, "_load", _data_were_loaded)
+    history = json.dumps({"epoch": [1], "loss": [0.5]})
+    for saved, given, told in (("m.npz", "m.history.json", "give {}, the checkpoint beside it"),
+                               ("m2", "m2.history.json", "give {}, the checkpoint beside it"),
+                               (None, "run.json", "give ")):
+        if saved is not None:
+            Network([784, 10], backend="numpy").save(tmp_path / saved)
+        (tmp_path / given).write_text(history)
+        status, _, err = xpnet(capsys, *(tmp_path / given if word is MODEL else word
+                                         for word in command))
+        assert status == 2 and err.count("\n") == 1, err
+        assert (f"{tmp_path / given} is a training history, not a network (`xpnet plot "
+                f"{tmp_path / given}` draws it): " + told.format(tmp_path / str(saved))) in err
+        assert saved is not None or err.endswith(" that `xpnet train --save PATH` wrote\n")
 
 
 def test_a_checkpoint_that_is_not_one_is_refused(tmp_path, capsys):

@@ -11,6 +11,7 @@ from pathlib import Path
 from .. import checkpoint, files
 from ..backend import get_backend
 from ..checks import counted, whole_number
+from ..history import is_history_file
 from ..network import Network
 from ..training import OPTIONS_METADATA
 from .options import in_option_terms
@@ -31,6 +32,16 @@ def check_model_file(option: str, path: Path, what: str) -> None:
     if not path.exists():
         raise ValueError(f"{option} {path}: no such file{checkpoint.twin_hint(path)}; give "
                          f"{what} that `xpnet train --save PATH` wrote")
+    # the history that --save writes beside its checkpoint, which a shell completes first
+    # (m.<Tab>: m.history.json, m.npz); a .json name only: a model is not read through here
+    if path.suffix == ".json" and is_history_file(path):
+        stem = path.name.removesuffix(".history.json")
+        beside = next((other for other in (path.with_name(f"{stem}.npz"), path.with_name(stem))
+                       if stem != path.name and other.is_file()), None)
+        raise ValueError(f"{option} {path} is a training history, not a network (`xpnet plot "
+                         f"{quoted(path)}` draws it): give " + (
+                             f"{beside}, the checkpoint beside it" if beside else
+                             f"{what} that `xpnet train --save PATH` wrote"))
 
 
 def check_writable(option: str, path: Path, example: str | None) -> None:
