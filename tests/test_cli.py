@@ -219,6 +219,11 @@ OTHER_NAMES = [
      "'relu' is a hidden activation: give it as --activation relu"),
     (["train", "--output", "LeakyReLU"], "--output",
      "'leaky_relu' is a hidden activation: give it as --activation leaky_relu"),
+    # a file to write, as other tools' --output (and argparse's --out, its abbreviation)
+    (["train", "--output", "model.npz"], "--output", "--output is the output layer's "
+     "activation (identity, sigmoid, softmax); --save PATH writes the network"),
+    (["train", "--out", "runs/m"], "--output", "--output is the output layer's activation "
+     "(identity, sigmoid, softmax); --save PATH writes the network"),
 ]
 
 
@@ -264,6 +269,13 @@ def test_a_name_that_stands_for_no_choice_gets_argparses_list(argv, capsys):
     (["info", "--verbose"], "xpnet info: error: unrecognized arguments: --verbose\n"),
     (["plot", "h.json", "extra"], "xpnet plot: error: unrecognized arguments: extra\n"),
     (["--bogus", "info"], "xpnet: error: unrecognized arguments: --bogus\n"),
+    # the names of other tools (fit's checkpoint=, a -o) and of devices
+    (["train", "-o", "m.npz", "--checkpoint", "m.npz", "--load", "w.npz", "--log", "h.json"],
+     "(-o: did you mean --save?; --checkpoint: did you mean --save?; --load: did you mean "
+     "--init-from?; --log: did you mean --history?)"),
+    (["evaluate", "m.npz", "--gpu"], "(--gpu: did you mean --backend cupy?)"),
+    (["predict", "m.npz", "x.npy", "--cpu"], "(--cpu: did you mean --backend numpy?)"),
+    (["evaluate", "m.npz", "-o", "x"], "(-o is an option of xpnet plot)"),
     # train's and evaluate's --dataset is download's argument (it said "an option of train")
     (["download", "--dataset", "fashion-mnist"], "unrecognized arguments: --dataset "
      "(--dataset: download takes the datasets as arguments, `xpnet download fashion-mnist`)\n"),

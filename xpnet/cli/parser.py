@@ -160,6 +160,9 @@ def _activation_hint(*, output: bool):
         if meant is not None:
             return (f"{meant!r} is {'a hidden' if output else 'an output'} activation: give "
                     f"it as {other_option} {meant}")
+        if output and any(mark in name for mark in ("/", ".", os.sep)):  # (-o of other tools)
+            return (f"--output is the output layer's activation ({', '.join(sorted(OUTPUT))});"
+                    " --save PATH writes the network")
         return activations.other_name_hint(name, output=output)
 
     return hint
@@ -369,7 +372,12 @@ OPTION_ALIASES = {"--eta": "--lr", "--learning-rate": "--lr", "--gamma": "--mome
                   "--sizes": "--layers", "--opt": "--optimizer", "--device": "--backend",
                   "--nesterov": "--optimizer nesterov", "--quiet": "--no-progress",
                   "--validation-split": "--validation", "--patience": "--early-stopping",
-                  "--epsilon": "--eps", "--clipnorm": "--clip-norm"}
+                  "--epsilon": "--eps", "--clipnorm": "--clip-norm",
+                  # the file to save to or start from (fit's checkpoint=, an -o of other tools)
+                  "-o": "--save", "--checkpoint": "--save", "--model": "--save",
+                  "--log": "--history", "--load": "--init-from", "--weights": "--init-from",
+                  "--pretrained": "--init-from",
+                  "--gpu": "--backend cupy", "--cuda": "--backend cupy", "--cpu": "--backend numpy"}
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -393,7 +401,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         known, hints = options(command), []
         for word in unknown:
             option = word.split("=", 1)[0]
-            if not option.startswith("--"):
+            if not option.startswith("-") or option == STREAM:  # (-o: an alias too)
                 continue
             near: str | None  # (None: no option close to it)
             near = OPTION_ALIASES.get(option.replace("_", "-"), "")
