@@ -428,8 +428,10 @@ def test_a_data_dir_passed_over_is_named_with_the_folder_read(given, mnist, tmp_
 
 # -- options and outputs refused before the data are loaded -----------------------------------
 @pytest.mark.parametrize("argv, message", [
-    # (a C int overflowed inside threadpoolctl: a traceback, after the data had loaded)
-    (["--threads", "99999999999999999999999"], "must be a whole number from 1 to 32768"),
+    # (a C int overflowed inside threadpoolctl: a traceback, after the data had loaded; then
+    # the library's "BLAS threads (threads= or $XPNET_NUM_THREADS) must be ...", not the option)
+    (["--threads", "99999999999999999999999"], "argument --threads: must be at most 32,768, "
+                                               "got 99999999999999999999999"),
     # (the cosine schedule refused the index only after the data had loaded, naming no option)
     (["--epochs", "99999999999999999999"], "argument --epochs: must be at most 1,000,000"),
     # (it wrote /dev/null.history.json and told to evaluate /dev/null)

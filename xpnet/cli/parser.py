@@ -17,6 +17,7 @@ from ..checks import spelling
 from ..download import check_mirror
 from ..losses import DEFAULT_LOSS, LOSSES
 from ..network import INITS
+from ..threads import MAX_THREADS
 from .options import HYPERPARAMETERS, default_text, option_flag, option_terms
 
 #: MNIST and Fashion-MNIST: 28x28 pixels in, 10 classes out
@@ -255,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int_at_least(0), default=0,
                      help="seed of the initial weights and the shuffling, a whole number >= 0 "
                      "(default: %(default)s)")
-    run.add_argument("--threads", type=int_at_least(1), metavar="N",
+    run.add_argument("--threads", type=int_at_least(1, most=MAX_THREADS), metavar="N",
                      help="BLAS threads on the CPU (default: $XPNET_NUM_THREADS, else chosen "
                      "by timing the training steps)")
     files = train.add_argument_group("files")
