@@ -1,6 +1,7 @@
 """The files that the commands are given: a saved network to read (MODEL, --resume,
---init-from) and a file to write (one it may replace), checked before any work is done, and a
-path quoted as a shell needs it in the commands that messages suggest."""
+--init-from: not a history, and how far the run it holds went) and a file to write (one it may
+replace), checked before any work is done, and a path quoted as a shell needs it in the
+commands that messages suggest."""
 
 from __future__ import annotations
 
