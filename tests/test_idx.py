@@ -139,6 +139,30 @@ def test_checksum_mismatch_names_file_and_both_hashes(tmp_path):
     assert hashlib.sha256(altered[FILES[2]]).hexdigest() in message
 
 
+@pytest.mark.parametrize("content, problem", [
+    (b"", "only 0 bytes, too short for an IDX header"),
+    (GOOD_LABELS[:-5], "truncated: 33 bytes, but the header's shape (30,) needs 38"),
+    (b"\x01\x02" + GOOD_LABELS[2:], "not an IDX file (magic number 0x01020801"),
+    (GOOD_LABELS[:7] + b"\x1d" + GOOD_LABELS[8:],
+     "1 unexpected bytes after the 37 that the header's shape (29,) accounts for"),
+], ids=["empty", "cut short", "no IDX file", "a count one too few"])
+def test_a_damaged_file_of_a_known_size_says_what_is_wrong_not_only_its_hash(
+        tmp_path, monkeypatch, content, problem):
+    """A file whose size xpnet knows (its own datasets') was hashed before its header was
+    read: an empty, cut-short or foreign one said only that its SHA-256 was not the one
+    expected."""
+    monkeypatch.setattr(idx, "CHECKSUMS", {"mnist": SYNTHETIC_SHA256})
+    monkeypatch.setattr(idx, "SIZES", {stem: len(data) for stem, data in SYNTHETIC.items()})
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", ())
+    write_dataset(tmp_path, compress=False)
+    (tmp_path / FILES[1]).write_bytes(content)
+    with pytest.raises(DatasetError) as caught:
+        load("mnist", data_dir=tmp_path, download=False)
+    assert str(caught.value).startswith(f"{tmp_path / FILES[1]}: {problem}")
+    assert "SHA-256" not in str(caught.value) and "Delete the file" in str(caught.value)
+    assert (tmp_path / FILES[1]).read_bytes() == content  # (the user's file, kept)
+
+
 @pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
                     reason="Debian's dataset-fashion-mnist package is not installed")
 def test_debian_fashion_mnist_matches_the_checksums():

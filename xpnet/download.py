@@ -30,7 +30,7 @@ from .idx import (
     GZIP_MAGIC,
     DatasetError,
     ExpectedContent,
-    verified_content,
+    read_verified,
 )
 
 # Base URLs, tried in order: the mirrors that torchvision (ossci-datasets) and TensorFlow/Keras
@@ -133,7 +133,7 @@ def download_file(filename, folder, bases, expected, progress, failures) -> bool
                     raise DatasetError(f"{url}: neither gzip nor IDX data but "
                                        f"{temp.stat().st_size:,} bytes starting {text!r} (an "
                                        "error or login page?)")
-                verified_content(temp, expected, url)
+                read_verified(temp, expected, url)
             except _DiskError:
                 raise
             # (URLError is an OSError; a DatasetError a ValueError, as is another failure of

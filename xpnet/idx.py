@@ -350,15 +350,16 @@ def _stem(key):
     return key.removesuffix(".gz") if isinstance(key, str) else key
 
 
-def read_verified(path: Path, expected: ExpectedContent) -> np.ndarray:
-    """The array of the IDX file ``path`` once its content matches ``expected``; where it does
-    not, a DatasetError that names the file (OtherDatasetError: another known dataset's)."""
-    return _parse_idx(verified_content(path, expected, path), path)
-
-
-def verified_content(path: Path, expected: ExpectedContent, source: str | os.PathLike) -> bytearray:
-    """The content of ``path`` (gunzipped), checked against ``expected``: no more of it read
-    than its size, or where that is not known, than its IDX header declares."""
+def read_verified(path: Path, expected: ExpectedContent,
+                  source: str | os.PathLike | None = None) -> np.ndarray:
+    """The array of the IDX file ``path`` once its content matches ``expected``: no more of it
+    read than its size, or where that is not known, than its IDX header declares. Where it
+    does not match, a DatasetError that names the file (``source``, by default ``path``: a
+    download names its URL); OtherDatasetError for another known dataset's file. A file that
+    is no IDX file of the length its header declares (empty, cut short, another format) is
+    said to be so: its SHA-256 alone would say only that it differs."""
+    source = path if source is None else source
     data = _read_content(path, source, expected.size)
+    array = _parse_idx(data, source)
     _check_sha256(data, expected.sha256, source)
-    return data
+    return array
