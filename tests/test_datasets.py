@@ -410,6 +410,44 @@ def test_a_damaged_gzip_copy_beside_an_intact_plain_one_is_passed_over(tmp_path)
         load("mnist", data_dir=tmp_path, checksums=SYNTHETIC_SHA256, download=False)
 
 
+@pytest.mark.parametrize("name, kaggle_folders", [
+    ("{dotted}", True), ("{dotted}.gz", False), ("{upper}", False), ("{stem}.GZ", False),
+], ids=["Kaggle's layout", "dotted, gzip", "upper case", ".GZ"])
+def test_files_named_as_some_mirrors_name_them_are_read(name, kaggle_folders, tmp_path,
+                                                        server, requests):
+    """Kaggle's MNIST holds t10k-images.idx3-ubyte, and a folder t10k-images-idx3-ubyte/ with
+    the file again: --data-dir DIR was passed over, as a folder of none of the files (or with
+    the files' names taken by folders), and the files downloaded into DIR/mnist/; so were
+    copies named in upper case. The content is verified whatever the name."""
+    for stem, data in SYNTHETIC.items():
+        copy = tmp_path / name.format(stem=stem, dotted=stem.replace("-idx", ".idx"),
+                                      upper=stem.upper())
+        copy.write_bytes(gzip.compress(data) if copy.suffix == ".gz" else data)
+        if kaggle_folders:
+            (tmp_path / stem).mkdir()
+            (tmp_path / stem / stem).write_bytes(data)
+    before = leftovers(tmp_path)
+    (x_train, _), (_, y_test) = load("mnist", data_dir=tmp_path, mirrors=[f"{server}/good"],
+                                     checksums=SYNTHETIC_SHA256, progress=False)
+    expected = np.frombuffer(SYNTHETIC[FILES[0]], np.uint8, offset=16).reshape(N_TRAIN, 784)
+    np.testing.assert_array_equal(x_train, expected / np.float32(255))
+    np.testing.assert_array_equal(y_test, np.frombuffer(SYNTHETIC[FILES[3]], np.uint8, offset=8))
+    assert download("mnist", data_dir=tmp_path, mirrors=[f"{server}/good"],
+                    checksums=SYNTHETIC_SHA256, progress=False) == tmp_path
+    assert requests == [] and leftovers(tmp_path) == before
+
+
+def test_a_copy_by_the_published_name_is_read_before_one_by_another(tmp_path):
+    write_dataset(tmp_path, compress=False)
+    (tmp_path / FILES[0].upper()).write_bytes(flipped(SYNTHETIC[FILES[0]]))
+    (tmp_path / FILES[0].replace("-idx", ".idx")).write_bytes(flipped(SYNTHETIC[FILES[0]]))
+    assert load("mnist", data_dir=tmp_path, checksums=SYNTHETIC_SHA256, download=False)
+    # the damaged copies left: the published name's, in upper case, is read (and named) first
+    (tmp_path / FILES[0]).unlink()
+    with pytest.raises(DatasetError, match=re.escape(f"{FILES[0].upper()}: SHA-256")):
+        load("mnist", data_dir=tmp_path, checksums=SYNTHETIC_SHA256, download=False)
+
+
 @pytest.mark.parametrize("download_allowed", [True, False])
 def test_a_data_dir_that_is_a_file_is_named(tmp_path, download_allowed):
     """It used to end in "<file>/mnist: Not a directory" (or a list of folders not found)."""

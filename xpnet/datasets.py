@@ -5,11 +5,12 @@ directly in it, or in ``data_dir/<name>/``); ``$XPNET_DATA_DIR/<name>/`` (or
 ``$XPNET_DATA_DIR`` itself when it is a folder called ``<name>``); the user cache
 ``$XDG_CACHE_HOME/xpnet/<name>/`` (by default ``~/.cache/xpnet/<name>/``); the system dataset
 folders (Debian's ``dataset-fashion-mnist`` installs ``/usr/share/datasets/fashion-mnist/``).
-The first folder that holds all four is used (one whose files turn out to be another dataset's,
-e.g. MNIST's in a folder searched for Fashion-MNIST, is skipped); if none does, they are
-downloaded into the cache
-(or into ``data_dir/<name>/`` when a ``data_dir`` is given: one that does not exist yet is where
-the download goes). A file there that fails verification is downloaded again only in the cache,
+A file may have its published name, with or without ``.gz``, or Kaggle's (a dot before
+``idx``), in any case (:func:`_names`). The first folder that holds all four is used (one
+whose files turn out to be another dataset's, e.g. MNIST's in a folder searched for
+Fashion-MNIST, is skipped); if none does, they are downloaded into the cache (or into
+``data_dir/<name>/`` when a ``data_dir`` is given: one that does not exist yet is where the
+download goes). A file there that fails verification is downloaded again only in the cache,
 which is xpnet's: in a folder of the user's, it is never replaced but named in a DatasetError,
 with what to do. ``<name>`` is ``"mnist"`` or ``"fashion-mnist"``. When a ``data_dir`` is
 given and the files are read from another folder, a warning (logger ``"xpnet"``) names it, why
@@ -108,15 +109,34 @@ def _check_name(name: str) -> None:
                                  f"{', '.join(DATASETS)}")
 
 
+def _names(stem: str) -> list[str]:
+    """The names that a copy of the file ``stem`` may have, in lowercase and in the order
+    they are read: as published (``stem.gz``, then ``stem``), then as some mirrors name the
+    uncompressed files, a dot before ``idx`` (Kaggle's ``t10k-images.idx3-ubyte``). Any name
+    will do, as the content is verified; these are the ones a user's copy has."""
+    dotted = stem.replace("-idx", ".idx")
+    return [f"{stem}.gz", stem, f"{dotted}.gz", dotted]
+
+
 def _existing_files(folder: Path, stem: str) -> list[Path]:
-    """``stem.gz`` and ``stem`` in ``folder``, those that exist (the compressed one first)."""
-    return [path for path in (folder / f"{stem}.gz", folder / stem) if path.is_file()]
+    """The files in ``folder`` that are copies of ``stem`` by their names (:func:`_names`,
+    in any case), in the order they are read."""
+    return [path for path in _taken(folder, stem) if path.is_file()]
 
 
 def _taken(folder: Path, stem: str) -> list[Path]:
-    """The entries of ``folder`` named as a copy of the file ``stem``, whatever they are (a
-    link to nothing too)."""
-    return [path for path in (folder / f"{stem}.gz", folder / stem) if os.path.lexists(path)]
+    """The entries of ``folder`` named as a copy of the file ``stem`` (:func:`_names`, in
+    any case), whatever they are (a link to nothing too), in the order they are read."""
+    wanted = _names(stem)
+    try:
+        names = os.listdir(folder)
+    except OSError:  # no folder; or one that may be searched, not listed: the names as such
+        names = [name for name in wanted if os.path.lexists(folder / name)]
+    # (a name in another case after the one in lowercase, which a case-insensitive file
+    # system holds alone)
+    return [folder / name for name in sorted(
+        (name for name in names if name.lower() in wanted),
+        key=lambda name: (wanted.index(name.lower()), name != name.lower(), name))]
 
 
 def _complete_dataset(folder: Path) -> dict[str, list[Path]] | None:
