@@ -10,6 +10,7 @@ $XPNET_DATA_DIR/mnist) and fail instead of skipping in CI.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import inspect
 import logging
@@ -331,6 +332,55 @@ def test_a_failed_download_leaves_no_empty_folder(tmp_path, server):
         download("mnist", data_dir=tmp_path / "new" / "data", mirrors=[f"{server}/missing"],
                  checksums=SYNTHETIC_SHA256, progress=False)
     assert not (tmp_path / "new").exists()
+
+
+def _unwritable(folder: Path, monkeypatch) -> None:
+    """Make ``folder`` one that may not be written; as root (who may write anyway) pretend,
+    refusing to make a folder or a file in it as the system would."""
+    folder.chmod(0o555)
+    if not os.access(folder, os.W_OK):
+        return
+    mkdir, open_ = os.mkdir, os.open
+
+    def refuse_in_folder(path):
+        if Path(path).parent == folder:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
+
+    def refusing_mkdir(path, *args, **kwargs):
+        refuse_in_folder(path)
+        return mkdir(path, *args, **kwargs)
+
+    def refusing_open(path, flags, *args, **kwargs):
+        if flags & os.O_CREAT:
+            refuse_in_folder(path)
+        return open_(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", refusing_mkdir)
+    monkeypatch.setattr(os, "open", refusing_open)
+
+
+@pytest.mark.parametrize("unwritable, where, remedy", [
+    ("data", "this folder", "give --data-dir (data_dir=) a folder you can write to"),
+    ("data/mnist", "this folder", "or copy the four files there yourself"),
+    ("cache", "xpnet's cache", "set $XDG_CACHE_HOME to a folder you can write to"),
+])
+def test_a_folder_that_may_not_be_written_is_named_with_the_download_and_what_to_do(
+        unwritable, where, remedy, tmp_path, server, requests, monkeypatch):
+    """It was "xpnet: error: /home/me/.cache/xpnet: Permission denied" (or a temporary
+    file's name): it did not say that this was the cache, nor what to do."""
+    locked = tmp_path / unwritable
+    locked.mkdir(parents=True)
+    _unwritable(locked, monkeypatch)
+    data_dir = None if unwritable == "cache" else tmp_path / "data"
+    folder = datasets.cache_dir("mnist") if data_dir is None else data_dir / "mnist"
+    with pytest.raises(PermissionError) as caught:
+        load("mnist", data_dir=data_dir, mirrors=[f"{server}/good"], checksums=SYNTHETIC_SHA256,
+             progress=False)
+    assert caught.value.filename == str(folder) and caught.value.errno == errno.EACCES
+    assert caught.value.strerror.startswith(f"{os.strerror(errno.EACCES)}: MNIST cannot be "
+                                            f"downloaded into {where}; ")
+    assert remedy in caught.value.strerror
+    assert requests == [] and leftovers(locked) == []
 
 
 def test_a_download_stopped_by_ctrl_c_leaves_no_empty_folder(tmp_path, server, monkeypatch):

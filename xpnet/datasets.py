@@ -26,6 +26,7 @@ is :mod:`xpnet.download`'s.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import stat
@@ -241,14 +242,37 @@ def _download_into(name, folder, mirrors, sums, progress, looked_in,
     bases = mirror_urls(name, mirrors)  # before any download starts
     stems = _files_to_download(folder, sums, repair)
     failures: list[str] = []
-    # a failure (also a Ctrl-C) leaves none of the folders it made (e.g. ~/.cache/xpnet/mnist
-    # and ~/.cache/xpnet) empty behind it
-    with mkdir_undone_on_failure(folder):
-        for stem in stems:
-            # Stop at the first file that no mirror delivers: the others would fail the same
-            # way, each after its own timeouts.
-            if not download_file(f"{stem}.gz", folder, bases, sums[stem], progress, failures):
-                raise _not_found(name, looked_in, failures, skipped, damaged)
+    try:
+        # a failure (also a Ctrl-C) leaves none of the folders it made (e.g.
+        # ~/.cache/xpnet/mnist and ~/.cache/xpnet) empty behind it
+        with mkdir_undone_on_failure(folder):
+            for stem in stems:
+                # Stop at the first file that no mirror delivers: the others would fail the
+                # same way, each after its own timeouts.
+                if not download_file(f"{stem}.gz", folder, bases, sums[stem], progress,
+                                     failures):
+                    raise _not_found(name, looked_in, failures, skipped, damaged)
+    except OSError as error:
+        if error.errno not in _NOT_WRITABLE:
+            raise
+        raise _not_writable(error, name, folder, cache=repair) from None
+
+
+#: the errors of a folder that may not be written, or of a folder on the way to it
+_NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def _not_writable(error: OSError, name: str, folder: Path, cache: bool) -> OSError:
+    """``error`` (as making ``folder``, or a file in it, failed) naming ``folder``, the
+    download that needed it and what to do: the bare error named no more than a folder or
+    a temporary file, and the cache only by its path."""
+    where = "xpnet's cache" if cache else "this folder"
+    remedy = ("set $XDG_CACHE_HOME to a folder you can write to, or give one with --data-dir "
+              "(data_dir=)" if cache else
+              "give --data-dir (data_dir=) a folder you can write to, or copy the four files "
+              "there yourself")
+    return type(error)(error.errno, f"{error.strerror}: {TITLES[name]} cannot be downloaded "
+                                    f"into {where}; {remedy}", str(folder))
 
 
 def _files_to_download(folder: Path, sums, repair: bool) -> list[str]:
