@@ -163,9 +163,9 @@ def test_search_order(tmp_path, monkeypatch):
     write_dataset(tmp_path / "explicit", contents=damaged)
     with pytest.raises(DatasetError, match=str(tmp_path / "explicit")):
         load("mnist", data_dir=tmp_path / "explicit", checksums=SYNTHETIC_SHA256)
-    assert datasets.search_dirs("mnist", tmp_path / "explicit")[:4] == [
+    assert datasets.search_dirs("mnist", tmp_path / "explicit")[:5] == [
         tmp_path / "explicit", tmp_path / "explicit" / "mnist", tmp_path / "env" / "mnist",
-        tmp_path / "cache" / "xpnet" / "mnist"]
+        tmp_path / "env", tmp_path / "cache" / "xpnet" / "mnist"]
 
 
 def test_find_names_the_folder_load_reads(tmp_path, monkeypatch):
@@ -202,6 +202,28 @@ def test_data_dir_variable_may_name_the_dataset_folder_itself(tmp_path, monkeypa
                                   np.frombuffer(SYNTHETIC[FILES[1]], np.uint8, offset=8))
     # another dataset does not look into it (nor hash its files)
     assert tmp_path / "mnist" not in datasets.search_dirs("fashion-mnist")
+
+
+def test_a_data_dir_variable_that_holds_the_files_itself_is_read(tmp_path, monkeypatch, server,
+                                                                 requests, caplog,
+                                                                 synthetic_fashion):
+    """XPNET_DATA_DIR=~/digits, the files' own folder, as --data-dir may be: only
+    ~/digits/mnist/ was searched, and the files downloaded into the cache without a word."""
+    env = write_dataset(tmp_path / "digits")
+    monkeypatch.setenv("XPNET_DATA_DIR", str(env))
+    options = {"mirrors": [f"{server}/good"], "progress": False}
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        assert datasets.load_with_folder("mnist", **options)[1] == env
+        assert datasets.search_dirs("mnist")[:2] == [env / "mnist", env]
+        write_dataset(env / "mnist")  # its mnist/ first
+        assert datasets.load_with_folder("mnist", **options)[1] == env / "mnist"
+        # where it holds another dataset's files (an ordinary place to keep them), they are
+        # passed over without a warning
+        fashion = write_dataset(datasets.cache_dir("fashion-mnist"), contents=synthetic_fashion)
+        assert datasets.search_dirs("fashion-mnist")[:3] == [env / "fashion-mnist", env,
+                                                             fashion]
+        assert datasets.load_with_folder("fashion-mnist", **options)[1] == fashion
+    assert requests == [] and caplog.records == []
 
 
 def test_missing_without_download_lists_places_and_remedies(tmp_path, server, requests):

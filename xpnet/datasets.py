@@ -1,8 +1,9 @@
 """MNIST and Fashion-MNIST as host NumPy arrays.
 
 The four IDX files of a dataset are looked for, in order, in: an explicit ``data_dir`` (the files
-directly in it, or in ``data_dir/<name>/``); ``$XPNET_DATA_DIR/<name>/`` (or
-``$XPNET_DATA_DIR`` itself when it is a folder called ``<name>``); the user cache
+directly in it, or in ``data_dir/<name>/``); ``$XPNET_DATA_DIR/<name>/``, then
+``$XPNET_DATA_DIR`` itself (only itself where it is a folder called ``<name>``, only its
+``<name>/`` where it is called for the other dataset); the user cache
 ``$XDG_CACHE_HOME/xpnet/<name>/`` (by default ``~/.cache/xpnet/<name>/``); the system dataset
 folders (Debian's ``dataset-fashion-mnist`` installs ``/usr/share/datasets/fashion-mnist/``).
 A file may have its published name, with or without ``.gz``, or Kaggle's (a dot before
@@ -87,12 +88,24 @@ def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Pa
     dirs = []
     if data_dir is not None:
         dirs += [Path(data_dir).expanduser(), Path(data_dir).expanduser() / name]
-    if os.environ.get("XPNET_DATA_DIR"):  # the folder above <name>/, or <name>/ itself
-        root = Path(os.environ["XPNET_DATA_DIR"]).expanduser()
-        dirs.append(root if root.resolve().name == name else root / name)
+    dirs += _environment_dirs(name)
     dirs.append(cache_dir(name))
     dirs += [root / name for root in SYSTEM_DATA_DIRS]
     return dirs
+
+
+def _environment_dirs(name: str) -> list[Path]:
+    """The folders of ``$XPNET_DATA_DIR`` searched for dataset ``name``: the folder itself
+    where it is called ``<name>``; one called for the other dataset, its ``<name>/`` (the
+    other's files are not looked at); any other, its ``<name>/`` and then itself, which may
+    hold the files as ``--data-dir`` may."""
+    if not os.environ.get("XPNET_DATA_DIR"):
+        return []
+    root = Path(os.environ["XPNET_DATA_DIR"]).expanduser()
+    folder_name = root.resolve().name
+    if folder_name == name:
+        return [root]
+    return [root / name] if folder_name in DATASETS else [root / name, root]
 
 
 def _check_data_dir(data_dir: str | os.PathLike | None) -> None:
@@ -501,7 +514,9 @@ def _search(name: str, data_dir, sums, download: bool, stems: Sequence[str] = FI
         try:
             return (*_read_dataset(paths, sums, stems), skipped, damaged)
         except OtherDatasetError as error:  # e.g. data_dir holds MNIST, not Fashion-MNIST
-            skipped.append(str(error))
+            # (no news of $XPNET_DATA_DIR itself, where the other dataset's files may be put)
+            if folder not in _environment_dirs(name)[1:]:
+                skipped.append(str(error))
         except DatasetError as error:
             if folder != repairable:
                 raise
