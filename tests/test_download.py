@@ -63,6 +63,14 @@ def test_download_falls_through_bad_mirrors_to_the_good_one(tmp_path, server, re
     assert requests == []
 
 
+def test_the_mirror_that_delivered_a_file_is_tried_first_for_the_next(server, requests):
+    """A dead mirror before the good one (a firewall that drops its packets) cost its timeout,
+    30 s, for each of the four files, not once."""
+    load("mnist", mirrors=[f"{server}/missing", f"{server}/good"], checksums=SYNTHETIC_SHA256,
+         progress=False)
+    assert requests == [f"/missing/{FILES[0]}.gz", *(f"/good/{stem}.gz" for stem in FILES)]
+
+
 def test_every_mirror_failing_leaves_nothing_and_lists_every_url(tmp_path, server, requests):
     reasons = {"missing": "HTTP 404", "corrupt": "SHA-256 of its IDX data",
                "truncated": "truncated download", "badgzip": "corrupt gzip stream"}

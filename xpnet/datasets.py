@@ -260,11 +260,15 @@ def _download_into(name, folder, mirrors, sums, progress, looked_in,
         # ~/.cache/xpnet/mnist and ~/.cache/xpnet) empty behind it
         with mkdir_undone_on_failure(folder):
             for stem in stems:
+                delivered = download_file(f"{stem}.gz", folder, bases, sums[stem], progress,
+                                          failures)
                 # Stop at the first file that no mirror delivers: the others would fail the
-                # same way, each after its own timeouts.
-                if not download_file(f"{stem}.gz", folder, bases, sums[stem], progress,
-                                     failures):
+                # same way, each after its own timeouts. The mirror that delivered one is
+                # tried first for the next: those before it failed (a dead one, each after
+                # its timeout).
+                if delivered is None:
                     raise _not_found(name, looked_in, failures, skipped, damaged)
+                bases = [delivered, *(base for base in bases if base != delivered)]
     except OSError as error:
         if error.errno not in _NOT_WRITABLE:
             raise

@@ -115,9 +115,10 @@ def _host_problem(base: str) -> str | None:
     return None
 
 
-def download_file(filename, folder, bases, expected, progress, failures) -> bool:
-    """Fetch ``filename`` from the first of ``bases`` that delivers it intact into ``folder``;
-    each failure is appended to ``failures``. Only a verified file gets the final name."""
+def download_file(filename, folder, bases, expected, progress, failures) -> str | None:
+    """Fetch ``filename`` from the first of ``bases`` that delivers it intact into ``folder``,
+    and return that base (None where none does); each failure is appended to ``failures``.
+    Only a verified file gets the final name."""
     remove_stale(folder, prefix=f".{filename}.", suffix=".part")  # (killed downloads')
     fd, temp = create_temp(folder, prefix=f".{filename}.", suffix=".part")  # open()'s mode
     os.close(fd)
@@ -143,8 +144,8 @@ def download_file(filename, folder, bases, expected, progress, failures) -> bool
                 continue
             os.replace(temp, folder / filename)
             sync_folder(folder)  # (the rename too: the file was synced as it was written)
-            return True
-        return False
+            return base
+        return None
     finally:
         temp.unlink(missing_ok=True)
 
