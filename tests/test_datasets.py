@@ -539,6 +539,21 @@ def test_a_data_dir_that_is_no_path_is_a_type_error(data_dir):
             call("mnist", data_dir=data_dir)
 
 
+def test_an_empty_data_dir_is_refused_as_the_command_refuses_it(tmp_path, monkeypatch, server,
+                                                                requests):
+    """data_dir="" (os.environ.get("DATA", ""), say) was the current folder: searched, and the
+    download went into ./mnist/; `--data-dir ""` is refused."""
+    monkeypatch.chdir(tmp_path)
+    options = {"checksums": SYNTHETIC_SHA256}
+    for call in (lambda: load("mnist", data_dir="", mirrors=[f"{server}/good"], **options),
+                 lambda: download("mnist", data_dir="", mirrors=[f"{server}/good"], **options),
+                 lambda: datasets.find("mnist", data_dir="", **options)):
+        with pytest.raises(ValueError, match="data_dir='' is an empty path: give a folder, or "
+                                             "None"):
+            call()
+    assert requests == [] and not (tmp_path / "mnist").exists()
+
+
 def test_images_and_labels_of_different_lengths_are_a_dataset_error(tmp_path):
     """Intact files (matching checksums) of different sizes: the two are from different sets."""
     contents = dict(SYNTHETIC)

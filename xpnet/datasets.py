@@ -112,6 +112,9 @@ def _check_data_dir(data_dir: str | os.PathLike | None) -> None:
     if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
         raise TypeError(f"data_dir must be a folder's path (a str or a pathlib.Path), got "
                         f"{type(data_dir).__name__}")
+    if data_dir is not None and not os.fspath(data_dir):  # (Path("") is the current folder)
+        raise ValueError("data_dir='' is an empty path: give a folder, or None for the places "
+                         "searched by default")
     if data_dir is not None and Path(data_dir).expanduser().is_file():
         raise ValueError(f"--data-dir (data_dir=) {data_dir} is a file, not a folder: give the "
                          "folder that holds the IDX files")
