@@ -226,6 +226,21 @@ def test_a_data_dir_variable_that_holds_the_files_itself_is_read(tmp_path, monke
     assert requests == [] and caplog.records == []
 
 
+def test_a_folder_given_twice_is_searched_and_listed_once(tmp_path, monkeypatch):
+    """--data-dir DIR with XPNET_DATA_DIR=DIR (one relative, the other not): "Looked in" listed
+    DIR and DIR/mnist twice each."""
+    monkeypatch.chdir(tmp_path)
+    partial = tmp_path / "data" / "mnist"
+    partial.mkdir(parents=True)
+    (partial / f"{FILES[0]}.gz").write_bytes(gzip.compress(SYNTHETIC[FILES[0]]))
+    monkeypatch.setenv("XPNET_DATA_DIR", str(tmp_path / "data"))
+    assert datasets.search_dirs("mnist", "data")[:3] == [
+        Path("data"), Path("data") / "mnist", tmp_path / "cache" / "xpnet" / "mnist"]
+    with pytest.raises(DatasetNotFoundError) as caught:
+        load("mnist", data_dir="data", checksums=SYNTHETIC_SHA256, download=False)
+    assert str(caught.value).count(f"{partial.name} (lacks") == 1
+
+
 def test_missing_without_download_lists_places_and_remedies(tmp_path, server, requests):
     with pytest.raises(DatasetNotFoundError) as caught:
         load("mnist", data_dir=tmp_path / "nowhere", download=False, mirrors=[f"{server}/good"])

@@ -82,7 +82,9 @@ def cache_dir(name: str) -> Path:
 
 
 def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
-    """The folders searched for dataset ``name``, in order."""
+    """The folders searched for dataset ``name``, in order, each once (``data_dir`` and
+    ``$XPNET_DATA_DIR`` may be one folder: it was searched, and listed where the data were
+    not found, twice)."""
     _check_name(name)
     _check_data_dir(data_dir)
     dirs = []
@@ -91,7 +93,10 @@ def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Pa
     dirs += _environment_dirs(name)
     dirs.append(cache_dir(name))
     dirs += [root / name for root in SYSTEM_DATA_DIRS]
-    return dirs
+    first_spelling: dict[Path, Path] = {}
+    for folder in dirs:
+        first_spelling.setdefault(folder.absolute(), folder)
+    return list(first_spelling.values())
 
 
 def _environment_dirs(name: str) -> list[Path]:
