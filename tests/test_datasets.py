@@ -921,6 +921,27 @@ def test_a_damaged_file_in_the_cache_is_repaired_with_the_missing_ones(tmp_path,
     assert leftovers(cache) == sorted(f"{stem}.gz" for stem in FILES)
 
 
+def test_another_datasets_file_in_the_cache_is_not_downloaded_over(tmp_path, server, requests,
+                                                                    synthetic_fashion):
+    """Fashion-MNIST's labels copied by hand into the cache's mnist/ (its only copy, it may be)
+    were replaced by MNIST's, without a word, though another dataset's file is replaced
+    nowhere; under a name that the download does not take, it is left beside."""
+    cache = datasets.cache_dir("mnist")
+    labels = cache / f"{FILES[1]}.gz"
+    _lacking(cache, 0, 2)
+    labels.write_bytes(gzip.compress(synthetic_fashion[FILES[1]]))
+    with pytest.raises(DatasetError, match=re.escape(
+            f"{labels} is Fashion-MNIST's {FILES[1]} file, not the one expected here. Move it "
+            f"out of {cache} to have it downloaded; xpnet replaces no other dataset's file, in "
+            "its cache neither.")):
+        load("mnist", mirrors=[f"{server}/good"], progress=False)
+    assert requests == [] and gzip.decompress(labels.read_bytes()) == synthetic_fashion[FILES[1]]
+    labels.rename(cache / FILES[1])  # (a name without .gz: the download goes beside it)
+    (_, y_train), _ = load("mnist", mirrors=[f"{server}/good"], progress=False)
+    np.testing.assert_array_equal(y_train, np.frombuffer(SYNTHETIC[FILES[1]], np.uint8, offset=8))
+    assert gzip.decompress((cache / FILES[1]).read_bytes()) == synthetic_fashion[FILES[1]]
+
+
 # -- a name taken by something that is no file ----------------------------------------------------
 @pytest.mark.parametrize("entry, kind", [
     ("folder", "a folder"),

@@ -301,37 +301,44 @@ def _not_writable(error: OSError, name: str, folder: Path, cache: bool) -> OSErr
 
 
 def _files_to_download(folder: Path, sums, repair: bool) -> list[str]:
-    """The stems of the files that ``folder`` holds intact in neither form. One that is there
-    but fails verification (or a name taken by a folder, say) is among them only where
-    ``repair``; elsewhere it is a DatasetError that names it and what to do."""
+    """The stems of the files that ``folder`` holds intact in no copy. One that is there but
+    fails verification (or a name taken by a folder, say) is among them only where
+    ``repair``; elsewhere it is a DatasetError that names it and what to do. Another
+    dataset's file, intact, is replaced nowhere, in the cache neither (put there by hand, it
+    may be the user's only copy): that too is a DatasetError."""
     stems = []
     for stem in FILES:
-        errors = []
+        errors: dict[Path, DatasetError] = {}
         for path in _existing_files(folder, stem):
             try:
                 read_verified(path, sums[stem])
                 break  # (load reads this copy)
             except DatasetError as error:
-                errors.append(error)
+                errors[path] = error
         else:
             taken = _taken(folder, stem)
             if taken and not repair:
-                raise _not_downloaded_over(errors[0] if errors else None, taken[0])
+                raise _not_downloaded_over(next(iter(errors.values()), None), taken[0])
+            replaced = folder / f"{stem}.gz"  # (the name the download takes)
+            if isinstance(errors.get(replaced), OtherDatasetError):
+                raise _not_downloaded_over(errors[replaced], replaced, cache=True)
             stems.append(stem)
     return stems
 
 
-def _not_downloaded_over(error: DatasetError | None, path: Path) -> DatasetError:
-    """The error for a file in a folder of the user's that a download must not replace:
-    ``error``, its verification's, or where no file verified (``path`` is no regular file),
-    what ``path`` is; and what to do."""
+def _not_downloaded_over(error: DatasetError | None, path: Path,
+                         cache: bool = False) -> DatasetError:
+    """The error for a file that a download must not replace, in a folder of the user's (or
+    another dataset's, in xpnet's ``cache``): ``error``, its verification's, or where no
+    file verified (``path`` is no regular file), what ``path`` is; and what to do."""
     problem = str(error) if error else f"{path} is {_kind_of_entry(path)}, not a file"
     if problem.endswith(DAMAGED_FILE_REMEDY):  # a damaged file: "Delete the file and ..."
         problem = problem.removesuffix(".")
     else:  # another dataset's file, or no file at all
         problem += f". Move it out of {path.parent} to have it downloaded"
-    return DatasetError(f"{problem}; xpnet replaces no file in a folder of yours, only in its "
-                        "cache.")
+    why = ("xpnet replaces no other dataset's file, in its cache neither" if cache else
+           "xpnet replaces no file in a folder of yours, only in its cache")
+    return DatasetError(f"{problem}; {why}.")
 
 
 def _kind_of_entry(path: Path) -> str:
