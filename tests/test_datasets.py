@@ -311,8 +311,9 @@ def test_a_damaged_file_in_the_cache_is_downloaded_again(tmp_path, server, reque
     assert "Delete" not in caplog.text
     # with no mirror working, the error names the damage, not only "not found"
     (cache / f"{FILES[2]}.gz").write_bytes(gzip.compress(flipped(SYNTHETIC[FILES[2]])))
-    with pytest.raises(DatasetNotFoundError, match=r"(?s)Damaged in xpnet's cache.*"
-                                                   rf"{FILES[2]}\.gz: SHA-256"):
+    with pytest.raises(DatasetNotFoundError, match=r"(?s)Damaged, to be downloaded into "
+                                                   rf"xpnet's cache:\n  {cache}/{FILES[2]}\.gz: "
+                                                   "SHA-256"):
         load("mnist", mirrors=[closed_port_url()], checksums=SYNTHETIC_SHA256, progress=False)
     own = write_dataset(tmp_path / "own" / "mnist")
     (own / f"{FILES[2]}.gz").write_bytes(gzip.compress(flipped(SYNTHETIC[FILES[2]])))
@@ -321,6 +322,30 @@ def test_a_damaged_file_in_the_cache_is_downloaded_again(tmp_path, server, reque
     (cache / f"{FILES[2]}.gz").write_bytes(gzip.compress(flipped(SYNTHETIC[FILES[2]])))
     with pytest.raises(DatasetError, match="SHA-256"):  # nor without leave to download
         load("mnist", checksums=SYNTHETIC_SHA256, download=False)
+
+
+def test_a_damaged_file_in_a_system_folder_is_passed_over_for_a_download_into_the_cache(
+        tmp_path, server, requests, monkeypatch, caplog):
+    """/usr/share/datasets/fashion-mnist/ damaged (the user may not write it): load stopped
+    there, with advice to delete the file, and so did `xpnet download` (its find), though the
+    cache, searched first, could take the files."""
+    system = write_dataset(tmp_path / "system" / "mnist")
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", (tmp_path / "system",))
+    (system / f"{FILES[2]}.gz").write_bytes(gzip.compress(flipped(SYNTHETIC[FILES[2]])))
+    before = {path.name: path.read_bytes() for path in system.iterdir()}
+    with pytest.raises(DatasetError, match=f"{FILES[2]}.gz: SHA-256"):  # (no leave to download)
+        load("mnist", checksums=SYNTHETIC_SHA256, download=False)
+    assert datasets.find("mnist", checksums=SYNTHETIC_SHA256) is None
+    with caplog.at_level("WARNING", logger="xpnet"):
+        folder = datasets.load_with_folder("mnist", mirrors=[f"{server}/good"],
+                                           checksums=SYNTHETIC_SHA256, progress=False)[1]
+    assert folder == datasets.cache_dir("mnist") and len(requests) == len(FILES)
+    assert (f"a damaged file in a system folder, passed over for a download into xpnet's cache "
+            f"unless another folder holds the dataset: {system}/{FILES[2]}.gz: SHA-256"
+            in caplog.text) and "Delete" not in caplog.text
+    assert {path.name: path.read_bytes() for path in system.iterdir()} == before
+    requests.clear()  # the cache, searched first, now answers
+    assert datasets.find("mnist", checksums=SYNTHETIC_SHA256) == folder and requests == []
 
 
 def test_download_into_a_folder_that_holds_the_files_keeps_them_there(tmp_path, server,

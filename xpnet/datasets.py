@@ -366,7 +366,7 @@ def _not_found(name: str, looked_in: Sequence[Path], failures: Sequence[str] | N
         lines.append("Skipped, as they hold another dataset:")
         lines += [f"  {line}" for line in skipped]
     if damaged:
-        lines.append("Damaged in xpnet's cache, to be downloaded again:")
+        lines.append("Damaged, to be downloaded into xpnet's cache:")
         lines += [f"  {line}" for line in damaged]
     if failures is None:
         lines.append("Downloading was not allowed (--no-download, or download=False).")
@@ -520,10 +520,15 @@ def _lacking(folder: Path) -> str | None:
 def _search(name: str, data_dir, sums, download: bool, stems: Sequence[str] = FILES):
     """``(arrays, copies used, skipped, damaged)`` of the files ``stems`` from the first of
     :func:`search_dirs` that holds all four files of dataset ``name``, those intact (arrays
-    None if none does). A folder of another dataset is
-    skipped; a damaged file is a DatasetError, except in xpnet's own cache when a download
-    may repair it (``download``, and no ``data_dir``), where it is reported and passed over."""
-    repairable = cache_dir(name) if download and data_dir is None else None
+    None if none does). A folder of another dataset is skipped; a damaged file is a
+    DatasetError, except where a download may repair it or go around it (``download``, and
+    no ``data_dir``): in xpnet's own cache, or in a system folder (which the user may not
+    write), whose files the cache, searched first, then replaces. There it is reported and
+    passed over."""
+    passable = {} if not download or data_dir is not None else {
+        cache_dir(name): "xpnet's cache, to be downloaded again",
+        **{root / name: "a system folder, passed over for a download into xpnet's cache"
+           for root in SYSTEM_DATA_DIRS}}
     skipped: list[str] = []
     damaged: list[str] = []
     for folder in search_dirs(name, data_dir):
@@ -537,11 +542,11 @@ def _search(name: str, data_dir, sums, download: bool, stems: Sequence[str] = FI
             if folder not in _environment_dirs(name)[1:]:
                 skipped.append(str(error))
         except DatasetError as error:
-            if folder != repairable:
+            if folder not in passable:
                 raise
             damaged.append(str(error).removesuffix(DAMAGED_FILE_REMEDY))
-            log.warning("a damaged file in xpnet's cache, to be downloaded again unless "
-                        "another folder holds the dataset: %s", damaged[-1])
+            log.warning("a damaged file in %s unless another folder holds the dataset: %s",
+                        passable[folder], damaged[-1])
     return None, [], skipped, damaged
 
 
