@@ -13,10 +13,11 @@ Fashion-MNIST, is skipped); if none does, they are downloaded into the cache (or
 ``data_dir/<name>/`` when a ``data_dir`` is given: one that does not exist yet is where the
 download goes). A file there that fails verification is downloaded again only in the cache,
 which is xpnet's: in a folder of the user's, it is never replaced but named in a DatasetError,
-with what to do. ``<name>`` is ``"mnist"`` or ``"fashion-mnist"``. When a ``data_dir`` is
-given and the files are read from another folder, a warning (logger ``"xpnet"``) names it, why
-it was passed over (it does not exist, holds none of the files, lacks some, or holds another
-dataset's) and the folder read.
+with what to do (a damaged system folder is passed over for a download into the cache).
+``<name>`` is ``"mnist"`` or ``"fashion-mnist"``. When a ``data_dir`` is given and the files
+are read from another folder, a warning (logger ``"xpnet"``) names it, why it was passed over
+(it does not exist, holds none of the files, lacks some, or holds another dataset's) and the
+folder read.
 
 :func:`load`'s ``split=`` reads only the training or only the test files (of a folder that
 holds all four, as without it); its ``validation=`` splits off the last training images
@@ -154,8 +155,8 @@ def _taken(folder: Path, stem: str) -> list[Path]:
         names = os.listdir(folder)
     except OSError:  # no folder; or one that may be searched, not listed: the names as such
         names = [name for name in wanted if os.path.lexists(folder / name)]
-    # (a name in another case after the one in lowercase, which a case-insensitive file
-    # system holds alone)
+    # (of one name in two cases, the lowercase one first; a case-insensitive file system
+    # holds only one of them)
     return [folder / name for name in sorted(
         (name for name in names if name.lower() in wanted),
         key=lambda name: (wanted.index(name.lower()), name != name.lower(), name))]
