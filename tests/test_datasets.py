@@ -241,6 +241,26 @@ def test_a_folder_given_twice_is_searched_and_listed_once(tmp_path, monkeypatch)
     assert str(caught.value).count(f"{partial.name} (lacks") == 1
 
 
+@pytest.mark.parametrize("variable, cache", [
+    ("~/mine", "home/mine"), ("cache", "home/.cache"), ("", "home/.cache"),
+])
+def test_the_cache_variable_in_the_home_folder_or_relative(variable, cache, tmp_path,
+                                                          monkeypatch, server):
+    """XDG_CACHE_HOME="~/mine" (from a file no shell reads) made a folder "~" in the working
+    folder, and XDG_CACHE_HOME=cache a new cache in each working folder, downloaded again
+    there; the XDG specification says to ignore a relative path."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", variable)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert datasets.cache_dir("mnist") == tmp_path / cache / "xpnet" / "mnist"
+    assert datasets.load_with_folder("mnist", split="test", mirrors=[f"{server}/good"],
+                                     checksums=SYNTHETIC_SHA256, progress=False)[1] == \
+        tmp_path / cache / "xpnet" / "mnist"
+    assert leftovers(work) == []
+
+
 def test_missing_without_download_lists_places_and_remedies(tmp_path, server, requests):
     with pytest.raises(DatasetNotFoundError) as caught:
         load("mnist", data_dir=tmp_path / "nowhere", download=False, mirrors=[f"{server}/good"])

@@ -77,9 +77,14 @@ class DatasetNotFoundError(DatasetError):
 # -- where the files are --------------------------------------------------------------------------
 def cache_dir(name: str) -> Path:
     """The user cache folder of dataset ``name``: ``$XDG_CACHE_HOME/xpnet/<name>/``, by default
-    ``~/.cache/xpnet/<name>/``."""
+    ``~/.cache/xpnet/<name>/``. A leading ``~`` in the variable is the home folder (a .env
+    file or a unit file expands none); a relative path is ignored, as the XDG specification
+    says: it made a cache in each working folder."""
     _check_name(name)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xpnet" / name
+    base = Path(os.environ.get("XDG_CACHE_HOME", "")).expanduser()
+    if not base.is_absolute():
+        base = Path.home() / ".cache"
+    return base / "xpnet" / name
 
 
 def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
