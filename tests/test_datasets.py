@@ -442,9 +442,9 @@ def _unwritable(folder: Path, monkeypatch) -> None:
 
 
 @pytest.mark.parametrize("unwritable, where, remedy", [
-    ("data", "this folder", "give --data-dir (data_dir=) a folder you can write to"),
+    ("data", "this folder", "give --data-dir (data_dir=) a writable folder"),
     ("data/mnist", "this folder", "or copy the four files there yourself"),
-    ("cache", "xpnet's cache", "set $XDG_CACHE_HOME to a folder you can write to"),
+    ("cache", "xpnet's cache", "set $XDG_CACHE_HOME to a writable folder"),
 ])
 def test_a_folder_that_may_not_be_written_is_named_with_the_download_and_what_to_do(
         unwritable, where, remedy, tmp_path, server, requests, monkeypatch):
@@ -463,6 +463,29 @@ def test_a_folder_that_may_not_be_written_is_named_with_the_download_and_what_to
                                             f"downloaded into {where}; ")
     assert remedy in caught.value.strerror
     assert requests == [] and leftovers(locked) == []
+
+
+@pytest.mark.parametrize("in_the_way, into, remedy", [
+    ("data/mnist", "data/mnist", "give --data-dir (data_dir=) another folder"),
+    ("cache/xpnet", "xpnet's cache, {tmp}/cache/xpnet/mnist",
+     "set $XDG_CACHE_HOME to another folder, or give one with --data-dir (data_dir=)"),
+])
+def test_a_file_where_the_download_folder_would_be_is_named(in_the_way, into, remedy, tmp_path,
+                                                            server, requests, monkeypatch):
+    """A file called mnist in --data-dir DIR was "xpnet: error: DIR/mnist: File exists", and one
+    called xpnet in the cache folder "~/.cache/xpnet/mnist: Not a directory", which named no
+    file in the way."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / in_the_way).parent.mkdir(parents=True)
+    (tmp_path / in_the_way).write_text("mine")
+    data_dir = "data" if in_the_way.startswith("data") else None
+    with pytest.raises(NotADirectoryError) as caught:
+        load("mnist", data_dir=data_dir, mirrors=[f"{server}/good"], checksums=SYNTHETIC_SHA256,
+             progress=False)
+    assert Path(caught.value.filename).absolute() == tmp_path / in_the_way
+    assert caught.value.strerror == (f"a file, not a folder, where MNIST would be downloaded "
+                                     f"({into.format(tmp=tmp_path)}); move it away, or {remedy}")
+    assert requests == [] and (tmp_path / in_the_way).read_text() == "mine"
 
 
 def test_a_download_stopped_by_ctrl_c_leaves_no_empty_folder(tmp_path, server, monkeypatch):

@@ -284,26 +284,39 @@ def _download_into(name, folder, mirrors, sums, progress, looked_in,
                     raise _not_found(name, looked_in, failures, skipped, damaged)
                 bases = [delivered, *(base for base in bases if base != delivered)]
     except OSError as error:
-        if error.errno not in _NOT_WRITABLE:
+        cannot = _cannot_download_into(error, name, folder, cache=repair)
+        if cannot is None:
             raise
-        raise _not_writable(error, name, folder, cache=repair) from None
+        raise cannot from None
 
 
 #: the errors of a folder that may not be written, or of a folder on the way to it
 _NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 
 
-def _not_writable(error: OSError, name: str, folder: Path, cache: bool) -> OSError:
-    """``error`` (as making ``folder``, or a file in it, failed) naming ``folder``, the
-    download that needed it and what to do: the bare error named no more than a folder or
-    a temporary file, and the cache only by its path."""
+def _cannot_download_into(error: OSError, name: str, folder: Path, cache: bool) -> OSError | None:
+    """``error`` (as making ``folder``, or a file in it, failed) naming the download that
+    needed the folder and what to do, where the folder may not be written or something that
+    is no folder stands where it or a folder above it would be; None for another error. The
+    bare error named no more than a folder or a temporary file (the cache only by its path),
+    and "File exists" or "Not a directory" not the file in the way."""
     where = "xpnet's cache" if cache else "this folder"
-    remedy = ("set $XDG_CACHE_HOME to a folder you can write to, or give one with --data-dir "
-              "(data_dir=)" if cache else
-              "give --data-dir (data_dir=) a folder you can write to, or copy the four files "
-              "there yourself")
-    return type(error)(error.errno, f"{error.strerror}: {TITLES[name]} cannot be downloaded "
-                                    f"into {where}; {remedy}", str(folder))
+    elsewhere = ("set $XDG_CACHE_HOME to {} folder, or give one with --data-dir (data_dir=)"
+                 if cache else "give --data-dir (data_dir=) {} folder")
+    if error.errno in _NOT_WRITABLE:
+        copy = "" if cache else ", or copy the four files there yourself"
+        return type(error)(error.errno, f"{error.strerror}: {TITLES[name]} cannot be "
+                                        f"downloaded into {where}; "
+                                        f"{elsewhere.format('a writable')}{copy}", str(folder))
+    in_the_way = next((path for path in (folder, *folder.parents)
+                       if os.path.lexists(path) and not path.is_dir()), None)
+    if error.errno not in (errno.EEXIST, errno.ENOTDIR) or in_the_way is None:
+        return None
+    kind = "a file" if in_the_way.is_file() else _kind_of_entry(in_the_way)
+    into = f"xpnet's cache, {folder}" if cache else folder
+    return NotADirectoryError(errno.ENOTDIR, f"{kind}, not a folder, where {TITLES[name]} would "
+                                             f"be downloaded ({into}); move it away, or "
+                                             f"{elsewhere.format('another')}", str(in_the_way))
 
 
 def _files_to_download(folder: Path, sums, repair: bool) -> list[str]:
