@@ -340,9 +340,9 @@ def _add_data_options(parser: argparse.ArgumentParser, *, load: bool,
         _add_choice(group, "--dataset", datasets.DATASETS, default=default_dataset,
                     help=dataset_help)
     group.add_argument("--data-dir", type=_path, metavar="DIR", help=(
-        "folder holding the IDX files (or DIR/<dataset>/); default: $XPNET_DATA_DIR/<dataset>, "
-        "the cache, system folders" if load else "download into DIR/<dataset>/ (default: the "
-        "cache, ~/.cache/xpnet/<dataset>/)"))
+        "folder holding the IDX files (or DIR/<dataset>/); default: $XPNET_DATA_DIR/<dataset>/ "
+        "or $XPNET_DATA_DIR, the cache, system folders" if load else
+        "download into DIR/<dataset>/ (default: the cache, ~/.cache/xpnet/<dataset>/)"))
     group.add_argument("--mirror", action="append", type=_mirror, metavar="URL",
                        help="base URL (http(s)://, ftp:// or file://) to download from instead "
                        "of the known mirrors (repeat for several)")
