@@ -482,6 +482,9 @@ def test_predict_and_accuracy():
         # (a longer name of another thing is not taken for a typo)
         ({"activation": "sigmoid_tanh"}, ValueError,
          r"^unknown hidden activation 'sigmoid_tanh'; choose one of"),
+        # (nor another library's other activation: ELU, GELU, PReLU are no misspelt relu)
+        *(({"activation": name}, ValueError, rf"^unknown hidden activation '{name}'; choose")
+          for name in ("elu", "gelu", "prelu", "relu6")),
         ({"dtype": "float16"}, TypeError, "float32"),
         ({"output": "identity", "loss": "softmax_cross_entropy"}, ValueError, "output='softmax'"),
         ({"sizes": [4, 1], "output": "softmax"}, ValueError, "output='sigmoid'"),

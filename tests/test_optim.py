@@ -656,6 +656,9 @@ def test_nesterov_damps_the_swing_across_the_ravine_that_momentum_keeps():
     (lambda: SGD(lr=0.1, clip_norm=0.0), r"clip_norm must be > 0 or None"),
     (lambda: get_optimizer("adamax"), r"unknown optimizer 'adamax'; choose one of \['sgd'"),
     (lambda: get_optimizer("adma"), r"unknown optimizer 'adma' \(did you mean 'adam'\?\); "),
+    # (another optimizer is no typo: Nadam and RAdam are not adam, ASGD not sgd)
+    (lambda: get_optimizer("nadam"), r"unknown optimizer 'nadam'; choose one of"),
+    (lambda: get_optimizer("asgd"), r"unknown optimizer 'asgd'; choose one of"),
     (lambda: get_optimizer("lecture-momentum"),
      r"unknown optimizer 'lecture-momentum': xpnet calls it 'lecture_momentum'; choose one of"),
 ])

@@ -121,14 +121,16 @@ def meant_name(name, names) -> str:
     none of them, or no string."""
     if not isinstance(name, str):
         return ""
-    by_spelling = {spelling(known): known for known in names}
-    if spelling(name) in by_spelling:
-        return f": xpnet calls it {by_spelling[spelling(name)]!r}"
+    typed, by_spelling = spelling(name), {spelling(known): known for known in names}
+    if typed in by_spelling:
+        return f": xpnet calls it {by_spelling[typed]!r}"
     # a typo: a letter missed, added, changed or two swapped ("tahn": 0.75), not a longer name
-    # of another thing ("adamax" is no misspelt adam)
-    near = difflib.get_close_matches(spelling(name), [
-        known for known in by_spelling if abs(len(known) - len(spelling(name))) <= 1], n=1,
-        cutoff=0.75)
+    # of another thing ("adamax" is no misspelt adam); and the first letter is kept: names
+    # that differ there, or hold the whole name, are other libraries' other things (ELU,
+    # GELU, SELU and PReLU are no misspelt relu, nor Nadam, RAdam and ASGD misspelt adam, sgd)
+    near = difflib.get_close_matches(typed, [
+        known for known in by_spelling if abs(len(known) - len(typed)) <= 1
+        and known[:1] == typed[:1] and known not in typed], n=1, cutoff=0.75)
     return f" (did you mean {by_spelling[near[0]]!r}?)" if near else ""
 
 
