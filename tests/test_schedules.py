@@ -18,6 +18,7 @@ from xpnet.schedules import (
     Exponential,
     InverseScaling,
     ReduceLROnPlateau,
+    Schedule,
     StepDecay,
     get_schedule,
 )
@@ -624,3 +625,29 @@ def test_a_nan_is_no_improvement_to_either_plateau_rule(make):
     for _ in range(2):
         rule.update(float("nan"))
     assert rule.current_lr < 0.1 and rule.best == 1.0
+
+
+class Linear(Schedule):
+    """A schedule of one's own whose __init__ keeps its argument under another name, behind
+    a read-only property, and takes **options."""
+
+    def __init__(self, lr, epochs, **options):
+        super().__init__(lr)
+        self._span, self.options = epochs, options
+
+    @property
+    def span(self):
+        return self._span
+
+    def _lr(self, index):
+        return self.lr * (1 - index / self.span)
+
+
+def test_a_schedule_of_ones_own_with_its_own_init_trains_as_made():
+    """fit's check of the hyperparameters made the schedule again from its attributes: one
+    that kept ``epochs`` as ``span`` failed with a bare AttributeError before training, and
+    its **options came back nested, {'options': {...}}."""
+    X, y = blobs(n=60)
+    schedule = Linear(0.1, epochs=4, note="mine")
+    history = small_net().fit(X, y, epochs=2, schedule=schedule, progress=False)
+    assert history["lr"] == pytest.approx([0.1, 0.075]) and schedule.options == {"note": "mine"}

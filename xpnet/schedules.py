@@ -71,7 +71,11 @@ class Schedule(KeywordsChecked):
         """Check the hyperparameters as they are now, as the constructor does, storing them
         as it does (plain Python numbers): fit calls it, for a value set since
         (``schedule.t_max = 0`` was a ZeroDivisionError at the first epoch, a NumPy number a
-        checkpoint's failed JSON after it)."""
+        checkpoint's failed JSON after it). A class whose ``__init__`` is the user's own is not
+        made again: that may keep its arguments under other names or do more than store
+        them (the fit of such a schedule, without a checkpoint, needs neither)."""
+        if type(self).__init__.__module__ != __name__:
+            return
         checked = type(self)(**{name: getattr(self, name) for name in self.hyperparameters})
         for name in self.hyperparameters:
             setattr(self, name, getattr(checked, name))
