@@ -473,6 +473,8 @@ def test_predict_and_accuracy():
         ({"loss": "logistic", "output": "sigmoid"}, ValueError,
          "xpnet calls it 'binary_cross_entropy'"),
         ({"init": "uniform"}, ValueError, r"^unknown init 'uniform'; choose one of \['auto'"),
+        # (Keras's RandomNormal draws N(0, 0.05^2): not xpnet's normal, N(0, 1))
+        ({"init": "random_normal"}, ValueError, r"^unknown init 'random_normal'; choose one of"),
         ({"init": "glorot_uniform"}, ValueError, r"^unknown init 'glorot_uniform': xpnet calls "
                                                  r"it 'xavier' \(with the same variance"),
         ({"init": "he_normal"}, ValueError, r"^unknown init 'he_normal': xpnet calls it 'he';"),

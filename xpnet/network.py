@@ -70,12 +70,13 @@ log = logging.getLogger("xpnet")
 
 INITS = ("auto", "normal", "scaled", "xavier", "he")
 #: what Keras and torch.nn.init call xpnet's inits (as checks.spelling writes them); their
-#: uniform draws have the variance of xpnet's normal ones
+#: uniform draws have the variance of xpnet's normal ones (Keras's RandomNormal has not:
+#: N(0, 0.05^2), no name of xpnet's)
 OTHER_INIT_NAMES = dict.fromkeys(("glorot", "glorotnormal", "xaviernormal", "glorotuniform",
                                   "xavieruniform"), "xavier") | dict.fromkeys(
     ("kaiming", "kaimingnormal", "henormal", "kaiminguniform", "heuniform"), "he") | dict.fromkeys(
     ("lecun", "lecunnormal", "lecununiform"), "scaled") | dict.fromkeys(
-    ("gaussian", "randomnormal", "randn", "standardnormal"), "normal")
+    ("gaussian", "randn", "standardnormal"), "normal")
 #: the rows of X in which the warning of unscaled inputs looks for whole numbers
 UNSCALED_ROWS = 1024
 
