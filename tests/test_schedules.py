@@ -613,6 +613,22 @@ def test_a_plateau_rule_goes_on_from_its_cut_lr_unless_its_lr_was_set_since(make
     small_net().fit(X, y, epochs=2, schedule=resumed, progress=False, resume=path)
 
 
+@pytest.mark.parametrize("rule", [ReduceLROnPlateau, Adaptive], ids=["plateau", "adaptive"])
+def test_a_plateau_rule_whose_mode_was_set_since_starts_its_best_again(rule, tmp_path):
+    """``rule.mode = "max"`` kept the best of "min"'s start, +inf, which no accuracy improves
+    on: the lr was cut after every epoch, and the checkpoint, a best of +inf in mode "max",
+    was refused as damaged on resume."""
+    X, y = blobs(n=60)
+    watching = rule(0.1, patience=0)
+    watching.mode = "max"
+    path = tmp_path / "run.npz"
+    history = small_net().fit(X, y, epochs=1, schedule=watching, progress=False,
+                              validation_split=0.2, checkpoint=path)
+    assert watching.best == history["val_accuracy"][0] and watching.current_lr == 0.1
+    small_net().fit(X, y, epochs=2, schedule=rule(0.1, patience=0, mode="max"),
+                    progress=False, validation_split=0.2, resume=path)
+
+
 @pytest.mark.parametrize("make", [lambda: ReduceLROnPlateau(0.1, patience=1),
                                   lambda: Adaptive(0.1, patience=1),
                                   lambda: Adaptive(0.1, patience=1, mode="max")],

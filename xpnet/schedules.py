@@ -222,17 +222,28 @@ class _OnPlateau(Schedule):
         self.mode = mode
         self.min_lr = _min_lr(min_lr, self.lr)  # (above lr, Adaptive's cut raised the lr)
         self.current_lr = self.lr
-        self._started_from = self.lr  # the lr that current_lr started from
-        self.best = math.inf if mode == "min" else -math.inf
+        self.best = self._start
         self.epochs_without_improvement = 0
+        self._started_from = (self.lr, mode)  # what current_lr and best started from
+
+    @property
+    def _start(self) -> float:
+        """The best before any value: one that every value improves on."""
+        return math.inf if self.mode == "min" else -math.inf
 
     def check(self) -> None:
         """As :meth:`Schedule.check`; and where ``lr`` was set since the rule started, its
         current lr starts again from that lr (it went on at the one it had, and a checkpoint
-        holding that lr, above the initial one, was refused as damaged)."""
+        holding that lr, above the initial one, was refused as damaged); where ``mode`` was,
+        its best and count start again (the best of "min", a loss or +inf, is none of "max":
+        no accuracy improved on +inf, and the lr was cut every epoch)."""
         super().check()
-        if self.lr != self._started_from:
-            self.current_lr = self._started_from = self.lr
+        lr, mode = self._started_from
+        if self.lr != lr:
+            self.current_lr = self.lr
+        if self.mode != mode:
+            self.best, self.epochs_without_improvement = self._start, 0
+        self._started_from = (self.lr, self.mode)
 
     def _lr(self, index):
         return self.current_lr
@@ -256,9 +267,8 @@ class _OnPlateau(Schedule):
             bad.append("current_lr")
         # (the best is a number, or the start's inf for the mode: an inf on the other side
         # would be a best that no epoch improves on, and the lr would fall every epoch)
-        start = math.inf if checked.mode == "min" else -math.inf
         if not isinstance(best, numbers.Real) or isinstance(best, bool) or \
-                not (math.isfinite(as_float(best)) or as_float(best) == start):
+                not (math.isfinite(as_float(best)) or as_float(best) == checked._start):
             bad.append("best")
         if bad:
             raise ValueError(f"this state dict's running state is damaged ({', '.join(bad)}: "
