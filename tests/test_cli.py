@@ -275,7 +275,11 @@ def test_a_name_that_stands_for_no_choice_gets_argparses_list(argv, capsys):
      "--init-from?; --log: did you mean --history?)"),
     (["evaluate", "m.npz", "--gpu"], "(--gpu: did you mean --backend cupy?)"),
     (["predict", "m.npz", "x.npy", "--cpu"], "(--cpu: did you mean --backend numpy?)"),
-    (["evaluate", "m.npz", "-o", "x"], "(-o is an option of xpnet plot)"),
+    (["evaluate", "m.npz", "-o", "x"], "(-o: xpnet evaluate prints to standard output; to "
+     "keep it in a file, redirect it: `xpnet evaluate ... > FILE`)"),
+    (["predict", "m.npz", "x.npy", "--output", "p.txt"], "(--output: xpnet predict prints to "
+     "standard output; to keep it in a file, redirect it: `xpnet predict ... > FILE`)"),
+    (["info", "-o", "x"], "(-o is an option of xpnet plot)"),
     # train's and evaluate's --dataset is download's argument (it said "an option of train")
     (["download", "--dataset", "fashion-mnist"], "unrecognized arguments: --dataset "
      "(--dataset: download takes the datasets as arguments, `xpnet download fashion-mnist`)\n"),

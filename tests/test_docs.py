@@ -283,8 +283,10 @@ def test_relative_links_lead_to_files(document):
 
 def heading_anchors(path: Path) -> set[str]:
     """The anchors GitHub gives a Markdown file's headings: lower case, spaces as "-", and
-    every other character but letters, digits, "_" and "-" left out."""
-    headings = re.findall(r"^#+ (.*)$", path.read_text(encoding="utf-8"), re.M)
+    every other character but letters, digits, "_" and "-" left out. A "# comment" line in a
+    fenced code block is no heading."""
+    prose = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.M | re.S)
+    headings = re.findall(r"^#+ (.*)$", prose, re.M)
     return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
 
 

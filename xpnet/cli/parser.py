@@ -381,6 +381,10 @@ OPTION_ALIASES = {"--eta": "--lr", "--learning-rate": "--lr", "--gamma": "--mome
                   "--gpu": "--backend cupy", "--cuda": "--backend cupy", "--cpu": "--backend numpy"}
 
 
+#: the commands whose results go to standard output, where another tool's -o would write them
+PRINTING_COMMANDS = ("evaluate", "predict")
+
+
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     """The parsed command line; for options the command does not know, its usage and an
     error that names the nearest option it has (``--batchsize``: ``--batch-size``) instead
@@ -417,6 +421,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                              f"download {' '.join(named) or 'DATASET'}`")
             elif near is not None:
                 hints.append(f"{option}: did you mean {near}?")
+            elif option in ("-o", "--output") and args.command in PRINTING_COMMANDS:
+                hints.append(f"{option}: xpnet {args.command} prints to standard output; to "
+                             f"keep it in a file, redirect it: `xpnet {args.command} ... > FILE`")
             elif elsewhere:
                 hints.append(f"{option} is an option of xpnet {' and '.join(elsewhere)}")
         command.error(f"unrecognized arguments: {' '.join(unknown)}"
