@@ -31,8 +31,8 @@ def test_info_names_versions_backends_and_blas(capsys):
 @pytest.mark.parametrize(("value", "told"), [
     (None, "training threads: chosen by timing the steps"),
     ("1", "training threads: 1 ($XPNET_NUM_THREADS)"),
-    ("abc", "training threads: BLAS threads (threads= or $XPNET_NUM_THREADS) must be a whole "
-            "number from 1 to"),
+    ("abc", "training threads: $XPNET_NUM_THREADS is 'abc', not a number of BLAS threads: "
+            "set it to a whole number from 1 to"),
     ("9999", "($XPNET_NUM_THREADS=9999, cut to the "),
 ])
 def test_info_says_what_threads_training_runs_with(capsys, monkeypatch, value, told):

@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 
 import xpnet
-from xpnet.threads import ThreadChooser, available_cores, blas_description, candidates
+from xpnet.threads import (
+    ThreadChooser,
+    available_cores,
+    blas_description,
+    candidates,
+    threads_asked,
+)
 
 threadpoolctl = pytest.importorskip("threadpoolctl", reason="threadpoolctl is not installed")
 threadpool_info, threadpool_limits = threadpoolctl.threadpool_info, threadpoolctl.threadpool_limits
@@ -113,6 +119,19 @@ def test_a_given_number_of_threads_is_kept():
     machine.run(chooser, 100)
     assert machine.steps_at == {3: 100}
     assert chooser.seconds_per_step == {}
+
+
+def test_a_bad_thread_count_is_named_by_where_it_came_from(monkeypatch):
+    """The message named both threads= and $XPNET_NUM_THREADS, whichever was wrong, and
+    `xpnet train`'s users, who never write threads=, saw it for a bad variable."""
+    monkeypatch.setenv("XPNET_NUM_THREADS", "0")
+    with pytest.raises(ValueError, match=r"^\$XPNET_NUM_THREADS is '0', not a number of BLAS "
+                                         r"threads: set it to a whole number from 1 to 32768, "
+                                         r"or unset it \(chosen by timing"):
+        threads_asked(None)
+    with pytest.raises(ValueError, match=r"^threads must be a whole number from 1 to 32768, "
+                                         r"got 0 \(or None"):
+        threads_asked(0)  # (the argument decides: the bad variable is not read)
 
 
 def _blas_threads():

@@ -83,22 +83,24 @@ MAX_THREADS = 1 << 15
 
 def threads_asked(threads) -> int | None:
     """The BLAS threads asked for (``threads=`` or $XPNET_NUM_THREADS), checked, or None:
-    choose by measuring."""
-    # (text in the variable that is no count is a bad value, as for int())
-    wrong: type[Exception] = ValueError
-    if threads is None:
-        threads = os.environ.get("XPNET_NUM_THREADS") or None
-        if threads is None:
-            return None
-        # (isdigit alone passes digits int() refuses, such as '²')
-        number = int(threads) if threads.isascii() and threads.isdigit() else None
-    else:
+    choose by measuring. Each error names where the bad value came from: the variable is
+    also read by the ``xpnet`` command, whose users never wrote ``threads=``."""
+    if threads is not None:
         number = whole_number(threads)  # an int: not a bool, a float or a string such as "2"
-        if number is None:
-            wrong = TypeError
+        if number is None or not 1 <= number <= MAX_THREADS:
+            raise (TypeError if number is None else ValueError)(
+                f"threads must be a whole number from 1 to {MAX_THREADS}, got {threads!r:.40} "
+                "(or None: $XPNET_NUM_THREADS, else chosen by timing)")
+        return number
+    text = os.environ.get("XPNET_NUM_THREADS") or None
+    if text is None:
+        return None
+    # (isdigit alone passes digits int() refuses, such as '²')
+    number = int(text) if text.isascii() and text.isdigit() else None
     if number is None or not 1 <= number <= MAX_THREADS:
-        raise wrong(f"BLAS threads (threads= or $XPNET_NUM_THREADS) must be a whole "
-                    f"number from 1 to {MAX_THREADS}, got {threads!r:.40}")
+        raise ValueError(f"$XPNET_NUM_THREADS is {text!r:.40}, not a number of BLAS threads: "
+                         f"set it to a whole number from 1 to {MAX_THREADS}, or unset it "
+                         "(chosen by timing the training steps)")
     return number
 
 
