@@ -217,6 +217,19 @@ def test_backend_names_empty_mixed_case_and_not_strings(monkeypatch):
         get_backend("torch")
 
 
+def test_an_array_module_given_as_the_backend_is_told_what_to_pass():
+    """backend=np, as a NumPy or PyTorch user might write, said only "must be one of ... or
+    a Backend", never how a namespace becomes one."""
+    with pytest.raises(TypeError, match=r"got <module 'numpy'.*>: for numpy itself, pass "
+                                        r"backend='numpy'$"):
+        get_backend(np)
+    strict = pytest.importorskip("array_api_strict")
+    with pytest.raises(TypeError, match=r": for the array API namespace array_api_strict, pass "
+                       r"backend=xpnet\.backend\.from_namespace\(array_api_strict\)$"):
+        xpnet.Network([2, 2], backend=strict)
+    assert xpnet.Network([2, 2], backend=backend_module.from_namespace(strict)).xp is strict
+
+
 def test_an_array_on_another_device_of_the_namespace_is_moved():
     """It used to reach the first product and fail with "Arrays from two different devices
     ... can not be combined"."""

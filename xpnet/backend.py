@@ -25,6 +25,7 @@ import math
 import os
 import re
 import sys
+import types
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -662,7 +663,7 @@ def get_backend(backend: str | Backend | None = None) -> Backend:
                              f"{', '.join(BACKEND_NAMES)}, or unset it (auto)")
     if not isinstance(backend, str) or backend.lower() not in BACKEND_NAMES:
         raise unknown_name(backend)(f"backend must be one of {BACKEND_NAMES} or a Backend, "
-                                    f"got {backend!r}")
+                                    f"got {backend!r}{_module_hint(backend)}")
     backend = backend.lower()
     if backend == "numpy":
         return _numpy_backend()
@@ -673,6 +674,18 @@ def get_backend(backend: str | Backend | None = None) -> Backend:
         raise BackendUnavailable(f"{source} is unavailable: {found}. To fix: {CUDA_HINT}" + (
             ", or unset $XPNET_BACKEND." if source.startswith("$") else "."))
     return _numpy_backend()
+
+
+def _module_hint(backend) -> str:
+    """What to pass instead of an array module itself (``backend=np``, as a NumPy or PyTorch
+    user might write): its name, or the Backend over an array API namespace."""
+    module = getattr(backend, "__name__", None) if isinstance(backend, types.ModuleType) else None
+    if module is None:
+        return ""
+    if module in BACKEND_NAMES:
+        return f": for {module} itself, pass backend={module!r}"
+    return (f": for the array API namespace {module}, pass "
+            f"backend=xpnet.backend.from_namespace({module})")
 
 
 def backend_of(a) -> Backend:
