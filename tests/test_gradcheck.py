@@ -178,6 +178,44 @@ def test_the_network_is_checked_in_float64_and_left_as_it_was(rng):
     assert np.shares_memory(net.weights[0], net.theta)
 
 
+class Float32Tanh(Activation):
+    """tanh computed in float32 whatever z's dtype: a cast a user's own activation may hold.
+    Its derivative is right."""
+
+    name = "float32_tanh"
+
+    def forward(self, xp, z):
+        return xp.tanh(xp.astype(z, xp.float32))
+
+    def derivative(self, xp, z, a):
+        return 1.0 - a * a
+
+
+class Float32Quadratic(Quadratic):
+    """The quadratic loss, its costs cast to float32; its delta is right."""
+
+    name = "float32_quadratic"
+
+    def per_sample(self, xp, z, a, y):
+        return xp.astype(super().per_sample(xp, z, a, y), xp.float32)
+
+
+def test_an_activation_or_a_loss_that_computes_in_float32_is_named_not_its_derivative(
+        backend, rng):
+    """Such a cast made the float64 slopes float32's, and the check failed the W and b of
+    the layers before it: it blamed derivatives that were right."""
+    net = Network(SIZES, activation=Float32Tanh(), backend=backend)
+    with pytest.raises(ValueError, match=r"^the check runs in float64, but the activation "
+                                         r"Float32Tanh\(\) of layer 1 returns .*float32 for a "
+                                         r"float64 z\^\(1\): a step of eps=1e-06 would be lost"):
+        check_gradient(net, *problem(rng))
+    net = Network(SIZES, output="sigmoid", loss=Float32Quadratic(), backend=backend)
+    with pytest.raises(ValueError, match=r"^the check runs in float64, but the loss "
+                                         r"Float32Quadratic\(\) gives .*float32 for a float64 "
+                                         r"a\^\(3\)"):
+        check_gradient(net, *problem(rng, output="sigmoid"))
+
+
 def test_entries_draws_that_many_of_each_block_with_the_seed(rng):
     net = Network([784, 30, 10], backend="numpy")
     X, y = problem(rng, n=4, sizes=[784, 30, 10])

@@ -147,6 +147,7 @@ def check_gradient(net, X, y, *, entries: int | None = 20, eps: float = 1e-6,
     copy = _float64_copy(net)
     X = copy._check_X(X)
     Y = copy._targets(y, X.shape[0])
+    _check_float64(copy, X, Y, eps)
     copy._backprop(X, Y)  # dL/dtheta by backprop, into copy.grad
     grad = copy.backend.to_numpy(copy.grad)  # (one host read, not one per entry)
     draw = random.Random(None if seed is None else whole_number(seed))
@@ -169,6 +170,26 @@ def _float64_copy(net):
                    init=net.init, backend=net.backend, dtype="float64")
     copy.set_theta(net.backend.asarray(net.theta, "float64"))
     return copy
+
+
+def _check_float64(net, X, Y, eps: float) -> None:
+    """ValueError where an activation or the loss of the float64 copy computes in a smaller
+    dtype, by a cast of its own: the slope would be lost in its rounding, and the check would
+    blame the derivatives of layers that may well be right."""
+    float64 = net.backend.dtype("float64")
+    layers = [net.hidden] * (net.num_layers - 1) + [net.output]
+    for l, (z_and_a, g) in enumerate(zip(net._layers_forward(X), layers), start=1):
+        if z_and_a[1].dtype != float64:
+            raise ValueError(f"the check runs in float64, but the activation {g!r} of layer {l} "
+                             f"returns {z_and_a[1].dtype} for a float64 z^({l}): a step of "
+                             f"eps={eps:g} would be lost in its rounding. Make its forward keep "
+                             "z's dtype (no cast of its own)")
+    loss = net.loss.value(net.xp, *z_and_a, Y)  # (z^(L) and a^(L): the loop ends at L)
+    if loss.dtype != float64:
+        raise ValueError(f"the check runs in float64, but the loss {net.loss!r} gives "
+                         f"{loss.dtype} for a float64 a^({net.num_layers}): a step of "
+                         f"eps={eps:g} would be lost in its rounding. Make its per_sample keep "
+                         "a's dtype (no cast of its own)")
 
 
 def _parameter_blocks(sizes):
