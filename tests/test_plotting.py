@@ -111,6 +111,23 @@ def test_a_regression_s_history_dict_is_drawn_as_its_loss(tmp_path, saved_figure
     assert ax.get_ylabel() == "loss" and list(ax.get_lines()[0].get_ydata()) == columns["loss"]
 
 
+def test_the_history_fit_returns_is_drawn_as_its_columns(tmp_path, saved_figures):
+    """plot_history(net.fit(...)), the History itself, was refused: "not a training history;
+    expected the JSON that `xpnet train --history PATH` writes"."""
+    import numpy as np
+
+    from xpnet import Network
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(32, 3)).astype(np.float32)
+    history = Network([3, 4, 2], backend="numpy").fit(X, (X[:, 0] > 0).astype(int), epochs=2,
+                                                       progress=False)
+    plotting.plot_history(history, tmp_path / "curves.png")
+    loss, accuracy = saved_figures[0].axes
+    assert list(loss.get_lines()[0].get_ydata()) == history.to_dict()["loss"]
+    assert list(accuracy.get_lines()[0].get_ydata()) == history.to_dict()["accuracy"]
+
+
 # -- what is refused ---------------------------------------------------------------------------
 def test_plot_history_names_a_number_it_cannot_draw_from_python(tmp_path):
     """plot_history itself, given a dict: the number, and where in its column it is (the

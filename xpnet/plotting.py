@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .checks import is_number, number_column
 from .files import atomic_write, open_regular
+from .history import History
 
 PLOT_INSTALL_HINT = 'pip install matplotlib (the "plot" extra: pip install ".[plot]" in a checkout)'
 
@@ -139,14 +140,17 @@ def _points(epochs: list, values: list) -> tuple[list, list]:
     return [epoch for epoch, _ in kept], [value for _, value in kept]
 
 
-def plot_history(history: dict, path, title: str | None = None) -> Path:
+def plot_history(history: dict | History, path, title: str | None = None) -> Path:
     """Draw loss and accuracy per epoch, training and validation, side by side into the image
-    ``path`` (PNG, or the format its suffix names: .pdf, .svg, ...). ``history`` holds columns
-    as :meth:`xpnet.History.to_dict` writes them; points that are None (training without
-    validation), NaN or ±inf (a validation loss that overflowed) are left out, as gaps. A run
-    without any accuracy (a regression's targets are no class labels) gets the loss alone.
+    ``path`` (PNG, or the format its suffix names: .pdf, .svg, ...). ``history`` is the
+    :class:`xpnet.History` that ``fit`` returns, or its columns as :meth:`History.to_dict`
+    gives them; points that are None (training without validation), NaN or ±inf (a
+    validation loss that overflowed) are left out, as gaps. A run without any accuracy (a
+    regression's targets are no class labels) gets the loss alone.
     The figure carries FIGURE_MARKER in its metadata (in the formats of MARKED_FORMATS), by
     which `xpnet plot` knows it may replace it."""
+    if isinstance(history, History):
+        history = history.to_dict()
     check_history(history)
     metrics = ["loss"]
     if any(value is not None for key in ("accuracy", "val_accuracy")
