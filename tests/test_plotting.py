@@ -5,6 +5,7 @@ replace. The `xpnet plot` command: test_cli_plot.py."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -126,6 +127,17 @@ def test_the_history_fit_returns_is_drawn_as_its_columns(tmp_path, saved_figures
     loss, accuracy = saved_figures[0].axes
     assert list(loss.get_lines()[0].get_ydata()) == history.to_dict()["loss"]
     assert list(accuracy.get_lines()[0].get_ydata()) == history.to_dict()["accuracy"]
+
+
+@pytest.mark.parametrize("suffix", ["eps", "ps"])
+def test_a_postscript_figure_is_drawn_without_a_warning(tmp_path, caplog, suffix):
+    """The grid's and the legend's transparency made matplotlib warn, at every .eps or .ps:
+    "The PostScript backend does not support transparency"."""
+    pytest.importorskip("matplotlib")
+    with caplog.at_level(logging.WARNING):
+        plotting.plot_history(GOOD, tmp_path / f"curves.{suffix}")
+    assert not caplog.records, caplog.text
+    assert plotting.is_figure(tmp_path / f"curves.{suffix}")
 
 
 # -- what is refused ---------------------------------------------------------------------------

@@ -168,8 +168,10 @@ def plot_history(history: dict | History, path, title: str | None = None) -> Pat
         # no tick at epoch 1.5 (min_n_ticks=1: else one epoch falls back to 0.94, 0.96, ...)
         ax.xaxis.get_major_locator().set_params(integer=True, min_n_ticks=1)
         ax.set_ylabel(metric)
-        ax.grid(alpha=0.3)
-        ax.legend()
+        # opaque colours: PostScript (.eps, .ps) has no transparency, and matplotlib warns
+        # of every figure with any (the grid's light grey is matplotlib's at alpha 0.3)
+        ax.grid(color="0.91")
+        ax.legend(framealpha=1.0)
     if title:
         fig.suptitle(title)
     path = Path(path)
