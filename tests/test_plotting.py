@@ -163,6 +163,18 @@ def test_plot_of_an_empty_history_is_refused_not_drawn_blank(tmp_path):
     assert not out.exists()
 
 
+def test_a_suffix_that_names_no_image_format_is_refused_naming_the_file(tmp_path):
+    """matplotlib's own "Format 'v2' is not supported" named neither the file nor its
+    suffix."""
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "run.v2"
+    with pytest.raises(ValueError, match=r"run\.v2: its suffix \.v2 names no image format that "
+                                         r"matplotlib writes: end the name in \.png, \.pdf or "
+                                         r"\.svg, say \(or any of .*\.jpg, .*\.webp\)$"):
+        plotting.plot_history(GOOD, out)
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("history", [5, None, 1.5, "epoch loss accuracy", [],
                                      ["epoch", "loss", "accuracy"]])
 def test_a_history_that_is_not_a_json_object_is_refused_as_not_a_history(history):

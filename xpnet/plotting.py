@@ -157,6 +157,14 @@ def plot_history(history: dict | History, path, title: str | None = None) -> Pat
            for value in history.get(key) or []):
         metrics.append("accuracy")
     fig = _figure(figsize=(5 * len(metrics), 4), layout="constrained")
+    path = Path(path)
+    # in the format of the name's suffix (.png, .pdf, .svg, ...), as matplotlib would
+    form = path.suffix[1:].lower() or "png"
+    formats = fig.canvas.get_supported_filetypes()
+    if form not in formats:  # (matplotlib's own "Format 'v2' is not supported" names no file)
+        raise ValueError(f"{path}: its suffix {path.suffix} names no image format that "
+                         f"matplotlib writes: end the name in .png, .pdf or .svg, say (or any "
+                         f"of {', '.join(f'.{name}' for name in sorted(formats))})")
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     for ax, metric in zip(axes, metrics):
         ax.plot(*_points(history["epoch"], history.get(metric) or []), marker="o",
@@ -174,9 +182,6 @@ def plot_history(history: dict | History, path, title: str | None = None) -> Pat
         ax.legend(framealpha=1.0)
     if title:
         fig.suptitle(title)
-    path = Path(path)
-    # in the format of the name's suffix (.png, .pdf, .svg, ...), as matplotlib would
-    form = path.suffix[1:].lower() or "png"
     marked = {"metadata": {MARKED_FORMATS[form]: FIGURE_MARKER}} if form in MARKED_FORMATS else {}
     # atomically, into a new folder if need be, as every file xpnet writes
     atomic_write(path, lambda f: fig.savefig(f, format=form, dpi=100, **marked))
