@@ -309,6 +309,29 @@ def test_the_report_names_the_worst_entry_of_all_blocks_not_the_first_block_that
                          "+ 0.001 |numeric|; the worst: b^(1)[0]: backprop 1, numeric 3")
 
 
+def test_blocks_whose_entries_are_all_within_atol_of_zero_are_reported_untested(rng):
+    """A deep sigmoid network's first layers have slopes below atol, where any backprop value
+    passes: a derivative half the right one showed "0.00e+00" and "0" failed there, as if
+    checked and exact. With a smaller atol, the same check fails them."""
+    class HalfSigmoidDerivative(Activation):
+        def forward(self, xp, z):
+            return 1.0 / (1.0 + xp.exp(-z))
+
+        def derivative(self, xp, z, a):
+            return 0.5 * a * (1.0 - a)
+
+    sizes = [20] * 9 + [10]
+    net = Network(sizes, activation=HalfSigmoidDerivative(), init="scaled", backend="numpy")
+    X, y = problem(rng, n=32, sizes=sizes)
+    lines = str(check_gradient(net, X, y)).splitlines()
+    assert lines[2].split() == ["W^(1)", "(20,", "20)", "20", "-", "(<", "atol)", "0"]
+    assert lines[-1].startswith("UNTESTED: W^(1), b^(1), ") and lines[-1].endswith(
+        ": every entry checked is within atol=1e-05 of 0, where any backprop value passes: a "
+        "smaller atol (1e-9, say) tests them"), lines[-1]
+    assert check_gradient(net, X, y, atol=1e-9).parameters[0].failed > 0
+    assert check_gradient(Network(sizes, init="scaled", backend="numpy"), X, y, atol=1e-9).ok
+
+
 def test_every_entry_of_a_block_can_be_drawn(rng):
     """A draw of entries < size picks among all of them, the last one too: over 40 seeds one
     entry a block reaches each of b^(2)'s 5 and b^(3)'s 3."""
