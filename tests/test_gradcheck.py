@@ -326,8 +326,8 @@ def test_blocks_whose_entries_are_all_within_atol_of_zero_are_reported_untested(
     lines = str(check_gradient(net, X, y)).splitlines()
     assert lines[2].split() == ["W^(1)", "(20,", "20)", "20", "-", "(<", "atol)", "0"]
     assert lines[-1].startswith("UNTESTED: W^(1), b^(1), ") and lines[-1].endswith(
-        ": every entry checked is within atol=1e-05 of 0, where any backprop value passes: a "
-        "smaller atol (1e-9, say) tests them"), lines[-1]
+        ": every entry checked is within atol=1e-05 of 0, where a wrong backprop passes if it "
+        "is as small: a smaller atol (1e-9, say) tests those whose slopes are not 0"), lines[-1]
     assert check_gradient(net, X, y, atol=1e-9).parameters[0].failed > 0
     assert check_gradient(Network(sizes, init="scaled", backend="numpy"), X, y, atol=1e-9).ok
 

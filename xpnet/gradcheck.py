@@ -131,8 +131,8 @@ class GradientCheck:
         untested = [p.name for p in self.parameters if not p.compared]
         if untested:
             lines.append(f"UNTESTED: {', '.join(untested)}: every entry checked is within "
-                         f"atol={first.atol:g} of 0, where any backprop value passes: a smaller "
-                         f"atol (1e-9, say) tests them")
+                         f"atol={first.atol:g} of 0, where a wrong backprop passes if it is as "
+                         f"small: a smaller atol (1e-9, say) tests those whose slopes are not 0")
         return "\n".join(lines)
 
 
