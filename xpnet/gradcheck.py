@@ -65,9 +65,9 @@ class ParameterCheck:
 
     @property
     def compared(self) -> int:
-        """How many entries ``max_rel_error`` measures: those larger than atol. Every entry
-        within atol of 0 passes whatever backprop says, so a block of only such (a deep
-        sigmoid network's first layers) is left untested by the check."""
+        """How many entries ``max_rel_error`` measures: those larger than atol. An entry
+        within atol of 0 passes whenever backprop is as small, right or wrong, so a block of
+        only such (a deep sigmoid network's first layers) is left untested by the check."""
         return sum(max(abs(analytic), abs(numeric)) > self.atol or
                    not math.isfinite(analytic - numeric)
                    for analytic, numeric in zip(self.backprop, self.numeric))
