@@ -434,3 +434,36 @@ def test_the_cached_row_of_ones_of_the_row_sums_is_read_only():
     with pytest.raises(ValueError, match="read-only"):
         ones[0] = 2.0
     np.testing.assert_array_equal(row_sum, [7.0, 7.0, 7.0])
+
+
+@pytest.fixture
+def auto_unwarned():
+    """The warning of auto passing CuPy over, not yet given in this process."""
+    backend_module._warn_that_auto_passed_cupy_over.cache_clear()
+    yield
+    backend_module._warn_that_auto_passed_cupy_over.cache_clear()
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_auto_warns_once_where_cupy_is_installed_but_unusable(monkeypatch, caplog,
+                                                              auto_unwarned, installed):
+    """On a GPU workstation whose driver or NVRTC is broken, "auto" fell back to NumPy in
+    silence: the only sign was a training many times slower. Without CuPy installed (a
+    laptop, CI), NumPy is what auto means, and nothing is said."""
+    monkeypatch.setattr(backend_module, "_cupy_backend_or_reason",
+                        lambda: "CuPy sees no CUDA device (CUDARuntimeError: no driver)")
+    monkeypatch.setattr(backend_module.importlib.util, "find_spec",
+                        lambda name: object() if installed and name == "cupy" else None)
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        assert get_backend("auto").name == get_backend(None).name == "numpy"
+        get_backend("numpy")  # (asked for by name: nothing to warn of)
+    warnings = [record.getMessage() for record in caplog.records]
+    if not installed:
+        assert warnings == []
+        return
+    assert len(warnings) == 1
+    assert warnings[0].startswith("backend 'auto' computes with NumPy (the CPU): CuPy is "
+                                  "installed, but CuPy sees no CUDA device (CUDARuntimeError: "
+                                  "no driver). To compute on the GPU, install CuPy >= 14")
+    assert warnings[0].endswith("(nvidia-smi); to say that the CPU is meant, choose backend "
+                                "'numpy' (--backend numpy, $XPNET_BACKEND=numpy)")

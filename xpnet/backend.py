@@ -20,6 +20,7 @@ import codecs
 import collections
 import contextlib
 import functools
+import importlib.util
 import logging
 import math
 import os
@@ -673,7 +674,25 @@ def get_backend(backend: str | Backend | None = None) -> Backend:
     if backend == "cupy":
         raise BackendUnavailable(f"{source} is unavailable: {found}. To fix: {CUDA_HINT}" + (
             ", or unset $XPNET_BACKEND." if source.startswith("$") else "."))
+    _warn_that_auto_passed_cupy_over(found)
     return _numpy_backend()
+
+
+@functools.cache
+def _warn_that_auto_passed_cupy_over(reason: str) -> None:
+    """Warn, once a process, where "auto" computes with NumPy although CuPy is installed: on a
+    GPU workstation that is a broken CUDA set-up (no driver, no NVRTC), which would otherwise
+    show only as a training many times slower. Without CuPy, NumPy is what auto means."""
+    try:
+        installed = importlib.util.find_spec("cupy") is not None
+    except Exception:  # (an import hook that fails on cupy: something by that name is there)
+        installed = True
+    if not installed:
+        return
+    log.warning("backend 'auto' computes with NumPy (the CPU): CuPy is installed, but %s. "
+                "To compute on the GPU, %s; to say that the CPU is meant, choose backend "
+                "'numpy' (--backend numpy, $XPNET_BACKEND=numpy)", reason,
+                CUDA_HINT.removesuffix("; or choose backend='numpy'"))
 
 
 def _module_hint(backend) -> str:
