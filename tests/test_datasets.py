@@ -226,6 +226,31 @@ def test_a_data_dir_variable_that_holds_the_files_itself_is_read(tmp_path, monke
     assert requests == [] and caplog.records == []
 
 
+def test_files_of_an_unknown_dataset_in_the_data_dir_variable_itself_are_passed_over(
+        tmp_path, monkeypatch, caplog, synthetic_fashion):
+    """XPNET_DATA_DIR=~/data holding Kuzushiji-MNIST's files directly (published under MNIST's
+    names) stopped load("mnist") and load("fashion-mnist"), read from the cache until
+    $XPNET_DATA_DIR itself was searched, with advice to delete the user's files."""
+    unknown = {stem: flipped(data) for stem, data in SYNTHETIC.items()}  # (no known dataset's)
+    env = write_dataset(tmp_path / "data", contents=unknown)
+    monkeypatch.setenv("XPNET_DATA_DIR", str(env))
+    cached = {"mnist": write_dataset(datasets.cache_dir("mnist")),
+              "fashion-mnist": write_dataset(datasets.cache_dir("fashion-mnist"),
+                                             contents=synthetic_fashion)}
+    for name, cache in cached.items():
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="xpnet"):
+            assert datasets.load_with_folder(name, download=False)[1] == cache
+        (message,) = [record.getMessage() for record in caplog.records]
+        assert message.startswith(f"{env / FILES[0]}.gz: SHA-256 of its IDX data")
+        assert "Delete the file" not in message
+        assert message.endswith(f"passed over, as $XPNET_DATA_DIR itself may hold another "
+                                f"dataset's files; {idx.TITLES[name]} from {cache} instead")
+    # given as --data-dir too, the folder is the user's choice: its damaged file is an error
+    with pytest.raises(DatasetError, match="Delete the file"):
+        load("mnist", data_dir=env, download=False)
+
+
 def test_a_folder_given_twice_is_searched_and_listed_once(tmp_path, monkeypatch):
     """--data-dir DIR with XPNET_DATA_DIR=DIR (one relative, the other not): "Looked in" listed
     DIR and DIR/mnist twice each."""

@@ -9,15 +9,16 @@ folders (Debian's ``dataset-fashion-mnist`` installs ``/usr/share/datasets/fashi
 A file may have its published name, with or without ``.gz``, or Kaggle's (a dot before
 ``idx``), in any case (:func:`_names`). The first folder that holds all four is used (one
 whose files turn out to be another dataset's, e.g. MNIST's in a folder searched for
-Fashion-MNIST, is skipped); if none does, they are downloaded into the cache (or into
-``data_dir/<name>/`` when a ``data_dir`` is given: one that does not exist yet is where the
-download goes). A file there that fails verification is downloaded again only in the cache,
-which is xpnet's: in a folder of the user's, it is never replaced but named in a DatasetError,
-with what to do (a damaged system folder is passed over for a download into the cache).
-``<name>`` is ``"mnist"`` or ``"fashion-mnist"``. When a ``data_dir`` is given and the files
-are read from another folder, a warning (logger ``"xpnet"``) names it, why it was passed over
-(it does not exist, holds none of the files, lacks some, or holds another dataset's) and the
-folder read.
+Fashion-MNIST, is skipped, as is ``$XPNET_DATA_DIR`` itself where a file fails verification:
+it may hold a dataset xpnet does not know under the same names); if none does, they are
+downloaded into the cache (or into ``data_dir/<name>/`` when a ``data_dir`` is given: one that
+does not exist yet is where the download goes). A file there that fails verification is
+downloaded again only in the cache, which is xpnet's: in a folder of the user's, it is never
+replaced but named in a DatasetError, with what to do (a damaged system folder is passed over
+for a download into the cache). ``<name>`` is ``"mnist"`` or ``"fashion-mnist"``. When a
+``data_dir`` is given and the files are read from another folder, a warning (logger
+``"xpnet"``) names it, why it was passed over (it does not exist, holds none of the files,
+lacks some, or holds another dataset's) and the folder read.
 
 :func:`load`'s ``split=`` reads only the training or only the test files (of a folder that
 holds all four, as without it); its ``validation=`` splits off the last training images
@@ -539,7 +540,8 @@ def _lacking(folder: Path) -> str | None:
 def _search(name: str, data_dir, sums, download: bool, stems: Sequence[str] = FILES):
     """``(arrays, copies used, skipped, damaged)`` of the files ``stems`` from the first of
     :func:`search_dirs` that holds all four files of dataset ``name``, those intact (arrays
-    None if none does). A folder of another dataset is skipped; a damaged file is a
+    None if none does). A folder of another dataset is skipped, and so is ``$XPNET_DATA_DIR``
+    itself (no ``data_dir``) where a file fails verification; a damaged file is a
     DatasetError, except where a download may repair it or go around it (``download``, and
     no ``data_dir``): in xpnet's own cache, or in a system folder (which the user may not
     write), whose files the cache, searched first, then replaces. There it is reported and
@@ -550,7 +552,13 @@ def _search(name: str, data_dir, sums, download: bool, stems: Sequence[str] = FI
            for root in SYSTEM_DATA_DIRS}}
     skipped: list[str] = []
     damaged: list[str] = []
-    for folder in search_dirs(name, data_dir):
+    dirs = search_dirs(name, data_dir)
+    # $XPNET_DATA_DIR itself where it is no data_dir: a place to keep any dataset's files,
+    # searched last of its folders; those of a dataset xpnet does not know (Kuzushiji-MNIST's
+    # have MNIST's names) are passed over as the other dataset's are
+    given = {folder.absolute() for folder in dirs[:2]} if data_dir is not None else set()
+    keeps_others = {folder.absolute() for folder in _environment_dirs(name)[1:]} - given
+    for folder in dirs:
         paths = _complete_dataset(folder)
         if paths is None:
             continue
@@ -558,9 +566,13 @@ def _search(name: str, data_dir, sums, download: bool, stems: Sequence[str] = FI
             return (*_read_dataset(paths, sums, stems), skipped, damaged)
         except OtherDatasetError as error:  # e.g. data_dir holds MNIST, not Fashion-MNIST
             # (no news of $XPNET_DATA_DIR itself, where the other dataset's files may be put)
-            if folder not in _environment_dirs(name)[1:]:
+            if folder.absolute() not in keeps_others:
                 skipped.append(str(error))
         except DatasetError as error:
+            if folder.absolute() in keeps_others:  # (damaged, or of an unknown dataset)
+                skipped.append(f"{str(error).removesuffix(DAMAGED_FILE_REMEDY)}; passed over, "
+                               "as $XPNET_DATA_DIR itself may hold another dataset's files")
+                continue
             if folder not in passable:
                 raise
             damaged.append(str(error).removesuffix(DAMAGED_FILE_REMEDY))
