@@ -249,6 +249,14 @@ def test_files_of_an_unknown_dataset_in_the_data_dir_variable_itself_are_passed_
     # given as --data-dir too, the folder is the user's choice: its damaged file is an error
     with pytest.raises(DatasetError, match="Delete the file"):
         load("mnist", data_dir=env, download=False)
+    # and its other dataset's files are warned of, as for any --data-dir (they were not)
+    write_dataset(env, contents=synthetic_fashion)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="xpnet"):
+        assert datasets.load_with_folder("mnist", data_dir=env,
+                                         download=False)[1] == cached["mnist"]
+    (message,) = [record.getMessage() for record in caplog.records]
+    assert message.startswith(f"{env / FILES[0]}.gz is Fashion-MNIST's")
 
 
 def test_a_folder_given_twice_is_searched_and_listed_once(tmp_path, monkeypatch):
