@@ -10,6 +10,7 @@ import types
 import pytest
 from conftest import closed_port_url, xpnet
 
+from xpnet import backend as backend_module
 from xpnet import datasets
 from xpnet.backend import cupy_unavailable_reason
 from xpnet.cli import info as cli_info
@@ -62,6 +63,22 @@ def test_info_says_how_to_make_cupy_work(capsys, monkeypatch):
     assert "cupy does not: CuPy cannot be imported (ModuleNotFoundError: No module named " \
            "'cupy'). To use it: install CuPy >= 14 for your CUDA version" in out, out
     assert 'pip install "cupy-cuda12x[ctk]>=14"' in out and "; or choose --backend numpy." in out
+
+
+def test_info_says_once_why_auto_passes_cupy_over(capsys, monkeypatch):
+    """Where CuPy is installed but unusable, info gave its reason and the install hint, then
+    the warning of get_backend("auto") gave both again."""
+    monkeypatch.setattr(backend_module, "_cupy_backend_or_reason",
+                        lambda: "CuPy sees no CUDA device (CUDARuntimeError: no driver)")
+    monkeypatch.setattr(backend_module.importlib.util, "find_spec",
+                        lambda name: object() if name == "cupy" else None)
+    backend_module._warn_that_auto_passed_cupy_over.cache_clear()
+    try:
+        status, out, err = xpnet(capsys, "info")
+    finally:
+        backend_module._warn_that_auto_passed_cupy_over.cache_clear()
+    assert status == 0 and "auto chooses numpy" in out, out
+    assert (out + err).count("no driver") == 1, out + err
 
 
 def test_info_says_cupy_works_where_it_does(capsys, monkeypatch):

@@ -678,6 +678,13 @@ def get_backend(backend: str | Backend | None = None) -> Backend:
     return _numpy_backend()
 
 
+def auto_choice() -> Backend:
+    """The backend that "auto" picks, CuPy where it works, else NumPy, without the warning of
+    :func:`get_backend`: for ``xpnet info``, which says why CuPy does not work itself."""
+    found = _cupy_backend_or_reason()
+    return found if isinstance(found, Backend) else _numpy_backend()
+
+
 @functools.cache
 def _warn_that_auto_passed_cupy_over(reason: str) -> None:
     """Warn, once a process, where "auto" computes with NumPy although CuPy is installed: on a

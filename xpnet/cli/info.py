@@ -12,8 +12,8 @@ from .. import __version__
 from ..backend import (
     BACKEND_NAMES,
     CUDA_HINT,
+    auto_choice,
     cupy_unavailable_reason,
-    get_backend,
     gpu_description,
 )
 from ..threads import available_cores, blas_description, threads_asked
@@ -29,12 +29,13 @@ def cmd_info(args) -> None:
     print("backends: numpy works; cupy " + ("works" if reason is None else option_terms(
         f"does not: {reason}. To use it: {CUDA_HINT}.")))
     variable = os.environ.get("XPNET_BACKEND")
-    print(f"auto chooses {get_backend('auto').name}; $XPNET_BACKEND is {variable or 'unset (auto)'}"
+    auto = auto_choice()  # (no warning of CuPy passed over: the line above says why)
+    print(f"auto chooses {auto.name}; $XPNET_BACKEND is {variable or 'unset (auto)'}"
           + ("" if not variable or variable.lower() in BACKEND_NAMES else
              f" (not a backend: set it to one of {', '.join(BACKEND_NAMES)}, or unset it)"))
     print(f"GPU: {gpu_description() or 'none usable'}")
     print(f"BLAS: {blas_description()}")
-    print(f"training threads: {_training_threads(get_backend('auto'))}")
+    print(f"training threads: {_training_threads(auto)}")
 
 
 def _training_threads(auto) -> str:
