@@ -276,12 +276,15 @@ def test_a_folder_given_twice_is_searched_and_listed_once(tmp_path, monkeypatch)
 
 @pytest.mark.parametrize("variable, cache", [
     ("~/mine", "home/mine"), ("cache", "home/.cache"), ("", "home/.cache"),
+    ("~no-such-user-of-xpnet/cache", "home/.cache"),
 ])
 def test_the_cache_variable_in_the_home_folder_or_relative(variable, cache, tmp_path,
                                                           monkeypatch, server):
     """XDG_CACHE_HOME="~/mine" (from a file no shell reads) made a folder "~" in the working
     folder, and XDG_CACHE_HOME=cache a new cache in each working folder, downloaded again
-    there; the XDG specification says to ignore a relative path."""
+    there; the XDG specification says to ignore a relative path. "~user/cache" of no such
+    user (a typo) is no path either: it stopped every load with pathlib's bare "RuntimeError:
+    Could not determine home directory", even with --data-dir holding the files."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CACHE_HOME", variable)
     work = tmp_path / "work"

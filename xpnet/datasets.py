@@ -80,9 +80,12 @@ def cache_dir(name: str) -> Path:
     """The user cache folder of dataset ``name``: ``$XDG_CACHE_HOME/xpnet/<name>/``, by default
     ``~/.cache/xpnet/<name>/``. A leading ``~`` in the variable is the home folder (a .env
     file or a unit file expands none); a relative path is ignored, as the XDG specification
-    says: it made a cache in each working folder."""
+    says: it made a cache in each working folder (and so is a ``~user`` of no such user)."""
     _check_name(name)
-    base = Path(os.environ.get("XDG_CACHE_HOME", "")).expanduser()
+    try:
+        base = Path(os.environ.get("XDG_CACHE_HOME", "")).expanduser()
+    except RuntimeError:  # "~user/..." of no such user: no path, as a relative one is none
+        base = Path()
     if not base.is_absolute():
         base = Path.home() / ".cache"
     return base / "xpnet" / name
