@@ -235,8 +235,9 @@ def find(name: str, data_dir: str | os.PathLike | None = None,
     """The folder that :func:`load` reads dataset ``name`` from, its four files verified, or
     None where it would download them: the first of :func:`search_dirs` that holds them
     intact. As for ``load``, a folder of another dataset is passed over, and so is a damaged
-    file in xpnet's cache (which a download repairs); a damaged file elsewhere is a
-    DatasetError that names it."""
+    file in xpnet's cache (which a download repairs), in a system folder (which a download
+    into the cache goes around) or in ``$XPNET_DATA_DIR`` itself; a damaged file elsewhere is
+    a DatasetError that names it."""
     _check_name(name)  # (before CHECKSUMS[name]: a clear error, not a KeyError)
     sums = expected_contents(name, checksums)
     arrays, used, _, _ = _search(name, data_dir, sums, download=True)
