@@ -1046,6 +1046,27 @@ def test_another_datasets_file_in_the_cache_is_not_downloaded_over(tmp_path, ser
     assert gzip.decompress((cache / FILES[1]).read_bytes()) == synthetic_fashion[FILES[1]]
 
 
+def test_another_datasets_file_under_another_case_in_the_cache_is_not_downloaded_over(
+        tmp_path, server, requests, synthetic_fashion, monkeypatch):
+    """On a case-insensitive file system (macOS's), Fashion-MNIST's labels copied into the
+    cache as TRAIN-LABELS-IDX1-UBYTE.GZ are the file that the download's name opens: they
+    were replaced, as the check looked for another dataset's file under that name alone.
+    Such a system is stood in for by a second link whose name the folder's listing hides."""
+    cache = datasets.cache_dir("mnist")
+    _lacking(cache, 0, 1)
+    labels = cache / f"{FILES[1]}.gz".upper()
+    labels.write_bytes(gzip.compress(synthetic_fashion[FILES[1]]))
+    os.link(labels, cache / f"{FILES[1]}.gz")
+    listdir = os.listdir
+    monkeypatch.setattr(datasets.os, "listdir", lambda folder: [
+        name for name in listdir(folder) if name != f"{FILES[1]}.gz"])
+    with pytest.raises(DatasetError, match=re.escape(
+            f"{labels} is Fashion-MNIST's {FILES[1]} file, not the one expected here. Move it "
+            f"out of {cache} to have it downloaded")):
+        load("mnist", mirrors=[f"{server}/good"], progress=False)
+    assert requests == []
+
+
 # -- a name taken by something that is no file ----------------------------------------------------
 @pytest.mark.parametrize("entry, kind", [
     ("folder", "a folder"),

@@ -344,10 +344,18 @@ def _files_to_download(folder: Path, sums, repair: bool) -> list[str]:
             if taken and not repair:
                 raise _not_downloaded_over(next(iter(errors.values()), None), taken[0])
             replaced = folder / f"{stem}.gz"  # (the name the download takes)
-            if isinstance(errors.get(replaced), OtherDatasetError):
-                raise _not_downloaded_over(errors[replaced], replaced, cache=True)
+            for path, failure in errors.items():
+                # (on a case-insensitive file system, that name opens TRAIN-...GZ too)
+                if isinstance(failure, OtherDatasetError) and _same_entry(path, replaced):
+                    raise _not_downloaded_over(failure, path, cache=True)
             stems.append(stem)
     return stems
+
+
+def _same_entry(path: Path, other: Path) -> bool:
+    """Whether the names ``path`` and ``other`` open one file (``other`` in another case, on a
+    case-insensitive file system)."""
+    return path == other or (os.path.exists(other) and os.path.samefile(path, other))
 
 
 def _not_downloaded_over(error: DatasetError | None, path: Path,
