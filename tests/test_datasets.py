@@ -234,6 +234,13 @@ def test_files_of_an_unknown_dataset_in_the_data_dir_variable_itself_are_passed_
     unknown = {stem: flipped(data) for stem, data in SYNTHETIC.items()}  # (no known dataset's)
     env = write_dataset(tmp_path / "data", contents=unknown)
     monkeypatch.setenv("XPNET_DATA_DIR", str(env))
+    # where no other folder holds the dataset, the error lists the file with the reason
+    with pytest.raises(DatasetNotFoundError) as error:
+        load("mnist", download=False)
+    lines = str(error.value).splitlines()
+    skipped = lines.index("Skipped, as they hold another dataset (or, in $XPNET_DATA_DIR "
+                          "itself, a file that fails verification):")
+    assert lines[skipped + 1].startswith(f"  {env / FILES[0]}.gz: SHA-256 of its IDX data")
     cached = {"mnist": write_dataset(datasets.cache_dir("mnist")),
               "fashion-mnist": write_dataset(datasets.cache_dir("fashion-mnist"),
                                              contents=synthetic_fashion)}
@@ -895,7 +902,8 @@ def test_not_found_adds_no_lacks_note_to_a_folder_that_holds_every_file(tmp_path
     with pytest.raises(DatasetNotFoundError) as caught:
         load("fashion-mnist", data_dir=data, download=False)
     lines = str(caught.value).splitlines()
-    assert "Skipped, as they hold another dataset:" in lines and f"  {data}" in lines
+    assert "Skipped, as they hold another dataset (or, in $XPNET_DATA_DIR itself, a file that " \
+           "fails verification):" in lines and f"  {data}" in lines
     assert not [line for line in lines if "(lacks" in line], lines
 
 

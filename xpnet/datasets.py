@@ -395,7 +395,8 @@ def _not_found(name: str, looked_in: Sequence[Path], failures: Sequence[str] | N
         note = _lacking(folder)
         lines.append(f"  {folder}" + (f" ({note})" if note else ""))
     if skipped:
-        lines.append("Skipped, as they hold another dataset:")
+        lines.append("Skipped, as they hold another dataset (or, in $XPNET_DATA_DIR itself, a "
+                     "file that fails verification):")
         lines += [f"  {line}" for line in skipped]
     if damaged:
         lines.append("Damaged, to be downloaded into xpnet's cache:")
