@@ -680,6 +680,28 @@ def test_an_empty_data_dir_is_refused_as_the_command_refuses_it(tmp_path, monkey
     assert requests == [] and not (tmp_path / "mnist").exists()
 
 
+NO_SUCH_USER = "~no-such-user-of-xpnet"
+
+
+def test_a_home_folder_of_no_user_is_named_as_the_setting_that_gave_it(monkeypatch, requests):
+    """data_dir='~typo/data' or $XPNET_DATA_DIR=~typo/data: pathlib's bare "RuntimeError:
+    Could not determine home directory" stopped load, download and find with a traceback,
+    naming neither the setting nor the path."""
+    offline = {"mirrors": [closed_port_url()]}
+    for call in (lambda **kw: load("mnist", **offline, **kw),
+                 lambda **kw: download("mnist", **offline, **kw),
+                 lambda **kw: datasets.find("mnist", **kw)):
+        with pytest.raises(ValueError, match=re.escape(
+                f"--data-dir (data_dir=) {NO_SUCH_USER}/data: {NO_SUCH_USER} names no user's "
+                f"home folder; give the folder's full path")):
+            call(data_dir=f"{NO_SUCH_USER}/data")
+    monkeypatch.setenv("XPNET_DATA_DIR", f"{NO_SUCH_USER}/data")
+    for call in (lambda: load("mnist", **offline), lambda: datasets.find("mnist")):
+        with pytest.raises(ValueError, match=re.escape(f"$XPNET_DATA_DIR {NO_SUCH_USER}/data: ")):
+            call()
+    assert requests == []
+
+
 def test_images_and_labels_of_different_lengths_are_a_dataset_error(tmp_path):
     """Intact files (matching checksums) of different sizes: the two are from different sets."""
     contents = dict(SYNTHETIC)

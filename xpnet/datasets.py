@@ -99,7 +99,7 @@ def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Pa
     _check_data_dir(data_dir)
     dirs = []
     if data_dir is not None:
-        dirs += [Path(data_dir).expanduser(), Path(data_dir).expanduser() / name]
+        dirs += [_given_dir(data_dir), _given_dir(data_dir) / name]
     dirs += _environment_dirs(name)
     dirs.append(cache_dir(name))
     dirs += [root / name for root in SYSTEM_DATA_DIRS]
@@ -116,11 +116,30 @@ def _environment_dirs(name: str) -> list[Path]:
     hold the files as ``--data-dir`` may."""
     if not os.environ.get("XPNET_DATA_DIR"):
         return []
-    root = Path(os.environ["XPNET_DATA_DIR"]).expanduser()
+    root = _environment_dir()
     folder_name = root.resolve().name
     if folder_name == name:
         return [root]
     return [root / name] if folder_name in DATASETS else [root / name, root]
+
+
+def _expanded(path: str | os.PathLike, what: str) -> Path:
+    """``path`` with a leading ``~`` or ``~user`` expanded, or a ValueError that names
+    ``what`` gave it, where no such user exists (pathlib's bare RuntimeError, "Could not
+    determine home directory", named neither)."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        raise ValueError(f"{what} {os.fspath(path)}: {Path(path).parts[0]} names no user's home "
+                         f"folder; give the folder's full path") from None
+
+
+def _given_dir(data_dir: str | os.PathLike) -> Path:
+    return _expanded(data_dir, "--data-dir (data_dir=)")
+
+
+def _environment_dir() -> Path:
+    return _expanded(os.environ["XPNET_DATA_DIR"], "$XPNET_DATA_DIR")
 
 
 def _check_data_dir(data_dir: str | os.PathLike | None) -> None:
@@ -130,7 +149,7 @@ def _check_data_dir(data_dir: str | os.PathLike | None) -> None:
     if data_dir is not None and not os.fspath(data_dir):  # (Path("") is the current folder)
         raise ValueError("data_dir='' is an empty path: give a folder, or None for the places "
                          "searched by default")
-    if data_dir is not None and Path(data_dir).expanduser().is_file():
+    if data_dir is not None and _given_dir(data_dir).is_file():
         raise ValueError(f"--data-dir (data_dir=) {data_dir} is a file, not a folder: give the "
                          "folder that holds the IDX files")
 
@@ -223,8 +242,8 @@ def download(
     mirror_urls(name, mirrors)  # checked before anything else
     _check_progress(progress)
     sums = expected_contents(name, checksums)
-    if data_dir is not None and _holds_own(Path(data_dir).expanduser(), sums):
-        return Path(data_dir).expanduser()
+    if data_dir is not None and _holds_own(_given_dir(data_dir), sums):
+        return _given_dir(data_dir)
     _download_into(name, folder, mirrors, sums, progress, looked_in=[folder],
                    repair=data_dir is None)
     return folder
@@ -262,7 +281,7 @@ def _holds_own(folder: Path, sums) -> bool:
 def _download_dir(name: str, data_dir: str | os.PathLike | None) -> Path:
     _check_name(name)
     _check_data_dir(data_dir)
-    return Path(data_dir).expanduser() / name if data_dir is not None else cache_dir(name)
+    return _given_dir(data_dir) / name if data_dir is not None else cache_dir(name)
 
 
 def _download_into(name, folder, mirrors, sums, progress, looked_in,
@@ -473,7 +492,7 @@ def load_with_folder(name: str, *, split=None, data_dir=None, validation=False, 
         # (never None: _download_into has put the four files there, or raised)
         paths = cast("dict[str, list[Path]]", _complete_dataset(folder))
         arrays, used = _read_dataset(paths, sums, stems)
-        given = None if data_dir is None else Path(data_dir).expanduser()
+        given = None if data_dir is None else _given_dir(data_dir)
         if given is not None and given.is_dir() and 0 < len(_missing_files(given)) < len(FILES):
             beside = [f"--data-dir (data_dir=) {data_dir} {_lacking(given)}"]
     folder = used[0].parent
@@ -482,7 +501,7 @@ def load_with_folder(name: str, *, split=None, data_dir=None, validation=False, 
     if data_dir is not None and folder not in search_dirs(name, data_dir)[:2]:
         passed_over = skipped + _given_dir_passed_over(name, data_dir)
     environment = os.environ.get("XPNET_DATA_DIR")
-    if environment and not Path(environment).expanduser().exists() and (
+    if environment and not _environment_dir().exists() and (
             data_dir is None or folder not in search_dirs(name, data_dir)[:2]):
         passed_over.append(f"$XPNET_DATA_DIR {environment} does not exist")  # (a typo, say)
     if passed_over:
@@ -518,7 +537,7 @@ def _given_dir_passed_over(name: str, data_dir: str | os.PathLike) -> list[str]:
     not exist, or holds none of the files, or the files each of the two folders lacks where
     it holds some. (One that holds all four was read, refused as damaged, or skipped as
     another dataset's, which _search tells.)"""
-    given, option = Path(data_dir).expanduser(), f"--data-dir (data_dir=) {data_dir}"
+    given, option = _given_dir(data_dir), f"--data-dir (data_dir=) {data_dir}"
     if not given.exists():
         return [f"{option} does not exist"]
     held = {folder: _missing_files(folder) for folder in (given, given / name)
