@@ -795,6 +795,17 @@ def test_atomic_write_syncs_the_folder_after_the_rename(tmp_path, monkeypatch):
     assert synced == [False, True]  # the file's data, then the folder's entry
 
 
+@pytest.mark.skipif(os.name != "posix", reason="a folder cannot be opened to fsync it")
+def test_atomic_write_syncs_each_folder_it_made_in_the_folder_above(tmp_path, monkeypatch):
+    """A new folder's name is an entry of its parent: until that is synced, a power cut after
+    the save may lose the folder, and the checkpoint in it (xpnet train --save runs/a/m.npz)."""
+    synced, fsync = [], os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.fstat(fd).st_ino), fsync(fd))[1])
+    atomic_write(tmp_path / "a" / "b" / "f.bin", lambda f: f.write(b"x"))
+    folders = [tmp_path / "a" / "b", tmp_path / "a", tmp_path]
+    assert synced[1:] == [folder.stat().st_ino for folder in folders]  # (after the file's data)
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts /proc's open files")
 def test_atomic_write_closes_the_folder_it_syncs(tmp_path):
     """(Deleting that close passed the checkpoint tests: a descriptor leaked per save, so a
