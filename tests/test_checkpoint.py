@@ -867,6 +867,26 @@ def test_metadata_must_be_finite_and_a_dict():
     assert metadata({"metadata": [1, 2]}) == {}
 
 
+@pytest.mark.parametrize("bad, named", [
+    ({f"option{i}": i for i in range(8)} | {"out": Path("runs")},
+     "metadata['out'] = PosixPath('runs'), of type PosixPath" if os.name == "posix" else
+     "metadata['out'] = WindowsPath('runs'), of type WindowsPath"),
+    ({"run": {"sizes": [784, (100,)]}}, "metadata['run']['sizes'][1] = (100,), of type tuple"),
+    ({"run": {3: "x"}}, "metadata['run'] with the key 3, of type int"),
+    ({"lr": np.float32(0.1)}, "metadata['lr'] = np.float32(0.1), of type float32")])
+def test_the_metadata_error_names_the_entry_that_a_file_would_not_keep(bad, named):
+    """The error showed the whole metadata in a short repr: an options dict of more than six
+    entries hid the one at fault behind "...", so the message said something was wrong but
+    not what."""
+    with pytest.raises(TypeError, match="metadata must be") as caught:
+        check_metadata(bad)
+    assert str(caught.value).endswith(f"got {named}")
+
+
+def test_metadata_of_numbers_that_json_gives_back_equal_is_kept():
+    check_metadata({"lr": np.float64(0.1), "flag": True, "steps": [1, 2.5, None, {"a": "b"}]})
+
+
 def nested(levels: int) -> dict:
     """A dict of dicts, ``levels`` containers deep."""
     value = {}

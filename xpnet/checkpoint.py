@@ -189,20 +189,39 @@ MAX_HEADER_BYTES = 2**28
 def check_metadata(metadata) -> None:
     """Metadata must come back from a checkpoint as it went in: a dict with string keys of
     JSON values (no tuples, which come back as lists; no NaN) nested at most METADATA_DEPTH
-    deep, or None."""
+    deep, or None. The error names the first entry that would not."""
     if metadata is None:
         return
-    try:
-        same = isinstance(metadata, dict) and all(isinstance(k, str) for k in metadata) and \
-            not _nested_deeper_than(metadata, METADATA_DEPTH) and \
-            json.loads(json.dumps(metadata, allow_nan=False)) == metadata
-    except (TypeError, ValueError, RecursionError):  # (RecursionError: nested too deeply)
-        same = False
-    if not same:
+    if not isinstance(metadata, dict) or _nested_deeper_than(metadata, METADATA_DEPTH):
+        problem: str | None = _shown(metadata)
+    else:  # (nested a few levels at most: the walk below may recurse)
+        problem = _first_unkept(metadata, "metadata")
+    if problem is not None:
         raise TypeError(f"metadata must be a dict with string keys of JSON values (strings, "
                         f"finite numbers, bools, None, lists and such dicts, nested at most "
                         f"{METADATA_DEPTH} deep), so that the checkpoints give it back as it "
-                        f"is; got {_shown(metadata)}")
+                        f"is; got {problem}")
+
+
+def _first_unkept(value, where: str) -> str | None:
+    """The first entry of ``value`` (named ``where``) that a checkpoint's JSON would not give
+    back as it is, named by its place (a long dict's repr hides its later entries): "metadata
+    ['shape'] = (1, 2), of type tuple"; None where every entry is kept."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{where} with the key {_shown(key)}, of type {type(key).__name__}"
+            if (found := _first_unkept(item, f"{where}[{key!r}]")) is not None:
+                return found
+        return None
+    if isinstance(value, list):
+        return next((found for i, item in enumerate(value)
+                     if (found := _first_unkept(item, f"{where}[{i}]")) is not None), None)
+    try:
+        kept = bool(json.loads(json.dumps(value, allow_nan=False)) == value)
+    except (TypeError, ValueError):  # (not JSON; NaN or inf)
+        kept = False
+    return None if kept else f"{where} = {_shown(value)}, of type {type(value).__name__}"
 
 
 def _shown(value) -> str:
