@@ -266,7 +266,9 @@ def peak_rss_mib() -> float:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="numpy", choices=["numpy", "cupy"])
+    parser.add_argument("--backend", default="numpy", choices=["numpy", "cupy"],
+                        help="xpnet's backend; PyTorch runs on the matching device "
+                             "(default: numpy)")
     parser.add_argument("--epochs", type=int_at_least(1), default=5, help="timed epochs (median)")
     parser.add_argument("--threads", type=int_at_least(1), default=None,
                         help="CPU threads for BLAS and PyTorch (default: xpnet's choice)")

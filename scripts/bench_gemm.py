@@ -67,15 +67,27 @@ def best_seconds(fns, rounds: int, calls: int) -> list[float]:
     return best
 
 
+def layer_widths(text: str) -> list[int]:
+    """--sizes: two or more comma-separated widths, else the option's usage error (one width
+    makes no product, and its table divided by zero)."""
+    widths = [int_at_least(1)(width) for width in text.split(",")]
+    if len(widths) < 2:
+        raise argparse.ArgumentTypeError(f"expected two or more widths such as 784,100,10, "
+                                         f"got {text!r}")
+    return widths
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", action="append", type=lambda text: [
-        int(n) for n in text.split(",")], help="layer widths (repeatable); default: the "
-        "benchmark's 784,512,512,10 and 784,100,10")
-    parser.add_argument("--batch-size", type=int_at_least(1), default=128)
+    parser.add_argument("--sizes", action="append", type=layer_widths, help="layer widths "
+                        "(repeatable); default: the benchmark's 784,512,512,10 and 784,100,10")
+    parser.add_argument("--batch-size", type=int_at_least(1), default=128,
+                        help="samples a product takes (default: 128)")
     parser.add_argument("--threads", type=int_at_least(1), default=2,
                         help="BLAS and PyTorch threads")
-    parser.add_argument("--rounds", type=int_at_least(1), default=5)
+    parser.add_argument("--rounds", type=int_at_least(1), default=5,
+                        help="rounds of each product, NumPy's and PyTorch's alternating; the "
+                             "best counts (default: 5)")
     args = parser.parse_args()
 
     try:

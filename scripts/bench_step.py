@@ -56,7 +56,8 @@ def main():
     parser.add_argument("--epochs", type=int_at_least(1), default=7,
                         help="timed epochs of each (median)")
     parser.add_argument("--threads", type=int_at_least(1), default=1, help="BLAS threads")
-    parser.add_argument("--batch-size", type=int_at_least(1), default=128)
+    parser.add_argument("--batch-size", type=int_at_least(1), default=128,
+                        help="samples a step (default: 128)")
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)

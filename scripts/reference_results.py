@@ -95,7 +95,9 @@ def machine(backend: str) -> tuple[str, str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", default="auto", choices=("auto", "numpy", "cupy"))
+    parser.add_argument("--backend", default="auto", choices=("auto", "numpy", "cupy"),
+                        help="the backend each run trains on (default: auto, CuPy where "
+                             "it works)")
     backend = get_backend(parser.parse_args().backend).name
     short, full = machine(backend)
     rows, missed = [], 0
