@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from xpnet.files import atomic_write
 from xpnet.optim import SGD, Adagrad, Adam, Optimizer, RMSprop
 from xpnet.plotting import PLOT_INSTALL_HINT
 
@@ -160,8 +161,9 @@ def draw(out: Path, horizons: dict[str, int]) -> None:
                   title=f"within {TOL:g} of the minimum from step", title_fontsize=9)
     fig.suptitle("xpnet.optim from one start point (dot) towards the minimum (star)")
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
+    # atomically, as xpnet writes every file (a failed or stopped drawing keeps the old
+    # figure), into a new folder if need be, in the format of the name's suffix
+    atomic_write(out, lambda f: fig.savefig(f, format=out.suffix[1:].lower() or "png", dpi=110))
     print(f"wrote {out}")
 
 
