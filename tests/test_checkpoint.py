@@ -786,6 +786,25 @@ def test_a_folder_without_search_permission_is_refused(tmp_path, monkeypatch):
         files.check_writable(tmp_path / "model.npz")
 
 
+def test_a_save_refused_for_its_permissions_says_whether_the_file_or_its_folder(net, tmp_path,
+                                                                                 monkeypatch):
+    """It was a bare "Permission denied: 'runs/m.npz'" either way."""
+    (tmp_path / "runs").mkdir()
+    old = net.save(tmp_path / "kept.npz").read_bytes()
+    protected = {tmp_path / "runs", tmp_path / "kept.npz"}  # (root may write anyway)
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: access(path, mode)
+                        and Path(path) not in protected)
+    for path, why in ((tmp_path / "runs" / "m.npz", f"the folder {tmp_path / 'runs'} may not "
+                                                    "be written"),
+                      (tmp_path / "kept.npz", "the file is write-protected")):
+        with pytest.raises(PermissionError) as caught:
+            net.save(path)
+        assert caught.value.errno == errno.EACCES and caught.value.filename == str(path)
+        assert caught.value.strerror.startswith(f"{os.strerror(errno.EACCES)}: {why}")
+    assert (tmp_path / "kept.npz").read_bytes() == old and not any((tmp_path / "runs").iterdir())
+
+
 @pytest.mark.skipif(os.name != "posix", reason="a folder cannot be opened to fsync it")
 def test_atomic_write_syncs_the_folder_after_the_rename(tmp_path, monkeypatch):
     synced, fsync = [], os.fsync

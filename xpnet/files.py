@@ -106,9 +106,14 @@ def check_writable(path: str | os.PathLike) -> None:
                                 "which does not exist", text)
     if not folder.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, f"{folder} is a file, not a folder", text)
-    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists()
-                                                    and not os.access(path, os.W_OK)):
-        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), text)
+    # (which of the two, said: a bare "Permission denied" left the user to guess)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, f"{os.strerror(errno.EACCES)}: the folder {folder} "
+                              "may not be written (its permissions, or a read-only file "
+                              "system)", text)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise PermissionError(errno.EACCES, f"{os.strerror(errno.EACCES)}: the file is "
+                              "write-protected (or on a read-only file system)", text)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> None:
