@@ -46,6 +46,21 @@ pytestmark = pytest.mark.usefixtures("isolated_env")
 
 
 # -- download -------------------------------------------------------------------------------------
+def test_a_download_syncs_each_folder_it_made_in_the_folder_above(tmp_path, server,
+                                                                   monkeypatch):
+    """The cache's folders, made by the first download (~/.cache/xpnet/mnist): until each
+    name is synced in its parent, a power cut after the download may take the folders, and
+    the four files in them, back with it (download_file syncs only the files' own folder)."""
+    synced, fsync = [], os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.fstat(fd).st_ino),
+                                                 fsync(fd))[1])
+    folder = download("mnist", mirrors=[f"{server}/good"], checksums=SYNTHETIC_SHA256,
+                      progress=False)
+    assert folder == tmp_path / "cache" / "xpnet" / "mnist"
+    for parent in (folder.parent, folder.parent.parent):  # (xpnet/ in cache/, cache/ above)
+        assert parent.stat().st_ino in synced
+
+
 def test_download_falls_through_bad_mirrors_to_the_good_one(tmp_path, server, requests):
     bad = [f"{server}/missing", f"{server}/corrupt", f"{server}/truncated", f"{server}/badgzip",
            closed_port_url()]

@@ -138,7 +138,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
                 write(f)
             return
         path = _target(path)
-        with mkdir_undone_on_failure(path.parent) as made:  # (a full disk, a Ctrl-C)
+        with mkdir_undone_on_failure(path.parent):  # (a full disk, a Ctrl-C)
             prefix = _beside(path, added=len(".") + 2 * _TOKEN_BYTES + len(_TEMP_SUFFIX)) + "."
             remove_stale(path.parent, prefix, _TEMP_SUFFIX)
             fd, tmp = create_temp(path.parent, prefix, _TEMP_SUFFIX)
@@ -152,11 +152,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
-    # the rename itself (the file was synced before it), and each folder made for the file
-    # in the folder above it: a power cut after the save must not take a new folder, and the
-    # file in it, back with it
-    for folder in (path.parent, *(new_folder.parent for new_folder in made)):
-        sync_folder(folder)
+    sync_folder(path.parent)  # (the rename itself: the file was synced before it)
 
 
 def sync_folder(folder: str | os.PathLike) -> None:
@@ -181,15 +177,18 @@ def mkdir_undone_on_failure(folder: Path):
     """Make ``folder`` and its missing parents for the block (as ``folder.mkdir(parents=True,
     exist_ok=True)``); where the mkdir or the block fails (a full disk, a Ctrl-C), remove
     again the folders it made, so that no empty one is left behind (see
-    :func:`_remove_empty`). A block that succeeds keeps them. Yields the folders it made,
-    innermost first."""
+    :func:`_remove_empty`). A block that succeeds keeps them, each synced in the folder above
+    it: a power cut after the block must not take a new folder, and the files written into
+    it (a save, a download), back with it."""
     made = _missing_folders(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        yield made
+        yield
     except BaseException:
         _remove_empty(made)
         raise
+    for new_folder in made:
+        sync_folder(new_folder.parent)
 
 
 def _missing_folders(folder: Path) -> list[Path]:
