@@ -7,7 +7,7 @@
 # means CuPy just as on CI's CPU. Every step runs even when an earlier one fails; a table of
 # the steps ends the output, and the worst case (every step timing out) stays under 8
 # minutes: the limits add up to 430 s, 470 s with the 5 s each may take to stop (the gpu tests:
-# 124, 78 of which took 55-71 s on an H100, kernels compiled afresh; the rest: 2,234 tests, where
+# 124, 78 of which took 55-71 s on an H100, kernels compiled afresh; the rest: 2235 tests, where
 # 1,384 took 61 s on that machine's CPU, and on a 2-core VM 1.15-1.36x the time they took).
 # Full logs go to $OUT (default /tmp/xpnet-gpu-check).
 #
