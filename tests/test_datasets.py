@@ -396,8 +396,13 @@ def test_a_damaged_file_in_a_system_folder_is_passed_over_for_a_download_into_th
     monkeypatch.setattr(datasets, "SYSTEM_DATA_DIRS", (tmp_path / "system",))
     (system / f"{FILES[2]}.gz").write_bytes(gzip.compress(flipped(SYNTHETIC[FILES[2]])))
     before = {path.name: path.read_bytes() for path in system.iterdir()}
-    with pytest.raises(DatasetError, match=f"{FILES[2]}.gz: SHA-256"):  # (no leave to download)
-        load("mnist", checksums=SYNTHETIC_SHA256, download=False)
+    with pytest.raises(DatasetError, match=f"{FILES[2]}.gz: SHA-256") as refused:  # (no leave
+        load("mnist", checksums=SYNTHETIC_SHA256, download=False)  # to download)
+    # (not "Delete the file", which the user may not: a download goes around it)
+    assert "Delete" not in str(refused.value) and str(refused.value).endswith(
+        "It lies in a system folder, which xpnet never writes: `xpnet download` (download=True) "
+        "puts an intact copy in a folder searched before it; or reinstall the package that "
+        "installed it")
     assert datasets.find("mnist", checksums=SYNTHETIC_SHA256) is None
     with caplog.at_level("WARNING", logger="xpnet"):
         folder = datasets.load_with_folder("mnist", mirrors=[f"{server}/good"],

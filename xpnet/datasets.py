@@ -606,6 +606,12 @@ def _search(name: str, data_dir, sums, download: bool, stems: Sequence[str] = FI
                                "as $XPNET_DATA_DIR itself may hold another dataset's files")
                 continue
             if folder not in passable:
+                if folder in {root / name for root in SYSTEM_DATA_DIRS}:  # (not the user's)
+                    raise DatasetError(
+                        f"{str(error).removesuffix(DAMAGED_FILE_REMEDY)}. It lies in a system "
+                        "folder, which xpnet never writes: `xpnet download` (download=True) "
+                        "puts an intact copy in a folder searched before it; or reinstall the "
+                        "package that installed it") from None
                 raise
             damaged.append(str(error).removesuffix(DAMAGED_FILE_REMEDY))
             log.warning("a damaged file in %s unless another folder holds the dataset: %s",
