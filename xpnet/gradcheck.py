@@ -63,25 +63,28 @@ class ParameterCheck:
     def failed(self) -> int:
         return sum(excess > 1 for excess in self.excesses())
 
-    @property
-    def compared(self) -> int:
-        """How many entries ``max_rel_error`` measures: those larger than atol. An entry
-        within atol of 0 passes whenever backprop is as small, right or wrong, so a block of
-        only such (a deep sigmoid network's first layers) is left untested by the check."""
-        return sum(max(abs(analytic), abs(numeric)) > self.atol or
-                   not math.isfinite(analytic - numeric)
-                   for analytic, numeric in zip(self.backprop, self.numeric))
-
-    @property
-    def max_rel_error(self) -> float:
-        ratios = [0.0]
+    def relative_errors(self) -> list[float]:
+        """|backprop - numeric| / max(|backprop|, |numeric|) of each entry larger than atol
+        (inf where either is not finite). An entry within atol of 0 passes whenever backprop
+        is as small, right or wrong: it has none, and a block of only such (a deep sigmoid
+        network's first layers) is left untested by the check."""
+        out = []
         for analytic, numeric in zip(self.backprop, self.numeric):
             scale = max(abs(analytic), abs(numeric))
             if not math.isfinite(analytic - numeric):
-                ratios.append(math.inf)
+                out.append(math.inf)
             elif scale > self.atol:
-                ratios.append(abs(analytic - numeric) / scale)
-        return max(ratios)
+                out.append(abs(analytic - numeric) / scale)
+        return out
+
+    @property
+    def compared(self) -> int:
+        """How many entries ``max_rel_error`` measures (see :meth:`relative_errors`)."""
+        return len(self.relative_errors())
+
+    @property
+    def max_rel_error(self) -> float:
+        return max(self.relative_errors(), default=0.0)
 
     @property
     def worst(self) -> int:
